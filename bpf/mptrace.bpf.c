@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * mptrace kernel side: one record per move_pages(2) call.
+ *
+ * Three hook pairs share one entry body and one exit body; the loader
+ * switches off the two pairs it does not use before load (user/attach.c).
+ * Entry stores the arguments, the caller's context and the input arrays in a
+ * per-thread slot; exit adds the return value and status[], writes the slot
+ * to the ring buffer and frees it.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "mptrace_event.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define MPT_HDR_SIZE sizeof(struct mpt_event)
+
+/* Set by the loader before load; the verifier sees them as constants. */
+const volatile __u32 array_cap = MPT_ARRAY_CAP_DEFAULT;
+const volatile __u32 self_tgid = 0;
+const volatile __u32 targ_tgid = 0;
+/* Wake the reader only once this much is queued; it also polls on a timer. */
+const volatile __u64 wakeup_bytes = 0;
+
+/*
+ * In-flight calls, keyed by thread id. The loader sizes the value to
+ * MPT_HDR_SIZE + array_cap * MPT_DATA_BYTES_PER_ENTRY, so a small cap costs
+ * little memory and little copying. LRU so that a slot whose return never
+ * came (a missed kretprobe, a tid that died) is reclaimed instead of leaking.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MPT_HDR_SIZE + MPT_DATA_MAX);
+} inflight SEC(".maps");
+
+/* Source for new in-flight slots: map_update copies value_size bytes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MPT_HDR_SIZE + MPT_DATA_MAX);
+} slot_template SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MPT_STAT_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(enum mpt_stat stat)
+{
+	__u32 key = stat;
+	__u64 *count = bpf_map_lookup_elem(&stats, &key);
+
+	/* Atomic because fentry programs can be preempted on a PREEMPT kernel. */
+	if (count)
+		__sync_fetch_and_add(count, 1);
+}
+
+static __always_inline bool should_trace(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (targ_tgid && tgid != targ_tgid)
+		return false;
+	return true;
+}
+
+/* A pid as the namespace at @level sees it; 0 when @pid is not visible there. */
+static __always_inline __u32 pid_nr_at(struct pid *pid, unsigned int level)
+{
+	if (!pid || BPF_CORE_READ(pid, level) < level)
+		return 0;
+	return BPF_CORE_READ(pid, numbers[level].nr);
+}
+
+static __always_inline void fill_task(struct mpt_task *t, __u64 pid_tgid)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	struct pid *thread_pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(thread_pid, level);
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	t->host_tgid = pid_tgid >> 32;
+	t->host_tid = (__u32)pid_tgid;
+	t->host_ptgid = BPF_CORE_READ(parent, tgid);
+	t->ns_tid = pid_nr_at(thread_pid, level);
+	t->ns_tgid = pid_nr_at(BPF_CORE_READ(task, group_leader, thread_pid), level);
+	t->ns_ptgid = pid_nr_at(BPF_CORE_READ(parent, group_leader, thread_pid), level);
+	t->uid = (__u32)uid_gid;
+	t->gid = uid_gid >> 32;
+	t->cgroup_id = bpf_get_current_cgroup_id();
+	t->cpu = bpf_get_smp_processor_id();
+	t->_pad = 0;
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+}
+
+static __always_inline __u64 captured_len(__u64 count)
+{
+	return count < array_cap ? count : array_cap;
+}
+
+static __always_inline int on_enter(__s32 pid, __u64 count, __u64 pages, __u64 nodes,
+				    __u64 status, __s32 flags)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, zero = 0;
+	struct mpt_event *ev;
+	__u64 n, pages_n;
+	void *tmpl;
+
+	if (!should_trace(pid_tgid >> 32))
+		return 0;
+
+	tmpl = bpf_map_lookup_elem(&slot_template, &zero);
+	if (!tmpl || bpf_map_update_elem(&inflight, &tid, tmpl, BPF_ANY)) {
+		stat_inc(MPT_STAT_ENTRY_FAILED);
+		return 0;
+	}
+	ev = bpf_map_lookup_elem(&inflight, &tid);
+	if (!ev) {
+		stat_inc(MPT_STAT_ENTRY_FAILED);
+		return 0;
+	}
+
+	ev->type = MPT_REC_MOVE_PAGES;
+	ev->version = MPT_EVENT_VERSION;
+	ev->ts_boot_ns = bpf_ktime_get_boot_ns();
+	ev->duration_ns = 0;
+	fill_task(&ev->task, pid_tgid);
+	ev->ret = 0;
+	ev->pid = pid;
+	ev->flags = flags;
+	ev->count = count;
+	ev->pages = pages;
+	ev->nodes = nodes;
+	ev->status = status;
+	__builtin_memset(ev->_pad, 0, sizeof(ev->_pad));
+	ev->status_n = 0;
+	ev->status_state = MPT_ARRAY_NOT_FILLED;
+
+	/* Copy on entry: pages[] and nodes[] as the caller passed them. */
+	n = captured_len(count);
+	pages_n = 0;
+	if (!pages) {
+		ev->pages_state = MPT_ARRAY_NULL;
+	} else if (bpf_probe_read_user(ev->data, n * sizeof(__u64), (void *)pages)) {
+		ev->pages_state = MPT_ARRAY_FAULT;
+	} else {
+		ev->pages_state = MPT_ARRAY_OK;
+		pages_n = n;
+	}
+	ev->pages_n = pages_n;
+
+	ev->nodes_n = 0;
+	if (!nodes) {
+		ev->nodes_state = MPT_ARRAY_NULL;
+	} else if (bpf_probe_read_user(ev->data + pages_n * sizeof(__u64), n * sizeof(__s32),
+				       (void *)nodes)) {
+		ev->nodes_state = MPT_ARRAY_FAULT;
+	} else {
+		ev->nodes_state = MPT_ARRAY_OK;
+		ev->nodes_n = n;
+	}
+	return 0;
+}
+
+static __always_inline int on_exit(long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	__u64 pages_n, nodes_n, n, off, size, flags = 0;
+	struct mpt_event *ev;
+
+	if (!should_trace(pid_tgid >> 32))
+		return 0;
+
+	ev = bpf_map_lookup_elem(&inflight, &tid);
+	if (!ev) {
+		stat_inc(MPT_STAT_NO_ENTRY);
+		return 0;
+	}
+
+	ev->ret = ret;
+	ev->duration_ns = bpf_ktime_get_boot_ns() - ev->ts_boot_ns;
+
+	/* Re-bound the counts read back from the map so the verifier can check offsets. */
+	pages_n = ev->pages_n;
+	nodes_n = ev->nodes_n;
+	if (pages_n > array_cap || nodes_n > array_cap)
+		goto out;
+	off = pages_n * sizeof(__u64) + nodes_n * sizeof(__s32);
+
+	/* The kernel writes status[] only when the call succeeds (ret >= 0). */
+	n = captured_len(ev->count);
+	if (ret < 0) {
+		ev->status_state = MPT_ARRAY_NOT_FILLED;
+	} else if (!ev->status) {
+		ev->status_state = MPT_ARRAY_NULL;
+	} else if (bpf_probe_read_user(ev->data + off, n * sizeof(__s32), (void *)ev->status)) {
+		ev->status_state = MPT_ARRAY_FAULT;
+	} else {
+		ev->status_state = MPT_ARRAY_OK;
+		ev->status_n = n;
+		off += n * sizeof(__s32);
+	}
+
+	size = MPT_HDR_SIZE + off;
+	ev->size = size;
+	if (wakeup_bytes)
+		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+				? BPF_RB_FORCE_WAKEUP
+				: BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, ev, size, flags))
+		stat_inc(MPT_STAT_RINGBUF_FULL);
+	else
+		stat_inc(MPT_STAT_EVENTS);
+out:
+	bpf_map_delete_elem(&inflight, &tid);
+	return 0;
+}
+
+/* 1. kprobe + kretprobe: the primary hook. */
+
+/*
+ * Not BPF_KSYSCALL: in libbpf 1.1 it reads at most five arguments, and flags
+ * is the sixth. With a syscall wrapper (x86_64 since 4.17) the arguments sit
+ * in the user pt_regs that the wrapper gets as its first argument.
+ */
+extern bool LINUX_HAS_SYSCALL_WRAPPER __kconfig;
+
+#if defined(__TARGET_ARCH_x86)
+#define MPT_SYSCALL_PARM6(regs) ((regs)->r9)
+#else
+#error "mptrace: only x86_64 is supported so far (sixth syscall argument register)"
+#endif
+
+SEC("ksyscall/move_pages")
+int kprobe_enter(struct pt_regs *ctx)
+{
+	struct pt_regs *regs;
+
+	if (!LINUX_HAS_SYSCALL_WRAPPER)
+		return on_enter(PT_REGS_PARM1_SYSCALL(ctx), PT_REGS_PARM2_SYSCALL(ctx),
+				PT_REGS_PARM3_SYSCALL(ctx), PT_REGS_PARM4_SYSCALL(ctx),
+				PT_REGS_PARM5_SYSCALL(ctx), MPT_SYSCALL_PARM6(ctx));
+
+	regs = (struct pt_regs *)PT_REGS_PARM1(ctx);
+	return on_enter(PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
+			PT_REGS_PARM3_CORE_SYSCALL(regs), PT_REGS_PARM4_CORE_SYSCALL(regs),
+			PT_REGS_PARM5_CORE_SYSCALL(regs), BPF_CORE_READ(regs, r9));
+}
+
+SEC("kretsyscall/move_pages")
+int BPF_KRETPROBE(kprobe_exit, long ret)
+{
+	return on_exit(ret);
+}
+
+/* 2. fentry + fexit on the syscall's entry function; the loader sets the target. */
+
+SEC("fentry")
+int BPF_PROG(fentry_enter, struct pt_regs *regs)
+{
+	return on_enter(PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
+			PT_REGS_PARM3_SYSCALL(regs), PT_REGS_PARM4_SYSCALL(regs),
+			PT_REGS_PARM5_SYSCALL(regs), MPT_SYSCALL_PARM6(regs));
+}
+
+SEC("fexit")
+int BPF_PROG(fentry_exit, struct pt_regs *regs, long ret)
+{
+	return on_exit(ret);
+}
+
+/* 3. syscall tracepoints: the fallback that needs neither kprobes nor trampolines. */
+
+SEC("tracepoint/syscalls/sys_enter_move_pages")
+int tp_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_enter(ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3], ctx->args[4],
+			ctx->args[5]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_move_pages")
+int tp_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx->ret);
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The event ABI: the one definition of what the BPF programs write into the
+ * ring buffer and what every user-side reader (live decoder, capture writer,
+ * replay) parses. Fixed-width types only, so the layout is the same for the
+ * BPF target and for the host compiler; the _Static_asserts below pin it.
+ *
+ * Changing anything here changes the record format: bump MPT_EVENT_VERSION.
+ */
+#ifndef MPTRACE_EVENT_H
+#define MPTRACE_EVENT_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define MPT_EVENT_VERSION 1
+
+#define MPT_TASK_COMM_LEN 16
+
+/* Entries captured from each user array (pages[], nodes[], status[]). */
+#define MPT_ARRAY_CAP_DEFAULT 64
+#define MPT_ARRAY_CAP_MAX 1024
+
+/* Bytes of array data one record can carry: pages (8) + nodes (4) + status (4). */
+#define MPT_DATA_BYTES_PER_ENTRY 16
+#define MPT_DATA_MAX (MPT_ARRAY_CAP_MAX * MPT_DATA_BYTES_PER_ENTRY)
+
+enum mpt_record_type {
+	MPT_REC_MOVE_PAGES = 1,
+};
+
+/* What happened to one user array; the array's data is valid only for MPT_ARRAY_OK. */
+enum mpt_array_state {
+	MPT_ARRAY_OK = 0,
+	MPT_ARRAY_NULL = 1,	  /* the pointer argument was NULL */
+	MPT_ARRAY_FAULT = 2,	  /* bpf_probe_read_user() failed: unmapped or unreadable */
+	MPT_ARRAY_NOT_FILLED = 3, /* status[]: the call failed, the kernel did not write it */
+};
+
+/*
+ * Loss counters, one per-CPU slot each. Every move_pages call the filters
+ * accept ends up either as a record (EVENTS) or in exactly one loss counter.
+ */
+#define MPT_STATS(X)                                                                            \
+	X(EVENTS, "events", "records written to the ring buffer")                              \
+	X(RINGBUF_FULL, "ringbuf_full", "ring buffer full: record dropped")                    \
+	X(NO_ENTRY, "no_entry", "return seen without its entry (call began before attach, "  \
+				"or its entry state was evicted)")                               \
+	X(ENTRY_FAILED, "entry_failed", "per-thread entry state could not be stored")
+
+enum mpt_stat {
+#define MPT_STAT_ENUM(id, name, desc) MPT_STAT_##id,
+	MPT_STATS(MPT_STAT_ENUM)
+#undef MPT_STAT_ENUM
+	MPT_STAT_NR,
+};
+
+/* Who made the call, sampled at syscall entry. */
+struct mpt_task {
+	__u32 host_tgid;
+	__u32 host_tid;
+	__u32 host_ptgid;
+	__u32 ns_tgid; /* as the caller's own pid namespace sees them */
+	__u32 ns_tid;
+	__u32 ns_ptgid; /* 0 when the parent is outside the caller's pid namespace */
+	__u32 uid;
+	__u32 gid;
+	__u64 cgroup_id;
+	__u32 cpu;
+	__u32 _pad;
+	char comm[MPT_TASK_COMM_LEN];
+};
+
+/*
+ * One move_pages call. The fixed header is followed by data[]:
+ *   __u64 pages[pages_n]; __s32 nodes[nodes_n]; __s32 status[status_n];
+ * packed in that order, so a record is only as long as what was captured.
+ */
+struct mpt_event {
+	__u16 type;	 /* enum mpt_record_type */
+	__u16 version;	 /* MPT_EVENT_VERSION */
+	__u32 size;	 /* header + data bytes */
+	__u64 ts_boot_ns; /* entry time, CLOCK_BOOTTIME */
+	__u64 duration_ns;
+	struct mpt_task task;
+	__s64 ret;
+	/* the six arguments, as the caller passed them */
+	__s32 pid;
+	__s32 flags;
+	__u64 count;
+	__u64 pages;
+	__u64 nodes;
+	__u64 status;
+	/* what was captured from the user arrays */
+	__u16 pages_n;
+	__u16 nodes_n;
+	__u16 status_n;
+	__u8 pages_state; /* enum mpt_array_state */
+	__u8 nodes_state;
+	__u8 status_state;
+	__u8 _pad[7];
+	__u8 data[];
+};
+
+_Static_assert(sizeof(struct mpt_task) == 64, "mpt_task layout changed");
+_Static_assert(sizeof(struct mpt_event) == 152, "mpt_event layout changed");
+_Static_assert(__builtin_offsetof(struct mpt_event, task) == 24, "mpt_event.task moved");
+_Static_assert(__builtin_offsetof(struct mpt_event, ret) == 88, "mpt_event.ret moved");
+_Static_assert(__builtin_offsetof(struct mpt_event, data) % 8 == 0,
+	       "mpt_event.data must keep pages[] 8-byte aligned");
+_Static_assert(MPT_ARRAY_CAP_MAX <= 0xffff, "array counts are __u16");
+
+#endif /* MPTRACE_EVENT_H */

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "attach.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+const char mpt_syscall_fn[] = "__x64_sys_move_pages";
+#else
+#error "mptrace: only x86_64 is supported so far"
+#endif
+
+static const struct {
+	const char *name;
+	const char *hooks;
+} modes[MPT_ATTACH_NR] = {
+#define MPT_ATTACH_DESC(id, name, hooks) [MPT_ATTACH_##id] = { name, hooks },
+	MPT_ATTACH_MODES(MPT_ATTACH_DESC)
+#undef MPT_ATTACH_DESC
+};
+
+const char *mpt_attach_name(enum mpt_attach_mode mode)
+{
+	if (mode == MPT_ATTACH_AUTO)
+		return "auto";
+	return mode < MPT_ATTACH_NR ? modes[mode].name : "?";
+}
+
+const char *mpt_attach_hooks(enum mpt_attach_mode mode)
+{
+	return mode < MPT_ATTACH_NR ? modes[mode].hooks : "?";
+}
+
+int mpt_attach_parse(const char *name, enum mpt_attach_mode *mode)
+{
+	int i;
+
+	if (!strcmp(name, "auto")) {
+		*mode = MPT_ATTACH_AUTO;
+		return 0;
+	}
+	for (i = 0; i < MPT_ATTACH_NR; i++) {
+		if (!strcmp(name, modes[i].name)) {
+			*mode = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int mpt_attach_walk(enum mpt_attach_mode request, const struct mpt_attach_ops *ops, void *ctx,
+		    struct mpt_attach_report *rep)
+{
+	int first = request == MPT_ATTACH_AUTO ? 0 : (int)request;
+	int last = request == MPT_ATTACH_AUTO ? MPT_ATTACH_NR - 1 : (int)request;
+	int mode;
+
+	memset(rep, 0, sizeof(*rep));
+	if (request > MPT_ATTACH_AUTO)
+		return -1;
+	for (mode = first; mode <= last; mode++) {
+		rep->tried[mode] = true;
+		if (!ops->precheck(mode, rep->why[mode], MPT_REASON_LEN))
+			continue;
+		if (ops->try_mode(mode, ctx, rep->why[mode], MPT_REASON_LEN))
+			continue;
+		rep->ok[mode] = true;
+		rep->why[mode][0] = '\0';
+		return mode;
+	}
+	return -1;
+}
+
+static bool path_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* libbpf 1.1 looks for tracefs under debugfs first, then at /sys/kernel/tracing. */
+static const char *tracefs_root(void)
+{
+	if (path_exists("/sys/kernel/debug/tracing/events"))
+		return "/sys/kernel/debug/tracing";
+	if (path_exists("/sys/kernel/tracing/events"))
+		return "/sys/kernel/tracing";
+	return NULL;
+}
+
+int mpt_ensure_tracefs(char *why, size_t len)
+{
+	if (tracefs_root())
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
+		int err = -errno;
+
+		snprintf(why, len, "tracefs is not mounted and mounting it at /sys/kernel/tracing failed: %s",
+			 strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static bool kprobe_precheck(char *why, size_t len)
+{
+	const char *root;
+	char path[128];
+
+	/* perf's kprobe PMU (4.17+), or the legacy kprobe_events file in tracefs */
+	if (path_exists("/sys/bus/event_source/devices/kprobe/type"))
+		return true;
+	root = tracefs_root();
+	if (root) {
+		snprintf(path, sizeof(path), "%s/kprobe_events", root);
+		if (path_exists(path))
+			return true;
+	}
+	snprintf(why, len,
+		 "the kernel has no kprobes (no kprobe PMU in /sys/bus/event_source/devices, "
+		 "no kprobe_events in tracefs): CONFIG_KPROBES is not set");
+	return false;
+}
+
+static bool fentry_precheck(char *why, size_t len)
+{
+	/* BTF is necessary but not sufficient: the load itself is the real test. */
+	if (path_exists("/sys/kernel/btf/vmlinux"))
+		return true;
+	snprintf(why, len, "the kernel has no BTF (/sys/kernel/btf/vmlinux): "
+			   "CONFIG_DEBUG_INFO_BTF is not set");
+	return false;
+}
+
+static bool tracepoint_precheck(char *why, size_t len)
+{
+	const char *root;
+	char path[160];
+
+	if (mpt_ensure_tracefs(why, len))
+		return false;
+	root = tracefs_root();
+	if (!root) {
+		snprintf(why, len, "tracefs is mounted but has no events directory");
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/events/syscalls/sys_enter_move_pages", root);
+	if (path_exists(path))
+		return true;
+	snprintf(why, len, "no syscalls:sys_enter_move_pages tracepoint in %s/events: "
+			   "CONFIG_FTRACE_SYSCALLS is not set", root);
+	return false;
+}
+
+bool mpt_attach_precheck(enum mpt_attach_mode mode, char *why, size_t len)
+{
+	switch (mode) {
+	case MPT_ATTACH_KPROBE:
+		return kprobe_precheck(why, len);
+	case MPT_ATTACH_FENTRY:
+		return fentry_precheck(why, len);
+	case MPT_ATTACH_TRACEPOINT:
+		return tracepoint_precheck(why, len);
+	default:
+		snprintf(why, len, "unknown attach mode");
+		return false;
+	}
+}

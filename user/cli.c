@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "cli.h"
+
+#include <argp.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "version.h"
+
+static const char doc[] =
+	"Trace every move_pages(2) call on this host.\n"
+	"\n"
+	"USAGE: mptrace [OPTIONS]\n"
+	"       mptrace probe        report which attach modes this kernel supports\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    mptrace                        # every call, one strace-style line each\n"
+	"    mptrace --format json -o x.json  # JSON lines into a file\n"
+	"    mptrace -p 812 -n 10           # the first 10 calls made by process 812\n"
+	"    mptrace --attach tracepoint -v # force a mode, say why others were skipped\n"
+	"    mptrace probe                  # what this kernel supports";
+
+enum {
+	OPT_ARRAY_CAP = 0x100,
+	OPT_RINGBUF_MB,
+	OPT_MAX_INFLIGHT,
+};
+
+static const struct argp_option options[] = {
+	{ "attach", 'a', "MODE", 0, "auto (default), kprobe, fentry or tracepoint", 0 },
+	{ "format", 'f', "FORMAT", 0, "table (default) or json", 0 },
+	{ "output", 'o', "FILE", 0, "write events to FILE instead of stdout", 0 },
+	{ "max-events", 'n', "N", 0, "stop after N events", 0 },
+	{ "duration", 'd', "SECONDS", 0, "stop after SECONDS (fractions allowed)", 0 },
+	{ "pid", 'p', "PID", 0, "only calls made by process PID (host tgid)", 0 },
+	{ "array-cap", OPT_ARRAY_CAP, "N", 0,
+	  "entries captured from each array (1-1024, default 64)", 0 },
+	{ "ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "ring buffer size, a power of two (default 8)", 0 },
+	{ "max-inflight", OPT_MAX_INFLIGHT, "N", 0,
+	  "threads tracked inside move_pages at once (default 1024)", 0 },
+	{ "verbose", 'v', NULL, 0, "say why each attach mode was chosen or not; twice: libbpf debug",
+	  0 },
+	{ "version", 'V', NULL, 0, "print the version and exit", 0 },
+	{ "help", 'h', NULL, 0, "show this help and exit", 0 },
+	{ 0 },
+};
+
+struct parse_state {
+	struct mpt_cli *cli;
+	char *err;
+	size_t len;
+	int done; /* help or version was printed */
+};
+
+static int parse_u64(const char *arg, const char *what, uint64_t min, uint64_t max, uint64_t *out,
+		     struct parse_state *ps)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	while (isspace((unsigned char)*arg))
+		arg++;
+	if (*arg == '-' || *arg == '+' || !*arg) {
+		snprintf(ps->err, ps->len, "invalid %s '%s': expected a number from %llu to %llu",
+			 what, arg, (unsigned long long)min, (unsigned long long)max);
+		return -EINVAL;
+	}
+	v = strtoull(arg, &end, 10);
+	if (errno || *end || v < min || v > max) {
+		snprintf(ps->err, ps->len, "invalid %s '%s': expected a number from %llu to %llu",
+			 what, arg, (unsigned long long)min, (unsigned long long)max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_seconds(const char *arg, uint64_t *ms, struct parse_state *ps)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v <= 0 || v > 1e9) {
+		snprintf(ps->err, ps->len, "invalid duration '%s': expected seconds > 0", arg);
+		return -EINVAL;
+	}
+	*ms = (uint64_t)ceil(v * 1000);
+	return 0;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct parse_state *ps = state->input;
+	struct mpt_cli *cli = ps->cli;
+	uint64_t v;
+
+	switch (key) {
+	case 'a':
+		if (mpt_attach_parse(arg, &cli->tracer.attach)) {
+			snprintf(ps->err, ps->len,
+				 "unknown attach mode '%s': use auto, kprobe, fentry or tracepoint", arg);
+			return EINVAL;
+		}
+		break;
+	case 'f':
+		if (mpt_format_parse(arg, &cli->format)) {
+			snprintf(ps->err, ps->len, "unknown format '%s': use table or json", arg);
+			return EINVAL;
+		}
+		break;
+	case 'o':
+		if (!*arg) {
+			snprintf(ps->err, ps->len, "empty output file name");
+			return EINVAL;
+		}
+		cli->output = arg;
+		break;
+	case 'n':
+		if (parse_u64(arg, "event count", 1, UINT64_MAX, &cli->max_events, ps))
+			return EINVAL;
+		break;
+	case 'd':
+		if (parse_seconds(arg, &cli->duration_ms, ps))
+			return EINVAL;
+		break;
+	case 'p':
+		if (parse_u64(arg, "pid", 1, 4194304, &v, ps))
+			return EINVAL;
+		cli->tracer.targ_tgid = v;
+		break;
+	case OPT_ARRAY_CAP:
+		if (parse_u64(arg, "array cap", 1, MPT_ARRAY_CAP_MAX, &v, ps))
+			return EINVAL;
+		cli->tracer.array_cap = v;
+		break;
+	case OPT_RINGBUF_MB:
+		if (parse_u64(arg, "ring buffer size", 1, 1024, &v, ps))
+			return EINVAL;
+		if (v & (v - 1)) {
+			snprintf(ps->err, ps->len, "invalid ring buffer size '%s': not a power of two",
+				 arg);
+			return EINVAL;
+		}
+		cli->tracer.ringbuf_bytes = v << 20;
+		break;
+	case OPT_MAX_INFLIGHT:
+		if (parse_u64(arg, "max in-flight calls", 1, 1 << 20, &v, ps))
+			return EINVAL;
+		cli->tracer.max_inflight = v;
+		break;
+	case 'v':
+		cli->verbosity++;
+		break;
+	case 'V':
+		printf("mptrace %s\n", MPTRACE_VERSION);
+		ps->done = 1;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP & ~ARGP_HELP_EXIT_OK);
+		ps->done = 1;
+		break;
+	case ARGP_KEY_ARG:
+		if (state->arg_num == 0 && !strcmp(arg, "probe")) {
+			cli->command = MPT_CMD_PROBE;
+			break;
+		}
+		snprintf(ps->err, ps->len, "unexpected argument '%s' (the only command is 'probe')",
+			 arg);
+		return EINVAL;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int mpt_cli_parse(int argc, char **argv, struct mpt_cli *cli, char *err, size_t len)
+{
+	const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
+	struct parse_state ps = { .cli = cli, .err = err, .len = len };
+	int rc;
+
+	memset(cli, 0, sizeof(*cli));
+	mpt_tracer_opts_default(&cli->tracer);
+	cli->format = MPT_FMT_TABLE;
+	err[0] = '\0';
+
+	/* No exit and no printing from argp: main reports errors in one line. */
+	rc = argp_parse(&argp, argc, argv, ARGP_NO_EXIT | ARGP_NO_HELP | ARGP_NO_ERRS, NULL, &ps);
+	if (rc) {
+		if (!err[0])
+			snprintf(err, len, "invalid command line (see mptrace --help)");
+		return -EINVAL;
+	}
+	return ps.done ? 1 : 0;
+}

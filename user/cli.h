@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The command line, parsed into plain settings; no side effects. */
+#ifndef MPTRACE_CLI_H
+#define MPTRACE_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "format.h"
+#include "tracer.h"
+
+enum mpt_command {
+	MPT_CMD_TRACE,
+	MPT_CMD_PROBE,
+};
+
+struct mpt_cli {
+	enum mpt_command command;
+	struct mpt_tracer_opts tracer;
+	enum mpt_format format;
+	const char *output; /* NULL: stdout */
+	uint64_t max_events; /* 0: no limit */
+	uint64_t duration_ms; /* 0: until a signal */
+	int verbosity;
+};
+
+/*
+ * Parse argv. Returns 0 to go on, > 0 when the run is over successfully
+ * (--help, --version), < 0 on a bad command line; @err then says why.
+ */
+int mpt_cli_parse(int argc, char **argv, struct mpt_cli *cli, char *err, size_t len);
+
+#endif

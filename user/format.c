@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "format.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "move_pages.h"
+
+static const struct {
+	const char *name;
+	const char *type;
+} arg_meta[MPT_MOVE_PAGES_NARGS] = {
+#define MPT_ARG_META(idx, name, type, tags) [idx] = { #name, type },
+	MPT_MOVE_PAGES_ARGS(MPT_ARG_META)
+#undef MPT_ARG_META
+};
+
+enum {
+#define MPT_ARG_IDX(idx, name, type, tags) ARG_##name = idx,
+	MPT_MOVE_PAGES_ARGS(MPT_ARG_IDX)
+#undef MPT_ARG_IDX
+};
+
+int mpt_format_parse(const char *name, enum mpt_format *fmt)
+{
+	if (!strcmp(name, "table"))
+		*fmt = MPT_FMT_TABLE;
+	else if (!strcmp(name, "json"))
+		*fmt = MPT_FMT_JSON;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+void mpt_format_event(enum mpt_format fmt, struct strbuf *sb, const struct mpt_view *v,
+		      const struct mpt_fmt_ctx *ctx)
+{
+	if (fmt == MPT_FMT_JSON)
+		mpt_format_json(sb, v, ctx);
+	else
+		mpt_format_table(sb, v, ctx);
+}
+
+static size_t comm_len(const struct mpt_event *ev)
+{
+	return strnlen(ev->task.comm, sizeof(ev->task.comm));
+}
+
+/* ---- JSON ---- */
+
+enum array_kind { PAGES, NODES, STATUS };
+
+/* Entries captured for one array, and its state. */
+static unsigned int array_of(const struct mpt_event *ev, enum array_kind kind, uint8_t *state)
+{
+	switch (kind) {
+	case PAGES:
+		*state = ev->pages_state;
+		return ev->pages_n;
+	case NODES:
+		*state = ev->nodes_state;
+		return ev->nodes_n;
+	default:
+		*state = ev->status_state;
+		return ev->status_n;
+	}
+}
+
+static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum array_kind kind)
+{
+	uint8_t state;
+	unsigned int i, n = array_of(v->ev, kind, &state);
+
+	if (state != MPT_ARRAY_OK) {
+		const char *reason = mpt_array_state_reason(state);
+
+		sb_puts(sb, ",\"data\":null,\"readError\":");
+		sb_json_str(sb, reason, strlen(reason));
+		return;
+	}
+	sb_puts(sb, ",\"data\":[");
+	for (i = 0; i < n; i++) {
+		if (i)
+			sb_putc(sb, ',');
+		if (kind == PAGES) {
+			sb_putc(sb, '"');
+			sb_hex(sb, mpt_view_page(v, i));
+			sb_putc(sb, '"');
+		} else {
+			sb_s64(sb, kind == NODES ? mpt_view_node(v, i) : mpt_view_status(v, i));
+		}
+	}
+	sb_puts(sb, "],\"truncated\":");
+	sb_puts(sb, mpt_array_truncated(v, n) ? "true" : "false");
+}
+
+static void json_arg_open(struct strbuf *sb, int idx)
+{
+	if (idx)
+		sb_putc(sb, ',');
+	sb_puts(sb, "{\"name\":\"");
+	sb_puts(sb, arg_meta[idx].name);
+	sb_puts(sb, "\",\"type\":\"");
+	sb_puts(sb, arg_meta[idx].type);
+	sb_puts(sb, "\",\"value\":");
+}
+
+static void json_ptr_arg(struct strbuf *sb, const struct mpt_view *v, int idx, uint64_t ptr,
+			 enum array_kind kind)
+{
+	json_arg_open(sb, idx);
+	sb_putc(sb, '"');
+	sb_hex(sb, ptr);
+	sb_putc(sb, '"');
+	json_array_data(sb, v, kind);
+	sb_putc(sb, '}');
+}
+
+void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
+{
+	const struct mpt_event *ev = v->ev;
+	const struct mpt_task *t = &ev->task;
+
+	sb_puts(sb, "{\"timestamp\":");
+	sb_u64(sb, ev->ts_boot_ns + ctx->boot_to_wall_ns);
+	sb_puts(sb, ",\"processorId\":");
+	sb_u64(sb, t->cpu);
+	sb_puts(sb, ",\"processId\":");
+	sb_u64(sb, t->ns_tgid);
+	sb_puts(sb, ",\"threadId\":");
+	sb_u64(sb, t->ns_tid);
+	sb_puts(sb, ",\"parentProcessId\":");
+	sb_u64(sb, t->ns_ptgid);
+	sb_puts(sb, ",\"hostProcessId\":");
+	sb_u64(sb, t->host_tgid);
+	sb_puts(sb, ",\"hostThreadId\":");
+	sb_u64(sb, t->host_tid);
+	sb_puts(sb, ",\"hostParentProcessId\":");
+	sb_u64(sb, t->host_ptgid);
+	sb_puts(sb, ",\"userId\":");
+	sb_u64(sb, t->uid);
+	sb_puts(sb, ",\"groupId\":");
+	sb_u64(sb, t->gid);
+	sb_puts(sb, ",\"processName\":");
+	sb_json_str(sb, t->comm, comm_len(ev));
+	sb_puts(sb, ",\"hostName\":");
+	sb_json_str(sb, ctx->hostname, strlen(ctx->hostname));
+	sb_puts(sb, ",\"cgroupId\":");
+	sb_u64(sb, t->cgroup_id);
+	sb_puts(sb, ",\"eventName\":\"move_pages\",\"syscall\":\"move_pages\",\"argsNum\":");
+	sb_u64(sb, MPT_MOVE_PAGES_NARGS);
+	sb_puts(sb, ",\"returnValue\":");
+	sb_s64(sb, ev->ret);
+	sb_puts(sb, ",\"durationNs\":");
+	sb_u64(sb, ev->duration_ns);
+
+	sb_puts(sb, ",\"args\":[");
+	json_arg_open(sb, ARG_pid);
+	sb_s64(sb, ev->pid);
+	sb_putc(sb, '}');
+	json_arg_open(sb, ARG_count);
+	sb_u64(sb, ev->count);
+	sb_putc(sb, '}');
+	json_ptr_arg(sb, v, ARG_pages, ev->pages, PAGES);
+	json_ptr_arg(sb, v, ARG_nodes, ev->nodes, NODES);
+	json_ptr_arg(sb, v, ARG_status, ev->status, STATUS);
+	json_arg_open(sb, ARG_flags);
+	sb_s64(sb, ev->flags);
+	sb_puts(sb, ",\"decoded\":\"");
+	mpt_flags_str(sb, ev->flags);
+	sb_puts(sb, "\"}]}\n");
+}
+
+/* ---- table, in strace's style ---- */
+
+static void table_errno(struct strbuf *sb, int err)
+{
+	const char *name = mpt_errno_name(err);
+
+	if (name)
+		sb_puts(sb, name);
+	else
+		sb_u64(sb, err);
+}
+
+/* Pointers the kernel could not (or did not) fill are shown as addresses, as strace does. */
+static void table_array(struct strbuf *sb, const struct mpt_view *v, uint64_t ptr,
+			enum array_kind kind)
+{
+	uint8_t state;
+	unsigned int i, n = array_of(v->ev, kind, &state);
+
+	if (!ptr) {
+		sb_puts(sb, "NULL");
+		return;
+	}
+	if (state != MPT_ARRAY_OK) {
+		sb_hex(sb, ptr);
+		return;
+	}
+	sb_putc(sb, '[');
+	for (i = 0; i < n; i++) {
+		if (i)
+			sb_puts(sb, ", ");
+		if (kind == PAGES) {
+			uint64_t p = mpt_view_page(v, i);
+
+			if (p)
+				sb_hex(sb, p);
+			else
+				sb_puts(sb, "NULL");
+		} else if (kind == NODES) {
+			sb_s64(sb, mpt_view_node(v, i));
+		} else {
+			int32_t s = mpt_view_status(v, i);
+
+			if (s < 0) {
+				sb_putc(sb, '-');
+				table_errno(sb, -s);
+			} else {
+				sb_s64(sb, s);
+			}
+		}
+	}
+	if (mpt_array_truncated(v, n))
+		sb_puts(sb, n ? ", ..." : "...");
+	sb_putc(sb, ']');
+}
+
+static void table_comm(struct strbuf *sb, const struct mpt_event *ev)
+{
+	size_t i, n = comm_len(ev);
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = ev->task.comm[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			sb_putc(sb, c);
+		else
+			sb_printf(sb, "\\x%02x", c);
+	}
+}
+
+void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
+{
+	const struct mpt_event *ev = v->ev;
+	uint64_t wall = ev->ts_boot_ns + ctx->boot_to_wall_ns;
+	time_t sec = wall / 1000000000ull;
+	struct tm tm;
+
+	localtime_r(&sec, &tm);
+	sb_printf(sb, "%02d:%02d:%02d.%06llu ", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		  (unsigned long long)(wall % 1000000000ull / 1000));
+	table_comm(sb, ev);
+	sb_putc(sb, '[');
+	sb_u64(sb, ev->task.host_tgid);
+	if (ev->task.host_tid != ev->task.host_tgid) {
+		sb_putc(sb, '/');
+		sb_u64(sb, ev->task.host_tid);
+	}
+	sb_puts(sb, "] move_pages(");
+	sb_s64(sb, ev->pid);
+	sb_puts(sb, ", ");
+	sb_u64(sb, ev->count);
+	sb_puts(sb, ", ");
+	table_array(sb, v, ev->pages, PAGES);
+	sb_puts(sb, ", ");
+	table_array(sb, v, ev->nodes, NODES);
+	sb_puts(sb, ", ");
+	table_array(sb, v, ev->status, STATUS);
+	sb_puts(sb, ", ");
+	mpt_flags_str(sb, ev->flags);
+	sb_puts(sb, ") = ");
+	if (ev->ret < 0) {
+		sb_puts(sb, "-1 ");
+		table_errno(sb, -ev->ret);
+		sb_puts(sb, " (");
+		sb_puts(sb, mpt_errno_desc(-ev->ret));
+		sb_putc(sb, ')');
+	} else {
+		sb_s64(sb, ev->ret);
+	}
+	sb_printf(sb, " <%llu.%06llu>\n", (unsigned long long)(ev->duration_ns / 1000000000ull),
+		  (unsigned long long)(ev->duration_ns % 1000000000ull / 1000));
+}

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "strbuf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sb_init(struct strbuf *sb)
+{
+	memset(sb, 0, sizeof(*sb));
+}
+
+void sb_free(struct strbuf *sb)
+{
+	free(sb->buf);
+	sb_init(sb);
+}
+
+void sb_reset(struct strbuf *sb)
+{
+	sb->len = 0;
+	sb->oom = 0;
+}
+
+int sb_reserve(struct strbuf *sb, size_t extra)
+{
+	size_t want = sb->len + extra + 1;
+	size_t cap = sb->cap ? sb->cap : 256;
+	char *p;
+
+	if (sb->oom)
+		return -1;
+	if (want <= sb->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	p = realloc(sb->buf, cap);
+	if (!p) {
+		sb->oom = 1;
+		return -1;
+	}
+	sb->buf = p;
+	sb->cap = cap;
+	return 0;
+}
+
+void sb_putc(struct strbuf *sb, char c)
+{
+	if (sb_reserve(sb, 1))
+		return;
+	sb->buf[sb->len++] = c;
+}
+
+void sb_put(struct strbuf *sb, const char *s, size_t n)
+{
+	if (sb_reserve(sb, n))
+		return;
+	memcpy(sb->buf + sb->len, s, n);
+	sb->len += n;
+}
+
+void sb_puts(struct strbuf *sb, const char *s)
+{
+	sb_put(sb, s, strlen(s));
+}
+
+void sb_u64(struct strbuf *sb, uint64_t v)
+{
+	char tmp[20];
+	int i = sizeof(tmp);
+
+	do {
+		tmp[--i] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	sb_put(sb, tmp + i, sizeof(tmp) - i);
+}
+
+void sb_s64(struct strbuf *sb, int64_t v)
+{
+	if (v < 0) {
+		sb_putc(sb, '-');
+		sb_u64(sb, -(uint64_t)v);
+	} else {
+		sb_u64(sb, v);
+	}
+}
+
+void sb_hex(struct strbuf *sb, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[18];
+	int i = sizeof(tmp);
+
+	do {
+		tmp[--i] = digits[v & 0xf];
+		v >>= 4;
+	} while (v);
+	tmp[--i] = 'x';
+	tmp[--i] = '0';
+	sb_put(sb, tmp + i, sizeof(tmp) - i);
+}
+
+void sb_printf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || sb_reserve(sb, n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(sb->buf + sb->len, n + 1, fmt, ap);
+	va_end(ap);
+	sb->len += n;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/*
+ * comm and host names are bytes, not text. Valid UTF-8 passes through; each
+ * byte that is not part of valid UTF-8 becomes \u00XX (its Latin-1 reading),
+ * so the output is always valid JSON and no byte is silently dropped.
+ */
+void sb_json_str(struct strbuf *sb, const char *str, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, seq;
+
+	sb_putc(sb, '"');
+	while (i < n) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\') {
+			sb_putc(sb, '\\');
+			sb_putc(sb, c);
+			i++;
+			continue;
+		}
+		if (c >= 0x20 && c < 0x7f) {
+			sb_putc(sb, c);
+			i++;
+			continue;
+		}
+		seq = c >= 0x80 ? utf8_seq_len(s + i, n - i) : 0;
+		if (seq) {
+			sb_put(sb, (const char *)s + i, seq);
+			i += seq;
+			continue;
+		}
+		switch (c) {
+		case '\n': sb_puts(sb, "\\n"); break;
+		case '\t': sb_puts(sb, "\\t"); break;
+		case '\r': sb_puts(sb, "\\r"); break;
+		default:
+			sb_puts(sb, "\\u00");
+			sb_putc(sb, hex[c >> 4]);
+			sb_putc(sb, hex[c & 0xf]);
+		}
+		i++;
+	}
+	sb_putc(sb, '"');
+}

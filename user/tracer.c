@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mptrace.skel.h"
+
+struct mpt_tracer {
+	struct mpt_tracer_opts opts;
+	struct mptrace_bpf *skel;
+	struct bpf_link *enter_link;
+	struct bpf_link *exit_link;
+	struct ring_buffer *rb;
+	enum mpt_attach_mode mode;
+	uint64_t received;
+	uint64_t malformed;
+};
+
+void mpt_tracer_opts_default(struct mpt_tracer_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->attach = MPT_ATTACH_AUTO;
+	o->array_cap = MPT_ARRAY_CAP_DEFAULT;
+	o->ringbuf_bytes = MPT_RINGBUF_DEFAULT;
+	o->max_inflight = MPT_MAX_INFLIGHT_DEFAULT;
+}
+
+static void mode_progs(struct mptrace_bpf *skel, enum mpt_attach_mode mode,
+		       struct bpf_program **enter, struct bpf_program **exit)
+{
+	switch (mode) {
+	case MPT_ATTACH_KPROBE:
+		*enter = skel->progs.kprobe_enter;
+		*exit = skel->progs.kprobe_exit;
+		break;
+	case MPT_ATTACH_FENTRY:
+		*enter = skel->progs.fentry_enter;
+		*exit = skel->progs.fentry_exit;
+		break;
+	default:
+		*enter = skel->progs.tp_enter;
+		*exit = skel->progs.tp_exit;
+		break;
+	}
+}
+
+static const char *errstr(int err)
+{
+	return strerror(err < 0 ? -err : err);
+}
+
+static const char *eperm_hint(int err)
+{
+	if (err != -EPERM)
+		return "";
+	if (geteuid() == 0)
+		return " (refused although running as root: this kernel does not allow it)";
+	return " (needs root, or CAP_BPF and CAP_PERFMON)";
+}
+
+/* Open and configure the object so that only @mode's two programs load. */
+static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode mode,
+			 struct mptrace_bpf **out, char *why, size_t len)
+{
+	struct bpf_program *enter, *exit, *prog;
+	struct mptrace_bpf *skel;
+	uint32_t slot = sizeof(struct mpt_event) + o->array_cap * MPT_DATA_BYTES_PER_ENTRY;
+	int err;
+
+	skel = mptrace_bpf__open();
+	if (!skel) {
+		err = -errno;
+		snprintf(why, len, "opening the BPF object failed: %s", errstr(err));
+		return err;
+	}
+	skel->rodata->array_cap = o->array_cap;
+	skel->rodata->self_tgid = o->trace_self ? 0 : (uint32_t)getpid();
+	skel->rodata->targ_tgid = o->targ_tgid;
+	skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
+
+	mode_progs(skel, mode, &enter, &exit);
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, prog == enter || prog == exit);
+	if (mode == MPT_ATTACH_FENTRY) {
+		bpf_program__set_attach_target(enter, 0, mpt_syscall_fn);
+		bpf_program__set_attach_target(exit, 0, mpt_syscall_fn);
+	}
+
+	/* A slot holds the header plus array_cap entries of each array. */
+	err = bpf_map__set_value_size(skel->maps.inflight, slot);
+	err = err ?: bpf_map__set_value_size(skel->maps.slot_template, slot);
+	err = err ?: bpf_map__set_max_entries(skel->maps.inflight, o->max_inflight);
+	err = err ?: bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
+	if (err) {
+		snprintf(why, len, "configuring the BPF maps failed: %s", errstr(err));
+		mptrace_bpf__destroy(skel);
+		return err;
+	}
+	*out = skel;
+	return 0;
+}
+
+static int try_mode(enum mpt_attach_mode mode, void *ctx, char *why, size_t len)
+{
+	struct mpt_tracer *t = ctx;
+	struct bpf_program *enter, *exit;
+	int err;
+
+	err = open_for_mode(&t->opts, mode, &t->skel, why, len);
+	if (err)
+		return err;
+	err = mptrace_bpf__load(t->skel);
+	if (err) {
+		snprintf(why, len, "loading the %s programs failed: %s%s", mpt_attach_name(mode),
+			 errstr(err), eperm_hint(err));
+		goto fail;
+	}
+	mode_progs(t->skel, mode, &enter, &exit);
+	/*
+	 * Exit first: a call that enters before its exit hook exists would leave
+	 * a slot that nothing frees. The reverse only costs a NO_ENTRY count.
+	 */
+	t->exit_link = bpf_program__attach(exit);
+	if (!t->exit_link) {
+		err = -errno;
+		snprintf(why, len, "attaching %s failed: %s", bpf_program__name(exit), errstr(err));
+		goto fail;
+	}
+	t->enter_link = bpf_program__attach(enter);
+	if (!t->enter_link) {
+		err = -errno;
+		snprintf(why, len, "attaching %s failed: %s", bpf_program__name(enter),
+			 errstr(err));
+		goto fail;
+	}
+	return 0;
+fail:
+	bpf_link__destroy(t->exit_link);
+	t->exit_link = NULL;
+	mptrace_bpf__destroy(t->skel);
+	t->skel = NULL;
+	return err;
+}
+
+static int handle_sample(void *ctx, void *data, size_t size)
+{
+	struct mpt_tracer *t = ctx;
+	struct mpt_view v;
+	const char *why;
+
+	if (mpt_event_parse(data, size, &v, &why)) {
+		t->malformed++;
+		mpt_info("dropping a malformed record: %s", why);
+		return 0;
+	}
+	t->received++;
+	return t->opts.on_event ? t->opts.on_event(t->opts.ctx, &v) : 0;
+}
+
+static bool valid_opts(const struct mpt_tracer_opts *o, char *why, size_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (o->array_cap < 1 || o->array_cap > MPT_ARRAY_CAP_MAX) {
+		snprintf(why, len, "array cap %u is outside 1..%u", o->array_cap, MPT_ARRAY_CAP_MAX);
+		return false;
+	}
+	if (o->ringbuf_bytes < page || (o->ringbuf_bytes & (o->ringbuf_bytes - 1))) {
+		snprintf(why, len, "ring buffer size %u is not a power of two >= %ld",
+			 o->ringbuf_bytes, page);
+		return false;
+	}
+	if (!o->max_inflight) {
+		snprintf(why, len, "max in-flight calls must be at least 1");
+		return false;
+	}
+	return true;
+}
+
+int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
+		     struct mpt_attach_report *rep)
+{
+	const struct mpt_attach_ops ops = { .precheck = mpt_attach_precheck, .try_mode = try_mode };
+	struct mpt_tracer *t;
+	int mode, err;
+
+	*out = NULL;
+	memset(rep, 0, sizeof(*rep));
+	if (!valid_opts(o, rep->error, sizeof(rep->error)))
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->opts = *o;
+	mpt_log_setup_libbpf();
+
+	mode = mpt_attach_walk(o->attach, &ops, t, rep);
+	for (int m = 0; m < MPT_ATTACH_NR; m++)
+		if (rep->tried[m] && !rep->ok[m])
+			mpt_info("attach mode %s rejected: %s", mpt_attach_name(m), rep->why[m]);
+	if (mode < 0) {
+		free(t);
+		return -ENOTSUP;
+	}
+	t->mode = mode;
+	mpt_info("attach mode %s chosen: %s", mpt_attach_name(mode), mpt_attach_hooks(mode));
+
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_sample, t, NULL);
+	if (!t->rb) {
+		err = -errno;
+		snprintf(rep->error, sizeof(rep->error), "creating the ring buffer reader failed: %s",
+			 errstr(err));
+		mpt_tracer_free(t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}
+
+int mpt_tracer_poll(struct mpt_tracer *t, int timeout_ms)
+{
+	int n, m;
+
+	/* Records are written without waking us (batched), so poll, then consume. */
+	n = ring_buffer__poll(t->rb, timeout_ms);
+	if (n < 0)
+		return n;
+	m = ring_buffer__consume(t->rb);
+	if (m < 0)
+		return m;
+	return n + m;
+}
+
+static int drain(struct mpt_tracer *t)
+{
+	int n, total = 0;
+
+	while ((n = ring_buffer__consume(t->rb)) > 0)
+		total += n;
+	return n < 0 ? n : total;
+}
+
+int mpt_tracer_stop(struct mpt_tracer *t)
+{
+	int err;
+
+	bpf_link__destroy(t->enter_link);
+	t->enter_link = NULL;
+	err = drain(t);
+	bpf_link__destroy(t->exit_link);
+	t->exit_link = NULL;
+	if (err >= 0)
+		err = drain(t);
+	return err < 0 ? err : 0;
+}
+
+int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(t->skel->maps.stats);
+	uint64_t *vals;
+	uint32_t key;
+	int cpu;
+
+	memset(s, 0, sizeof(*s));
+	if (ncpus < 0)
+		return ncpus;
+	vals = calloc(ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (key = 0; key < MPT_STAT_NR; key++) {
+		if (bpf_map_lookup_elem(fd, &key, vals)) {
+			int err = -errno;
+
+			free(vals);
+			return err;
+		}
+		for (cpu = 0; cpu < ncpus; cpu++)
+			s->kernel[key] += vals[cpu];
+	}
+	free(vals);
+	s->received = t->received;
+	s->malformed = t->malformed;
+	return 0;
+}
+
+uint64_t mpt_stats_lost(const struct mpt_stats *s)
+{
+	uint64_t lost = s->malformed;
+	int i;
+
+	for (i = 0; i < MPT_STAT_NR; i++)
+		if (i != MPT_STAT_EVENTS)
+			lost += s->kernel[i];
+	return lost;
+}
+
+enum mpt_attach_mode mpt_tracer_mode(const struct mpt_tracer *t)
+{
+	return t->mode;
+}
+
+int mpt_tracer_inflight_fd(const struct mpt_tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.inflight);
+}
+
+void mpt_tracer_free(struct mpt_tracer *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	bpf_link__destroy(t->enter_link);
+	bpf_link__destroy(t->exit_link);
+	mptrace_bpf__destroy(t->skel);
+	free(t);
+}
+
+int mpt_tracer_probe_mode(enum mpt_attach_mode mode, char *why, size_t len)
+{
+	struct mpt_tracer t = { 0 };
+	int err;
+
+	mpt_tracer_opts_default(&t.opts);
+	mpt_log_setup_libbpf();
+	if (!mpt_attach_precheck(mode, why, len))
+		return -ENOTSUP;
+	err = try_mode(mode, &t, why, len);
+	if (err)
+		return err;
+	bpf_link__destroy(t.enter_link);
+	bpf_link__destroy(t.exit_link);
+	mptrace_bpf__destroy(t.skel);
+	return 0;
+}
+
+int mpt_check_privileges(char *why, size_t len)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mpt_priv", 4, 4, 1, NULL);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	fd = -errno;
+	if (fd == -EPERM || fd == -EACCES)
+		snprintf(why, len, "permission denied: loading BPF programs needs root "
+				   "(or CAP_BPF and CAP_PERFMON)");
+	else
+		snprintf(why, len, "the bpf() system call does not work here: %s", errstr(fd));
+	return fd;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The kernel side's lifecycle: choose a mode, load, attach, read records, count losses. */
+#ifndef MPTRACE_TRACER_H
+#define MPTRACE_TRACER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "attach.h"
+#include "decode.h"
+#include "mptrace_event.h"
+
+/* Return < 0 to stop reading (that value is returned by mpt_tracer_poll). */
+typedef int (*mpt_event_fn)(void *ctx, const struct mpt_view *v);
+
+struct mpt_tracer_opts {
+	enum mpt_attach_mode attach;
+	uint32_t array_cap;	/* 1..MPT_ARRAY_CAP_MAX */
+	uint32_t targ_tgid;	/* 0: every process */
+	bool trace_self;	/* the tracer's own calls too (tests only) */
+	uint32_t ringbuf_bytes; /* power of two, >= page size */
+	uint32_t max_inflight;	/* threads inside move_pages at once */
+	mpt_event_fn on_event;
+	void *ctx;
+};
+
+#define MPT_RINGBUF_DEFAULT (8u << 20)
+#define MPT_MAX_INFLIGHT_DEFAULT 1024
+
+void mpt_tracer_opts_default(struct mpt_tracer_opts *o);
+
+struct mpt_stats {
+	uint64_t kernel[MPT_STAT_NR]; /* summed over CPUs */
+	uint64_t received;	      /* records handed to on_event */
+	uint64_t malformed;	      /* records that failed validation */
+};
+
+struct mpt_tracer;
+
+/* Runs the attach plan; on failure *t is NULL and @rep says why for every mode tried. */
+int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **t,
+		     struct mpt_attach_report *rep);
+/* Wait up to @timeout_ms, then deliver what is queued. Returns records delivered or < 0. */
+int mpt_tracer_poll(struct mpt_tracer *t, int timeout_ms);
+/* Detach (entry first, so calls in flight still complete), then deliver what is left. */
+int mpt_tracer_stop(struct mpt_tracer *t);
+int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s);
+/* Calls lost in the kernel: every loss counter added up. */
+uint64_t mpt_stats_lost(const struct mpt_stats *s);
+enum mpt_attach_mode mpt_tracer_mode(const struct mpt_tracer *t);
+/* For tests: the in-flight map, to check that no per-thread state is left behind. */
+int mpt_tracer_inflight_fd(const struct mpt_tracer *t);
+void mpt_tracer_free(struct mpt_tracer *t);
+
+/* Can this process create BPF objects at all? One clear reason when not. */
+int mpt_check_privileges(char *why, size_t len);
+
+/* Load and attach @mode alone, then detach: what `mptrace probe` reports. */
+int mpt_tracer_probe_mode(enum mpt_attach_mode mode, char *why, size_t len);
+
+#endif
