@@ -1,0 +1,732 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Integration: load the real BPF programs into the running kernel, make real
+ * move_pages calls with known arguments, and check every field of the record
+ * against what the caller passed and saw.
+ *
+ * MPTRACE_TEST_ATTACH=kprobe|fentry|tracepoint forces a mode (tests/vm runs
+ * this binary once per mode); the default is the same auto plan as mptrace.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#define CAP 64
+#define MPOL_MF_MOVE (1 << 1)
+#define MPOL_MF_MOVE_ALL (1 << 2)
+#define WAIT_MS 3000
+
+static struct mpt_tracer *tracer;
+static struct tu_events events;
+static enum mpt_attach_mode attach_mode = MPT_ATTACH_AUTO;
+static long page_size;
+
+/* What the record should say about each array, when the default guess is wrong. */
+struct expect {
+	uint8_t pages_state, nodes_state, status_state;
+};
+
+static void default_expect(const struct tu_call *c, struct expect *x)
+{
+	x->pages_state = c->pages ? MPT_ARRAY_OK : MPT_ARRAY_NULL;
+	x->nodes_state = c->nodes ? MPT_ARRAY_OK : MPT_ARRAY_NULL;
+	if (c->ret < 0)
+		x->status_state = MPT_ARRAY_NOT_FILLED;
+	else
+		x->status_state = c->status ? MPT_ARRAY_OK : MPT_ARRAY_NULL;
+}
+
+static struct mpt_tracer *start_tracer(uint32_t targ_tgid, bool trace_self, uint32_t max_inflight,
+				       struct tu_events *sink)
+{
+	struct mpt_tracer_opts o;
+	struct mpt_attach_report rep;
+	struct mpt_tracer *t = NULL;
+
+	mpt_tracer_opts_default(&o);
+	o.attach = attach_mode;
+	o.array_cap = CAP;
+	o.targ_tgid = targ_tgid;
+	o.trace_self = trace_self;
+	if (max_inflight)
+		o.max_inflight = max_inflight;
+	o.on_event = tu_collect;
+	o.ctx = sink;
+	if (mpt_tracer_start(&o, &t, &rep)) {
+		for (int m = 0; m < MPT_ATTACH_NR; m++)
+			if (rep.tried[m])
+				fprintf(stderr, "attach %s: %s\n", mpt_attach_name(m), rep.why[m]);
+		if (rep.error[0])
+			fprintf(stderr, "tracer: %s\n", rep.error);
+	}
+	return t;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	page_size = sysconf(_SC_PAGESIZE);
+	tracer = start_tracer(getpid(), true, 0, &events);
+	if (!tracer)
+		return -1;
+	printf("# attach mode: %s\n", mpt_attach_name(mpt_tracer_mode(tracer)));
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	mpt_tracer_free(tracer);
+	tu_events_clear(&events);
+	free(events.ev);
+	return 0;
+}
+
+static int test_setup(void **state)
+{
+	(void)state;
+	tu_events_clear(&events);
+	return 0;
+}
+
+static void own_comm(char comm[16])
+{
+	memset(comm, 0, 16);
+	prctl(PR_GET_NAME, comm);
+}
+
+static bool in_init_pidns(void)
+{
+	struct stat self, init;
+
+	return !stat("/proc/self/ns/pid", &self) && !stat("/proc/1/ns/pid", &init) &&
+	       self.st_ino == init.st_ino;
+}
+
+/* Every field of @ev against the call @c made by this process. */
+static void assert_record(const struct mpt_event *ev, const struct tu_call *c,
+			  const struct expect *x_in)
+{
+	const struct mpt_task *t = &ev->task;
+	unsigned int n = c->count < CAP ? c->count : CAP;
+	uint64_t cgid = tu_self_cgroup_id();
+	struct mpt_view v;
+	struct expect x;
+	const char *why;
+	char comm[16];
+	unsigned int i;
+
+	if (x_in)
+		x = *x_in;
+	else
+		default_expect(c, &x);
+	assert_int_equal(mpt_event_parse(ev, ev->size, &v, &why), 0);
+
+	/* who */
+	assert_int_equal(t->ns_tgid, getpid());
+	assert_int_equal(t->ns_tid, c->tid);
+	assert_int_equal(t->ns_ptgid, getppid());
+	if (in_init_pidns()) {
+		assert_int_equal(t->host_tgid, getpid());
+		assert_int_equal(t->host_tid, c->tid);
+		assert_int_equal(t->host_ptgid, getppid());
+	}
+	assert_int_equal(t->uid, getuid());
+	assert_int_equal(t->gid, getgid());
+	own_comm(comm);
+	assert_memory_equal(t->comm, comm, 16);
+	if (cgid)
+		assert_int_equal(t->cgroup_id, cgid);
+	assert_true(t->cpu < (uint32_t)sysconf(_SC_NPROCESSORS_CONF));
+
+	/* when */
+	assert_in_range(ev->ts_boot_ns, c->boot_before, c->boot_after);
+	assert_true(ev->duration_ns > 0);
+	assert_true(ev->duration_ns <= c->boot_after - c->boot_before);
+
+	/* the six arguments and the result */
+	assert_int_equal(ev->pid, c->pid);
+	assert_int_equal(ev->count, c->count);
+	assert_int_equal(ev->pages, (uintptr_t)c->pages);
+	assert_int_equal(ev->nodes, (uintptr_t)c->nodes);
+	assert_int_equal(ev->status, (uintptr_t)c->status);
+	assert_int_equal(ev->flags, c->flags);
+	assert_int_equal(ev->ret, c->ret);
+
+	/* the arrays */
+	assert_int_equal(ev->pages_state, x.pages_state);
+	assert_int_equal(ev->pages_n, x.pages_state == MPT_ARRAY_OK ? n : 0);
+	for (i = 0; i < ev->pages_n; i++)
+		assert_int_equal(mpt_view_page(&v, i), (uintptr_t)c->pages[i]);
+	assert_int_equal(ev->nodes_state, x.nodes_state);
+	assert_int_equal(ev->nodes_n, x.nodes_state == MPT_ARRAY_OK ? n : 0);
+	for (i = 0; i < ev->nodes_n; i++)
+		assert_int_equal(mpt_view_node(&v, i), c->nodes[i]);
+	assert_int_equal(ev->status_state, x.status_state);
+	assert_int_equal(ev->status_n, x.status_state == MPT_ARRAY_OK ? n : 0);
+	for (i = 0; i < ev->status_n; i++)
+		assert_int_equal(mpt_view_status(&v, i), c->status_seen[i]);
+}
+
+/* Make the call, wait for exactly one record, check it. */
+static void call_and_check(struct tu_call *c, const struct expect *x)
+{
+	tu_move_pages(c);
+	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
+	assert_record(events.ev[0], c, x);
+}
+
+/* A call on @n touched pages of our own; the caller frees *mem with munmap. */
+static void own_pages_call(struct tu_call *c, size_t n, char **mem)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	*mem = tu_touched_pages(n);
+	assert_non_null(*mem);
+	c->count = n;
+	c->pages = calloc(n, sizeof(void *));
+	c->status = calloc(n, sizeof(int));
+	assert_non_null(c->pages);
+	assert_non_null(c->status);
+	for (i = 0; i < n; i++) {
+		c->pages[i] = *mem + i * page_size;
+		c->status[i] = -12345;
+	}
+}
+
+static int *zero_nodes(size_t n)
+{
+	int *nodes = calloc(n, sizeof(int));
+
+	assert_non_null(nodes);
+	return nodes;
+}
+
+static void free_call(struct tu_call *c, char *mem, size_t n)
+{
+	free(c->pages);
+	free(c->nodes);
+	free(c->status);
+	if (mem)
+		munmap(mem, n * page_size);
+}
+
+static void test_query_mode(void **state)
+{
+	struct tu_call c;
+	char *mem;
+
+	(void)state;
+	own_pages_call(&c, 4, &mem);
+	call_and_check(&c, NULL);
+	assert_int_equal(c.ret, 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(c.status_seen[i], 0); /* the node each page is on */
+	free_call(&c, mem, 4);
+}
+
+static void test_move_to_node0(void **state)
+{
+	struct tu_call c;
+	char *mem;
+
+	(void)state;
+	own_pages_call(&c, 3, &mem);
+	c.nodes = zero_nodes(3);
+	c.flags = MPOL_MF_MOVE;
+	call_and_check(&c, NULL);
+	assert_int_equal(c.ret, 0);
+	free_call(&c, mem, 3);
+}
+
+static void test_count_zero(void **state)
+{
+	struct tu_call c;
+	char *mem;
+
+	(void)state;
+	own_pages_call(&c, 1, &mem);
+	c.count = 0;
+	call_and_check(&c, NULL);
+	assert_int_equal(c.ret, 0);
+	assert_int_equal(events.ev[0]->pages_n, 0);
+	assert_int_equal(events.ev[0]->size, sizeof(struct mpt_event));
+	free_call(&c, mem, 1);
+}
+
+static void test_truncation(void **state)
+{
+	struct tu_call c;
+	struct mpt_view v;
+	const char *why;
+	char *mem;
+
+	(void)state;
+	own_pages_call(&c, 100, &mem);
+	c.nodes = zero_nodes(100);
+	c.flags = MPOL_MF_MOVE;
+	call_and_check(&c, NULL);
+	assert_int_equal(events.ev[0]->pages_n, CAP);
+	assert_int_equal(events.ev[0]->status_n, CAP);
+	assert_int_equal(mpt_event_parse(events.ev[0], events.ev[0]->size, &v, &why), 0);
+	assert_true(mpt_array_truncated(&v, CAP));
+	free_call(&c, mem, 100);
+}
+
+static void test_unmapped_page(void **state)
+{
+	struct tu_call c;
+	char *mem;
+
+	(void)state;
+	own_pages_call(&c, 3, &mem);
+	munmap(mem + page_size, page_size);
+	call_and_check(&c, NULL);
+	assert_int_equal(c.status_seen[1], -EFAULT);
+	assert_int_equal(c.status_seen[0], 0);
+	munmap(mem, page_size);
+	munmap(mem + 2 * page_size, page_size);
+	free_call(&c, NULL, 0);
+}
+
+static void test_null_entry(void **state)
+{
+	struct tu_call c;
+	char *mem;
+
+	(void)state;
+	own_pages_call(&c, 3, &mem);
+	c.pages[2] = NULL;
+	call_and_check(&c, NULL);
+	assert_true(c.status_seen[2] < 0);
+	free_call(&c, mem, 3);
+}
+
+static void test_unreadable_pages(void **state)
+{
+	struct expect x = { MPT_ARRAY_FAULT, MPT_ARRAY_NULL, MPT_ARRAY_NOT_FILLED };
+	int status[2];
+	struct tu_call c = { .count = 2, .pages = (void **)0x10, .status = status };
+
+	(void)state;
+	call_and_check(&c, &x);
+	assert_int_equal(c.ret, -EFAULT);
+}
+
+static void test_unreadable_nodes(void **state)
+{
+	struct expect x = { MPT_ARRAY_OK, MPT_ARRAY_FAULT, MPT_ARRAY_NOT_FILLED };
+	struct tu_call c;
+	char *mem;
+
+	(void)state;
+	own_pages_call(&c, 2, &mem);
+	c.nodes = (int *)0x10;
+	c.flags = MPOL_MF_MOVE;
+	call_and_check(&c, &x);
+	assert_int_equal(c.ret, -EFAULT);
+	c.nodes = NULL;
+	free_call(&c, mem, 2);
+}
+
+static void test_invalid_flags(void **state)
+{
+	struct tu_call c;
+	char *mem;
+
+	(void)state;
+	own_pages_call(&c, 1, &mem);
+	c.flags = 0x10;
+	call_and_check(&c, NULL);
+	assert_int_equal(c.ret, -EINVAL);
+	free_call(&c, mem, 1);
+}
+
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return pid; /* reaped: nothing has this pid until the counter wraps */
+}
+
+static void test_nonexistent_pid(void **state)
+{
+	struct tu_call c;
+	char *mem;
+
+	(void)state;
+	own_pages_call(&c, 1, &mem);
+	c.pid = dead_pid();
+	call_and_check(&c, NULL);
+	assert_int_equal(c.ret, -ESRCH);
+	free_call(&c, mem, 1);
+}
+
+static void test_offline_node(void **state)
+{
+	struct tu_call c;
+	char *mem;
+
+	(void)state;
+	own_pages_call(&c, 2, &mem);
+	c.nodes = zero_nodes(2);
+	c.nodes[1] = tu_offline_node();
+	c.flags = MPOL_MF_MOVE;
+	call_and_check(&c, NULL);
+	assert_int_equal(c.ret, -ENODEV);
+	free_call(&c, mem, 2);
+}
+
+static void test_move_all(void **state)
+{
+	struct tu_call c;
+	char *mem;
+
+	(void)state;
+	own_pages_call(&c, 2, &mem);
+	c.nodes = zero_nodes(2);
+	c.flags = MPOL_MF_MOVE_ALL;
+	call_and_check(&c, NULL);
+	assert_int_equal(c.ret, 0); /* root has CAP_SYS_NICE */
+	free_call(&c, mem, 2);
+}
+
+static void *thread_call(void *arg)
+{
+	tu_move_pages(arg);
+	return NULL;
+}
+
+static void test_second_thread(void **state)
+{
+	struct tu_call c;
+	pthread_t th;
+	char *mem;
+
+	(void)state;
+	own_pages_call(&c, 2, &mem);
+	assert_int_equal(pthread_create(&th, NULL, thread_call, &c), 0);
+	pthread_join(th, NULL);
+	assert_int_not_equal(c.tid, getpid());
+	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
+	assert_record(events.ev[0], &c, NULL);
+	free_call(&c, mem, 2);
+}
+
+static void test_other_process(void **state)
+{
+	int go[2], ready[2];
+	struct tu_call c;
+	char *mem, b = 0;
+	pid_t child;
+
+	(void)state;
+	own_pages_call(&c, 3, &mem);
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
+	child = fork();
+	if (child == 0) {
+		/* if the parent fails an assertion, EOF on go (or the alarm) ends us */
+		alarm(30);
+		close(go[1]);
+		close(ready[0]);
+		/* same addresses as the parent's, but the child's own pages */
+		for (int i = 0; i < 3; i++)
+			mem[i * page_size] = 2;
+		(void)!write(ready[1], &b, 1);
+		(void)!read(go[0], &b, 1);
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], &b, 1), 1);
+	c.pid = child;
+	c.nodes = zero_nodes(3);
+	c.flags = MPOL_MF_MOVE;
+	call_and_check(&c, NULL);
+	assert_int_equal(c.ret, 0);
+	assert_int_equal(events.ev[0]->pid, child);
+	assert_int_equal(write(go[1], &b, 1), 1);
+	waitpid(child, NULL, 0);
+	close(go[0]), close(go[1]), close(ready[0]), close(ready[1]);
+	free_call(&c, mem, 3);
+}
+
+static void test_no_state_left(void **state)
+{
+	(void)state;
+	/* Every call above returned, so every per-thread slot must be gone. */
+	assert_int_equal(tu_inflight_entries(tracer), 0);
+}
+
+static void test_self_not_traced(void **state)
+{
+	struct tu_events own = { 0 };
+	struct mpt_tracer *t;
+	struct mpt_stats st;
+	struct tu_call c;
+	char *mem;
+
+	(void)state;
+	/* as mptrace runs: its own process excluded */
+	t = start_tracer(getpid(), false, 0, &own);
+	assert_non_null(t);
+	own_pages_call(&c, 1, &mem);
+	tu_move_pages(&c);
+	/* the group tracer saw it, so it did reach the tracepoints */
+	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
+	mpt_tracer_poll(t, 50);
+	assert_int_equal(own.n, 0);
+	assert_int_equal(mpt_tracer_stats(t, &st), 0);
+	assert_int_equal(st.kernel[MPT_STAT_EVENTS], 0);
+	assert_int_equal(mpt_stats_lost(&st), 0);
+	mpt_tracer_free(t);
+	free(own.ev);
+	free_call(&c, mem, 1);
+}
+
+static void test_stats_count_events(void **state)
+{
+	struct mpt_stats st;
+	struct tu_call c;
+	char *mem;
+
+	(void)state;
+	own_pages_call(&c, 1, &mem);
+	tu_move_pages(&c);
+	tu_move_pages(&c);
+	assert_int_equal(tu_wait_events(tracer, &events, 2, WAIT_MS), 2);
+	assert_int_equal(mpt_tracer_stats(tracer, &st), 0);
+	/* every record the kernel wrote was received, none lost */
+	assert_int_equal(st.kernel[MPT_STAT_EVENTS], st.received);
+	assert_int_equal(mpt_stats_lost(&st), 0);
+	free_call(&c, mem, 1);
+}
+
+static void test_inflight_bounded(void **state)
+{
+	struct tu_events sink = { 0 };
+	struct mpt_tracer *t;
+	struct tu_call c;
+	size_t value_size = sizeof(struct mpt_event) + CAP * MPT_DATA_BYTES_PER_ENTRY;
+	void *junk = calloc(1, value_size);
+	char *mem;
+	int fd;
+
+	(void)state;
+	t = start_tracer(getpid(), true, 64, &sink);
+	assert_non_null(t);
+	/* slots of threads that died inside the call, or whose return was missed */
+	fd = mpt_tracer_inflight_fd(t);
+	for (uint32_t tid = 5000000; tid < 5000000 + 500; tid++)
+		assert_int_equal(bpf_map_update_elem(fd, &tid, junk, BPF_ANY), 0);
+	assert_true(tu_inflight_entries(t) <= 64);
+	/* and a real call still gets its slot and its record */
+	own_pages_call(&c, 1, &mem);
+	tu_move_pages(&c);
+	assert_int_equal(tu_wait_events(t, &sink, 1, WAIT_MS), 1);
+	assert_record(sink.ev[0], &c, NULL);
+	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
+	mpt_tracer_free(t);
+	tu_events_clear(&sink);
+	free(sink.ev);
+	free(junk);
+	free_call(&c, mem, 1);
+}
+
+/*
+ * A call held inside the kernel: pages[] lives on a userfaultfd page, so the
+ * kernel's read of it blocks until we supply the page. (The BPF copy on entry
+ * cannot fault the page in, so it records EFAULT for pages[].)
+ */
+struct held_call {
+	int uffd;
+	void **region;
+	struct tu_call c;
+	pthread_t th;
+	char *target;
+	int status[1];
+};
+
+static void hold_call(struct held_call *h)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { 0 };
+
+	memset(&h->c, 0, sizeof(h->c));
+	h->uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	assert_true(h->uffd >= 0);
+	assert_int_equal(ioctl(h->uffd, UFFDIO_API, &api), 0);
+	h->region = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	assert_true(h->region != MAP_FAILED);
+	reg.range.start = (uintptr_t)h->region;
+	reg.range.len = page_size;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	assert_int_equal(ioctl(h->uffd, UFFDIO_REGISTER, &reg), 0);
+	h->target = tu_touched_pages(1);
+	h->c.count = 1;
+	h->c.pages = h->region;
+	h->c.status = h->status;
+	assert_int_equal(pthread_create(&h->th, NULL, thread_call, &h->c), 0);
+}
+
+/* Returns once the held thread is blocked inside move_pages. */
+static void wait_held(struct held_call *h)
+{
+	struct pollfd p = { .fd = h->uffd, .events = POLLIN };
+	struct uffd_msg msg;
+
+	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+	assert_int_equal(read(h->uffd, &msg, sizeof(msg)), sizeof(msg));
+	assert_int_equal(msg.event, UFFD_EVENT_PAGEFAULT);
+}
+
+static void release_call(struct held_call *h)
+{
+	void **page = calloc(1, page_size);
+	struct uffdio_copy copy = { .dst = (uintptr_t)h->region, .len = page_size };
+
+	page[0] = h->target;
+	copy.src = (uintptr_t)page;
+	assert_int_equal(ioctl(h->uffd, UFFDIO_COPY, &copy), 0);
+	pthread_join(h->th, NULL);
+	free(page);
+	close(h->uffd);
+	munmap(h->region, page_size);
+	munmap(h->target, page_size);
+}
+
+static void test_exit_without_entry(void **state)
+{
+	struct tu_events sink = { 0 };
+	struct held_call h;
+	struct mpt_tracer *t;
+	struct mpt_stats st;
+
+	(void)state;
+	hold_call(&h);
+	wait_held(&h);
+	/* attach while the call is inside the kernel: its return has no entry */
+	t = start_tracer(getpid(), true, 0, &sink);
+	assert_non_null(t);
+	release_call(&h);
+	assert_int_equal(h.c.ret, 0);
+	mpt_tracer_poll(t, 50);
+	assert_int_equal(sink.n, 0);
+	assert_int_equal(mpt_tracer_stats(t, &st), 0);
+	assert_int_equal(st.kernel[MPT_STAT_NO_ENTRY], 1);
+	assert_int_equal(st.kernel[MPT_STAT_EVENTS], 0);
+	assert_int_equal(tu_inflight_entries(t), 0);
+	mpt_tracer_free(t);
+	free(sink.ev);
+
+	/* the group tracer saw the whole call: pages[] unreadable at entry, read later */
+	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
+	assert_int_equal(events.ev[0]->pages_state, MPT_ARRAY_FAULT);
+	assert_int_equal(events.ev[0]->ret, 0);
+}
+
+static void test_killed_inside_call(void **state)
+{
+	struct tu_events sink = { 0 };
+	int go[2], held[2];
+	struct mpt_tracer *t;
+	char b = 0;
+	pid_t child;
+
+	(void)state;
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(held), 0);
+	child = fork();
+	if (child == 0) {
+		struct held_call h;
+
+		alarm(30);
+		close(go[1]);
+		close(held[0]);
+		(void)!read(go[0], &b, 1);
+		hold_call(&h);
+		wait_held(&h);
+		(void)!write(held[1], &b, 1);
+		/* until killed, or until the parent goes away */
+		(void)!read(go[0], &b, 1);
+		_exit(0);
+	}
+	t = start_tracer(child, true, 0, &sink);
+	assert_non_null(t);
+	assert_int_equal(write(go[1], &b, 1), 1);
+	assert_int_equal(read(held[0], &b, 1), 1);
+	/* the child's thread is inside move_pages, its entry recorded */
+	assert_int_equal(tu_inflight_entries(t), 1);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	tu_wait_events(t, &sink, 1, 500);
+	/* nothing of the dead thread is left behind */
+	assert_int_equal(tu_inflight_entries(t), 0);
+	mpt_tracer_free(t);
+	tu_events_clear(&sink);
+	free(sink.ev);
+	close(go[0]), close(go[1]), close(held[0]), close(held[1]);
+}
+
+int main(void)
+{
+	const char *mode = getenv("MPTRACE_TEST_ATTACH");
+	int rc = tu_require_bpf("test_trace");
+
+	if (rc)
+		return rc;
+	if (mode && *mode && mpt_attach_parse(mode, &attach_mode)) {
+		fprintf(stderr, "MPTRACE_TEST_ATTACH: unknown mode '%s'\n", mode);
+		return 1;
+	}
+
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_query_mode, test_setup),
+		cmocka_unit_test_setup(test_move_to_node0, test_setup),
+		cmocka_unit_test_setup(test_count_zero, test_setup),
+		cmocka_unit_test_setup(test_truncation, test_setup),
+		cmocka_unit_test_setup(test_unmapped_page, test_setup),
+		cmocka_unit_test_setup(test_null_entry, test_setup),
+		cmocka_unit_test_setup(test_unreadable_pages, test_setup),
+		cmocka_unit_test_setup(test_unreadable_nodes, test_setup),
+		cmocka_unit_test_setup(test_invalid_flags, test_setup),
+		cmocka_unit_test_setup(test_nonexistent_pid, test_setup),
+		cmocka_unit_test_setup(test_offline_node, test_setup),
+		cmocka_unit_test_setup(test_move_all, test_setup),
+		cmocka_unit_test_setup(test_second_thread, test_setup),
+		cmocka_unit_test_setup(test_other_process, test_setup),
+		cmocka_unit_test_setup(test_self_not_traced, test_setup),
+		cmocka_unit_test_setup(test_stats_count_events, test_setup),
+		cmocka_unit_test_setup(test_inflight_bounded, test_setup),
+		cmocka_unit_test_setup(test_exit_without_entry, test_setup),
+		cmocka_unit_test_setup(test_killed_inside_call, test_setup),
+		cmocka_unit_test_setup(test_no_state_left, test_setup),
+	};
+	return cmocka_run_group_tests_name("trace", tests, group_setup, group_teardown);
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+int tu_require_bpf(const char *test)
+{
+	char why[256];
+
+	if (!mpt_check_privileges(why, sizeof(why)))
+		return 0;
+	if (getenv("MPTRACE_REQUIRE_BPF") && *getenv("MPTRACE_REQUIRE_BPF") != '0') {
+		fprintf(stderr, "FAIL: %s: BPF is required (MPTRACE_REQUIRE_BPF) but: %s\n", test,
+			why);
+		return 1;
+	}
+	printf("SKIP: %s: %s\n", test, why);
+	return TU_SKIP;
+}
+
+uint64_t tu_boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+pid_t tu_gettid(void)
+{
+	return syscall(SYS_gettid);
+}
+
+long tu_move_pages(struct tu_call *c)
+{
+	long r;
+
+	c->tid = tu_gettid();
+	c->boot_before = tu_boot_ns();
+	r = syscall(SYS_move_pages, c->pid, c->count, c->pages, c->nodes, c->status, c->flags);
+	c->ret = r < 0 ? -errno : r;
+	c->boot_after = tu_boot_ns();
+	if (r >= 0 && c->status) {
+		size_t n = c->count < 1024 ? c->count : 1024;
+
+		memcpy(c->status_seen, c->status, n * sizeof(int));
+	}
+	return c->ret;
+}
+
+/* The cgroup v2 mount: /sys/fs/cgroup on pure v2 hosts, .../unified on hybrid ones. */
+static int cgroup2_mount(char *path, size_t len)
+{
+	char line[1024], mnt[512], fstype[64];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int found = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %511s", mnt) == 1) {
+			snprintf(path, len, "%s", mnt);
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+uint64_t tu_self_cgroup_id(void)
+{
+	char line[1024], mnt[512], path[2048];
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh.handle_bytes = sizeof(uint64_t) };
+	FILE *f;
+	int mount_id;
+	uint64_t id = 0;
+
+	if (cgroup2_mount(mnt, sizeof(mnt)))
+		return 0;
+	f = fopen("/proc/self/cgroup", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(path, sizeof(path), "%s%s", mnt, line + 3);
+		/* the file handle of a cgroup2 directory is its id */
+		if (!name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0))
+			memcpy(&id, h.fh.f_handle, sizeof(id));
+		break;
+	}
+	fclose(f);
+	return id;
+}
+
+int tu_offline_node(void)
+{
+	char buf[256];
+	int fd = open("/sys/devices/system/node/online", O_RDONLY);
+	ssize_t n;
+	int node = 0, a, b;
+	char *p;
+
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	/* "0" or "0-1" or "0,2-3": the highest online node + 1 is offline (or beyond MAX_NUMNODES) */
+	for (p = buf; *p;) {
+		if (sscanf(p, "%d-%d", &a, &b) == 2)
+			node = b + 1 > node ? b + 1 : node;
+		else if (sscanf(p, "%d", &a) == 1)
+			node = a + 1 > node ? a + 1 : node;
+		p += strcspn(p, ",");
+		if (*p == ',')
+			p++;
+	}
+	return node;
+}
+
+int tu_collect(void *ctx, const struct mpt_view *v)
+{
+	struct tu_events *e = ctx;
+	struct mpt_event *copy;
+
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 16;
+		struct mpt_event **p = realloc(e->ev, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		e->ev = p;
+		e->cap = cap;
+	}
+	copy = malloc(v->ev->size);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, v->ev, v->ev->size);
+	e->ev[e->n++] = copy;
+	return 0;
+}
+
+size_t tu_wait_events(struct mpt_tracer *t, struct tu_events *events, size_t n, int timeout_ms)
+{
+	uint64_t deadline = tu_boot_ns() + (uint64_t)timeout_ms * 1000000ull;
+
+	while (events->n < n && tu_boot_ns() < deadline)
+		mpt_tracer_poll(t, 10);
+	return events->n;
+}
+
+void tu_events_clear(struct tu_events *events)
+{
+	size_t i;
+
+	for (i = 0; i < events->n; i++)
+		free(events->ev[i]);
+	events->n = 0;
+}
+
+int tu_inflight_entries(struct mpt_tracer *t)
+{
+	int fd = mpt_tracer_inflight_fd(t), n = 0;
+	uint32_t key, next;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
+void *tu_touched_pages(size_t n)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, n * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t i;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	for (i = 0; i < n; i++)
+		p[i * page] = 1;
+	return p;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Helpers shared by the integration tests: real calls, real records. */
+#ifndef MPTRACE_TESTUTIL_H
+#define MPTRACE_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "decode.h"
+#include "tracer.h"
+
+#define TU_SKIP 77
+
+/*
+ * 0 when BPF can be used here. Otherwise prints why and returns TU_SKIP, or 1
+ * when MPTRACE_REQUIRE_BPF is set (the README's test command sets it, so a
+ * machine that cannot run the BPF tests fails instead of passing quietly).
+ */
+int tu_require_bpf(const char *test);
+
+/* What the caller passed and saw, for comparison with the record. */
+struct tu_call {
+	int pid;
+	unsigned long count;
+	void **pages;
+	int *nodes;
+	int *status;
+	int flags;
+	long ret;		/* raw: >= 0, or -errno */
+	int status_seen[1024];	/* status[] after the call, when ret >= 0 */
+	pid_t tid;
+	uint64_t boot_before, boot_after;
+};
+
+long tu_move_pages(struct tu_call *c);
+uint64_t tu_boot_ns(void);
+pid_t tu_gettid(void);
+/* cgroup v2 id of this process, as bpf_get_current_cgroup_id() reports it; 0 if unknown. */
+uint64_t tu_self_cgroup_id(void);
+/* The lowest node number that is not online (move_pages answers it with ENODEV). */
+int tu_offline_node(void);
+
+/* Records copied out of the ring buffer. */
+struct tu_events {
+	struct mpt_event **ev;
+	size_t n, cap;
+};
+
+int tu_collect(void *ctx, const struct mpt_view *v); /* an mpt_event_fn */
+/* Poll until @events holds at least @n records or @timeout_ms passes; returns the count. */
+size_t tu_wait_events(struct mpt_tracer *t, struct tu_events *events, size_t n, int timeout_ms);
+void tu_events_clear(struct tu_events *events);
+/* Entries left in the tracer's in-flight map. */
+int tu_inflight_entries(struct mpt_tracer *t);
+
+/* mmap @n anonymous pages and touch each so they exist. */
+void *tu_touched_pages(size_t n);
+
+#endif
