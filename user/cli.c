@@ -95,6 +95,31 @@ static int parse_seconds(const char *arg, uint64_t *ms, struct parse_state *ps)
 	return 0;
 }
 
+static bool is_known_option(const char *arg)
+{
+	const struct argp_option *o;
+	size_t len;
+
+	for (o = options; o->name || o->key; o++) {
+		if (arg[0] == '-' && arg[1] == o->key && !arg[2])
+			return true;
+		if (strncmp(arg, "--", 2) || !o->name)
+			continue;
+		len = strcspn(arg + 2, "=");
+		if (len == strlen(o->name) && !strncmp(arg + 2, o->name, len))
+			return true;
+	}
+	return false;
+}
+
+static void describe_bad_option(const char *arg, struct parse_state *ps)
+{
+	if (is_known_option(arg))
+		snprintf(ps->err, ps->len, "option '%s' requires an argument", arg);
+	else
+		snprintf(ps->err, ps->len, "unrecognized option '%s' (see mptrace --help)", arg);
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct parse_state *ps = state->input;
@@ -165,6 +190,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP & ~ARGP_HELP_EXIT_OK);
 		ps->done = 1;
+		break;
+	case ARGP_KEY_ERROR:
+		/* argp stays silent (ARGP_NO_ERRS) about unknown options: name the culprit */
+		if (!ps->err[0] && state->next > 0 && state->next <= state->argc)
+			describe_bad_option(state->argv[state->next - 1], ps);
 		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num == 0 && !strcmp(arg, "probe")) {

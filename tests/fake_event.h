@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Building records by hand for the decoder and formatter unit tests. */
+#ifndef MPTRACE_FAKE_EVENT_H
+#define MPTRACE_FAKE_EVENT_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "mptrace_event.h"
+
+struct fake_event {
+	struct mpt_event ev;
+	unsigned char data[MPT_DATA_MAX];
+};
+
+/* A plausible record: numad[812] asking to move three pages to node 1. */
+static inline void fake_init(struct fake_event *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->ev.type = MPT_REC_MOVE_PAGES;
+	f->ev.version = MPT_EVENT_VERSION;
+	f->ev.ts_boot_ns = 1123456789ull; /* 1.123456789 s after boot */
+	f->ev.duration_ns = 41000;
+	f->ev.task = (struct mpt_task){ .host_tgid = 812, .host_tid = 812, .host_ptgid = 1,
+					.ns_tgid = 812, .ns_tid = 812, .ns_ptgid = 1,
+					.uid = 0, .gid = 0, .cgroup_id = 4242, .cpu = 1 };
+	memcpy(f->ev.task.comm, "numad", 6);
+	f->ev.count = 0;
+	f->ev.pages = 0x7ffd0000;
+	f->ev.nodes = 0x7ffd1000;
+	f->ev.status = 0x7ffd2000;
+	f->ev.flags = 2;
+	f->ev.pages_state = MPT_ARRAY_OK;
+	f->ev.nodes_state = MPT_ARRAY_OK;
+	f->ev.status_state = MPT_ARRAY_OK;
+	f->ev.size = sizeof(struct mpt_event);
+}
+
+/* Set the arrays (NULL: leave that array's state as it is, with no entries). */
+static inline void fake_arrays(struct fake_event *f, unsigned int n, const uint64_t *pages,
+			       const int32_t *nodes, const int32_t *status)
+{
+	unsigned char *p = f->data;
+
+	f->ev.pages_n = pages ? n : 0;
+	f->ev.nodes_n = nodes ? n : 0;
+	f->ev.status_n = status ? n : 0;
+	if (pages)
+		memcpy(p, pages, n * 8), p += n * 8;
+	if (nodes)
+		memcpy(p, nodes, n * 4), p += n * 4;
+	if (status)
+		memcpy(p, status, n * 4), p += n * 4;
+	f->ev.size = sizeof(struct mpt_event) + (p - f->data);
+}
+
+#endif

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli.h"
+
+static struct mpt_cli cli;
+static char err[256];
+
+#define PARSE(...)                                                                              \
+	({                                                                                      \
+		char *argv[] = { "mptrace", __VA_ARGS__, NULL };                                \
+		mpt_cli_parse(sizeof(argv) / sizeof(argv[0]) - 1, argv, &cli, err, sizeof(err)); \
+	})
+
+static void rejects(int rc, const char *reason_part)
+{
+	assert_int_equal(rc, -22);
+	if (!strstr(err, reason_part))
+		fail_msg("error '%s' does not mention '%s'", err, reason_part);
+	assert_null(strchr(err, '\n')); /* one line */
+}
+
+static void test_defaults(void **state)
+{
+	char *argv[] = { "mptrace", NULL };
+
+	(void)state;
+	assert_int_equal(mpt_cli_parse(1, argv, &cli, err, sizeof(err)), 0);
+	assert_int_equal(cli.command, MPT_CMD_TRACE);
+	assert_int_equal(cli.format, MPT_FMT_TABLE);
+	assert_int_equal(cli.tracer.attach, MPT_ATTACH_AUTO);
+	assert_int_equal(cli.tracer.array_cap, MPT_ARRAY_CAP_DEFAULT);
+	assert_int_equal(cli.tracer.ringbuf_bytes, 8u << 20);
+	assert_int_equal(cli.tracer.targ_tgid, 0);
+	assert_false(cli.tracer.trace_self);
+	assert_null(cli.output);
+	assert_int_equal(cli.max_events, 0);
+	assert_int_equal(cli.duration_ms, 0);
+	assert_int_equal(cli.verbosity, 0);
+}
+
+static void test_all_options(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--attach", "tracepoint", "--format", "json", "-o", "out.json",
+			       "-n", "10", "-d", "1.5", "-p", "812", "--array-cap", "1024",
+			       "--ringbuf-mb", "16", "--max-inflight", "64", "-vv"),
+			 0);
+	assert_int_equal(cli.tracer.attach, MPT_ATTACH_TRACEPOINT);
+	assert_int_equal(cli.format, MPT_FMT_JSON);
+	assert_string_equal(cli.output, "out.json");
+	assert_int_equal(cli.max_events, 10);
+	assert_int_equal(cli.duration_ms, 1500);
+	assert_int_equal(cli.tracer.targ_tgid, 812);
+	assert_int_equal(cli.tracer.array_cap, 1024);
+	assert_int_equal(cli.tracer.ringbuf_bytes, 16u << 20);
+	assert_int_equal(cli.tracer.max_inflight, 64);
+	assert_int_equal(cli.verbosity, 2);
+}
+
+static void test_attach_modes(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("-a", "kprobe"), 0);
+	assert_int_equal(cli.tracer.attach, MPT_ATTACH_KPROBE);
+	assert_int_equal(PARSE("-a", "fentry"), 0);
+	assert_int_equal(cli.tracer.attach, MPT_ATTACH_FENTRY);
+	assert_int_equal(PARSE("-a", "auto"), 0);
+	assert_int_equal(cli.tracer.attach, MPT_ATTACH_AUTO);
+	rejects(PARSE("-a", "uprobe"), "unknown attach mode 'uprobe'");
+	rejects(PARSE("-a", ""), "unknown attach mode");
+}
+
+static void test_probe_command(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("probe"), 0);
+	assert_int_equal(cli.command, MPT_CMD_PROBE);
+	rejects(PARSE("probe", "extra"), "unexpected argument 'extra'");
+	rejects(PARSE("trace"), "unexpected argument 'trace'");
+}
+
+static void test_bad_numbers(void **state)
+{
+	(void)state;
+	rejects(PARSE("-n", "0"), "invalid event count '0'");
+	rejects(PARSE("-n", "-1"), "invalid event count");
+	rejects(PARSE("-n", "12abc"), "invalid event count");
+	rejects(PARSE("-n", "99999999999999999999999"), "invalid event count");
+	rejects(PARSE("-p", "0"), "invalid pid");
+	rejects(PARSE("-p", "4194305"), "invalid pid");
+	rejects(PARSE("--array-cap", "0"), "invalid array cap");
+	rejects(PARSE("--array-cap", "1025"), "invalid array cap");
+	rejects(PARSE("--ringbuf-mb", "3"), "not a power of two");
+	rejects(PARSE("--ringbuf-mb", "2048"), "invalid ring buffer size");
+	rejects(PARSE("--max-inflight", "0"), "invalid max in-flight");
+	rejects(PARSE("-d", "0"), "invalid duration");
+	rejects(PARSE("-d", "-3"), "invalid duration");
+	rejects(PARSE("-d", "nan"), "invalid duration");
+	rejects(PARSE("-d", "5s"), "invalid duration");
+}
+
+static void test_bad_strings(void **state)
+{
+	(void)state;
+	rejects(PARSE("-f", "xml"), "unknown format 'xml'");
+	rejects(PARSE("-o", ""), "empty output file name");
+	rejects(PARSE("--no-such-flag"), "unrecognized option '--no-such-flag'");
+	rejects(PARSE("-n"), "option '-n' requires an argument");
+	rejects(PARSE("--max-events"), "option '--max-events' requires an argument");
+}
+
+static void test_help_and_version(void **state)
+{
+	FILE *saved = stdout;
+
+	(void)state;
+	stdout = fopen("/dev/null", "w");
+	assert_int_equal(PARSE("--help"), 1);
+	assert_int_equal(PARSE("--version"), 1);
+	fclose(stdout);
+	stdout = saved;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_all_options),
+		cmocka_unit_test(test_attach_modes),
+		cmocka_unit_test(test_probe_command),
+		cmocka_unit_test(test_bad_numbers),
+		cmocka_unit_test(test_bad_strings),
+		cmocka_unit_test(test_help_and_version),
+	};
+	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}

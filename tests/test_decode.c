@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "decode.h"
+#include "fake_event.h"
+
+static struct fake_event f;
+
+static int setup(void **state)
+{
+	static const uint64_t pages[3] = { 0x1000, 0x2000, 0 };
+	static const int32_t nodes[3] = { 1, 1, 1 };
+	static const int32_t status[3] = { 1, 1, -EFAULT };
+
+	(void)state;
+	fake_init(&f);
+	f.ev.count = 3;
+	fake_arrays(&f, 3, pages, nodes, status);
+	return 0;
+}
+
+static void expect_invalid(const char *reason_part)
+{
+	struct mpt_view v;
+	const char *why;
+
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), -EINVAL);
+	assert_non_null(why);
+	assert_non_null(strstr(why, reason_part));
+}
+
+static void test_parse_valid(void **state)
+{
+	struct mpt_view v;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	assert_int_equal(mpt_view_page(&v, 0), 0x1000);
+	assert_int_equal(mpt_view_page(&v, 2), 0);
+	assert_int_equal(mpt_view_node(&v, 1), 1);
+	assert_int_equal(mpt_view_status(&v, 2), -EFAULT);
+	assert_false(mpt_array_truncated(&v, 3));
+}
+
+static void test_parse_unaligned_copy(void **state)
+{
+	unsigned char *buf = malloc(f.ev.size + 1);
+	struct mpt_view v;
+	const char *why;
+
+	(void)state;
+	/* records read from a file need not be aligned */
+	memcpy(buf + 1, &f, f.ev.size);
+	assert_int_equal(mpt_event_parse(buf + 1, f.ev.size, &v, &why), 0);
+	assert_int_equal(mpt_view_page(&v, 1), 0x2000);
+	assert_int_equal(mpt_view_status(&v, 2), -EFAULT);
+	free(buf);
+}
+
+static void test_parse_short(void **state)
+{
+	struct mpt_view v;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(mpt_event_parse(&f, sizeof(struct mpt_event) - 1, &v, &why), -EINVAL);
+	assert_non_null(strstr(why, "shorter"));
+	/* the header claims more than the buffer holds */
+	assert_int_equal(mpt_event_parse(&f, f.ev.size - 1, &v, &why), -EINVAL);
+}
+
+static void test_parse_bad_type_version(void **state)
+{
+	(void)state;
+	f.ev.type = 99;
+	expect_invalid("type");
+	f.ev.type = MPT_REC_MOVE_PAGES;
+	f.ev.version = MPT_EVENT_VERSION + 1;
+	expect_invalid("version");
+}
+
+static void test_parse_state_mismatch(void **state)
+{
+	(void)state;
+	f.ev.nodes_state = MPT_ARRAY_NULL; /* but nodes_n is 3 */
+	expect_invalid("state");
+	f.ev.nodes_state = 17;
+	expect_invalid("state");
+}
+
+static void test_parse_longer_than_count(void **state)
+{
+	(void)state;
+	f.ev.count = 2;
+	expect_invalid("count");
+}
+
+static void test_parse_size_mismatch(void **state)
+{
+	(void)state;
+	f.ev.size += 4;
+	expect_invalid("length");
+	f.ev.size -= 8;
+	expect_invalid("length");
+}
+
+static void test_parse_over_cap(void **state)
+{
+	(void)state;
+	f.ev.count = 5000;
+	f.ev.pages_n = MPT_ARRAY_CAP_MAX + 1;
+	expect_invalid("state");
+}
+
+static void test_truncated(void **state)
+{
+	struct mpt_view v;
+	const char *why;
+
+	(void)state;
+	f.ev.count = 100;
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	assert_true(mpt_array_truncated(&v, 3));
+}
+
+static void flags_is(int32_t flags, const char *want)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	mpt_flags_str(&sb, flags);
+	sb_putc(&sb, '\0');
+	assert_string_equal(sb.buf, want);
+	sb_free(&sb);
+}
+
+static void test_flags(void **state)
+{
+	(void)state;
+	flags_is(0, "0");
+	flags_is(2, "MPOL_MF_MOVE");
+	flags_is(4, "MPOL_MF_MOVE_ALL");
+	flags_is(6, "MPOL_MF_MOVE|MPOL_MF_MOVE_ALL");
+	flags_is(0x12, "MPOL_MF_MOVE|0x10");
+	flags_is(0x100, "0x100");
+	flags_is(-1, "MPOL_MF_STRICT|MPOL_MF_MOVE|MPOL_MF_MOVE_ALL|MPOL_MF_LAZY|0xfffffff0");
+}
+
+static void test_errno_names(void **state)
+{
+	(void)state;
+	assert_string_equal(mpt_errno_name(EINVAL), "EINVAL");
+	assert_string_equal(mpt_errno_name(EFAULT), "EFAULT");
+	assert_string_equal(mpt_errno_name(ENODEV), "ENODEV");
+	assert_string_equal(mpt_errno_name(ESRCH), "ESRCH");
+	assert_null(mpt_errno_name(4000));
+	assert_string_equal(mpt_errno_desc(EINVAL), "Invalid argument");
+	assert_string_equal(mpt_errno_desc(4000), "Unknown error");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_parse_valid, setup),
+		cmocka_unit_test_setup(test_parse_unaligned_copy, setup),
+		cmocka_unit_test_setup(test_parse_short, setup),
+		cmocka_unit_test_setup(test_parse_bad_type_version, setup),
+		cmocka_unit_test_setup(test_parse_state_mismatch, setup),
+		cmocka_unit_test_setup(test_parse_longer_than_count, setup),
+		cmocka_unit_test_setup(test_parse_size_mismatch, setup),
+		cmocka_unit_test_setup(test_parse_over_cap, setup),
+		cmocka_unit_test_setup(test_truncated, setup),
+		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_errno_names),
+	};
+	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
+}

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Formatter unit tests: the table line to the byte, and the JSON parsed back
+ * with a real parser (jansson) field by field. Every JSON line made here is
+ * also written to format_samples.jsonl, which CTest then checks against the
+ * schema (test schema_format_samples).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fake_event.h"
+#include "format.h"
+
+static struct fake_event f;
+static struct strbuf sb;
+static FILE *samples;
+static const struct mpt_fmt_ctx ctx = { .boot_to_wall_ns = 1700000000ll * 1000000000ll,
+					.hostname = "node-7" };
+
+static const uint64_t pages3[3] = { 0x7f12a000, 0x7f12b000, 0 };
+static const int32_t nodes3[3] = { 1, 1, 1 };
+static const int32_t status3[3] = { 1, 1, -EFAULT };
+
+static int setup(void **state)
+{
+	(void)state;
+	fake_init(&f);
+	f.ev.count = 3;
+	fake_arrays(&f, 3, pages3, nodes3, status3);
+	sb_reset(&sb);
+	return 0;
+}
+
+static const char *table(void)
+{
+	struct mpt_view v;
+	const char *why;
+
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	sb_reset(&sb);
+	mpt_format_table(&sb, &v, &ctx);
+	sb_putc(&sb, '\0');
+	return sb.buf;
+}
+
+/* Format as JSON, keep the line for the schema check, and parse it back. */
+static json_t *json(void)
+{
+	struct mpt_view v;
+	json_error_t err;
+	const char *why;
+	json_t *root;
+
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	sb_reset(&sb);
+	mpt_format_json(&sb, &v, &ctx);
+	assert_true(sb.len > 0 && sb.buf[sb.len - 1] == '\n');
+	assert_null(memchr(sb.buf, '\n', sb.len - 1)); /* exactly one line */
+	fwrite(sb.buf, 1, sb.len, samples);
+	root = json_loadb(sb.buf, sb.len, 0, &err);
+	if (!root)
+		fail_msg("invalid JSON (%s): %.*s", err.text, (int)sb.len, sb.buf);
+	return root;
+}
+
+static json_t *arg(json_t *root, size_t i, const char *name)
+{
+	json_t *a = json_array_get(json_object_get(root, "args"), i);
+
+	assert_non_null(a);
+	assert_string_equal(json_string_value(json_object_get(a, "name")), name);
+	return a;
+}
+
+static void test_table_example(void **state)
+{
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	/* 1700000000 s after the epoch is 22:13:20 UTC */
+	assert_string_equal(table(), "22:13:21.123456 numad[812] move_pages(0, 3, [0x7f12a000, "
+				     "0x7f12b000, NULL], [1, 1, 1], [1, 1, -EFAULT], "
+				     "MPOL_MF_MOVE) = 0 <0.000041>\n");
+}
+
+static void test_table_error_return(void **state)
+{
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	f.ev.ret = -EINVAL;
+	f.ev.flags = 0x10;
+	f.ev.status_state = MPT_ARRAY_NOT_FILLED;
+	fake_arrays(&f, 3, pages3, nodes3, NULL);
+	assert_string_equal(table(), "22:13:21.123456 numad[812] move_pages(0, 3, [0x7f12a000, "
+				     "0x7f12b000, NULL], [1, 1, 1], 0x7ffd2000, 0x10) = -1 "
+				     "EINVAL (Invalid argument) <0.000041>\n");
+}
+
+static void test_table_thread_query_fault(void **state)
+{
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	f.ev.task.host_tid = 813;
+	f.ev.pid = 99;
+	f.ev.nodes = 0;
+	f.ev.nodes_state = MPT_ARRAY_NULL;
+	f.ev.pages_state = MPT_ARRAY_FAULT;
+	f.ev.status_state = MPT_ARRAY_NOT_FILLED;
+	f.ev.ret = -EFAULT;
+	f.ev.flags = 0;
+	f.ev.duration_ns = 2500000001ull;
+	fake_arrays(&f, 3, NULL, NULL, NULL);
+	assert_string_equal(table(), "22:13:21.123456 numad[812/813] move_pages(99, 3, 0x7ffd0000, "
+				     "NULL, 0x7ffd2000, 0) = -1 EFAULT (Bad address) "
+				     "<2.500000>\n");
+}
+
+static void test_table_truncated_and_positive(void **state)
+{
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	f.ev.count = 1000;
+	f.ev.ret = 2;
+	fake_arrays(&f, 3, pages3, nodes3, status3);
+	assert_non_null(strstr(table(), "move_pages(0, 1000, [0x7f12a000, 0x7f12b000, NULL, ...], "
+					"[1, 1, 1, ...], [1, 1, -EFAULT, ...], MPOL_MF_MOVE) = 2 "));
+	/* count 0: empty arrays, nothing truncated */
+	f.ev.count = 0;
+	fake_arrays(&f, 0, pages3, nodes3, status3);
+	assert_non_null(strstr(table(), "move_pages(0, 0, [], [], [], MPOL_MF_MOVE) = 2 "));
+}
+
+static void test_table_comm_escaped(void **state)
+{
+	(void)state;
+	memcpy(f.ev.task.comm, "a\\b\x01\xff", 6);
+	assert_non_null(strstr(table(), " a\\x5cb\\x01\\xff[812] "));
+}
+
+static void test_json_all_fields(void **state)
+{
+	json_t *root, *a, *data;
+
+	(void)state;
+	f.ev.task.ns_tgid = 1;
+	f.ev.task.ns_tid = 1;
+	f.ev.task.ns_ptgid = 0;
+	f.ev.task.uid = 1000;
+	f.ev.task.gid = 1001;
+	f.ev.ret = 1;
+	root = json();
+	assert_int_equal(json_integer_value(json_object_get(root, "timestamp")),
+			 1700000001123456789ll);
+	assert_int_equal(json_integer_value(json_object_get(root, "processorId")), 1);
+	assert_int_equal(json_integer_value(json_object_get(root, "processId")), 1);
+	assert_int_equal(json_integer_value(json_object_get(root, "threadId")), 1);
+	assert_int_equal(json_integer_value(json_object_get(root, "parentProcessId")), 0);
+	assert_int_equal(json_integer_value(json_object_get(root, "hostProcessId")), 812);
+	assert_int_equal(json_integer_value(json_object_get(root, "hostThreadId")), 812);
+	assert_int_equal(json_integer_value(json_object_get(root, "hostParentProcessId")), 1);
+	assert_int_equal(json_integer_value(json_object_get(root, "userId")), 1000);
+	assert_int_equal(json_integer_value(json_object_get(root, "groupId")), 1001);
+	assert_string_equal(json_string_value(json_object_get(root, "processName")), "numad");
+	assert_string_equal(json_string_value(json_object_get(root, "hostName")), "node-7");
+	assert_int_equal(json_integer_value(json_object_get(root, "cgroupId")), 4242);
+	assert_string_equal(json_string_value(json_object_get(root, "eventName")), "move_pages");
+	assert_string_equal(json_string_value(json_object_get(root, "syscall")), "move_pages");
+	assert_int_equal(json_integer_value(json_object_get(root, "argsNum")), 6);
+	assert_int_equal(json_integer_value(json_object_get(root, "returnValue")), 1);
+	assert_int_equal(json_integer_value(json_object_get(root, "durationNs")), 41000);
+	assert_int_equal(json_array_size(json_object_get(root, "args")), 6);
+
+	a = arg(root, 0, "pid");
+	assert_string_equal(json_string_value(json_object_get(a, "type")), "int");
+	assert_int_equal(json_integer_value(json_object_get(a, "value")), 0);
+	a = arg(root, 1, "count");
+	assert_string_equal(json_string_value(json_object_get(a, "type")), "unsigned long");
+	assert_int_equal(json_integer_value(json_object_get(a, "value")), 3);
+	a = arg(root, 2, "pages");
+	assert_string_equal(json_string_value(json_object_get(a, "type")), "const void**");
+	assert_string_equal(json_string_value(json_object_get(a, "value")), "0x7ffd0000");
+	data = json_object_get(a, "data");
+	assert_int_equal(json_array_size(data), 3);
+	assert_string_equal(json_string_value(json_array_get(data, 0)), "0x7f12a000");
+	assert_string_equal(json_string_value(json_array_get(data, 2)), "0x0");
+	assert_true(json_is_false(json_object_get(a, "truncated")));
+	assert_null(json_object_get(a, "readError"));
+	a = arg(root, 3, "nodes");
+	assert_string_equal(json_string_value(json_object_get(a, "type")), "const int*");
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(a, "data"), 2)), 1);
+	a = arg(root, 4, "status");
+	assert_string_equal(json_string_value(json_object_get(a, "type")), "int*");
+	assert_string_equal(json_string_value(json_object_get(a, "value")), "0x7ffd2000");
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(a, "data"), 2)),
+			 -EFAULT);
+	a = arg(root, 5, "flags");
+	assert_string_equal(json_string_value(json_object_get(a, "type")), "int");
+	assert_int_equal(json_integer_value(json_object_get(a, "value")), 2);
+	assert_string_equal(json_string_value(json_object_get(a, "decoded")), "MPOL_MF_MOVE");
+	json_decref(root);
+}
+
+static void test_json_unreadable_and_null(void **state)
+{
+	json_t *root, *a;
+
+	(void)state;
+	f.ev.pages_state = MPT_ARRAY_FAULT;
+	f.ev.nodes = 0;
+	f.ev.nodes_state = MPT_ARRAY_NULL;
+	f.ev.status_state = MPT_ARRAY_NOT_FILLED;
+	f.ev.ret = -EFAULT;
+	f.ev.flags = 0x14;
+	fake_arrays(&f, 3, NULL, NULL, NULL);
+	root = json();
+	assert_int_equal(json_integer_value(json_object_get(root, "returnValue")), -EFAULT);
+	a = arg(root, 2, "pages");
+	assert_true(json_is_null(json_object_get(a, "data")));
+	assert_string_equal(json_string_value(json_object_get(a, "readError")), "EFAULT");
+	assert_null(json_object_get(a, "truncated"));
+	a = arg(root, 3, "nodes");
+	assert_string_equal(json_string_value(json_object_get(a, "value")), "0x0");
+	assert_string_equal(json_string_value(json_object_get(a, "readError")), "NULL");
+	a = arg(root, 4, "status");
+	assert_string_equal(json_string_value(json_object_get(a, "readError")),
+			    "not filled: the call failed");
+	a = arg(root, 5, "flags");
+	assert_string_equal(json_string_value(json_object_get(a, "decoded")),
+			    "MPOL_MF_MOVE_ALL|0x10");
+	json_decref(root);
+}
+
+static void test_json_truncated(void **state)
+{
+	json_t *root;
+
+	(void)state;
+	f.ev.count = 1ull << 40;
+	root = json();
+	assert_int_equal(json_integer_value(json_object_get(arg(root, 1, "count"), "value")),
+			 1ll << 40);
+	assert_true(json_is_true(json_object_get(arg(root, 2, "pages"), "truncated")));
+	assert_true(json_is_true(json_object_get(arg(root, 4, "status"), "truncated")));
+	json_decref(root);
+}
+
+/* comm is bytes: quotes, backslashes, control bytes and invalid UTF-8 must still give valid JSON. */
+static void test_json_escaping(void **state)
+{
+	static const struct {
+		const char comm[16];
+		const char *want; /* as a JSON parser decodes it */
+	} cases[] = {
+		{ "say \"hi\"", "say \"hi\"" },
+		{ "back\\slash", "back\\slash" },
+		{ "nl\nt\tcr\r", "nl\nt\tcr\r" },
+		{ "ctl\x01\x1f\x7f", "ctl\x01\x1f\x7f" },
+		{ "caf\xc3\xa9", "caf\xc3\xa9" },	       /* valid UTF-8 passes through */
+		{ "bad\xff\xc3", "bad\xc3\xbf\xc3\x83" },      /* invalid bytes as U+00FF, U+00C3 */
+		{ "\xe2\x82", "\xc3\xa2\xc2\x82" },	       /* a cut multibyte sequence */
+		{ "\xed\xa0\x80", "\xc3\xad\xc2\xa0\xc2\x80" }, /* an encoded surrogate */
+		{ "fifteen-chars-x", "fifteen-chars-x" },
+	};
+	json_t *root;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(f.ev.task.comm, cases[i].comm, 16);
+		root = json();
+		assert_string_equal(json_string_value(json_object_get(root, "processName")),
+				    cases[i].want);
+		json_decref(root);
+	}
+}
+
+static void test_format_parse(void **state)
+{
+	enum mpt_format fmt;
+
+	(void)state;
+	assert_int_equal(mpt_format_parse("json", &fmt), 0);
+	assert_int_equal(fmt, MPT_FMT_JSON);
+	assert_int_equal(mpt_format_parse("table", &fmt), 0);
+	assert_int_equal(fmt, MPT_FMT_TABLE);
+	assert_int_equal(mpt_format_parse("xml", &fmt), -EINVAL);
+	assert_int_equal(mpt_format_parse("", &fmt), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_table_example, setup),
+		cmocka_unit_test_setup(test_table_error_return, setup),
+		cmocka_unit_test_setup(test_table_thread_query_fault, setup),
+		cmocka_unit_test_setup(test_table_truncated_and_positive, setup),
+		cmocka_unit_test_setup(test_table_comm_escaped, setup),
+		cmocka_unit_test_setup(test_json_all_fields, setup),
+		cmocka_unit_test_setup(test_json_unreadable_and_null, setup),
+		cmocka_unit_test_setup(test_json_truncated, setup),
+		cmocka_unit_test_setup(test_json_escaping, setup),
+		cmocka_unit_test(test_format_parse),
+	};
+	int rc;
+
+	samples = fopen("format_samples.jsonl", "w");
+	if (!samples) {
+		perror("format_samples.jsonl");
+		return 1;
+	}
+	sb_init(&sb);
+	rc = cmocka_run_group_tests_name("format", tests, NULL, NULL);
+	sb_free(&sb);
+	fclose(samples);
+	return rc;
+}
