@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * End to end through the real binary: start mptrace, wait for its ready
+ * line, make calls, stop it, and read what it wrote as a user would.
+ *
+ * usage: test_e2e MPTRACE SCHEMA SCHEMA_CHECKER PYTHON
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+static const char *mptrace_bin, *schema, *schema_check, *python;
+static char tmpdir[] = "/tmp/mptrace-e2e-XXXXXX";
+
+struct proc {
+	pid_t pid;
+	int out_fd, err_fd;
+	char out[1 << 16], err[1 << 14];
+	size_t out_len, err_len;
+};
+
+static void proc_start(struct proc *p, char *const argv[], uid_t uid)
+{
+	int out[2], err[2];
+
+	memset(p, 0, sizeof(*p));
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+	p->pid = fork();
+	assert_true(p->pid >= 0);
+	if (p->pid == 0) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		if (uid && (setgid(uid) || setuid(uid)))
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	p->out_fd = out[0];
+	p->err_fd = err[0];
+}
+
+/* Read what is available from both pipes for up to @ms; stop early once @want appears on stderr. */
+static void proc_read(struct proc *p, int ms, const char *want)
+{
+	uint64_t deadline = tu_boot_ns() + (uint64_t)ms * 1000000;
+
+	while (tu_boot_ns() < deadline && (p->out_fd >= 0 || p->err_fd >= 0)) {
+		struct pollfd fds[2] = { { p->out_fd, POLLIN, 0 }, { p->err_fd, POLLIN, 0 } };
+
+		if (want && p->err_len && strstr(p->err, want))
+			return;
+		if (poll(fds, 2, 20) <= 0)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			int *fd = i ? &p->err_fd : &p->out_fd;
+			char *buf = i ? p->err : p->out;
+			size_t *len = i ? &p->err_len : &p->out_len;
+			size_t cap = i ? sizeof(p->err) : sizeof(p->out);
+			ssize_t n;
+
+			if (*fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			n = read(*fd, buf + *len, cap - 1 - *len);
+			if (n <= 0) {
+				close(*fd);
+				*fd = -1;
+				continue;
+			}
+			*len += n;
+			buf[*len] = '\0';
+		}
+	}
+}
+
+/* Wait for exit (reading its output meanwhile); the exit code, or -1 if it had to be killed. */
+static int proc_wait(struct proc *p, int ms)
+{
+	int status;
+
+	uint64_t deadline = tu_boot_ns() + (uint64_t)ms * 1000000;
+	pid_t r;
+
+	proc_read(p, ms, NULL);
+	/* its pipes close a moment before it can be reaped */
+	while ((r = waitpid(p->pid, &status, WNOHANG)) == 0 && tu_boot_ns() < deadline)
+		usleep(5000);
+	if (r == 0) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, &status, 0);
+		fprintf(stderr, "mptrace did not exit; stderr: %s\n", p->err);
+		return -1;
+	}
+	if (p->out_fd >= 0)
+		close(p->out_fd);
+	if (p->err_fd >= 0)
+		close(p->err_fd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run(char *const argv[], uid_t uid, struct proc *p)
+{
+	proc_start(p, argv, uid);
+	return proc_wait(p, 10000);
+}
+
+static void assert_one_line_error(const struct proc *p, const char *part)
+{
+	if (!strstr(p->err, part))
+		fail_msg("stderr '%s' does not mention '%s'", p->err, part);
+	assert_int_equal(strncmp(p->err, "mptrace: ", 9), 0);
+	assert_ptr_equal(strchr(p->err, '\n'), p->err + p->err_len - 1);
+}
+
+static void start_tracing(struct proc *p, char *const argv[])
+{
+	proc_start(p, argv, 0);
+	proc_read(p, 15000, "tracing move_pages via ");
+	if (!strstr(p->err, "tracing move_pages via "))
+		fail_msg("no ready line; stderr: %s", p->err);
+}
+
+static void own_call(struct tu_call *c, void **pages, int *status, size_t n, int *nodes,
+		     int flags)
+{
+	memset(c, 0, sizeof(*c));
+	c->count = n;
+	c->pages = pages;
+	c->status = status;
+	c->nodes = nodes;
+	c->flags = flags;
+	tu_move_pages(c);
+}
+
+static json_t *arg(json_t *ev, size_t i)
+{
+	return json_array_get(json_object_get(ev, "args"), i);
+}
+
+static void assert_json_matches(json_t *ev, const struct tu_call *c)
+{
+	char hex[32];
+	json_t *data;
+
+	assert_int_equal(json_integer_value(json_object_get(ev, "hostProcessId")), getpid());
+	assert_int_equal(json_integer_value(json_object_get(ev, "hostThreadId")), c->tid);
+	assert_int_equal(json_integer_value(json_object_get(ev, "returnValue")), c->ret);
+	assert_string_equal(json_string_value(json_object_get(ev, "processName")), "test_e2e");
+	assert_int_equal(json_integer_value(json_object_get(arg(ev, 1), "value")), c->count);
+	snprintf(hex, sizeof(hex), "0x%lx", (unsigned long)c->pages);
+	assert_string_equal(json_string_value(json_object_get(arg(ev, 2), "value")), hex);
+	data = json_object_get(arg(ev, 2), "data");
+	for (size_t i = 0; i < c->count; i++) {
+		snprintf(hex, sizeof(hex), "0x%lx", (unsigned long)c->pages[i]);
+		assert_string_equal(json_string_value(json_array_get(data, i)), hex);
+	}
+	data = json_object_get(arg(ev, 3), "data");
+	if (c->nodes)
+		assert_int_equal(json_integer_value(json_array_get(data, 0)), c->nodes[0]);
+	else
+		assert_true(json_is_null(data));
+	data = json_object_get(arg(ev, 4), "data");
+	if (c->ret >= 0)
+		for (size_t i = 0; i < c->count; i++)
+			assert_int_equal(json_integer_value(json_array_get(data, i)),
+					 c->status_seen[i]);
+	else
+		assert_true(json_is_null(data));
+	assert_int_equal(json_integer_value(json_object_get(arg(ev, 5), "value")), c->flags);
+}
+
+static void test_json_live(void **state)
+{
+	char out[256], pid[16], cmd[1024];
+	struct tu_call calls[3];
+	int status[2], nodes[2] = { 0, 0 };
+	char *mem = tu_touched_pages(2);
+	void *pages[2] = { mem, mem + 4096 };
+	struct proc p;
+	FILE *f;
+	char line[8192];
+	size_t n = 0;
+
+	(void)state;
+	snprintf(out, sizeof(out), "%s/live.json", tmpdir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = { (char *)mptrace_bin, "--format", "json", "--pid", pid, "-o", out, NULL };
+	start_tracing(&p, argv);
+	own_call(&calls[0], pages, status, 2, NULL, 0);	 /* query */
+	own_call(&calls[1], pages, status, 2, nodes, 2); /* move to node 0 */
+	own_call(&calls[2], pages, status, 2, NULL, 0x10); /* EINVAL */
+	assert_int_equal(calls[2].ret, -EINVAL);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	if (!strstr(p.err, "mptrace: 3 events, 0 dropped"))
+		fail_msg("summary missing: %s", p.err);
+
+	f = fopen(out, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		json_error_t err;
+		json_t *ev = json_loads(line, 0, &err);
+
+		assert_non_null(ev);
+		assert_true(n < 3);
+		assert_json_matches(ev, &calls[n++]);
+		json_decref(ev);
+	}
+	fclose(f);
+	assert_int_equal(n, 3);
+	snprintf(cmd, sizeof(cmd), "%s %s %s %s 3 >&2", python, schema_check, schema, out);
+	assert_int_equal(system(cmd), 0);
+	munmap(mem, 8192);
+}
+
+static void test_table_max_events(void **state)
+{
+	struct tu_call c;
+	int status[2];
+	char *mem = tu_touched_pages(2);
+	void *pages[2] = { mem, mem + 4096 };
+	char pid[16], want[256];
+	struct proc p;
+
+	(void)state;
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = { (char *)mptrace_bin, "--pid", pid, "-n", "2", "--attach", "auto", NULL };
+	start_tracing(&p, argv);
+	own_call(&c, pages, status, 2, NULL, 0);
+	own_call(&c, pages, status, 2, NULL, 0);
+	/* it stops by itself after two events */
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	snprintf(want, sizeof(want), " test_e2e[%d] move_pages(0, 2, [%p, %p], NULL, [0, 0], 0) = 0 <",
+		 getpid(), pages[0], pages[1]);
+	if (!strstr(p.out, want))
+		fail_msg("no '%s' in:\n%s", want, p.out);
+	assert_non_null(strstr(strstr(p.out, want) + 1, want)); /* twice */
+	munmap(mem, 8192);
+}
+
+static void test_duration_and_sigterm(void **state)
+{
+	struct proc p;
+
+	(void)state;
+	char *timed[] = { (char *)mptrace_bin, "--pid", "1", "-d", "0.3", NULL };
+	assert_int_equal(run(timed, 0, &p), 0);
+	assert_non_null(strstr(p.err, "mptrace: 0 events, 0 dropped"));
+
+	char *forever[] = { (char *)mptrace_bin, "--pid", "1", NULL };
+	start_tracing(&p, forever);
+	kill(p.pid, SIGTERM);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	assert_non_null(strstr(p.err, "events, 0 dropped"));
+}
+
+static void test_bad_command_lines(void **state)
+{
+	static const struct {
+		const char *arg, *value, *reason;
+	} bad[] = {
+		{ "--attach", "bogus", "unknown attach mode 'bogus'" },
+		{ "--format", "xml", "unknown format 'xml'" },
+		{ "-n", "0", "invalid event count" },
+		{ "--array-cap", "5000", "invalid array cap" },
+		{ "--duration", "soon", "invalid duration" },
+		{ "--frobnicate", NULL, "unrecognized option '--frobnicate'" },
+		{ "probe", "now", "unexpected argument 'now'" },
+	};
+	struct proc p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[] = { (char *)mptrace_bin, (char *)bad[i].arg, (char *)bad[i].value,
+				 NULL };
+		assert_int_equal(run(argv, 0, &p), 2);
+		assert_one_line_error(&p, bad[i].reason);
+	}
+}
+
+static void test_unwritable_output(void **state)
+{
+	struct proc p;
+
+	(void)state;
+	char *argv[] = { (char *)mptrace_bin, "-o", "/nonexistent/dir/events.json", NULL };
+	assert_int_equal(run(argv, 0, &p), 1);
+	assert_one_line_error(&p, "cannot open output '/nonexistent/dir/events.json'");
+}
+
+static void test_without_privileges(void **state)
+{
+	struct proc p;
+
+	(void)state;
+	char *trace[] = { (char *)mptrace_bin, NULL };
+	assert_int_equal(run(trace, 65534, &p), 1);
+	assert_one_line_error(&p, "permission denied");
+	char *probe[] = { (char *)mptrace_bin, "probe", NULL };
+	assert_int_equal(run(probe, 65534, &p), 1);
+	assert_one_line_error(&p, "permission denied");
+}
+
+/* probe lists every mode; each mode it calls unusable fails cleanly when forced. */
+static void test_probe_and_forced_modes(void **state)
+{
+	static const char *modes[] = { "kprobe", "fentry", "tracepoint" };
+	struct proc p, q;
+	int usable = 0;
+
+	(void)state;
+	char *argv[] = { (char *)mptrace_bin, "probe", NULL };
+	assert_int_equal(run(argv, 0, &p), 0);
+	printf("%s", p.out);
+	assert_non_null(strstr(p.out, "kernel "));
+	for (size_t i = 0; i < 3; i++) {
+		char yes[64], no[64], want[64];
+
+		snprintf(yes, sizeof(yes), "\n%-10s yes  ", modes[i]);
+		snprintf(no, sizeof(no), "\n%-10s no   ", modes[i]);
+		assert_true(strstr(p.out, yes) || strstr(p.out, no));
+		if (strstr(p.out, yes)) {
+			usable++;
+			continue;
+		}
+		char *forced[] = { (char *)mptrace_bin, "--attach", (char *)modes[i], "--pid", "1",
+				   "-d", "0.2", NULL };
+		assert_int_equal(run(forced, 0, &q), 1);
+		snprintf(want, sizeof(want), "cannot trace via %s: ", modes[i]);
+		assert_one_line_error(&q, want);
+	}
+	assert_true(usable > 0);
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: %s MPTRACE SCHEMA SCHEMA_CHECKER PYTHON\n", argv[0]);
+		return 1;
+	}
+	mptrace_bin = argv[1];
+	schema = argv[2];
+	schema_check = argv[3];
+	python = argv[4];
+	rc = tu_require_bpf("test_e2e");
+	if (rc)
+		return rc;
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_live),
+		cmocka_unit_test(test_table_max_events),
+		cmocka_unit_test(test_duration_and_sigterm),
+		cmocka_unit_test(test_bad_command_lines),
+		cmocka_unit_test(test_unwritable_output),
+		cmocka_unit_test(test_without_privileges),
+		cmocka_unit_test(test_probe_and_forced_modes),
+	};
+	rc = cmocka_run_group_tests_name("e2e", tests, NULL, NULL);
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	return rc;
+}
