@@ -323,6 +323,26 @@ void mpt_tracer_free(struct mpt_tracer *t)
 	free(t);
 }
 
+int mpt_tracer_load_only_cap(enum mpt_attach_mode mode, uint32_t array_cap, char *why, size_t len)
+{
+	struct mpt_tracer_opts o;
+	struct mptrace_bpf *skel;
+	int err;
+
+	mpt_tracer_opts_default(&o);
+	o.array_cap = array_cap;
+	mpt_log_setup_libbpf();
+	err = open_for_mode(&o, mode, &skel, why, len);
+	if (err)
+		return err;
+	err = mptrace_bpf__load(skel);
+	if (err)
+		snprintf(why, len, "loading the %s programs failed: %s%s", mpt_attach_name(mode),
+			 errstr(err), eperm_hint(err));
+	mptrace_bpf__destroy(skel);
+	return err;
+}
+
 int mpt_tracer_probe_mode(enum mpt_attach_mode mode, char *why, size_t len)
 {
 	struct mpt_tracer t = { 0 };

@@ -55,6 +55,9 @@ void mpt_tracer_free(struct mpt_tracer *t);
 /* Can this process create BPF objects at all? One clear reason when not. */
 int mpt_check_privileges(char *why, size_t len);
 
+/* Load @mode's programs (through the verifier) for @array_cap without attaching them. */
+int mpt_tracer_load_only_cap(enum mpt_attach_mode mode, uint32_t array_cap, char *why, size_t len);
+
 /* Load and attach @mode alone, then detach: what `mptrace probe` reports. */
 int mpt_tracer_probe_mode(enum mpt_attach_mode mode, char *why, size_t len);
 
