@@ -124,15 +124,28 @@ static __always_inline int on_enter(__s32 pid, __u64 count, __u64 pages, __u64 n
 	if (!should_trace(pid_tgid >> 32))
 		return 0;
 
-	tmpl = bpf_map_lookup_elem(&slot_template, &zero);
-	if (!tmpl || bpf_map_update_elem(&inflight, &tid, tmpl, BPF_ANY)) {
-		stat_inc(MPT_STAT_ENTRY_FAILED);
-		return 0;
-	}
+	/*
+	 * A slot already there means this thread's previous return was never
+	 * seen (a kretprobe or fexit can be skipped): count that lost call and
+	 * reuse the slot, every field used is rewritten below. Look up before
+	 * inserting: on 6.1 a BPF_NOEXIST insert over a stale slot was seen to
+	 * fail with an error other than -EEXIST, and a stale slot left behind
+	 * would be emitted by the next return as if it were this call.
+	 */
 	ev = bpf_map_lookup_elem(&inflight, &tid);
-	if (!ev) {
-		stat_inc(MPT_STAT_ENTRY_FAILED);
-		return 0;
+	if (ev) {
+		stat_inc(MPT_STAT_EXIT_MISSED);
+	} else {
+		tmpl = bpf_map_lookup_elem(&slot_template, &zero);
+		if (!tmpl || bpf_map_update_elem(&inflight, &tid, tmpl, BPF_ANY)) {
+			stat_inc(MPT_STAT_ENTRY_FAILED);
+			return 0;
+		}
+		ev = bpf_map_lookup_elem(&inflight, &tid);
+		if (!ev) {
+			stat_inc(MPT_STAT_ENTRY_FAILED);
+			return 0;
+		}
 	}
 
 	ev->type = MPT_REC_MOVE_PAGES;

@@ -47,7 +47,10 @@ enum mpt_array_state {
 	X(RINGBUF_FULL, "ringbuf_full", "ring buffer full: record dropped")                    \
 	X(NO_ENTRY, "no_entry", "return seen without its entry (call began before attach, "  \
 				"or its entry state was evicted)")                               \
-	X(ENTRY_FAILED, "entry_failed", "per-thread entry state could not be stored")
+	X(ENTRY_FAILED, "entry_failed", "per-thread entry state could not be stored")          \
+	X(EXIT_MISSED, "exit_missed", "a thread entered again while its previous call's "      \
+				      "return was never seen (a missed kretprobe, or fexit "  \
+				      "skipped by a BPF trampoline update)")
 
 enum mpt_stat {
 #define MPT_STAT_ENUM(id, name, desc) MPT_STAT_##id,

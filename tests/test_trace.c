@@ -243,8 +243,9 @@ static void test_query_mode(void **state)
 	own_pages_call(&c, 4, &mem);
 	call_and_check(&c, NULL);
 	assert_int_equal(c.ret, 0);
+	/* the node each page is on: any online node (two in the qemu guests) */
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(c.status_seen[i], 0); /* the node each page is on */
+		assert_in_range(c.status_seen[i], 0, tu_online_nodes() - 1);
 	free_call(&c, mem, 4);
 }
 
@@ -306,7 +307,7 @@ static void test_unmapped_page(void **state)
 	munmap(mem + page_size, page_size);
 	call_and_check(&c, NULL);
 	assert_int_equal(c.status_seen[1], -EFAULT);
-	assert_int_equal(c.status_seen[0], 0);
+	assert_in_range(c.status_seen[0], 0, tu_online_nodes() - 1);
 	munmap(mem, page_size);
 	munmap(mem + 2 * page_size, page_size);
 	free_call(&c, NULL, 0);
@@ -417,6 +418,48 @@ static void test_move_all(void **state)
 	free_call(&c, mem, 2);
 }
 
+/*
+ * The call doing its real job: pages go to node 0, then really migrate to
+ * node 1, and a query finds them there. Needs two nodes with memory (the qemu
+ * guests of tests/vm have them); a one-node host skips it.
+ */
+static void test_real_migration(void **state)
+{
+	struct tu_call c;
+	char *mem;
+	int i;
+
+	(void)state;
+	if (tu_online_nodes() < 2) {
+		printf("# one NUMA node: no migration to watch here\n");
+		skip();
+	}
+	own_pages_call(&c, 4, &mem);
+	c.nodes = zero_nodes(4);
+	c.flags = MPOL_MF_MOVE;
+	call_and_check(&c, NULL);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(c.status_seen[i], 0);
+
+	tu_events_clear(&events);
+	for (i = 0; i < 4; i++)
+		c.nodes[i] = 1;
+	call_and_check(&c, NULL);
+	assert_int_equal(c.ret, 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(c.status_seen[i], 1);
+
+	tu_events_clear(&events);
+	free(c.nodes);
+	c.nodes = NULL;
+	c.flags = 0;
+	call_and_check(&c, NULL);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(c.status_seen[i], 1);
+	printf("# migrated 4 pages from node 0 to node 1\n");
+	free_call(&c, mem, 4);
+}
+
 static void *thread_call(void *arg)
 {
 	tu_move_pages(arg);
@@ -478,9 +521,18 @@ static void test_other_process(void **state)
 
 static void test_no_state_left(void **state)
 {
+	int fd = mpt_tracer_inflight_fd(tracer);
+	uint32_t key, next;
+	void *prev = NULL;
+
 	(void)state;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		printf("# left behind: slot of tid %u\n", next);
+		key = next;
+		prev = &key;
+	}
 	/* Every call above returned, so every per-thread slot must be gone. */
-	assert_int_equal(tu_inflight_entries(tracer), 0);
+	assert_int_equal(mpt_tracer_inflight_count(tracer), 0);
 }
 
 static void test_self_not_traced(void **state)
@@ -544,7 +596,7 @@ static void test_inflight_bounded(void **state)
 	fd = mpt_tracer_inflight_fd(t);
 	for (uint32_t tid = 5000000; tid < 5000000 + 500; tid++)
 		assert_int_equal(bpf_map_update_elem(fd, &tid, junk, BPF_ANY), 0);
-	assert_true(tu_inflight_entries(t) <= 64);
+	assert_true(mpt_tracer_inflight_count(t) <= 64);
 	/* and a real call still gets its slot and its record */
 	own_pages_call(&c, 1, &mem);
 	tu_move_pages(&c);
@@ -567,10 +619,13 @@ struct held_call {
 	int uffd;
 	void **region;
 	struct tu_call c;
+	struct tu_call again; /* a plain call the same thread makes after the held one */
 	pthread_t th;
 	char *target;
 	int status[1];
 };
+
+static void *thread_held_then_again(void *arg);
 
 static void hold_call(struct held_call *h)
 {
@@ -592,7 +647,18 @@ static void hold_call(struct held_call *h)
 	h->c.count = 1;
 	h->c.pages = h->region;
 	h->c.status = h->status;
-	assert_int_equal(pthread_create(&h->th, NULL, thread_call, &h->c), 0);
+	h->again = h->c;
+	h->again.pages = (void **)&h->target;
+	assert_int_equal(pthread_create(&h->th, NULL, thread_held_then_again, h), 0);
+}
+
+static void *thread_held_then_again(void *arg)
+{
+	struct held_call *h = arg;
+
+	tu_move_pages(&h->c);
+	tu_move_pages(&h->again);
+	return NULL;
 }
 
 /* Returns once the held thread is blocked inside move_pages. */
@@ -627,6 +693,8 @@ static void test_exit_without_entry(void **state)
 	struct held_call h;
 	struct mpt_tracer *t;
 	struct mpt_stats st;
+	bool fentry = mpt_tracer_mode(tracer) == MPT_ATTACH_FENTRY;
+	bool held_seen;
 
 	(void)state;
 	hold_call(&h);
@@ -636,19 +704,47 @@ static void test_exit_without_entry(void **state)
 	assert_non_null(t);
 	release_call(&h);
 	assert_int_equal(h.c.ret, 0);
-	mpt_tracer_poll(t, 50);
-	assert_int_equal(sink.n, 0);
+	assert_int_equal(h.again.ret, 0);
+
+	/* the new tracer reports only the second call */
+	assert_int_equal(tu_wait_events(t, &sink, 1, WAIT_MS), 1);
+	assert_record(sink.ev[0], &h.again, NULL);
 	assert_int_equal(mpt_tracer_stats(t, &st), 0);
-	assert_int_equal(st.kernel[MPT_STAT_NO_ENTRY], 1);
-	assert_int_equal(st.kernel[MPT_STAT_EVENTS], 0);
-	assert_int_equal(tu_inflight_entries(t), 0);
+	/*
+	 * The tracepoint sees the held call's return and counts it. A kretprobe
+	 * or fexit only hooks calls that entered after attach, so for them the
+	 * held call is invisible: no record and no count, which is right.
+	 */
+	assert_int_equal(st.kernel[MPT_STAT_NO_ENTRY],
+			 mpt_tracer_mode(t) == MPT_ATTACH_TRACEPOINT ? 1 : 0);
+	assert_int_equal(st.kernel[MPT_STAT_EVENTS], 1);
+	assert_int_equal(mpt_tracer_inflight_count(t), 0);
 	mpt_tracer_free(t);
+	tu_events_clear(&sink);
 	free(sink.ev);
 
-	/* the group tracer saw the whole call: pages[] unreadable at entry, read later */
-	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
-	assert_int_equal(events.ev[0]->pages_state, MPT_ARRAY_FAULT);
-	assert_int_equal(events.ev[0]->ret, 0);
+	/*
+	 * The group tracer was attached before the held call entered. With
+	 * kprobes and tracepoints it sees the whole call (pages[] unreadable at
+	 * entry: the page was not there yet). With fentry, attaching the second
+	 * tracer replaced the BPF trampoline, and the kernel (6.1 and 6.12 here)
+	 * then skips the fexit programs of calls inside the old one: the return
+	 * is lost. mptrace cannot prevent that, but it must count it,
+	 * which it does when the same thread enters again. Either way the held
+	 * call is reported or counted, exactly once.
+	 */
+	held_seen = tu_wait_events(tracer, &events, 2, fentry ? 1000 : WAIT_MS) == 2;
+	assert_int_equal(mpt_tracer_stats(tracer, &st), 0);
+	assert_int_equal(held_seen + st.kernel[MPT_STAT_EXIT_MISSED], 1);
+	if (!fentry)
+		assert_true(held_seen);
+	if (held_seen) {
+		assert_int_equal(events.ev[0]->task.host_tid, h.c.tid);
+		assert_int_equal(events.ev[0]->pages_state, MPT_ARRAY_FAULT);
+		assert_int_equal(events.ev[0]->ret, 0);
+	}
+	assert_int_equal(events.n, held_seen ? 2 : 1);
+	assert_record(events.ev[events.n - 1], &h.again, NULL);
 }
 
 static void test_killed_inside_call(void **state)
@@ -682,12 +778,12 @@ static void test_killed_inside_call(void **state)
 	assert_int_equal(write(go[1], &b, 1), 1);
 	assert_int_equal(read(held[0], &b, 1), 1);
 	/* the child's thread is inside move_pages, its entry recorded */
-	assert_int_equal(tu_inflight_entries(t), 1);
+	assert_int_equal(mpt_tracer_inflight_count(t), 1);
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	tu_wait_events(t, &sink, 1, 500);
 	/* nothing of the dead thread is left behind */
-	assert_int_equal(tu_inflight_entries(t), 0);
+	assert_int_equal(mpt_tracer_inflight_count(t), 0);
 	mpt_tracer_free(t);
 	tu_events_clear(&sink);
 	free(sink.ev);
@@ -719,6 +815,7 @@ int main(void)
 		cmocka_unit_test_setup(test_nonexistent_pid, test_setup),
 		cmocka_unit_test_setup(test_offline_node, test_setup),
 		cmocka_unit_test_setup(test_move_all, test_setup),
+		cmocka_unit_test_setup(test_real_migration, test_setup),
 		cmocka_unit_test_setup(test_second_thread, test_setup),
 		cmocka_unit_test_setup(test_other_process, test_setup),
 		cmocka_unit_test_setup(test_self_not_traced, test_setup),

@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
-#include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -112,6 +111,19 @@ uint64_t tu_self_cgroup_id(void)
 	return id;
 }
 
+int tu_online_nodes(void)
+{
+	char path[64];
+	int node, n = 0;
+
+	for (node = 0; node < 1024; node++) {
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", node);
+		if (!access(path, F_OK))
+			n++;
+	}
+	return n;
+}
+
 int tu_offline_node(void)
 {
 	char buf[256];
@@ -178,20 +190,6 @@ void tu_events_clear(struct tu_events *events)
 	for (i = 0; i < events->n; i++)
 		free(events->ev[i]);
 	events->n = 0;
-}
-
-int tu_inflight_entries(struct mpt_tracer *t)
-{
-	int fd = mpt_tracer_inflight_fd(t), n = 0;
-	uint32_t key, next;
-	void *prev = NULL;
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		n++;
-	}
-	return n;
 }
 
 void *tu_touched_pages(size_t n)

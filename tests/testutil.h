@@ -39,6 +39,8 @@ uint64_t tu_boot_ns(void);
 pid_t tu_gettid(void);
 /* cgroup v2 id of this process, as bpf_get_current_cgroup_id() reports it; 0 if unknown. */
 uint64_t tu_self_cgroup_id(void);
+/* How many NUMA nodes are online. */
+int tu_online_nodes(void);
 /* The lowest node number that is not online (move_pages answers it with ENODEV). */
 int tu_offline_node(void);
 
@@ -52,8 +54,6 @@ int tu_collect(void *ctx, const struct mpt_view *v); /* an mpt_event_fn */
 /* Poll until @events holds at least @n records or @timeout_ms passes; returns the count. */
 size_t tu_wait_events(struct mpt_tracer *t, struct tu_events *events, size_t n, int timeout_ms);
 void tu_events_clear(struct tu_events *events);
-/* Entries left in the tracer's in-flight map. */
-int tu_inflight_entries(struct mpt_tracer *t);
 
 /* mmap @n anonymous pages and touch each so they exist. */
 void *tu_touched_pages(size_t n);

@@ -120,6 +120,7 @@ static void print_summary(struct mpt_tracer *t, const struct sink *s)
 		fprintf(stderr, " %s=%llu", name, (unsigned long long)st.kernel[MPT_STAT_##id]);
 	MPT_STATS(MPT_STAT_PRINT)
 #undef MPT_STAT_PRINT
+	fprintf(stderr, " unfinished=%llu", (unsigned long long)st.unfinished);
 	if (st.malformed)
 		fprintf(stderr, " malformed=%llu", (unsigned long long)st.malformed);
 	fputc('\n', stderr);

@@ -21,6 +21,7 @@ struct mpt_tracer {
 	enum mpt_attach_mode mode;
 	uint64_t received;
 	uint64_t malformed;
+	uint64_t unfinished;
 };
 
 void mpt_tracer_opts_default(struct mpt_tracer_opts *o)
@@ -247,6 +248,21 @@ static int drain(struct mpt_tracer *t)
 	return n < 0 ? n : total;
 }
 
+uint64_t mpt_tracer_inflight_count(struct mpt_tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.inflight);
+	uint32_t key, next;
+	uint64_t n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
 int mpt_tracer_stop(struct mpt_tracer *t)
 {
 	int err;
@@ -258,6 +274,8 @@ int mpt_tracer_stop(struct mpt_tracer *t)
 	t->exit_link = NULL;
 	if (err >= 0)
 		err = drain(t);
+	/* Slots left now are calls whose entry was seen and whose return never was. */
+	t->unfinished = mpt_tracer_inflight_count(t);
 	return err < 0 ? err : 0;
 }
 
@@ -288,12 +306,13 @@ int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s)
 	free(vals);
 	s->received = t->received;
 	s->malformed = t->malformed;
+	s->unfinished = t->unfinished;
 	return 0;
 }
 
 uint64_t mpt_stats_lost(const struct mpt_stats *s)
 {
-	uint64_t lost = s->malformed;
+	uint64_t lost = s->malformed + s->unfinished;
 	int i;
 
 	for (i = 0; i < MPT_STAT_NR; i++)

@@ -33,6 +33,7 @@ struct mpt_stats {
 	uint64_t kernel[MPT_STAT_NR]; /* summed over CPUs */
 	uint64_t received;	      /* records handed to on_event */
 	uint64_t malformed;	      /* records that failed validation */
+	uint64_t unfinished;	      /* calls entered but never returned while traced (at stop) */
 };
 
 struct mpt_tracer;
@@ -48,7 +49,9 @@ int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s);
 /* Calls lost in the kernel: every loss counter added up. */
 uint64_t mpt_stats_lost(const struct mpt_stats *s);
 enum mpt_attach_mode mpt_tracer_mode(const struct mpt_tracer *t);
-/* For tests: the in-flight map, to check that no per-thread state is left behind. */
+/* Per-thread slots in use: calls entered and not yet returned (or whose return was missed). */
+uint64_t mpt_tracer_inflight_count(struct mpt_tracer *t);
+/* For tests: the in-flight map itself. */
 int mpt_tracer_inflight_fd(const struct mpt_tracer *t);
 void mpt_tracer_free(struct mpt_tracer *t);
 
