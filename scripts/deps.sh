@@ -5,7 +5,8 @@
 set -euo pipefail
 
 build_pkgs=(clang libbpf-dev bpftool libelf-dev zlib1g-dev cmake make gcc pkg-config)
-test_pkgs=(libcmocka-dev libjansson-dev python3 python3-jsonschema)
+test_pkgs=(libcmocka-dev libjansson-dev python3 python3-jsonschema
+	qemu-system-x86 busybox-static cpio)
 
 case "${1:-build}" in
 build) pkgs=("${build_pkgs[@]}") ;;

@@ -10,4 +10,9 @@ fi
 scripts/deps.sh test
 scripts/build.sh
 cd "${MPTRACE_BUILD_DIR:-build}"
-MPTRACE_REQUIRE_BPF=1 ctest --output-on-failure -j"$(nproc)" "$@"
+rm -f vm-work/*/summary.txt
+rc=0
+MPTRACE_REQUIRE_BPF=1 ctest --output-on-failure -j"$(nproc)" "$@" || rc=$?
+# What each guest kernel ran, in which attach mode, with what result.
+cat vm-work/*/summary.txt 2>/dev/null || true
+exit $rc

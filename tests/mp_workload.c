@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * A known set of move_pages calls for checks that drive the mptrace binary
+ * (tests/vm): a query of two pages, then a call with invalid flags (EINVAL).
+ * Prints the page addresses so a check can compare them with the trace.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int main(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *mem = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			 0);
+	void *pages[2];
+	int status[2];
+
+	if (mem == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+	mem[0] = mem[page] = 1;
+	pages[0] = mem;
+	pages[1] = mem + page;
+	printf("pages %p %p\n", pages[0], pages[1]);
+	fflush(stdout);
+	if (syscall(SYS_move_pages, 0, 2, pages, NULL, status, 0) != 0)
+		return 1;
+	if (syscall(SYS_move_pages, 0, 2, pages, NULL, status, 0x10) != -1)
+		return 1;
+	return 0;
+}

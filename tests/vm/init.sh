@@ -1,0 +1,77 @@
+#!/bin/busybox sh
+# /init of the test guest: runs mptrace's tests in every attach mode and
+# reports one "MPT-RESULT <check> <mode> PASS|FAIL" line per check on the
+# serial console, which tests/vm/run.sh reads on the host.
+/bin/busybox --install -s /bin
+export PATH=/bin
+export HOME=/tmp
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+echo 0 > /proc/sys/kernel/printk 2>/dev/null
+
+result() { echo "MPT-RESULT $1 $2 $3"; }
+
+echo "MPT-KERNEL $(uname -r)"
+echo "MPT-NODES $(cat /sys/devices/system/node/online)"
+
+# mptrace must mount tracefs itself when nothing has (tracefs is still unmounted here).
+if mptrace --attach tracepoint -d 0.5 >/tmp/out 2>/tmp/err && grep -q "tracing move_pages via tracepoint" /tmp/err; then
+	result tracefs-automount tracepoint PASS
+else
+	cat /tmp/err
+	result tracefs-automount tracepoint FAIL
+fi
+
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t bpf bpf /sys/fs/bpf
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+
+echo "MPT-PROBE-BEGIN"
+mptrace probe
+echo "MPT-PROBE-END"
+
+# The binary itself in one mode: wait for its ready line, run a known workload, read the table.
+cli_check() {
+	mode=$1
+	rm -f /tmp/out /tmp/err
+	mptrace --attach "$mode" -n 2 >/tmp/out 2>/tmp/err &
+	pid=$!
+	i=0
+	until grep -q "tracing move_pages via $mode" /tmp/err 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 300 ] || ! kill -0 $pid 2>/dev/null; then
+			cat /tmp/err
+			kill $pid 2>/dev/null
+			return 1
+		fi
+		sleep 0.1
+	done
+	set -- $(mp_workload)
+	wait $pid || return 1
+	cat /tmp/out /tmp/err
+	grep -q "mp_workload\[[0-9]*\] move_pages(0, 2, \[$2, $3\], NULL, \[[01], [01]\], 0) = 0 <" /tmp/out &&
+		grep -q "move_pages(0, 2, \[$2, $3\], NULL, 0x[0-9a-f]*, 0x10) = -1 EINVAL (Invalid argument) <" /tmp/out &&
+		grep -q "mptrace: 2 events, 0 dropped" /tmp/err
+}
+
+for mode in kprobe fentry tracepoint; do
+	echo "MPT-LOG-BEGIN test_trace $mode"
+	if MPTRACE_TEST_ATTACH=$mode MPTRACE_REQUIRE_BPF=1 test_trace >/tmp/log 2>&1; then r=PASS; else r=FAIL; fi
+	cat /tmp/log
+	echo "MPT-LOG-END"
+	result test_trace "$mode" $r
+	if grep -q "OK \] test_real_migration" /tmp/log; then r=PASS; else r=FAIL; fi
+	result migration "$mode" $r
+	if cli_check "$mode"; then r=PASS; else r=FAIL; fi
+	result cli "$mode" $r
+done
+
+if MPTRACE_REQUIRE_BPF=1 test_verifier >/tmp/log 2>&1; then r=PASS; else r=FAIL; fi
+cat /tmp/log
+result test_verifier all $r
+
+echo "MPT-DONE"
+poweroff -f

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Boot a stock Debian kernel under qemu (TCG) and run mptrace's tests inside it.
+#
+#   tests/vm/run.sh KERNEL_META_PACKAGE BUILD_DIR
+#
+# The meta-package (e.g. linux-image-cloud-amd64) is resolved to the current
+# versioned kernel package, fetched with apt-get download and cached under
+# BUILD_DIR/vm-cache. The guest runs the same binaries the host tests ran,
+# with their shared libraries, from a busybox initramfs; it has two NUMA nodes
+# so that a migration really happens. Every boot is bounded by a timeout.
+set -euo pipefail
+
+meta=${1:?usage: run.sh KERNEL_META_PACKAGE BUILD_DIR}
+build=$(cd "${2:?usage: run.sh KERNEL_META_PACKAGE BUILD_DIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+boot_timeout=${MPTRACE_VM_TIMEOUT:-600}
+modes=(kprobe fentry tracepoint)
+checks=(test_trace migration cli)
+
+fail() {
+	echo "vm: $*" >&2
+	exit 1
+}
+
+for tool in qemu-system-x86_64 busybox cpio apt-get dpkg-deb; do
+	command -v "$tool" >/dev/null || fail "$tool is missing (scripts/deps.sh test installs it)"
+done
+busybox_bin=$(command -v busybox)
+file -L "$busybox_bin" 2>/dev/null | grep -q "dynamically linked" &&
+	fail "$busybox_bin is not static (install busybox-static)"
+
+# -- the kernel ------------------------------------------------------------
+resolve() {
+	apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }'
+}
+pkg=$(resolve)
+if [ -z "$pkg" ]; then
+	apt-get update -qq >/dev/null
+	pkg=$(resolve)
+fi
+[ -n "$pkg" ] || fail "cannot resolve $meta to a kernel package"
+ver=$(apt-cache policy "$pkg" | awk '/Candidate:/ { print $2 }')
+cache=$build/vm-cache/${pkg}_${ver}
+if [ ! -s "$cache/vmlinuz" ]; then
+	dl=$(mktemp -d)
+	trap 'rm -rf "$dl"' EXIT
+	(cd "$dl" && apt-get -q -o APT::Sandbox::User=root download "$pkg=$ver" >/dev/null) ||
+		fail "apt-get download $pkg=$ver failed"
+	deb=$(ls "$dl"/*.deb)
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dl" --wildcards './boot/vmlinuz-*'
+	mkdir -p "$cache"
+	mv "$dl"/boot/vmlinuz-* "$cache/vmlinuz"
+	rm -rf "$dl"
+	trap - EXIT
+fi
+echo "vm: $meta -> $pkg $ver"
+
+# -- the initramfs ---------------------------------------------------------
+work=$build/vm-work/$pkg
+rm -rf "$work"
+mkdir -p "$work/root"/{bin,dev,proc,sys,tmp}
+root=$work/root
+cp "$busybox_bin" "$root/bin/busybox"
+install -m 0755 "$here/init.sh" "$root/init"
+
+# A binary with the loader and every library ldd names, at the same paths.
+add_binary() {
+	cp "$1" "$root/bin/"
+	ldd "$1" | grep -o '/[^ ]*' | while read -r lib; do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+add_binary "$build/mptrace"
+add_binary "$build/tests/test_trace"
+add_binary "$build/tests/test_verifier"
+add_binary "$build/tests/mp_workload"
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$work/initrd.gz"
+
+# -- the boot --------------------------------------------------------------
+log=$work/serial.log
+start=$(date +%s)
+set +e
+timeout --kill-after=10 "$boot_timeout" qemu-system-x86_64 \
+	-accel tcg -cpu max -smp 2 -m 1024 \
+	-object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M \
+	-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1 \
+	-kernel "$cache/vmlinuz" -initrd "$work/initrd.gz" \
+	-append "console=ttyS0 panic=-1 oops=panic mitigations=off quiet" \
+	-display none -monitor none -serial "file:$log" -nic none -no-reboot
+qemu_rc=$?
+set -e
+elapsed=$(($(date +%s) - start))
+
+# -- the verdict -----------------------------------------------------------
+out=$work/serial.txt
+tr -d '\r' <"$log" >"$out"
+sed -n '/^MPT-PROBE-BEGIN/,/^MPT-PROBE-END/{/^MPT-PROBE/!p}' "$out"
+kernel=$(awk '/^MPT-KERNEL/ { k = $2 } END { print k }' "$out")
+nodes=$(awk '/^MPT-NODES/ { n = $2 } END { print n }' "$out")
+echo "vm: kernel ${kernel:-?} nodes ${nodes:-?}, ${elapsed}s, qemu exit $qemu_rc"
+
+# One line per kernel, check and mode, also kept in summary.txt for scripts/test.sh.
+failed=0
+summary=$work/summary.txt
+: >"$summary"
+report() {
+	local check=$1 mode=$2 r
+	r=$(awk -v c="$check" -v m="$mode" '$1 == "MPT-RESULT" && $2 == c && $3 == m { r = $4 } END { print r }' "$out")
+	echo "vm: ${kernel:-$pkg} $check $mode ${r:-MISSING}" | tee -a "$summary"
+	[ "$r" = PASS ] || failed=1
+}
+report tracefs-automount tracepoint
+for mode in "${modes[@]}"; do
+	for check in "${checks[@]}"; do
+		report "$check" "$mode"
+	done
+done
+report test_verifier all
+
+if [ $qemu_rc -eq 124 ] || [ $qemu_rc -eq 137 ]; then
+	echo "vm: the guest did not finish within ${boot_timeout}s" >&2
+	failed=1
+fi
+if ! grep -q '^MPT-DONE' "$out"; then
+	failed=1
+fi
+if [ $failed -ne 0 ]; then
+	echo "vm: FAIL; the serial log's tail ($out):" >&2
+	tail -n 80 "$out" >&2
+	exit 1
+fi
+echo "vm: PASS ($pkg $ver)"
