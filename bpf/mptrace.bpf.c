@@ -112,8 +112,8 @@ static __always_inline __u64 captured_len(__u64 count)
 	return count < array_cap ? count : array_cap;
 }
 
-static __always_inline int on_enter(__s32 pid, __u64 count, __u64 pages, __u64 nodes,
-				    __u64 status, __s32 flags)
+static __always_inline int on_enter(__s32 pid, __u64 count, __u64 pages, __u64 nodes, __u64 status,
+				    __s32 flags)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid, zero = 0;
@@ -234,8 +234,8 @@ static __always_inline int on_exit(long ret)
 	ev->size = size;
 	if (wakeup_bytes)
 		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
-				? BPF_RB_FORCE_WAKEUP
-				: BPF_RB_NO_WAKEUP;
+			    ? BPF_RB_FORCE_WAKEUP
+			    : BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&events, ev, size, flags))
 		stat_inc(MPT_STAT_RINGBUF_FULL);
 	else

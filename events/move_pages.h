@@ -12,21 +12,21 @@
 #define MPTRACE_EVENTS_MOVE_PAGES_H
 
 /* X(index, name, C type, tags) */
-#define MPT_MOVE_PAGES_ARGS(X)                                                                  \
-	X(0, pid, "int", "K")                                                                   \
-	X(1, count, "unsigned long", "U+K")                                                     \
-	X(2, pages, "const void**", "U")                                                        \
-	X(3, nodes, "const int*", "K")                                                          \
-	X(4, status, "int*", "U")                                                               \
+#define MPT_MOVE_PAGES_ARGS(X)                                                                     \
+	X(0, pid, "int", "K")                                                                      \
+	X(1, count, "unsigned long", "U+K")                                                        \
+	X(2, pages, "const void**", "U")                                                           \
+	X(3, nodes, "const int*", "K")                                                             \
+	X(4, status, "int*", "U")                                                                  \
 	X(5, flags, "int", "K")
 
 #define MPT_MOVE_PAGES_NARGS 6
 
 /* move_pages(2) flags, from <numaif.h>; X(name, value) */
-#define MPT_MPOL_MF_FLAGS(X)                                                                    \
-	X(MPOL_MF_STRICT, 1 << 0)                                                               \
-	X(MPOL_MF_MOVE, 1 << 1)                                                                 \
-	X(MPOL_MF_MOVE_ALL, 1 << 2)                                                             \
+#define MPT_MPOL_MF_FLAGS(X)                                                                       \
+	X(MPOL_MF_STRICT, 1 << 0)                                                                  \
+	X(MPOL_MF_MOVE, 1 << 1)                                                                    \
+	X(MPOL_MF_MOVE_ALL, 1 << 2)                                                                \
 	X(MPOL_MF_LAZY, 1 << 3)
 
 #endif /* MPTRACE_EVENTS_MOVE_PAGES_H */

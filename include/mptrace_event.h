@@ -42,21 +42,23 @@ enum mpt_array_state {
  * Loss counters, one per-CPU slot each. Every move_pages call the filters
  * accept ends up either as a record (EVENTS) or in exactly one loss counter.
  */
-#define MPT_STATS(X)                                                                            \
-	X(EVENTS, "events", "records written to the ring buffer")                              \
-	X(RINGBUF_FULL, "ringbuf_full", "ring buffer full: record dropped")                    \
-	X(NO_ENTRY, "no_entry", "return seen without its entry (call began before attach, "  \
-				"or its entry state was evicted)")                               \
-	X(ENTRY_FAILED, "entry_failed", "per-thread entry state could not be stored")          \
-	X(EXIT_MISSED, "exit_missed", "a thread entered again while its previous call's "      \
-				      "return was never seen (a missed kretprobe, or fexit "  \
-				      "skipped by a BPF trampoline update)")
+#define MPT_STATS(X)                                                                               \
+	X(EVENTS, "events", "records written to the ring buffer")                                  \
+	X(RINGBUF_FULL, "ringbuf_full", "ring buffer full: record dropped")                        \
+	X(NO_ENTRY, "no_entry",                                                                    \
+	  "return seen without its entry (call began before attach, "                              \
+	  "or its entry state was evicted)")                                                       \
+	X(ENTRY_FAILED, "entry_failed", "per-thread entry state could not be stored")              \
+	X(EXIT_MISSED, "exit_missed",                                                              \
+	  "a thread entered again while its previous call's "                                      \
+	  "return was never seen (a missed kretprobe, or fexit "                                   \
+	  "skipped by a BPF trampoline update)")
 
 enum mpt_stat {
 #define MPT_STAT_ENUM(id, name, desc) MPT_STAT_##id,
 	MPT_STATS(MPT_STAT_ENUM)
 #undef MPT_STAT_ENUM
-	MPT_STAT_NR,
+	    MPT_STAT_NR,
 };
 
 /* Who made the call, sampled at syscall entry. */
@@ -81,9 +83,9 @@ struct mpt_task {
  * packed in that order, so a record is only as long as what was captured.
  */
 struct mpt_event {
-	__u16 type;	 /* enum mpt_record_type */
-	__u16 version;	 /* MPT_EVENT_VERSION */
-	__u32 size;	 /* header + data bytes */
+	__u16 type;	  /* enum mpt_record_type */
+	__u16 version;	  /* MPT_EVENT_VERSION */
+	__u32 size;	  /* header + data bytes */
 	__u64 ts_boot_ns; /* entry time, CLOCK_BOOTTIME */
 	__u64 duration_ns;
 	struct mpt_task task;

@@ -21,9 +21,16 @@ static inline void fake_init(struct fake_event *f)
 	f->ev.version = MPT_EVENT_VERSION;
 	f->ev.ts_boot_ns = 1123456789ull; /* 1.123456789 s after boot */
 	f->ev.duration_ns = 41000;
-	f->ev.task = (struct mpt_task){ .host_tgid = 812, .host_tid = 812, .host_ptgid = 1,
-					.ns_tgid = 812, .ns_tid = 812, .ns_ptgid = 1,
-					.uid = 0, .gid = 0, .cgroup_id = 4242, .cpu = 1 };
+	f->ev.task = (struct mpt_task){.host_tgid = 812,
+				       .host_tid = 812,
+				       .host_ptgid = 1,
+				       .ns_tgid = 812,
+				       .ns_tid = 812,
+				       .ns_ptgid = 1,
+				       .uid = 0,
+				       .gid = 0,
+				       .cgroup_id = 4242,
+				       .cpu = 1};
 	memcpy(f->ev.task.comm, "numad", 6);
 	f->ev.count = 0;
 	f->ev.pages = 0x7ffd0000;

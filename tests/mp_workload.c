@@ -13,8 +13,8 @@
 int main(void)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	char *mem = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-			 0);
+	char *mem =
+	    mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	void *pages[2];
 	int status[2];
 

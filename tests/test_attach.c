@@ -39,7 +39,7 @@ static int fake_try(enum mpt_attach_mode mode, void *ctx, char *why, size_t len)
 	return -EPERM;
 }
 
-static const struct mpt_attach_ops ops = { .precheck = fake_precheck, .try_mode = fake_try };
+static const struct mpt_attach_ops ops = {.precheck = fake_precheck, .try_mode = fake_try};
 
 static int walk(struct fake_kernel *k, enum mpt_attach_mode req, struct mpt_attach_report *rep)
 {
@@ -49,7 +49,7 @@ static int walk(struct fake_kernel *k, enum mpt_attach_mode req, struct mpt_atta
 
 static void test_auto_prefers_kprobe(void **state)
 {
-	struct fake_kernel k = { .precheck_ok = { true, true, true }, .attach_ok = { true, true, true } };
+	struct fake_kernel k = {.precheck_ok = {true, true, true}, .attach_ok = {true, true, true}};
 	struct mpt_attach_report rep;
 
 	(void)state;
@@ -63,7 +63,8 @@ static void test_auto_prefers_kprobe(void **state)
 static void test_auto_falls_back_like_this_host(void **state)
 {
 	/* no kprobes; BTF present but fentry refused on load; tracepoints work */
-	struct fake_kernel k = { .precheck_ok = { false, true, true }, .attach_ok = { false, false, true } };
+	struct fake_kernel k = {.precheck_ok = {false, true, true},
+				.attach_ok = {false, false, true}};
 	struct mpt_attach_report rep;
 
 	(void)state;
@@ -79,7 +80,8 @@ static void test_auto_falls_back_like_this_host(void **state)
 
 static void test_auto_nothing_works(void **state)
 {
-	struct fake_kernel k = { .precheck_ok = { false, true, false }, .attach_ok = { false, false, false } };
+	struct fake_kernel k = {.precheck_ok = {false, true, false},
+				.attach_ok = {false, false, false}};
 	struct mpt_attach_report rep;
 
 	(void)state;
@@ -93,7 +95,8 @@ static void test_auto_nothing_works(void **state)
 
 static void test_forced_mode_only(void **state)
 {
-	struct fake_kernel k = { .precheck_ok = { true, true, true }, .attach_ok = { true, false, true } };
+	struct fake_kernel k = {.precheck_ok = {true, true, true},
+				.attach_ok = {true, false, true}};
 	struct mpt_attach_report rep;
 
 	(void)state;
@@ -108,7 +111,7 @@ static void test_forced_mode_only(void **state)
 
 static void test_invalid_request(void **state)
 {
-	struct fake_kernel k = { .precheck_ok = { true, true, true }, .attach_ok = { true, true, true } };
+	struct fake_kernel k = {.precheck_ok = {true, true, true}, .attach_ok = {true, true, true}};
 	struct mpt_attach_report rep;
 
 	(void)state;
@@ -134,12 +137,12 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_auto_prefers_kprobe),
-		cmocka_unit_test(test_auto_falls_back_like_this_host),
-		cmocka_unit_test(test_auto_nothing_works),
-		cmocka_unit_test(test_forced_mode_only),
-		cmocka_unit_test(test_invalid_request),
-		cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_auto_prefers_kprobe),
+	    cmocka_unit_test(test_auto_falls_back_like_this_host),
+	    cmocka_unit_test(test_auto_nothing_works),
+	    cmocka_unit_test(test_forced_mode_only),
+	    cmocka_unit_test(test_invalid_request),
+	    cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests_name("attach", tests, NULL, NULL);
 }

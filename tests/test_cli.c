@@ -13,10 +13,10 @@
 static struct mpt_cli cli;
 static char err[256];
 
-#define PARSE(...)                                                                              \
-	({                                                                                      \
-		char *argv[] = { "mptrace", __VA_ARGS__, NULL };                                \
-		mpt_cli_parse(sizeof(argv) / sizeof(argv[0]) - 1, argv, &cli, err, sizeof(err)); \
+#define PARSE(...)                                                                                 \
+	({                                                                                         \
+		char *argv[] = {"mptrace", __VA_ARGS__, NULL};                                     \
+		mpt_cli_parse(sizeof(argv) / sizeof(argv[0]) - 1, argv, &cli, err, sizeof(err));   \
 	})
 
 static void rejects(int rc, const char *reason_part)
@@ -29,7 +29,7 @@ static void rejects(int rc, const char *reason_part)
 
 static void test_defaults(void **state)
 {
-	char *argv[] = { "mptrace", NULL };
+	char *argv[] = {"mptrace", NULL};
 
 	(void)state;
 	assert_int_equal(mpt_cli_parse(1, argv, &cli, err, sizeof(err)), 0);
@@ -49,8 +49,8 @@ static void test_defaults(void **state)
 static void test_all_options(void **state)
 {
 	(void)state;
-	assert_int_equal(PARSE("--attach", "tracepoint", "--format", "json", "-o", "out.json",
-			       "-n", "10", "-d", "1.5", "-p", "812", "--array-cap", "1024",
+	assert_int_equal(PARSE("--attach", "tracepoint", "--format", "json", "-o", "out.json", "-n",
+			       "10", "-d", "1.5", "-p", "812", "--array-cap", "1024",
 			       "--ringbuf-mb", "16", "--max-inflight", "64", "-vv"),
 			 0);
 	assert_int_equal(cli.tracer.attach, MPT_ATTACH_TRACEPOINT);
@@ -132,13 +132,10 @@ static void test_help_and_version(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_all_options),
-		cmocka_unit_test(test_attach_modes),
-		cmocka_unit_test(test_probe_command),
-		cmocka_unit_test(test_bad_numbers),
-		cmocka_unit_test(test_bad_strings),
-		cmocka_unit_test(test_help_and_version),
+	    cmocka_unit_test(test_defaults),	     cmocka_unit_test(test_all_options),
+	    cmocka_unit_test(test_attach_modes),     cmocka_unit_test(test_probe_command),
+	    cmocka_unit_test(test_bad_numbers),	     cmocka_unit_test(test_bad_strings),
+	    cmocka_unit_test(test_help_and_version),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -16,9 +16,9 @@ static struct fake_event f;
 
 static int setup(void **state)
 {
-	static const uint64_t pages[3] = { 0x1000, 0x2000, 0 };
-	static const int32_t nodes[3] = { 1, 1, 1 };
-	static const int32_t status[3] = { 1, 1, -EFAULT };
+	static const uint64_t pages[3] = {0x1000, 0x2000, 0};
+	static const int32_t nodes[3] = {1, 1, 1};
+	static const int32_t status[3] = {1, 1, -EFAULT};
 
 	(void)state;
 	fake_init(&f);
@@ -170,17 +170,17 @@ static void test_errno_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_parse_valid, setup),
-		cmocka_unit_test_setup(test_parse_unaligned_copy, setup),
-		cmocka_unit_test_setup(test_parse_short, setup),
-		cmocka_unit_test_setup(test_parse_bad_type_version, setup),
-		cmocka_unit_test_setup(test_parse_state_mismatch, setup),
-		cmocka_unit_test_setup(test_parse_longer_than_count, setup),
-		cmocka_unit_test_setup(test_parse_size_mismatch, setup),
-		cmocka_unit_test_setup(test_parse_over_cap, setup),
-		cmocka_unit_test_setup(test_truncated, setup),
-		cmocka_unit_test(test_flags),
-		cmocka_unit_test(test_errno_names),
+	    cmocka_unit_test_setup(test_parse_valid, setup),
+	    cmocka_unit_test_setup(test_parse_unaligned_copy, setup),
+	    cmocka_unit_test_setup(test_parse_short, setup),
+	    cmocka_unit_test_setup(test_parse_bad_type_version, setup),
+	    cmocka_unit_test_setup(test_parse_state_mismatch, setup),
+	    cmocka_unit_test_setup(test_parse_longer_than_count, setup),
+	    cmocka_unit_test_setup(test_parse_size_mismatch, setup),
+	    cmocka_unit_test_setup(test_parse_over_cap, setup),
+	    cmocka_unit_test_setup(test_truncated, setup),
+	    cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_errno_names),
 	};
 	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
 }

@@ -65,7 +65,7 @@ static void proc_read(struct proc *p, int ms, const char *want)
 	uint64_t deadline = tu_boot_ns() + (uint64_t)ms * 1000000;
 
 	while (tu_boot_ns() < deadline && (p->out_fd >= 0 || p->err_fd >= 0)) {
-		struct pollfd fds[2] = { { p->out_fd, POLLIN, 0 }, { p->err_fd, POLLIN, 0 } };
+		struct pollfd fds[2] = {{p->out_fd, POLLIN, 0}, {p->err_fd, POLLIN, 0}};
 
 		if (want && p->err_len && strstr(p->err, want))
 			return;
@@ -139,8 +139,7 @@ static void start_tracing(struct proc *p, char *const argv[])
 		fail_msg("no ready line; stderr: %s", p->err);
 }
 
-static void own_call(struct tu_call *c, void **pages, int *status, size_t n, int *nodes,
-		     int flags)
+static void own_call(struct tu_call *c, void **pages, int *status, size_t n, int *nodes, int flags)
 {
 	memset(c, 0, sizeof(*c));
 	c->count = n;
@@ -192,9 +191,9 @@ static void test_json_live(void **state)
 {
 	char out[256], pid[16], cmd[1024];
 	struct tu_call calls[3];
-	int status[2], nodes[2] = { 0, 0 };
+	int status[2], nodes[2] = {0, 0};
 	char *mem = tu_touched_pages(2);
-	void *pages[2] = { mem, mem + 4096 };
+	void *pages[2] = {mem, mem + 4096};
 	struct proc p;
 	FILE *f;
 	char line[8192];
@@ -203,10 +202,10 @@ static void test_json_live(void **state)
 	(void)state;
 	snprintf(out, sizeof(out), "%s/live.json", tmpdir);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	char *argv[] = { (char *)mptrace_bin, "--format", "json", "--pid", pid, "-o", out, NULL };
+	char *argv[] = {(char *)mptrace_bin, "--format", "json", "--pid", pid, "-o", out, NULL};
 	start_tracing(&p, argv);
-	own_call(&calls[0], pages, status, 2, NULL, 0);	 /* query */
-	own_call(&calls[1], pages, status, 2, nodes, 2); /* move to node 0 */
+	own_call(&calls[0], pages, status, 2, NULL, 0);	   /* query */
+	own_call(&calls[1], pages, status, 2, nodes, 2);   /* move to node 0 */
 	own_call(&calls[2], pages, status, 2, NULL, 0x10); /* EINVAL */
 	assert_int_equal(calls[2].ret, -EINVAL);
 	kill(p.pid, SIGINT);
@@ -237,20 +236,21 @@ static void test_table_max_events(void **state)
 	struct tu_call c;
 	int status[2];
 	char *mem = tu_touched_pages(2);
-	void *pages[2] = { mem, mem + 4096 };
+	void *pages[2] = {mem, mem + 4096};
 	char pid[16], want[256];
 	struct proc p;
 
 	(void)state;
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	char *argv[] = { (char *)mptrace_bin, "--pid", pid, "-n", "2", "--attach", "auto", NULL };
+	char *argv[] = {(char *)mptrace_bin, "--pid", pid, "-n", "2", "--attach", "auto", NULL};
 	start_tracing(&p, argv);
 	own_call(&c, pages, status, 2, NULL, 0);
 	own_call(&c, pages, status, 2, NULL, 0);
 	/* it stops by itself after two events */
 	assert_int_equal(proc_wait(&p, 10000), 0);
-	snprintf(want, sizeof(want), " test_e2e[%d] move_pages(0, 2, [%p, %p], NULL, [0, 0], 0) = 0 <",
-		 getpid(), pages[0], pages[1]);
+	snprintf(want, sizeof(want),
+		 " test_e2e[%d] move_pages(0, 2, [%p, %p], NULL, [0, 0], 0) = 0 <", getpid(),
+		 pages[0], pages[1]);
 	if (!strstr(p.out, want))
 		fail_msg("no '%s' in:\n%s", want, p.out);
 	assert_non_null(strstr(strstr(p.out, want) + 1, want)); /* twice */
@@ -262,11 +262,11 @@ static void test_duration_and_sigterm(void **state)
 	struct proc p;
 
 	(void)state;
-	char *timed[] = { (char *)mptrace_bin, "--pid", "1", "-d", "0.3", NULL };
+	char *timed[] = {(char *)mptrace_bin, "--pid", "1", "-d", "0.3", NULL};
 	assert_int_equal(run(timed, 0, &p), 0);
 	assert_non_null(strstr(p.err, "mptrace: 0 events, 0 dropped"));
 
-	char *forever[] = { (char *)mptrace_bin, "--pid", "1", NULL };
+	char *forever[] = {(char *)mptrace_bin, "--pid", "1", NULL};
 	start_tracing(&p, forever);
 	kill(p.pid, SIGTERM);
 	assert_int_equal(proc_wait(&p, 10000), 0);
@@ -278,20 +278,20 @@ static void test_bad_command_lines(void **state)
 	static const struct {
 		const char *arg, *value, *reason;
 	} bad[] = {
-		{ "--attach", "bogus", "unknown attach mode 'bogus'" },
-		{ "--format", "xml", "unknown format 'xml'" },
-		{ "-n", "0", "invalid event count" },
-		{ "--array-cap", "5000", "invalid array cap" },
-		{ "--duration", "soon", "invalid duration" },
-		{ "--frobnicate", NULL, "unrecognized option '--frobnicate'" },
-		{ "probe", "now", "unexpected argument 'now'" },
+	    {"--attach", "bogus", "unknown attach mode 'bogus'"},
+	    {"--format", "xml", "unknown format 'xml'"},
+	    {"-n", "0", "invalid event count"},
+	    {"--array-cap", "5000", "invalid array cap"},
+	    {"--duration", "soon", "invalid duration"},
+	    {"--frobnicate", NULL, "unrecognized option '--frobnicate'"},
+	    {"probe", "now", "unexpected argument 'now'"},
 	};
 	struct proc p;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *argv[] = { (char *)mptrace_bin, (char *)bad[i].arg, (char *)bad[i].value,
-				 NULL };
+		char *argv[] = {(char *)mptrace_bin, (char *)bad[i].arg, (char *)bad[i].value,
+				NULL};
 		assert_int_equal(run(argv, 0, &p), 2);
 		assert_one_line_error(&p, bad[i].reason);
 	}
@@ -302,7 +302,7 @@ static void test_unwritable_output(void **state)
 	struct proc p;
 
 	(void)state;
-	char *argv[] = { (char *)mptrace_bin, "-o", "/nonexistent/dir/events.json", NULL };
+	char *argv[] = {(char *)mptrace_bin, "-o", "/nonexistent/dir/events.json", NULL};
 	assert_int_equal(run(argv, 0, &p), 1);
 	assert_one_line_error(&p, "cannot open output '/nonexistent/dir/events.json'");
 }
@@ -312,10 +312,10 @@ static void test_without_privileges(void **state)
 	struct proc p;
 
 	(void)state;
-	char *trace[] = { (char *)mptrace_bin, NULL };
+	char *trace[] = {(char *)mptrace_bin, NULL};
 	assert_int_equal(run(trace, 65534, &p), 1);
 	assert_one_line_error(&p, "permission denied");
-	char *probe[] = { (char *)mptrace_bin, "probe", NULL };
+	char *probe[] = {(char *)mptrace_bin, "probe", NULL};
 	assert_int_equal(run(probe, 65534, &p), 1);
 	assert_one_line_error(&p, "permission denied");
 }
@@ -323,12 +323,12 @@ static void test_without_privileges(void **state)
 /* probe lists every mode; each mode it calls unusable fails cleanly when forced. */
 static void test_probe_and_forced_modes(void **state)
 {
-	static const char *modes[] = { "kprobe", "fentry", "tracepoint" };
+	static const char *modes[] = {"kprobe", "fentry", "tracepoint"};
 	struct proc p, q;
 	int usable = 0;
 
 	(void)state;
-	char *argv[] = { (char *)mptrace_bin, "probe", NULL };
+	char *argv[] = {(char *)mptrace_bin, "probe", NULL};
 	assert_int_equal(run(argv, 0, &p), 0);
 	printf("%s", p.out);
 	assert_non_null(strstr(p.out, "kernel "));
@@ -342,8 +342,14 @@ static void test_probe_and_forced_modes(void **state)
 			usable++;
 			continue;
 		}
-		char *forced[] = { (char *)mptrace_bin, "--attach", (char *)modes[i], "--pid", "1",
-				   "-d", "0.2", NULL };
+		char *forced[] = {(char *)mptrace_bin,
+				  "--attach",
+				  (char *)modes[i],
+				  "--pid",
+				  "1",
+				  "-d",
+				  "0.2",
+				  NULL};
 		assert_int_equal(run(forced, 0, &q), 1);
 		snprintf(want, sizeof(want), "cannot trace via %s: ", modes[i]);
 		assert_one_line_error(&q, want);
@@ -372,13 +378,13 @@ int main(int argc, char **argv)
 	}
 
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_live),
-		cmocka_unit_test(test_table_max_events),
-		cmocka_unit_test(test_duration_and_sigterm),
-		cmocka_unit_test(test_bad_command_lines),
-		cmocka_unit_test(test_unwritable_output),
-		cmocka_unit_test(test_without_privileges),
-		cmocka_unit_test(test_probe_and_forced_modes),
+	    cmocka_unit_test(test_json_live),
+	    cmocka_unit_test(test_table_max_events),
+	    cmocka_unit_test(test_duration_and_sigterm),
+	    cmocka_unit_test(test_bad_command_lines),
+	    cmocka_unit_test(test_unwritable_output),
+	    cmocka_unit_test(test_without_privileges),
+	    cmocka_unit_test(test_probe_and_forced_modes),
 	};
 	rc = cmocka_run_group_tests_name("e2e", tests, NULL, NULL);
 	char cmd[256];

@@ -23,12 +23,12 @@
 static struct fake_event f;
 static struct strbuf sb;
 static FILE *samples;
-static const struct mpt_fmt_ctx ctx = { .boot_to_wall_ns = 1700000000ll * 1000000000ll,
-					.hostname = "node-7" };
+static const struct mpt_fmt_ctx ctx = {.boot_to_wall_ns = 1700000000ll * 1000000000ll,
+				       .hostname = "node-7"};
 
-static const uint64_t pages3[3] = { 0x7f12a000, 0x7f12b000, 0 };
-static const int32_t nodes3[3] = { 1, 1, 1 };
-static const int32_t status3[3] = { 1, 1, -EFAULT };
+static const uint64_t pages3[3] = {0x7f12a000, 0x7f12b000, 0};
+static const int32_t nodes3[3] = {1, 1, 1};
+static const int32_t status3[3] = {1, 1, -EFAULT};
 
 static int setup(void **state)
 {
@@ -130,8 +130,9 @@ static void test_table_truncated_and_positive(void **state)
 	f.ev.count = 1000;
 	f.ev.ret = 2;
 	fake_arrays(&f, 3, pages3, nodes3, status3);
-	assert_non_null(strstr(table(), "move_pages(0, 1000, [0x7f12a000, 0x7f12b000, NULL, ...], "
-					"[1, 1, 1, ...], [1, 1, -EFAULT, ...], MPOL_MF_MOVE) = 2 "));
+	assert_non_null(strstr(table(),
+			       "move_pages(0, 1000, [0x7f12a000, 0x7f12b000, NULL, ...], "
+			       "[1, 1, 1, ...], [1, 1, -EFAULT, ...], MPOL_MF_MOVE) = 2 "));
 	/* count 0: empty arrays, nothing truncated */
 	f.ev.count = 0;
 	fake_arrays(&f, 0, pages3, nodes3, status3);
@@ -252,22 +253,23 @@ static void test_json_truncated(void **state)
 	json_decref(root);
 }
 
-/* comm is bytes: quotes, backslashes, control bytes and invalid UTF-8 must still give valid JSON. */
+/* comm is bytes: quotes, backslashes, control bytes and invalid UTF-8 must still give valid JSON.
+ */
 static void test_json_escaping(void **state)
 {
 	static const struct {
 		const char comm[16];
 		const char *want; /* as a JSON parser decodes it */
 	} cases[] = {
-		{ "say \"hi\"", "say \"hi\"" },
-		{ "back\\slash", "back\\slash" },
-		{ "nl\nt\tcr\r", "nl\nt\tcr\r" },
-		{ "ctl\x01\x1f\x7f", "ctl\x01\x1f\x7f" },
-		{ "caf\xc3\xa9", "caf\xc3\xa9" },	       /* valid UTF-8 passes through */
-		{ "bad\xff\xc3", "bad\xc3\xbf\xc3\x83" },      /* invalid bytes as U+00FF, U+00C3 */
-		{ "\xe2\x82", "\xc3\xa2\xc2\x82" },	       /* a cut multibyte sequence */
-		{ "\xed\xa0\x80", "\xc3\xad\xc2\xa0\xc2\x80" }, /* an encoded surrogate */
-		{ "fifteen-chars-x", "fifteen-chars-x" },
+	    {"say \"hi\"", "say \"hi\""},
+	    {"back\\slash", "back\\slash"},
+	    {"nl\nt\tcr\r", "nl\nt\tcr\r"},
+	    {"ctl\x01\x1f\x7f", "ctl\x01\x1f\x7f"},
+	    {"caf\xc3\xa9", "caf\xc3\xa9"},		  /* valid UTF-8 passes through */
+	    {"bad\xff\xc3", "bad\xc3\xbf\xc3\x83"},	  /* invalid bytes as U+00FF, U+00C3 */
+	    {"\xe2\x82", "\xc3\xa2\xc2\x82"},		  /* a cut multibyte sequence */
+	    {"\xed\xa0\x80", "\xc3\xad\xc2\xa0\xc2\x80"}, /* an encoded surrogate */
+	    {"fifteen-chars-x", "fifteen-chars-x"},
 	};
 	json_t *root;
 	size_t i;
@@ -298,16 +300,16 @@ static void test_format_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_table_example, setup),
-		cmocka_unit_test_setup(test_table_error_return, setup),
-		cmocka_unit_test_setup(test_table_thread_query_fault, setup),
-		cmocka_unit_test_setup(test_table_truncated_and_positive, setup),
-		cmocka_unit_test_setup(test_table_comm_escaped, setup),
-		cmocka_unit_test_setup(test_json_all_fields, setup),
-		cmocka_unit_test_setup(test_json_unreadable_and_null, setup),
-		cmocka_unit_test_setup(test_json_truncated, setup),
-		cmocka_unit_test_setup(test_json_escaping, setup),
-		cmocka_unit_test(test_format_parse),
+	    cmocka_unit_test_setup(test_table_example, setup),
+	    cmocka_unit_test_setup(test_table_error_return, setup),
+	    cmocka_unit_test_setup(test_table_thread_query_fault, setup),
+	    cmocka_unit_test_setup(test_table_truncated_and_positive, setup),
+	    cmocka_unit_test_setup(test_table_comm_escaped, setup),
+	    cmocka_unit_test_setup(test_json_all_fields, setup),
+	    cmocka_unit_test_setup(test_json_unreadable_and_null, setup),
+	    cmocka_unit_test_setup(test_json_truncated, setup),
+	    cmocka_unit_test_setup(test_json_escaping, setup),
+	    cmocka_unit_test(test_format_parse),
 	};
 	int rc;
 

@@ -328,9 +328,9 @@ static void test_null_entry(void **state)
 
 static void test_unreadable_pages(void **state)
 {
-	struct expect x = { MPT_ARRAY_FAULT, MPT_ARRAY_NULL, MPT_ARRAY_NOT_FILLED };
+	struct expect x = {MPT_ARRAY_FAULT, MPT_ARRAY_NULL, MPT_ARRAY_NOT_FILLED};
 	int status[2];
-	struct tu_call c = { .count = 2, .pages = (void **)0x10, .status = status };
+	struct tu_call c = {.count = 2, .pages = (void **)0x10, .status = status};
 
 	(void)state;
 	call_and_check(&c, &x);
@@ -339,7 +339,7 @@ static void test_unreadable_pages(void **state)
 
 static void test_unreadable_nodes(void **state)
 {
-	struct expect x = { MPT_ARRAY_OK, MPT_ARRAY_FAULT, MPT_ARRAY_NOT_FILLED };
+	struct expect x = {MPT_ARRAY_OK, MPT_ARRAY_FAULT, MPT_ARRAY_NOT_FILLED};
 	struct tu_call c;
 	char *mem;
 
@@ -537,7 +537,7 @@ static void test_no_state_left(void **state)
 
 static void test_self_not_traced(void **state)
 {
-	struct tu_events own = { 0 };
+	struct tu_events own = {0};
 	struct mpt_tracer *t;
 	struct mpt_stats st;
 	struct tu_call c;
@@ -581,7 +581,7 @@ static void test_stats_count_events(void **state)
 
 static void test_inflight_bounded(void **state)
 {
-	struct tu_events sink = { 0 };
+	struct tu_events sink = {0};
 	struct mpt_tracer *t;
 	struct tu_call c;
 	size_t value_size = sizeof(struct mpt_event) + CAP * MPT_DATA_BYTES_PER_ENTRY;
@@ -629,15 +629,15 @@ static void *thread_held_then_again(void *arg);
 
 static void hold_call(struct held_call *h)
 {
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { 0 };
+	struct uffdio_api api = {.api = UFFD_API};
+	struct uffdio_register reg = {0};
 
 	memset(&h->c, 0, sizeof(h->c));
 	h->uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
 	assert_true(h->uffd >= 0);
 	assert_int_equal(ioctl(h->uffd, UFFDIO_API, &api), 0);
-	h->region = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			 -1, 0);
+	h->region =
+	    mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(h->region != MAP_FAILED);
 	reg.range.start = (uintptr_t)h->region;
 	reg.range.len = page_size;
@@ -664,7 +664,7 @@ static void *thread_held_then_again(void *arg)
 /* Returns once the held thread is blocked inside move_pages. */
 static void wait_held(struct held_call *h)
 {
-	struct pollfd p = { .fd = h->uffd, .events = POLLIN };
+	struct pollfd p = {.fd = h->uffd, .events = POLLIN};
 	struct uffd_msg msg;
 
 	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
@@ -675,7 +675,7 @@ static void wait_held(struct held_call *h)
 static void release_call(struct held_call *h)
 {
 	void **page = calloc(1, page_size);
-	struct uffdio_copy copy = { .dst = (uintptr_t)h->region, .len = page_size };
+	struct uffdio_copy copy = {.dst = (uintptr_t)h->region, .len = page_size};
 
 	page[0] = h->target;
 	copy.src = (uintptr_t)page;
@@ -689,7 +689,7 @@ static void release_call(struct held_call *h)
 
 static void test_exit_without_entry(void **state)
 {
-	struct tu_events sink = { 0 };
+	struct tu_events sink = {0};
 	struct held_call h;
 	struct mpt_tracer *t;
 	struct mpt_stats st;
@@ -749,7 +749,7 @@ static void test_exit_without_entry(void **state)
 
 static void test_killed_inside_call(void **state)
 {
-	struct tu_events sink = { 0 };
+	struct tu_events sink = {0};
 	int go[2], held[2];
 	struct mpt_tracer *t;
 	char b = 0;
@@ -803,27 +803,27 @@ int main(void)
 	}
 
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_query_mode, test_setup),
-		cmocka_unit_test_setup(test_move_to_node0, test_setup),
-		cmocka_unit_test_setup(test_count_zero, test_setup),
-		cmocka_unit_test_setup(test_truncation, test_setup),
-		cmocka_unit_test_setup(test_unmapped_page, test_setup),
-		cmocka_unit_test_setup(test_null_entry, test_setup),
-		cmocka_unit_test_setup(test_unreadable_pages, test_setup),
-		cmocka_unit_test_setup(test_unreadable_nodes, test_setup),
-		cmocka_unit_test_setup(test_invalid_flags, test_setup),
-		cmocka_unit_test_setup(test_nonexistent_pid, test_setup),
-		cmocka_unit_test_setup(test_offline_node, test_setup),
-		cmocka_unit_test_setup(test_move_all, test_setup),
-		cmocka_unit_test_setup(test_real_migration, test_setup),
-		cmocka_unit_test_setup(test_second_thread, test_setup),
-		cmocka_unit_test_setup(test_other_process, test_setup),
-		cmocka_unit_test_setup(test_self_not_traced, test_setup),
-		cmocka_unit_test_setup(test_stats_count_events, test_setup),
-		cmocka_unit_test_setup(test_inflight_bounded, test_setup),
-		cmocka_unit_test_setup(test_exit_without_entry, test_setup),
-		cmocka_unit_test_setup(test_killed_inside_call, test_setup),
-		cmocka_unit_test_setup(test_no_state_left, test_setup),
+	    cmocka_unit_test_setup(test_query_mode, test_setup),
+	    cmocka_unit_test_setup(test_move_to_node0, test_setup),
+	    cmocka_unit_test_setup(test_count_zero, test_setup),
+	    cmocka_unit_test_setup(test_truncation, test_setup),
+	    cmocka_unit_test_setup(test_unmapped_page, test_setup),
+	    cmocka_unit_test_setup(test_null_entry, test_setup),
+	    cmocka_unit_test_setup(test_unreadable_pages, test_setup),
+	    cmocka_unit_test_setup(test_unreadable_nodes, test_setup),
+	    cmocka_unit_test_setup(test_invalid_flags, test_setup),
+	    cmocka_unit_test_setup(test_nonexistent_pid, test_setup),
+	    cmocka_unit_test_setup(test_offline_node, test_setup),
+	    cmocka_unit_test_setup(test_move_all, test_setup),
+	    cmocka_unit_test_setup(test_real_migration, test_setup),
+	    cmocka_unit_test_setup(test_second_thread, test_setup),
+	    cmocka_unit_test_setup(test_other_process, test_setup),
+	    cmocka_unit_test_setup(test_self_not_traced, test_setup),
+	    cmocka_unit_test_setup(test_stats_count_events, test_setup),
+	    cmocka_unit_test_setup(test_inflight_bounded, test_setup),
+	    cmocka_unit_test_setup(test_exit_without_entry, test_setup),
+	    cmocka_unit_test_setup(test_killed_inside_call, test_setup),
+	    cmocka_unit_test_setup(test_no_state_left, test_setup),
 	};
 	return cmocka_run_group_tests_name("trace", tests, group_setup, group_teardown);
 }

@@ -62,9 +62,9 @@ int main(void)
 		return rc;
 
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kprobe_loads),
-		cmocka_unit_test(test_fentry_loads),
-		cmocka_unit_test(test_tracepoint_loads),
+	    cmocka_unit_test(test_kprobe_loads),
+	    cmocka_unit_test(test_fentry_loads),
+	    cmocka_unit_test(test_tracepoint_loads),
 	};
 	return cmocka_run_group_tests_name("verifier", tests, NULL, NULL);
 }

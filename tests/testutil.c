@@ -87,7 +87,7 @@ uint64_t tu_self_cgroup_id(void)
 	struct {
 		struct file_handle fh;
 		uint64_t id;
-	} h = { .fh.handle_bytes = sizeof(uint64_t) };
+	} h = {.fh.handle_bytes = sizeof(uint64_t)};
 	FILE *f;
 	int mount_id;
 	uint64_t id = 0;
@@ -139,7 +139,8 @@ int tu_offline_node(void)
 	if (n <= 0)
 		return 1;
 	buf[n] = '\0';
-	/* "0" or "0-1" or "0,2-3": the highest online node + 1 is offline (or beyond MAX_NUMNODES) */
+	/* "0" or "0-1" or "0,2-3": the highest online node + 1 is offline (or beyond MAX_NUMNODES)
+	 */
 	for (p = buf; *p;) {
 		if (sscanf(p, "%d-%d", &a, &b) == 2)
 			node = b + 1 > node ? b + 1 : node;

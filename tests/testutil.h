@@ -28,8 +28,8 @@ struct tu_call {
 	int *nodes;
 	int *status;
 	int flags;
-	long ret;		/* raw: >= 0, or -errno */
-	int status_seen[1024];	/* status[] after the call, when ret >= 0 */
+	long ret;	       /* raw: >= 0, or -errno */
+	int status_seen[1024]; /* status[] after the call, when ret >= 0 */
 	pid_t tid;
 	uint64_t boot_before, boot_after;
 };

@@ -17,8 +17,8 @@ static const struct {
 	const char *name;
 	const char *hooks;
 } modes[MPT_ATTACH_NR] = {
-#define MPT_ATTACH_DESC(id, name, hooks) [MPT_ATTACH_##id] = { name, hooks },
-	MPT_ATTACH_MODES(MPT_ATTACH_DESC)
+#define MPT_ATTACH_DESC(id, name, hooks) [MPT_ATTACH_##id] = {name, hooks},
+    MPT_ATTACH_MODES(MPT_ATTACH_DESC)
 #undef MPT_ATTACH_DESC
 };
 
@@ -96,7 +96,8 @@ int mpt_ensure_tracefs(char *why, size_t len)
 	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
 		int err = -errno;
 
-		snprintf(why, len, "tracefs is not mounted and mounting it at /sys/kernel/tracing failed: %s",
+		snprintf(why, len,
+			 "tracefs is not mounted and mounting it at /sys/kernel/tracing failed: %s",
 			 strerror(-err));
 		return err;
 	}
@@ -128,8 +129,9 @@ static bool fentry_precheck(char *why, size_t len)
 	/* BTF is necessary but not sufficient: the load itself is the real test. */
 	if (path_exists("/sys/kernel/btf/vmlinux"))
 		return true;
-	snprintf(why, len, "the kernel has no BTF (/sys/kernel/btf/vmlinux): "
-			   "CONFIG_DEBUG_INFO_BTF is not set");
+	snprintf(why, len,
+		 "the kernel has no BTF (/sys/kernel/btf/vmlinux): "
+		 "CONFIG_DEBUG_INFO_BTF is not set");
 	return false;
 }
 
@@ -148,8 +150,10 @@ static bool tracepoint_precheck(char *why, size_t len)
 	snprintf(path, sizeof(path), "%s/events/syscalls/sys_enter_move_pages", root);
 	if (path_exists(path))
 		return true;
-	snprintf(why, len, "no syscalls:sys_enter_move_pages tracepoint in %s/events: "
-			   "CONFIG_FTRACE_SYSCALLS is not set", root);
+	snprintf(why, len,
+		 "no syscalls:sys_enter_move_pages tracepoint in %s/events: "
+		 "CONFIG_FTRACE_SYSCALLS is not set",
+		 root);
 	return false;
 }
 

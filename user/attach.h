@@ -11,16 +11,16 @@
 #include <stddef.h>
 
 /* X(id, name, hooks): in the order `auto` tries them. */
-#define MPT_ATTACH_MODES(X)                                                                     \
-	X(KPROBE, "kprobe", "kprobe + kretprobe on the syscall function")                       \
-	X(FENTRY, "fentry", "fentry + fexit on the syscall function (BPF trampoline)")          \
+#define MPT_ATTACH_MODES(X)                                                                        \
+	X(KPROBE, "kprobe", "kprobe + kretprobe on the syscall function")                          \
+	X(FENTRY, "fentry", "fentry + fexit on the syscall function (BPF trampoline)")             \
 	X(TRACEPOINT, "tracepoint", "syscalls:sys_enter/sys_exit_move_pages tracepoints")
 
 enum mpt_attach_mode {
 #define MPT_ATTACH_ENUM(id, name, hooks) MPT_ATTACH_##id,
 	MPT_ATTACH_MODES(MPT_ATTACH_ENUM)
 #undef MPT_ATTACH_ENUM
-	MPT_ATTACH_NR,
+	    MPT_ATTACH_NR,
 	MPT_ATTACH_AUTO = MPT_ATTACH_NR,
 };
 

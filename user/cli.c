@@ -12,17 +12,17 @@
 #include "version.h"
 
 static const char doc[] =
-	"Trace every move_pages(2) call on this host.\n"
-	"\n"
-	"USAGE: mptrace [OPTIONS]\n"
-	"       mptrace probe        report which attach modes this kernel supports\n"
-	"\n"
-	"EXAMPLES:\n"
-	"    mptrace                        # every call, one strace-style line each\n"
-	"    mptrace --format json -o x.json  # JSON lines into a file\n"
-	"    mptrace -p 812 -n 10           # the first 10 calls made by process 812\n"
-	"    mptrace --attach tracepoint -v # force a mode, say why others were skipped\n"
-	"    mptrace probe                  # what this kernel supports";
+    "Trace every move_pages(2) call on this host.\n"
+    "\n"
+    "USAGE: mptrace [OPTIONS]\n"
+    "       mptrace probe        report which attach modes this kernel supports\n"
+    "\n"
+    "EXAMPLES:\n"
+    "    mptrace                        # every call, one strace-style line each\n"
+    "    mptrace --format json -o x.json  # JSON lines into a file\n"
+    "    mptrace -p 812 -n 10           # the first 10 calls made by process 812\n"
+    "    mptrace --attach tracepoint -v # force a mode, say why others were skipped\n"
+    "    mptrace probe                  # what this kernel supports";
 
 enum {
 	OPT_ARRAY_CAP = 0x100,
@@ -31,22 +31,21 @@ enum {
 };
 
 static const struct argp_option options[] = {
-	{ "attach", 'a', "MODE", 0, "auto (default), kprobe, fentry or tracepoint", 0 },
-	{ "format", 'f', "FORMAT", 0, "table (default) or json", 0 },
-	{ "output", 'o', "FILE", 0, "write events to FILE instead of stdout", 0 },
-	{ "max-events", 'n', "N", 0, "stop after N events", 0 },
-	{ "duration", 'd', "SECONDS", 0, "stop after SECONDS (fractions allowed)", 0 },
-	{ "pid", 'p', "PID", 0, "only calls made by process PID (host tgid)", 0 },
-	{ "array-cap", OPT_ARRAY_CAP, "N", 0,
-	  "entries captured from each array (1-1024, default 64)", 0 },
-	{ "ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "ring buffer size, a power of two (default 8)", 0 },
-	{ "max-inflight", OPT_MAX_INFLIGHT, "N", 0,
-	  "threads tracked inside move_pages at once (default 1024)", 0 },
-	{ "verbose", 'v', NULL, 0, "say why each attach mode was chosen or not; twice: libbpf debug",
-	  0 },
-	{ "version", 'V', NULL, 0, "print the version and exit", 0 },
-	{ "help", 'h', NULL, 0, "show this help and exit", 0 },
-	{ 0 },
+    {"attach", 'a', "MODE", 0, "auto (default), kprobe, fentry or tracepoint", 0},
+    {"format", 'f', "FORMAT", 0, "table (default) or json", 0},
+    {"output", 'o', "FILE", 0, "write events to FILE instead of stdout", 0},
+    {"max-events", 'n', "N", 0, "stop after N events", 0},
+    {"duration", 'd', "SECONDS", 0, "stop after SECONDS (fractions allowed)", 0},
+    {"pid", 'p', "PID", 0, "only calls made by process PID (host tgid)", 0},
+    {"array-cap", OPT_ARRAY_CAP, "N", 0, "entries captured from each array (1-1024, default 64)",
+     0},
+    {"ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "ring buffer size, a power of two (default 8)", 0},
+    {"max-inflight", OPT_MAX_INFLIGHT, "N", 0,
+     "threads tracked inside move_pages at once (default 1024)", 0},
+    {"verbose", 'v', NULL, 0, "say why each attach mode was chosen or not; twice: libbpf debug", 0},
+    {"version", 'V', NULL, 0, "print the version and exit", 0},
+    {"help", 'h', NULL, 0, "show this help and exit", 0},
+    {0},
 };
 
 struct parse_state {
@@ -130,7 +129,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'a':
 		if (mpt_attach_parse(arg, &cli->tracer.attach)) {
 			snprintf(ps->err, ps->len,
-				 "unknown attach mode '%s': use auto, kprobe, fentry or tracepoint", arg);
+				 "unknown attach mode '%s': use auto, kprobe, fentry or tracepoint",
+				 arg);
 			return EINVAL;
 		}
 		break;
@@ -169,8 +169,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (parse_u64(arg, "ring buffer size", 1, 1024, &v, ps))
 			return EINVAL;
 		if (v & (v - 1)) {
-			snprintf(ps->err, ps->len, "invalid ring buffer size '%s': not a power of two",
-				 arg);
+			snprintf(ps->err, ps->len,
+				 "invalid ring buffer size '%s': not a power of two", arg);
 			return EINVAL;
 		}
 		cli->tracer.ringbuf_bytes = v << 20;
@@ -212,8 +212,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 int mpt_cli_parse(int argc, char **argv, struct mpt_cli *cli, char *err, size_t len)
 {
-	const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
-	struct parse_state ps = { .cli = cli, .err = err, .len = len };
+	const struct argp argp = {.options = options, .parser = parse_opt, .doc = doc};
+	struct parse_state ps = {.cli = cli, .err = err, .len = len};
 	int rc;
 
 	memset(cli, 0, sizeof(*cli));

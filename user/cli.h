@@ -18,8 +18,8 @@ struct mpt_cli {
 	enum mpt_command command;
 	struct mpt_tracer_opts tracer;
 	enum mpt_format format;
-	const char *output; /* NULL: stdout */
-	uint64_t max_events; /* 0: no limit */
+	const char *output;   /* NULL: stdout */
+	uint64_t max_events;  /* 0: no limit */
 	uint64_t duration_ms; /* 0: until a signal */
 	int verbosity;
 };

@@ -101,13 +101,13 @@ void mpt_flags_str(struct strbuf *sb, int32_t flags)
 		sb_putc(sb, '0');
 		return;
 	}
-#define MPT_FLAG_NAME(name, value)                                                              \
-	if (left & (value)) {                                                                   \
-		if (!first)                                                                     \
-			sb_putc(sb, '|');                                                       \
-		sb_puts(sb, #name);                                                             \
-		left &= ~(uint32_t)(value);                                                     \
-		first = false;                                                                  \
+#define MPT_FLAG_NAME(name, value)                                                                 \
+	if (left & (value)) {                                                                      \
+		if (!first)                                                                        \
+			sb_putc(sb, '|');                                                          \
+		sb_puts(sb, #name);                                                                \
+		left &= ~(uint32_t)(value);                                                        \
+		first = false;                                                                     \
 	}
 	MPT_MPOL_MF_FLAGS(MPT_FLAG_NAME)
 #undef MPT_FLAG_NAME

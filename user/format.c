@@ -11,8 +11,8 @@ static const struct {
 	const char *name;
 	const char *type;
 } arg_meta[MPT_MOVE_PAGES_NARGS] = {
-#define MPT_ARG_META(idx, name, type, tags) [idx] = { #name, type },
-	MPT_MOVE_PAGES_ARGS(MPT_ARG_META)
+#define MPT_ARG_META(idx, name, type, tags) [idx] = {#name, type},
+    MPT_MOVE_PAGES_ARGS(MPT_ARG_META)
 #undef MPT_ARG_META
 };
 

@@ -84,8 +84,7 @@ static int64_t boot_to_wall_ns(void)
 	return before + (after - before) / 2 - boot;
 }
 
-static void report_attach_failure(enum mpt_attach_mode request,
-				  const struct mpt_attach_report *rep)
+static void report_attach_failure(enum mpt_attach_mode request, const struct mpt_attach_report *rep)
 {
 	int m;
 
@@ -115,8 +114,8 @@ static void print_summary(struct mpt_tracer *t, const struct sink *s)
 	}
 	fprintf(stderr, "mptrace: %llu events, %llu dropped", (unsigned long long)s->emitted,
 		(unsigned long long)mpt_stats_lost(&st));
-#define MPT_STAT_PRINT(id, name, desc)                                                          \
-	if (MPT_STAT_##id != MPT_STAT_EVENTS)                                                   \
+#define MPT_STAT_PRINT(id, name, desc)                                                             \
+	if (MPT_STAT_##id != MPT_STAT_EVENTS)                                                      \
 		fprintf(stderr, " %s=%llu", name, (unsigned long long)st.kernel[MPT_STAT_##id]);
 	MPT_STATS(MPT_STAT_PRINT)
 #undef MPT_STAT_PRINT
@@ -152,10 +151,10 @@ static int cmd_probe(void)
 
 int main(int argc, char **argv)
 {
-	struct sink sink = { 0 };
+	struct sink sink = {0};
 	struct mpt_attach_report rep;
 	struct mpt_tracer *tracer = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	struct mpt_cli cli;
 	char hostname[256] = "";
 	char err[MPT_REASON_LEN];

@@ -181,9 +181,15 @@ void sb_json_str(struct strbuf *sb, const char *str, size_t n)
 			continue;
 		}
 		switch (c) {
-		case '\n': sb_puts(sb, "\\n"); break;
-		case '\t': sb_puts(sb, "\\t"); break;
-		case '\r': sb_puts(sb, "\\r"); break;
+		case '\n':
+			sb_puts(sb, "\\n");
+			break;
+		case '\t':
+			sb_puts(sb, "\\t");
+			break;
+		case '\r':
+			sb_puts(sb, "\\r");
+			break;
 		default:
 			sb_puts(sb, "\\u00");
 			sb_putc(sb, hex[c >> 4]);

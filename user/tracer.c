@@ -88,7 +88,7 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 
 	mode_progs(skel, mode, &enter, &exit);
 	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, prog == enter || prog == exit);
+	    bpf_program__set_autoload(prog, prog == enter || prog == exit);
 	if (mode == MPT_ATTACH_FENTRY) {
 		bpf_program__set_attach_target(enter, 0, mpt_syscall_fn);
 		bpf_program__set_attach_target(exit, 0, mpt_syscall_fn);
@@ -170,7 +170,8 @@ static bool valid_opts(const struct mpt_tracer_opts *o, char *why, size_t len)
 	long page = sysconf(_SC_PAGESIZE);
 
 	if (o->array_cap < 1 || o->array_cap > MPT_ARRAY_CAP_MAX) {
-		snprintf(why, len, "array cap %u is outside 1..%u", o->array_cap, MPT_ARRAY_CAP_MAX);
+		snprintf(why, len, "array cap %u is outside 1..%u", o->array_cap,
+			 MPT_ARRAY_CAP_MAX);
 		return false;
 	}
 	if (o->ringbuf_bytes < page || (o->ringbuf_bytes & (o->ringbuf_bytes - 1))) {
@@ -188,7 +189,7 @@ static bool valid_opts(const struct mpt_tracer_opts *o, char *why, size_t len)
 int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 		     struct mpt_attach_report *rep)
 {
-	const struct mpt_attach_ops ops = { .precheck = mpt_attach_precheck, .try_mode = try_mode };
+	const struct mpt_attach_ops ops = {.precheck = mpt_attach_precheck, .try_mode = try_mode};
 	struct mpt_tracer *t;
 	int mode, err;
 
@@ -216,8 +217,8 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_sample, t, NULL);
 	if (!t->rb) {
 		err = -errno;
-		snprintf(rep->error, sizeof(rep->error), "creating the ring buffer reader failed: %s",
-			 errstr(err));
+		snprintf(rep->error, sizeof(rep->error),
+			 "creating the ring buffer reader failed: %s", errstr(err));
 		mpt_tracer_free(t);
 		return err;
 	}
@@ -364,7 +365,7 @@ int mpt_tracer_load_only_cap(enum mpt_attach_mode mode, uint32_t array_cap, char
 
 int mpt_tracer_probe_mode(enum mpt_attach_mode mode, char *why, size_t len)
 {
-	struct mpt_tracer t = { 0 };
+	struct mpt_tracer t = {0};
 	int err;
 
 	mpt_tracer_opts_default(&t.opts);
@@ -390,8 +391,9 @@ int mpt_check_privileges(char *why, size_t len)
 	}
 	fd = -errno;
 	if (fd == -EPERM || fd == -EACCES)
-		snprintf(why, len, "permission denied: loading BPF programs needs root "
-				   "(or CAP_BPF and CAP_PERFMON)");
+		snprintf(why, len,
+			 "permission denied: loading BPF programs needs root "
+			 "(or CAP_BPF and CAP_PERFMON)");
 	else
 		snprintf(why, len, "the bpf() system call does not work here: %s", errstr(fd));
 	return fd;
