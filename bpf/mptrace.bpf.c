@@ -13,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "mptrace_event.h"
+#include "mptrace_filter.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -21,7 +22,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the loader before load; the verifier sees them as constants. */
 const volatile __u32 array_cap = MPT_ARRAY_CAP_DEFAULT;
 const volatile __u32 self_tgid = 0;
-const volatile __u32 targ_tgid = 0;
+/* Filters (include/mptrace_filter.h): a bit per kind with values in filter_values. */
+const volatile __u32 filter_kinds = 0;
+const volatile __u32 filter_scope = MPT_SCOPE_ALL;
+const volatile __u32 container_filter_n = 0;
+const volatile bool target_other = false;
 /* Wake the reader only once this much is queued; it also polls on a timer. */
 const volatile __u64 wakeup_bytes = 0;
 
@@ -51,6 +56,34 @@ struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
+/* Values of every active filter kind; the loader sizes it to what was given. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct mpt_filter_key);
+	__type(value, __u8);
+} filter_values SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MPT_CONTAINER_FILTER_MAX);
+	__type(key, __u32);
+	__type(value, struct mpt_container_prefix);
+} container_filter SEC(".maps");
+
+/* A cgroup name being matched, and the container id found in it. */
+struct name_scratch {
+	char name[MPT_CGROUP_NAME_MAX];
+	char id[MPT_CONTAINER_ID_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct name_scratch);
+} scratch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, MPT_STAT_NR);
@@ -68,21 +101,241 @@ static __always_inline void stat_inc(enum mpt_stat stat)
 		__sync_fetch_and_add(count, 1);
 }
 
-static __always_inline bool should_trace(__u32 tgid)
-{
-	if (tgid == self_tgid)
-		return false;
-	if (targ_tgid && tgid != targ_tgid)
-		return false;
-	return true;
-}
-
 /* A pid as the namespace at @level sees it; 0 when @pid is not visible there. */
 static __always_inline __u32 pid_nr_at(struct pid *pid, unsigned int level)
 {
 	if (!pid || BPF_CORE_READ(pid, level) < level)
 		return 0;
 	return BPF_CORE_READ(pid, numbers[level].nr);
+}
+
+static __always_inline bool filter_on(enum mpt_filter_kind kind)
+{
+	return filter_kinds & (1u << kind);
+}
+
+static __always_inline bool value_listed(enum mpt_filter_kind kind, __u64 v)
+{
+	struct mpt_filter_key key = {.kind = kind};
+
+	__builtin_memcpy(key.val, &v, sizeof(v));
+	return bpf_map_lookup_elem(&filter_values, &key);
+}
+
+#define NAME_MASK (MPT_CGROUP_NAME_MAX - 1)
+_Static_assert((MPT_CGROUP_NAME_MAX & NAME_MASK) == 0, "name buffer size is a power of two");
+
+/*
+ * A byte of a name buffer. The barrier keeps the compiler from dropping the
+ * mask when it believes the index is in range: older verifiers (6.1) cannot
+ * see that and refuse the access.
+ */
+static __always_inline char ch(const char *s, long i)
+{
+	barrier_var(i);
+	return s[i & NAME_MASK];
+}
+
+static __always_inline bool is_id_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/*
+ * Is @w, followed by '-' or ':', the word right before @end in @s, and does
+ * the word start the name or follow a ':'? Runtimes name a container's cgroup
+ * "<runtime>-<id>.scope" or "...:<runtime>:<id>"; a look-alike such as
+ * "notdocker-<id>" or "crio-conmon-<id>" must not match.
+ */
+static __always_inline bool runtime_word_before(const char *s, long end, const char *w, int wl)
+{
+	long ws = end - 1 - wl;
+	char sep = ch(s, end - 1);
+
+	if (ws < 0 || (sep != '-' && sep != ':'))
+		return false;
+	for (int i = 0; i < wl; i++)
+		if (ch(s, ws + i) != w[i])
+			return false;
+	return ws == 0 || ch(s, ws - 1) == ':';
+}
+
+/*
+ * Where a container id starts in a cgroup directory name, or -1. Mirrors
+ * mpt_container_parse() in user/container.c, which the unit tests pin down.
+ */
+static __always_inline long container_id_at(const char *s, long len)
+{
+	long end = len, start;
+
+	if (end > 6 && ch(s, end - 6) == '.' && ch(s, end - 5) == 's' && ch(s, end - 4) == 'c' &&
+	    ch(s, end - 3) == 'o' && ch(s, end - 2) == 'p' && ch(s, end - 1) == 'e')
+		end -= 6;
+	if (end < MPT_CONTAINER_ID_LEN || end > MPT_CGROUP_NAME_MAX)
+		return -1;
+	start = end - MPT_CONTAINER_ID_LEN;
+	for (int i = 0; i < MPT_CONTAINER_ID_LEN; i++)
+		if (!is_id_char(ch(s, start + i)))
+			return -1;
+	if (start == 0 || runtime_word_before(s, start, "docker", 6) ||
+	    runtime_word_before(s, start, "cri-containerd", 14) ||
+	    runtime_word_before(s, start, "crio", 4) || runtime_word_before(s, start, "libpod", 6))
+		return start;
+	return -1;
+}
+
+/*
+ * The two functions below are global, not static: the verifier checks a
+ * global function once, instead of once per call site and loop iteration,
+ * which keeps the cgroup walk far from the verifier's instruction limit.
+ */
+
+/* Does the container id in the scratch buffer start with a --container prefix? */
+__noinline int container_id_listed(void)
+{
+	struct name_scratch *sc;
+	__u32 zero = 0;
+
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return 0;
+	for (__u32 j = 0; j < MPT_CONTAINER_FILTER_MAX; j++) {
+		struct mpt_container_prefix *p;
+		__u32 key = j;
+		bool same = true;
+
+		if (j >= container_filter_n)
+			break;
+		p = bpf_map_lookup_elem(&container_filter, &key);
+		if (!p)
+			break;
+		for (__u32 i = 0; i < MPT_CONTAINER_ID_LEN; i++) {
+			if (i >= p->len)
+				break;
+			if (sc->id[i] != p->id[i]) {
+				same = false;
+				break;
+			}
+		}
+		if (same)
+			return 1;
+	}
+	return 0;
+}
+
+/* Does the cgroup at kernfs node @kn_addr name a container? Its id goes to the scratch buffer. */
+__noinline int cgroup_is_container(__u64 kn_addr)
+{
+	struct kernfs_node *kn = (struct kernfs_node *)kn_addr;
+	struct name_scratch *sc;
+	__u32 zero = 0;
+	long len, at;
+
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return 0;
+	len = bpf_probe_read_kernel_str(sc->name, sizeof(sc->name), BPF_CORE_READ(kn, name));
+	if (len <= MPT_CONTAINER_ID_LEN)
+		return 0;
+	at = container_id_at(sc->name, len - 1);
+	if (at < 0)
+		return 0;
+	for (int i = 0; i < MPT_CONTAINER_ID_LEN; i++)
+		sc->id[i] = ch(sc->name, at + i);
+	return 1;
+}
+
+/*
+ * Walk from the caller's cgroup (v2) up towards the root: does any level
+ * carry a listed cgroup id (--cgroup covers descendants), and is the nearest
+ * container cgroup a listed one? Returns false when the caller is filtered out.
+ */
+static __always_inline bool cgroup_filters_pass(struct task_struct *task)
+{
+	bool want_ids = filter_on(MPT_FILTER_CGROUP);
+	bool want_ctr = container_filter_n || filter_scope != MPT_SCOPE_ALL;
+	bool id_hit = false, in_ctr = false;
+	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+
+	if (!want_ids && !want_ctr)
+		return true;
+	for (int lvl = 0; lvl < MPT_CGROUP_WALK_MAX && cg; lvl++) {
+		struct kernfs_node *kn = BPF_CORE_READ(cg, kn);
+		struct cgroup_subsys_state *parent;
+
+		if (want_ids && !id_hit && value_listed(MPT_FILTER_CGROUP, BPF_CORE_READ(kn, id)))
+			id_hit = true;
+		if (want_ctr && !in_ctr && cgroup_is_container((__u64)kn) > 0)
+			in_ctr = true;
+		if ((!want_ids || id_hit) && (!want_ctr || in_ctr))
+			break;
+		parent = BPF_CORE_READ(cg, self.parent);
+		cg = parent ? BPF_CORE_READ(parent, cgroup) : NULL;
+	}
+	if (want_ids && !id_hit)
+		return false;
+	if (filter_scope == MPT_SCOPE_HOST_ONLY && in_ctr)
+		return false;
+	if (filter_scope == MPT_SCOPE_CONTAINERS_ONLY && !in_ctr)
+		return false;
+	if (container_filter_n && (!in_ctr || container_id_listed() <= 0))
+		return false;
+	return true;
+}
+
+static __always_inline struct pid_namespace *task_pid_ns(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+
+	return BPF_CORE_READ(pid, numbers[level].ns);
+}
+
+/*
+ * Does the user want this call? Cheapest tests first. @call_pid is the
+ * syscall's pid argument, for --target-other; at a return it is not known
+ * (@have_args false) and that test is skipped.
+ */
+static __always_inline bool should_trace(__u64 pid_tgid, __s32 call_pid, bool have_args)
+{
+	struct task_struct *task;
+
+	if ((__u32)(pid_tgid >> 32) == self_tgid)
+		return false;
+	if (!filter_kinds && filter_scope == MPT_SCOPE_ALL && !container_filter_n && !target_other)
+		return true;
+	if (filter_on(MPT_FILTER_PID) && !value_listed(MPT_FILTER_PID, pid_tgid >> 32))
+		return false;
+	if (filter_on(MPT_FILTER_TID) && !value_listed(MPT_FILTER_TID, (__u32)pid_tgid))
+		return false;
+	if (filter_on(MPT_FILTER_UID) &&
+	    !value_listed(MPT_FILTER_UID, (__u32)bpf_get_current_uid_gid()))
+		return false;
+	if (filter_on(MPT_FILTER_COMM)) {
+		struct mpt_filter_key key = {.kind = MPT_FILTER_COMM};
+
+		bpf_get_current_comm(key.val, sizeof(key.val));
+		if (!bpf_map_lookup_elem(&filter_values, &key))
+			return false;
+	}
+	task = (struct task_struct *)bpf_get_current_task();
+	if (target_other && have_args) {
+		/* pid is in the caller's pid namespace; 0 and its own pid mean itself */
+		struct pid *tp = BPF_CORE_READ(task, thread_pid);
+		struct pid *lp = BPF_CORE_READ(task, group_leader, thread_pid);
+		unsigned int level = BPF_CORE_READ(tp, level);
+
+		if (call_pid == 0 || (__u32)call_pid == pid_nr_at(lp, level) ||
+		    (__u32)call_pid == pid_nr_at(tp, level))
+			return false;
+	}
+	if (filter_on(MPT_FILTER_MNTNS) &&
+	    !value_listed(MPT_FILTER_MNTNS, BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum)))
+		return false;
+	if (filter_on(MPT_FILTER_PIDNS) &&
+	    !value_listed(MPT_FILTER_PIDNS, BPF_CORE_READ(task_pid_ns(task), ns.inum)))
+		return false;
+	return cgroup_filters_pass(task);
 }
 
 static __always_inline void fill_task(struct mpt_task *t, __u64 pid_tgid)
@@ -102,6 +355,9 @@ static __always_inline void fill_task(struct mpt_task *t, __u64 pid_tgid)
 	t->uid = (__u32)uid_gid;
 	t->gid = uid_gid >> 32;
 	t->cgroup_id = bpf_get_current_cgroup_id();
+	t->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	t->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	t->pid_ns = BPF_CORE_READ(task_pid_ns(task), ns.inum);
 	t->cpu = bpf_get_smp_processor_id();
 	t->_pad = 0;
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
@@ -121,7 +377,7 @@ static __always_inline int on_enter(__s32 pid, __u64 count, __u64 pages, __u64 n
 	__u64 n, pages_n;
 	void *tmpl;
 
-	if (!should_trace(pid_tgid >> 32))
+	if (!should_trace(pid_tgid, pid, true))
 		return 0;
 
 	/*
@@ -197,12 +453,17 @@ static __always_inline int on_exit(long ret)
 	__u64 pages_n, nodes_n, n, off, size, flags = 0;
 	struct mpt_event *ev;
 
-	if (!should_trace(pid_tgid >> 32))
+	if ((__u32)(pid_tgid >> 32) == self_tgid)
 		return 0;
-
 	ev = bpf_map_lookup_elem(&inflight, &tid);
 	if (!ev) {
-		stat_inc(MPT_STAT_NO_ENTRY);
+		/*
+		 * Count only calls the filters would have let through; with
+		 * --target-other the pid argument is unknown here, so such a
+		 * return is not counted.
+		 */
+		if (!target_other && should_trace(pid_tgid, 0, false))
+			stat_inc(MPT_STAT_NO_ENTRY);
 		return 0;
 	}
 

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define MPT_EVENT_VERSION 1
+#define MPT_EVENT_VERSION 2
 
 #define MPT_TASK_COMM_LEN 16
 
@@ -71,7 +71,10 @@ struct mpt_task {
 	__u32 ns_ptgid; /* 0 when the parent is outside the caller's pid namespace */
 	__u32 uid;
 	__u32 gid;
-	__u64 cgroup_id;
+	__u64 cgroup_id; /* cgroup v2 (default hierarchy) id: the cgroup dir's inode */
+	__u64 start_ns;	 /* the process's start, CLOCK_BOOTTIME: tells a reused pid apart */
+	__u32 mnt_ns;	 /* namespace inode numbers, as in /proc/PID/ns/{mnt,pid} */
+	__u32 pid_ns;
 	__u32 cpu;
 	__u32 _pad;
 	char comm[MPT_TASK_COMM_LEN];
@@ -108,10 +111,10 @@ struct mpt_event {
 	__u8 data[];
 };
 
-_Static_assert(sizeof(struct mpt_task) == 64, "mpt_task layout changed");
-_Static_assert(sizeof(struct mpt_event) == 152, "mpt_event layout changed");
+_Static_assert(sizeof(struct mpt_task) == 80, "mpt_task layout changed");
+_Static_assert(sizeof(struct mpt_event) == 168, "mpt_event layout changed");
 _Static_assert(__builtin_offsetof(struct mpt_event, task) == 24, "mpt_event.task moved");
-_Static_assert(__builtin_offsetof(struct mpt_event, ret) == 88, "mpt_event.ret moved");
+_Static_assert(__builtin_offsetof(struct mpt_event, ret) == 104, "mpt_event.ret moved");
 _Static_assert(__builtin_offsetof(struct mpt_event, data) % 8 == 0,
 	       "mpt_event.data must keep pages[] 8-byte aligned");
 _Static_assert(MPT_ARRAY_CAP_MAX <= 0xffff, "array counts are __u16");

@@ -3,14 +3,16 @@
  * A known set of move_pages calls for checks that drive the mptrace binary
  * (tests/vm): a query of two pages, then a call with invalid flags (EINVAL).
  * Prints the page addresses so a check can compare them with the trace.
+ * An optional argument keeps the process alive that many seconds after.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int main(void)
+int main(int argc, char **argv)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	char *mem =
@@ -31,5 +33,7 @@ int main(void)
 		return 1;
 	if (syscall(SYS_move_pages, 0, 2, pages, NULL, status, 0x10) != -1)
 		return 1;
+	if (argc > 1)
+		sleep(atoi(argv[1]));
 	return 0;
 }

@@ -38,7 +38,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cli.tracer.attach, MPT_ATTACH_AUTO);
 	assert_int_equal(cli.tracer.array_cap, MPT_ARRAY_CAP_DEFAULT);
 	assert_int_equal(cli.tracer.ringbuf_bytes, 8u << 20);
-	assert_int_equal(cli.tracer.targ_tgid, 0);
+	assert_int_equal(cli.tracer.filter.n[MPT_FILTER_PID], 0);
 	assert_false(cli.tracer.trace_self);
 	assert_null(cli.output);
 	assert_int_equal(cli.max_events, 0);
@@ -58,7 +58,8 @@ static void test_all_options(void **state)
 	assert_string_equal(cli.output, "out.json");
 	assert_int_equal(cli.max_events, 10);
 	assert_int_equal(cli.duration_ms, 1500);
-	assert_int_equal(cli.tracer.targ_tgid, 812);
+	assert_int_equal(cli.tracer.filter.n[MPT_FILTER_PID], 1);
+	assert_int_equal(cli.tracer.filter.val[MPT_FILTER_PID][0], 812);
 	assert_int_equal(cli.tracer.array_cap, 1024);
 	assert_int_equal(cli.tracer.ringbuf_bytes, 16u << 20);
 	assert_int_equal(cli.tracer.max_inflight, 64);
@@ -94,8 +95,8 @@ static void test_bad_numbers(void **state)
 	rejects(PARSE("-n", "-1"), "invalid event count");
 	rejects(PARSE("-n", "12abc"), "invalid event count");
 	rejects(PARSE("-n", "99999999999999999999999"), "invalid event count");
-	rejects(PARSE("-p", "0"), "invalid pid");
-	rejects(PARSE("-p", "4194305"), "invalid pid");
+	rejects(PARSE("-p", "0"), "invalid --pid");
+	rejects(PARSE("-p", "4194305"), "invalid --pid");
 	rejects(PARSE("--array-cap", "0"), "invalid array cap");
 	rejects(PARSE("--array-cap", "1025"), "invalid array cap");
 	rejects(PARSE("--ringbuf-mb", "3"), "not a power of two");
@@ -117,6 +118,61 @@ static void test_bad_strings(void **state)
 	rejects(PARSE("--max-events"), "option '--max-events' requires an argument");
 }
 
+static void test_filters(void **state)
+{
+	const struct mpt_filter *f = &cli.tracer.filter;
+
+	(void)state;
+	assert_int_equal(PARSE("-p", "5", "--pid", "7", "-p", "5", "--tid", "9", "--uid", "0",
+			       "--uid", "root", "--comm", "numad", "--comm", "wl", "--mntns",
+			       "4026531841", "--pidns", "4026531836", "--cgroup", "/a/b",
+			       "--container", "3f4e", "--containers-only", "--target-other"),
+			 0);
+	/* repeated values kept once */
+	assert_int_equal(f->n[MPT_FILTER_PID], 2);
+	assert_int_equal(f->val[MPT_FILTER_PID][0], 5);
+	assert_int_equal(f->val[MPT_FILTER_PID][1], 7);
+	assert_int_equal(f->n[MPT_FILTER_TID], 1);
+	assert_int_equal(f->n[MPT_FILTER_UID], 1);
+	assert_int_equal(f->val[MPT_FILTER_UID][0], 0);
+	assert_int_equal(f->n[MPT_FILTER_COMM], 2);
+	assert_string_equal(f->comm[1], "wl");
+	assert_int_equal(f->val[MPT_FILTER_MNTNS][0], 4026531841u);
+	assert_int_equal(f->val[MPT_FILTER_PIDNS][0], 4026531836u);
+	/* cgroups are resolved later, not while parsing */
+	assert_int_equal(f->n_cgroup_arg, 1);
+	assert_string_equal(f->cgroup_arg[0], "/a/b");
+	assert_int_equal(f->n[MPT_FILTER_CGROUP], 0);
+	assert_int_equal(f->n_container, 1);
+	assert_string_equal(f->container[0], "3f4e");
+	assert_int_equal(f->scope, MPT_SCOPE_CONTAINERS_ONLY);
+	assert_true(f->target_other);
+	assert_true(mpt_filter_active(f));
+
+	assert_int_equal(PARSE("--host-only"), 0);
+	assert_int_equal(cli.tracer.filter.scope, MPT_SCOPE_HOST_ONLY);
+	assert_int_equal(PARSE("-n", "1"), 0);
+	assert_false(mpt_filter_active(&cli.tracer.filter));
+
+	rejects(PARSE("--host-only", "--containers-only"), "exclude each other");
+	rejects(PARSE("--container", "abc", "--host-only"), "exclude each other");
+	rejects(PARSE("--container", "ABC"), "invalid --container 'ABC'");
+	rejects(PARSE("--container", "3f4e-"), "invalid --container");
+	rejects(PARSE("--container", ""), "invalid --container");
+	rejects(PARSE("--container",
+		      "00000000000000000000000000000000000000000000000000000000000000000"),
+		"invalid --container");
+	rejects(PARSE("--comm", "sixteen-bytes-xx"), "invalid --comm");
+	rejects(PARSE("--comm", ""), "invalid --comm");
+	rejects(PARSE("--uid", "no-such-user-xyz"), "no such user");
+	rejects(PARSE("--uid", "-1"), "invalid --uid");
+	rejects(PARSE("--tid", "0"), "invalid --tid");
+	rejects(PARSE("--mntns", "abc"), "invalid --mntns");
+	rejects(PARSE("--pidns", "0"), "invalid --pidns");
+	rejects(PARSE("--cgroup", ""), "invalid --cgroup");
+	rejects(PARSE("--cgroup"), "option '--cgroup' requires an argument");
+}
+
 static void test_help_and_version(void **state)
 {
 	FILE *saved = stdout;
@@ -135,7 +191,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults),	     cmocka_unit_test(test_all_options),
 	    cmocka_unit_test(test_attach_modes),     cmocka_unit_test(test_probe_command),
 	    cmocka_unit_test(test_bad_numbers),	     cmocka_unit_test(test_bad_strings),
-	    cmocka_unit_test(test_help_and_version),
+	    cmocka_unit_test(test_help_and_version), cmocka_unit_test(test_filters),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

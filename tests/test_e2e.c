@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -155,6 +156,42 @@ static json_t *arg(json_t *ev, size_t i)
 	return json_array_get(json_object_get(ev, "args"), i);
 }
 
+static uint64_t self_ns(const char *which)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", which);
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+/* Who made the call: this process, in the host's namespaces, in no container. */
+static void assert_context(json_t *ev)
+{
+	char exe[4096], line[4096], cg[4096] = "";
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	json_int_t start = json_integer_value(json_object_get(ev, "processStartTime"));
+
+	assert_true(n > 0);
+	exe[n] = '\0';
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3))
+			snprintf(cg, sizeof(cg), "%.*s", (int)strcspn(line + 3, "\n"), line + 3);
+	fclose(f);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(ev, "executable"), "path")), exe);
+	assert_string_equal(json_string_value(json_object_get(ev, "cgroupPath")), cg);
+	assert_int_equal(json_integer_value(json_object_get(ev, "cgroupId")), tu_self_cgroup_id());
+	assert_string_equal(json_string_value(json_object_get(ev, "containerId")), "");
+	assert_int_equal(json_integer_value(json_object_get(ev, "mountNamespace")), self_ns("mnt"));
+	assert_int_equal(json_integer_value(json_object_get(ev, "pidNamespace")), self_ns("pid"));
+	assert_true(start > 0 && start <= json_integer_value(json_object_get(ev, "timestamp")));
+	assert_int_equal(json_integer_value(json_object_get(ev, "userId")), getuid());
+}
+
 static void assert_json_matches(json_t *ev, const struct tu_call *c)
 {
 	char hex[32];
@@ -185,6 +222,7 @@ static void assert_json_matches(json_t *ev, const struct tu_call *c)
 	else
 		assert_true(json_is_null(data));
 	assert_int_equal(json_integer_value(json_object_get(arg(ev, 5), "value")), c->flags);
+	assert_context(ev);
 }
 
 static void test_json_live(void **state)
@@ -271,6 +309,61 @@ static void test_duration_and_sigterm(void **state)
 	kill(p.pid, SIGTERM);
 	assert_int_equal(proc_wait(&p, 10000), 0);
 	assert_non_null(strstr(p.err, "events, 0 dropped"));
+}
+
+/* The filter flags reach the kernel: only the call on another process passes. */
+static void test_filter_flags(void **state)
+{
+	char *mem = tu_touched_pages(1);
+	void *pages[1] = {mem};
+	char child_pid[16], want[256];
+	int status[1], go[2];
+	struct tu_call c;
+	struct proc p;
+	pid_t child;
+	char b;
+
+	(void)state;
+	assert_int_equal(pipe(go), 0);
+	child = fork();
+	if (child == 0) {
+		/* the same address is mapped in the child: the call queries it there */
+		(void)!read(go[0], &b, 1);
+		_exit(0);
+	}
+	snprintf(child_pid, sizeof(child_pid), "%d", child);
+	char *argv[] = {(char *)mptrace_bin, "--comm",	    "test_e2e", "--uid", "root",
+			"--target-other",    "--host-only", "-n",	"1",	 NULL};
+	start_tracing(&p, argv);
+	own_call(&c, pages, status, 1, NULL, 0); /* its own pages: filtered out */
+	memset(&c, 0, sizeof(c));
+	c.pid = child;
+	c.count = 1;
+	c.pages = pages;
+	c.status = status;
+	tu_move_pages(&c);
+	assert_int_equal(c.ret, 0);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	snprintf(want, sizeof(want), " test_e2e[%d] move_pages(%d, 1, [%p], NULL, [", getpid(),
+		 child, pages[0]);
+	if (!strstr(p.out, want))
+		fail_msg("no '%s' in:\n%s", want, p.out);
+	assert_null(strstr(p.out, "move_pages(0,"));
+	assert_int_equal(write(go[1], "x", 1), 1);
+	waitpid(child, NULL, 0);
+	close(go[0]), close(go[1]);
+	munmap(mem, 4096);
+
+	/* filters that name what does not exist */
+	char *nocg[] = {(char *)mptrace_bin, "--cgroup", "/no/such/mptrace-cgroup", NULL};
+	assert_int_equal(run(nocg, 0, &p), 2);
+	assert_one_line_error(&p, "not a cgroup v2 directory");
+	char *nopid[] = {(char *)mptrace_bin, "--pid", "4194304", NULL};
+	assert_int_equal(run(nopid, 0, &p), 2);
+	assert_one_line_error(&p, "--pid 4194304: no such process");
+	char *both[] = {(char *)mptrace_bin, "--host-only", "--containers-only", NULL};
+	assert_int_equal(run(both, 0, &p), 2);
+	assert_one_line_error(&p, "exclude each other");
 }
 
 static void test_bad_command_lines(void **state)
@@ -381,6 +474,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_json_live),
 	    cmocka_unit_test(test_table_max_events),
 	    cmocka_unit_test(test_duration_and_sigterm),
+	    cmocka_unit_test(test_filter_flags),
 	    cmocka_unit_test(test_bad_command_lines),
 	    cmocka_unit_test(test_unwritable_output),
 	    cmocka_unit_test(test_without_privileges),

@@ -68,7 +68,10 @@ static struct mpt_tracer *start_tracer(uint32_t targ_tgid, bool trace_self, uint
 	mpt_tracer_opts_default(&o);
 	o.attach = attach_mode;
 	o.array_cap = CAP;
-	o.targ_tgid = targ_tgid;
+	if (targ_tgid) {
+		o.filter.val[MPT_FILTER_PID][0] = targ_tgid;
+		o.filter.n[MPT_FILTER_PID] = 1;
+	}
 	o.trace_self = trace_self;
 	if (max_inflight)
 		o.max_inflight = max_inflight;

@@ -21,6 +21,9 @@ static const char doc[] =
     "    mptrace                        # every call, one strace-style line each\n"
     "    mptrace --format json -o x.json  # JSON lines into a file\n"
     "    mptrace -p 812 -n 10           # the first 10 calls made by process 812\n"
+    "    mptrace --container 3f4e2a1b   # one container (by id prefix)\n"
+    "    mptrace --cgroup /kubepods.slice/kubepods-pod<uid>.slice  # one pod\n"
+    "    mptrace --uid 1000 --target-other  # user 1000 touching other processes\n"
     "    mptrace --attach tracepoint -v # force a mode, say why others were skipped\n"
     "    mptrace probe                  # what this kernel supports";
 
@@ -28,6 +31,16 @@ enum {
 	OPT_ARRAY_CAP = 0x100,
 	OPT_RINGBUF_MB,
 	OPT_MAX_INFLIGHT,
+	OPT_TID,
+	OPT_UID,
+	OPT_COMM,
+	OPT_CGROUP,
+	OPT_CONTAINER,
+	OPT_MNTNS,
+	OPT_PIDNS,
+	OPT_HOST_ONLY,
+	OPT_CONTAINERS_ONLY,
+	OPT_TARGET_OTHER,
 };
 
 static const struct argp_option options[] = {
@@ -36,7 +49,23 @@ static const struct argp_option options[] = {
     {"output", 'o', "FILE", 0, "write events to FILE instead of stdout", 0},
     {"max-events", 'n', "N", 0, "stop after N events", 0},
     {"duration", 'd', "SECONDS", 0, "stop after SECONDS (fractions allowed)", 0},
-    {"pid", 'p', "PID", 0, "only calls made by process PID (host tgid)", 0},
+    {NULL, 0, NULL, 0,
+     "Filters, run in the kernel (different filters AND, repeated values of one OR):", 1},
+    {"pid", 'p', "PID", 0, "calls made by process PID (host tgid)", 1},
+    {"tid", OPT_TID, "TID", 0, "calls made by thread TID (host tid)", 1},
+    {"uid", OPT_UID, "UID", 0, "calls made by user UID (number or name)", 1},
+    {"comm", OPT_COMM, "COMM", 0, "calls made by a task named COMM (exact, up to 15 bytes)", 1},
+    {"cgroup", OPT_CGROUP, "PATH|ID", 0, "calls from cgroup v2 PATH (or id) or any cgroup below it",
+     1},
+    {"container", OPT_CONTAINER, "ID", 0,
+     "calls from the container whose id starts with ID (also one started later)", 1},
+    {"mntns", OPT_MNTNS, "INODE", 0, "calls from mount namespace INODE", 1},
+    {"pidns", OPT_PIDNS, "INODE", 0, "calls from pid namespace INODE", 1},
+    {"host-only", OPT_HOST_ONLY, NULL, 0, "calls from processes in no container", 1},
+    {"containers-only", OPT_CONTAINERS_ONLY, NULL, 0, "calls from processes in a container", 1},
+    {"target-other", OPT_TARGET_OTHER, NULL, 0,
+     "calls whose pid names another process (the security-relevant case)", 1},
+    {NULL, 0, NULL, 0, "Other options:", 2},
     {"array-cap", OPT_ARRAY_CAP, "N", 0, "entries captured from each array (1-1024, default 64)",
      0},
     {"ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "ring buffer size, a power of two (default 8)", 0},
@@ -99,7 +128,7 @@ static bool is_known_option(const char *arg)
 	const struct argp_option *o;
 	size_t len;
 
-	for (o = options; o->name || o->key; o++) {
+	for (o = options; o->name || o->key || o->doc; o++) {
 		if (arg[0] == '-' && arg[1] == o->key && !arg[2])
 			return true;
 		if (strncmp(arg, "--", 2) || !o->name)
@@ -117,6 +146,12 @@ static void describe_bad_option(const char *arg, struct parse_state *ps)
 		snprintf(ps->err, ps->len, "option '%s' requires an argument", arg);
 	else
 		snprintf(ps->err, ps->len, "unrecognized option '%s' (see mptrace --help)", arg);
+}
+
+static error_t filter_add(struct mpt_cli *cli, enum mpt_filter_kind kind, const char *arg,
+			  struct parse_state *ps)
+{
+	return mpt_filter_add(&cli->tracer.filter, kind, arg, ps->err, ps->len) ? EINVAL : 0;
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -156,9 +191,37 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			return EINVAL;
 		break;
 	case 'p':
-		if (parse_u64(arg, "pid", 1, 4194304, &v, ps))
+		return filter_add(cli, MPT_FILTER_PID, arg, ps);
+	case OPT_TID:
+		return filter_add(cli, MPT_FILTER_TID, arg, ps);
+	case OPT_UID:
+		return filter_add(cli, MPT_FILTER_UID, arg, ps);
+	case OPT_COMM:
+		return filter_add(cli, MPT_FILTER_COMM, arg, ps);
+	case OPT_CGROUP:
+		return filter_add(cli, MPT_FILTER_CGROUP, arg, ps);
+	case OPT_MNTNS:
+		return filter_add(cli, MPT_FILTER_MNTNS, arg, ps);
+	case OPT_PIDNS:
+		return filter_add(cli, MPT_FILTER_PIDNS, arg, ps);
+	case OPT_CONTAINER:
+		return mpt_filter_add_container(&cli->tracer.filter, arg, ps->err, ps->len) ? EINVAL
+											    : 0;
+	case OPT_HOST_ONLY:
+	case OPT_CONTAINERS_ONLY: {
+		enum mpt_filter_scope want =
+		    key == OPT_HOST_ONLY ? MPT_SCOPE_HOST_ONLY : MPT_SCOPE_CONTAINERS_ONLY;
+
+		if (cli->tracer.filter.scope != MPT_SCOPE_ALL && cli->tracer.filter.scope != want) {
+			snprintf(ps->err, ps->len,
+				 "--host-only and --containers-only exclude each other");
 			return EINVAL;
-		cli->tracer.targ_tgid = v;
+		}
+		cli->tracer.filter.scope = want;
+		break;
+	}
+	case OPT_TARGET_OTHER:
+		cli->tracer.filter.target_other = true;
 		break;
 	case OPT_ARRAY_CAP:
 		if (parse_u64(arg, "array cap", 1, MPT_ARRAY_CAP_MAX, &v, ps))
@@ -195,6 +258,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		/* argp stays silent (ARGP_NO_ERRS) about unknown options: name the culprit */
 		if (!ps->err[0] && state->next > 0 && state->next <= state->argc)
 			describe_bad_option(state->argv[state->next - 1], ps);
+		break;
+	case ARGP_KEY_END:
+		if (cli->tracer.filter.n_container &&
+		    cli->tracer.filter.scope == MPT_SCOPE_HOST_ONLY) {
+			snprintf(ps->err, ps->len,
+				 "--container and --host-only exclude each other");
+			return EINVAL;
+		}
 		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num == 0 && !strcmp(arg, "probe")) {

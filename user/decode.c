@@ -57,6 +57,7 @@ int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char 
 		return -EINVAL;
 	}
 	v->ev = ev;
+	v->enrich = NULL;
 	v->pages = ev->data;
 	v->nodes = v->pages + (size_t)ev->pages_n * 8;
 	v->status = v->nodes + (size_t)ev->nodes_n * 4;

@@ -10,11 +10,25 @@
 #include "mptrace_event.h"
 #include "strbuf.h"
 
+/*
+ * What the user side adds to a record: looked up on the live system while
+ * tracing, read back from the capture when replaying. Empty strings when
+ * unknown (a cgroup or process already gone) or not applicable (host).
+ */
+struct mpt_enrich {
+	const char *cgroup_path; /* relative to the cgroup v2 root, "/a/b" */
+	const char *exe_path;
+	const char *container_id; /* 64 hex digits */
+	const char *container_runtime;
+	const char *pod_uid;
+};
+
 /* A validated record: every count agrees with the record's length. */
 struct mpt_view {
 	const struct mpt_event *ev;
-	const unsigned char *pages; /* ev->pages_n little __u64s, maybe unaligned */
-	const unsigned char *nodes; /* ev->nodes_n __s32s */
+	const struct mpt_enrich *enrich; /* NULL: nothing known beyond the record */
+	const unsigned char *pages;	 /* ev->pages_n little __u64s, maybe unaligned */
+	const unsigned char *nodes;	 /* ev->nodes_n __s32s */
 	const unsigned char *status;
 };
 

@@ -117,10 +117,27 @@ static void json_ptr_arg(struct strbuf *sb, const struct mpt_view *v, int idx, u
 	sb_putc(sb, '}');
 }
 
+static const struct mpt_enrich no_enrich = {"", "", "", "", ""};
+
+static const struct mpt_enrich *enrich_of(const struct mpt_view *v)
+{
+	return v->enrich ? v->enrich : &no_enrich;
+}
+
+static void json_str_field(struct strbuf *sb, const char *name, const char *val)
+{
+	sb_puts(sb, ",\"");
+	sb_puts(sb, name);
+	sb_puts(sb, "\":");
+	val = val ? val : "";
+	sb_json_str(sb, val, strlen(val));
+}
+
 void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_event *ev = v->ev;
 	const struct mpt_task *t = &ev->task;
+	const struct mpt_enrich *en = enrich_of(v);
 
 	sb_puts(sb, "{\"timestamp\":");
 	sb_u64(sb, ev->ts_boot_ns + ctx->boot_to_wall_ns);
@@ -148,6 +165,19 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_json_str(sb, ctx->hostname, strlen(ctx->hostname));
 	sb_puts(sb, ",\"cgroupId\":");
 	sb_u64(sb, t->cgroup_id);
+	json_str_field(sb, "cgroupPath", en->cgroup_path);
+	json_str_field(sb, "containerId", en->container_id);
+	json_str_field(sb, "containerRuntime", en->container_runtime);
+	json_str_field(sb, "podUid", en->pod_uid);
+	sb_puts(sb, ",\"mountNamespace\":");
+	sb_u64(sb, t->mnt_ns);
+	sb_puts(sb, ",\"pidNamespace\":");
+	sb_u64(sb, t->pid_ns);
+	sb_puts(sb, ",\"processStartTime\":");
+	sb_u64(sb, t->start_ns + ctx->boot_to_wall_ns);
+	sb_puts(sb, ",\"executable\":{\"path\":");
+	sb_json_str(sb, en->exe_path, strlen(en->exe_path));
+	sb_putc(sb, '}');
 	sb_puts(sb, ",\"eventName\":\"move_pages\",\"syscall\":\"move_pages\",\"argsNum\":");
 	sb_u64(sb, MPT_MOVE_PAGES_NARGS);
 	sb_puts(sb, ",\"returnValue\":");
@@ -259,7 +289,11 @@ void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct 
 		sb_putc(sb, '/');
 		sb_u64(sb, ev->task.host_tid);
 	}
-	sb_puts(sb, "] move_pages(");
+	sb_puts(sb, "] ");
+	/* the container, by the short id docker ps shows */
+	if (v->enrich && v->enrich->container_id && v->enrich->container_id[0])
+		sb_printf(sb, "ctr:%.12s ", v->enrich->container_id);
+	sb_puts(sb, "move_pages(");
 	sb_s64(sb, ev->pid);
 	sb_puts(sb, ", ");
 	sb_u64(sb, ev->count);

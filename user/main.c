@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "container.h"
 #include "format.h"
 #include "log.h"
 #include "strbuf.h"
@@ -49,9 +50,16 @@ struct sink {
 static int emit_event(void *ctx, const struct mpt_view *v)
 {
 	struct sink *s = ctx;
+	struct mpt_view ev = *v;
+	struct mpt_container ctr;
+	struct mpt_enrich en;
+
+	/* what the record does not carry, from the live system (cached per cgroup, process) */
+	mpt_enrich_live(&v->ev->task, &ctr, &en);
+	ev.enrich = &en;
 
 	sb_reset(&s->line);
-	mpt_format_event(s->format, &s->line, v, &s->fmt);
+	mpt_format_event(s->format, &s->line, &ev, &s->fmt);
 	if (s->line.oom) {
 		s->write_errno = ENOMEM;
 		return MPT_STOP_WRITE_ERROR;
@@ -149,6 +157,11 @@ static int cmd_probe(void)
 	return usable ? 0 : 1;
 }
 
+static void warn(const char *msg)
+{
+	fprintf(stderr, "mptrace: warning: %s\n", msg);
+}
+
 int main(int argc, char **argv)
 {
 	struct sink sink = {0};
@@ -175,6 +188,10 @@ int main(int argc, char **argv)
 	if (mpt_check_privileges(err, sizeof(err))) {
 		fprintf(stderr, "mptrace: %s\n", err);
 		return 1;
+	}
+	if (mpt_filter_resolve(&cli.tracer.filter, err, sizeof(err), warn)) {
+		fprintf(stderr, "mptrace: %s\n", err);
+		return 2;
 	}
 
 	sb_init(&sink.line);

@@ -66,6 +66,58 @@ static const char *eperm_hint(int err)
 	return " (needs root, or CAP_BPF and CAP_PERFMON)";
 }
 
+static uint32_t filter_kinds(const struct mpt_filter *f)
+{
+	uint32_t mask = 0;
+
+	for (int k = 0; k < MPT_FILTER_NR; k++)
+		if (f->n[k])
+			mask |= 1u << k;
+	return mask;
+}
+
+static uint32_t filter_values_n(const struct mpt_filter *f)
+{
+	uint32_t n = 0;
+
+	for (int k = 0; k < MPT_FILTER_NR; k++)
+		n += f->n[k];
+	return n ? n : 1;
+}
+
+/* After load, before attach: the values the programs look up. */
+static int fill_filter_maps(struct mptrace_bpf *skel, const struct mpt_filter *f, char *why,
+			    size_t len)
+{
+	int vfd = bpf_map__fd(skel->maps.filter_values);
+	int cfd = bpf_map__fd(skel->maps.container_filter);
+	uint8_t one = 1;
+	int err = 0;
+
+	for (int k = 0; k < MPT_FILTER_NR && !err; k++) {
+		for (uint32_t i = 0; i < f->n[k] && !err; i++) {
+			struct mpt_filter_key key = {.kind = k};
+
+			if (k == MPT_FILTER_COMM)
+				memcpy(key.val, f->comm[i], MPT_TASK_COMM_LEN);
+			else
+				memcpy(key.val, &f->val[k][i], sizeof(f->val[k][i]));
+			err = bpf_map_update_elem(vfd, &key, &one, BPF_ANY);
+		}
+	}
+	for (uint32_t i = 0; i < f->n_container && !err; i++) {
+		struct mpt_container_prefix p = {.len = strlen(f->container[i])};
+
+		memcpy(p.id, f->container[i], p.len);
+		err = bpf_map_update_elem(cfd, &i, &p, BPF_ANY);
+	}
+	if (err) {
+		err = -errno;
+		snprintf(why, len, "setting up the filters failed: %s", errstr(err));
+	}
+	return err;
+}
+
 /* Open and configure the object so that only @mode's two programs load. */
 static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode mode,
 			 struct mptrace_bpf **out, char *why, size_t len)
@@ -83,7 +135,10 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	}
 	skel->rodata->array_cap = o->array_cap;
 	skel->rodata->self_tgid = o->trace_self ? 0 : (uint32_t)getpid();
-	skel->rodata->targ_tgid = o->targ_tgid;
+	skel->rodata->filter_kinds = filter_kinds(&o->filter);
+	skel->rodata->filter_scope = o->filter.scope;
+	skel->rodata->container_filter_n = o->filter.n_container;
+	skel->rodata->target_other = o->filter.target_other;
 	skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 
 	mode_progs(skel, mode, &enter, &exit);
@@ -99,6 +154,8 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	err = err ?: bpf_map__set_value_size(skel->maps.slot_template, slot);
 	err = err ?: bpf_map__set_max_entries(skel->maps.inflight, o->max_inflight);
 	err = err ?: bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
+	err =
+	    err ?: bpf_map__set_max_entries(skel->maps.filter_values, filter_values_n(&o->filter));
 	if (err) {
 		snprintf(why, len, "configuring the BPF maps failed: %s", errstr(err));
 		mptrace_bpf__destroy(skel);
@@ -123,6 +180,9 @@ static int try_mode(enum mpt_attach_mode mode, void *ctx, char *why, size_t len)
 			 errstr(err), eperm_hint(err));
 		goto fail;
 	}
+	err = fill_filter_maps(t->skel, &t->opts.filter, why, len);
+	if (err)
+		goto fail;
 	mode_progs(t->skel, mode, &enter, &exit);
 	/*
 	 * Exit first: a call that enters before its exit hook exists would leave
@@ -343,22 +403,36 @@ void mpt_tracer_free(struct mpt_tracer *t)
 	free(t);
 }
 
-int mpt_tracer_load_only_cap(enum mpt_attach_mode mode, uint32_t array_cap, char *why, size_t len)
+int mpt_tracer_load_only(const struct mpt_tracer_opts *o, enum mpt_attach_mode mode,
+			 uint32_t *verified_insns, char *why, size_t len)
 {
-	struct mpt_tracer_opts o;
+	struct bpf_program *enter, *exit;
 	struct mptrace_bpf *skel;
 	int err;
 
-	mpt_tracer_opts_default(&o);
-	o.array_cap = array_cap;
 	mpt_log_setup_libbpf();
-	err = open_for_mode(&o, mode, &skel, why, len);
+	err = open_for_mode(o, mode, &skel, why, len);
 	if (err)
 		return err;
 	err = mptrace_bpf__load(skel);
-	if (err)
+	if (err) {
 		snprintf(why, len, "loading the %s programs failed: %s%s", mpt_attach_name(mode),
 			 errstr(err), eperm_hint(err));
+	} else if (verified_insns) {
+		struct bpf_prog_info info;
+		__u32 info_len = sizeof(info);
+
+		/* what the verifier walked, summed over the pair (0 before 5.16) */
+		*verified_insns = 0;
+		mode_progs(skel, mode, &enter, &exit);
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(enter), &info, &info_len))
+			*verified_insns += info.verified_insns;
+		memset(&info, 0, sizeof(info));
+		info_len = sizeof(info);
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(exit), &info, &info_len))
+			*verified_insns += info.verified_insns;
+	}
 	mptrace_bpf__destroy(skel);
 	return err;
 }

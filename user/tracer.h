@@ -8,6 +8,7 @@
 
 #include "attach.h"
 #include "decode.h"
+#include "filter.h"
 #include "mptrace_event.h"
 
 /* Return < 0 to stop reading (that value is returned by mpt_tracer_poll). */
@@ -15,11 +16,11 @@ typedef int (*mpt_event_fn)(void *ctx, const struct mpt_view *v);
 
 struct mpt_tracer_opts {
 	enum mpt_attach_mode attach;
-	uint32_t array_cap;	/* 1..MPT_ARRAY_CAP_MAX */
-	uint32_t targ_tgid;	/* 0: every process */
-	bool trace_self;	/* the tracer's own calls too (tests only) */
-	uint32_t ringbuf_bytes; /* power of two, >= page size */
-	uint32_t max_inflight;	/* threads inside move_pages at once */
+	uint32_t array_cap;	  /* 1..MPT_ARRAY_CAP_MAX */
+	struct mpt_filter filter; /* resolved (mpt_filter_resolve) */
+	bool trace_self;	  /* the tracer's own calls too (tests only) */
+	uint32_t ringbuf_bytes;	  /* power of two, >= page size */
+	uint32_t max_inflight;	  /* threads inside move_pages at once */
 	mpt_event_fn on_event;
 	void *ctx;
 };
@@ -58,8 +59,12 @@ void mpt_tracer_free(struct mpt_tracer *t);
 /* Can this process create BPF objects at all? One clear reason when not. */
 int mpt_check_privileges(char *why, size_t len);
 
-/* Load @mode's programs (through the verifier) for @array_cap without attaching them. */
-int mpt_tracer_load_only_cap(enum mpt_attach_mode mode, uint32_t array_cap, char *why, size_t len);
+/*
+ * Load @mode's programs (through the verifier) as @o configures them, without
+ * attaching; @verified_insns (may be NULL) gets what the verifier walked.
+ */
+int mpt_tracer_load_only(const struct mpt_tracer_opts *o, enum mpt_attach_mode mode,
+			 uint32_t *verified_insns, char *why, size_t len);
 
 /* Load and attach @mode alone, then detach: what `mptrace probe` reports. */
 int mpt_tracer_probe_mode(enum mpt_attach_mode mode, char *why, size_t len);

@@ -67,6 +67,9 @@ for mode in kprobe fentry tracepoint; do
 	result migration "$mode" $r
 	if cli_check "$mode"; then r=PASS; else r=FAIL; fi
 	result cli "$mode" $r
+	if MPTRACE_TEST_ATTACH=$mode MPTRACE_REQUIRE_BPF=1 test_context >/tmp/log 2>&1; then r=PASS; else r=FAIL; fi
+	cat /tmp/log
+	result context "$mode" $r
 done
 
 if MPTRACE_REQUIRE_BPF=1 test_verifier >/tmp/log 2>&1; then r=PASS; else r=FAIL; fi

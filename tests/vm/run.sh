@@ -15,7 +15,7 @@ build=$(cd "${2:?usage: run.sh KERNEL_META_PACKAGE BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 boot_timeout=${MPTRACE_VM_TIMEOUT:-600}
 modes=(kprobe fentry tracepoint)
-checks=(test_trace migration cli)
+checks=(test_trace migration cli context)
 
 fail() {
 	echo "vm: $*" >&2
@@ -74,6 +74,7 @@ add_binary() {
 add_binary "$build/mptrace"
 add_binary "$build/tests/test_trace"
 add_binary "$build/tests/test_verifier"
+add_binary "$build/tests/test_context"
 add_binary "$build/tests/mp_workload"
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$work/initrd.gz"
 

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * In-kernel filters, shared by the BPF programs (which evaluate them at
+ * syscall entry, before any record is built) and the loader (which fills the
+ * maps). Filters of different kinds combine with AND; the values of one kind
+ * combine with OR.
+ */
+#ifndef MPTRACE_FILTER_H
+#define MPTRACE_FILTER_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Kinds whose values live in the filter_values hash map: X(id, option name). */
+#define MPT_FILTER_KINDS(X)                                                                        \
+	X(PID, "pid")                                                                              \
+	X(TID, "tid")                                                                              \
+	X(UID, "uid")                                                                              \
+	X(COMM, "comm")                                                                            \
+	X(CGROUP, "cgroup")                                                                        \
+	X(MNTNS, "mntns")                                                                          \
+	X(PIDNS, "pidns")
+
+enum mpt_filter_kind {
+#define MPT_FILTER_ENUM(id, name) MPT_FILTER_##id,
+	MPT_FILTER_KINDS(MPT_FILTER_ENUM)
+#undef MPT_FILTER_ENUM
+	    MPT_FILTER_NR,
+};
+
+/* Numbers are stored little-endian in val[0..8); comm is the NUL-padded name. */
+struct mpt_filter_key {
+	__u32 kind; /* enum mpt_filter_kind */
+	__u32 _pad;
+	__u8 val[16];
+};
+
+enum mpt_filter_scope {
+	MPT_SCOPE_ALL = 0,
+	MPT_SCOPE_HOST_ONLY = 1,       /* callers in no recognised container */
+	MPT_SCOPE_CONTAINERS_ONLY = 2, /* callers in a recognised container */
+};
+
+/* A container id is 64 lowercase hex digits; filters may give a prefix of it. */
+#define MPT_CONTAINER_ID_LEN 64
+#define MPT_CONTAINER_FILTER_MAX 16
+
+struct mpt_container_prefix {
+	__u32 len;
+	char id[MPT_CONTAINER_ID_LEN];
+};
+
+/* Cgroup levels walked up from the caller's cgroup (--cgroup descendants, containers). */
+#define MPT_CGROUP_WALK_MAX 16
+/* Longest cgroup directory name the container matcher reads. */
+#define MPT_CGROUP_NAME_MAX 256
+
+_Static_assert(sizeof(struct mpt_filter_key) == 24, "mpt_filter_key layout changed");
+_Static_assert(sizeof(struct mpt_container_prefix) == 68, "mpt_container_prefix changed");
+_Static_assert(MPT_FILTER_NR <= 32, "filter kinds are a 32-bit mask");
+
+#endif /* MPTRACE_FILTER_H */

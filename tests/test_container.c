@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The cgroup-path parser behind containerId, with paths as each runtime
+ * writes them, and malformed or hostile ones. The BPF matcher
+ * (container_id_at in bpf/mptrace.bpf.c) follows the same rules; the
+ * integration tests (test_context) check the two agree on real cgroups.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "container.h"
+
+#define ID "3f4e2a1b9c0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f"
+#define ID2 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define POD "1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718"
+#define POD_ "1f2e3d4c_5b6a_7980_a1b2_c3d4e5f60718"
+
+static void expect(const char *path, const char *id, const char *runtime, const char *pod)
+{
+	struct mpt_container c;
+	bool found = mpt_container_parse(path, &c);
+
+	if (found != (id[0] != '\0') || strcmp(c.id, id) || strcmp(c.runtime, runtime) ||
+	    strcmp(c.pod_uid, pod))
+		fail_msg("%s:\n  got found=%d id='%s' runtime='%s' pod='%s'\n  want id='%s' "
+			 "runtime='%s' pod='%s'",
+			 path ? path : "(null)", found, c.id, c.runtime, c.pod_uid, id, runtime,
+			 pod);
+}
+
+static void test_runtimes(void **state)
+{
+	(void)state;
+	/* Docker: systemd driver (cgroup v2), cgroupfs driver */
+	expect("/system.slice/docker-" ID ".scope", ID, "docker", "");
+	expect("/docker/" ID, ID, "docker", "");
+	/* containerd under Kubernetes, systemd driver, and the cgroupsPath form */
+	expect("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" POD_
+	       ".slice/cri-containerd-" ID ".scope",
+	       ID, "containerd", POD);
+	expect("/kubepods.slice/kubepods-pod" POD_ ".slice/cri-containerd-" ID ".scope", ID,
+	       "containerd", POD);
+	expect("/kubepods-besteffort-pod" POD_ ".slice:cri-containerd:" ID, ID, "containerd", POD);
+	/* Kubernetes with the cgroupfs driver: a bare id under pod<uid> */
+	expect("/kubepods/burstable/pod" POD "/" ID, ID, "cri", POD);
+	expect("/kubepods/pod" POD "/" ID, ID, "cri", POD);
+	/* CRI-O, but not its conmon monitor */
+	expect("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" POD_
+	       ".slice/crio-" ID ".scope",
+	       ID, "crio", POD);
+	expect("/machine.slice/crio-conmon-" ID ".scope", "", "", "");
+	/* Podman, rootful and rootless, a sub-cgroup of the container, not conmon */
+	expect("/machine.slice/libpod-" ID ".scope", ID, "podman", "");
+	expect("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" ID ".scope", ID,
+	       "podman", "");
+	expect("/machine.slice/libpod-" ID ".scope/container", ID, "podman", "");
+	expect("/machine.slice/libpod-conmon-" ID ".scope", "", "", "");
+	/* a bare id elsewhere is a container of a runtime we cannot name */
+	expect("/lxc.payload/" ID, ID, "unknown", "");
+	/* nested containers: the deepest one made the call */
+	expect("/docker/" ID "/docker/" ID2, ID2, "docker", "");
+	expect("/system.slice/docker-" ID ".scope/init.scope", ID, "docker", "");
+}
+
+static void test_host_paths(void **state)
+{
+	(void)state;
+	expect("/", "", "", "");
+	expect("", "", "", "");
+	expect(NULL, "", "", "");
+	expect("/user.slice/user-0.slice/session-1.scope", "", "", "");
+	expect("/system.slice/docker.service", "", "", "");
+	expect("/kubepods.slice/kubepods-burstable.slice", "", "", "");
+	expect("/docker", "", "", "");
+}
+
+static void test_malformed(void **state)
+{
+	char *p, name[512];
+	size_t n;
+
+	(void)state;
+	/* too short, too long, wrong case, wrong suffix, look-alike prefixes */
+	expect("/system.slice/docker-" ID2 "f.scope", "", "", "");
+	expect("/system.slice/docker-"
+	       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde"
+	       ".scope",
+	       "", "", "");
+	expect(
+	    "/system.slice/docker-3F4E2A1B9C0D8E7F6A5B4C3D2E1F0A9B8C7D6E5F4A3B2C1D0E9F8A7B6C5D4E3F"
+	    ".scope",
+	    "", "", "");
+	expect("/system.slice/docker-" ID ".slice", "", "", "");
+	expect("/system.slice/docker-" ID ".scopex", "", "", "");
+	expect("/system.slice/notdocker-" ID ".scope", "", "", "");
+	expect("/system.slice/docker_" ID ".scope", "", "", "");
+	expect("/system.slice/x:docker-" ID ".scope", ID, "docker", "");
+	expect("/system.slice/docker--" ID ".scope", "", "", "");
+	expect("/g" ID, "", "", "");
+	/* a pod uid that is not one */
+	expect("/kubepods.slice/kubepods-podzzzz.slice/cri-containerd-" ID ".scope", ID,
+	       "containerd", "");
+	expect("/kubepods/pod" POD "x/" ID, ID, "cri", "");
+	expect("/pod" POD "/" ID, ID, "unknown", "");
+	/* slashes only, empty components */
+	expect("////", "", "", "");
+	expect("//docker//" ID "//", ID, "docker", "");
+
+	/* a name longer than the BPF side reads is cut there, as the kernel side cuts it */
+	memset(name, 'a', 180);
+	snprintf(name + 180, sizeof(name) - 180, ":docker-%s.scope", ID);
+	p = malloc(strlen(name) + 2);
+	sprintf(p, "/%s", name);
+	expect(p, "", "", "");
+	free(p);
+
+	/* deeper than the BPF walk: a container 17 levels up is not seen */
+	n = 64 * 1024;
+	p = malloc(n);
+	strcpy(p, "/docker/" ID);
+	for (int i = 0; i < MPT_CGROUP_WALK_MAX; i++)
+		strcat(p, "/x");
+	expect(p, "", "", "");
+	/* 15 levels below it still is */
+	p[strlen(p) - 2] = '\0';
+	expect(p, ID, "docker", "");
+	/* very long paths: many components, one very long component */
+	strcpy(p, "");
+	for (int i = 0; i < 5000; i++)
+		strcat(p, "/abcdefghij");
+	expect(p, "", "", "");
+	memset(p, 'z', n - 1);
+	p[0] = '/';
+	p[n - 1] = '\0';
+	expect(p, "", "", "");
+	free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_runtimes),
+	    cmocka_unit_test(test_host_paths),
+	    cmocka_unit_test(test_malformed),
+	};
+	return cmocka_run_group_tests_name("container", tests, NULL, NULL);
+}

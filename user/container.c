@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* ---- parsing: pure functions of a path ---------------------------------- */
+
+static bool is_id_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* Same rule as runtime_word_before() in bpf/mptrace.bpf.c. */
+static bool runtime_word_before(const char *s, size_t end, const char *w)
+{
+	size_t wl = strlen(w);
+	char sep;
+
+	if (end < wl + 1)
+		return false;
+	sep = s[end - 1];
+	if (sep != '-' && sep != ':')
+		return false;
+	if (memcmp(s + end - 1 - wl, w, wl))
+		return false;
+	return end - 1 - wl == 0 || s[end - 2 - wl] == ':';
+}
+
+static const struct {
+	const char *word;
+	const char *runtime;
+} runtimes[] = {
+    {"docker", "docker"},
+    {"cri-containerd", "containerd"},
+    {"crio", "crio"},
+    {"libpod", "podman"},
+};
+
+/*
+ * Where the id starts in one directory name of @len bytes, or -1; the
+ * runtime named in it, or NULL for a bare id. Mirrors container_id_at().
+ */
+static long container_id_at(const char *s, size_t len, const char **runtime)
+{
+	size_t end = len, start;
+
+	*runtime = NULL;
+	if (end > 6 && !memcmp(s + end - 6, ".scope", 6))
+		end -= 6;
+	if (end < MPT_CONTAINER_ID_LEN || end > MPT_CGROUP_NAME_MAX)
+		return -1;
+	start = end - MPT_CONTAINER_ID_LEN;
+	for (size_t i = 0; i < MPT_CONTAINER_ID_LEN; i++)
+		if (!is_id_char(s[start + i]))
+			return -1;
+	if (start == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(runtimes) / sizeof(runtimes[0]); i++) {
+		if (runtime_word_before(s, start, runtimes[i].word)) {
+			*runtime = runtimes[i].runtime;
+			return start;
+		}
+	}
+	return -1;
+}
+
+/* "8-4-4-4-12" hex, with '_' for '-' as systemd slice names write it. */
+static bool parse_pod_uid(const char *s, size_t len, char *out)
+{
+	if (len < MPT_POD_UID_LEN)
+		return false;
+	for (size_t i = 0; i < MPT_POD_UID_LEN; i++) {
+		char c = s[i];
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? (c != '-' && c != '_') : !is_id_char(c))
+			return false;
+		out[i] = dash ? '-' : c;
+	}
+	out[MPT_POD_UID_LEN] = '\0';
+	return true;
+}
+
+/*
+ * Kubernetes puts a pod's containers under "kubepods[-qos]-pod<uid>.slice"
+ * (systemd driver) or "kubepods/<qos>/pod<uid>" (cgroupfs driver).
+ */
+static bool component_pod_uid(const char *s, size_t len, bool in_kubepods, char *out)
+{
+	const char *p;
+
+	if (in_kubepods && len == 3 + MPT_POD_UID_LEN && !strncmp(s, "pod", 3))
+		return parse_pod_uid(s + 3, len - 3, out);
+	if (strncmp(s, "kubepods", 8))
+		return false;
+	p = memmem(s, len, "-pod", 4);
+	if (!p)
+		return false;
+	p += 4;
+	/* "...-pod<uid>.slice", alone or followed by ":<runtime>:<id>" */
+	if ((size_t)(s + len - p) < MPT_POD_UID_LEN + 6 ||
+	    memcmp(p + MPT_POD_UID_LEN, ".slice", 6) ||
+	    ((size_t)(s + len - p) > MPT_POD_UID_LEN + 6 && p[MPT_POD_UID_LEN + 6] != ':'))
+		return false;
+	return parse_pod_uid(p, MPT_POD_UID_LEN, out);
+}
+
+bool mpt_container_parse(const char *path, struct mpt_container *c)
+{
+	/* one more than the walk: a bare id's parent names its runtime */
+	enum { RING = MPT_CGROUP_WALK_MAX + 1 };
+	const char *comp[RING];
+	size_t clen[RING];
+	const char *p = path, *runtime;
+	bool in_kubepods = false;
+	unsigned int n = 0;
+	long at;
+
+	memset(c, 0, sizeof(*c));
+	c->runtime = "";
+	if (!path)
+		return false;
+	/* Keep the last MPT_CGROUP_WALK_MAX components: all the BPF walk sees. */
+	while (*p) {
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		len = strcspn(p, "/");
+		if (!strncmp(p, "kubepods", 8))
+			in_kubepods = true;
+		if (!c->pod_uid[0])
+			component_pod_uid(p, len, in_kubepods, c->pod_uid);
+		comp[n % RING] = p;
+		/* the BPF side reads at most MPT_CGROUP_NAME_MAX - 1 bytes of a name */
+		clen[n % RING] = len < MPT_CGROUP_NAME_MAX ? len : MPT_CGROUP_NAME_MAX - 1;
+		n++;
+		p += len;
+	}
+	for (unsigned int k = 0; k < n && k < MPT_CGROUP_WALK_MAX; k++) {
+		unsigned int i = (n - 1 - k) % RING, up = (n - 2 - k) % RING;
+
+		at = container_id_at(comp[i], clen[i], &runtime);
+		if (at < 0)
+			continue;
+		memcpy(c->id, comp[i] + at, MPT_CONTAINER_ID_LEN);
+		c->id[MPT_CONTAINER_ID_LEN] = '\0';
+		if (runtime)
+			c->runtime = runtime;
+		else if (in_kubepods)
+			c->runtime = "cri";
+		else if (k + 1 < n && clen[up] == 6 && !strncmp(comp[up], "docker", 6))
+			c->runtime = "docker";
+		else
+			c->runtime = "unknown";
+		return true;
+	}
+	return false;
+}
+
+/* ---- the live system ------------------------------------------------------ */
+
+const char *mpt_cgroup2_root(void)
+{
+	static char root[PATH_MAX];
+	static bool looked;
+	char line[4096], mnt[PATH_MAX], type[64];
+	FILE *f;
+
+	if (looked)
+		return root[0] ? root : NULL;
+	looked = true;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - ");
+
+		/* id parent maj:min root mountpoint ... - fstype source options */
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s", type) != 1)
+			continue;
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(root, sizeof(root), "%s", mnt);
+			break;
+		}
+	}
+	fclose(f);
+	return root[0] ? root : NULL;
+}
+
+uint64_t mpt_cgroup_id_of(const char *path)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (statfs(path, &sfs))
+		return 0;
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		errno = ENOTDIR;
+		return 0;
+	}
+	if (stat(path, &st))
+		return 0;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return 0;
+	}
+	/* A cgroup's id is its kernfs node id, which cgroupfs shows as the inode. */
+	return st.st_ino;
+}
+
+#define CACHE_SLOTS 1024
+
+struct path_slot {
+	uint64_t id;
+	char *path; /* NULL with id set: looked up, gone */
+};
+
+static struct path_slot path_cache[CACHE_SLOTS];
+
+static uint64_t walk_target;
+static char *walk_found;
+static size_t walk_root_len;
+
+static int walk_cb(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type != FTW_D || sb->st_ino != walk_target)
+		return 0;
+	walk_found = strdup(fpath[walk_root_len] ? fpath + walk_root_len : "/");
+	return 1;
+}
+
+static char *path_from_proc(uint64_t id, uint32_t tid, const char *root)
+{
+	char file[64], line[4096], full[PATH_MAX + 64];
+	char *found = NULL;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "/proc/%u/cgroup", tid);
+	f = fopen(file, "re");
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(full, sizeof(full), "%s%s", root, line + 3);
+		if (mpt_cgroup_id_of(full) == id)
+			found = strdup(line + 3);
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+const char *mpt_cgroup_path(uint64_t id, uint32_t tid)
+{
+	struct path_slot *slot = &path_cache[id % CACHE_SLOTS];
+	const char *root = mpt_cgroup2_root();
+
+	if (slot->id == id && id)
+		return slot->path;
+	if (!root || !id)
+		return NULL;
+	free(slot->path);
+	slot->id = id;
+	slot->path = tid ? path_from_proc(id, tid, root) : NULL;
+	if (!slot->path) {
+		walk_target = id;
+		walk_found = NULL;
+		walk_root_len = strlen(root);
+		if (walk_root_len == 1)
+			walk_root_len = 0;
+		nftw(root, walk_cb, 32, FTW_PHYS | FTW_MOUNT);
+		slot->path = walk_found;
+	}
+	return slot->path;
+}
+
+static const char *running_prefix;
+static bool running_found;
+
+static int running_cb(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
+{
+	struct mpt_container c;
+
+	(void)sb;
+	if (type != FTW_D)
+		return 0;
+	/* only the directory's own name: its ancestors were visited already */
+	if (ftw->level > 0 && mpt_container_parse(fpath + ftw->base, &c) &&
+	    !strncmp(c.id, running_prefix, strlen(running_prefix))) {
+		running_found = true;
+		return 1;
+	}
+	return 0;
+}
+
+bool mpt_container_running(const char *prefix)
+{
+	const char *root = mpt_cgroup2_root();
+
+	if (!root)
+		return false;
+	running_prefix = prefix;
+	running_found = false;
+	nftw(root, running_cb, 32, FTW_PHYS | FTW_MOUNT);
+	return running_found;
+}
+
+struct exe_slot {
+	uint32_t tgid;
+	uint64_t start_ns;
+	char *path;
+};
+
+static struct exe_slot exe_cache[CACHE_SLOTS];
+
+/* Is /proc/@tgid still the process that started at @start_ns (a pid can be reused)? */
+static bool same_process(uint32_t tgid, uint64_t start_ns)
+{
+	char file[64], buf[1024], *p;
+	unsigned long long ticks;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int fd;
+
+	snprintf(file, sizeof(file), "/proc/%u/stat", tgid);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || hz <= 0)
+		return false;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields resume after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %*d %*d %llu",
+			 &ticks) != 1)
+		return false;
+	/* the kernel shows start_boottime / (NSEC_PER_SEC / USER_HZ) there */
+	return ticks == start_ns / (1000000000ull / (unsigned long long)hz);
+}
+
+const char *mpt_exe_path(uint32_t tgid, uint64_t start_ns)
+{
+	struct exe_slot *slot = &exe_cache[tgid % CACHE_SLOTS];
+	char link[64], buf[PATH_MAX];
+	ssize_t n;
+
+	if (slot->path && slot->tgid == tgid && slot->start_ns == start_ns)
+		return slot->path;
+	/* The process may be gone or its pid reused: say nothing rather than guess. */
+	if (!same_process(tgid, start_ns))
+		return "";
+	snprintf(link, sizeof(link), "/proc/%u/exe", tgid);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return "";
+	buf[n] = '\0';
+	free(slot->path);
+	slot->tgid = tgid;
+	slot->start_ns = start_ns;
+	slot->path = strdup(buf);
+	return slot->path ? slot->path : "";
+}
+
+void mpt_context_cache_reset(void)
+{
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		free(path_cache[i].path);
+		free(exe_cache[i].path);
+	}
+	memset(path_cache, 0, sizeof(path_cache));
+	memset(exe_cache, 0, sizeof(exe_cache));
+}
+
+void mpt_enrich_live(const struct mpt_task *t, struct mpt_container *ctr, struct mpt_enrich *en)
+{
+	en->cgroup_path = mpt_cgroup_path(t->cgroup_id, t->host_tid);
+	if (!en->cgroup_path)
+		en->cgroup_path = "";
+	mpt_container_parse(en->cgroup_path, ctr);
+	en->container_id = ctr->id;
+	en->container_runtime = ctr->runtime;
+	en->pod_uid = ctr->pod_uid;
+	en->exe_path = mpt_exe_path(t->host_tgid, t->start_ns);
+}

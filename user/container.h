@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Which container a cgroup belongs to, and where cgroups live on this host. */
+#ifndef MPTRACE_CONTAINER_H
+#define MPTRACE_CONTAINER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "mptrace_filter.h"
+
+#define MPT_POD_UID_LEN 36
+
+struct mpt_container {
+	char id[MPT_CONTAINER_ID_LEN + 1]; /* "" for a host process */
+	const char *runtime;		   /* "docker", "containerd", "crio", "podman", ... */
+	char pod_uid[MPT_POD_UID_LEN + 1]; /* Kubernetes pod UID, "" when none */
+};
+
+/*
+ * Parse a cgroup path ("/system.slice/docker-<id>.scope") the way the BPF
+ * matcher does (bpf/mptrace.bpf.c container_id_at): the deepest of the last
+ * MPT_CGROUP_WALK_MAX components that names a container wins. Returns true
+ * when one was found. Never reads the live system.
+ */
+bool mpt_container_parse(const char *cgroup_path, struct mpt_container *c);
+
+/* The cgroup v2 mount point ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"), or NULL. */
+const char *mpt_cgroup2_root(void);
+
+/* The id of the cgroup v2 directory at @path (absolute). 0 with errno set on failure. */
+uint64_t mpt_cgroup_id_of(const char *path);
+
+/*
+ * The path of cgroup @id relative to the v2 root ("/a/b"; "/" for the root),
+ * using /proc/@tid/cgroup first and a walk of the hierarchy when that does
+ * not match. Results are cached. Returns NULL when the cgroup is gone.
+ */
+const char *mpt_cgroup_path(uint64_t id, uint32_t tid);
+
+/* Does a cgroup for a container whose id starts with @prefix exist now? */
+bool mpt_container_running(const char *prefix);
+
+/* The executable of process @tgid started at @start_ns (boot time), cached; "" when gone. */
+const char *mpt_exe_path(uint32_t tgid, uint64_t start_ns);
+
+/*
+ * Everything the live system can add to a record: cgroup path, container,
+ * executable. @ctr holds the strings @en then points to.
+ */
+void mpt_enrich_live(const struct mpt_task *t, struct mpt_container *ctr, struct mpt_enrich *en);
+
+/* Forget every cached lookup (tests). */
+void mpt_context_cache_reset(void);
+
+#endif

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "filter.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "container.h"
+
+static const char *const kind_names[] = {
+#define MPT_FILTER_NAME(id, name) [MPT_FILTER_##id] = name,
+    MPT_FILTER_KINDS(MPT_FILTER_NAME)
+#undef MPT_FILTER_NAME
+};
+
+const char *mpt_filter_kind_name(enum mpt_filter_kind kind)
+{
+	return kind < MPT_FILTER_NR ? kind_names[kind] : "?";
+}
+
+static int parse_number(const char *arg, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)*arg))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int mpt_filter_add(struct mpt_filter *f, enum mpt_filter_kind kind, const char *arg, char *err,
+		   size_t len)
+{
+	const char *name = mpt_filter_kind_name(kind);
+	uint64_t v = 0;
+	uint32_t *n;
+
+	if (kind >= MPT_FILTER_NR) {
+		snprintf(err, len, "unknown filter kind %d", kind);
+		return -EINVAL;
+	}
+	n = &f->n[kind];
+
+	if (*n >= MPT_FILTER_VALUES_MAX ||
+	    (kind == MPT_FILTER_CGROUP && f->n_cgroup_arg >= MPT_FILTER_VALUES_MAX)) {
+		snprintf(err, len, "too many --%s values (at most %d)", name,
+			 MPT_FILTER_VALUES_MAX);
+		return -E2BIG;
+	}
+	switch (kind) {
+	case MPT_FILTER_PID:
+	case MPT_FILTER_TID:
+		if (parse_number(arg, 4194304, &v) || v == 0) {
+			snprintf(err, len, "invalid --%s '%s': expected a number from 1 to 4194304",
+				 name, arg);
+			return -EINVAL;
+		}
+		break;
+	case MPT_FILTER_UID:
+		if (parse_number(arg, UINT32_MAX - 1, &v)) {
+			struct passwd *pw = getpwnam(arg);
+
+			if (!pw) {
+				snprintf(err, len, "invalid --uid '%s': no such user", arg);
+				return -EINVAL;
+			}
+			v = pw->pw_uid;
+		}
+		break;
+	case MPT_FILTER_MNTNS:
+	case MPT_FILTER_PIDNS:
+		if (parse_number(arg, UINT32_MAX, &v) || v == 0) {
+			snprintf(err, len,
+				 "invalid --%s '%s': expected a namespace inode number (ls -l "
+				 "/proc/PID/ns)",
+				 name, arg);
+			return -EINVAL;
+		}
+		break;
+	case MPT_FILTER_COMM:
+		if (!*arg || strlen(arg) >= MPT_TASK_COMM_LEN) {
+			snprintf(err, len, "invalid --comm '%s': expected 1 to %d bytes", arg,
+				 MPT_TASK_COMM_LEN - 1);
+			return -EINVAL;
+		}
+		memset(f->comm[*n], 0, MPT_TASK_COMM_LEN);
+		memcpy(f->comm[*n], arg, strlen(arg));
+		break;
+	case MPT_FILTER_CGROUP:
+		if (!*arg) {
+			snprintf(err, len, "invalid --cgroup '': expected a path or a cgroup id");
+			return -EINVAL;
+		}
+		/* resolved later, by mpt_filter_resolve(): parsing has no side effects */
+		f->cgroup_arg[f->n_cgroup_arg++] = arg;
+		return 0;
+	default:
+		snprintf(err, len, "unknown filter kind %d", kind);
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; i < *n; i++)
+		if (kind == MPT_FILTER_COMM ? !strcmp(f->comm[i], arg) : f->val[kind][i] == v)
+			return 0;
+	f->val[kind][(*n)++] = v;
+	return 0;
+}
+
+int mpt_filter_add_container(struct mpt_filter *f, const char *arg, char *err, size_t len)
+{
+	size_t n = strlen(arg);
+
+	if (f->n_container >= MPT_CONTAINER_FILTER_MAX) {
+		snprintf(err, len, "too many --container values (at most %d)",
+			 MPT_CONTAINER_FILTER_MAX);
+		return -E2BIG;
+	}
+	if (n < 1 || n > MPT_CONTAINER_ID_LEN || strspn(arg, "0123456789abcdef") != n) {
+		snprintf(err, len,
+			 "invalid --container '%s': expected a container id or a prefix of one "
+			 "(1 to 64 lowercase hex digits)",
+			 arg);
+		return -EINVAL;
+	}
+	memcpy(f->container[f->n_container++], arg, n + 1);
+	return 0;
+}
+
+bool mpt_filter_active(const struct mpt_filter *f)
+{
+	for (int k = 0; k < MPT_FILTER_NR; k++)
+		if (f->n[k])
+			return true;
+	return f->n_cgroup_arg || f->n_container || f->scope != MPT_SCOPE_ALL || f->target_other;
+}
+
+/* A cgroup given as an id: it must exist (the walk finds its path). */
+static int resolve_cgroup_id(uint64_t id, const char *arg, char *err, size_t len)
+{
+	if (!mpt_cgroup_path(id, 0)) {
+		snprintf(err, len, "--cgroup %s: no cgroup with that id in the cgroup v2 hierarchy",
+			 arg);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int mpt_filter_resolve(struct mpt_filter *f, char *err, size_t len, void (*warn)(const char *msg))
+{
+	const char *root = mpt_cgroup2_root();
+	char path[PATH_MAX], msg[256];
+	uint64_t id;
+	int rc;
+
+	for (int k = MPT_FILTER_PID; k <= MPT_FILTER_TID; k++) {
+		for (uint32_t i = 0; i < f->n[k]; i++) {
+			snprintf(path, sizeof(path), "/proc/%llu",
+				 (unsigned long long)f->val[k][i]);
+			if (access(path, F_OK)) {
+				snprintf(err, len, "--%s %llu: no such process",
+					 mpt_filter_kind_name(k), (unsigned long long)f->val[k][i]);
+				return -ESRCH;
+			}
+		}
+	}
+	f->n[MPT_FILTER_CGROUP] = 0;
+	for (uint32_t i = 0; i < f->n_cgroup_arg; i++) {
+		const char *arg = f->cgroup_arg[i];
+
+		if (!root) {
+			snprintf(err, len, "--cgroup %s: no cgroup v2 hierarchy is mounted", arg);
+			return -ENOENT;
+		}
+		if (!parse_number(arg, UINT64_MAX, &id)) {
+			rc = resolve_cgroup_id(id, arg, err, len);
+			if (rc)
+				return rc;
+		} else {
+			/* an absolute path, or one relative to the v2 root as /proc/PID/cgroup
+			 * shows */
+			id = mpt_cgroup_id_of(arg);
+			if (!id && arg[0] == '/') {
+				snprintf(path, sizeof(path), "%s%s", root, arg);
+				id = mpt_cgroup_id_of(path);
+			}
+			if (!id) {
+				snprintf(
+				    err, len,
+				    "--cgroup %s: not a cgroup v2 directory (the hierarchy is at "
+				    "%s)",
+				    arg, root);
+				return -ENOENT;
+			}
+		}
+		f->val[MPT_FILTER_CGROUP][f->n[MPT_FILTER_CGROUP]++] = id;
+	}
+	for (uint32_t i = 0; i < f->n_container && warn; i++) {
+		if (!mpt_container_running(f->container[i])) {
+			snprintf(msg, sizeof(msg),
+				 "no running container matches --container %s yet; its calls are "
+				 "traced once it starts",
+				 f->container[i]);
+			warn(msg);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What the user asked to see, as plain values. The command line fills it,
+ * mpt_filter_resolve() turns names (cgroup paths) into kernel ids, and the
+ * tracer hands it to the BPF programs, which evaluate it before building a
+ * record. Semantics live in include/mptrace_filter.h.
+ */
+#ifndef MPTRACE_FILTER_USER_H
+#define MPTRACE_FILTER_USER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mptrace_event.h"
+#include "mptrace_filter.h"
+
+#define MPT_FILTER_VALUES_MAX 64
+
+struct mpt_filter {
+	/* values per kind; for MPT_FILTER_COMM see comm[] */
+	uint64_t val[MPT_FILTER_NR][MPT_FILTER_VALUES_MAX];
+	char comm[MPT_FILTER_VALUES_MAX][MPT_TASK_COMM_LEN];
+	uint32_t n[MPT_FILTER_NR];
+	/* --cgroup arguments as given (paths or ids), resolved into val[CGROUP] */
+	const char *cgroup_arg[MPT_FILTER_VALUES_MAX];
+	uint32_t n_cgroup_arg;
+	char container[MPT_CONTAINER_FILTER_MAX][MPT_CONTAINER_ID_LEN + 1];
+	uint32_t n_container;
+	enum mpt_filter_scope scope;
+	bool target_other;
+};
+
+/* Add one value of @kind given on the command line; @err says why not. */
+int mpt_filter_add(struct mpt_filter *f, enum mpt_filter_kind kind, const char *arg, char *err,
+		   size_t len);
+int mpt_filter_add_container(struct mpt_filter *f, const char *arg, char *err, size_t len);
+
+/* Any filter at all beyond "everything"? */
+bool mpt_filter_active(const struct mpt_filter *f);
+
+/*
+ * Resolve --cgroup paths into cgroup ids, checking that each names a cgroup
+ * v2 directory (or an existing cgroup id). A --container that matches no
+ * running container is not an error (it may start later): @warn says so.
+ */
+int mpt_filter_resolve(struct mpt_filter *f, char *err, size_t len, void (*warn)(const char *msg));
+
+/* The option name of @kind ("pid", "comm", ...). */
+const char *mpt_filter_kind_name(enum mpt_filter_kind kind);
+
+#endif
