@@ -4,8 +4,9 @@
 #   scripts/deps.sh test    that, plus what the test suite needs
 set -euo pipefail
 
-build_pkgs=(clang libbpf-dev bpftool libelf-dev zlib1g-dev cmake make gcc pkg-config)
-test_pkgs=(libcmocka-dev libjansson-dev python3 python3-jsonschema
+build_pkgs=(clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev libssl-dev cmake make
+	gcc pkg-config)
+test_pkgs=(libcmocka-dev libclang-rt-14-dev python3 python3-jsonschema
 	qemu-system-x86 busybox-static cpio)
 
 case "${1:-build}" in

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "capture.h"
 #include "testutil.h"
 
 static const char *mptrace_bin, *schema, *schema_check, *python;
@@ -328,6 +330,8 @@ static void test_filter_flags(void **state)
 	child = fork();
 	if (child == 0) {
 		/* the same address is mapped in the child: the call queries it there */
+		alarm(60);
+		close(1), close(2);
 		(void)!read(go[0], &b, 1);
 		_exit(0);
 	}
@@ -364,6 +368,247 @@ static void test_filter_flags(void **state)
 	char *both[] = {(char *)mptrace_bin, "--host-only", "--containers-only", NULL};
 	assert_int_equal(run(both, 0, &p), 2);
 	assert_one_line_error(&p, "exclude each other");
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc(n + 1);
+	assert_int_equal(fread(buf, 1, n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
+static void *thread_call(void *arg)
+{
+	tu_move_pages(arg);
+	return NULL;
+}
+
+/* Every kind of call the integration tests make, once each. */
+static int call_every_kind(pid_t child, void **child_pages)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *mem = tu_touched_pages(8);
+	void *pages[8], *bad[2] = {mem, (void *)16};
+	int status[8], nodes[8] = {0}, offline[1] = {tu_offline_node()};
+	struct tu_call c;
+	pthread_t th;
+	int n = 0;
+
+	for (int i = 0; i < 8; i++)
+		pages[i] = mem + i * page;
+	own_call(&c, pages, status, 2, NULL, 0), n++;  /* query */
+	own_call(&c, pages, status, 2, nodes, 2), n++; /* move to node 0 */
+	own_call(&c, pages, status, 0, NULL, 0), n++;  /* count 0 */
+	own_call(&c, pages, status, 8, nodes, 2), n++; /* beyond --array-cap 4 */
+	own_call(&c, bad, status, 2, NULL, 0), n++;    /* unmapped page: -EFAULT in status */
+	pages[1] = NULL;
+	own_call(&c, pages, status, 2, NULL, 0), n++; /* a NULL entry */
+	pages[1] = mem + page;
+	own_call(&c, (void **)16, status, 2, NULL, 0), n++; /* unreadable pages: EFAULT */
+	own_call(&c, pages, status, 2, NULL, 0x10), n++;    /* invalid flags */
+	own_call(&c, pages, status, 1, offline, 2), n++;    /* an offline node */
+	own_call(&c, pages, status, 2, nodes, 4), n++;	    /* MPOL_MF_MOVE_ALL */
+	memset(&c, 0, sizeof(c));
+	c.pid = 4194304, c.count = 1, c.pages = pages, c.status = status;
+	tu_move_pages(&c), n++; /* no such process */
+	memset(&c, 0, sizeof(c));
+	c.pid = child, c.count = 1, c.pages = child_pages, c.status = status;
+	tu_move_pages(&c), n++; /* another process's pages */
+	memset(&c, 0, sizeof(c));
+	c.count = 2, c.pages = pages, c.status = status;
+	assert_int_equal(pthread_create(&th, NULL, thread_call, &c), 0);
+	pthread_join(th, NULL), n++; /* a second thread */
+	munmap(mem, 8 * page);
+	return n;
+}
+
+/* Live JSON and the replay of its capture are the same bytes; and verify, info, filters. */
+static void test_capture_round_trip(void **state)
+{
+	char live[256], cap[256], pid[16], want[64], copy[256], cmd[600];
+	char *mem = tu_touched_pages(1);
+	void *child_pages[1] = {mem};
+	size_t live_len, cap_len;
+	char *live_buf, *cap_buf;
+	int go[2], calls;
+	struct proc p;
+	pid_t child;
+	char b;
+
+	(void)state;
+	snprintf(live, sizeof(live), "%s/rt.json", tmpdir);
+	snprintf(cap, sizeof(cap), "%s/rt.mpcap", tmpdir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	assert_int_equal(pipe(go), 0);
+	child = fork();
+	if (child == 0) {
+		alarm(60); /* never outlive a failed test */
+		close(1), close(2);
+		(void)!read(go[0], &b, 1);
+		_exit(0);
+	}
+	char *argv[] = {
+	    (char *)mptrace_bin, "--format", "json", "-o", live, "--capture", cap, "--pid", pid,
+	    "--array-cap",	 "4",	     NULL};
+	start_tracing(&p, argv);
+	calls = call_every_kind(child, child_pages);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	snprintf(want, sizeof(want), "mptrace: %d events, 0 dropped", calls);
+	if (!strstr(p.err, want))
+		fail_msg("no '%s' in: %s", want, p.err);
+
+	/* byte for byte what the live run printed */
+	char *replay[] = {(char *)mptrace_bin, "replay", "--format", "json", cap, NULL};
+	assert_int_equal(run(replay, 0, &p), 0);
+	live_buf = slurp(live, &live_len);
+	assert_int_equal(p.out_len, live_len);
+	assert_memory_equal(p.out, live_buf, live_len);
+
+	/* the same filters as live tracing: the calls naming another pid, existing or not */
+	snprintf(want, sizeof(want), "move_pages(%d, 1, [%p], NULL, [", child, mem);
+	char *other[] = {(char *)mptrace_bin, "replay", "--target-other", cap, NULL};
+	assert_int_equal(run(other, 0, &p), 0);
+	if (!strstr(p.out, want))
+		fail_msg("no '%s' in: %s", want, p.out);
+	assert_non_null(strstr(p.out, "move_pages(4194304, 1, "));
+	assert_ptr_equal(strchr(strchr(p.out, '\n') + 1, '\n'), p.out + p.out_len - 1);
+
+	/* verify and capture-info */
+	char *verify[] = {(char *)mptrace_bin, "verify", cap, NULL};
+	assert_int_equal(run(verify, 0, &p), 0);
+	assert_non_null(strstr(p.out, ": intact: "));
+	char *info[] = {(char *)mptrace_bin, "capture-info", cap, NULL};
+	assert_int_equal(run(info, 0, &p), 0);
+	snprintf(want, sizeof(want), "events             %d\n", calls);
+	if (!strstr(p.out, want))
+		fail_msg("no '%s' in: %s", want, p.out);
+	assert_non_null(strstr(p.out, "closed cleanly     yes"));
+
+	/* one byte changed: verify says so, with its own exit code */
+	cap_buf = slurp(cap, &cap_len);
+	snprintf(copy, sizeof(copy), "%s/edited.mpcap", tmpdir);
+	cap_buf[cap_len / 2] ^= 0x20;
+	snprintf(cmd, sizeof(cmd), "cat > '%s'", copy);
+	{
+		FILE *f = popen(cmd, "w");
+
+		fwrite(cap_buf, 1, cap_len, f);
+		pclose(f);
+	}
+	char *verify_bad[] = {(char *)mptrace_bin, "verify", copy, NULL};
+	assert_int_equal(run(verify_bad, 0, &p), MPT_CAP_EDAMAGED);
+	assert_non_null(strstr(p.out, "NOT intact"));
+
+	assert_int_equal(write(go[1], "x", 1), 1);
+	waitpid(child, NULL, 0);
+	close(go[0]), close(go[1]);
+	free(live_buf);
+	free(cap_buf);
+	munmap(mem, 4096);
+}
+
+/* kill -9 mid-run: what was flushed replays, and the unclosed tail is reported. */
+static void test_capture_killed(void **state)
+{
+	char cap[256], pid[16];
+	char *mem = tu_touched_pages(2);
+	void *pages[2] = {mem, mem + 4096};
+	int status[2];
+	struct tu_call c;
+	struct proc p;
+	int lines = 0;
+
+	(void)state;
+	snprintf(cap, sizeof(cap), "%s/killed.mpcap", tmpdir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = {
+	    (char *)mptrace_bin, "-o", "/dev/null", "--capture", cap, "--pid", pid, NULL};
+	start_tracing(&p, argv);
+	for (int i = 0; i < 5; i++)
+		own_call(&c, pages, status, 2, NULL, 0);
+	usleep(800 * 1000); /* the capture flushes every 200 ms */
+	kill(p.pid, SIGKILL);
+	proc_wait(&p, 10000);
+
+	char *replay[] = {(char *)mptrace_bin, "replay", cap, NULL};
+	assert_int_equal(run(replay, 0, &p), MPT_CAP_EDAMAGED);
+	for (char *s = p.out; (s = strchr(s, '\n')); s++)
+		lines++;
+	assert_int_equal(lines, 5);
+	if (!strstr(p.err, "was not closed") && !strstr(p.err, "torn tail"))
+		fail_msg("no word of the tail in: %s", p.err);
+	munmap(mem, 8192);
+}
+
+/* replay --follow prints records as a running tracer writes them. */
+static void test_capture_follow(void **state)
+{
+	char cap[256], pid[16];
+	char *mem = tu_touched_pages(1);
+	void *pages[1] = {mem};
+	int status[1];
+	struct tu_call c;
+	struct proc tracer, follow;
+
+	(void)state;
+	snprintf(cap, sizeof(cap), "%s/follow.mpcap", tmpdir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = {
+	    (char *)mptrace_bin, "-o", "/dev/null", "--capture", cap, "--pid", pid, NULL};
+	start_tracing(&tracer, argv);
+	char *fargv[] = {(char *)mptrace_bin, "replay", "--follow", "-n", "3", cap, NULL};
+	proc_start(&follow, fargv, 0);
+	for (int i = 0; i < 3; i++)
+		own_call(&c, pages, status, 1, NULL, 0);
+	assert_int_equal(proc_wait(&follow, 10000), 0);
+	assert_non_null(strstr(follow.out, "move_pages(0, 1, ["));
+	kill(tracer.pid, SIGINT);
+	assert_int_equal(proc_wait(&tracer, 10000), 0);
+	munmap(mem, 4096);
+}
+
+/* Files that are not captures, or that this mptrace cannot read: one line, own exit code. */
+static void test_capture_bad_files(void **state)
+{
+	char empty[256];
+	struct proc p;
+
+	(void)state;
+	char *passwd[] = {(char *)mptrace_bin, "replay", "/etc/passwd", NULL};
+	assert_int_equal(run(passwd, 0, &p), MPT_CAP_ENOTCAP);
+	assert_non_null(strstr(p.err, "mptrace: /etc/passwd: not an mptrace capture"));
+	snprintf(empty, sizeof(empty), "%s/empty.mpcap", tmpdir);
+	fclose(fopen(empty, "w"));
+	char *e[] = {(char *)mptrace_bin, "capture-info", empty, NULL};
+	assert_int_equal(run(e, 0, &p), MPT_CAP_ENOTCAP);
+	char *missing[] = {(char *)mptrace_bin, "verify", "/no/such/file.mpcap", NULL};
+	assert_int_equal(run(missing, 0, &p), MPT_CAP_EIO);
+	assert_non_null(strstr(p.err, "No such file"));
+	char *nofile[] = {(char *)mptrace_bin, "replay", NULL};
+	assert_int_equal(run(nofile, 0, &p), 2);
+	assert_one_line_error(&p, "which capture file?");
+	char *nocap[] = {(char *)mptrace_bin, "--capture-size", "1", NULL};
+	assert_int_equal(run(nocap, 0, &p), 2);
+	assert_one_line_error(&p, "need --capture FILE");
+	char *dir[] = {(char *)mptrace_bin, "--capture", tmpdir, "-d", "0.1", NULL};
+	assert_int_equal(run(dir, 0, &p), 1);
+	assert_one_line_error(&p, "cannot create capture");
+	assert_non_null(strstr(p.err, "Is a directory"));
+	char *unwritable[] = {(char *)mptrace_bin, "--capture", "/proc/version", "-d", "0.1", NULL};
+	assert_int_equal(run(unwritable, 0, &p), 1);
+	assert_one_line_error(&p, "cannot write capture '/proc/version'");
 }
 
 static void test_bad_command_lines(void **state)
@@ -475,6 +720,10 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_table_max_events),
 	    cmocka_unit_test(test_duration_and_sigterm),
 	    cmocka_unit_test(test_filter_flags),
+	    cmocka_unit_test(test_capture_round_trip),
+	    cmocka_unit_test(test_capture_killed),
+	    cmocka_unit_test(test_capture_follow),
+	    cmocka_unit_test(test_capture_bad_files),
 	    cmocka_unit_test(test_bad_command_lines),
 	    cmocka_unit_test(test_unwritable_output),
 	    cmocka_unit_test(test_without_privileges),

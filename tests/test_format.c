@@ -209,6 +209,64 @@ static void test_json_all_fields(void **state)
 	json_decref(root);
 }
 
+/* What the user side adds, and the table's container tag. */
+static void test_context_fields(void **state)
+{
+	static const struct mpt_enrich en = {
+	    "/system.slice/docker-3f4e.scope", "/usr/sbin/numad",
+	    "3f4e2a1b9c0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f", "docker", ""};
+	struct mpt_view v;
+	const char *why;
+	json_error_t err;
+	json_t *root;
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	f.ev.task.mnt_ns = 4026531841u;
+	f.ev.task.pid_ns = 4026531836u;
+	f.ev.task.start_ns = 1000000000;
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	v.enrich = &en;
+	sb_reset(&sb);
+	mpt_format_json(&sb, &v, &ctx);
+	fwrite(sb.buf, 1, sb.len, samples);
+	root = json_loadb(sb.buf, sb.len, 0, &err);
+	assert_non_null(root);
+	assert_string_equal(json_string_value(json_object_get(root, "cgroupPath")), en.cgroup_path);
+	assert_string_equal(json_string_value(json_object_get(root, "containerId")),
+			    en.container_id);
+	assert_string_equal(json_string_value(json_object_get(root, "containerRuntime")), "docker");
+	assert_string_equal(json_string_value(json_object_get(root, "podUid")), "");
+	assert_int_equal(json_integer_value(json_object_get(root, "mountNamespace")), 4026531841u);
+	assert_int_equal(json_integer_value(json_object_get(root, "pidNamespace")), 4026531836u);
+	assert_int_equal(json_integer_value(json_object_get(root, "processStartTime")),
+			 1700000001000000000ll);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(root, "executable"), "path")),
+	    "/usr/sbin/numad");
+	json_decref(root);
+
+	sb_reset(&sb);
+	mpt_format_table(&sb, &v, &ctx);
+	sb_putc(&sb, '\0');
+	assert_non_null(strstr(sb.buf, " numad[812] ctr:3f4e2a1b9c0d move_pages(0, 3,"));
+}
+
+/* Values no kernel writes but a damaged capture can hold (found by the fuzzer). */
+static void test_out_of_range_values(void **state)
+{
+	int32_t status[3] = {INT32_MIN, -4096, -4095};
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	f.ev.ret = INT64_MIN;
+	fake_arrays(&f, 3, pages3, nodes3, status);
+	assert_non_null(strstr(table(), "[-2147483648, -4096, -4095], MPOL_MF_MOVE) = "
+					"-9223372036854775808 <"));
+	f.ev.ret = -4096;
+	assert_non_null(strstr(table(), ") = -4096 <"));
+}
+
 static void test_json_unreadable_and_null(void **state)
 {
 	json_t *root, *a;
@@ -310,6 +368,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_json_truncated, setup),
 	    cmocka_unit_test_setup(test_json_escaping, setup),
 	    cmocka_unit_test(test_format_parse),
+	    cmocka_unit_test_setup(test_context_fields, setup),
+	    cmocka_unit_test_setup(test_out_of_range_values, setup),
 	};
 	int rc;
 

@@ -16,6 +16,9 @@ static const char doc[] =
     "\n"
     "USAGE: mptrace [OPTIONS]\n"
     "       mptrace probe        report which attach modes this kernel supports\n"
+    "       mptrace replay [OPTIONS] FILE...   decode captures, with the same filters and formats\n"
+    "       mptrace verify FILE...             check captures' checksums and hash chain\n"
+    "       mptrace capture-info FILE...       a capture's header and counts\n"
     "\n"
     "EXAMPLES:\n"
     "    mptrace                        # every call, one strace-style line each\n"
@@ -25,7 +28,9 @@ static const char doc[] =
     "    mptrace --cgroup /kubepods.slice/kubepods-pod<uid>.slice  # one pod\n"
     "    mptrace --uid 1000 --target-other  # user 1000 touching other processes\n"
     "    mptrace --attach tracepoint -v # force a mode, say why others were skipped\n"
-    "    mptrace probe                  # what this kernel supports";
+    "    mptrace probe                  # what this kernel supports\n"
+    "    mptrace -f json -o live.json --capture t.mpcap  # and keep a capture\n"
+    "    mptrace replay -f json --comm numad t.mpcap     # later, anywhere";
 
 enum {
 	OPT_ARRAY_CAP = 0x100,
@@ -41,6 +46,11 @@ enum {
 	OPT_HOST_ONLY,
 	OPT_CONTAINERS_ONLY,
 	OPT_TARGET_OTHER,
+	OPT_CAPTURE,
+	OPT_CAPTURE_SYNC,
+	OPT_CAPTURE_SIZE,
+	OPT_CAPTURE_FILES,
+	OPT_FOLLOW,
 };
 
 static const struct argp_option options[] = {
@@ -65,7 +75,14 @@ static const struct argp_option options[] = {
     {"containers-only", OPT_CONTAINERS_ONLY, NULL, 0, "calls from processes in a container", 1},
     {"target-other", OPT_TARGET_OTHER, NULL, 0,
      "calls whose pid names another process (the security-relevant case)", 1},
-    {NULL, 0, NULL, 0, "Other options:", 2},
+    {NULL, 0, NULL, 0, "Capture and replay:", 2},
+    {"capture", OPT_CAPTURE, "FILE", 0, "also write every event to capture FILE", 2},
+    {"capture-sync", OPT_CAPTURE_SYNC, NULL, 0, "fdatasync the capture at every flush", 2},
+    {"capture-size", OPT_CAPTURE_SIZE, "MB", 0,
+     "start a new capture file (FILE.0, FILE.1, ...) every MB megabytes", 2},
+    {"capture-files", OPT_CAPTURE_FILES, "N", 0, "with --capture-size: keep a ring of N files", 2},
+    {"follow", OPT_FOLLOW, NULL, 0, "replay: wait for more records at the end", 2},
+    {NULL, 0, NULL, 0, "Other options:", 3},
     {"array-cap", OPT_ARRAY_CAP, "N", 0, "entries captured from each array (1-1024, default 64)",
      0},
     {"ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "ring buffer size, a power of two (default 8)", 0},
@@ -154,6 +171,44 @@ static error_t filter_add(struct mpt_cli *cli, enum mpt_filter_kind kind, const 
 	return mpt_filter_add(&cli->tracer.filter, kind, arg, ps->err, ps->len) ? EINVAL : 0;
 }
 
+/* Options that make no sense together, or for the command given. */
+static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
+{
+	bool reading = cli->command == MPT_CMD_REPLAY || cli->command == MPT_CMD_VERIFY ||
+		       cli->command == MPT_CMD_CAPTURE_INFO;
+
+	if (cli->tracer.filter.n_container && cli->tracer.filter.scope == MPT_SCOPE_HOST_ONLY) {
+		snprintf(ps->err, ps->len, "--container and --host-only exclude each other");
+		return EINVAL;
+	}
+	if (reading && !cli->n_files) {
+		snprintf(ps->err, ps->len, "which capture file? (mptrace %s FILE...)",
+			 cli->command == MPT_CMD_REPLAY	  ? "replay"
+			 : cli->command == MPT_CMD_VERIFY ? "verify"
+							  : "capture-info");
+		return EINVAL;
+	}
+	if (reading && cli->capture) {
+		snprintf(ps->err, ps->len, "--capture is for tracing, not for reading captures");
+		return EINVAL;
+	}
+	if (cli->follow && (cli->command != MPT_CMD_REPLAY || cli->n_files != 1)) {
+		snprintf(ps->err, ps->len, "--follow goes with replay of one file");
+		return EINVAL;
+	}
+	if ((cli->capture_size || cli->capture_files || cli->capture_sync) && !cli->capture) {
+		snprintf(ps->err, ps->len,
+			 "--capture-size, --capture-files and --capture-sync "
+			 "need --capture FILE");
+		return EINVAL;
+	}
+	if (cli->capture_files && !cli->capture_size) {
+		snprintf(ps->err, ps->len, "--capture-files needs --capture-size");
+		return EINVAL;
+	}
+	return 0;
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct parse_state *ps = state->input;
@@ -223,6 +278,29 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_TARGET_OTHER:
 		cli->tracer.filter.target_other = true;
 		break;
+	case OPT_CAPTURE:
+		if (!*arg) {
+			snprintf(ps->err, ps->len, "empty capture file name");
+			return EINVAL;
+		}
+		cli->capture = arg;
+		break;
+	case OPT_CAPTURE_SYNC:
+		cli->capture_sync = true;
+		break;
+	case OPT_CAPTURE_SIZE:
+		if (parse_u64(arg, "capture size", 1, 1 << 20, &v, ps))
+			return EINVAL;
+		cli->capture_size = v << 20;
+		break;
+	case OPT_CAPTURE_FILES:
+		if (parse_u64(arg, "capture file count", 1, 100000, &v, ps))
+			return EINVAL;
+		cli->capture_files = v;
+		break;
+	case OPT_FOLLOW:
+		cli->follow = true;
+		break;
 	case OPT_ARRAY_CAP:
 		if (parse_u64(arg, "array cap", 1, MPT_ARRAY_CAP_MAX, &v, ps))
 			return EINVAL;
@@ -260,21 +338,38 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			describe_bad_option(state->argv[state->next - 1], ps);
 		break;
 	case ARGP_KEY_END:
-		if (cli->tracer.filter.n_container &&
-		    cli->tracer.filter.scope == MPT_SCOPE_HOST_ONLY) {
+		return check_combination(cli, ps);
+	case ARGP_KEY_ARG:
+		if (state->arg_num == 0) {
+			static const struct {
+				const char *name;
+				enum mpt_command cmd;
+			} cmds[] = {{"probe", MPT_CMD_PROBE},
+				    {"replay", MPT_CMD_REPLAY},
+				    {"verify", MPT_CMD_VERIFY},
+				    {"capture-info", MPT_CMD_CAPTURE_INFO}};
+
+			for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+				if (!strcmp(arg, cmds[i].name)) {
+					cli->command = cmds[i].cmd;
+					return 0;
+				}
+			}
+		}
+		if (cli->command == MPT_CMD_TRACE || cli->command == MPT_CMD_PROBE) {
 			snprintf(ps->err, ps->len,
-				 "--container and --host-only exclude each other");
+				 "unexpected argument '%s' (commands: probe, replay, verify, "
+				 "capture-info)",
+				 arg);
 			return EINVAL;
 		}
-		break;
-	case ARGP_KEY_ARG:
-		if (state->arg_num == 0 && !strcmp(arg, "probe")) {
-			cli->command = MPT_CMD_PROBE;
-			break;
+		if (cli->n_files >= MPT_CLI_FILES_MAX) {
+			snprintf(ps->err, ps->len, "too many files (at most %d)",
+				 MPT_CLI_FILES_MAX);
+			return EINVAL;
 		}
-		snprintf(ps->err, ps->len, "unexpected argument '%s' (the only command is 'probe')",
-			 arg);
-		return EINVAL;
+		cli->files[cli->n_files++] = arg;
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}

@@ -12,7 +12,12 @@
 enum mpt_command {
 	MPT_CMD_TRACE,
 	MPT_CMD_PROBE,
+	MPT_CMD_REPLAY,
+	MPT_CMD_VERIFY,
+	MPT_CMD_CAPTURE_INFO,
 };
+
+#define MPT_CLI_FILES_MAX 1024
 
 struct mpt_cli {
 	enum mpt_command command;
@@ -22,6 +27,15 @@ struct mpt_cli {
 	uint64_t max_events;  /* 0: no limit */
 	uint64_t duration_ms; /* 0: until a signal */
 	int verbosity;
+	/* capture while tracing */
+	const char *capture;
+	bool capture_sync;
+	uint64_t capture_size; /* bytes; 0: one file */
+	uint32_t capture_files;
+	/* replay, verify, capture-info */
+	const char *files[MPT_CLI_FILES_MAX];
+	int n_files;
+	bool follow;
 };
 
 /*

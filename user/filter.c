@@ -214,3 +214,77 @@ int mpt_filter_resolve(struct mpt_filter *f, char *err, size_t len, void (*warn)
 	}
 	return 0;
 }
+
+static bool listed(const struct mpt_filter *f, enum mpt_filter_kind k, uint64_t v)
+{
+	for (uint32_t i = 0; i < f->n[k]; i++)
+		if (f->val[k][i] == v)
+			return true;
+	return false;
+}
+
+/* --cgroup in replay: an id names that cgroup; a path covers the cgroups below it. */
+static bool cgroup_arg_matches(const char *arg, const struct mpt_event *ev, const char *path)
+{
+	uint64_t id;
+	size_t n;
+
+	if (!parse_number(arg, UINT64_MAX, &id))
+		return ev->task.cgroup_id == id;
+	n = strlen(arg);
+	while (n > 1 && arg[n - 1] == '/')
+		n--;
+	if (n == 1 && arg[0] == '/')
+		return path[0] == '/';
+	return !strncmp(path, arg, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+bool mpt_filter_match(const struct mpt_filter *f, const struct mpt_view *v)
+{
+	static const struct mpt_enrich none = {"", "", "", "", ""};
+	const struct mpt_enrich *en = v->enrich ? v->enrich : &none;
+	const struct mpt_event *ev = v->ev;
+	const struct mpt_task *t = &ev->task;
+	const char *ctr = en->container_id ? en->container_id : "";
+	bool hit;
+
+	if (f->n[MPT_FILTER_PID] && !listed(f, MPT_FILTER_PID, t->host_tgid))
+		return false;
+	if (f->n[MPT_FILTER_TID] && !listed(f, MPT_FILTER_TID, t->host_tid))
+		return false;
+	if (f->n[MPT_FILTER_UID] && !listed(f, MPT_FILTER_UID, t->uid))
+		return false;
+	if (f->n[MPT_FILTER_COMM]) {
+		hit = false;
+		for (uint32_t i = 0; i < f->n[MPT_FILTER_COMM] && !hit; i++)
+			hit = !strncmp(f->comm[i], t->comm, MPT_TASK_COMM_LEN);
+		if (!hit)
+			return false;
+	}
+	if (f->target_other &&
+	    (ev->pid == 0 || (uint32_t)ev->pid == t->ns_tgid || (uint32_t)ev->pid == t->ns_tid))
+		return false;
+	if (f->n[MPT_FILTER_MNTNS] && !listed(f, MPT_FILTER_MNTNS, t->mnt_ns))
+		return false;
+	if (f->n[MPT_FILTER_PIDNS] && !listed(f, MPT_FILTER_PIDNS, t->pid_ns))
+		return false;
+	if (f->n_cgroup_arg) {
+		hit = false;
+		for (uint32_t i = 0; i < f->n_cgroup_arg && !hit; i++)
+			hit = cgroup_arg_matches(f->cgroup_arg[i], ev, en->cgroup_path);
+		if (!hit)
+			return false;
+	}
+	if (f->scope == MPT_SCOPE_HOST_ONLY && ctr[0])
+		return false;
+	if (f->scope == MPT_SCOPE_CONTAINERS_ONLY && !ctr[0])
+		return false;
+	if (f->n_container) {
+		hit = false;
+		for (uint32_t i = 0; i < f->n_container && !hit; i++)
+			hit = ctr[0] && !strncmp(ctr, f->container[i], strlen(f->container[i]));
+		if (!hit)
+			return false;
+	}
+	return true;
+}

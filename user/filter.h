@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "mptrace_event.h"
+#include "decode.h"
 #include "mptrace_filter.h"
 
 #define MPT_FILTER_VALUES_MAX 64
@@ -45,6 +46,13 @@ bool mpt_filter_active(const struct mpt_filter *f);
  * running container is not an error (it may start later): @warn says so.
  */
 int mpt_filter_resolve(struct mpt_filter *f, char *err, size_t len, void (*warn)(const char *msg));
+
+/*
+ * The same filters on a record read back from a capture (replay): never
+ * consults the live system. --cgroup there is an id (that cgroup) or a path
+ * as /proc/PID/cgroup shows it (that cgroup and those below it).
+ */
+bool mpt_filter_match(const struct mpt_filter *f, const struct mpt_view *v);
 
 /* The option name of @kind ("pid", "comm", ...). */
 const char *mpt_filter_kind_name(enum mpt_filter_kind kind);

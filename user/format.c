@@ -214,6 +214,12 @@ static void table_errno(struct strbuf *sb, int err)
 		sb_u64(sb, err);
 }
 
+/* The kernel's errors are -1..-4095; anything else (a damaged capture) prints as a number. */
+static bool is_errno(int64_t v)
+{
+	return v < 0 && v >= -4095;
+}
+
 /* Pointers the kernel could not (or did not) fill are shown as addresses, as strace does. */
 static void table_array(struct strbuf *sb, const struct mpt_view *v, uint64_t ptr,
 			enum array_kind kind)
@@ -245,7 +251,7 @@ static void table_array(struct strbuf *sb, const struct mpt_view *v, uint64_t pt
 		} else {
 			int32_t s = mpt_view_status(v, i);
 
-			if (s < 0) {
+			if (is_errno(s)) {
 				sb_putc(sb, '-');
 				table_errno(sb, -s);
 			} else {
@@ -306,7 +312,7 @@ void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct 
 	sb_puts(sb, ", ");
 	mpt_flags_str(sb, ev->flags);
 	sb_puts(sb, ") = ");
-	if (ev->ret < 0) {
+	if (is_errno(ev->ret)) {
 		sb_puts(sb, "-1 ");
 		table_errno(sb, -ev->ret);
 		sb_puts(sb, " (");

@@ -15,12 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "cli.h"
 #include "container.h"
 #include "format.h"
 #include "log.h"
 #include "strbuf.h"
+#include "replay.h"
 #include "tracer.h"
+#include "version.h"
 
 /* Records are written without a wake-up; the reader comes back this often. */
 #define MPT_POLL_MS 10
@@ -42,7 +45,16 @@ struct sink {
 	uint64_t emitted;
 	uint64_t max_events;
 	int write_errno;
+	/* --capture */
+	struct mpt_cap_writer *cap;
+	const char *cap_name;
+	int cap_errno;
+	uint64_t lost[MPT_CAP_DROP_MALFORMED + 1]; /* already written as drop records */
+	uint64_t lost_since_ns;			   /* boot clock */
 };
+
+/* Captures flush on this timer (and when their buffer fills, and at exit). */
+#define MPT_CAPTURE_FLUSH_MS 200
 
 #define MPT_STOP_MAX_EVENTS (-ECANCELED)
 #define MPT_STOP_WRITE_ERROR (-EIO)
@@ -58,6 +70,14 @@ static int emit_event(void *ctx, const struct mpt_view *v)
 	mpt_enrich_live(&v->ev->task, &ctr, &en);
 	ev.enrich = &en;
 
+	if (s->cap) {
+		int err = mpt_cap_write_event(s->cap, &ev);
+
+		if (err) {
+			s->cap_errno = -err;
+			return MPT_STOP_WRITE_ERROR;
+		}
+	}
 	sb_reset(&s->line);
 	mpt_format_event(s->format, &s->line, &ev, &s->fmt);
 	if (s->line.oom) {
@@ -90,6 +110,96 @@ static int64_t boot_to_wall_ns(void)
 	int64_t after = now_ns(CLOCK_REALTIME);
 
 	return before + (after - before) / 2 - boot;
+}
+
+static uint64_t boot_ns(void)
+{
+	return now_ns(CLOCK_BOOTTIME);
+}
+
+/* Losses since the last look become drop records, so the capture shows each gap. */
+static int capture_losses(struct sink *s, struct mpt_tracer *t, bool final)
+{
+	uint64_t now = boot_ns(), cur[MPT_CAP_DROP_MALFORMED + 1] = {0};
+	struct mpt_stats st;
+	int err = 0;
+
+	if (!s->cap || mpt_tracer_stats(t, &st))
+		return 0;
+	for (int k = 0; k < MPT_STAT_NR; k++)
+		cur[k] = k == MPT_STAT_EVENTS ? 0 : st.kernel[k];
+	cur[MPT_CAP_DROP_MALFORMED] = st.malformed;
+	if (final)
+		cur[MPT_CAP_DROP_UNFINISHED] = st.unfinished;
+	for (int k = 0; k <= MPT_CAP_DROP_MALFORMED && !err; k++) {
+		if (cur[k] > s->lost[k])
+			err = mpt_cap_write_drop(s->cap, k, cur[k] - s->lost[k], s->lost_since_ns,
+						 now);
+		if (cur[k] > s->lost[k])
+			s->lost[k] = cur[k];
+	}
+	s->lost_since_ns = now;
+	return err;
+}
+
+static void read_boot_id(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	buf[0] = '\0';
+	if (f) {
+		if (fgets(buf, len, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
+static int open_capture(struct sink *s, const struct mpt_cli *cli, struct mpt_tracer *t,
+			const char *cmdline)
+{
+	const struct mpt_cap_writer_opts o = {.path = cli->capture,
+					      .max_bytes = cli->capture_size,
+					      .max_files = cli->capture_files,
+					      .sync = cli->capture_sync};
+	struct mpt_cap_meta m = {0};
+	struct utsname uts;
+	char boot_id[64], err[512];
+
+	uname(&uts);
+	read_boot_id(boot_id, sizeof(boot_id));
+	m.mptrace_version = MPTRACE_VERSION;
+	m.hostname = s->fmt.hostname;
+	m.kernel = uts.release;
+	m.boot_id = boot_id;
+	m.boot_to_wall_ns = s->fmt.boot_to_wall_ns;
+	m.attach_mode = mpt_attach_name(mpt_tracer_mode(t));
+	m.array_cap = cli->tracer.array_cap;
+	m.command_line = cmdline;
+	m.created_ns = now_ns(CLOCK_REALTIME);
+	if (mpt_cap_writer_open(&o, &m, &s->cap, err, sizeof(err))) {
+		fprintf(stderr, "mptrace: %s\n", err);
+		return -1;
+	}
+	s->cap_name = cli->capture;
+	s->lost_since_ns = boot_ns();
+	return 0;
+}
+
+/* argv as one line, for the capture header. */
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = calloc(1, len);
+	for (int i = 0; s && i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
 }
 
 static void report_attach_failure(enum mpt_attach_mode request, const struct mpt_attach_report *rep)
@@ -171,7 +281,8 @@ int main(int argc, char **argv)
 	struct mpt_cli cli;
 	char hostname[256] = "";
 	char err[MPT_REASON_LEN];
-	int64_t deadline = 0;
+	int64_t deadline = 0, next_flush = 0;
+	char *cmdline = NULL;
 	int rc = 1, n;
 
 	n = mpt_cli_parse(argc, argv, &cli, err, sizeof(err));
@@ -182,8 +293,21 @@ int main(int argc, char **argv)
 	if (n > 0)
 		return 0;
 	mpt_verbosity = cli.verbosity;
-	if (cli.command == MPT_CMD_PROBE)
+	switch (cli.command) {
+	case MPT_CMD_PROBE:
 		return cmd_probe();
+	case MPT_CMD_REPLAY:
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		signal(SIGPIPE, SIG_IGN);
+		return mpt_cmd_replay(&cli, (volatile int *)&exiting);
+	case MPT_CMD_VERIFY:
+		return mpt_cmd_verify(&cli);
+	case MPT_CMD_CAPTURE_INFO:
+		return mpt_cmd_capture_info(&cli);
+	default:
+		break;
+	}
 
 	if (mpt_check_privileges(err, sizeof(err))) {
 		fprintf(stderr, "mptrace: %s\n", err);
@@ -220,8 +344,14 @@ int main(int argc, char **argv)
 		report_attach_failure(cli.tracer.attach, &rep);
 		goto cleanup;
 	}
+	if (cli.capture) {
+		cmdline = join_args(argc, argv);
+		if (open_capture(&sink, &cli, tracer, cmdline ? cmdline : ""))
+			goto cleanup;
+	}
 	fprintf(stderr, "mptrace: tracing move_pages via %s\n",
 		mpt_attach_name(mpt_tracer_mode(tracer)));
+	next_flush = now_ns(CLOCK_MONOTONIC);
 
 	if (cli.duration_ms)
 		deadline = now_ns(CLOCK_MONOTONIC) + (int64_t)cli.duration_ms * 1000000;
@@ -235,6 +365,15 @@ int main(int argc, char **argv)
 			sink.write_errno = errno;
 			break;
 		}
+		if (sink.cap && now_ns(CLOCK_MONOTONIC) >= next_flush) {
+			next_flush = now_ns(CLOCK_MONOTONIC) + MPT_CAPTURE_FLUSH_MS * 1000000ll;
+			n = capture_losses(&sink, tracer, false);
+			n = n ?: mpt_cap_flush(sink.cap);
+			if (n) {
+				sink.cap_errno = -n;
+				break;
+			}
+		}
 		if (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)
 			break;
 	}
@@ -243,7 +382,24 @@ int main(int argc, char **argv)
 	if (fflush(sink.out) && !sink.write_errno)
 		sink.write_errno = errno;
 
-	if (sink.write_errno && sink.write_errno != EPIPE) {
+	if (sink.cap) {
+		char head[2 * MPT_CAP_HASH_LEN + 1];
+		int err = capture_losses(&sink, tracer, true);
+
+		/* the last hash is the anchor to keep elsewhere: verify prints the same */
+		err = mpt_cap_writer_close(sink.cap, head) ?: err;
+		sink.cap = NULL;
+		if (!err)
+			fprintf(stderr, "mptrace: capture %s: chain head %s\n", sink.cap_name,
+				head);
+		if (err && !sink.cap_errno)
+			sink.cap_errno = -err;
+	}
+
+	if (sink.cap_errno) {
+		fprintf(stderr, "mptrace: writing the capture %s failed: %s\n", sink.cap_name,
+			strerror(sink.cap_errno));
+	} else if (sink.write_errno && sink.write_errno != EPIPE) {
 		fprintf(stderr, "mptrace: writing events to %s failed: %s\n", sink.out_name,
 			strerror(sink.write_errno));
 	} else if (n < 0 && n != MPT_STOP_MAX_EVENTS && n != MPT_STOP_WRITE_ERROR) {
@@ -254,6 +410,8 @@ int main(int argc, char **argv)
 	print_summary(tracer, &sink);
 
 cleanup:
+	mpt_cap_writer_close(sink.cap, NULL);
+	free(cmdline);
 	mpt_tracer_free(tracer);
 	if (sink.out && sink.out != stdout)
 		fclose(sink.out);

@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The capture format against damage: round trip, truncation at every byte,
+ * every one-byte edit, random corruption, edits that keep the checksums
+ * right, rotation, and files from a newer mptrace (an unknown record type,
+ * an extended header) or that are no capture at all. Also writes the seed
+ * corpus for the fuzzer (argv[1]).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <openssl/evp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cmocka.h>
+
+#include "capture.h"
+#include "fake_event.h"
+
+#define NEVENTS 6
+
+static char dir[] = "/tmp/mptrace-capture-XXXXXX";
+static const char *seed_dir;
+
+static const struct mpt_cap_meta meta = {
+    .mptrace_version = "test",
+    .hostname = "host-a",
+    .kernel = "6.18.0-test",
+    .boot_id = "0bad0bad-0000-4000-8000-000000000000",
+    .boot_to_wall_ns = 1700000000000000000ll,
+    .attach_mode = "tracepoint",
+    .array_cap = 64,
+    .command_line = "mptrace --capture x",
+    .created_ns = 1700000001000000000ull,
+};
+
+static void sample_event(struct fake_event *f, int i)
+{
+	uint64_t pages[3] = {0x7f0000001000ull + i, 0, 0x7f0000003000ull};
+	int32_t nodes[3] = {1, 1, i};
+	int32_t status[3] = {1, -14, i};
+
+	fake_init(f);
+	f->ev.ts_boot_ns += i * 1000;
+	f->ev.task.host_tgid += i;
+	f->ev.count = 3 + i;
+	fake_arrays(f, 3, pages, i % 2 ? nodes : NULL, i % 3 ? status : NULL);
+	if (!(i % 2))
+		f->ev.nodes_state = MPT_ARRAY_NULL;
+	if (!(i % 3))
+		f->ev.status_state = MPT_ARRAY_FAULT;
+}
+
+static const struct mpt_enrich sample_enrich = {
+    "/system.slice/docker-3f4e.scope", "/usr/bin/numad", "", "", "",
+};
+
+/* NEVENTS events, one drop, a flush every two events; returns the file's bytes. */
+static unsigned char *write_sample(const char *name, size_t *len,
+				   void (*extra)(struct mpt_cap_writer *w))
+{
+	const struct mpt_cap_writer_opts o = {.path = name};
+	struct mpt_cap_writer *w;
+	struct fake_event f;
+	struct mpt_view v;
+	const char *why;
+	char err[256];
+	unsigned char *buf;
+	FILE *fp;
+	long n;
+
+	assert_int_equal(mpt_cap_writer_open(&o, &meta, &w, err, sizeof(err)), 0);
+	for (int i = 0; i < NEVENTS; i++) {
+		sample_event(&f, i);
+		assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+		v.enrich = &sample_enrich;
+		assert_int_equal(mpt_cap_write_event(w, &v), 0);
+		if (i == 2)
+			assert_int_equal(mpt_cap_write_drop(w, MPT_STAT_RINGBUF_FULL, 7, 10, 20),
+					 0);
+		if (i % 2)
+			assert_int_equal(mpt_cap_flush(w), 0);
+	}
+	if (extra)
+		extra(w);
+	assert_int_equal(mpt_cap_writer_close(w, NULL), 0);
+	fp = fopen(name, "r");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	buf = malloc(n);
+	assert_int_equal(fread(buf, 1, n, fp), (size_t)n);
+	fclose(fp);
+	*len = n;
+	return buf;
+}
+
+struct result {
+	int status; /* 0 or an mpt_cap_status */
+	int events, drops;
+	uint64_t unknown;
+	uint64_t ends[64]; /* end offset of each event record */
+};
+
+static void read_buf(const unsigned char *buf, size_t len, struct result *res)
+{
+	struct mpt_cap_reader *r;
+	struct mpt_cap_item it;
+	char err[512];
+	FILE *f = len ? fmemopen((void *)buf, len, "r") : fopen("/dev/null", "r");
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	assert_non_null(f);
+	rc = mpt_cap_reader_open(f, &r, err, sizeof(err));
+	if (rc) {
+		res->status = rc;
+		fclose(f);
+		return;
+	}
+	while ((rc = mpt_cap_next(r, &it)) > 0) {
+		if (it.type == MPT_CAP_REC_EVENT) {
+			if (res->events < 64)
+				res->ends[res->events] = it.offset + it.size;
+			res->events++;
+		} else {
+			res->drops++;
+		}
+	}
+	res->status = -rc;
+	res->unknown = mpt_cap_reader_counts(r)->unknown;
+	mpt_cap_reader_free(r);
+	fclose(f);
+}
+
+static void test_round_trip(void **state)
+{
+	char name[128], err[512];
+	struct mpt_cap_reader *r;
+	struct mpt_cap_item it;
+	struct fake_event f;
+	size_t len;
+	unsigned char *buf;
+	FILE *fp;
+	int i = 0, rc;
+
+	(void)state;
+	snprintf(name, sizeof(name), "%s/round.mpcap", dir);
+	buf = write_sample(name, &len, NULL);
+	fp = fopen(name, "r");
+	assert_int_equal(mpt_cap_reader_open(fp, &r, err, sizeof(err)), 0);
+	assert_string_equal(mpt_cap_reader_meta(r)->hostname, "host-a");
+	assert_string_equal(mpt_cap_reader_meta(r)->kernel, "6.18.0-test");
+	assert_string_equal(mpt_cap_reader_meta(r)->boot_id, meta.boot_id);
+	assert_int_equal(mpt_cap_reader_meta(r)->boot_to_wall_ns, meta.boot_to_wall_ns);
+	assert_string_equal(mpt_cap_reader_meta(r)->attach_mode, "tracepoint");
+	assert_int_equal(mpt_cap_reader_meta(r)->array_cap, 64);
+	assert_string_equal(mpt_cap_reader_meta(r)->command_line, meta.command_line);
+	while ((rc = mpt_cap_next(r, &it)) > 0) {
+		if (it.type == MPT_CAP_REC_DROP) {
+			assert_int_equal(i, 3);
+			assert_int_equal(it.drop_cause, MPT_STAT_RINGBUF_FULL);
+			assert_int_equal(it.drop_count, 7);
+			assert_int_equal(it.drop_first_ns, 10);
+			assert_int_equal(it.drop_last_ns, 20);
+			continue;
+		}
+		sample_event(&f, i++);
+		/* the kernel record comes back byte for byte, with what the user side added */
+		assert_int_equal(it.view.ev->size, f.ev.size);
+		assert_memory_equal(it.view.ev, &f, f.ev.size);
+		assert_string_equal(it.enrich.cgroup_path, sample_enrich.cgroup_path);
+		assert_string_equal(it.enrich.exe_path, sample_enrich.exe_path);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(i, NEVENTS);
+	assert_int_equal(mpt_cap_reader_counts(r)->events, NEVENTS);
+	assert_int_equal(mpt_cap_reader_counts(r)->dropped, 7);
+	assert_true(mpt_cap_reader_counts(r)->ended);
+	/* header, then a block per flush, then the END's */
+	assert_int_equal(mpt_cap_reader_counts(r)->chain_blocks, 1 + NEVENTS / 2 + 1);
+	mpt_cap_reader_free(r);
+	fclose(fp);
+	if (seed_dir) {
+		char seed[512];
+
+		snprintf(seed, sizeof(seed), "%s/sample.mpcap", seed_dir);
+		fp = fopen(seed, "w");
+		assert_non_null(fp);
+		fwrite(buf, 1, len, fp);
+		fclose(fp);
+	}
+	free(buf);
+}
+
+/* Cut after every byte: every event wholly before the cut is still read. */
+static void test_truncated_everywhere(void **state)
+{
+	struct result full, part;
+	char name[128];
+	unsigned char *buf;
+	size_t len;
+
+	(void)state;
+	snprintf(name, sizeof(name), "%s/trunc.mpcap", dir);
+	buf = write_sample(name, &len, NULL);
+	read_buf(buf, len, &full);
+	assert_int_equal(full.status, 0);
+	assert_int_equal(full.events, NEVENTS);
+	for (size_t cut = 0; cut < len; cut++) {
+		int want = 0;
+
+		read_buf(buf, cut, &part);
+		for (int i = 0; i < NEVENTS; i++)
+			want += full.ends[i] <= cut;
+		if (cut < MPT_CAP_PREAMBLE_SIZE)
+			assert_int_equal(part.status, MPT_CAP_ENOTCAP);
+		else
+			assert_int_equal(part.status, MPT_CAP_EDAMAGED);
+		if (part.events != want)
+			fail_msg("cut at %zu of %zu: %d events read, %d wholly before it", cut, len,
+				 part.events, want);
+	}
+	free(buf);
+}
+
+/* Any one byte changed anywhere is detected, and nothing after it is trusted. */
+static void test_every_byte_edit(void **state)
+{
+	struct result res;
+	char name[128];
+	unsigned char *buf;
+	size_t len;
+
+	(void)state;
+	snprintf(name, sizeof(name), "%s/edit.mpcap", dir);
+	buf = write_sample(name, &len, NULL);
+	for (size_t i = 0; i < len; i++) {
+		for (int bit = 0; bit < 8; bit += 7) {
+			buf[i] ^= 1 << bit;
+			read_buf(buf, len, &res);
+			if (res.status == 0)
+				fail_msg("flipping bit %d of byte %zu of %zu went unnoticed", bit,
+					 i, len);
+			assert_true(res.events <= NEVENTS);
+			buf[i] ^= 1 << bit;
+		}
+	}
+	free(buf);
+}
+
+static void test_random_corruption(void **state)
+{
+	struct result res;
+	char name[128];
+	unsigned char *buf, *bad;
+	size_t len;
+
+	(void)state;
+	srand(42);
+	snprintf(name, sizeof(name), "%s/rand.mpcap", dir);
+	buf = write_sample(name, &len, NULL);
+	bad = malloc(len);
+	for (int round = 0; round < 3000; round++) {
+		int edits = 1 + rand() % 8;
+
+		memcpy(bad, buf, len);
+		for (int e = 0; e < edits; e++) {
+			size_t at = rand() % len, n = 1 + rand() % 16;
+
+			for (size_t k = 0; k < n && at + k < len; k++)
+				bad[at + k] = rand();
+		}
+		read_buf(bad, len, &res);
+		assert_true(res.events <= NEVENTS);
+		if (!memcmp(bad, buf, len))
+			assert_int_equal(res.status, 0);
+		else
+			assert_int_not_equal(res.status, 0);
+	}
+	free(bad);
+	free(buf);
+}
+
+/* ---- files written by hand: a future mptrace, or damage of a given shape ---- */
+
+struct raw {
+	unsigned char buf[1 << 16];
+	size_t len, block_start;
+	unsigned char prev[MPT_CAP_HASH_LEN];
+	uint64_t blocks;
+};
+
+static void raw_put(struct raw *r, const void *p, size_t n)
+{
+	memcpy(r->buf + r->len, p, n);
+	r->len += n;
+}
+
+static void raw_preamble(struct raw *r, uint16_t major, uint16_t minor)
+{
+	unsigned char p[16];
+	uint32_t crc;
+
+	memset(r, 0, sizeof(*r));
+	memcpy(p, MPT_CAP_MAGIC, 8);
+	memcpy(p + 8, &major, 2);
+	memcpy(p + 10, &minor, 2);
+	crc = crc32(crc32(0, Z_NULL, 0), p, 12);
+	memcpy(p + 12, &crc, 4);
+	raw_put(r, p, 16);
+}
+
+static void raw_record_len(struct raw *r, uint16_t type, const void *payload, uint32_t len,
+			   uint32_t claimed)
+{
+	unsigned char h[12];
+	uint16_t zero = 0;
+	uint32_t crc;
+
+	memcpy(h, &type, 2);
+	memcpy(h + 2, &zero, 2);
+	memcpy(h + 4, &claimed, 4);
+	crc = crc32(crc32(0, Z_NULL, 0), h, 8);
+	if (len)
+		crc = crc32(crc, payload, len);
+	memcpy(h + 8, &crc, 4);
+	raw_put(r, h, 12);
+	raw_put(r, payload, len);
+}
+
+static void raw_record(struct raw *r, uint16_t type, const void *payload, uint32_t len)
+{
+	raw_record_len(r, type, payload, len, len);
+}
+
+static void raw_chain(struct raw *r)
+{
+	unsigned char p[16 + MPT_CAP_HASH_LEN];
+	uint64_t covered = r->len;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int n;
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, r->prev, MPT_CAP_HASH_LEN);
+	EVP_DigestUpdate(ctx, r->buf + r->block_start, r->len - r->block_start);
+	EVP_DigestFinal_ex(ctx, p + 16, &n);
+	EVP_MD_CTX_free(ctx);
+	memcpy(p, &r->blocks, 8);
+	memcpy(p + 8, &covered, 8);
+	raw_record(r, MPT_CAP_REC_CHAIN, p, sizeof(p));
+	memcpy(r->prev, p + 16, MPT_CAP_HASH_LEN);
+	r->blocks++;
+	r->block_start = r->len;
+}
+
+static void raw_header(struct raw *r, const char *extra)
+{
+	char json[4096];
+
+	snprintf(json, sizeof(json),
+		 "{\"format\":\"mptrace-capture\",\"major\":1,\"minor\":7,\"hostName\":\"h\","
+		 "\"bootToWallNs\":5,\"event\":{\"name\":\"move_pages\",\"recordVersion\":%d}%s}",
+		 MPT_EVENT_VERSION, extra);
+	raw_record(r, MPT_CAP_REC_HEADER, json, strlen(json));
+}
+
+static void raw_event(struct raw *r, int i)
+{
+	unsigned char p[4 + sizeof(struct fake_event) + 10];
+	struct fake_event f;
+	uint32_t k;
+
+	sample_event(&f, i);
+	k = f.ev.size;
+	memcpy(p, &k, 4);
+	memcpy(p + 4, &f, k);
+	memset(p + 4 + k, 0, 10); /* five empty strings */
+	raw_record(r, MPT_CAP_REC_EVENT, p, 4 + k + 10);
+}
+
+static void raw_end(struct raw *r)
+{
+	unsigned char end[32] = {0};
+
+	raw_record(r, MPT_CAP_REC_END, end, sizeof(end));
+	raw_chain(r);
+}
+
+static void save_seed(const struct raw *r, const char *name)
+{
+	char path[512];
+	FILE *f;
+
+	if (!seed_dir)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", seed_dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fwrite(r->buf, 1, r->len, f);
+	fclose(f);
+}
+
+static void test_newer_minor_version(void **state)
+{
+	static struct raw r;
+	struct result res;
+
+	(void)state;
+	/* a newer minor: extra header fields, an unknown record type between events */
+	raw_preamble(&r, MPT_CAP_MAJOR, 7);
+	raw_header(&r, ",\"futureField\":{\"x\":[1,2,3]},\"moreTags\":\"TOCTOU\"");
+	raw_chain(&r);
+	raw_event(&r, 0);
+	raw_record(&r, 99, "from the future", 15);
+	raw_record(&r, 100, "", 0);
+	raw_event(&r, 1);
+	raw_chain(&r);
+	raw_end(&r);
+	read_buf(r.buf, r.len, &res);
+	assert_int_equal(res.status, 0);
+	assert_int_equal(res.events, 2);
+	assert_int_equal(res.unknown, 2);
+	save_seed(&r, "future.mpcap");
+}
+
+static void test_bad_files(void **state)
+{
+	static struct raw r;
+	struct result res;
+	unsigned char ev[4] = {0};
+
+	(void)state;
+	/* a newer major version */
+	raw_preamble(&r, MPT_CAP_MAJOR + 1, 0);
+	raw_header(&r, "");
+	read_buf(r.buf, r.len, &res);
+	assert_int_equal(res.status, MPT_CAP_EVERSION);
+
+	/* wrong magic, text, nothing */
+	read_buf((const unsigned char *)"MPTCAP\n\n0123456789abcdef", 24, &res);
+	assert_int_equal(res.status, MPT_CAP_ENOTCAP);
+	read_buf((const unsigned char *)"root:x:0:0:root:/root:/bin/bash\n", 32, &res);
+	assert_int_equal(res.status, MPT_CAP_ENOTCAP);
+	read_buf(NULL, 0, &res);
+	assert_int_equal(res.status, MPT_CAP_ENOTCAP);
+
+	/* a header that is not JSON, or not ours; events first */
+	raw_preamble(&r, MPT_CAP_MAJOR, 0);
+	raw_record(&r, MPT_CAP_REC_HEADER, "{not json", 9);
+	read_buf(r.buf, r.len, &res);
+	assert_int_equal(res.status, MPT_CAP_EDAMAGED);
+	raw_preamble(&r, MPT_CAP_MAJOR, 0);
+	raw_record(&r, MPT_CAP_REC_HEADER, "{\"format\":\"pcapng\"}", 19);
+	read_buf(r.buf, r.len, &res);
+	assert_int_equal(res.status, MPT_CAP_ENOTCAP);
+	raw_preamble(&r, MPT_CAP_MAJOR, 0);
+	raw_event(&r, 0);
+	read_buf(r.buf, r.len, &res);
+	assert_int_equal(res.status, MPT_CAP_EDAMAGED);
+
+	/* a zero-length event, an event shorter than a record, an enormous length */
+	raw_preamble(&r, MPT_CAP_MAJOR, 0);
+	raw_header(&r, "");
+	raw_event(&r, 0);
+	raw_record(&r, MPT_CAP_REC_EVENT, "", 0);
+	read_buf(r.buf, r.len, &res);
+	assert_int_equal(res.status, MPT_CAP_EDAMAGED);
+	assert_int_equal(res.events, 1);
+	save_seed(&r, "zero-length.mpcap");
+
+	raw_preamble(&r, MPT_CAP_MAJOR, 0);
+	raw_header(&r, "");
+	raw_record(&r, MPT_CAP_REC_EVENT, ev, 4);
+	read_buf(r.buf, r.len, &res);
+	assert_int_equal(res.status, MPT_CAP_EDAMAGED);
+
+	raw_preamble(&r, MPT_CAP_MAJOR, 0);
+	raw_header(&r, "");
+	raw_event(&r, 0);
+	raw_record_len(&r, MPT_CAP_REC_EVENT, "", 0, 0xffffffffu);
+	read_buf(r.buf, r.len, &res);
+	assert_int_equal(res.status, MPT_CAP_EDAMAGED);
+	assert_int_equal(res.events, 1);
+	save_seed(&r, "enormous.mpcap");
+
+	/* a second header */
+	raw_preamble(&r, MPT_CAP_MAJOR, 0);
+	raw_header(&r, "");
+	raw_header(&r, "");
+	read_buf(r.buf, r.len, &res);
+	assert_int_equal(res.status, MPT_CAP_EDAMAGED);
+}
+
+/* An edit that fixes up the record's CRC still breaks the hash chain. */
+static void test_tamper_with_fixed_crc(void **state)
+{
+	static struct raw r;
+	struct result res;
+	size_t ev_at;
+	uint32_t crc, len;
+
+	(void)state;
+	raw_preamble(&r, MPT_CAP_MAJOR, 0);
+	raw_header(&r, "");
+	raw_chain(&r);
+	ev_at = r.len;
+	raw_event(&r, 0);
+	raw_event(&r, 1);
+	raw_chain(&r);
+	raw_end(&r);
+	read_buf(r.buf, r.len, &res);
+	assert_int_equal(res.status, 0);
+
+	/* change the caller's pid in the first event, and recompute its checksum */
+	memcpy(&len, r.buf + ev_at + 4, 4);
+	r.buf[ev_at + 12 + 4 + offsetof(struct mpt_event, task)] ^= 0x01;
+	crc = crc32(crc32(0, Z_NULL, 0), r.buf + ev_at, 8);
+	crc = crc32(crc, r.buf + ev_at + 12, len);
+	memcpy(r.buf + ev_at + 8, &crc, 4);
+	read_buf(r.buf, r.len, &res);
+	assert_int_equal(res.status, MPT_CAP_ETAMPERED);
+	/* both events were read before the chain record that covers them */
+	assert_int_equal(res.events, 2);
+}
+
+static void test_rotation(void **state)
+{
+	const char *base = "ring.mpcap";
+	struct mpt_cap_writer_opts o = {.max_bytes = 1, .max_files = 3};
+	struct mpt_cap_writer *w;
+	struct fake_event f;
+	struct mpt_view v;
+	struct result res;
+	const char *why;
+	char path[256], err[256];
+	unsigned char buf[1 << 16];
+	struct stat st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/%s", dir, base);
+	o.path = path;
+	assert_int_equal(mpt_cap_writer_open(&o, &meta, &w, err, sizeof(err)), 0);
+	/* every flush passes 1 byte: a new file each time, a ring of three */
+	for (int i = 0; i < 5; i++) {
+		sample_event(&f, i);
+		assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+		assert_int_equal(mpt_cap_write_event(w, &v), 0);
+		assert_int_equal(mpt_cap_flush(w), 0);
+	}
+	assert_int_equal(mpt_cap_writer_close(w, NULL), 0);
+	/* files 0..5 were written; 3, 4 and 5 overwrote 0, 1 and 2 */
+	for (int i = 0; i < 3; i++) {
+		FILE *fp;
+		size_t n;
+
+		snprintf(path, sizeof(path), "%s/%s.%d", dir, base, i);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		fp = fopen(path, "r");
+		n = fread(buf, 1, sizeof(buf), fp);
+		fclose(fp);
+		read_buf(buf, n, &res);
+		assert_int_equal(res.status, 0);
+		/* file 5 (slot 2) only has its header: the close came right after rotating */
+		assert_int_equal(res.events, i == 2 ? 0 : 1);
+	}
+	snprintf(path, sizeof(path), "%s/%s.3", dir, base);
+	assert_int_not_equal(stat(path, &st), 0);
+}
+
+static int teardown(void **state)
+{
+	char cmd[256];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+int main(int argc, char **argv)
+{
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	if (argc > 1) {
+		seed_dir = argv[1];
+		mkdir(seed_dir, 0755);
+	}
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_truncated_everywhere),
+	    cmocka_unit_test(test_every_byte_edit),
+	    cmocka_unit_test(test_random_corruption),
+	    cmocka_unit_test(test_newer_minor_version),
+	    cmocka_unit_test(test_bad_files),
+	    cmocka_unit_test(test_tamper_with_fixed_crc),
+	    cmocka_unit_test(test_rotation),
+	};
+	return cmocka_run_group_tests_name("capture", tests, NULL, teardown);
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The capture file: a durable, self-describing, tamper-evident record of a
+ * trace, and its reader. The format is documented in docs/capture-format.md;
+ * the constants below are the ones that document names.
+ */
+#ifndef MPTRACE_CAPTURE_H
+#define MPTRACE_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "decode.h"
+#include "mptrace_event.h"
+
+#define MPT_CAP_MAGIC "MPTCAP\r\n"
+#define MPT_CAP_MAJOR 1
+#define MPT_CAP_MINOR 0
+#define MPT_CAP_PREAMBLE_SIZE 16
+#define MPT_CAP_REC_HDR_SIZE 12
+/* No record is larger: a length beyond it is damage, never an allocation. */
+#define MPT_CAP_MAX_PAYLOAD (1u << 20)
+#define MPT_CAP_HASH_LEN 32
+
+enum mpt_cap_rec_type {
+	MPT_CAP_REC_HEADER = 1, /* JSON: host, kernel, settings, the event's argument table */
+	MPT_CAP_REC_EVENT = 2,	/* one kernel record plus what the user side added */
+	MPT_CAP_REC_DROP = 3,	/* calls lost, by cause, over a time range */
+	MPT_CAP_REC_CHAIN = 4,	/* SHA-256 over the previous chain and the bytes since */
+	MPT_CAP_REC_END = 5,	/* clean close: counts */
+};
+
+/* Drop causes: the kernel's loss counters (enum mpt_stat), then the user side's. */
+#define MPT_CAP_DROP_UNFINISHED MPT_STAT_NR
+#define MPT_CAP_DROP_MALFORMED (MPT_STAT_NR + 1)
+
+/* Exit codes of replay, verify and capture-info: each kind of bad input has its own. */
+enum mpt_cap_status {
+	MPT_CAP_OK = 0,
+	MPT_CAP_EIO = 1,       /* could not read the file */
+	MPT_CAP_ENOTCAP = 3,   /* not a capture: wrong magic */
+	MPT_CAP_EVERSION = 4,  /* a newer major version than this mptrace reads */
+	MPT_CAP_EDAMAGED = 5,  /* bad checksum, impossible length, torn or unclosed tail */
+	MPT_CAP_ETAMPERED = 6, /* checksums fine but the hash chain breaks: edited */
+};
+
+/* What the header says; strings owned by the reader or writer. */
+struct mpt_cap_meta {
+	const char *mptrace_version;
+	const char *hostname;
+	const char *kernel;
+	const char *boot_id;
+	int64_t boot_to_wall_ns;
+	const char *attach_mode;
+	uint32_t array_cap;
+	const char *command_line; /* how the capture was made: the settings and filters */
+	uint32_t file_seq;	  /* index in a rotated ring, from 0 */
+	uint64_t created_ns;	  /* wall clock */
+};
+
+struct mpt_cap_writer_opts {
+	const char *path;
+	uint64_t max_bytes; /* rotate after this many bytes; 0: never */
+	uint32_t max_files; /* ring of this many files (path.0, path.1, ...); 0: keep all */
+	bool sync;	    /* fdatasync every flush */
+};
+
+struct mpt_cap_writer;
+
+int mpt_cap_writer_open(const struct mpt_cap_writer_opts *o, const struct mpt_cap_meta *meta,
+			struct mpt_cap_writer **w, char *err, size_t len);
+/* Buffered; call mpt_cap_flush on a timer. Returns 0 or -errno. */
+int mpt_cap_write_event(struct mpt_cap_writer *w, const struct mpt_view *v);
+int mpt_cap_write_drop(struct mpt_cap_writer *w, uint32_t cause, uint64_t count, uint64_t ts_first,
+		       uint64_t ts_last);
+/* One hash-chain block and one write (plus fdatasync with sync); rotates when due. */
+int mpt_cap_flush(struct mpt_cap_writer *w);
+/*
+ * END record, last chain block, close. Returns 0 or -errno; frees @w either
+ * way. @head (65 bytes, may be NULL) gets the final chain hash, hex.
+ */
+int mpt_cap_writer_close(struct mpt_cap_writer *w, char *head);
+/* The newest chain hash, hex: an anchor to keep elsewhere. */
+const char *mpt_cap_chain_head(const struct mpt_cap_writer *w);
+/* Why the last call failed. */
+const char *mpt_cap_writer_error(const struct mpt_cap_writer *w);
+
+/* One item read back. */
+struct mpt_cap_item {
+	uint16_t type;
+	uint64_t offset; /* of the record in the file */
+	uint32_t size;	 /* of the whole record, header included */
+	/* MPT_CAP_REC_EVENT */
+	struct mpt_view view;
+	struct mpt_enrich enrich;
+	/* MPT_CAP_REC_DROP */
+	uint32_t drop_cause;
+	uint64_t drop_count, drop_first_ns, drop_last_ns;
+};
+
+struct mpt_cap_counts {
+	uint64_t records, events, drop_records, dropped, unknown, chain_blocks;
+	uint64_t first_ns, last_ns; /* event entry times, boot clock */
+	bool ended;		    /* END record and its chain block seen */
+};
+
+struct mpt_cap_reader;
+
+/* Read the preamble and header. Returns an mpt_cap_status; @err says why. */
+int mpt_cap_reader_open(FILE *f, struct mpt_cap_reader **r, char *err, size_t len);
+/*
+ * The next event or drop: 1 with @it filled (valid until the next call), 0 at
+ * a clean end, or a negative mpt_cap_status with mpt_cap_reader_error() saying
+ * what and where. With @follow, waits at the end of a file not yet closed.
+ */
+int mpt_cap_next(struct mpt_cap_reader *r, struct mpt_cap_item *it);
+const struct mpt_cap_meta *mpt_cap_reader_meta(const struct mpt_cap_reader *r);
+const struct mpt_cap_counts *mpt_cap_reader_counts(const struct mpt_cap_reader *r);
+const char *mpt_cap_reader_error(const struct mpt_cap_reader *r);
+/* Wait and retry at the end of the data instead of reporting a torn tail. */
+void mpt_cap_reader_follow(struct mpt_cap_reader *r, volatile int *stop);
+void mpt_cap_reader_free(struct mpt_cap_reader *r);
+/* The last verified chain hash, hex, into @out (65 bytes). */
+void mpt_cap_reader_chain_head(const struct mpt_cap_reader *r, char *out);
+
+/* For tests that write extended files: append a raw record to @buf's writer. */
+int mpt_cap_write_raw(struct mpt_cap_writer *w, uint16_t type, const void *payload, uint32_t len);
+
+#endif

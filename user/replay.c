@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "replay.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "capture.h"
+#include "format.h"
+#include "mptrace_event.h"
+
+static const char *const stat_names[] = {
+#define MPT_STAT_NAME(id, name, desc) name,
+    MPT_STATS(MPT_STAT_NAME)
+#undef MPT_STAT_NAME
+};
+
+struct source {
+	const char *name;
+	FILE *f;
+	struct mpt_cap_reader *r;
+	struct mpt_fmt_ctx fmt;
+	struct mpt_cap_item it;
+	bool have; /* it holds the next item */
+	int status;
+};
+
+static int worse(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+static int open_source(struct source *s, const char *name)
+{
+	char err[512];
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->name = name;
+	s->f = fopen(name, "re");
+	if (!s->f) {
+		fprintf(stderr, "mptrace: %s: %s\n", name, strerror(errno));
+		return s->status = MPT_CAP_EIO;
+	}
+	rc = mpt_cap_reader_open(s->f, &s->r, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "mptrace: %s: %s\n", name, err);
+		fclose(s->f);
+		s->f = NULL;
+		return s->status = rc;
+	}
+	s->fmt.hostname = mpt_cap_reader_meta(s->r)->hostname;
+	s->fmt.boot_to_wall_ns = mpt_cap_reader_meta(s->r)->boot_to_wall_ns;
+	return 0;
+}
+
+static void close_source(struct source *s)
+{
+	mpt_cap_reader_free(s->r);
+	if (s->f)
+		fclose(s->f);
+}
+
+/* Fetch the next item of @s; on the end or damage, report and retire it. */
+static void advance(struct source *s)
+{
+	int rc;
+
+	s->have = false;
+	if (!s->r)
+		return;
+	rc = mpt_cap_next(s->r, &s->it);
+	if (rc > 0) {
+		s->have = true;
+		return;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "mptrace: %s: %s\n", s->name, mpt_cap_reader_error(s->r));
+		s->status = worse(s->status, -rc);
+	}
+}
+
+static int64_t wall_of(const struct source *s)
+{
+	uint64_t ts =
+	    s->it.type == MPT_CAP_REC_EVENT ? s->it.view.ev->ts_boot_ns : s->it.drop_first_ns;
+
+	return (int64_t)ts + s->fmt.boot_to_wall_ns;
+}
+
+static void report_drop(const struct source *s)
+{
+	const struct mpt_cap_item *it = &s->it;
+	const char *cause = it->drop_cause < MPT_STAT_NR		? stat_names[it->drop_cause]
+			    : it->drop_cause == MPT_CAP_DROP_UNFINISHED ? "unfinished"
+			    : it->drop_cause == MPT_CAP_DROP_MALFORMED	? "malformed"
+									: "unknown cause";
+
+	/* on stderr: what stdout shows stays byte-identical to the live output */
+	fprintf(stderr,
+		"mptrace: %s: %llu calls lost (%s) between %lld and %lld ns since the epoch\n",
+		s->name, (unsigned long long)it->drop_count, cause,
+		(long long)(it->drop_first_ns + s->fmt.boot_to_wall_ns),
+		(long long)(it->drop_last_ns + s->fmt.boot_to_wall_ns));
+}
+
+int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
+{
+	struct source *src = calloc(cli->n_files, sizeof(*src));
+	uint64_t events = 0, dropped = 0, shown = 0;
+	struct strbuf line;
+	int status = 0;
+	FILE *out = stdout;
+
+	if (!src) {
+		fprintf(stderr, "mptrace: out of memory\n");
+		return 1;
+	}
+	sb_init(&line);
+	if (cli->output && !(out = fopen(cli->output, "we"))) {
+		fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli->output,
+			strerror(errno));
+		free(src);
+		return 1;
+	}
+	for (int i = 0; i < cli->n_files; i++) {
+		status = worse(status, open_source(&src[i], cli->files[i]));
+		if (src[i].r && cli->follow)
+			mpt_cap_reader_follow(src[i].r, stop);
+		advance(&src[i]);
+	}
+	/* several files (a rotated ring, several hosts): merge them in time order */
+	for (;;) {
+		struct source *next = NULL;
+
+		for (int i = 0; i < cli->n_files; i++)
+			if (src[i].have && (!next || wall_of(&src[i]) < wall_of(next)))
+				next = &src[i];
+		if (!next)
+			break;
+		if (next->it.type == MPT_CAP_REC_DROP) {
+			report_drop(next);
+			dropped += next->it.drop_count;
+		} else {
+			events++;
+			if (mpt_filter_match(&cli->tracer.filter, &next->it.view)) {
+				sb_reset(&line);
+				mpt_format_event(cli->format, &line, &next->it.view, &next->fmt);
+				if (line.oom || fwrite(line.buf, 1, line.len, out) != line.len) {
+					fprintf(stderr, "mptrace: writing the replay failed: %s\n",
+						strerror(line.oom ? ENOMEM : errno));
+					status = worse(status, 1);
+					break;
+				}
+				shown++;
+				if (cli->follow)
+					fflush(out);
+				if (cli->max_events && shown >= cli->max_events)
+					break;
+			}
+		}
+		advance(next);
+	}
+	if (fflush(out) || (out != stdout && fclose(out))) {
+		fprintf(stderr, "mptrace: writing the replay failed: %s\n", strerror(errno));
+		status = worse(status, 1);
+	}
+	for (int i = 0; i < cli->n_files; i++) {
+		status = worse(status, src[i].status);
+		close_source(&src[i]);
+	}
+	fprintf(stderr, "mptrace: replayed %llu of %llu events, %llu calls lost while tracing\n",
+		(unsigned long long)shown, (unsigned long long)events, (unsigned long long)dropped);
+	sb_free(&line);
+	free(src);
+	return status;
+}
+
+/* Read a whole file; 0 or its status. */
+static int read_all(struct source *s, const char *name)
+{
+	int rc = open_source(s, name);
+
+	if (rc)
+		return rc;
+	do
+		advance(s);
+	while (s->have);
+	return s->status;
+}
+
+int mpt_cmd_verify(const struct mpt_cli *cli)
+{
+	int status = 0;
+
+	for (int i = 0; i < cli->n_files; i++) {
+		struct source s;
+		char head[2 * MPT_CAP_HASH_LEN + 1];
+		int rc = read_all(&s, cli->files[i]);
+
+		if (!rc) {
+			const struct mpt_cap_counts *c = mpt_cap_reader_counts(s.r);
+
+			mpt_cap_reader_chain_head(s.r, head);
+			printf("%s: intact: %llu records in %llu chain blocks, chain head %s\n",
+			       cli->files[i], (unsigned long long)c->records,
+			       (unsigned long long)c->chain_blocks, head);
+		} else {
+			printf("%s: NOT intact (see above)\n", cli->files[i]);
+		}
+		status = worse(status, rc);
+		close_source(&s);
+	}
+	return status;
+}
+
+static void print_time(const char *label, int64_t wall_ns)
+{
+	time_t sec = wall_ns / 1000000000;
+	struct tm tm;
+	char buf[64];
+
+	gmtime_r(&sec, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	printf("%-18s %s.%09lldZ\n", label, buf, (long long)(wall_ns % 1000000000));
+}
+
+int mpt_cmd_capture_info(const struct mpt_cli *cli)
+{
+	int status = 0;
+
+	for (int i = 0; i < cli->n_files; i++) {
+		struct source s;
+		int rc = read_all(&s, cli->files[i]);
+
+		if (s.r) {
+			const struct mpt_cap_meta *m = mpt_cap_reader_meta(s.r);
+			const struct mpt_cap_counts *c = mpt_cap_reader_counts(s.r);
+
+			printf("%-18s %s\n", "file", cli->files[i]);
+			printf("%-18s %s\n", "mptrace version", m->mptrace_version);
+			printf("%-18s %s\n", "host", m->hostname);
+			printf("%-18s %s\n", "kernel", m->kernel);
+			printf("%-18s %s\n", "boot id", m->boot_id);
+			printf("%-18s %s\n", "attach mode", m->attach_mode);
+			printf("%-18s %u\n", "array cap", m->array_cap);
+			printf("%-18s %s\n", "command line", m->command_line);
+			printf("%-18s %u\n", "file in ring", m->file_seq);
+			print_time("created", (int64_t)m->created_ns);
+			printf("%-18s %llu\n", "events", (unsigned long long)c->events);
+			printf("%-18s %llu in %llu drop records\n", "calls lost",
+			       (unsigned long long)c->dropped, (unsigned long long)c->drop_records);
+			if (c->events) {
+				print_time("first event",
+					   (int64_t)c->first_ns + m->boot_to_wall_ns);
+				print_time("last event", (int64_t)c->last_ns + m->boot_to_wall_ns);
+			}
+			printf("%-18s %llu\n", "records skipped", (unsigned long long)c->unknown);
+			printf("%-18s %llu\n", "chain blocks", (unsigned long long)c->chain_blocks);
+			printf("%-18s %s\n", "closed cleanly", c->ended ? "yes" : "no");
+		}
+		status = worse(status, rc);
+		close_source(&s);
+	}
+	return status;
+}
