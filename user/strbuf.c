@@ -45,35 +45,29 @@ int sb_reserve(struct strbuf *sb, size_t extra)
 	return 0;
 }
 
-void sb_putc(struct strbuf *sb, char c)
-{
-	if (sb_reserve(sb, 1))
-		return;
-	sb->buf[sb->len++] = c;
-}
-
-void sb_put(struct strbuf *sb, const char *s, size_t n)
-{
-	if (sb_reserve(sb, n))
-		return;
-	memcpy(sb->buf + sb->len, s, n);
-	sb->len += n;
-}
-
-void sb_puts(struct strbuf *sb, const char *s)
-{
-	sb_put(sb, s, strlen(s));
-}
-
 void sb_u64(struct strbuf *sb, uint64_t v)
 {
+	/* two digits per division: the JSON writer's hottest function */
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+				    "25262728293031323334353637383940414243444546474849"
+				    "50515253545556575859606162636465666768697071727374"
+				    "75767778798081828384858687888990919293949596979899";
 	char tmp[20];
 	int i = sizeof(tmp);
 
-	do {
-		tmp[--i] = '0' + v % 10;
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned int r = v % 100;
+
+		v /= 100;
+		tmp[--i] = pairs[2 * r + 1];
+		tmp[--i] = pairs[2 * r];
+	}
+	if (v >= 10) {
+		tmp[--i] = pairs[2 * v + 1];
+		tmp[--i] = pairs[2 * v];
+	} else {
+		tmp[--i] = '0' + v;
+	}
 	sb_put(sb, tmp + i, sizeof(tmp) - i);
 }
 
@@ -162,7 +156,17 @@ void sb_json_str(struct strbuf *sb, const char *str, size_t n)
 	sb_putc(sb, '"');
 	while (i < n) {
 		unsigned char c = s[i];
+		size_t run = i;
 
+		/* the common case: a run of printable ASCII, copied at once */
+		while (run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' &&
+		       s[run] != '\\')
+			run++;
+		if (run > i) {
+			sb_put(sb, (const char *)s + i, run - i);
+			i = run;
+			continue;
+		}
 		if (c == '"' || c == '\\') {
 			sb_putc(sb, '\\');
 			sb_putc(sb, c);

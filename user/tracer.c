@@ -312,15 +312,22 @@ static int drain(struct mpt_tracer *t)
 uint64_t mpt_tracer_inflight_count(struct mpt_tracer *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.inflight);
+	size_t slot = bpf_map__value_size(t->skel->maps.inflight);
+	struct mpt_event *ev = malloc(slot);
 	uint32_t key, next;
 	uint64_t n = 0;
 	void *prev = NULL;
 
+	if (!ev)
+		return 0;
+	/* threads keep an idle slot (size 0) between calls: count the busy ones */
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		n++;
+		if (!bpf_map_lookup_elem(fd, &key, ev) && ev->size)
+			n++;
 	}
+	free(ev);
 	return n;
 }
 
