@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages mptrace needs, only those that are missing.
 #   scripts/deps.sh build   what building and running mptrace needs
-#   scripts/deps.sh test    that, plus what the test suite needs
+#   scripts/deps.sh test    that, plus what the test suite needs (its benchmark smoke run too)
+#   scripts/deps.sh bench   what building and running the benchmarks needs
 set -euo pipefail
 
 build_pkgs=(clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev libssl-dev cmake make
@@ -9,11 +10,14 @@ build_pkgs=(clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev libssl
 test_pkgs=(libcmocka-dev libclang-rt-14-dev python3 python3-jsonschema
 	qemu-system-x86 busybox-static cpio)
 
+bench_pkgs=(bpftrace python3 util-linux)
+
 case "${1:-build}" in
 build) pkgs=("${build_pkgs[@]}") ;;
-test) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+bench) pkgs=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+test) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
 *)
-	echo "usage: $0 build|test" >&2
+	echo "usage: $0 build|test|bench" >&2
 	exit 2
 	;;
 esac

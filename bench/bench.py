@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""mptrace against no tracer and against bpftrace, side by side, in one interleaved run.
+
+Called by bench/run.sh, which installs and builds what this needs. Writes a
+Markdown report (bench/results.md by default). --smoke runs every step with
+tiny counts, so the test suite keeps this script from rotting.
+"""
+import argparse
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TRACER_CPU, WORKLOAD_CPU = "1", "0"
+
+BPFTRACE_PROG = r"""
+tracepoint:syscalls:sys_enter_move_pages {
+  printf("enter pid=%d tid=%d target=%d count=%lu pages=%p nodes=%p status=%p flags=%d\n",
+         pid, tid, args->pid, args->nr_pages, args->pages, args->nodes, args->status, args->flags);
+}
+tracepoint:syscalls:sys_exit_move_pages { printf("exit pid=%d tid=%d ret=%d\n", pid, tid, args->ret); }
+"""
+
+
+class Tracer:
+    """One tracer run: started pinned to TRACER_CPU, ready before the workload starts."""
+
+    def __init__(self, kind, build, tmp):
+        self.kind, self.tmp = kind, tmp
+        self.out = os.path.join(tmp, kind + ".out")
+        if kind == "bpftrace":
+            prog = os.path.join(tmp, "mp.bt")
+            with open(prog, "w") as f:
+                f.write(BPFTRACE_PROG)
+            argv = ["bpftrace", "-o", self.out, prog]
+        else:
+            argv = [os.path.join(build, "mptrace"), "--attach", "tracepoint", "-o", self.out]
+            argv += {"mptrace-json": ["-f", "json"],
+                     "mptrace-json+capture": ["-f", "json", "--capture",
+                                              os.path.join(tmp, "c.mpcap")],
+                     "mptrace-table": ["-f", "table"]}[kind]
+        self.p = subprocess.Popen(["taskset", "-c", TRACER_CPU] + argv,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.err = b""
+        deadline = time.time() + 60
+        while not self.ready():
+            if time.time() > deadline or self.p.poll() is not None:
+                raise RuntimeError("%s did not start: %s" % (kind, self.err.decode()))
+            time.sleep(0.05)
+        if kind == "bpftrace":
+            # it says "Attaching" before it attaches, and a SIGINT meanwhile is lost
+            time.sleep(1.5)
+
+    def ready(self):
+        if self.kind == "bpftrace":
+            try:
+                with open(self.out, "rb") as f:
+                    return b"Attaching" in f.read(4096)
+            except FileNotFoundError:
+                return False
+        os.set_blocking(self.p.stderr.fileno(), False)
+        try:
+            chunk = self.p.stderr.read()
+        except (BlockingIOError, TypeError):
+            chunk = None
+        if chunk:
+            self.err += chunk
+        return b"tracing move_pages via" in self.err
+
+    def stop(self):
+        """Stop it; returns what it delivered and what it cost."""
+        time.sleep(0.2)
+        self.p.send_signal(signal.SIGINT)
+        for _ in range(100):
+            pid, _, ru = os.wait4(self.p.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.1)
+        else:
+            self.p.send_signal(signal.SIGTERM if self.kind == "bpftrace" else signal.SIGKILL)
+            _, _, ru = os.wait4(self.p.pid, 0)
+        self.p.returncode = 0
+        os.set_blocking(self.p.stderr.fileno(), True)
+        self.err += self.p.stderr.read()
+        r = {"cpu_s": ru.ru_utime + ru.ru_stime, "maxrss_kb": ru.ru_maxrss}
+        if self.kind == "bpftrace":
+            with open(self.out, "rb") as f:
+                data = f.read()
+            r["events"] = data.count(b"\nexit ") + data.startswith(b"exit ")
+            lost = re.findall(rb"Lost (\d+) events", data + self.err)
+            r["dropped"] = sum(int(x) for x in lost)
+        else:
+            m = re.search(rb"mptrace: (\d+) events, (\d+) dropped", self.err)
+            if not m:
+                raise RuntimeError("no summary from mptrace: " + self.err.decode())
+            r["events"], r["dropped"] = int(m.group(1)), int(m.group(2))
+        os.unlink(self.out)
+        return r
+
+
+def workload(build, *args):
+    out = subprocess.run(["taskset", "-c", WORKLOAD_CPU, os.path.join(build, "bench", "mp_bench")]
+                         + [str(a) for a in args], capture_output=True, text=True, check=True)
+    f = out.stdout.split()
+    return {"calls": int(f[1]), "ns_per_call": float(f[5]), "rate": float(f[7])}
+
+
+def traced(kind, build, tmp, *args):
+    t = Tracer(kind, build, tmp) if kind != "none" else None
+    w = workload(build, *args)
+    r = t.stop() if t else {}
+    r.update(w)
+    return r
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--out", default="bench/results.md")
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--calls", type=int, default=200000)
+    ap.add_argument("--smoke", action="store_true", help="tiny counts: check that every step runs")
+    a = ap.parse_args()
+    if a.smoke:
+        a.reps, a.calls = 1, 2000
+    have_bpftrace = subprocess.run(["sh", "-c", "command -v bpftrace"],
+                                   capture_output=True).returncode == 0
+    kinds = ["none", "mptrace-json", "mptrace-json+capture", "mptrace-table"]
+    if have_bpftrace:
+        kinds.append("bpftrace")
+    else:
+        print("bench: bpftrace is not installed; its rows are left out", file=sys.stderr)
+    tmp = tempfile.mkdtemp(prefix="mptrace-bench-")
+    micro = {(k, n): [] for k in kinds for n in (1, 64)}
+    costs = {k: [] for k in kinds}
+
+    # 1. ns per call, interleaved: A B C D E, A B C D E, ... in a rotating order
+    for rep in range(a.reps):
+        order = kinds[rep % len(kinds):] + kinds[:rep % len(kinds)]
+        for n in (1, 64):
+            calls = a.calls if n == 1 else max(a.calls // 8, 100)
+            if n == 64:
+                order_n = order
+            else:
+                order_n = order
+            for k in order_n:
+                if k == "bpftrace" and not a.smoke:
+                    c = max(calls // 20, 1000)  # ~20 us a call: keep its runs short
+                else:
+                    c = calls
+                r = traced(k, a.build, tmp, "mp", n, c)
+                micro[(k, n)].append(r)
+                if n == 1 and k != "none" and r.get("events"):
+                    costs[k].append(r)
+        print("bench: rep %d/%d done" % (rep + 1, a.reps), file=sys.stderr)
+
+    # 2. the tax on a syscall mptrace does not trace
+    tax = {"none": [], "mptrace-json": []}
+    for rep in range(a.reps):
+        for k in (["none", "mptrace-json"] if rep % 2 == 0 else ["mptrace-json", "none"]):
+            tax[k].append(traced(k, a.build, tmp, "getppid", a.calls * 10)["ns_per_call"])
+
+    # 3. the highest call rate delivered with no loss, from one and two threads
+    rates = [25000, 50000, 100000, 200000, 400000, 800000, 1200000, 1600000, 2400000]
+    if a.smoke:
+        rates = [10000, 20000]
+    knee = {}
+    knee_kinds = ["mptrace-json"] + (["bpftrace"] if have_bpftrace else [])
+    for threads in (1, 2):
+        for k in knee_kinds:
+            best, steps = None, []
+            for rate in rates:
+                calls = max(int(rate * (0.05 if a.smoke else 0.5)), 100)
+                r = traced(k, a.build, tmp, "mp", 1, calls, rate, threads)
+                lossless = r["dropped"] == 0 and r["events"] >= r["calls"]
+                steps.append((rate, r["rate"], r["events"], r["calls"], r["dropped"], lossless))
+                if not lossless:
+                    break
+                best = r["rate"]
+                if r["rate"] < 0.9 * rate:
+                    break  # the workload itself cannot go faster with this tracer
+            knee[(k, threads)] = (best, steps)
+
+    write_report(a, kinds, micro, tax, knee, costs, have_bpftrace)
+    print("bench: wrote %s" % a.out, file=sys.stderr)
+
+
+def write_report(a, kinds, micro, tax, knee, costs, have_bpftrace):
+    def ns(rows):
+        return [r["ns_per_call"] for r in rows]
+
+    lines = ["# mptrace benchmark results", ""]
+    uname = platform.uname()
+    bt = subprocess.run(["sh", "-c", "bpftrace --version 2>/dev/null"], capture_output=True,
+                        text=True).stdout.strip() or "not installed"
+    ver = subprocess.run([os.path.join(a.build, "mptrace"), "--version"], capture_output=True,
+                         text=True).stdout.strip()
+    lines += ["Machine: %s, kernel %s, %d CPUs; %s; %s. Tracer pinned to CPU %s, workload to "
+              "CPU %s; median of %d interleaved repetitions%s." %
+              (uname.node, uname.release, os.cpu_count(), ver, bt, TRACER_CPU, WORKLOAD_CPU,
+               a.reps, " (SMOKE RUN: tiny counts, numbers meaningless)" if a.smoke else ""),
+              "", "Generated by `bench/run.sh` on %s." % time.strftime("%Y-%m-%d %H:%M UTC",
+                                                                   time.gmtime()), ""]
+    for n in (1, 64):
+        base = med(ns(micro[("none", n)]))
+        btov = med(ns(micro.get(("bpftrace", n), []))) - base if have_bpftrace else float("nan")
+        lines += ["## move_pages(0, %d, pages, NULL, status, 0), tight loop" % n, "",
+                  "| configuration | median ns/call | min-max | overhead ns | ratio to no tracer "
+                  "| overhead vs bpftrace's | lost |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for k in kinds:
+            xs = ns(micro[(k, n)])
+            m = med(xs)
+            ov = m - base
+            lost = sum(r.get("dropped", 0) for r in micro[(k, n)])
+            rel = "1/%.0f" % (btov / ov) if k != "none" and ov > 0 and btov == btov else "-"
+            lines.append("| %s | %.0f | %.0f-%.0f | %s | %.2fx | %s | %s |" %
+                         (k, m, min(xs), max(xs), "-" if k == "none" else "%.0f" % ov,
+                          m / base, "-" if k in ("none", "bpftrace") else rel,
+                          "-" if k == "none" else lost))
+        lines.append("")
+    tb, tm = med(tax["none"]), med(tax["mptrace-json"])
+    lines += ["## getppid (a syscall mptrace does not trace)", "",
+              "| configuration | median ns/call | min-max |", "| --- | ---: | ---: |",
+              "| none | %.1f | %.1f-%.1f |" % (tb, min(tax["none"]), max(tax["none"])),
+              "| mptrace attached | %.1f | %.1f-%.1f |" % (tm, min(tax["mptrace-json"]),
+                                                        max(tax["mptrace-json"])),
+              "", "Added: %.1f ns." % (tm - tb), ""]
+    lines += ["## Highest call rate delivered with no loss (N=1)", "",
+              "| tracer | threads | lossless rate (calls/s) | steps: target -> achieved "
+              "(events/calls, lost) |", "| --- | ---: | ---: | --- |"]
+    for (k, threads), (best, steps) in sorted(knee.items()):
+        st = "; ".join("%d -> %.0f (%d/%d, %d)" % (t, r, e, c, d) for t, r, e, c, d, _ in steps)
+        lines.append("| %s | %d | %s | %s |" % (k, threads, "%.0f" % best if best else "none",
+                                               st))
+    lines.append("")
+    lines += ["## mptrace's own cost (JSON to a file, N=1 runs)", "",
+              "| configuration | peak RSS (MB) | CPU s per million events |", "| --- | ---: | ---: |"]
+    for k in kinds:
+        if k in ("none",) or not costs[k]:
+            continue
+        rss = max(r["maxrss_kb"] for r in costs[k]) / 1024
+        cpu = med([r["cpu_s"] / r["events"] * 1e6 for r in costs[k]])
+        lines.append("| %s | %.1f | %.2f |" % (k, rss, cpu))
+    lines.append("")
+    with open(a.out, "w") as f:
+        f.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
