@@ -579,6 +579,81 @@ static void test_capture_follow(void **state)
 	munmap(mem, 4096);
 }
 
+/* Detections with real calls, live; and the replay of the capture raises the same ones. */
+static void test_detections(void **state)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *mem = tu_touched_pages(16);
+	void *pages[16];
+	int status[16], nodes[16] = {0}, go[2];
+	char live[256], cap[256], pid[16];
+	size_t live_len;
+	char *live_buf;
+	struct tu_call c;
+	struct proc p;
+	pid_t child;
+	char b;
+
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		pages[i] = mem + i * page;
+	assert_int_equal(pipe(go), 0);
+	child = fork();
+	if (child == 0) {
+		alarm(60);
+		close(1), close(2);
+		(void)!read(go[0], &b, 1);
+		_exit(0);
+	}
+	snprintf(live, sizeof(live), "%s/detect.json", tmpdir);
+	snprintf(cap, sizeof(cap), "%s/detect.mpcap", tmpdir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = {(char *)mptrace_bin, "--detect", "-f",	  "json", "-o", live,
+			"--capture",	     cap,	 "--pid", pid,	  NULL};
+	start_tracing(&p, argv);
+	for (int i = 0; i < 6; i++) { /* MPT-3: probing pids that do not exist */
+		memset(&c, 0, sizeof(c));
+		c.pid = 4194304, c.count = 1, c.pages = pages, c.status = status;
+		tu_move_pages(&c);
+	}
+	own_call(&c, pages, status, 1, nodes, 4); /* MPT-2: MPOL_MF_MOVE_ALL */
+	memset(&c, 0, sizeof(c));		  /* MPT-4: where are 16 of the child's pages? */
+	c.pid = child, c.count = 16, c.pages = pages, c.status = status;
+	tu_move_pages(&c);
+	assert_int_equal(c.ret, 0);
+	memset(&c, 0, sizeof(c)); /* MPT-1: move one of the child's pages */
+	c.pid = child, c.count = 1, c.pages = pages, c.nodes = nodes, c.status = status,
+	c.flags = 2;
+	tu_move_pages(&c);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+
+	live_buf = slurp(live, &live_len);
+	for (const char *id = "1234"; *id; id++) {
+		char want[64];
+		const char *at;
+		int n = 0;
+
+		snprintf(want, sizeof(want), "\"detection\":{\"id\":\"MPT-%c\"", *id);
+		for (at = live_buf; (at = strstr(at, want)); at++)
+			n++;
+		if (n != 1)
+			fail_msg("%d detections %s in:\n%s", n, want, live_buf);
+	}
+	assert_null(strstr(live_buf, "\"MPT-5\""));
+
+	char *replay[] = {(char *)mptrace_bin, "replay", "--detect", "-f", "json", cap, NULL};
+	assert_int_equal(run(replay, 0, &p), 0);
+	assert_int_equal(p.out_len, live_len);
+	assert_memory_equal(p.out, live_buf, live_len);
+
+	assert_int_equal(write(go[1], "x", 1), 1);
+	waitpid(child, NULL, 0);
+	close(go[0]), close(go[1]);
+	free(live_buf);
+	munmap(mem, 16 * page);
+}
+
 /* Files that are not captures, or that this mptrace cannot read: one line, own exit code. */
 static void test_capture_bad_files(void **state)
 {
@@ -724,6 +799,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_capture_killed),
 	    cmocka_unit_test(test_capture_follow),
 	    cmocka_unit_test(test_capture_bad_files),
+	    cmocka_unit_test(test_detections),
 	    cmocka_unit_test(test_bad_command_lines),
 	    cmocka_unit_test(test_unwritable_output),
 	    cmocka_unit_test(test_without_privileges),

@@ -51,6 +51,12 @@ enum {
 	OPT_CAPTURE_SIZE,
 	OPT_CAPTURE_FILES,
 	OPT_FOLLOW,
+	OPT_DETECT,
+	OPT_DETECT_BURST,
+	OPT_DETECT_SCAN,
+	OPT_DETECT_FLOOD,
+	OPT_DETECT_WINDOW,
+	OPT_DETECT_COOLDOWN,
 };
 
 static const struct argp_option options[] = {
@@ -82,7 +88,18 @@ static const struct argp_option options[] = {
      "start a new capture file (FILE.0, FILE.1, ...) every MB megabytes", 2},
     {"capture-files", OPT_CAPTURE_FILES, "N", 0, "with --capture-size: keep a ring of N files", 2},
     {"follow", OPT_FOLLOW, NULL, 0, "replay: wait for more records at the end", 2},
-    {NULL, 0, NULL, 0, "Other options:", 3},
+    {NULL, 0, NULL, 0, "Detections (docs/detections.md), live and in replay:", 3},
+    {"detect", OPT_DETECT, NULL, 0, "emit a detection event after each suspicious call", 3},
+    {"detect-burst", OPT_DETECT_BURST, "N", 0,
+     "MPT-3: EPERM/EACCES/ESRCH results from one process per window (default 5)", 3},
+    {"detect-scan", OPT_DETECT_SCAN, "N", 0,
+     "MPT-4: pages in one query of another process (default 16)", 3},
+    {"detect-flood", OPT_DETECT_FLOOD, "PAGES", 0,
+     "MPT-5: pages asked to move by one process per window (default 100000)", 3},
+    {"detect-window", OPT_DETECT_WINDOW, "SECONDS", 0, "window of MPT-3 and MPT-5 (default 1)", 3},
+    {"detect-cooldown", OPT_DETECT_COOLDOWN, "SECONDS", 0,
+     "a rule fires at most once per process per cooldown (default 10)", 3},
+    {NULL, 0, NULL, 0, "Other options:", 4},
     {"array-cap", OPT_ARRAY_CAP, "N", 0, "entries captured from each array (1-1024, default 64)",
      0},
     {"ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "ring buffer size, a power of two (default 8)", 0},
@@ -301,6 +318,36 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_FOLLOW:
 		cli->follow = true;
 		break;
+	case OPT_DETECT:
+		cli->detect.enabled = true;
+		break;
+	case OPT_DETECT_BURST:
+		if (parse_u64(arg, "--detect-burst", 1, 1000000, &v, ps))
+			return EINVAL;
+		cli->detect.burst_errors = v;
+		break;
+	case OPT_DETECT_SCAN:
+		if (parse_u64(arg, "--detect-scan", 1, 1u << 30, &v, ps))
+			return EINVAL;
+		cli->detect.scan_pages = v;
+		break;
+	case OPT_DETECT_FLOOD:
+		if (parse_u64(arg, "--detect-flood", 1, UINT64_MAX / 2, &v, ps))
+			return EINVAL;
+		cli->detect.flood_pages = v;
+		break;
+	case OPT_DETECT_WINDOW:
+	case OPT_DETECT_COOLDOWN: {
+		uint64_t ms;
+
+		if (parse_seconds(arg, &ms, ps))
+			return EINVAL;
+		if (key == OPT_DETECT_WINDOW)
+			cli->detect.window_ns = ms * 1000000;
+		else
+			cli->detect.cooldown_ns = ms * 1000000;
+		break;
+	}
 	case OPT_ARRAY_CAP:
 		if (parse_u64(arg, "array cap", 1, MPT_ARRAY_CAP_MAX, &v, ps))
 			return EINVAL;
@@ -384,6 +431,7 @@ int mpt_cli_parse(int argc, char **argv, struct mpt_cli *cli, char *err, size_t 
 
 	memset(cli, 0, sizeof(*cli));
 	mpt_tracer_opts_default(&cli->tracer);
+	mpt_detect_cfg_default(&cli->detect);
 	cli->format = MPT_FMT_TABLE;
 	err[0] = '\0';
 

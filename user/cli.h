@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "detect.h"
 #include "format.h"
 #include "tracer.h"
 
@@ -36,6 +37,7 @@ struct mpt_cli {
 	const char *files[MPT_CLI_FILES_MAX];
 	int n_files;
 	bool follow;
+	struct mpt_detect_cfg detect;
 };
 
 /*

@@ -18,6 +18,7 @@
 #include "capture.h"
 #include "cli.h"
 #include "container.h"
+#include "detect.h"
 #include "format.h"
 #include "log.h"
 #include "strbuf.h"
@@ -51,6 +52,7 @@ struct sink {
 	int cap_errno;
 	uint64_t lost[MPT_CAP_DROP_MALFORMED + 1]; /* already written as drop records */
 	uint64_t lost_since_ns;			   /* boot clock */
+	struct mpt_detector *detect;
 };
 
 /* Captures flush on this timer (and when their buffer fills, and at exit). */
@@ -84,6 +86,8 @@ static int emit_event(void *ctx, const struct mpt_view *v)
 		s->write_errno = ENOMEM;
 		return MPT_STOP_WRITE_ERROR;
 	}
+	if (s->detect)
+		mpt_detect_lines(s->detect, s->format == MPT_FMT_JSON, &s->line, &ev, &s->fmt);
 	if (fwrite(s->line.buf, 1, s->line.len, s->out) != s->line.len) {
 		s->write_errno = errno;
 		return MPT_STOP_WRITE_ERROR;
@@ -338,6 +342,10 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (cli.detect.enabled && !(sink.detect = mpt_detector_new(&cli.detect))) {
+		fprintf(stderr, "mptrace: out of memory\n");
+		goto cleanup;
+	}
 	cli.tracer.on_event = emit_event;
 	cli.tracer.ctx = &sink;
 	if (mpt_tracer_start(&cli.tracer, &tracer, &rep)) {
@@ -411,6 +419,7 @@ int main(int argc, char **argv)
 
 cleanup:
 	mpt_cap_writer_close(sink.cap, NULL);
+	mpt_detector_free(sink.detect);
 	free(cmdline);
 	mpt_tracer_free(tracer);
 	if (sink.out && sink.out != stdout)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "capture.h"
+#include "detect.h"
 #include "format.h"
 #include "mptrace_event.h"
 
@@ -110,6 +111,7 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 {
 	struct source *src = calloc(cli->n_files, sizeof(*src));
 	uint64_t events = 0, dropped = 0, shown = 0;
+	struct mpt_detector *detect = NULL;
 	struct strbuf line;
 	int status = 0;
 	FILE *out = stdout;
@@ -119,6 +121,11 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 		return 1;
 	}
 	sb_init(&line);
+	if (cli->detect.enabled && !(detect = mpt_detector_new(&cli->detect))) {
+		fprintf(stderr, "mptrace: out of memory\n");
+		free(src);
+		return 1;
+	}
 	if (cli->output && !(out = fopen(cli->output, "we"))) {
 		fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli->output,
 			strerror(errno));
@@ -148,6 +155,11 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 			if (mpt_filter_match(&cli->tracer.filter, &next->it.view)) {
 				sb_reset(&line);
 				mpt_format_event(cli->format, &line, &next->it.view, &next->fmt);
+				/* the same rules on the same records: the same detections as live
+				 */
+				if (detect)
+					mpt_detect_lines(detect, cli->format == MPT_FMT_JSON, &line,
+							 &next->it.view, &next->fmt);
 				if (line.oom || fwrite(line.buf, 1, line.len, out) != line.len) {
 					fprintf(stderr, "mptrace: writing the replay failed: %s\n",
 						strerror(line.oom ? ENOMEM : errno));
@@ -174,6 +186,7 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 	fprintf(stderr, "mptrace: replayed %llu of %llu events, %llu calls lost while tracing\n",
 		(unsigned long long)shown, (unsigned long long)events, (unsigned long long)dropped);
 	sb_free(&line);
+	mpt_detector_free(detect);
 	free(src);
 	return status;
 }

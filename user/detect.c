@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "detect.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "move_pages.h"
+
+#define MPOL_MF_MOVE_ALL_BIT (1 << 2)
+#define SLOTS 4096
+
+static const struct {
+	const char *code, *name, *severity, *technique, *technique_name;
+} rules[] = {
+#define MPT_DET_ROW(id, code, name, sev, tid, tname) {code, name, sev, tid, tname},
+    MPT_DETECTIONS(MPT_DET_ROW)
+#undef MPT_DET_ROW
+};
+
+static const char *const descriptions[MPT_DET_NR] = {
+    [MPT_DET_OTHER_PROCESS] = "a process asked to migrate the pages of another process",
+    [MPT_DET_MOVE_ALL] = "MPOL_MF_MOVE_ALL moves pages shared with other processes too "
+			 "(needs CAP_SYS_NICE)",
+    [MPT_DET_PROBE_BURST] = "one process got many EPERM, EACCES or ESRCH results in a short "
+			    "time: probing for targets or privileges",
+    [MPT_DET_LAYOUT_SCAN] = "a process queried where many pages of another process live "
+			    "(nodes NULL): memory-layout discovery",
+    [MPT_DET_MIGRATION_FLOOD] = "one process asked to migrate pages at a very high rate: a "
+				"noisy neighbour or a denial of service",
+};
+
+/* What the rules remember about one process (tgid + start time: pids are reused). */
+struct proc_state {
+	uint32_t tgid;
+	uint64_t start_ns;
+	uint64_t err_window_start, err_count;
+	uint64_t flood_window_start, flood_pages;
+	uint64_t last_fired[MPT_DET_NR]; /* event time + 1; 0: never */
+};
+
+struct mpt_detector {
+	struct mpt_detect_cfg cfg;
+	struct proc_state slot[SLOTS];
+};
+
+void mpt_detect_cfg_default(struct mpt_detect_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->burst_errors = 5;
+	c->window_ns = 1000000000ull;
+	c->scan_pages = 16;
+	c->flood_pages = 100000;
+	c->cooldown_ns = 10000000000ull;
+}
+
+struct mpt_detector *mpt_detector_new(const struct mpt_detect_cfg *c)
+{
+	struct mpt_detector *d = calloc(1, sizeof(*d));
+
+	if (d)
+		d->cfg = *c;
+	return d;
+}
+
+void mpt_detector_free(struct mpt_detector *d)
+{
+	free(d);
+}
+
+const char *mpt_detection_code(enum mpt_detection_id id)
+{
+	return id < MPT_DET_NR ? rules[id].code : "?";
+}
+
+static struct proc_state *state_of(struct mpt_detector *d, const struct mpt_task *t)
+{
+	struct proc_state *s = &d->slot[t->host_tgid % SLOTS];
+
+	if (s->tgid != t->host_tgid || s->start_ns != t->start_ns) {
+		memset(s, 0, sizeof(*s));
+		s->tgid = t->host_tgid;
+		s->start_ns = t->start_ns;
+	}
+	return s;
+}
+
+static bool targets_other(const struct mpt_event *ev)
+{
+	return ev->pid != 0 && (uint32_t)ev->pid != ev->task.ns_tgid &&
+	       (uint32_t)ev->pid != ev->task.ns_tid;
+}
+
+uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
+{
+	const struct mpt_event *ev = v->ev;
+	uint64_t now = ev->ts_boot_ns;
+	struct proc_state *s;
+	uint32_t hit = 0, fire = 0;
+
+	if (!d->cfg.enabled)
+		return 0;
+	s = state_of(d, &ev->task);
+	if (targets_other(ev) && ev->nodes)
+		hit |= 1u << MPT_DET_OTHER_PROCESS;
+	if (ev->flags & MPOL_MF_MOVE_ALL_BIT)
+		hit |= 1u << MPT_DET_MOVE_ALL;
+	if (ev->ret == -EPERM || ev->ret == -EACCES || ev->ret == -ESRCH) {
+		if (now - s->err_window_start > d->cfg.window_ns || !s->err_count) {
+			s->err_window_start = now;
+			s->err_count = 0;
+		}
+		if (++s->err_count >= d->cfg.burst_errors)
+			hit |= 1u << MPT_DET_PROBE_BURST;
+	}
+	if (targets_other(ev) && !ev->nodes && ev->count >= d->cfg.scan_pages && ev->ret >= 0)
+		hit |= 1u << MPT_DET_LAYOUT_SCAN;
+	if (ev->nodes) {
+		if (now - s->flood_window_start > d->cfg.window_ns || !s->flood_pages) {
+			s->flood_window_start = now;
+			s->flood_pages = 0;
+		}
+		s->flood_pages += ev->count;
+		if (s->flood_pages >= d->cfg.flood_pages)
+			hit |= 1u << MPT_DET_MIGRATION_FLOOD;
+	}
+	/* at most once per process and rule per cooldown: a signal, not a flood */
+	for (int r = 0; r < MPT_DET_NR; r++) {
+		if (!(hit & (1u << r)))
+			continue;
+		if (s->last_fired[r] && now + 1 - s->last_fired[r] < d->cfg.cooldown_ns)
+			continue;
+		s->last_fired[r] = now + 1;
+		fire |= 1u << r;
+	}
+	return fire;
+}
+
+static void json_str(struct strbuf *sb, const char *s)
+{
+	sb_json_str(sb, s, strlen(s));
+}
+
+void mpt_format_detection(int json, struct strbuf *sb, enum mpt_detection_id id,
+			  const struct mpt_view *trigger, const struct mpt_fmt_ctx *ctx)
+{
+	const struct mpt_event *ev = trigger->ev;
+	struct strbuf inner;
+
+	if (id >= MPT_DET_NR)
+		return;
+	sb_init(&inner);
+	if (json) {
+		mpt_format_json(&inner, trigger, ctx);
+		if (inner.len && inner.buf[inner.len - 1] == '\n')
+			inner.len--;
+		sb_puts(sb, "{\"timestamp\":");
+		sb_u64(sb, ev->ts_boot_ns + ctx->boot_to_wall_ns);
+		sb_puts(sb, ",\"eventName\":\"detection\",\"hostName\":");
+		json_str(sb, ctx->hostname);
+		sb_puts(sb, ",\"detection\":{\"id\":");
+		json_str(sb, rules[id].code);
+		sb_puts(sb, ",\"name\":");
+		json_str(sb, rules[id].name);
+		sb_puts(sb, ",\"severity\":");
+		json_str(sb, rules[id].severity);
+		sb_puts(sb, ",\"description\":");
+		json_str(sb, descriptions[id]);
+		sb_puts(sb, ",\"mitre\":{\"technique\":");
+		json_str(sb, rules[id].technique);
+		sb_puts(sb, ",\"name\":");
+		json_str(sb, rules[id].technique_name);
+		sb_puts(sb, "}},\"triggeredBy\":");
+		sb_put(sb, inner.buf ? inner.buf : "null", inner.buf ? inner.len : 4);
+		sb_puts(sb, "}\n");
+	} else {
+		/* the event's own line, with the detection in front */
+		mpt_format_table(&inner, trigger, ctx);
+		sb_puts(sb, "DETECTION ");
+		sb_puts(sb, rules[id].code);
+		sb_puts(sb, " [");
+		sb_puts(sb, rules[id].severity);
+		sb_puts(sb, "] ");
+		sb_puts(sb, rules[id].name);
+		sb_puts(sb, ": ");
+		sb_put(sb, inner.buf ? inner.buf : "\n", inner.buf ? inner.len : 1);
+	}
+	sb_free(&inner);
+}
+
+void mpt_detect_lines(struct mpt_detector *d, int json, struct strbuf *sb, const struct mpt_view *v,
+		      const struct mpt_fmt_ctx *ctx)
+{
+	uint32_t hits = mpt_detect(d, v);
+
+	for (int r = 0; r < MPT_DET_NR; r++)
+		if (hits & (1u << r))
+			mpt_format_detection(json, sb, r, v, ctx);
+}

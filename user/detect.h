@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Detections: user-side rules over the event stream (docs/detections.md).
+ * They use only what the records say, with the records' own clock, so a
+ * replay of a capture raises exactly the detections the live run raised.
+ */
+#ifndef MPTRACE_DETECT_H
+#define MPTRACE_DETECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "strbuf.h"
+
+/* X(id, code, name, severity, MITRE technique id, technique name) */
+#define MPT_DETECTIONS(X)                                                                          \
+	X(OTHER_PROCESS, "MPT-1", "move_pages on another process", "medium", "", "")               \
+	X(MOVE_ALL, "MPT-2", "MPOL_MF_MOVE_ALL requested", "high", "", "")                         \
+	X(PROBE_BURST, "MPT-3", "burst of permission or lookup failures", "medium", "T1057",       \
+	  "Process Discovery")                                                                     \
+	X(LAYOUT_SCAN, "MPT-4", "page-location scan of another process", "high", "T1057",          \
+	  "Process Discovery")                                                                     \
+	X(MIGRATION_FLOOD, "MPT-5", "very high page-migration rate", "medium", "T1499",            \
+	  "Endpoint Denial of Service")
+
+enum mpt_detection_id {
+#define MPT_DET_ENUM(id, code, name, sev, tid, tname) MPT_DET_##id,
+	MPT_DETECTIONS(MPT_DET_ENUM)
+#undef MPT_DET_ENUM
+	    MPT_DET_NR,
+};
+
+struct mpt_detect_cfg {
+	bool enabled;
+	uint32_t burst_errors; /* MPT-3: this many EPERM/EACCES/ESRCH from one process */
+	uint64_t window_ns;    /* ... within this window (MPT-3, MPT-5) */
+	uint32_t scan_pages;   /* MPT-4: a query of at least this many pages */
+	uint64_t flood_pages;  /* MPT-5: pages asked to move per window by one process */
+	uint64_t cooldown_ns;  /* a rule fires at most once per process per cooldown */
+};
+
+void mpt_detect_cfg_default(struct mpt_detect_cfg *c);
+
+struct mpt_detector;
+
+struct mpt_detector *mpt_detector_new(const struct mpt_detect_cfg *c);
+void mpt_detector_free(struct mpt_detector *d);
+
+/* Rules that @v triggers, as a bit per enum mpt_detection_id. */
+uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v);
+
+const char *mpt_detection_code(enum mpt_detection_id id);
+
+/* One detection line (JSON or table), carrying the triggering event. */
+struct mpt_fmt_ctx;
+void mpt_format_detection(int json, struct strbuf *sb, enum mpt_detection_id id,
+			  const struct mpt_view *trigger, const struct mpt_fmt_ctx *ctx);
+
+/* Run the rules on @v and append a line to @sb for each detection it raises. */
+void mpt_detect_lines(struct mpt_detector *d, int json, struct strbuf *sb, const struct mpt_view *v,
+		      const struct mpt_fmt_ctx *ctx);
+
+#endif
