@@ -56,6 +56,9 @@ struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
+/* Bytes queued in the ring buffer at the last return: a gauge the reader reports. */
+__u64 ring_queued = 0;
+
 /* Values of every active filter kind; the loader sizes it to what was given. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -531,6 +534,7 @@ static __always_inline int on_exit(long ret)
 	if (wakeup_bytes) {
 		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 
+		ring_queued = avail;
 		flags = avail < wakeup_bytes && avail + size >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
 									     : BPF_RB_NO_WAKEUP;
 	}

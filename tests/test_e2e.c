@@ -654,6 +654,77 @@ static void test_detections(void **state)
 	munmap(mem, 16 * page);
 }
 
+static json_t *last_line_with(const char *buf, const char *needle)
+{
+	const char *at = NULL, *p = buf;
+	json_error_t err;
+
+	while ((p = strstr(p, needle)))
+		at = p++;
+	if (!at)
+		return NULL;
+	while (at > buf && at[-1] != '\n')
+		at--;
+	return json_loadb(at, strcspn(at, "\n"), 0, &err);
+}
+
+/*
+ * The accounting stream: stats records on a timer and on SIGUSR1, a drop
+ * record for every loss, and at the end seen + lost = the calls made.
+ */
+static void test_stats_and_drops(void **state)
+{
+	char out[256], pid[16];
+	char *mem = tu_touched_pages(1);
+	void *pages[1] = {mem};
+	int status[1], calls = 20000;
+	size_t len;
+	char *buf;
+	json_t *fin, *drop;
+	struct tu_call c;
+	struct proc p;
+
+	(void)state;
+	snprintf(out, sizeof(out), "%s/stats.json", tmpdir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = {(char *)mptrace_bin, "-f",  "json",	    "-o", out, "--pid", pid,
+			"--stats-interval",  "0.2", "--ringbuf-mb", "1",  NULL};
+	start_tracing(&p, argv);
+	/* the reader stopped: a 1 MB ring holds a few thousand records, the rest are lost */
+	kill(p.pid, SIGSTOP);
+	for (int i = 0; i < calls; i++)
+		own_call(&c, pages, status, 1, NULL, 0);
+	kill(p.pid, SIGCONT);
+	usleep(500 * 1000);
+	kill(p.pid, SIGUSR1);
+	usleep(300 * 1000);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+
+	buf = slurp(out, &len);
+	fin = last_line_with(buf, "\"final\":true");
+	assert_non_null(fin);
+	drop = last_line_with(buf, "\"eventName\":\"drop\"");
+	assert_non_null(drop);
+	assert_string_equal(json_string_value(json_object_get(drop, "cause")), "ringbuf_full");
+	/* every call: written, or counted as lost, and the drop record says how many */
+	assert_int_equal(json_integer_value(json_object_get(fin, "eventsEmitted")) +
+			     json_integer_value(
+				 json_object_get(json_object_get(fin, "dropped"), "ringbuf_full")),
+			 calls);
+	assert_int_equal(
+	    json_integer_value(json_object_get(drop, "count")),
+	    json_integer_value(json_object_get(json_object_get(fin, "dropped"), "ringbuf_full")));
+	assert_true(json_integer_value(json_object_get(drop, "count")) > 0);
+	assert_int_equal(json_integer_value(json_object_get(fin, "eventsSeen")),
+			 json_integer_value(json_object_get(fin, "eventsEmitted")));
+	assert_int_equal(json_integer_value(json_object_get(fin, "ringBufferBytes")), 1 << 20);
+	json_decref(fin);
+	json_decref(drop);
+	free(buf);
+	munmap(mem, 4096);
+}
+
 /* Files that are not captures, or that this mptrace cannot read: one line, own exit code. */
 static void test_capture_bad_files(void **state)
 {
@@ -800,6 +871,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_capture_follow),
 	    cmocka_unit_test(test_capture_bad_files),
 	    cmocka_unit_test(test_detections),
+	    cmocka_unit_test(test_stats_and_drops),
 	    cmocka_unit_test(test_bad_command_lines),
 	    cmocka_unit_test(test_unwritable_output),
 	    cmocka_unit_test(test_without_privileges),

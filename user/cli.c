@@ -57,6 +57,7 @@ enum {
 	OPT_DETECT_FLOOD,
 	OPT_DETECT_WINDOW,
 	OPT_DETECT_COOLDOWN,
+	OPT_STATS_INTERVAL,
 };
 
 static const struct argp_option options[] = {
@@ -100,6 +101,10 @@ static const struct argp_option options[] = {
     {"detect-cooldown", OPT_DETECT_COOLDOWN, "SECONDS", 0,
      "a rule fires at most once per process per cooldown (default 10)", 3},
     {NULL, 0, NULL, 0, "Other options:", 4},
+    {"stats-interval", OPT_STATS_INTERVAL, "SECONDS", 0,
+     "write a stats record every SECONDS (and on SIGUSR1), and a drop record for every loss, "
+     "into the output",
+     4},
     {"array-cap", OPT_ARRAY_CAP, "N", 0, "entries captured from each array (1-1024, default 64)",
      0},
     {"ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "ring buffer size, a power of two (default 8)", 0},
@@ -335,6 +340,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (parse_u64(arg, "--detect-flood", 1, UINT64_MAX / 2, &v, ps))
 			return EINVAL;
 		cli->detect.flood_pages = v;
+		break;
+	case OPT_STATS_INTERVAL:
+		if (parse_seconds(arg, &cli->stats_ms, ps))
+			return EINVAL;
 		break;
 	case OPT_DETECT_WINDOW:
 	case OPT_DETECT_COOLDOWN: {

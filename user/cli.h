@@ -38,6 +38,7 @@ struct mpt_cli {
 	int n_files;
 	bool follow;
 	struct mpt_detect_cfg detect;
+	uint64_t stats_ms; /* stats and drop records in the output stream; 0: none */
 };
 
 /*

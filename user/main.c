@@ -29,12 +29,14 @@
 /* Records are written without a wake-up; the reader comes back this often. */
 #define MPT_POLL_MS 10
 
-static volatile sig_atomic_t exiting;
+static volatile sig_atomic_t exiting, stats_wanted;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	exiting = 1;
+	if (sig == SIGUSR1)
+		stats_wanted = 1;
+	else
+		exiting = 1;
 }
 
 struct sink {
@@ -53,6 +55,17 @@ struct sink {
 	uint64_t lost[MPT_CAP_DROP_MALFORMED + 1]; /* already written as drop records */
 	uint64_t lost_since_ns;			   /* boot clock */
 	struct mpt_detector *detect;
+	bool stream_stats;   /* --stats-interval: stats and drop records in the output */
+	char host_json[600]; /* the host name as a JSON string, quotes included */
+	const char *mode;
+};
+
+static const char *const loss_names[MPT_CAP_DROP_MALFORMED + 1] = {
+#define MPT_STAT_NAME(id, name, desc) [MPT_STAT_##id] = name,
+    MPT_STATS(MPT_STAT_NAME)
+#undef MPT_STAT_NAME
+	[MPT_CAP_DROP_UNFINISHED] = "unfinished",
+    [MPT_CAP_DROP_MALFORMED] = "malformed",
 };
 
 /* Captures flush on this timer (and when their buffer fills, and at exit). */
@@ -121,14 +134,41 @@ static uint64_t boot_ns(void)
 	return now_ns(CLOCK_BOOTTIME);
 }
 
-/* Losses since the last look become drop records, so the capture shows each gap. */
-static int capture_losses(struct sink *s, struct mpt_tracer *t, bool final)
+/* One record of the accounting stream: JSON, or a "--" line in the table. */
+static void stream_line(struct sink *s, const char *json, const char *table)
+{
+	if (s->format == MPT_FMT_JSON)
+		fputs(json, s->out);
+	else
+		fputs(table, s->out);
+}
+
+static void stream_drop(struct sink *s, int cause, uint64_t count, uint64_t from, uint64_t to)
+{
+	char json[512], table[256];
+
+	snprintf(json, sizeof(json),
+		 "{\"timestamp\":%lld,\"eventName\":\"drop\",\"cause\":\"%s\",\"count\":%llu,"
+		 "\"fromTimestamp\":%lld,\"toTimestamp\":%lld}\n",
+		 (long long)(to + s->fmt.boot_to_wall_ns), loss_names[cause],
+		 (unsigned long long)count, (long long)(from + s->fmt.boot_to_wall_ns),
+		 (long long)(to + s->fmt.boot_to_wall_ns));
+	snprintf(table, sizeof(table), "-- %llu calls lost (%s) in the last %.3f s\n",
+		 (unsigned long long)count, loss_names[cause], (to - from) / 1e9);
+	stream_line(s, json, table);
+}
+
+/*
+ * Losses since the last look become drop records: in the capture, so the
+ * file shows each gap, and in the output with --stats-interval.
+ */
+static int account_losses(struct sink *s, struct mpt_tracer *t, bool final)
 {
 	uint64_t now = boot_ns(), cur[MPT_CAP_DROP_MALFORMED + 1] = {0};
 	struct mpt_stats st;
 	int err = 0;
 
-	if (!s->cap || mpt_tracer_stats(t, &st))
+	if ((!s->cap && !s->stream_stats) || mpt_tracer_stats(t, &st))
 		return 0;
 	for (int k = 0; k < MPT_STAT_NR; k++)
 		cur[k] = k == MPT_STAT_EVENTS ? 0 : st.kernel[k];
@@ -136,14 +176,59 @@ static int capture_losses(struct sink *s, struct mpt_tracer *t, bool final)
 	if (final)
 		cur[MPT_CAP_DROP_UNFINISHED] = st.unfinished;
 	for (int k = 0; k <= MPT_CAP_DROP_MALFORMED && !err; k++) {
-		if (cur[k] > s->lost[k])
+		if (cur[k] <= s->lost[k])
+			continue;
+		if (s->cap)
 			err = mpt_cap_write_drop(s->cap, k, cur[k] - s->lost[k], s->lost_since_ns,
 						 now);
-		if (cur[k] > s->lost[k])
-			s->lost[k] = cur[k];
+		if (s->stream_stats)
+			stream_drop(s, k, cur[k] - s->lost[k], s->lost_since_ns, now);
+		s->lost[k] = cur[k];
 	}
 	s->lost_since_ns = now;
 	return err;
+}
+
+/* Where the trace stands: what the kernel saw, what was written, what was lost and why. */
+static void stream_stats(struct sink *s, struct mpt_tracer *t, bool final)
+{
+	uint64_t queued, size;
+	struct mpt_stats st;
+	char json[1024], table[512];
+	int n, m;
+
+	if (mpt_tracer_stats(t, &st))
+		return;
+	mpt_tracer_ring_fill(t, &queued, &size);
+	n = snprintf(json, sizeof(json),
+		     "{\"timestamp\":%lld,\"eventName\":\"stats\",\"hostName\":%s,"
+		     "\"attachMode\":\"%s\",\"final\":%s,\"eventsSeen\":%llu,"
+		     "\"eventsReceived\":%llu,\"eventsEmitted\":%llu,\"dropped\":{",
+		     (long long)(boot_ns() + s->fmt.boot_to_wall_ns), s->host_json, s->mode,
+		     final ? "true" : "false", (unsigned long long)st.kernel[MPT_STAT_EVENTS],
+		     (unsigned long long)st.received, (unsigned long long)s->emitted);
+	m = snprintf(table, sizeof(table), "-- stats: %llu seen, %llu written, lost:",
+		     (unsigned long long)st.kernel[MPT_STAT_EVENTS],
+		     (unsigned long long)s->emitted);
+	for (int k = 0; k <= MPT_CAP_DROP_MALFORMED; k++) {
+		uint64_t v = k < MPT_STAT_NR		    ? st.kernel[k]
+			     : k == MPT_CAP_DROP_UNFINISHED ? st.unfinished
+							    : st.malformed;
+
+		if (k == MPT_STAT_EVENTS)
+			continue;
+		n += snprintf(json + n, sizeof(json) - n, "%s\"%s\":%llu",
+			      n && json[n - 1] == '{' ? "" : ",", loss_names[k],
+			      (unsigned long long)v);
+		m += snprintf(table + m, sizeof(table) - m, " %s=%llu", loss_names[k],
+			      (unsigned long long)v);
+	}
+	snprintf(json + n, sizeof(json) - n,
+		 "},\"ringBufferQueuedBytes\":%llu,\"ringBufferBytes\":%llu}\n",
+		 (unsigned long long)queued, (unsigned long long)size);
+	snprintf(table + m, sizeof(table) - m, ", ring buffer %llu of %llu bytes queued\n",
+		 (unsigned long long)queued, (unsigned long long)size);
+	stream_line(s, json, table);
 }
 
 static void read_boot_id(char *buf, size_t len)
@@ -285,7 +370,8 @@ int main(int argc, char **argv)
 	struct mpt_cli cli;
 	char hostname[256] = "";
 	char err[MPT_REASON_LEN];
-	int64_t deadline = 0, next_flush = 0;
+	int64_t deadline = 0, next_flush = 0, next_stats = 0;
+	int cap_err = 0;
 	char *cmdline = NULL;
 	int rc = 1, n;
 
@@ -340,6 +426,7 @@ int main(int argc, char **argv)
 	/* No SA_RESTART: a signal must end the wait in epoll. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (cli.detect.enabled && !(sink.detect = mpt_detector_new(&cli.detect))) {
@@ -360,6 +447,18 @@ int main(int argc, char **argv)
 	fprintf(stderr, "mptrace: tracing move_pages via %s\n",
 		mpt_attach_name(mpt_tracer_mode(tracer)));
 	next_flush = now_ns(CLOCK_MONOTONIC);
+	sink.mode = mpt_attach_name(mpt_tracer_mode(tracer));
+	sink.stream_stats = cli.stats_ms > 0;
+	{
+		struct strbuf h;
+
+		sb_init(&h);
+		sb_json_str(&h, hostname, strlen(hostname));
+		snprintf(sink.host_json, sizeof(sink.host_json), "%.*s", (int)h.len,
+			 h.buf ? h.buf : "\"\"");
+		sb_free(&h);
+	}
+	next_stats = now_ns(CLOCK_MONOTONIC) + (int64_t)cli.stats_ms * 1000000;
 
 	if (cli.duration_ms)
 		deadline = now_ns(CLOCK_MONOTONIC) + (int64_t)cli.duration_ms * 1000000;
@@ -373,26 +472,35 @@ int main(int argc, char **argv)
 			sink.write_errno = errno;
 			break;
 		}
-		if (sink.cap && now_ns(CLOCK_MONOTONIC) >= next_flush) {
+		if ((sink.cap || sink.stream_stats) && now_ns(CLOCK_MONOTONIC) >= next_flush) {
 			next_flush = now_ns(CLOCK_MONOTONIC) + MPT_CAPTURE_FLUSH_MS * 1000000ll;
-			n = capture_losses(&sink, tracer, false);
-			n = n ?: mpt_cap_flush(sink.cap);
+			n = account_losses(&sink, tracer, false);
+			n = n ?: (sink.cap ? mpt_cap_flush(sink.cap) : 0);
 			if (n) {
 				sink.cap_errno = -n;
 				break;
 			}
+		}
+		if (sink.stream_stats && (stats_wanted || now_ns(CLOCK_MONOTONIC) >= next_stats)) {
+			stats_wanted = 0;
+			next_stats = now_ns(CLOCK_MONOTONIC) + (int64_t)cli.stats_ms * 1000000;
+			stream_stats(&sink, tracer, false);
 		}
 		if (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)
 			break;
 	}
 	if (n >= 0 || n == -EINTR)
 		n = mpt_tracer_stop(tracer);
+	/* the last word: what was seen plus what was lost adds up to what the kernel counted */
+	cap_err = account_losses(&sink, tracer, true);
+	if (sink.stream_stats)
+		stream_stats(&sink, tracer, true);
 	if (fflush(sink.out) && !sink.write_errno)
 		sink.write_errno = errno;
 
 	if (sink.cap) {
 		char head[2 * MPT_CAP_HASH_LEN + 1];
-		int err = capture_losses(&sink, tracer, true);
+		int err = cap_err;
 
 		/* the last hash is the anchor to keep elsewhere: verify prints the same */
 		err = mpt_cap_writer_close(sink.cap, head) ?: err;

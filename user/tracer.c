@@ -479,3 +479,9 @@ int mpt_check_privileges(char *why, size_t len)
 		snprintf(why, len, "the bpf() system call does not work here: %s", errstr(fd));
 	return fd;
 }
+
+void mpt_tracer_ring_fill(const struct mpt_tracer *t, uint64_t *queued, uint64_t *size)
+{
+	*queued = t->skel->bss ? t->skel->bss->ring_queued : 0;
+	*size = t->opts.ringbuf_bytes;
+}

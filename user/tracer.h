@@ -47,6 +47,8 @@ int mpt_tracer_poll(struct mpt_tracer *t, int timeout_ms);
 /* Detach (entry first, so calls in flight still complete), then deliver what is left. */
 int mpt_tracer_stop(struct mpt_tracer *t);
 int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s);
+/* Bytes queued in the ring buffer at the last traced return, and its size. */
+void mpt_tracer_ring_fill(const struct mpt_tracer *t, uint64_t *queued, uint64_t *size);
 /* Calls lost in the kernel: every loss counter added up. */
 uint64_t mpt_stats_lost(const struct mpt_stats *s);
 enum mpt_attach_mode mpt_tracer_mode(const struct mpt_tracer *t);
