@@ -5,8 +5,8 @@
 #   scripts/deps.sh bench   what building and running the benchmarks needs
 set -euo pipefail
 
-build_pkgs=(clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev libssl-dev cmake make
-	gcc pkg-config)
+build_pkgs=(clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev libssl-dev libinih-dev
+	libsystemd-dev libcap-dev cmake make gcc pkg-config)
 test_pkgs=(libcmocka-dev libclang-rt-14-dev python3 python3-jsonschema
 	qemu-system-x86 busybox-static cpio)
 

@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -173,6 +175,81 @@ static void test_filters(void **state)
 	rejects(PARSE("--cgroup"), "option '--cgroup' requires an argument");
 }
 
+static int parse_with_config(const char *conf, char *err, size_t len, int argc, char **argv)
+{
+	char path[] = "/tmp/mptrace-conf-XXXXXX";
+	char **all = NULL;
+	int fd = mkstemp(path), rc;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, conf, strlen(conf)), (ssize_t)strlen(conf));
+	close(fd);
+	argv[2] = path;
+	rc = mpt_cli_parse_config(argc, argv, &cli, err, len, &all);
+	unlink(path);
+	return rc;
+}
+
+static void test_config_file(void **state)
+{
+	char err[256];
+	char *argv[] = {"mptrace", "--config", NULL, "--comm", "b", "-f", "table", NULL};
+
+	(void)state;
+	assert_int_equal(parse_with_config("; the daemon's settings\n"
+					   "[output]\nformat = json\noutput = /var/log/x.json\n"
+					   "[filters]\ncomm = a\ncontainers-only = true\n"
+					   "target-other = false\n[detect]\ndetect = yes\n"
+					   "detect-burst = 9\n[daemon]\nstats-interval = 60\n",
+					   err, sizeof(err), 7, argv),
+			 0);
+	/* the command line wins for single values, and adds to filter lists */
+	assert_int_equal(cli.format, MPT_FMT_TABLE);
+	assert_string_equal(cli.output, "/var/log/x.json");
+	assert_int_equal(cli.tracer.filter.n[MPT_FILTER_COMM], 2);
+	assert_int_equal(cli.tracer.filter.scope, MPT_SCOPE_CONTAINERS_ONLY);
+	assert_false(cli.tracer.filter.target_other);
+	assert_true(cli.detect.enabled);
+	assert_int_equal(cli.detect.burst_errors, 9);
+	assert_int_equal(cli.stats_ms, 60000);
+
+	assert_int_not_equal(parse_with_config("nonsense = 1\n", err, sizeof(err), 3, argv), 0);
+	assert_non_null(strstr(err, "unknown setting 'nonsense'"));
+	assert_int_not_equal(parse_with_config("detect = maybe\n", err, sizeof(err), 3, argv), 0);
+	assert_non_null(strstr(err, "takes true or false"));
+	assert_int_not_equal(parse_with_config("array-cap = 99999\n", err, sizeof(err), 3, argv),
+			     0);
+	assert_non_null(strstr(err, "invalid array cap"));
+	assert_int_not_equal(parse_with_config("just words\n", err, sizeof(err), 3, argv), 0);
+	assert_non_null(strstr(err, "not a 'key = value' line"));
+	assert_int_not_equal(parse_with_config("config = /etc/other\n", err, sizeof(err), 3, argv),
+			     0);
+	argv[2] = "/no/such/mptrace.conf";
+	assert_int_not_equal(mpt_cli_parse_config(3, argv, &cli, err, sizeof(err), &(char **){0}),
+			     0);
+	assert_non_null(strstr(err, "cannot read config file"));
+}
+
+static const char *shipped_config;
+
+/* The example the package ships parses, with the values it documents. */
+static void test_shipped_config(void **state)
+{
+	char err[256];
+	char *argv[] = {"mptrace", "--config", (char *)shipped_config, NULL};
+	char **all = NULL;
+
+	(void)state;
+	if (mpt_cli_parse_config(3, argv, &cli, err, sizeof(err), &all))
+		fail_msg("%s: %s", shipped_config, err);
+	assert_int_equal(cli.format, MPT_FMT_JSON);
+	assert_string_equal(cli.output, "/var/log/mptrace/events.json");
+	assert_string_equal(cli.capture, "/var/lib/mptrace/trace.mpcap");
+	assert_int_equal(cli.capture_files, 8);
+	assert_true(cli.detect.enabled);
+	assert_int_equal(cli.stats_ms, 60000);
+}
+
 static void test_help_and_version(void **state)
 {
 	FILE *saved = stdout;
@@ -185,13 +262,15 @@ static void test_help_and_version(void **state)
 	stdout = saved;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	shipped_config = argc > 1 ? argv[1] : "packaging/mptrace.conf";
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),	     cmocka_unit_test(test_all_options),
 	    cmocka_unit_test(test_attach_modes),     cmocka_unit_test(test_probe_command),
 	    cmocka_unit_test(test_bad_numbers),	     cmocka_unit_test(test_bad_strings),
 	    cmocka_unit_test(test_help_and_version), cmocka_unit_test(test_filters),
+	    cmocka_unit_test(test_config_file),	     cmocka_unit_test(test_shipped_config),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -725,6 +727,61 @@ static void test_stats_and_drops(void **state)
 	munmap(mem, 4096);
 }
 
+/* Under systemd: READY once attached, watchdog keep-alives, STOPPING; capabilities dropped. */
+static void test_service_manager(void **state)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char msg[512], file[64], line[256], all[4096] = "";
+	int fd, ready = 0, watchdog = 0, stopping = 0;
+	unsigned long long eff = ~0ull;
+	struct proc p;
+	FILE *f;
+
+	(void)state;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/notify.sock", tmpdir);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	setenv("NOTIFY_SOCKET", addr.sun_path, 1);
+	setenv("WATCHDOG_USEC", "200000", 1);
+	char *argv[] = {(char *)mptrace_bin, "--pid", "1", NULL};
+	start_tracing(&p, argv);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+
+	/* once attached it keeps CAP_BPF and CAP_SYS_PTRACE only, and cannot regain any */
+	snprintf(file, sizeof(file), "/proc/%d/status", p.pid);
+	f = fopen(file, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "CapEff: %llx", &eff);
+		if (!strncmp(line, "NoNewPrivs:", 11))
+			assert_non_null(strstr(line, "1"));
+	}
+	fclose(f);
+	assert_int_equal(eff, (1ull << 39) | (1ull << 19));
+
+	usleep(500 * 1000);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	for (;;) {
+		ssize_t n = recv(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		msg[n] = '\0';
+		ready += !!strstr(msg, "READY=1");
+		watchdog += !!strstr(msg, "WATCHDOG=1");
+		stopping += !!strstr(msg, "STOPPING=1");
+		strncat(all, msg, sizeof(all) - strlen(all) - 2);
+		strcat(all, "|");
+	}
+	close(fd);
+	if (ready != 1 || watchdog < 2 || stopping != 1)
+		fail_msg("notifications: %s", all);
+	assert_non_null(strstr(all, "STATUS=tracing move_pages via "));
+}
+
 /* Files that are not captures, or that this mptrace cannot read: one line, own exit code. */
 static void test_capture_bad_files(void **state)
 {
@@ -872,6 +929,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_capture_bad_files),
 	    cmocka_unit_test(test_detections),
 	    cmocka_unit_test(test_stats_and_drops),
+	    cmocka_unit_test(test_service_manager),
 	    cmocka_unit_test(test_bad_command_lines),
 	    cmocka_unit_test(test_unwritable_output),
 	    cmocka_unit_test(test_without_privileges),

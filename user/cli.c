@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE
 #include "cli.h"
 
 #include <argp.h>
+#include <ini.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -58,6 +60,7 @@ enum {
 	OPT_DETECT_WINDOW,
 	OPT_DETECT_COOLDOWN,
 	OPT_STATS_INTERVAL,
+	OPT_CONFIG,
 };
 
 static const struct argp_option options[] = {
@@ -101,6 +104,8 @@ static const struct argp_option options[] = {
     {"detect-cooldown", OPT_DETECT_COOLDOWN, "SECONDS", 0,
      "a rule fires at most once per process per cooldown (default 10)", 3},
     {NULL, 0, NULL, 0, "Other options:", 4},
+    {"config", OPT_CONFIG, "FILE", 0,
+     "read settings from FILE first (key = value, keys are these long options)", 4},
     {"stats-interval", OPT_STATS_INTERVAL, "SECONDS", 0,
      "write a stats record every SECONDS (and on SIGUSR1), and a drop record for every loss, "
      "into the output",
@@ -341,6 +346,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			return EINVAL;
 		cli->detect.flood_pages = v;
 		break;
+	case OPT_CONFIG:
+		/* read by mpt_cli_parse_config() before parsing; nothing to do here */
+		break;
 	case OPT_STATS_INTERVAL:
 		if (parse_seconds(arg, &cli->stats_ms, ps))
 			return EINVAL;
@@ -452,4 +460,108 @@ int mpt_cli_parse(int argc, char **argv, struct mpt_cli *cli, char *err, size_t 
 		return -EINVAL;
 	}
 	return ps.done ? 1 : 0;
+}
+
+/* ---- the configuration file ---------------------------------------------- */
+
+struct config_state {
+	char **argv;
+	int argc, cap;
+	const char *path;
+	char *err;
+	size_t len;
+	bool failed;
+};
+
+static int push_arg(struct config_state *cs, char *arg)
+{
+	if (cs->argc + 1 >= cs->cap) {
+		int cap = cs->cap ? cs->cap * 2 : 32;
+		char **p = realloc(cs->argv, cap * sizeof(*p));
+
+		if (!p)
+			return -1;
+		cs->argv = p;
+		cs->cap = cap;
+	}
+	cs->argv[cs->argc++] = arg;
+	cs->argv[cs->argc] = NULL;
+	return 0;
+}
+
+static const struct argp_option *find_long_option(const char *name)
+{
+	for (const struct argp_option *o = options; o->name || o->key || o->doc; o++)
+		if (o->name && !strcmp(o->name, name))
+			return o;
+	return NULL;
+}
+
+/* inih calls this per "key = value"; sections only group keys for the reader. */
+static int config_line(void *user, const char *section, const char *key, const char *value)
+{
+	struct config_state *cs = user;
+	const struct argp_option *o = find_long_option(key);
+	char *arg;
+
+	(void)section;
+	if (!o || !strcmp(key, "config") || !strcmp(key, "help") || !strcmp(key, "version")) {
+		snprintf(cs->err, cs->len, "%s: unknown setting '%s'", cs->path, key);
+		cs->failed = true;
+		return 0;
+	}
+	if (!o->arg) {
+		/* a flag: true or false */
+		if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0"))
+			return 1;
+		if (strcmp(value, "true") && strcmp(value, "yes") && strcmp(value, "1")) {
+			snprintf(cs->err, cs->len, "%s: '%s' takes true or false, not '%s'",
+				 cs->path, key, value);
+			cs->failed = true;
+			return 0;
+		}
+		if (asprintf(&arg, "--%s", key) < 0 || push_arg(cs, arg))
+			return 0;
+		return 1;
+	}
+	if (asprintf(&arg, "--%s=%s", key, value) < 0 || push_arg(cs, arg))
+		return 0;
+	return 1;
+}
+
+int mpt_cli_parse_config(int argc, char **argv, struct mpt_cli *cli, char *err, size_t len,
+			 char ***out_argv)
+{
+	struct config_state cs = {.err = err, .len = len};
+	const char *path = NULL;
+	int rc;
+
+	*out_argv = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			path = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			path = argv[i] + 9;
+	}
+	if (!path)
+		return mpt_cli_parse(argc, argv, cli, err, len);
+	cs.path = path;
+	push_arg(&cs, argv[0]);
+	rc = ini_parse(path, config_line, &cs);
+	if (rc || cs.failed) {
+		if (!cs.failed && rc < 0)
+			snprintf(err, len, "cannot read config file '%s': %s", path,
+				 rc == -1 ? strerror(errno) : "out of memory");
+		else if (!cs.failed)
+			snprintf(err, len, "%s:%d: not a 'key = value' line", path, rc);
+		rc = -EINVAL;
+		goto out;
+	}
+	/* the file first, the command line after it: a flag given there wins */
+	for (int i = 1; i < argc; i++)
+		push_arg(&cs, argv[i]);
+	rc = mpt_cli_parse(cs.argc, cs.argv, cli, err, len);
+out:
+	*out_argv = cs.argv;
+	return rc;
 }

@@ -47,4 +47,13 @@ struct mpt_cli {
  */
 int mpt_cli_parse(int argc, char **argv, struct mpt_cli *cli, char *err, size_t len);
 
+/*
+ * mpt_cli_parse, with the settings of --config FILE (an INI file of
+ * "long-option = value" lines) placed before the command line's own, so the
+ * command line overrides single-valued settings and adds to filter lists.
+ * *argv_out (free it) holds the combined argument list.
+ */
+int mpt_cli_parse_config(int argc, char **argv, struct mpt_cli *cli, char *err, size_t len,
+			 char ***argv_out);
+
 #endif

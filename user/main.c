@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "detect.h"
 #include "format.h"
 #include "log.h"
+#include "privs.h"
 #include "strbuf.h"
 #include "replay.h"
 #include "tracer.h"
@@ -372,12 +374,17 @@ int main(int argc, char **argv)
 	char err[MPT_REASON_LEN];
 	int64_t deadline = 0, next_flush = 0, next_stats = 0;
 	int cap_err = 0;
+	uint64_t watchdog_usec = 0;
+	int64_t next_watchdog = 0;
+	char **config_argv = NULL;
 	char *cmdline = NULL;
 	int rc = 1, n;
 
-	n = mpt_cli_parse(argc, argv, &cli, err, sizeof(err));
+	/* the settings' strings live as long as the process: cli points into them */
+	n = mpt_cli_parse_config(argc, argv, &cli, err, sizeof(err), &config_argv);
 	if (n < 0) {
 		fprintf(stderr, "mptrace: %s\n", err);
+		free(config_argv);
 		return 2;
 	}
 	if (n > 0)
@@ -444,8 +451,22 @@ int main(int argc, char **argv)
 		if (open_capture(&sink, &cli, tracer, cmdline ? cmdline : ""))
 			goto cleanup;
 	}
+	{
+		char kept[128];
+
+		/* attached: what is left to do needs far less than it took to get here */
+		if (mpt_drop_privileges(kept, sizeof(kept), err, sizeof(err))) {
+			fprintf(stderr, "mptrace: %s\n", err);
+			goto cleanup;
+		}
+		mpt_info("dropped every capability but %s", kept[0] ? kept : "none");
+	}
 	fprintf(stderr, "mptrace: tracing move_pages via %s\n",
 		mpt_attach_name(mpt_tracer_mode(tracer)));
+	sd_notifyf(0, "READY=1\nSTATUS=tracing move_pages via %s",
+		   mpt_attach_name(mpt_tracer_mode(tracer)));
+	if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
+		next_watchdog = now_ns(CLOCK_MONOTONIC);
 	next_flush = now_ns(CLOCK_MONOTONIC);
 	sink.mode = mpt_attach_name(mpt_tracer_mode(tracer));
 	sink.stream_stats = cli.stats_ms > 0;
@@ -486,9 +507,15 @@ int main(int argc, char **argv)
 			next_stats = now_ns(CLOCK_MONOTONIC) + (int64_t)cli.stats_ms * 1000000;
 			stream_stats(&sink, tracer, false);
 		}
+		/* the service manager's keep-alive, at twice the rate it asks for */
+		if (watchdog_usec && now_ns(CLOCK_MONOTONIC) >= next_watchdog) {
+			sd_notify(0, "WATCHDOG=1");
+			next_watchdog = now_ns(CLOCK_MONOTONIC) + (int64_t)watchdog_usec * 500;
+		}
 		if (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)
 			break;
 	}
+	sd_notify(0, "STOPPING=1");
 	if (n >= 0 || n == -EINTR)
 		n = mpt_tracer_stop(tracer);
 	/* the last word: what was seen plus what was lost adds up to what the kernel counted */

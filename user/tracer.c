@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "privs.h"
 #include "mptrace.skel.h"
 
 struct mpt_tracer {
@@ -61,9 +62,9 @@ static const char *eperm_hint(int err)
 {
 	if (err != -EPERM)
 		return "";
-	if (geteuid() == 0)
-		return " (refused although running as root: this kernel does not allow it)";
-	return " (needs root, or CAP_BPF and CAP_PERFMON)";
+	if (!mpt_can_bpf())
+		return " (needs root, or CAP_BPF and CAP_PERFMON: this process lacks them)";
+	return " (refused although privileged: this kernel does not allow it)";
 }
 
 static uint32_t filter_kinds(const struct mpt_filter *f)
