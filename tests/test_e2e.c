@@ -782,6 +782,71 @@ static void test_service_manager(void **state)
 	assert_non_null(strstr(all, "STATUS=tracing move_pages via "));
 }
 
+/* Every line of @path is one complete JSON object; returns how many. */
+static int json_lines(const char *path)
+{
+	size_t len;
+	char *buf = slurp(path, &len), *p = buf, *nl;
+	int n = 0;
+
+	while ((nl = memchr(p, '\n', len - (p - buf)))) {
+		json_error_t err;
+		json_t *j = json_loadb(p, nl - p, 0, &err);
+
+		if (!j)
+			fail_msg("%s: line %d is not JSON: %s", path, n + 1, err.text);
+		json_decref(j);
+		n++;
+		p = nl + 1;
+	}
+	assert_int_equal(p - buf, len); /* nothing after the last newline: no torn line */
+	free(buf);
+	return n;
+}
+
+/* --log-size rotates into a bounded ring of whole-line files; SIGHUP reopens (logrotate). */
+static void test_log_rotation_and_hup(void **state)
+{
+	char log[256], path[300], pid[16];
+	char *mem = tu_touched_pages(1);
+	void *pages[1] = {mem};
+	int status[1], total = 0;
+	struct tu_call c;
+	struct stat st;
+	struct proc p;
+
+	(void)state;
+	snprintf(log, sizeof(log), "%s/events.json", tmpdir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = {(char *)mptrace_bin, "-f", "json",	  "-o", log, "--pid", pid,
+			"--log-size",	     "1",  "--log-files", "3",	NULL};
+	start_tracing(&p, argv);
+	for (int i = 0; i < 4000; i++) /* ~4 MB of JSON: rotated three times at least */
+		own_call(&c, pages, status, 1, NULL, 0);
+	usleep(300 * 1000);
+	/* logrotate: move the file away, then HUP; mptrace writes to a new one */
+	snprintf(path, sizeof(path), "%s/events.json.moved", tmpdir);
+	assert_int_equal(rename(log, path), 0);
+	kill(p.pid, SIGHUP);
+	usleep(300 * 1000);
+	own_call(&c, pages, status, 1, NULL, 0);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+
+	assert_int_equal(json_lines(log), 1);
+	total += json_lines(path);
+	for (int i = 1; i <= 2; i++) {
+		snprintf(path, sizeof(path), "%s.%d", log, i);
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(st.st_size >= 1 << 20);
+		total += json_lines(path);
+	}
+	snprintf(path, sizeof(path), "%s.3", log);
+	assert_int_not_equal(stat(path, &st), 0); /* three files in all */
+	assert_true(total > 2000 && total < 4000);
+	munmap(mem, 4096);
+}
+
 /* Files that are not captures, or that this mptrace cannot read: one line, own exit code. */
 static void test_capture_bad_files(void **state)
 {
@@ -930,6 +995,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_detections),
 	    cmocka_unit_test(test_stats_and_drops),
 	    cmocka_unit_test(test_service_manager),
+	    cmocka_unit_test(test_log_rotation_and_hup),
 	    cmocka_unit_test(test_bad_command_lines),
 	    cmocka_unit_test(test_unwritable_output),
 	    cmocka_unit_test(test_without_privileges),

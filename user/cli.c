@@ -61,6 +61,8 @@ enum {
 	OPT_DETECT_COOLDOWN,
 	OPT_STATS_INTERVAL,
 	OPT_CONFIG,
+	OPT_LOG_SIZE,
+	OPT_LOG_FILES,
 };
 
 static const struct argp_option options[] = {
@@ -104,6 +106,9 @@ static const struct argp_option options[] = {
     {"detect-cooldown", OPT_DETECT_COOLDOWN, "SECONDS", 0,
      "a rule fires at most once per process per cooldown (default 10)", 3},
     {NULL, 0, NULL, 0, "Other options:", 4},
+    {"log-size", OPT_LOG_SIZE, "MB", 0,
+     "rotate the --output file past MB megabytes (FILE.1, FILE.2, ...); SIGHUP reopens it", 4},
+    {"log-files", OPT_LOG_FILES, "N", 0, "with --log-size: keep N files in all (default 5)", 4},
     {"config", OPT_CONFIG, "FILE", 0,
      "read settings from FILE first (key = value, keys are these long options)", 4},
     {"stats-interval", OPT_STATS_INTERVAL, "SECONDS", 0,
@@ -229,6 +234,14 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 			 "need --capture FILE");
 		return EINVAL;
 	}
+	if ((cli->log_size || cli->log_files) && !cli->output) {
+		snprintf(ps->err, ps->len, "--log-size and --log-files need --output FILE");
+		return EINVAL;
+	}
+	if (cli->log_files && !cli->log_size) {
+		snprintf(ps->err, ps->len, "--log-files needs --log-size");
+		return EINVAL;
+	}
 	if (cli->capture_files && !cli->capture_size) {
 		snprintf(ps->err, ps->len, "--capture-files needs --capture-size");
 		return EINVAL;
@@ -345,6 +358,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (parse_u64(arg, "--detect-flood", 1, UINT64_MAX / 2, &v, ps))
 			return EINVAL;
 		cli->detect.flood_pages = v;
+		break;
+	case OPT_LOG_SIZE:
+		if (parse_u64(arg, "log size", 1, 1 << 20, &v, ps))
+			return EINVAL;
+		cli->log_size = v << 20;
+		break;
+	case OPT_LOG_FILES:
+		if (parse_u64(arg, "log file count", 2, 1000, &v, ps))
+			return EINVAL;
+		cli->log_files = v;
 		break;
 	case OPT_CONFIG:
 		/* read by mpt_cli_parse_config() before parsing; nothing to do here */

@@ -39,6 +39,8 @@ struct mpt_cli {
 	bool follow;
 	struct mpt_detect_cfg detect;
 	uint64_t stats_ms; /* stats and drop records in the output stream; 0: none */
+	uint64_t log_size; /* rotate --output past this many bytes; 0: never */
+	uint32_t log_files;
 };
 
 /*

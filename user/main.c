@@ -31,12 +31,14 @@
 /* Records are written without a wake-up; the reader comes back this often. */
 #define MPT_POLL_MS 10
 
-static volatile sig_atomic_t exiting, stats_wanted;
+static volatile sig_atomic_t exiting, stats_wanted, reopen_wanted;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		stats_wanted = 1;
+	else if (sig == SIGHUP)
+		reopen_wanted = 1;
 	else
 		exiting = 1;
 }
@@ -46,6 +48,10 @@ struct sink {
 	struct mpt_fmt_ctx fmt;
 	FILE *out;
 	const char *out_name;
+	const char *out_path; /* NULL: stdout */
+	uint64_t out_bytes;   /* in the current file */
+	uint64_t log_size;
+	uint32_t log_files;
 	struct strbuf line;
 	uint64_t emitted;
 	uint64_t max_events;
@@ -75,6 +81,58 @@ static const char *const loss_names[MPT_CAP_DROP_MALFORMED + 1] = {
 
 #define MPT_STOP_MAX_EVENTS (-ECANCELED)
 #define MPT_STOP_WRITE_ERROR (-EIO)
+
+/*
+ * The output file, opened for appending: a restarted daemon never truncates
+ * its own earlier log. SIGHUP reopens it (logrotate's move-then-HUP).
+ */
+static int open_output(struct sink *s)
+{
+	s->out = fopen(s->out_path, "ae");
+	if (!s->out) {
+		s->write_errno = errno;
+		return -1;
+	}
+	setvbuf(s->out, NULL, _IOFBF, 1 << 16);
+	s->out_bytes = ftell(s->out) > 0 ? ftell(s->out) : 0;
+	return 0;
+}
+
+static int reopen_output(struct sink *s)
+{
+	if (!s->out_path)
+		return 0;
+	if (fclose(s->out)) {
+		s->out = NULL;
+		s->write_errno = errno;
+		return -1;
+	}
+	return open_output(s);
+}
+
+/* FILE -> FILE.1 -> ... -> FILE.(N-1), the oldest gone: whole lines only, never split. */
+static int rotate_output(struct sink *s)
+{
+	uint32_t n = s->log_files ? s->log_files : 5;
+	char from[4200], to[4200];
+
+	if (fflush(s->out)) {
+		s->write_errno = errno;
+		return -1;
+	}
+	for (uint32_t i = n - 1; i >= 1; i--) {
+		if (i == 1)
+			snprintf(from, sizeof(from), "%s", s->out_path);
+		else
+			snprintf(from, sizeof(from), "%s.%u", s->out_path, i - 1);
+		snprintf(to, sizeof(to), "%s.%u", s->out_path, i);
+		if (rename(from, to) && errno != ENOENT) {
+			s->write_errno = errno;
+			return -1;
+		}
+	}
+	return reopen_output(s);
+}
 
 static int emit_event(void *ctx, const struct mpt_view *v)
 {
@@ -107,7 +165,10 @@ static int emit_event(void *ctx, const struct mpt_view *v)
 		s->write_errno = errno;
 		return MPT_STOP_WRITE_ERROR;
 	}
+	s->out_bytes += s->line.len;
 	s->emitted++;
+	if (s->log_size && s->out_bytes >= s->log_size && rotate_output(s))
+		return MPT_STOP_WRITE_ERROR;
 	if (s->max_events && s->emitted >= s->max_events)
 		return MPT_STOP_MAX_EVENTS;
 	return 0;
@@ -139,10 +200,10 @@ static uint64_t boot_ns(void)
 /* One record of the accounting stream: JSON, or a "--" line in the table. */
 static void stream_line(struct sink *s, const char *json, const char *table)
 {
-	if (s->format == MPT_FMT_JSON)
-		fputs(json, s->out);
-	else
-		fputs(table, s->out);
+	const char *line = s->format == MPT_FMT_JSON ? json : table;
+
+	fputs(line, s->out);
+	s->out_bytes += strlen(line);
 }
 
 static void stream_drop(struct sink *s, int cause, uint64_t count, uint64_t from, uint64_t to)
@@ -419,13 +480,17 @@ int main(int argc, char **argv)
 	sink.format = cli.format;
 	sink.max_events = cli.max_events;
 	sink.out_name = cli.output ? cli.output : "stdout";
-	sink.out = cli.output ? fopen(cli.output, "w") : stdout;
-	if (!sink.out) {
+	sink.out_path = cli.output;
+	sink.log_size = cli.log_size;
+	sink.log_files = cli.log_files;
+	sink.out = stdout;
+	if (cli.output && open_output(&sink)) {
 		fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli.output,
 			strerror(errno));
 		goto cleanup;
 	}
-	setvbuf(sink.out, NULL, _IOFBF, 1 << 16);
+	if (!cli.output)
+		setvbuf(sink.out, NULL, _IOFBF, 1 << 16);
 	gethostname(hostname, sizeof(hostname) - 1);
 	sink.fmt.hostname = hostname;
 	sink.fmt.boot_to_wall_ns = boot_to_wall_ns();
@@ -434,6 +499,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (cli.detect.enabled && !(sink.detect = mpt_detector_new(&cli.detect))) {
@@ -492,6 +558,11 @@ int main(int argc, char **argv)
 		if (fflush(sink.out)) {
 			sink.write_errno = errno;
 			break;
+		}
+		if (reopen_wanted) {
+			reopen_wanted = 0;
+			if (reopen_output(&sink))
+				break;
 		}
 		if ((sink.cap || sink.stream_stats) && now_ns(CLOCK_MONOTONIC) >= next_flush) {
 			next_flush = now_ns(CLOCK_MONOTONIC) + MPT_CAPTURE_FLUSH_MS * 1000000ll;
