@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -847,6 +848,71 @@ static void test_log_rotation_and_hup(void **state)
 	munmap(mem, 4096);
 }
 
+/* A full disk: the tracer keeps running, counts what it could not write, marks the gap. */
+static void test_disk_full(void **state)
+{
+	char dir[256], log[300], filler[300], pid[16], buf[4096] = {0};
+	char *mem = tu_touched_pages(1);
+	void *pages[1] = {mem};
+	int status[1], fd, calls = 0;
+	size_t len;
+	char *text, *at;
+	json_t *drop;
+	struct tu_call c;
+	struct proc p;
+	long long lost = 0, events = 0;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/small", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	if (mount("mptrace-test", dir, "tmpfs", 0, "size=1m")) {
+		printf("# cannot mount a small tmpfs: %s\n", strerror(errno));
+		skip();
+	}
+	snprintf(log, sizeof(log), "%s/events.json", dir);
+	snprintf(filler, sizeof(filler), "%s/filler", dir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = {(char *)mptrace_bin, "-f", "json", "-o", log, "--pid", pid, NULL};
+	start_tracing(&p, argv);
+	for (int i = 0; i < 100; i++, calls++)
+		own_call(&c, pages, status, 1, NULL, 0);
+	usleep(200 * 1000);
+	/* fill the disk */
+	fd = open(filler, O_WRONLY | O_CREAT, 0600);
+	while (write(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	for (int i = 0; i < 300; i++, calls++)
+		own_call(&c, pages, status, 1, NULL, 0);
+	usleep(300 * 1000);
+	assert_int_equal(kill(p.pid, 0), 0); /* still running */
+	unlink(filler);
+	usleep(100 * 1000);
+	for (int i = 0; i < 50; i++, calls++)
+		own_call(&c, pages, status, 1, NULL, 0);
+	usleep(300 * 1000);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 1);
+	assert_non_null(strstr(p.err, "failed: No space left on device"));
+	assert_non_null(strstr(p.err, "works again"));
+
+	/* whole lines only; the events written plus the drop record's count are every call */
+	json_lines(log);
+	text = slurp(log, &len);
+	for (at = text; (at = strstr(at, "\"eventName\":\"move_pages\"")); at++)
+		events++;
+	drop = last_line_with(text, "\"cause\":\"output\"");
+	if (!drop)
+		fail_msg("no drop record; %lld events; stderr: %s", events, p.err);
+	lost = json_integer_value(json_object_get(drop, "count"));
+	assert_true(lost > 0);
+	assert_int_equal(events + lost, calls);
+	json_decref(drop);
+	free(text);
+	umount(dir);
+	munmap(mem, 4096);
+}
+
 /* Files that are not captures, or that this mptrace cannot read: one line, own exit code. */
 static void test_capture_bad_files(void **state)
 {
@@ -996,6 +1062,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_stats_and_drops),
 	    cmocka_unit_test(test_service_manager),
 	    cmocka_unit_test(test_log_rotation_and_hup),
+	    cmocka_unit_test(test_disk_full),
 	    cmocka_unit_test(test_bad_command_lines),
 	    cmocka_unit_test(test_unwritable_output),
 	    cmocka_unit_test(test_without_privileges),

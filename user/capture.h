@@ -35,6 +35,7 @@ enum mpt_cap_rec_type {
 /* Drop causes: the kernel's loss counters (enum mpt_stat), then the user side's. */
 #define MPT_CAP_DROP_UNFINISHED MPT_STAT_NR
 #define MPT_CAP_DROP_MALFORMED (MPT_STAT_NR + 1)
+#define MPT_CAP_DROP_OUTPUT (MPT_STAT_NR + 2) /* the log's disk refused them */
 
 /* Exit codes of replay, verify and capture-info: each kind of bad input has its own. */
 enum mpt_cap_status {

@@ -22,6 +22,7 @@
 #include "detect.h"
 #include "format.h"
 #include "log.h"
+#include "output.h"
 #include "privs.h"
 #include "strbuf.h"
 #include "replay.h"
@@ -46,12 +47,9 @@ static void on_signal(int sig)
 struct sink {
 	enum mpt_format format;
 	struct mpt_fmt_ctx fmt;
-	FILE *out;
+	struct mpt_output out;
 	const char *out_name;
-	const char *out_path; /* NULL: stdout */
-	uint64_t out_bytes;   /* in the current file */
-	uint64_t log_size;
-	uint32_t log_files;
+	uint64_t out_failed_since; /* boot clock, while the output refuses writes */
 	struct strbuf line;
 	uint64_t emitted;
 	uint64_t max_events;
@@ -68,12 +66,13 @@ struct sink {
 	const char *mode;
 };
 
-static const char *const loss_names[MPT_CAP_DROP_MALFORMED + 1] = {
+static const char *const loss_names[MPT_CAP_DROP_OUTPUT + 1] = {
 #define MPT_STAT_NAME(id, name, desc) [MPT_STAT_##id] = name,
     MPT_STATS(MPT_STAT_NAME)
 #undef MPT_STAT_NAME
 	[MPT_CAP_DROP_UNFINISHED] = "unfinished",
     [MPT_CAP_DROP_MALFORMED] = "malformed",
+    [MPT_CAP_DROP_OUTPUT] = "output",
 };
 
 /* Captures flush on this timer (and when their buffer fills, and at exit). */
@@ -82,56 +81,40 @@ static const char *const loss_names[MPT_CAP_DROP_MALFORMED + 1] = {
 #define MPT_STOP_MAX_EVENTS (-ECANCELED)
 #define MPT_STOP_WRITE_ERROR (-EIO)
 
+static void say(const char *msg)
+{
+	fprintf(stderr, "mptrace: %s\n", msg);
+}
+
+static void stream_drop(struct sink *s, int cause, uint64_t count, uint64_t from, uint64_t to);
+static uint64_t boot_ns(void);
+
 /*
- * The output file, opened for appending: a restarted daemon never truncates
- * its own earlier log. SIGHUP reopens it (logrotate's move-then-HUP).
+ * Write what is queued. Events the disk refused are counted; once writing
+ * works again a drop record marks the gap in the log itself.
  */
-static int open_output(struct sink *s)
+static int flush_output(struct sink *s)
 {
-	s->out = fopen(s->out_path, "ae");
-	if (!s->out) {
-		s->write_errno = errno;
-		return -1;
-	}
-	setvbuf(s->out, NULL, _IOFBF, 1 << 16);
-	s->out_bytes = ftell(s->out) > 0 ? ftell(s->out) : 0;
-	return 0;
-}
+	int err = mpt_output_flush(&s->out);
 
-static int reopen_output(struct sink *s)
-{
-	if (!s->out_path)
-		return 0;
-	if (fclose(s->out)) {
-		s->out = NULL;
-		s->write_errno = errno;
-		return -1;
+	if (err) {
+		s->write_errno = -err;
+		return err;
 	}
-	return open_output(s);
-}
+	if (!s->out.failing && s->out.unreported) {
+		uint64_t now = boot_ns(), count = s->out.unreported;
 
-/* FILE -> FILE.1 -> ... -> FILE.(N-1), the oldest gone: whole lines only, never split. */
-static int rotate_output(struct sink *s)
-{
-	uint32_t n = s->log_files ? s->log_files : 5;
-	char from[4200], to[4200];
-
-	if (fflush(s->out)) {
-		s->write_errno = errno;
-		return -1;
+		/* a small write can fit a nearly full disk: the record counts once written */
+		stream_drop(s, MPT_CAP_DROP_OUTPUT, count, s->out_failed_since, now);
+		err = mpt_output_flush(&s->out);
+		if (!err && !s->out.failing)
+			s->out.unreported -= count;
 	}
-	for (uint32_t i = n - 1; i >= 1; i--) {
-		if (i == 1)
-			snprintf(from, sizeof(from), "%s", s->out_path);
-		else
-			snprintf(from, sizeof(from), "%s.%u", s->out_path, i - 1);
-		snprintf(to, sizeof(to), "%s.%u", s->out_path, i);
-		if (rename(from, to) && errno != ENOENT) {
-			s->write_errno = errno;
-			return -1;
-		}
-	}
-	return reopen_output(s);
+	if (s->out.failing && !s->out_failed_since)
+		s->out_failed_since = boot_ns();
+	if (!s->out.failing)
+		s->out_failed_since = 0;
+	return err;
 }
 
 static int emit_event(void *ctx, const struct mpt_view *v)
@@ -161,14 +144,12 @@ static int emit_event(void *ctx, const struct mpt_view *v)
 	}
 	if (s->detect)
 		mpt_detect_lines(s->detect, s->format == MPT_FMT_JSON, &s->line, &ev, &s->fmt);
-	if (fwrite(s->line.buf, 1, s->line.len, s->out) != s->line.len) {
-		s->write_errno = errno;
+	/* a full disk is counted and retried; only a reader that went away stops us */
+	if (mpt_output_line(&s->out, s->line.buf, s->line.len, true) == -EPIPE) {
+		s->write_errno = EPIPE;
 		return MPT_STOP_WRITE_ERROR;
 	}
-	s->out_bytes += s->line.len;
 	s->emitted++;
-	if (s->log_size && s->out_bytes >= s->log_size && rotate_output(s))
-		return MPT_STOP_WRITE_ERROR;
 	if (s->max_events && s->emitted >= s->max_events)
 		return MPT_STOP_MAX_EVENTS;
 	return 0;
@@ -202,8 +183,7 @@ static void stream_line(struct sink *s, const char *json, const char *table)
 {
 	const char *line = s->format == MPT_FMT_JSON ? json : table;
 
-	fputs(line, s->out);
-	s->out_bytes += strlen(line);
+	mpt_output_line(&s->out, line, strlen(line), false);
 }
 
 static void stream_drop(struct sink *s, int cause, uint64_t count, uint64_t from, uint64_t to)
@@ -273,10 +253,11 @@ static void stream_stats(struct sink *s, struct mpt_tracer *t, bool final)
 	m = snprintf(table, sizeof(table), "-- stats: %llu seen, %llu written, lost:",
 		     (unsigned long long)st.kernel[MPT_STAT_EVENTS],
 		     (unsigned long long)s->emitted);
-	for (int k = 0; k <= MPT_CAP_DROP_MALFORMED; k++) {
+	for (int k = 0; k <= MPT_CAP_DROP_OUTPUT; k++) {
 		uint64_t v = k < MPT_STAT_NR		    ? st.kernel[k]
 			     : k == MPT_CAP_DROP_UNFINISHED ? st.unfinished
-							    : st.malformed;
+			     : k == MPT_CAP_DROP_MALFORMED  ? st.malformed
+							    : s->out.lost_events;
 
 		if (k == MPT_STAT_EVENTS)
 			continue;
@@ -382,8 +363,9 @@ static void print_summary(struct mpt_tracer *t, const struct sink *s)
 			(unsigned long long)s->emitted);
 		return;
 	}
-	fprintf(stderr, "mptrace: %llu events, %llu dropped", (unsigned long long)s->emitted,
-		(unsigned long long)mpt_stats_lost(&st));
+	fprintf(stderr, "mptrace: %llu events, %llu dropped",
+		(unsigned long long)(s->emitted - s->out.lost_events),
+		(unsigned long long)(mpt_stats_lost(&st) + s->out.lost_events));
 #define MPT_STAT_PRINT(id, name, desc)                                                             \
 	if (MPT_STAT_##id != MPT_STAT_EVENTS)                                                      \
 		fprintf(stderr, " %s=%llu", name, (unsigned long long)st.kernel[MPT_STAT_##id]);
@@ -392,6 +374,8 @@ static void print_summary(struct mpt_tracer *t, const struct sink *s)
 	fprintf(stderr, " unfinished=%llu", (unsigned long long)st.unfinished);
 	if (st.malformed)
 		fprintf(stderr, " malformed=%llu", (unsigned long long)st.malformed);
+	if (s->out.lost_events)
+		fprintf(stderr, " output_lost=%llu", (unsigned long long)s->out.lost_events);
 	fputc('\n', stderr);
 }
 
@@ -480,17 +464,12 @@ int main(int argc, char **argv)
 	sink.format = cli.format;
 	sink.max_events = cli.max_events;
 	sink.out_name = cli.output ? cli.output : "stdout";
-	sink.out_path = cli.output;
-	sink.log_size = cli.log_size;
-	sink.log_files = cli.log_files;
-	sink.out = stdout;
-	if (cli.output && open_output(&sink)) {
-		fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli.output,
-			strerror(errno));
+	n = mpt_output_open(&sink.out, cli.output, cli.log_size, cli.log_files, say);
+	if (n) {
+		fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli.output, strerror(-n));
+		sink.out.fd = -1;
 		goto cleanup;
 	}
-	if (!cli.output)
-		setvbuf(sink.out, NULL, _IOFBF, 1 << 16);
 	gethostname(hostname, sizeof(hostname) - 1);
 	sink.fmt.hostname = hostname;
 	sink.fmt.boot_to_wall_ns = boot_to_wall_ns();
@@ -555,14 +534,14 @@ int main(int argc, char **argv)
 			continue;
 		if (n < 0)
 			break;
-		if (fflush(sink.out)) {
-			sink.write_errno = errno;
+		if (flush_output(&sink))
 			break;
-		}
 		if (reopen_wanted) {
 			reopen_wanted = 0;
-			if (reopen_output(&sink))
-				break;
+			if ((n = mpt_output_reopen(&sink.out)))
+				fprintf(stderr, "mptrace: reopening %s failed: %s\n", sink.out_name,
+					strerror(-n));
+			n = 0;
 		}
 		if ((sink.cap || sink.stream_stats) && now_ns(CLOCK_MONOTONIC) >= next_flush) {
 			next_flush = now_ns(CLOCK_MONOTONIC) + MPT_CAPTURE_FLUSH_MS * 1000000ll;
@@ -593,8 +572,7 @@ int main(int argc, char **argv)
 	cap_err = account_losses(&sink, tracer, true);
 	if (sink.stream_stats)
 		stream_stats(&sink, tracer, true);
-	if (fflush(sink.out) && !sink.write_errno)
-		sink.write_errno = errno;
+	flush_output(&sink);
 
 	if (sink.cap) {
 		char head[2 * MPT_CAP_HASH_LEN + 1];
@@ -616,6 +594,9 @@ int main(int argc, char **argv)
 	} else if (sink.write_errno && sink.write_errno != EPIPE) {
 		fprintf(stderr, "mptrace: writing events to %s failed: %s\n", sink.out_name,
 			strerror(sink.write_errno));
+	} else if (sink.out.lost_events) {
+		fprintf(stderr, "mptrace: %llu events could not be written to %s\n",
+			(unsigned long long)sink.out.lost_events, sink.out_name);
 	} else if (n < 0 && n != MPT_STOP_MAX_EVENTS && n != MPT_STOP_WRITE_ERROR) {
 		fprintf(stderr, "mptrace: reading the ring buffer failed: %s\n", strerror(-n));
 	} else {
@@ -628,8 +609,8 @@ cleanup:
 	mpt_detector_free(sink.detect);
 	free(cmdline);
 	mpt_tracer_free(tracer);
-	if (sink.out && sink.out != stdout)
-		fclose(sink.out);
+	if (mpt_output_close(&sink.out) == -EPIPE && !sink.write_errno)
+		sink.write_errno = EPIPE;
 	sb_free(&sink.line);
 	return rc;
 }
