@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Soak test: the daemon's setup under a steady load, bounded to about a minute.
+
+Several processes (two threads each) make move_pages calls while mptrace writes
+a rotated JSON log and a rotated capture, gets SIGHUP and SIGUSR1, and runs its
+detections. Then: every call is accounted for (written, or counted as lost with
+a drop record), every kept file is whole (JSON lines parse; captures verify),
+and mptrace's memory stayed flat.
+
+    soak.py BUILD_DIR [SECONDS]
+"""
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def main():
+    build = sys.argv[1]
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 40
+    mptrace = os.path.join(build, "mptrace")
+    bench = os.path.join(build, "bench", "mp_bench")
+    d = tempfile.mkdtemp(prefix="mptrace-soak-")
+    # a name of its own: the comm filter must not catch anyone else's mp_bench
+    worker = os.path.join(d, "soak%d" % os.getpid())
+    subprocess.run(["cp", bench, worker], check=True)
+    comm = os.path.basename(worker)[:15]
+    log, cap = os.path.join(d, "events.json"), os.path.join(d, "trace.mpcap")
+    t = subprocess.Popen([mptrace, "-f", "json", "-o", log, "--log-size", "8", "--log-files",
+                          "4", "--capture", cap, "--capture-size", "4", "--capture-files", "4",
+                          "--stats-interval", "1", "--detect", "--comm", comm],
+                         stderr=subprocess.PIPE)
+    err = b""
+    while b"tracing move_pages via" not in err:
+        chunk = os.read(t.stderr.fileno(), 4096)
+        if not chunk:
+            sys.exit("soak: mptrace did not start: " + err.decode())
+        err += chunk
+    procs, rate, nproc = [], 10000, 3
+    calls_each = int(rate * seconds)
+    for _ in range(nproc):
+        procs.append(subprocess.Popen([worker, "mp", "1", str(calls_each), str(rate), "2"],
+                                      stdout=subprocess.DEVNULL))
+    samples, start = [], time.time()
+    while any(p.poll() is None for p in procs):
+        time.sleep(1)
+        samples.append(rss_kb(t.pid))
+        t.send_signal(signal.SIGHUP if len(samples) % 2 else signal.SIGUSR1)
+    made = sum(calls_each // 2 * 2 for _ in procs)
+    time.sleep(0.5)
+    t.send_signal(signal.SIGINT)
+    _, rest = t.communicate(timeout=60)
+    err += rest
+    if t.returncode != 0:
+        sys.exit("soak: mptrace exited %d: %s" % (t.returncode, err.decode()))
+
+    # every call: written, or lost and counted (and marked by a drop record)
+    final, drops = None, 0
+    for path in sorted(glob.glob(log + "*")):
+        with open(path, "rb") as f:
+            data = f.read()
+        if data and not data.endswith(b"\n"):
+            sys.exit("soak: %s ends with a torn line" % path)
+        for n, line in enumerate(data.splitlines()):
+            ev = json.loads(line)  # raises on a corrupt line
+            if ev.get("eventName") == "stats" and ev.get("final"):
+                final = ev
+            if ev.get("eventName") == "drop":
+                drops += ev["count"]
+    if not final:
+        sys.exit("soak: no final stats record")
+    lost = sum(final["dropped"].values())
+    if final["eventsEmitted"] - final["dropped"]["output"] + lost != made:
+        sys.exit("soak: %d calls made, %d written + %d lost" %
+                 (made, final["eventsEmitted"], lost))
+    # the drop records of the rotated-away files are gone with them; the kept ones add up
+    if drops > lost:
+        sys.exit("soak: drop records say %d lost, the counters %d" % (drops, lost))
+
+    # every capture file kept is intact
+    caps = sorted(glob.glob(cap + ".*"))
+    v = subprocess.run([mptrace, "verify"] + caps, capture_output=True, text=True)
+    if v.returncode != 0:
+        sys.exit("soak: captures not intact:\n" + v.stdout + v.stderr)
+
+    # memory stays flat once warmed up
+    warm = samples[len(samples) // 4:] or samples
+    if max(warm) > min(warm) * 1.15 + 2048:
+        sys.exit("soak: RSS grew: %s KB" % samples)
+    print("soak: %d calls in %.0f s, %d written, %d lost (%s), %d log files, %d captures, "
+          "RSS %d-%d KB" % (made, time.time() - start, final["eventsEmitted"], lost,
+                            ", ".join("%s=%d" % kv for kv in final["dropped"].items() if kv[1]),
+                            len(glob.glob(log + "*")), len(caps), min(warm), max(warm)))
+    subprocess.run(["rm", "-rf", d])
+
+
+if __name__ == "__main__":
+    main()
