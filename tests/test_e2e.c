@@ -38,7 +38,7 @@ static char tmpdir[] = "/tmp/mptrace-e2e-XXXXXX";
 struct proc {
 	pid_t pid;
 	int out_fd, err_fd;
-	char out[1 << 16], err[1 << 14];
+	char out[1 << 18], err[1 << 14];
 	size_t out_len, err_len;
 };
 
@@ -391,6 +391,28 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* Every line of @path is one complete JSON object; returns how many. */
+static int json_lines(const char *path)
+{
+	size_t len;
+	char *buf = slurp(path, &len), *p = buf, *nl;
+	int n = 0;
+
+	while ((nl = memchr(p, '\n', len - (p - buf)))) {
+		json_error_t err;
+		json_t *j = json_loadb(p, nl - p, 0, &err);
+
+		if (!j)
+			fail_msg("%s: line %d is not JSON: %s", path, n + 1, err.text);
+		json_decref(j);
+		n++;
+		p = nl + 1;
+	}
+	assert_int_equal(p - buf, len); /* nothing after the last newline: no torn line */
+	free(buf);
+	return n;
+}
+
 static void *thread_call(void *arg)
 {
 	tu_move_pages(arg);
@@ -611,9 +633,18 @@ static void test_detections(void **state)
 	snprintf(live, sizeof(live), "%s/detect.json", tmpdir);
 	snprintf(cap, sizeof(cap), "%s/detect.mpcap", tmpdir);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	char *argv[] = {(char *)mptrace_bin, "--detect", "-f",	  "json", "-o", live,
-			"--capture",	     cap,	 "--pid", pid,	  NULL};
+	char *argv[] = {(char *)mptrace_bin, "--detect", "-f", "json", "-o", live, "--capture", cap,
+			"--pid", pid, NULL};
 	start_tracing(&p, argv);
+	/* ordinary use first, as numactl or migratepages do it: its own pages, by 0 or its pid */
+	for (int i = 0; i < 20; i++) {
+		memset(&c, 0, sizeof(c));
+		c.pid = i % 2 ? getpid() : 0, c.count = 16, c.pages = pages, c.nodes = nodes;
+		c.status = status, c.flags = 2;
+		tu_move_pages(&c);
+		assert_int_equal(c.ret, 0);
+		own_call(&c, pages, status, 16, NULL, 0);
+	}
 	for (int i = 0; i < 6; i++) { /* MPT-3: probing pids that do not exist */
 		memset(&c, 0, sizeof(c));
 		c.pid = 4194304, c.count = 1, c.pages = pages, c.status = status;
@@ -644,6 +675,9 @@ static void test_detections(void **state)
 			fail_msg("%d detections %s in:\n%s", n, want, live_buf);
 	}
 	assert_null(strstr(live_buf, "\"MPT-5\""));
+	/* the detections came from the suspicious calls, none from the ordinary ones */
+	if (json_lines(live) != 20 * 2 + 6 + 1 + 1 + 1 + 4)
+		fail_msg("%d lines; stderr %s; log:\n%.3000s", json_lines(live), p.err, live_buf);
 
 	char *replay[] = {(char *)mptrace_bin, "replay", "--detect", "-f", "json", cap, NULL};
 	assert_int_equal(run(replay, 0, &p), 0);
@@ -732,7 +766,7 @@ static void test_stats_and_drops(void **state)
 static void test_service_manager(void **state)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	char msg[512], file[64], line[256], all[4096] = "";
+	char msg[512], file[64], line[300], all[4096] = "", conf[300];
 	int fd, ready = 0, watchdog = 0, stopping = 0;
 	unsigned long long eff = ~0ull;
 	struct proc p;
@@ -743,9 +777,23 @@ static void test_service_manager(void **state)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	/* the unit's ExecStart, with the shipped config's paths moved into our directory */
+	{
+		char src[512], cmd[2048];
+
+		snprintf(src, sizeof(src), "%s", schema);
+		*strrchr(src, '/') = '\0';
+		*strrchr(src, '/') = '\0';
+		snprintf(conf, sizeof(conf), "%s/mptrace.conf", tmpdir);
+		snprintf(cmd, sizeof(cmd),
+			 "sed 's|/var/log/mptrace|%s|; s|/var/lib/mptrace|%s|' '%s/packaging/mptrace.conf' "
+			 "> '%s'",
+			 tmpdir, tmpdir, src, conf);
+		assert_int_equal(system(cmd), 0);
+	}
 	setenv("NOTIFY_SOCKET", addr.sun_path, 1);
 	setenv("WATCHDOG_USEC", "200000", 1);
-	char *argv[] = {(char *)mptrace_bin, "--pid", "1", NULL};
+	char *argv[] = {(char *)mptrace_bin, "--config", conf, NULL};
 	start_tracing(&p, argv);
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("WATCHDOG_USEC");
@@ -763,8 +811,11 @@ static void test_service_manager(void **state)
 	assert_int_equal(eff, (1ull << 39) | (1ull << 19));
 
 	usleep(500 * 1000);
-	kill(p.pid, SIGINT);
+	/* systemctl stop: SIGTERM drains and exits 0 */
+	kill(p.pid, SIGTERM);
 	assert_int_equal(proc_wait(&p, 10000), 0);
+	snprintf(line, sizeof(line), "%s/events.json", tmpdir);
+	assert_true(json_lines(line) >= 1); /* at least the final stats record */
 	for (;;) {
 		ssize_t n = recv(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT);
 
@@ -783,69 +834,103 @@ static void test_service_manager(void **state)
 	assert_non_null(strstr(all, "STATUS=tracing move_pages via "));
 }
 
-/* Every line of @path is one complete JSON object; returns how many. */
-static int json_lines(const char *path)
-{
-	size_t len;
-	char *buf = slurp(path, &len), *p = buf, *nl;
-	int n = 0;
-
-	while ((nl = memchr(p, '\n', len - (p - buf)))) {
-		json_error_t err;
-		json_t *j = json_loadb(p, nl - p, 0, &err);
-
-		if (!j)
-			fail_msg("%s: line %d is not JSON: %s", path, n + 1, err.text);
-		json_decref(j);
-		n++;
-		p = nl + 1;
-	}
-	assert_int_equal(p - buf, len); /* nothing after the last newline: no torn line */
-	free(buf);
-	return n;
-}
-
-/* --log-size rotates into a bounded ring of whole-line files; SIGHUP reopens (logrotate). */
+/*
+ * --log-size rotates into numbered whole-line files, the oldest dropped past
+ * --log-files; SIGHUP after a move (logrotate) starts a fresh log, and no event
+ * is lost across either switch.
+ */
 static void test_log_rotation_and_hup(void **state)
 {
 	char log[256], path[300], pid[16];
 	char *mem = tu_touched_pages(1);
 	void *pages[1] = {mem};
-	int status[1], total = 0;
+	int status[1], total = 0, calls = 0, files = 0;
 	struct tu_call c;
 	struct stat st;
 	struct proc p;
 
 	(void)state;
-	snprintf(log, sizeof(log), "%s/events.json", tmpdir);
+	snprintf(log, sizeof(log), "%s/rotated.json", tmpdir);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	char *argv[] = {(char *)mptrace_bin, "-f", "json",	  "-o", log, "--pid", pid,
-			"--log-size",	     "1",  "--log-files", "3",	NULL};
+	char *argv[] = {(char *)mptrace_bin, "-f", "json", "-o", log, "--pid", pid,
+			"--log-size", "1", "--log-files", "8", NULL};
 	start_tracing(&p, argv);
-	for (int i = 0; i < 4000; i++) /* ~4 MB of JSON: rotated three times at least */
+	for (int i = 0; i < 3000; i++, calls++) /* ~3 MB of JSON: rotated a few times */
 		own_call(&c, pages, status, 1, NULL, 0);
 	usleep(300 * 1000);
 	/* logrotate: move the file away, then HUP; mptrace writes to a new one */
-	snprintf(path, sizeof(path), "%s/events.json.moved", tmpdir);
+	snprintf(path, sizeof(path), "%s/rotated.json.moved", tmpdir);
 	assert_int_equal(rename(log, path), 0);
+	/* calls made between the move and the HUP land in the moved file */
+	for (int i = 0; i < 10; i++, calls++)
+		own_call(&c, pages, status, 1, NULL, 0);
 	kill(p.pid, SIGHUP);
 	usleep(300 * 1000);
-	own_call(&c, pages, status, 1, NULL, 0);
+	for (int i = 0; i < 5; i++, calls++)
+		own_call(&c, pages, status, 1, NULL, 0);
 	kill(p.pid, SIGINT);
 	assert_int_equal(proc_wait(&p, 10000), 0);
 
-	assert_int_equal(json_lines(log), 1);
-	total += json_lines(path);
-	for (int i = 1; i <= 2; i++) {
+	assert_int_equal(json_lines(log), 5);
+	total = 5 + json_lines(path);
+	for (int i = 1; i <= 7; i++) {
 		snprintf(path, sizeof(path), "%s.%d", log, i);
-		assert_int_equal(stat(path, &st), 0);
+		if (stat(path, &st))
+			continue;
+		files++;
 		assert_true(st.st_size >= 1 << 20);
 		total += json_lines(path);
 	}
-	snprintf(path, sizeof(path), "%s.3", log);
-	assert_int_not_equal(stat(path, &st), 0); /* three files in all */
-	assert_true(total > 2000 && total < 4000);
+	assert_true(files >= 2);
+	assert_int_equal(total, calls);
+
+	/* a small ring: the oldest files go */
+	for (int i = 0; i <= 7; i++) {
+		snprintf(path, sizeof(path), "%s.%d", log, i);
+		unlink(i ? path : log);
+	}
+	char *ring[] = {(char *)mptrace_bin, "-f", "json", "-o", log, "--pid", pid,
+			"--log-size", "1", "--log-files", "2", NULL};
+	start_tracing(&p, ring);
+	for (int i = 0; i < 3000; i++)
+		own_call(&c, pages, status, 1, NULL, 0);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	snprintf(path, sizeof(path), "%s.1", log);
+	assert_int_equal(stat(path, &st), 0);
+	json_lines(path);
+	snprintf(path, sizeof(path), "%s.2", log);
+	assert_int_not_equal(stat(path, &st), 0);
 	munmap(mem, 4096);
+}
+
+/* MPT-5 with real calls: a low threshold, then many pages asked to move within the window. */
+static void test_detection_flood(void **state)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *mem = tu_touched_pages(64);
+	void *pages[64];
+	int status[64], nodes[64] = {0};
+	char pid[16];
+	struct tu_call c;
+	struct proc p;
+
+	(void)state;
+	for (int i = 0; i < 64; i++)
+		pages[i] = mem + i * page;
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = {(char *)mptrace_bin, "--detect", "--detect-flood", "1000", "--pid", pid,
+			NULL};
+	start_tracing(&p, argv);
+	for (int i = 0; i < 20; i++) /* 1280 pages */
+		own_call(&c, pages, status, 64, nodes, 2);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	if (!strstr(p.out, "DETECTION MPT-5 [medium] very high page-migration rate: "))
+		fail_msg("no MPT-5 in:\n%.2000s", p.out);
+	/* once per cooldown, not once per call */
+	assert_ptr_equal(strstr(strstr(p.out, "DETECTION MPT-5") + 1, "DETECTION"), NULL);
+	munmap(mem, 64 * page);
 }
 
 /* A full disk: the tracer keeps running, counts what it could not write, marks the gap. */
@@ -1063,6 +1148,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_service_manager),
 	    cmocka_unit_test(test_log_rotation_and_hup),
 	    cmocka_unit_test(test_disk_full),
+	    cmocka_unit_test(test_detection_flood),
 	    cmocka_unit_test(test_bad_command_lines),
 	    cmocka_unit_test(test_unwritable_output),
 	    cmocka_unit_test(test_without_privileges),
