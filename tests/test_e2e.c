@@ -633,8 +633,8 @@ static void test_detections(void **state)
 	snprintf(live, sizeof(live), "%s/detect.json", tmpdir);
 	snprintf(cap, sizeof(cap), "%s/detect.mpcap", tmpdir);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	char *argv[] = {(char *)mptrace_bin, "--detect", "-f", "json", "-o", live, "--capture", cap,
-			"--pid", pid, NULL};
+	char *argv[] = {(char *)mptrace_bin, "--detect", "-f",	  "json", "-o", live,
+			"--capture",	     cap,	 "--pid", pid,	  NULL};
 	start_tracing(&p, argv);
 	/* ordinary use first, as numactl or migratepages do it: its own pages, by 0 or its pid */
 	for (int i = 0; i < 20; i++) {
@@ -786,7 +786,8 @@ static void test_service_manager(void **state)
 		*strrchr(src, '/') = '\0';
 		snprintf(conf, sizeof(conf), "%s/mptrace.conf", tmpdir);
 		snprintf(cmd, sizeof(cmd),
-			 "sed 's|/var/log/mptrace|%s|; s|/var/lib/mptrace|%s|' '%s/packaging/mptrace.conf' "
+			 "sed 's|/var/log/mptrace|%s|; s|/var/lib/mptrace|%s|' "
+			 "'%s/packaging/mptrace.conf' "
 			 "> '%s'",
 			 tmpdir, tmpdir, src, conf);
 		assert_int_equal(system(cmd), 0);
@@ -852,8 +853,8 @@ static void test_log_rotation_and_hup(void **state)
 	(void)state;
 	snprintf(log, sizeof(log), "%s/rotated.json", tmpdir);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	char *argv[] = {(char *)mptrace_bin, "-f", "json", "-o", log, "--pid", pid,
-			"--log-size", "1", "--log-files", "8", NULL};
+	char *argv[] = {(char *)mptrace_bin, "-f", "json",	  "-o", log, "--pid", pid,
+			"--log-size",	     "1",  "--log-files", "8",	NULL};
 	start_tracing(&p, argv);
 	for (int i = 0; i < 3000; i++, calls++) /* ~3 MB of JSON: rotated a few times */
 		own_call(&c, pages, status, 1, NULL, 0);
@@ -889,8 +890,8 @@ static void test_log_rotation_and_hup(void **state)
 		snprintf(path, sizeof(path), "%s.%d", log, i);
 		unlink(i ? path : log);
 	}
-	char *ring[] = {(char *)mptrace_bin, "-f", "json", "-o", log, "--pid", pid,
-			"--log-size", "1", "--log-files", "2", NULL};
+	char *ring[] = {(char *)mptrace_bin, "-f", "json",	  "-o", log, "--pid", pid,
+			"--log-size",	     "1",  "--log-files", "2",	NULL};
 	start_tracing(&p, ring);
 	for (int i = 0; i < 3000; i++)
 		own_call(&c, pages, status, 1, NULL, 0);
@@ -901,6 +902,50 @@ static void test_log_rotation_and_hup(void **state)
 	json_lines(path);
 	snprintf(path, sizeof(path), "%s.2", log);
 	assert_int_not_equal(stat(path, &st), 0);
+	munmap(mem, 4096);
+}
+
+/* Several sinks at once: a JSON log, standard output and a capture hold the same events. */
+static void test_several_outputs(void **state)
+{
+	char log1[256], log2[256], cap[256], pid[16];
+	char *mem = tu_touched_pages(1);
+	void *pages[1] = {mem};
+	int status[1];
+	size_t l1, l2;
+	char *b1, *b2;
+	struct tu_call c;
+	struct proc p;
+
+	(void)state;
+	snprintf(log1, sizeof(log1), "%s/sink1.json", tmpdir);
+	snprintf(log2, sizeof(log2), "%s/sink2.json", tmpdir);
+	snprintf(cap, sizeof(cap), "%s/sinks.mpcap", tmpdir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = {(char *)mptrace_bin, "-f", "json",  "-o", log1, "-o", "-", "-o", log2,
+			"--capture",	     cap,  "--pid", pid,  NULL};
+	start_tracing(&p, argv);
+	for (int i = 0; i < 3; i++)
+		own_call(&c, pages, status, 1, NULL, 0);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	b1 = slurp(log1, &l1);
+	b2 = slurp(log2, &l2);
+	assert_int_equal(json_lines(log1), 3);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(b1, b2, l1);
+	assert_int_equal(p.out_len, l1);
+	assert_memory_equal(p.out, b1, l1);
+	char *replay[] = {(char *)mptrace_bin, "replay", "-f", "json", cap, NULL};
+	assert_int_equal(run(replay, 0, &p), 0);
+	assert_int_equal(p.out_len, l1);
+	assert_memory_equal(p.out, b1, l1);
+	char *five[] = {
+	    (char *)mptrace_bin, "-o", "a", "-o", "b", "-o", "c", "-o", "d", "-o", "e", NULL};
+	assert_int_equal(run(five, 0, &p), 2);
+	assert_one_line_error(&p, "at most 4 outputs");
+	free(b1);
+	free(b2);
 	munmap(mem, 4096);
 }
 
@@ -919,8 +964,8 @@ static void test_detection_flood(void **state)
 	for (int i = 0; i < 64; i++)
 		pages[i] = mem + i * page;
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	char *argv[] = {(char *)mptrace_bin, "--detect", "--detect-flood", "1000", "--pid", pid,
-			NULL};
+	char *argv[] = {
+	    (char *)mptrace_bin, "--detect", "--detect-flood", "1000", "--pid", pid, NULL};
 	start_tracing(&p, argv);
 	for (int i = 0; i < 20; i++) /* 1280 pages */
 		own_call(&c, pages, status, 64, nodes, 2);
@@ -1149,6 +1194,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_log_rotation_and_hup),
 	    cmocka_unit_test(test_disk_full),
 	    cmocka_unit_test(test_detection_flood),
+	    cmocka_unit_test(test_several_outputs),
 	    cmocka_unit_test(test_bad_command_lines),
 	    cmocka_unit_test(test_unwritable_output),
 	    cmocka_unit_test(test_without_privileges),

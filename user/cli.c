@@ -68,7 +68,8 @@ enum {
 static const struct argp_option options[] = {
     {"attach", 'a', "MODE", 0, "auto (default), kprobe, fentry or tracepoint", 0},
     {"format", 'f', "FORMAT", 0, "table (default) or json", 0},
-    {"output", 'o', "FILE", 0, "write events to FILE instead of stdout", 0},
+    {"output", 'o', "FILE", 0,
+     "write events to FILE instead of stdout; up to 4 times for several outputs, - for stdout", 0},
     {"max-events", 'n', "N", 0, "stop after N events", 0},
     {"duration", 'd', "SECONDS", 0, "stop after SECONDS (fractions allowed)", 0},
     {NULL, 0, NULL, 0,
@@ -220,6 +221,10 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 							  : "capture-info");
 		return EINVAL;
 	}
+	if (reading && cli->n_outputs > 1) {
+		snprintf(ps->err, ps->len, "replay writes one output (-o)");
+		return EINVAL;
+	}
 	if (reading && cli->capture) {
 		snprintf(ps->err, ps->len, "--capture is for tracing, not for reading captures");
 		return EINVAL;
@@ -275,7 +280,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			snprintf(ps->err, ps->len, "empty output file name");
 			return EINVAL;
 		}
-		cli->output = arg;
+		if (cli->n_outputs == (int)(sizeof(cli->outputs) / sizeof(cli->outputs[0]))) {
+			snprintf(ps->err, ps->len, "at most 4 outputs (-o)");
+			return EINVAL;
+		}
+		cli->outputs[cli->n_outputs++] = arg;
+		if (!cli->output)
+			cli->output = arg;
 		break;
 	case 'n':
 		if (parse_u64(arg, "event count", 1, UINT64_MAX, &cli->max_events, ps))

@@ -24,7 +24,9 @@ struct mpt_cli {
 	enum mpt_command command;
 	struct mpt_tracer_opts tracer;
 	enum mpt_format format;
-	const char *output;   /* NULL: stdout */
+	const char *output;	/* NULL: stdout; the first of outputs[] */
+	const char *outputs[4]; /* -o given several times: the same lines to each; "-": stdout */
+	int n_outputs;
 	uint64_t max_events;  /* 0: no limit */
 	uint64_t duration_ms; /* 0: until a signal */
 	int verbosity;

@@ -47,9 +47,10 @@ static void on_signal(int sig)
 struct sink {
 	enum mpt_format format;
 	struct mpt_fmt_ctx fmt;
-	struct mpt_output out;
+	struct mpt_output out[4]; /* the same lines to each (-o, several times) */
+	int n_out;
 	const char *out_name;
-	uint64_t out_failed_since; /* boot clock, while the output refuses writes */
+	uint64_t out_failed_since[4]; /* boot clock, while an output refuses writes */
 	struct strbuf line;
 	uint64_t emitted;
 	uint64_t max_events;
@@ -86,35 +87,57 @@ static void say(const char *msg)
 	fprintf(stderr, "mptrace: %s\n", msg);
 }
 
-static void stream_drop(struct sink *s, int cause, uint64_t count, uint64_t from, uint64_t to);
+static void stream_drop(struct sink *s, int only, int cause, uint64_t count, uint64_t from,
+			uint64_t to);
 static uint64_t boot_ns(void);
 
 /*
  * Write what is queued. Events the disk refused are counted; once writing
  * works again a drop record marks the gap in the log itself.
  */
-static int flush_output(struct sink *s)
+static int flush_one(struct sink *s, int i)
 {
-	int err = mpt_output_flush(&s->out);
+	struct mpt_output *o = &s->out[i];
+	int err = mpt_output_flush(o);
 
 	if (err) {
 		s->write_errno = -err;
 		return err;
 	}
-	if (!s->out.failing && s->out.unreported) {
-		uint64_t now = boot_ns(), count = s->out.unreported;
+	if (!o->failing && o->unreported) {
+		uint64_t now = boot_ns(), count = o->unreported;
 
 		/* a small write can fit a nearly full disk: the record counts once written */
-		stream_drop(s, MPT_CAP_DROP_OUTPUT, count, s->out_failed_since, now);
-		err = mpt_output_flush(&s->out);
-		if (!err && !s->out.failing)
-			s->out.unreported -= count;
+		stream_drop(s, i, MPT_CAP_DROP_OUTPUT, count, s->out_failed_since[i], now);
+		err = mpt_output_flush(o);
+		if (!err && !o->failing)
+			o->unreported -= count;
 	}
-	if (s->out.failing && !s->out_failed_since)
-		s->out_failed_since = boot_ns();
-	if (!s->out.failing)
-		s->out_failed_since = 0;
+	if (o->failing && !s->out_failed_since[i])
+		s->out_failed_since[i] = boot_ns();
+	if (!o->failing)
+		s->out_failed_since[i] = 0;
 	return err;
+}
+
+static int flush_output(struct sink *s)
+{
+	int err = 0;
+
+	for (int i = 0; i < s->n_out; i++)
+		err = flush_one(s, i) ?: err;
+	return err;
+}
+
+/* Events some output could not take: counted per output, reported as the worst. */
+static uint64_t output_lost(const struct sink *s)
+{
+	uint64_t lost = 0;
+
+	for (int i = 0; i < s->n_out; i++)
+		if (s->out[i].lost_events > lost)
+			lost = s->out[i].lost_events;
+	return lost;
 }
 
 static int emit_event(void *ctx, const struct mpt_view *v)
@@ -145,9 +168,11 @@ static int emit_event(void *ctx, const struct mpt_view *v)
 	if (s->detect)
 		mpt_detect_lines(s->detect, s->format == MPT_FMT_JSON, &s->line, &ev, &s->fmt);
 	/* a full disk is counted and retried; only a reader that went away stops us */
-	if (mpt_output_line(&s->out, s->line.buf, s->line.len, true) == -EPIPE) {
-		s->write_errno = EPIPE;
-		return MPT_STOP_WRITE_ERROR;
+	for (int i = 0; i < s->n_out; i++) {
+		if (mpt_output_line(&s->out[i], s->line.buf, s->line.len, true) == -EPIPE) {
+			s->write_errno = EPIPE;
+			return MPT_STOP_WRITE_ERROR;
+		}
 	}
 	s->emitted++;
 	if (s->max_events && s->emitted >= s->max_events)
@@ -178,15 +203,18 @@ static uint64_t boot_ns(void)
 	return now_ns(CLOCK_BOOTTIME);
 }
 
-/* One record of the accounting stream: JSON, or a "--" line in the table. */
-static void stream_line(struct sink *s, const char *json, const char *table)
+/* One record of the accounting stream (JSON, or a "--" line in the table), to @only or all. */
+static void stream_line(struct sink *s, int only, const char *json, const char *table)
 {
 	const char *line = s->format == MPT_FMT_JSON ? json : table;
 
-	mpt_output_line(&s->out, line, strlen(line), false);
+	for (int i = 0; i < s->n_out; i++)
+		if (only < 0 || only == i)
+			mpt_output_line(&s->out[i], line, strlen(line), false);
 }
 
-static void stream_drop(struct sink *s, int cause, uint64_t count, uint64_t from, uint64_t to)
+static void stream_drop(struct sink *s, int only, int cause, uint64_t count, uint64_t from,
+			uint64_t to)
 {
 	char json[512], table[256];
 
@@ -198,7 +226,7 @@ static void stream_drop(struct sink *s, int cause, uint64_t count, uint64_t from
 		 (long long)(to + s->fmt.boot_to_wall_ns));
 	snprintf(table, sizeof(table), "-- %llu calls lost (%s) in the last %.3f s\n",
 		 (unsigned long long)count, loss_names[cause], (to - from) / 1e9);
-	stream_line(s, json, table);
+	stream_line(s, only, json, table);
 }
 
 /*
@@ -225,7 +253,7 @@ static int account_losses(struct sink *s, struct mpt_tracer *t, bool final)
 			err = mpt_cap_write_drop(s->cap, k, cur[k] - s->lost[k], s->lost_since_ns,
 						 now);
 		if (s->stream_stats)
-			stream_drop(s, k, cur[k] - s->lost[k], s->lost_since_ns, now);
+			stream_drop(s, -1, k, cur[k] - s->lost[k], s->lost_since_ns, now);
 		s->lost[k] = cur[k];
 	}
 	s->lost_since_ns = now;
@@ -257,7 +285,7 @@ static void stream_stats(struct sink *s, struct mpt_tracer *t, bool final)
 		uint64_t v = k < MPT_STAT_NR		    ? st.kernel[k]
 			     : k == MPT_CAP_DROP_UNFINISHED ? st.unfinished
 			     : k == MPT_CAP_DROP_MALFORMED  ? st.malformed
-							    : s->out.lost_events;
+							    : output_lost(s);
 
 		if (k == MPT_STAT_EVENTS)
 			continue;
@@ -272,7 +300,7 @@ static void stream_stats(struct sink *s, struct mpt_tracer *t, bool final)
 		 (unsigned long long)queued, (unsigned long long)size);
 	snprintf(table + m, sizeof(table) - m, ", ring buffer %llu of %llu bytes queued\n",
 		 (unsigned long long)queued, (unsigned long long)size);
-	stream_line(s, json, table);
+	stream_line(s, -1, json, table);
 }
 
 static void read_boot_id(char *buf, size_t len)
@@ -364,8 +392,8 @@ static void print_summary(struct mpt_tracer *t, const struct sink *s)
 		return;
 	}
 	fprintf(stderr, "mptrace: %llu events, %llu dropped",
-		(unsigned long long)(s->emitted - s->out.lost_events),
-		(unsigned long long)(mpt_stats_lost(&st) + s->out.lost_events));
+		(unsigned long long)(s->emitted - output_lost(s)),
+		(unsigned long long)(mpt_stats_lost(&st) + output_lost(s)));
 #define MPT_STAT_PRINT(id, name, desc)                                                             \
 	if (MPT_STAT_##id != MPT_STAT_EVENTS)                                                      \
 		fprintf(stderr, " %s=%llu", name, (unsigned long long)st.kernel[MPT_STAT_##id]);
@@ -374,8 +402,8 @@ static void print_summary(struct mpt_tracer *t, const struct sink *s)
 	fprintf(stderr, " unfinished=%llu", (unsigned long long)st.unfinished);
 	if (st.malformed)
 		fprintf(stderr, " malformed=%llu", (unsigned long long)st.malformed);
-	if (s->out.lost_events)
-		fprintf(stderr, " output_lost=%llu", (unsigned long long)s->out.lost_events);
+	if (output_lost(s))
+		fprintf(stderr, " output_lost=%llu", (unsigned long long)output_lost(s));
 	fputc('\n', stderr);
 }
 
@@ -464,11 +492,19 @@ int main(int argc, char **argv)
 	sink.format = cli.format;
 	sink.max_events = cli.max_events;
 	sink.out_name = cli.output ? cli.output : "stdout";
-	n = mpt_output_open(&sink.out, cli.output, cli.log_size, cli.log_files, say);
-	if (n) {
-		fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli.output, strerror(-n));
-		sink.out.fd = -1;
-		goto cleanup;
+	sink.n_out = cli.n_outputs ? cli.n_outputs : 1;
+	for (int i = 0; i < sink.n_out; i++) {
+		const char *path =
+		    cli.n_outputs && strcmp(cli.outputs[i], "-") ? cli.outputs[i] : NULL;
+
+		n = mpt_output_open(&sink.out[i], path, cli.log_size, cli.log_files, say);
+		if (n) {
+			fprintf(stderr, "mptrace: cannot open output '%s': %s\n", path,
+				strerror(-n));
+			sink.out[i].fd = -1;
+			sink.n_out = i;
+			goto cleanup;
+		}
 	}
 	gethostname(hostname, sizeof(hostname) - 1);
 	sink.fmt.hostname = hostname;
@@ -538,9 +574,10 @@ int main(int argc, char **argv)
 			break;
 		if (reopen_wanted) {
 			reopen_wanted = 0;
-			if ((n = mpt_output_reopen(&sink.out)))
-				fprintf(stderr, "mptrace: reopening %s failed: %s\n", sink.out_name,
-					strerror(-n));
+			for (int i = 0; i < sink.n_out; i++)
+				if ((n = mpt_output_reopen(&sink.out[i])))
+					fprintf(stderr, "mptrace: reopening %s failed: %s\n",
+						sink.out[i].path, strerror(-n));
 			n = 0;
 		}
 		if ((sink.cap || sink.stream_stats) && now_ns(CLOCK_MONOTONIC) >= next_flush) {
@@ -594,9 +631,12 @@ int main(int argc, char **argv)
 	} else if (sink.write_errno && sink.write_errno != EPIPE) {
 		fprintf(stderr, "mptrace: writing events to %s failed: %s\n", sink.out_name,
 			strerror(sink.write_errno));
-	} else if (sink.out.lost_events) {
-		fprintf(stderr, "mptrace: %llu events could not be written to %s\n",
-			(unsigned long long)sink.out.lost_events, sink.out_name);
+	} else if (output_lost(&sink)) {
+		for (int i = 0; i < sink.n_out; i++)
+			if (sink.out[i].lost_events)
+				fprintf(stderr, "mptrace: %llu events could not be written to %s\n",
+					(unsigned long long)sink.out[i].lost_events,
+					sink.out[i].path ? sink.out[i].path : "stdout");
 	} else if (n < 0 && n != MPT_STOP_MAX_EVENTS && n != MPT_STOP_WRITE_ERROR) {
 		fprintf(stderr, "mptrace: reading the ring buffer failed: %s\n", strerror(-n));
 	} else {
@@ -609,8 +649,9 @@ cleanup:
 	mpt_detector_free(sink.detect);
 	free(cmdline);
 	mpt_tracer_free(tracer);
-	if (mpt_output_close(&sink.out) == -EPIPE && !sink.write_errno)
-		sink.write_errno = EPIPE;
+	for (int i = 0; i < sink.n_out; i++)
+		if (mpt_output_close(&sink.out[i]) == -EPIPE && !sink.write_errno)
+			sink.write_errno = EPIPE;
 	sb_free(&sink.line);
 	return rc;
 }
