@@ -104,14 +104,6 @@ static __always_inline void stat_inc(enum mpt_stat stat)
 		__sync_fetch_and_add(count, 1);
 }
 
-/* A pid as the namespace at @level sees it; 0 when @pid is not visible there. */
-static __always_inline __u32 pid_nr_at(struct pid *pid, unsigned int level)
-{
-	if (!pid || BPF_CORE_READ(pid, level) < level)
-		return 0;
-	return BPF_CORE_READ(pid, numbers[level].nr);
-}
-
 static __always_inline bool filter_on(enum mpt_filter_kind kind)
 {
 	return filter_kinds & (1u << kind);
@@ -286,12 +278,28 @@ static __always_inline bool cgroup_filters_pass(struct task_struct *task)
 	return true;
 }
 
-static __always_inline struct pid_namespace *task_pid_ns(struct task_struct *task)
+/* The upid of @pid at @level (its number and namespace there); zero when it has none. */
+static __always_inline void upid_at(struct pid *pid, unsigned int level, struct upid *out)
 {
-	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	unsigned int level = BPF_CORE_READ(pid, level);
+	unsigned long addr;
 
-	return BPF_CORE_READ(pid, numbers[level].ns);
+	out->nr = 0;
+	out->ns = NULL;
+	if (!pid || pid->level < level)
+		return;
+	/* numbers[] is indexed by a runtime value: read it, do not dereference it */
+	addr = (unsigned long)pid + bpf_core_field_offset(struct pid, numbers) +
+	       level * bpf_core_type_size(struct upid);
+	bpf_probe_read_kernel(out, sizeof(*out), (void *)addr);
+}
+
+/* The inode number of the caller's own pid namespace, as /proc/PID/ns/pid shows it. */
+static __always_inline __u32 pid_ns_inum(struct pid *tp)
+{
+	struct upid up;
+
+	upid_at(tp, tp->level, &up);
+	return up.ns ? BPF_CORE_READ(up.ns, ns.inum) : 0;
 }
 
 /*
@@ -321,39 +329,24 @@ static __always_inline bool should_trace(__u64 pid_tgid, __s32 call_pid, bool ha
 		if (!bpf_map_lookup_elem(&filter_values, &key))
 			return false;
 	}
-	task = (struct task_struct *)bpf_get_current_task();
+	task = bpf_get_current_task_btf();
 	if (target_other && have_args) {
 		/* pid is in the caller's pid namespace; 0 and its own pid mean itself */
-		struct pid *tp = BPF_CORE_READ(task, thread_pid);
-		struct pid *lp = BPF_CORE_READ(task, group_leader, thread_pid);
-		unsigned int level = BPF_CORE_READ(tp, level);
+		struct pid *tp = task->thread_pid;
+		struct upid self, leader;
 
-		if (call_pid == 0 || (__u32)call_pid == pid_nr_at(lp, level) ||
-		    (__u32)call_pid == pid_nr_at(tp, level))
+		upid_at(tp, tp->level, &self);
+		upid_at(task->group_leader->thread_pid, tp->level, &leader);
+		if (call_pid == 0 || call_pid == leader.nr || call_pid == self.nr)
 			return false;
 	}
 	if (filter_on(MPT_FILTER_MNTNS) &&
-	    !value_listed(MPT_FILTER_MNTNS, BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum)))
+	    !value_listed(MPT_FILTER_MNTNS, task->nsproxy->mnt_ns->ns.inum))
 		return false;
 	if (filter_on(MPT_FILTER_PIDNS) &&
-	    !value_listed(MPT_FILTER_PIDNS, BPF_CORE_READ(task_pid_ns(task), ns.inum)))
+	    !value_listed(MPT_FILTER_PIDNS, pid_ns_inum(task->thread_pid)))
 		return false;
 	return cgroup_filters_pass(task);
-}
-
-/* The upid of @pid at @level (its number and namespace there); zero when it has none. */
-static __always_inline void upid_at(struct pid *pid, unsigned int level, struct upid *out)
-{
-	unsigned long addr;
-
-	out->nr = 0;
-	out->ns = NULL;
-	if (!pid || pid->level < level)
-		return;
-	/* numbers[] is indexed by a runtime value: read it, do not dereference it */
-	addr = (unsigned long)pid + bpf_core_field_offset(struct pid, numbers) +
-	       level * bpf_core_type_size(struct upid);
-	bpf_probe_read_kernel(out, sizeof(*out), (void *)addr);
 }
 
 /*
