@@ -866,3 +866,17 @@ void mpt_cap_reader_chain_head(const struct mpt_cap_reader *r, char *out)
 {
 	hex(r->prev, MPT_CAP_HASH_LEN, out);
 }
+
+const char *mpt_cap_drop_cause(uint32_t cause)
+{
+	static const char *const names[MPT_CAP_DROP_NR] = {
+#define MPT_STAT_NAME(id, name, desc) [MPT_STAT_##id] = name,
+	    MPT_STATS(MPT_STAT_NAME)
+#undef MPT_STAT_NAME
+		[MPT_CAP_DROP_UNFINISHED] = "unfinished",
+	    [MPT_CAP_DROP_MALFORMED] = "malformed",
+	    [MPT_CAP_DROP_OUTPUT] = "output",
+	};
+
+	return cause < MPT_CAP_DROP_NR ? names[cause] : "unknown cause";
+}

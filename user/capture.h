@@ -36,6 +36,10 @@ enum mpt_cap_rec_type {
 #define MPT_CAP_DROP_UNFINISHED MPT_STAT_NR
 #define MPT_CAP_DROP_MALFORMED (MPT_STAT_NR + 1)
 #define MPT_CAP_DROP_OUTPUT (MPT_STAT_NR + 2) /* the log's disk refused them */
+#define MPT_CAP_DROP_NR (MPT_STAT_NR + 3)
+
+/* "ringbuf_full", "unfinished", ...: a drop cause's name, "unknown cause" past the list. */
+const char *mpt_cap_drop_cause(uint32_t cause);
 
 /* Exit codes of replay, verify and capture-info: each kind of bad input has its own. */
 enum mpt_cap_status {

@@ -59,21 +59,12 @@ struct sink {
 	struct mpt_cap_writer *cap;
 	const char *cap_name;
 	int cap_errno;
-	uint64_t lost[MPT_CAP_DROP_MALFORMED + 1]; /* already written as drop records */
-	uint64_t lost_since_ns;			   /* boot clock */
+	uint64_t lost[MPT_CAP_DROP_NR]; /* already written as drop records */
+	uint64_t lost_since_ns;		/* boot clock */
 	struct mpt_detector *detect;
 	bool stream_stats;   /* --stats-interval: stats and drop records in the output */
 	char host_json[600]; /* the host name as a JSON string, quotes included */
 	const char *mode;
-};
-
-static const char *const loss_names[MPT_CAP_DROP_OUTPUT + 1] = {
-#define MPT_STAT_NAME(id, name, desc) [MPT_STAT_##id] = name,
-    MPT_STATS(MPT_STAT_NAME)
-#undef MPT_STAT_NAME
-	[MPT_CAP_DROP_UNFINISHED] = "unfinished",
-    [MPT_CAP_DROP_MALFORMED] = "malformed",
-    [MPT_CAP_DROP_OUTPUT] = "output",
 };
 
 /* Captures flush on this timer (and when their buffer fills, and at exit). */
@@ -221,32 +212,42 @@ static void stream_drop(struct sink *s, int only, int cause, uint64_t count, uin
 	snprintf(json, sizeof(json),
 		 "{\"timestamp\":%lld,\"eventName\":\"drop\",\"cause\":\"%s\",\"count\":%llu,"
 		 "\"fromTimestamp\":%lld,\"toTimestamp\":%lld}\n",
-		 (long long)(to + s->fmt.boot_to_wall_ns), loss_names[cause],
+		 (long long)(to + s->fmt.boot_to_wall_ns), mpt_cap_drop_cause(cause),
 		 (unsigned long long)count, (long long)(from + s->fmt.boot_to_wall_ns),
 		 (long long)(to + s->fmt.boot_to_wall_ns));
 	snprintf(table, sizeof(table), "-- %llu calls lost (%s) in the last %.3f s\n",
-		 (unsigned long long)count, loss_names[cause], (to - from) / 1e9);
+		 (unsigned long long)count, mpt_cap_drop_cause(cause), (to - from) / 1e9);
 	stream_line(s, only, json, table);
+}
+
+/*
+ * Every loss so far, by drop cause. Unfinished calls are known only once the
+ * tracer stopped (0 before).
+ */
+static void loss_counts(const struct sink *s, const struct mpt_stats *st, uint64_t *cur)
+{
+	for (int k = 0; k < MPT_STAT_NR; k++)
+		cur[k] = k == MPT_STAT_EVENTS ? 0 : st->kernel[k];
+	cur[MPT_CAP_DROP_UNFINISHED] = st->unfinished;
+	cur[MPT_CAP_DROP_MALFORMED] = st->malformed;
+	cur[MPT_CAP_DROP_OUTPUT] = output_lost(s);
 }
 
 /*
  * Losses since the last look become drop records: in the capture, so the
  * file shows each gap, and in the output with --stats-interval.
  */
-static int account_losses(struct sink *s, struct mpt_tracer *t, bool final)
+static int account_losses(struct sink *s, struct mpt_tracer *t)
 {
-	uint64_t now = boot_ns(), cur[MPT_CAP_DROP_MALFORMED + 1] = {0};
+	uint64_t now = boot_ns(), cur[MPT_CAP_DROP_NR];
 	struct mpt_stats st;
 	int err = 0;
 
 	if ((!s->cap && !s->stream_stats) || mpt_tracer_stats(t, &st))
 		return 0;
-	for (int k = 0; k < MPT_STAT_NR; k++)
-		cur[k] = k == MPT_STAT_EVENTS ? 0 : st.kernel[k];
-	cur[MPT_CAP_DROP_MALFORMED] = st.malformed;
-	if (final)
-		cur[MPT_CAP_DROP_UNFINISHED] = st.unfinished;
-	for (int k = 0; k <= MPT_CAP_DROP_MALFORMED && !err; k++) {
+	loss_counts(s, &st, cur);
+	/* the output's own losses are marked by flush_one(), once writing works again */
+	for (int k = 0; k < MPT_CAP_DROP_OUTPUT && !err; k++) {
 		if (cur[k] <= s->lost[k])
 			continue;
 		if (s->cap)
@@ -263,7 +264,7 @@ static int account_losses(struct sink *s, struct mpt_tracer *t, bool final)
 /* Where the trace stands: what the kernel saw, what was written, what was lost and why. */
 static void stream_stats(struct sink *s, struct mpt_tracer *t, bool final)
 {
-	uint64_t queued, size;
+	uint64_t queued, size, cur[MPT_CAP_DROP_NR];
 	struct mpt_stats st;
 	char json[1024], table[512];
 	int n, m;
@@ -281,18 +282,16 @@ static void stream_stats(struct sink *s, struct mpt_tracer *t, bool final)
 	m = snprintf(table, sizeof(table), "-- stats: %llu seen, %llu written, lost:",
 		     (unsigned long long)st.kernel[MPT_STAT_EVENTS],
 		     (unsigned long long)s->emitted);
-	for (int k = 0; k <= MPT_CAP_DROP_OUTPUT; k++) {
-		uint64_t v = k < MPT_STAT_NR		    ? st.kernel[k]
-			     : k == MPT_CAP_DROP_UNFINISHED ? st.unfinished
-			     : k == MPT_CAP_DROP_MALFORMED  ? st.malformed
-							    : output_lost(s);
+	loss_counts(s, &st, cur);
+	for (int k = 0; k < MPT_CAP_DROP_NR; k++) {
+		uint64_t v = cur[k];
 
 		if (k == MPT_STAT_EVENTS)
 			continue;
 		n += snprintf(json + n, sizeof(json) - n, "%s\"%s\":%llu",
-			      n && json[n - 1] == '{' ? "" : ",", loss_names[k],
+			      n && json[n - 1] == '{' ? "" : ",", mpt_cap_drop_cause(k),
 			      (unsigned long long)v);
-		m += snprintf(table + m, sizeof(table) - m, " %s=%llu", loss_names[k],
+		m += snprintf(table + m, sizeof(table) - m, " %s=%llu", mpt_cap_drop_cause(k),
 			      (unsigned long long)v);
 	}
 	snprintf(json + n, sizeof(json) - n,
@@ -582,7 +581,7 @@ int main(int argc, char **argv)
 		}
 		if ((sink.cap || sink.stream_stats) && now_ns(CLOCK_MONOTONIC) >= next_flush) {
 			next_flush = now_ns(CLOCK_MONOTONIC) + MPT_CAPTURE_FLUSH_MS * 1000000ll;
-			n = account_losses(&sink, tracer, false);
+			n = account_losses(&sink, tracer);
 			n = n ?: (sink.cap ? mpt_cap_flush(sink.cap) : 0);
 			if (n) {
 				sink.cap_errno = -n;
@@ -606,7 +605,7 @@ int main(int argc, char **argv)
 	if (n >= 0 || n == -EINTR)
 		n = mpt_tracer_stop(tracer);
 	/* the last word: what was seen plus what was lost adds up to what the kernel counted */
-	cap_err = account_losses(&sink, tracer, true);
+	cap_err = account_losses(&sink, tracer);
 	if (sink.stream_stats)
 		stream_stats(&sink, tracer, true);
 	flush_output(&sink);

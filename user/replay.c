@@ -12,12 +12,6 @@
 #include "format.h"
 #include "mptrace_event.h"
 
-static const char *const stat_names[] = {
-#define MPT_STAT_NAME(id, name, desc) name,
-    MPT_STATS(MPT_STAT_NAME)
-#undef MPT_STAT_NAME
-};
-
 struct source {
 	const char *name;
 	FILE *f;
@@ -94,10 +88,7 @@ static int64_t wall_of(const struct source *s)
 static void report_drop(const struct source *s)
 {
 	const struct mpt_cap_item *it = &s->it;
-	const char *cause = it->drop_cause < MPT_STAT_NR		? stat_names[it->drop_cause]
-			    : it->drop_cause == MPT_CAP_DROP_UNFINISHED ? "unfinished"
-			    : it->drop_cause == MPT_CAP_DROP_MALFORMED	? "malformed"
-									: "unknown cause";
+	const char *cause = mpt_cap_drop_cause(it->drop_cause);
 
 	/* on stderr: what stdout shows stays byte-identical to the live output */
 	fprintf(stderr,
