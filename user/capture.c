@@ -136,13 +136,19 @@ static int reserve(struct mpt_cap_writer *w, size_t more)
 	return 0;
 }
 
-/* Append one record (header + payload pieces) to the block being built. */
-static int append(struct mpt_cap_writer *w, uint16_t type, const void *a, uint32_t alen,
-		  const void *b, uint32_t blen)
+struct piece {
+	const void *p;
+	uint32_t len;
+};
+
+/* Append one record, its payload gathered from @n pieces, to the block being built. */
+static int append_pieces(struct mpt_cap_writer *w, uint16_t type, const struct piece *pc, int n)
 {
-	uint32_t len = alen + blen;
+	uint32_t len = 0, off = MPT_CAP_REC_HDR_SIZE;
 	unsigned char *hdr;
 
+	for (int i = 0; i < n; i++)
+		len += pc[i].len;
 	if (len > MPT_CAP_MAX_PAYLOAD)
 		return -E2BIG;
 	if (reserve(w, MPT_CAP_REC_HDR_SIZE + len))
@@ -151,18 +157,26 @@ static int append(struct mpt_cap_writer *w, uint16_t type, const void *a, uint32
 	put16(hdr, type);
 	put16(hdr + 2, 0);
 	put32(hdr + 4, len);
-	if (alen)
-		memcpy(hdr + MPT_CAP_REC_HDR_SIZE, a, alen);
-	if (blen)
-		memcpy(hdr + MPT_CAP_REC_HDR_SIZE + alen, b, blen);
+	for (int i = 0; i < n; i++) {
+		if (pc[i].len)
+			memcpy(hdr + off, pc[i].p, pc[i].len);
+		off += pc[i].len;
+	}
 	put32(hdr + 8, record_crc(hdr, hdr + MPT_CAP_REC_HDR_SIZE, len));
 	w->len += MPT_CAP_REC_HDR_SIZE + len;
 	return 0;
 }
 
+static int append(struct mpt_cap_writer *w, uint16_t type, const void *payload, uint32_t len)
+{
+	const struct piece pc = {payload, len};
+
+	return append_pieces(w, type, &pc, 1);
+}
+
 int mpt_cap_write_raw(struct mpt_cap_writer *w, uint16_t type, const void *payload, uint32_t len)
 {
-	return append(w, type, payload, len, NULL, 0);
+	return append(w, type, payload, len);
 }
 
 static char *header_json(const struct mpt_cap_meta *m)
@@ -222,7 +236,7 @@ static int flush_block(struct mpt_cap_writer *w)
 	put64(chain, w->blocks);
 	put64(chain + 8, w->file_bytes + block);
 	memcpy(chain + 16, digest, MPT_CAP_HASH_LEN);
-	err = append(w, MPT_CAP_REC_CHAIN, chain, sizeof(chain), NULL, 0);
+	err = append(w, MPT_CAP_REC_CHAIN, chain, sizeof(chain));
 	if (err)
 		return err;
 	err = write_all(w->fd, w->buf, w->len);
@@ -284,7 +298,7 @@ static int open_file(struct mpt_cap_writer *w)
 	memmove(w->buf + sizeof(pre), w->buf, w->len);
 	memcpy(w->buf, pre, sizeof(pre));
 	w->len += sizeof(pre);
-	err = append(w, MPT_CAP_REC_HEADER, w->header_json, strlen(w->header_json), NULL, 0);
+	err = append(w, MPT_CAP_REC_HEADER, w->header_json, strlen(w->header_json));
 	err = err ?: flush_block(w);
 	if (err)
 		snprintf(w->error, sizeof(w->error), "cannot write capture '%s': %s", name,
@@ -301,7 +315,7 @@ static int end_file(struct mpt_cap_writer *w)
 	put64(end + 8, w->drops);
 	put64(end + 16, w->dropped);
 	put64(end + 24, 0);
-	err = append(w, MPT_CAP_REC_END, end, sizeof(end), NULL, 0);
+	err = append(w, MPT_CAP_REC_END, end, sizeof(end));
 	err = err ?: flush_block(w);
 	if (w->opts.sync && !err && fsync(w->fd))
 		err = -errno;
@@ -371,27 +385,13 @@ int mpt_cap_write_event(struct mpt_cap_writer *w, const struct mpt_view *v)
 		tlen += 2 + n;
 	}
 	put32(head, klen);
-	/* kernel record, then the strings: two appends would cost two CRCs */
-	if (reserve(w, MPT_CAP_REC_HDR_SIZE + 4 + klen + tlen))
-		return -ENOMEM;
-	{
-		unsigned char *rec = w->buf + w->len, *p = rec + MPT_CAP_REC_HDR_SIZE;
-		uint32_t plen = 4 + klen + tlen;
-
-		put16(rec, MPT_CAP_REC_EVENT);
-		put16(rec + 2, 0);
-		put32(rec + 4, plen);
-		memcpy(p, head, 4);
-		memcpy(p + 4, v->ev, klen);
-		memcpy(p + 4 + klen, tail, tlen);
-		put32(rec + 8, record_crc(rec, p, plen));
-		w->len += MPT_CAP_REC_HDR_SIZE + plen;
-	}
+	/* one record, one CRC: the kernel record's length, the record, the strings */
+	err = append_pieces(w, MPT_CAP_REC_EVENT,
+			    (const struct piece[]){{head, 4}, {v->ev, klen}, {tail, tlen}}, 3);
+	if (err)
+		return err;
 	w->events++;
-	err = 0;
-	if (w->len >= FLUSH_BYTES)
-		err = mpt_cap_flush(w);
-	return err;
+	return w->len >= FLUSH_BYTES ? mpt_cap_flush(w) : 0;
 }
 
 int mpt_cap_write_drop(struct mpt_cap_writer *w, uint32_t cause, uint64_t count, uint64_t ts_first,
@@ -406,7 +406,7 @@ int mpt_cap_write_drop(struct mpt_cap_writer *w, uint32_t cause, uint64_t count,
 	put64(p + 24, ts_last);
 	w->drops++;
 	w->dropped += count;
-	return append(w, MPT_CAP_REC_DROP, p, sizeof(p), NULL, 0);
+	return append(w, MPT_CAP_REC_DROP, p, sizeof(p));
 }
 
 int mpt_cap_flush(struct mpt_cap_writer *w)
