@@ -31,12 +31,26 @@ static const char *const descriptions[MPT_DET_NR] = {
 				"noisy neighbour or a denial of service",
 };
 
+/* A sum over a window that starts with its first addition and lasts window_ns. */
+struct window {
+	uint64_t start, sum;
+};
+
+static uint64_t window_add(struct window *w, uint64_t now, uint64_t add, uint64_t window_ns)
+{
+	if (now - w->start > window_ns || !w->sum) {
+		w->start = now;
+		w->sum = 0;
+	}
+	return w->sum += add;
+}
+
 /* What the rules remember about one process (tgid + start time: pids are reused). */
 struct proc_state {
 	uint32_t tgid;
 	uint64_t start_ns;
-	uint64_t err_window_start, err_count;
-	uint64_t flood_window_start, flood_pages;
+	struct window errors;		 /* EPERM/EACCES/ESRCH results (MPT-3) */
+	struct window flood;		 /* pages asked to move (MPT-5) */
 	uint64_t last_fired[MPT_DET_NR]; /* event time + 1; 0: never */
 };
 
@@ -107,24 +121,14 @@ uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
 	if (ev->flags & MPOL_MF_MOVE_ALL_BIT)
 		hit |= 1u << MPT_DET_MOVE_ALL;
 	if (ev->ret == -EPERM || ev->ret == -EACCES || ev->ret == -ESRCH) {
-		if (now - s->err_window_start > d->cfg.window_ns || !s->err_count) {
-			s->err_window_start = now;
-			s->err_count = 0;
-		}
-		if (++s->err_count >= d->cfg.burst_errors)
+		if (window_add(&s->errors, now, 1, d->cfg.window_ns) >= d->cfg.burst_errors)
 			hit |= 1u << MPT_DET_PROBE_BURST;
 	}
 	if (targets_other(ev) && !ev->nodes && ev->count >= d->cfg.scan_pages && ev->ret >= 0)
 		hit |= 1u << MPT_DET_LAYOUT_SCAN;
-	if (ev->nodes) {
-		if (now - s->flood_window_start > d->cfg.window_ns || !s->flood_pages) {
-			s->flood_window_start = now;
-			s->flood_pages = 0;
-		}
-		s->flood_pages += ev->count;
-		if (s->flood_pages >= d->cfg.flood_pages)
-			hit |= 1u << MPT_DET_MIGRATION_FLOOD;
-	}
+	if (ev->nodes &&
+	    window_add(&s->flood, now, ev->count, d->cfg.window_ns) >= d->cfg.flood_pages)
+		hit |= 1u << MPT_DET_MIGRATION_FLOOD;
 	/* at most once per process and rule per cooldown: a signal, not a flood */
 	for (int r = 0; r < MPT_DET_NR; r++) {
 		if (!(hit & (1u << r)))
