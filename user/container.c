@@ -230,7 +230,8 @@ uint64_t mpt_cgroup_id_of(const char *path)
 
 struct path_slot {
 	uint64_t id;
-	char *path; /* NULL with id set: looked up, gone */
+	char *path;		  /* NULL with id set: looked up, gone */
+	struct mpt_container ctr; /* parsed from path once, not per event */
 };
 
 static struct path_slot path_cache[CACHE_SLOTS];
@@ -271,13 +272,14 @@ static char *path_from_proc(uint64_t id, uint32_t tid, const char *root)
 	return found;
 }
 
-const char *mpt_cgroup_path(uint64_t id, uint32_t tid)
+/* The cache entry of cgroup @id, looked up now if need be; NULL when it cannot be. */
+static const struct path_slot *cgroup_slot(uint64_t id, uint32_t tid)
 {
 	struct path_slot *slot = &path_cache[id % CACHE_SLOTS];
 	const char *root = mpt_cgroup2_root();
 
 	if (slot->id == id && id)
-		return slot->path;
+		return slot;
 	if (!root || !id)
 		return NULL;
 	free(slot->path);
@@ -292,7 +294,15 @@ const char *mpt_cgroup_path(uint64_t id, uint32_t tid)
 		nftw(root, walk_cb, 32, FTW_PHYS | FTW_MOUNT);
 		slot->path = walk_found;
 	}
-	return slot->path;
+	mpt_container_parse(slot->path, &slot->ctr);
+	return slot;
+}
+
+const char *mpt_cgroup_path(uint64_t id, uint32_t tid)
+{
+	const struct path_slot *slot = cgroup_slot(id, tid);
+
+	return slot ? slot->path : NULL;
 }
 
 static const char *running_prefix;
@@ -398,10 +408,13 @@ void mpt_context_cache_reset(void)
 
 void mpt_enrich_live(const struct mpt_task *t, struct mpt_container *ctr, struct mpt_enrich *en)
 {
-	en->cgroup_path = mpt_cgroup_path(t->cgroup_id, t->host_tid);
-	if (!en->cgroup_path)
-		en->cgroup_path = "";
-	mpt_container_parse(en->cgroup_path, ctr);
+	const struct path_slot *slot = cgroup_slot(t->cgroup_id, t->host_tid);
+
+	en->cgroup_path = slot && slot->path ? slot->path : "";
+	if (slot)
+		*ctr = slot->ctr;
+	else
+		mpt_container_parse(NULL, ctr);
 	en->container_id = ctr->id;
 	en->container_runtime = ctr->runtime;
 	en->pod_uid = ctr->pod_uid;
