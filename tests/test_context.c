@@ -249,14 +249,18 @@ static const struct mpt_event *record_of(const struct tu_events *ev, const struc
  * Run every caller under filter @f (NULL: none) and check that exactly the
  * callers in @want (a bit per enum who) were reported. Returns the records.
  */
-static void run(const struct mpt_filter *f, unsigned int want, struct child *kids,
-		struct tu_events *ev)
+static void run(struct mpt_filter *f,
+		void (*name_them)(struct mpt_filter *f, const struct child *kids),
+		unsigned int want, struct child *kids, struct tu_events *ev)
 {
 	struct mpt_tracer *t;
 	size_t n = 0;
 
 	for (int i = 0; i < NCHILD; i++)
 		spawn(&kids[i], &specs[i]);
+	/* filters that name a caller's pid or namespaces: known only now */
+	if (name_them)
+		name_them(f, kids);
 	t = start(f, ev);
 	for (int i = 0; i < NCHILD; i++) {
 		release(&kids[i]);
@@ -307,7 +311,7 @@ static void test_context_fields(void **state)
 	char want_path[1024];
 
 	(void)state;
-	run(NULL, ALL, kids, &ev);
+	run(NULL, NULL, ALL, kids, &ev);
 	for (int i = 0; i < NCHILD; i++) {
 		const struct mpt_event *r = record_of(&ev, &kids[i]);
 		const struct spec *s = kids[i].spec;
@@ -385,8 +389,25 @@ static void expect_filter(struct mpt_filter *f, unsigned int want)
 	struct tu_events ev = {0};
 	struct child kids[NCHILD];
 
-	run(f, want, kids, &ev);
+	run(f, NULL, want, kids, &ev);
 	done_with(kids, &ev);
+}
+
+static void add_number(struct mpt_filter *f, enum mpt_filter_kind k, unsigned long long v)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%llu", v);
+	filter_add(f, k, s);
+}
+
+/* (pid A or E) and (tid C or A): only A */
+static void pids_and_tids(struct mpt_filter *f, const struct child *kids)
+{
+	add_number(f, MPT_FILTER_PID, kids[A].id.host_pid);
+	add_number(f, MPT_FILTER_PID, kids[E].id.host_pid);
+	add_number(f, MPT_FILTER_TID, kids[C].id.host_pid);
+	add_number(f, MPT_FILTER_TID, kids[A].id.host_pid);
 }
 
 static void test_filter_pid_tid(void **state)
@@ -394,30 +415,10 @@ static void test_filter_pid_tid(void **state)
 	struct tu_events ev = {0};
 	struct child kids[NCHILD];
 	struct mpt_filter f = {0};
-	struct mpt_tracer *t;
-	char v[32];
 
 	(void)state;
-	/* pids are known only once the callers exist: spawn, then filter */
-	for (int i = 0; i < NCHILD; i++)
-		spawn(&kids[i], &specs[i]);
-	snprintf(v, sizeof(v), "%d", kids[A].id.host_pid);
-	filter_add(&f, MPT_FILTER_PID, v);
-	snprintf(v, sizeof(v), "%d", kids[E].id.host_pid);
-	filter_add(&f, MPT_FILTER_PID, v);
-	snprintf(v, sizeof(v), "%d", kids[C].id.host_pid);
-	filter_add(&f, MPT_FILTER_TID, v);
-	snprintf(v, sizeof(v), "%d", kids[A].id.host_pid);
-	filter_add(&f, MPT_FILTER_TID, v);
-	t = start(&f, &ev);
-	for (int i = 0; i < NCHILD; i++)
-		release(&kids[i]);
-	tu_wait_events(t, &ev, 2, 2000);
-	tu_wait_events(t, &ev, 3, 200);
-	mpt_tracer_free(t);
-	/* (pid A or E) and (tid C or A): only A */
+	run(&f, pids_and_tids, BIT(A), kids, &ev);
 	assert_int_equal(ev.n, 1);
-	assert_non_null(record_of(&ev, &kids[A]));
 	done_with(kids, &ev);
 }
 
@@ -501,29 +502,21 @@ static void test_filter_target_other(void **state)
 	expect_filter(&f, BIT(D));
 }
 
+static void namespaces_of_e(struct mpt_filter *f, const struct child *kids)
+{
+	add_number(f, MPT_FILTER_MNTNS, kids[E].id.mnt_ns);
+	add_number(f, MPT_FILTER_PIDNS, kids[E].id.pid_ns);
+}
+
 static void test_filter_namespaces(void **state)
 {
 	struct tu_events ev = {0};
 	struct child kids[NCHILD];
 	struct mpt_filter f = {0};
-	struct mpt_tracer *t;
-	char v[32];
 
 	(void)state;
-	for (int i = 0; i < NCHILD; i++)
-		spawn(&kids[i], &specs[i]);
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)kids[E].id.mnt_ns);
-	filter_add(&f, MPT_FILTER_MNTNS, v);
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)kids[E].id.pid_ns);
-	filter_add(&f, MPT_FILTER_PIDNS, v);
-	t = start(&f, &ev);
-	for (int i = 0; i < NCHILD; i++)
-		release(&kids[i]);
-	tu_wait_events(t, &ev, 1, 2000);
-	tu_wait_events(t, &ev, 2, 200);
-	mpt_tracer_free(t);
+	run(&f, namespaces_of_e, BIT(E), kids, &ev);
 	assert_int_equal(ev.n, 1);
-	assert_non_null(record_of(&ev, &kids[E]));
 	done_with(kids, &ev);
 }
 
@@ -660,15 +653,12 @@ static int group_teardown(void **state)
 
 int main(void)
 {
-	const char *mode = getenv("MPTRACE_TEST_ATTACH");
 	int rc = tu_require_bpf("test_context");
 
 	if (rc)
 		return rc;
-	if (mode && *mode && mpt_attach_parse(mode, &attach_mode)) {
-		fprintf(stderr, "MPTRACE_TEST_ATTACH: unknown mode '%s'\n", mode);
+	if (tu_attach_mode(&attach_mode))
 		return 1;
-	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_context_fields),
 	    cmocka_unit_test(test_filter_pid_tid),

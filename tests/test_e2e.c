@@ -145,6 +145,24 @@ static void start_tracing(struct proc *p, char *const argv[])
 		fail_msg("no ready line; stderr: %s", p->err);
 }
 
+/* A child that idles until a byte comes on @go, with our memory mapped as it was. */
+static pid_t waiting_child(int go[2])
+{
+	pid_t child;
+	char b;
+
+	assert_int_equal(pipe(go), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		alarm(60); /* never outlive a failed test */
+		close(1), close(2);
+		(void)!read(go[0], &b, 1);
+		_exit(0);
+	}
+	return child;
+}
+
 static void own_call(struct tu_call *c, void **pages, int *status, size_t n, int *nodes, int flags)
 {
 	memset(c, 0, sizeof(*c));
@@ -326,18 +344,10 @@ static void test_filter_flags(void **state)
 	struct tu_call c;
 	struct proc p;
 	pid_t child;
-	char b;
 
 	(void)state;
-	assert_int_equal(pipe(go), 0);
-	child = fork();
-	if (child == 0) {
-		/* the same address is mapped in the child: the call queries it there */
-		alarm(60);
-		close(1), close(2);
-		(void)!read(go[0], &b, 1);
-		_exit(0);
-	}
+	/* the same address is mapped in the child: the call queries it there */
+	child = waiting_child(go);
 	snprintf(child_pid, sizeof(child_pid), "%d", child);
 	char *argv[] = {(char *)mptrace_bin, "--comm",	    "test_e2e", "--uid", "root",
 			"--target-other",    "--host-only", "-n",	"1",	 NULL};
@@ -469,20 +479,12 @@ static void test_capture_round_trip(void **state)
 	int go[2], calls;
 	struct proc p;
 	pid_t child;
-	char b;
 
 	(void)state;
 	snprintf(live, sizeof(live), "%s/rt.json", tmpdir);
 	snprintf(cap, sizeof(cap), "%s/rt.mpcap", tmpdir);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	assert_int_equal(pipe(go), 0);
-	child = fork();
-	if (child == 0) {
-		alarm(60); /* never outlive a failed test */
-		close(1), close(2);
-		(void)!read(go[0], &b, 1);
-		_exit(0);
-	}
+	child = waiting_child(go);
 	char *argv[] = {
 	    (char *)mptrace_bin, "--format", "json", "-o", live, "--capture", cap, "--pid", pid,
 	    "--array-cap",	 "4",	     NULL};
@@ -617,19 +619,11 @@ static void test_detections(void **state)
 	struct tu_call c;
 	struct proc p;
 	pid_t child;
-	char b;
 
 	(void)state;
 	for (int i = 0; i < 16; i++)
 		pages[i] = mem + i * page;
-	assert_int_equal(pipe(go), 0);
-	child = fork();
-	if (child == 0) {
-		alarm(60);
-		close(1), close(2);
-		(void)!read(go[0], &b, 1);
-		_exit(0);
-	}
+	child = waiting_child(go);
 	snprintf(live, sizeof(live), "%s/detect.json", tmpdir);
 	snprintf(cap, sizeof(cap), "%s/detect.mpcap", tmpdir);
 	snprintf(pid, sizeof(pid), "%d", getpid());

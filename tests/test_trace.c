@@ -787,15 +787,12 @@ static void test_killed_inside_call(void **state)
 
 int main(void)
 {
-	const char *mode = getenv("MPTRACE_TEST_ATTACH");
 	int rc = tu_require_bpf("test_trace");
 
 	if (rc)
 		return rc;
-	if (mode && *mode && mpt_attach_parse(mode, &attach_mode)) {
-		fprintf(stderr, "MPTRACE_TEST_ATTACH: unknown mode '%s'\n", mode);
+	if (tu_attach_mode(&attach_mode))
 		return 1;
-	}
 
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_query_mode, test_setup),

@@ -205,3 +205,14 @@ void *tu_touched_pages(size_t n)
 		p[i * page] = 1;
 	return p;
 }
+
+int tu_attach_mode(enum mpt_attach_mode *mode)
+{
+	const char *name = getenv("MPTRACE_TEST_ATTACH");
+
+	if (name && *name && mpt_attach_parse(name, mode)) {
+		fprintf(stderr, "MPTRACE_TEST_ATTACH: unknown mode '%s'\n", name);
+		return -1;
+	}
+	return 0;
+}

@@ -20,6 +20,13 @@
  */
 int tu_require_bpf(const char *test);
 
+/*
+ * MPTRACE_TEST_ATTACH=kprobe|fentry|tracepoint forces an attach mode (tests/vm
+ * runs the BPF tests once per mode); unset, @mode stays. 0, or -1 with a
+ * message for an unknown mode.
+ */
+int tu_attach_mode(enum mpt_attach_mode *mode);
+
 /* What the caller passed and saw, for comparison with the record. */
 struct tu_call {
 	int pid;
