@@ -33,11 +33,16 @@ const volatile __u64 wakeup_bytes = 0;
 /*
  * In-flight calls, keyed by thread id. The loader sizes the value to
  * MPT_HDR_SIZE + array_cap * MPT_DATA_BYTES_PER_ENTRY, so a small cap costs
- * little memory and little copying. LRU so that a slot whose return never
- * came (a missed kretprobe, a tid that died) is reclaimed instead of leaking.
+ * little memory and little copying. A plain (preallocated) hash, not an LRU:
+ * an LRU hands an evicted element to a new key at once, while the thread
+ * that owned it may still be writing through its pointer, mixing two calls
+ * in one record. Here only the owning thread ever deletes its slot (at its
+ * return, or when it enters again or exits after a missed return), so a slot
+ * is never shared; a full map means more calls in flight than
+ * --max-inflight, and those calls are reported from their entry.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, MPT_HDR_SIZE + MPT_DATA_MAX);
@@ -50,6 +55,14 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, MPT_HDR_SIZE + MPT_DATA_MAX);
 } slot_template SEC(".maps");
+
+/* Threads whose call was reported at entry (no slot free): their return is not a loss. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} untracked SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -383,105 +396,271 @@ static __always_inline void fill_task(struct mpt_task *t, __u64 pid_tgid)
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
 }
 
+/*
+ * Entries to capture: min(count, array_cap), in asm so that the compare and
+ * the value stay in one register. In C the compiler spilled the unclamped
+ * count before the compare (an ia32 call's 32-bit count), and the 6.1
+ * verifier did not carry the bound over to the spilled copy.
+ */
 static __always_inline __u64 captured_len(__u64 count)
 {
-	return count < array_cap ? count : array_cap;
+	__u64 cap = array_cap;
+
+	asm volatile("if %[n] <= %[cap] goto +1\n\t"
+		     "%[n] = %[cap]"
+		     : [n] "+r"(count)
+		     : [cap] "r"(cap));
+	return count;
 }
 
-static __always_inline int on_enter(__s32 pid, __u64 count, __u64 pages, __u64 nodes, __u64 status,
-				    __s32 flags)
+/*
+ * Bytes of @n pointers for @abi: compat calls pass 32-bit pointers. Written
+ * as 4n plus 4n masked, because the compiler turns a choice of shifts into
+ * a shift by a variable amount, which the 6.1 verifier cannot bound (it
+ * tracks only ADD, SUB and AND with an unknown operand).
+ */
+static __always_inline __u64 ptr_bytes(__u8 abi, __u64 n)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid, zero = 0;
-	struct mpt_event *ev;
-	__u64 n, pages_n;
-	void *tmpl;
+	__u64 wide = abi == MPT_ABI_X86_64 ? ~0ull : 0;
 
-	if (!should_trace(pid_tgid, pid, true))
-		return 0;
+	barrier_var(wide);
+	return (n << 2) + ((n << 2) & wide);
+}
 
-	/*
-	 * A thread keeps its slot between calls: a return marks it idle
-	 * (size 0) instead of deleting it, so a repeat caller costs a lookup,
-	 * not an LRU insert and delete (about 1 us a call measured here). A
-	 * busy slot at entry means this thread's previous return was never
-	 * seen (a kretprobe or fexit can be skipped): count that lost call and
-	 * reuse the slot, every field used is rewritten below. Look up before
-	 * inserting: on 6.1 a BPF_NOEXIST insert over a stale slot was seen to
-	 * fail with an error other than -EEXIST.
-	 */
-	ev = bpf_map_lookup_elem(&inflight, &tid);
-	if (ev) {
-		if (ev->size)
-			stat_inc(MPT_STAT_EXIT_MISSED);
-	} else {
-		tmpl = bpf_map_lookup_elem(&slot_template, &zero);
-		if (!tmpl || bpf_map_update_elem(&inflight, &tid, tmpl, BPF_ANY)) {
-			stat_inc(MPT_STAT_ENTRY_FAILED);
-			return 0;
-		}
-		ev = bpf_map_lookup_elem(&inflight, &tid);
-		if (!ev) {
-			stat_inc(MPT_STAT_ENTRY_FAILED);
-			return 0;
-		}
-	}
+/* The six arguments as the kernel will interpret them, and the gate they came through. */
+struct call_args {
+	__s32 pid;
+	__s32 flags;
+	__u64 count;
+	__u64 pages;
+	__u64 nodes;
+	__u64 status;
+	__u8 abi;
+};
 
-	/* busy until the return writes it out */
-	ev->size = MPT_HDR_SIZE;
+/*
+ * Fill @ev from the entry: the caller, the arguments and a copy of pages[]
+ * and nodes[] as the caller passed them. @ev is a slot of at least
+ * MPT_HDR_SIZE + array_cap * 12 bytes.
+ */
+static __always_inline void fill_entry(struct mpt_event *ev, const struct call_args *a,
+				       __u64 pid_tgid)
+{
+	__u64 n = captured_len(a->count), pbytes = ptr_bytes(a->abi, n), pages_bytes = 0;
+
+	ev->size = MPT_HDR_SIZE; /* busy until the return writes it out */
 	ev->type = MPT_REC_MOVE_PAGES;
 	ev->version = MPT_EVENT_VERSION;
 	ev->ts_boot_ns = bpf_ktime_get_boot_ns();
 	ev->duration_ns = 0;
 	fill_task(&ev->task, pid_tgid);
 	ev->ret = 0;
-	ev->pid = pid;
-	ev->flags = flags;
-	ev->count = count;
-	ev->pages = pages;
-	ev->nodes = nodes;
-	ev->status = status;
-	__builtin_memset(ev->_pad, 0, sizeof(ev->_pad));
+	ev->pid = a->pid;
+	ev->flags = a->flags;
+	ev->count = a->count;
+	ev->pages = a->pages;
+	ev->nodes = a->nodes;
+	ev->status = a->status;
 	ev->status_n = 0;
-	ev->status_state = MPT_ARRAY_NOT_FILLED;
+	ev->status_state = MPT_ARRAY_NO_RETURN;
+	ev->abi = a->abi;
+	ev->changed = 0;
+	ev->pages_exit_state = MPT_ARRAY_OK;
+	ev->nodes_exit_state = MPT_ARRAY_OK;
+	ev->ret_state = MPT_RET_SEEN;
+	ev->_pad[0] = 0;
+	ev->_pad[1] = 0;
 
-	/* Copy on entry: pages[] and nodes[] as the caller passed them. */
-	n = captured_len(count);
-	pages_n = 0;
-	if (!pages) {
+	ev->pages_n = 0;
+	if (!a->pages) {
 		ev->pages_state = MPT_ARRAY_NULL;
-	} else if (bpf_probe_read_user(ev->data, n * sizeof(__u64), (void *)pages)) {
+	} else if (bpf_probe_read_user(ev->data, pbytes, (void *)a->pages)) {
 		ev->pages_state = MPT_ARRAY_FAULT;
 	} else {
 		ev->pages_state = MPT_ARRAY_OK;
-		pages_n = n;
+		ev->pages_n = n;
+		pages_bytes = pbytes;
 	}
-	ev->pages_n = pages_n;
 
 	ev->nodes_n = 0;
-	if (!nodes) {
+	if (!a->nodes) {
 		ev->nodes_state = MPT_ARRAY_NULL;
-	} else if (bpf_probe_read_user(ev->data + pages_n * sizeof(__u64), n * sizeof(__s32),
-				       (void *)nodes)) {
+	} else if (bpf_probe_read_user(ev->data + pages_bytes, n * sizeof(__s32),
+				       (void *)a->nodes)) {
 		ev->nodes_state = MPT_ARRAY_FAULT;
 	} else {
 		ev->nodes_state = MPT_ARRAY_OK;
 		ev->nodes_n = n;
 	}
+}
+
+/* Bytes of what the entry captured (pages[] and nodes[]); 0 for a slot that looks damaged. */
+static __always_inline __u64 entry_bytes(const struct mpt_event *ev)
+{
+	__u64 pages_n = ev->pages_n, nodes_n = ev->nodes_n;
+
+	/* re-bound the counts read back from the map so the verifier can check offsets */
+	if (pages_n > array_cap || nodes_n > array_cap)
+		return 0;
+	return ptr_bytes(ev->abi, pages_n) + nodes_n * sizeof(__s32);
+}
+
+/*
+ * Write @ev (@size bytes) to the ring buffer. Wake the reader only when this
+ * record takes the queue across the threshold: a forced wake-up is a
+ * self-IPI (a VM exit here, several us), and forcing one for every record
+ * while a slow reader catches up made each call cost 5 us. The reader polls
+ * on a timer anyway.
+ */
+static __always_inline void emit(struct mpt_event *ev, __u64 size)
+{
+	__u64 flags = 0;
+
+	ev->size = size;
+	if (wakeup_bytes) {
+		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+		ring_queued = avail;
+		flags = avail < wakeup_bytes && avail + size >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									     : BPF_RB_NO_WAKEUP;
+	}
+	if (bpf_ringbuf_output(&events, ev, size, flags))
+		stat_inc(MPT_STAT_RINGBUF_FULL);
+	else
+		stat_inc(MPT_STAT_EVENTS);
+}
+
+/*
+ * A slot whose return was never seen (a kretprobe out of instances, an fexit
+ * skipped while a BPF trampoline was replaced): report the call from what
+ * its entry captured, marked as such, rather than lose it.
+ */
+static __always_inline void emit_without_return(struct mpt_event *ev, __u8 why)
+{
+	__u64 bytes = entry_bytes(ev);
+
+	ev->ret_state = why;
+	ev->status_n = 0;
+	ev->status_state = MPT_ARRAY_NO_RETURN;
+	ev->changed = 0;
+	ev->pages_exit_state = MPT_ARRAY_OK;
+	ev->nodes_exit_state = MPT_ARRAY_OK;
+	ev->duration_ns = 0;
+	emit(ev, MPT_HDR_SIZE + bytes);
+}
+
+/* No slot free: build the record in the ring buffer itself and send it from the entry. */
+static __always_inline void report_untracked(const struct call_args *a, __u64 pid_tgid)
+{
+	__u32 tid = (__u32)pid_tgid;
+	struct mpt_event *ev;
+	__u8 one = 1;
+
+	ev = bpf_ringbuf_reserve(&events, MPT_HDR_SIZE + array_cap * 12, 0);
+	if (!ev) {
+		stat_inc(MPT_STAT_ENTRY_FAILED);
+		return;
+	}
+	fill_entry(ev, a, pid_tgid);
+	ev->ret_state = MPT_RET_UNTRACKED;
+	ev->size = MPT_HDR_SIZE + entry_bytes(ev);
+	bpf_ringbuf_submit(ev, 0);
+	stat_inc(MPT_STAT_EVENTS);
+	/* so that its return is not counted as a return without an entry */
+	bpf_map_update_elem(&untracked, &tid, &one, BPF_ANY);
+}
+
+static __always_inline int on_enter(const struct call_args *a)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, zero = 0;
+	struct mpt_event *ev;
+	void *tmpl;
+
+	if (!should_trace(pid_tgid, a->pid, true))
+		return 0;
+
+	/*
+	 * A slot at entry means this thread's previous return was never seen:
+	 * report that call now and reuse the slot (every field is rewritten).
+	 * Look up before inserting: on 6.1 a BPF_NOEXIST insert over a stale
+	 * slot was seen to fail with an error other than -EEXIST.
+	 */
+	ev = bpf_map_lookup_elem(&inflight, &tid);
+	if (ev) {
+		emit_without_return(ev, MPT_RET_MISSED);
+	} else {
+		tmpl = bpf_map_lookup_elem(&slot_template, &zero);
+		if (!tmpl || bpf_map_update_elem(&inflight, &tid, tmpl, BPF_NOEXIST)) {
+			report_untracked(a, pid_tgid);
+			return 0;
+		}
+		ev = bpf_map_lookup_elem(&inflight, &tid);
+		if (!ev) {
+			report_untracked(a, pid_tgid);
+			return 0;
+		}
+	}
+	fill_entry(ev, a, pid_tgid);
 	return 0;
+}
+
+/*
+ * Do @nwords 32-bit words at @a and @b differ? Both lie inside the slot's
+ * data. @max_words, a constant at load time, is what the slot has room for:
+ * the 6.1 verifier walks on past a bound like i < @nwords even once the
+ * bounds it keeps are impossible (umin > umax), so the loop needs one that
+ * never leaves the slot.
+ */
+static __always_inline bool words_differ(const __u8 *a, const __u8 *b, __u64 nwords,
+					 __u32 max_words)
+{
+	for (__u32 i = 0; i < max_words; i++) {
+		if (i >= nwords)
+			break;
+		if (*(const __u32 *)(a + i * 4) != *(const __u32 *)(b + i * 4))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Read a user array again at the return into @dst and compare it with the
+ * entry's copy at @src: the kernel reads pages[] and nodes[] one element at
+ * a time while it works, so another thread can change them after the entry
+ * copied them (the "Phantom" TOCTOU attack on syscall tracers). Returns the
+ * bytes to keep at @dst: the new contents when they differ, else 0.
+ */
+static __always_inline __u64 reread(struct mpt_event *ev, __u8 bit, __u8 *state, __u8 *src,
+				    __u8 *dst, __u64 bytes, __u32 max_words, __u64 user)
+{
+	if (bpf_probe_read_user(dst, bytes, (void *)user)) {
+		/* unmapped since the entry: changed, and unreadable now */
+		ev->changed |= bit;
+		*state = MPT_ARRAY_FAULT;
+		return 0;
+	}
+	if (!words_differ(src, dst, bytes / 4, max_words))
+		return 0;
+	ev->changed |= bit;
+	*state = MPT_ARRAY_OK;
+	return bytes;
 }
 
 static __always_inline int on_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	__u64 pages_n, nodes_n, n, off, size, flags = 0;
+	__u64 pages_n, nodes_n, n, pbytes, nbytes, off;
 	struct mpt_event *ev;
 
 	if ((__u32)(pid_tgid >> 32) == self_tgid)
 		return 0;
 	ev = bpf_map_lookup_elem(&inflight, &tid);
-	if (!ev || !ev->size) {
+	if (!ev) {
+		/* reported at its entry already */
+		if (bpf_map_delete_elem(&untracked, &tid) == 0)
+			return 0;
 		/*
 		 * Count only calls the filters would have let through; with
 		 * --target-other the pid argument is unknown here, so such a
@@ -495,12 +674,13 @@ static __always_inline int on_exit(long ret)
 	ev->ret = ret;
 	ev->duration_ns = bpf_ktime_get_boot_ns() - ev->ts_boot_ns;
 
-	/* Re-bound the counts read back from the map so the verifier can check offsets. */
 	pages_n = ev->pages_n;
 	nodes_n = ev->nodes_n;
 	if (pages_n > array_cap || nodes_n > array_cap)
 		goto out;
-	off = pages_n * sizeof(__u64) + nodes_n * sizeof(__s32);
+	pbytes = ptr_bytes(ev->abi, pages_n);
+	nbytes = nodes_n * sizeof(__s32);
+	off = pbytes + nbytes;
 
 	/* The kernel writes status[] only when the call succeeds (ret >= 0). */
 	n = captured_len(ev->count);
@@ -516,31 +696,89 @@ static __always_inline int on_exit(long ret)
 		off += n * sizeof(__s32);
 	}
 
-	size = MPT_HDR_SIZE + off;
-	ev->size = size;
-	/*
-	 * Wake the reader only when this record takes the queue across the
-	 * threshold: a forced wake-up is a self-IPI (a VM exit here, several
-	 * us), and forcing one for every record while a slow reader catches up
-	 * made each call cost 5 us. The reader polls on a timer anyway.
-	 */
-	if (wakeup_bytes) {
-		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	/* What the kernel may have acted on instead of what the entry saw. */
+	if (ev->pages_state == MPT_ARRAY_OK && pages_n)
+		off += reread(ev, MPT_CHANGED_PAGES, &ev->pages_exit_state, ev->data,
+			      ev->data + off, pbytes, 2 * array_cap, ev->pages);
+	if (ev->nodes_state == MPT_ARRAY_OK && nodes_n)
+		off += reread(ev, MPT_CHANGED_NODES, &ev->nodes_exit_state, ev->data + pbytes,
+			      ev->data + off, nbytes, array_cap, ev->nodes);
 
-		ring_queued = avail;
-		flags = avail < wakeup_bytes && avail + size >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
-	}
-	if (bpf_ringbuf_output(&events, ev, size, flags))
-		stat_inc(MPT_STAT_RINGBUF_FULL);
-	else
-		stat_inc(MPT_STAT_EVENTS);
+	emit(ev, MPT_HDR_SIZE + off);
 out:
-	ev->size = 0; /* idle: kept for this thread's next call */
+	bpf_map_delete_elem(&inflight, &tid);
 	return 0;
 }
 
-/* 1. kprobe + kretprobe: the primary hook. */
+/*
+ * A thread that exits with a slot still there lost its return (a missed
+ * kretprobe or fexit): report that call and free the slot, so that dead
+ * threads never hold slots.
+ */
+SEC("raw_tracepoint/sched_process_exit")
+int thread_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mpt_event *ev = bpf_map_lookup_elem(&inflight, &tid);
+
+	if (ev) {
+		emit_without_return(ev, MPT_RET_MISSED);
+		bpf_map_delete_elem(&inflight, &tid);
+	}
+	bpf_map_delete_elem(&untracked, &tid);
+	return 0;
+}
+
+/* The syscall's own pt_regs (the user registers). */
+#if defined(__TARGET_ARCH_x86)
+#define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h */
+#else
+#error "mptrace: only x86_64 is supported so far (syscall gates)"
+#endif
+
+/* A native-gate call with the x32 bit in its number passes 32-bit pointers. */
+static __always_inline __u8 native_abi(__u64 orig_ax)
+{
+	return orig_ax & MPT_X32_SYSCALL_BIT ? MPT_ABI_X32 : MPT_ABI_X86_64;
+}
+
+static __always_inline int enter_native(__u64 pid, __u64 count, __u64 pages, __u64 nodes,
+					__u64 status, __u64 flags, __u64 orig_ax)
+{
+	struct call_args a = {
+	    .pid = pid,
+	    .flags = flags,
+	    .count = count,
+	    .pages = pages,
+	    .nodes = nodes,
+	    .status = status,
+	    .abi = native_abi(orig_ax),
+	};
+
+	return on_enter(&a);
+}
+
+/*
+ * The ia32 gate (int 0x80, sysenter, a 32-bit syscall): arguments in
+ * bx, cx, dx, si, di, bp, each 32 bits wide, as the kernel's ia32 wrappers
+ * truncate them; a 64-bit caller's upper register halves must not fool us.
+ */
+static __always_inline int enter_ia32(const struct pt_regs *regs)
+{
+	struct call_args a = {
+	    .pid = (__s32)BPF_CORE_READ(regs, bx),
+	    .count = (__u32)BPF_CORE_READ(regs, cx),
+	    .pages = (__u32)BPF_CORE_READ(regs, dx),
+	    .nodes = (__u32)BPF_CORE_READ(regs, si),
+	    .status = (__u32)BPF_CORE_READ(regs, di),
+	    .flags = (__s32)BPF_CORE_READ(regs, bp),
+	    .abi = MPT_ABI_IA32,
+	};
+
+	return on_enter(&a);
+}
+
+/* 1. kprobe + kretprobe: the primary hook. The loader sets the targets. */
 
 /*
  * Not BPF_KSYSCALL: in libbpf 1.1 it reads at most five arguments, and flags
@@ -549,46 +787,65 @@ out:
  */
 extern bool LINUX_HAS_SYSCALL_WRAPPER __kconfig;
 
-#if defined(__TARGET_ARCH_x86)
-#define MPT_SYSCALL_PARM6(regs) ((regs)->r9)
-#else
-#error "mptrace: only x86_64 is supported so far (sixth syscall argument register)"
-#endif
-
-SEC("ksyscall/move_pages")
+SEC("kprobe")
 int kprobe_enter(struct pt_regs *ctx)
 {
 	struct pt_regs *regs;
 
 	if (!LINUX_HAS_SYSCALL_WRAPPER)
-		return on_enter(PT_REGS_PARM1_SYSCALL(ctx), PT_REGS_PARM2_SYSCALL(ctx),
-				PT_REGS_PARM3_SYSCALL(ctx), PT_REGS_PARM4_SYSCALL(ctx),
-				PT_REGS_PARM5_SYSCALL(ctx), MPT_SYSCALL_PARM6(ctx));
+		return enter_native(PT_REGS_PARM1_SYSCALL(ctx), PT_REGS_PARM2_SYSCALL(ctx),
+				    PT_REGS_PARM3_SYSCALL(ctx), PT_REGS_PARM4_SYSCALL(ctx),
+				    PT_REGS_PARM5_SYSCALL(ctx), ctx->r9, ctx->orig_ax);
 
 	regs = (struct pt_regs *)PT_REGS_PARM1(ctx);
-	return on_enter(PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
-			PT_REGS_PARM3_CORE_SYSCALL(regs), PT_REGS_PARM4_CORE_SYSCALL(regs),
-			PT_REGS_PARM5_CORE_SYSCALL(regs), BPF_CORE_READ(regs, r9));
+	return enter_native(PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
+			    PT_REGS_PARM3_CORE_SYSCALL(regs), PT_REGS_PARM4_CORE_SYSCALL(regs),
+			    PT_REGS_PARM5_CORE_SYSCALL(regs), BPF_CORE_READ(regs, r9),
+			    BPF_CORE_READ(regs, orig_ax));
 }
 
-SEC("kretsyscall/move_pages")
+SEC("kretprobe")
 int BPF_KRETPROBE(kprobe_exit, long ret)
 {
 	return on_exit(ret);
 }
 
-/* 2. fentry + fexit on the syscall's entry function; the loader sets the target. */
+SEC("kprobe")
+int kprobe_enter_ia32(struct pt_regs *ctx)
+{
+	return enter_ia32((const struct pt_regs *)PT_REGS_PARM1(ctx));
+}
+
+SEC("kretprobe")
+int BPF_KRETPROBE(kprobe_exit_ia32, long ret)
+{
+	return on_exit(ret);
+}
+
+/* 2. fentry + fexit on the syscall's entry functions; the loader sets the targets. */
 
 SEC("fentry")
 int BPF_PROG(fentry_enter, struct pt_regs *regs)
 {
-	return on_enter(PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
-			PT_REGS_PARM3_SYSCALL(regs), PT_REGS_PARM4_SYSCALL(regs),
-			PT_REGS_PARM5_SYSCALL(regs), MPT_SYSCALL_PARM6(regs));
+	return enter_native(PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
+			    PT_REGS_PARM3_SYSCALL(regs), PT_REGS_PARM4_SYSCALL(regs),
+			    PT_REGS_PARM5_SYSCALL(regs), regs->r9, regs->orig_ax);
 }
 
 SEC("fexit")
 int BPF_PROG(fentry_exit, struct pt_regs *regs, long ret)
+{
+	return on_exit(ret);
+}
+
+SEC("fentry")
+int BPF_PROG(fentry_enter_ia32, struct pt_regs *regs)
+{
+	return enter_ia32(regs);
+}
+
+SEC("fexit")
+int BPF_PROG(fentry_exit_ia32, struct pt_regs *regs, long ret)
 {
 	return on_exit(ret);
 }
@@ -598,12 +855,63 @@ int BPF_PROG(fentry_exit, struct pt_regs *regs, long ret)
 SEC("tracepoint/syscalls/sys_enter_move_pages")
 int tp_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return on_enter(ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3], ctx->args[4],
-			ctx->args[5]);
+	struct call_args a = {
+	    .pid = ctx->args[0],
+	    .count = ctx->args[1],
+	    .pages = ctx->args[2],
+	    .nodes = ctx->args[3],
+	    .status = ctx->args[4],
+	    .flags = ctx->args[5],
+	    .abi = MPT_ABI_X86_64,
+	};
+
+	return on_enter(&a);
 }
 
 SEC("tracepoint/syscalls/sys_exit_move_pages")
 int tp_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return on_exit(ctx->ret);
+}
+
+/*
+ * On x86 the syscalls:* tracepoints skip every 32-bit call (ia32 and x32),
+ * so tracepoint mode sees those through the raw sys_enter/sys_exit
+ * tracepoints (BTF-typed: plain loads, no helper calls), which fire for
+ * every syscall: the first test below is all an untraced syscall pays. 317 is also a native syscall
+ * number (seccomp), so an ia32 call is told apart by the task's TS_COMPAT, which the kernel sets at
+ * the ia32 gate and clears only on the way back to user space.
+ */
+static __always_inline int compat_abi(__u64 id)
+{
+	struct task_struct *task;
+
+	if (id == MPT_NR_MOVE_PAGES_IA32) {
+		task = bpf_get_current_task_btf();
+		return task->thread_info.status & TS_COMPAT ? MPT_ABI_IA32 : -1;
+	}
+	if (id == (MPT_X32_SYSCALL_BIT | MPT_NR_MOVE_PAGES_64) ||
+	    id == (MPT_X32_SYSCALL_BIT | MPT_NR_MOVE_PAGES_X32_OLD))
+		return MPT_ABI_X32;
+	return -1;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tp_compat_enter, struct pt_regs *regs, long id)
+{
+	int abi = compat_abi(id);
+
+	if (abi < 0)
+		return 0;
+	if (abi == MPT_ABI_IA32)
+		return enter_ia32(regs);
+	return enter_native(regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9, id);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tp_compat_exit, struct pt_regs *regs, long ret)
+{
+	if (compat_abi(regs->orig_ax) < 0)
+		return 0;
+	return on_exit(ret);
 }

@@ -14,7 +14,9 @@
 #include <linux/types.h>
 #endif
 
-#define MPT_EVENT_VERSION 2
+#define MPT_EVENT_VERSION 3
+/* Version 2 records are version 3 records whose new fields are all zero. */
+#define MPT_EVENT_VERSION_MIN 2
 
 #define MPT_TASK_COMM_LEN 16
 
@@ -22,9 +24,19 @@
 #define MPT_ARRAY_CAP_DEFAULT 64
 #define MPT_ARRAY_CAP_MAX 1024
 
-/* Bytes of array data one record can carry: pages (8) + nodes (4) + status (4). */
-#define MPT_DATA_BYTES_PER_ENTRY 16
+/*
+ * Bytes of array data one record can carry: pages (8) + nodes (4) + status (4)
+ * as the call entered and returned, and pages (8) + nodes (4) again as they
+ * were at the return when they had changed.
+ */
+#define MPT_DATA_BYTES_PER_ENTRY 28
 #define MPT_DATA_MAX (MPT_ARRAY_CAP_MAX * MPT_DATA_BYTES_PER_ENTRY)
+
+/* Syscall numbers of move_pages at the gates other than the native one. */
+#define MPT_NR_MOVE_PAGES_IA32 317
+#define MPT_X32_SYSCALL_BIT 0x40000000
+#define MPT_NR_MOVE_PAGES_X32_OLD 533 /* x32's own entry before 5.11 */
+#define MPT_NR_MOVE_PAGES_64 279
 
 enum mpt_record_type {
 	MPT_REC_MOVE_PAGES = 1,
@@ -36,6 +48,42 @@ enum mpt_array_state {
 	MPT_ARRAY_NULL = 1,	  /* the pointer argument was NULL */
 	MPT_ARRAY_FAULT = 2,	  /* bpf_probe_read_user() failed: unmapped or unreadable */
 	MPT_ARRAY_NOT_FILLED = 3, /* status[]: the call failed, the kernel did not write it */
+	MPT_ARRAY_NO_RETURN = 4,  /* status[]: the return was not seen, so it was not read */
+};
+
+/*
+ * Which syscall gate the call came through. Pointers in pages[] are 8 bytes
+ * for the native ABI and 4 bytes (compat_uptr_t) for ia32 and x32; every
+ * argument of an ia32 call is 32 bits wide.
+ */
+#define MPT_ABIS(X)                                                                                \
+	X(X86_64, "x86_64", 8)                                                                     \
+	X(IA32, "ia32", 4)                                                                         \
+	X(X32, "x32", 4)
+
+enum mpt_abi {
+#define MPT_ABI_ENUM(id, name, ptr) MPT_ABI_##id,
+	MPT_ABIS(MPT_ABI_ENUM)
+#undef MPT_ABI_ENUM
+	    MPT_ABI_NR,
+};
+
+/* Bits of mpt_event.changed: the array differed when the call returned. */
+#define MPT_CHANGED_PAGES (1u << 0)
+#define MPT_CHANGED_NODES (1u << 1)
+
+/* Was the call's return seen? Everything but SEEN is a record made from the entry alone. */
+#define MPT_RET_STATES(X)                                                                          \
+	X(SEEN, "", "")                                                                            \
+	X(MISSED, "missed", "the thread entered again or exited without its return being seen")    \
+	X(UNFINISHED, "unfinished", "still inside the call when tracing stopped")                  \
+	X(UNTRACKED, "untracked", "more calls in flight than --max-inflight: reported at entry")
+
+enum mpt_ret_state {
+#define MPT_RET_ENUM(id, name, desc) MPT_RET_##id,
+	MPT_RET_STATES(MPT_RET_ENUM)
+#undef MPT_RET_ENUM
+	    MPT_RET_NR,
 };
 
 /*
@@ -82,8 +130,11 @@ struct mpt_task {
 
 /*
  * One move_pages call. The fixed header is followed by data[]:
- *   __u64 pages[pages_n]; __s32 nodes[nodes_n]; __s32 status[status_n];
- * packed in that order, so a record is only as long as what was captured.
+ *   P pages[pages_n]; __s32 nodes[nodes_n]; __s32 status[status_n];
+ *   P pages_at_exit[pages_n];   only if MPT_CHANGED_PAGES and pages_exit_state is OK
+ *   __s32 nodes_at_exit[nodes_n]; only if MPT_CHANGED_NODES and nodes_exit_state is OK
+ * packed in that order, where P is __u64, or __u32 for a compat ABI; a record
+ * is only as long as what was captured.
  */
 struct mpt_event {
 	__u16 type;	  /* enum mpt_record_type */
@@ -107,7 +158,12 @@ struct mpt_event {
 	__u8 pages_state; /* enum mpt_array_state */
 	__u8 nodes_state;
 	__u8 status_state;
-	__u8 _pad[7];
+	__u8 abi;	       /* enum mpt_abi */
+	__u8 changed;	       /* MPT_CHANGED_*: re-read at the return, found different */
+	__u8 pages_exit_state; /* enum mpt_array_state of that re-read (OK when not changed) */
+	__u8 nodes_exit_state;
+	__u8 ret_state; /* enum mpt_ret_state */
+	__u8 _pad[2];
 	__u8 data[];
 };
 

@@ -88,6 +88,65 @@ static void test_parse_bad_type_version(void **state)
 	expect_invalid("version");
 }
 
+static void test_parse_old_version_and_new_fields(void **state)
+{
+	struct mpt_view v;
+	const char *why;
+
+	(void)state;
+	/* a version 2 record (from an older capture) is a version 3 one with zeros */
+	f.ev.version = 2;
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	assert_int_equal(v.ptr_bytes, 8);
+	f.ev.version = 1;
+	expect_invalid("version");
+	f.ev.version = MPT_EVENT_VERSION;
+	f.ev.abi = MPT_ABI_NR;
+	expect_invalid("ABI");
+	f.ev.abi = 0;
+	f.ev.ret_state = MPT_RET_NR;
+	expect_invalid("return state");
+	f.ev.ret_state = 0;
+	f.ev.changed = 4;
+	expect_invalid("change bits");
+	/* changed, but no copy appended at the end */
+	f.ev.changed = MPT_CHANGED_NODES;
+	expect_invalid("length");
+	/* changed, though the entry could not read it */
+	f.ev.nodes_state = MPT_ARRAY_FAULT;
+	f.ev.nodes_n = 0;
+	expect_invalid("re-read");
+	/* a record without its return cannot carry a re-read */
+	f.ev.nodes_state = MPT_ARRAY_OK;
+	f.ev.nodes_n = 3;
+	f.ev.changed = 0;
+	f.ev.ret_state = MPT_RET_MISSED;
+	expect_invalid("re-read");
+}
+
+static void test_parse_compat_pointers(void **state)
+{
+	static const uint32_t p32[2] = {0x1000, 0xfffff000};
+	struct mpt_view v;
+	const char *why;
+
+	(void)state;
+	f.ev.abi = MPT_ABI_IA32;
+	f.ev.count = 2;
+	f.ev.pages_n = 2;
+	f.ev.nodes_n = f.ev.status_n = 0;
+	f.ev.nodes_state = MPT_ARRAY_NULL;
+	f.ev.status_state = MPT_ARRAY_NULL;
+	memcpy(f.data, p32, sizeof(p32));
+	f.ev.size = sizeof(f.ev) + 8;
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	assert_int_equal(v.ptr_bytes, 4);
+	/* zero-extended, as compat_ptr() does */
+	assert_int_equal(mpt_view_page(&v, 1), 0xfffff000ull);
+	f.ev.size += 8; /* as if the pointers were 8 bytes */
+	expect_invalid("length");
+}
+
 static void test_parse_state_mismatch(void **state)
 {
 	(void)state;
@@ -175,6 +234,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_parse_short, setup),
 	    cmocka_unit_test_setup(test_parse_bad_type_version, setup),
 	    cmocka_unit_test_setup(test_parse_state_mismatch, setup),
+	    cmocka_unit_test_setup(test_parse_old_version_and_new_fields, setup),
+	    cmocka_unit_test_setup(test_parse_compat_pointers, setup),
 	    cmocka_unit_test_setup(test_parse_longer_than_count, setup),
 	    cmocka_unit_test_setup(test_parse_size_mismatch, setup),
 	    cmocka_unit_test_setup(test_parse_over_cap, setup),

@@ -101,6 +101,20 @@ static void test_probe_burst(void **state)
 		assert_int_equal(call(300, 1 + i * 0.01, 0, 1, 0, 0x10, -EINVAL), 0);
 }
 
+static void test_changed_during_call(void **state)
+{
+	(void)state;
+	/* nodes[] unreadable at the return: rewritten (unmapped) under the kernel */
+	f.ev.changed = MPT_CHANGED_NODES;
+	f.ev.nodes_exit_state = MPT_ARRAY_FAULT;
+	assert_int_equal(call(100, 1, 0, 4, 0x1000, 2, 0), BIT(CHANGED_DURING_CALL));
+	/* every time: a first, harmless race must not open a cooldown for the next */
+	assert_int_equal(call(100, 1.1, 0, 4, 0x1000, 2, 0), BIT(CHANGED_DURING_CALL));
+	f.ev.changed = 0;
+	f.ev.nodes_exit_state = MPT_ARRAY_OK;
+	assert_int_equal(call(100, 1.2, 0, 4, 0x1000, 2, 0), 0);
+}
+
 static void test_layout_scan(void **state)
 {
 	(void)state;
@@ -108,6 +122,12 @@ static void test_layout_scan(void **state)
 	assert_int_equal(call(100, 1, 200, 15, 0, 0, 0), 0);
 	assert_int_equal(call(101, 1, 200, 16, 0, 0, 0), BIT(LAYOUT_SCAN));
 	assert_int_equal(call(102, 1, 200, 1000, 0, 0, -EPERM), 0);
+	/* reported from its entry: whether it worked is unknown */
+	f.ev.ret_state = MPT_RET_UNFINISHED;
+	f.ev.status_state = MPT_ARRAY_NO_RETURN;
+	assert_int_equal(call(104, 1, 200, 1000, 0, 0, 0), 0);
+	f.ev.ret_state = MPT_RET_SEEN;
+	f.ev.status_state = MPT_ARRAY_OK;
 	assert_int_equal(call(103, 1, 0, 1000, 0, 0, 0), 0);
 }
 
@@ -184,6 +204,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_other_process_and_move_all, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_burst, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_layout_scan, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_changed_during_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_flood, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pid_reuse, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_off_by_default, setup, teardown),

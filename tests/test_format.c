@@ -174,6 +174,8 @@ static void test_json_all_fields(void **state)
 	assert_int_equal(json_integer_value(json_object_get(root, "cgroupId")), 4242);
 	assert_string_equal(json_string_value(json_object_get(root, "eventName")), "move_pages");
 	assert_string_equal(json_string_value(json_object_get(root, "syscall")), "move_pages");
+	assert_string_equal(json_string_value(json_object_get(root, "abi")), "x86_64");
+	assert_null(json_object_get(root, "returnMissing"));
 	assert_int_equal(json_integer_value(json_object_get(root, "argsNum")), 6);
 	assert_int_equal(json_integer_value(json_object_get(root, "returnValue")), 1);
 	assert_int_equal(json_integer_value(json_object_get(root, "durationNs")), 41000);
@@ -194,7 +196,11 @@ static void test_json_all_fields(void **state)
 	assert_string_equal(json_string_value(json_array_get(data, 2)), "0x0");
 	assert_true(json_is_false(json_object_get(a, "truncated")));
 	assert_null(json_object_get(a, "readError"));
+	/* read again at the return: unchanged */
+	assert_true(json_is_false(json_object_get(a, "changedDuringCall")));
+	assert_null(json_object_get(a, "dataAtExit"));
 	a = arg(root, 3, "nodes");
+	assert_true(json_is_false(json_object_get(a, "changedDuringCall")));
 	assert_string_equal(json_string_value(json_object_get(a, "type")), "const int*");
 	assert_int_equal(json_integer_value(json_array_get(json_object_get(a, "data"), 2)), 1);
 	a = arg(root, 4, "status");
@@ -202,10 +208,100 @@ static void test_json_all_fields(void **state)
 	assert_string_equal(json_string_value(json_object_get(a, "value")), "0x7ffd2000");
 	assert_int_equal(json_integer_value(json_array_get(json_object_get(a, "data"), 2)),
 			 -EFAULT);
+	assert_null(json_object_get(a, "changedDuringCall")); /* written by the kernel */
 	a = arg(root, 5, "flags");
 	assert_string_equal(json_string_value(json_object_get(a, "type")), "int");
 	assert_int_equal(json_integer_value(json_object_get(a, "value")), 2);
 	assert_string_equal(json_string_value(json_object_get(a, "decoded")), "MPOL_MF_MOVE");
+	json_decref(root);
+}
+
+/* An ia32 call: pages[] of 32-bit pointers, then the exit's copy of pages[] appended. */
+static void fake_ia32_changed(void)
+{
+	static const uint32_t p32[2] = {0x5000, 0x6000}, p32_exit[2] = {0x9000, 0x6000};
+	static const int32_t n2[2] = {0, 0}, s2[2] = {0, 0};
+	unsigned char *p = f.data;
+
+	f.ev.abi = MPT_ABI_IA32;
+	f.ev.count = 2;
+	f.ev.pages = 0x8000;
+	f.ev.nodes = 0x8010;
+	f.ev.status = 0x8020;
+	f.ev.pages_n = f.ev.nodes_n = f.ev.status_n = 2;
+	memcpy(p, p32, 8), p += 8;
+	memcpy(p, n2, 8), p += 8;
+	memcpy(p, s2, 8), p += 8;
+	memcpy(p, p32_exit, 8), p += 8;
+	f.ev.changed = MPT_CHANGED_PAGES;
+	f.ev.size = sizeof(struct mpt_event) + (p - f.data);
+}
+
+static void test_table_ia32_changed(void **state)
+{
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	fake_ia32_changed();
+	assert_string_equal(table(), "22:13:21.123456 numad[812] [ia32] move_pages(0, 2, [0x5000, "
+				     "0x6000] /* CHANGED DURING CALL, at exit: [0x9000, 0x6000] */"
+				     ", [0, 0], [0, 0], MPOL_MF_MOVE) = 0 <0.000041>\n");
+	/* unreadable at the return */
+	f.ev.nodes_exit_state = MPT_ARRAY_FAULT;
+	f.ev.changed |= MPT_CHANGED_NODES;
+	assert_string_equal(table(), "22:13:21.123456 numad[812] [ia32] move_pages(0, 2, [0x5000, "
+				     "0x6000] /* CHANGED DURING CALL, at exit: [0x9000, 0x6000] */"
+				     ", [0, 0] /* CHANGED DURING CALL, at exit: EFAULT */, [0, 0], "
+				     "MPOL_MF_MOVE) = 0 <0.000041>\n");
+}
+
+static void test_json_ia32_changed(void **state)
+{
+	json_t *root, *a, *d;
+
+	(void)state;
+	fake_ia32_changed();
+	f.ev.nodes_exit_state = MPT_ARRAY_FAULT;
+	f.ev.changed |= MPT_CHANGED_NODES;
+	root = json();
+	assert_string_equal(json_string_value(json_object_get(root, "abi")), "ia32");
+	a = arg(root, 2, "pages");
+	d = json_object_get(a, "data");
+	assert_string_equal(json_string_value(json_array_get(d, 0)), "0x5000");
+	assert_true(json_is_true(json_object_get(a, "changedDuringCall")));
+	d = json_object_get(a, "dataAtExit");
+	assert_int_equal(json_array_size(d), 2);
+	assert_string_equal(json_string_value(json_array_get(d, 0)), "0x9000");
+	assert_string_equal(json_string_value(json_array_get(d, 1)), "0x6000");
+	a = arg(root, 3, "nodes");
+	assert_true(json_is_true(json_object_get(a, "changedDuringCall")));
+	assert_true(json_is_null(json_object_get(a, "dataAtExit")));
+	assert_string_equal(json_string_value(json_object_get(a, "exitReadError")), "EFAULT");
+	json_decref(root);
+}
+
+/* Reported from its entry alone: no return value, no status, no re-read. */
+static void test_return_missing(void **state)
+{
+	json_t *root, *a;
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	f.ev.ret_state = MPT_RET_UNTRACKED;
+	f.ev.duration_ns = 0;
+	f.ev.status_state = MPT_ARRAY_NO_RETURN;
+	fake_arrays(&f, 3, pages3, nodes3, NULL);
+	assert_string_equal(table(), "22:13:21.123456 numad[812] move_pages(0, 3, [0x7f12a000, "
+				     "0x7f12b000, NULL], [1, 1, 1], 0x7ffd2000, MPOL_MF_MOVE) = ? "
+				     "<untracked: return not seen>\n");
+	root = json();
+	assert_true(json_is_null(json_object_get(root, "returnValue")));
+	assert_true(json_is_null(json_object_get(root, "durationNs")));
+	assert_string_equal(json_string_value(json_object_get(root, "returnMissing")), "untracked");
+	a = arg(root, 2, "pages");
+	assert_null(json_object_get(a, "changedDuringCall"));
+	a = arg(root, 4, "status");
+	assert_string_equal(json_string_value(json_object_get(a, "readError")),
+			    "not read: the return was not seen");
 	json_decref(root);
 }
 
@@ -364,6 +460,9 @@ int main(void)
 	    cmocka_unit_test_setup(test_table_truncated_and_positive, setup),
 	    cmocka_unit_test_setup(test_table_comm_escaped, setup),
 	    cmocka_unit_test_setup(test_json_all_fields, setup),
+	    cmocka_unit_test_setup(test_table_ia32_changed, setup),
+	    cmocka_unit_test_setup(test_json_ia32_changed, setup),
+	    cmocka_unit_test_setup(test_return_missing, setup),
 	    cmocka_unit_test_setup(test_json_unreadable_and_null, setup),
 	    cmocka_unit_test_setup(test_json_truncated, setup),
 	    cmocka_unit_test_setup(test_json_escaping, setup),

@@ -9,6 +9,7 @@
 
 #if defined(__x86_64__)
 const char mpt_syscall_fn[] = "__x64_sys_move_pages";
+const char mpt_syscall_fn_compat[] = "__ia32_sys_move_pages";
 #else
 #error "mptrace: only x86_64 is supported so far"
 #endif
@@ -80,7 +81,7 @@ static bool path_exists(const char *path)
 }
 
 /* libbpf 1.1 looks for tracefs under debugfs first, then at /sys/kernel/tracing. */
-static const char *tracefs_root(void)
+const char *mpt_tracefs_root(void)
 {
 	if (path_exists("/sys/kernel/debug/tracing/events"))
 		return "/sys/kernel/debug/tracing";
@@ -91,7 +92,7 @@ static const char *tracefs_root(void)
 
 int mpt_ensure_tracefs(char *why, size_t len)
 {
-	if (tracefs_root())
+	if (mpt_tracefs_root())
 		return 0;
 	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
 		int err = -errno;
@@ -112,7 +113,7 @@ static bool kprobe_precheck(char *why, size_t len)
 	/* perf's kprobe PMU (4.17+), or the legacy kprobe_events file in tracefs */
 	if (path_exists("/sys/bus/event_source/devices/kprobe/type"))
 		return true;
-	root = tracefs_root();
+	root = mpt_tracefs_root();
 	if (root) {
 		snprintf(path, sizeof(path), "%s/kprobe_events", root);
 		if (path_exists(path))
@@ -142,7 +143,7 @@ static bool tracepoint_precheck(char *why, size_t len)
 
 	if (mpt_ensure_tracefs(why, len))
 		return false;
-	root = tracefs_root();
+	root = mpt_tracefs_root();
 	if (!root) {
 		snprintf(why, len, "tracefs is mounted but has no events directory");
 		return false;
@@ -170,4 +171,32 @@ bool mpt_attach_precheck(enum mpt_attach_mode mode, char *why, size_t len)
 		snprintf(why, len, "unknown attach mode");
 		return false;
 	}
+}
+
+/* Is @sym a function in /proc/kallsyms? */
+static bool kernel_has_function(const char *sym)
+{
+	char line[256], name[200];
+	bool found = false;
+	FILE *f = fopen("/proc/kallsyms", "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %199s", name) == 1 && !strcmp(name, sym);
+	fclose(f);
+	return found;
+}
+
+bool mpt_compat_precheck(enum mpt_attach_mode mode, char *why, size_t len)
+{
+	if (mode == MPT_ATTACH_TRACEPOINT)
+		return true;
+	if (kernel_has_function(mpt_syscall_fn_compat))
+		return true;
+	snprintf(why, len,
+		 "the kernel has no %s: no 32-bit syscall gate to watch (CONFIG_IA32_EMULATION "
+		 "is not set)",
+		 mpt_syscall_fn_compat);
+	return false;
 }

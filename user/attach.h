@@ -61,7 +61,17 @@ bool mpt_attach_precheck(enum mpt_attach_mode mode, char *why, size_t len);
 /* Mount tracefs at /sys/kernel/tracing when no tracefs is reachable. */
 int mpt_ensure_tracefs(char *why, size_t len);
 
-/* The kernel function the kprobe and fentry programs attach to. */
+/* The kernel functions the kprobe and fentry programs attach to: native, ia32 gate. */
 extern const char mpt_syscall_fn[];
+extern const char mpt_syscall_fn_compat[];
+
+/* Where tracefs is reachable, or NULL. */
+const char *mpt_tracefs_root(void);
+
+/*
+ * Can @mode see calls through the 32-bit gates? kprobe and fentry need the
+ * ia32 entry function; tracepoint mode uses the raw syscall tracepoints.
+ */
+bool mpt_compat_precheck(enum mpt_attach_mode mode, char *why, size_t len);
 
 #endif

@@ -559,6 +559,7 @@ static int parse_header(struct mpt_cap_reader *r, const unsigned char *p, uint32
 {
 	json_error_t jerr;
 	json_t *h = json_loadb((const char *)p, len, 0, &jerr), *ev;
+	json_int_t rv;
 
 	if (!h || !json_is_object(h))
 		return fail(r, MPT_CAP_EDAMAGED, "the header is not valid JSON: %s", jerr.text);
@@ -567,12 +568,13 @@ static int parse_header(struct mpt_cap_reader *r, const unsigned char *p, uint32
 		return fail(r, MPT_CAP_ENOTCAP, "the header does not describe an mptrace capture");
 	}
 	ev = json_object_get(h, "event");
-	if (json_integer_value(json_object_get(ev, "recordVersion")) != MPT_EVENT_VERSION) {
+	rv = json_integer_value(json_object_get(ev, "recordVersion"));
+	/* older records read as newer ones whose new fields are zero (decode.c) */
+	if (rv < MPT_EVENT_VERSION_MIN || rv > MPT_EVENT_VERSION) {
 		json_decref(h);
 		return fail(r, MPT_CAP_EVERSION,
-			    "event records of version %lld; this mptrace reads version %d",
-			    (long long)json_integer_value(json_object_get(ev, "recordVersion")),
-			    MPT_EVENT_VERSION);
+			    "event records of version %lld; this mptrace reads versions %d to %d",
+			    (long long)rv, MPT_EVENT_VERSION_MIN, MPT_EVENT_VERSION);
 	}
 	r->header = h;
 	r->meta.mptrace_version = jstr(h, "mptraceVersion");

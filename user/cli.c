@@ -38,6 +38,7 @@ enum {
 	OPT_ARRAY_CAP = 0x100,
 	OPT_RINGBUF_MB,
 	OPT_MAX_INFLIGHT,
+	OPT_NO_COMPAT,
 	OPT_TID,
 	OPT_UID,
 	OPT_COMM,
@@ -121,6 +122,10 @@ static const struct argp_option options[] = {
     {"ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "ring buffer size, a power of two (default 8)", 0},
     {"max-inflight", OPT_MAX_INFLIGHT, "N", 0,
      "threads tracked inside move_pages at once (default 1024)", 0},
+    {"no-compat", OPT_NO_COMPAT, NULL, 0,
+     "leave calls through the 32-bit syscall gates (ia32, x32) untraced; the ready line and "
+     "the stats say so",
+     0},
     {"verbose", 'v', NULL, 0, "say why each attach mode was chosen or not; twice: libbpf debug", 0},
     {"version", 'V', NULL, 0, "print the version and exit", 0},
     {"help", 'h', NULL, 0, "show this help and exit", 0},
@@ -418,6 +423,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (parse_u64(arg, "max in-flight calls", 1, 1 << 20, &v, ps))
 			return EINVAL;
 		cli->tracer.max_inflight = v;
+		break;
+	case OPT_NO_COMPAT:
+		cli->tracer.no_compat = true;
 		break;
 	case 'v':
 		cli->verbosity++;

@@ -27,10 +27,25 @@ struct mpt_enrich {
 struct mpt_view {
 	const struct mpt_event *ev;
 	const struct mpt_enrich *enrich; /* NULL: nothing known beyond the record */
-	const unsigned char *pages;	 /* ev->pages_n little __u64s, maybe unaligned */
+	unsigned int ptr_bytes;		 /* 8, or 4 for a compat call's pages[] */
+	const unsigned char *pages;	 /* ev->pages_n pointers, maybe unaligned */
 	const unsigned char *nodes;	 /* ev->nodes_n __s32s */
 	const unsigned char *status;
+	const unsigned char *pages_exit; /* NULL unless pages[] changed and was re-read */
+	const unsigned char *nodes_exit;
 };
+
+/* Bytes of one pointer in pages[] for @abi (8 or 4). */
+unsigned int mpt_abi_ptr_bytes(uint8_t abi);
+/* "x86_64", "ia32", "x32"; "?" for anything else. */
+const char *mpt_abi_name(uint8_t abi);
+/* Why a record has no return: "missed", ... and a sentence ("" when it has one). */
+const char *mpt_ret_state_name(uint8_t ret_state);
+const char *mpt_ret_state_desc(uint8_t ret_state);
+/* The size of one in-flight slot (a record with every array full) for @cap entries. */
+uint32_t mpt_slot_bytes(uint32_t cap);
+/* Bytes of what a call's entry captured: pages[] and nodes[]. */
+size_t mpt_entry_bytes(const struct mpt_event *ev);
 
 /*
  * Check a record read from the ring buffer (or, later, from a file) and set
@@ -41,6 +56,9 @@ int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char 
 uint64_t mpt_view_page(const struct mpt_view *v, unsigned int i);
 int32_t mpt_view_node(const struct mpt_view *v, unsigned int i);
 int32_t mpt_view_status(const struct mpt_view *v, unsigned int i);
+/* pages[i] and nodes[i] as they were when the call returned (only with pages_exit/nodes_exit). */
+uint64_t mpt_view_page_exit(const struct mpt_view *v, unsigned int i);
+int32_t mpt_view_node_exit(const struct mpt_view *v, unsigned int i);
 
 /* The cap cut the array: the call passed more entries than were captured. */
 bool mpt_array_truncated(const struct mpt_view *v, unsigned int captured);

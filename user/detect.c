@@ -29,6 +29,9 @@ static const char *const descriptions[MPT_DET_NR] = {
 			    "(nodes NULL): memory-layout discovery",
     [MPT_DET_MIGRATION_FLOOD] = "one process asked to migrate pages at a very high rate: a "
 				"noisy neighbour or a denial of service",
+    [MPT_DET_CHANGED_DURING_CALL] = "pages[] or nodes[] changed while the kernel was reading "
+				    "them: what the kernel acted on may differ from what was "
+				    "recorded at entry (a TOCTOU race against syscall tracers)",
 };
 
 /* A sum over a window that starts with its first addition and lasts window_ns. */
@@ -124,16 +127,23 @@ uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
 		if (window_add(&s->errors, now, 1, d->cfg.window_ns) >= d->cfg.burst_errors)
 			hit |= 1u << MPT_DET_PROBE_BURST;
 	}
-	if (targets_other(ev) && !ev->nodes && ev->count >= d->cfg.scan_pages && ev->ret >= 0)
+	if (targets_other(ev) && !ev->nodes && ev->count >= d->cfg.scan_pages &&
+	    ev->ret_state == MPT_RET_SEEN && ev->ret >= 0)
 		hit |= 1u << MPT_DET_LAYOUT_SCAN;
+	if (ev->changed)
+		hit |= 1u << MPT_DET_CHANGED_DURING_CALL;
 	if (ev->nodes &&
 	    window_add(&s->flood, now, ev->count, d->cfg.window_ns) >= d->cfg.flood_pages)
 		hit |= 1u << MPT_DET_MIGRATION_FLOOD;
-	/* at most once per process and rule per cooldown: a signal, not a flood */
+	/*
+	 * At most once per process and rule per cooldown: a signal, not a
+	 * flood. Not MPT-6: a harmless race first must not hide the next one.
+	 */
 	for (int r = 0; r < MPT_DET_NR; r++) {
 		if (!(hit & (1u << r)))
 			continue;
-		if (s->last_fired[r] && now + 1 - s->last_fired[r] < d->cfg.cooldown_ns)
+		if (r != MPT_DET_CHANGED_DURING_CALL && s->last_fired[r] &&
+		    now + 1 - s->last_fired[r] < d->cfg.cooldown_ns)
 			continue;
 		s->last_fired[r] = now + 1;
 		fire |= 1u << r;

@@ -22,7 +22,9 @@
 	X(LAYOUT_SCAN, "MPT-4", "page-location scan of another process", "high", "T1057",          \
 	  "Process Discovery")                                                                     \
 	X(MIGRATION_FLOOD, "MPT-5", "very high page-migration rate", "medium", "T1499",            \
-	  "Endpoint Denial of Service")
+	  "Endpoint Denial of Service")                                                            \
+	X(CHANGED_DURING_CALL, "MPT-6", "arguments rewritten during the call", "high",             \
+	  "T1562.006", "Impair Defenses: Indicator Blocking")
 
 enum mpt_detection_id {
 #define MPT_DET_ENUM(id, code, name, sev, tid, tname) MPT_DET_##id,

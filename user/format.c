@@ -67,10 +67,60 @@ static unsigned int array_of(const struct mpt_event *ev, enum array_kind kind, u
 	}
 }
 
+/* One array's entries; @at_exit: pages[] or nodes[] as the return found them. */
+static void json_array_items(struct strbuf *sb, const struct mpt_view *v, enum array_kind kind,
+			     unsigned int n, bool at_exit)
+{
+	sb_putc(sb, '[');
+	for (unsigned int i = 0; i < n; i++) {
+		if (i)
+			sb_putc(sb, ',');
+		if (kind == PAGES) {
+			sb_putc(sb, '"');
+			sb_hex(sb, at_exit ? mpt_view_page_exit(v, i) : mpt_view_page(v, i));
+			sb_putc(sb, '"');
+		} else if (kind == NODES) {
+			sb_s64(sb, at_exit ? mpt_view_node_exit(v, i) : mpt_view_node(v, i));
+		} else {
+			sb_s64(sb, mpt_view_status(v, i));
+		}
+	}
+	sb_putc(sb, ']');
+}
+
+/*
+ * pages[] and nodes[] were read again at the return: did they change while
+ * the kernel was working on them, and into what? Only for arrays read at
+ * entry, of calls whose return was seen.
+ */
+static void json_change(struct strbuf *sb, const struct mpt_view *v, enum array_kind kind,
+			unsigned int n)
+{
+	const struct mpt_event *ev = v->ev;
+	uint8_t bit = kind == PAGES ? MPT_CHANGED_PAGES : MPT_CHANGED_NODES;
+	uint8_t exit_state = kind == PAGES ? ev->pages_exit_state : ev->nodes_exit_state;
+
+	if (kind == STATUS || ev->ret_state != MPT_RET_SEEN || !n)
+		return;
+	if (!(ev->changed & bit)) {
+		sb_puts(sb, ",\"changedDuringCall\":false");
+		return;
+	}
+	sb_puts(sb, ",\"changedDuringCall\":true,\"dataAtExit\":");
+	if (exit_state == MPT_ARRAY_OK) {
+		json_array_items(sb, v, kind, n, true);
+	} else {
+		const char *reason = mpt_array_state_reason(exit_state);
+
+		sb_puts(sb, "null,\"exitReadError\":");
+		sb_json_str(sb, reason, strlen(reason));
+	}
+}
+
 static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum array_kind kind)
 {
 	uint8_t state;
-	unsigned int i, n = array_of(v->ev, kind, &state);
+	unsigned int n = array_of(v->ev, kind, &state);
 
 	if (state != MPT_ARRAY_OK) {
 		const char *reason = mpt_array_state_reason(state);
@@ -79,20 +129,11 @@ static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum ar
 		sb_json_str(sb, reason, strlen(reason));
 		return;
 	}
-	sb_puts(sb, ",\"data\":[");
-	for (i = 0; i < n; i++) {
-		if (i)
-			sb_putc(sb, ',');
-		if (kind == PAGES) {
-			sb_putc(sb, '"');
-			sb_hex(sb, mpt_view_page(v, i));
-			sb_putc(sb, '"');
-		} else {
-			sb_s64(sb, kind == NODES ? mpt_view_node(v, i) : mpt_view_status(v, i));
-		}
-	}
-	sb_puts(sb, "],\"truncated\":");
+	sb_puts(sb, ",\"data\":");
+	json_array_items(sb, v, kind, n, false);
+	sb_puts(sb, ",\"truncated\":");
 	sb_puts(sb, mpt_array_truncated(v, n) ? "true" : "false");
+	json_change(sb, v, kind, n);
 }
 
 static void json_arg_open(struct strbuf *sb, int idx)
@@ -178,12 +219,21 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_puts(sb, ",\"executable\":{\"path\":");
 	sb_json_str(sb, en->exe_path, strlen(en->exe_path));
 	sb_putc(sb, '}');
-	sb_puts(sb, ",\"eventName\":\"move_pages\",\"syscall\":\"move_pages\",\"argsNum\":");
+	sb_puts(sb, ",\"eventName\":\"move_pages\",\"syscall\":\"move_pages\",\"abi\":\"");
+	sb_puts(sb, mpt_abi_name(ev->abi));
+	sb_puts(sb, "\",\"argsNum\":");
 	sb_u64(sb, MPT_MOVE_PAGES_NARGS);
-	sb_puts(sb, ",\"returnValue\":");
-	sb_s64(sb, ev->ret);
-	sb_puts(sb, ",\"durationNs\":");
-	sb_u64(sb, ev->duration_ns);
+	if (ev->ret_state == MPT_RET_SEEN) {
+		sb_puts(sb, ",\"returnValue\":");
+		sb_s64(sb, ev->ret);
+		sb_puts(sb, ",\"durationNs\":");
+		sb_u64(sb, ev->duration_ns);
+	} else {
+		/* reported from its entry alone: there is no return to show */
+		sb_puts(sb, ",\"returnValue\":null,\"durationNs\":null,\"returnMissing\":\"");
+		sb_puts(sb, mpt_ret_state_name(ev->ret_state));
+		sb_puts(sb, "\"");
+	}
 
 	sb_puts(sb, ",\"args\":[");
 	json_arg_open(sb, ARG_pid);
@@ -220,34 +270,24 @@ static bool is_errno(int64_t v)
 	return v < 0 && v >= -4095;
 }
 
-/* Pointers the kernel could not (or did not) fill are shown as addresses, as strace does. */
-static void table_array(struct strbuf *sb, const struct mpt_view *v, uint64_t ptr,
-			enum array_kind kind)
+static void table_items(struct strbuf *sb, const struct mpt_view *v, enum array_kind kind,
+			unsigned int n, bool at_exit)
 {
-	uint8_t state;
-	unsigned int i, n = array_of(v->ev, kind, &state);
+	unsigned int i;
 
-	if (!ptr) {
-		sb_puts(sb, "NULL");
-		return;
-	}
-	if (state != MPT_ARRAY_OK) {
-		sb_hex(sb, ptr);
-		return;
-	}
 	sb_putc(sb, '[');
 	for (i = 0; i < n; i++) {
 		if (i)
 			sb_puts(sb, ", ");
 		if (kind == PAGES) {
-			uint64_t p = mpt_view_page(v, i);
+			uint64_t p = at_exit ? mpt_view_page_exit(v, i) : mpt_view_page(v, i);
 
 			if (p)
 				sb_hex(sb, p);
 			else
 				sb_puts(sb, "NULL");
 		} else if (kind == NODES) {
-			sb_s64(sb, mpt_view_node(v, i));
+			sb_s64(sb, at_exit ? mpt_view_node_exit(v, i) : mpt_view_node(v, i));
 		} else {
 			int32_t s = mpt_view_status(v, i);
 
@@ -262,6 +302,36 @@ static void table_array(struct strbuf *sb, const struct mpt_view *v, uint64_t pt
 	if (mpt_array_truncated(v, n))
 		sb_puts(sb, n ? ", ..." : "...");
 	sb_putc(sb, ']');
+}
+
+/* Pointers the kernel could not (or did not) fill are shown as addresses, as strace does. */
+static void table_array(struct strbuf *sb, const struct mpt_view *v, uint64_t ptr,
+			enum array_kind kind)
+{
+	const struct mpt_event *ev = v->ev;
+	uint8_t state, bit = kind == PAGES ? MPT_CHANGED_PAGES : MPT_CHANGED_NODES;
+	unsigned int n = array_of(ev, kind, &state);
+
+	if (!ptr) {
+		sb_puts(sb, "NULL");
+		return;
+	}
+	if (state != MPT_ARRAY_OK) {
+		sb_hex(sb, ptr);
+		return;
+	}
+	table_items(sb, v, kind, n, false);
+	/* rewritten while the kernel read it: what the return found, in a comment */
+	if (kind != STATUS && (ev->changed & bit)) {
+		uint8_t exit_state = kind == PAGES ? ev->pages_exit_state : ev->nodes_exit_state;
+
+		sb_puts(sb, " /* CHANGED DURING CALL, at exit: ");
+		if (exit_state == MPT_ARRAY_OK)
+			table_items(sb, v, kind, n, true);
+		else
+			sb_puts(sb, mpt_array_state_reason(exit_state));
+		sb_puts(sb, " */");
+	}
 }
 
 static void table_comm(struct strbuf *sb, const struct mpt_event *ev)
@@ -299,6 +369,9 @@ void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct 
 	/* the container, by the short id docker ps shows */
 	if (v->enrich && v->enrich->container_id && v->enrich->container_id[0])
 		sb_printf(sb, "ctr:%.12s ", v->enrich->container_id);
+	/* a call through a 32-bit gate, as plain as strace's personality notes */
+	if (ev->abi != MPT_ABI_X86_64)
+		sb_printf(sb, "[%s] ", mpt_abi_name(ev->abi));
 	sb_puts(sb, "move_pages(");
 	sb_s64(sb, ev->pid);
 	sb_puts(sb, ", ");
@@ -312,6 +385,11 @@ void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct 
 	sb_puts(sb, ", ");
 	mpt_flags_str(sb, ev->flags);
 	sb_puts(sb, ") = ");
+	if (ev->ret_state != MPT_RET_SEEN) {
+		/* strace's "= ?" for a call whose return it never saw */
+		sb_printf(sb, "? <%s: return not seen>\n", mpt_ret_state_name(ev->ret_state));
+		return;
+	}
 	if (is_errno(ev->ret)) {
 		sb_puts(sb, "-1 ");
 		table_errno(sb, -ev->ret);

@@ -19,6 +19,17 @@ void mpt_info(const char *fmt, ...)
 	va_end(ap);
 }
 
+void mpt_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("mptrace: warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
 /*
  * Without -v libbpf stays quiet: probing modes that fail is expected, and
  * mptrace reports each failure itself in one line.

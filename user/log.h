@@ -8,6 +8,8 @@
 extern int mpt_verbosity;
 
 void mpt_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Always shown: something works less well than it should. */
+void mpt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Route libbpf's own messages through mpt_verbosity. */
 void mpt_log_setup_libbpf(void);
 

@@ -295,10 +295,14 @@ static void stream_stats(struct sink *s, struct mpt_tracer *t, bool final)
 			      (unsigned long long)v);
 	}
 	snprintf(json + n, sizeof(json) - n,
-		 "},\"ringBufferQueuedBytes\":%llu,\"ringBufferBytes\":%llu}\n",
-		 (unsigned long long)queued, (unsigned long long)size);
-	snprintf(table + m, sizeof(table) - m, ", ring buffer %llu of %llu bytes queued\n",
-		 (unsigned long long)queued, (unsigned long long)size);
+		 "},\"kretprobeMissed\":%llu,\"compatTraced\":%s,"
+		 "\"ringBufferQueuedBytes\":%llu,\"ringBufferBytes\":%llu}\n",
+		 (unsigned long long)st.kretprobe_missed,
+		 mpt_tracer_compat_off(t) ? "false" : "true", (unsigned long long)queued,
+		 (unsigned long long)size);
+	snprintf(table + m, sizeof(table) - m, ", ring buffer %llu of %llu bytes queued%s\n",
+		 (unsigned long long)queued, (unsigned long long)size,
+		 mpt_tracer_compat_off(t) ? ", 32-bit calls NOT traced" : "");
 	stream_line(s, -1, json, table);
 }
 
@@ -399,6 +403,8 @@ static void print_summary(struct mpt_tracer *t, const struct sink *s)
 	MPT_STATS(MPT_STAT_PRINT)
 #undef MPT_STAT_PRINT
 	fprintf(stderr, " unfinished=%llu", (unsigned long long)st.unfinished);
+	if (st.kretprobe_missed)
+		fprintf(stderr, " kretprobe_missed=%llu", (unsigned long long)st.kretprobe_missed);
 	if (st.malformed)
 		fprintf(stderr, " malformed=%llu", (unsigned long long)st.malformed);
 	if (output_lost(s))
@@ -408,7 +414,7 @@ static void print_summary(struct mpt_tracer *t, const struct sink *s)
 
 static int cmd_probe(void)
 {
-	char why[MPT_REASON_LEN];
+	char why[MPT_REASON_LEN], compat_why[MPT_REASON_LEN];
 	struct utsname uts;
 	int m, usable = 0;
 
@@ -420,8 +426,13 @@ static int cmd_probe(void)
 	}
 	for (m = 0; m < MPT_ATTACH_NR; m++) {
 		why[0] = '\0';
-		if (!mpt_tracer_probe_mode(m, why, sizeof(why))) {
+		if (!mpt_tracer_probe_mode(m, why, compat_why, sizeof(why))) {
 			printf("%-10s yes  %s\n", mpt_attach_name(m), mpt_attach_hooks(m));
+			if (compat_why[0])
+				printf("%-10s      32-bit (ia32, x32) calls: not traced: %s\n", "",
+				       compat_why);
+			else
+				printf("%-10s      32-bit (ia32, x32) calls: traced\n", "");
 			usable++;
 		} else {
 			printf("%-10s no   %s\n", mpt_attach_name(m), why);
@@ -541,8 +552,14 @@ int main(int argc, char **argv)
 		}
 		mpt_info("dropped every capability but %s", kept[0] ? kept : "none");
 	}
-	fprintf(stderr, "mptrace: tracing move_pages via %s\n",
-		mpt_attach_name(mpt_tracer_mode(tracer)));
+	if (mpt_tracer_compat_off(tracer))
+		fprintf(stderr,
+			"mptrace: tracing move_pages via %s; 32-bit (ia32, x32) calls NOT "
+			"traced: %s\n",
+			mpt_attach_name(mpt_tracer_mode(tracer)), mpt_tracer_compat_off(tracer));
+	else
+		fprintf(stderr, "mptrace: tracing move_pages via %s\n",
+			mpt_attach_name(mpt_tracer_mode(tracer)));
 	sd_notifyf(0, "READY=1\nSTATUS=tracing move_pages via %s",
 		   mpt_attach_name(mpt_tracer_mode(tracer)));
 	if (sd_watchdog_enabled(0, &watchdog_usec) > 0)

@@ -9,20 +9,27 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kretprobe.h"
 #include "log.h"
 #include "privs.h"
 #include "mptrace.skel.h"
 
+/* The links of one attached mode; exits before entries, so detach reverses it. */
+enum link_slot { L_EXIT, L_COMPAT_EXIT, L_THREAD_EXIT, L_ENTER, L_COMPAT_ENTER, L_NR };
+
 struct mpt_tracer {
 	struct mpt_tracer_opts opts;
 	struct mptrace_bpf *skel;
-	struct bpf_link *enter_link;
-	struct bpf_link *exit_link;
+	struct bpf_link *link[L_NR];
+	struct mpt_kretprobe kret[2]; /* kprobe mode: native and ia32 returns */
+	bool compat;
+	char compat_why[MPT_REASON_LEN];
 	struct ring_buffer *rb;
 	enum mpt_attach_mode mode;
 	uint64_t received;
 	uint64_t malformed;
 	uint64_t unfinished;
+	uint64_t kret_missed; /* kept at stop, when the probes go */
 };
 
 void mpt_tracer_opts_default(struct mpt_tracer_opts *o)
@@ -34,21 +41,27 @@ void mpt_tracer_opts_default(struct mpt_tracer_opts *o)
 	o->max_inflight = MPT_MAX_INFLIGHT_DEFAULT;
 }
 
-static void mode_progs(struct mptrace_bpf *skel, enum mpt_attach_mode mode,
-		       struct bpf_program **enter, struct bpf_program **exit)
+/* The programs of one attach mode: the native pair, the 32-bit gates' pair. */
+struct mode_progs {
+	struct bpf_program *enter, *exit, *compat_enter, *compat_exit;
+};
+
+static void mode_progs(struct mptrace_bpf *skel, enum mpt_attach_mode mode, struct mode_progs *p)
 {
 	switch (mode) {
 	case MPT_ATTACH_KPROBE:
-		*enter = skel->progs.kprobe_enter;
-		*exit = skel->progs.kprobe_exit;
+		*p = (struct mode_progs){skel->progs.kprobe_enter, skel->progs.kprobe_exit,
+					 skel->progs.kprobe_enter_ia32,
+					 skel->progs.kprobe_exit_ia32};
 		break;
 	case MPT_ATTACH_FENTRY:
-		*enter = skel->progs.fentry_enter;
-		*exit = skel->progs.fentry_exit;
+		*p = (struct mode_progs){skel->progs.fentry_enter, skel->progs.fentry_exit,
+					 skel->progs.fentry_enter_ia32,
+					 skel->progs.fentry_exit_ia32};
 		break;
 	default:
-		*enter = skel->progs.tp_enter;
-		*exit = skel->progs.tp_exit;
+		*p = (struct mode_progs){skel->progs.tp_enter, skel->progs.tp_exit,
+					 skel->progs.tp_compat_enter, skel->progs.tp_compat_exit};
 		break;
 	}
 }
@@ -119,13 +132,14 @@ static int fill_filter_maps(struct mptrace_bpf *skel, const struct mpt_filter *f
 	return err;
 }
 
-/* Open and configure the object so that only @mode's two programs load. */
-static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode mode,
+/* Open and configure the object so that only @mode's programs load (@compat: its 32-bit pair). */
+static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode mode, bool compat,
 			 struct mptrace_bpf **out, char *why, size_t len)
 {
-	struct bpf_program *enter, *exit, *prog;
+	struct bpf_program *prog;
+	struct mode_progs p;
 	struct mptrace_bpf *skel;
-	uint32_t slot = sizeof(struct mpt_event) + o->array_cap * MPT_DATA_BYTES_PER_ENTRY;
+	uint32_t slot = mpt_slot_bytes(o->array_cap);
 	int err;
 
 	skel = mptrace_bpf__open();
@@ -142,12 +156,15 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	skel->rodata->target_other = o->filter.target_other;
 	skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 
-	mode_progs(skel, mode, &enter, &exit);
-	bpf_object__for_each_program(prog, skel->obj)
-	    bpf_program__set_autoload(prog, prog == enter || prog == exit);
+	mode_progs(skel, mode, &p);
+	bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(
+	    prog, prog == p.enter || prog == p.exit || prog == skel->progs.thread_exit ||
+		      (compat && (prog == p.compat_enter || prog == p.compat_exit)));
 	if (mode == MPT_ATTACH_FENTRY) {
-		bpf_program__set_attach_target(enter, 0, mpt_syscall_fn);
-		bpf_program__set_attach_target(exit, 0, mpt_syscall_fn);
+		bpf_program__set_attach_target(p.enter, 0, mpt_syscall_fn);
+		bpf_program__set_attach_target(p.exit, 0, mpt_syscall_fn);
+		bpf_program__set_attach_target(p.compat_enter, 0, mpt_syscall_fn_compat);
+		bpf_program__set_attach_target(p.compat_exit, 0, mpt_syscall_fn_compat);
 	}
 
 	/* A slot holds the header plus array_cap entries of each array. */
@@ -166,49 +183,127 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	return 0;
 }
 
-static int try_mode(enum mpt_attach_mode mode, void *ctx, char *why, size_t len)
+static void detach_all(struct mpt_tracer *t)
 {
-	struct mpt_tracer *t = ctx;
-	struct bpf_program *enter, *exit;
+	for (int i = L_NR - 1; i >= 0; i--) {
+		bpf_link__destroy(t->link[i]);
+		t->link[i] = NULL;
+	}
+	mpt_kretprobe_detach(&t->kret[0]);
+	mpt_kretprobe_detach(&t->kret[1]);
+}
+
+/*
+ * kprobe mode's returns: a kretprobe made through tracefs with maxactive
+ * raised to the kernel's limit; libbpf's (perf PMU, default maxactive) only
+ * when tracefs cannot make one.
+ */
+static struct bpf_link *attach_return(struct mpt_tracer *t, struct bpf_program *prog,
+				      const char *func, int slot, char *why, size_t len)
+{
+	struct mpt_kretprobe *kr = &t->kret[slot];
+	char reason[MPT_REASON_LEN];
+	struct bpf_link *link;
+
+	if (!mpt_kretprobe_attach(kr, prog, func, slot ? "ia32" : "x64", reason, sizeof(reason)))
+		return NULL; /* owned by kr */
+	mpt_warn("kprobe mode: %s; using a kretprobe with the kernel's default maxactive, which "
+		 "misses returns when many calls are in flight",
+		 reason);
+	link = bpf_program__attach_kprobe(prog, true, func);
+	if (!link)
+		snprintf(why, len, "attaching %s to %s failed: %s", bpf_program__name(prog), func,
+			 errstr(-errno));
+	return link;
+}
+
+static int attach_one(struct mpt_tracer *t, enum mpt_attach_mode mode, struct bpf_program *prog,
+		      enum link_slot slot, char *why, size_t len)
+{
+	bool native = slot == L_EXIT || slot == L_ENTER;
+	const char *func = native ? mpt_syscall_fn : mpt_syscall_fn_compat;
+	struct bpf_link *link;
+
+	if (mode == MPT_ATTACH_KPROBE && (slot == L_EXIT || slot == L_COMPAT_EXIT)) {
+		why[0] = '\0';
+		link = attach_return(t, prog, func, !native, why, len);
+		if (!link && why[0])
+			return -ENOENT;
+		t->link[slot] = link;
+		return 0;
+	}
+	if (mode == MPT_ATTACH_KPROBE && slot != L_THREAD_EXIT)
+		link = bpf_program__attach_kprobe(prog, false, func);
+	else
+		link = bpf_program__attach(prog);
+	if (!link) {
+		int err = -errno;
+
+		snprintf(why, len, "attaching %s failed: %s", bpf_program__name(prog), errstr(err));
+		return err;
+	}
+	t->link[slot] = link;
+	return 0;
+}
+
+static int load_and_attach(struct mpt_tracer *t, enum mpt_attach_mode mode, bool compat, char *why,
+			   size_t len)
+{
+	struct mode_progs p;
 	int err;
 
-	err = open_for_mode(&t->opts, mode, &t->skel, why, len);
+	err = open_for_mode(&t->opts, mode, compat, &t->skel, why, len);
 	if (err)
 		return err;
 	err = mptrace_bpf__load(t->skel);
 	if (err) {
-		snprintf(why, len, "loading the %s programs failed: %s%s", mpt_attach_name(mode),
-			 errstr(err), eperm_hint(err));
+		snprintf(why, len, "loading the %s programs%s failed: %s%s", mpt_attach_name(mode),
+			 compat ? " (with the 32-bit gates)" : "", errstr(err), eperm_hint(err));
 		goto fail;
 	}
 	err = fill_filter_maps(t->skel, &t->opts.filter, why, len);
 	if (err)
 		goto fail;
-	mode_progs(t->skel, mode, &enter, &exit);
+	mode_progs(t->skel, mode, &p);
 	/*
-	 * Exit first: a call that enters before its exit hook exists would leave
-	 * a slot that nothing frees. The reverse only costs a NO_ENTRY count.
+	 * Exits first: a call that enters before its exit hook exists would
+	 * leave a slot behind. The reverse only costs a NO_ENTRY count.
 	 */
-	t->exit_link = bpf_program__attach(exit);
-	if (!t->exit_link) {
-		err = -errno;
-		snprintf(why, len, "attaching %s failed: %s", bpf_program__name(exit), errstr(err));
-		goto fail;
+	err = attach_one(t, mode, p.exit, L_EXIT, why, len);
+	err = err ?: attach_one(t, mode, t->skel->progs.thread_exit, L_THREAD_EXIT, why, len);
+	if (compat) {
+		err = err ?: attach_one(t, mode, p.compat_exit, L_COMPAT_EXIT, why, len);
+		err = err ?: attach_one(t, mode, p.compat_enter, L_COMPAT_ENTER, why, len);
 	}
-	t->enter_link = bpf_program__attach(enter);
-	if (!t->enter_link) {
-		err = -errno;
-		snprintf(why, len, "attaching %s failed: %s", bpf_program__name(enter),
-			 errstr(err));
+	err = err ?: attach_one(t, mode, p.enter, L_ENTER, why, len);
+	if (err)
 		goto fail;
-	}
 	return 0;
 fail:
-	bpf_link__destroy(t->exit_link);
-	t->exit_link = NULL;
+	detach_all(t);
 	mptrace_bpf__destroy(t->skel);
 	t->skel = NULL;
 	return err;
+}
+
+static int try_mode(enum mpt_attach_mode mode, void *ctx, char *why, size_t len)
+{
+	struct mpt_tracer *t = ctx;
+	int err;
+
+	t->compat = false;
+	if (t->opts.no_compat) {
+		snprintf(t->compat_why, sizeof(t->compat_why), "turned off (--no-compat)");
+	} else if (mpt_compat_precheck(mode, t->compat_why, sizeof(t->compat_why))) {
+		err = load_and_attach(t, mode, true, why, len);
+		if (!err) {
+			t->compat = true;
+			t->compat_why[0] = '\0';
+			return 0;
+		}
+		snprintf(t->compat_why, sizeof(t->compat_why), "%s", why);
+	}
+	return load_and_attach(t, mode, false, why, len);
 }
 
 static int handle_sample(void *ctx, void *data, size_t size)
@@ -244,6 +339,18 @@ static bool valid_opts(const struct mpt_tracer_opts *o, char *why, size_t len)
 		snprintf(why, len, "max in-flight calls must be at least 1");
 		return false;
 	}
+	/* the kernel preallocates every slot at load: say so before it runs out */
+	if ((uint64_t)o->max_inflight * mpt_slot_bytes(o->array_cap) > MPT_INFLIGHT_MEM_MAX) {
+		snprintf(
+		    why, len,
+		    "--max-inflight %u x --array-cap %u needs %llu MiB of kernel memory for "
+		    "in-flight calls; the limit is %llu MiB: lower one of them",
+		    o->max_inflight, o->array_cap,
+		    (unsigned long long)((uint64_t)o->max_inflight * mpt_slot_bytes(o->array_cap) >>
+					 20),
+		    (unsigned long long)(MPT_INFLIGHT_MEM_MAX >> 20));
+		return false;
+	}
 	return true;
 }
 
@@ -263,6 +370,7 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 		return -ENOMEM;
 	t->opts = *o;
 	mpt_log_setup_libbpf();
+	mpt_kretprobe_remove_stale();
 
 	mode = mpt_attach_walk(o->attach, &ops, t, rep);
 	for (int m = 0; m < MPT_ATTACH_NR; m++)
@@ -274,6 +382,10 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 	}
 	t->mode = mode;
 	mpt_info("attach mode %s chosen: %s", mpt_attach_name(mode), mpt_attach_hooks(mode));
+	if (t->compat)
+		mpt_info("32-bit (ia32, x32) calls traced too");
+	else
+		mpt_info("32-bit (ia32, x32) calls not traced: %s", t->compat_why);
 
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_sample, t, NULL);
 	if (!t->rb) {
@@ -332,19 +444,58 @@ uint64_t mpt_tracer_inflight_count(struct mpt_tracer *t)
 	return n;
 }
 
+/*
+ * Calls still inside the kernel when tracing stops: report each from what
+ * its entry captured (marked unfinished) instead of only counting it.
+ */
+static int report_unfinished(struct mpt_tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.inflight);
+	size_t slot = bpf_map__value_size(t->skel->maps.inflight);
+	struct mpt_event *ev = malloc(slot);
+	uint32_t key, next;
+	void *prev = NULL;
+	int err = 0;
+
+	if (!ev)
+		return -ENOMEM;
+	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, ev) || !ev->size)
+			continue;
+		ev->ret_state = MPT_RET_UNFINISHED;
+		ev->status_n = 0;
+		ev->status_state = MPT_ARRAY_NO_RETURN;
+		ev->changed = 0;
+		ev->pages_exit_state = ev->nodes_exit_state = MPT_ARRAY_OK;
+		ev->size = sizeof(*ev) + mpt_entry_bytes(ev);
+		if (ev->size > slot) {
+			t->unfinished++;
+			continue;
+		}
+		err = handle_sample(t, ev, ev->size);
+	}
+	free(ev);
+	return err;
+}
+
 int mpt_tracer_stop(struct mpt_tracer *t)
 {
 	int err;
 
-	bpf_link__destroy(t->enter_link);
-	t->enter_link = NULL;
+	bpf_link__destroy(t->link[L_ENTER]);
+	bpf_link__destroy(t->link[L_COMPAT_ENTER]);
+	t->link[L_ENTER] = t->link[L_COMPAT_ENTER] = NULL;
 	err = drain(t);
-	bpf_link__destroy(t->exit_link);
-	t->exit_link = NULL;
+	/* the kernel's count of missed returns, while the probes still exist */
+	t->kret_missed = mpt_kretprobe_missed(&t->kret[0]) + mpt_kretprobe_missed(&t->kret[1]);
+	detach_all(t);
 	if (err >= 0)
 		err = drain(t);
 	/* Slots left now are calls whose entry was seen and whose return never was. */
-	t->unfinished = mpt_tracer_inflight_count(t);
+	if (err >= 0)
+		err = report_unfinished(t);
 	return err < 0 ? err : 0;
 }
 
@@ -376,6 +527,10 @@ int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s)
 	s->received = t->received;
 	s->malformed = t->malformed;
 	s->unfinished = t->unfinished;
+	/* read while our kretprobes exist; after stop, what stop read */
+	s->kretprobe_missed = t->kret[0].event[0] ? mpt_kretprobe_missed(&t->kret[0]) +
+							mpt_kretprobe_missed(&t->kret[1])
+						  : t->kret_missed;
 	return 0;
 }
 
@@ -395,9 +550,9 @@ enum mpt_attach_mode mpt_tracer_mode(const struct mpt_tracer *t)
 	return t->mode;
 }
 
-int mpt_tracer_inflight_fd(const struct mpt_tracer *t)
+const char *mpt_tracer_compat_off(const struct mpt_tracer *t)
 {
-	return bpf_map__fd(t->skel->maps.inflight);
+	return t->compat ? NULL : t->compat_why;
 }
 
 void mpt_tracer_free(struct mpt_tracer *t)
@@ -405,8 +560,7 @@ void mpt_tracer_free(struct mpt_tracer *t)
 	if (!t)
 		return;
 	ring_buffer__free(t->rb);
-	bpf_link__destroy(t->enter_link);
-	bpf_link__destroy(t->exit_link);
+	detach_all(t);
 	mptrace_bpf__destroy(t->skel);
 	free(t);
 }
@@ -414,12 +568,13 @@ void mpt_tracer_free(struct mpt_tracer *t)
 int mpt_tracer_load_only(const struct mpt_tracer_opts *o, enum mpt_attach_mode mode,
 			 uint32_t *verified_insns, char *why, size_t len)
 {
-	struct bpf_program *enter, *exit;
 	struct mptrace_bpf *skel;
+	struct bpf_program *prog;
 	int err;
 
 	mpt_log_setup_libbpf();
-	err = open_for_mode(o, mode, &skel, why, len);
+	err = open_for_mode(o, mode, !o->no_compat && mpt_compat_precheck(mode, why, len), &skel,
+			    why, len);
 	if (err)
 		return err;
 	err = mptrace_bpf__load(skel);
@@ -430,22 +585,23 @@ int mpt_tracer_load_only(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 		struct bpf_prog_info info;
 		__u32 info_len = sizeof(info);
 
-		/* what the verifier walked, summed over the pair (0 before 5.16) */
+		/* what the verifier walked, summed over the programs loaded (0 before 5.16) */
 		*verified_insns = 0;
-		mode_progs(skel, mode, &enter, &exit);
-		memset(&info, 0, sizeof(info));
-		if (!bpf_obj_get_info_by_fd(bpf_program__fd(enter), &info, &info_len))
-			*verified_insns += info.verified_insns;
-		memset(&info, 0, sizeof(info));
-		info_len = sizeof(info);
-		if (!bpf_obj_get_info_by_fd(bpf_program__fd(exit), &info, &info_len))
-			*verified_insns += info.verified_insns;
+		bpf_object__for_each_program(prog, skel->obj)
+		{
+			if (!bpf_program__autoload(prog))
+				continue;
+			memset(&info, 0, sizeof(info));
+			info_len = sizeof(info);
+			if (!bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &info_len))
+				*verified_insns += info.verified_insns;
+		}
 	}
 	mptrace_bpf__destroy(skel);
 	return err;
 }
 
-int mpt_tracer_probe_mode(enum mpt_attach_mode mode, char *why, size_t len)
+int mpt_tracer_probe_mode(enum mpt_attach_mode mode, char *why, char *compat_why, size_t len)
 {
 	struct mpt_tracer t = {0};
 	int err;
@@ -457,9 +613,10 @@ int mpt_tracer_probe_mode(enum mpt_attach_mode mode, char *why, size_t len)
 	err = try_mode(mode, &t, why, len);
 	if (err)
 		return err;
-	bpf_link__destroy(t.enter_link);
-	bpf_link__destroy(t.exit_link);
+	detach_all(&t);
 	mptrace_bpf__destroy(t.skel);
+	if (compat_why)
+		snprintf(compat_why, len, "%s", t.compat ? "" : t.compat_why);
 	return 0;
 }
 

@@ -21,12 +21,15 @@ struct mpt_tracer_opts {
 	bool trace_self;	  /* the tracer's own calls too (tests only) */
 	uint32_t ringbuf_bytes;	  /* power of two, >= page size */
 	uint32_t max_inflight;	  /* threads inside move_pages at once */
+	bool no_compat;		  /* leave the 32-bit syscall gates untraced */
 	mpt_event_fn on_event;
 	void *ctx;
 };
 
 #define MPT_RINGBUF_DEFAULT (8u << 20)
 #define MPT_MAX_INFLIGHT_DEFAULT 1024
+/* Kernel memory the in-flight slots may take (preallocated at load). */
+#define MPT_INFLIGHT_MEM_MAX (512ull << 20)
 
 void mpt_tracer_opts_default(struct mpt_tracer_opts *o);
 
@@ -34,7 +37,8 @@ struct mpt_stats {
 	uint64_t kernel[MPT_STAT_NR]; /* summed over CPUs */
 	uint64_t received;	      /* records handed to on_event */
 	uint64_t malformed;	      /* records that failed validation */
-	uint64_t unfinished;	      /* calls entered but never returned while traced (at stop) */
+	uint64_t unfinished;	      /* unfinished calls that could not be reported (at stop) */
+	uint64_t kretprobe_missed;    /* returns the kernel's kretprobes missed (kprobe mode) */
 };
 
 struct mpt_tracer;
@@ -52,10 +56,10 @@ void mpt_tracer_ring_fill(const struct mpt_tracer *t, uint64_t *queued, uint64_t
 /* Calls lost in the kernel: every loss counter added up. */
 uint64_t mpt_stats_lost(const struct mpt_stats *s);
 enum mpt_attach_mode mpt_tracer_mode(const struct mpt_tracer *t);
+/* NULL when 32-bit (ia32, x32) calls are traced, else why they are not. */
+const char *mpt_tracer_compat_off(const struct mpt_tracer *t);
 /* Per-thread slots in use: calls entered and not yet returned (or whose return was missed). */
 uint64_t mpt_tracer_inflight_count(struct mpt_tracer *t);
-/* For tests: the in-flight map itself. */
-int mpt_tracer_inflight_fd(const struct mpt_tracer *t);
 void mpt_tracer_free(struct mpt_tracer *t);
 
 /* Can this process create BPF objects at all? One clear reason when not. */
@@ -68,7 +72,10 @@ int mpt_check_privileges(char *why, size_t len);
 int mpt_tracer_load_only(const struct mpt_tracer_opts *o, enum mpt_attach_mode mode,
 			 uint32_t *verified_insns, char *why, size_t len);
 
-/* Load and attach @mode alone, then detach: what `mptrace probe` reports. */
-int mpt_tracer_probe_mode(enum mpt_attach_mode mode, char *why, size_t len);
+/*
+ * Load and attach @mode alone, then detach: what `mptrace probe` reports.
+ * @compat_why (may be NULL) gets why 32-bit calls would not be traced, or "".
+ */
+int mpt_tracer_probe_mode(enum mpt_attach_mode mode, char *why, char *compat_why, size_t len);
 
 #endif
