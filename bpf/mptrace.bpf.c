@@ -29,6 +29,8 @@ const volatile __u32 container_filter_n = 0;
 const volatile bool target_other = false;
 /* Wake the reader only once this much is queued; it also polls on a timer. */
 const volatile __u64 wakeup_bytes = 0;
+/* The in-flight map's size (--max-inflight). */
+const volatile __u32 max_inflight = 1024;
 
 /*
  * In-flight calls, keyed by thread id. The loader sizes the value to
@@ -40,6 +42,12 @@ const volatile __u64 wakeup_bytes = 0;
  * return, or when it enters again or exits after a missed return), so a slot
  * is never shared; a full map means more calls in flight than
  * --max-inflight, and those calls are reported from their entry.
+ *
+ * A return keeps its slot, idle (size 0), for the thread's next call while
+ * the map is at most half full: a repeat caller then costs a lookup, not a
+ * 2 KB insert and a delete (some 150 ns a call here). Past half, returns
+ * delete their slots, so idle threads can never take the room that calls
+ * in flight need.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -71,6 +79,8 @@ struct {
 
 /* Bytes queued in the ring buffer at the last return: a gauge the reader reports. */
 __u64 ring_queued = 0;
+/* Slots in the in-flight map, busy or idle (approximate under races, which is all it needs). */
+__u64 slots_used = 0;
 
 /* Values of every active filter kind; the loader sizes it to what was given. */
 struct {
@@ -549,6 +559,13 @@ static __always_inline void emit_without_return(struct mpt_event *ev, __u8 why)
 	emit(ev, MPT_HDR_SIZE + bytes);
 }
 
+/* Only the owning thread calls this: nobody else can be writing into the slot. */
+static __always_inline void free_slot(__u32 tid)
+{
+	if (!bpf_map_delete_elem(&inflight, &tid))
+		__sync_fetch_and_sub(&slots_used, 1);
+}
+
 /* No slot free: build the record in the ring buffer itself and send it from the entry. */
 static __always_inline void report_untracked(const struct call_args *a, __u64 pid_tgid)
 {
@@ -581,20 +598,22 @@ static __always_inline int on_enter(const struct call_args *a)
 		return 0;
 
 	/*
-	 * A slot at entry means this thread's previous return was never seen:
-	 * report that call now and reuse the slot (every field is rewritten).
-	 * Look up before inserting: on 6.1 a BPF_NOEXIST insert over a stale
-	 * slot was seen to fail with an error other than -EEXIST.
+	 * A busy slot at entry means this thread's previous return was never
+	 * seen: report that call now and reuse the slot (every field is
+	 * rewritten). Look up before inserting: on 6.1 a BPF_NOEXIST insert
+	 * over a stale slot was seen to fail with an error other than -EEXIST.
 	 */
 	ev = bpf_map_lookup_elem(&inflight, &tid);
 	if (ev) {
-		emit_without_return(ev, MPT_RET_MISSED);
+		if (ev->size)
+			emit_without_return(ev, MPT_RET_MISSED);
 	} else {
 		tmpl = bpf_map_lookup_elem(&slot_template, &zero);
 		if (!tmpl || bpf_map_update_elem(&inflight, &tid, tmpl, BPF_NOEXIST)) {
 			report_untracked(a, pid_tgid);
 			return 0;
 		}
+		__sync_fetch_and_add(&slots_used, 1);
 		ev = bpf_map_lookup_elem(&inflight, &tid);
 		if (!ev) {
 			report_untracked(a, pid_tgid);
@@ -657,7 +676,7 @@ static __always_inline int on_exit(long ret)
 	if ((__u32)(pid_tgid >> 32) == self_tgid)
 		return 0;
 	ev = bpf_map_lookup_elem(&inflight, &tid);
-	if (!ev) {
+	if (!ev || !ev->size) {
 		/* reported at its entry already */
 		if (bpf_map_delete_elem(&untracked, &tid) == 0)
 			return 0;
@@ -706,7 +725,9 @@ static __always_inline int on_exit(long ret)
 
 	emit(ev, MPT_HDR_SIZE + off);
 out:
-	bpf_map_delete_elem(&inflight, &tid);
+	ev->size = 0; /* idle */
+	if (slots_used > max_inflight / 2)
+		free_slot(tid);
 	return 0;
 }
 
@@ -722,8 +743,9 @@ int thread_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct mpt_event *ev = bpf_map_lookup_elem(&inflight, &tid);
 
 	if (ev) {
-		emit_without_return(ev, MPT_RET_MISSED);
-		bpf_map_delete_elem(&inflight, &tid);
+		if (ev->size)
+			emit_without_return(ev, MPT_RET_MISSED);
+		free_slot(tid);
 	}
 	bpf_map_delete_elem(&untracked, &tid);
 	return 0;

@@ -1098,11 +1098,16 @@ static void test_ia32_gate(void **state)
 	if (!ia32_gate_works()) {
 		if (getenv("MPTRACE_REQUIRE_COMPAT"))
 			fail_msg("int 0x80 does not work here, and MPTRACE_REQUIRE_COMPAT is set");
+		/* no 32-bit call can be made: no hooks on every syscall, and it says why */
+		assert_non_null(mpt_tracer_compat_off(tracer));
+		assert_non_null(strstr(mpt_tracer_compat_off(tracer), "gates are closed"));
 		printf("# int 0x80 raises a signal here: the ia32 call is checked in tests/vm\n");
 		munmap(mem, 2 * page_size);
 		munmap(low, page_size);
 		skip();
 	}
+	/* the gate is open: the tracer must be watching it */
+	assert_null(mpt_tracer_compat_off(tracer));
 	assert_true(low != MAP_FAILED && (uintptr_t)low < (1ull << 32));
 	/* page addresses as 32-bit pointers: only low pages qualify, so use low's own page */
 	pages32 = low;

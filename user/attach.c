@@ -2,10 +2,15 @@
 #include "attach.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "mptrace_event.h"
 
 #if defined(__x86_64__)
 const char mpt_syscall_fn[] = "__x64_sys_move_pages";
@@ -188,7 +193,77 @@ static bool kernel_has_function(const char *sym)
 	return found;
 }
 
+/* Is this process under a seccomp filter (which could fake a closed gate)? */
+static bool seccomp_filtered(void)
+{
+	char line[128];
+	int mode = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Seccomp: %d", &mode) == 1)
+			break;
+	fclose(f);
+	return mode != 0;
+}
+
+/* int 0x80 faults (SIGSEGV) when the kernel runs with ia32 emulation off. */
+static bool ia32_gate_open(void)
+{
+	pid_t child = fork();
+	int st;
+
+	if (child < 0)
+		return true;
+	if (child == 0) {
+		long ret;
+
+		signal(SIGSEGV, SIG_DFL);
+		asm volatile("int $0x80"
+			     : "=a"(ret)
+			     : "a"(20L /* getpid */)
+			     : "memory", "r8", "r9", "r10", "r11");
+		_exit(ret > 0 ? 0 : 1);
+	}
+	if (waitpid(child, &st, 0) != child)
+		return true;
+	return !(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
+}
+
+/* x32 syscalls fail with ENOSYS when the kernel has no x32 ABI (or it is off). */
+static bool x32_gate_open(void)
+{
+	return !(syscall(MPT_X32_SYSCALL_BIT | 39 /* getpid */) == -1 && errno == ENOSYS);
+}
+
+/*
+ * Can any process here make a 32-bit syscall? A gate closed at boot
+ * (ia32_emulation=0, no x32) cannot be opened without a reboot, so there is
+ * nothing to watch, and tracepoint mode need not put raw hooks on every
+ * syscall. Under seccomp our own probe proves nothing: then assume open.
+ */
+static bool compat_gates_open(char *why, size_t len)
+{
+	static int open = -1;
+
+	if (open < 0)
+		open = seccomp_filtered() || ia32_gate_open() || x32_gate_open();
+	if (!open)
+		snprintf(
+		    why, len,
+		    "none can be made: this kernel's 32-bit gates are closed (int 0x80 faults: "
+		    "ia32 emulation is off; x32 syscalls return ENOSYS)");
+	return open;
+}
+
 bool mpt_compat_precheck(enum mpt_attach_mode mode, char *why, size_t len)
+{
+	return compat_gates_open(why, len) && mpt_compat_hookable(mode, why, len);
+}
+
+bool mpt_compat_hookable(enum mpt_attach_mode mode, char *why, size_t len)
 {
 	if (mode == MPT_ATTACH_TRACEPOINT)
 		return true;

@@ -69,9 +69,13 @@ extern const char mpt_syscall_fn_compat[];
 const char *mpt_tracefs_root(void);
 
 /*
- * Can @mode see calls through the 32-bit gates? kprobe and fentry need the
- * ia32 entry function; tracepoint mode uses the raw syscall tracepoints.
+ * Should @mode watch the 32-bit gates? Only where one is open (a gate closed
+ * at boot cannot open later), and where @mode can hook them: kprobe and
+ * fentry need the ia32 entry function; tracepoint mode uses the raw
+ * syscall tracepoints.
  */
 bool mpt_compat_precheck(enum mpt_attach_mode mode, char *why, size_t len);
+/* The second half alone: can @mode's 32-bit programs load and attach here? */
+bool mpt_compat_hookable(enum mpt_attach_mode mode, char *why, size_t len);
 
 #endif

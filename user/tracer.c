@@ -155,6 +155,7 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	skel->rodata->container_filter_n = o->filter.n_container;
 	skel->rodata->target_other = o->filter.target_other;
 	skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
+	skel->rodata->max_inflight = o->max_inflight;
 
 	mode_progs(skel, mode, &p);
 	bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(
@@ -573,7 +574,8 @@ int mpt_tracer_load_only(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	int err;
 
 	mpt_log_setup_libbpf();
-	err = open_for_mode(o, mode, !o->no_compat && mpt_compat_precheck(mode, why, len), &skel,
+	/* the 32-bit programs are verified wherever they could load, gates open or not */
+	err = open_for_mode(o, mode, !o->no_compat && mpt_compat_hookable(mode, why, len), &skel,
 			    why, len);
 	if (err)
 		return err;
