@@ -1105,15 +1105,28 @@ static void test_unwritable_output(void **state)
 
 static void test_without_privileges(void **state)
 {
+	char dir[] = "/tmp/mptrace-unpriv-XXXXXX", bin[64], cmd[160];
 	struct proc p;
 
 	(void)state;
-	char *trace[] = {(char *)mptrace_bin, NULL};
+	/*
+	 * A copy that user 65534 can reach: the build tree may sit in a private
+	 * (0700) directory, as a clone in root's home does.
+	 */
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(bin, sizeof(bin), "%s/mptrace", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 0755 '%s'", mptrace_bin, bin, bin);
+	assert_int_equal(system(cmd), 0);
+
+	char *trace[] = {bin, NULL};
 	assert_int_equal(run(trace, 65534, &p), 1);
 	assert_one_line_error(&p, "permission denied");
-	char *probe[] = {(char *)mptrace_bin, "probe", NULL};
+	char *probe[] = {bin, "probe", NULL};
 	assert_int_equal(run(probe, 65534, &p), 1);
 	assert_one_line_error(&p, "permission denied");
+	unlink(bin);
+	rmdir(dir);
 }
 
 /* probe lists every mode; each mode it calls unusable fails cleanly when forced. */
