@@ -605,14 +605,64 @@ static void test_inflight_memory_bounded(void **state)
 	assert_non_null(strstr(rep.error, "MiB"));
 }
 
+/* A userfaultfd region of @pages pages whose first @missing_from pages are present. */
+struct uffd_region {
+	int uffd;
+	char *base;
+	size_t pages;
+};
+
+static void uffd_region(struct uffd_region *r, size_t pages, size_t missing_from)
+{
+	struct uffdio_api api = {.api = UFFD_API};
+	struct uffdio_register reg = {0};
+
+	r->pages = pages;
+	r->uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	assert_true(r->uffd >= 0);
+	assert_int_equal(ioctl(r->uffd, UFFDIO_API, &api), 0);
+	r->base = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	assert_true(r->base != MAP_FAILED);
+	memset(r->base, 0, missing_from * page_size);
+	reg.range.start = (uintptr_t)r->base + missing_from * page_size;
+	reg.range.len = (pages - missing_from) * page_size;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	assert_int_equal(ioctl(r->uffd, UFFDIO_REGISTER, &reg), 0);
+}
+
+/* Supply page @idx with @src (a page of bytes): every thread blocked on it goes on. */
+static void uffd_supply(struct uffd_region *r, size_t idx, const void *src)
+{
+	struct uffdio_copy copy = {
+	    .dst = (uintptr_t)r->base + idx * page_size, .src = (uintptr_t)src, .len = page_size};
+
+	assert_int_equal(ioctl(r->uffd, UFFDIO_COPY, &copy), 0);
+}
+
+static void uffd_wait_fault(struct uffd_region *r)
+{
+	struct pollfd p = {.fd = r->uffd, .events = POLLIN};
+	struct uffd_msg msg;
+
+	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+	assert_int_equal(read(r->uffd, &msg, sizeof(msg)), sizeof(msg));
+	assert_int_equal(msg.event, UFFD_EVENT_PAGEFAULT);
+}
+
+static void uffd_region_free(struct uffd_region *r)
+{
+	close(r->uffd);
+	munmap(r->base, r->pages * page_size);
+}
+
 /*
  * A call held inside the kernel: pages[] lives on a userfaultfd page, so the
  * kernel's read of it blocks until we supply the page. (The BPF copy on entry
  * cannot fault the page in, so it records EFAULT for pages[].)
  */
 struct held_call {
-	int uffd;
-	void **region;
+	struct uffd_region r;
 	struct tu_call c;
 	struct tu_call again; /* a plain call the same thread makes after the held one */
 	pthread_t th;
@@ -624,23 +674,11 @@ static void *thread_held_then_again(void *arg);
 
 static void hold_call(struct held_call *h)
 {
-	struct uffdio_api api = {.api = UFFD_API};
-	struct uffdio_register reg = {0};
-
 	memset(&h->c, 0, sizeof(h->c));
-	h->uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
-	assert_true(h->uffd >= 0);
-	assert_int_equal(ioctl(h->uffd, UFFDIO_API, &api), 0);
-	h->region =
-	    mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(h->region != MAP_FAILED);
-	reg.range.start = (uintptr_t)h->region;
-	reg.range.len = page_size;
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-	assert_int_equal(ioctl(h->uffd, UFFDIO_REGISTER, &reg), 0);
+	uffd_region(&h->r, 1, 0);
 	h->target = tu_touched_pages(1);
 	h->c.count = 1;
-	h->c.pages = h->region;
+	h->c.pages = (void **)h->r.base;
 	h->c.status = h->status;
 	h->again = h->c;
 	h->again.pages = (void **)&h->target;
@@ -659,26 +697,18 @@ static void *thread_held_then_again(void *arg)
 /* Returns once the held thread is blocked inside move_pages. */
 static void wait_held(struct held_call *h)
 {
-	struct pollfd p = {.fd = h->uffd, .events = POLLIN};
-	struct uffd_msg msg;
-
-	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
-	assert_int_equal(read(h->uffd, &msg, sizeof(msg)), sizeof(msg));
-	assert_int_equal(msg.event, UFFD_EVENT_PAGEFAULT);
+	uffd_wait_fault(&h->r);
 }
 
 static void release_call(struct held_call *h)
 {
 	void **page = calloc(1, page_size);
-	struct uffdio_copy copy = {.dst = (uintptr_t)h->region, .len = page_size};
 
 	page[0] = h->target;
-	copy.src = (uintptr_t)page;
-	assert_int_equal(ioctl(h->uffd, UFFDIO_COPY, &copy), 0);
+	uffd_supply(&h->r, 0, page);
 	pthread_join(h->th, NULL);
 	free(page);
-	close(h->uffd);
-	munmap(h->region, page_size);
+	uffd_region_free(&h->r);
 	munmap(h->target, page_size);
 }
 
@@ -790,57 +820,6 @@ static void test_killed_inside_call(void **state)
 	tu_events_clear(&sink);
 	free(sink.ev);
 	close(go[0]), close(go[1]), close(held[0]), close(held[1]);
-}
-
-/* A userfaultfd region of @pages pages whose first @missing_from pages are present. */
-struct uffd_region {
-	int uffd;
-	char *base;
-	size_t pages;
-};
-
-static void uffd_region(struct uffd_region *r, size_t pages, size_t missing_from)
-{
-	struct uffdio_api api = {.api = UFFD_API};
-	struct uffdio_register reg = {0};
-
-	r->pages = pages;
-	r->uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
-	assert_true(r->uffd >= 0);
-	assert_int_equal(ioctl(r->uffd, UFFDIO_API, &api), 0);
-	r->base = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
-	assert_true(r->base != MAP_FAILED);
-	memset(r->base, 0, missing_from * page_size);
-	reg.range.start = (uintptr_t)r->base + missing_from * page_size;
-	reg.range.len = (pages - missing_from) * page_size;
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-	assert_int_equal(ioctl(r->uffd, UFFDIO_REGISTER, &reg), 0);
-}
-
-/* Supply page @idx with @src (a page of bytes): every thread blocked on it goes on. */
-static void uffd_supply(struct uffd_region *r, size_t idx, const void *src)
-{
-	struct uffdio_copy copy = {
-	    .dst = (uintptr_t)r->base + idx * page_size, .src = (uintptr_t)src, .len = page_size};
-
-	assert_int_equal(ioctl(r->uffd, UFFDIO_COPY, &copy), 0);
-}
-
-static void uffd_wait_fault(struct uffd_region *r)
-{
-	struct pollfd p = {.fd = r->uffd, .events = POLLIN};
-	struct uffd_msg msg;
-
-	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
-	assert_int_equal(read(r->uffd, &msg, sizeof(msg)), sizeof(msg));
-	assert_int_equal(msg.event, UFFD_EVENT_PAGEFAULT);
-}
-
-static void uffd_region_free(struct uffd_region *r)
-{
-	close(r->uffd);
-	munmap(r->base, r->pages * page_size);
 }
 
 /*
