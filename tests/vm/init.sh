@@ -29,6 +29,10 @@ mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 
+# Which per-element functions of move_pages this kernel exposes to probes (for the
+# kernel's-own-view work: static, inlined in some builds, renamed in 6.10).
+grep -E " (add_page_for_migration|add_folio_for_migration|do_pages_stat_array|do_pages_move)$" /proc/kallsyms |
+	awk '{ print "MPT-KSYM", $3 }'
 echo "MPT-PROBE-BEGIN"
 mptrace probe >/tmp/probe 2>&1
 cat /tmp/probe

@@ -109,6 +109,7 @@ elapsed=$(($(date +%s) - start))
 out=$work/serial.txt
 tr -d '\r' <"$log" >"$out"
 sed -n '/^MPT-PROBE-BEGIN/,/^MPT-PROBE-END/{/^MPT-PROBE/!p}' "$out"
+grep '^MPT-KSYM' "$out" || true
 kernel=$(awk '/^MPT-KERNEL/ { k = $2 } END { print k }' "$out")
 nodes=$(awk '/^MPT-NODES/ { n = $2 } END { print n }' "$out")
 echo "vm: kernel ${kernel:-?} nodes ${nodes:-?}, ${elapsed}s, qemu exit $qemu_rc"
