@@ -478,8 +478,7 @@ static __always_inline void fill_entry(struct mpt_event *ev, const struct call_a
 	ev->pages_exit_state = MPT_ARRAY_OK;
 	ev->nodes_exit_state = MPT_ARRAY_OK;
 	ev->ret_state = MPT_RET_SEEN;
-	ev->_pad[0] = 0;
-	ev->_pad[1] = 0;
+	ev->kernel_other_n = 0;
 
 	ev->pages_n = 0;
 	if (!a->pages) {
@@ -555,9 +554,12 @@ static __always_inline void emit_without_return(struct mpt_event *ev, __u8 why)
 	ev->changed = 0;
 	ev->pages_exit_state = MPT_ARRAY_OK;
 	ev->nodes_exit_state = MPT_ARRAY_OK;
+	ev->kernel_other_n = 0;
 	ev->duration_ns = 0;
 	emit(ev, MPT_HDR_SIZE + bytes);
 }
+
+#define MPOL_MF_MOVE_ALL (1 << 2)
 
 /* Only the owning thread calls this: nobody else can be writing into the slot. */
 static __always_inline void free_slot(__u32 tid)
@@ -670,7 +672,7 @@ static __always_inline int on_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	__u64 pages_n, nodes_n, n, pbytes, nbytes, off;
+	__u64 pages_n, nodes_n, n, pbytes, nbytes, off, k;
 	struct mpt_event *ev;
 
 	if ((__u32)(pid_tgid >> 32) == self_tgid)
@@ -699,7 +701,11 @@ static __always_inline int on_exit(long ret)
 		goto out;
 	pbytes = ptr_bytes(ev->abi, pages_n);
 	nbytes = nodes_n * sizeof(__s32);
-	off = pbytes + nbytes;
+	/* what the migration hook put after the entry's arrays stays where it is */
+	k = ev->kernel_other_n;
+	if (k > array_cap)
+		goto out;
+	off = pbytes + nbytes + k * 8;
 
 	/* The kernel writes status[] only when the call succeeds (ret >= 0). */
 	n = captured_len(ev->count);
@@ -748,6 +754,77 @@ int thread_exit(struct bpf_raw_tracepoint_args *ctx)
 		free_slot(tid);
 	}
 	bpf_map_delete_elem(&untracked, &tid);
+	return 0;
+}
+
+/*
+ * The kernel's own view. The exit re-read misses an element rewritten and
+ * restored before the return; the kernel's per-element functions are
+ * inlined in Debian's 6.1 and 6.12. But every page move_pages migrates is
+ * remapped in the caller's context, and this tracepoint (6.0+) names its
+ * address: one the recorded pages[] does not hold means the kernel acted on
+ * another array than the one recorded. Only without MOVE_ALL (which also
+ * remaps other processes' mappings of shared pages) and only when pages[]
+ * was captured whole.
+ */
+struct kview_ctx {
+	struct mpt_event *ev;
+	__u64 addr, span;
+	bool found;
+};
+
+/* Does pages[@i] lie in the migrated page? bpf_loop's callback: verified once. */
+static long kview_match(__u32 i, struct kview_ctx *c)
+{
+	struct mpt_event *ev = c->ev;
+	__u64 idx = i, p;
+
+	/* 64-bit and opaque: the compiler addressed with a 32-bit copy the bound missed */
+	barrier_var(idx);
+	if (idx >= array_cap)
+		return 1;
+	if (ev->abi == MPT_ABI_X86_64)
+		p = *(__u64 *)(ev->data + idx * 8);
+	else
+		p = *(__u32 *)(ev->data + idx * 4);
+	if (p - c->addr < c->span) {
+		c->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+SEC("tracepoint/migrate/remove_migration_pte")
+int kview_migrated(struct trace_event_raw_migration_pte *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mpt_event *ev = bpf_map_lookup_elem(&inflight, &tid);
+	struct kview_ctx c;
+	__u64 n, k, off;
+
+	if (!ev || !ev->size || ev->pages_state != MPT_ARRAY_OK || (ev->flags & MPOL_MF_MOVE_ALL))
+		return 0;
+	n = ev->pages_n;
+	if (n != ev->count || n > array_cap)
+		return 0;
+	/*
+	 * bpf_loop (5.17+; this tracepoint is 6.0+): as a plain loop the 6.1
+	 * verifier ran out of its 1M instructions at array cap 1024.
+	 */
+	c.ev = ev;
+	c.addr = ctx->addr;
+	c.span = 4096ull << (ctx->order & 15);
+	c.found = false;
+	bpf_loop(n, kview_match, &c, 0);
+	if (c.found)
+		return 0;
+	/* right after the entry's pages[] and nodes[], where the record carries them */
+	k = ev->kernel_other_n;
+	off = entry_bytes(ev);
+	if (k >= array_cap || off > array_cap * 12)
+		return 0;
+	*(__u64 *)(ev->data + off + k * 8) = c.addr;
+	ev->kernel_other_n = k + 1;
 	return 0;
 }
 

@@ -25,11 +25,12 @@
 #define MPT_ARRAY_CAP_MAX 1024
 
 /*
- * Bytes of array data one record can carry: pages (8) + nodes (4) + status (4)
- * as the call entered and returned, and pages (8) + nodes (4) again as they
- * were at the return when they had changed.
+ * Bytes of array data one record can carry: pages (8) + nodes (4) as the
+ * call entered, (8) addresses the kernel migrated that the recorded pages[]
+ * does not hold, status (4) at the return, and pages (8) + nodes (4) again
+ * as they were at the return when they had changed.
  */
-#define MPT_DATA_BYTES_PER_ENTRY 28
+#define MPT_DATA_BYTES_PER_ENTRY 36
 #define MPT_DATA_MAX (MPT_ARRAY_CAP_MAX * MPT_DATA_BYTES_PER_ENTRY)
 
 /* Syscall numbers of move_pages at the gates other than the native one. */
@@ -130,7 +131,8 @@ struct mpt_task {
 
 /*
  * One move_pages call. The fixed header is followed by data[]:
- *   P pages[pages_n]; __s32 nodes[nodes_n]; __s32 status[status_n];
+ *   P pages[pages_n]; __s32 nodes[nodes_n];
+ *   __u64 kernel_other[kernel_other_n]; __s32 status[status_n];
  *   P pages_at_exit[pages_n];   only if MPT_CHANGED_PAGES and pages_exit_state is OK
  *   __s32 nodes_at_exit[nodes_n]; only if MPT_CHANGED_NODES and nodes_exit_state is OK
  * packed in that order, where P is __u64, or __u32 for a compat ABI; a record
@@ -163,7 +165,13 @@ struct mpt_event {
 	__u8 pages_exit_state; /* enum mpt_array_state of that re-read (OK when not changed) */
 	__u8 nodes_exit_state;
 	__u8 ret_state; /* enum mpt_ret_state */
-	__u8 _pad[2];
+	/*
+	 * Pages the kernel migrated during the call whose address the recorded
+	 * pages[] does not hold (migrate:remove_migration_pte): it acted on an
+	 * array other than the one recorded, even if it was restored by the
+	 * return. Checked when pages[] was captured whole, without MOVE_ALL.
+	 */
+	__u16 kernel_other_n;
 	__u8 data[];
 };
 

@@ -116,6 +116,15 @@ static void test_parse_old_version_and_new_fields(void **state)
 	f.ev.nodes_state = MPT_ARRAY_FAULT;
 	f.ev.nodes_n = 0;
 	expect_invalid("re-read");
+	/* migrated pages counted but not carried */
+	f.ev.changed = 0;
+	f.ev.nodes_state = MPT_ARRAY_OK;
+	f.ev.nodes_n = 3;
+	f.ev.kernel_other_n = 1;
+	expect_invalid("length");
+	f.ev.kernel_other_n = MPT_ARRAY_CAP_MAX + 1;
+	expect_invalid("migrated pages");
+	f.ev.kernel_other_n = 0;
 	/* a record without its return cannot carry a re-read */
 	f.ev.nodes_state = MPT_ARRAY_OK;
 	f.ev.nodes_n = 3;

@@ -113,6 +113,18 @@ static void test_changed_during_call(void **state)
 	f.ev.changed = 0;
 	f.ev.nodes_exit_state = MPT_ARRAY_OK;
 	assert_int_equal(call(100, 1.2, 0, 4, 0x1000, 2, 0), 0);
+	/* restored before the return, but the kernel migrated a page not recorded */
+	f.ev.kernel_other_n = 1;
+	f.ev.size += 8;
+	{
+		struct mpt_view v;
+		const char *why;
+
+		f.ev.ts_boot_ns = 1.3 * SEC;
+		assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+		assert_int_equal(mpt_detect(det, &v), BIT(CHANGED_DURING_CALL));
+	}
+	f.ev.kernel_other_n = 0;
 }
 
 static void test_layout_scan(void **state)

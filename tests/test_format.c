@@ -279,6 +279,33 @@ static void test_json_ia32_changed(void **state)
 	json_decref(root);
 }
 
+/* The kernel migrated a page the recorded pages[] does not hold. */
+static void test_kernel_migrated_other(void **state)
+{
+	static const uint64_t other = 0x7f99000;
+	json_t *root, *a, *d;
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	/* after pages[] and nodes[], before status[] */
+	memmove(f.data + 3 * 8 + 3 * 4 + 8, f.data + 3 * 8 + 3 * 4, 3 * 4);
+	memcpy(f.data + 3 * 8 + 3 * 4, &other, 8);
+	f.ev.kernel_other_n = 1;
+	f.ev.size += 8;
+	assert_string_equal(table(),
+			    "22:13:21.123456 numad[812] move_pages(0, 3, [0x7f12a000, "
+			    "0x7f12b000, NULL] /* KERNEL MIGRATED PAGES NOT IN IT: "
+			    "[0x7f99000] */, [1, 1, 1], [1, 1, -EFAULT], MPOL_MF_MOVE) = 0 "
+			    "<0.000041>\n");
+	root = json();
+	a = arg(root, 2, "pages");
+	d = json_object_get(a, "migratedNotInArray");
+	assert_int_equal(json_array_size(d), 1);
+	assert_string_equal(json_string_value(json_array_get(d, 0)), "0x7f99000");
+	assert_null(json_object_get(arg(root, 3, "nodes"), "migratedNotInArray"));
+	json_decref(root);
+}
+
 /* Reported from its entry alone: no return value, no status, no re-read. */
 static void test_return_missing(void **state)
 {
@@ -463,6 +490,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_table_ia32_changed, setup),
 	    cmocka_unit_test_setup(test_json_ia32_changed, setup),
 	    cmocka_unit_test_setup(test_return_missing, setup),
+	    cmocka_unit_test_setup(test_kernel_migrated_other, setup),
 	    cmocka_unit_test_setup(test_json_unreadable_and_null, setup),
 	    cmocka_unit_test_setup(test_json_truncated, setup),
 	    cmocka_unit_test_setup(test_json_escaping, setup),

@@ -922,6 +922,96 @@ static void test_array_unmapped_during_call(void **state)
 }
 
 /*
+ * Rewritten and restored under the kernel: the exit re-read sees nothing,
+ * the kernel's own view must. nodes[] spans two missing userfaultfd pages,
+ * so the kernel stops at nodes[0] (after reading pages[0]) and at nodes[2]
+ * (after reading pages[1] and nodes[1]). pages[1] is swapped for X at the
+ * first stop and restored at the second: the kernel migrates A, X, C and D
+ * while the record says A, B, C, D. Needs two NUMA nodes (a real migration).
+ */
+static void test_array_restored_before_return(void **state)
+{
+	enum { CAP4 = 4 };
+	struct tu_events sink = {0};
+	struct uffd_region r;
+	struct mpt_tracer *t;
+	struct tu_call c = {0};
+	char *targets, *page;
+	void *pages[CAP4];
+	const struct mpt_event *ev;
+	struct mpt_view v;
+	const char *why;
+	int status[CAP4];
+	pthread_t th;
+
+	(void)state;
+	if (tu_online_nodes() < 2) {
+		printf("# one NUMA node: no migration to watch here\n");
+		skip();
+	}
+	targets = tu_touched_pages(CAP4 + 1);
+	page = calloc(1, page_size);
+	/* first-touch may have put them on node 1 already: start them all on node 0 */
+	{
+		void *all[CAP4 + 1];
+		int zero[CAP4 + 1] = {0}, st[CAP4 + 1];
+		struct tu_call to0 = {.count = CAP4 + 1,
+				      .pages = all,
+				      .nodes = zero,
+				      .status = st,
+				      .flags = MPOL_MF_MOVE};
+
+		for (int i = 0; i <= CAP4; i++)
+			all[i] = targets + i * page_size;
+		assert_int_equal(tu_move_pages(&to0), 0);
+		for (int i = 0; i <= CAP4; i++)
+			assert_int_equal(st[i], 0);
+	}
+	t = start_tracer_cap(getpid(), true, 0, CAP4, &sink);
+	assert_non_null(t);
+	uffd_region(&r, 2, 0);
+	for (int i = 0; i < CAP4; i++)
+		pages[i] = targets + i * page_size;
+	c.count = CAP4;
+	c.pages = pages;
+	c.nodes = (int *)(r.base + page_size - 2 * sizeof(int));
+	c.status = status;
+	c.flags = MPOL_MF_MOVE;
+	assert_int_equal(pthread_create(&th, NULL, thread_call, &c), 0);
+
+	uffd_wait_fault(&r); /* at nodes[0] */
+	pages[1] = targets + CAP4 * page_size;
+	((int *)(page + page_size))[-1] = 1;
+	((int *)(page + page_size))[-2] = 1;
+	uffd_supply(&r, 0, page);
+	uffd_wait_fault(&r); /* at nodes[2]: pages[1] was read as X */
+	pages[1] = targets + page_size;
+	memset(page, 0, page_size);
+	((int *)page)[0] = ((int *)page)[1] = 1;
+	uffd_supply(&r, 1, page);
+	pthread_join(th, NULL);
+	assert_int_equal(c.ret, 0);
+
+	assert_int_equal(tu_wait_events(t, &sink, 1, WAIT_MS), 1);
+	ev = sink.ev[0];
+	assert_int_equal(mpt_event_parse(ev, ev->size, &v, &why), 0);
+	for (int i = 0; i < CAP4; i++)
+		assert_int_equal(mpt_view_page(&v, i), (uintptr_t)(targets + i * page_size));
+	/* the same at the return: the re-read cannot tell */
+	assert_int_equal(ev->changed, 0);
+	/* but the kernel moved X, which the record does not hold, and nothing else */
+	assert_int_equal(ev->kernel_other_n, 1);
+	assert_int_equal(mpt_view_kernel_other(&v, 0), (uintptr_t)(targets + CAP4 * page_size));
+
+	mpt_tracer_free(t);
+	tu_events_clear(&sink);
+	free(sink.ev);
+	free(page);
+	uffd_region_free(&r);
+	munmap(targets, (CAP4 + 1) * page_size);
+}
+
+/*
  * @n threads held inside move_pages at once (pages[] on one missing
  * userfaultfd page), with room for @max_inflight: every call must be
  * reported, with its return while a slot was free and from its entry
@@ -1164,6 +1254,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_inflight_memory_bounded, test_setup),
 	    cmocka_unit_test_setup(test_array_rewritten_during_call, test_setup),
 	    cmocka_unit_test_setup(test_array_unmapped_during_call, test_setup),
+	    cmocka_unit_test_setup(test_array_restored_before_return, test_setup),
 	    cmocka_unit_test_setup(test_many_held_calls, test_setup),
 	    cmocka_unit_test_setup(test_more_held_calls_than_slots, test_setup),
 	    cmocka_unit_test_setup(test_ia32_gate, test_setup),

@@ -258,6 +258,19 @@ static bool compat_gates_open(char *why, size_t len)
 	return open;
 }
 
+bool mpt_kernel_view_available(char *why, size_t len)
+{
+	char path[160];
+
+	if (mpt_ensure_tracefs(why, len) || !mpt_tracefs_root())
+		return false;
+	snprintf(path, sizeof(path), "%s/events/migrate/remove_migration_pte", mpt_tracefs_root());
+	if (path_exists(path))
+		return true;
+	snprintf(why, len, "no migrate:remove_migration_pte tracepoint (Linux 6.0+)");
+	return false;
+}
+
 bool mpt_compat_precheck(enum mpt_attach_mode mode, char *why, size_t len)
 {
 	return compat_gates_open(why, len) && mpt_compat_hookable(mode, why, len);

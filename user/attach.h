@@ -75,6 +75,12 @@ const char *mpt_tracefs_root(void);
  * syscall tracepoints.
  */
 bool mpt_compat_precheck(enum mpt_attach_mode mode, char *why, size_t len);
+/*
+ * Can the kernel tell which pages it migrated (migrate:remove_migration_pte)?
+ * Mounts tracefs when it must.
+ */
+bool mpt_kernel_view_available(char *why, size_t len);
+
 /* The second half alone: can @mode's 32-bit programs load and attach here? */
 bool mpt_compat_hookable(enum mpt_attach_mode mode, char *why, size_t len);
 

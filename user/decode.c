@@ -106,7 +106,7 @@ int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char 
 	    !exit_consistent(ev->changed & MPT_CHANGED_NODES, ev->nodes_state,
 			     ev->nodes_exit_state) ||
 	    (ev->ret_state != MPT_RET_SEEN &&
-	     (ev->changed || ev->status_state != MPT_ARRAY_NO_RETURN))) {
+	     (ev->changed || ev->kernel_other_n || ev->status_state != MPT_ARRAY_NO_RETURN))) {
 		*why = "array re-read at the return disagrees with the record";
 		return -EINVAL;
 	}
@@ -127,6 +127,11 @@ int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char 
 		want += (size_t)ev->pages_n * v->ptr_bytes;
 	if ((ev->changed & MPT_CHANGED_NODES) && ev->nodes_exit_state == MPT_ARRAY_OK)
 		want += (size_t)ev->nodes_n * 4;
+	if (ev->kernel_other_n > MPT_ARRAY_CAP_MAX) {
+		*why = "more migrated pages than an array can hold";
+		return -EINVAL;
+	}
+	want += (size_t)ev->kernel_other_n * 8;
 	if (ev->size != want || want > len) {
 		*why = "record length does not match its arrays";
 		return -EINVAL;
@@ -135,7 +140,8 @@ int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char 
 	v->enrich = NULL;
 	v->pages = ev->data;
 	v->nodes = v->pages + (size_t)ev->pages_n * v->ptr_bytes;
-	v->status = v->nodes + (size_t)ev->nodes_n * 4;
+	v->kernel_other = v->nodes + (size_t)ev->nodes_n * 4;
+	v->status = v->kernel_other + (size_t)ev->kernel_other_n * 8;
 	v->pages_exit = v->status + (size_t)ev->status_n * 4;
 	v->nodes_exit = v->pages_exit;
 	if ((ev->changed & MPT_CHANGED_PAGES) && ev->pages_exit_state == MPT_ARRAY_OK)
@@ -169,6 +175,14 @@ uint64_t mpt_view_page(const struct mpt_view *v, unsigned int i)
 uint64_t mpt_view_page_exit(const struct mpt_view *v, unsigned int i)
 {
 	return ptr_at(v, v->pages_exit, i);
+}
+
+uint64_t mpt_view_kernel_other(const struct mpt_view *v, unsigned int i)
+{
+	uint64_t x;
+
+	memcpy(&x, v->kernel_other + (size_t)i * 8, sizeof(x));
+	return x;
 }
 
 int32_t mpt_view_node_exit(const struct mpt_view *v, unsigned int i)

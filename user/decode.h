@@ -33,6 +33,7 @@ struct mpt_view {
 	const unsigned char *status;
 	const unsigned char *pages_exit; /* NULL unless pages[] changed and was re-read */
 	const unsigned char *nodes_exit;
+	const unsigned char *kernel_other; /* ev->kernel_other_n little __u64s */
 };
 
 /* Bytes of one pointer in pages[] for @abi (8 or 4). */
@@ -59,6 +60,8 @@ int32_t mpt_view_status(const struct mpt_view *v, unsigned int i);
 /* pages[i] and nodes[i] as they were when the call returned (only with pages_exit/nodes_exit). */
 uint64_t mpt_view_page_exit(const struct mpt_view *v, unsigned int i);
 int32_t mpt_view_node_exit(const struct mpt_view *v, unsigned int i);
+/* The i-th page the kernel migrated that the recorded pages[] does not hold. */
+uint64_t mpt_view_kernel_other(const struct mpt_view *v, unsigned int i);
 
 /* The cap cut the array: the call passed more entries than were captured. */
 bool mpt_array_truncated(const struct mpt_view *v, unsigned int captured);

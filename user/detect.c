@@ -130,7 +130,7 @@ uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
 	if (targets_other(ev) && !ev->nodes && ev->count >= d->cfg.scan_pages &&
 	    ev->ret_state == MPT_RET_SEEN && ev->ret >= 0)
 		hit |= 1u << MPT_DET_LAYOUT_SCAN;
-	if (ev->changed)
+	if (ev->changed || ev->kernel_other_n)
 		hit |= 1u << MPT_DET_CHANGED_DURING_CALL;
 	if (ev->nodes &&
 	    window_add(&s->flood, now, ev->count, d->cfg.window_ns) >= d->cfg.flood_pages)

@@ -134,6 +134,16 @@ static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum ar
 	sb_puts(sb, ",\"truncated\":");
 	sb_puts(sb, mpt_array_truncated(v, n) ? "true" : "false");
 	json_change(sb, v, kind, n);
+	if (kind == PAGES && v->ev->kernel_other_n) {
+		/* what the kernel migrated that the recorded array does not hold */
+		sb_puts(sb, ",\"migratedNotInArray\":[");
+		for (unsigned int i = 0; i < v->ev->kernel_other_n; i++) {
+			sb_puts(sb, i ? ",\"" : "\"");
+			sb_hex(sb, mpt_view_kernel_other(v, i));
+			sb_putc(sb, '"');
+		}
+		sb_putc(sb, ']');
+	}
 }
 
 static void json_arg_open(struct strbuf *sb, int idx)
@@ -331,6 +341,15 @@ static void table_array(struct strbuf *sb, const struct mpt_view *v, uint64_t pt
 		else
 			sb_puts(sb, mpt_array_state_reason(exit_state));
 		sb_puts(sb, " */");
+	}
+	if (kind == PAGES && ev->kernel_other_n) {
+		sb_puts(sb, " /* KERNEL MIGRATED PAGES NOT IN IT: [");
+		for (unsigned int i = 0; i < ev->kernel_other_n; i++) {
+			if (i)
+				sb_puts(sb, ", ");
+			sb_hex(sb, mpt_view_kernel_other(v, i));
+		}
+		sb_puts(sb, "] */");
 	}
 }
 

@@ -438,6 +438,12 @@ static int cmd_probe(void)
 			printf("%-10s no   %s\n", mpt_attach_name(m), why);
 		}
 	}
+	/* the same hook in every mode */
+	if (mpt_kernel_view_available(why, sizeof(why)))
+		printf("every mode: pages the kernel migrates are checked against the recorded "
+		       "pages[] (migrate:remove_migration_pte)\n");
+	else
+		printf("every mode: pages the kernel migrates are not checked: %s\n", why);
 	return usable ? 0 : 1;
 }
 

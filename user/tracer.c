@@ -15,7 +15,7 @@
 #include "mptrace.skel.h"
 
 /* The links of one attached mode; exits before entries, so detach reverses it. */
-enum link_slot { L_EXIT, L_COMPAT_EXIT, L_THREAD_EXIT, L_ENTER, L_COMPAT_ENTER, L_NR };
+enum link_slot { L_EXIT, L_COMPAT_EXIT, L_THREAD_EXIT, L_KVIEW, L_ENTER, L_COMPAT_ENTER, L_NR };
 
 struct mpt_tracer {
 	struct mpt_tracer_opts opts;
@@ -24,6 +24,7 @@ struct mpt_tracer {
 	struct mpt_kretprobe kret[2]; /* kprobe mode: native and ia32 returns */
 	bool compat;
 	char compat_why[MPT_REASON_LEN];
+	bool kview; /* migrate:remove_migration_pte attached */
 	struct ring_buffer *rb;
 	enum mpt_attach_mode mode;
 	uint64_t received;
@@ -140,6 +141,8 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	struct mode_progs p;
 	struct mptrace_bpf *skel;
 	uint32_t slot = mpt_slot_bytes(o->array_cap);
+	char kview_why[MPT_REASON_LEN];
+	bool kview;
 	int err;
 
 	skel = mptrace_bpf__open();
@@ -158,9 +161,16 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	skel->rodata->max_inflight = o->max_inflight;
 
 	mode_progs(skel, mode, &p);
-	bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(
-	    prog, prog == p.enter || prog == p.exit || prog == skel->progs.thread_exit ||
-		      (compat && (prog == p.compat_enter || prog == p.compat_exit)));
+	/* the kernel's own view, where the kernel has its tracepoint (CO-RE needs its type) */
+	kview = mpt_kernel_view_available(kview_why, sizeof(kview_why));
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		bool on = prog == p.enter || prog == p.exit || prog == skel->progs.thread_exit ||
+			  (kview && prog == skel->progs.kview_migrated) ||
+			  (compat && (prog == p.compat_enter || prog == p.compat_exit));
+
+		bpf_program__set_autoload(prog, on);
+	}
 	if (mode == MPT_ATTACH_FENTRY) {
 		bpf_program__set_attach_target(p.enter, 0, mpt_syscall_fn);
 		bpf_program__set_attach_target(p.exit, 0, mpt_syscall_fn);
@@ -233,7 +243,7 @@ static int attach_one(struct mpt_tracer *t, enum mpt_attach_mode mode, struct bp
 		t->link[slot] = link;
 		return 0;
 	}
-	if (mode == MPT_ATTACH_KPROBE && slot != L_THREAD_EXIT)
+	if (mode == MPT_ATTACH_KPROBE && (slot == L_ENTER || slot == L_COMPAT_ENTER))
 		link = bpf_program__attach_kprobe(prog, false, func);
 	else
 		link = bpf_program__attach(prog);
@@ -272,6 +282,16 @@ static int load_and_attach(struct mpt_tracer *t, enum mpt_attach_mode mode, bool
 	 */
 	err = attach_one(t, mode, p.exit, L_EXIT, why, len);
 	err = err ?: attach_one(t, mode, t->skel->progs.thread_exit, L_THREAD_EXIT, why, len);
+	/* optional: without it only the exit re-read guards against rewritten arrays */
+	t->kview = false;
+	if (!err && bpf_program__autoload(t->skel->progs.kview_migrated)) {
+		char kwhy[MPT_REASON_LEN];
+
+		t->kview = !attach_one(t, mode, t->skel->progs.kview_migrated, L_KVIEW, kwhy,
+				       sizeof(kwhy));
+		if (!t->kview)
+			mpt_info("the kernel's own view of migrated pages is off: %s", kwhy);
+	}
 	if (compat) {
 		err = err ?: attach_one(t, mode, p.compat_exit, L_COMPAT_EXIT, why, len);
 		err = err ?: attach_one(t, mode, p.compat_enter, L_COMPAT_ENTER, why, len);
@@ -383,6 +403,8 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 	}
 	t->mode = mode;
 	mpt_info("attach mode %s chosen: %s", mpt_attach_name(mode), mpt_attach_hooks(mode));
+	mpt_info("pages the kernel migrated checked against the recorded pages[]: %s",
+		 t->kview ? "yes (migrate:remove_migration_pte)" : "no");
 	if (t->compat)
 		mpt_info("32-bit (ia32, x32) calls traced too");
 	else
@@ -470,6 +492,7 @@ static int report_unfinished(struct mpt_tracer *t)
 		ev->status_state = MPT_ARRAY_NO_RETURN;
 		ev->changed = 0;
 		ev->pages_exit_state = ev->nodes_exit_state = MPT_ARRAY_OK;
+		ev->kernel_other_n = 0;
 		ev->size = sizeof(*ev) + mpt_entry_bytes(ev);
 		if (ev->size > slot) {
 			t->unfinished++;

@@ -78,7 +78,8 @@ for mode in kprobe fentry tracepoint; do
 	result test_trace "$mode" $r
 	# the checks the host cannot make (int 0x80) or makes only in tracepoint mode
 	for pair in migration:test_real_migration compat:test_ia32_gate \
-		toctou:test_array_rewritten_during_call held:test_many_held_calls \
+		toctou:test_array_rewritten_during_call kview:test_array_restored_before_return \
+		held:test_many_held_calls \
 		slots:test_more_held_calls_than_slots; do
 		if grep -q "OK \] ${pair#*:}\$" /tmp/log; then r=PASS; else r=FAIL; fi
 		result "${pair%%:*}" "$mode" $r
