@@ -18,6 +18,8 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define MPT_HDR_SIZE sizeof(struct mpt_event)
+/* move_pages(2) flag, from <numaif.h> (events/move_pages.h lists them for user space) */
+#define MPOL_MF_MOVE_ALL (1 << 2)
 
 /* Set by the loader before load; the verifier sees them as constants. */
 const volatile __u32 array_cap = MPT_ARRAY_CAP_DEFAULT;
@@ -462,7 +464,6 @@ static __always_inline void fill_entry(struct mpt_event *ev, const struct call_a
 	ev->type = MPT_REC_MOVE_PAGES;
 	ev->version = MPT_EVENT_VERSION;
 	ev->ts_boot_ns = bpf_ktime_get_boot_ns();
-	ev->duration_ns = 0;
 	fill_task(&ev->task, pid_tgid);
 	ev->ret = 0;
 	ev->pid = a->pid;
@@ -471,14 +472,8 @@ static __always_inline void fill_entry(struct mpt_event *ev, const struct call_a
 	ev->pages = a->pages;
 	ev->nodes = a->nodes;
 	ev->status = a->status;
-	ev->status_n = 0;
-	ev->status_state = MPT_ARRAY_NO_RETURN;
 	ev->abi = a->abi;
-	ev->changed = 0;
-	ev->pages_exit_state = MPT_ARRAY_OK;
-	ev->nodes_exit_state = MPT_ARRAY_OK;
-	ev->ret_state = MPT_RET_SEEN;
-	ev->kernel_other_n = 0;
+	mpt_event_clear_return(ev, MPT_RET_SEEN);
 
 	ev->pages_n = 0;
 	if (!a->pages) {
@@ -548,18 +543,9 @@ static __always_inline void emit_without_return(struct mpt_event *ev, __u8 why)
 {
 	__u64 bytes = entry_bytes(ev);
 
-	ev->ret_state = why;
-	ev->status_n = 0;
-	ev->status_state = MPT_ARRAY_NO_RETURN;
-	ev->changed = 0;
-	ev->pages_exit_state = MPT_ARRAY_OK;
-	ev->nodes_exit_state = MPT_ARRAY_OK;
-	ev->kernel_other_n = 0;
-	ev->duration_ns = 0;
+	mpt_event_clear_return(ev, why);
 	emit(ev, MPT_HDR_SIZE + bytes);
 }
-
-#define MPOL_MF_MOVE_ALL (1 << 2)
 
 /* Only the owning thread calls this: nobody else can be writing into the slot. */
 static __always_inline void free_slot(__u32 tid)
@@ -738,9 +724,9 @@ out:
 }
 
 /*
- * A thread that exits with a slot still there lost its return (a missed
- * kretprobe or fexit): report that call and free the slot, so that dead
- * threads never hold slots.
+ * A thread that exits frees its slot, so that dead threads never hold one.
+ * A busy slot at that point lost its return (a missed kretprobe or fexit):
+ * report that call first.
  */
 SEC("raw_tracepoint/sched_process_exit")
 int thread_exit(struct bpf_raw_tracepoint_args *ctx)
@@ -977,9 +963,10 @@ int tp_exit(struct trace_event_raw_sys_exit *ctx)
  * On x86 the syscalls:* tracepoints skip every 32-bit call (ia32 and x32),
  * so tracepoint mode sees those through the raw sys_enter/sys_exit
  * tracepoints (BTF-typed: plain loads, no helper calls), which fire for
- * every syscall: the first test below is all an untraced syscall pays. 317 is also a native syscall
- * number (seccomp), so an ia32 call is told apart by the task's TS_COMPAT, which the kernel sets at
- * the ia32 gate and clears only on the way back to user space.
+ * every syscall: the first test below is all an untraced syscall pays. 317
+ * is also a native syscall number (seccomp), so an ia32 call is told apart
+ * by the task's TS_COMPAT, which the kernel sets at the ia32 gate and clears
+ * only on the way back to user space.
  */
 static __always_inline int compat_abi(__u64 id)
 {

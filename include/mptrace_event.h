@@ -175,6 +175,24 @@ struct mpt_event {
 	__u8 data[];
 };
 
+/*
+ * Everything a return adds, cleared, and why there is none: at entry
+ * (MPT_RET_SEEN, until the return fills it in) and for a call reported from
+ * its entry alone. The kernel side and the loader both use it.
+ */
+static inline __attribute__((always_inline)) void mpt_event_clear_return(struct mpt_event *ev,
+									 __u8 ret_state)
+{
+	ev->ret_state = ret_state;
+	ev->duration_ns = 0;
+	ev->status_n = 0;
+	ev->status_state = MPT_ARRAY_NO_RETURN;
+	ev->changed = 0;
+	ev->pages_exit_state = MPT_ARRAY_OK;
+	ev->nodes_exit_state = MPT_ARRAY_OK;
+	ev->kernel_other_n = 0;
+}
+
 _Static_assert(sizeof(struct mpt_task) == 80, "mpt_task layout changed");
 _Static_assert(sizeof(struct mpt_event) == 168, "mpt_event layout changed");
 _Static_assert(__builtin_offsetof(struct mpt_event, task) == 24, "mpt_event.task moved");

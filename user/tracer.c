@@ -209,23 +209,25 @@ static void detach_all(struct mpt_tracer *t)
  * raised to the kernel's limit; libbpf's (perf PMU, default maxactive) only
  * when tracefs cannot make one.
  */
-static struct bpf_link *attach_return(struct mpt_tracer *t, struct bpf_program *prog,
-				      const char *func, int slot, char *why, size_t len)
+static int attach_return(struct mpt_tracer *t, struct bpf_program *prog, const char *func,
+			 bool native, enum link_slot slot, char *why, size_t len)
 {
-	struct mpt_kretprobe *kr = &t->kret[slot];
+	struct mpt_kretprobe *kr = &t->kret[!native];
 	char reason[MPT_REASON_LEN];
-	struct bpf_link *link;
+	int err;
 
-	if (!mpt_kretprobe_attach(kr, prog, func, slot ? "ia32" : "x64", reason, sizeof(reason)))
-		return NULL; /* owned by kr */
+	if (!mpt_kretprobe_attach(kr, prog, func, native ? "x64" : "ia32", reason, sizeof(reason)))
+		return 0;
 	mpt_warn("kprobe mode: %s; using a kretprobe with the kernel's default maxactive, which "
 		 "misses returns when many calls are in flight",
 		 reason);
-	link = bpf_program__attach_kprobe(prog, true, func);
-	if (!link)
-		snprintf(why, len, "attaching %s to %s failed: %s", bpf_program__name(prog), func,
-			 errstr(-errno));
-	return link;
+	t->link[slot] = bpf_program__attach_kprobe(prog, true, func);
+	if (t->link[slot])
+		return 0;
+	err = -errno;
+	snprintf(why, len, "attaching %s to %s failed: %s", bpf_program__name(prog), func,
+		 errstr(err));
+	return err;
 }
 
 static int attach_one(struct mpt_tracer *t, enum mpt_attach_mode mode, struct bpf_program *prog,
@@ -235,14 +237,8 @@ static int attach_one(struct mpt_tracer *t, enum mpt_attach_mode mode, struct bp
 	const char *func = native ? mpt_syscall_fn : mpt_syscall_fn_compat;
 	struct bpf_link *link;
 
-	if (mode == MPT_ATTACH_KPROBE && (slot == L_EXIT || slot == L_COMPAT_EXIT)) {
-		why[0] = '\0';
-		link = attach_return(t, prog, func, !native, why, len);
-		if (!link && why[0])
-			return -ENOENT;
-		t->link[slot] = link;
-		return 0;
-	}
+	if (mode == MPT_ATTACH_KPROBE && (slot == L_EXIT || slot == L_COMPAT_EXIT))
+		return attach_return(t, prog, func, native, slot, why, len);
 	if (mode == MPT_ATTACH_KPROBE && (slot == L_ENTER || slot == L_COMPAT_ENTER))
 		link = bpf_program__attach_kprobe(prog, false, func);
 	else
@@ -445,33 +441,13 @@ static int drain(struct mpt_tracer *t)
 	return n < 0 ? n : total;
 }
 
-uint64_t mpt_tracer_inflight_count(struct mpt_tracer *t)
-{
-	int fd = bpf_map__fd(t->skel->maps.inflight);
-	size_t slot = bpf_map__value_size(t->skel->maps.inflight);
-	struct mpt_event *ev = malloc(slot);
-	uint32_t key, next;
-	uint64_t n = 0;
-	void *prev = NULL;
-
-	if (!ev)
-		return 0;
-	/* threads keep an idle slot (size 0) between calls: count the busy ones */
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (!bpf_map_lookup_elem(fd, &key, ev) && ev->size)
-			n++;
-	}
-	free(ev);
-	return n;
-}
-
 /*
- * Calls still inside the kernel when tracing stops: report each from what
- * its entry captured (marked unfinished) instead of only counting it.
+ * Call @fn for each busy slot (a call entered and not returned; threads keep
+ * an idle slot, size 0, between calls) until it returns non-zero. @fn may
+ * change the slot's copy it is given. Returns @fn's last result, or -ENOMEM.
  */
-static int report_unfinished(struct mpt_tracer *t)
+static int for_each_busy_slot(struct mpt_tracer *t,
+			      int (*fn)(void *ctx, struct mpt_event *ev, size_t slot), void *ctx)
 {
 	int fd = bpf_map__fd(t->skel->maps.inflight);
 	size_t slot = bpf_map__value_size(t->skel->maps.inflight);
@@ -485,23 +461,43 @@ static int report_unfinished(struct mpt_tracer *t)
 	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, ev) || !ev->size)
-			continue;
-		ev->ret_state = MPT_RET_UNFINISHED;
-		ev->status_n = 0;
-		ev->status_state = MPT_ARRAY_NO_RETURN;
-		ev->changed = 0;
-		ev->pages_exit_state = ev->nodes_exit_state = MPT_ARRAY_OK;
-		ev->kernel_other_n = 0;
-		ev->size = sizeof(*ev) + mpt_entry_bytes(ev);
-		if (ev->size > slot) {
-			t->unfinished++;
-			continue;
-		}
-		err = handle_sample(t, ev, ev->size);
+		if (!bpf_map_lookup_elem(fd, &key, ev) && ev->size)
+			err = fn(ctx, ev, slot);
 	}
 	free(ev);
 	return err;
+}
+
+static int count_slot(void *ctx, struct mpt_event *ev, size_t slot)
+{
+	(void)ev, (void)slot;
+	++*(uint64_t *)ctx;
+	return 0;
+}
+
+uint64_t mpt_tracer_inflight_count(struct mpt_tracer *t)
+{
+	uint64_t n = 0;
+
+	for_each_busy_slot(t, count_slot, &n);
+	return n;
+}
+
+/*
+ * A call still inside the kernel when tracing stops: report it from what
+ * its entry captured (marked unfinished) instead of only counting it.
+ */
+static int report_unfinished(void *ctx, struct mpt_event *ev, size_t slot)
+{
+	struct mpt_tracer *t = ctx;
+
+	mpt_event_clear_return(ev, MPT_RET_UNFINISHED);
+	ev->size = sizeof(*ev) + mpt_entry_bytes(ev);
+	if (ev->size > slot) {
+		t->unfinished++;
+		return 0;
+	}
+	return handle_sample(t, ev, ev->size);
 }
 
 int mpt_tracer_stop(struct mpt_tracer *t)
@@ -519,7 +515,7 @@ int mpt_tracer_stop(struct mpt_tracer *t)
 		err = drain(t);
 	/* Slots left now are calls whose entry was seen and whose return never was. */
 	if (err >= 0)
-		err = report_unfinished(t);
+		err = for_each_busy_slot(t, report_unfinished, t);
 	return err < 0 ? err : 0;
 }
 
