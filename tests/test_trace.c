@@ -822,6 +822,20 @@ static void test_killed_inside_call(void **state)
 	close(go[0]), close(go[1]), close(held[0]), close(held[1]);
 }
 
+/* The held call @c made by @th returned 0: its one record, parsed into @v. */
+static const struct mpt_event *joined_call_record(pthread_t th, const struct tu_call *c,
+						  struct mpt_tracer *t, struct tu_events *sink,
+						  struct mpt_view *v)
+{
+	const char *why;
+
+	pthread_join(th, NULL);
+	assert_int_equal(c->ret, 0);
+	assert_int_equal(tu_wait_events(t, sink, 1, WAIT_MS), 1);
+	assert_int_equal(mpt_event_parse(sink->ev[0], sink->ev[0]->size, v, &why), 0);
+	return sink->ev[0];
+}
+
 /*
  * The kernel reads pages[] one element at a time while it works; the entry
  * copied it whole. Here pages[0..3] (all the tracer captures, cap 4) sit at
@@ -843,7 +857,6 @@ static void race_rewrite(bool unmap)
 	void **later = calloc(1, page_size);
 	const struct mpt_event *ev;
 	struct mpt_view v;
-	const char *why;
 	int nodes[COUNT] = {0}, status[COUNT];
 	pthread_t th;
 
@@ -867,12 +880,7 @@ static void race_rewrite(bool unmap)
 	else
 		c.pages[0] = targets + 6 * page_size;
 	uffd_supply(&r, 1, later);
-	pthread_join(th, NULL);
-	assert_int_equal(c.ret, 0);
-
-	assert_int_equal(tu_wait_events(t, &sink, 1, WAIT_MS), 1);
-	ev = sink.ev[0];
-	assert_int_equal(mpt_event_parse(ev, ev->size, &v, &why), 0);
+	ev = joined_call_record(th, &c, t, &sink, &v);
 	/* what the caller passed at entry */
 	assert_int_equal(ev->pages_state, MPT_ARRAY_OK);
 	assert_int_equal(ev->pages_n, CAP4);
@@ -940,7 +948,6 @@ static void test_array_restored_before_return(void **state)
 	void *pages[CAP4];
 	const struct mpt_event *ev;
 	struct mpt_view v;
-	const char *why;
 	int status[CAP4];
 	pthread_t th;
 
@@ -989,12 +996,7 @@ static void test_array_restored_before_return(void **state)
 	memset(page, 0, page_size);
 	((int *)page)[0] = ((int *)page)[1] = 1;
 	uffd_supply(&r, 1, page);
-	pthread_join(th, NULL);
-	assert_int_equal(c.ret, 0);
-
-	assert_int_equal(tu_wait_events(t, &sink, 1, WAIT_MS), 1);
-	ev = sink.ev[0];
-	assert_int_equal(mpt_event_parse(ev, ev->size, &v, &why), 0);
+	ev = joined_call_record(th, &c, t, &sink, &v);
 	for (int i = 0; i < CAP4; i++)
 		assert_int_equal(mpt_view_page(&v, i), (uintptr_t)(targets + i * page_size));
 	/* the same at the return: the re-read cannot tell */
