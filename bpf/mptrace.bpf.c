@@ -83,6 +83,11 @@ struct {
 __u64 ring_queued = 0;
 /* Slots in the in-flight map, busy or idle (approximate under races, which is all it needs). */
 __u64 slots_used = 0;
+/*
+ * Set by the loader just before it detaches the entry hooks: a return seen
+ * after that is a call that began after tracing stopped, not a lost entry.
+ */
+bool entry_detached = false;
 
 /* Values of every active filter kind; the loader sizes it to what was given. */
 struct {
@@ -673,7 +678,7 @@ static __always_inline int on_exit(long ret)
 		 * --target-other the pid argument is unknown here, so such a
 		 * return is not counted.
 		 */
-		if (!target_other && should_trace(pid_tgid, 0, false))
+		if (!target_other && !entry_detached && should_trace(pid_tgid, 0, false))
 			stat_inc(MPT_STAT_NO_ENTRY);
 		return 0;
 	}

@@ -22,11 +22,13 @@
 
 #define MPT_MOVE_PAGES_NARGS 6
 
-/* move_pages(2) flags, from <numaif.h>; X(name, value) */
+/*
+ * The flags move_pages(2) accepts, from <numaif.h>; X(name, value). Other
+ * <numaif.h> bits (MPOL_MF_STRICT, MPOL_MF_LAZY) are mbind(2)'s: move_pages
+ * rejects them with EINVAL, so they are shown as unknown bits, as strace does.
+ */
 #define MPT_MPOL_MF_FLAGS(X)                                                                       \
-	X(MPOL_MF_STRICT, 1 << 0)                                                                  \
 	X(MPOL_MF_MOVE, 1 << 1)                                                                    \
-	X(MPOL_MF_MOVE_ALL, 1 << 2)                                                                \
-	X(MPOL_MF_LAZY, 1 << 3)
+	X(MPOL_MF_MOVE_ALL, 1 << 2)
 
 #endif /* MPTRACE_EVENTS_MOVE_PAGES_H */

@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include "capture.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -15,6 +17,8 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -103,21 +107,57 @@ static void hex(const unsigned char *b, size_t n, char *out)
 
 /* ---- writer ----------------------------------------------------------------- */
 
+struct carried_drop {
+	uint64_t count, first_ns, last_ns;
+};
+
 struct mpt_cap_writer {
 	struct mpt_cap_writer_opts opts;
 	struct mpt_cap_meta meta;
+	char set_id[33];
+	char prev_hash[2 * MPT_CAP_HASH_LEN + 1];
 	char *header_json;
-	int fd;
-	uint32_t seq;	     /* file index in the ring */
-	uint64_t file_bytes; /* written to the current file */
+	int fd;		     /* -1 between files, while a new one cannot be created */
+	int lock_fd;	     /* a rotated set's lock */
+	uint32_t seq;	     /* fileSeq of the current file */
+	uint64_t file_bytes; /* whole blocks in the current file */
 	unsigned char *buf;  /* records not yet written: one chain block */
 	size_t len, cap;
 	unsigned char prev[MPT_CAP_HASH_LEN];
 	uint64_t blocks;
+	/* this file's counts, for its END record */
 	uint64_t events, drops, dropped;
+	/* what the buffered block holds, lost with it if it cannot be written */
+	uint64_t block_events, block_drops, block_dropped;
+	struct carried_drop block_drop[MPT_CAP_DROP_NR];
+	/* lost blocks' drop records and events, written once writing works again */
+	struct carried_drop carry[MPT_CAP_DROP_NR];
+	uint64_t lost;	     /* events lost since writing last worked */
+	uint64_t lost_total; /* ... in all */
+	/* the newest clock record, written again if the block holding it is lost */
+	bool clock_set, clock_in_block, clock_carried;
+	uint64_t clock_boot_ns;
+	int64_t clock_offset;
+	int failing; /* errno of the current outage */
+	bool sync_failing;
+	bool created_any;
 	char head_hex[2 * MPT_CAP_HASH_LEN + 1];
 	char error[4400];
 };
+
+static void wsay(struct mpt_cap_writer *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void wsay(struct mpt_cap_writer *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->error, sizeof(w->error), fmt, ap);
+	va_end(ap);
+	if (w->opts.say)
+		w->opts.say(w->error);
+}
 
 static int reserve(struct mpt_cap_writer *w, size_t more)
 {
@@ -181,7 +221,7 @@ int mpt_cap_write_raw(struct mpt_cap_writer *w, uint16_t type, const void *paylo
 
 static char *header_json(const struct mpt_cap_meta *m)
 {
-	json_t *args = json_array(), *root;
+	json_t *args = json_array(), *root, *ev;
 	char *s;
 
 #define MPT_ARG_JSON(idx, name, ctype, tags)                                                       \
@@ -189,15 +229,18 @@ static char *header_json(const struct mpt_cap_meta *m)
 	    args, json_pack("{s:s,s:s,s:s}", "name", #name, "type", ctype, "tags", tags));
 	MPT_MOVE_PAGES_ARGS(MPT_ARG_JSON)
 #undef MPT_ARG_JSON
+	ev =
+	    json_pack("{s:s,s:i,s:i,s:o}", "name", "move_pages", "recordVersion", MPT_EVENT_VERSION,
+		      "headerSize", (int)sizeof(struct mpt_event), "args", args);
 	root = json_pack(
-	    "{s:s,s:i,s:i,s:s,s:s,s:s,s:s,s:I,s:s,s:i,s:s,s:i,s:I,s:{s:s,s:i,s:i,s:o}}", "format",
+	    "{s:s,s:i,s:i,s:s,s:s,s:s,s:s,s:I,s:s,s:i,s:s,s:i,s:I,s:s,s:I,s:s,s:i,s:o}", "format",
 	    "mptrace-capture", "major", MPT_CAP_MAJOR, "minor", MPT_CAP_MINOR, "mptraceVersion",
 	    m->mptrace_version, "hostName", m->hostname, "kernelRelease", m->kernel, "bootId",
 	    m->boot_id, "bootToWallNs", (json_int_t)m->boot_to_wall_ns, "attachMode",
 	    m->attach_mode, "arrayCap", (int)m->array_cap, "commandLine", m->command_line,
-	    "fileSeq", (int)m->file_seq, "createdNs", (json_int_t)m->created_ns, "event", "name",
-	    "move_pages", "recordVersion", MPT_EVENT_VERSION, "headerSize",
-	    (int)sizeof(struct mpt_event), "args", args);
+	    "fileSeq", (int)m->file_seq, "createdNs", (json_int_t)m->created_ns, "setId", m->set_id,
+	    "prevFileSeq", (json_int_t)m->prev_file_seq, "prevFileHash", m->prev_file_hash,
+	    "ringFiles", (int)m->ring_files, "event", ev);
 	if (!root)
 		return NULL;
 	s = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
@@ -215,43 +258,160 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 				continue;
 			return -errno;
 		}
+		if (k == 0)
+			return -ENOSPC;
 		p += k;
 		n -= k;
 	}
 	return 0;
 }
 
+/* What a lost block held is counted and its drop records carried to the next one. */
+static void lose_block(struct mpt_cap_writer *w, size_t keep)
+{
+	w->lost += w->block_events;
+	w->lost_total += w->block_events;
+	w->clock_carried |= w->clock_in_block;
+	w->events -= w->block_events;
+	w->drops -= w->block_drops;
+	w->dropped -= w->block_dropped;
+	for (int k = 0; k < MPT_CAP_DROP_NR; k++) {
+		struct carried_drop *c = &w->carry[k], *b = &w->block_drop[k];
+
+		if (!b->count)
+			continue;
+		if (!c->count || b->first_ns < c->first_ns)
+			c->first_ns = b->first_ns;
+		if (b->last_ns > c->last_ns)
+			c->last_ns = b->last_ns;
+		c->count += b->count;
+	}
+	w->len = keep;
+}
+
+static void block_done(struct mpt_cap_writer *w)
+{
+	w->block_events = w->block_drops = w->block_dropped = 0;
+	w->clock_in_block = false;
+	memset(w->block_drop, 0, sizeof(w->block_drop));
+}
+
+static int add_clock(struct mpt_cap_writer *w)
+{
+	unsigned char p[16];
+
+	put64(p, w->clock_boot_ns);
+	put64(p + 8, (uint64_t)w->clock_offset);
+	return append(w, MPT_CAP_REC_CLOCK, p, sizeof(p));
+}
+
+static int add_drop(struct mpt_cap_writer *w, uint32_t cause, uint64_t count, uint64_t first,
+		    uint64_t last)
+{
+	unsigned char p[32];
+	int err;
+
+	put32(p, cause);
+	put32(p + 4, 0);
+	put64(p + 8, count);
+	put64(p + 16, first);
+	put64(p + 24, last);
+	err = append(w, MPT_CAP_REC_DROP, p, sizeof(p));
+	if (!err) {
+		w->drops++;
+		w->dropped += count;
+	}
+	return err;
+}
+
+static uint64_t boot_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Write the buffered records as one block. A block that cannot be written is
+ * cut off the file again (the file stays whole), its events are counted as
+ * lost and its drop records carried; the first block that can be written
+ * again says what was lost. A failed sync loses nothing: the bytes are in.
+ */
 static int flush_block(struct mpt_cap_writer *w)
 {
 	unsigned char chain[8 + 8 + MPT_CAP_HASH_LEN];
 	unsigned char digest[MPT_CAP_HASH_LEN];
-	size_t block = w->len;
-	int err;
+	uint64_t carried_drops = 0, carried_dropped = 0, now = boot_now();
+	size_t block;
+	int err = 0;
 
-	if (!block)
+	if (!w->len || w->fd < 0)
 		return 0;
+	if (w->clock_carried && !add_clock(w))
+		w->clock_in_block = true;
+	/* what earlier failures lost goes first into this block; kept until it is written */
+	for (int k = 0; k < MPT_CAP_DROP_NR && !err; k++) {
+		const struct carried_drop *c = &w->carry[k];
+
+		if (c->count && !add_drop(w, k, c->count, c->first_ns, c->last_ns))
+			carried_drops++, carried_dropped += c->count;
+	}
+	if (w->lost && !add_drop(w, MPT_CAP_DROP_CAPTURE, w->lost,
+				 w->carry[MPT_CAP_DROP_CAPTURE].first_ns, now))
+		carried_drops++, carried_dropped += w->lost;
+	block = w->len;
 	err = chain_digest(w->prev, w->buf, block, digest);
-	if (err)
-		return err;
-	put64(chain, w->blocks);
-	put64(chain + 8, w->file_bytes + block);
-	memcpy(chain + 16, digest, MPT_CAP_HASH_LEN);
-	err = append(w, MPT_CAP_REC_CHAIN, chain, sizeof(chain));
-	if (err)
-		return err;
-	err = write_all(w->fd, w->buf, w->len);
+	if (!err) {
+		put64(chain, w->blocks);
+		put64(chain + 8, w->file_bytes + block);
+		memcpy(chain + 16, digest, MPT_CAP_HASH_LEN);
+		err = append(w, MPT_CAP_REC_CHAIN, chain, sizeof(chain));
+	}
+	err = err ?: write_all(w->fd, w->buf, w->len);
 	if (err) {
-		/* drop the chain record again: the block stays buffered for a retry */
-		w->len = block;
+		/* the carried records are still carried; the block's own are lost */
+		w->drops -= carried_drops;
+		w->dropped -= carried_dropped;
+		if (ftruncate(w->fd, (off_t)w->file_bytes) ||
+		    lseek(w->fd, (off_t)w->file_bytes, SEEK_SET) < 0)
+			wsay(w, "cannot cut capture file %u back to its last whole block: %s",
+			     w->seq, strerror(errno));
+		lose_block(w, 0);
+		if (w->failing != -err)
+			wsay(w,
+			     "writing the capture failed: %s; tracing goes on, counting the events "
+			     "it cannot hold",
+			     strerror(-err));
+		if (!w->failing)
+			w->carry[MPT_CAP_DROP_CAPTURE].first_ns = now;
+		w->failing = -err;
+		block_done(w);
 		return err;
 	}
-	if (w->opts.sync && fdatasync(w->fd))
-		return -errno;
+	w->clock_carried = false;
+	if (w->failing)
+		wsay(w, "writing the capture works again; %llu events were lost meanwhile",
+		     (unsigned long long)w->lost);
+	w->failing = 0;
+	w->lost = 0;
+	memset(w->carry, 0, sizeof(w->carry));
 	w->file_bytes += w->len;
 	w->len = 0;
 	memcpy(w->prev, digest, MPT_CAP_HASH_LEN);
 	hex(digest, MPT_CAP_HASH_LEN, w->head_hex);
 	w->blocks++;
+	block_done(w);
+	if (w->opts.sync && fdatasync(w->fd)) {
+		if (!w->sync_failing)
+			wsay(w,
+			     "syncing the capture failed: %s; the data is written, its "
+			     "durability not confirmed",
+			     strerror(errno));
+		w->sync_failing = true;
+	} else {
+		w->sync_failing = false;
+	}
 	return 0;
 }
 
@@ -264,6 +424,11 @@ static void file_name(const struct mpt_cap_writer *w, uint32_t seq, char *out, s
 			 w->opts.max_files ? seq % w->opts.max_files : seq);
 }
 
+/*
+ * Start file w->seq: preamble and header are its block 0, with whatever is
+ * buffered. A ring reuses the name of its oldest file; nothing else is ever
+ * overwritten, and a symlink is never followed.
+ */
 static int open_file(struct mpt_cap_writer *w)
 {
 	unsigned char pre[MPT_CAP_PREAMBLE_SIZE];
@@ -271,38 +436,64 @@ static int open_file(struct mpt_cap_writer *w)
 	int err;
 
 	file_name(w, w->seq, name, sizeof(name));
-	/* captures hold other processes' addresses and names: owner only */
-	w->fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (w->fd < 0) {
+	if (w->opts.max_bytes && w->opts.max_files && unlink(name) && errno != ENOENT) {
 		err = -errno;
-		snprintf(w->error, sizeof(w->error), "cannot create capture '%s': %s", name,
-			 strerror(-err));
+		snprintf(w->error, sizeof(w->error), "cannot replace the oldest capture '%s': %s",
+			 name, strerror(-err));
 		return err;
 	}
+	/* captures hold other processes' addresses and names: owner only */
+	w->fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		struct stat st;
+
+		err = -errno;
+		if (err == -EEXIST && !lstat(name, &st) && S_ISDIR(st.st_mode))
+			err = -EISDIR;
+		if (err == -EEXIST)
+			snprintf(w->error, sizeof(w->error),
+				 "capture '%s' already exists: mptrace never overwrites a capture; "
+				 "name a new file, or use --capture-size to continue a rotated set",
+				 name);
+		else
+			snprintf(w->error, sizeof(w->error), "cannot create capture '%s': %s", name,
+				 strerror(-err));
+		return err;
+	}
+	w->created_any = true;
 	memset(w->prev, 0, sizeof(w->prev));
 	w->blocks = 0;
 	w->file_bytes = 0;
+	w->events = w->drops = w->dropped = 0;
 	w->meta.file_seq = w->seq;
+	w->meta.prev_file_hash = w->prev_hash;
 	free(w->header_json);
 	w->header_json = header_json(&w->meta);
-	if (!w->header_json)
-		return -ENOMEM;
-	memcpy(pre, MPT_CAP_MAGIC, 8);
-	put16(pre + 8, MPT_CAP_MAJOR);
-	put16(pre + 10, MPT_CAP_MINOR);
-	put32(pre + 12, (uint32_t)crc32(crc32(0L, Z_NULL, 0), pre, 12));
-	/* the preamble is part of the first chain block */
-	err = reserve(w, sizeof(pre));
-	if (err)
-		return err;
-	memmove(w->buf + sizeof(pre), w->buf, w->len);
-	memcpy(w->buf, pre, sizeof(pre));
-	w->len += sizeof(pre);
-	err = append(w, MPT_CAP_REC_HEADER, w->header_json, strlen(w->header_json));
-	err = err ?: flush_block(w);
-	if (err)
-		snprintf(w->error, sizeof(w->error), "cannot write capture '%s': %s", name,
-			 strerror(-err));
+	err = w->header_json ? reserve(w, sizeof(pre)) : -ENOMEM;
+	if (!err) {
+		memcpy(pre, MPT_CAP_MAGIC, 8);
+		put16(pre + 8, MPT_CAP_MAJOR);
+		put16(pre + 10, MPT_CAP_MINOR);
+		put32(pre + 12, (uint32_t)crc32(crc32(0L, Z_NULL, 0), pre, 12));
+		memmove(w->buf + sizeof(pre), w->buf, w->len);
+		memcpy(w->buf, pre, sizeof(pre));
+		w->len += sizeof(pre);
+		err = append(w, MPT_CAP_REC_HEADER, w->header_json, strlen(w->header_json));
+		if (err)
+			w->len -= sizeof(pre);
+	}
+	/* records that were waiting for this file move over; a header that cannot go in does not */
+	if (!err)
+		err = flush_block(w);
+	if (err) {
+		char why[4400];
+
+		snprintf(why, sizeof(why), "cannot write capture '%s': %s", name, strerror(-err));
+		memcpy(w->error, why, sizeof(why));
+		close(w->fd);
+		w->fd = -1;
+		unlink(name);
+	}
 	return err;
 }
 
@@ -317,12 +508,15 @@ static int end_file(struct mpt_cap_writer *w)
 	put64(end + 24, 0);
 	err = append(w, MPT_CAP_REC_END, end, sizeof(end));
 	err = err ?: flush_block(w);
-	if (w->opts.sync && !err && fsync(w->fd))
-		err = -errno;
-	if (close(w->fd) && !err)
-		err = -errno;
+	if (err)
+		return err;
+	if (w->opts.sync && fsync(w->fd) && !w->sync_failing)
+		wsay(w, "syncing the capture failed: %s", strerror(errno));
+	close(w->fd);
 	w->fd = -1;
-	return err;
+	memcpy(w->prev_hash, w->head_hex, sizeof(w->prev_hash));
+	w->meta.prev_file_seq = w->seq;
+	return 0;
 }
 
 static char *dup_or_empty(const char *s)
@@ -330,11 +524,139 @@ static char *dup_or_empty(const char *s)
 	return strdup(s ? s : "");
 }
 
+/* The set's newest file by its header's fileSeq: where a restart continues. */
+struct newest {
+	bool found;
+	uint32_t seq, max_index;
+	char set_id[33];
+	char head[2 * MPT_CAP_HASH_LEN + 1];
+};
+
+static void find_newest(const char *path, struct newest *nw)
+{
+	char dir[4096], *slash;
+	const char *base;
+	struct dirent *de;
+	DIR *d;
+
+	memset(nw, 0, sizeof(*nw));
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	base = slash ? path + (slash - dir) + 1 : path;
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t n = strlen(base);
+		struct mpt_cap_reader *r;
+		struct mpt_cap_item it;
+		char full[8300], *end;
+		unsigned long idx;
+		FILE *f;
+		int fd;
+
+		if (strncmp(de->d_name, base, n) || de->d_name[n] != '.' ||
+		    !isdigit((unsigned char)de->d_name[n + 1]))
+			continue;
+		idx = strtoul(de->d_name + n + 1, &end, 10);
+		if (*end || idx > UINT32_MAX)
+			continue;
+		if (idx + 1 > nw->max_index)
+			nw->max_index = idx + 1;
+		snprintf(full, sizeof(full), "%s/%s", dir, de->d_name);
+		fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		f = fd >= 0 ? fdopen(fd, "r") : NULL;
+		if (!f) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (!mpt_cap_reader_open(f, &r, full, sizeof(full))) {
+			const struct mpt_cap_meta *m = mpt_cap_reader_meta(r);
+
+			if (!nw->found || m->file_seq >= nw->seq) {
+				nw->found = true;
+				nw->seq = m->file_seq;
+				snprintf(nw->set_id, sizeof(nw->set_id), "%s", m->set_id);
+				/* as far as it is intact: a writer killed mid-block left a torn
+				 * tail */
+				while (mpt_cap_next(r, &it) > 0)
+					;
+				mpt_cap_reader_chain_head(r, nw->head);
+			}
+			mpt_cap_reader_free(r);
+		}
+		fclose(f);
+	}
+	closedir(d);
+}
+
+static void new_set_id(char *out)
+{
+	unsigned char b[16];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, b, sizeof(b)) : -1;
+	uint64_t t = boot_now() ^ ((uint64_t)getpid() << 32);
+
+	if (fd >= 0)
+		close(fd);
+	if (n != (ssize_t)sizeof(b))
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = t >> (8 * (i % 8)) ^ i;
+	hex(b, sizeof(b), out);
+}
+
+/* A rotated set has one writer: a second mptrace would interleave its files. */
+static int lock_set(struct mpt_cap_writer *w)
+{
+	char name[4200], pid[32] = "";
+	ssize_t n;
+
+	const char *slash = strrchr(w->opts.path, '/');
+
+	/* hidden, so that FILE.* names the set's captures and nothing else */
+	if (slash)
+		snprintf(name, sizeof(name), "%.*s/.%s.lock", (int)(slash - w->opts.path),
+			 w->opts.path, slash + 1);
+	else
+		snprintf(name, sizeof(name), ".%s.lock", w->opts.path);
+	w->lock_fd = open(name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (w->lock_fd < 0) {
+		snprintf(w->error, sizeof(w->error), "cannot create the capture lock '%s': %s",
+			 name, strerror(errno));
+		return -errno;
+	}
+	if (flock(w->lock_fd, LOCK_EX | LOCK_NB)) {
+		int err = -errno;
+
+		n = pread(w->lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		snprintf(w->error, sizeof(w->error),
+			 err == -EWOULDBLOCK
+			     ? "capture '%s' is being written by another mptrace%s%s"
+			     : "cannot lock capture '%s'%s%s",
+			 w->opts.path, pid[0] ? " (pid " : "", pid[0] ? pid : "");
+		if (pid[0])
+			strncat(w->error, ")", sizeof(w->error) - strlen(w->error) - 1);
+		return err == -EWOULDBLOCK ? -EBUSY : err;
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	/* the pid is a courtesy for the message above: failing to write it is no error */
+	if (ftruncate(w->lock_fd, 0) == 0)
+		n = pwrite(w->lock_fd, pid, n, 0);
+	return 0;
+}
+
 int mpt_cap_writer_open(const struct mpt_cap_writer_opts *o, const struct mpt_cap_meta *meta,
 			struct mpt_cap_writer **out, char *err, size_t len)
 {
 	struct mpt_cap_writer *w = calloc(1, sizeof(*w));
-	int rc;
+	int rc = 0;
 
 	*out = NULL;
 	if (!w) {
@@ -350,14 +672,33 @@ int mpt_cap_writer_open(const struct mpt_cap_writer_opts *o, const struct mpt_ca
 	w->meta.boot_id = dup_or_empty(meta->boot_id);
 	w->meta.attach_mode = dup_or_empty(meta->attach_mode);
 	w->meta.command_line = dup_or_empty(meta->command_line);
-	w->fd = -1;
-	rc = open_file(w);
+	w->meta.prev_file_seq = -1;
+	w->meta.ring_files = o->max_bytes ? o->max_files : 0;
+	w->meta.set_id = w->set_id;
+	w->fd = w->lock_fd = -1;
+	new_set_id(w->set_id);
+	if (o->max_bytes) {
+		struct newest nw;
+
+		rc = lock_set(w);
+		if (!rc) {
+			/* a restart continues the set: the next fileSeq, chained to the newest */
+			find_newest(o->path, &nw);
+			if (nw.found) {
+				w->seq = nw.seq + 1;
+				w->meta.prev_file_seq = nw.seq;
+				memcpy(w->prev_hash, nw.head, sizeof(w->prev_hash));
+				if (nw.set_id[0])
+					memcpy(w->set_id, nw.set_id, sizeof(w->set_id));
+			}
+			if (!o->max_files && nw.max_index > w->seq)
+				w->seq = nw.max_index;
+		}
+	}
+	rc = rc ?: open_file(w);
 	if (rc) {
 		snprintf(err, len, "%s", w->error[0] ? w->error : strerror(-rc));
-		if (w->fd >= 0)
-			close(w->fd);
-		w->fd = -1;
-		mpt_cap_writer_close(w, NULL);
+		mpt_cap_writer_close(w, NULL, NULL);
 		return rc;
 	}
 	*out = w;
@@ -388,59 +729,104 @@ int mpt_cap_write_event(struct mpt_cap_writer *w, const struct mpt_view *v)
 	/* one record, one CRC: the kernel record's length, the record, the strings */
 	err = append_pieces(w, MPT_CAP_REC_EVENT,
 			    (const struct piece[]){{head, 4}, {v->ev, klen}, {tail, tlen}}, 3);
-	if (err)
+	if (err) {
+		w->lost++;
+		w->lost_total++;
 		return err;
+	}
 	w->events++;
-	return w->len >= FLUSH_BYTES ? mpt_cap_flush(w) : 0;
+	w->block_events++;
+	return w->len >= FLUSH_BYTES ? mpt_cap_flush(w) : -w->failing;
 }
 
 int mpt_cap_write_drop(struct mpt_cap_writer *w, uint32_t cause, uint64_t count, uint64_t ts_first,
 		       uint64_t ts_last)
 {
-	unsigned char p[32];
+	struct carried_drop *b = &w->block_drop[cause < MPT_CAP_DROP_NR ? cause : 0];
+	int err = add_drop(w, cause, count, ts_first, ts_last);
 
-	put32(p, cause);
-	put32(p + 4, 0);
-	put64(p + 8, count);
-	put64(p + 16, ts_first);
-	put64(p + 24, ts_last);
-	w->drops++;
-	w->dropped += count;
-	return append(w, MPT_CAP_REC_DROP, p, sizeof(p));
+	if (err)
+		return err;
+	w->block_drops++;
+	w->block_dropped += count;
+	if (cause < MPT_CAP_DROP_NR) {
+		if (!b->count || ts_first < b->first_ns)
+			b->first_ns = ts_first;
+		if (ts_last > b->last_ns)
+			b->last_ns = ts_last;
+		b->count += count;
+	}
+	return 0;
+}
+
+int mpt_cap_write_clock(struct mpt_cap_writer *w, uint64_t boot_ns, int64_t boot_to_wall_ns)
+{
+	int err;
+
+	w->clock_set = true;
+	w->clock_boot_ns = boot_ns;
+	w->clock_offset = boot_to_wall_ns;
+	/* a file started later says it in its header */
+	w->meta.boot_to_wall_ns = boot_to_wall_ns;
+	err = add_clock(w);
+	if (err)
+		w->clock_carried = true;
+	else
+		w->clock_in_block = true;
+	return err;
 }
 
 int mpt_cap_flush(struct mpt_cap_writer *w)
 {
-	int err = flush_block(w);
+	int err;
 
-	if (err) {
-		snprintf(w->error, sizeof(w->error), "writing the capture failed: %s",
-			 strerror(-err));
-		return err;
+	if (w->fd < 0) {
+		/* between files: the next one could not be created; try again */
+		err = open_file(w);
+		if (err) {
+			lose_block(w, 0);
+			block_done(w);
+			if (w->failing != -err)
+				wsay(w, "%s; tracing goes on, counting the events it cannot hold",
+				     w->error);
+			w->failing = -err;
+			return err;
+		}
+		return 0;
 	}
+	err = flush_block(w);
+	if (err)
+		return err;
 	if (w->opts.max_bytes && w->file_bytes >= w->opts.max_bytes) {
+		/* a file whose END cannot be written stays open and whole; rotation retries */
 		err = end_file(w);
 		if (!err) {
 			w->seq++;
 			err = open_file(w);
+			if (err) {
+				if (w->failing != -err)
+					wsay(w,
+					     "%s; tracing goes on, counting the events it cannot "
+					     "hold",
+					     w->error);
+				w->failing = -err;
+			}
 		}
-		if (err && !w->error[0])
-			snprintf(w->error, sizeof(w->error), "rotating the capture failed: %s",
-				 strerror(-err));
 	}
 	return err;
 }
 
-int mpt_cap_writer_close(struct mpt_cap_writer *w, char *head)
+uint64_t mpt_cap_writer_lost(const struct mpt_cap_writer *w)
 {
-	int err = 0;
+	return w->lost_total;
+}
 
-	if (!w)
-		return 0;
+static void writer_free(struct mpt_cap_writer *w)
+{
 	if (w->fd >= 0)
-		err = end_file(w);
-	if (head)
-		memcpy(head, w->head_hex, sizeof(w->head_hex));
+		close(w->fd);
+	if (w->lock_fd >= 0)
+		close(w->lock_fd);
 	free(w->buf);
 	free(w->header_json);
 	free((char *)w->opts.path);
@@ -451,7 +837,41 @@ int mpt_cap_writer_close(struct mpt_cap_writer *w, char *head)
 	free((char *)w->meta.attach_mode);
 	free((char *)w->meta.command_line);
 	free(w);
+}
+
+int mpt_cap_writer_close(struct mpt_cap_writer *w, char *head, uint64_t *lost)
+{
+	int err = 0;
+
+	if (lost)
+		*lost = 0;
+	if (!w)
+		return 0;
+	if (w->fd < 0 && (w->len || w->lost) && w->created_any)
+		err = mpt_cap_flush(w);
+	if (w->fd >= 0)
+		err = end_file(w);
+	if (!err && w->lost_total)
+		err = -EIO;
+	if (lost)
+		*lost = w->lost_total;
+	if (head)
+		memcpy(head, w->head_hex, sizeof(w->head_hex));
+	writer_free(w);
 	return err;
+}
+
+void mpt_cap_writer_discard(struct mpt_cap_writer *w)
+{
+	char name[4096];
+
+	if (!w)
+		return;
+	file_name(w, w->seq, name, sizeof(name));
+	/* only a file that holds nothing but its header */
+	if (w->fd >= 0 && w->blocks <= 1 && !w->events && !w->len)
+		unlink(name);
+	writer_free(w);
 }
 
 const char *mpt_cap_chain_head(const struct mpt_cap_writer *w)
@@ -468,13 +888,19 @@ const char *mpt_cap_writer_error(const struct mpt_cap_writer *w)
 
 struct mpt_cap_reader {
 	FILE *f;
-	uint64_t off;	    /* of the next record */
-	unsigned char *rec; /* the current record, header and payload */
-	size_t rec_cap;
-	unsigned char *block; /* bytes since the last chain record, for the chain */
-	size_t block_len, block_cap;
+	uint64_t off; /* of the next record to read */
+	int minor;
+	/*
+	 * The block being read: records since the last chain record, as they are
+	 * in the file from @block_off. Items are handed out only from the part
+	 * a chain record has vouched for (@verified bytes), from @deliver on.
+	 */
+	unsigned char *block;
+	size_t block_len, block_cap, verified, deliver;
+	uint64_t block_off;
 	unsigned char prev[MPT_CAP_HASH_LEN];
 	bool after_end;
+	uint64_t end_events, end_drops, end_dropped; /* what the END record says */
 	volatile int *stop;
 	bool follow;
 	json_t *header;
@@ -516,18 +942,9 @@ static int grow(unsigned char **p, size_t *cap, size_t need)
 	return 0;
 }
 
-static int block_add(struct mpt_cap_reader *r, const unsigned char *p, size_t n)
-{
-	if (grow(&r->block, &r->block_cap, r->block_len + n))
-		return -ENOMEM;
-	memcpy(r->block + r->block_len, p, n);
-	r->block_len += n;
-	return 0;
-}
-
 /*
- * Read exactly @n bytes at the current position. 1: done; 0: the file ends
- * first (after waiting, when following). Partial reads are undone.
+ * Read exactly @n bytes at @at into the block's end. 1: done; 0: the file
+ * ends first (after waiting, when following); -1: a read error.
  */
 static int read_exact(struct mpt_cap_reader *r, unsigned char *p, size_t n, uint64_t at)
 {
@@ -558,7 +975,7 @@ static const char *jstr(json_t *o, const char *key)
 static int parse_header(struct mpt_cap_reader *r, const unsigned char *p, uint32_t len)
 {
 	json_error_t jerr;
-	json_t *h = json_loadb((const char *)p, len, 0, &jerr), *ev;
+	json_t *h = json_loadb((const char *)p, len, 0, &jerr), *ev, *prev;
 	json_int_t rv;
 
 	if (!h || !json_is_object(h))
@@ -587,20 +1004,29 @@ static int parse_header(struct mpt_cap_reader *r, const unsigned char *p, uint32
 	r->meta.command_line = jstr(h, "commandLine");
 	r->meta.file_seq = json_integer_value(json_object_get(h, "fileSeq"));
 	r->meta.created_ns = json_integer_value(json_object_get(h, "createdNs"));
+	/* 1.1: how the file links to the rest of its set */
+	r->meta.set_id = jstr(h, "setId");
+	prev = json_object_get(h, "prevFileSeq");
+	r->meta.prev_file_seq = json_is_integer(prev) ? json_integer_value(prev) : -1;
+	r->meta.prev_file_hash = jstr(h, "prevFileHash");
+	r->meta.ring_files = json_integer_value(json_object_get(h, "ringFiles"));
 	return 0;
 }
 
 /*
- * One record into r->rec. Returns its type (> 0), 0 at a clean end of
- * file, or a negative status.
+ * One record appended to the block. Returns its type (> 0) with *@plen its
+ * payload length, 0 at a clean end of file, or a negative status.
  */
 static int read_record(struct mpt_cap_reader *r, uint32_t *plen)
 {
-	unsigned char hdr[MPT_CAP_REC_HDR_SIZE];
+	unsigned char *hdr;
 	uint32_t len;
 	int rc;
 
-	rc = read_exact(r, hdr, sizeof(hdr), r->off);
+	if (grow(&r->block, &r->block_cap, r->block_len + MPT_CAP_REC_HDR_SIZE))
+		return fail(r, MPT_CAP_EIO, "out of memory");
+	hdr = r->block + r->block_len;
+	rc = read_exact(r, hdr, MPT_CAP_REC_HDR_SIZE, r->off);
 	if (rc < 0)
 		return fail(r, MPT_CAP_EIO, "reading at offset %llu: %s",
 			    (unsigned long long)r->off, strerror(errno));
@@ -609,7 +1035,7 @@ static int read_record(struct mpt_cap_reader *r, uint32_t *plen)
 
 		fseeko(r->f, 0, SEEK_END);
 		got = (long)(ftello(r->f) - (off_t)r->off);
-		if (got == 0)
+		if (got <= 0)
 			return 0;
 		return fail(r, MPT_CAP_EDAMAGED,
 			    "torn tail at offset %llu: %ld bytes of an incomplete record ignored",
@@ -620,10 +1046,15 @@ static int read_record(struct mpt_cap_reader *r, uint32_t *plen)
 		return fail(r, MPT_CAP_EDAMAGED,
 			    "impossible record length %u at offset %llu (at most %u)", len,
 			    (unsigned long long)r->off, MPT_CAP_MAX_PAYLOAD);
-	if (grow(&r->rec, &r->rec_cap, sizeof(hdr) + len))
+	if (r->block_len + MPT_CAP_REC_HDR_SIZE + len > MPT_CAP_MAX_BLOCK)
+		return fail(r, MPT_CAP_EDAMAGED,
+			    "no chain record within %u bytes at offset %llu: not what mptrace "
+			    "writes",
+			    MPT_CAP_MAX_BLOCK, (unsigned long long)r->block_off);
+	if (grow(&r->block, &r->block_cap, r->block_len + MPT_CAP_REC_HDR_SIZE + len))
 		return fail(r, MPT_CAP_EIO, "out of memory");
-	memcpy(r->rec, hdr, sizeof(hdr));
-	rc = read_exact(r, r->rec + sizeof(hdr), len, r->off + sizeof(hdr));
+	hdr = r->block + r->block_len;
+	rc = read_exact(r, hdr + MPT_CAP_REC_HDR_SIZE, len, r->off + MPT_CAP_REC_HDR_SIZE);
 	if (rc < 0)
 		return fail(r, MPT_CAP_EIO, "reading at offset %llu: %s",
 			    (unsigned long long)r->off, strerror(errno));
@@ -631,7 +1062,8 @@ static int read_record(struct mpt_cap_reader *r, uint32_t *plen)
 		return fail(r, MPT_CAP_EDAMAGED,
 			    "torn tail at offset %llu: a record of %u bytes is cut short",
 			    (unsigned long long)r->off, len);
-	if (CHECKSUMS_ENFORCED && record_crc(r->rec, r->rec + sizeof(hdr), len) != get32(hdr + 8))
+	if (CHECKSUMS_ENFORCED &&
+	    record_crc(hdr, hdr + MPT_CAP_REC_HDR_SIZE, len) != get32(hdr + 8))
 		return fail(r, MPT_CAP_EDAMAGED, "bad checksum in the record at offset %llu",
 			    (unsigned long long)r->off);
 	*plen = len;
@@ -671,11 +1103,17 @@ int mpt_cap_reader_open(FILE *f, struct mpt_cap_reader **out, char *err, size_t 
 		mpt_cap_reader_free(r);
 		return MPT_CAP_EVERSION;
 	}
-	block_add(r, pre, sizeof(pre));
-	r->off = sizeof(pre);
+	r->minor = get16(pre + 10);
+	if (grow(&r->block, &r->block_cap, sizeof(pre))) {
+		snprintf(err, len, "out of memory");
+		mpt_cap_reader_free(r);
+		return MPT_CAP_EIO;
+	}
+	memcpy(r->block, pre, sizeof(pre));
+	r->block_len = r->off = sizeof(pre);
 	rc = read_record(r, &plen);
 	if (rc == MPT_CAP_REC_HEADER)
-		rc = parse_header(r, r->rec + MPT_CAP_REC_HDR_SIZE, plen);
+		rc = parse_header(r, r->block + r->block_len + MPT_CAP_REC_HDR_SIZE, plen);
 	else if (rc >= 0)
 		rc = fail(r, MPT_CAP_EDAMAGED, "the first record is not the header");
 	if (rc < 0) {
@@ -683,8 +1121,10 @@ int mpt_cap_reader_open(FILE *f, struct mpt_cap_reader **out, char *err, size_t 
 		mpt_cap_reader_free(r);
 		return -rc;
 	}
-	block_add(r, r->rec, MPT_CAP_REC_HDR_SIZE + plen);
-	r->off += MPT_CAP_REC_HDR_SIZE + plen;
+	r->block_len += MPT_CAP_REC_HDR_SIZE + plen;
+	r->off = r->block_len;
+	/* the preamble and the header are in block 0 but are not items */
+	r->deliver = r->block_len;
 	r->counts.records = 1;
 	*out = r;
 	return MPT_CAP_OK;
@@ -699,14 +1139,13 @@ static int check_chain(struct mpt_cap_reader *r, const unsigned char *p, uint32_
 			    (unsigned long long)r->off);
 	if (chain_digest(r->prev, r->block, r->block_len, digest))
 		return fail(r, MPT_CAP_EIO, "computing SHA-256 failed");
-	if (CHECKSUMS_ENFORCED &&
-	    (get64(p) != r->counts.chain_blocks || memcmp(digest, p + 16, MPT_CAP_HASH_LEN)))
+	if (CHECKSUMS_ENFORCED && (get64(p) != r->counts.chain_blocks || get64(p + 8) != r->off ||
+				   memcmp(digest, p + 16, MPT_CAP_HASH_LEN)))
 		return fail(r, MPT_CAP_ETAMPERED,
 			    "hash chain breaks at block %llu (chain record at offset %llu): the "
 			    "bytes before it were changed",
 			    (unsigned long long)r->counts.chain_blocks, (unsigned long long)r->off);
 	memcpy(r->prev, digest, MPT_CAP_HASH_LEN);
-	r->block_len = 0;
 	r->counts.chain_blocks++;
 	return 0;
 }
@@ -719,14 +1158,14 @@ static int decode_event(struct mpt_cap_reader *r, const unsigned char *p, uint32
 
 	if (len < 4 || (klen = get32(p)) > len - 4)
 		return fail(r, MPT_CAP_EDAMAGED, "event record at offset %llu: bad length",
-			    (unsigned long long)r->off);
+			    (unsigned long long)it->offset);
 	/* an aligned copy: the view reads the record's fields in place */
 	if (grow(&r->event, &r->event_cap, klen + 8))
 		return fail(r, MPT_CAP_EIO, "out of memory");
 	memcpy(r->event, p + 4, klen);
 	if (mpt_event_parse(r->event, klen, &it->view, &why))
 		return fail(r, MPT_CAP_EDAMAGED, "event record at offset %llu: %s",
-			    (unsigned long long)r->off, why);
+			    (unsigned long long)it->offset, why);
 	off = 4 + klen;
 	for (int i = 0; i < N_STRINGS; i++) {
 		uint32_t n;
@@ -734,7 +1173,7 @@ static int decode_event(struct mpt_cap_reader *r, const unsigned char *p, uint32
 		if (len - off < 2 || (n = get16(p + off)) > 4096 || n > len - off - 2)
 			return fail(r, MPT_CAP_EDAMAGED,
 				    "event record at offset %llu: bad string length",
-				    (unsigned long long)r->off);
+				    (unsigned long long)it->offset);
 		memcpy(r->str[i], p + off + 2, n);
 		r->str[i][n] = '\0';
 		off += 2 + n;
@@ -748,19 +1187,100 @@ static int decode_event(struct mpt_cap_reader *r, const unsigned char *p, uint32
 	return 0;
 }
 
+/* The END record's counts against what this file holds (1.1 on: counts per file). */
+static int check_end(struct mpt_cap_reader *r, const unsigned char *p, uint32_t len, uint64_t at)
+{
+	const struct mpt_cap_counts *c = &r->counts;
+
+	if (len < 24)
+		return fail(r, MPT_CAP_EDAMAGED, "short end record at offset %llu",
+			    (unsigned long long)at);
+	if (r->minor < 1)
+		return 0;
+	if (get64(p) != c->events || get64(p + 8) != c->drop_records || get64(p + 16) != c->dropped)
+		return fail(r, MPT_CAP_ETAMPERED,
+			    "the end record at offset %llu counts %llu events, %llu drop records "
+			    "and %llu lost calls; the file holds %llu, %llu and %llu",
+			    (unsigned long long)at, (unsigned long long)get64(p),
+			    (unsigned long long)get64(p + 8), (unsigned long long)get64(p + 16),
+			    (unsigned long long)c->events, (unsigned long long)c->drop_records,
+			    (unsigned long long)c->dropped);
+	return 0;
+}
+
+/* The next verified record of the block as an item: 1, 0 for one that is not an item, < 0. */
+static int deliver(struct mpt_cap_reader *r, struct mpt_cap_item *it)
+{
+	const unsigned char *hdr = r->block + r->deliver;
+	uint32_t len = get32(hdr + 4);
+	const unsigned char *p = hdr + MPT_CAP_REC_HDR_SIZE;
+	int type = get16(hdr), rc = 0;
+
+	memset(it, 0, sizeof(*it));
+	it->type = type;
+	it->offset = r->block_off + r->deliver;
+	it->size = MPT_CAP_REC_HDR_SIZE + len;
+	r->deliver += it->size;
+	switch (type) {
+	case MPT_CAP_REC_EVENT:
+		rc = decode_event(r, p, len, it);
+		if (rc)
+			return rc;
+		if (!r->counts.events || it->view.ev->ts_boot_ns < r->counts.first_ns)
+			r->counts.first_ns = it->view.ev->ts_boot_ns;
+		if (it->view.ev->ts_boot_ns > r->counts.last_ns)
+			r->counts.last_ns = it->view.ev->ts_boot_ns;
+		r->counts.events++;
+		return 1;
+	case MPT_CAP_REC_DROP:
+		if (len < 32)
+			return fail(r, MPT_CAP_EDAMAGED, "short drop record at offset %llu",
+				    (unsigned long long)it->offset);
+		it->drop_cause = get32(p);
+		it->drop_count = get64(p + 8);
+		it->drop_first_ns = get64(p + 16);
+		it->drop_last_ns = get64(p + 24);
+		r->counts.drop_records++;
+		r->counts.dropped += it->drop_count;
+		return 1;
+	case MPT_CAP_REC_CLOCK:
+		if (len < 16)
+			return fail(r, MPT_CAP_EDAMAGED, "short clock record at offset %llu",
+				    (unsigned long long)it->offset);
+		it->clock_boot_ns = get64(p);
+		it->clock_boot_to_wall_ns = (int64_t)get64(p + 8);
+		r->counts.clock_steps++;
+		return 1;
+	case MPT_CAP_REC_END:
+		return check_end(r, p, len, it->offset);
+	default:
+		return 0; /* a newer minor's record: skipped by its length */
+	}
+}
+
 int mpt_cap_next(struct mpt_cap_reader *r, struct mpt_cap_item *it)
 {
 	for (;;) {
 		uint32_t len = 0;
-		const unsigned char *p;
 		int type, rc;
 
+		if (r->deliver < r->verified) {
+			rc = deliver(r, it);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (r->verified) {
+			/* the block is out: the next one starts after its chain record */
+			r->block_off = r->off;
+			r->block_len = r->verified = r->deliver = 0;
+		}
+		if (r->counts.ended)
+			return 0;
 		type = read_record(r, &len);
 		if (type < 0)
 			return type;
 		if (type == 0) {
-			if (r->counts.ended)
-				return 0;
 			if (r->follow && !(r->stop && *r->stop)) {
 				usleep(100 * 1000);
 				continue;
@@ -769,66 +1289,37 @@ int mpt_cap_next(struct mpt_cap_reader *r, struct mpt_cap_item *it)
 			    r, MPT_CAP_EDAMAGED,
 			    "the capture was not closed (the writer stopped at offset %llu%s)",
 			    (unsigned long long)r->off,
-			    r->block_len ? "; records after the last chain block are "
-					   "not covered by it"
-					 : "");
+			    r->block_len > r->deliver
+				? "; the records after the last chain record are not "
+				  "vouched for and were not read"
+				: "");
 		}
-		if (r->counts.ended)
+		if (type == MPT_CAP_REC_CHAIN) {
+			rc = check_chain(r, r->block + r->block_len + MPT_CAP_REC_HDR_SIZE, len);
+			if (rc)
+				return rc;
+			r->verified = r->block_len;
+			r->off += MPT_CAP_REC_HDR_SIZE + len;
+			r->counts.records++;
+			if (r->after_end)
+				r->counts.ended = true;
+			continue;
+		}
+		if (r->after_end)
 			return fail(r, MPT_CAP_EDAMAGED,
 				    "data after the end of the capture at offset %llu",
 				    (unsigned long long)r->off);
-		p = r->rec + MPT_CAP_REC_HDR_SIZE;
-		memset(it, 0, sizeof(*it));
-		it->type = type;
-		it->offset = r->off;
-		it->size = MPT_CAP_REC_HDR_SIZE + len;
-		rc = 0;
-		if (type == MPT_CAP_REC_CHAIN) {
-			rc = check_chain(r, p, len);
-			if (!rc && r->after_end)
-				r->counts.ended = true;
-		} else {
-			if (block_add(r, r->rec, MPT_CAP_REC_HDR_SIZE + len))
-				return fail(r, MPT_CAP_EIO, "out of memory");
-			if (type == MPT_CAP_REC_EVENT) {
-				rc = decode_event(r, p, len, it);
-			} else if (type == MPT_CAP_REC_DROP) {
-				if (len < 32)
-					rc = fail(r, MPT_CAP_EDAMAGED,
-						  "short drop record at offset %llu",
-						  (unsigned long long)r->off);
-				it->drop_cause = len >= 32 ? get32(p) : 0;
-				it->drop_count = len >= 32 ? get64(p + 8) : 0;
-				it->drop_first_ns = len >= 32 ? get64(p + 16) : 0;
-				it->drop_last_ns = len >= 32 ? get64(p + 24) : 0;
-			} else if (type == MPT_CAP_REC_END) {
-				r->after_end = true;
-			} else if (type == MPT_CAP_REC_HEADER) {
-				rc = fail(r, MPT_CAP_EDAMAGED, "a second header at offset %llu",
-					  (unsigned long long)r->off);
-			} else {
-				r->counts.unknown++;
-			}
-		}
-		if (rc)
-			return rc;
+		if (type == MPT_CAP_REC_HEADER)
+			return fail(r, MPT_CAP_EDAMAGED, "a second header at offset %llu",
+				    (unsigned long long)r->off);
+		if (type == MPT_CAP_REC_END)
+			r->after_end = true;
+		else if (type != MPT_CAP_REC_EVENT && type != MPT_CAP_REC_DROP &&
+			 type != MPT_CAP_REC_CLOCK)
+			r->counts.unknown++;
+		r->block_len += MPT_CAP_REC_HDR_SIZE + len;
 		r->off += MPT_CAP_REC_HDR_SIZE + len;
 		r->counts.records++;
-		if (type == MPT_CAP_REC_EVENT) {
-			uint64_t ts = it->view.ev->ts_boot_ns;
-
-			if (!r->counts.events || ts < r->counts.first_ns)
-				r->counts.first_ns = ts;
-			if (ts > r->counts.last_ns)
-				r->counts.last_ns = ts;
-			r->counts.events++;
-			return 1;
-		}
-		if (type == MPT_CAP_REC_DROP) {
-			r->counts.drop_records++;
-			r->counts.dropped += it->drop_count;
-			return 1;
-		}
 	}
 }
 
@@ -858,7 +1349,6 @@ void mpt_cap_reader_free(struct mpt_cap_reader *r)
 	if (!r)
 		return;
 	json_decref(r->header);
-	free(r->rec);
 	free(r->block);
 	free(r->event);
 	free(r);
@@ -867,6 +1357,113 @@ void mpt_cap_reader_free(struct mpt_cap_reader *r)
 void mpt_cap_reader_chain_head(const struct mpt_cap_reader *r, char *out)
 {
 	hex(r->prev, MPT_CAP_HASH_LEN, out);
+}
+
+/* ---- sets of files ------------------------------------------------------------ */
+
+static void ssay(void (*say)(const char *msg), const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void ssay(void (*say)(const char *msg), const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	say(msg);
+}
+
+/* What a ring or a numbered set calls file @seq: its name's last suffix. */
+static bool name_fits(const char *name, const struct mpt_cap_meta *m)
+{
+	const char *dot = strrchr(name, '.');
+	char *end;
+	unsigned long idx;
+
+	if (!dot || !isdigit((unsigned char)dot[1]))
+		return true; /* a single file, or renamed on purpose: nothing to compare */
+	idx = strtoul(dot + 1, &end, 10);
+	if (*end)
+		return true;
+	return idx == (m->ring_files ? m->file_seq % m->ring_files : m->file_seq);
+}
+
+int mpt_cap_check_set(const char *const *names, const struct mpt_cap_meta *const *meta,
+		      const char *const *head, int n, void (*say)(const char *msg))
+{
+	int status = MPT_CAP_OK;
+	int *order = calloc(n ? n : 1, sizeof(*order));
+
+	if (!order) {
+		say("out of memory");
+		return MPT_CAP_EIO;
+	}
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	/* by set, then by fileSeq: insertion sort, sets are small */
+	for (int i = 1; i < n; i++) {
+		for (int j = i; j > 0; j--) {
+			const struct mpt_cap_meta *a = meta[order[j - 1]], *b = meta[order[j]];
+			int c = strcmp(a->set_id, b->set_id);
+
+			if (c < 0 || (!c && a->file_seq <= b->file_seq))
+				break;
+			int t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	}
+	for (int k = 0; k < n; k++) {
+		const struct mpt_cap_meta *m = meta[order[k]];
+		const char *name = names[order[k]];
+		const struct mpt_cap_meta *p = k ? meta[order[k - 1]] : NULL;
+		bool first = !p || strcmp(p->set_id, m->set_id);
+
+		if (!m->set_id[0])
+			continue; /* written before sets were chained (format 1.0) */
+		if (!name_fits(name, m)) {
+			ssay(say, "%s: holds file %u of its set: renamed or reordered", name,
+			     m->file_seq);
+			status = MPT_CAP_ESET;
+		}
+		if (first) {
+			if (m->prev_file_seq >= 0 && !m->ring_files) {
+				ssay(say,
+				     "%s: file %u of its set; the files before it (from %lld) are "
+				     "missing",
+				     name, m->file_seq, (long long)m->prev_file_seq);
+				status = MPT_CAP_ESET;
+			}
+			continue;
+		}
+		if (m->file_seq == p->file_seq) {
+			ssay(say, "%s: file %u of its set again (%s holds it too): a repeated file",
+			     name, m->file_seq, names[order[k - 1]]);
+			status = MPT_CAP_ESET;
+		} else if ((int64_t)m->prev_file_seq != (int64_t)p->file_seq) {
+			char gap[64];
+
+			if ((int64_t)p->file_seq + 1 == m->prev_file_seq)
+				snprintf(gap, sizeof(gap), "file %lld is",
+					 (long long)m->prev_file_seq);
+			else
+				snprintf(gap, sizeof(gap), "files %u to %lld are", p->file_seq + 1,
+					 (long long)m->prev_file_seq);
+			ssay(say, "%s: file %u of its set follows file %lld; %s missing", name,
+			     m->file_seq, (long long)m->prev_file_seq, gap);
+			status = MPT_CAP_ESET;
+		} else if (strcmp(m->prev_file_hash, head[order[k - 1]])) {
+			ssay(say,
+			     "%s: does not continue %s: the previous file's last chain hash "
+			     "differs (a file was substituted or altered)",
+			     name, names[order[k - 1]]);
+			status = MPT_CAP_ESET;
+		}
+	}
+	free(order);
+	return status;
 }
 
 const char *mpt_cap_drop_cause(uint32_t cause)
@@ -878,6 +1475,7 @@ const char *mpt_cap_drop_cause(uint32_t cause)
 		[MPT_CAP_DROP_UNFINISHED] = "unfinished",
 	    [MPT_CAP_DROP_MALFORMED] = "malformed",
 	    [MPT_CAP_DROP_OUTPUT] = "output",
+	    [MPT_CAP_DROP_CAPTURE] = "capture",
 	};
 
 	return cause < MPT_CAP_DROP_NR ? names[cause] : "unknown cause";

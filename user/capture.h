@@ -17,26 +17,33 @@
 
 #define MPT_CAP_MAGIC "MPTCAP\r\n"
 #define MPT_CAP_MAJOR 1
-#define MPT_CAP_MINOR 0
+#define MPT_CAP_MINOR 1
 #define MPT_CAP_PREAMBLE_SIZE 16
 #define MPT_CAP_REC_HDR_SIZE 12
 /* No record is larger: a length beyond it is damage, never an allocation. */
 #define MPT_CAP_MAX_PAYLOAD (1u << 20)
 #define MPT_CAP_HASH_LEN 32
+/*
+ * Records between two chain records, at most: a reader holds a block until
+ * its chain record vouches for it, so this bounds a reader's memory.
+ */
+#define MPT_CAP_MAX_BLOCK (8u << 20)
 
 enum mpt_cap_rec_type {
 	MPT_CAP_REC_HEADER = 1, /* JSON: host, kernel, settings, the event's argument table */
 	MPT_CAP_REC_EVENT = 2,	/* one kernel record plus what the user side added */
 	MPT_CAP_REC_DROP = 3,	/* calls lost, by cause, over a time range */
 	MPT_CAP_REC_CHAIN = 4,	/* SHA-256 over the previous chain and the bytes since */
-	MPT_CAP_REC_END = 5,	/* clean close: counts */
+	MPT_CAP_REC_END = 5,	/* clean close: this file's counts */
+	MPT_CAP_REC_CLOCK = 6,	/* the wall clock stepped: records after it use a new offset */
 };
 
 /* Drop causes: the kernel's loss counters (enum mpt_stat), then the user side's. */
 #define MPT_CAP_DROP_UNFINISHED MPT_STAT_NR
 #define MPT_CAP_DROP_MALFORMED (MPT_STAT_NR + 1)
-#define MPT_CAP_DROP_OUTPUT (MPT_STAT_NR + 2) /* the log's disk refused them */
-#define MPT_CAP_DROP_NR (MPT_STAT_NR + 3)
+#define MPT_CAP_DROP_OUTPUT (MPT_STAT_NR + 2)  /* the log's disk refused them */
+#define MPT_CAP_DROP_CAPTURE (MPT_STAT_NR + 3) /* the capture's disk refused them */
+#define MPT_CAP_DROP_NR (MPT_STAT_NR + 4)
 
 /* "ringbuf_full", "unfinished", ...: a drop cause's name, "unknown cause" past the list. */
 const char *mpt_cap_drop_cause(uint32_t cause);
@@ -49,6 +56,7 @@ enum mpt_cap_status {
 	MPT_CAP_EVERSION = 4,  /* a newer major version than this mptrace reads */
 	MPT_CAP_EDAMAGED = 5,  /* bad checksum, impossible length, torn or unclosed tail */
 	MPT_CAP_ETAMPERED = 6, /* checksums fine but the hash chain breaks: edited */
+	MPT_CAP_ESET = 7,      /* a rotated set with a file missing, repeated, renamed or swapped */
 };
 
 /* What the header says; strings owned by the reader or writer. */
@@ -61,8 +69,13 @@ struct mpt_cap_meta {
 	const char *attach_mode;
 	uint32_t array_cap;
 	const char *command_line; /* how the capture was made: the settings and filters */
-	uint32_t file_seq;	  /* index in a rotated ring, from 0 */
+	uint32_t file_seq;	  /* index in a rotated set, from 0, never reused */
 	uint64_t created_ns;	  /* wall clock */
+	/* set by the writer: how the file links to the rest of its set */
+	const char *set_id;	    /* the same in every file of a set, across restarts */
+	int64_t prev_file_seq;	    /* -1: the first file of its set */
+	const char *prev_file_hash; /* that file's last chain hash, hex; "" for the first */
+	uint32_t ring_files;	    /* --capture-files: older files are meant to be gone */
 };
 
 struct mpt_cap_writer_opts {
@@ -70,23 +83,42 @@ struct mpt_cap_writer_opts {
 	uint64_t max_bytes; /* rotate after this many bytes; 0: never */
 	uint32_t max_files; /* ring of this many files (path.0, path.1, ...); 0: keep all */
 	bool sync;	    /* fdatasync every flush */
+	void (*say)(const char *msg); /* one line per outage and recovery */
 };
 
 struct mpt_cap_writer;
 
+/*
+ * Never overwrites: a single file must not exist yet (O_EXCL, O_NOFOLLOW);
+ * a rotated set (max_bytes) is locked against a second writer and continued
+ * after its newest file, chained to it. Returns 0 or -errno, @err saying why.
+ */
 int mpt_cap_writer_open(const struct mpt_cap_writer_opts *o, const struct mpt_cap_meta *meta,
 			struct mpt_cap_writer **w, char *err, size_t len);
-/* Buffered; call mpt_cap_flush on a timer. Returns 0 or -errno. */
+/*
+ * Buffered; call mpt_cap_flush on a timer. Nothing here stops the trace: what
+ * the disk refuses is counted (mpt_cap_writer_lost) and becomes a drop record
+ * once writing works again; the file is cut back to its last whole block.
+ * Returns 0 or the errno of the current outage, negated.
+ */
 int mpt_cap_write_event(struct mpt_cap_writer *w, const struct mpt_view *v);
 int mpt_cap_write_drop(struct mpt_cap_writer *w, uint32_t cause, uint64_t count, uint64_t ts_first,
 		       uint64_t ts_last);
+/* From @boot_ns on, wall time is boot time + @boot_to_wall_ns. */
+int mpt_cap_write_clock(struct mpt_cap_writer *w, uint64_t boot_ns, int64_t boot_to_wall_ns);
 /* One hash-chain block and one write (plus fdatasync with sync); rotates when due. */
 int mpt_cap_flush(struct mpt_cap_writer *w);
+/* Events the disk refused, in all. */
+uint64_t mpt_cap_writer_lost(const struct mpt_cap_writer *w);
+/* Remove what open created (nothing was traced into it): for a start that failed later. */
+void mpt_cap_writer_discard(struct mpt_cap_writer *w);
 /*
- * END record, last chain block, close. Returns 0 or -errno; frees @w either
- * way. @head (65 bytes, may be NULL) gets the final chain hash, hex.
+ * END record, last chain block, close. Returns 0, or -errno when the end could
+ * not be written or events were lost; frees @w either way. @head (65 bytes,
+ * may be NULL) gets the final chain hash, hex; @lost (may be NULL) the events
+ * the disk refused over the whole run.
  */
-int mpt_cap_writer_close(struct mpt_cap_writer *w, char *head);
+int mpt_cap_writer_close(struct mpt_cap_writer *w, char *head, uint64_t *lost);
 /* The newest chain hash, hex: an anchor to keep elsewhere. */
 const char *mpt_cap_chain_head(const struct mpt_cap_writer *w);
 /* Why the last call failed. */
@@ -103,12 +135,16 @@ struct mpt_cap_item {
 	/* MPT_CAP_REC_DROP */
 	uint32_t drop_cause;
 	uint64_t drop_count, drop_first_ns, drop_last_ns;
+	/* MPT_CAP_REC_CLOCK */
+	uint64_t clock_boot_ns;
+	int64_t clock_boot_to_wall_ns;
 };
 
 struct mpt_cap_counts {
 	uint64_t records, events, drop_records, dropped, unknown, chain_blocks;
 	uint64_t first_ns, last_ns; /* event entry times, boot clock */
 	bool ended;		    /* END record and its chain block seen */
+	uint64_t clock_steps;
 };
 
 struct mpt_cap_reader;
@@ -116,9 +152,11 @@ struct mpt_cap_reader;
 /* Read the preamble and header. Returns an mpt_cap_status; @err says why. */
 int mpt_cap_reader_open(FILE *f, struct mpt_cap_reader **r, char *err, size_t len);
 /*
- * The next event or drop: 1 with @it filled (valid until the next call), 0 at
- * a clean end, or a negative mpt_cap_status with mpt_cap_reader_error() saying
- * what and where. With @follow, waits at the end of a file not yet closed.
+ * The next event, drop or clock step: 1 with @it filled (valid until the next
+ * call), 0 at a clean end, or a negative mpt_cap_status with
+ * mpt_cap_reader_error() saying what and where. Nothing is returned before
+ * the chain record that covers it has been checked. With @follow, waits at
+ * the end of a file not yet closed.
  */
 int mpt_cap_next(struct mpt_cap_reader *r, struct mpt_cap_item *it);
 const struct mpt_cap_meta *mpt_cap_reader_meta(const struct mpt_cap_reader *r);
@@ -132,5 +170,14 @@ void mpt_cap_reader_chain_head(const struct mpt_cap_reader *r, char *out);
 
 /* For tests that write extended files: append a raw record to @buf's writer. */
 int mpt_cap_write_raw(struct mpt_cap_writer *w, uint16_t type, const void *payload, uint32_t len);
+
+/*
+ * Check that files read whole belong together: @meta[i] and @head[i] (the
+ * last chain hash, hex) of each. Files of one set must follow each other
+ * (fileSeq + 1, previous file's hash); @say gets one line per problem.
+ * Returns MPT_CAP_OK or MPT_CAP_ESET.
+ */
+int mpt_cap_check_set(const char *const *names, const struct mpt_cap_meta *const *meta,
+		      const char *const *head, int n, void (*say)(const char *msg));
 
 #endif

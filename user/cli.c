@@ -10,8 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "fsutil.h"
 #include "version.h"
+
+/* A configuration file is a page of settings; anything this big is not one. */
+#define MPT_CONFIG_MAX (1u << 20)
 
 static const char doc[] =
     "Trace every move_pages(2) call on this host.\n"
@@ -435,7 +441,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		ps->done = 1;
 		break;
 	case 'h':
-		argp_state_help(state, stdout, ARGP_HELP_STD_HELP & ~ARGP_HELP_EXIT_OK);
+		/* argp_state_help() prints nothing under ARGP_NO_ERRS; argp_help() does */
+		argp_help(state->root_argp, stdout, ARGP_HELP_STD_HELP & ~ARGP_HELP_EXIT_OK,
+			  (char *)"mptrace");
 		ps->done = 1;
 		break;
 	case ARGP_KEY_ERROR:
@@ -571,11 +579,87 @@ static int config_line(void *user, const char *section, const char *key, const c
 	return 1;
 }
 
+/*
+ * The whole file, checked: a regular file (a directory, FIFO or device would
+ * hang, spin or be silently empty), not huge, and no indented lines (inih
+ * would make one the previous key's value).
+ */
+static char *read_config(const char *path, char *err, size_t len)
+{
+	char why[512], *text;
+	int fd = mpt_open_regular(path, MPT_CONFIG_MAX, why, sizeof(why)), line = 1;
+	ssize_t n, got = 0;
+	struct stat st;
+
+	if (fd < 0) {
+		snprintf(err, len, "cannot read config file %s", why);
+		return NULL;
+	}
+	if (fstat(fd, &st) || !(text = malloc(st.st_size + 1))) {
+		snprintf(err, len, "cannot read config file '%s': %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	while (got < st.st_size && (n = read(fd, text + got, st.st_size - got)) > 0)
+		got += n;
+	close(fd);
+	text[got] = '\0';
+	if ((ssize_t)strlen(text) != got) {
+		snprintf(err, len, "%s: a NUL byte: not a text file", path);
+		free(text);
+		return NULL;
+	}
+	for (const char *p = text; *p; p++) {
+		if ((p == text || p[-1] == '\n') && (*p == ' ' || *p == '\t')) {
+			const char *q = p + strspn(p, " \t");
+
+			if (*q && *q != '\n' && *q != '#' && *q != ';') {
+				snprintf(err, len,
+					 "%s:%d: an indented line: settings start at the beginning "
+					 "of a line",
+					 path, line);
+				free(text);
+				return NULL;
+			}
+		}
+		line += *p == '\n';
+	}
+	return text;
+}
+
+static bool is_output_arg(const char *a)
+{
+	return !strcmp(a, "-o") || !strcmp(a, "--output") || !strncmp(a, "--output=", 9) ||
+	       (!strncmp(a, "-o", 2) && a[2]);
+}
+
+/* -o on the command line replaces the file's outputs instead of adding to them. */
+static void drop_overridden_outputs(struct config_state *cs, int argc, char **argv)
+{
+	bool cli_has = false;
+	int k = 1, from_file = cs->argc - (argc - 1);
+
+	for (int i = 1; i < argc; i++)
+		cli_has |= is_output_arg(argv[i]);
+	if (!cli_has)
+		return;
+	for (int i = 1; i < cs->argc; i++) {
+		if (i < from_file && !strncmp(cs->argv[i], "--output=", 9)) {
+			free(cs->argv[i]);
+			continue;
+		}
+		cs->argv[k++] = cs->argv[i];
+	}
+	cs->argc = k;
+	cs->argv[k] = NULL;
+}
+
 int mpt_cli_parse_config(int argc, char **argv, struct mpt_cli *cli, char *err, size_t len,
 			 char ***out_argv)
 {
 	struct config_state cs = {.err = err, .len = len};
 	const char *path = NULL;
+	char *text = NULL;
 	int rc;
 
 	*out_argv = NULL;
@@ -589,11 +673,15 @@ int mpt_cli_parse_config(int argc, char **argv, struct mpt_cli *cli, char *err, 
 		return mpt_cli_parse(argc, argv, cli, err, len);
 	cs.path = path;
 	push_arg(&cs, argv[0]);
-	rc = ini_parse(path, config_line, &cs);
+	text = read_config(path, err, len);
+	if (!text) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = ini_parse_string(text, config_line, &cs);
 	if (rc || cs.failed) {
 		if (!cs.failed && rc < 0)
-			snprintf(err, len, "cannot read config file '%s': %s", path,
-				 rc == -1 ? strerror(errno) : "out of memory");
+			snprintf(err, len, "cannot read config file '%s': out of memory", path);
 		else if (!cs.failed)
 			snprintf(err, len, "%s:%d: not a 'key = value' line", path, rc);
 		rc = -EINVAL;
@@ -602,8 +690,10 @@ int mpt_cli_parse_config(int argc, char **argv, struct mpt_cli *cli, char *err, 
 	/* the file first, the command line after it: a flag given there wins */
 	for (int i = 1; i < argc; i++)
 		push_arg(&cs, argv[i]);
+	drop_overridden_outputs(&cs, argc, argv);
 	rc = mpt_cli_parse(cs.argc, cs.argv, cli, err, len);
 out:
+	free(text);
 	*out_argv = cs.argv;
 	return rc;
 }

@@ -237,6 +237,9 @@ void mpt_flags_str(struct strbuf *sb, int32_t flags)
 		if (!first)
 			sb_putc(sb, '|');
 		sb_hex(sb, left);
+		/* strace's way of saying no bit of the value is a flag it knows */
+		if (first)
+			sb_puts(sb, " /* MPOL_??? */");
 	}
 }
 

@@ -125,7 +125,8 @@ static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum ar
 	if (state != MPT_ARRAY_OK) {
 		const char *reason = mpt_array_state_reason(state);
 
-		sb_puts(sb, ",\"data\":null,\"readError\":");
+		/* no data key at all: null would read as an array that was empty */
+		sb_puts(sb, ",\"readError\":");
 		sb_json_str(sb, reason, strlen(reason));
 		return;
 	}

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "container.h"
 #include "detect.h"
 #include "format.h"
+#include "fsutil.h"
 #include "log.h"
 #include "output.h"
 #include "privs.h"
@@ -54,11 +56,13 @@ struct sink {
 	struct strbuf line;
 	uint64_t emitted;
 	uint64_t max_events;
+	bool done;	 /* -n reached: later records are read and not shown */
+	bool all_broken; /* every output's reader went away */
 	int write_errno;
 	/* --capture */
 	struct mpt_cap_writer *cap;
 	const char *cap_name;
-	int cap_errno;
+	uint64_t cap_lost;		/* after close */
 	uint64_t lost[MPT_CAP_DROP_NR]; /* already written as drop records */
 	uint64_t lost_since_ns;		/* boot clock */
 	struct mpt_detector *detect;
@@ -70,8 +74,10 @@ struct sink {
 /* Captures flush on this timer (and when their buffer fills, and at exit). */
 #define MPT_CAPTURE_FLUSH_MS 200
 
-#define MPT_STOP_MAX_EVENTS (-ECANCELED)
-#define MPT_STOP_WRITE_ERROR (-EIO)
+/* How long the stop waits for a slow reader of the output before counting the rest as lost. */
+#define MPT_STOP_DRAIN_MS 500
+/* A change of the boot-to-wall offset beyond this is a clock step, not measuring noise. */
+#define MPT_CLOCK_STEP_NS 10000000ll
 
 static void say(const char *msg)
 {
@@ -91,10 +97,8 @@ static int flush_one(struct sink *s, int i)
 	struct mpt_output *o = &s->out[i];
 	int err = mpt_output_flush(o);
 
-	if (err) {
-		s->write_errno = -err;
+	if (err)
 		return err;
-	}
 	if (!o->failing && o->unreported) {
 		uint64_t now = boot_ns(), count = o->unreported;
 
@@ -111,13 +115,13 @@ static int flush_one(struct sink *s, int i)
 	return err;
 }
 
-static int flush_output(struct sink *s)
+static void flush_output(struct sink *s)
 {
-	int err = 0;
+	int broken = 0;
 
 	for (int i = 0; i < s->n_out; i++)
-		err = flush_one(s, i) ?: err;
-	return err;
+		broken += flush_one(s, i) == -EPIPE;
+	s->all_broken = s->n_out && broken == s->n_out;
 }
 
 /* Events some output could not take: counted per output, reported as the worst. */
@@ -138,36 +142,30 @@ static int emit_event(void *ctx, const struct mpt_view *v)
 	struct mpt_container ctr;
 	struct mpt_enrich en;
 
+	/* -n: the user asked for that many; the rest is read (the ring must empty) and left */
+	if (s->done)
+		return 0;
 	/* what the record does not carry, from the live system (cached per cgroup, process) */
 	mpt_enrich_live(&v->ev->task, &ctr, &en);
 	ev.enrich = &en;
 
-	if (s->cap) {
-		int err = mpt_cap_write_event(s->cap, &ev);
-
-		if (err) {
-			s->cap_errno = -err;
-			return MPT_STOP_WRITE_ERROR;
-		}
-	}
+	/* the capture counts what its disk refuses; nothing here stops the trace */
+	if (s->cap)
+		mpt_cap_write_event(s->cap, &ev);
 	sb_reset(&s->line);
 	mpt_format_event(s->format, &s->line, &ev, &s->fmt);
-	if (s->line.oom) {
-		s->write_errno = ENOMEM;
-		return MPT_STOP_WRITE_ERROR;
-	}
 	if (s->detect)
 		mpt_detect_lines(s->detect, s->format == MPT_FMT_JSON, &s->line, &ev, &s->fmt);
-	/* a full disk is counted and retried; only a reader that went away stops us */
+	/* a full disk, a stalled or a vanished reader: counted per output, never a stop */
 	for (int i = 0; i < s->n_out; i++) {
-		if (mpt_output_line(&s->out[i], s->line.buf, s->line.len, true) == -EPIPE) {
-			s->write_errno = EPIPE;
-			return MPT_STOP_WRITE_ERROR;
-		}
+		if (s->line.oom)
+			s->out[i].lost_events++;
+		else
+			mpt_output_line(&s->out[i], s->line.buf, s->line.len, true);
 	}
 	s->emitted++;
 	if (s->max_events && s->emitted >= s->max_events)
-		return MPT_STOP_MAX_EVENTS;
+		s->done = true;
 	return 0;
 }
 
@@ -179,14 +177,28 @@ static int64_t now_ns(clockid_t clk)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Records carry CLOCK_BOOTTIME, which keeps counting through suspend; output wants wall time. */
+/*
+ * Records carry CLOCK_BOOTTIME, which keeps counting through suspend; output
+ * wants wall time. The best of three readings: a preemption between the
+ * clock reads would look like a clock step.
+ */
 static int64_t boot_to_wall_ns(void)
 {
-	int64_t before = now_ns(CLOCK_REALTIME);
-	int64_t boot = now_ns(CLOCK_BOOTTIME);
-	int64_t after = now_ns(CLOCK_REALTIME);
+	int64_t best = 0, best_gap = INT64_MAX;
 
-	return before + (after - before) / 2 - boot;
+	for (int i = 0; i < 3; i++) {
+		int64_t before = now_ns(CLOCK_REALTIME);
+		int64_t boot = now_ns(CLOCK_BOOTTIME);
+		int64_t after = now_ns(CLOCK_REALTIME);
+
+		int64_t gap = after > before ? after - before : before - after;
+
+		if (gap < best_gap) {
+			best_gap = gap;
+			best = before + (after - before) / 2 - boot;
+		}
+	}
+	return best;
 }
 
 static uint64_t boot_ns(void)
@@ -231,6 +243,7 @@ static void loss_counts(const struct sink *s, const struct mpt_stats *st, uint64
 	cur[MPT_CAP_DROP_UNFINISHED] = st->unfinished;
 	cur[MPT_CAP_DROP_MALFORMED] = st->malformed;
 	cur[MPT_CAP_DROP_OUTPUT] = output_lost(s);
+	cur[MPT_CAP_DROP_CAPTURE] = s->cap ? mpt_cap_writer_lost(s->cap) : s->cap_lost;
 }
 
 /*
@@ -324,7 +337,8 @@ static int open_capture(struct sink *s, const struct mpt_cli *cli, struct mpt_tr
 	const struct mpt_cap_writer_opts o = {.path = cli->capture,
 					      .max_bytes = cli->capture_size,
 					      .max_files = cli->capture_files,
-					      .sync = cli->capture_sync};
+					      .sync = cli->capture_sync,
+					      .say = say};
 	struct mpt_cap_meta m = {0};
 	struct utsname uts;
 	char boot_id[64], err[512];
@@ -409,7 +423,61 @@ static void print_summary(struct mpt_tracer *t, const struct sink *s)
 		fprintf(stderr, " malformed=%llu", (unsigned long long)st.malformed);
 	if (output_lost(s))
 		fprintf(stderr, " output_lost=%llu", (unsigned long long)output_lost(s));
+	if (s->cap_lost)
+		fprintf(stderr, " capture_lost=%llu", (unsigned long long)s->cap_lost);
 	fputc('\n', stderr);
+}
+
+/* Events an output could not take, not counting a reader that went away. */
+static uint64_t output_lost_unbroken(const struct sink *s)
+{
+	uint64_t lost = 0;
+
+	for (int i = 0; i < s->n_out; i++)
+		if (!s->out[i].broken)
+			lost += s->out[i].lost_events;
+	return lost;
+}
+
+/* A wall clock step (NTP, an admin): later times follow it, and the capture says when. */
+static void check_clock(struct sink *s)
+{
+	int64_t off = boot_to_wall_ns(), d = off - s->fmt.boot_to_wall_ns;
+
+	if (d > -MPT_CLOCK_STEP_NS && d < MPT_CLOCK_STEP_NS)
+		return;
+	fprintf(stderr, "mptrace: the wall clock stepped by %+.3f s; times from now on follow it\n",
+		d / 1e9);
+	s->fmt.boot_to_wall_ns = off;
+	if (s->cap)
+		mpt_cap_write_clock(s->cap, boot_ns(), off);
+}
+
+/*
+ * Evidence is never overwritten and never mixed: an output may not be the
+ * capture (or a file of its set), and two outputs may not be one file.
+ */
+static int check_paths(const struct mpt_cli *cli)
+{
+	for (int i = 0; i < cli->n_outputs; i++) {
+		const char *o = cli->outputs[i];
+
+		if (!strcmp(o, "-"))
+			continue;
+		if (cli->capture && (mpt_same_file(o, cli->capture) ||
+				     (cli->capture_size && mpt_in_capture_set(o, cli->capture)))) {
+			fprintf(stderr, "mptrace: -o %s is the capture file: they must differ\n",
+				o);
+			return -1;
+		}
+		for (int j = 0; j < i; j++) {
+			if (strcmp(cli->outputs[j], "-") && mpt_same_file(o, cli->outputs[j])) {
+				fprintf(stderr, "mptrace: -o %s is given twice\n", o);
+				return -1;
+			}
+		}
+	}
+	return 0;
 }
 
 static int cmd_probe(void)
@@ -462,12 +530,12 @@ int main(int argc, char **argv)
 	char hostname[256] = "";
 	char err[MPT_REASON_LEN];
 	int64_t deadline = 0, next_flush = 0, next_stats = 0;
-	int cap_err = 0;
+	int cap_err = 0, stop_err = 0;
 	uint64_t watchdog_usec = 0;
 	int64_t next_watchdog = 0;
 	char **config_argv = NULL;
 	char *cmdline = NULL;
-	int rc = 1, n;
+	int rc = 1, n = 0;
 
 	/* the settings' strings live as long as the process: cli points into them */
 	n = mpt_cli_parse_config(argc, argv, &cli, err, sizeof(err), &config_argv);
@@ -509,19 +577,8 @@ int main(int argc, char **argv)
 	sink.max_events = cli.max_events;
 	sink.out_name = cli.output ? cli.output : "stdout";
 	sink.n_out = cli.n_outputs ? cli.n_outputs : 1;
-	for (int i = 0; i < sink.n_out; i++) {
-		const char *path =
-		    cli.n_outputs && strcmp(cli.outputs[i], "-") ? cli.outputs[i] : NULL;
-
-		n = mpt_output_open(&sink.out[i], path, cli.log_size, cli.log_files, say);
-		if (n) {
-			fprintf(stderr, "mptrace: cannot open output '%s': %s\n", path,
-				strerror(-n));
-			sink.out[i].fd = -1;
-			sink.n_out = i;
-			goto cleanup;
-		}
-	}
+	if (check_paths(&cli))
+		goto cleanup;
 	gethostname(hostname, sizeof(hostname) - 1);
 	sink.fmt.hostname = hostname;
 	sink.fmt.boot_to_wall_ns = boot_to_wall_ns();
@@ -543,10 +600,27 @@ int main(int argc, char **argv)
 		report_attach_failure(cli.tracer.attach, &rep);
 		goto cleanup;
 	}
+	/* the capture first: a capture that cannot be made leaves no empty log behind */
 	if (cli.capture) {
 		cmdline = join_args(argc, argv);
 		if (open_capture(&sink, &cli, tracer, cmdline ? cmdline : ""))
 			goto cleanup;
+	}
+	for (int i = 0; i < sink.n_out; i++) {
+		const char *path =
+		    cli.n_outputs && strcmp(cli.outputs[i], "-") ? cli.outputs[i] : NULL;
+
+		n = mpt_output_open(&sink.out[i], path, cli.log_size, cli.log_files, say);
+		if (n) {
+			fprintf(stderr, "mptrace: cannot open output '%s': %s\n", path,
+				strerror(-n));
+			sink.out[i].fd = -1;
+			sink.n_out = i;
+			/* nothing was traced into it: the capture goes too */
+			mpt_cap_writer_discard(sink.cap);
+			sink.cap = NULL;
+			goto cleanup;
+		}
 	}
 	{
 		char kept[128];
@@ -586,30 +660,30 @@ int main(int argc, char **argv)
 
 	if (cli.duration_ms)
 		deadline = now_ns(CLOCK_MONOTONIC) + (int64_t)cli.duration_ms * 1000000;
-	while (!exiting) {
+	/* each pass does bounded work (mpt_tracer_poll's budget): signals and timers keep up */
+	while (!exiting && !sink.done && !sink.all_broken) {
 		n = mpt_tracer_poll(tracer, MPT_POLL_MS);
-		if (n == -EINTR)
-			continue;
-		if (n < 0)
+		if (n < 0 && n != -EINTR)
 			break;
-		if (flush_output(&sink))
-			break;
+		n = 0;
+		flush_output(&sink);
 		if (reopen_wanted) {
 			reopen_wanted = 0;
+			/* calls made before the HUP belong in the file logrotate moved */
+			mpt_tracer_poll(tracer, 0);
+			flush_output(&sink);
 			for (int i = 0; i < sink.n_out; i++)
 				if ((n = mpt_output_reopen(&sink.out[i])))
 					fprintf(stderr, "mptrace: reopening %s failed: %s\n",
 						sink.out[i].path, strerror(-n));
 			n = 0;
 		}
-		if ((sink.cap || sink.stream_stats) && now_ns(CLOCK_MONOTONIC) >= next_flush) {
+		if (now_ns(CLOCK_MONOTONIC) >= next_flush) {
 			next_flush = now_ns(CLOCK_MONOTONIC) + MPT_CAPTURE_FLUSH_MS * 1000000ll;
-			n = account_losses(&sink, tracer);
-			n = n ?: (sink.cap ? mpt_cap_flush(sink.cap) : 0);
-			if (n) {
-				sink.cap_errno = -n;
-				break;
-			}
+			check_clock(&sink);
+			account_losses(&sink, tracer);
+			if (sink.cap)
+				mpt_cap_flush(sink.cap);
 		}
 		if (sink.stream_stats && (stats_wanted || now_ns(CLOCK_MONOTONIC) >= next_stats)) {
 			stats_wanted = 0;
@@ -625,55 +699,58 @@ int main(int argc, char **argv)
 			break;
 	}
 	sd_notify(0, "STOPPING=1");
-	if (n >= 0 || n == -EINTR)
-		n = mpt_tracer_stop(tracer);
+	if (n < 0)
+		fprintf(stderr, "mptrace: reading the ring buffer failed: %s\n", strerror(-n));
+	/* always: what is still in the ring and in flight is delivered or counted */
+	stop_err = mpt_tracer_stop(tracer);
+	if (stop_err)
+		fprintf(stderr, "mptrace: stopping the tracer failed: %s\n", strerror(-stop_err));
 	/* the last word: what was seen plus what was lost adds up to what the kernel counted */
-	cap_err = account_losses(&sink, tracer);
+	account_losses(&sink, tracer);
 	if (sink.stream_stats)
 		stream_stats(&sink, tracer, true);
+	/* a reader that does not take its lines cannot hold the stop: the rest is counted */
 	flush_output(&sink);
+	for (int i = 0; i < sink.n_out; i++)
+		mpt_output_drain(&sink.out[i], MPT_STOP_DRAIN_MS);
 
 	if (sink.cap) {
 		char head[2 * MPT_CAP_HASH_LEN + 1];
-		int err = cap_err;
+		uint64_t lost;
 
-		/* the last hash is the anchor to keep elsewhere: verify prints the same */
-		err = mpt_cap_writer_close(sink.cap, head) ?: err;
+		head[0] = '\0';
+		cap_err = mpt_cap_writer_close(sink.cap, head, &lost);
 		sink.cap = NULL;
-		if (!err)
+		sink.cap_lost = lost;
+		/* the last hash is the anchor to keep elsewhere: verify prints the same */
+		if (head[0])
 			fprintf(stderr, "mptrace: capture %s: chain head %s\n", sink.cap_name,
 				head);
-		if (err && !sink.cap_errno)
-			sink.cap_errno = -err;
+		if (lost)
+			fprintf(stderr,
+				"mptrace: %llu events could not be written to the capture %s\n",
+				(unsigned long long)lost, sink.cap_name);
+		else if (cap_err)
+			fprintf(stderr, "mptrace: closing the capture %s failed: %s\n",
+				sink.cap_name, strerror(-cap_err));
 	}
-
-	if (sink.cap_errno) {
-		fprintf(stderr, "mptrace: writing the capture %s failed: %s\n", sink.cap_name,
-			strerror(sink.cap_errno));
-	} else if (sink.write_errno && sink.write_errno != EPIPE) {
-		fprintf(stderr, "mptrace: writing events to %s failed: %s\n", sink.out_name,
-			strerror(sink.write_errno));
-	} else if (output_lost(&sink)) {
-		for (int i = 0; i < sink.n_out; i++)
-			if (sink.out[i].lost_events)
-				fprintf(stderr, "mptrace: %llu events could not be written to %s\n",
-					(unsigned long long)sink.out[i].lost_events,
-					sink.out[i].path ? sink.out[i].path : "stdout");
-	} else if (n < 0 && n != MPT_STOP_MAX_EVENTS && n != MPT_STOP_WRITE_ERROR) {
-		fprintf(stderr, "mptrace: reading the ring buffer failed: %s\n", strerror(-n));
-	} else {
+	for (int i = 0; i < sink.n_out; i++)
+		if (sink.out[i].lost_events && !sink.out[i].broken)
+			fprintf(stderr, "mptrace: %llu events could not be written to %s\n",
+				(unsigned long long)sink.out[i].lost_events,
+				sink.out[i].path ? sink.out[i].path : "stdout");
+	/* a reader that went away (| head) is how a pipeline ends, not a failure */
+	if (!n && !stop_err && !cap_err && !output_lost_unbroken(&sink))
 		rc = 0;
-	}
 	print_summary(tracer, &sink);
 
 cleanup:
-	mpt_cap_writer_close(sink.cap, NULL);
+	mpt_cap_writer_close(sink.cap, NULL, NULL);
 	mpt_detector_free(sink.detect);
 	free(cmdline);
 	mpt_tracer_free(tracer);
 	for (int i = 0; i < sink.n_out; i++)
-		if (mpt_output_close(&sink.out[i]) == -EPIPE && !sink.write_errno)
-			sink.write_errno = EPIPE;
+		mpt_output_close(&sink.out[i]);
 	sb_free(&sink.line);
 	return rc;
 }

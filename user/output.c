@@ -3,40 +3,97 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FLUSH_BYTES (64u << 10)
 
-static int open_fd(struct mpt_output *o)
+static void say(struct mpt_output *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(struct mpt_output *o, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!o->say)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o->say(msg);
+}
+
+static const char *name(const struct mpt_output *o)
+{
+	return o->path ? o->path : "stdout";
+}
+
+static void check_fd(struct mpt_output *o)
 {
 	struct stat st;
 
-	o->fd = open(o->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	o->regular = !fstat(o->fd, &st) && S_ISREG(st.st_mode);
+	o->file_bytes = o->regular ? st.st_size : 0;
+}
+
+static int open_fd(struct mpt_output *o)
+{
+	/* O_NONBLOCK: a FIFO nobody reads fails now (ENXIO) instead of hanging the open */
+	o->fd = open(o->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0640);
 	if (o->fd < 0)
 		return -errno;
-	o->file_bytes = fstat(o->fd, &st) ? 0 : st.st_size;
+	check_fd(o);
 	return 0;
 }
 
 int mpt_output_open(struct mpt_output *o, const char *path, uint64_t log_size, uint32_t log_files,
-		    void (*say)(const char *msg))
+		    void (*say_fn)(const char *msg))
 {
 	memset(o, 0, sizeof(*o));
 	o->path = path;
 	o->log_size = log_size;
 	o->log_files = log_files ? log_files : 5;
-	o->say = say;
+	o->max_queue = MPT_OUTPUT_QUEUE_MAX;
+	o->say = say_fn;
 	o->fd = 1;
-	return path ? open_fd(o) : 0;
+	if (path)
+		return open_fd(o);
+	check_fd(o);
+	return 0;
+}
+
+/* Everything queued is lost: count its events. */
+static void discard(struct mpt_output *o)
+{
+	o->lost_events += o->n_ends;
+	o->unreported += o->n_ends;
+	o->len = o->n_ends = 0;
 }
 
 int mpt_output_line(struct mpt_output *o, const char *line, size_t len, bool event)
 {
+	if (o->broken) {
+		o->lost_events += event;
+		return -EPIPE;
+	}
+	if (o->len + len > o->max_queue) {
+		if (o->failing != EAGAIN)
+			say(o,
+			    "%s is not reading: %zu bytes queued; counting the events lost until "
+			    "it catches up",
+			    name(o), o->len);
+		o->failing = EAGAIN;
+		o->lost_events += event;
+		o->unreported += event;
+		return 0;
+	}
 	if (o->len + len > o->cap) {
 		size_t cap = o->cap ? o->cap : 2 * FLUSH_BYTES;
 		char *p;
@@ -46,14 +103,28 @@ int mpt_output_line(struct mpt_output *o, const char *line, size_t len, bool eve
 		p = realloc(o->buf, cap);
 		if (!p) {
 			o->lost_events += event;
+			o->unreported += event;
 			return -ENOMEM;
 		}
 		o->buf = p;
 		o->cap = cap;
 	}
+	if (event && o->n_ends == o->cap_ends) {
+		size_t cap = o->cap_ends ? 2 * o->cap_ends : 1024;
+		size_t *p = realloc(o->ends, cap * sizeof(*p));
+
+		if (!p) {
+			o->lost_events++;
+			o->unreported++;
+			return -ENOMEM;
+		}
+		o->ends = p;
+		o->cap_ends = cap;
+	}
 	memcpy(o->buf + o->len, line, len);
 	o->len += len;
-	o->pending_events += event;
+	if (event)
+		o->ends[o->n_ends++] = o->len;
 	return o->len >= FLUSH_BYTES ? mpt_output_flush(o) : 0;
 }
 
@@ -74,19 +145,30 @@ static int rotate(struct mpt_output *o)
 	return mpt_output_reopen(o);
 }
 
-static void say(struct mpt_output *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void say(struct mpt_output *o, const char *fmt, ...)
+/* The first @done bytes are written: forget them and the events they end. */
+static void consume(struct mpt_output *o, size_t done)
 {
-	char msg[512];
-	va_list ap;
+	size_t k = 0;
 
-	if (!o->say)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	o->say(msg);
+	while (k < o->n_ends && o->ends[k] <= done)
+		k++;
+	memmove(o->ends, o->ends + k, (o->n_ends - k) * sizeof(*o->ends));
+	o->n_ends -= k;
+	for (size_t i = 0; i < o->n_ends; i++)
+		o->ends[i] -= done;
+	memmove(o->buf, o->buf + done, o->len - done);
+	o->len -= done;
+	o->file_bytes += done;
+}
+
+/* Can @o take a write now? A pipe's reader may be asleep: never wait for it here. */
+static bool writable(const struct mpt_output *o, int timeout_ms)
+{
+	struct pollfd p = {.fd = o->fd, .events = POLLOUT};
+
+	if (o->regular)
+		return true;
+	return poll(&p, 1, timeout_ms) > 0;
 }
 
 int mpt_output_flush(struct mpt_output *o)
@@ -94,47 +176,93 @@ int mpt_output_flush(struct mpt_output *o)
 	size_t done = 0;
 	int err = 0;
 
-	while (done < o->len) {
-		ssize_t n = write(o->fd, o->buf + done, o->len - done);
+	if (o->broken)
+		return -EPIPE;
+	if (!o->len || o->fd < 0)
+		return 0;
+	while (done < o->len && writable(o, 0)) {
+		/* a pipe that polls writable takes PIPE_BUF bytes without blocking */
+		size_t chunk = o->regular ? o->len - done : PIPE_BUF;
+		ssize_t n;
 
+		if (chunk > o->len - done)
+			chunk = o->len - done;
+		n = write(o->fd, o->buf + done, chunk);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
 		if (n <= 0) {
 			err = n < 0 ? errno : ENOSPC;
 			break;
 		}
 		done += n;
 	}
-	if (err == EPIPE)
+	if (err == EPIPE) {
+		if (!o->failing)
+			say(o, "the reader of %s went away; counting every later event as lost",
+			    name(o));
+		o->broken = true;
+		discard(o);
 		return -EPIPE;
+	}
 	if (err) {
 		/* cut the file back to its last whole line: a torn line would corrupt the log */
-		if (done && o->path && ftruncate(o->fd, o->file_bytes))
-			say(o, "cannot cut %s back to its last whole line: %s", o->path,
+		if (done && o->regular && ftruncate(o->fd, o->file_bytes))
+			say(o, "cannot cut %s back to its last whole line: %s", name(o),
 			    strerror(errno));
-		if (!o->failing)
+		if (!o->failing || o->failing == EAGAIN)
 			say(o,
 			    "writing to %s failed: %s; counting the events lost until it works "
 			    "again",
-			    o->path ? o->path : "stdout", strerror(err));
+			    name(o), strerror(err));
 		o->failing = err;
-		o->lost_events += o->pending_events;
-		o->unreported += o->pending_events;
-		o->len = o->pending_events = 0;
+		discard(o);
 		return 0;
 	}
-	if (o->failing)
-		say(o, "writing to %s works again; %llu events were lost meanwhile",
-		    o->path ? o->path : "stdout", (unsigned long long)o->unreported);
-	o->failing = 0;
-	o->file_bytes += o->len;
-	o->len = o->pending_events = 0;
-	if (o->path && o->log_size && o->file_bytes >= o->log_size && (err = rotate(o))) {
-		say(o, "rotating %s failed: %s", o->path, strerror(-err));
+	if (!done)
+		return 0;
+	consume(o, done);
+	if (o->failing && (o->failing != EAGAIN || o->len < o->max_queue / 2)) {
+		say(o, "writing to %s works again; %llu events were lost meanwhile", name(o),
+		    (unsigned long long)o->unreported);
+		o->failing = 0;
+	}
+	if (o->path && o->regular && o->log_size && o->file_bytes >= o->log_size &&
+	    (err = rotate(o))) {
+		say(o, "rotating %s failed: %s", name(o), strerror(-err));
 		if (o->fd < 0 && open_fd(o))
-			return 0; /* counted as lost from the next flush on */
+			o->fd = -1; /* lines queue, then count as lost, until a reopen */
 	}
 	return 0;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void mpt_output_drain(struct mpt_output *o, int timeout_ms)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+
+	while (o->len && !o->broken && o->fd >= 0) {
+		int64_t left = deadline - mono_ms();
+
+		if (mpt_output_flush(o) || !o->len || left <= 0)
+			break;
+		writable(o, (int)left);
+	}
+	if (o->len) {
+		say(o,
+		    "%s took nothing for %d ms at the stop: %zu events not written, counted as "
+		    "lost",
+		    name(o), timeout_ms, o->n_ends);
+		discard(o);
+	}
 }
 
 int mpt_output_reopen(struct mpt_output *o)
@@ -150,10 +278,14 @@ int mpt_output_close(struct mpt_output *o)
 {
 	int err = mpt_output_flush(o);
 
+	if (o->len)
+		discard(o);
 	if (o->path && o->fd >= 0 && close(o->fd) && !err)
 		err = -errno;
 	o->fd = -1;
 	free(o->buf);
+	free(o->ends);
 	o->buf = NULL;
+	o->ends = NULL;
 	return err;
 }

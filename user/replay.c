@@ -2,14 +2,17 @@
 #include "replay.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "detect.h"
 #include "format.h"
+#include "fsutil.h"
 #include "mptrace_event.h"
 
 struct source {
@@ -19,7 +22,9 @@ struct source {
 	struct mpt_fmt_ctx fmt;
 	struct mpt_cap_item it;
 	bool have; /* it holds the next item */
+	bool skip; /* the same file as an earlier input */
 	int status;
+	char head[2 * MPT_CAP_HASH_LEN + 1]; /* the last chain hash, once read whole */
 };
 
 static int worse(int a, int b)
@@ -34,9 +39,13 @@ static int open_source(struct source *s, const char *name)
 
 	memset(s, 0, sizeof(*s));
 	s->name = name;
-	s->f = fopen(name, "re");
+	/* a FIFO or a device would hang or never end: only regular files are captures */
+	rc = mpt_open_regular(name, 0, err, sizeof(err));
+	s->f = rc >= 0 ? fdopen(rc, "re") : NULL;
 	if (!s->f) {
-		fprintf(stderr, "mptrace: %s: %s\n", name, strerror(errno));
+		if (rc >= 0)
+			close(rc);
+		fprintf(stderr, "mptrace: %s\n", rc < 0 ? err : strerror(errno));
 		return s->status = MPT_CAP_EIO;
 	}
 	rc = mpt_cap_reader_open(s->f, &s->r, err, sizeof(err));
@@ -75,12 +84,58 @@ static void advance(struct source *s)
 		fprintf(stderr, "mptrace: %s: %s\n", s->name, mpt_cap_reader_error(s->r));
 		s->status = worse(s->status, -rc);
 	}
+	mpt_cap_reader_chain_head(s->r, s->head);
+}
+
+static void say(const char *msg)
+{
+	fprintf(stderr, "mptrace: %s\n", msg);
+}
+
+/* The same file given twice is read once: it would repeat every event. */
+static void mark_repeats(struct source *src, int n)
+{
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < i && !src[i].skip; j++)
+			if (!src[j].skip && mpt_same_file(src[i].name, src[j].name)) {
+				fprintf(stderr, "mptrace: %s: given twice; read once\n",
+					src[i].name);
+				src[i].skip = true;
+			}
+}
+
+/* The files that were read whole and are of a set: do they follow each other? */
+static int check_set(struct source *src, int n)
+{
+	const struct mpt_cap_meta **meta = calloc(n ? n : 1, sizeof(*meta));
+	const char **names = calloc(n ? n : 1, sizeof(*names));
+	const char **head = calloc(n ? n : 1, sizeof(*head));
+	int k = 0, rc = MPT_CAP_OK;
+
+	if (!meta || !names || !head) {
+		rc = MPT_CAP_EIO;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		if (src[i].skip || !src[i].r)
+			continue;
+		meta[k] = mpt_cap_reader_meta(src[i].r);
+		names[k] = src[i].name;
+		head[k++] = src[i].head;
+	}
+	rc = mpt_cap_check_set(names, meta, head, k, say);
+out:
+	free(meta);
+	free(names);
+	free(head);
+	return rc;
 }
 
 static int64_t wall_of(const struct source *s)
 {
-	uint64_t ts =
-	    s->it.type == MPT_CAP_REC_EVENT ? s->it.view.ev->ts_boot_ns : s->it.drop_first_ns;
+	uint64_t ts = s->it.type == MPT_CAP_REC_EVENT	? s->it.view.ev->ts_boot_ns
+		      : s->it.type == MPT_CAP_REC_CLOCK ? s->it.clock_boot_ns
+							: s->it.drop_first_ns;
 
 	return (int64_t)ts + s->fmt.boot_to_wall_ns;
 }
@@ -117,17 +172,43 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 		free(src);
 		return 1;
 	}
-	if (cli->output && !(out = fopen(cli->output, "we"))) {
-		fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli->output,
-			strerror(errno));
-		free(src);
-		return 1;
+	for (int i = 0; i < cli->n_files; i++) {
+		if (cli->output && mpt_same_file(cli->output, cli->files[i])) {
+			fprintf(stderr, "mptrace: -o %s is also an input: it would be destroyed\n",
+				cli->output);
+			status = 2;
+			goto out;
+		}
 	}
 	for (int i = 0; i < cli->n_files; i++) {
+		src[i].name = cli->files[i];
+		mark_repeats(src, i + 1);
+		if (src[i].skip)
+			continue;
 		status = worse(status, open_source(&src[i], cli->files[i]));
 		if (src[i].r && cli->follow)
 			mpt_cap_reader_follow(src[i].r, stop);
 		advance(&src[i]);
+	}
+	/* only now, with something to replay: a bad input must not cost the output file */
+	if (cli->output) {
+		bool any = false;
+
+		for (int i = 0; i < cli->n_files; i++)
+			any |= src[i].r != NULL;
+		if (!any) {
+			fprintf(stderr, "mptrace: no capture could be read; %s left alone\n",
+				cli->output);
+			goto out;
+		}
+		out = fopen(cli->output, "we");
+		if (!out) {
+			fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli->output,
+				strerror(errno));
+			out = stdout;
+			status = worse(status, 1);
+			goto out;
+		}
 	}
 	/* several files (a rotated ring, several hosts): merge them in time order */
 	for (;;) {
@@ -138,7 +219,10 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 				next = &src[i];
 		if (!next)
 			break;
-		if (next->it.type == MPT_CAP_REC_DROP) {
+		if (next->it.type == MPT_CAP_REC_CLOCK) {
+			/* the live run switched offsets here: so does its replay */
+			next->fmt.boot_to_wall_ns = next->it.clock_boot_to_wall_ns;
+		} else if (next->it.type == MPT_CAP_REC_DROP) {
 			report_drop(next);
 			dropped += next->it.drop_count;
 		} else {
@@ -166,16 +250,24 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 		}
 		advance(next);
 	}
-	if (fflush(out) || (out != stdout && fclose(out))) {
+	if (fflush(out) || ferror(out) || (out != stdout && fclose(out))) {
 		fprintf(stderr, "mptrace: writing the replay failed: %s\n", strerror(errno));
 		status = worse(status, 1);
 	}
-	for (int i = 0; i < cli->n_files; i++) {
+	out = stdout;
+	for (int i = 0; i < cli->n_files; i++)
 		status = worse(status, src[i].status);
+	/* a set read to its end: a missing file is calls nobody sees */
+	if (!cli->max_events)
+		status = worse(status, check_set(src, cli->n_files));
+	fprintf(stderr, "mptrace: replayed %llu of %llu events, %llu calls lost while tracing%s\n",
+		(unsigned long long)shown, (unsigned long long)events, (unsigned long long)dropped,
+		status == MPT_CAP_ESET ? ", and files of the set are missing or out of place" : "");
+out:
+	if (out != stdout)
+		fclose(out);
+	for (int i = 0; i < cli->n_files; i++)
 		close_source(&src[i]);
-	}
-	fprintf(stderr, "mptrace: replayed %llu of %llu events, %llu calls lost while tracing\n",
-		(unsigned long long)shown, (unsigned long long)events, (unsigned long long)dropped);
 	sb_free(&line);
 	mpt_detector_free(detect);
 	free(src);
@@ -195,29 +287,61 @@ static int read_all(struct source *s, const char *name)
 	return s->status;
 }
 
-int mpt_cmd_verify(const struct mpt_cli *cli)
+/* What went to standard output must have got there: `> /dev/full` is a failure. */
+static int stdout_status(int status)
 {
-	int status = 0;
-
-	for (int i = 0; i < cli->n_files; i++) {
-		struct source s;
-		char head[2 * MPT_CAP_HASH_LEN + 1];
-		int rc = read_all(&s, cli->files[i]);
-
-		if (!rc) {
-			const struct mpt_cap_counts *c = mpt_cap_reader_counts(s.r);
-
-			mpt_cap_reader_chain_head(s.r, head);
-			printf("%s: intact: %llu records in %llu chain blocks, chain head %s\n",
-			       cli->files[i], (unsigned long long)c->records,
-			       (unsigned long long)c->chain_blocks, head);
-		} else {
-			printf("%s: NOT intact (see above)\n", cli->files[i]);
-		}
-		status = worse(status, rc);
-		close_source(&s);
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "mptrace: writing to standard output failed: %s\n",
+			strerror(errno ? errno : EIO));
+		return worse(status, 1);
 	}
 	return status;
+}
+
+/* Each file read whole (each said once), then the set they form. */
+static int read_inputs(const struct mpt_cli *cli, struct source *src, int *status)
+{
+	for (int i = 0; i < cli->n_files; i++) {
+		src[i].name = cli->files[i];
+		mark_repeats(src, i + 1);
+		if (!src[i].skip)
+			*status = worse(*status, read_all(&src[i], cli->files[i]));
+	}
+	return check_set(src, cli->n_files);
+}
+
+int mpt_cmd_verify(const struct mpt_cli *cli)
+{
+	struct source *src = calloc(cli->n_files, sizeof(*src));
+	int status = 0, set;
+
+	if (!src) {
+		fprintf(stderr, "mptrace: out of memory\n");
+		return 1;
+	}
+	set = read_inputs(cli, src, &status);
+	for (int i = 0; i < cli->n_files; i++) {
+		const struct source *s = &src[i];
+
+		if (s->skip)
+			continue;
+		if (!s->status && s->r) {
+			const struct mpt_cap_counts *c = mpt_cap_reader_counts(s->r);
+
+			printf("%s: intact: %llu records in %llu chain blocks, chain head %s\n",
+			       s->name, (unsigned long long)c->records,
+			       (unsigned long long)c->chain_blocks, s->head);
+		} else {
+			printf("%s: NOT intact (see above)\n", s->name);
+		}
+	}
+	if (set)
+		printf("the set of files is NOT complete or NOT in order (see above)\n");
+	status = worse(status, set);
+	for (int i = 0; i < cli->n_files; i++)
+		close_source(&src[i]);
+	free(src);
+	return stdout_status(status);
 }
 
 static void print_time(const char *label, int64_t wall_ns)
@@ -233,17 +357,22 @@ static void print_time(const char *label, int64_t wall_ns)
 
 int mpt_cmd_capture_info(const struct mpt_cli *cli)
 {
-	int status = 0;
+	struct source *src = calloc(cli->n_files, sizeof(*src));
+	int status = 0, set;
 
+	if (!src) {
+		fprintf(stderr, "mptrace: out of memory\n");
+		return 1;
+	}
+	set = read_inputs(cli, src, &status);
 	for (int i = 0; i < cli->n_files; i++) {
-		struct source s;
-		int rc = read_all(&s, cli->files[i]);
+		const struct source *s = &src[i];
 
-		if (s.r) {
-			const struct mpt_cap_meta *m = mpt_cap_reader_meta(s.r);
-			const struct mpt_cap_counts *c = mpt_cap_reader_counts(s.r);
+		if (s->r && !s->skip) {
+			const struct mpt_cap_meta *m = mpt_cap_reader_meta(s->r);
+			const struct mpt_cap_counts *c = mpt_cap_reader_counts(s->r);
 
-			printf("%-18s %s\n", "file", cli->files[i]);
+			printf("%-18s %s\n", "file", s->name);
 			printf("%-18s %s\n", "mptrace version", m->mptrace_version);
 			printf("%-18s %s\n", "host", m->hostname);
 			printf("%-18s %s\n", "kernel", m->kernel);
@@ -251,7 +380,12 @@ int mpt_cmd_capture_info(const struct mpt_cli *cli)
 			printf("%-18s %s\n", "attach mode", m->attach_mode);
 			printf("%-18s %u\n", "array cap", m->array_cap);
 			printf("%-18s %s\n", "command line", m->command_line);
-			printf("%-18s %u\n", "file in ring", m->file_seq);
+			printf("%-18s %u\n", "file in set", m->file_seq);
+			if (m->set_id[0])
+				printf("%-18s %s\n", "set", m->set_id);
+			if (m->prev_file_seq >= 0)
+				printf("%-18s %lld, chain head %s\n", "follows file",
+				       (long long)m->prev_file_seq, m->prev_file_hash);
 			print_time("created", (int64_t)m->created_ns);
 			printf("%-18s %llu\n", "events", (unsigned long long)c->events);
 			printf("%-18s %llu in %llu drop records\n", "calls lost",
@@ -261,12 +395,17 @@ int mpt_cmd_capture_info(const struct mpt_cli *cli)
 					   (int64_t)c->first_ns + m->boot_to_wall_ns);
 				print_time("last event", (int64_t)c->last_ns + m->boot_to_wall_ns);
 			}
+			if (c->clock_steps)
+				printf("%-18s %llu\n", "clock steps",
+				       (unsigned long long)c->clock_steps);
 			printf("%-18s %llu\n", "records skipped", (unsigned long long)c->unknown);
 			printf("%-18s %llu\n", "chain blocks", (unsigned long long)c->chain_blocks);
 			printf("%-18s %s\n", "closed cleanly", c->ended ? "yes" : "no");
 		}
-		status = worse(status, rc);
-		close_source(&s);
 	}
-	return status;
+	status = worse(status, set);
+	for (int i = 0; i < cli->n_files; i++)
+		close_source(&src[i]);
+	free(src);
+	return stdout_status(status);
 }

@@ -31,7 +31,16 @@ struct mpt_tracer {
 	uint64_t malformed;
 	uint64_t unfinished;
 	uint64_t kret_missed; /* kept at stop, when the probes go */
+	uint32_t budget;      /* records left in this poll; 0: no limit */
 };
+
+/*
+ * Records one mpt_tracer_poll hands on at most: under any load the caller is
+ * back within a few milliseconds to see signals, timers and the watchdog.
+ */
+#define MPT_POLL_BUDGET 2048
+/* handle_sample's way to end a consume early; libbpf consumes the record first */
+#define BUDGET_SPENT (-EALREADY)
 
 void mpt_tracer_opts_default(struct mpt_tracer_opts *o)
 {
@@ -335,7 +344,9 @@ static int handle_sample(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	t->received++;
-	return t->opts.on_event ? t->opts.on_event(t->opts.ctx, &v) : 0;
+	if (t->opts.on_event)
+		t->opts.on_event(t->opts.ctx, &v);
+	return t->budget && !--t->budget ? BUDGET_SPENT : 0;
 }
 
 static bool valid_opts(const struct mpt_tracer_opts *o, char *why, size_t len)
@@ -420,22 +431,24 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 
 int mpt_tracer_poll(struct mpt_tracer *t, int timeout_ms)
 {
-	int n, m;
+	int n;
 
+	t->budget = MPT_POLL_BUDGET;
 	/* Records are written without waking us (batched), so poll, then consume. */
 	n = ring_buffer__poll(t->rb, timeout_ms);
-	if (n < 0)
-		return n;
-	m = ring_buffer__consume(t->rb);
-	if (m < 0)
-		return m;
-	return n + m;
+	if (n >= 0)
+		n = ring_buffer__consume(t->rb);
+	t->budget = 0;
+	if (n == BUDGET_SPENT)
+		return MPT_POLL_BUDGET;
+	return n;
 }
 
 static int drain(struct mpt_tracer *t)
 {
 	int n, total = 0;
 
+	t->budget = 0;
 	while ((n = ring_buffer__consume(t->rb)) > 0)
 		total += n;
 	return n < 0 ? n : total;
@@ -504,6 +517,9 @@ int mpt_tracer_stop(struct mpt_tracer *t)
 {
 	int err;
 
+	/* calls entering from now on are after the trace, not entries it lost */
+	if (t->skel->bss)
+		t->skel->bss->entry_detached = true;
 	bpf_link__destroy(t->link[L_ENTER]);
 	bpf_link__destroy(t->link[L_COMPAT_ENTER]);
 	t->link[L_ENTER] = t->link[L_COMPAT_ENTER] = NULL;

@@ -11,7 +11,7 @@
 #include "filter.h"
 #include "mptrace_event.h"
 
-/* Return < 0 to stop reading (that value is returned by mpt_tracer_poll). */
+/* Called for every record; what it returns is ignored: every record is read. */
 typedef int (*mpt_event_fn)(void *ctx, const struct mpt_view *v);
 
 struct mpt_tracer_opts {

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Files given on the command line: which are the same, and which can be read safely. */
+#ifndef MPTRACE_FSUTIL_H
+#define MPTRACE_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Do @a and @b name the same file? Either may not exist yet. */
+bool mpt_same_file(const char *a, const char *b);
+/* Is @name one of the files of the rotated capture set @set (set.N)? */
+bool mpt_in_capture_set(const char *name, const char *set);
+/*
+ * Open @path to read it whole: a regular file of at most @max bytes (0: no
+ * limit). Directories, devices, FIFOs and sockets are refused without
+ * blocking. Returns the fd, or -errno with @err saying why in one line.
+ */
+int mpt_open_regular(const char *path, uint64_t max, char *err, size_t len);
+
+#endif
