@@ -259,11 +259,14 @@ static int account_losses(struct sink *s, struct mpt_tracer *t)
 	if ((!s->cap && !s->stream_stats) || mpt_tracer_stats(t, &st))
 		return 0;
 	loss_counts(s, &st, cur);
-	/* the output's own losses are marked by flush_one(), once writing works again */
-	for (int k = 0; k < MPT_CAP_DROP_OUTPUT && !err; k++) {
-		if (cur[k] <= s->lost[k])
+	/*
+	 * The output's own losses are marked by flush_one(), once writing works
+	 * again; the capture marks its own in the capture.
+	 */
+	for (int k = 0; k < MPT_CAP_DROP_NR && !err; k++) {
+		if (k == MPT_CAP_DROP_OUTPUT || cur[k] <= s->lost[k])
 			continue;
-		if (s->cap)
+		if (s->cap && k != MPT_CAP_DROP_CAPTURE)
 			err = mpt_cap_write_drop(s->cap, k, cur[k] - s->lost[k], s->lost_since_ns,
 						 now);
 		if (s->stream_stats)
@@ -549,7 +552,13 @@ int main(int argc, char **argv)
 	mpt_verbosity = cli.verbosity;
 	switch (cli.command) {
 	case MPT_CMD_PROBE:
-		return cmd_probe();
+		rc = cmd_probe();
+		if (fflush(stdout) || ferror(stdout)) {
+			fprintf(stderr, "mptrace: writing to standard output failed: %s\n",
+				strerror(errno ? errno : EIO));
+			rc = 1;
+		}
+		return rc;
 	case MPT_CMD_REPLAY:
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
@@ -589,6 +598,8 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* a file size limit is a full disk, counted like one, not a reason to die */
+	signal(SIGXFSZ, SIG_IGN);
 
 	if (cli.detect.enabled && !(sink.detect = mpt_detector_new(&cli.detect))) {
 		fprintf(stderr, "mptrace: out of memory\n");

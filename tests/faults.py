@@ -1,0 +1,389 @@
+#!/usr/bin/env python3
+"""Fault injection: mptrace under the faults a production host has.
+
+    faults.py BUILD_DIR SCENARIO
+
+Each scenario runs the real binary on the real kernel with a real load (a
+private copy of bench/mp_bench, matched by --comm), injects one fault, and
+ends by checking the evidence: every capture verifies (or names the damage
+a killed writer leaves: exit 5, "not closed"), and the events written plus
+the losses counted equal the calls made. Each is bounded to a few seconds.
+"""
+import glob
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = sys.argv[1]
+MPTRACE = os.path.join(BUILD, "mptrace")
+D = tempfile.mkdtemp(prefix="mptrace-faults-")
+WORKER = os.path.join(D, "flt%d" % os.getpid())
+COMM = os.path.basename(WORKER)[:15]
+shutil.copy(os.path.join(BUILD, "bench", "mp_bench"), WORKER)
+
+
+def fail(msg):
+    sys.exit("FAIL: " + msg)
+
+
+def start(args, **kw):
+    """mptrace with @args, once it says it traces."""
+    kw.setdefault("stderr", subprocess.PIPE)
+    t = subprocess.Popen([MPTRACE, "--comm", COMM] + args, **kw)
+    err = b""
+    while b"tracing move_pages via" not in err:
+        chunk = os.read(t.stderr.fileno(), 4096)
+        if not chunk:
+            fail("mptrace did not start: " + err.decode())
+        err += chunk
+    t.early_err = err
+    return t
+
+
+def finish(t, timeout=30):
+    _, rest = t.communicate(timeout=timeout)
+    return (t.early_err + rest).decode()
+
+
+def load(calls, n=1, rate=None, wait=True):
+    args = [WORKER, "mp", str(n), str(calls)] + ([str(rate)] if rate else [])
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    if not wait:
+        return p
+    out, _ = p.communicate(timeout=120)
+    return int(re.search(r"calls (\d+)", out).group(1))
+
+
+def summary(err):
+    """'mptrace: N events, M dropped ...' -> (N, M, {name: count})"""
+    m = re.search(r"mptrace: (\d+) events, (\d+) dropped(.*)", err)
+    if not m:
+        fail("no summary line in:\n" + err)
+    kv = dict((k, int(v)) for k, v in re.findall(r" (\w+)=(\d+)", m.group(3)))
+    return int(m.group(1)), int(m.group(2)), kv
+
+
+def capture_counts(files):
+    """Events and lost calls in the capture files, by capture-info."""
+    r = subprocess.run([MPTRACE, "capture-info"] + files, capture_output=True, text=True)
+    events = sum(int(x) for x in re.findall(r"^events\s+(\d+)", r.stdout, re.M))
+    lost = sum(int(x) for x in re.findall(r"^calls lost\s+(\d+)", r.stdout, re.M))
+    return events, lost, r
+
+
+def verify(files, allowed=(0,)):
+    r = subprocess.run([MPTRACE, "verify"] + files, capture_output=True, text=True)
+    if r.returncode not in allowed:
+        fail("verify %s: exit %d\n%s%s" % (files, r.returncode, r.stdout, r.stderr))
+    return r
+
+
+def json_lines(path):
+    n = 0
+    with open(path, "rb") as f:
+        data = f.read()
+    if data and not data.endswith(b"\n"):
+        fail("%s ends in a torn line" % path)
+    for line in data.splitlines():
+        ev = json.loads(line)
+        n += ev.get("eventName") == "move_pages"
+    return n
+
+
+def mount_tmpfs(path, size):
+    os.makedirs(path)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0700" % size, "tmpfs", path],
+                   check=True)
+
+
+def enospc():
+    """A full disk under the capture: tracing goes on, the file stays whole."""
+    small = os.path.join(D, "small")
+    mount_tmpfs(small, "2m")
+    try:
+        filler = os.path.join(small, "filler")
+        with open(filler, "wb") as f:
+            f.write(b"\0" * (1536 << 10))
+        cap, log = os.path.join(small, "t.mpcap"), os.path.join(D, "t.json")
+        t = start(["--capture", cap, "-f", "json", "-o", log])
+        made = load(1500, n=64)  # ~2 MB of capture: the disk fills
+        time.sleep(0.5)
+        os.unlink(filler)  # space again: writing resumes, with a drop record
+        made += load(200, n=1)
+        time.sleep(0.5)
+        if t.poll() is not None:
+            fail("mptrace exited on a full disk")
+        t.send_signal(signal.SIGINT)
+        err = finish(t)
+        verify([cap])
+        events, lost, info = capture_counts([cap])
+        if events + lost != made:
+            fail("%d calls, the capture holds %d events + %d lost\n%s" %
+                 (made, events, lost, info.stdout))
+        if lost == 0:
+            fail("nothing was lost on a full disk?\n" + err)
+        if json_lines(log) != made:
+            fail("the log on a disk with room lost events")
+        if err.count("writing the capture failed") != 1 or "works again" not in err:
+            fail("not one message per outage:\n" + err)
+        if t.returncode == 0:
+            fail("events lost to the capture, yet exit 0")
+        print("enospc: %d calls, %d in the capture, %d counted lost, verify intact" %
+              (made, events, lost))
+    finally:
+        subprocess.run(["umount", "-l", small])
+
+
+def fsize():
+    """RLIMIT_FSIZE hit, then lifted: later records still pass their checksums."""
+    cap = os.path.join(D, "f.mpcap")
+    t = start(["--capture", cap, "-o", "/dev/null"])
+    resource.prlimit(t.pid, resource.RLIMIT_FSIZE, (200 << 10, resource.RLIM_INFINITY))
+    made = load(800, n=64)
+    time.sleep(0.5)
+    resource.prlimit(t.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
+    made += load(300, n=64)
+    time.sleep(0.5)
+    t.send_signal(signal.SIGINT)
+    err = finish(t)
+    verify([cap])
+    events, lost, _ = capture_counts([cap])
+    if events + lost != made or not lost:
+        fail("%d calls, %d events + %d lost\n%s" % (made, events, lost, err))
+    print("fsize: %d calls, %d written, %d lost while the limit held, verify intact" %
+          (made, events, lost))
+
+
+def stalled_pipe():
+    """A reader that never reads: the stop is not held, every call is accounted for."""
+    r, w = os.pipe()
+    t = start(["-f", "json"], stdout=w)
+    os.close(w)
+    made = load(30000, n=8)
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    t.send_signal(signal.SIGINT)
+    err = finish(t)
+    took = time.monotonic() - t0
+    os.close(r)
+    events, dropped, kv = summary(err)
+    if events + dropped != made:
+        fail("%d calls, %d events + %d dropped\n%s" % (made, events, dropped, err))
+    if not kv.get("output_lost"):
+        fail("a reader that takes nothing, yet nothing lost?\n" + err)
+    # the stop waits 500 ms for the reader; 2 s is far past any reason
+    if took > 2:
+        fail("SIGINT with a stalled reader took %.1f s" % took)
+    print("stalled-pipe: %d calls = %d written + %d lost; stopped %.2f s after SIGINT" %
+          (made, events, dropped, took))
+
+    # | head -1: the reader goes while calls go on; the stop counts no phantom losses
+    r, w = os.pipe()
+    t = start(["-f", "json"], stdout=w)
+    os.close(w)
+    p = load(10**8, n=1, wait=False)
+    with os.fdopen(r, "rb") as reader:
+        reader.readline()
+    err = finish(t)
+    p.kill()
+    p.wait()
+    events, dropped, kv = summary(err)
+    if kv.get("no_entry"):
+        fail("calls after the stop counted as lost entries:\n" + err)
+    if t.returncode != 0:
+        fail("a reader that went away is how a pipeline ends: exit %d" % t.returncode)
+    print("head -1: stopped when the reader went, no_entry=0, exit 0")
+
+
+def sigstop():
+    """A stopped reader: the ring fills, the kernel counts; nothing vanishes."""
+    cap = os.path.join(D, "s.mpcap")
+    t = start(["--capture", cap, "-o", "/dev/null", "--ringbuf-mb", "1"])
+    p = load(60000, n=32, wait=False)
+    time.sleep(0.2)
+    t.send_signal(signal.SIGSTOP)
+    time.sleep(2)
+    t.send_signal(signal.SIGCONT)
+    out, _ = p.communicate(timeout=120)
+    made = int(re.search(r"calls (\d+)", out).group(1))
+    time.sleep(0.5)
+    t.send_signal(signal.SIGINT)
+    err = finish(t)
+    events, dropped, kv = summary(err)
+    if events + dropped != made:
+        fail("%d calls, %d events + %d dropped\n%s" % (made, events, dropped, err))
+    if not kv.get("ringbuf_full"):
+        fail("the ring never filled while the reader was stopped:\n" + err)
+    verify([cap])
+    cev, clost, _ = capture_counts([cap])
+    if cev + clost != made:
+        fail("capture: %d events + %d lost for %d calls" % (cev, clost, made))
+    print("sigstop: %d calls = %d written + %d lost (%s); capture agrees" %
+          (made, events, dropped, ", ".join("%s=%d" % kv_ for kv_ in kv.items() if kv_[1])))
+
+
+def sigkill():
+    """Killed at random points, restarted onto the set: every file verifies or names
+    its torn tail, the set stays one chain, and what was flushed is all there."""
+    rnd = random.Random(int(os.environ.get("MPT_FAULT_SEED", "12")))
+    cap = os.path.join(D, "k.mpcap")
+    trials = int(os.environ.get("MPT_FAULT_TRIALS", "8"))
+    made = 0
+    for i in range(trials):
+        t = start(["--capture", cap, "--capture-size", "1", "-o", "/dev/null"])
+        p = load(4000, n=32, rate=20000, wait=False)
+        time.sleep(rnd.uniform(0.05, 0.6))
+        t.kill()
+        t.wait()
+        out, _ = p.communicate(timeout=60)
+        made += int(re.search(r"calls (\d+)", out).group(1))
+    # and one clean run at the end of the set
+    t = start(["--capture", cap, "--capture-size", "1", "-o", "/dev/null"])
+    made += load(100)
+    time.sleep(0.3)
+    t.send_signal(signal.SIGINT)
+    finish(t)
+    files = sorted(glob.glob(cap + ".*"), key=lambda f: int(f.rsplit(".", 1)[1]))
+    r = verify(files, allowed=(0, 5))
+    torn = r.stdout.count("NOT intact")
+    for line in r.stderr.splitlines():
+        if "not closed" not in line and "torn tail" not in line:
+            fail("a killed writer left damage other than an unclosed tail: " + line)
+    if "set of files is NOT" in r.stdout:
+        fail("restarts broke the set's chain:\n" + r.stderr)
+    events, lost, _ = capture_counts(files)
+    if events > made or events == 0:
+        fail("%d events in the captures of %d calls" % (events, made))
+    print("sigkill: %d kills, %d files (%d not closed), %d of %d calls kept, set chained" %
+          (trials, len(files), torn, events, made))
+
+
+def restart_and_second_writer():
+    """A restart never rewrites; a second writer is refused and harms nothing."""
+    single = os.path.join(D, "one.mpcap")
+    t = start(["--capture", single, "-o", "/dev/null"])
+    made = load(100)
+    time.sleep(0.3)
+    second = subprocess.run([MPTRACE, "--comm", COMM, "--capture", single, "-d", "0.2"],
+                            capture_output=True, text=True)
+    if second.returncode == 0 or "already exists" not in second.stderr:
+        fail("a second writer on a single capture: %d %s" % (second.returncode, second.stderr))
+    t.send_signal(signal.SIGINT)
+    finish(t)
+    verify([single])
+    if capture_counts([single])[0] != made:
+        fail("the first writer's capture lost events")
+    again = subprocess.run([MPTRACE, "--comm", COMM, "--capture", single, "-d", "0.2"],
+                           capture_output=True, text=True)
+    if again.returncode == 0 or capture_counts([single])[0] != made:
+        fail("a restart onto a single capture rewrote it")
+
+    ring = os.path.join(D, "ring.mpcap")
+    t = start(["--capture", ring, "--capture-size", "1", "-o", "/dev/null"])
+    made = load(300)
+    second = subprocess.run([MPTRACE, "--comm", COMM, "--capture", ring, "--capture-size",
+                             "1", "-d", "0.2"], capture_output=True, text=True)
+    if second.returncode == 0 or "being written by another mptrace" not in second.stderr:
+        fail("a second writer on a set: %d %s" % (second.returncode, second.stderr))
+    t.send_signal(signal.SIGINT)
+    finish(t)
+    t = start(["--capture", ring, "--capture-size", "1", "-o", "/dev/null"])
+    made += load(200)
+    time.sleep(0.3)
+    t.send_signal(signal.SIGINT)
+    finish(t)
+    files = sorted(glob.glob(ring + ".*"))
+    verify(files)
+    if len(files) != 2 or capture_counts(files)[0] != made:
+        fail("a restart did not continue the set: %s" % files)
+    print("restart: single capture refused twice, set continued in %s, second writers "
+          "refused" % [os.path.basename(f) for f in files])
+
+
+def watchdog_and_stop():
+    """Under full load: WATCHDOG=1 keeps coming, SIGINT is honoured at once."""
+    sock_path = os.path.join(D, "notify")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(sock_path)
+    env = dict(os.environ, NOTIFY_SOCKET=sock_path, WATCHDOG_USEC="2000000")
+    t = start(["-o", "/dev/null"], env=env)
+    p = load(10**8, n=1, wait=False)  # flat out until stopped
+    s.settimeout(0.1)
+    beats, end = [], time.monotonic() + 4
+    while time.monotonic() < end:
+        try:
+            if b"WATCHDOG=1" in s.recv(4096):
+                beats.append(time.monotonic())
+        except socket.timeout:
+            pass
+    t0 = time.monotonic()
+    t.send_signal(signal.SIGINT)
+    finish(t)
+    took = time.monotonic() - t0
+    p.kill()
+    p.wait()
+    gaps = [b - a for a, b in zip(beats, beats[1:])]
+    # systemd kills a service silent for WatchdogSec (2 s here)
+    if len(beats) < 3 or max(gaps) >= 2:
+        fail("watchdog beats under load: %d, gaps %s" % (len(beats), gaps))
+    if took > 1.5:
+        fail("SIGINT under full load honoured after %.2f s" % took)
+    print("watchdog: %d beats in 4 s under load, longest gap %.2f s; stop after %.2f s" %
+          (len(beats), max(gaps), took))
+
+
+def bad_inputs():
+    """Directories, FIFOs, devices and huge files: one line, an exit code, no hang."""
+    fifo = os.path.join(D, "fifo")
+    os.mkfifo(fifo)
+    cases = [(["--config", D], "a directory"), (["--config", "/dev/zero"], "a device"),
+             (["--config", fifo], "a FIFO"), (["replay", fifo], "a FIFO"),
+             (["verify", "/dev/zero"], "a device"), (["capture-info", D], "a directory")]
+    for args, why in cases:
+        r = subprocess.run([MPTRACE] + args, capture_output=True, text=True, timeout=10)
+        lines = r.stderr.strip().splitlines()
+        if r.returncode == 0 or not lines or why not in lines[0]:
+            fail("%s: exit %d, %r" % (args, r.returncode, r.stderr))
+    big = os.path.join(D, "big.conf")
+    with open(big, "w") as f:
+        f.write("# padding\n" * 200000)
+    r = subprocess.run([MPTRACE, "--config", big], capture_output=True, text=True, timeout=10)
+    if r.returncode == 0 or "at most" not in r.stderr:
+        fail("a 2 MB config: %d %r" % (r.returncode, r.stderr))
+    # output that cannot be written is a failure, not a silent success
+    cap = os.path.join(D, "b.mpcap")
+    t = start(["--capture", cap, "-o", "/dev/null"])
+    load(10)
+    t.send_signal(signal.SIGINT)
+    finish(t)
+    with open("/dev/full", "w") as full:
+        for args in (["verify", cap], ["capture-info", cap], ["probe"]):
+            r = subprocess.run([MPTRACE] + args, stdout=full, stderr=subprocess.PIPE,
+                               timeout=30, text=True)
+            if r.returncode == 0 or "No space left" not in r.stderr:
+                fail("%s > /dev/full: exit %d %r" % (args, r.returncode, r.stderr))
+    print("bad-inputs: %d refused in one line each; writes to /dev/full fail" %
+          (len(cases) + 1))
+
+
+SCENARIOS = {"enospc": enospc, "fsize": fsize, "stalled-pipe": stalled_pipe,
+             "sigstop": sigstop, "sigkill": sigkill, "restart": restart_and_second_writer,
+             "watchdog": watchdog_and_stop, "bad-inputs": bad_inputs}
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        print("faults: needs root (BPF, tmpfs)")
+        sys.exit(77)
+    try:
+        SCENARIOS[sys.argv[2]]()
+    finally:
+        shutil.rmtree(D, ignore_errors=True)
