@@ -316,6 +316,13 @@ def watchdog_and_stop():
     s.bind(sock_path)
     env = dict(os.environ, NOTIFY_SOCKET=sock_path, WATCHDOG_USEC="2000000")
     t = start(["-o", "/dev/null"], env=env)
+    # attached: CAP_BPF and CAP_SYS_PTRACE left, in the bounding set too (no way back)
+    with open("/proc/%d/status" % t.pid) as f:
+        caps = dict(re.findall(r"^(Cap\w+):\s+([0-9a-f]+)$", f.read(), re.M))
+    want = (1 << 39) | (1 << 19)
+    for k in ("CapEff", "CapPrm", "CapBnd"):
+        if int(caps[k], 16) != want:
+            fail("%s is %s after attach, not CAP_BPF|CAP_SYS_PTRACE" % (k, caps[k]))
     p = load(10**8, n=1, wait=False)  # flat out until stopped
     s.settimeout(0.1)
     beats, end = [], time.monotonic() + 4

@@ -101,6 +101,20 @@ static void test_probe_burst(void **state)
 		assert_int_equal(call(300, 1 + i * 0.01, 0, 1, 0, 0x10, -EINVAL), 0);
 }
 
+/* Records come in the order calls return; their times are the entries'. */
+static void test_out_of_order(void **state)
+{
+	(void)state;
+	/* a burst whose records arrive newest first still counts as one burst */
+	for (int i = 4; i > 0; i--)
+		assert_int_equal(call(400, 1 + i * 0.1, 4000, 1, 0, 0, -ESRCH), 0);
+	assert_int_equal(call(400, 1.0, 4000, 1, 0, 0, -ESRCH), BIT(PROBE_BURST));
+	/* an earlier call arriving after a detection is inside the cooldown */
+	assert_int_equal(call(401, 5, 200, 1, 0x1000, 2, 0), BIT(OTHER_PROCESS));
+	assert_int_equal(call(401, 4.9, 200, 1, 0x1000, 2, 0), 0);
+	assert_int_equal(call(401, 5.1, 200, 1, 0x1000, 2, 0), 0);
+}
+
 static void test_changed_during_call(void **state)
 {
 	(void)state;
@@ -215,6 +229,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_benign, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_process_and_move_all, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_burst, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_out_of_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_layout_scan, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changed_during_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_flood, setup, teardown),

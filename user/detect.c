@@ -39,9 +39,13 @@ struct window {
 	uint64_t start, sum;
 };
 
+/*
+ * Records arrive in the order calls return, stamped with their entry time: a
+ * @now before the window's start is a call that began earlier and belongs in it.
+ */
 static uint64_t window_add(struct window *w, uint64_t now, uint64_t add, uint64_t window_ns)
 {
-	if (now - w->start > window_ns || !w->sum) {
+	if (!w->sum || (now > w->start && now - w->start > window_ns)) {
 		w->start = now;
 		w->sum = 0;
 	}
@@ -142,10 +146,13 @@ uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
 	for (int r = 0; r < MPT_DET_NR; r++) {
 		if (!(hit & (1u << r)))
 			continue;
+		/* an earlier entry time arriving later is inside the cooldown, not past it */
 		if (r != MPT_DET_CHANGED_DURING_CALL && s->last_fired[r] &&
-		    now + 1 - s->last_fired[r] < d->cfg.cooldown_ns)
+		    (now + 1 <= s->last_fired[r] ||
+		     now + 1 - s->last_fired[r] < d->cfg.cooldown_ns))
 			continue;
-		s->last_fired[r] = now + 1;
+		if (now + 1 > s->last_fired[r])
+			s->last_fired[r] = now + 1;
 		fire |= 1u << r;
 	}
 	return fire;
