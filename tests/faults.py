@@ -378,13 +378,77 @@ def bad_inputs():
                                timeout=30, text=True)
             if r.returncode == 0 or "No space left" not in r.stderr:
                 fail("%s > /dev/full: exit %d %r" % (args, r.returncode, r.stderr))
-    print("bad-inputs: %d refused in one line each; writes to /dev/full fail" %
-          (len(cases) + 1))
+    # a device that refuses every write: one message for the outage, every event counted
+    t = start(["-o", "/dev/full"])
+    made = load(2000)
+    time.sleep(0.5)
+    t.send_signal(signal.SIGINT)
+    err = finish(t)
+    if err.count("writing to /dev/full failed") != 1 or "/dev/full works again" in err:
+        fail("-o /dev/full: not one message for one outage:\n" + err)
+    if summary(err)[2].get("output_lost") != made or t.returncode == 0:
+        fail("-o /dev/full: %d calls, not all counted as lost (exit %d):\n%s" %
+             (made, t.returncode, err))
+    # -o on the command line replaces the config file's output
+    conf, from_conf, from_cli = (os.path.join(D, n) for n in ("c.conf", "conf.json", "cli.json"))
+    with open(conf, "w") as f:
+        f.write("output = %s\nformat = json\n" % from_conf)
+    t = start(["--config", conf, "-o", from_cli])
+    made = load(10)
+    time.sleep(0.4)
+    t.send_signal(signal.SIGINT)
+    finish(t)
+    if os.path.exists(from_conf) or json_lines(from_cli) != made:
+        fail("-o did not replace the config's output")
+    # a capture that cannot be made leaves no empty log behind
+    r = subprocess.run([MPTRACE, "--comm", COMM, "--capture", cap, "-o", from_conf, "-d", "1"],
+                       capture_output=True, text=True)
+    if r.returncode == 0 or os.path.exists(from_conf):
+        fail("a refused capture left its log behind: %d %r" % (r.returncode, r.stderr))
+    print("bad-inputs: %d refused in one line each; writes to /dev/full fail; -o /dev/full "
+          "said once; -o replaces the config's output" % (len(cases) + 1))
+
+
+def clock_step():
+    """The wall clock steps forward and back mid-trace: times follow it, live and replayed."""
+    cap, log = os.path.join(D, "c.mpcap"), os.path.join(D, "c.json")
+    t = start(["--capture", cap, "-f", "json", "-o", log])
+    load(20)
+    time.sleep(0.5)
+    step = 1000.0
+    mono = time.clock_gettime(time.CLOCK_MONOTONIC)
+    real = time.clock_gettime(time.CLOCK_REALTIME)
+    try:
+        time.clock_settime(time.CLOCK_REALTIME, real + step)
+        time.sleep(0.6)  # the 200 ms timer notices
+        load(20)
+        time.sleep(0.5)
+    finally:
+        # back to where the clock would be had it not stepped
+        now = time.clock_gettime(time.CLOCK_MONOTONIC)
+        time.clock_settime(time.CLOCK_REALTIME, real + (now - mono))
+    time.sleep(0.6)
+    load(20)
+    time.sleep(0.5)
+    t.send_signal(signal.SIGINT)
+    err = finish(t)
+    if err.count("the wall clock stepped") != 2:
+        fail("two steps, not two messages:\n" + err)
+    stamps = [json.loads(line)["timestamp"] for line in open(log)]
+    if len(stamps) != 60:
+        fail("%d events of 60" % len(stamps))
+    jump = (stamps[20] - stamps[19]) / 1e9
+    if not step - 5 < jump < step + 5 or not -step - 5 < (stamps[40] - stamps[39]) / 1e9 < 0:
+        fail("times did not follow the clock: %s" % stamps[18:22] + stamps[38:42])
+    r = subprocess.run([MPTRACE, "replay", "-f", "json", cap], capture_output=True)
+    if r.returncode != 0 or r.stdout != open(log, "rb").read():
+        fail("the replay differs from the live output across clock steps")
+    print("clock: stepped +%.0f s and back; live times followed, replay byte-identical" % step)
 
 
 SCENARIOS = {"enospc": enospc, "fsize": fsize, "stalled-pipe": stalled_pipe,
              "sigstop": sigstop, "sigkill": sigkill, "restart": restart_and_second_writer,
-             "watchdog": watchdog_and_stop, "bad-inputs": bad_inputs}
+             "watchdog": watchdog_and_stop, "bad-inputs": bad_inputs, "clock": clock_step}
 
 if __name__ == "__main__":
     if os.geteuid() != 0:
