@@ -310,7 +310,12 @@ static int read_inputs(const struct mpt_cli *cli, struct source *src, int *statu
 	return check_set(src, cli->n_files);
 }
 
-int mpt_cmd_verify(const struct mpt_cli *cli)
+/*
+ * Read every input whole, check the set they form, then @report each (not
+ * the repeats): verify and capture-info differ only in what they print.
+ */
+static int each_input(const struct mpt_cli *cli, void (*report)(const struct source *s),
+		      const char *set_failed)
 {
 	struct source *src = calloc(cli->n_files, sizeof(*src));
 	int status = 0, set;
@@ -320,28 +325,35 @@ int mpt_cmd_verify(const struct mpt_cli *cli)
 		return 1;
 	}
 	set = read_inputs(cli, src, &status);
-	for (int i = 0; i < cli->n_files; i++) {
-		const struct source *s = &src[i];
-
-		if (s->skip)
-			continue;
-		if (!s->status && s->r) {
-			const struct mpt_cap_counts *c = mpt_cap_reader_counts(s->r);
-
-			printf("%s: intact: %llu records in %llu chain blocks, chain head %s\n",
-			       s->name, (unsigned long long)c->records,
-			       (unsigned long long)c->chain_blocks, s->head);
-		} else {
-			printf("%s: NOT intact (see above)\n", s->name);
-		}
-	}
-	if (set)
-		printf("the set of files is NOT complete or NOT in order (see above)\n");
+	for (int i = 0; i < cli->n_files; i++)
+		if (!src[i].skip)
+			report(&src[i]);
+	if (set && set_failed)
+		printf("%s\n", set_failed);
 	status = worse(status, set);
 	for (int i = 0; i < cli->n_files; i++)
 		close_source(&src[i]);
 	free(src);
 	return stdout_status(status);
+}
+
+static void report_verify(const struct source *s)
+{
+	if (!s->status && s->r) {
+		const struct mpt_cap_counts *c = mpt_cap_reader_counts(s->r);
+
+		printf("%s: intact: %llu records in %llu chain blocks, chain head %s\n", s->name,
+		       (unsigned long long)c->records, (unsigned long long)c->chain_blocks,
+		       s->head);
+	} else {
+		printf("%s: NOT intact (see above)\n", s->name);
+	}
+}
+
+int mpt_cmd_verify(const struct mpt_cli *cli)
+{
+	return each_input(cli, report_verify,
+			  "the set of files is NOT complete or NOT in order (see above)");
 }
 
 static void print_time(const char *label, int64_t wall_ns)
@@ -355,57 +367,45 @@ static void print_time(const char *label, int64_t wall_ns)
 	printf("%-18s %s.%09lldZ\n", label, buf, (long long)(wall_ns % 1000000000));
 }
 
+static void report_info(const struct source *s)
+{
+	const struct mpt_cap_meta *m;
+	const struct mpt_cap_counts *c;
+
+	if (!s->r)
+		return;
+	m = mpt_cap_reader_meta(s->r);
+	c = mpt_cap_reader_counts(s->r);
+	printf("%-18s %s\n", "file", s->name);
+	printf("%-18s %s\n", "mptrace version", m->mptrace_version);
+	printf("%-18s %s\n", "host", m->hostname);
+	printf("%-18s %s\n", "kernel", m->kernel);
+	printf("%-18s %s\n", "boot id", m->boot_id);
+	printf("%-18s %s\n", "attach mode", m->attach_mode);
+	printf("%-18s %u\n", "array cap", m->array_cap);
+	printf("%-18s %s\n", "command line", m->command_line);
+	printf("%-18s %u\n", "file in set", m->file_seq);
+	if (m->set_id[0])
+		printf("%-18s %s\n", "set", m->set_id);
+	if (m->prev_file_seq >= 0)
+		printf("%-18s %lld, chain head %s\n", "follows file", (long long)m->prev_file_seq,
+		       m->prev_file_hash);
+	print_time("created", (int64_t)m->created_ns);
+	printf("%-18s %llu\n", "events", (unsigned long long)c->events);
+	printf("%-18s %llu in %llu drop records\n", "calls lost", (unsigned long long)c->dropped,
+	       (unsigned long long)c->drop_records);
+	if (c->events) {
+		print_time("first event", (int64_t)c->first_ns + m->boot_to_wall_ns);
+		print_time("last event", (int64_t)c->last_ns + m->boot_to_wall_ns);
+	}
+	if (c->clock_steps)
+		printf("%-18s %llu\n", "clock steps", (unsigned long long)c->clock_steps);
+	printf("%-18s %llu\n", "records skipped", (unsigned long long)c->unknown);
+	printf("%-18s %llu\n", "chain blocks", (unsigned long long)c->chain_blocks);
+	printf("%-18s %s\n", "closed cleanly", c->ended ? "yes" : "no");
+}
+
 int mpt_cmd_capture_info(const struct mpt_cli *cli)
 {
-	struct source *src = calloc(cli->n_files, sizeof(*src));
-	int status = 0, set;
-
-	if (!src) {
-		fprintf(stderr, "mptrace: out of memory\n");
-		return 1;
-	}
-	set = read_inputs(cli, src, &status);
-	for (int i = 0; i < cli->n_files; i++) {
-		const struct source *s = &src[i];
-
-		if (s->r && !s->skip) {
-			const struct mpt_cap_meta *m = mpt_cap_reader_meta(s->r);
-			const struct mpt_cap_counts *c = mpt_cap_reader_counts(s->r);
-
-			printf("%-18s %s\n", "file", s->name);
-			printf("%-18s %s\n", "mptrace version", m->mptrace_version);
-			printf("%-18s %s\n", "host", m->hostname);
-			printf("%-18s %s\n", "kernel", m->kernel);
-			printf("%-18s %s\n", "boot id", m->boot_id);
-			printf("%-18s %s\n", "attach mode", m->attach_mode);
-			printf("%-18s %u\n", "array cap", m->array_cap);
-			printf("%-18s %s\n", "command line", m->command_line);
-			printf("%-18s %u\n", "file in set", m->file_seq);
-			if (m->set_id[0])
-				printf("%-18s %s\n", "set", m->set_id);
-			if (m->prev_file_seq >= 0)
-				printf("%-18s %lld, chain head %s\n", "follows file",
-				       (long long)m->prev_file_seq, m->prev_file_hash);
-			print_time("created", (int64_t)m->created_ns);
-			printf("%-18s %llu\n", "events", (unsigned long long)c->events);
-			printf("%-18s %llu in %llu drop records\n", "calls lost",
-			       (unsigned long long)c->dropped, (unsigned long long)c->drop_records);
-			if (c->events) {
-				print_time("first event",
-					   (int64_t)c->first_ns + m->boot_to_wall_ns);
-				print_time("last event", (int64_t)c->last_ns + m->boot_to_wall_ns);
-			}
-			if (c->clock_steps)
-				printf("%-18s %llu\n", "clock steps",
-				       (unsigned long long)c->clock_steps);
-			printf("%-18s %llu\n", "records skipped", (unsigned long long)c->unknown);
-			printf("%-18s %llu\n", "chain blocks", (unsigned long long)c->chain_blocks);
-			printf("%-18s %s\n", "closed cleanly", c->ended ? "yes" : "no");
-		}
-	}
-	status = worse(status, set);
-	for (int i = 0; i < cli->n_files; i++)
-		close_source(&src[i]);
-	free(src);
-	return stdout_status(status);
+	return each_input(cli, report_info, NULL);
 }
