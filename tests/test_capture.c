@@ -536,6 +536,51 @@ static void test_bad_files(void **state)
 	assert_int_equal(res.status, MPT_CAP_EDAMAGED);
 }
 
+/*
+ * Unknown records of a newer minor, 9 MiB of them with no chain record: the
+ * reader holds at most one block (8 MiB), then says the file is not one
+ * mptrace writes; its memory does not grow with the file.
+ */
+static void test_block_bounded(void **state)
+{
+	static struct raw r;
+	static unsigned char payload[MPT_CAP_MAX_PAYLOAD];
+	struct mpt_cap_reader *rd;
+	struct mpt_cap_item it;
+	char name[128], err[512];
+	unsigned char h[12];
+	uint16_t type = 77, zero = 0;
+	uint32_t len = sizeof(payload), crc;
+	FILE *f;
+	int rc;
+
+	(void)state;
+	raw_preamble(&r, MPT_CAP_MAJOR, 9);
+	raw_header(&r, "");
+	raw_chain(&r);
+	snprintf(name, sizeof(name), "%s/bounded.mpcap", dir);
+	f = fopen(name, "w+");
+	assert_non_null(f);
+	fwrite(r.buf, 1, r.len, f);
+	memcpy(h, &type, 2);
+	memcpy(h + 2, &zero, 2);
+	memcpy(h + 4, &len, 4);
+	crc = crc32(crc32(crc32(0, Z_NULL, 0), h, 8), payload, len);
+	memcpy(h + 8, &crc, 4);
+	for (int i = 0; i < 9; i++) {
+		fwrite(h, 1, sizeof(h), f);
+		fwrite(payload, 1, len, f);
+	}
+	rewind(f);
+	assert_int_equal(mpt_cap_reader_open(f, &rd, err, sizeof(err)), 0);
+	rc = mpt_cap_next(rd, &it);
+	assert_int_equal(rc, -MPT_CAP_EDAMAGED);
+	assert_non_null(strstr(mpt_cap_reader_error(rd), "no chain record within"));
+	mpt_cap_reader_free(rd);
+	fclose(f);
+	unlink(name);
+}
+
 /* An edit that fixes up the record's CRC still breaks the hash chain. */
 static void test_tamper_with_fixed_crc(void **state)
 {
@@ -566,6 +611,50 @@ static void test_tamper_with_fixed_crc(void **state)
 	assert_int_equal(res.status, MPT_CAP_ETAMPERED);
 	/* nothing of the altered block is handed out: its chain record does not vouch for it */
 	assert_int_equal(res.events, 0);
+}
+
+static void say_nothing(const char *msg)
+{
+	(void)msg;
+}
+
+/*
+ * The ring's three files (fileSeq 3, 4, 5) form one chain; without the
+ * middle one, or with one file twice, they do not.
+ */
+static void check_ring_set(const char *base)
+{
+	struct mpt_cap_reader *r[3];
+	const struct mpt_cap_meta *meta[3];
+	char heads[3][2 * MPT_CAP_HASH_LEN + 1], path[3][256], err[256];
+	const char *names[3], *head[3];
+	struct mpt_cap_item it;
+	FILE *f[3];
+
+	for (int i = 0; i < 3; i++) {
+		/* slot 0 holds fileSeq 3, the oldest kept */
+		snprintf(path[i], sizeof(path[i]), "%s/%s.%d", dir, base, i);
+		f[i] = fopen(path[i], "r");
+		assert_int_equal(mpt_cap_reader_open(f[i], &r[i], err, sizeof(err)), 0);
+		while (mpt_cap_next(r[i], &it) > 0)
+			;
+		mpt_cap_reader_chain_head(r[i], heads[i]);
+		meta[i] = mpt_cap_reader_meta(r[i]);
+		assert_int_equal(meta[i]->file_seq, 3 + i);
+		names[i] = path[i];
+		head[i] = heads[i];
+	}
+	assert_int_equal(mpt_cap_check_set(names, meta, head, 3, say_nothing), MPT_CAP_OK);
+	/* 3 and 5: 4 is missing */
+	meta[1] = meta[2], names[1] = names[2], head[1] = head[2];
+	assert_int_equal(mpt_cap_check_set(names, meta, head, 2, say_nothing), MPT_CAP_ESET);
+	/* 3 twice */
+	meta[1] = meta[0], names[1] = names[0], head[1] = head[0];
+	assert_int_equal(mpt_cap_check_set(names, meta, head, 2, say_nothing), MPT_CAP_ESET);
+	for (int i = 0; i < 3; i++) {
+		mpt_cap_reader_free(r[i]);
+		fclose(f[i]);
+	}
 }
 
 static void test_rotation(void **state)
@@ -611,6 +700,7 @@ static void test_rotation(void **state)
 	}
 	snprintf(path, sizeof(path), "%s/%s.3", dir, base);
 	assert_int_not_equal(stat(path, &st), 0);
+	check_ring_set(base);
 }
 
 static int teardown(void **state)
@@ -640,6 +730,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_newer_minor_version),
 	    cmocka_unit_test(test_bad_files),
 	    cmocka_unit_test(test_tamper_with_fixed_crc),
+	    cmocka_unit_test(test_block_bounded),
 	    cmocka_unit_test(test_rotation),
 	};
 	return cmocka_run_group_tests_name("capture", tests, NULL, teardown);
