@@ -532,11 +532,40 @@ struct newest {
 	char head[2 * MPT_CAP_HASH_LEN + 1];
 };
 
+/* A file of the set, its header read: 0, or -1 when it is not a readable capture. */
+static int open_member(const char *name, FILE **f, struct mpt_cap_reader **r)
+{
+	char err[256];
+	struct stat st;
+	int fd = open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	*f = NULL;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !(*f = fdopen(fd, "r"))) {
+		close(fd);
+		return -1;
+	}
+	if (mpt_cap_reader_open(*f, r, err, sizeof(err))) {
+		fclose(*f);
+		*f = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The set's newest file by its header's fileSeq (headers only), then that
+ * one read whole for its last chain hash: where a restart continues.
+ */
 static void find_newest(const char *path, struct newest *nw)
 {
-	char dir[4096], *slash;
+	char dir[4096], best[8300] = "", *slash;
+	struct mpt_cap_reader *r;
+	struct mpt_cap_item it;
 	const char *base;
 	struct dirent *de;
+	FILE *f;
 	DIR *d;
 
 	memset(nw, 0, sizeof(*nw));
@@ -552,12 +581,8 @@ static void find_newest(const char *path, struct newest *nw)
 		return;
 	while ((de = readdir(d))) {
 		size_t n = strlen(base);
-		struct mpt_cap_reader *r;
-		struct mpt_cap_item it;
 		char full[8300], *end;
 		unsigned long idx;
-		FILE *f;
-		int fd;
 
 		if (strncmp(de->d_name, base, n) || de->d_name[n] != '.' ||
 		    !isdigit((unsigned char)de->d_name[n + 1]))
@@ -568,31 +593,26 @@ static void find_newest(const char *path, struct newest *nw)
 		if (idx + 1 > nw->max_index)
 			nw->max_index = idx + 1;
 		snprintf(full, sizeof(full), "%s/%s", dir, de->d_name);
-		fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-		f = fd >= 0 ? fdopen(fd, "r") : NULL;
-		if (!f) {
-			if (fd >= 0)
-				close(fd);
+		if (open_member(full, &f, &r))
 			continue;
+		if (!nw->found || mpt_cap_reader_meta(r)->file_seq >= nw->seq) {
+			nw->found = true;
+			nw->seq = mpt_cap_reader_meta(r)->file_seq;
+			snprintf(best, sizeof(best), "%s", full);
 		}
-		if (!mpt_cap_reader_open(f, &r, full, sizeof(full))) {
-			const struct mpt_cap_meta *m = mpt_cap_reader_meta(r);
-
-			if (!nw->found || m->file_seq >= nw->seq) {
-				nw->found = true;
-				nw->seq = m->file_seq;
-				snprintf(nw->set_id, sizeof(nw->set_id), "%s", m->set_id);
-				/* as far as it is intact: a writer killed mid-block left a torn
-				 * tail */
-				while (mpt_cap_next(r, &it) > 0)
-					;
-				mpt_cap_reader_chain_head(r, nw->head);
-			}
-			mpt_cap_reader_free(r);
-		}
+		mpt_cap_reader_free(r);
 		fclose(f);
 	}
 	closedir(d);
+	if (!nw->found || open_member(best, &f, &r))
+		return;
+	snprintf(nw->set_id, sizeof(nw->set_id), "%s", mpt_cap_reader_meta(r)->set_id);
+	/* as far as it is intact: a writer killed mid-block left a torn tail */
+	while (mpt_cap_next(r, &it) > 0)
+		;
+	mpt_cap_reader_chain_head(r, nw->head);
+	mpt_cap_reader_free(r);
+	fclose(f);
 }
 
 static void new_set_id(char *out)

@@ -66,7 +66,7 @@ cli_check() {
 	wait $pid || return 1
 	cat /tmp/out /tmp/err
 	grep -q "mp_workload\[[0-9]*\] move_pages(0, 2, \[$2, $3\], NULL, \[[01], [01]\], 0) = 0 <" /tmp/out &&
-		grep -q "move_pages(0, 2, \[$2, $3\], NULL, 0x[0-9a-f]*, 0x10) = -1 EINVAL (Invalid argument) <" /tmp/out &&
+		grep -q "move_pages(0, 2, \[$2, $3\], NULL, 0x[0-9a-f]*, 0x10 /\* MPOL_??? \*/) = -1 EINVAL (Invalid argument) <" /tmp/out &&
 		grep -q "mptrace: 2 events, 0 dropped" /tmp/err
 }
 
