@@ -207,7 +207,7 @@ static void test_detection_json(void **state)
 	sb_init(&sb);
 	f.ev.flags = 4;
 	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
-	mpt_format_detection(1, &sb, MPT_DET_MOVE_ALL, &v, &ctx);
+	mpt_format_detection(MPT_FMT_JSON, &sb, MPT_DET_MOVE_ALL, &v, &ctx);
 	assert_true(sb.len && sb.buf[sb.len - 1] == '\n');
 	root = json_loadb(sb.buf, sb.len, 0, &err);
 	assert_non_null(root);

@@ -32,7 +32,7 @@
 #include "capture.h"
 #include "testutil.h"
 
-static const char *mptrace_bin, *schema, *schema_check, *python;
+static const char *mptrace_bin, *schema, *schema_check, *python, *ocsf_desc, *ocsf_check;
 static char tmpdir[] = "/tmp/mptrace-e2e-XXXXXX";
 
 struct proc {
@@ -685,6 +685,89 @@ static void test_detections(void **state)
 	munmap(mem, 16 * page);
 }
 
+/*
+ * --format ocsf on real calls, failures included, with detections: every line
+ * holds up against the OCSF description, the fields name the right processes,
+ * and the replay of the capture prints the same bytes.
+ */
+static void test_ocsf_live(void **state)
+{
+	char *mem = tu_touched_pages(2);
+	void *pages[2] = {mem, mem + 4096};
+	int status[2], nodes[2] = {0, 0}, go[2];
+	char live[256], cap[256], pid[16], cmd[1024];
+	size_t live_len, n = 0, findings = 0;
+	char *live_buf, *line, *save;
+	struct tu_call c;
+	struct proc p;
+	pid_t child;
+
+	(void)state;
+	child = waiting_child(go);
+	snprintf(live, sizeof(live), "%s/live.ocsf", tmpdir);
+	snprintf(cap, sizeof(cap), "%s/ocsf.mpcap", tmpdir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = {(char *)mptrace_bin, "--detect", "-f",	  "ocsf", "-o", live,
+			"--capture",	     cap,	 "--pid", pid,	  NULL};
+	start_tracing(&p, argv);
+	own_call(&c, pages, status, 2, NULL, 0);    /* a query: Other */
+	own_call(&c, pages, status, 2, nodes, 2);   /* a move: Modify Page */
+	own_call(&c, pages, status, 2, NULL, 0x10); /* EINVAL: Failure */
+	assert_int_equal(c.ret, -EINVAL);
+	memset(&c, 0, sizeof(c)); /* MPT-1: one of the child's pages, a finding */
+	c.pid = child, c.count = 1, c.pages = pages, c.nodes = nodes, c.status = status;
+	c.flags = 2;
+	tu_move_pages(&c);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	snprintf(cmd, sizeof(cmd), "%s %s %s %s 5 >&2", python, ocsf_check, ocsf_desc, live);
+	assert_int_equal(system(cmd), 0);
+
+	live_buf = slurp(live, &live_len);
+	for (line = strtok_r(live_buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_error_t err;
+		json_t *ev = json_loads(line, 0, &err), *proc;
+
+		assert_non_null(ev);
+		proc = json_object_get(json_object_get(ev, "actor"), "process");
+		assert_int_equal(json_integer_value(json_object_get(proc, "pid")), getpid());
+		assert_string_equal(json_string_value(json_object_get(proc, "name")), "test_e2e");
+		if (json_integer_value(json_object_get(ev, "class_uid")) == 2004) {
+			json_t *ev0 = json_array_get(json_object_get(ev, "evidences"), 0);
+
+			findings++;
+			assert_string_equal(
+			    json_string_value(json_object_get(
+				json_object_get(json_object_get(ev, "finding_info"), "analytic"),
+				"uid")),
+			    "MPT-1");
+			/* the process whose pages were moved: the child */
+			assert_int_equal(json_integer_value(json_object_get(
+					     json_object_get(ev0, "process"), "pid")),
+					 child);
+		} else if (n++ == 2) {
+			assert_int_equal(json_integer_value(json_object_get(ev, "status_id")), 2);
+			assert_string_equal(json_string_value(json_object_get(ev, "status_code")),
+					    "EINVAL");
+		}
+		json_decref(ev);
+	}
+	assert_int_equal(n, 4);
+	assert_int_equal(findings, 1);
+	free(live_buf);
+
+	live_buf = slurp(live, &live_len);
+	char *replay[] = {(char *)mptrace_bin, "replay", "--detect", "-f", "ocsf", cap, NULL};
+	assert_int_equal(run(replay, 0, &p), 0);
+	assert_int_equal(p.out_len, live_len);
+	assert_memory_equal(p.out, live_buf, live_len);
+	free(live_buf);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	waitpid(child, NULL, 0);
+	close(go[0]), close(go[1]);
+	munmap(mem, 8192);
+}
+
 static json_t *last_line_with(const char *buf, const char *needle)
 {
 	const char *at = NULL, *p = buf;
@@ -1171,10 +1254,14 @@ int main(int argc, char **argv)
 {
 	int rc;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s MPTRACE SCHEMA SCHEMA_CHECKER PYTHON\n", argv[0]);
+	if (argc != 7) {
+		fprintf(stderr,
+			"usage: %s MPTRACE SCHEMA SCHEMA_CHECKER PYTHON OCSF_DESC OCSF_CHECKER\n",
+			argv[0]);
 		return 1;
 	}
+	ocsf_desc = argv[5];
+	ocsf_check = argv[6];
 	mptrace_bin = argv[1];
 	schema = argv[2];
 	schema_check = argv[3];
@@ -1197,6 +1284,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_capture_follow),
 	    cmocka_unit_test(test_capture_bad_files),
 	    cmocka_unit_test(test_detections),
+	    cmocka_unit_test(test_ocsf_live),
 	    cmocka_unit_test(test_stats_and_drops),
 	    cmocka_unit_test(test_service_manager),
 	    cmocka_unit_test(test_log_rotation_and_hup),

@@ -3,7 +3,9 @@
  * Formatter unit tests: the table line to the byte, and the JSON parsed back
  * with a real parser (jansson) field by field. Every JSON line made here is
  * also written to format_samples.jsonl, which CTest then checks against the
- * schema (test schema_format_samples).
+ * schema (test schema_format_samples), and the same record as OCSF (and as a
+ * Detection Finding of every rule) to ocsf_samples.jsonl, checked against the
+ * OCSF description (test ocsf_format_samples).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -17,14 +19,31 @@
 
 #include <cmocka.h>
 
+#include "detect.h"
 #include "fake_event.h"
 #include "format.h"
 
 static struct fake_event f;
 static struct strbuf sb;
-static FILE *samples;
+static FILE *samples, *ocsf_samples;
 static const struct mpt_fmt_ctx ctx = {.boot_to_wall_ns = 1700000000ll * 1000000000ll,
-				       .hostname = "node-7"};
+				       .hostname = "node-7",
+				       .boot_id = "59c4e699-0d3c-4a8e-9f0e-0123456789ab",
+				       .kernel = "6.18.0-test"};
+
+/* @v as OCSF, and as a finding of every rule: for the OCSF check, each one line. */
+static void ocsf_lines(const struct mpt_view *v)
+{
+	struct strbuf o;
+
+	sb_init(&o);
+	mpt_format_ocsf(&o, v, &ctx);
+	for (int r = 0; r < MPT_DET_NR; r++)
+		mpt_format_detection(MPT_FMT_OCSF, &o, r, v, &ctx);
+	assert_false(o.oom);
+	fwrite(o.buf, 1, o.len, ocsf_samples);
+	sb_free(&o);
+}
 
 static const uint64_t pages3[3] = {0x7f12a000, 0x7f12b000, 0};
 static const int32_t nodes3[3] = {1, 1, 1};
@@ -66,10 +85,104 @@ static json_t *json(void)
 	assert_true(sb.len > 0 && sb.buf[sb.len - 1] == '\n');
 	assert_null(memchr(sb.buf, '\n', sb.len - 1)); /* exactly one line */
 	fwrite(sb.buf, 1, sb.len, samples);
+	ocsf_lines(&v);
 	root = json_loadb(sb.buf, sb.len, 0, &err);
 	if (!root)
 		fail_msg("invalid JSON (%s): %.*s", err.text, (int)sb.len, sb.buf);
 	return root;
+}
+
+static json_t *ocsf(void)
+{
+	struct mpt_view v;
+	json_error_t err;
+	const char *why;
+	json_t *root;
+
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	sb_reset(&sb);
+	mpt_format_ocsf(&sb, &v, &ctx);
+	assert_null(memchr(sb.buf, '\n', sb.len - 1));
+	fwrite(sb.buf, 1, sb.len, ocsf_samples);
+	root = json_loadb(sb.buf, sb.len, 0, &err);
+	if (!root)
+		fail_msg("invalid JSON (%s): %.*s", err.text, (int)sb.len, sb.buf);
+	return root;
+}
+
+static json_int_t jint(json_t *o, const char *path)
+{
+	json_t *v = o;
+	char buf[128], *save, *k;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
+		v = json_object_get(v, k);
+	if (!json_is_integer(v))
+		fail_msg("%s is not an integer", path);
+	return json_integer_value(v);
+}
+
+static const char *jstr(json_t *o, const char *path)
+{
+	json_t *v = o;
+	char buf[128], *save, *k;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
+		v = json_object_get(v, k);
+	if (!json_is_string(v))
+		fail_msg("%s is not a string", path);
+	return json_string_value(v);
+}
+
+/* The OCSF mapping, field by field, as the README's table gives it. */
+static void test_ocsf_mapping(void **state)
+{
+	json_t *o;
+
+	(void)state;
+	/* a migration of three pages: Modify Page, by the caller, of its own pages */
+	o = ocsf();
+	assert_int_equal(jint(o, "class_uid"), 1004);
+	assert_int_equal(jint(o, "category_uid"), 1);
+	assert_int_equal(jint(o, "activity_id"), 2);
+	assert_int_equal(jint(o, "type_uid"), 100402);
+	assert_int_equal(jint(o, "time"), (f.ev.ts_boot_ns + ctx.boot_to_wall_ns) / 1000000);
+	assert_int_equal(jint(o, "status_id"), 1);
+	assert_int_equal(jint(o, "actor.process.pid"), f.ev.task.host_tgid);
+	assert_int_equal(jint(o, "actor.process.tid"), f.ev.task.host_tid);
+	assert_int_equal(jint(o, "actor.process.parent_process.pid"), f.ev.task.host_ptgid);
+	assert_string_equal(jstr(o, "actor.process.name"), "numad");
+	assert_int_equal(jint(o, "process.pid"), f.ev.task.host_tgid);
+	assert_string_equal(jstr(o, "device.hostname"), "node-7");
+	assert_string_equal(jstr(o, "device.boot_uid"), ctx.boot_id);
+	assert_string_equal(jstr(o, "device.os.kernel_release"), "6.18.0-test");
+	assert_string_equal(jstr(o, "metadata.version"), "1.8.0");
+	assert_string_equal(jstr(o, "metadata.product.name"), "mptrace");
+	assert_null(json_object_get(o, "base_address")); /* three pages: no one address */
+	assert_int_equal(json_array_size(json_object_get(json_object_get(o, "unmapped"), "args")),
+			 6);
+	json_decref(o);
+
+	/* a failed query of another process's page: Other, Failure, the target by its pid */
+	f.ev.nodes = 0;
+	f.ev.nodes_state = MPT_ARRAY_NULL;
+	f.ev.pid = 4242;
+	f.ev.count = 1;
+	f.ev.ret = -ESRCH;
+	f.ev.status_state = MPT_ARRAY_NOT_FILLED;
+	fake_arrays(&f, 1, pages3, NULL, NULL);
+	o = ocsf();
+	assert_int_equal(jint(o, "activity_id"), 99);
+	assert_int_equal(jint(o, "type_uid"), 100499);
+	assert_int_equal(jint(o, "status_id"), 2);
+	assert_string_equal(jstr(o, "status_code"), "ESRCH");
+	assert_string_equal(jstr(o, "status_detail"), "No such process");
+	assert_int_equal(jint(o, "process.pid"), 4242);
+	assert_string_equal(jstr(o, "base_address"), "0x7f12a000");
+	assert_int_equal(jint(o, "size"), 4096);
+	json_decref(o);
 }
 
 static json_t *arg(json_t *root, size_t i, const char *name)
@@ -354,6 +467,7 @@ static void test_context_fields(void **state)
 	sb_reset(&sb);
 	mpt_format_json(&sb, &v, &ctx);
 	fwrite(sb.buf, 1, sb.len, samples);
+	ocsf_lines(&v);
 	root = json_loadb(sb.buf, sb.len, 0, &err);
 	assert_non_null(root);
 	assert_string_equal(json_string_value(json_object_get(root, "cgroupPath")), en.cgroup_path);
@@ -496,13 +610,15 @@ int main(void)
 	    cmocka_unit_test_setup(test_json_truncated, setup),
 	    cmocka_unit_test_setup(test_json_escaping, setup),
 	    cmocka_unit_test(test_format_parse),
+	    cmocka_unit_test_setup(test_ocsf_mapping, setup),
 	    cmocka_unit_test_setup(test_context_fields, setup),
 	    cmocka_unit_test_setup(test_out_of_range_values, setup),
 	};
 	int rc;
 
 	samples = fopen("format_samples.jsonl", "w");
-	if (!samples) {
+	ocsf_samples = fopen("ocsf_samples.jsonl", "w");
+	if (!samples || !ocsf_samples) {
 		perror("format_samples.jsonl");
 		return 1;
 	}
@@ -510,5 +626,6 @@ int main(void)
 	rc = cmocka_run_group_tests_name("format", tests, NULL, NULL);
 	sb_free(&sb);
 	fclose(samples);
+	fclose(ocsf_samples);
 	return rc;
 }

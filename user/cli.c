@@ -74,7 +74,7 @@ enum {
 
 static const struct argp_option options[] = {
     {"attach", 'a', "MODE", 0, "auto (default), kprobe, fentry or tracepoint", 0},
-    {"format", 'f', "FORMAT", 0, "table (default) or json", 0},
+    {"format", 'f', "FORMAT", 0, "table (default), json, or ocsf (OCSF 1.8.0 events)", 0},
     {"output", 'o', "FILE", 0,
      "write events to FILE instead of stdout; up to 4 times for several outputs, - for stdout", 0},
     {"max-events", 'n', "N", 0, "stop after N events", 0},
@@ -282,7 +282,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'f':
 		if (mpt_format_parse(arg, &cli->format)) {
-			snprintf(ps->err, ps->len, "unknown format '%s': use table or json", arg);
+			snprintf(ps->err, ps->len, "unknown format '%s': use table, json or ocsf", arg);
 			return EINVAL;
 		}
 		break;

@@ -163,7 +163,7 @@ static void json_str(struct strbuf *sb, const char *s)
 	sb_json_str(sb, s, strlen(s));
 }
 
-void mpt_format_detection(int json, struct strbuf *sb, enum mpt_detection_id id,
+void mpt_format_detection(enum mpt_format fmt, struct strbuf *sb, enum mpt_detection_id id,
 			  const struct mpt_view *trigger, const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_event *ev = trigger->ev;
@@ -171,8 +171,16 @@ void mpt_format_detection(int json, struct strbuf *sb, enum mpt_detection_id id,
 
 	if (id >= MPT_DET_NR)
 		return;
+	if (fmt == MPT_FMT_OCSF) {
+		const struct mpt_ocsf_rule rule = {rules[id].code,	rules[id].name,
+						   rules[id].severity,	descriptions[id],
+						   rules[id].technique, rules[id].technique_name};
+
+		mpt_format_ocsf_finding(sb, &rule, trigger, ctx);
+		return;
+	}
 	sb_init(&inner);
-	if (json) {
+	if (fmt == MPT_FMT_JSON) {
 		mpt_format_json(&inner, trigger, ctx);
 		if (inner.len && inner.buf[inner.len - 1] == '\n')
 			inner.len--;
@@ -210,12 +218,12 @@ void mpt_format_detection(int json, struct strbuf *sb, enum mpt_detection_id id,
 	sb_free(&inner);
 }
 
-void mpt_detect_lines(struct mpt_detector *d, int json, struct strbuf *sb, const struct mpt_view *v,
-		      const struct mpt_fmt_ctx *ctx)
+void mpt_detect_lines(struct mpt_detector *d, enum mpt_format fmt, struct strbuf *sb,
+		      const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
 {
 	uint32_t hits = mpt_detect(d, v);
 
 	for (int r = 0; r < MPT_DET_NR; r++)
 		if (hits & (1u << r))
-			mpt_format_detection(json, sb, r, v, ctx);
+			mpt_format_detection(fmt, sb, r, v, ctx);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "decode.h"
+#include "format.h"
 #include "strbuf.h"
 
 /* X(id, code, name, severity, MITRE technique id, technique name) */
@@ -54,13 +55,12 @@ uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v);
 
 const char *mpt_detection_code(enum mpt_detection_id id);
 
-/* One detection line (JSON or table), carrying the triggering event. */
-struct mpt_fmt_ctx;
-void mpt_format_detection(int json, struct strbuf *sb, enum mpt_detection_id id,
+/* One detection line (table, JSON or an OCSF Detection Finding), carrying the triggering event. */
+void mpt_format_detection(enum mpt_format fmt, struct strbuf *sb, enum mpt_detection_id id,
 			  const struct mpt_view *trigger, const struct mpt_fmt_ctx *ctx);
 
 /* Run the rules on @v and append a line to @sb for each detection it raises. */
-void mpt_detect_lines(struct mpt_detector *d, int json, struct strbuf *sb, const struct mpt_view *v,
-		      const struct mpt_fmt_ctx *ctx);
+void mpt_detect_lines(struct mpt_detector *d, enum mpt_format fmt, struct strbuf *sb,
+		      const struct mpt_view *v, const struct mpt_fmt_ctx *ctx);
 
 #endif

@@ -28,6 +28,8 @@ int mpt_format_parse(const char *name, enum mpt_format *fmt)
 		*fmt = MPT_FMT_TABLE;
 	else if (!strcmp(name, "json"))
 		*fmt = MPT_FMT_JSON;
+	else if (!strcmp(name, "ocsf"))
+		*fmt = MPT_FMT_OCSF;
 	else
 		return -EINVAL;
 	return 0;
@@ -38,6 +40,8 @@ void mpt_format_event(enum mpt_format fmt, struct strbuf *sb, const struct mpt_v
 {
 	if (fmt == MPT_FMT_JSON)
 		mpt_format_json(sb, v, ctx);
+	else if (fmt == MPT_FMT_OCSF)
+		mpt_format_ocsf(sb, v, ctx);
 	else
 		mpt_format_table(sb, v, ctx);
 }
@@ -234,6 +238,14 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_puts(sb, mpt_abi_name(ev->abi));
 	sb_puts(sb, "\",\"argsNum\":");
 	sb_u64(sb, MPT_MOVE_PAGES_NARGS);
+	mpt_format_json_return(sb, ev);
+	sb_puts(sb, ",\"args\":");
+	mpt_format_json_args(sb, v);
+	sb_puts(sb, "}\n");
+}
+
+void mpt_format_json_return(struct strbuf *sb, const struct mpt_event *ev)
+{
 	if (ev->ret_state == MPT_RET_SEEN) {
 		sb_puts(sb, ",\"returnValue\":");
 		sb_s64(sb, ev->ret);
@@ -245,8 +257,13 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 		sb_puts(sb, mpt_ret_state_name(ev->ret_state));
 		sb_puts(sb, "\"");
 	}
+}
 
-	sb_puts(sb, ",\"args\":[");
+void mpt_format_json_args(struct strbuf *sb, const struct mpt_view *v)
+{
+	const struct mpt_event *ev = v->ev;
+
+	sb_putc(sb, '[');
 	json_arg_open(sb, ARG_pid);
 	sb_s64(sb, ev->pid);
 	sb_putc(sb, '}');
@@ -260,7 +277,7 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_s64(sb, ev->flags);
 	sb_puts(sb, ",\"decoded\":\"");
 	mpt_flags_str(sb, ev->flags);
-	sb_puts(sb, "\"}]}\n");
+	sb_puts(sb, "\"}]");
 }
 
 /* ---- table, in strace's style ---- */

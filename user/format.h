@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* The two human/machine renderings of a move_pages event. */
+/* The renderings of a move_pages event: strace's table, mptrace's JSON, OCSF. */
 #ifndef MPTRACE_FORMAT_H
 #define MPTRACE_FORMAT_H
 
@@ -11,12 +11,15 @@
 enum mpt_format {
 	MPT_FMT_TABLE,
 	MPT_FMT_JSON,
+	MPT_FMT_OCSF, /* OCSF 1.8.0 Memory Activity and Detection Finding (ocsf.c) */
 };
 
 /* What a record alone does not say, fixed for the whole trace. */
 struct mpt_fmt_ctx {
 	int64_t boot_to_wall_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME at start */
 	const char *hostname;
+	const char *boot_id; /* may be NULL: OCSF event ids and device.boot_uid use it */
+	const char *kernel;  /* uname release; may be NULL */
 };
 
 int mpt_format_parse(const char *name, enum mpt_format *fmt);
@@ -27,5 +30,16 @@ void mpt_format_event(enum mpt_format fmt, struct strbuf *sb, const struct mpt_v
 
 void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx);
 void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx);
+void mpt_format_ocsf(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx);
+/* An OCSF Detection Finding for rule @rule (detect.h's table) that @trigger raised. */
+struct mpt_ocsf_rule {
+	const char *code, *name, *severity, *description, *technique, *technique_name;
+};
+void mpt_format_ocsf_finding(struct strbuf *sb, const struct mpt_ocsf_rule *rule,
+			     const struct mpt_view *trigger, const struct mpt_fmt_ctx *ctx);
+
+/* Pieces of the JSON format that other formats carry as they are. */
+void mpt_format_json_return(struct strbuf *sb, const struct mpt_event *ev);
+void mpt_format_json_args(struct strbuf *sb, const struct mpt_view *v);
 
 #endif

@@ -155,7 +155,7 @@ static int emit_event(void *ctx, const struct mpt_view *v)
 	sb_reset(&s->line);
 	mpt_format_event(s->format, &s->line, &ev, &s->fmt);
 	if (s->detect)
-		mpt_detect_lines(s->detect, s->format == MPT_FMT_JSON, &s->line, &ev, &s->fmt);
+		mpt_detect_lines(s->detect, s->format, &s->line, &ev, &s->fmt);
 	/* a full disk, a stalled or a vanished reader: counted per output, never a stop */
 	for (int i = 0; i < s->n_out; i++) {
 		if (s->line.oom)
@@ -210,6 +210,10 @@ static uint64_t boot_ns(void)
 static void stream_line(struct sink *s, int only, const char *json, const char *table)
 {
 	const char *line = s->format == MPT_FMT_JSON ? json : table;
+
+	/* an OCSF stream holds OCSF events only: losses are on stderr and in the capture */
+	if (s->format == MPT_FMT_OCSF)
+		return;
 
 	for (int i = 0; i < s->n_out; i++)
 		if (only < 0 || only == i)
@@ -530,7 +534,8 @@ int main(int argc, char **argv)
 	struct mpt_tracer *tracer = NULL;
 	struct sigaction sa = {.sa_handler = on_signal};
 	struct mpt_cli cli;
-	char hostname[256] = "";
+	char hostname[256] = "", boot_id[64] = "";
+	struct utsname uts;
 	char err[MPT_REASON_LEN];
 	int64_t deadline = 0, next_flush = 0, next_stats = 0;
 	int cap_err = 0, stop_err = 0;
@@ -590,6 +595,10 @@ int main(int argc, char **argv)
 		goto cleanup;
 	gethostname(hostname, sizeof(hostname) - 1);
 	sink.fmt.hostname = hostname;
+	read_boot_id(boot_id, sizeof(boot_id));
+	uname(&uts);
+	sink.fmt.boot_id = boot_id;
+	sink.fmt.kernel = uts.release;
 	sink.fmt.boot_to_wall_ns = boot_to_wall_ns();
 
 	/* No SA_RESTART: a signal must end the wait in epoll. */

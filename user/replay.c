@@ -57,6 +57,8 @@ static int open_source(struct source *s, const char *name)
 	}
 	s->fmt.hostname = mpt_cap_reader_meta(s->r)->hostname;
 	s->fmt.boot_to_wall_ns = mpt_cap_reader_meta(s->r)->boot_to_wall_ns;
+	s->fmt.boot_id = mpt_cap_reader_meta(s->r)->boot_id;
+	s->fmt.kernel = mpt_cap_reader_meta(s->r)->kernel;
 	return 0;
 }
 
@@ -233,8 +235,8 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 				/* the same rules on the same records: the same detections as live
 				 */
 				if (detect)
-					mpt_detect_lines(detect, cli->format == MPT_FMT_JSON, &line,
-							 &next->it.view, &next->fmt);
+					mpt_detect_lines(detect, cli->format, &line, &next->it.view,
+							 &next->fmt);
 				if (line.oom || fwrite(line.buf, 1, line.len, out) != line.len) {
 					fprintf(stderr, "mptrace: writing the replay failed: %s\n",
 						strerror(line.oom ? ENOMEM : errno));

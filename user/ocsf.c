@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * OCSF 1.8.0: a move_pages call is a Memory Activity (class 1004), a
+ * detection a Detection Finding (class 2004) carrying that activity as its
+ * evidence. What OCSF has no attribute for is under "unmapped", named as in
+ * mptrace's JSON format. The attributes used, their types and enums are in
+ * events/ocsf-1.8.0.json (written from the schema by scripts/ocsf_describe.py);
+ * tests/check_ocsf.py holds every line the tests make to it. The mapping,
+ * field by field, is in the README.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "format.h"
+#include "mptrace_event.h"
+#include "version.h"
+
+#define OCSF_VERSION "1.8.0"
+#define MEMORY_ACTIVITY 1004
+#define DETECTION_FINDING 2004
+/* memory_activity's activity_id: a call that asks for migration modifies pages */
+#define ACT_MODIFY_PAGE 2
+#define ACT_OTHER 99 /* a query (nodes NULL): it reads where pages are, nothing changes */
+#define OS_LINUX 200
+#define PAGE_BYTES 4096 /* x86-64, the only architecture mptrace traces */
+
+static void str(struct strbuf *sb, const char *s)
+{
+	sb_json_str(sb, s ? s : "", s ? strlen(s) : 0);
+}
+
+static void key(struct strbuf *sb, const char *k)
+{
+	if (sb->len && sb->buf[sb->len - 1] != '{' && sb->buf[sb->len - 1] != '[')
+		sb_putc(sb, ',');
+	sb_putc(sb, '"');
+	sb_puts(sb, k);
+	sb_puts(sb, "\":");
+}
+
+static void kstr(struct strbuf *sb, const char *k, const char *v)
+{
+	key(sb, k);
+	str(sb, v);
+}
+
+static void kint(struct strbuf *sb, const char *k, int64_t v)
+{
+	key(sb, k);
+	sb_s64(sb, v);
+}
+
+static const struct mpt_enrich *enrich_of(const struct mpt_view *v)
+{
+	static const struct mpt_enrich none = {"", "", "", "", ""};
+
+	return v->enrich ? v->enrich : &none;
+}
+
+static int64_t wall_ms(uint64_t boot_ns, const struct mpt_fmt_ctx *ctx)
+{
+	return ((int64_t)boot_ns + ctx->boot_to_wall_ns) / 1000000;
+}
+
+static bool in_container(const struct mpt_view *v)
+{
+	return enrich_of(v)->container_id[0] != '\0';
+}
+
+/* The caller: what the record knows of it and what user space added. */
+static void caller_process(struct strbuf *sb, const struct mpt_view *v,
+			   const struct mpt_fmt_ctx *ctx)
+{
+	const struct mpt_task *t = &v->ev->task;
+	const struct mpt_enrich *en = enrich_of(v);
+	const char *exe = en->exe_path, *base = strrchr(exe, '/');
+
+	sb_putc(sb, '{');
+	kint(sb, "pid", t->host_tgid);
+	kint(sb, "tid", t->host_tid);
+	key(sb, "name");
+	sb_json_str(sb, t->comm, strnlen(t->comm, sizeof(t->comm)));
+	kint(sb, "created_time", wall_ms(t->start_ns, ctx));
+	if (exe[0]) {
+		key(sb, "file");
+		sb_putc(sb, '{');
+		kstr(sb, "name", base ? base + 1 : exe);
+		kstr(sb, "path", exe);
+		kint(sb, "type_id", 1); /* Regular File */
+		kstr(sb, "type", "Regular File");
+		sb_putc(sb, '}');
+	}
+	key(sb, "user");
+	sb_puts(sb, "{\"uid\":\"");
+	sb_u64(sb, t->uid);
+	sb_puts(sb, "\"}");
+	key(sb, "parent_process");
+	sb_putc(sb, '{');
+	kint(sb, "pid", t->host_ptgid);
+	sb_putc(sb, '}');
+	if (in_container(v)) {
+		key(sb, "container");
+		sb_putc(sb, '{');
+		kstr(sb, "uid", en->container_id);
+		if (en->container_runtime[0])
+			kstr(sb, "runtime", en->container_runtime);
+		if (en->pod_uid[0])
+			kstr(sb, "pod_uuid", en->pod_uid);
+		sb_putc(sb, '}');
+		kint(sb, "namespace_pid", t->ns_tgid);
+	}
+	sb_putc(sb, '}');
+}
+
+/*
+ * The process whose pages were moved: the caller for pid 0 or its own pid;
+ * else the pid argument, a pid of the caller's pid namespace (a host pid
+ * only when the caller runs in the host's).
+ */
+static void target_process(struct strbuf *sb, const struct mpt_view *v,
+			   const struct mpt_fmt_ctx *ctx)
+{
+	const struct mpt_event *ev = v->ev;
+	const struct mpt_task *t = &ev->task;
+
+	if (ev->pid == 0 || (uint32_t)ev->pid == t->ns_tgid) {
+		caller_process(sb, v, ctx);
+		return;
+	}
+	sb_putc(sb, '{');
+	if (t->ns_tgid == t->host_tgid)
+		kint(sb, "pid", ev->pid);
+	else
+		kint(sb, "namespace_pid", ev->pid);
+	sb_putc(sb, '}');
+}
+
+/* The target names a pid of another namespace: a container profile attribute. */
+static bool uses_container_profile(const struct mpt_view *v)
+{
+	const struct mpt_event *ev = v->ev;
+
+	return in_container(v) || (ev->pid != 0 && (uint32_t)ev->pid != ev->task.ns_tgid &&
+				   ev->task.ns_tgid != ev->task.host_tgid);
+}
+
+/* A stable id: the boot, the entry time and the thread name one call. */
+static void event_uid(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx,
+		      const char *prefix)
+{
+	char buf[160];
+
+	snprintf(buf, sizeof(buf), "%s%s-%" PRIx64 "-%u", prefix,
+		 ctx->boot_id && ctx->boot_id[0] ? ctx->boot_id : "noboot",
+		 (uint64_t)v->ev->ts_boot_ns, v->ev->task.host_tid);
+	str(sb, buf);
+}
+
+static void metadata(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx,
+		     const char *uid_prefix)
+{
+	char orig[32];
+
+	key(sb, "metadata");
+	sb_putc(sb, '{');
+	kstr(sb, "version", OCSF_VERSION);
+	key(sb, "product");
+	sb_putc(sb, '{');
+	kstr(sb, "name", "mptrace");
+	kstr(sb, "vendor_name", "mptrace");
+	kstr(sb, "version", MPTRACE_VERSION);
+	sb_putc(sb, '}');
+	key(sb, "profiles");
+	sb_puts(sb, uses_container_profile(v) ? "[\"host\",\"container\"]" : "[\"host\"]");
+	key(sb, "uid");
+	event_uid(sb, v, ctx, uid_prefix);
+	/* the record's own clock: nanoseconds, where time has milliseconds */
+	snprintf(orig, sizeof(orig), "%" PRId64, (int64_t)v->ev->ts_boot_ns + ctx->boot_to_wall_ns);
+	kstr(sb, "original_time", orig);
+	kstr(sb, "event_code", "move_pages");
+	sb_putc(sb, '}');
+}
+
+static void device(struct strbuf *sb, const struct mpt_fmt_ctx *ctx)
+{
+	key(sb, "device");
+	sb_putc(sb, '{');
+	kstr(sb, "hostname", ctx->hostname);
+	kint(sb, "type_id", 0); /* Unknown: a server, a desktop, a VM: not known here */
+	kstr(sb, "type", "Unknown");
+	if (ctx->boot_id && ctx->boot_id[0])
+		kstr(sb, "boot_uid", ctx->boot_id);
+	key(sb, "os");
+	sb_putc(sb, '{');
+	kstr(sb, "name", "Linux");
+	kint(sb, "type_id", OS_LINUX);
+	kstr(sb, "type", "Linux");
+	if (ctx->kernel && ctx->kernel[0])
+		kstr(sb, "kernel_release", ctx->kernel);
+	sb_puts(sb, "}}");
+}
+
+/* status_id, status, status_code, status_detail from the return value. */
+static void status(struct strbuf *sb, const struct mpt_event *ev)
+{
+	char detail[64];
+
+	if (ev->ret_state != MPT_RET_SEEN) {
+		kint(sb, "status_id", 0);
+		kstr(sb, "status", "Unknown");
+		kstr(sb, "status_detail", mpt_ret_state_desc(ev->ret_state));
+	} else if (ev->ret < 0) {
+		const char *name = mpt_errno_name((int)-ev->ret);
+
+		kint(sb, "status_id", 2);
+		kstr(sb, "status", "Failure");
+		if (name)
+			kstr(sb, "status_code", name);
+		kstr(sb, "status_detail", mpt_errno_desc((int)-ev->ret));
+	} else {
+		kint(sb, "status_id", 1);
+		kstr(sb, "status", "Success");
+		if (ev->ret > 0) {
+			/* move_pages(2): a positive return is the pages not migrated */
+			snprintf(detail, sizeof(detail), "%" PRId64 " pages not migrated",
+				 (int64_t)ev->ret);
+			kstr(sb, "status_detail", detail);
+		}
+	}
+}
+
+/* What OCSF has no attribute for, named as in mptrace's JSON format. */
+static void unmapped(struct strbuf *sb, const struct mpt_view *v)
+{
+	const struct mpt_event *ev = v->ev;
+	const struct mpt_task *t = &ev->task;
+	const struct mpt_enrich *en = enrich_of(v);
+
+	key(sb, "unmapped");
+	sb_putc(sb, '{');
+	kstr(sb, "eventName", "move_pages");
+	kstr(sb, "abi", mpt_abi_name(ev->abi));
+	mpt_format_json_return(sb, ev);
+	kint(sb, "processorId", t->cpu);
+	kint(sb, "processId", t->ns_tgid);
+	kint(sb, "threadId", t->ns_tid);
+	kint(sb, "parentProcessId", t->ns_ptgid);
+	kint(sb, "groupId", t->gid);
+	kint(sb, "cgroupId", (int64_t)t->cgroup_id);
+	kstr(sb, "cgroupPath", en->cgroup_path);
+	kint(sb, "mountNamespace", t->mnt_ns);
+	kint(sb, "pidNamespace", t->pid_ns);
+	key(sb, "args");
+	mpt_format_json_args(sb, v);
+	sb_putc(sb, '}');
+}
+
+/* One Memory Activity object, without its newline. */
+static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
+			    const struct mpt_fmt_ctx *ctx)
+{
+	const struct mpt_event *ev = v->ev;
+	int act = ev->nodes ? ACT_MODIFY_PAGE : ACT_OTHER;
+
+	sb_putc(sb, '{');
+	kint(sb, "class_uid", MEMORY_ACTIVITY);
+	kstr(sb, "class_name", "Memory Activity");
+	kint(sb, "category_uid", 1);
+	kstr(sb, "category_name", "System Activity");
+	kint(sb, "activity_id", act);
+	kstr(sb, "activity_name", act == ACT_MODIFY_PAGE ? "Modify Page" : "Query Page Nodes");
+	kint(sb, "type_uid", MEMORY_ACTIVITY * 100 + act);
+	kstr(sb, "type_name",
+	     act == ACT_MODIFY_PAGE ? "Memory Activity: Modify Page" : "Memory Activity: Other");
+	kint(sb, "time", wall_ms(ev->ts_boot_ns, ctx));
+	kint(sb, "severity_id", 1);
+	kstr(sb, "severity", "Informational");
+	status(sb, ev);
+	if (ev->ret_state == MPT_RET_SEEN)
+		kint(sb, "duration", (int64_t)(ev->duration_ns / 1000000));
+	/* one page: its address and size mean what OCSF says they mean */
+	if (ev->count == 1 && ev->pages_state == MPT_ARRAY_OK && ev->pages_n == 1) {
+		char addr[24];
+
+		snprintf(addr, sizeof(addr), "0x%" PRIx64, mpt_view_page(v, 0));
+		kstr(sb, "base_address", addr);
+		kint(sb, "size", PAGE_BYTES);
+	}
+	key(sb, "actor");
+	sb_puts(sb, "{\"process\":");
+	caller_process(sb, v, ctx);
+	sb_puts(sb, ",\"user\":{\"uid\":\"");
+	sb_u64(sb, ev->task.uid);
+	sb_puts(sb, "\"}}");
+	key(sb, "process");
+	target_process(sb, v, ctx);
+	device(sb, ctx);
+	metadata(sb, v, ctx, "");
+	unmapped(sb, v);
+	sb_putc(sb, '}');
+}
+
+void mpt_format_ocsf(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
+{
+	memory_activity(sb, v, ctx);
+	sb_putc(sb, '\n');
+}
+
+static int severity_id(const char *sev)
+{
+	static const char *const names[] = {"informational", "low", "medium", "high", "critical"};
+
+	for (int i = 0; i < 5; i++)
+		if (!strcmp(sev, names[i]))
+			return i + 1;
+	return 0;
+}
+
+void mpt_format_ocsf_finding(struct strbuf *sb, const struct mpt_ocsf_rule *rule,
+			     const struct mpt_view *trigger, const struct mpt_fmt_ctx *ctx)
+{
+	static const char *const sev_names[] = {"Unknown", "Informational", "Low",
+						"Medium",  "High",	    "Critical"};
+	int sev = severity_id(rule->severity);
+	char prefix[32];
+
+	snprintf(prefix, sizeof(prefix), "%s-", rule->code);
+	sb_putc(sb, '{');
+	kint(sb, "class_uid", DETECTION_FINDING);
+	kstr(sb, "class_name", "Detection Finding");
+	kint(sb, "category_uid", 2);
+	kstr(sb, "category_name", "Findings");
+	kint(sb, "activity_id", 1);
+	kstr(sb, "activity_name", "Create");
+	kint(sb, "type_uid", DETECTION_FINDING * 100 + 1);
+	kstr(sb, "type_name", "Detection Finding: Create");
+	kint(sb, "time", wall_ms(trigger->ev->ts_boot_ns, ctx));
+	kint(sb, "severity_id", sev);
+	kstr(sb, "severity", sev_names[sev]);
+	kint(sb, "status_id", 1);
+	kstr(sb, "status", "New");
+	key(sb, "is_alert");
+	sb_puts(sb, "true");
+	key(sb, "finding_info");
+	sb_putc(sb, '{');
+	key(sb, "uid");
+	event_uid(sb, trigger, ctx, prefix);
+	kstr(sb, "title", rule->name);
+	kstr(sb, "desc", rule->description);
+	key(sb, "analytic");
+	sb_putc(sb, '{');
+	kstr(sb, "uid", rule->code);
+	kstr(sb, "name", rule->name);
+	kint(sb, "type_id", 1);
+	kstr(sb, "type", "Rule");
+	sb_putc(sb, '}');
+	if (rule->technique[0]) {
+		key(sb, "attacks");
+		sb_puts(sb, "[{\"technique\":{");
+		kstr(sb, "uid", rule->technique);
+		kstr(sb, "name", rule->technique_name);
+		sb_puts(sb, "}}]");
+	}
+	sb_putc(sb, '}');
+	key(sb, "actor");
+	sb_puts(sb, "{\"process\":");
+	caller_process(sb, trigger, ctx);
+	sb_putc(sb, '}');
+	/* the call that raised it, whole: the evidence */
+	key(sb, "evidences");
+	sb_puts(sb, "[{\"process\":");
+	target_process(sb, trigger, ctx);
+	sb_puts(sb, ",\"data\":");
+	memory_activity(sb, trigger, ctx);
+	sb_puts(sb, "}]");
+	device(sb, ctx);
+	metadata(sb, trigger, ctx, prefix);
+	sb_puts(sb, "}\n");
+}
