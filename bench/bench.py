@@ -48,6 +48,11 @@ class Tracer:
                      "mptrace-json+capture": ["-f", "json", "--capture",
                                               os.path.join(tmp, "c.mpcap")],
                      "mptrace-table": ["-f", "table"]}[kind]
+        if kind == "mptrace-json+capture":
+            # a capture is never overwritten: each run makes its own
+            self.capture = os.path.join(tmp, "c.mpcap")
+            if os.path.exists(self.capture):
+                os.unlink(self.capture)
         self.p = subprocess.Popen(["taskset", "-c", TRACER_CPU] + argv,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.err = b""

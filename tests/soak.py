@@ -38,7 +38,7 @@ def main():
     subprocess.run(["cp", bench, worker], check=True)
     comm = os.path.basename(worker)[:15]
     log, cap = os.path.join(d, "events.json"), os.path.join(d, "trace.mpcap")
-    t = subprocess.Popen([mptrace, "-f", "json", "-o", log, "--log-size", "8", "--log-files",
+    t = subprocess.Popen([mptrace, "-f", "json", "-o", log, "--log-size", "32", "--log-files",
                           "64", "--capture", cap, "--capture-size", "4", "--capture-files", "4",
                           "--stats-interval", "1", "--detect", "--comm", comm],
                          stderr=subprocess.PIPE)
