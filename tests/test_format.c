@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,8 +72,10 @@ static const char *table(void)
 	return sb.buf;
 }
 
-/* Format as JSON, keep the line for the schema check, and parse it back. */
-static json_t *json(void)
+/* Format the record with @fmt, keep the line in @keep for its check, and parse it back. */
+static json_t *formatted(void (*fmt)(struct strbuf *, const struct mpt_view *,
+				     const struct mpt_fmt_ctx *),
+			 FILE *keep, bool with_ocsf)
 {
 	struct mpt_view v;
 	json_error_t err;
@@ -81,43 +84,46 @@ static json_t *json(void)
 
 	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
 	sb_reset(&sb);
-	mpt_format_json(&sb, &v, &ctx);
+	fmt(&sb, &v, &ctx);
 	assert_true(sb.len > 0 && sb.buf[sb.len - 1] == '\n');
 	assert_null(memchr(sb.buf, '\n', sb.len - 1)); /* exactly one line */
-	fwrite(sb.buf, 1, sb.len, samples);
-	ocsf_lines(&v);
+	fwrite(sb.buf, 1, sb.len, keep);
+	if (with_ocsf)
+		ocsf_lines(&v);
 	root = json_loadb(sb.buf, sb.len, 0, &err);
 	if (!root)
 		fail_msg("invalid JSON (%s): %.*s", err.text, (int)sb.len, sb.buf);
 	return root;
+}
+
+/* As JSON, for the schema check, and the same record as OCSF for the OCSF check. */
+static json_t *json(void)
+{
+	return formatted(mpt_format_json, samples, true);
 }
 
 static json_t *ocsf(void)
 {
-	struct mpt_view v;
-	json_error_t err;
-	const char *why;
-	json_t *root;
-
-	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
-	sb_reset(&sb);
-	mpt_format_ocsf(&sb, &v, &ctx);
-	assert_null(memchr(sb.buf, '\n', sb.len - 1));
-	fwrite(sb.buf, 1, sb.len, ocsf_samples);
-	root = json_loadb(sb.buf, sb.len, 0, &err);
-	if (!root)
-		fail_msg("invalid JSON (%s): %.*s", err.text, (int)sb.len, sb.buf);
-	return root;
+	return formatted(mpt_format_ocsf, ocsf_samples, false);
 }
 
-static json_int_t jint(json_t *o, const char *path)
+/* The value at a dotted @path ("actor.process.pid"). */
+static json_t *at(json_t *o, const char *path)
 {
-	json_t *v = o;
 	char buf[128], *save, *k;
 
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
-		v = json_object_get(v, k);
+		o = json_object_get(o, k);
+	if (!o)
+		fail_msg("no %s", path);
+	return o;
+}
+
+static json_int_t jint(json_t *o, const char *path)
+{
+	json_t *v = at(o, path);
+
 	if (!json_is_integer(v))
 		fail_msg("%s is not an integer", path);
 	return json_integer_value(v);
@@ -125,12 +131,8 @@ static json_int_t jint(json_t *o, const char *path)
 
 static const char *jstr(json_t *o, const char *path)
 {
-	json_t *v = o;
-	char buf[128], *save, *k;
+	json_t *v = at(o, path);
 
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
-		v = json_object_get(v, k);
 	if (!json_is_string(v))
 		fail_msg("%s is not a string", path);
 	return json_string_value(v);
