@@ -461,6 +461,9 @@ static int open_file(struct mpt_cap_writer *w)
 		return err;
 	}
 	w->created_any = true;
+	/* exactly the mode asked for, whatever the umask */
+	if (fchmod(w->fd, w->opts.group_read ? 0640 : 0600))
+		wsay(w, "setting the mode of capture '%s' failed: %s", name, strerror(errno));
 	memset(w->prev, 0, sizeof(w->prev));
 	w->blocks = 0;
 	w->file_bytes = 0;
@@ -725,16 +728,16 @@ int mpt_cap_writer_open(const struct mpt_cap_writer_opts *o, const struct mpt_ca
 	return 0;
 }
 
-int mpt_cap_write_event(struct mpt_cap_writer *w, const struct mpt_view *v)
+/* The five strings after the kernel record, each u16 length + bytes; returns their size. */
+static uint32_t encode_strings(const struct mpt_enrich *en, unsigned char *tail)
 {
 	static const struct mpt_enrich none = {"", "", "", "", ""};
-	const struct mpt_enrich *en = v->enrich ? v->enrich : &none;
-	const char *str[N_STRINGS] = {en->cgroup_path, en->exe_path, en->container_id,
-				      en->container_runtime, en->pod_uid};
-	unsigned char tail[N_STRINGS * (2 + 4096)], head[4];
-	uint32_t klen = v->ev->size, tlen = 0;
-	int err;
+	const char *str[N_STRINGS];
+	uint32_t tlen = 0;
 
+	en = en ? en : &none;
+	str[0] = en->cgroup_path, str[1] = en->exe_path, str[2] = en->container_id;
+	str[3] = en->container_runtime, str[4] = en->pod_uid;
 	for (int i = 0; i < N_STRINGS; i++) {
 		size_t n = str[i] ? strlen(str[i]) : 0;
 
@@ -745,6 +748,26 @@ int mpt_cap_write_event(struct mpt_cap_writer *w, const struct mpt_view *v)
 			memcpy(tail + tlen + 2, str[i], n);
 		tlen += 2 + n;
 	}
+	return tlen;
+}
+
+size_t mpt_cap_event_encode(const struct mpt_view *v, unsigned char *out, size_t cap)
+{
+	size_t need = 4 + v->ev->size + MPT_CAP_EVENT_STRINGS_MAX;
+
+	if (cap < need)
+		return 0;
+	put32(out, v->ev->size);
+	memcpy(out + 4, v->ev, v->ev->size);
+	return 4 + v->ev->size + encode_strings(v->enrich, out + 4 + v->ev->size);
+}
+
+int mpt_cap_write_event(struct mpt_cap_writer *w, const struct mpt_view *v)
+{
+	unsigned char tail[MPT_CAP_EVENT_STRINGS_MAX], head[4];
+	uint32_t klen = v->ev->size, tlen = encode_strings(v->enrich, tail);
+	int err;
+
 	put32(head, klen);
 	/* one record, one CRC: the kernel record's length, the record, the strings */
 	err = append_pieces(w, MPT_CAP_REC_EVENT,
@@ -923,17 +946,25 @@ struct mpt_cap_reader {
 	uint64_t end_events, end_drops, end_dropped; /* what the END record says */
 	volatile int *stop;
 	bool follow;
+	bool (*keep_waiting)(void *ctx); /* NULL: until *stop */
+	void *wait_ctx;
 	json_t *header;
 	struct mpt_cap_meta meta;
 	struct mpt_cap_counts counts;
-	unsigned char *event; /* the kernel record, 8-byte aligned */
-	size_t event_cap;
-	char str[N_STRINGS][4097];
+	struct mpt_cap_event_buf ev;
 	char error[512];
 };
 
 static int fail(struct mpt_cap_reader *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Following: wait for more at the end, until told to stop or the caller gives up. */
+static bool keep_following(const struct mpt_cap_reader *r)
+{
+	if (!r->follow || (r->stop && *r->stop))
+		return false;
+	return !r->keep_waiting || r->keep_waiting(r->wait_ctx);
+}
 
 static int fail(struct mpt_cap_reader *r, int status, const char *fmt, ...)
 {
@@ -978,7 +1009,7 @@ static int read_exact(struct mpt_cap_reader *r, unsigned char *p, size_t n, uint
 			return 1;
 		if (ferror(r->f))
 			return -1;
-		if (!r->follow || (r->stop && *r->stop))
+		if (!keep_following(r))
 			return 0;
 		clearerr(r->f);
 		usleep(100 * 1000);
@@ -1170,40 +1201,60 @@ static int check_chain(struct mpt_cap_reader *r, const unsigned char *p, uint32_
 	return 0;
 }
 
-static int decode_event(struct mpt_cap_reader *r, const unsigned char *p, uint32_t len,
-			struct mpt_cap_item *it)
+int mpt_cap_event_decode(struct mpt_cap_event_buf *b, const void *payload, size_t len,
+			 struct mpt_cap_item *it, const char **why)
 {
-	const char *why;
+	const unsigned char *p = payload;
 	uint32_t klen, off;
 
-	if (len < 4 || (klen = get32(p)) > len - 4)
-		return fail(r, MPT_CAP_EDAMAGED, "event record at offset %llu: bad length",
-			    (unsigned long long)it->offset);
+	if (len < 4 || (klen = get32(p)) > len - 4) {
+		*why = "bad length";
+		return -1;
+	}
 	/* an aligned copy: the view reads the record's fields in place */
-	if (grow(&r->event, &r->event_cap, klen + 8))
-		return fail(r, MPT_CAP_EIO, "out of memory");
-	memcpy(r->event, p + 4, klen);
-	if (mpt_event_parse(r->event, klen, &it->view, &why))
-		return fail(r, MPT_CAP_EDAMAGED, "event record at offset %llu: %s",
-			    (unsigned long long)it->offset, why);
+	if (grow(&b->event, &b->cap, klen + 8)) {
+		*why = "out of memory";
+		return -1;
+	}
+	memcpy(b->event, p + 4, klen);
+	if (mpt_event_parse(b->event, klen, &it->view, why))
+		return -1;
 	off = 4 + klen;
 	for (int i = 0; i < N_STRINGS; i++) {
 		uint32_t n;
 
-		if (len - off < 2 || (n = get16(p + off)) > 4096 || n > len - off - 2)
-			return fail(r, MPT_CAP_EDAMAGED,
-				    "event record at offset %llu: bad string length",
-				    (unsigned long long)it->offset);
-		memcpy(r->str[i], p + off + 2, n);
-		r->str[i][n] = '\0';
+		if (len - off < 2 || (n = get16(p + off)) > 4096 || n > len - off - 2) {
+			*why = "bad string length";
+			return -1;
+		}
+		memcpy(b->str[i], p + off + 2, n);
+		b->str[i][n] = '\0';
 		off += 2 + n;
 	}
-	it->enrich.cgroup_path = r->str[0];
-	it->enrich.exe_path = r->str[1];
-	it->enrich.container_id = r->str[2];
-	it->enrich.container_runtime = r->str[3];
-	it->enrich.pod_uid = r->str[4];
+	it->enrich.cgroup_path = b->str[0];
+	it->enrich.exe_path = b->str[1];
+	it->enrich.container_id = b->str[2];
+	it->enrich.container_runtime = b->str[3];
+	it->enrich.pod_uid = b->str[4];
 	it->view.enrich = &it->enrich;
+	return 0;
+}
+
+void mpt_cap_event_buf_free(struct mpt_cap_event_buf *b)
+{
+	free(b->event);
+	b->event = NULL;
+	b->cap = 0;
+}
+
+static int decode_event(struct mpt_cap_reader *r, const unsigned char *p, uint32_t len,
+			struct mpt_cap_item *it)
+{
+	const char *why;
+
+	if (mpt_cap_event_decode(&r->ev, p, len, it, &why))
+		return fail(r, MPT_CAP_EDAMAGED, "event record at offset %llu: %s",
+			    (unsigned long long)it->offset, why);
 	return 0;
 }
 
@@ -1301,7 +1352,7 @@ int mpt_cap_next(struct mpt_cap_reader *r, struct mpt_cap_item *it)
 		if (type < 0)
 			return type;
 		if (type == 0) {
-			if (r->follow && !(r->stop && *r->stop)) {
+			if (keep_following(r)) {
 				usleep(100 * 1000);
 				continue;
 			}
@@ -1364,13 +1415,21 @@ void mpt_cap_reader_follow(struct mpt_cap_reader *r, volatile int *stop)
 	r->stop = stop;
 }
 
+void mpt_cap_reader_follow_while(struct mpt_cap_reader *r, volatile int *stop,
+				 bool (*keep_waiting)(void *ctx), void *ctx)
+{
+	mpt_cap_reader_follow(r, stop);
+	r->keep_waiting = keep_waiting;
+	r->wait_ctx = ctx;
+}
+
 void mpt_cap_reader_free(struct mpt_cap_reader *r)
 {
 	if (!r)
 		return;
 	json_decref(r->header);
 	free(r->block);
-	free(r->event);
+	mpt_cap_event_buf_free(&r->ev);
 	free(r);
 }
 

@@ -83,6 +83,7 @@ struct mpt_cap_writer_opts {
 	uint64_t max_bytes; /* rotate after this many bytes; 0: never */
 	uint32_t max_files; /* ring of this many files (path.0, path.1, ...); 0: keep all */
 	bool sync;	    /* fdatasync every flush */
+	bool group_read;    /* 0640: an unprivileged shipper in the group reads it */
 	void (*say)(const char *msg); /* one line per outage and recovery */
 };
 
@@ -164,9 +165,27 @@ const struct mpt_cap_counts *mpt_cap_reader_counts(const struct mpt_cap_reader *
 const char *mpt_cap_reader_error(const struct mpt_cap_reader *r);
 /* Wait and retry at the end of the data instead of reporting a torn tail. */
 void mpt_cap_reader_follow(struct mpt_cap_reader *r, volatile int *stop);
+/* The same, and at each wait @keep_waiting says whether to go on (a newer file appeared). */
+void mpt_cap_reader_follow_while(struct mpt_cap_reader *r, volatile int *stop,
+				 bool (*keep_waiting)(void *ctx), void *ctx);
 void mpt_cap_reader_free(struct mpt_cap_reader *r);
 /* The last verified chain hash, hex, into @out (65 bytes). */
 void mpt_cap_reader_chain_head(const struct mpt_cap_reader *r, char *out);
+
+/* An EVENT record's payload: the kernel record and the strings the user side added. */
+#define MPT_CAP_EVENT_STRINGS_MAX (5 * (2 + 4096))
+/* Encode @v as an EVENT payload into @out; its length, 0 when @cap is too small. */
+size_t mpt_cap_event_encode(const struct mpt_view *v, unsigned char *out, size_t cap);
+/* Where a decoded payload lives: an aligned copy of the record, the strings. */
+struct mpt_cap_event_buf {
+	unsigned char *event;
+	size_t cap;
+	char str[5][4097];
+};
+/* Decode an EVENT payload into @it (pointing into @b). 0, or -1 with @why. */
+int mpt_cap_event_decode(struct mpt_cap_event_buf *b, const void *payload, size_t len,
+			 struct mpt_cap_item *it, const char **why);
+void mpt_cap_event_buf_free(struct mpt_cap_event_buf *b);
 
 /* For tests that write extended files: append a raw record to @buf's writer. */
 int mpt_cap_write_raw(struct mpt_cap_writer *w, uint16_t type, const void *payload, uint32_t len);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -70,6 +71,19 @@ enum {
 	OPT_CONFIG,
 	OPT_LOG_SIZE,
 	OPT_LOG_FILES,
+	OPT_CAPTURE_GROUP_READ,
+	OPT_NATS,
+	OPT_STREAM,
+	OPT_SUBJECT,
+	OPT_STATE,
+	OPT_REPLICAS,
+	OPT_TLS,
+	OPT_TLS_CA,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_CREDS,
+	OPT_SINCE,
+	OPT_UNTIL,
 };
 
 static const struct argp_option options[] = {
@@ -101,7 +115,26 @@ static const struct argp_option options[] = {
     {"capture-size", OPT_CAPTURE_SIZE, "MB", 0,
      "start a new capture file (FILE.0, FILE.1, ...) every MB megabytes", 2},
     {"capture-files", OPT_CAPTURE_FILES, "N", 0, "with --capture-size: keep a ring of N files", 2},
-    {"follow", OPT_FOLLOW, NULL, 0, "replay: wait for more records at the end", 2},
+    {"capture-group-read", OPT_CAPTURE_GROUP_READ, NULL, 0,
+     "make captures readable by their group (0640), for an unprivileged mptrace ship", 2},
+    {"follow", OPT_FOLLOW, NULL, 0,
+     "replay: wait for more records at the end; ship: keep shipping through rotation", 2},
+    {NULL, 0, NULL, 0, "Fleet: mptrace ship CAPTURE..., mptrace replay --nats (docs/fleet.md):", 5},
+    {"nats", OPT_NATS, "URL[,URL...]", 0,
+     "NATS servers (ship: default nats://127.0.0.1:4222; replay: read from the stream)", 5},
+    {"stream", OPT_STREAM, "NAME", 0, "JetStream stream (default MPTRACE)", 5},
+    {"subject", OPT_SUBJECT, "SUBJECT", 0,
+     "ship: default mptrace.HOST.move_pages; replay: a filter, default mptrace.>", 5},
+    {"state", OPT_STATE, "FILE", 0, "ship: what was acknowledged; a restart resumes from it", 5},
+    {"replicas", OPT_REPLICAS, "N", 0, "ship: replicas of a stream it creates (default 1)", 5},
+    {"tls", OPT_TLS, NULL, 0, "require TLS", 5},
+    {"tls-ca", OPT_TLS_CA, "FILE", 0, "CA certificates to trust", 5},
+    {"tls-cert", OPT_TLS_CERT, "FILE", 0, "client certificate (with --tls-key)", 5},
+    {"tls-key", OPT_TLS_KEY, "FILE", 0, "client key", 5},
+    {"creds", OPT_CREDS, "FILE", 0, "NATS user credentials (JWT and seed)", 5},
+    {"since", OPT_SINCE, "TIME", 0,
+     "replay --nats: events from TIME (seconds since the epoch, or YYYY-MM-DDTHH:MM:SSZ)", 5},
+    {"until", OPT_UNTIL, "TIME", 0, "replay --nats: events up to TIME", 5},
     {NULL, 0, NULL, 0, "Detections (docs/detections.md), live and in replay:", 3},
     {"detect", OPT_DETECT, NULL, 0, "emit a detection event after each suspicious call", 3},
     {"detect-burst", OPT_DETECT_BURST, "N", 0,
@@ -169,6 +202,27 @@ static int parse_u64(const char *arg, const char *what, uint64_t min, uint64_t m
 	return 0;
 }
 
+/* Seconds since the epoch (fractions allowed), or YYYY-MM-DDTHH:MM:SSZ (UTC). */
+static int parse_time(const char *arg, int64_t *ns, struct parse_state *ps)
+{
+	struct tm tm = {0};
+	char *end;
+	double secs = strtod(arg, &end);
+
+	if (end != arg && !*end && secs > 0 && secs < 1e11) {
+		*ns = (int64_t)(secs * 1e9);
+		return 0;
+	}
+	end = strptime(arg, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end && !*end) {
+		*ns = (int64_t)timegm(&tm) * 1000000000;
+		return 0;
+	}
+	snprintf(ps->err, ps->len,
+		 "invalid time '%s': seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ", arg);
+	return -1;
+}
+
 static int parse_seconds(const char *arg, uint64_t *ms, struct parse_state *ps)
 {
 	char *end;
@@ -219,7 +273,41 @@ static error_t filter_add(struct mpt_cli *cli, enum mpt_filter_kind kind, const 
 static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 {
 	bool reading = cli->command == MPT_CMD_REPLAY || cli->command == MPT_CMD_VERIFY ||
-		       cli->command == MPT_CMD_CAPTURE_INFO;
+		       cli->command == MPT_CMD_CAPTURE_INFO || cli->command == MPT_CMD_SHIP;
+	bool from_stream = cli->command == MPT_CMD_REPLAY && cli->nats.urls;
+	bool nats_opts = cli->nats.stream || cli->nats.subject || cli->nats.tls ||
+			 cli->nats.tls_ca || cli->nats.tls_cert || cli->nats.creds;
+
+	if (from_stream && cli->n_files) {
+		snprintf(ps->err, ps->len, "replay --nats reads the stream, not files");
+		return EINVAL;
+	}
+	if (from_stream)
+		reading = false;
+	if ((cli->nats.state || cli->nats.replicas) && cli->command != MPT_CMD_SHIP) {
+		snprintf(ps->err, ps->len, "--state and --replicas go with ship");
+		return EINVAL;
+	}
+	if ((cli->nats.since_ns || cli->nats.until_ns) && !from_stream) {
+		snprintf(ps->err, ps->len, "--since and --until go with replay --nats");
+		return EINVAL;
+	}
+	if (nats_opts && cli->command != MPT_CMD_SHIP && !from_stream) {
+		snprintf(ps->err, ps->len, "NATS options go with ship or replay --nats");
+		return EINVAL;
+	}
+	if (cli->nats.urls && cli->command != MPT_CMD_SHIP && cli->command != MPT_CMD_REPLAY) {
+		snprintf(ps->err, ps->len, "--nats goes with ship or replay");
+		return EINVAL;
+	}
+	if (cli->command == MPT_CMD_SHIP && (cli->n_outputs || cli->detect.enabled)) {
+		snprintf(ps->err, ps->len, "ship publishes JSON events: no -o, no --detect");
+		return EINVAL;
+	}
+	if (cli->capture_group_read && !cli->capture) {
+		snprintf(ps->err, ps->len, "--capture-group-read needs --capture FILE");
+		return EINVAL;
+	}
 
 	if (cli->tracer.filter.n_container && cli->tracer.filter.scope == MPT_SCOPE_HOST_ONLY) {
 		snprintf(ps->err, ps->len, "--container and --host-only exclude each other");
@@ -229,6 +317,7 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 		snprintf(ps->err, ps->len, "which capture file? (mptrace %s FILE...)",
 			 cli->command == MPT_CMD_REPLAY	  ? "replay"
 			 : cli->command == MPT_CMD_VERIFY ? "verify"
+			 : cli->command == MPT_CMD_SHIP	  ? "ship"
 							  : "capture-info");
 		return EINVAL;
 	}
@@ -240,8 +329,9 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 		snprintf(ps->err, ps->len, "--capture is for tracing, not for reading captures");
 		return EINVAL;
 	}
-	if (cli->follow && (cli->command != MPT_CMD_REPLAY || cli->n_files != 1)) {
-		snprintf(ps->err, ps->len, "--follow goes with replay of one file");
+	if (cli->follow && cli->command != MPT_CMD_SHIP &&
+	    (cli->command != MPT_CMD_REPLAY || cli->n_files != 1)) {
+		snprintf(ps->err, ps->len, "--follow goes with replay of one file, or ship");
 		return EINVAL;
 	}
 	if ((cli->capture_size || cli->capture_files || cli->capture_sync) && !cli->capture) {
@@ -282,7 +372,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'f':
 		if (mpt_format_parse(arg, &cli->format)) {
-			snprintf(ps->err, ps->len, "unknown format '%s': use table, json or ocsf", arg);
+			snprintf(ps->err, ps->len, "unknown format '%s': use table, json or ocsf",
+				 arg);
 			return EINVAL;
 		}
 		break;
@@ -362,6 +453,47 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_FOLLOW:
 		cli->follow = true;
+		break;
+	case OPT_CAPTURE_GROUP_READ:
+		cli->capture_group_read = true;
+		break;
+	case OPT_NATS:
+		cli->nats.urls = arg;
+		break;
+	case OPT_STREAM:
+		cli->nats.stream = arg;
+		break;
+	case OPT_SUBJECT:
+		cli->nats.subject = arg;
+		break;
+	case OPT_STATE:
+		cli->nats.state = arg;
+		break;
+	case OPT_REPLICAS:
+		if (parse_u64(arg, "replica count", 1, 5, &v, ps))
+			return EINVAL;
+		cli->nats.replicas = v;
+		break;
+	case OPT_TLS:
+		cli->nats.tls = true;
+		break;
+	case OPT_TLS_CA:
+		cli->nats.tls_ca = arg;
+		break;
+	case OPT_TLS_CERT:
+		cli->nats.tls_cert = arg;
+		break;
+	case OPT_TLS_KEY:
+		cli->nats.tls_key = arg;
+		break;
+	case OPT_CREDS:
+		cli->nats.creds = arg;
+		break;
+	case OPT_SINCE:
+	case OPT_UNTIL:
+		if (parse_time(arg, key == OPT_SINCE ? &cli->nats.since_ns : &cli->nats.until_ns,
+			       ps))
+			return EINVAL;
 		break;
 	case OPT_DETECT:
 		cli->detect.enabled = true;
@@ -461,7 +593,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			} cmds[] = {{"probe", MPT_CMD_PROBE},
 				    {"replay", MPT_CMD_REPLAY},
 				    {"verify", MPT_CMD_VERIFY},
-				    {"capture-info", MPT_CMD_CAPTURE_INFO}};
+				    {"capture-info", MPT_CMD_CAPTURE_INFO},
+				    {"ship", MPT_CMD_SHIP}};
 
 			for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 				if (!strcmp(arg, cmds[i].name)) {

@@ -16,6 +16,19 @@ enum mpt_command {
 	MPT_CMD_REPLAY,
 	MPT_CMD_VERIFY,
 	MPT_CMD_CAPTURE_INFO,
+	MPT_CMD_SHIP,
+};
+
+/* NATS JetStream: where ship publishes and replay --nats reads (fleet.c). */
+struct mpt_nats_opts {
+	const char *urls;    /* comma-separated; NULL: not used (replay) */
+	const char *stream;  /* default MPTRACE */
+	const char *subject; /* ship: default mptrace.HOST.move_pages; replay: mptrace.> */
+	const char *state;   /* ship: what was acknowledged */
+	uint32_t replicas;   /* a stream ship creates: 1 */
+	const char *tls_ca, *tls_cert, *tls_key, *creds;
+	bool tls;
+	int64_t since_ns, until_ns; /* replay: event wall times; 0: open */
 };
 
 #define MPT_CLI_FILES_MAX 1024
@@ -33,6 +46,7 @@ struct mpt_cli {
 	/* capture while tracing */
 	const char *capture;
 	bool capture_sync;
+	bool capture_group_read; /* 0640 instead of 0600: for an unprivileged shipper */
 	uint64_t capture_size; /* bytes; 0: one file */
 	uint32_t capture_files;
 	/* replay, verify, capture-info */
@@ -43,6 +57,7 @@ struct mpt_cli {
 	uint64_t stats_ms; /* stats and drop records in the output stream; 0: none */
 	uint64_t log_size; /* rotate --output past this many bytes; 0: never */
 	uint32_t log_files;
+	struct mpt_nats_opts nats;
 };
 
 /*

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "container.h"
 #include "detect.h"
+#include "fleet.h"
 #include "format.h"
 #include "fsutil.h"
 #include "log.h"
@@ -345,6 +346,7 @@ static int open_capture(struct sink *s, const struct mpt_cli *cli, struct mpt_tr
 					      .max_bytes = cli->capture_size,
 					      .max_files = cli->capture_files,
 					      .sync = cli->capture_sync,
+					      .group_read = cli->capture_group_read,
 					      .say = say};
 	struct mpt_cap_meta m = {0};
 	struct utsname uts;
@@ -565,9 +567,14 @@ int main(int argc, char **argv)
 		}
 		return rc;
 	case MPT_CMD_REPLAY:
+	case MPT_CMD_SHIP:
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 		signal(SIGPIPE, SIG_IGN);
+		if (cli.command == MPT_CMD_SHIP)
+			return mpt_cmd_ship(&cli, (volatile int *)&exiting);
+		if (cli.nats.urls)
+			return mpt_cmd_replay_nats(&cli, (volatile int *)&exiting);
 		return mpt_cmd_replay(&cli, (volatile int *)&exiting);
 	case MPT_CMD_VERIFY:
 		return mpt_cmd_verify(&cli);

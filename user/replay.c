@@ -155,6 +155,30 @@ static void report_drop(const struct source *s)
 		(long long)(it->drop_last_ns + s->fmt.boot_to_wall_ns));
 }
 
+/*
+ * The files of one set are one stream, read in order: file N+1 waits until
+ * file N is done. Only different sets (hosts, runs) merge by time, so a
+ * replay prints the set's records in the order they were written, as a
+ * replay from the fleet's stream does.
+ */
+static bool waits_in_set(const struct source *src, int n, int i)
+{
+	const struct mpt_cap_meta *m = mpt_cap_reader_meta(src[i].r);
+
+	if (!m->set_id[0])
+		return false;
+	for (int j = 0; j < n; j++) {
+		const struct mpt_cap_meta *o;
+
+		if (j == i || !src[j].have)
+			continue;
+		o = mpt_cap_reader_meta(src[j].r);
+		if (!strcmp(o->set_id, m->set_id) && o->file_seq < m->file_seq)
+			return true;
+	}
+	return false;
+}
+
 int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 {
 	struct source *src = calloc(cli->n_files, sizeof(*src));
@@ -217,7 +241,8 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 		struct source *next = NULL;
 
 		for (int i = 0; i < cli->n_files; i++)
-			if (src[i].have && (!next || wall_of(&src[i]) < wall_of(next)))
+			if (src[i].have && !waits_in_set(src, cli->n_files, i) &&
+			    (!next || wall_of(&src[i]) < wall_of(next)))
 				next = &src[i];
 		if (!next)
 			break;

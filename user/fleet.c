@@ -1,0 +1,1127 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The fleet: captures shipped to NATS JetStream, and replayed from it
+ * (docs/fleet.md).
+ *
+ * The capture is the spool. `ship` reads it record by record and publishes
+ * each one asynchronously, with a Nats-Msg-Id made of the capture set's id,
+ * the file's number and the record's offset: the same after any restart, so
+ * JetStream's duplicate window drops what is sent twice. The state file moves
+ * only over records acknowledged without a gap; any failure rewinds to it.
+ * While the servers are away nothing is read, and the capture keeps it all.
+ *
+ * A message's body is the JSON line `replay --format json` prints for the
+ * record; its headers carry the record itself and what formatting needs, so
+ * `replay --nats` prints exactly what a replay of the capture prints.
+ */
+#define _GNU_SOURCE
+#include "fleet.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <nats/nats.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "detect.h"
+#include "format.h"
+#include "fsutil.h"
+#include "strbuf.h"
+
+#define DEFAULT_URL "nats://127.0.0.1:4222"
+#define DEFAULT_STREAM "MPTRACE"
+#define IN_FLIGHT 4096			    /* publishes awaiting their ack, at most */
+#define ACK_WAIT_MS 10000		    /* an ack later than this is a failure: rewind */
+#define DUP_WINDOW_NS (3600ll * 1000000000) /* a stream ship creates drops resends this long */
+#define STATE_EVERY_MS 200
+
+/* ---- connection ---------------------------------------------------------- */
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("mptrace: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleep up to @ms, in steps, returning early on a stop. */
+static void nap(int ms, volatile int *stop)
+{
+	for (int64_t end = mono_ms() + ms; !*stop && mono_ms() < end;)
+		usleep(20 * 1000);
+}
+
+/* "nats://a:4222,tls://b:4222": each a URL nats.c can take. */
+static int split_urls(const char *urls, char ***out, int *n)
+{
+	char *copy = strdup(urls), *save, *tok;
+	char **list = calloc(64, sizeof(*list));
+
+	*n = 0;
+	if (!copy || !list) {
+		free(copy);
+		free(list);
+		return -1;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok && *n < 64; tok = strtok_r(NULL, ",", &save)) {
+		if (strncmp(tok, "nats://", 7) && strncmp(tok, "tls://", 6)) {
+			say("bad NATS URL '%s': nats://HOST:PORT or tls://HOST:PORT", tok);
+			free(copy);
+			free(list);
+			return -1;
+		}
+		list[(*n)++] = strdup(tok);
+	}
+	free(copy);
+	*out = list;
+	return *n ? 0 : -1;
+}
+
+struct conn {
+	natsConnection *nc;
+	jsCtx *js;
+};
+
+/* A refusal that waiting will not cure. */
+static bool fatal_status(natsStatus s)
+{
+	return s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED || s == NATS_SSL_ERROR ||
+	       s == NATS_INVALID_ARG;
+}
+
+static const char *last_error(natsStatus s)
+{
+	const char *text = nats_GetLastError(NULL);
+
+	return text && *text ? text : natsStatus_GetText(s);
+}
+
+/*
+ * Connect; with @wait, keep trying while the servers are away (said once).
+ * Returns 0, or -1 after saying why.
+ */
+static int nats_open(const struct mpt_nats_opts *o, bool wait, volatile int *stop,
+		     jsPubAckHandler on_ack, void *closure, struct conn *c)
+{
+	const char *urls = o->urls ? o->urls : DEFAULT_URL;
+	natsOptions *opts = NULL;
+	jsOptions jo;
+	char **list = NULL;
+	bool waiting = false;
+	natsStatus s;
+	int n = 0, rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	if (split_urls(urls, &list, &n))
+		return -1;
+	s = natsOptions_Create(&opts);
+	if (s == NATS_OK)
+		s = natsOptions_SetServers(opts, (const char **)list, n);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxReconnect(opts, -1);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectWait(opts, 500);
+	if (s == NATS_OK)
+		s = natsOptions_SetTimeout(opts, 2000);
+	/* a server that vanished without a word is noticed within seconds */
+	if (s == NATS_OK)
+		s = natsOptions_SetPingInterval(opts, 2000);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxPingsOut(opts, 2);
+	if (s == NATS_OK && (o->tls || o->tls_ca || o->tls_cert))
+		s = natsOptions_SetSecure(opts, true);
+	if (s == NATS_OK && o->tls_ca)
+		s = natsOptions_LoadCATrustedCertificates(opts, o->tls_ca);
+	if (s == NATS_OK && o->tls_cert)
+		s = natsOptions_LoadCertificatesChain(opts, o->tls_cert, o->tls_key);
+	if (s == NATS_OK && o->creds)
+		s = natsOptions_SetUserCredentialsFromFiles(opts, o->creds, NULL);
+	if (s != NATS_OK) {
+		say("NATS settings refused: %s", last_error(s));
+		goto out;
+	}
+	for (;;) {
+		s = natsConnection_Connect(&c->nc, opts);
+		if (s == NATS_OK)
+			break;
+		if (fatal_status(s) || !wait) {
+			say("cannot connect to NATS at %s: %s", urls, last_error(s));
+			goto out;
+		}
+		if (!waiting)
+			say("waiting for NATS at %s: %s", urls, last_error(s));
+		waiting = true;
+		nap(1000, stop);
+		if (*stop)
+			goto out;
+	}
+	if (waiting)
+		say("connected to NATS at %s", urls);
+	jsOptions_Init(&jo);
+	jo.Wait = 5000;
+	jo.PublishAsync.MaxPending = IN_FLIGHT;
+	jo.PublishAsync.AckHandler = on_ack;
+	jo.PublishAsync.AckHandlerClosure = closure;
+	s = natsConnection_JetStream(&c->js, c->nc, &jo);
+	if (s != NATS_OK) {
+		say("JetStream unavailable: %s", last_error(s));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc && c->nc) {
+		natsConnection_Destroy(c->nc);
+		c->nc = NULL;
+	}
+	natsOptions_Destroy(opts);
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+	return rc;
+}
+
+static void nats_close(struct conn *c)
+{
+	jsCtx_Destroy(c->js);
+	natsConnection_Destroy(c->nc);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Does subject filter @pat ("mptrace.>", "a.*.c") take @subj? */
+static bool subject_matches(const char *pat, const char *subj)
+{
+	while (*pat && *subj) {
+		const char *pe = strchr(pat, '.'), *se = strchr(subj, '.');
+		size_t pl = pe ? (size_t)(pe - pat) : strlen(pat);
+		size_t sl = se ? (size_t)(se - subj) : strlen(subj);
+
+		if (pl == 1 && *pat == '>')
+			return true;
+		if (!(pl == 1 && *pat == '*') && (pl != sl || strncmp(pat, subj, pl)))
+			return false;
+		pat += pl + (pe != NULL);
+		subj += sl + (se != NULL);
+		if (!pe || !se)
+			return !pe && !se;
+	}
+	return false;
+}
+
+/* The stream exists and takes @subject; created if missing. 0, or -1 after saying why. */
+static int ensure_stream(struct conn *c, const char *stream, const char *subject, uint32_t replicas)
+{
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s = js_GetStreamInfo(&si, c->js, stream, NULL, &jerr);
+
+	if (s == NATS_OK) {
+		const jsStreamConfig *cfg = si->Config;
+		bool covered = false;
+
+		for (int i = 0; i < cfg->SubjectsLen; i++)
+			covered |= subject_matches(cfg->Subjects[i], subject);
+		jsStreamInfo_Destroy(si);
+		if (!covered) {
+			say("stream %s exists and does not take subject %s: a configuration "
+			    "conflict "
+			    "(give --stream or --subject)",
+			    stream, subject);
+			return -1;
+		}
+		return 0;
+	}
+	if (s == NATS_NOT_FOUND) {
+		const char *subjects[] = {"mptrace.>"};
+		jsStreamConfig cfg;
+
+		jsStreamConfig_Init(&cfg);
+		cfg.Name = stream;
+		cfg.Subjects = subjects;
+		cfg.SubjectsLen = 1;
+		cfg.Replicas = replicas ? replicas : 1;
+		cfg.Duplicates = DUP_WINDOW_NS;
+		s = js_AddStream(&si, c->js, &cfg, NULL, &jerr);
+		if (s == NATS_OK) {
+			jsStreamInfo_Destroy(si);
+			say("created stream %s (subjects mptrace.>, %d replicas)", stream,
+			    (int)cfg.Replicas);
+			return 0;
+		}
+	}
+	say("stream %s: %s (JetStream error %d)", stream, last_error(s), (int)jerr);
+	return -1;
+}
+
+/* ---- base64, for the record in a header ------------------------------------------ */
+
+static char *b64(const unsigned char *p, size_t n)
+{
+	char *out = malloc(4 * ((n + 2) / 3) + 1);
+
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	return out;
+}
+
+static unsigned char *unb64(const char *s, size_t *n)
+{
+	size_t len = strlen(s), pad = 0;
+	unsigned char *out;
+	int got;
+
+	if (len % 4)
+		return NULL;
+	out = malloc(len / 4 * 3 + 1);
+	if (!out)
+		return NULL;
+	got = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
+	if (got < 0) {
+		free(out);
+		return NULL;
+	}
+	pad = len && s[len - 1] == '=' ? 1 + (len > 1 && s[len - 2] == '=') : 0;
+	*n = (size_t)got - pad;
+	return out;
+}
+
+/* ---- ship -------------------------------------------------------------------- */
+
+/* Where shipping stands: everything before (file, offset) of the set is acknowledged. */
+struct pos {
+	uint32_t file_seq;
+	uint64_t offset;
+};
+
+struct slot {
+	struct pos next; /* the position once this message is acknowledged */
+	bool acked;
+};
+
+struct shipper {
+	const struct mpt_cli *cli;
+	struct conn c;
+	const char *stream, *subject;
+	char subject_buf[300];
+	char set_id[64];
+	/* the window of messages in flight, guarded by mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	struct slot win[IN_FLIGHT];
+	uint64_t head, tail, gen;
+	struct pos acked; /* over records acknowledged without a gap */
+	bool failed;
+	char why[256];
+	uint64_t shipped, duplicates;
+	/* the files of the set */
+	char base[4096]; /* FILE of FILE.N; "" for a single capture */
+	const char *single;
+	struct pos saved;
+	int64_t next_save;
+	uint64_t files_lost;
+	int64_t last_scan_ms;
+	uint32_t following; /* the file being followed */
+	volatile int *stop;
+};
+
+static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+	struct shipper *sh = closure;
+	const char *tag = NULL;
+	unsigned long long gen, n;
+
+	(void)js;
+	if (natsMsgHeader_Get(msg, "Mptrace-Slot", &tag) != NATS_OK || !tag ||
+	    sscanf(tag, "%llu:%llu", &gen, &n) != 2) {
+		natsMsg_Destroy(msg);
+		return;
+	}
+	pthread_mutex_lock(&sh->mu);
+	if (gen == sh->gen && n >= sh->tail && n < sh->head) {
+		if (pa) {
+			sh->win[n % IN_FLIGHT].acked = true;
+			sh->duplicates += pa->Duplicate;
+		} else if (!sh->failed) {
+			sh->failed = true;
+			snprintf(sh->why, sizeof(sh->why), "%s",
+				 pae && pae->ErrText ? pae->ErrText
+				 : pae		     ? natsStatus_GetText(pae->Err)
+						     : "no acknowledgment");
+		}
+		while (sh->tail < sh->head && sh->win[sh->tail % IN_FLIGHT].acked) {
+			sh->acked = sh->win[sh->tail % IN_FLIGHT].next;
+			sh->tail++;
+			sh->shipped++;
+		}
+		pthread_cond_broadcast(&sh->cond);
+	}
+	pthread_mutex_unlock(&sh->mu);
+	natsMsg_Destroy(msg);
+}
+
+/* The state file, written whole or not at all (rename), synced. */
+static void save_state(struct shipper *sh, bool force)
+{
+	char tmp[4200], buf[512];
+	struct pos p;
+	int fd, n;
+
+	if (!sh->cli->nats.state)
+		return;
+	pthread_mutex_lock(&sh->mu);
+	p = sh->acked;
+	pthread_mutex_unlock(&sh->mu);
+	if (!force && (mono_ms() < sh->next_save ||
+		       (p.file_seq == sh->saved.file_seq && p.offset == sh->saved.offset)))
+		return;
+	sh->next_save = mono_ms() + STATE_EVERY_MS;
+	n = snprintf(buf, sizeof(buf),
+		     "{\"setId\":\"%s\",\"fileSeq\":%u,\"offset\":%" PRIu64 ",\"stream\":\"%s\","
+		     "\"subject\":\"%s\"}\n",
+		     sh->set_id, p.file_seq, p.offset, sh->stream, sh->subject);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", sh->cli->nats.state);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, buf, n) != n || fsync(fd) || close(fd) ||
+	    rename(tmp, sh->cli->nats.state)) {
+		say("writing the state %s failed: %s", sh->cli->nats.state, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	sh->saved = p;
+}
+
+/* The state a restart resumes from; 0 with none, -1 when it belongs elsewhere. */
+static int load_state(struct shipper *sh, struct pos *p)
+{
+	char err[512];
+	json_error_t jerr;
+	json_t *j;
+	int fd;
+
+	memset(p, 0, sizeof(*p));
+	if (!sh->cli->nats.state || access(sh->cli->nats.state, F_OK))
+		return 0;
+	fd = mpt_open_regular(sh->cli->nats.state, 4096, err, sizeof(err));
+	if (fd < 0) {
+		say("state %s", err);
+		return -1;
+	}
+	j = json_loadfd(fd, 0, &jerr);
+	close(fd);
+	if (!j) {
+		say("state %s is not JSON: %s", sh->cli->nats.state, jerr.text);
+		return -1;
+	}
+	if (strcmp(json_string_value(json_object_get(j, "setId")) ?: "", sh->set_id)) {
+		say("state %s belongs to another capture set (%s, not %s)", sh->cli->nats.state,
+		    json_string_value(json_object_get(j, "setId")) ?: "?", sh->set_id);
+		json_decref(j);
+		return -1;
+	}
+	p->file_seq = json_integer_value(json_object_get(j, "fileSeq"));
+	p->offset = json_integer_value(json_object_get(j, "offset"));
+	json_decref(j);
+	sh->saved = *p;
+	return 0;
+}
+
+/* A capture file of the set by its fileSeq, in @name; its header read. */
+struct member {
+	FILE *f;
+	struct mpt_cap_reader *r;
+	char name[4300];
+};
+
+static int open_member(const char *name, struct member *m)
+{
+	char err[512];
+	int fd = mpt_open_regular(name, 0, err, sizeof(err));
+
+	memset(m, 0, sizeof(*m));
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	if (fd < 0)
+		return -1;
+	m->f = fdopen(fd, "re");
+	if (!m->f) {
+		close(fd);
+		return -1;
+	}
+	if (mpt_cap_reader_open(m->f, &m->r, err, sizeof(err))) {
+		fclose(m->f);
+		m->f = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void close_member(struct member *m)
+{
+	mpt_cap_reader_free(m->r);
+	if (m->f)
+		fclose(m->f);
+	memset(m, 0, sizeof(*m));
+}
+
+/*
+ * Find file @seq of the set (into @m, when given) and the newest fileSeq the
+ * set has now. A ring reuses names, so the headers decide, not the names.
+ */
+static bool find_file(struct shipper *sh, uint32_t seq, struct member *m, uint32_t *newest)
+{
+	char dir[4096], full[8300];
+	const char *slash, *base;
+	bool found = false;
+	struct dirent *de;
+	DIR *d;
+
+	*newest = 0;
+	if (!sh->base[0]) {
+		struct member t;
+
+		if (open_member(sh->single, &t))
+			return false;
+		*newest = mpt_cap_reader_meta(t.r)->file_seq;
+		found = *newest == seq;
+		if (found && m)
+			*m = t;
+		else
+			close_member(&t);
+		return found;
+	}
+	slash = strrchr(sh->base, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - sh->base) : 1,
+		 slash ? sh->base : ".");
+	if (slash == sh->base)
+		snprintf(dir, sizeof(dir), "/");
+	base = slash ? slash + 1 : sh->base;
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		size_t n = strlen(base);
+		struct member t;
+		uint32_t fs;
+
+		if (strncmp(de->d_name, base, n) || de->d_name[n] != '.' ||
+		    !isdigit((unsigned char)de->d_name[n + 1]))
+			continue;
+		snprintf(full, sizeof(full), "%s/%s", dir, de->d_name);
+		if (open_member(full, &t))
+			continue;
+		fs = mpt_cap_reader_meta(t.r)->file_seq;
+		if (strcmp(mpt_cap_reader_meta(t.r)->set_id, sh->set_id)) {
+			close_member(&t);
+			continue;
+		}
+		if (fs > *newest)
+			*newest = fs;
+		if (fs == seq && !found && m) {
+			*m = t;
+			found = true;
+			continue;
+		}
+		found |= fs == seq;
+		close_member(&t);
+	}
+	closedir(d);
+	return found;
+}
+
+/* Following: wait at the end of a file while it is the set's newest and all goes well. */
+static bool still_newest(void *ctx)
+{
+	struct shipper *sh = ctx;
+	uint32_t newest;
+	bool failed;
+
+	if (*sh->stop)
+		return false;
+	pthread_mutex_lock(&sh->mu);
+	failed = sh->failed;
+	pthread_mutex_unlock(&sh->mu);
+	if (failed)
+		return false;
+	if (mono_ms() - sh->last_scan_ms < 1000)
+		return true;
+	sh->last_scan_ms = mono_ms();
+	save_state(sh, false);
+	find_file(sh, UINT32_MAX, NULL, &newest);
+	return newest <= sh->following;
+}
+
+/* Wait for room in the window; false on a failure or a stop. */
+static bool wait_room(struct shipper *sh)
+{
+	bool ok;
+
+	pthread_mutex_lock(&sh->mu);
+	while (!sh->failed && !*sh->stop && sh->head - sh->tail >= IN_FLIGHT) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000;
+		if (ts.tv_nsec >= 1000000000)
+			ts.tv_sec++, ts.tv_nsec -= 1000000000;
+		pthread_cond_timedwait(&sh->cond, &sh->mu, &ts);
+	}
+	ok = !sh->failed && !*sh->stop;
+	pthread_mutex_unlock(&sh->mu);
+	return ok;
+}
+
+/*
+ * Publish one message for position @next (or, without a body, only move the
+ * position: a file's end). Returns 0, or -1 on a failure (rewind).
+ */
+static int publish(struct shipper *sh, const char *kind, const char *id, const char *body,
+		   size_t len, const char *record, const struct mpt_fmt_ctx *fmt, struct pos next)
+{
+	jsPubOptions po;
+	natsMsg *m = NULL;
+	char tag[64], b2w[32];
+	uint64_t n;
+	natsStatus s;
+
+	if (!wait_room(sh))
+		return -1;
+	pthread_mutex_lock(&sh->mu);
+	n = sh->head++;
+	sh->win[n % IN_FLIGHT] = (struct slot){.next = next, .acked = !body};
+	snprintf(tag, sizeof(tag), "%llu:%llu", (unsigned long long)sh->gen, (unsigned long long)n);
+	if (!body) {
+		/* nothing to send: acknowledged as soon as what is before it is */
+		while (sh->tail < sh->head && sh->win[sh->tail % IN_FLIGHT].acked) {
+			sh->acked = sh->win[sh->tail % IN_FLIGHT].next;
+			sh->tail++;
+		}
+		pthread_mutex_unlock(&sh->mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&sh->mu);
+	snprintf(b2w, sizeof(b2w), "%" PRId64, fmt->boot_to_wall_ns);
+	s = natsMsg_Create(&m, sh->subject, NULL, body, (int)len);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "Mptrace-Slot", tag);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "Mptrace-Kind", kind);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "Mptrace-Host", fmt->hostname);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "Mptrace-Boot-Id", fmt->boot_id ? fmt->boot_id : "");
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "Mptrace-Kernel", fmt->kernel ? fmt->kernel : "");
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "Mptrace-Boot-To-Wall", b2w);
+	if (s == NATS_OK && record)
+		s = natsMsgHeader_Set(m, "Mptrace-Record", record);
+	jsPubOptions_Init(&po);
+	po.MsgId = id;
+	po.MaxWait = ACK_WAIT_MS;
+	if (s == NATS_OK)
+		s = js_PublishMsgAsync(sh->c.js, &m, &po);
+	natsMsg_Destroy(m);
+	if (s != NATS_OK) {
+		pthread_mutex_lock(&sh->mu);
+		if (!sh->failed) {
+			sh->failed = true;
+			snprintf(sh->why, sizeof(sh->why), "%s", last_error(s));
+		}
+		pthread_mutex_unlock(&sh->mu);
+		return -1;
+	}
+	return 0;
+}
+
+static void msg_id(const struct shipper *sh, uint32_t seq, uint64_t off, const char *what,
+		   char *out, size_t len)
+{
+	snprintf(out, len, "%s:%u:%" PRIu64 "%s", sh->set_id, seq, off, what);
+}
+
+/* A file of the set that rotation removed before it was shipped: a loss the stream records. */
+static int publish_lost(struct shipper *sh, uint32_t from, uint32_t to,
+			const struct mpt_fmt_ctx *fmt)
+{
+	char body[512], id[128];
+	struct timespec now;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	n = snprintf(body, sizeof(body),
+		     "{\"timestamp\":%" PRId64 ",\"eventName\":\"drop\",\"cause\":\"unshipped\","
+		     "\"hostName\":\"%s\",\"fileSeqFrom\":%u,\"fileSeqTo\":%u,\"count\":null}",
+		     (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, fmt->hostname, from, to);
+	msg_id(sh, from, 0, ":lost", id, sizeof(id));
+	say("capture files %u to %u of the set were removed before they were shipped", from, to);
+	sh->files_lost += to - from + 1;
+	return publish(sh, "lost", id, body, n, NULL, fmt, (struct pos){to + 1, 0});
+}
+
+/*
+ * Ship file @p.file_seq from @p.offset on. Returns 1 when the file is done
+ * (closed, or left unclosed by a writer that a newer file follows), 0 when
+ * there is nothing more for now (not following), -1 on a failure.
+ */
+static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct mpt_fmt_ctx *fmt,
+		     struct strbuf *line, unsigned char *rec)
+{
+	const struct mpt_cap_meta *meta = mpt_cap_reader_meta(m->r);
+	struct mpt_cap_item it;
+	char id[160];
+	int rc;
+
+	fmt->hostname = meta->hostname;
+	fmt->boot_id = meta->boot_id;
+	fmt->kernel = meta->kernel;
+	fmt->boot_to_wall_ns = meta->boot_to_wall_ns;
+	sh->following = p.file_seq;
+	if (sh->cli->follow)
+		mpt_cap_reader_follow_while(m->r, sh->stop, still_newest, sh);
+	while ((rc = mpt_cap_next(m->r, &it)) > 0) {
+		struct pos next = {p.file_seq, it.offset + it.size};
+		char *record = NULL;
+		size_t n;
+
+		if (it.type == MPT_CAP_REC_CLOCK) {
+			fmt->boot_to_wall_ns = it.clock_boot_to_wall_ns;
+			continue;
+		}
+		if (it.offset < p.offset)
+			continue;
+		sb_reset(line);
+		msg_id(sh, p.file_seq, it.offset, "", id, sizeof(id));
+		if (it.type == MPT_CAP_REC_EVENT) {
+			mpt_format_json(line, &it.view, fmt);
+			n = mpt_cap_event_encode(&it.view, rec, MPT_CAP_MAX_PAYLOAD);
+			record = n ? b64(rec, n) : NULL;
+			if (!record) {
+				say("out of memory");
+				return -1;
+			}
+		} else {
+			char d[512];
+
+			snprintf(d, sizeof(d),
+				 "{\"timestamp\":%" PRId64
+				 ",\"eventName\":\"drop\",\"cause\":\"%s\","
+				 "\"count\":%" PRIu64 ",\"fromTimestamp\":%" PRId64
+				 ",\"toTimestamp\":%" PRId64 "}\n",
+				 (int64_t)it.drop_last_ns + fmt->boot_to_wall_ns,
+				 mpt_cap_drop_cause(it.drop_cause), it.drop_count,
+				 (int64_t)it.drop_first_ns + fmt->boot_to_wall_ns,
+				 (int64_t)it.drop_last_ns + fmt->boot_to_wall_ns);
+			sb_puts(line, d);
+			/* the drop record itself, so replay --nats reports it as a file replay does
+			 */
+			snprintf(d, sizeof(d), "%u %" PRIu64 " %" PRIu64 " %" PRIu64, it.drop_cause,
+				 it.drop_count, it.drop_first_ns, it.drop_last_ns);
+			record = strdup(d);
+		}
+		rc = publish(sh, it.type == MPT_CAP_REC_EVENT ? "event" : "drop", id, line->buf,
+			     line->len - 1, record, fmt, next);
+		free(record);
+		if (rc)
+			return -1;
+	}
+	if (rc == 0) {
+		const struct mpt_cap_counts *c = mpt_cap_reader_counts(m->r);
+		char body[512];
+		int n;
+
+		/* the file's own count: a consumer can check it has every record of it */
+		n = snprintf(body, sizeof(body),
+			     "{\"eventName\":\"stats\",\"hostName\":\"%s\",\"fileSeq\":%u,"
+			     "\"events\":%" PRIu64 ",\"dropRecords\":%" PRIu64
+			     ",\"dropped\":%" PRIu64 "}",
+			     meta->hostname, p.file_seq, c->events, c->drop_records, c->dropped);
+		msg_id(sh, p.file_seq, UINT64_MAX, ":end", id, sizeof(id));
+		return publish(sh, "stats", id, body, n, NULL, fmt, (struct pos){p.file_seq + 1, 0})
+			   ? -1
+			   : 1;
+	}
+	pthread_mutex_lock(&sh->mu);
+	rc = sh->failed ? -1 : 0;
+	pthread_mutex_unlock(&sh->mu);
+	if (rc < 0 || *sh->stop)
+		return rc;
+	/* damage or an unclosed tail: past it only if the set went on */
+	{
+		uint32_t newest;
+
+		find_file(sh, UINT32_MAX, NULL, &newest);
+		if (newest > p.file_seq) {
+			say("%s: %s; going on with the next file", m->name,
+			    mpt_cap_reader_error(m->r));
+			publish(sh, "end", NULL, NULL, 0, NULL, fmt,
+				(struct pos){p.file_seq + 1, 0});
+			return 1;
+		}
+		if (!strstr(mpt_cap_reader_error(m->r), "not closed"))
+			say("%s: %s", m->name, mpt_cap_reader_error(m->r));
+	}
+	return 0;
+}
+
+/* Everything acknowledged, or a failure: wait for the acks in flight. */
+static bool drain_acks(struct shipper *sh)
+{
+	jsPubOptions po;
+	bool ok;
+
+	jsPubOptions_Init(&po);
+	po.MaxWait = ACK_WAIT_MS;
+	js_PublishAsyncComplete(sh->c.js, &po);
+	pthread_mutex_lock(&sh->mu);
+	ok = !sh->failed && sh->tail == sh->head;
+	pthread_mutex_unlock(&sh->mu);
+	return ok;
+}
+
+/* After a failure: forget the window, resume from the last position acknowledged. */
+static struct pos rewind_to_acked(struct shipper *sh)
+{
+	struct pos p;
+
+	pthread_mutex_lock(&sh->mu);
+	sh->gen++;
+	sh->head = sh->tail;
+	sh->failed = false;
+	p = sh->acked;
+	pthread_mutex_unlock(&sh->mu);
+	return p;
+}
+
+/* FILE.N -> FILE; a capture without a number ships alone. */
+static void set_base(struct shipper *sh, const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	const char *p = dot ? dot + 1 : NULL;
+
+	while (p && isdigit((unsigned char)*p))
+		p++;
+	if (dot && dot[1] && p && !*p)
+		snprintf(sh->base, sizeof(sh->base), "%.*s", (int)(dot - name), name);
+	else
+		sh->single = name;
+}
+
+static void subject_for(struct shipper *sh, const char *host)
+{
+	char h[256];
+	size_t i;
+
+	/* a host name is one subject token: dots and wildcards would split or widen it */
+	for (i = 0; host[i] && i < sizeof(h) - 1; i++)
+		h[i] = strchr(".*> \t", host[i]) ? '_' : host[i];
+	h[i] = '\0';
+	snprintf(sh->subject_buf, sizeof(sh->subject_buf), "mptrace.%s.move_pages",
+		 h[0] ? h : "unknown");
+	sh->subject = sh->subject_buf;
+}
+
+int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
+{
+	static struct shipper sh;
+	struct mpt_fmt_ctx fmt = {0};
+	unsigned char *rec = malloc(MPT_CAP_MAX_PAYLOAD);
+	struct strbuf line;
+	struct member first;
+	bool outage = false;
+	int backoff = 250, rc = 1;
+	struct pos p;
+
+	memset(&sh, 0, sizeof(sh));
+	sb_init(&line);
+	sh.cli = cli;
+	sh.stop = stop;
+	pthread_mutex_init(&sh.mu, NULL);
+	pthread_cond_init(&sh.cond, NULL);
+	sh.stream = cli->nats.stream ? cli->nats.stream : DEFAULT_STREAM;
+	if (!rec) {
+		say("out of memory");
+		goto out;
+	}
+	/* the set: its id, its host, from the first file given */
+	if (open_member(cli->files[0], &first)) {
+		say("%s: not a readable capture (mptrace verify says why)", cli->files[0]);
+		goto out;
+	}
+	snprintf(sh.set_id, sizeof(sh.set_id), "%s", mpt_cap_reader_meta(first.r)->set_id);
+	if (!sh.set_id[0])
+		/* a capture from before sets (format 1.0): its boot and creation name it */
+		snprintf(sh.set_id, sizeof(sh.set_id), "%.36s-%" PRIu64,
+			 mpt_cap_reader_meta(first.r)->boot_id,
+			 mpt_cap_reader_meta(first.r)->created_ns);
+	if (cli->nats.subject)
+		sh.subject = cli->nats.subject;
+	else
+		subject_for(&sh, mpt_cap_reader_meta(first.r)->hostname);
+	fmt.hostname = mpt_cap_reader_meta(first.r)->hostname;
+	p.file_seq = mpt_cap_reader_meta(first.r)->file_seq;
+	p.offset = 0;
+	close_member(&first);
+	set_base(&sh, cli->files[0]);
+	for (int i = 1; i < cli->n_files; i++) {
+		struct member m;
+
+		if (open_member(cli->files[i], &m))
+			continue;
+		if (strcmp(mpt_cap_reader_meta(m.r)->set_id, sh.set_id)) {
+			say("%s: of another capture set; ship takes one set at a time", m.name);
+			close_member(&m);
+			goto out;
+		}
+		if (mpt_cap_reader_meta(m.r)->file_seq < p.file_seq)
+			p.file_seq = mpt_cap_reader_meta(m.r)->file_seq;
+		close_member(&m);
+	}
+	if (sh.cli->nats.state && access(sh.cli->nats.state, F_OK) == 0) {
+		if (load_state(&sh, &p))
+			goto out;
+	}
+	sh.acked = sh.saved = p;
+	if (nats_open(&cli->nats, true, stop, on_ack, &sh, &sh.c) ||
+	    ensure_stream(&sh.c, sh.stream, sh.subject, cli->nats.replicas))
+		goto out;
+
+	while (!*stop) {
+		struct member m;
+		uint32_t newest;
+
+		if (find_file(&sh, p.file_seq, &m, &newest)) {
+			int r = ship_file(&sh, &m, p, &fmt, &line, rec);
+
+			close_member(&m);
+			if (r > 0) {
+				p = (struct pos){p.file_seq + 1, 0};
+				save_state(&sh, false);
+				continue;
+			}
+			if (r < 0)
+				goto failed;
+			if (cli->follow)
+				continue;
+		} else if (newest > p.file_seq) {
+			/* rotated away unshipped: said in the stream, then on */
+			if (publish_lost(&sh, p.file_seq, newest - 1, &fmt))
+				goto failed;
+			p = (struct pos){newest, 0};
+			continue;
+		} else if (cli->follow) {
+			save_state(&sh, false);
+			nap(500, stop);
+			continue;
+		}
+		/* everything there is went out: done once all of it is acknowledged */
+		if (drain_acks(&sh))
+			break;
+	failed:
+		drain_acks(&sh);
+		if (!outage)
+			say("publishing to NATS failed: %s; resending from the last acknowledged "
+			    "record as soon as it works",
+			    sh.why[0] ? sh.why : "no acknowledgment");
+		outage = true;
+		p = rewind_to_acked(&sh);
+		save_state(&sh, true);
+		nap(backoff, stop);
+		backoff = backoff < 4000 ? backoff * 2 : 4000;
+	}
+	if (!*stop && !drain_acks(&sh))
+		rewind_to_acked(&sh);
+	save_state(&sh, true);
+	if (outage)
+		say("publishing works again");
+	say("shipped %" PRIu64 " records to stream %s, subject %s (%" PRIu64 " already there)%s",
+	    sh.shipped, sh.stream, sh.subject, sh.duplicates,
+	    sh.files_lost ? "; capture files were lost before shipping" : "");
+	rc = 0;
+out:
+	if (sh.c.nc)
+		nats_close(&sh.c);
+	sb_free(&line);
+	free(rec);
+	return rc;
+}
+
+/* ---- replay from the stream ------------------------------------------------------- */
+
+static const char *header(natsMsg *m, const char *key)
+{
+	const char *v = NULL;
+
+	return natsMsgHeader_Get(m, key, &v) == NATS_OK && v ? v : "";
+}
+
+int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
+{
+	const char *stream = cli->nats.stream ? cli->nats.stream : DEFAULT_STREAM;
+	const char *subject = cli->nats.subject ? cli->nats.subject : "mptrace.>";
+	struct mpt_detector *detect = NULL;
+	struct mpt_cap_event_buf buf = {0};
+	natsSubscription *sub = NULL;
+	uint64_t events = 0, shown = 0, dropped = 0;
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	struct strbuf line;
+	struct conn c;
+	FILE *out = stdout;
+	natsStatus s;
+	int rc = 1;
+
+	sb_init(&line);
+	if (cli->detect.enabled && !(detect = mpt_detector_new(&cli->detect))) {
+		say("out of memory");
+		return 1;
+	}
+	if (nats_open(&cli->nats, false, stop, NULL, NULL, &c))
+		goto out;
+	jsSubOptions_Init(&so);
+	so.Stream = stream;
+	so.Ordered = true;
+	if (cli->nats.since_ns) {
+		/* a record is published after it happened: by its time, none is missed */
+		so.Config.DeliverPolicy = js_DeliverByStartTime;
+		so.Config.OptStartTime = cli->nats.since_ns;
+	}
+	s = js_SubscribeSync(&sub, c.js, subject, NULL, &so, &jerr);
+	if (s != NATS_OK) {
+		say("reading stream %s, subject %s: %s", stream, subject, last_error(s));
+		goto out;
+	}
+	if (cli->output && !(out = fopen(cli->output, "we"))) {
+		say("cannot open output '%s': %s", cli->output, strerror(errno));
+		out = stdout;
+		goto out;
+	}
+	for (;;) {
+		natsMsg *m = NULL;
+		jsMsgMetaData *md = NULL;
+		bool last = false;
+		const char *kind;
+
+		if (*stop)
+			break;
+		/* an empty stream says nothing: a quiet second is its end */
+		s = natsSubscription_NextMsg(&m, sub, events || dropped ? 10000 : 2000);
+		if (s == NATS_TIMEOUT && !events && !dropped)
+			break;
+		if (s != NATS_OK) {
+			say("reading stream %s: %s", stream, last_error(s));
+			goto out;
+		}
+		if (natsMsg_GetMetaData(&md, m) == NATS_OK) {
+			last = md->NumPending == 0;
+			jsMsgMetaData_Destroy(md);
+		}
+		kind = header(m, "Mptrace-Kind");
+		if (!strcmp(kind, "event")) {
+			struct mpt_fmt_ctx fmt = {.hostname = header(m, "Mptrace-Host"),
+						  .boot_id = header(m, "Mptrace-Boot-Id"),
+						  .kernel = header(m, "Mptrace-Kernel"),
+						  .boot_to_wall_ns = strtoll(
+						      header(m, "Mptrace-Boot-To-Wall"), NULL, 10)};
+			struct mpt_cap_item it;
+			unsigned char *raw;
+			const char *why = "not base64";
+			size_t n = 0;
+			int64_t wall;
+
+			memset(&it, 0, sizeof(it));
+			raw = unb64(header(m, "Mptrace-Record"), &n);
+			if (!raw || mpt_cap_event_decode(&buf, raw, n, &it, &why)) {
+				say("stream %s: a message that is not an mptrace record (%s)",
+				    stream, why);
+				free(raw);
+				natsMsg_Destroy(m);
+				goto out;
+			}
+			free(raw);
+			events++;
+			wall = (int64_t)it.view.ev->ts_boot_ns + fmt.boot_to_wall_ns;
+			if ((!cli->nats.since_ns || wall >= cli->nats.since_ns) &&
+			    (!cli->nats.until_ns || wall <= cli->nats.until_ns) &&
+			    mpt_filter_match(&cli->tracer.filter, &it.view)) {
+				sb_reset(&line);
+				mpt_format_event(cli->format, &line, &it.view, &fmt);
+				if (detect)
+					mpt_detect_lines(detect, cli->format, &line, &it.view,
+							 &fmt);
+				if (line.oom || fwrite(line.buf, 1, line.len, out) != line.len) {
+					say("writing the replay failed: %s", strerror(errno));
+					natsMsg_Destroy(m);
+					goto out;
+				}
+				shown++;
+			}
+		} else if (!strcmp(kind, "drop")) {
+			unsigned int cause;
+			unsigned long long count, first, lastns;
+			int64_t b2w = strtoll(header(m, "Mptrace-Boot-To-Wall"), NULL, 10);
+
+			if (sscanf(header(m, "Mptrace-Record"), "%u %llu %llu %llu", &cause, &count,
+				   &first, &lastns) == 4) {
+				fprintf(
+				    stderr,
+				    "mptrace: %s: %llu calls lost (%s) between %lld and %lld ns "
+				    "since the epoch\n",
+				    natsMsg_GetSubject(m), count, mpt_cap_drop_cause(cause),
+				    (long long)(first + b2w), (long long)(lastns + b2w));
+				dropped += count;
+			}
+		} else if (!strcmp(kind, "lost")) {
+			fprintf(stderr, "mptrace: %s: %.*s\n", natsMsg_GetSubject(m),
+				natsMsg_GetDataLength(m), natsMsg_GetData(m));
+		}
+		natsMsg_Destroy(m);
+		if (last)
+			break;
+	}
+	rc = 0;
+out:
+	if (out != stdout && fclose(out) && !rc) {
+		say("writing the replay failed: %s", strerror(errno));
+		rc = 1;
+	}
+	if (!rc && (fflush(stdout) || ferror(stdout))) {
+		say("writing to standard output failed");
+		rc = 1;
+	}
+	if (!rc)
+		fprintf(stderr,
+			"mptrace: replayed %llu of %llu events, %llu calls lost while tracing\n",
+			(unsigned long long)shown, (unsigned long long)events,
+			(unsigned long long)dropped);
+	natsSubscription_Destroy(sub);
+	if (c.nc)
+		nats_close(&c);
+	mpt_cap_event_buf_free(&buf);
+	mpt_detector_free(detect);
+	sb_free(&line);
+	return rc;
+}
