@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""The fleet against a real NATS JetStream cluster, started here.
+
+    fleet.py BUILD_DIR SCENARIO
+
+Three nats-server processes (Debian's, JetStream on) on loopback ports form a
+cluster with an R3 stream; a capture made by real tracing of a real load is
+shipped through one fault per scenario. Each ends with the stream holding
+every record exactly once: `replay --nats` prints byte for byte what a replay
+of the capture prints (a duplicate would print twice, a gap not at all).
+Every server is bounded in time and stopped by its pid.
+"""
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = sys.argv[1]
+MPTRACE = os.path.join(BUILD, "mptrace")
+D = tempfile.mkdtemp(prefix="mptrace-fleet-")
+WORKER = os.path.join(D, "flt%d" % os.getpid())
+COMM = os.path.basename(WORKER)[:15]
+BASE_PORT = 24000 + os.getpid() % 2000 * 8
+shutil.copy(os.path.join(BUILD, "bench", "mp_bench"), WORKER)
+
+
+def fail(msg):
+    sys.exit("FAIL: " + msg)
+
+
+class Cluster:
+    """n JetStream servers, client ports BASE_PORT.., cluster ports BASE_PORT+4.."""
+
+    def __init__(self, n=3):
+        self.n, self.procs = n, [None] * n
+
+    def port(self, i):
+        return BASE_PORT + i
+
+    def urls(self):
+        return ",".join("nats://127.0.0.1:%d" % self.port(i) for i in range(self.n))
+
+    def start(self, i):
+        routes = ",".join("nats://127.0.0.1:%d" % (BASE_PORT + 4 + j) for j in range(self.n)
+                          if j != i)
+        args = ["timeout", "300", "nats-server", "-js", "-a", "127.0.0.1",
+                "-p", str(self.port(i)), "-sd", os.path.join(D, "js%d" % i),
+                "--server_name", "n%d" % i]
+        if self.n > 1:
+            args += ["--cluster_name", "mpt", "--cluster",
+                     "nats://127.0.0.1:%d" % (BASE_PORT + 4 + i), "--routes", routes]
+        log = open(os.path.join(D, "nats%d.log" % i), "ab")
+        self.procs[i] = subprocess.Popen(args, stdout=log, stderr=log)
+
+    def start_all(self):
+        for i in range(self.n):
+            self.start(i)
+        self.wait_ready()
+
+    def stop(self, i):
+        p = self.procs[i]
+        if p and p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.procs[i] = None
+
+    def stop_all(self):
+        for i in range(self.n):
+            self.stop(i)
+
+    def wait_ready(self, timeout=30):
+        """Until JetStream answers (a cluster elects its meta leader first)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                r = js_request(self.port(0), "$JS.API.INFO", b"")
+                if "error" not in r:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        fail("JetStream did not come up")
+
+
+def js_request(port, subject, payload, timeout=5):
+    """One JetStream API request over the NATS text protocol."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    f = s.makefile("rb")
+    f.readline()  # INFO
+    s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.fleet 1\r\n')
+    s.sendall(b"PUB %s _INBOX.fleet %d\r\n%s\r\n" % (subject.encode(), len(payload), payload))
+    while True:
+        line = f.readline()
+        if not line:
+            raise OSError("connection closed")
+        if line.startswith(b"PING"):
+            s.sendall(b"PONG\r\n")
+        elif line.startswith(b"MSG"):
+            n = int(line.split()[-1])
+            data = f.read(n + 2)[:n]
+            s.close()
+            return json.loads(data)
+        elif line.startswith(b"-ERR"):
+            raise OSError(line.decode())
+
+
+def make_capture(name, calls=20000, n=4):
+    """A rotated capture of real calls: its files, in order."""
+    cap = os.path.join(D, name)
+    t = subprocess.Popen([MPTRACE, "--comm", COMM, "--capture", cap, "--capture-size", "1",
+                          "--capture-group-read", "-o", "/dev/null"], stderr=subprocess.PIPE)
+    err = b""
+    while b"tracing move_pages via" not in err:
+        chunk = os.read(t.stderr.fileno(), 4096)
+        if not chunk:
+            fail("mptrace did not start: " + err.decode())
+        err += chunk
+    subprocess.run([WORKER, "mp", str(n), str(calls)], stdout=subprocess.DEVNULL, check=True)
+    time.sleep(0.5)
+    t.send_signal(signal.SIGINT)
+    t.communicate(timeout=30)
+    files = sorted((f for f in os.listdir(D) if f.startswith(name + ".")),
+                   key=lambda f: int(f.rsplit(".", 1)[1]))
+    return [os.path.join(D, f) for f in files]
+
+
+def ship(cluster, files, *extra, wait=True, **kw):
+    args = [MPTRACE, "ship", "--nats", cluster.urls(), "--replicas", "3",
+            "--state", os.path.join(D, "ship.state")] + list(extra) + files
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    if wait:
+        out, err = p.communicate(timeout=120)
+        if p.returncode != 0:
+            fail("ship exited %d: %s" % (p.returncode, err))
+        p.err = err
+    return p
+
+
+def check_exactly_once(cluster, files, what):
+    want = subprocess.run([MPTRACE, "replay", "-f", "json"] + files, capture_output=True)
+    got = subprocess.run([MPTRACE, "replay", "--nats", cluster.urls(), "-f", "json"],
+                         capture_output=True)
+    if got.returncode != 0:
+        fail("replay --nats: %s" % got.stderr.decode())
+    if got.stdout != want.stdout:
+        w, g = want.stdout.splitlines(), got.stdout.splitlines()
+        fail("%s: the stream holds %d lines, the capture %d (%d distinct in the stream)" %
+             (what, len(g), len(w), len(set(g))))
+    info = js_request(cluster.port(0), "$JS.API.STREAM.INFO.MPTRACE", b"")
+    events = len(want.stdout.splitlines())
+    print("%s: %d events in the stream exactly once (%d messages, R%d), replay equal" %
+          (what, events, info["state"]["messages"], info["config"]["num_replicas"]))
+
+
+def node_restart():
+    """A node stopped and restarted while the shipper follows a trace in progress."""
+    c = Cluster()
+    c.start_all()
+    try:
+        cap = os.path.join(D, "live.mpcap")
+        t = subprocess.Popen([MPTRACE, "--comm", COMM, "--capture", cap, "--capture-size", "1",
+                              "-o", "/dev/null"], stderr=subprocess.PIPE)
+        time.sleep(1.5)
+        load = subprocess.Popen([WORKER, "mp", "4", "30000", "8000"], stdout=subprocess.DEVNULL)
+        time.sleep(0.5)
+        s = ship(c, [cap + ".0"], "--follow", wait=False)
+        time.sleep(1)
+        c.stop(1)  # a follower or the leader: either way the stream goes on
+        time.sleep(2)
+        c.start(1)
+        load.wait(timeout=120)
+        time.sleep(0.5)
+        t.send_signal(signal.SIGINT)
+        t.communicate(timeout=30)
+        files = sorted((os.path.join(D, f) for f in os.listdir(D)
+                        if f.startswith("live.mpcap.")), key=lambda f: int(f.rsplit(".", 1)[1]))
+        last = len(files)
+        state = os.path.join(D, "ship.state")
+        end = time.time() + 60
+        while time.time() < end:
+            try:
+                st = json.load(open(state))
+                if st["fileSeq"] >= last:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.2)
+        s.send_signal(signal.SIGTERM)
+        s.communicate(timeout=30)
+        check_exactly_once(c, files, "node-restart")
+    finally:
+        c.stop_all()
+
+
+def shipper_killed():
+    """The shipper SIGKILLed at random points and restarted."""
+    files = make_capture("k.mpcap", calls=30000)
+    c = Cluster()
+    c.start_all()
+    rnd = random.Random(7)
+    try:
+        for _ in range(4):
+            p = ship(c, files, wait=False)
+            time.sleep(rnd.uniform(0.3, 1.2))
+            p.kill()
+            p.wait()
+        ship(c, files)
+        check_exactly_once(c, files, "shipper-killed")
+    finally:
+        c.stop_all()
+
+
+def servers_down():
+    """The shipper starts before any server; it waits, then ships."""
+    files = make_capture("d.mpcap", calls=5000)
+    c = Cluster()
+    p = ship(c, files, wait=False)
+    time.sleep(2)
+    if p.poll() is not None:
+        fail("ship gave up while the servers were down: %s" % p.communicate()[1])
+    c.start_all()
+    try:
+        out, err = p.communicate(timeout=120)
+        if p.returncode != 0 or "waiting for NATS" not in err:
+            fail("ship: %d %s" % (p.returncode, err))
+        check_exactly_once(c, files, "servers-down")
+    finally:
+        c.stop_all()
+
+
+def stream_full():
+    """A stream that refuses writes (max bytes): ship waits, says so once, and goes on
+    when the limit is raised."""
+    files = make_capture("f.mpcap", calls=8000)
+    c = Cluster()
+    c.start_all()
+    try:
+        cfg = {"name": "MPTRACE", "subjects": ["mptrace.>"], "num_replicas": 3,
+               "max_bytes": 256 << 10, "discard": "new", "duplicate_window": 3600 * 10**9,
+               "storage": "file"}
+        r = js_request(c.port(0), "$JS.API.STREAM.CREATE.MPTRACE", json.dumps(cfg).encode())
+        if "error" in r:
+            fail("creating the stream: %s" % r)
+        p = ship(c, files, wait=False)
+        time.sleep(4)
+        if p.poll() is not None:
+            fail("ship ended on a full stream: %s" % p.communicate()[1])
+        cfg["max_bytes"] = -1
+        r = js_request(c.port(0), "$JS.API.STREAM.UPDATE.MPTRACE", json.dumps(cfg).encode())
+        if "error" in r:
+            fail("raising the limit: %s" % r)
+        out, err = p.communicate(timeout=120)
+        if p.returncode != 0 or err.count("publishing to NATS failed") != 1:
+            fail("ship on a full stream: %d, not one message per outage:\n%s" %
+                 (p.returncode, err))
+        check_exactly_once(c, files, "stream-full")
+    finally:
+        c.stop_all()
+
+
+def bad_setup():
+    """What cannot work: one line, a non-zero exit, no wait."""
+    files = make_capture("b.mpcap", calls=10)
+    c = Cluster(n=1)
+    c.start_all()
+    try:
+        cases = [(["--nats", "http://127.0.0.1:1"], "bad NATS URL"),
+                 (["--nats", "nats://127.0.0.1:%d" % c.port(0), "--subject", "other.x"],
+                  "does not take subject")]
+        # a stream of that name already there for other subjects: a conflict
+        r = js_request(c.port(0), "$JS.API.STREAM.CREATE.MPTRACE",
+                       json.dumps({"name": "MPTRACE", "subjects": ["mptrace.>"]}).encode())
+        for extra, why in cases:
+            r = subprocess.run([MPTRACE, "ship"] + extra + files, capture_output=True,
+                               text=True, timeout=30)
+            if r.returncode == 0 or why not in r.stderr:
+                fail("%s: %d %r" % (extra, r.returncode, r.stderr))
+        r = subprocess.run([MPTRACE, "replay", "--nats", "nats://127.0.0.1:1"],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode == 0 or "cannot connect" not in r.stderr:
+            fail("replay --nats with no server: %d %r" % (r.returncode, r.stderr))
+        print("bad-setup: a bad URL, a subject conflict and no server each refused in a line")
+    finally:
+        c.stop_all()
+
+
+SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
+             "servers-down": servers_down, "stream-full": stream_full, "bad-setup": bad_setup}
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        print("fleet: needs root (it traces to make its captures)")
+        sys.exit(77)
+    if not shutil.which("nats-server"):
+        fail("nats-server is not installed (scripts/deps.sh test installs it)")
+    try:
+        SCENARIOS[sys.argv[2]]()
+    finally:
+        shutil.rmtree(D, ignore_errors=True)
