@@ -269,6 +269,44 @@ def stream_full():
         c.stop_all()
 
 
+def rotated_away():
+    """Files a ring rotated away before they were shipped: a loss, said in the stream."""
+    cap = os.path.join(D, "r.mpcap")
+    t = subprocess.Popen([MPTRACE, "--comm", COMM, "--capture", cap, "--capture-size", "1",
+                          "--capture-files", "2", "-o", "/dev/null"], stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    subprocess.run([WORKER, "mp", "4", "20000"], stdout=subprocess.DEVNULL, check=True)
+    time.sleep(0.5)
+    t.send_signal(signal.SIGINT)
+    t.communicate(timeout=30)
+    files = [os.path.join(D, f) for f in sorted(os.listdir(D)) if f.startswith("r.mpcap.")]
+    info = subprocess.run([MPTRACE, "capture-info"] + files, capture_output=True, text=True)
+    set_id = re.search(r"^set\s+(\S+)", info.stdout, re.M).group(1)
+    first = min(int(x) for x in re.findall(r"^file in set\s+(\d+)", info.stdout, re.M))
+    if first < 2:
+        fail("the ring did not rotate: %s" % info.stdout)
+    # a shipper that had shipped nothing when the ring went round
+    with open(os.path.join(D, "ship.state"), "w") as f:
+        json.dump({"setId": set_id, "fileSeq": 0, "offset": 0}, f)
+    c = Cluster(n=1)
+    c.start_all()
+    try:
+        s = subprocess.run([MPTRACE, "ship", "--nats", c.urls(), "--state",
+                            os.path.join(D, "ship.state")] + files,
+                           capture_output=True, text=True, timeout=120)
+        want = "capture files 0 to %d of the set were removed before they were shipped" % (
+            first - 1)
+        if s.returncode != 0 or want not in s.stderr:
+            fail("ship over a rotated ring: %d %s" % (s.returncode, s.stderr))
+        r = subprocess.run([MPTRACE, "replay", "--nats", c.urls(), "-f", "json"],
+                           capture_output=True, text=True, timeout=60)
+        if '"cause":"unshipped"' not in r.stderr or '"fileSeqTo":%d' % (first - 1) not in r.stderr:
+            fail("the stream does not say what was lost: %s" % r.stderr)
+        check_exactly_once(c, files, "rotated-away")
+    finally:
+        c.stop_all()
+
+
 def bad_setup():
     """What cannot work: one line, a non-zero exit, no wait."""
     files = make_capture("b.mpcap", calls=10)
@@ -296,7 +334,8 @@ def bad_setup():
 
 
 SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
-             "servers-down": servers_down, "stream-full": stream_full, "bad-setup": bad_setup}
+             "servers-down": servers_down, "stream-full": stream_full, "bad-setup": bad_setup,
+             "rotated-away": rotated_away}
 
 if __name__ == "__main__":
     if os.geteuid() != 0:

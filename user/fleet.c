@@ -328,6 +328,7 @@ struct shipper {
 	const char *stream, *subject;
 	char subject_buf[300];
 	char set_id[64];
+	char host[256]; /* the traced host, from the capture: the reader that named it is gone */
 	/* the window of messages in flight, guarded by mu */
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -488,10 +489,11 @@ static void close_member(struct member *m)
 }
 
 /*
- * Find file @seq of the set (into @m, when given) and the newest fileSeq the
- * set has now. A ring reuses names, so the headers decide, not the names.
+ * Find file @seq of the set (into @m, when given); *@after gets the first
+ * fileSeq after @seq the set has now (@seq when none). A ring reuses names,
+ * so the headers decide, not the names.
  */
-static bool find_file(struct shipper *sh, uint32_t seq, struct member *m, uint32_t *newest)
+static bool find_file(struct shipper *sh, uint32_t seq, struct member *m, uint32_t *after)
 {
 	char dir[4096], full[8300];
 	const char *slash, *base;
@@ -499,14 +501,17 @@ static bool find_file(struct shipper *sh, uint32_t seq, struct member *m, uint32
 	struct dirent *de;
 	DIR *d;
 
-	*newest = 0;
+	*after = seq;
 	if (!sh->base[0]) {
 		struct member t;
+		uint32_t fs;
 
 		if (open_member(sh->single, &t))
 			return false;
-		*newest = mpt_cap_reader_meta(t.r)->file_seq;
-		found = *newest == seq;
+		fs = mpt_cap_reader_meta(t.r)->file_seq;
+		found = fs == seq;
+		if (fs > seq)
+			*after = fs;
 		if (found && m)
 			*m = t;
 		else
@@ -538,8 +543,8 @@ static bool find_file(struct shipper *sh, uint32_t seq, struct member *m, uint32
 			close_member(&t);
 			continue;
 		}
-		if (fs > *newest)
-			*newest = fs;
+		if (fs > seq && (*after == seq || fs < *after))
+			*after = fs;
 		if (fs == seq && !found && m) {
 			*m = t;
 			found = true;
@@ -570,8 +575,8 @@ static bool still_newest(void *ctx)
 		return true;
 	sh->last_scan_ms = mono_ms();
 	save_state(sh, false);
-	find_file(sh, UINT32_MAX, NULL, &newest);
-	return newest <= sh->following;
+	find_file(sh, sh->following, NULL, &newest);
+	return newest == sh->following;
 }
 
 /* Wait for room in the window; false on a failure or a stop. */
@@ -629,12 +634,13 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 		s = natsMsgHeader_Set(m, "Mptrace-Slot", tag);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(m, "Mptrace-Kind", kind);
-	if (s == NATS_OK)
+	if (s == NATS_OK && fmt->hostname && fmt->hostname[0])
 		s = natsMsgHeader_Set(m, "Mptrace-Host", fmt->hostname);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(m, "Mptrace-Boot-Id", fmt->boot_id ? fmt->boot_id : "");
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(m, "Mptrace-Kernel", fmt->kernel ? fmt->kernel : "");
+	/* an empty header value would spoil every header of the message on the way back */
+	if (s == NATS_OK && fmt->boot_id && fmt->boot_id[0])
+		s = natsMsgHeader_Set(m, "Mptrace-Boot-Id", fmt->boot_id);
+	if (s == NATS_OK && fmt->kernel && fmt->kernel[0])
+		s = natsMsgHeader_Set(m, "Mptrace-Kernel", fmt->kernel);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(m, "Mptrace-Boot-To-Wall", b2w);
 	if (s == NATS_OK && record)
@@ -657,6 +663,17 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 	return 0;
 }
 
+/* @s as a JSON string, quotes included: a host name is whatever sethostname() took. */
+static void json_quoted(const char *s, char *out, size_t len)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	sb_json_str(&sb, s, strlen(s));
+	snprintf(out, len, "%.*s", sb.buf ? (int)sb.len : 2, sb.buf ? sb.buf : "\"\"");
+	sb_free(&sb);
+}
+
 static void msg_id(const struct shipper *sh, uint32_t seq, uint64_t off, const char *what,
 		   char *out, size_t len)
 {
@@ -667,15 +684,16 @@ static void msg_id(const struct shipper *sh, uint32_t seq, uint64_t off, const c
 static int publish_lost(struct shipper *sh, uint32_t from, uint32_t to,
 			const struct mpt_fmt_ctx *fmt)
 {
-	char body[512], id[128];
+	char body[1024], id[128], host[600];
 	struct timespec now;
 	int n;
 
+	json_quoted(fmt->hostname, host, sizeof(host));
 	clock_gettime(CLOCK_REALTIME, &now);
 	n = snprintf(body, sizeof(body),
 		     "{\"timestamp\":%" PRId64 ",\"eventName\":\"drop\",\"cause\":\"unshipped\","
-		     "\"hostName\":\"%s\",\"fileSeqFrom\":%u,\"fileSeqTo\":%u,\"count\":null}",
-		     (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, fmt->hostname, from, to);
+		     "\"hostName\":%s,\"fileSeqFrom\":%u,\"fileSeqTo\":%u,\"count\":null}",
+		     (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, host, from, to);
 	msg_id(sh, from, 0, ":lost", id, sizeof(id));
 	say("capture files %u to %u of the set were removed before they were shipped", from, to);
 	sh->files_lost += to - from + 1;
@@ -750,15 +768,16 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 	}
 	if (rc == 0) {
 		const struct mpt_cap_counts *c = mpt_cap_reader_counts(m->r);
-		char body[512];
+		char body[1024], host[600];
 		int n;
 
+		json_quoted(meta->hostname, host, sizeof(host));
 		/* the file's own count: a consumer can check it has every record of it */
 		n = snprintf(body, sizeof(body),
-			     "{\"eventName\":\"stats\",\"hostName\":\"%s\",\"fileSeq\":%u,"
+			     "{\"eventName\":\"stats\",\"hostName\":%s,\"fileSeq\":%u,"
 			     "\"events\":%" PRIu64 ",\"dropRecords\":%" PRIu64
 			     ",\"dropped\":%" PRIu64 "}",
-			     meta->hostname, p.file_seq, c->events, c->drop_records, c->dropped);
+			     host, p.file_seq, c->events, c->drop_records, c->dropped);
 		msg_id(sh, p.file_seq, UINT64_MAX, ":end", id, sizeof(id));
 		return publish(sh, "stats", id, body, n, NULL, fmt, (struct pos){p.file_seq + 1, 0})
 			   ? -1
@@ -773,7 +792,7 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 	{
 		uint32_t newest;
 
-		find_file(sh, UINT32_MAX, NULL, &newest);
+		find_file(sh, p.file_seq, NULL, &newest);
 		if (newest > p.file_seq) {
 			say("%s: %s; going on with the next file", m->name,
 			    mpt_cap_reader_error(m->r));
@@ -881,7 +900,8 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 		sh.subject = cli->nats.subject;
 	else
 		subject_for(&sh, mpt_cap_reader_meta(first.r)->hostname);
-	fmt.hostname = mpt_cap_reader_meta(first.r)->hostname;
+	snprintf(sh.host, sizeof(sh.host), "%s", mpt_cap_reader_meta(first.r)->hostname);
+	fmt.hostname = sh.host;
 	p.file_seq = mpt_cap_reader_meta(first.r)->file_seq;
 	p.offset = 0;
 	close_member(&first);
@@ -927,7 +947,7 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 			if (cli->follow)
 				continue;
 		} else if (newest > p.file_seq) {
-			/* rotated away unshipped: said in the stream, then on */
+			/* rotated away unshipped (newest: the next file there is): said, then on */
 			if (publish_lost(&sh, p.file_seq, newest - 1, &fmt))
 				goto failed;
 			p = (struct pos){newest, 0};
