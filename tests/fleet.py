@@ -307,6 +307,39 @@ def rotated_away():
         c.stop_all()
 
 
+def unprivileged():
+    """ship needs no privilege: user nobody, in the captures' group, ships them."""
+    files = make_capture("u.mpcap", calls=2000)
+    os.chmod(D, 0o755)
+    binary = os.path.join(D, "mptrace")
+    shutil.copy(MPTRACE, binary)
+    os.chmod(binary, 0o755)
+    for f in files:
+        os.chown(f, 0, 65534)
+        if os.stat(f).st_mode & 0o777 != 0o640:
+            fail("--capture-group-read made %o, not 640" % (os.stat(f).st_mode & 0o777))
+    state = os.path.join(D, "nobody")
+    os.mkdir(state)
+    os.chown(state, 65534, 65534)
+    c = Cluster(n=1)
+    c.start_all()
+
+    def drop():
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+
+    try:
+        r = subprocess.run([binary, "ship", "--nats", c.urls(), "--state",
+                            os.path.join(state, "st.json")] + files, capture_output=True,
+                           text=True, timeout=120, preexec_fn=drop)
+        if r.returncode != 0:
+            fail("ship as nobody: %d %s" % (r.returncode, r.stderr))
+        check_exactly_once(c, files, "unprivileged")
+    finally:
+        c.stop_all()
+
+
 def bad_setup():
     """What cannot work: one line, a non-zero exit, no wait."""
     files = make_capture("b.mpcap", calls=10)
@@ -335,7 +368,7 @@ def bad_setup():
 
 SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
              "servers-down": servers_down, "stream-full": stream_full, "bad-setup": bad_setup,
-             "rotated-away": rotated_away}
+             "rotated-away": rotated_away, "unprivileged": unprivileged}
 
 if __name__ == "__main__":
     if os.geteuid() != 0:
