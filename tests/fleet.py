@@ -22,97 +22,18 @@ import sys
 import tempfile
 import time
 
+from natscluster import Cluster, js_request
+
 BUILD = sys.argv[1]
 MPTRACE = os.path.join(BUILD, "mptrace")
 D = tempfile.mkdtemp(prefix="mptrace-fleet-")
 WORKER = os.path.join(D, "flt%d" % os.getpid())
 COMM = os.path.basename(WORKER)[:15]
-BASE_PORT = 24000 + os.getpid() % 2000 * 8
 shutil.copy(os.path.join(BUILD, "bench", "mp_bench"), WORKER)
 
 
 def fail(msg):
     sys.exit("FAIL: " + msg)
-
-
-class Cluster:
-    """n JetStream servers, client ports BASE_PORT.., cluster ports BASE_PORT+4.."""
-
-    def __init__(self, n=3):
-        self.n, self.procs = n, [None] * n
-
-    def port(self, i):
-        return BASE_PORT + i
-
-    def urls(self):
-        return ",".join("nats://127.0.0.1:%d" % self.port(i) for i in range(self.n))
-
-    def start(self, i):
-        routes = ",".join("nats://127.0.0.1:%d" % (BASE_PORT + 4 + j) for j in range(self.n)
-                          if j != i)
-        args = ["timeout", "300", "nats-server", "-js", "-a", "127.0.0.1",
-                "-p", str(self.port(i)), "-sd", os.path.join(D, "js%d" % i),
-                "--server_name", "n%d" % i]
-        if self.n > 1:
-            args += ["--cluster_name", "mpt", "--cluster",
-                     "nats://127.0.0.1:%d" % (BASE_PORT + 4 + i), "--routes", routes]
-        log = open(os.path.join(D, "nats%d.log" % i), "ab")
-        self.procs[i] = subprocess.Popen(args, stdout=log, stderr=log)
-
-    def start_all(self):
-        for i in range(self.n):
-            self.start(i)
-        self.wait_ready()
-
-    def stop(self, i):
-        p = self.procs[i]
-        if p and p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        self.procs[i] = None
-
-    def stop_all(self):
-        for i in range(self.n):
-            self.stop(i)
-
-    def wait_ready(self, timeout=30):
-        """Until JetStream answers (a cluster elects its meta leader first)."""
-        end = time.time() + timeout
-        while time.time() < end:
-            try:
-                r = js_request(self.port(0), "$JS.API.INFO", b"")
-                if "error" not in r:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.3)
-        fail("JetStream did not come up")
-
-
-def js_request(port, subject, payload, timeout=5):
-    """One JetStream API request over the NATS text protocol."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    f = s.makefile("rb")
-    f.readline()  # INFO
-    s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.fleet 1\r\n')
-    s.sendall(b"PUB %s _INBOX.fleet %d\r\n%s\r\n" % (subject.encode(), len(payload), payload))
-    while True:
-        line = f.readline()
-        if not line:
-            raise OSError("connection closed")
-        if line.startswith(b"PING"):
-            s.sendall(b"PONG\r\n")
-        elif line.startswith(b"MSG"):
-            n = int(line.split()[-1])
-            data = f.read(n + 2)[:n]
-            s.close()
-            return json.loads(data)
-        elif line.startswith(b"-ERR"):
-            raise OSError(line.decode())
 
 
 def make_capture(name, calls=20000, n=4):
@@ -165,7 +86,7 @@ def check_exactly_once(cluster, files, what):
 
 def node_restart():
     """A node stopped and restarted while the shipper follows a trace in progress."""
-    c = Cluster()
+    c = Cluster(D)
     c.start_all()
     try:
         cap = os.path.join(D, "live.mpcap")
@@ -206,7 +127,7 @@ def node_restart():
 def shipper_killed():
     """The shipper SIGKILLed at random points and restarted."""
     files = make_capture("k.mpcap", calls=30000)
-    c = Cluster()
+    c = Cluster(D)
     c.start_all()
     rnd = random.Random(7)
     try:
@@ -224,7 +145,7 @@ def shipper_killed():
 def servers_down():
     """The shipper starts before any server; it waits, then ships."""
     files = make_capture("d.mpcap", calls=5000)
-    c = Cluster()
+    c = Cluster(D)
     p = ship(c, files, wait=False)
     time.sleep(2)
     if p.poll() is not None:
@@ -243,7 +164,7 @@ def stream_full():
     """A stream that refuses writes (max bytes): ship waits, says so once, and goes on
     when the limit is raised."""
     files = make_capture("f.mpcap", calls=8000)
-    c = Cluster()
+    c = Cluster(D)
     c.start_all()
     try:
         cfg = {"name": "MPTRACE", "subjects": ["mptrace.>"], "num_replicas": 3,
@@ -288,7 +209,7 @@ def rotated_away():
     # a shipper that had shipped nothing when the ring went round
     with open(os.path.join(D, "ship.state"), "w") as f:
         json.dump({"setId": set_id, "fileSeq": 0, "offset": 0}, f)
-    c = Cluster(n=1)
+    c = Cluster(D, n=1)
     c.start_all()
     try:
         s = subprocess.run([MPTRACE, "ship", "--nats", c.urls(), "--state",
@@ -321,7 +242,7 @@ def unprivileged():
     state = os.path.join(D, "nobody")
     os.mkdir(state)
     os.chown(state, 65534, 65534)
-    c = Cluster(n=1)
+    c = Cluster(D, n=1)
     c.start_all()
 
     def drop():
@@ -343,7 +264,7 @@ def unprivileged():
 def bad_setup():
     """What cannot work: one line, a non-zero exit, no wait."""
     files = make_capture("b.mpcap", calls=10)
-    c = Cluster(n=1)
+    c = Cluster(D, n=1)
     c.start_all()
     try:
         cases = [(["--nats", "http://127.0.0.1:1"], "bad NATS URL"),

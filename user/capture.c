@@ -931,7 +931,8 @@ const char *mpt_cap_writer_error(const struct mpt_cap_writer *w)
 
 struct mpt_cap_reader {
 	FILE *f;
-	uint64_t off; /* of the next record to read */
+	uint64_t off;  /* of the next record to read */
+	uint64_t fpos; /* where the FILE stands; UINT64_MAX: not known */
 	int minor;
 	/*
 	 * The block being read: records since the last chain record, as they are
@@ -1002,9 +1003,13 @@ static int read_exact(struct mpt_cap_reader *r, unsigned char *p, size_t n, uint
 	for (;;) {
 		size_t got;
 
-		if (fseeko(r->f, (off_t)at, SEEK_SET))
+		/* records are read in order: seek (which drops stdio's buffer) only when not there */
+		if (at != r->fpos && fseeko(r->f, (off_t)at, SEEK_SET)) {
+			r->fpos = UINT64_MAX;
 			return -1;
+		}
 		got = fread(p, 1, n, r->f);
+		r->fpos = got == n ? at + n : UINT64_MAX;
 		if (got == n)
 			return 1;
 		if (ferror(r->f))
@@ -1085,6 +1090,7 @@ static int read_record(struct mpt_cap_reader *r, uint32_t *plen)
 		long got;
 
 		fseeko(r->f, 0, SEEK_END);
+		r->fpos = UINT64_MAX;
 		got = (long)(ftello(r->f) - (off_t)r->off);
 		if (got <= 0)
 			return 0;
@@ -1136,6 +1142,7 @@ int mpt_cap_reader_open(FILE *f, struct mpt_cap_reader **out, char *err, size_t 
 		return MPT_CAP_EIO;
 	}
 	r->f = f;
+	r->fpos = UINT64_MAX;
 	rc = read_exact(r, pre, sizeof(pre), 0);
 	if (rc <= 0 || memcmp(pre, MPT_CAP_MAGIC, 8)) {
 		snprintf(err, len, "not an mptrace capture (no capture magic at the start)");

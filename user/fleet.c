@@ -256,7 +256,9 @@ static int ensure_stream(struct conn *c, const char *stream, const char *subject
 		return 0;
 	}
 	if (s == NATS_NOT_FOUND) {
-		const char *subjects[] = {"mptrace.>"};
+		/* every host's subject, unless the subject given is outside mptrace.> */
+		const char *subjects[] = {subject_matches("mptrace.>", subject) ? "mptrace.>"
+										: subject};
 		jsStreamConfig cfg;
 
 		jsStreamConfig_Init(&cfg);
@@ -268,7 +270,7 @@ static int ensure_stream(struct conn *c, const char *stream, const char *subject
 		s = js_AddStream(&si, c->js, &cfg, NULL, &jerr);
 		if (s == NATS_OK) {
 			jsStreamInfo_Destroy(si);
-			say("created stream %s (subjects mptrace.>, %d replicas)", stream,
+			say("created stream %s (subjects %s, %d replicas)", stream, subjects[0],
 			    (int)cfg.Replicas);
 			return 0;
 		}
@@ -279,12 +281,10 @@ static int ensure_stream(struct conn *c, const char *stream, const char *subject
 
 /* ---- base64, for the record in a header ------------------------------------------ */
 
-static char *b64(const unsigned char *p, size_t n)
+/* @p in base64, into @out (4 * ((n + 2) / 3) + 1 bytes). */
+static char *b64(const unsigned char *p, size_t n, char *out)
 {
-	char *out = malloc(4 * ((n + 2) / 3) + 1);
-
-	if (out)
-		EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
 	return out;
 }
 
@@ -335,6 +335,7 @@ struct shipper {
 	struct slot win[IN_FLIGHT];
 	uint64_t head, tail, gen;
 	struct pos acked; /* over records acknowledged without a gap */
+	bool waiting;	  /* the reader waits for room: only then is a wake-up needed */
 	bool failed;
 	char why[256];
 	uint64_t shipped, duplicates;
@@ -378,7 +379,8 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 			sh->tail++;
 			sh->shipped++;
 		}
-		pthread_cond_broadcast(&sh->cond);
+		if (sh->waiting || sh->failed)
+			pthread_cond_signal(&sh->cond);
 	}
 	pthread_mutex_unlock(&sh->mu);
 	natsMsg_Destroy(msg);
@@ -579,6 +581,79 @@ static bool still_newest(void *ctx)
 	return newest == sh->following;
 }
 
+/*
+ * What formatting needs besides the record, in one header: "B2W BOOTID KERNEL
+ * HOST", each string %-escaped (a host name may hold any byte, and a CR or LF
+ * in a header would split the message), "-" for an empty one.
+ */
+static void pct(const char *s, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (!s || !*s)
+		s = "-";
+	for (; *s && o + 4 < len; s++) {
+		unsigned char c = *s;
+
+		if (isalnum(c) || strchr("._:-+", c))
+			out[o++] = c;
+		else
+			o += snprintf(out + o, len - o, "%%%02x", c);
+	}
+	out[o] = '\0';
+}
+
+static void unpct(char *s)
+{
+	char *w = s;
+
+	if (!strcmp(s, "-")) {
+		*s = '\0';
+		return;
+	}
+	for (; *s; s++) {
+		unsigned int c;
+
+		if (*s == '%' && sscanf(s + 1, "%2x", &c) == 1) {
+			*w++ = (char)c;
+			s += 2;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+static void context(const struct mpt_fmt_ctx *fmt, char *out, size_t len)
+{
+	char boot[200], kernel[300], host[800];
+
+	pct(fmt->boot_id, boot, sizeof(boot));
+	pct(fmt->kernel, kernel, sizeof(kernel));
+	pct(fmt->hostname, host, sizeof(host));
+	snprintf(out, len, "%" PRId64 " %s %s %s", fmt->boot_to_wall_ns, boot, kernel, host);
+}
+
+/* The header back into @fmt, its strings in @buf (the message may go first). */
+struct ctx_buf {
+	char boot[200], kernel[300], host[800];
+};
+
+static void parse_context(const char *h, struct mpt_fmt_ctx *fmt, struct ctx_buf *b)
+{
+	long long b2w = 0;
+
+	b->boot[0] = b->kernel[0] = b->host[0] = '\0';
+	sscanf(h, "%lld %199s %299s %799s", &b2w, b->boot, b->kernel, b->host);
+	unpct(b->boot);
+	unpct(b->kernel);
+	unpct(b->host);
+	fmt->boot_to_wall_ns = b2w;
+	fmt->boot_id = b->boot;
+	fmt->kernel = b->kernel;
+	fmt->hostname = b->host;
+}
+
 /* Wait for room in the window; false on a failure or a stop. */
 static bool wait_room(struct shipper *sh)
 {
@@ -592,7 +667,9 @@ static bool wait_room(struct shipper *sh)
 		ts.tv_nsec += 100 * 1000000;
 		if (ts.tv_nsec >= 1000000000)
 			ts.tv_sec++, ts.tv_nsec -= 1000000000;
+		sh->waiting = true;
 		pthread_cond_timedwait(&sh->cond, &sh->mu, &ts);
+		sh->waiting = false;
 	}
 	ok = !sh->failed && !*sh->stop;
 	pthread_mutex_unlock(&sh->mu);
@@ -608,7 +685,7 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 {
 	jsPubOptions po;
 	natsMsg *m = NULL;
-	char tag[64], b2w[32];
+	char tag[64], ctx[1400];
 	uint64_t n;
 	natsStatus s;
 
@@ -628,21 +705,14 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 		return 0;
 	}
 	pthread_mutex_unlock(&sh->mu);
-	snprintf(b2w, sizeof(b2w), "%" PRId64, fmt->boot_to_wall_ns);
+	context(fmt, ctx, sizeof(ctx));
 	s = natsMsg_Create(&m, sh->subject, NULL, body, (int)len);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(m, "Mptrace-Slot", tag);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(m, "Mptrace-Kind", kind);
-	if (s == NATS_OK && fmt->hostname && fmt->hostname[0])
-		s = natsMsgHeader_Set(m, "Mptrace-Host", fmt->hostname);
-	/* an empty header value would spoil every header of the message on the way back */
-	if (s == NATS_OK && fmt->boot_id && fmt->boot_id[0])
-		s = natsMsgHeader_Set(m, "Mptrace-Boot-Id", fmt->boot_id);
-	if (s == NATS_OK && fmt->kernel && fmt->kernel[0])
-		s = natsMsgHeader_Set(m, "Mptrace-Kernel", fmt->kernel);
 	if (s == NATS_OK)
-		s = natsMsgHeader_Set(m, "Mptrace-Boot-To-Wall", b2w);
+		s = natsMsgHeader_Set(m, "Mptrace-Context", ctx);
 	if (s == NATS_OK && record)
 		s = natsMsgHeader_Set(m, "Mptrace-Record", record);
 	jsPubOptions_Init(&po);
@@ -722,7 +792,7 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 		mpt_cap_reader_follow_while(m->r, sh->stop, still_newest, sh);
 	while ((rc = mpt_cap_next(m->r, &it)) > 0) {
 		struct pos next = {p.file_seq, it.offset + it.size};
-		char *record = NULL;
+		char *record = NULL, drop[128];
 		size_t n;
 
 		if (it.type == MPT_CAP_REC_CLOCK) {
@@ -736,11 +806,12 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 		if (it.type == MPT_CAP_REC_EVENT) {
 			mpt_format_json(line, &it.view, fmt);
 			n = mpt_cap_event_encode(&it.view, rec, MPT_CAP_MAX_PAYLOAD);
-			record = n ? b64(rec, n) : NULL;
-			if (!record) {
-				say("out of memory");
+			if (!n) {
+				say("%s: a record too large to ship", m->name);
 				return -1;
 			}
+			/* rec holds 1 MiB: its base64 goes after the encoded record */
+			record = b64(rec, n, (char *)rec + n);
 		} else {
 			char d[512];
 
@@ -756,13 +827,12 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 			sb_puts(line, d);
 			/* the drop record itself, so replay --nats reports it as a file replay does
 			 */
-			snprintf(d, sizeof(d), "%u %" PRIu64 " %" PRIu64 " %" PRIu64, it.drop_cause,
-				 it.drop_count, it.drop_first_ns, it.drop_last_ns);
-			record = strdup(d);
+			snprintf(drop, sizeof(drop), "%u %" PRIu64 " %" PRIu64 " %" PRIu64,
+				 it.drop_cause, it.drop_count, it.drop_first_ns, it.drop_last_ns);
+			record = drop;
 		}
 		rc = publish(sh, it.type == MPT_CAP_REC_EVENT ? "event" : "drop", id, line->buf,
 			     line->len - 1, record, fmt, next);
-		free(record);
 		if (rc)
 			return -1;
 	}
@@ -867,7 +937,8 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 {
 	static struct shipper sh;
 	struct mpt_fmt_ctx fmt = {0};
-	unsigned char *rec = malloc(MPT_CAP_MAX_PAYLOAD);
+	/* a record (at most 1 MiB) and its base64 after it */
+	unsigned char *rec = malloc(3 * MPT_CAP_MAX_PAYLOAD);
 	struct strbuf line;
 	struct member first;
 	bool outage = false;
@@ -1061,17 +1132,15 @@ int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 		}
 		kind = header(m, "Mptrace-Kind");
 		if (!strcmp(kind, "event")) {
-			struct mpt_fmt_ctx fmt = {.hostname = header(m, "Mptrace-Host"),
-						  .boot_id = header(m, "Mptrace-Boot-Id"),
-						  .kernel = header(m, "Mptrace-Kernel"),
-						  .boot_to_wall_ns = strtoll(
-						      header(m, "Mptrace-Boot-To-Wall"), NULL, 10)};
+			struct mpt_fmt_ctx fmt;
+			struct ctx_buf cb;
 			struct mpt_cap_item it;
 			unsigned char *raw;
 			const char *why = "not base64";
 			size_t n = 0;
 			int64_t wall;
 
+			parse_context(header(m, "Mptrace-Context"), &fmt, &cb);
 			memset(&it, 0, sizeof(it));
 			raw = unb64(header(m, "Mptrace-Record"), &n);
 			if (!raw || mpt_cap_event_decode(&buf, raw, n, &it, &why)) {
@@ -1102,7 +1171,12 @@ int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 		} else if (!strcmp(kind, "drop")) {
 			unsigned int cause;
 			unsigned long long count, first, lastns;
-			int64_t b2w = strtoll(header(m, "Mptrace-Boot-To-Wall"), NULL, 10);
+			struct mpt_fmt_ctx fmt;
+			struct ctx_buf cb;
+			int64_t b2w;
+
+			parse_context(header(m, "Mptrace-Context"), &fmt, &cb);
+			b2w = fmt.boot_to_wall_ns;
 
 			if (sscanf(header(m, "Mptrace-Record"), "%u %llu %llu %llu", &cause, &count,
 				   &first, &lastns) == 4) {
