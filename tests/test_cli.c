@@ -90,6 +90,35 @@ static void test_probe_command(void **state)
 	rejects(PARSE("trace"), "unexpected argument 'trace'");
 }
 
+static void test_fleet_options(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("ship", "--nats", "nats://a:1,nats://b:2", "--stream", "S",
+			       "--state", "st.json", "--replicas", "3", "--follow", "c.mpcap.0"),
+			 0);
+	assert_int_equal(cli.command, MPT_CMD_SHIP);
+	assert_string_equal(cli.nats.urls, "nats://a:1,nats://b:2");
+	assert_string_equal(cli.nats.stream, "S");
+	assert_int_equal(cli.nats.replicas, 3);
+	assert_true(cli.follow);
+	assert_int_equal(cli.n_files, 1);
+	assert_int_equal(PARSE("replay", "--nats", "nats://a:1", "--since", "1700000000",
+			       "--until", "2023-11-14T22:13:21Z"),
+			 0);
+	assert_int_equal(cli.nats.since_ns, 1700000000ll * 1000000000);
+	assert_int_equal(cli.nats.until_ns, 1700000001ll * 1000000000);
+	rejects(PARSE("ship"), "which capture file? (mptrace ship FILE...)");
+	rejects(PARSE("replay", "--nats", "nats://a:1", "x.mpcap"), "reads the stream, not files");
+	rejects(PARSE("replay", "--nats", "nats://a:1", "--since", "yesterday"),
+		"invalid time 'yesterday'");
+	rejects(PARSE("replay", "--since", "1", "x.mpcap"), "--since and --until go with");
+	rejects(PARSE("--nats", "nats://a:1"), "--nats goes with ship or replay");
+	rejects(PARSE("ship", "--detect", "x.mpcap"), "ship publishes JSON events");
+	rejects(PARSE("ship", "--replicas", "9", "x.mpcap"), "invalid replica count");
+	rejects(PARSE("--state", "s", "-d", "1"), "--state and --replicas go with ship");
+	rejects(PARSE("--capture-group-read"), "--capture-group-read needs --capture");
+}
+
 static void test_bad_numbers(void **state)
 {
 	(void)state;
@@ -268,6 +297,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),	     cmocka_unit_test(test_all_options),
 	    cmocka_unit_test(test_attach_modes),     cmocka_unit_test(test_probe_command),
+	    cmocka_unit_test(test_fleet_options),
 	    cmocka_unit_test(test_bad_numbers),	     cmocka_unit_test(test_bad_strings),
 	    cmocka_unit_test(test_help_and_version), cmocka_unit_test(test_filters),
 	    cmocka_unit_test(test_config_file),	     cmocka_unit_test(test_shipped_config),
