@@ -264,6 +264,42 @@ def unprivileged():
         c.stop_all()
 
 
+def tls():
+    """TLS with a CA of the test's own: shipped with --tls-ca, refused without it."""
+    files = make_capture("t.mpcap", calls=1000)
+    ca, key = os.path.join(D, "ca.pem"), os.path.join(D, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", ca], check=True, capture_output=True)
+    port = 24000 + os.getpid() % 2000 * 8 + 7
+    srv = subprocess.Popen(["timeout", "120", "nats-server", "-js", "-a", "127.0.0.1", "-p",
+                            str(port), "-sd", os.path.join(D, "jstls"), "--tls", "--tlscert",
+                            ca, "--tlskey", key], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.5)
+        url = "tls://127.0.0.1:%d" % port
+        r = subprocess.run([MPTRACE, "ship", "--nats", url] + files, capture_output=True,
+                           text=True, timeout=60)
+        if r.returncode == 0 or "cannot connect" not in r.stderr:
+            fail("a server certificate nobody trusts was accepted: %d %r" %
+                 (r.returncode, r.stderr))
+        r = subprocess.run([MPTRACE, "ship", "--nats", url, "--tls-ca", ca] + files,
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            fail("ship over TLS: %s" % r.stderr)
+        got = subprocess.run([MPTRACE, "replay", "--nats", url, "--tls-ca", ca, "-f", "json"],
+                             capture_output=True)
+        want = subprocess.run([MPTRACE, "replay", "-f", "json"] + files, capture_output=True)
+        if got.returncode != 0 or got.stdout != want.stdout:
+            fail("replay over TLS differs: %s" % got.stderr.decode())
+        print("tls: refused without the CA, %d events shipped and replayed over TLS with it" %
+              len(want.stdout.splitlines()))
+    finally:
+        srv.terminate()
+        srv.wait()
+
+
 def bad_setup():
     """What cannot work: one line, a non-zero exit, no wait."""
     files = make_capture("b.mpcap", calls=10)
@@ -292,7 +328,7 @@ def bad_setup():
 
 SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
              "servers-down": servers_down, "stream-full": stream_full, "bad-setup": bad_setup,
-             "rotated-away": rotated_away, "unprivileged": unprivileged}
+             "rotated-away": rotated_away, "unprivileged": unprivileged, "tls": tls}
 
 if __name__ == "__main__":
     if os.geteuid() != 0:
