@@ -81,6 +81,16 @@ def check_exactly_once(cluster, files, what):
             fail("%s %s: the stream holds %d lines, the capture %d (%d distinct in the "
                  "stream)" % (what, fmt, len(g), len(w), len(set(g))))
     want = subprocess.run([MPTRACE, "replay", "-f", "json"] + files, capture_output=True)
+    # --since and --until select by the events' own times
+    past = subprocess.run([MPTRACE, "replay", "--nats", cluster.urls(), "--until",
+                           "2001-09-09T01:46:40Z"], capture_output=True, text=True)
+    if past.returncode or past.stdout or "replayed 0 of" not in past.stderr:
+        fail("--until before every event: %r" % past.stderr)
+    first = json.loads(want.stdout.splitlines()[0])["timestamp"]
+    since = subprocess.run([MPTRACE, "replay", "--nats", cluster.urls(), "-f", "json",
+                            "--since", "%.3f" % (first // 1000000 / 1e3)], capture_output=True)
+    if since.stdout.splitlines()[0] != want.stdout.splitlines()[0]:
+        fail("--since the first event's time does not start with it")
     info = js_request(cluster.port(0), "$JS.API.STREAM.INFO.MPTRACE", b"")
     events = len(want.stdout.splitlines())
     print("%s: %d events in the stream exactly once (%d messages, R%d), replay equal" %
@@ -321,7 +331,22 @@ def bad_setup():
                            capture_output=True, text=True, timeout=30)
         if r.returncode == 0 or "cannot connect" not in r.stderr:
             fail("replay --nats with no server: %d %r" % (r.returncode, r.stderr))
-        print("bad-setup: a bad URL, a subject conflict and no server each refused in a line")
+        # credentials the server refuses: one line, no endless retry
+        port = c.port(0) + 6
+        auth = subprocess.Popen(["timeout", "60", "nats-server", "-a", "127.0.0.1", "-p",
+                                 str(port), "--user", "u", "--pass", "p"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        try:
+            r = subprocess.run([MPTRACE, "ship", "--nats", "nats://127.0.0.1:%d" % port] +
+                               files, capture_output=True, text=True, timeout=30)
+        finally:
+            auth.terminate()
+            auth.wait()
+        if r.returncode == 0 or "Authorization Violation" not in r.stderr:
+            fail("refused credentials: %d %r" % (r.returncode, r.stderr))
+        print("bad-setup: a bad URL, a subject conflict, no server and refused credentials "
+              "each refused in a line")
     finally:
         c.stop_all()
 

@@ -118,7 +118,12 @@ static const char *last_error(natsStatus s)
 {
 	const char *text = nats_GetLastError(NULL);
 
-	return text && *text ? text : natsStatus_GetText(s);
+	if (!text || !*text)
+		return natsStatus_GetText(s);
+	/* "(conn.c:1905): Authorization Violation": the library's place is no help */
+	if (*text == '(' && strstr(text, "): "))
+		return strstr(text, "): ") + 3;
+	return text;
 }
 
 /*
