@@ -17,35 +17,22 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from harness import Env  # noqa: E402
 from natscluster import Cluster  # noqa: E402
 
 
-def trace(mptrace, worker, cap, calls, rate=None, follow_ship=None):
-    comm = os.path.basename(worker)[:15]
-    t = subprocess.Popen([mptrace, "--comm", comm, "--capture", cap, "--capture-size", "64",
-                          "-o", "/dev/null"], stderr=subprocess.PIPE)
-    err = b""
-    while b"tracing move_pages via" not in err:
-        chunk = os.read(t.stderr.fileno(), 4096)
-        if not chunk:
-            sys.exit("mptrace did not start: " + err.decode())
-        err += chunk
+def trace(env, cap, calls, rate=None, follow_ship=None):
+    t = env.start(["--capture", cap, "--capture-size", "64", "-o", "/dev/null"])
     ship = follow_ship() if follow_ship else None
-    args = [worker, "mp", "1", str(calls)] + ([str(rate)] if rate else [])
+    args = [env.worker, "mp", "1", str(calls)] + ([str(rate)] if rate else [])
     subprocess.run(args, stdout=subprocess.DEVNULL, check=True)
     time.sleep(0.3)
     t.send_signal(signal.SIGINT)
     t.communicate(timeout=60)
     return time.monotonic(), ship
-
-
-def files_of(d, name):
-    return sorted((os.path.join(d, f) for f in os.listdir(d) if f.startswith(name + ".")),
-                  key=lambda f: int(f.rsplit(".", 1)[1]))
 
 
 def throughput(mptrace, d, cluster, files, replicas, events):
@@ -67,15 +54,13 @@ def main():
     ap.add_argument("--rate", type=int, default=20000)
     ap.add_argument("--out")
     a = ap.parse_args()
-    mptrace = os.path.join(a.build, "mptrace")
-    d = tempfile.mkdtemp(prefix="mptrace-bench-fleet-")
-    worker = os.path.join(d, "bfl%d" % os.getpid())
-    shutil.copy(os.path.join(a.build, "bench", "mp_bench"), worker)
+    env = Env(a.build, "mptrace-bench-fleet-")
+    mptrace, d = env.mptrace, env.dir
     lines = []
     try:
         cap = os.path.join(d, "b.mpcap")
-        trace(mptrace, worker, cap, a.events)
-        files = files_of(d, "b.mpcap")
+        trace(env, cap, a.events)
+        files = env.files("b.mpcap")
         for replicas in (1, 3):
             c = Cluster(d, n=replicas)
             c.start_all()
@@ -100,9 +85,8 @@ def main():
                 return subprocess.Popen([mptrace, "ship", "--follow", "--nats", c.urls(),
                                          "--stream", "LAG", "--replicas", "3", "--state", state,
                                          cap + ".0"], stderr=subprocess.DEVNULL)
-            stopped, ship = trace(mptrace, worker, cap, calls, rate=a.rate,
-                                  follow_ship=start_ship)
-            last = len(files_of(d, "l.mpcap"))
+            stopped, ship = trace(env, cap, calls, rate=a.rate, follow_ship=start_ship)
+            last = len(env.files("l.mpcap"))
             lag = None
             while time.monotonic() - stopped < 60:
                 try:
@@ -120,7 +104,7 @@ def main():
         finally:
             c.stop_all()
     finally:
-        shutil.rmtree(d, ignore_errors=True)
+        env.cleanup()
     report = "| measure | result | rate |\n| --- | --- | --- |\n" + "\n".join(lines) + "\n"
     print(report)
     if a.out:

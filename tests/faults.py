@@ -15,38 +15,17 @@ import os
 import random
 import re
 import resource
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-BUILD = sys.argv[1]
-MPTRACE = os.path.join(BUILD, "mptrace")
-D = tempfile.mkdtemp(prefix="mptrace-faults-")
-WORKER = os.path.join(D, "flt%d" % os.getpid())
-COMM = os.path.basename(WORKER)[:15]
-shutil.copy(os.path.join(BUILD, "bench", "mp_bench"), WORKER)
+from harness import Env, fail
 
-
-def fail(msg):
-    sys.exit("FAIL: " + msg)
-
-
-def start(args, **kw):
-    """mptrace with @args, once it says it traces."""
-    kw.setdefault("stderr", subprocess.PIPE)
-    t = subprocess.Popen([MPTRACE, "--comm", COMM] + args, **kw)
-    err = b""
-    while b"tracing move_pages via" not in err:
-        chunk = os.read(t.stderr.fileno(), 4096)
-        if not chunk:
-            fail("mptrace did not start: " + err.decode())
-        err += chunk
-    t.early_err = err
-    return t
+ENV = Env(sys.argv[1], "mptrace-faults-")
+MPTRACE, D, WORKER, COMM = ENV.mptrace, ENV.dir, ENV.worker, ENV.comm
+start = ENV.start
 
 
 def finish(t, timeout=30):
@@ -457,4 +436,4 @@ if __name__ == "__main__":
     try:
         SCENARIOS[sys.argv[2]]()
     finally:
-        shutil.rmtree(D, ignore_errors=True)
+        ENV.cleanup()

@@ -16,44 +16,26 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 
+from harness import Env, fail
 from natscluster import Cluster, js_request
 
-BUILD = sys.argv[1]
-MPTRACE = os.path.join(BUILD, "mptrace")
-D = tempfile.mkdtemp(prefix="mptrace-fleet-")
-WORKER = os.path.join(D, "flt%d" % os.getpid())
-COMM = os.path.basename(WORKER)[:15]
-shutil.copy(os.path.join(BUILD, "bench", "mp_bench"), WORKER)
-
-
-def fail(msg):
-    sys.exit("FAIL: " + msg)
+ENV = Env(sys.argv[1], "mptrace-fleet-")
+MPTRACE, D, WORKER, COMM = ENV.mptrace, ENV.dir, ENV.worker, ENV.comm
 
 
 def make_capture(name, calls=20000, n=4):
     """A rotated capture of real calls: its files, in order."""
-    cap = os.path.join(D, name)
-    t = subprocess.Popen([MPTRACE, "--comm", COMM, "--capture", cap, "--capture-size", "1",
-                          "--capture-group-read", "-o", "/dev/null"], stderr=subprocess.PIPE)
-    err = b""
-    while b"tracing move_pages via" not in err:
-        chunk = os.read(t.stderr.fileno(), 4096)
-        if not chunk:
-            fail("mptrace did not start: " + err.decode())
-        err += chunk
+    t = ENV.start(["--capture", os.path.join(D, name), "--capture-size", "1",
+                   "--capture-group-read", "-o", "/dev/null"])
     subprocess.run([WORKER, "mp", str(n), str(calls)], stdout=subprocess.DEVNULL, check=True)
     time.sleep(0.5)
     t.send_signal(signal.SIGINT)
     t.communicate(timeout=30)
-    files = sorted((f for f in os.listdir(D) if f.startswith(name + ".")),
-                   key=lambda f: int(f.rsplit(".", 1)[1]))
-    return [os.path.join(D, f) for f in files]
+    return ENV.files(name)
 
 
 def ship(cluster, files, *extra, wait=True, **kw):
@@ -364,4 +346,4 @@ if __name__ == "__main__":
     try:
         SCENARIOS[sys.argv[2]]()
     finally:
-        shutil.rmtree(D, ignore_errors=True)
+        ENV.cleanup()

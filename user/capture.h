@@ -187,8 +187,6 @@ int mpt_cap_event_decode(struct mpt_cap_event_buf *b, const void *payload, size_
 			 struct mpt_cap_item *it, const char **why);
 void mpt_cap_event_buf_free(struct mpt_cap_event_buf *b);
 
-/* For tests that write extended files: append a raw record to @buf's writer. */
-int mpt_cap_write_raw(struct mpt_cap_writer *w, uint16_t type, const void *payload, uint32_t len);
 
 /*
  * Check that files read whole belong together: @meta[i] and @head[i] (the

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""What the scripted tests and benchmarks share: a work directory with a
+private copy of the workload (so a --comm filter catches it and nothing else),
+one-line failures, and an mptrace started and waited for until it traces."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+
+def fail(msg):
+    sys.exit("FAIL: " + msg)
+
+
+class Env:
+    """BUILD's mptrace, a fresh directory, and a workload named for this run."""
+
+    def __init__(self, build, prefix):
+        self.build = build
+        self.mptrace = os.path.join(build, "mptrace")
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        self.worker = os.path.join(self.dir, "flt%d" % os.getpid())
+        self.comm = os.path.basename(self.worker)[:15]
+        shutil.copy(os.path.join(build, "bench", "mp_bench"), self.worker)
+
+    def start(self, args, **kw):
+        """mptrace --comm WORKER @args, once it says it traces (early stderr kept)."""
+        kw.setdefault("stderr", subprocess.PIPE)
+        t = subprocess.Popen([self.mptrace, "--comm", self.comm] + args, **kw)
+        err = b""
+        while b"tracing move_pages via" not in err:
+            chunk = os.read(t.stderr.fileno(), 4096)
+            if not chunk:
+                fail("mptrace did not start: " + err.decode())
+            err += chunk
+        t.early_err = err
+        return t
+
+    def files(self, name):
+        """The files of rotated capture @name in the directory, in order."""
+        return sorted((os.path.join(self.dir, f) for f in os.listdir(self.dir)
+                       if f.startswith(name + ".") and f.rsplit(".", 1)[1].isdigit()),
+                      key=lambda f: int(f.rsplit(".", 1)[1]))
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)

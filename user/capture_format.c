@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The capture format's shared parts: checksums (zlib's CRC-32), the hash
+ * chain's digest (SHA-256 from OpenSSL), the EVENT payload, drop causes.
+ * The format: docs/capture-format.md.
+ */
+#define _GNU_SOURCE
+#include "capture.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "capture_int.h"
+
+/* CRC-32 over the record header's first 8 bytes and the payload. */
+uint32_t mpt_cap_record_crc(const unsigned char *hdr, const unsigned char *payload, uint32_t len)
+{
+	uLong crc = crc32(0L, Z_NULL, 0);
+
+	crc = crc32(crc, hdr, 8);
+	if (len)
+		crc = crc32(crc, payload, len);
+	return (uint32_t)crc;
+}
+
+/* SHA-256(prev || bytes): one chain block. */
+int mpt_cap_chain_digest(const unsigned char *prev, const unsigned char *bytes, size_t len,
+			 unsigned char *out)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	int ok;
+
+	if (!ctx)
+		return -ENOMEM;
+	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	     EVP_DigestUpdate(ctx, prev, MPT_CAP_HASH_LEN) && EVP_DigestUpdate(ctx, bytes, len) &&
+	     EVP_DigestFinal_ex(ctx, out, &n) && n == MPT_CAP_HASH_LEN;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -EIO;
+}
+
+void mpt_cap_hex(const unsigned char *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+int mpt_cap_grow(unsigned char **p, size_t *cap, size_t need)
+{
+	unsigned char *q;
+	size_t c = *cap ? *cap : 4096;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	q = realloc(*p, c);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+/* The five strings after the kernel record, each u16 length + bytes; returns their size. */
+uint32_t mpt_cap_encode_strings(const struct mpt_enrich *en, unsigned char *tail)
+{
+	static const struct mpt_enrich none = {"", "", "", "", ""};
+	const char *str[N_STRINGS];
+	uint32_t tlen = 0;
+
+	en = en ? en : &none;
+	str[0] = en->cgroup_path, str[1] = en->exe_path, str[2] = en->container_id;
+	str[3] = en->container_runtime, str[4] = en->pod_uid;
+	for (int i = 0; i < N_STRINGS; i++) {
+		size_t n = str[i] ? strlen(str[i]) : 0;
+
+		if (n > 4096)
+			n = 4096;
+		put16(tail + tlen, n);
+		if (n)
+			memcpy(tail + tlen + 2, str[i], n);
+		tlen += 2 + n;
+	}
+	return tlen;
+}
+
+size_t mpt_cap_event_encode(const struct mpt_view *v, unsigned char *out, size_t cap)
+{
+	size_t need = 4 + v->ev->size + MPT_CAP_EVENT_STRINGS_MAX;
+
+	if (cap < need)
+		return 0;
+	put32(out, v->ev->size);
+	memcpy(out + 4, v->ev, v->ev->size);
+	return 4 + v->ev->size + mpt_cap_encode_strings(v->enrich, out + 4 + v->ev->size);
+}
+
+int mpt_cap_event_decode(struct mpt_cap_event_buf *b, const void *payload, size_t len,
+			 struct mpt_cap_item *it, const char **why)
+{
+	const unsigned char *p = payload;
+	uint32_t klen, off;
+
+	if (len < 4 || (klen = get32(p)) > len - 4) {
+		*why = "bad length";
+		return -1;
+	}
+	/* an aligned copy: the view reads the record's fields in place */
+	if (mpt_cap_grow(&b->event, &b->cap, klen + 8)) {
+		*why = "out of memory";
+		return -1;
+	}
+	memcpy(b->event, p + 4, klen);
+	if (mpt_event_parse(b->event, klen, &it->view, why))
+		return -1;
+	off = 4 + klen;
+	for (int i = 0; i < N_STRINGS; i++) {
+		uint32_t n;
+
+		if (len - off < 2 || (n = get16(p + off)) > 4096 || n > len - off - 2) {
+			*why = "bad string length";
+			return -1;
+		}
+		memcpy(b->str[i], p + off + 2, n);
+		b->str[i][n] = '\0';
+		off += 2 + n;
+	}
+	it->enrich.cgroup_path = b->str[0];
+	it->enrich.exe_path = b->str[1];
+	it->enrich.container_id = b->str[2];
+	it->enrich.container_runtime = b->str[3];
+	it->enrich.pod_uid = b->str[4];
+	it->view.enrich = &it->enrich;
+	return 0;
+}
+
+void mpt_cap_event_buf_free(struct mpt_cap_event_buf *b)
+{
+	free(b->event);
+	b->event = NULL;
+	b->cap = 0;
+}
+
+const char *mpt_cap_drop_cause(uint32_t cause)
+{
+	static const char *const names[MPT_CAP_DROP_NR] = {
+#define MPT_STAT_NAME(id, name, desc) [MPT_STAT_##id] = name,
+	    MPT_STATS(MPT_STAT_NAME)
+#undef MPT_STAT_NAME
+		[MPT_CAP_DROP_UNFINISHED] = "unfinished",
+	    [MPT_CAP_DROP_MALFORMED] = "malformed",
+	    [MPT_CAP_DROP_OUTPUT] = "output",
+	    [MPT_CAP_DROP_CAPTURE] = "capture",
+	};
+
+	return cause < MPT_CAP_DROP_NR ? names[cause] : "unknown cause";
+}
