@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Where the records go while tracing: formatted once, then to each output,
+ * the capture and the detections; losses accounted for as drop records and
+ * stats; the wall clock watched. main() drives it, the tracer feeds it.
+ */
+#ifndef MPTRACE_SINK_H
+#define MPTRACE_SINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "capture.h"
+#include "cli.h"
+#include "detect.h"
+#include "format.h"
+#include "output.h"
+#include "strbuf.h"
+#include "tracer.h"
+
+struct mpt_sink {
+	enum mpt_format format;
+	struct mpt_fmt_ctx fmt;
+	struct mpt_output out[4]; /* the same lines to each (-o, several times) */
+	int n_out;
+	const char *out_name;
+	uint64_t out_failed_since[4]; /* boot clock, while an output refuses writes */
+	struct strbuf line;
+	uint64_t emitted;
+	uint64_t max_events;
+	bool done;	 /* -n reached: later records are read and not shown */
+	bool all_broken; /* every output's reader went away */
+	int write_errno;
+	/* --capture */
+	struct mpt_cap_writer *cap;
+	const char *cap_name;
+	uint64_t cap_lost;		/* after close */
+	uint64_t lost[MPT_CAP_DROP_NR]; /* already written as drop records */
+	uint64_t lost_since_ns;		/* boot clock */
+	struct mpt_detector *detect;
+	bool stream_stats;   /* --stats-interval: stats and drop records in the output */
+	char host_json[600]; /* the host name as a JSON string, quotes included */
+	const char *mode;
+};
+
+/* Captures flush on this timer (and when their buffer fills, and at exit). */
+#define MPT_CAPTURE_FLUSH_MS 200
+
+/* How long the stop waits for a slow reader of the output before counting the rest as lost. */
+#define MPT_STOP_DRAIN_MS 500
+
+/* The tracer's callback: one record to every output, the capture and the detections. */
+int mpt_sink_emit(void *ctx, const struct mpt_view *v);
+/* Write what the outputs can take now; notes when every reader went away. */
+void mpt_sink_flush(struct mpt_sink *s);
+/* Losses since the last look, as drop records (capture, and the stream with stats). */
+int mpt_sink_account(struct mpt_sink *s, struct mpt_tracer *t);
+/* A stats record into the stream (--stats-interval). */
+void mpt_sink_stats(struct mpt_sink *s, struct mpt_tracer *t, bool final);
+int mpt_sink_open_capture(struct mpt_sink *s, const struct mpt_cli *cli, struct mpt_tracer *t,
+			  const char *cmdline);
+/* A wall-clock step: later times follow it, and the capture records it. */
+void mpt_sink_check_clock(struct mpt_sink *s);
+/* The last line on stderr: events, losses by cause. */
+void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s);
+/* Events an output could not take, not counting a reader that went away. */
+uint64_t mpt_sink_lost_unbroken(const struct mpt_sink *s);
+/* The outputs and the capture name different files. 0, or -1 after saying why. */
+int mpt_sink_check_paths(const struct mpt_cli *cli);
+/* "mptrace: MSG" on stderr: what outputs and the capture say of their outages. */
+void mpt_sink_say(const char *msg);
+
+void mpt_read_boot_id(char *buf, size_t len);
+int64_t mpt_now_ns(clockid_t clk);
+/* CLOCK_REALTIME - CLOCK_BOOTTIME, the best of three readings. */
+int64_t mpt_boot_to_wall_ns(void);
+
+#endif
