@@ -161,53 +161,10 @@ static __always_inline char ch(const char *s, long i)
 	return s[i & NAME_MASK];
 }
 
-static __always_inline bool is_id_char(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-/*
- * Is @w, followed by '-' or ':', the word right before @end in @s, and does
- * the word start the name or follow a ':'? Runtimes name a container's cgroup
- * "<runtime>-<id>.scope" or "...:<runtime>:<id>"; a look-alike such as
- * "notdocker-<id>" or "crio-conmon-<id>" must not match.
- */
-static __always_inline bool runtime_word_before(const char *s, long end, const char *w, int wl)
-{
-	long ws = end - 1 - wl;
-	char sep = ch(s, end - 1);
-
-	if (ws < 0 || (sep != '-' && sep != ':'))
-		return false;
-	for (int i = 0; i < wl; i++)
-		if (ch(s, ws + i) != w[i])
-			return false;
-	return ws == 0 || ch(s, ws - 1) == ':';
-}
-
-/*
- * Where a container id starts in a cgroup directory name, or -1. Mirrors
- * mpt_container_parse() in user/container.c, which the unit tests pin down.
- */
-static __always_inline long container_id_at(const char *s, long len)
-{
-	long end = len, start;
-
-	if (end > 6 && ch(s, end - 6) == '.' && ch(s, end - 5) == 's' && ch(s, end - 4) == 'c' &&
-	    ch(s, end - 3) == 'o' && ch(s, end - 2) == 'p' && ch(s, end - 1) == 'e')
-		end -= 6;
-	if (end < MPT_CONTAINER_ID_LEN || end > MPT_CGROUP_NAME_MAX)
-		return -1;
-	start = end - MPT_CONTAINER_ID_LEN;
-	for (int i = 0; i < MPT_CONTAINER_ID_LEN; i++)
-		if (!is_id_char(ch(s, start + i)))
-			return -1;
-	if (start == 0 || runtime_word_before(s, start, "docker", 6) ||
-	    runtime_word_before(s, start, "cri-containerd", 14) ||
-	    runtime_word_before(s, start, "crio", 4) || runtime_word_before(s, start, "libpod", 6))
-		return start;
-	return -1;
-}
+/* The container-id grammar, shared with user space, reading the name through ch(). */
+#define MPT_CID_CH(s, i) ch(s, i)
+#define MPT_CID_INLINE static __always_inline
+#include "mptrace_container_id.h"
 
 /*
  * The two functions below are global, not static: the verifier checks a
@@ -254,6 +211,7 @@ __noinline int cgroup_is_container(__u64 kn_addr)
 	struct kernfs_node *kn = (struct kernfs_node *)kn_addr;
 	struct name_scratch *sc;
 	__u32 zero = 0;
+	int runtime;
 	long len, at;
 
 	sc = bpf_map_lookup_elem(&scratch, &zero);
@@ -262,7 +220,7 @@ __noinline int cgroup_is_container(__u64 kn_addr)
 	len = bpf_probe_read_kernel_str(sc->name, sizeof(sc->name), BPF_CORE_READ(kn, name));
 	if (len <= MPT_CONTAINER_ID_LEN)
 		return 0;
-	at = container_id_at(sc->name, len - 1);
+	at = mpt_container_id_at(sc->name, len - 1, &runtime);
 	if (at < 0)
 		return 0;
 	for (int i = 0; i < MPT_CONTAINER_ID_LEN; i++)

@@ -13,70 +13,19 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "mptrace_container_id.h"
+
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
 
 /* ---- parsing: pure functions of a path ---------------------------------- */
 
-static bool is_id_char(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-/* Same rule as runtime_word_before() in bpf/mptrace.bpf.c. */
-static bool runtime_word_before(const char *s, size_t end, const char *w)
-{
-	size_t wl = strlen(w);
-	char sep;
-
-	if (end < wl + 1)
-		return false;
-	sep = s[end - 1];
-	if (sep != '-' && sep != ':')
-		return false;
-	if (memcmp(s + end - 1 - wl, w, wl))
-		return false;
-	return end - 1 - wl == 0 || s[end - 2 - wl] == ':';
-}
-
-static const struct {
-	const char *word;
-	const char *runtime;
-} runtimes[] = {
-    {"docker", "docker"},
-    {"cri-containerd", "containerd"},
-    {"crio", "crio"},
-    {"libpod", "podman"},
+static const char *const runtimes[] = {
+#define MPT_RUNTIME_NAME(word, name) name,
+    MPT_CONTAINER_RUNTIMES(MPT_RUNTIME_NAME)
+#undef MPT_RUNTIME_NAME
 };
-
-/*
- * Where the id starts in one directory name of @len bytes, or -1; the
- * runtime named in it, or NULL for a bare id. Mirrors container_id_at().
- */
-static long container_id_at(const char *s, size_t len, const char **runtime)
-{
-	size_t end = len, start;
-
-	*runtime = NULL;
-	if (end > 6 && !memcmp(s + end - 6, ".scope", 6))
-		end -= 6;
-	if (end < MPT_CONTAINER_ID_LEN || end > MPT_CGROUP_NAME_MAX)
-		return -1;
-	start = end - MPT_CONTAINER_ID_LEN;
-	for (size_t i = 0; i < MPT_CONTAINER_ID_LEN; i++)
-		if (!is_id_char(s[start + i]))
-			return -1;
-	if (start == 0)
-		return 0;
-	for (size_t i = 0; i < sizeof(runtimes) / sizeof(runtimes[0]); i++) {
-		if (runtime_word_before(s, start, runtimes[i].word)) {
-			*runtime = runtimes[i].runtime;
-			return start;
-		}
-	}
-	return -1;
-}
 
 /* "8-4-4-4-12" hex, with '_' for '-' as systemd slice names write it. */
 static bool parse_pod_uid(const char *s, size_t len, char *out)
@@ -87,7 +36,7 @@ static bool parse_pod_uid(const char *s, size_t len, char *out)
 		char c = s[i];
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
-		if (dash ? (c != '-' && c != '_') : !is_id_char(c))
+		if (dash ? (c != '-' && c != '_') : !mpt_cid_is_id_char(c))
 			return false;
 		out[i] = dash ? '-' : c;
 	}
@@ -126,6 +75,7 @@ bool mpt_container_parse(const char *path, struct mpt_container *c)
 	const char *comp[RING];
 	size_t clen[RING];
 	const char *p = path, *runtime;
+	int rt;
 	bool in_kubepods = false;
 	unsigned int n = 0;
 	long at;
@@ -156,7 +106,8 @@ bool mpt_container_parse(const char *path, struct mpt_container *c)
 	for (unsigned int k = 0; k < n && k < MPT_CGROUP_WALK_MAX; k++) {
 		unsigned int i = (n - 1 - k) % RING, up = (n - 2 - k) % RING;
 
-		at = container_id_at(comp[i], clen[i], &runtime);
+		at = mpt_container_id_at(comp[i], clen[i], &rt);
+		runtime = rt >= 0 ? runtimes[rt] : NULL;
 		if (at < 0)
 			continue;
 		memcpy(c->id, comp[i] + at, MPT_CONTAINER_ID_LEN);
