@@ -352,6 +352,15 @@ struct shipper {
 	uint64_t files_lost;
 	int64_t last_scan_ms;
 	uint32_t following; /* the file being followed */
+	uint32_t first_seq; /* the set's first file, as given */
+	/*
+	 * The id of the message before the next one, in the capture's order: a
+	 * resend after a failure lands later in the stream than what followed it,
+	 * and replay --nats puts it back in its place by this link.
+	 */
+	char prev_id[160];
+	char lost_id[160];
+	uint32_t lost_to; /* the files lost_id names end here */
 	volatile int *stop;
 };
 
@@ -718,6 +727,9 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 		s = natsMsgHeader_Set(m, "Mptrace-Kind", kind);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(m, "Mptrace-Context", ctx);
+	if (s == NATS_OK && sh->prev_id[0])
+		s = natsMsgHeader_Set(m, "Mptrace-Prev", sh->prev_id);
+	snprintf(sh->prev_id, sizeof(sh->prev_id), "%s", id);
 	if (s == NATS_OK && record)
 		s = natsMsgHeader_Set(m, "Mptrace-Record", record);
 	jsPubOptions_Init(&po);
@@ -770,6 +782,8 @@ static int publish_lost(struct shipper *sh, uint32_t from, uint32_t to,
 		     "\"hostName\":%s,\"fileSeqFrom\":%u,\"fileSeqTo\":%u,\"count\":null}",
 		     (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, host, from, to);
 	msg_id(sh, from, 0, ":lost", id, sizeof(id));
+	snprintf(sh->lost_id, sizeof(sh->lost_id), "%s", id);
+	sh->lost_to = to;
 	say("capture files %u to %u of the set were removed before they were shipped", from, to);
 	sh->files_lost += to - from + 1;
 	return publish(sh, "lost", id, body, n, NULL, fmt, (struct pos){to + 1, 0});
@@ -793,6 +807,13 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 	fmt->kernel = meta->kernel;
 	fmt->boot_to_wall_ns = meta->boot_to_wall_ns;
 	sh->following = p.file_seq;
+	/* the file is read from its start, whatever was shipped: the links come out right */
+	if (sh->lost_id[0] && sh->lost_to + 1 == p.file_seq)
+		snprintf(sh->prev_id, sizeof(sh->prev_id), "%s", sh->lost_id);
+	else if (p.file_seq > sh->first_seq)
+		msg_id(sh, p.file_seq - 1, UINT64_MAX, ":end", sh->prev_id, sizeof(sh->prev_id));
+	else
+		sh->prev_id[0] = '\0';
 	if (sh->cli->follow)
 		mpt_cap_reader_follow_while(m->r, sh->stop, still_newest, sh);
 	while ((rc = mpt_cap_next(m->r, &it)) > 0) {
@@ -804,10 +825,12 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 			fmt->boot_to_wall_ns = it.clock_boot_to_wall_ns;
 			continue;
 		}
-		if (it.offset < p.offset)
-			continue;
-		sb_reset(line);
 		msg_id(sh, p.file_seq, it.offset, "", id, sizeof(id));
+		if (it.offset < p.offset) {
+			snprintf(sh->prev_id, sizeof(sh->prev_id), "%s", id);
+			continue;
+		}
+		sb_reset(line);
 		if (it.type == MPT_CAP_REC_EVENT) {
 			mpt_format_json(line, &it.view, fmt);
 			n = mpt_cap_event_encode(&it.view, rec, MPT_CAP_MAX_PAYLOAD);
@@ -996,6 +1019,7 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 			p.file_seq = mpt_cap_reader_meta(m.r)->file_seq;
 		close_member(&m);
 	}
+	sh.first_seq = p.file_seq;
 	if (sh.cli->nats.state && access(sh.cli->nats.state, F_OK) == 0) {
 		if (load_state(&sh, &p))
 			goto out;
@@ -1074,31 +1098,227 @@ static const char *header(natsMsg *m, const char *key)
 	return natsMsgHeader_Get(m, key, &v) == NATS_OK && v ? v : "";
 }
 
+/*
+ * A set's messages in the capture's order. Each names the message before it
+ * (Mptrace-Prev); one that arrives before its predecessor (resent after a
+ * failure, while later ones were already stored) waits for it. A predecessor
+ * that never comes (the replay began later, --since) releases the waiting
+ * ones in the capture's order once too many wait, or at the end.
+ */
+#define HOLD_MAX 8192
+
+struct held {
+	natsMsg *m;
+	char id[160], prev[160];
+	unsigned long long seq, off;
+};
+
+struct set_order {
+	char set[64];
+	char last[160]; /* the id of the message put out last */
+	struct held *h;
+	size_t n, cap;
+};
+
+struct replay {
+	const struct mpt_cli *cli;
+	const char *stream;
+	struct mpt_detector *detect;
+	struct mpt_cap_event_buf buf;
+	struct strbuf line;
+	FILE *out;
+	uint64_t events, shown, dropped;
+	struct set_order *sets;
+	size_t n_sets;
+};
+
+/* One message, in its turn: an event printed, a drop or a loss said. 0, or -1 on an error. */
+static int replay_one(struct replay *rp, natsMsg *m)
+{
+	const struct mpt_cli *cli = rp->cli;
+	const char *kind = header(m, "Mptrace-Kind");
+	struct mpt_fmt_ctx fmt;
+	struct ctx_buf cb;
+
+	parse_context(header(m, "Mptrace-Context"), &fmt, &cb);
+	if (!strcmp(kind, "event")) {
+		struct mpt_cap_item it;
+		const char *why = "not base64";
+		unsigned char *raw;
+		size_t n = 0;
+		int64_t wall;
+
+		memset(&it, 0, sizeof(it));
+		raw = unb64(header(m, "Mptrace-Record"), &n);
+		if (!raw || mpt_cap_event_decode(&rp->buf, raw, n, &it, &why)) {
+			say("stream %s: a message that is not an mptrace record (%s)", rp->stream,
+			    why);
+			free(raw);
+			return -1;
+		}
+		free(raw);
+		rp->events++;
+		wall = (int64_t)it.view.ev->ts_boot_ns + fmt.boot_to_wall_ns;
+		if ((cli->nats.since_ns && wall < cli->nats.since_ns) ||
+		    (cli->nats.until_ns && wall > cli->nats.until_ns) ||
+		    !mpt_filter_match(&cli->tracer.filter, &it.view))
+			return 0;
+		sb_reset(&rp->line);
+		mpt_format_event(cli->format, &rp->line, &it.view, &fmt);
+		if (rp->detect)
+			mpt_detect_lines(rp->detect, cli->format, &rp->line, &it.view, &fmt);
+		if (rp->line.oom ||
+		    fwrite(rp->line.buf, 1, rp->line.len, rp->out) != rp->line.len) {
+			say("writing the replay failed: %s", strerror(errno));
+			return -1;
+		}
+		rp->shown++;
+	} else if (!strcmp(kind, "drop")) {
+		unsigned long long count, first, last;
+		unsigned int cause;
+
+		/* on stderr, as a file replay says it: stdout stays the live output's bytes */
+		if (sscanf(header(m, "Mptrace-Record"), "%u %llu %llu %llu", &cause, &count, &first,
+			   &last) == 4) {
+			fprintf(
+			    stderr,
+			    "mptrace: %s: %llu calls lost (%s) between %lld and %lld ns since the "
+			    "epoch\n",
+			    natsMsg_GetSubject(m), count, mpt_cap_drop_cause(cause),
+			    (long long)(first + fmt.boot_to_wall_ns),
+			    (long long)(last + fmt.boot_to_wall_ns));
+			rp->dropped += count;
+		}
+	} else if (!strcmp(kind, "lost")) {
+		fprintf(stderr, "mptrace: %s: %.*s\n", natsMsg_GetSubject(m),
+			natsMsg_GetDataLength(m), natsMsg_GetData(m));
+	}
+	return 0;
+}
+
+static struct set_order *set_of(struct replay *rp, const char *id)
+{
+	size_t len = strcspn(id, ":");
+	struct set_order *p;
+
+	for (size_t i = 0; i < rp->n_sets; i++)
+		if (strlen(rp->sets[i].set) == len && !strncmp(rp->sets[i].set, id, len))
+			return &rp->sets[i];
+	p = realloc(rp->sets, (rp->n_sets + 1) * sizeof(*p));
+	if (!p)
+		return NULL;
+	rp->sets = p;
+	p = &rp->sets[rp->n_sets++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->set, sizeof(p->set), "%.*s", (int)(len < 63 ? len : 63), id);
+	return p;
+}
+
+/* Put out held message @i, then whatever waited for it. */
+static int release(struct replay *rp, struct set_order *so, size_t i)
+{
+	for (;;) {
+		struct held h = so->h[i];
+		int rc;
+
+		so->h[i] = so->h[--so->n];
+		rc = replay_one(rp, h.m);
+		natsMsg_Destroy(h.m);
+		if (rc)
+			return rc;
+		snprintf(so->last, sizeof(so->last), "%s", h.id);
+		for (i = 0; i < so->n && strcmp(so->h[i].prev, so->last); i++)
+			;
+		if (i == so->n)
+			return 0;
+	}
+}
+
+/* The waiting message earliest in the capture: by file, then offset. */
+static size_t earliest(const struct set_order *so)
+{
+	size_t best = 0;
+
+	for (size_t i = 1; i < so->n; i++)
+		if (so->h[i].seq < so->h[best].seq ||
+		    (so->h[i].seq == so->h[best].seq && so->h[i].off < so->h[best].off))
+			best = i;
+	return best;
+}
+
+/* A message from the stream: now, or once its predecessor was put out. Takes @m. */
+static int replay_in_order(struct replay *rp, natsMsg *m)
+{
+	const char *id = header(m, "Nats-Msg-Id"), *prev = header(m, "Mptrace-Prev");
+	struct set_order *so = *id ? set_of(rp, id) : NULL;
+	struct held *h;
+
+	if (!so || !*prev || !strcmp(prev, so->last)) {
+		int rc = replay_one(rp, m);
+
+		if (so)
+			snprintf(so->last, sizeof(so->last), "%s", id);
+		natsMsg_Destroy(m);
+		for (size_t i = 0; !rc && so && i < so->n; i++)
+			if (!strcmp(so->h[i].prev, so->last))
+				return release(rp, so, i);
+		return rc;
+	}
+	if (so->n == so->cap) {
+		size_t cap = so->cap ? 2 * so->cap : 64;
+		struct held *p = realloc(so->h, cap * sizeof(*p));
+
+		if (!p) {
+			natsMsg_Destroy(m);
+			say("out of memory");
+			return -1;
+		}
+		so->h = p;
+		so->cap = cap;
+	}
+	h = &so->h[so->n++];
+	h->m = m;
+	snprintf(h->id, sizeof(h->id), "%s", id);
+	snprintf(h->prev, sizeof(h->prev), "%s", prev);
+	h->seq = h->off = 0;
+	sscanf(id + strcspn(id, ":"), ":%llu:%llu", &h->seq, &h->off);
+	return so->n > HOLD_MAX ? release(rp, so, earliest(so)) : 0;
+}
+
+/* The end: what still waits goes out in the capture's order. */
+static int replay_flush(struct replay *rp)
+{
+	for (size_t s = 0; s < rp->n_sets; s++) {
+		struct set_order *so = &rp->sets[s];
+
+		while (so->n)
+			if (release(rp, so, earliest(so)))
+				return -1;
+	}
+	return 0;
+}
+
 int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 {
-	const char *stream = cli->nats.stream ? cli->nats.stream : DEFAULT_STREAM;
 	const char *subject = cli->nats.subject ? cli->nats.subject : "mptrace.>";
-	struct mpt_detector *detect = NULL;
-	struct mpt_cap_event_buf buf = {0};
+	struct replay rp = {.cli = cli, .out = stdout};
 	natsSubscription *sub = NULL;
-	uint64_t events = 0, shown = 0, dropped = 0;
 	jsSubOptions so;
 	jsErrCode jerr = 0;
-	struct strbuf line;
 	struct conn c;
-	FILE *out = stdout;
 	natsStatus s;
 	int rc = 1;
 
-	sb_init(&line);
-	if (cli->detect.enabled && !(detect = mpt_detector_new(&cli->detect))) {
+	rp.stream = cli->nats.stream ? cli->nats.stream : DEFAULT_STREAM;
+	sb_init(&rp.line);
+	if (cli->detect.enabled && !(rp.detect = mpt_detector_new(&cli->detect))) {
 		say("out of memory");
 		return 1;
 	}
 	if (nats_open(&cli->nats, false, stop, NULL, NULL, &c))
 		goto out;
 	jsSubOptions_Init(&so);
-	so.Stream = stream;
+	so.Stream = rp.stream;
 	so.Ordered = true;
 	if (cli->nats.since_ns) {
 		/* a record is published after it happened: by its time, none is missed */
@@ -1107,103 +1327,41 @@ int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 	}
 	s = js_SubscribeSync(&sub, c.js, subject, NULL, &so, &jerr);
 	if (s != NATS_OK) {
-		say("reading stream %s, subject %s: %s", stream, subject, last_error(s));
+		say("reading stream %s, subject %s: %s", rp.stream, subject, last_error(s));
 		goto out;
 	}
-	if (cli->output && !(out = fopen(cli->output, "we"))) {
+	if (cli->output && !(rp.out = fopen(cli->output, "we"))) {
 		say("cannot open output '%s': %s", cli->output, strerror(errno));
-		out = stdout;
+		rp.out = stdout;
 		goto out;
 	}
-	for (;;) {
+	for (uint64_t got = 0; !*stop; got++) {
 		natsMsg *m = NULL;
 		jsMsgMetaData *md = NULL;
 		bool last = false;
-		const char *kind;
 
-		if (*stop)
-			break;
-		/* an empty stream says nothing: a quiet second is its end */
-		s = natsSubscription_NextMsg(&m, sub, events || dropped ? 10000 : 2000);
-		if (s == NATS_TIMEOUT && !events && !dropped)
+		/* an empty stream says nothing: a quiet two seconds is its end */
+		s = natsSubscription_NextMsg(&m, sub, got ? 10000 : 2000);
+		if (s == NATS_TIMEOUT && !got)
 			break;
 		if (s != NATS_OK) {
-			say("reading stream %s: %s", stream, last_error(s));
+			say("reading stream %s: %s", rp.stream, last_error(s));
 			goto out;
 		}
 		if (natsMsg_GetMetaData(&md, m) == NATS_OK) {
 			last = md->NumPending == 0;
 			jsMsgMetaData_Destroy(md);
 		}
-		kind = header(m, "Mptrace-Kind");
-		if (!strcmp(kind, "event")) {
-			struct mpt_fmt_ctx fmt;
-			struct ctx_buf cb;
-			struct mpt_cap_item it;
-			unsigned char *raw;
-			const char *why = "not base64";
-			size_t n = 0;
-			int64_t wall;
-
-			parse_context(header(m, "Mptrace-Context"), &fmt, &cb);
-			memset(&it, 0, sizeof(it));
-			raw = unb64(header(m, "Mptrace-Record"), &n);
-			if (!raw || mpt_cap_event_decode(&buf, raw, n, &it, &why)) {
-				say("stream %s: a message that is not an mptrace record (%s)",
-				    stream, why);
-				free(raw);
-				natsMsg_Destroy(m);
-				goto out;
-			}
-			free(raw);
-			events++;
-			wall = (int64_t)it.view.ev->ts_boot_ns + fmt.boot_to_wall_ns;
-			if ((!cli->nats.since_ns || wall >= cli->nats.since_ns) &&
-			    (!cli->nats.until_ns || wall <= cli->nats.until_ns) &&
-			    mpt_filter_match(&cli->tracer.filter, &it.view)) {
-				sb_reset(&line);
-				mpt_format_event(cli->format, &line, &it.view, &fmt);
-				if (detect)
-					mpt_detect_lines(detect, cli->format, &line, &it.view,
-							 &fmt);
-				if (line.oom || fwrite(line.buf, 1, line.len, out) != line.len) {
-					say("writing the replay failed: %s", strerror(errno));
-					natsMsg_Destroy(m);
-					goto out;
-				}
-				shown++;
-			}
-		} else if (!strcmp(kind, "drop")) {
-			unsigned int cause;
-			unsigned long long count, first, lastns;
-			struct mpt_fmt_ctx fmt;
-			struct ctx_buf cb;
-			int64_t b2w;
-
-			parse_context(header(m, "Mptrace-Context"), &fmt, &cb);
-			b2w = fmt.boot_to_wall_ns;
-
-			if (sscanf(header(m, "Mptrace-Record"), "%u %llu %llu %llu", &cause, &count,
-				   &first, &lastns) == 4) {
-				fprintf(
-				    stderr,
-				    "mptrace: %s: %llu calls lost (%s) between %lld and %lld ns "
-				    "since the epoch\n",
-				    natsMsg_GetSubject(m), count, mpt_cap_drop_cause(cause),
-				    (long long)(first + b2w), (long long)(lastns + b2w));
-				dropped += count;
-			}
-		} else if (!strcmp(kind, "lost")) {
-			fprintf(stderr, "mptrace: %s: %.*s\n", natsMsg_GetSubject(m),
-				natsMsg_GetDataLength(m), natsMsg_GetData(m));
-		}
-		natsMsg_Destroy(m);
+		if (replay_in_order(&rp, m))
+			goto out;
 		if (last)
 			break;
 	}
+	if (replay_flush(&rp))
+		goto out;
 	rc = 0;
 out:
-	if (out != stdout && fclose(out) && !rc) {
+	if (rp.out != stdout && fclose(rp.out) && !rc) {
 		say("writing the replay failed: %s", strerror(errno));
 		rc = 1;
 	}
@@ -1214,13 +1372,19 @@ out:
 	if (!rc)
 		fprintf(stderr,
 			"mptrace: replayed %llu of %llu events, %llu calls lost while tracing\n",
-			(unsigned long long)shown, (unsigned long long)events,
-			(unsigned long long)dropped);
+			(unsigned long long)rp.shown, (unsigned long long)rp.events,
+			(unsigned long long)rp.dropped);
+	for (size_t i = 0; i < rp.n_sets; i++) {
+		for (size_t k = 0; k < rp.sets[i].n; k++)
+			natsMsg_Destroy(rp.sets[i].h[k].m);
+		free(rp.sets[i].h);
+	}
+	free(rp.sets);
 	natsSubscription_Destroy(sub);
 	if (c.nc)
 		nats_close(&c);
-	mpt_cap_event_buf_free(&buf);
-	mpt_detector_free(detect);
-	sb_free(&line);
+	mpt_cap_event_buf_free(&rp.buf);
+	mpt_detector_free(rp.detect);
+	sb_free(&rp.line);
 	return rc;
 }
