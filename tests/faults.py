@@ -87,14 +87,15 @@ def mount_tmpfs(path, size):
 def enospc():
     """A full disk under the capture: tracing goes on, the file stays whole."""
     small = os.path.join(D, "small")
-    mount_tmpfs(small, "2m")
+    mount_tmpfs(small, "4m")
     try:
         filler = os.path.join(small, "filler")
         with open(filler, "wb") as f:
-            f.write(b"\0" * (1536 << 10))
+            f.write(b"\0" * (3584 << 10))
         cap, log = os.path.join(small, "t.mpcap"), os.path.join(D, "t.json")
         t = start(["--capture", cap, "-f", "json", "-o", log])
-        made = load(1500, n=64)  # ~2 MB of capture: the disk fills
+        made = load(1500, n=64)  # ~1 MB of capture into 0.5 MB: the disk fills
+        # freed, the disk holds the rest with room to spare: one outage, one recovery
         time.sleep(0.5)
         os.unlink(filler)  # space again: writing resumes, with a drop record
         made += load(200, n=1)
