@@ -79,7 +79,8 @@ class Tracer:
             chunk = None
         if chunk:
             self.err += chunk
-        return b"tracing move_pages via" in self.err
+        # any build's ready line (--baseline runs an older one): "tracing ... via MODE"
+        return b"mptrace: tracing " in self.err and b" via " in self.err
 
     def stop(self):
         """Stop it; returns what it delivered and what it cost."""

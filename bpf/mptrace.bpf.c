@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * mptrace kernel side: one record per move_pages(2) call.
+ * mptrace kernel side: one record per traced syscall (move_pages(2),
+ * migrate_pages(2): events/events.h).
  *
- * Three hook pairs share one entry body and one exit body; the loader
- * switches off the two pairs it does not use before load (user/attach.c).
- * Entry stores the arguments, the caller's context and the input arrays in a
- * per-thread slot; exit adds the return value and status[], writes the slot
- * to the ring buffer and frees it.
+ * In each of three attach modes every syscall has thin hooks around one
+ * entry body and one exit body; the loader switches off what it does not
+ * use before load (user/tracer.c). Entry stores the common header (the
+ * caller's context), the arguments and the input arrays in a per-thread
+ * slot; exit adds the return value and what the return shows, writes the
+ * slot to the ring buffer and frees it.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -33,6 +35,9 @@ const volatile bool target_other = false;
 const volatile __u64 wakeup_bytes = 0;
 /* The in-flight map's size (--max-inflight). */
 const volatile __u32 max_inflight = 1024;
+/* The events traced (--event): only the raw 32-bit hooks, shared by all, need to know. */
+const volatile bool trace_move_pages = true;
+const volatile bool trace_migrate_pages = true;
 
 /*
  * In-flight calls, keyed by thread id. The loader sizes the value to
@@ -402,46 +407,55 @@ static __always_inline __u64 ptr_bytes(__u8 abi, __u64 n)
 	return (n << 2) + ((n << 2) & wide);
 }
 
-/* The six arguments as the kernel will interpret them, and the gate they came through. */
+/*
+ * One call's arguments as the kernel will interpret them (an ia32 caller's
+ * cut to 32 bits), which event, and the gate it came through. Argument 0 is
+ * the target pid for every event traced.
+ */
 struct call_args {
-	__s32 pid;
-	__s32 flags;
-	__u64 count;
-	__u64 pages;
-	__u64 nodes;
-	__u64 status;
+	__u64 arg[6];
+	__u16 type; /* enum mpt_record_type */
 	__u8 abi;
 };
 
-/*
- * Fill @ev from the entry: the caller, the arguments and a copy of pages[]
- * and nodes[] as the caller passed them. @ev is a slot of at least
- * MPT_HDR_SIZE + array_cap * 12 bytes.
- */
-static __always_inline void fill_entry(struct mpt_event *ev, const struct call_args *a,
-				       __u64 pid_tgid)
+static __always_inline void fill_hdr(struct mpt_rec_hdr *h, const struct call_args *a,
+				     __u64 pid_tgid, __u32 busy_size)
 {
-	__u64 n = captured_len(a->count), pbytes = ptr_bytes(a->abi, n), pages_bytes = 0;
+	h->size = busy_size; /* busy until the return writes it out */
+	h->type = a->type;
+	h->version = MPT_EVENT_VERSION;
+	h->ts_boot_ns = bpf_ktime_get_boot_ns();
+	fill_task(&h->task, pid_tgid);
+	h->ret = 0;
+	h->abi = a->abi;
+	h->ret_state = MPT_RET_SEEN;
+	h->duration_ns = 0;
+	__builtin_memset(h->_hdr_pad, 0, sizeof(h->_hdr_pad));
+}
 
-	ev->size = MPT_HDR_SIZE; /* busy until the return writes it out */
-	ev->type = MPT_REC_MOVE_PAGES;
-	ev->version = MPT_EVENT_VERSION;
-	ev->ts_boot_ns = bpf_ktime_get_boot_ns();
-	fill_task(&ev->task, pid_tgid);
-	ev->ret = 0;
-	ev->pid = a->pid;
-	ev->flags = a->flags;
-	ev->count = a->count;
-	ev->pages = a->pages;
-	ev->nodes = a->nodes;
-	ev->status = a->status;
-	ev->abi = a->abi;
+/*
+ * move_pages at entry: the arguments and a copy of pages[] and nodes[] as
+ * the caller passed them. @ev is a slot of at least MPT_HDR_SIZE +
+ * array_cap * 12 bytes.
+ */
+static __always_inline void fill_move_pages(struct mpt_event *ev, const struct call_args *a)
+{
+	__u64 count = a->arg[1], pages = a->arg[2], nodes = a->arg[3];
+	__u64 n = captured_len(count), pbytes = ptr_bytes(a->abi, n), pages_bytes = 0;
+
+	ev->pid = a->arg[0];
+	ev->count = count;
+	ev->pages = pages;
+	ev->nodes = nodes;
+	ev->status = a->arg[4];
+	ev->flags = a->arg[5];
+	ev->_pad = 0;
 	mpt_event_clear_return(ev, MPT_RET_SEEN);
 
 	ev->pages_n = 0;
-	if (!a->pages) {
+	if (!pages) {
 		ev->pages_state = MPT_ARRAY_NULL;
-	} else if (bpf_probe_read_user(ev->data, pbytes, (void *)a->pages)) {
+	} else if (bpf_probe_read_user(ev->data, pbytes, (void *)pages)) {
 		ev->pages_state = MPT_ARRAY_FAULT;
 	} else {
 		ev->pages_state = MPT_ARRAY_OK;
@@ -450,10 +464,9 @@ static __always_inline void fill_entry(struct mpt_event *ev, const struct call_a
 	}
 
 	ev->nodes_n = 0;
-	if (!a->nodes) {
+	if (!nodes) {
 		ev->nodes_state = MPT_ARRAY_NULL;
-	} else if (bpf_probe_read_user(ev->data + pages_bytes, n * sizeof(__s32),
-				       (void *)a->nodes)) {
+	} else if (bpf_probe_read_user(ev->data + pages_bytes, n * sizeof(__s32), (void *)nodes)) {
 		ev->nodes_state = MPT_ARRAY_FAULT;
 	} else {
 		ev->nodes_state = MPT_ARRAY_OK;
@@ -461,7 +474,79 @@ static __always_inline void fill_entry(struct mpt_event *ev, const struct call_a
 	}
 }
 
-/* Bytes of what the entry captured (pages[] and nodes[]); 0 for a slot that looks damaged. */
+/* At most @cap, in one register (see captured_len). */
+static __always_inline __u64 clamp_const(__u64 n, __u64 cap)
+{
+	asm volatile("if %[n] <= %[cap] goto +1\n\t"
+		     "%[n] = %[cap]"
+		     : [n] "+r"(n)
+		     : [cap] "r"(cap));
+	return n;
+}
+
+/*
+ * Bytes of a node mask the kernel reads for @maxnode: get_nodes() takes
+ * maxnode - 1 bits, in whole unsigned longs of the caller's ABI; capped.
+ * Both roundings are computed and one chosen, not a shift by a variable
+ * amount, which the 6.1 verifier cannot bound.
+ */
+static __always_inline __u64 mask_bytes(__u8 abi, __u64 maxnode)
+{
+	__u64 bits = maxnode ? maxnode - 1 : 0, b64, b32;
+
+	if (bits > MPT_NODEMASK_BYTES_MAX * 8)
+		bits = MPT_NODEMASK_BYTES_MAX * 8;
+	b64 = ((bits + 63) >> 6) << 3;
+	b32 = ((bits + 31) >> 5) << 2;
+	return clamp_const(abi == MPT_ABI_X86_64 ? b64 : b32, MPT_NODEMASK_BYTES_MAX);
+}
+
+/* Read one node mask into @dst; its state, and the bytes kept. */
+static __always_inline __u64 read_mask(__u8 *dst, __u64 user, __u64 bytes, __u8 *state)
+{
+	if (!user) {
+		*state = MPT_ARRAY_NULL;
+		return 0;
+	}
+	if (bpf_probe_read_user(dst, bytes, (void *)user)) {
+		*state = MPT_ARRAY_FAULT;
+		return 0;
+	}
+	*state = MPT_ARRAY_OK;
+	return bytes;
+}
+
+/* migrate_pages at entry: the arguments and both node masks (the kernel copies them now). */
+static __always_inline void fill_migrate_pages(struct mpt_migrate_event *ev,
+					       const struct call_args *a)
+{
+	__u64 bytes = mask_bytes(a->abi, a->arg[1]), old;
+
+	ev->pid = a->arg[0];
+	ev->_pad = 0;
+	ev->maxnode = a->arg[1];
+	ev->old_nodes = a->arg[2];
+	ev->new_nodes = a->arg[3];
+	ev->_pad2 = 0;
+	old = read_mask(ev->data, ev->old_nodes, bytes, &ev->old_state);
+	ev->old_bytes = old;
+	ev->new_bytes = read_mask(ev->data + clamp_const(old, MPT_NODEMASK_BYTES_MAX),
+				  ev->new_nodes, bytes, &ev->new_state);
+}
+
+static __always_inline void fill_entry(struct mpt_rec_hdr *h, const struct call_args *a,
+				       __u64 pid_tgid)
+{
+	if (a->type == MPT_REC_MIGRATE_PAGES) {
+		fill_hdr(h, a, pid_tgid, sizeof(struct mpt_migrate_event));
+		fill_migrate_pages((struct mpt_migrate_event *)h, a);
+	} else {
+		fill_hdr(h, a, pid_tgid, MPT_HDR_SIZE);
+		fill_move_pages((struct mpt_event *)h, a);
+	}
+}
+
+/* Bytes of what move_pages' entry captured (pages[] and nodes[]); 0 for a slot that looks damaged. */
 static __always_inline __u64 entry_bytes(const struct mpt_event *ev)
 {
 	__u64 pages_n = ev->pages_n, nodes_n = ev->nodes_n;
@@ -472,18 +557,26 @@ static __always_inline __u64 entry_bytes(const struct mpt_event *ev)
 	return ptr_bytes(ev->abi, pages_n) + nodes_n * sizeof(__s32);
 }
 
+/* A whole migrate_pages record: all it reads, it reads at entry. */
+static __always_inline __u64 migrate_size(const struct mpt_migrate_event *ev)
+{
+	/* clamped in registers: as plain ifs the compiler added before it compared */
+	return sizeof(*ev) + clamp_const(ev->old_bytes, MPT_NODEMASK_BYTES_MAX) +
+	       clamp_const(ev->new_bytes, MPT_NODEMASK_BYTES_MAX);
+}
+
 /*
- * Write @ev (@size bytes) to the ring buffer. Wake the reader only when this
+ * Write @h (@size bytes) to the ring buffer. Wake the reader only when this
  * record takes the queue across the threshold: a forced wake-up is a
  * self-IPI (a VM exit here, several us), and forcing one for every record
  * while a slow reader catches up made each call cost 5 us. The reader polls
  * on a timer anyway.
  */
-static __always_inline void emit(struct mpt_event *ev, __u64 size)
+static __always_inline void emit(struct mpt_rec_hdr *h, __u64 size)
 {
 	__u64 flags = 0;
 
-	ev->size = size;
+	h->size = size;
 	if (wakeup_bytes) {
 		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 
@@ -491,7 +584,7 @@ static __always_inline void emit(struct mpt_event *ev, __u64 size)
 		flags = avail < wakeup_bytes && avail + size >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
 									     : BPF_RB_NO_WAKEUP;
 	}
-	if (bpf_ringbuf_output(&events, ev, size, flags))
+	if (bpf_ringbuf_output(&events, h, size, flags))
 		stat_inc(MPT_STAT_RINGBUF_FULL);
 	else
 		stat_inc(MPT_STAT_EVENTS);
@@ -502,12 +595,16 @@ static __always_inline void emit(struct mpt_event *ev, __u64 size)
  * skipped while a BPF trampoline was replaced): report the call from what
  * its entry captured, marked as such, rather than lose it.
  */
-static __always_inline void emit_without_return(struct mpt_event *ev, __u8 why)
+static __always_inline void emit_without_return(struct mpt_rec_hdr *h, __u8 why)
 {
-	__u64 bytes = entry_bytes(ev);
-
-	mpt_event_clear_return(ev, why);
-	emit(ev, MPT_HDR_SIZE + bytes);
+	if (h->type == MPT_REC_MIGRATE_PAGES) {
+		h->ret_state = why;
+		h->duration_ns = 0;
+		emit(h, migrate_size((struct mpt_migrate_event *)h));
+		return;
+	}
+	mpt_event_clear_return((struct mpt_event *)h, why);
+	emit(h, MPT_HDR_SIZE + entry_bytes((struct mpt_event *)h));
 }
 
 /* Only the owning thread calls this: nobody else can be writing into the slot. */
@@ -521,18 +618,27 @@ static __always_inline void free_slot(__u32 tid)
 static __always_inline void report_untracked(const struct call_args *a, __u64 pid_tgid)
 {
 	__u32 tid = (__u32)pid_tgid;
-	struct mpt_event *ev;
+	struct mpt_rec_hdr *h;
 	__u8 one = 1;
 
-	ev = bpf_ringbuf_reserve(&events, MPT_HDR_SIZE + array_cap * 12, 0);
-	if (!ev) {
+	if (a->type == MPT_REC_MIGRATE_PAGES)
+		h = bpf_ringbuf_reserve(&events,
+					sizeof(struct mpt_migrate_event) +
+					    2 * MPT_NODEMASK_BYTES_MAX,
+					0);
+	else
+		h = bpf_ringbuf_reserve(&events, MPT_HDR_SIZE + array_cap * 12, 0);
+	if (!h) {
 		stat_inc(MPT_STAT_ENTRY_FAILED);
 		return;
 	}
-	fill_entry(ev, a, pid_tgid);
-	ev->ret_state = MPT_RET_UNTRACKED;
-	ev->size = MPT_HDR_SIZE + entry_bytes(ev);
-	bpf_ringbuf_submit(ev, 0);
+	fill_entry(h, a, pid_tgid);
+	h->ret_state = MPT_RET_UNTRACKED;
+	if (a->type == MPT_REC_MIGRATE_PAGES)
+		h->size = migrate_size((struct mpt_migrate_event *)h);
+	else
+		h->size = MPT_HDR_SIZE + entry_bytes((struct mpt_event *)h);
+	bpf_ringbuf_submit(h, 0);
 	stat_inc(MPT_STAT_EVENTS);
 	/* so that its return is not counted as a return without an entry */
 	bpf_map_update_elem(&untracked, &tid, &one, BPF_ANY);
@@ -542,10 +648,10 @@ static __always_inline int on_enter(const struct call_args *a)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid, zero = 0;
-	struct mpt_event *ev;
+	struct mpt_rec_hdr *h;
 	void *tmpl;
 
-	if (!should_trace(pid_tgid, a->pid, true))
+	if (!should_trace(pid_tgid, a->arg[0], true))
 		return 0;
 
 	/*
@@ -554,10 +660,10 @@ static __always_inline int on_enter(const struct call_args *a)
 	 * rewritten). Look up before inserting: on 6.1 a BPF_NOEXIST insert
 	 * over a stale slot was seen to fail with an error other than -EEXIST.
 	 */
-	ev = bpf_map_lookup_elem(&inflight, &tid);
-	if (ev) {
-		if (ev->size)
-			emit_without_return(ev, MPT_RET_MISSED);
+	h = bpf_map_lookup_elem(&inflight, &tid);
+	if (h) {
+		if (h->size)
+			emit_without_return(h, MPT_RET_MISSED);
 	} else {
 		tmpl = bpf_map_lookup_elem(&slot_template, &zero);
 		if (!tmpl || bpf_map_update_elem(&inflight, &tid, tmpl, BPF_NOEXIST)) {
@@ -565,13 +671,13 @@ static __always_inline int on_enter(const struct call_args *a)
 			return 0;
 		}
 		__sync_fetch_and_add(&slots_used, 1);
-		ev = bpf_map_lookup_elem(&inflight, &tid);
-		if (!ev) {
+		h = bpf_map_lookup_elem(&inflight, &tid);
+		if (!h) {
 			report_untracked(a, pid_tgid);
 			return 0;
 		}
 	}
-	fill_entry(ev, a, pid_tgid);
+	fill_entry(h, a, pid_tgid);
 	return 0;
 }
 
@@ -617,43 +723,21 @@ static __always_inline __u64 reread(struct mpt_event *ev, __u8 bit, __u8 *state,
 	return bytes;
 }
 
-static __always_inline int on_exit(long ret)
+/* move_pages at its return: status[], and pages[] and nodes[] read again. The bytes to emit. */
+static __always_inline __u64 exit_move_pages(struct mpt_event *ev, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
 	__u64 pages_n, nodes_n, n, pbytes, nbytes, off, k;
-	struct mpt_event *ev;
-
-	if ((__u32)(pid_tgid >> 32) == self_tgid)
-		return 0;
-	ev = bpf_map_lookup_elem(&inflight, &tid);
-	if (!ev || !ev->size) {
-		/* reported at its entry already */
-		if (bpf_map_delete_elem(&untracked, &tid) == 0)
-			return 0;
-		/*
-		 * Count only calls the filters would have let through; with
-		 * --target-other the pid argument is unknown here, so such a
-		 * return is not counted.
-		 */
-		if (!target_other && !entry_detached && should_trace(pid_tgid, 0, false))
-			stat_inc(MPT_STAT_NO_ENTRY);
-		return 0;
-	}
-
-	ev->ret = ret;
-	ev->duration_ns = bpf_ktime_get_boot_ns() - ev->ts_boot_ns;
 
 	pages_n = ev->pages_n;
 	nodes_n = ev->nodes_n;
 	if (pages_n > array_cap || nodes_n > array_cap)
-		goto out;
+		return 0;
 	pbytes = ptr_bytes(ev->abi, pages_n);
 	nbytes = nodes_n * sizeof(__s32);
 	/* what the migration hook put after the entry's arrays stays where it is */
 	k = ev->kernel_other_n;
 	if (k > array_cap)
-		goto out;
+		return 0;
 	off = pbytes + nbytes + k * 8;
 
 	/* The kernel writes status[] only when the call succeeds (ret >= 0). */
@@ -677,10 +761,48 @@ static __always_inline int on_exit(long ret)
 	if (ev->nodes_state == MPT_ARRAY_OK && nodes_n)
 		off += reread(ev, MPT_CHANGED_NODES, &ev->nodes_exit_state, ev->data + pbytes,
 			      ev->data + off, nbytes, array_cap, ev->nodes);
+	return MPT_HDR_SIZE + off;
+}
 
-	emit(ev, MPT_HDR_SIZE + off);
-out:
-	ev->size = 0; /* idle */
+/* The return of a call of event @type (a constant in each wrapper). */
+static __always_inline int on_exit(long ret, __u16 type)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct mpt_rec_hdr *h;
+	__u64 size;
+
+	if ((__u32)(pid_tgid >> 32) == self_tgid)
+		return 0;
+	h = bpf_map_lookup_elem(&inflight, &tid);
+	if (h && h->size && h->type != type) {
+		/* another syscall's entry whose return was missed, and this call's entry too */
+		emit_without_return(h, MPT_RET_MISSED);
+		h->size = 0;
+	}
+	if (!h || !h->size) {
+		/* reported at its entry already */
+		if (bpf_map_delete_elem(&untracked, &tid) == 0)
+			return 0;
+		/*
+		 * Count only calls the filters would have let through; with
+		 * --target-other the pid argument is unknown here, so such a
+		 * return is not counted.
+		 */
+		if (!target_other && !entry_detached && should_trace(pid_tgid, 0, false))
+			stat_inc(MPT_STAT_NO_ENTRY);
+		return 0;
+	}
+
+	h->ret = ret;
+	h->duration_ns = bpf_ktime_get_boot_ns() - h->ts_boot_ns;
+	if (type == MPT_REC_MIGRATE_PAGES)
+		size = migrate_size((struct mpt_migrate_event *)h);
+	else
+		size = exit_move_pages((struct mpt_event *)h, ret);
+	if (size)
+		emit(h, size);
+	h->size = 0; /* idle */
 	if (slots_used > max_inflight / 2)
 		free_slot(tid);
 	return 0;
@@ -695,11 +817,11 @@ SEC("raw_tracepoint/sched_process_exit")
 int thread_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct mpt_event *ev = bpf_map_lookup_elem(&inflight, &tid);
+	struct mpt_rec_hdr *h = bpf_map_lookup_elem(&inflight, &tid);
 
-	if (ev) {
-		if (ev->size)
-			emit_without_return(ev, MPT_RET_MISSED);
+	if (h) {
+		if (h->size)
+			emit_without_return(h, MPT_RET_MISSED);
 		free_slot(tid);
 	}
 	bpf_map_delete_elem(&untracked, &tid);
@@ -751,7 +873,8 @@ int kview_migrated(struct trace_event_raw_migration_pte *ctx)
 	struct kview_ctx c;
 	__u64 n, k, off;
 
-	if (!ev || !ev->size || ev->pages_state != MPT_ARRAY_OK || (ev->flags & MPOL_MF_MOVE_ALL))
+	if (!ev || !ev->size || ev->type != MPT_REC_MOVE_PAGES || ev->pages_state != MPT_ARRAY_OK ||
+	    (ev->flags & MPOL_MF_MOVE_ALL))
 		return 0;
 	n = ev->pages_n;
 	if (n != ev->count || n > array_cap)
@@ -790,16 +913,12 @@ static __always_inline __u8 native_abi(__u64 orig_ax)
 	return orig_ax & MPT_X32_SYSCALL_BIT ? MPT_ABI_X32 : MPT_ABI_X86_64;
 }
 
-static __always_inline int enter_native(__u64 pid, __u64 count, __u64 pages, __u64 nodes,
-					__u64 status, __u64 flags, __u64 orig_ax)
+static __always_inline int enter_native(__u16 type, __u64 a0, __u64 a1, __u64 a2, __u64 a3,
+					__u64 a4, __u64 a5, __u64 orig_ax)
 {
 	struct call_args a = {
-	    .pid = pid,
-	    .flags = flags,
-	    .count = count,
-	    .pages = pages,
-	    .nodes = nodes,
-	    .status = status,
+	    .arg = {a0, a1, a2, a3, a4, a5},
+	    .type = type,
 	    .abi = native_abi(orig_ax),
 	};
 
@@ -810,157 +929,172 @@ static __always_inline int enter_native(__u64 pid, __u64 count, __u64 pages, __u
  * The ia32 gate (int 0x80, sysenter, a 32-bit syscall): arguments in
  * bx, cx, dx, si, di, bp, each 32 bits wide, as the kernel's ia32 wrappers
  * truncate them; a 64-bit caller's upper register halves must not fool us.
+ * The pid (argument 0 of every event) is signed, the rest unsigned.
  */
-static __always_inline int enter_ia32(const struct pt_regs *regs)
+static __always_inline int enter_ia32(__u16 type, const struct pt_regs *regs)
 {
 	struct call_args a = {
-	    .pid = (__s32)BPF_CORE_READ(regs, bx),
-	    .count = (__u32)BPF_CORE_READ(regs, cx),
-	    .pages = (__u32)BPF_CORE_READ(regs, dx),
-	    .nodes = (__u32)BPF_CORE_READ(regs, si),
-	    .status = (__u32)BPF_CORE_READ(regs, di),
-	    .flags = (__s32)BPF_CORE_READ(regs, bp),
+	    .arg = {(__u64)(__s64)(__s32)BPF_CORE_READ(regs, bx), (__u32)BPF_CORE_READ(regs, cx),
+		    (__u32)BPF_CORE_READ(regs, dx), (__u32)BPF_CORE_READ(regs, si),
+		    (__u32)BPF_CORE_READ(regs, di), (__u64)(__s64)(__s32)BPF_CORE_READ(regs, bp)},
+	    .type = type,
 	    .abi = MPT_ABI_IA32,
 	};
 
 	return on_enter(&a);
 }
 
-/* 1. kprobe + kretprobe: the primary hook. The loader sets the targets. */
-
 /*
- * Not BPF_KSYSCALL: in libbpf 1.1 it reads at most five arguments, and flags
- * is the sixth. With a syscall wrapper (x86_64 since 4.17) the arguments sit
- * in the user pt_regs that the wrapper gets as its first argument.
+ * kprobe entry: not BPF_KSYSCALL: in libbpf 1.1 it reads at most five
+ * arguments, and move_pages' flags is the sixth. With a syscall wrapper
+ * (x86_64 since 4.17) the arguments sit in the user pt_regs that the wrapper
+ * gets as its first argument.
  */
 extern bool LINUX_HAS_SYSCALL_WRAPPER __kconfig;
 
-SEC("kprobe")
-int kprobe_enter(struct pt_regs *ctx)
+static __always_inline int kprobe_native(__u16 type, struct pt_regs *ctx)
 {
 	struct pt_regs *regs;
 
 	if (!LINUX_HAS_SYSCALL_WRAPPER)
-		return enter_native(PT_REGS_PARM1_SYSCALL(ctx), PT_REGS_PARM2_SYSCALL(ctx),
+		return enter_native(type, PT_REGS_PARM1_SYSCALL(ctx), PT_REGS_PARM2_SYSCALL(ctx),
 				    PT_REGS_PARM3_SYSCALL(ctx), PT_REGS_PARM4_SYSCALL(ctx),
 				    PT_REGS_PARM5_SYSCALL(ctx), ctx->r9, ctx->orig_ax);
 
 	regs = (struct pt_regs *)PT_REGS_PARM1(ctx);
-	return enter_native(PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
-			    PT_REGS_PARM3_CORE_SYSCALL(regs), PT_REGS_PARM4_CORE_SYSCALL(regs),
-			    PT_REGS_PARM5_CORE_SYSCALL(regs), BPF_CORE_READ(regs, r9),
-			    BPF_CORE_READ(regs, orig_ax));
+	return enter_native(type, PT_REGS_PARM1_CORE_SYSCALL(regs),
+			    PT_REGS_PARM2_CORE_SYSCALL(regs), PT_REGS_PARM3_CORE_SYSCALL(regs),
+			    PT_REGS_PARM4_CORE_SYSCALL(regs), PT_REGS_PARM5_CORE_SYSCALL(regs),
+			    BPF_CORE_READ(regs, r9), BPF_CORE_READ(regs, orig_ax));
 }
 
-SEC("kretprobe")
-int BPF_KRETPROBE(kprobe_exit, long ret)
+/* fentry entry: the wrapper's pt_regs are a BTF pointer, read directly. */
+static __always_inline int fentry_native(__u16 type, struct pt_regs *regs)
 {
-	return on_exit(ret);
-}
-
-SEC("kprobe")
-int kprobe_enter_ia32(struct pt_regs *ctx)
-{
-	return enter_ia32((const struct pt_regs *)PT_REGS_PARM1(ctx));
-}
-
-SEC("kretprobe")
-int BPF_KRETPROBE(kprobe_exit_ia32, long ret)
-{
-	return on_exit(ret);
-}
-
-/* 2. fentry + fexit on the syscall's entry functions; the loader sets the targets. */
-
-SEC("fentry")
-int BPF_PROG(fentry_enter, struct pt_regs *regs)
-{
-	return enter_native(PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
+	return enter_native(type, PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
 			    PT_REGS_PARM3_SYSCALL(regs), PT_REGS_PARM4_SYSCALL(regs),
 			    PT_REGS_PARM5_SYSCALL(regs), regs->r9, regs->orig_ax);
 }
 
-SEC("fexit")
-int BPF_PROG(fentry_exit, struct pt_regs *regs, long ret)
-{
-	return on_exit(ret);
-}
+/*
+ * The hooks of one syscall, two lines each: in each attach mode a native
+ * pair and an ia32 pair (kprobe, fentry; the loader sets the targets), and
+ * the syscall tracepoints. The loader finds them by name
+ * (<mode>_<enter|exit>[_ia32]_<syscall>) and loads only what it uses.
+ */
+#define MPT_SYSCALL_HOOKS(name, TYPE, NARGS)                                                            \
+	SEC("kprobe")                                                                              \
+	int kprobe_enter_##name(struct pt_regs *ctx)                                               \
+	{                                                                                          \
+		return kprobe_native(TYPE, ctx);                                                   \
+	}                                                                                          \
+	SEC("kretprobe")                                                                           \
+	int BPF_KRETPROBE(kprobe_exit_##name, long ret)                                            \
+	{                                                                                          \
+		return on_exit(ret, TYPE);                                                         \
+	}                                                                                          \
+	SEC("kprobe")                                                                              \
+	int kprobe_enter_ia32_##name(struct pt_regs *ctx)                                          \
+	{                                                                                          \
+		return enter_ia32(TYPE, (const struct pt_regs *)PT_REGS_PARM1(ctx));               \
+	}                                                                                          \
+	SEC("kretprobe")                                                                           \
+	int BPF_KRETPROBE(kprobe_exit_ia32_##name, long ret)                                       \
+	{                                                                                          \
+		return on_exit(ret, TYPE);                                                         \
+	}                                                                                          \
+	SEC("fentry")                                                                              \
+	int BPF_PROG(fentry_enter_##name, struct pt_regs *regs)                                    \
+	{                                                                                          \
+		return fentry_native(TYPE, regs);                                                  \
+	}                                                                                          \
+	SEC("fexit")                                                                               \
+	int BPF_PROG(fentry_exit_##name, struct pt_regs *regs, long ret)                           \
+	{                                                                                          \
+		return on_exit(ret, TYPE);                                                         \
+	}                                                                                          \
+	SEC("fentry")                                                                              \
+	int BPF_PROG(fentry_enter_ia32_##name, struct pt_regs *regs)                               \
+	{                                                                                          \
+		return enter_ia32(TYPE, regs);                                                     \
+	}                                                                                          \
+	SEC("fexit")                                                                               \
+	int BPF_PROG(fentry_exit_ia32_##name, struct pt_regs *regs, long ret)                      \
+	{                                                                                          \
+		return on_exit(ret, TYPE);                                                         \
+	}                                                                                          \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                                \
+	int tracepoint_enter_##name(struct trace_event_raw_sys_enter *ctx)                         \
+	{                                                                                          \
+		/* the record has only the syscall's own arguments */                              \
+		return enter_native(TYPE, ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3],  \
+				    NARGS > 4 ? ctx->args[4] : 0, NARGS > 5 ? ctx->args[5] : 0,    \
+				    0);                                                            \
+	}                                                                                          \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
+	int tracepoint_exit_##name(struct trace_event_raw_sys_exit *ctx)                           \
+	{                                                                                          \
+		return on_exit(ctx->ret, TYPE);                                                    \
+	}
 
-SEC("fentry")
-int BPF_PROG(fentry_enter_ia32, struct pt_regs *regs)
-{
-	return enter_ia32(regs);
-}
-
-SEC("fexit")
-int BPF_PROG(fentry_exit_ia32, struct pt_regs *regs, long ret)
-{
-	return on_exit(ret);
-}
-
-/* 3. syscall tracepoints: the fallback that needs neither kprobes nor trampolines. */
-
-SEC("tracepoint/syscalls/sys_enter_move_pages")
-int tp_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	struct call_args a = {
-	    .pid = ctx->args[0],
-	    .count = ctx->args[1],
-	    .pages = ctx->args[2],
-	    .nodes = ctx->args[3],
-	    .status = ctx->args[4],
-	    .flags = ctx->args[5],
-	    .abi = MPT_ABI_X86_64,
-	};
-
-	return on_enter(&a);
-}
-
-SEC("tracepoint/syscalls/sys_exit_move_pages")
-int tp_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_exit(ctx->ret);
-}
+MPT_SYSCALL_HOOKS(move_pages, MPT_REC_MOVE_PAGES, MPT_MOVE_PAGES_NARGS)
+MPT_SYSCALL_HOOKS(migrate_pages, MPT_REC_MIGRATE_PAGES, MPT_MIGRATE_PAGES_NARGS)
 
 /*
  * On x86 the syscalls:* tracepoints skip every 32-bit call (ia32 and x32),
  * so tracepoint mode sees those through the raw sys_enter/sys_exit
  * tracepoints (BTF-typed: plain loads, no helper calls), which fire for
- * every syscall: the first test below is all an untraced syscall pays. 317
- * is also a native syscall number (seccomp), so an ia32 call is told apart
- * by the task's TS_COMPAT, which the kernel sets at the ia32 gate and clears
- * only on the way back to user space.
+ * every syscall: the first tests below are all an untraced syscall pays.
+ * An ia32 number is also a native syscall's (317 is seccomp), so an ia32
+ * call is told apart by the task's TS_COMPAT, which the kernel sets at the
+ * ia32 gate and clears only on the way back to user space.
  */
-static __always_inline int compat_abi(__u64 id)
+
+/* The event of a 32-bit syscall number @id (0: none traced), and its ABI in @abi. */
+static __always_inline __u16 compat_event(__u64 id, __u8 *abi)
 {
 	struct task_struct *task;
 
-	if (id == MPT_NR_MOVE_PAGES_IA32) {
+	if (id == MPT_NR_MOVE_PAGES_IA32 || id == MPT_NR_MIGRATE_PAGES_IA32) {
 		task = bpf_get_current_task_btf();
-		return task->thread_info.status & TS_COMPAT ? MPT_ABI_IA32 : -1;
+		if (!(task->thread_info.status & TS_COMPAT))
+			return 0;
+		*abi = MPT_ABI_IA32;
+		if (id == MPT_NR_MOVE_PAGES_IA32)
+			return trace_move_pages ? MPT_REC_MOVE_PAGES : 0;
+		return trace_migrate_pages ? MPT_REC_MIGRATE_PAGES : 0;
 	}
-	if (id == (MPT_X32_SYSCALL_BIT | MPT_NR_MOVE_PAGES_64) ||
-	    id == (MPT_X32_SYSCALL_BIT | MPT_NR_MOVE_PAGES_X32_OLD))
-		return MPT_ABI_X32;
-	return -1;
+	*abi = MPT_ABI_X32;
+	if (trace_move_pages && (id == (MPT_X32_SYSCALL_BIT | MPT_NR_MOVE_PAGES_64) ||
+				 id == (MPT_X32_SYSCALL_BIT | MPT_NR_MOVE_PAGES_X32_OLD)))
+		return MPT_REC_MOVE_PAGES;
+	if (trace_migrate_pages && id == (MPT_X32_SYSCALL_BIT | MPT_NR_MIGRATE_PAGES_64))
+		return MPT_REC_MIGRATE_PAGES;
+	return 0;
 }
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(tp_compat_enter, struct pt_regs *regs, long id)
 {
-	int abi = compat_abi(id);
+	__u8 abi;
+	__u16 type = compat_event(id, &abi);
 
-	if (abi < 0)
+	if (!type)
 		return 0;
 	if (abi == MPT_ABI_IA32)
-		return enter_ia32(regs);
-	return enter_native(regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9, id);
+		return enter_ia32(type, regs);
+	return enter_native(type, regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9, id);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tp_compat_exit, struct pt_regs *regs, long ret)
 {
-	if (compat_abi(regs->orig_ax) < 0)
-		return 0;
-	return on_exit(ret);
+	__u8 abi;
+	__u16 type = compat_event(regs->orig_ax, &abi);
+
+	if (type == MPT_REC_MOVE_PAGES)
+		return on_exit(ret, MPT_REC_MOVE_PAGES);
+	if (type == MPT_REC_MIGRATE_PAGES)
+		return on_exit(ret, MPT_REC_MIGRATE_PAGES);
+	return 0;
 }

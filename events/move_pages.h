@@ -1,24 +1,20 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The move_pages event, listed once and expanded wherever it is needed: the
- * JSON and table formatters, the argument table written into capture headers,
- * and the tests that check both.
- *
- * Argument names, C types and tags follow Tracee's event documentation
- * (K = from kernel, U = user-space pointer or value, TOCTOU, OPT); the
- * semantics follow move_pages(2).
+ * move_pages(2). Argument names, C types and tags follow Tracee's event
+ * documentation (K = from kernel, U = user-space pointer or value, TOCTOU,
+ * OPT); the semantics follow move_pages(2).
  */
 #ifndef MPTRACE_EVENTS_MOVE_PAGES_H
 #define MPTRACE_EVENTS_MOVE_PAGES_H
 
-/* X(index, name, C type, tags) */
+/* X(index, name, C type, tags, decode, length argument, read when) */
 #define MPT_MOVE_PAGES_ARGS(X)                                                                     \
-	X(0, pid, "int", "K")                                                                      \
-	X(1, count, "unsigned long", "U+K")                                                        \
-	X(2, pages, "const void**", "U")                                                           \
-	X(3, nodes, "const int*", "K")                                                             \
-	X(4, status, "int*", "U")                                                                  \
-	X(5, flags, "int", "K")
+	X(0, pid, "int", "K", MPT_ARG_INT, MPT_NO_LEN, MPT_READ_NONE)                              \
+	X(1, count, "unsigned long", "U+K", MPT_ARG_ULONG, MPT_NO_LEN, MPT_READ_NONE)              \
+	X(2, pages, "const void**", "U", MPT_ARG_PTR_ARRAY, 1, MPT_READ_BOTH)                      \
+	X(3, nodes, "const int*", "K", MPT_ARG_INT_ARRAY, 1, MPT_READ_BOTH)                        \
+	X(4, status, "int*", "U", MPT_ARG_STATUS_ARRAY, 1, MPT_READ_EXIT)                          \
+	X(5, flags, "int", "K", MPT_ARG_FLAGS, MPT_NO_LEN, MPT_READ_NONE)
 
 #define MPT_MOVE_PAGES_NARGS 6
 
@@ -27,8 +23,11 @@
  * <numaif.h> bits (MPOL_MF_STRICT, MPOL_MF_LAZY) are mbind(2)'s: move_pages
  * rejects them with EINVAL, so they are shown as unknown bits, as strace does.
  */
-#define MPT_MPOL_MF_FLAGS(X)                                                                       \
+#define MPT_MOVE_PAGES_FLAGS(X)                                                                    \
 	X(MPOL_MF_MOVE, 1 << 1)                                                                    \
 	X(MPOL_MF_MOVE_ALL, 1 << 2)
+
+/* The prefix strace gives unknown bits of these flags. */
+#define MPT_MOVE_PAGES_FLAGS_PREFIX "MPOL_"
 
 #endif /* MPTRACE_EVENTS_MOVE_PAGES_H */

@@ -14,8 +14,12 @@
 #include <linux/types.h>
 #endif
 
-#define MPT_EVENT_VERSION 3
-/* Version 2 records are version 3 records whose new fields are all zero. */
+#define MPT_EVENT_VERSION 4
+/*
+ * Version 4 moved abi and ret_state into the common header. Older move_pages
+ * records (version 2, and 3: version 2 with more fields) still read: the
+ * decoder lifts them into this layout (user/decode.c).
+ */
 #define MPT_EVENT_VERSION_MIN 2
 
 #define MPT_TASK_COMM_LEN 16
@@ -33,14 +37,22 @@
 #define MPT_DATA_BYTES_PER_ENTRY 36
 #define MPT_DATA_MAX (MPT_ARRAY_CAP_MAX * MPT_DATA_BYTES_PER_ENTRY)
 
-/* Syscall numbers of move_pages at the gates other than the native one. */
-#define MPT_NR_MOVE_PAGES_IA32 317
 #define MPT_X32_SYSCALL_BIT 0x40000000
-#define MPT_NR_MOVE_PAGES_X32_OLD 533 /* x32's own entry before 5.11 */
-#define MPT_NR_MOVE_PAGES_64 279
+#define MPT_NR_MOVE_PAGES_X32_OLD 533 /* x32's own entry for move_pages before 5.11 */
+
+#include "events.h"
 
 enum mpt_record_type {
-	MPT_REC_MOVE_PAGES = 1,
+#define MPT_REC_ENUM(id, type, name, nr64, nr32) MPT_REC_##id = type,
+	MPT_EVENTS(MPT_REC_ENUM)
+#undef MPT_REC_ENUM
+};
+
+/* Each event's syscall numbers: MPT_NR_<ID>_64 (native and x32 gates), MPT_NR_<ID>_IA32. */
+enum mpt_syscall_nr {
+#define MPT_NR_ENUM(id, type, name, nr64, nr32) MPT_NR_##id##_64 = nr64, MPT_NR_##id##_IA32 = nr32,
+	MPT_EVENTS(MPT_NR_ENUM)
+#undef MPT_NR_ENUM
 };
 
 /* What happened to one user array; the array's data is valid only for MPT_ARRAY_OK. */
@@ -130,7 +142,38 @@ struct mpt_task {
 };
 
 /*
- * One move_pages call. The fixed header is followed by data[]:
+ * What every syscall record starts with: which event it is, when and how
+ * long, who called, through which gate, and what the call returned. The
+ * fields are listed once here and spliced into each record (anonymously, so
+ * ev->task reads as well as ev->hdr.task) and into struct mpt_rec_hdr, which
+ * code common to every event uses.
+ */
+#define MPT_REC_HDR_FIELDS                                                                         \
+	__u16 type;	  /* enum mpt_record_type */                                               \
+	__u16 version;	  /* MPT_EVENT_VERSION */                                                  \
+	__u32 size;	  /* header + payload + data bytes */                                      \
+	__u64 ts_boot_ns; /* entry time, CLOCK_BOOTTIME */                                         \
+	__u64 duration_ns;                                                                         \
+	struct mpt_task task;                                                                      \
+	__s64 ret;                                                                                 \
+	__u8 abi;	/* enum mpt_abi */                                                         \
+	__u8 ret_state; /* enum mpt_ret_state */                                                   \
+	__u8 _hdr_pad[6];
+
+struct mpt_rec_hdr {
+	MPT_REC_HDR_FIELDS
+};
+
+#define MPT_REC_HDR                                                                                \
+	union {                                                                                    \
+		struct mpt_rec_hdr hdr;                                                            \
+		struct {                                                                           \
+			MPT_REC_HDR_FIELDS                                                         \
+		};                                                                                 \
+	}
+
+/*
+ * One move_pages call. The header is followed by data[]:
  *   P pages[pages_n]; __s32 nodes[nodes_n];
  *   __u64 kernel_other[kernel_other_n]; __s32 status[status_n];
  *   P pages_at_exit[pages_n];   only if MPT_CHANGED_PAGES and pages_exit_state is OK
@@ -139,13 +182,7 @@ struct mpt_task {
  * is only as long as what was captured.
  */
 struct mpt_event {
-	__u16 type;	  /* enum mpt_record_type */
-	__u16 version;	  /* MPT_EVENT_VERSION */
-	__u32 size;	  /* header + data bytes */
-	__u64 ts_boot_ns; /* entry time, CLOCK_BOOTTIME */
-	__u64 duration_ns;
-	struct mpt_task task;
-	__s64 ret;
+	MPT_REC_HDR;
 	/* the six arguments, as the caller passed them */
 	__s32 pid;
 	__s32 flags;
@@ -160,11 +197,9 @@ struct mpt_event {
 	__u8 pages_state; /* enum mpt_array_state */
 	__u8 nodes_state;
 	__u8 status_state;
-	__u8 abi;	       /* enum mpt_abi */
 	__u8 changed;	       /* MPT_CHANGED_*: re-read at the return, found different */
 	__u8 pages_exit_state; /* enum mpt_array_state of that re-read (OK when not changed) */
 	__u8 nodes_exit_state;
-	__u8 ret_state; /* enum mpt_ret_state */
 	/*
 	 * Pages the kernel migrated during the call whose address the recorded
 	 * pages[] does not hold (migrate:remove_migration_pte): it acted on an
@@ -172,6 +207,36 @@ struct mpt_event {
 	 * return. Checked when pages[] was captured whole, without MOVE_ALL.
 	 */
 	__u16 kernel_other_n;
+	__u16 _pad;
+	__u8 data[];
+};
+
+/*
+ * Node masks are bitmaps of unsigned longs (32-bit ones for a compat
+ * caller: the same bits in the same bytes on little-endian x86). The kernel
+ * reads maxnode - 1 bits; a record keeps at most this many bytes of each,
+ * enough for the 1024 nodes of Debian's MAX_NUMNODES (NODES_SHIFT 10).
+ */
+#define MPT_NODEMASK_BYTES_MAX 128
+
+/*
+ * One migrate_pages call. The header is followed by data[]:
+ *   __u8 old_nodes[old_bytes]; __u8 new_nodes[new_bytes];
+ * each the leading bytes of the mask the caller passed.
+ */
+struct mpt_migrate_event {
+	MPT_REC_HDR;
+	/* the four arguments, as the caller passed them */
+	__s32 pid;
+	__u32 _pad;
+	__u64 maxnode;
+	__u64 old_nodes;
+	__u64 new_nodes;
+	__u16 old_bytes;
+	__u16 new_bytes;
+	__u8 old_state; /* enum mpt_array_state */
+	__u8 new_state;
+	__u16 _pad2;
 	__u8 data[];
 };
 
@@ -194,11 +259,26 @@ static inline __attribute__((always_inline)) void mpt_event_clear_return(struct 
 }
 
 _Static_assert(sizeof(struct mpt_task) == 80, "mpt_task layout changed");
-_Static_assert(sizeof(struct mpt_event) == 168, "mpt_event layout changed");
-_Static_assert(__builtin_offsetof(struct mpt_event, task) == 24, "mpt_event.task moved");
-_Static_assert(__builtin_offsetof(struct mpt_event, ret) == 104, "mpt_event.ret moved");
+_Static_assert(sizeof(struct mpt_rec_hdr) == 120, "mpt_rec_hdr layout changed");
+_Static_assert(__builtin_offsetof(struct mpt_rec_hdr, task) == 24, "mpt_rec_hdr.task moved");
+_Static_assert(__builtin_offsetof(struct mpt_rec_hdr, ret) == 104, "mpt_rec_hdr.ret moved");
+_Static_assert(__builtin_offsetof(struct mpt_event, task) ==
+		   __builtin_offsetof(struct mpt_rec_hdr, task),
+	       "records start with the common header");
+_Static_assert(sizeof(struct mpt_event) == 176, "mpt_event layout changed");
+_Static_assert(sizeof(struct mpt_migrate_event) == 160, "mpt_migrate_event layout changed");
 _Static_assert(__builtin_offsetof(struct mpt_event, data) % 8 == 0,
 	       "mpt_event.data must keep pages[] 8-byte aligned");
+
+/*
+ * An in-flight slot holds a record of any event with every array full: a
+ * move_pages one for @cap entries, or a migrate_pages one with both masks.
+ */
+#define MPT_SLOT_BYTES(cap)                                                                        \
+	(sizeof(struct mpt_event) + (cap) * MPT_DATA_BYTES_PER_ENTRY >                             \
+		 sizeof(struct mpt_migrate_event) + 2 * MPT_NODEMASK_BYTES_MAX                      \
+	     ? sizeof(struct mpt_event) + (cap) * MPT_DATA_BYTES_PER_ENTRY                         \
+	     : sizeof(struct mpt_migrate_event) + 2 * MPT_NODEMASK_BYTES_MAX)
 _Static_assert(MPT_ARRAY_CAP_MAX <= 0xffff, "array counts are __u16");
 
 #endif /* MPTRACE_EVENT_H */

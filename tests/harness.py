@@ -29,7 +29,7 @@ class Env:
         kw.setdefault("stderr", subprocess.PIPE)
         t = subprocess.Popen([self.mptrace, "--comm", self.comm] + args, **kw)
         err = b""
-        while b"tracing move_pages via" not in err:
+        while b"tracing move_pages, migrate_pages via" not in err:
             chunk = os.read(t.stderr.fileno(), 4096)
             if not chunk:
                 fail("mptrace did not start: " + err.decode())

@@ -43,7 +43,7 @@ def main():
                           "--stats-interval", "1", "--detect", "--comm", comm],
                          stderr=subprocess.PIPE)
     err = b""
-    while b"tracing move_pages via" not in err:
+    while b"tracing move_pages, migrate_pages via" not in err:
         chunk = os.read(t.stderr.fileno(), 4096)
         if not chunk:
             sys.exit("soak: mptrace did not start: " + err.decode())

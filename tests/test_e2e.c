@@ -140,8 +140,8 @@ static void assert_one_line_error(const struct proc *p, const char *part)
 static void start_tracing(struct proc *p, char *const argv[])
 {
 	proc_start(p, argv, 0);
-	proc_read(p, 15000, "tracing move_pages via ");
-	if (!strstr(p->err, "tracing move_pages via "))
+	proc_read(p, 15000, "tracing move_pages, migrate_pages via ");
+	if (!strstr(p->err, "tracing move_pages, migrate_pages via "))
 		fail_msg("no ready line; stderr: %s", p->err);
 }
 
@@ -909,7 +909,7 @@ static void test_service_manager(void **state)
 	close(fd);
 	if (ready != 1 || watchdog < 2 || stopping != 1)
 		fail_msg("notifications: %s", all);
-	assert_non_null(strstr(all, "STATUS=tracing move_pages via "));
+	assert_non_null(strstr(all, "STATUS=tracing move_pages, migrate_pages via "));
 }
 
 /*

@@ -12,12 +12,15 @@
 
 #include "mptrace_event.h"
 
-#if defined(__x86_64__)
-const char mpt_syscall_fn[] = "__x64_sys_move_pages";
-const char mpt_syscall_fn_compat[] = "__ia32_sys_move_pages";
-#else
+#if !defined(__x86_64__)
 #error "mptrace: only x86_64 is supported so far"
 #endif
+
+const char *mpt_syscall_fn(const char *event, bool ia32, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", ia32 ? "__ia32_sys_" : "__x64_sys_", event);
+	return buf;
+}
 
 static const struct {
 	const char *name;
@@ -153,6 +156,7 @@ static bool tracepoint_precheck(char *why, size_t len)
 		snprintf(why, len, "tracefs is mounted but has no events directory");
 		return false;
 	}
+	/* any syscall's tracepoint tells whether the kernel has them (CONFIG_FTRACE_SYSCALLS) */
 	snprintf(path, sizeof(path), "%s/events/syscalls/sys_enter_move_pages", root);
 	if (path_exists(path))
 		return true;
@@ -278,13 +282,16 @@ bool mpt_compat_precheck(enum mpt_attach_mode mode, char *why, size_t len)
 
 bool mpt_compat_hookable(enum mpt_attach_mode mode, char *why, size_t len)
 {
+	char fn[64];
+
 	if (mode == MPT_ATTACH_TRACEPOINT)
 		return true;
-	if (kernel_has_function(mpt_syscall_fn_compat))
+	/* every ia32 entry function comes with CONFIG_IA32_EMULATION: one stands for all */
+	if (kernel_has_function(mpt_syscall_fn("move_pages", true, fn, sizeof(fn))))
 		return true;
 	snprintf(why, len,
 		 "the kernel has no %s: no 32-bit syscall gate to watch (CONFIG_IA32_EMULATION "
 		 "is not set)",
-		 mpt_syscall_fn_compat);
+		 fn);
 	return false;
 }

@@ -14,7 +14,7 @@
 #define MPT_ATTACH_MODES(X)                                                                        \
 	X(KPROBE, "kprobe", "kprobe + kretprobe on the syscall function")                          \
 	X(FENTRY, "fentry", "fentry + fexit on the syscall function (BPF trampoline)")             \
-	X(TRACEPOINT, "tracepoint", "syscalls:sys_enter/sys_exit_move_pages tracepoints")
+	X(TRACEPOINT, "tracepoint", "syscalls:sys_enter/sys_exit_<syscall> tracepoints")
 
 enum mpt_attach_mode {
 #define MPT_ATTACH_ENUM(id, name, hooks) MPT_ATTACH_##id,
@@ -61,9 +61,8 @@ bool mpt_attach_precheck(enum mpt_attach_mode mode, char *why, size_t len);
 /* Mount tracefs at /sys/kernel/tracing when no tracefs is reachable. */
 int mpt_ensure_tracefs(char *why, size_t len);
 
-/* The kernel functions the kprobe and fentry programs attach to: native, ia32 gate. */
-extern const char mpt_syscall_fn[];
-extern const char mpt_syscall_fn_compat[];
+/* The kernel function of syscall @event the kprobe and fentry programs attach to: native, ia32. */
+const char *mpt_syscall_fn(const char *event, bool ia32, char *buf, size_t len);
 
 /* Where tracefs is reachable, or NULL. */
 const char *mpt_tracefs_root(void);

@@ -100,13 +100,14 @@ uint32_t mpt_cap_encode_strings(const struct mpt_enrich *en, unsigned char *tail
 
 size_t mpt_cap_event_encode(const struct mpt_view *v, unsigned char *out, size_t cap)
 {
-	size_t need = 4 + v->ev->size + MPT_CAP_EVENT_STRINGS_MAX;
+	size_t need = 4 + v->raw_size + MPT_CAP_EVENT_STRINGS_MAX;
 
 	if (cap < need)
 		return 0;
-	put32(out, v->ev->size);
-	memcpy(out + 4, v->ev, v->ev->size);
-	return 4 + v->ev->size + mpt_cap_encode_strings(v->enrich, out + 4 + v->ev->size);
+	/* the record as it was read: an older one stays as it was, byte for byte */
+	put32(out, v->raw_size);
+	memcpy(out + 4, v->raw, v->raw_size);
+	return 4 + v->raw_size + mpt_cap_encode_strings(v->enrich, out + 4 + v->raw_size);
 }
 
 int mpt_cap_event_decode(struct mpt_cap_event_buf *b, const void *payload, size_t len,

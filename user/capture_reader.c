@@ -339,10 +339,10 @@ static int deliver(struct mpt_cap_reader *r, struct mpt_cap_item *it)
 		rc = decode_event(r, p, len, it);
 		if (rc)
 			return rc;
-		if (!r->counts.events || it->view.ev->ts_boot_ns < r->counts.first_ns)
-			r->counts.first_ns = it->view.ev->ts_boot_ns;
-		if (it->view.ev->ts_boot_ns > r->counts.last_ns)
-			r->counts.last_ns = it->view.ev->ts_boot_ns;
+		if (!r->counts.events || it->view.hdr->ts_boot_ns < r->counts.first_ns)
+			r->counts.first_ns = it->view.hdr->ts_boot_ns;
+		if (it->view.hdr->ts_boot_ns > r->counts.last_ns)
+			r->counts.last_ns = it->view.hdr->ts_boot_ns;
 		r->counts.events++;
 		return 1;
 	case MPT_CAP_REC_DROP:

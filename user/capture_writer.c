@@ -22,7 +22,7 @@
 #include <zlib.h>
 
 #include "capture_int.h"
-#include "move_pages.h"
+#include "decode.h"
 
 /* ---- writer ----------------------------------------------------------------- */
 
@@ -133,19 +133,33 @@ static int append(struct mpt_cap_writer *w, uint16_t type, const void *payload, 
 	return append_pieces(w, type, &pc, 1);
 }
 
+/* Every event's argument table, from its descriptors: a capture describes itself. */
+static json_t *events_json(void)
+{
+	json_t *events = json_array();
+	const struct mpt_event_desc *d;
+
+	for (unsigned int i = 0; (d = mpt_event_desc_at(i)); i++) {
+		json_t *args = json_array();
+
+		for (unsigned int k = 0; k < d->nargs; k++)
+			json_array_append_new(args, json_pack("{s:s,s:s,s:s}", "name",
+							      d->args[k].name, "type",
+							      d->args[k].ctype, "tags",
+							      d->args[k].tags));
+		json_array_append_new(events, json_pack("{s:s,s:i,s:o}", "name", d->name,
+							"recordType", (int)d->type, "args", args));
+	}
+	return events;
+}
+
 static char *header_json(const struct mpt_cap_meta *m)
 {
-	json_t *args = json_array(), *root, *ev;
+	json_t *root, *ev;
 	char *s;
 
-#define MPT_ARG_JSON(idx, name, ctype, tags)                                                       \
-	json_array_append_new(                                                                     \
-	    args, json_pack("{s:s,s:s,s:s}", "name", #name, "type", ctype, "tags", tags));
-	MPT_MOVE_PAGES_ARGS(MPT_ARG_JSON)
-#undef MPT_ARG_JSON
-	ev =
-	    json_pack("{s:s,s:i,s:i,s:o}", "name", "move_pages", "recordVersion", MPT_EVENT_VERSION,
-		      "headerSize", (int)sizeof(struct mpt_event), "args", args);
+	ev = json_pack("{s:i,s:i,s:o}", "recordVersion", MPT_EVENT_VERSION, "headerSize",
+		       (int)sizeof(struct mpt_rec_hdr), "events", events_json());
 	root = json_pack(
 	    "{s:s,s:i,s:i,s:s,s:s,s:s,s:s,s:I,s:s,s:i,s:s,s:i,s:I,s:s,s:I,s:s,s:i,s:o}", "format",
 	    "mptrace-capture", "major", MPT_CAP_MAJOR, "minor", MPT_CAP_MINOR, "mptraceVersion",
@@ -645,13 +659,13 @@ int mpt_cap_writer_open(const struct mpt_cap_writer_opts *o, const struct mpt_ca
 int mpt_cap_write_event(struct mpt_cap_writer *w, const struct mpt_view *v)
 {
 	unsigned char tail[MPT_CAP_EVENT_STRINGS_MAX], head[4];
-	uint32_t klen = v->ev->size, tlen = mpt_cap_encode_strings(v->enrich, tail);
+	uint32_t klen = v->raw_size, tlen = mpt_cap_encode_strings(v->enrich, tail);
 	int err;
 
 	put32(head, klen);
 	/* one record, one CRC: the kernel record's length, the record, the strings */
 	err = append_pieces(w, MPT_CAP_REC_EVENT,
-			    (const struct piece[]){{head, 4}, {v->ev, klen}, {tail, tlen}}, 3);
+			    (const struct piece[]){{head, 4}, {v->raw, klen}, {tail, tlen}}, 3);
 	if (err) {
 		w->lost++;
 		w->lost_total++;

@@ -21,7 +21,7 @@
 #define MPT_CONFIG_MAX (1u << 20)
 
 static const char doc[] =
-    "Trace every move_pages(2) call on this host.\n"
+    "Trace every move_pages(2) and migrate_pages(2) call on this host.\n"
     "\n"
     "USAGE: mptrace [OPTIONS]\n"
     "       mptrace probe        report which attach modes this kernel supports\n"
@@ -84,6 +84,7 @@ enum {
 	OPT_CREDS,
 	OPT_SINCE,
 	OPT_UNTIL,
+	OPT_EVENT,
 };
 
 static const struct argp_option options[] = {
@@ -95,6 +96,8 @@ static const struct argp_option options[] = {
     {"duration", 'd', "SECONDS", 0, "stop after SECONDS (fractions allowed)", 0},
     {NULL, 0, NULL, 0,
      "Filters, run in the kernel (different filters AND, repeated values of one OR):", 1},
+    {"event", OPT_EVENT, "NAME[,NAME]", 0,
+     "the syscalls to trace: move_pages, migrate_pages (default: both)", 1},
     {"pid", 'p', "PID", 0, "calls made by process PID (host tgid)", 1},
     {"tid", OPT_TID, "TID", 0, "calls made by thread TID (host tid)", 1},
     {"uid", OPT_UID, "UID", 0, "calls made by user UID (number or name)", 1},
@@ -124,7 +127,7 @@ static const struct argp_option options[] = {
      "NATS servers (ship: default nats://127.0.0.1:4222; replay: read from the stream)", 5},
     {"stream", OPT_STREAM, "NAME", 0, "JetStream stream (default MPTRACE)", 5},
     {"subject", OPT_SUBJECT, "SUBJECT", 0,
-     "ship: default mptrace.HOST.move_pages; replay: a filter, default mptrace.>", 5},
+     "ship: default mptrace.HOST.EVENT; replay: a filter, default mptrace.>", 5},
     {"state", OPT_STATE, "FILE", 0, "ship: what was acknowledged; a restart resumes from it", 5},
     {"replicas", OPT_REPLICAS, "N", 0, "ship: replicas of a stream it creates (default 1)", 5},
     {"tls", OPT_TLS, NULL, 0, "require TLS", 5},
@@ -160,7 +163,7 @@ static const struct argp_option options[] = {
      0},
     {"ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "ring buffer size, a power of two (default 8)", 0},
     {"max-inflight", OPT_MAX_INFLIGHT, "N", 0,
-     "threads tracked inside move_pages at once (default 1024)", 0},
+     "threads tracked inside a traced syscall at once (default 1024)", 0},
     {"no-compat", OPT_NO_COMPAT, NULL, 0,
      "leave calls through the 32-bit syscall gates (ia32, x32) untraced; the ready line and "
      "the stats say so",
@@ -431,6 +434,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_TARGET_OTHER:
 		cli->tracer.filter.target_other = true;
 		break;
+	case OPT_EVENT:
+		return mpt_filter_add_events(&cli->tracer.filter, arg, ps->err, ps->len) ? EINVAL : 0;
 	case OPT_CAPTURE:
 		if (!*arg) {
 			snprintf(ps->err, ps->len, "empty capture file name");

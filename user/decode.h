@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "events.h"
 #include "mptrace_event.h"
 #include "strbuf.h"
 
@@ -23,17 +24,101 @@ struct mpt_enrich {
 	const char *pod_uid;
 };
 
+/*
+ * A version 3 (or 2) move_pages record: the same fields as version 4, but
+ * abi and ret_state sat among the payload's, and the header was 168 bytes.
+ */
+struct mpt_event_v3 {
+	__u16 type, version;
+	__u32 size;
+	__u64 ts_boot_ns, duration_ns;
+	struct mpt_task task;
+	__s64 ret;
+	__s32 pid, flags;
+	__u64 count, pages, nodes, status;
+	__u16 pages_n, nodes_n, status_n;
+	__u8 pages_state, nodes_state, status_state, abi, changed, pages_exit_state,
+	    nodes_exit_state, ret_state;
+	__u16 kernel_other_n;
+	__u8 data[];
+};
+_Static_assert(sizeof(struct mpt_event_v3) == 168, "the version 3 layout is fixed");
+
+/* One argument of an event, as events/ describes it. */
+struct mpt_arg_desc {
+	const char *name;
+	const char *ctype;
+	const char *tags;
+	enum mpt_arg_kind kind;
+	int len_arg; /* the argument that gives an array's length; MPT_NO_LEN */
+	enum mpt_arg_when when;
+};
+
+struct mpt_flag_name {
+	const char *name;
+	uint32_t value;
+};
+
+/* One event: its record type, name and arguments (events/events.h). */
+struct mpt_event_desc {
+	uint16_t type;
+	const char *name;
+	unsigned int nargs;
+	const struct mpt_arg_desc *args;
+	const struct mpt_flag_name *flags; /* for MPT_ARG_FLAGS */
+	unsigned int nflags;
+	const char *flags_prefix; /* strace's name for unknown bits: "MPOL_" -> MPOL_??? */
+};
+
+/* Every event, in events/events.h order; NULL past the end. */
+const struct mpt_event_desc *mpt_event_desc_at(unsigned int i);
+/* The event of record type @type, or of name @name; NULL when there is none. */
+const struct mpt_event_desc *mpt_event_desc_of(uint16_t type);
+const struct mpt_event_desc *mpt_event_desc_named(const char *name);
+#define MPT_EVENT_NR 2
+
+/* One argument of a record, decoded: its value and what was read behind it. */
+struct mpt_arg_view {
+	uint64_t value; /* as passed; an int sign-extended */
+	/* pointer arguments: */
+	uint8_t state;		   /* enum mpt_array_state; data only for MPT_ARRAY_OK */
+	unsigned int n;		   /* entries captured (bytes, for a node mask) */
+	const unsigned char *data; /* maybe unaligned */
+	bool truncated;		   /* the call passed more than the cap let through */
+	uint64_t bits;		   /* node masks: bits the kernel reads (maxnode - 1) */
+	/* MPT_READ_BOTH, the return seen and something captured: read again then */
+	bool reread;
+	bool changed;		        /* ... and found different */
+	uint8_t exit_state;	        /* of that re-read */
+	const unsigned char *exit_data; /* what it found, when it changed and was readable */
+	/* pages[] only: pages the kernel migrated that the captured array does not hold */
+	unsigned int kernel_other_n;
+	const unsigned char *kernel_other;
+};
+
 /* A validated record: every count agrees with the record's length. */
 struct mpt_view {
-	const struct mpt_event *ev;
+	const struct mpt_rec_hdr *hdr;	   /* every event */
+	const struct mpt_event_desc *desc; /* which event, its arguments */
+	const struct mpt_event *ev;	   /* move_pages only, else NULL */
+	const struct mpt_migrate_event *mg; /* migrate_pages only, else NULL */
+	const void *raw;		    /* the record as it was read, to be written again */
+	uint32_t raw_size;
 	const struct mpt_enrich *enrich; /* NULL: nothing known beyond the record */
-	unsigned int ptr_bytes;		 /* 8, or 4 for a compat call's pages[] */
+	unsigned int ptr_bytes;		 /* 8, or 4 for a compat call's pointers */
+	struct mpt_arg_view arg[MPT_ARGS_MAX];
+	/* move_pages' arrays */
 	const unsigned char *pages;	 /* ev->pages_n pointers, maybe unaligned */
 	const unsigned char *nodes;	 /* ev->nodes_n __s32s */
 	const unsigned char *status;
 	const unsigned char *pages_exit; /* NULL unless pages[] changed and was re-read */
 	const unsigned char *nodes_exit;
 	const unsigned char *kernel_other; /* ev->kernel_other_n little __u64s */
+	/*
+	 * An older record (version 2, 3) lifted into this layout; hdr and ev
+	 * then point here. A copy of the view is good only while this one lives.
+	 */
+	_Alignas(8) unsigned char lifted[sizeof(struct mpt_event)];
 };
 
 /* Bytes of one pointer in pages[] for @abi (8 or 4). */
@@ -43,10 +128,12 @@ const char *mpt_abi_name(uint8_t abi);
 /* Why a record has no return: "missed", ... and a sentence ("" when it has one). */
 const char *mpt_ret_state_name(uint8_t ret_state);
 const char *mpt_ret_state_desc(uint8_t ret_state);
-/* The size of one in-flight slot (a record with every array full) for @cap entries. */
+/* The size of one in-flight slot (a record of any event, every array full) for @cap entries. */
 uint32_t mpt_slot_bytes(uint32_t cap);
-/* Bytes of what a call's entry captured: pages[] and nodes[]. */
-size_t mpt_entry_bytes(const struct mpt_event *ev);
+/* Bytes of what a call's entry captured (a record with no return has just this). */
+size_t mpt_entry_bytes(const struct mpt_rec_hdr *h);
+/* Reset @h to a call with no return (@ret_state says why); its size, what the entry captured. */
+void mpt_rec_clear_return(struct mpt_rec_hdr *h, uint8_t ret_state);
 
 /*
  * Check a record read from the ring buffer (or, later, from a file) and set
@@ -66,8 +153,12 @@ uint64_t mpt_view_kernel_other(const struct mpt_view *v, unsigned int i);
 /* The cap cut the array: the call passed more entries than were captured. */
 bool mpt_array_truncated(const struct mpt_view *v, unsigned int captured);
 
-/* "MPOL_MF_MOVE|MPOL_MF_MOVE_ALL", unknown bits as hex, "0" for none. */
-void mpt_flags_str(struct strbuf *sb, int32_t flags);
+/* "MPOL_MF_MOVE|MPOL_MF_MOVE_ALL" from @d's flag table, unknown bits as hex, "0" for none. */
+void mpt_flags_str(struct strbuf *sb, const struct mpt_event_desc *d, int32_t flags);
+/* Is node @node in the captured part of node-mask argument @a (only bits the kernel reads)? */
+bool mpt_mask_has(const struct mpt_arg_view *a, uint64_t node);
+/* The nodes of @a that mpt_mask_has can answer for: bits read, within what was captured. */
+uint64_t mpt_mask_span(const struct mpt_arg_view *a);
 
 /* "EINVAL" for 22; NULL when the number has no name. */
 const char *mpt_errno_name(int err);

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "format.h"
-#include "move_pages.h"
 
 #define MPOL_MF_MOVE_ALL_BIT (1 << 2)
 #define SLOTS 4096
@@ -32,6 +31,9 @@ static const char *const descriptions[MPT_DET_NR] = {
     [MPT_DET_CHANGED_DURING_CALL] = "pages[] or nodes[] changed while the kernel was reading "
 				    "them: what the kernel acted on may differ from what was "
 				    "recorded at entry (a TOCTOU race against syscall tracers)",
+    [MPT_DET_MIGRATE_OTHER] = "a process asked to migrate all pages of another process between "
+			      "node sets (migrate_pages; needs CAP_SYS_NICE or the same "
+			      "credentials)",
 };
 
 /* A sum over a window that starts with its first addition and lasts window_ns. */
@@ -107,38 +109,55 @@ static struct proc_state *state_of(struct mpt_detector *d, const struct mpt_task
 	return s;
 }
 
-static bool targets_other(const struct mpt_event *ev)
+/* The pid argument (argument 0 of every event) names a process other than the caller. */
+static bool targets_other(const struct mpt_view *v)
 {
-	return ev->pid != 0 && (uint32_t)ev->pid != ev->task.ns_tgid &&
-	       (uint32_t)ev->pid != ev->task.ns_tid;
+	int32_t pid = (int32_t)v->arg[0].value;
+	const struct mpt_task *t = &v->hdr->task;
+
+	return pid != 0 && (uint32_t)pid != t->ns_tgid && (uint32_t)pid != t->ns_tid;
 }
 
-uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
+/* The rules that read move_pages' own arguments. */
+static uint32_t move_pages_hits(struct mpt_detector *d, const struct mpt_view *v,
+				struct proc_state *s)
 {
 	const struct mpt_event *ev = v->ev;
-	uint64_t now = ev->ts_boot_ns;
-	struct proc_state *s;
-	uint32_t hit = 0, fire = 0;
+	uint32_t hit = 0;
 
-	if (!d->cfg.enabled)
-		return 0;
-	s = state_of(d, &ev->task);
-	if (targets_other(ev) && ev->nodes)
+	if (targets_other(v) && ev->nodes)
 		hit |= 1u << MPT_DET_OTHER_PROCESS;
 	if (ev->flags & MPOL_MF_MOVE_ALL_BIT)
 		hit |= 1u << MPT_DET_MOVE_ALL;
-	if (ev->ret == -EPERM || ev->ret == -EACCES || ev->ret == -ESRCH) {
-		if (window_add(&s->errors, now, 1, d->cfg.window_ns) >= d->cfg.burst_errors)
-			hit |= 1u << MPT_DET_PROBE_BURST;
-	}
-	if (targets_other(ev) && !ev->nodes && ev->count >= d->cfg.scan_pages &&
+	if (targets_other(v) && !ev->nodes && ev->count >= d->cfg.scan_pages &&
 	    ev->ret_state == MPT_RET_SEEN && ev->ret >= 0)
 		hit |= 1u << MPT_DET_LAYOUT_SCAN;
 	if (ev->changed || ev->kernel_other_n)
 		hit |= 1u << MPT_DET_CHANGED_DURING_CALL;
 	if (ev->nodes &&
-	    window_add(&s->flood, now, ev->count, d->cfg.window_ns) >= d->cfg.flood_pages)
+	    window_add(&s->flood, ev->ts_boot_ns, ev->count, d->cfg.window_ns) >= d->cfg.flood_pages)
 		hit |= 1u << MPT_DET_MIGRATION_FLOOD;
+	return hit;
+}
+
+uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
+{
+	const struct mpt_rec_hdr *h = v->hdr;
+	uint64_t now = h->ts_boot_ns;
+	struct proc_state *s;
+	uint32_t hit = 0, fire = 0;
+
+	if (!d->cfg.enabled)
+		return 0;
+	s = state_of(d, &h->task);
+	if (v->ev)
+		hit |= move_pages_hits(d, v, s);
+	else if (v->mg && targets_other(v))
+		hit |= 1u << MPT_DET_MIGRATE_OTHER;
+	if (h->ret == -EPERM || h->ret == -EACCES || h->ret == -ESRCH) {
+		if (window_add(&s->errors, now, 1, d->cfg.window_ns) >= d->cfg.burst_errors)
+			hit |= 1u << MPT_DET_PROBE_BURST;
+	}
 	/*
 	 * At most once per process and rule per cooldown: a signal, not a
 	 * flood. Not MPT-6: a harmless race first must not hide the next one.
@@ -166,7 +185,7 @@ static void json_str(struct strbuf *sb, const char *s)
 void mpt_format_detection(enum mpt_format fmt, struct strbuf *sb, enum mpt_detection_id id,
 			  const struct mpt_view *trigger, const struct mpt_fmt_ctx *ctx)
 {
-	const struct mpt_event *ev = trigger->ev;
+	const struct mpt_rec_hdr *ev = trigger->hdr;
 	struct strbuf inner;
 
 	if (id >= MPT_DET_NR)

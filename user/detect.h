@@ -25,7 +25,8 @@
 	X(MIGRATION_FLOOD, "MPT-5", "very high page-migration rate", "medium", "T1499",            \
 	  "Endpoint Denial of Service")                                                            \
 	X(CHANGED_DURING_CALL, "MPT-6", "arguments rewritten during the call", "high",             \
-	  "T1562.006", "Impair Defenses: Indicator Blocking")
+	  "T1562.006", "Impair Defenses: Indicator Blocking")                                      \
+	X(MIGRATE_OTHER, "MPT-7", "migrate_pages on another process", "medium", "", "")
 
 enum mpt_detection_id {
 #define MPT_DET_ENUM(id, code, name, sev, tid, tname) MPT_DET_##id,

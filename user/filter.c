@@ -224,7 +224,7 @@ static bool listed(const struct mpt_filter *f, enum mpt_filter_kind k, uint64_t 
 }
 
 /* --cgroup in replay: an id names that cgroup; a path covers the cgroups below it. */
-static bool cgroup_arg_matches(const char *arg, const struct mpt_event *ev, const char *path)
+static bool cgroup_arg_matches(const char *arg, const struct mpt_rec_hdr *ev, const char *path)
 {
 	uint64_t id;
 	size_t n;
@@ -239,15 +239,56 @@ static bool cgroup_arg_matches(const char *arg, const struct mpt_event *ev, cons
 	return !strncmp(path, arg, n) && (path[n] == '\0' || path[n] == '/');
 }
 
+int mpt_filter_add_events(struct mpt_filter *f, const char *list, char *err, size_t len)
+{
+	const char *p = list;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		const struct mpt_event_desc *d = NULL;
+		char name[32];
+
+		if (n && n < sizeof(name)) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			d = mpt_event_desc_named(name);
+		}
+		if (!d) {
+			snprintf(err, len, "unknown event '%.*s' in --event: known are %s, %s", (int)n,
+				 p, mpt_event_desc_at(0)->name, mpt_event_desc_at(1)->name);
+			return -EINVAL;
+		}
+		f->events |= MPT_EVENT_BIT(d->type);
+		p += n;
+		if (*p == ',' && *++p == '\0') {
+			snprintf(err, len, "--event ends in a comma: '%s'", list);
+			return -EINVAL;
+		}
+	}
+	if (!f->events) {
+		snprintf(err, len, "--event needs at least one event name");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+bool mpt_filter_event_on(const struct mpt_filter *f, const struct mpt_event_desc *d)
+{
+	return !f->events || (f->events & MPT_EVENT_BIT(d->type));
+}
+
 bool mpt_filter_match(const struct mpt_filter *f, const struct mpt_view *v)
 {
 	static const struct mpt_enrich none = {"", "", "", "", ""};
 	const struct mpt_enrich *en = v->enrich ? v->enrich : &none;
-	const struct mpt_event *ev = v->ev;
+	const struct mpt_rec_hdr *ev = v->hdr;
 	const struct mpt_task *t = &ev->task;
 	const char *ctr = en->container_id ? en->container_id : "";
+	int32_t pid = (int32_t)v->arg[0].value; /* every event's argument 0 */
 	bool hit;
 
+	if (f->events && !(f->events & MPT_EVENT_BIT(ev->type)))
+		return false;
 	if (f->n[MPT_FILTER_PID] && !listed(f, MPT_FILTER_PID, t->host_tgid))
 		return false;
 	if (f->n[MPT_FILTER_TID] && !listed(f, MPT_FILTER_TID, t->host_tid))
@@ -262,7 +303,7 @@ bool mpt_filter_match(const struct mpt_filter *f, const struct mpt_view *v)
 			return false;
 	}
 	if (f->target_other &&
-	    (ev->pid == 0 || (uint32_t)ev->pid == t->ns_tgid || (uint32_t)ev->pid == t->ns_tid))
+	    (pid == 0 || (uint32_t)pid == t->ns_tgid || (uint32_t)pid == t->ns_tid))
 		return false;
 	if (f->n[MPT_FILTER_MNTNS] && !listed(f, MPT_FILTER_MNTNS, t->mnt_ns))
 		return false;

@@ -30,7 +30,16 @@ struct mpt_filter {
 	uint32_t n_container;
 	enum mpt_filter_scope scope;
 	bool target_other;
+	/* --event: a bit per record type (MPT_EVENT_BIT); 0 for every event */
+	uint32_t events;
 };
+
+#define MPT_EVENT_BIT(type) (1u << (type))
+
+/* Add the events named in @list ("move_pages,migrate_pages"); @err says why not. */
+int mpt_filter_add_events(struct mpt_filter *f, const char *list, char *err, size_t len);
+/* Is event @d traced by @f? */
+bool mpt_filter_event_on(const struct mpt_filter *f, const struct mpt_event_desc *d);
 
 /* Add one value of @kind given on the command line; @err says why not. */
 int mpt_filter_add(struct mpt_filter *f, enum mpt_filter_kind kind, const char *arg, char *err,

@@ -1158,7 +1158,7 @@ static int replay_one(struct replay *rp, natsMsg *m)
 		}
 		free(raw);
 		rp->events++;
-		wall = (int64_t)it.view.ev->ts_boot_ns + fmt.boot_to_wall_ns;
+		wall = (int64_t)it.view.hdr->ts_boot_ns + fmt.boot_to_wall_ns;
 		if ((cli->nats.since_ns && wall < cli->nats.since_ns) ||
 		    (cli->nats.until_ns && wall > cli->nats.until_ns) ||
 		    !mpt_filter_match(&cli->tracer.filter, &it.view))

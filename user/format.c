@@ -1,26 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * JSON and strace-style table lines for any event: the common header the
+ * same way for all, the arguments as the event's descriptors (events/) say.
+ */
 #include "format.h"
 
 #include <errno.h>
 #include <string.h>
 #include <time.h>
-
-#include "move_pages.h"
-
-static const struct {
-	const char *name;
-	const char *type;
-} arg_meta[MPT_MOVE_PAGES_NARGS] = {
-#define MPT_ARG_META(idx, name, type, tags) [idx] = {#name, type},
-    MPT_MOVE_PAGES_ARGS(MPT_ARG_META)
-#undef MPT_ARG_META
-};
-
-enum {
-#define MPT_ARG_IDX(idx, name, type, tags) ARG_##name = idx,
-	MPT_MOVE_PAGES_ARGS(MPT_ARG_IDX)
-#undef MPT_ARG_IDX
-};
 
 int mpt_format_parse(const char *name, enum mpt_format *fmt)
 {
@@ -46,88 +33,109 @@ void mpt_format_event(enum mpt_format fmt, struct strbuf *sb, const struct mpt_v
 		mpt_format_table(sb, v, ctx);
 }
 
-static size_t comm_len(const struct mpt_event *ev)
+static size_t comm_len(const struct mpt_rec_hdr *h)
 {
-	return strnlen(ev->task.comm, sizeof(ev->task.comm));
+	return strnlen(h->task.comm, sizeof(h->task.comm));
+}
+
+/* Element @i of an array of the caller's pointers (compat ones are zero-extended). */
+static uint64_t ptr_item(const struct mpt_view *v, const unsigned char *base, unsigned int i)
+{
+	uint64_t x = 0;
+	uint32_t x32;
+
+	if (v->ptr_bytes == 4) {
+		memcpy(&x32, base + (size_t)i * 4, sizeof(x32));
+		return x32;
+	}
+	memcpy(&x, base + (size_t)i * 8, sizeof(x));
+	return x;
+}
+
+static int32_t int_item(const unsigned char *base, unsigned int i)
+{
+	int32_t x;
+
+	memcpy(&x, base + (size_t)i * 4, sizeof(x));
+	return x;
+}
+
+static uint64_t u64_item(const unsigned char *base, unsigned int i)
+{
+	uint64_t x;
+
+	memcpy(&x, base + (size_t)i * 8, sizeof(x));
+	return x;
 }
 
 /* ---- JSON ---- */
 
-enum array_kind { PAGES, NODES, STATUS };
-
-/* Entries captured for one array, and its state. */
-static unsigned int array_of(const struct mpt_event *ev, enum array_kind kind, uint8_t *state)
-{
-	switch (kind) {
-	case PAGES:
-		*state = ev->pages_state;
-		return ev->pages_n;
-	case NODES:
-		*state = ev->nodes_state;
-		return ev->nodes_n;
-	default:
-		*state = ev->status_state;
-		return ev->status_n;
-	}
-}
-
-/* One array's entries; @at_exit: pages[] or nodes[] as the return found them. */
-static void json_array_items(struct strbuf *sb, const struct mpt_view *v, enum array_kind kind,
-			     unsigned int n, bool at_exit)
+/* One array's entries (@base: the entry's copy, or what the return found). */
+static void json_items(struct strbuf *sb, const struct mpt_view *v, enum mpt_arg_kind kind,
+		       const unsigned char *base, unsigned int n)
 {
 	sb_putc(sb, '[');
 	for (unsigned int i = 0; i < n; i++) {
 		if (i)
 			sb_putc(sb, ',');
-		if (kind == PAGES) {
+		if (kind == MPT_ARG_PTR_ARRAY) {
 			sb_putc(sb, '"');
-			sb_hex(sb, at_exit ? mpt_view_page_exit(v, i) : mpt_view_page(v, i));
+			sb_hex(sb, ptr_item(v, base, i));
 			sb_putc(sb, '"');
-		} else if (kind == NODES) {
-			sb_s64(sb, at_exit ? mpt_view_node_exit(v, i) : mpt_view_node(v, i));
 		} else {
-			sb_s64(sb, mpt_view_status(v, i));
+			sb_s64(sb, int_item(base, i));
 		}
 	}
 	sb_putc(sb, ']');
 }
 
-/*
- * pages[] and nodes[] were read again at the return: did they change while
- * the kernel was working on them, and into what? Only for arrays read at
- * entry, of calls whose return was seen.
- */
-static void json_change(struct strbuf *sb, const struct mpt_view *v, enum array_kind kind,
-			unsigned int n)
+/* A node mask as the list of its nodes (only the bits the kernel reads). */
+static void mask_items(struct strbuf *sb, const struct mpt_arg_view *a, const char *sep)
 {
-	const struct mpt_event *ev = v->ev;
-	uint8_t bit = kind == PAGES ? MPT_CHANGED_PAGES : MPT_CHANGED_NODES;
-	uint8_t exit_state = kind == PAGES ? ev->pages_exit_state : ev->nodes_exit_state;
+	uint64_t span = mpt_mask_span(a);
+	bool first = true;
 
-	if (kind == STATUS || ev->ret_state != MPT_RET_SEEN || !n)
+	sb_putc(sb, '[');
+	for (uint64_t node = 0; node < span; node++) {
+		if (!mpt_mask_has(a, node))
+			continue;
+		if (!first)
+			sb_puts(sb, sep);
+		sb_u64(sb, node);
+		first = false;
+	}
+}
+
+/*
+ * An array read again at the return: did it change while the kernel was
+ * working on it, and into what? Only for arrays read at entry, of calls
+ * whose return was seen.
+ */
+static void json_change(struct strbuf *sb, const struct mpt_view *v, enum mpt_arg_kind kind,
+			const struct mpt_arg_view *a)
+{
+	if (!a->reread)
 		return;
-	if (!(ev->changed & bit)) {
+	if (!a->changed) {
 		sb_puts(sb, ",\"changedDuringCall\":false");
 		return;
 	}
 	sb_puts(sb, ",\"changedDuringCall\":true,\"dataAtExit\":");
-	if (exit_state == MPT_ARRAY_OK) {
-		json_array_items(sb, v, kind, n, true);
+	if (a->exit_state == MPT_ARRAY_OK) {
+		json_items(sb, v, kind, a->exit_data, a->n);
 	} else {
-		const char *reason = mpt_array_state_reason(exit_state);
+		const char *reason = mpt_array_state_reason(a->exit_state);
 
 		sb_puts(sb, "null,\"exitReadError\":");
 		sb_json_str(sb, reason, strlen(reason));
 	}
 }
 
-static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum array_kind kind)
+static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum mpt_arg_kind kind,
+			    const struct mpt_arg_view *a)
 {
-	uint8_t state;
-	unsigned int n = array_of(v->ev, kind, &state);
-
-	if (state != MPT_ARRAY_OK) {
-		const char *reason = mpt_array_state_reason(state);
+	if (a->state != MPT_ARRAY_OK) {
+		const char *reason = mpt_array_state_reason(a->state);
 
 		/* no data key at all: null would read as an array that was empty */
 		sb_puts(sb, ",\"readError\":");
@@ -135,42 +143,25 @@ static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum ar
 		return;
 	}
 	sb_puts(sb, ",\"data\":");
-	json_array_items(sb, v, kind, n, false);
+	if (kind == MPT_ARG_NODEMASK) {
+		mask_items(sb, a, ",");
+		sb_putc(sb, ']');
+	} else {
+		json_items(sb, v, kind, a->data, a->n);
+	}
 	sb_puts(sb, ",\"truncated\":");
-	sb_puts(sb, mpt_array_truncated(v, n) ? "true" : "false");
-	json_change(sb, v, kind, n);
-	if (kind == PAGES && v->ev->kernel_other_n) {
+	sb_puts(sb, a->truncated ? "true" : "false");
+	json_change(sb, v, kind, a);
+	if (a->kernel_other_n) {
 		/* what the kernel migrated that the recorded array does not hold */
 		sb_puts(sb, ",\"migratedNotInArray\":[");
-		for (unsigned int i = 0; i < v->ev->kernel_other_n; i++) {
+		for (unsigned int i = 0; i < a->kernel_other_n; i++) {
 			sb_puts(sb, i ? ",\"" : "\"");
-			sb_hex(sb, mpt_view_kernel_other(v, i));
+			sb_hex(sb, u64_item(a->kernel_other, i));
 			sb_putc(sb, '"');
 		}
 		sb_putc(sb, ']');
 	}
-}
-
-static void json_arg_open(struct strbuf *sb, int idx)
-{
-	if (idx)
-		sb_putc(sb, ',');
-	sb_puts(sb, "{\"name\":\"");
-	sb_puts(sb, arg_meta[idx].name);
-	sb_puts(sb, "\",\"type\":\"");
-	sb_puts(sb, arg_meta[idx].type);
-	sb_puts(sb, "\",\"value\":");
-}
-
-static void json_ptr_arg(struct strbuf *sb, const struct mpt_view *v, int idx, uint64_t ptr,
-			 enum array_kind kind)
-{
-	json_arg_open(sb, idx);
-	sb_putc(sb, '"');
-	sb_hex(sb, ptr);
-	sb_putc(sb, '"');
-	json_array_data(sb, v, kind);
-	sb_putc(sb, '}');
 }
 
 static const struct mpt_enrich no_enrich = {"", "", "", "", ""};
@@ -191,12 +182,12 @@ static void json_str_field(struct strbuf *sb, const char *name, const char *val)
 
 void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
 {
-	const struct mpt_event *ev = v->ev;
-	const struct mpt_task *t = &ev->task;
+	const struct mpt_rec_hdr *h = v->hdr;
+	const struct mpt_task *t = &h->task;
 	const struct mpt_enrich *en = enrich_of(v);
 
 	sb_puts(sb, "{\"timestamp\":");
-	sb_u64(sb, ev->ts_boot_ns + ctx->boot_to_wall_ns);
+	sb_u64(sb, h->ts_boot_ns + ctx->boot_to_wall_ns);
 	sb_puts(sb, ",\"processorId\":");
 	sb_u64(sb, t->cpu);
 	sb_puts(sb, ",\"processId\":");
@@ -216,7 +207,7 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_puts(sb, ",\"groupId\":");
 	sb_u64(sb, t->gid);
 	sb_puts(sb, ",\"processName\":");
-	sb_json_str(sb, t->comm, comm_len(ev));
+	sb_json_str(sb, t->comm, comm_len(h));
 	sb_puts(sb, ",\"hostName\":");
 	sb_json_str(sb, ctx->hostname, strlen(ctx->hostname));
 	sb_puts(sb, ",\"cgroupId\":");
@@ -234,50 +225,74 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_puts(sb, ",\"executable\":{\"path\":");
 	sb_json_str(sb, en->exe_path, strlen(en->exe_path));
 	sb_putc(sb, '}');
-	sb_puts(sb, ",\"eventName\":\"move_pages\",\"syscall\":\"move_pages\",\"abi\":\"");
-	sb_puts(sb, mpt_abi_name(ev->abi));
+	sb_puts(sb, ",\"eventName\":\"");
+	sb_puts(sb, v->desc->name);
+	sb_puts(sb, "\",\"syscall\":\"");
+	sb_puts(sb, v->desc->name);
+	sb_puts(sb, "\",\"abi\":\"");
+	sb_puts(sb, mpt_abi_name(h->abi));
 	sb_puts(sb, "\",\"argsNum\":");
-	sb_u64(sb, MPT_MOVE_PAGES_NARGS);
-	mpt_format_json_return(sb, ev);
+	sb_u64(sb, v->desc->nargs);
+	mpt_format_json_return(sb, h);
 	sb_puts(sb, ",\"args\":");
 	mpt_format_json_args(sb, v);
 	sb_puts(sb, "}\n");
 }
 
-void mpt_format_json_return(struct strbuf *sb, const struct mpt_event *ev)
+void mpt_format_json_return(struct strbuf *sb, const struct mpt_rec_hdr *h)
 {
-	if (ev->ret_state == MPT_RET_SEEN) {
+	if (h->ret_state == MPT_RET_SEEN) {
 		sb_puts(sb, ",\"returnValue\":");
-		sb_s64(sb, ev->ret);
+		sb_s64(sb, h->ret);
 		sb_puts(sb, ",\"durationNs\":");
-		sb_u64(sb, ev->duration_ns);
+		sb_u64(sb, h->duration_ns);
 	} else {
 		/* reported from its entry alone: there is no return to show */
 		sb_puts(sb, ",\"returnValue\":null,\"durationNs\":null,\"returnMissing\":\"");
-		sb_puts(sb, mpt_ret_state_name(ev->ret_state));
+		sb_puts(sb, mpt_ret_state_name(h->ret_state));
 		sb_puts(sb, "\"");
 	}
 }
 
 void mpt_format_json_args(struct strbuf *sb, const struct mpt_view *v)
 {
-	const struct mpt_event *ev = v->ev;
+	const struct mpt_event_desc *d = v->desc;
 
 	sb_putc(sb, '[');
-	json_arg_open(sb, ARG_pid);
-	sb_s64(sb, ev->pid);
-	sb_putc(sb, '}');
-	json_arg_open(sb, ARG_count);
-	sb_u64(sb, ev->count);
-	sb_putc(sb, '}');
-	json_ptr_arg(sb, v, ARG_pages, ev->pages, PAGES);
-	json_ptr_arg(sb, v, ARG_nodes, ev->nodes, NODES);
-	json_ptr_arg(sb, v, ARG_status, ev->status, STATUS);
-	json_arg_open(sb, ARG_flags);
-	sb_s64(sb, ev->flags);
-	sb_puts(sb, ",\"decoded\":\"");
-	mpt_flags_str(sb, ev->flags);
-	sb_puts(sb, "\"}]");
+	for (unsigned int i = 0; i < d->nargs; i++) {
+		const struct mpt_arg_desc *ad = &d->args[i];
+		const struct mpt_arg_view *a = &v->arg[i];
+
+		if (i)
+			sb_putc(sb, ',');
+		sb_puts(sb, "{\"name\":\"");
+		sb_puts(sb, ad->name);
+		sb_puts(sb, "\",\"type\":\"");
+		sb_puts(sb, ad->ctype);
+		sb_puts(sb, "\",\"value\":");
+		switch (ad->kind) {
+		case MPT_ARG_INT:
+			sb_s64(sb, (int64_t)a->value);
+			break;
+		case MPT_ARG_ULONG:
+			sb_u64(sb, a->value);
+			break;
+		case MPT_ARG_FLAGS:
+			sb_s64(sb, (int32_t)a->value);
+			sb_puts(sb, ",\"decoded\":\"");
+			mpt_flags_str(sb, d, (int32_t)a->value);
+			sb_putc(sb, '"');
+			break;
+		default:
+			sb_putc(sb, '"');
+			sb_hex(sb, a->value);
+			sb_putc(sb, '"');
+			json_array_data(sb, v, ad->kind, a);
+			break;
+		}
+		sb_putc(sb, '}');
+	}
+	sb_putc(sb, ']');
 }
 
 /* ---- table, in strace's style ---- */
@@ -298,85 +313,86 @@ static bool is_errno(int64_t v)
 	return v < 0 && v >= -4095;
 }
 
-static void table_items(struct strbuf *sb, const struct mpt_view *v, enum array_kind kind,
-			unsigned int n, bool at_exit)
+static void table_items(struct strbuf *sb, const struct mpt_view *v, enum mpt_arg_kind kind,
+			const unsigned char *base, const struct mpt_arg_view *a)
 {
 	unsigned int i;
 
 	sb_putc(sb, '[');
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < a->n; i++) {
 		if (i)
 			sb_puts(sb, ", ");
-		if (kind == PAGES) {
-			uint64_t p = at_exit ? mpt_view_page_exit(v, i) : mpt_view_page(v, i);
+		if (kind == MPT_ARG_PTR_ARRAY) {
+			uint64_t p = ptr_item(v, base, i);
 
 			if (p)
 				sb_hex(sb, p);
 			else
 				sb_puts(sb, "NULL");
-		} else if (kind == NODES) {
-			sb_s64(sb, at_exit ? mpt_view_node_exit(v, i) : mpt_view_node(v, i));
+		} else if (kind == MPT_ARG_STATUS_ARRAY && is_errno(int_item(base, i))) {
+			sb_putc(sb, '-');
+			table_errno(sb, -int_item(base, i));
 		} else {
-			int32_t s = mpt_view_status(v, i);
-
-			if (is_errno(s)) {
-				sb_putc(sb, '-');
-				table_errno(sb, -s);
-			} else {
-				sb_s64(sb, s);
-			}
+			sb_s64(sb, int_item(base, i));
 		}
 	}
-	if (mpt_array_truncated(v, n))
-		sb_puts(sb, n ? ", ..." : "...");
+	if (a->truncated)
+		sb_puts(sb, a->n ? ", ..." : "...");
+	sb_putc(sb, ']');
+}
+
+/* A node mask as the nodes in it, as strace shows one. */
+static void table_mask(struct strbuf *sb, const struct mpt_arg_view *a)
+{
+	mask_items(sb, a, ", ");
+	if (a->truncated)
+		sb_puts(sb, sb->buf[sb->len - 1] == '[' ? "..." : ", ...");
 	sb_putc(sb, ']');
 }
 
 /* Pointers the kernel could not (or did not) fill are shown as addresses, as strace does. */
-static void table_array(struct strbuf *sb, const struct mpt_view *v, uint64_t ptr,
-			enum array_kind kind)
+static void table_array(struct strbuf *sb, const struct mpt_view *v, enum mpt_arg_kind kind,
+			const struct mpt_arg_view *a)
 {
-	const struct mpt_event *ev = v->ev;
-	uint8_t state, bit = kind == PAGES ? MPT_CHANGED_PAGES : MPT_CHANGED_NODES;
-	unsigned int n = array_of(ev, kind, &state);
-
-	if (!ptr) {
+	if (!a->value) {
 		sb_puts(sb, "NULL");
 		return;
 	}
-	if (state != MPT_ARRAY_OK) {
-		sb_hex(sb, ptr);
+	if (a->state != MPT_ARRAY_OK) {
+		sb_hex(sb, a->value);
 		return;
 	}
-	table_items(sb, v, kind, n, false);
+	if (kind == MPT_ARG_NODEMASK) {
+		table_mask(sb, a);
+		return;
+	}
+	table_items(sb, v, kind, a->data, a);
 	/* rewritten while the kernel read it: what the return found, in a comment */
-	if (kind != STATUS && (ev->changed & bit)) {
-		uint8_t exit_state = kind == PAGES ? ev->pages_exit_state : ev->nodes_exit_state;
-
+	if (a->changed) {
 		sb_puts(sb, " /* CHANGED DURING CALL, at exit: ");
-		if (exit_state == MPT_ARRAY_OK)
-			table_items(sb, v, kind, n, true);
+		if (a->exit_state == MPT_ARRAY_OK)
+			table_items(sb, v, kind, a->exit_data, a);
 		else
-			sb_puts(sb, mpt_array_state_reason(exit_state));
+			sb_puts(sb, mpt_array_state_reason(a->exit_state));
 		sb_puts(sb, " */");
 	}
-	if (kind == PAGES && ev->kernel_other_n) {
+	if (a->kernel_other_n) {
 		sb_puts(sb, " /* KERNEL MIGRATED PAGES NOT IN IT: [");
-		for (unsigned int i = 0; i < ev->kernel_other_n; i++) {
+		for (unsigned int i = 0; i < a->kernel_other_n; i++) {
 			if (i)
 				sb_puts(sb, ", ");
-			sb_hex(sb, mpt_view_kernel_other(v, i));
+			sb_hex(sb, u64_item(a->kernel_other, i));
 		}
 		sb_puts(sb, "] */");
 	}
 }
 
-static void table_comm(struct strbuf *sb, const struct mpt_event *ev)
+static void table_comm(struct strbuf *sb, const struct mpt_rec_hdr *h)
 {
-	size_t i, n = comm_len(ev);
+	size_t i, n = comm_len(h);
 
 	for (i = 0; i < n; i++) {
-		unsigned char c = ev->task.comm[i];
+		unsigned char c = h->task.comm[i];
 
 		if (c >= 0x20 && c < 0x7f && c != '\\')
 			sb_putc(sb, c);
@@ -387,55 +403,66 @@ static void table_comm(struct strbuf *sb, const struct mpt_event *ev)
 
 void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
 {
-	const struct mpt_event *ev = v->ev;
-	uint64_t wall = ev->ts_boot_ns + ctx->boot_to_wall_ns;
+	const struct mpt_rec_hdr *h = v->hdr;
+	const struct mpt_event_desc *d = v->desc;
+	uint64_t wall = h->ts_boot_ns + ctx->boot_to_wall_ns;
 	time_t sec = wall / 1000000000ull;
 	struct tm tm;
 
 	localtime_r(&sec, &tm);
 	sb_printf(sb, "%02d:%02d:%02d.%06llu ", tm.tm_hour, tm.tm_min, tm.tm_sec,
 		  (unsigned long long)(wall % 1000000000ull / 1000));
-	table_comm(sb, ev);
+	table_comm(sb, h);
 	sb_putc(sb, '[');
-	sb_u64(sb, ev->task.host_tgid);
-	if (ev->task.host_tid != ev->task.host_tgid) {
+	sb_u64(sb, h->task.host_tgid);
+	if (h->task.host_tid != h->task.host_tgid) {
 		sb_putc(sb, '/');
-		sb_u64(sb, ev->task.host_tid);
+		sb_u64(sb, h->task.host_tid);
 	}
 	sb_puts(sb, "] ");
 	/* the container, by the short id docker ps shows */
 	if (v->enrich && v->enrich->container_id && v->enrich->container_id[0])
 		sb_printf(sb, "ctr:%.12s ", v->enrich->container_id);
 	/* a call through a 32-bit gate, as plain as strace's personality notes */
-	if (ev->abi != MPT_ABI_X86_64)
-		sb_printf(sb, "[%s] ", mpt_abi_name(ev->abi));
-	sb_puts(sb, "move_pages(");
-	sb_s64(sb, ev->pid);
-	sb_puts(sb, ", ");
-	sb_u64(sb, ev->count);
-	sb_puts(sb, ", ");
-	table_array(sb, v, ev->pages, PAGES);
-	sb_puts(sb, ", ");
-	table_array(sb, v, ev->nodes, NODES);
-	sb_puts(sb, ", ");
-	table_array(sb, v, ev->status, STATUS);
-	sb_puts(sb, ", ");
-	mpt_flags_str(sb, ev->flags);
+	if (h->abi != MPT_ABI_X86_64)
+		sb_printf(sb, "[%s] ", mpt_abi_name(h->abi));
+	sb_puts(sb, d->name);
+	sb_putc(sb, '(');
+	for (unsigned int i = 0; i < d->nargs; i++) {
+		const struct mpt_arg_view *a = &v->arg[i];
+
+		if (i)
+			sb_puts(sb, ", ");
+		switch (d->args[i].kind) {
+		case MPT_ARG_INT:
+			sb_s64(sb, (int64_t)a->value);
+			break;
+		case MPT_ARG_ULONG:
+			sb_u64(sb, a->value);
+			break;
+		case MPT_ARG_FLAGS:
+			mpt_flags_str(sb, d, (int32_t)a->value);
+			break;
+		default:
+			table_array(sb, v, d->args[i].kind, a);
+			break;
+		}
+	}
 	sb_puts(sb, ") = ");
-	if (ev->ret_state != MPT_RET_SEEN) {
+	if (h->ret_state != MPT_RET_SEEN) {
 		/* strace's "= ?" for a call whose return it never saw */
-		sb_printf(sb, "? <%s: return not seen>\n", mpt_ret_state_name(ev->ret_state));
+		sb_printf(sb, "? <%s: return not seen>\n", mpt_ret_state_name(h->ret_state));
 		return;
 	}
-	if (is_errno(ev->ret)) {
+	if (is_errno(h->ret)) {
 		sb_puts(sb, "-1 ");
-		table_errno(sb, -ev->ret);
+		table_errno(sb, -h->ret);
 		sb_puts(sb, " (");
-		sb_puts(sb, mpt_errno_desc(-ev->ret));
+		sb_puts(sb, mpt_errno_desc(-h->ret));
 		sb_putc(sb, ')');
 	} else {
-		sb_s64(sb, ev->ret);
+		sb_s64(sb, h->ret);
 	}
-	sb_printf(sb, " <%llu.%06llu>\n", (unsigned long long)(ev->duration_ns / 1000000000ull),
-		  (unsigned long long)(ev->duration_ns % 1000000000ull / 1000));
+	sb_printf(sb, " <%llu.%06llu>\n", (unsigned long long)(h->duration_ns / 1000000000ull),
+		  (unsigned long long)(h->duration_ns % 1000000000ull / 1000));
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* The renderings of a move_pages event: strace's table, mptrace's JSON, OCSF. */
+/* The renderings of an event: strace's table, mptrace's JSON, OCSF. */
 #ifndef MPTRACE_FORMAT_H
 #define MPTRACE_FORMAT_H
 
@@ -39,7 +39,7 @@ void mpt_format_ocsf_finding(struct strbuf *sb, const struct mpt_ocsf_rule *rule
 			     const struct mpt_view *trigger, const struct mpt_fmt_ctx *ctx);
 
 /* Pieces of the JSON format that other formats carry as they are. */
-void mpt_format_json_return(struct strbuf *sb, const struct mpt_event *ev);
+void mpt_format_json_return(struct strbuf *sb, const struct mpt_rec_hdr *h);
 void mpt_format_json_args(struct strbuf *sb, const struct mpt_view *v);
 
 #endif

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * mptrace: trace every move_pages(2) call on the host.
+ * mptrace: trace every move_pages(2) and migrate_pages(2) call on the host.
  *
  * parse args -> check privileges -> open output -> run the attach plan
  * (open, configure, load, attach) -> announce -> poll until told to stop ->
@@ -254,13 +254,14 @@ int main(int argc, char **argv)
 	}
 	if (mpt_tracer_compat_off(tracer))
 		fprintf(stderr,
-			"mptrace: tracing move_pages via %s; 32-bit (ia32, x32) calls NOT "
+			"mptrace: tracing %s via %s; 32-bit (ia32, x32) calls NOT "
 			"traced: %s\n",
-			mpt_attach_name(mpt_tracer_mode(tracer)), mpt_tracer_compat_off(tracer));
+			mpt_tracer_events(tracer), mpt_attach_name(mpt_tracer_mode(tracer)),
+			mpt_tracer_compat_off(tracer));
 	else
-		fprintf(stderr, "mptrace: tracing move_pages via %s\n",
+		fprintf(stderr, "mptrace: tracing %s via %s\n", mpt_tracer_events(tracer),
 			mpt_attach_name(mpt_tracer_mode(tracer)));
-	sd_notifyf(0, "READY=1\nSTATUS=tracing move_pages via %s",
+	sd_notifyf(0, "READY=1\nSTATUS=tracing %s via %s", mpt_tracer_events(tracer),
 		   mpt_attach_name(mpt_tracer_mode(tracer)));
 	if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
 		next_watchdog = mpt_now_ns(CLOCK_MONOTONIC);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * OCSF 1.8.0: a move_pages call is a Memory Activity (class 1004), a
+ * OCSF 1.8.0: a move_pages or migrate_pages call is a Memory Activity (class 1004), a
  * detection a Detection Finding (class 2004) carrying that activity as its
  * evidence. What OCSF has no attribute for is under "unmapped", named as in
  * mptrace's JSON format. The attributes used, their types and enums are in
@@ -72,7 +72,7 @@ static bool in_container(const struct mpt_view *v)
 static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 			   const struct mpt_fmt_ctx *ctx)
 {
-	const struct mpt_task *t = &v->ev->task;
+	const struct mpt_task *t = &v->hdr->task;
 	const struct mpt_enrich *en = enrich_of(v);
 	const char *exe = en->exe_path, *base = strrchr(exe, '/');
 
@@ -113,6 +113,12 @@ static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 	sb_putc(sb, '}');
 }
 
+/* The pid argument: argument 0 of every event traced (events/). */
+static int32_t target_pid(const struct mpt_view *v)
+{
+	return (int32_t)v->arg[0].value;
+}
+
 /*
  * The process whose pages were moved: the caller for pid 0 or its own pid;
  * else the pid argument, a pid of the caller's pid namespace (a host pid
@@ -121,28 +127,29 @@ static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 static void target_process(struct strbuf *sb, const struct mpt_view *v,
 			   const struct mpt_fmt_ctx *ctx)
 {
-	const struct mpt_event *ev = v->ev;
-	const struct mpt_task *t = &ev->task;
+	const struct mpt_task *t = &v->hdr->task;
+	int32_t pid = target_pid(v);
 
-	if (ev->pid == 0 || (uint32_t)ev->pid == t->ns_tgid) {
+	if (pid == 0 || (uint32_t)pid == t->ns_tgid) {
 		caller_process(sb, v, ctx);
 		return;
 	}
 	sb_putc(sb, '{');
 	if (t->ns_tgid == t->host_tgid)
-		kint(sb, "pid", ev->pid);
+		kint(sb, "pid", pid);
 	else
-		kint(sb, "namespace_pid", ev->pid);
+		kint(sb, "namespace_pid", pid);
 	sb_putc(sb, '}');
 }
 
 /* The target names a pid of another namespace: a container profile attribute. */
 static bool uses_container_profile(const struct mpt_view *v)
 {
-	const struct mpt_event *ev = v->ev;
+	const struct mpt_task *t = &v->hdr->task;
+	int32_t pid = target_pid(v);
 
-	return in_container(v) || (ev->pid != 0 && (uint32_t)ev->pid != ev->task.ns_tgid &&
-				   ev->task.ns_tgid != ev->task.host_tgid);
+	return in_container(v) ||
+	       (pid != 0 && (uint32_t)pid != t->ns_tgid && t->ns_tgid != t->host_tgid);
 }
 
 /* A stable id: the boot, the entry time and the thread name one call. */
@@ -153,7 +160,7 @@ static void event_uid(struct strbuf *sb, const struct mpt_view *v, const struct 
 
 	snprintf(buf, sizeof(buf), "%s%s-%" PRIx64 "-%u", prefix,
 		 ctx->boot_id && ctx->boot_id[0] ? ctx->boot_id : "noboot",
-		 (uint64_t)v->ev->ts_boot_ns, v->ev->task.host_tid);
+		 (uint64_t)v->hdr->ts_boot_ns, v->hdr->task.host_tid);
 	str(sb, buf);
 }
 
@@ -176,9 +183,9 @@ static void metadata(struct strbuf *sb, const struct mpt_view *v, const struct m
 	key(sb, "uid");
 	event_uid(sb, v, ctx, uid_prefix);
 	/* the record's own clock: nanoseconds, where time has milliseconds */
-	snprintf(orig, sizeof(orig), "%" PRId64, (int64_t)v->ev->ts_boot_ns + ctx->boot_to_wall_ns);
+	snprintf(orig, sizeof(orig), "%" PRId64, (int64_t)v->hdr->ts_boot_ns + ctx->boot_to_wall_ns);
 	kstr(sb, "original_time", orig);
-	kstr(sb, "event_code", "move_pages");
+	kstr(sb, "event_code", v->desc->name);
 	sb_putc(sb, '}');
 }
 
@@ -202,7 +209,7 @@ static void device(struct strbuf *sb, const struct mpt_fmt_ctx *ctx)
 }
 
 /* status_id, status, status_code, status_detail from the return value. */
-static void status(struct strbuf *sb, const struct mpt_event *ev)
+static void status(struct strbuf *sb, const struct mpt_rec_hdr *ev)
 {
 	char detail[64];
 
@@ -222,7 +229,7 @@ static void status(struct strbuf *sb, const struct mpt_event *ev)
 		kint(sb, "status_id", 1);
 		kstr(sb, "status", "Success");
 		if (ev->ret > 0) {
-			/* move_pages(2): a positive return is the pages not migrated */
+			/* move_pages(2), migrate_pages(2): a positive return is the pages not migrated */
 			snprintf(detail, sizeof(detail), "%" PRId64 " pages not migrated",
 				 (int64_t)ev->ret);
 			kstr(sb, "status_detail", detail);
@@ -233,13 +240,13 @@ static void status(struct strbuf *sb, const struct mpt_event *ev)
 /* What OCSF has no attribute for, named as in mptrace's JSON format. */
 static void unmapped(struct strbuf *sb, const struct mpt_view *v)
 {
-	const struct mpt_event *ev = v->ev;
+	const struct mpt_rec_hdr *ev = v->hdr;
 	const struct mpt_task *t = &ev->task;
 	const struct mpt_enrich *en = enrich_of(v);
 
 	key(sb, "unmapped");
 	sb_putc(sb, '{');
-	kstr(sb, "eventName", "move_pages");
+	kstr(sb, "eventName", v->desc->name);
 	kstr(sb, "abi", mpt_abi_name(ev->abi));
 	mpt_format_json_return(sb, ev);
 	kint(sb, "processorId", t->cpu);
@@ -260,8 +267,9 @@ static void unmapped(struct strbuf *sb, const struct mpt_view *v)
 static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
 			    const struct mpt_fmt_ctx *ctx)
 {
-	const struct mpt_event *ev = v->ev;
-	int act = ev->nodes ? ACT_MODIFY_PAGE : ACT_OTHER;
+	const struct mpt_rec_hdr *ev = v->hdr;
+	/* move_pages with nodes NULL only asks where pages are; every other call moves them */
+	int act = v->ev && !v->ev->nodes ? ACT_OTHER : ACT_MODIFY_PAGE;
 
 	sb_putc(sb, '{');
 	kint(sb, "class_uid", MEMORY_ACTIVITY);
@@ -280,7 +288,8 @@ static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
 	if (ev->ret_state == MPT_RET_SEEN)
 		kint(sb, "duration", (int64_t)(ev->duration_ns / 1000000));
 	/* one page: its address and size mean what OCSF says they mean */
-	if (ev->count == 1 && ev->pages_state == MPT_ARRAY_OK && ev->pages_n == 1) {
+	if (v->ev && v->ev->count == 1 && v->ev->pages_state == MPT_ARRAY_OK &&
+	    v->ev->pages_n == 1) {
 		char addr[24];
 
 		snprintf(addr, sizeof(addr), "0x%" PRIx64, mpt_view_page(v, 0));
@@ -335,7 +344,7 @@ void mpt_format_ocsf_finding(struct strbuf *sb, const struct mpt_ocsf_rule *rule
 	kstr(sb, "activity_name", "Create");
 	kint(sb, "type_uid", DETECTION_FINDING * 100 + 1);
 	kstr(sb, "type_name", "Detection Finding: Create");
-	kint(sb, "time", wall_ms(trigger->ev->ts_boot_ns, ctx));
+	kint(sb, "time", wall_ms(trigger->hdr->ts_boot_ns, ctx));
 	kint(sb, "severity_id", sev);
 	kstr(sb, "severity", sev_names[sev]);
 	kint(sb, "status_id", 1);

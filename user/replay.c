@@ -135,7 +135,7 @@ out:
 
 static int64_t wall_of(const struct source *s)
 {
-	uint64_t ts = s->it.type == MPT_CAP_REC_EVENT	? s->it.view.ev->ts_boot_ns
+	uint64_t ts = s->it.type == MPT_CAP_REC_EVENT	? s->it.view.hdr->ts_boot_ns
 		      : s->it.type == MPT_CAP_REC_CLOCK ? s->it.clock_boot_ns
 							: s->it.drop_first_ns;
 

@@ -84,7 +84,7 @@ int mpt_sink_emit(void *ctx, const struct mpt_view *v)
 	if (s->done)
 		return 0;
 	/* what the record does not carry, from the live system (cached per cgroup, process) */
-	mpt_enrich_live(&v->ev->task, &ctr, &en);
+	mpt_enrich_live(&v->hdr->task, &ctr, &en);
 	ev.enrich = &en;
 
 	/* the capture counts what its disk refuses; nothing here stops the trace */

@@ -14,17 +14,23 @@
 #include "privs.h"
 #include "mptrace.skel.h"
 
-/* The links of one attached mode; exits before entries, so detach reverses it. */
-enum link_slot { L_EXIT, L_COMPAT_EXIT, L_THREAD_EXIT, L_KVIEW, L_ENTER, L_COMPAT_ENTER, L_NR };
+/*
+ * The links of one attached mode: per event its native and 32-bit pairs,
+ * and what every event shares. Exits are attached before entries.
+ */
+enum ev_link { EL_EXIT, EL_COMPAT_EXIT, EL_ENTER, EL_COMPAT_ENTER, EL_NR };
+enum shared_link { SL_THREAD_EXIT, SL_KVIEW, SL_RAW_EXIT, SL_RAW_ENTER, SL_NR };
 
 struct mpt_tracer {
 	struct mpt_tracer_opts opts;
 	struct mptrace_bpf *skel;
-	struct bpf_link *link[L_NR];
-	struct mpt_kretprobe kret[2]; /* kprobe mode: native and ia32 returns */
+	struct bpf_link *ev_link[MPT_EVENT_NR][EL_NR];
+	struct bpf_link *shared[SL_NR];
+	struct mpt_kretprobe kret[MPT_EVENT_NR][2]; /* kprobe mode: native and ia32 returns */
 	bool compat;
 	char compat_why[MPT_REASON_LEN];
 	bool kview; /* migrate:remove_migration_pte attached */
+	char events[64]; /* "move_pages, migrate_pages": what is attached */
 	struct ring_buffer *rb;
 	enum mpt_attach_mode mode;
 	uint64_t received;
@@ -51,30 +57,41 @@ void mpt_tracer_opts_default(struct mpt_tracer_opts *o)
 	o->max_inflight = MPT_MAX_INFLIGHT_DEFAULT;
 }
 
-/* The programs of one attach mode: the native pair, the 32-bit gates' pair. */
+/* One event's programs in one attach mode: the native pair, the 32-bit gates' pair. */
 struct mode_progs {
 	struct bpf_program *enter, *exit, *compat_enter, *compat_exit;
 };
 
-static void mode_progs(struct mptrace_bpf *skel, enum mpt_attach_mode mode, struct mode_progs *p)
+/*
+ * The BPF side names them <mode>_<enter|exit>[_ia32]_<syscall>
+ * (MPT_SYSCALL_HOOKS); tracepoint mode's 32-bit pair is the raw syscall
+ * tracepoints every event shares.
+ */
+static void mode_progs(struct mptrace_bpf *skel, enum mpt_attach_mode mode,
+		       const struct mpt_event_desc *d, struct mode_progs *p)
 {
-	switch (mode) {
-	case MPT_ATTACH_KPROBE:
-		*p = (struct mode_progs){skel->progs.kprobe_enter, skel->progs.kprobe_exit,
-					 skel->progs.kprobe_enter_ia32,
-					 skel->progs.kprobe_exit_ia32};
-		break;
-	case MPT_ATTACH_FENTRY:
-		*p = (struct mode_progs){skel->progs.fentry_enter, skel->progs.fentry_exit,
-					 skel->progs.fentry_enter_ia32,
-					 skel->progs.fentry_exit_ia32};
-		break;
-	default:
-		*p = (struct mode_progs){skel->progs.tp_enter, skel->progs.tp_exit,
-					 skel->progs.tp_compat_enter, skel->progs.tp_compat_exit};
-		break;
+	const char *m = mpt_attach_name(mode);
+	char name[96];
+
+	snprintf(name, sizeof(name), "%s_enter_%s", m, d->name);
+	p->enter = bpf_object__find_program_by_name(skel->obj, name);
+	snprintf(name, sizeof(name), "%s_exit_%s", m, d->name);
+	p->exit = bpf_object__find_program_by_name(skel->obj, name);
+	if (mode == MPT_ATTACH_TRACEPOINT) {
+		p->compat_enter = skel->progs.tp_compat_enter;
+		p->compat_exit = skel->progs.tp_compat_exit;
+		return;
 	}
+	snprintf(name, sizeof(name), "%s_enter_ia32_%s", m, d->name);
+	p->compat_enter = bpf_object__find_program_by_name(skel->obj, name);
+	snprintf(name, sizeof(name), "%s_exit_ia32_%s", m, d->name);
+	p->compat_exit = bpf_object__find_program_by_name(skel->obj, name);
 }
+
+/* The events traced, in events/ order: each index is also its slot in the link tables. */
+#define for_each_traced_event(t_opts, i, d)                                                        \
+	for ((i) = 0; ((d) = mpt_event_desc_at(i)); (i)++)                                         \
+		if (mpt_filter_event_on(&(t_opts)->filter, (d)))
 
 static const char *errstr(int err)
 {
@@ -150,7 +167,9 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	struct mode_progs p;
 	struct mptrace_bpf *skel;
 	uint32_t slot = mpt_slot_bytes(o->array_cap);
+	const struct mpt_event_desc *d;
 	char kview_why[MPT_REASON_LEN];
+	unsigned int i;
 	bool kview;
 	int err;
 
@@ -169,22 +188,36 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 	skel->rodata->max_inflight = o->max_inflight;
 
-	mode_progs(skel, mode, &p);
-	/* the kernel's own view, where the kernel has its tracepoint (CO-RE needs its type) */
-	kview = mpt_kernel_view_available(kview_why, sizeof(kview_why));
-	bpf_object__for_each_program(prog, skel->obj)
-	{
-		bool on = prog == p.enter || prog == p.exit || prog == skel->progs.thread_exit ||
-			  (kview && prog == skel->progs.kview_migrated) ||
-			  (compat && (prog == p.compat_enter || prog == p.compat_exit));
+	skel->rodata->trace_move_pages =
+	    mpt_filter_event_on(&o->filter, mpt_event_desc_of(MPT_REC_MOVE_PAGES));
+	skel->rodata->trace_migrate_pages =
+	    mpt_filter_event_on(&o->filter, mpt_event_desc_of(MPT_REC_MIGRATE_PAGES));
 
-		bpf_program__set_autoload(prog, on);
-	}
-	if (mode == MPT_ATTACH_FENTRY) {
-		bpf_program__set_attach_target(p.enter, 0, mpt_syscall_fn);
-		bpf_program__set_attach_target(p.exit, 0, mpt_syscall_fn);
-		bpf_program__set_attach_target(p.compat_enter, 0, mpt_syscall_fn_compat);
-		bpf_program__set_attach_target(p.compat_exit, 0, mpt_syscall_fn_compat);
+	/* the kernel's own view, where the kernel has its tracepoint (CO-RE needs its type) */
+	kview = skel->rodata->trace_move_pages &&
+		mpt_kernel_view_available(kview_why, sizeof(kview_why));
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, prog == skel->progs.thread_exit ||
+						    (kview && prog == skel->progs.kview_migrated));
+	for_each_traced_event(o, i, d)
+	{
+		char fn[64];
+
+		mode_progs(skel, mode, d, &p);
+		bpf_program__set_autoload(p.enter, true);
+		bpf_program__set_autoload(p.exit, true);
+		if (compat) {
+			bpf_program__set_autoload(p.compat_enter, true);
+			bpf_program__set_autoload(p.compat_exit, true);
+		}
+		if (mode != MPT_ATTACH_FENTRY)
+			continue;
+		mpt_syscall_fn(d->name, false, fn, sizeof(fn));
+		bpf_program__set_attach_target(p.enter, 0, fn);
+		bpf_program__set_attach_target(p.exit, 0, fn);
+		mpt_syscall_fn(d->name, true, fn, sizeof(fn));
+		bpf_program__set_attach_target(p.compat_enter, 0, fn);
+		bpf_program__set_attach_target(p.compat_exit, 0, fn);
 	}
 
 	/* A slot holds the header plus array_cap entries of each array. */
@@ -203,14 +236,41 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	return 0;
 }
 
+static void detach_entries(struct mpt_tracer *t)
+{
+	for (int e = 0; e < MPT_EVENT_NR; e++) {
+		bpf_link__destroy(t->ev_link[e][EL_ENTER]);
+		bpf_link__destroy(t->ev_link[e][EL_COMPAT_ENTER]);
+		t->ev_link[e][EL_ENTER] = t->ev_link[e][EL_COMPAT_ENTER] = NULL;
+	}
+	bpf_link__destroy(t->shared[SL_RAW_ENTER]);
+	t->shared[SL_RAW_ENTER] = NULL;
+}
+
 static void detach_all(struct mpt_tracer *t)
 {
-	for (int i = L_NR - 1; i >= 0; i--) {
-		bpf_link__destroy(t->link[i]);
-		t->link[i] = NULL;
+	detach_entries(t);
+	for (int e = 0; e < MPT_EVENT_NR; e++) {
+		for (int i = EL_NR - 1; i >= 0; i--) {
+			bpf_link__destroy(t->ev_link[e][i]);
+			t->ev_link[e][i] = NULL;
+		}
+		mpt_kretprobe_detach(&t->kret[e][0]);
+		mpt_kretprobe_detach(&t->kret[e][1]);
 	}
-	mpt_kretprobe_detach(&t->kret[0]);
-	mpt_kretprobe_detach(&t->kret[1]);
+	for (int i = SL_NR - 1; i >= 0; i--) {
+		bpf_link__destroy(t->shared[i]);
+		t->shared[i] = NULL;
+	}
+}
+
+static uint64_t kret_missed(const struct mpt_tracer *t)
+{
+	uint64_t n = 0;
+
+	for (int e = 0; e < MPT_EVENT_NR; e++)
+		n += mpt_kretprobe_missed(&t->kret[e][0]) + mpt_kretprobe_missed(&t->kret[e][1]);
+	return n;
 }
 
 /*
@@ -218,10 +278,9 @@ static void detach_all(struct mpt_tracer *t)
  * raised to the kernel's limit; libbpf's (perf PMU, default maxactive) only
  * when tracefs cannot make one.
  */
-static int attach_return(struct mpt_tracer *t, struct bpf_program *prog, const char *func,
-			 bool native, enum link_slot slot, char *why, size_t len)
+static int attach_return(struct mpt_kretprobe *kr, struct bpf_program *prog, const char *func,
+			 bool native, struct bpf_link **link, char *why, size_t len)
 {
-	struct mpt_kretprobe *kr = &t->kret[!native];
 	char reason[MPT_REASON_LEN];
 	int err;
 
@@ -230,8 +289,8 @@ static int attach_return(struct mpt_tracer *t, struct bpf_program *prog, const c
 	mpt_warn("kprobe mode: %s; using a kretprobe with the kernel's default maxactive, which "
 		 "misses returns when many calls are in flight",
 		 reason);
-	t->link[slot] = bpf_program__attach_kprobe(prog, true, func);
-	if (t->link[slot])
+	*link = bpf_program__attach_kprobe(prog, true, func);
+	if (*link)
 		return 0;
 	err = -errno;
 	snprintf(why, len, "attaching %s to %s failed: %s", bpf_program__name(prog), func,
@@ -239,33 +298,62 @@ static int attach_return(struct mpt_tracer *t, struct bpf_program *prog, const c
 	return err;
 }
 
-static int attach_one(struct mpt_tracer *t, enum mpt_attach_mode mode, struct bpf_program *prog,
-		      enum link_slot slot, char *why, size_t len)
+/* Attach one program where it goes: @func for a kprobe, its own section otherwise. */
+static int attach_prog(struct bpf_program *prog, enum mpt_attach_mode mode, const char *func,
+		       struct bpf_link **link, char *why, size_t len)
 {
-	bool native = slot == L_EXIT || slot == L_ENTER;
-	const char *func = native ? mpt_syscall_fn : mpt_syscall_fn_compat;
-	struct bpf_link *link;
-
-	if (mode == MPT_ATTACH_KPROBE && (slot == L_EXIT || slot == L_COMPAT_EXIT))
-		return attach_return(t, prog, func, native, slot, why, len);
-	if (mode == MPT_ATTACH_KPROBE && (slot == L_ENTER || slot == L_COMPAT_ENTER))
-		link = bpf_program__attach_kprobe(prog, false, func);
+	if (mode == MPT_ATTACH_KPROBE && func)
+		*link = bpf_program__attach_kprobe(prog, false, func);
 	else
-		link = bpf_program__attach(prog);
-	if (!link) {
+		*link = bpf_program__attach(prog);
+	if (!*link) {
 		int err = -errno;
 
 		snprintf(why, len, "attaching %s failed: %s", bpf_program__name(prog), errstr(err));
 		return err;
 	}
-	t->link[slot] = link;
 	return 0;
+}
+
+/* One event's exit (@entry false) or entry hooks, native and (@compat) 32-bit. */
+static int attach_event(struct mpt_tracer *t, enum mpt_attach_mode mode, unsigned int e,
+			const struct mpt_event_desc *d, bool compat, bool entry, char *why,
+			size_t len)
+{
+	struct bpf_link **l = t->ev_link[e];
+	char fn[64], fn32[64];
+	struct mode_progs p;
+	int err = 0;
+
+	mode_progs(t->skel, mode, d, &p);
+	mpt_syscall_fn(d->name, false, fn, sizeof(fn));
+	mpt_syscall_fn(d->name, true, fn32, sizeof(fn32));
+	/* tracepoint mode's 32-bit pair is shared: attached once, below */
+	compat = compat && mode != MPT_ATTACH_TRACEPOINT;
+	if (entry) {
+		if (compat)
+			err = attach_prog(p.compat_enter, mode, fn32, &l[EL_COMPAT_ENTER], why, len);
+		return err ?: attach_prog(p.enter, mode, fn, &l[EL_ENTER], why, len);
+	}
+	if (mode == MPT_ATTACH_KPROBE) {
+		err = attach_return(&t->kret[e][0], p.exit, fn, true, &l[EL_EXIT], why, len);
+		if (compat)
+			err = err ?: attach_return(&t->kret[e][1], p.compat_exit, fn32, false,
+						   &l[EL_COMPAT_EXIT], why, len);
+		return err;
+	}
+	err = attach_prog(p.exit, mode, NULL, &l[EL_EXIT], why, len);
+	if (compat)
+		err = err ?: attach_prog(p.compat_exit, mode, NULL, &l[EL_COMPAT_EXIT], why, len);
+	return err;
 }
 
 static int load_and_attach(struct mpt_tracer *t, enum mpt_attach_mode mode, bool compat, char *why,
 			   size_t len)
 {
-	struct mode_progs p;
+	const struct mpt_event_desc *d;
+	bool raw = compat && mode == MPT_ATTACH_TRACEPOINT;
+	unsigned int e;
 	int err;
 
 	err = open_for_mode(&t->opts, mode, compat, &t->skel, why, len);
@@ -280,28 +368,36 @@ static int load_and_attach(struct mpt_tracer *t, enum mpt_attach_mode mode, bool
 	err = fill_filter_maps(t->skel, &t->opts.filter, why, len);
 	if (err)
 		goto fail;
-	mode_progs(t->skel, mode, &p);
 	/*
 	 * Exits first: a call that enters before its exit hook exists would
 	 * leave a slot behind. The reverse only costs a NO_ENTRY count.
 	 */
-	err = attach_one(t, mode, p.exit, L_EXIT, why, len);
-	err = err ?: attach_one(t, mode, t->skel->progs.thread_exit, L_THREAD_EXIT, why, len);
+	for_each_traced_event(&t->opts, e, d)
+	{
+		err = err ?: attach_event(t, mode, e, d, compat, false, why, len);
+	}
+	err = err ?: attach_prog(t->skel->progs.thread_exit, mode, NULL, &t->shared[SL_THREAD_EXIT],
+				 why, len);
 	/* optional: without it only the exit re-read guards against rewritten arrays */
 	t->kview = false;
 	if (!err && bpf_program__autoload(t->skel->progs.kview_migrated)) {
 		char kwhy[MPT_REASON_LEN];
 
-		t->kview = !attach_one(t, mode, t->skel->progs.kview_migrated, L_KVIEW, kwhy,
-				       sizeof(kwhy));
+		t->kview = !attach_prog(t->skel->progs.kview_migrated, mode, NULL,
+					&t->shared[SL_KVIEW], kwhy, sizeof(kwhy));
 		if (!t->kview)
 			mpt_info("the kernel's own view of migrated pages is off: %s", kwhy);
 	}
-	if (compat) {
-		err = err ?: attach_one(t, mode, p.compat_exit, L_COMPAT_EXIT, why, len);
-		err = err ?: attach_one(t, mode, p.compat_enter, L_COMPAT_ENTER, why, len);
+	if (raw) {
+		err = err ?: attach_prog(t->skel->progs.tp_compat_exit, mode, NULL,
+					 &t->shared[SL_RAW_EXIT], why, len);
+		err = err ?: attach_prog(t->skel->progs.tp_compat_enter, mode, NULL,
+					 &t->shared[SL_RAW_ENTER], why, len);
 	}
-	err = err ?: attach_one(t, mode, p.enter, L_ENTER, why, len);
+	for_each_traced_event(&t->opts, e, d)
+	{
+		err = err ?: attach_event(t, mode, e, d, compat, true, why, len);
+	}
 	if (err)
 		goto fail;
 	return 0;
@@ -409,6 +505,15 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 		return -ENOTSUP;
 	}
 	t->mode = mode;
+	{
+		const struct mpt_event_desc *d;
+		unsigned int e;
+		size_t n = 0;
+
+		for_each_traced_event(&t->opts, e, d)
+			n += snprintf(t->events + n, sizeof(t->events) - n, "%s%s", n ? ", " : "",
+				      d->name);
+	}
 	mpt_info("attach mode %s chosen: %s", mpt_attach_name(mode), mpt_attach_hooks(mode));
 	mpt_info("pages the kernel migrated checked against the recorded pages[]: %s",
 		 t->kview ? "yes (migrate:remove_migration_pte)" : "no");
@@ -460,11 +565,11 @@ static int drain(struct mpt_tracer *t)
  * change the slot's copy it is given. Returns @fn's last result, or -ENOMEM.
  */
 static int for_each_busy_slot(struct mpt_tracer *t,
-			      int (*fn)(void *ctx, struct mpt_event *ev, size_t slot), void *ctx)
+			      int (*fn)(void *ctx, struct mpt_rec_hdr *h, size_t slot), void *ctx)
 {
 	int fd = bpf_map__fd(t->skel->maps.inflight);
 	size_t slot = bpf_map__value_size(t->skel->maps.inflight);
-	struct mpt_event *ev = malloc(slot);
+	struct mpt_rec_hdr *ev = malloc(slot);
 	uint32_t key, next;
 	void *prev = NULL;
 	int err = 0;
@@ -481,7 +586,7 @@ static int for_each_busy_slot(struct mpt_tracer *t,
 	return err;
 }
 
-static int count_slot(void *ctx, struct mpt_event *ev, size_t slot)
+static int count_slot(void *ctx, struct mpt_rec_hdr *ev, size_t slot)
 {
 	(void)ev, (void)slot;
 	++*(uint64_t *)ctx;
@@ -500,12 +605,11 @@ uint64_t mpt_tracer_inflight_count(struct mpt_tracer *t)
  * A call still inside the kernel when tracing stops: report it from what
  * its entry captured (marked unfinished) instead of only counting it.
  */
-static int report_unfinished(void *ctx, struct mpt_event *ev, size_t slot)
+static int report_unfinished(void *ctx, struct mpt_rec_hdr *ev, size_t slot)
 {
 	struct mpt_tracer *t = ctx;
 
-	mpt_event_clear_return(ev, MPT_RET_UNFINISHED);
-	ev->size = sizeof(*ev) + mpt_entry_bytes(ev);
+	mpt_rec_clear_return(ev, MPT_RET_UNFINISHED);
 	if (ev->size > slot) {
 		t->unfinished++;
 		return 0;
@@ -520,12 +624,10 @@ int mpt_tracer_stop(struct mpt_tracer *t)
 	/* calls entering from now on are after the trace, not entries it lost */
 	if (t->skel->bss)
 		t->skel->bss->entry_detached = true;
-	bpf_link__destroy(t->link[L_ENTER]);
-	bpf_link__destroy(t->link[L_COMPAT_ENTER]);
-	t->link[L_ENTER] = t->link[L_COMPAT_ENTER] = NULL;
+	detach_entries(t);
 	err = drain(t);
 	/* the kernel's count of missed returns, while the probes still exist */
-	t->kret_missed = mpt_kretprobe_missed(&t->kret[0]) + mpt_kretprobe_missed(&t->kret[1]);
+	t->kret_missed = kret_missed(t);
 	detach_all(t);
 	if (err >= 0)
 		err = drain(t);
@@ -564,9 +666,7 @@ int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s)
 	s->malformed = t->malformed;
 	s->unfinished = t->unfinished;
 	/* read while our kretprobes exist; after stop, what stop read */
-	s->kretprobe_missed = t->kret[0].event[0] ? mpt_kretprobe_missed(&t->kret[0]) +
-							mpt_kretprobe_missed(&t->kret[1])
-						  : t->kret_missed;
+	s->kretprobe_missed = t->skel && t->shared[SL_THREAD_EXIT] ? kret_missed(t) : t->kret_missed;
 	return 0;
 }
 
@@ -579,6 +679,11 @@ uint64_t mpt_stats_lost(const struct mpt_stats *s)
 		if (i != MPT_STAT_EVENTS)
 			lost += s->kernel[i];
 	return lost;
+}
+
+const char *mpt_tracer_events(const struct mpt_tracer *t)
+{
+	return t->events;
 }
 
 enum mpt_attach_mode mpt_tracer_mode(const struct mpt_tracer *t)

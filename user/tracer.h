@@ -20,7 +20,7 @@ struct mpt_tracer_opts {
 	struct mpt_filter filter; /* resolved (mpt_filter_resolve) */
 	bool trace_self;	  /* the tracer's own calls too (tests only) */
 	uint32_t ringbuf_bytes;	  /* power of two, >= page size */
-	uint32_t max_inflight;	  /* threads inside move_pages at once */
+	uint32_t max_inflight;	  /* threads inside a traced syscall at once */
 	bool no_compat;		  /* leave the 32-bit syscall gates untraced */
 	mpt_event_fn on_event;
 	void *ctx;
@@ -56,6 +56,8 @@ void mpt_tracer_ring_fill(const struct mpt_tracer *t, uint64_t *queued, uint64_t
 /* Calls lost in the kernel: every loss counter added up. */
 uint64_t mpt_stats_lost(const struct mpt_stats *s);
 enum mpt_attach_mode mpt_tracer_mode(const struct mpt_tracer *t);
+/* The syscalls attached: "move_pages, migrate_pages". */
+const char *mpt_tracer_events(const struct mpt_tracer *t);
 /* NULL when 32-bit (ia32, x32) calls are traced, else why they are not. */
 const char *mpt_tracer_compat_off(const struct mpt_tracer *t);
 /* Per-thread slots in use: calls entered and not yet returned (or whose return was missed). */

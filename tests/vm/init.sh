@@ -17,7 +17,7 @@ echo "MPT-KERNEL $(uname -r)"
 echo "MPT-NODES $(cat /sys/devices/system/node/online)"
 
 # mptrace must mount tracefs itself when nothing has (tracefs is still unmounted here).
-if mptrace --attach tracepoint -d 0.5 >/tmp/out 2>/tmp/err && grep -q "tracing move_pages via tracepoint" /tmp/err; then
+if mptrace --attach tracepoint -d 0.5 >/tmp/out 2>/tmp/err && grep -q "tracing move_pages, migrate_pages via tracepoint" /tmp/err; then
 	result tracefs-automount tracepoint PASS
 else
 	cat /tmp/err
@@ -53,7 +53,7 @@ cli_check() {
 	mptrace --attach "$mode" -n 2 >/tmp/out 2>/tmp/err &
 	pid=$!
 	i=0
-	until grep -q "tracing move_pages via $mode" /tmp/err 2>/dev/null; do
+	until grep -q "tracing move_pages, migrate_pages via $mode" /tmp/err 2>/dev/null; do
 		i=$((i + 1))
 		if [ $i -gt 300 ] || ! kill -0 $pid 2>/dev/null; then
 			cat /tmp/err

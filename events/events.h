@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The events mptrace traces, listed once. Each event's arguments are
+ * described in its own header (MPT_<ID>_ARGS): name, C type, Tracee's tags,
+ * how to decode the value, which argument gives an array's length, and when
+ * the array behind a pointer is read. The decoder, the JSON, table and OCSF
+ * formats, the capture header's argument table and the tests are driven by
+ * these descriptors; the BPF side has thin wrappers per syscall around one
+ * entry body and one exit body.
+ */
+#ifndef MPTRACE_EVENTS_H
+#define MPTRACE_EVENTS_H
+
+/* How an argument's value is decoded and shown. */
+enum mpt_arg_kind {
+	MPT_ARG_INT,	      /* a signed int (a pid) */
+	MPT_ARG_ULONG,	      /* an unsigned long (a count) */
+	MPT_ARG_FLAGS,	      /* an int of flag bits, named from the event's flag table */
+	MPT_ARG_PTR_ARRAY,    /* a pointer to @len pointers */
+	MPT_ARG_INT_ARRAY,    /* a pointer to @len ints */
+	MPT_ARG_STATUS_ARRAY, /* a pointer to @len ints, each a node or -errno */
+	MPT_ARG_NODEMASK,     /* a pointer to a node bitmask of @len - 1 bits (get_nodes) */
+};
+
+/* When the array behind a pointer argument is read. */
+enum mpt_arg_when {
+	MPT_READ_NONE,
+	MPT_READ_ENTRY,
+	MPT_READ_EXIT,
+	MPT_READ_BOTH, /* at entry, and again at the return to see whether it changed */
+};
+
+/* No length argument. */
+#define MPT_NO_LEN (-1)
+
+#include "move_pages.h"
+#include "migrate_pages.h"
+
+/*
+ * X(id, record type, name, native syscall number, ia32 syscall number).
+ * Record types are never reused: captures keep them.
+ */
+#define MPT_EVENTS(X)                                                                              \
+	X(MOVE_PAGES, 1, "move_pages", 279, 317)                                                   \
+	X(MIGRATE_PAGES, 2, "migrate_pages", 256, 294)
+
+#define MPT_EVENT_TYPE_MAX 2
+/* Arguments of the event that has the most. */
+#define MPT_ARGS_MAX 6
+
+#endif /* MPTRACE_EVENTS_H */
