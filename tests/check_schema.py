@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate JSON lines against events/move_pages.schema.json.
+"""Validate JSON lines against events/events.schema.json.
 
 usage: check_schema.py SCHEMA FILE [MIN_LINES]
        check_schema.py --expect-invalid SCHEMA FILE

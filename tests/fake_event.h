@@ -61,4 +61,40 @@ static inline void fake_arrays(struct fake_event *f, unsigned int n, const uint6
 	f->ev.size = sizeof(struct mpt_event) + (p - f->data);
 }
 
+/* A migrate_pages record: the same caller, moving pid 4242's pages from node 0 to node 1. */
+struct fake_migrate {
+	struct mpt_migrate_event ev;
+	unsigned char data[2 * MPT_NODEMASK_BYTES_MAX];
+};
+
+/* Set one mask (@old: old_nodes) to @bytes bytes of @mask; NULL: leave its state, no bytes. */
+static inline void fake_migrate_masks(struct fake_migrate *m, const uint8_t *old_mask,
+				      const uint8_t *new_mask, unsigned int bytes)
+{
+	m->ev.old_bytes = old_mask ? bytes : 0;
+	m->ev.new_bytes = new_mask ? bytes : 0;
+	if (old_mask)
+		memcpy(m->data, old_mask, bytes);
+	if (new_mask)
+		memcpy(m->data + m->ev.old_bytes, new_mask, bytes);
+	m->ev.size = sizeof(m->ev) + m->ev.old_bytes + m->ev.new_bytes;
+}
+
+static inline void fake_migrate_init(struct fake_migrate *m)
+{
+	struct fake_event f;
+
+	fake_init(&f);
+	memset(m, 0, sizeof(*m));
+	m->ev.hdr = f.ev.hdr;
+	m->ev.type = MPT_REC_MIGRATE_PAGES;
+	m->ev.pid = 4242;
+	m->ev.maxnode = 65;
+	m->ev.old_nodes = 0x7ffd3000;
+	m->ev.new_nodes = 0x7ffd3008;
+	m->ev.old_state = MPT_ARRAY_OK;
+	m->ev.new_state = MPT_ARRAY_OK;
+	fake_migrate_masks(m, (const uint8_t[8]){0x01}, (const uint8_t[8]){0x02}, 8);
+}
+
 #endif

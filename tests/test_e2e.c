@@ -23,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -423,10 +424,30 @@ static int json_lines(const char *path)
 	return n;
 }
 
+static int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; (s = strchr(s, '\n')); s++)
+		n++;
+	return n;
+}
+
 static void *thread_call(void *arg)
 {
 	tu_move_pages(arg);
 	return NULL;
+}
+
+static unsigned long node0 = 1;
+
+/* migrate_pages(2): 0 or the pages not moved, or -errno. */
+static long migrate(pid_t pid, unsigned long maxnode, const unsigned long *old_nodes,
+		    const unsigned long *new_nodes)
+{
+	long r = syscall(SYS_migrate_pages, pid, maxnode, old_nodes, new_nodes);
+
+	return r < 0 ? -errno : r;
 }
 
 /* Every kind of call the integration tests make, once each. */
@@ -464,6 +485,11 @@ static int call_every_kind(pid_t child, void **child_pages)
 	c.count = 2, c.pages = pages, c.status = status;
 	assert_int_equal(pthread_create(&th, NULL, thread_call, &c), 0);
 	pthread_join(th, NULL), n++; /* a second thread */
+	/* migrate_pages: its own pages, a NULL and an unreadable mask, another process's */
+	assert_int_equal(migrate(0, 65, &node0, &node0), 0), n++;
+	migrate(0, 65, NULL, &node0), n++;
+	assert_int_equal(migrate(0, 65, &node0, (unsigned long *)8), -EFAULT), n++;
+	assert_true(migrate(child, 65, &node0, &node0) >= 0), n++;
 	munmap(mem, 8 * page);
 	return n;
 }
@@ -502,6 +528,14 @@ static void test_capture_round_trip(void **state)
 	live_buf = slurp(live, &live_len);
 	assert_int_equal(p.out_len, live_len);
 	assert_memory_equal(p.out, live_buf, live_len);
+	/* every kind of call of both events holds to the schema, and as OCSF to OCSF */
+	snprintf(cmd, sizeof(cmd), "%s %s %s %s %d >&2", python, schema_check, schema, live, calls);
+	assert_int_equal(system(cmd), 0);
+	snprintf(copy, sizeof(copy), "%s/rt.ocsf", tmpdir);
+	char *as_ocsf[] = {(char *)mptrace_bin, "replay", "-f", "ocsf", "-o", copy, cap, NULL};
+	assert_int_equal(run(as_ocsf, 0, &p), 0);
+	snprintf(cmd, sizeof(cmd), "%s %s %s %s %d >&2", python, ocsf_check, ocsf_desc, copy, calls);
+	assert_int_equal(system(cmd), 0);
 
 	/* the same filters as live tracing: the calls naming another pid, existing or not */
 	snprintf(want, sizeof(want), "move_pages(%d, 1, [%p], NULL, [", child, mem);
@@ -510,7 +544,22 @@ static void test_capture_round_trip(void **state)
 	if (!strstr(p.out, want))
 		fail_msg("no '%s' in: %s", want, p.out);
 	assert_non_null(strstr(p.out, "move_pages(4194304, 1, "));
-	assert_ptr_equal(strchr(strchr(p.out, '\n') + 1, '\n'), p.out + p.out_len - 1);
+	snprintf(want, sizeof(want), "migrate_pages(%d, 65, [0], [0]) = ", child);
+	if (!strstr(p.out, want))
+		fail_msg("no '%s' in: %s", want, p.out);
+	assert_int_equal(count_lines(p.out), 3);
+
+	/* --event in replay: the same choice as live tracing */
+	char *mig[] = {(char *)mptrace_bin, "replay", "--event", "migrate_pages", cap, NULL};
+	assert_int_equal(run(mig, 0, &p), 0);
+	assert_int_equal(count_lines(p.out), 4);
+	assert_null(strstr(p.out, "move_pages("));
+	assert_non_null(strstr(p.out, "migrate_pages(0, 65, NULL, [0]) = "));
+	assert_non_null(strstr(p.out, "migrate_pages(0, 65, [0], 0x8) = -1 EFAULT (Bad address)"));
+	char *mov[] = {(char *)mptrace_bin, "replay", "--event", "move_pages", cap, NULL};
+	assert_int_equal(run(mov, 0, &p), 0);
+	assert_int_equal(count_lines(p.out), calls - 4);
+	assert_null(strstr(p.out, "migrate_pages("));
 
 	/* verify and capture-info */
 	char *verify[] = {(char *)mptrace_bin, "verify", cap, NULL};
@@ -653,11 +702,15 @@ static void test_detections(void **state)
 	c.pid = child, c.count = 1, c.pages = pages, c.nodes = nodes, c.status = status,
 	c.flags = 2;
 	tu_move_pages(&c);
+	/* MPT-7: all of the child's pages, from node 0 to node 0 */
+	assert_true(migrate(child, 65, &node0, &node0) >= 0);
+	/* its own pages: no detection */
+	assert_int_equal(migrate(0, 65, &node0, &node0), 0);
 	kill(p.pid, SIGINT);
 	assert_int_equal(proc_wait(&p, 10000), 0);
 
 	live_buf = slurp(live, &live_len);
-	for (const char *id = "1234"; *id; id++) {
+	for (const char *id = "12347"; *id; id++) {
 		char want[64];
 		const char *at;
 		int n = 0;
@@ -670,7 +723,7 @@ static void test_detections(void **state)
 	}
 	assert_null(strstr(live_buf, "\"MPT-5\""));
 	/* the detections came from the suspicious calls, none from the ordinary ones */
-	if (json_lines(live) != 20 * 2 + 6 + 1 + 1 + 1 + 4)
+	if (json_lines(live) != 20 * 2 + 6 + 1 + 1 + 1 + 2 + 5)
 		fail_msg("%d lines; stderr %s; log:\n%.3000s", json_lines(live), p.err, live_buf);
 
 	char *replay[] = {(char *)mptrace_bin, "replay", "--detect", "-f", "json", cap, NULL};

@@ -25,6 +25,8 @@
 #include "format.h"
 
 static struct fake_event f;
+static struct fake_migrate m;
+static bool use_migrate; /* format m instead of f */
 static struct strbuf sb;
 static FILE *samples, *ocsf_samples;
 static const struct mpt_fmt_ctx ctx = {.boot_to_wall_ns = 1700000000ll * 1000000000ll,
@@ -56,16 +58,28 @@ static int setup(void **state)
 	fake_init(&f);
 	f.ev.count = 3;
 	fake_arrays(&f, 3, pages3, nodes3, status3);
+	fake_migrate_init(&m);
+	use_migrate = false;
 	sb_reset(&sb);
 	return 0;
+}
+
+/* The record under test: f, or m after use_migrate. */
+static void parse_current(struct mpt_view *v)
+{
+	const char *why;
+
+	if (use_migrate)
+		assert_int_equal(mpt_event_parse(&m, m.ev.size, v, &why), 0);
+	else
+		assert_int_equal(mpt_event_parse(&f, f.ev.size, v, &why), 0);
 }
 
 static const char *table(void)
 {
 	struct mpt_view v;
-	const char *why;
 
-	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	parse_current(&v);
 	sb_reset(&sb);
 	mpt_format_table(&sb, &v, &ctx);
 	sb_putc(&sb, '\0');
@@ -79,10 +93,9 @@ static json_t *formatted(void (*fmt)(struct strbuf *, const struct mpt_view *,
 {
 	struct mpt_view v;
 	json_error_t err;
-	const char *why;
 	json_t *root;
 
-	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	parse_current(&v);
 	sb_reset(&sb);
 	fmt(&sb, &v, &ctx);
 	assert_true(sb.len > 0 && sb.buf[sb.len - 1] == '\n');
@@ -582,6 +595,125 @@ static void test_json_escaping(void **state)
 	}
 }
 
+/* The node numbers in argument @i's data, as "0,1". */
+static const char *mask_list(json_t *root, int i, char *buf, size_t len)
+{
+	json_t *data = json_object_get(json_array_get(json_object_get(root, "args"), i), "data");
+	size_t k, n = 0;
+	json_t *x;
+
+	buf[0] = '\0';
+	if (!json_is_array(data))
+		return "(no data)";
+	json_array_foreach(data, k, x)
+		n += snprintf(buf + n, len - n, "%s%lld", k ? "," : "", json_integer_value(x));
+	return buf;
+}
+
+static void test_migrate_pages(void **state)
+{
+	json_t *root, *args;
+	char buf[256];
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	use_migrate = true;
+	/* as strace shows it: the masks as the nodes in them */
+	assert_string_equal(table(), "22:13:21.123456 numad[812] migrate_pages(4242, 65, [0], [1]) "
+				     "= 0 <0.000041>\n");
+	root = json();
+	assert_string_equal(jstr(root, "eventName"), "migrate_pages");
+	assert_string_equal(jstr(root, "syscall"), "migrate_pages");
+	assert_int_equal(jint(root, "argsNum"), 4);
+	assert_int_equal(jint(root, "returnValue"), 0);
+	args = json_object_get(root, "args");
+	assert_int_equal(json_array_size(args), 4);
+	assert_string_equal(jstr(json_array_get(args, 0), "name"), "pid");
+	assert_int_equal(jint(json_array_get(args, 0), "value"), 4242);
+	assert_string_equal(jstr(json_array_get(args, 1), "name"), "maxnode");
+	assert_string_equal(jstr(json_array_get(args, 1), "type"), "unsigned long");
+	assert_int_equal(jint(json_array_get(args, 1), "value"), 65);
+	assert_string_equal(jstr(json_array_get(args, 2), "name"), "old_nodes");
+	assert_string_equal(jstr(json_array_get(args, 2), "type"), "const unsigned long*");
+	assert_string_equal(jstr(json_array_get(args, 2), "value"), "0x7ffd3000");
+	assert_string_equal(mask_list(root, 2, buf, sizeof(buf)), "0");
+	assert_string_equal(mask_list(root, 3, buf, sizeof(buf)), "1");
+	assert_false(json_is_true(json_object_get(json_array_get(args, 3), "truncated")));
+	assert_null(json_object_get(json_array_get(args, 3), "changedDuringCall"));
+	json_decref(root);
+
+	/* several nodes; only the maxnode - 1 bits the kernel reads count */
+	m.ev.maxnode = 4;
+	fake_migrate_masks(&m, (const uint8_t[8]){0x0b}, (const uint8_t[8]){0xff, 0xff}, 8);
+	assert_string_equal(table(), "22:13:21.123456 numad[812] migrate_pages(4242, 4, [0, 1], "
+				     "[0, 1, 2]) = 0 <0.000041>\n");
+	/* maxnode 0 or 1: the kernel reads no bit at all */
+	m.ev.maxnode = 1;
+	assert_string_equal(table(), "22:13:21.123456 numad[812] migrate_pages(4242, 1, [], []) = "
+				     "0 <0.000041>\n");
+
+	/* a mask longer than a record keeps: flagged truncated; NULL and an unreadable one */
+	m.ev.maxnode = 2000;
+	m.ev.old_nodes = 0;
+	m.ev.old_state = MPT_ARRAY_NULL;
+	m.ev.new_state = MPT_ARRAY_OK;
+	{
+		uint8_t big[MPT_NODEMASK_BYTES_MAX] = {0};
+
+		big[MPT_NODEMASK_BYTES_MAX - 1] = 0x80; /* node 1023 */
+		fake_migrate_masks(&m, NULL, big, sizeof(big));
+	}
+	m.ev.hdr.ret = -EPERM;
+	assert_string_equal(table(), "22:13:21.123456 numad[812] migrate_pages(4242, 2000, NULL, "
+				     "[1023, ...]) = -1 EPERM (Operation not permitted) "
+				     "<0.000041>\n");
+	root = json();
+	assert_string_equal(jstr(json_array_get(json_object_get(root, "args"), 2), "readError"),
+			    "NULL");
+	assert_true(
+	    json_is_true(json_object_get(json_array_get(json_object_get(root, "args"), 3),
+					 "truncated")));
+	assert_string_equal(mask_list(root, 3, buf, sizeof(buf)), "1023");
+	json_decref(root);
+	m.ev.new_state = MPT_ARRAY_FAULT;
+	fake_migrate_masks(&m, NULL, NULL, 0);
+	assert_string_equal(table(), "22:13:21.123456 numad[812] migrate_pages(4242, 2000, NULL, "
+				     "0x7ffd3008) = -1 EPERM (Operation not permitted) <0.000041>\n");
+	root = json();
+	assert_string_equal(jstr(json_array_get(json_object_get(root, "args"), 3), "readError"),
+			    "EFAULT");
+	json_decref(root);
+
+	/* an ia32 caller, reported from its entry alone */
+	m.ev.hdr.abi = MPT_ABI_IA32;
+	m.ev.hdr.ret_state = MPT_RET_MISSED;
+	assert_string_equal(table(), "22:13:21.123456 numad[812] [ia32] migrate_pages(4242, 2000, "
+				     "NULL, 0x7ffd3008) = ? <missed: return not seen>\n");
+	root = json();
+	assert_string_equal(jstr(root, "abi"), "ia32");
+	assert_string_equal(jstr(root, "returnMissing"), "missed");
+	json_decref(root);
+}
+
+static void test_migrate_pages_ocsf(void **state)
+{
+	json_t *root;
+
+	(void)state;
+	use_migrate = true;
+	root = ocsf();
+	assert_int_equal(jint(root, "class_uid"), 1004);
+	assert_int_equal(jint(root, "activity_id"), 2);
+	assert_int_equal(jint(root, "type_uid"), 100402);
+	assert_string_equal(jstr(root, "metadata.event_code"), "migrate_pages");
+	assert_string_equal(jstr(root, "unmapped.eventName"), "migrate_pages");
+	/* the process whose pages move: the pid argument */
+	assert_int_equal(jint(root, "process.pid"), 4242);
+	assert_int_equal(jint(root, "actor.process.pid"), 812);
+	assert_null(json_object_get(root, "base_address"));
+	json_decref(root);
+}
+
 static void test_format_parse(void **state)
 {
 	enum mpt_format fmt;
@@ -612,6 +744,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_json_truncated, setup),
 	    cmocka_unit_test_setup(test_json_escaping, setup),
 	    cmocka_unit_test(test_format_parse),
+	    cmocka_unit_test_setup(test_migrate_pages, setup),
+	    cmocka_unit_test_setup(test_migrate_pages_ocsf, setup),
 	    cmocka_unit_test_setup(test_ocsf_mapping, setup),
 	    cmocka_unit_test_setup(test_context_fields, setup),
 	    cmocka_unit_test_setup(test_out_of_range_values, setup),

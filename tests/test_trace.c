@@ -135,39 +135,21 @@ static bool in_init_pidns(void)
 	       self.st_ino == init.st_ino;
 }
 
-/* Every field of @ev against the call @c made by this process. */
-static void assert_record(const struct mpt_event *ev, const struct tu_call *c,
-			  const struct expect *x_in)
+/* The common header: this process's thread @tid called between @before and @after. */
+static void assert_caller(const struct mpt_rec_hdr *h, pid_t tid, uint64_t before, uint64_t after)
 {
-	const struct mpt_task *t = &ev->task;
-	unsigned int n = c->count < CAP ? c->count : CAP;
+	const struct mpt_task *t = &h->task;
 	uint64_t cgid = tu_self_cgroup_id();
-	struct mpt_view v;
-	struct expect x;
-	const char *why;
 	char comm[16];
-	unsigned int i;
 
-	if (x_in)
-		x = *x_in;
-	else
-		default_expect(c, &x);
-	assert_int_equal(mpt_event_parse(ev, ev->size, &v, &why), 0);
-	/* a plain native call, returned, nothing rewritten under it */
-	assert_int_equal(ev->version, MPT_EVENT_VERSION);
-	assert_int_equal(ev->abi, MPT_ABI_X86_64);
-	assert_int_equal(ev->ret_state, MPT_RET_SEEN);
-	assert_int_equal(ev->changed, 0);
-	assert_int_equal(ev->pages_exit_state, MPT_ARRAY_OK);
-	assert_int_equal(ev->nodes_exit_state, MPT_ARRAY_OK);
-
-	/* who */
+	assert_int_equal(h->version, MPT_EVENT_VERSION);
+	assert_int_equal(h->ret_state, MPT_RET_SEEN);
 	assert_int_equal(t->ns_tgid, getpid());
-	assert_int_equal(t->ns_tid, c->tid);
+	assert_int_equal(t->ns_tid, tid);
 	assert_int_equal(t->ns_ptgid, getppid());
 	if (in_init_pidns()) {
 		assert_int_equal(t->host_tgid, getpid());
-		assert_int_equal(t->host_tid, c->tid);
+		assert_int_equal(t->host_tid, tid);
 		assert_int_equal(t->host_ptgid, getppid());
 	}
 	assert_int_equal(t->uid, getuid());
@@ -177,11 +159,35 @@ static void assert_record(const struct mpt_event *ev, const struct tu_call *c,
 	if (cgid)
 		assert_int_equal(t->cgroup_id, cgid);
 	assert_true(t->cpu < (uint32_t)sysconf(_SC_NPROCESSORS_CONF));
+	assert_in_range(h->ts_boot_ns, before, after);
+	assert_true(h->duration_ns > 0);
+	assert_true(h->duration_ns <= after - before);
+}
 
-	/* when */
-	assert_in_range(ev->ts_boot_ns, c->boot_before, c->boot_after);
-	assert_true(ev->duration_ns > 0);
-	assert_true(ev->duration_ns <= c->boot_after - c->boot_before);
+/* Every field of @ev against the call @c made by this process. */
+static void assert_record(const struct mpt_event *ev, const struct tu_call *c,
+			  const struct expect *x_in)
+{
+	unsigned int n = c->count < CAP ? c->count : CAP;
+	struct mpt_view v;
+	struct expect x;
+	const char *why;
+	unsigned int i;
+
+	if (x_in)
+		x = *x_in;
+	else
+		default_expect(c, &x);
+	assert_int_equal(mpt_event_parse(ev, ev->size, &v, &why), 0);
+	/* a plain native call, returned, nothing rewritten under it */
+	assert_int_equal(ev->type, MPT_REC_MOVE_PAGES);
+	assert_int_equal(ev->abi, MPT_ABI_X86_64);
+	assert_int_equal(ev->changed, 0);
+	assert_int_equal(ev->pages_exit_state, MPT_ARRAY_OK);
+	assert_int_equal(ev->nodes_exit_state, MPT_ARRAY_OK);
+
+	/* who and when */
+	assert_caller(&ev->hdr, c->tid, c->boot_before, c->boot_after);
 
 	/* the six arguments and the result */
 	assert_int_equal(ev->pid, c->pid);
@@ -1220,10 +1226,246 @@ static void test_ia32_gate(void **state)
 	assert_int_equal(mpt_view_status(&v, 0), status32[0]);
 	assert_int_equal(mpt_view_status(&v, 1), -EFAULT);
 	assert_int_equal(ev->changed, 0);
+	tu_events_clear(&events);
+
+	/* migrate_pages through the same gate: 32-bit masks, whole compat_ulongs of them */
+	{
+		const struct mpt_migrate_event *mg;
+		uint32_t *mask32 = low + 32;
+
+		mask32[0] = 1;
+		mask32[1] = 0xffffffff; /* past maxnode - 1 bits: not read */
+		before = tu_boot_ns();
+		ret = int80_6(MPT_NR_MIGRATE_PAGES_IA32, JUNK | 0, JUNK | 33, JUNK | (uintptr_t)mask32,
+			      JUNK | (uintptr_t)mask32, JUNK, JUNK);
+		after = tu_boot_ns();
+		assert_int_equal((int)ret, 0);
+		assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
+		mg = (const struct mpt_migrate_event *)events.ev[0];
+		assert_int_equal(mpt_event_parse(mg, mg->size, &v, &why), 0);
+		assert_int_equal(mg->type, MPT_REC_MIGRATE_PAGES);
+		assert_int_equal(mg->abi, MPT_ABI_IA32);
+		assert_in_range(mg->ts_boot_ns, before, after);
+		assert_int_equal(mg->ret, 0);
+		assert_int_equal(mg->pid, 0);
+		assert_int_equal(mg->maxnode, 33);
+		assert_int_equal(mg->old_nodes, (uintptr_t)mask32);
+		assert_int_equal(mg->new_nodes, (uintptr_t)mask32);
+		assert_int_equal(mg->old_bytes, 4);
+		assert_int_equal(mg->new_bytes, 4);
+		assert_true(mpt_mask_has(&v.arg[2], 0));
+		assert_int_equal(mpt_mask_span(&v.arg[2]), 32);
+	}
 	assert_int_equal(mpt_tracer_stats(tracer, &st), 0);
 	assert_int_equal(mpt_stats_lost(&st), 0);
 	munmap(mem, 2 * page_size);
 	munmap(low, page_size);
+}
+
+/* One migrate_pages call, as the caller saw it. */
+struct mg_call {
+	int pid;
+	unsigned long maxnode;
+	const unsigned long *old_nodes, *new_nodes;
+	long ret;
+	uint64_t before, after;
+};
+
+static void migrate(struct mg_call *c)
+{
+	c->before = tu_boot_ns();
+	c->ret = syscall(SYS_migrate_pages, c->pid, c->maxnode, c->old_nodes, c->new_nodes);
+	if (c->ret < 0)
+		c->ret = -errno;
+	c->after = tu_boot_ns();
+}
+
+/*
+ * Every field of the one record the call made: its header, the arguments,
+ * and each mask as the bytes the kernel reads (@bytes of it, or @state).
+ */
+static void assert_migrate(const struct mg_call *c, size_t bytes, uint8_t old_state,
+			   uint8_t new_state)
+{
+	const struct mpt_migrate_event *mg;
+	struct mpt_view v;
+	const char *why;
+
+	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
+	mg = (const struct mpt_migrate_event *)events.ev[0];
+	assert_int_equal(mg->type, MPT_REC_MIGRATE_PAGES);
+	assert_int_equal(mpt_event_parse(mg, mg->size, &v, &why), 0);
+	assert_string_equal(v.desc->name, "migrate_pages");
+	assert_caller(&mg->hdr, tu_gettid(), c->before, c->after);
+	assert_int_equal(mg->abi, MPT_ABI_X86_64);
+	assert_int_equal(mg->ret, c->ret);
+	assert_int_equal(mg->pid, c->pid);
+	assert_int_equal(mg->maxnode, c->maxnode);
+	assert_int_equal(mg->old_nodes, (uintptr_t)c->old_nodes);
+	assert_int_equal(mg->new_nodes, (uintptr_t)c->new_nodes);
+	assert_int_equal(mg->old_state, old_state);
+	assert_int_equal(mg->new_state, new_state);
+	assert_int_equal(mg->old_bytes, old_state == MPT_ARRAY_OK ? bytes : 0);
+	assert_int_equal(mg->new_bytes, new_state == MPT_ARRAY_OK ? bytes : 0);
+	if (old_state == MPT_ARRAY_OK)
+		assert_memory_equal(mg->data, c->old_nodes, bytes);
+	if (new_state == MPT_ARRAY_OK)
+		assert_memory_equal(mg->data + mg->old_bytes, c->new_nodes, bytes);
+	assert_int_equal(v.arg[0].value, (uint64_t)(int64_t)c->pid);
+	assert_int_equal(v.arg[1].value, c->maxnode);
+}
+
+static void test_migrate_pages_self(void **state)
+{
+	unsigned long node0 = 1, node1 = 2;
+	struct mg_call c = {.maxnode = 65, .old_nodes = &node0, .new_nodes = &node0};
+	struct tu_call q;
+	char *mem;
+
+	(void)state;
+	/* four pages of ours, touched now: on node 0 (the default policy's first choice) */
+	own_pages_call(&q, 4, &mem);
+	/* node 0 to node 0: nothing moves, and the call says so */
+	migrate(&c);
+	assert_int_equal(c.ret, 0);
+	assert_migrate(&c, 8, MPT_ARRAY_OK, MPT_ARRAY_OK);
+	tu_events_clear(&events);
+	if (tu_online_nodes() < 2) {
+		printf("# one NUMA node: migrate_pages to node 1 is checked in tests/vm\n");
+		free_call(&q, mem, 4);
+		return;
+	}
+	/* every page of ours on node 0 moves to node 1: a query then finds those there */
+	c.new_nodes = &node1;
+	migrate(&c);
+	assert_true(c.ret >= 0);
+	assert_migrate(&c, 8, MPT_ARRAY_OK, MPT_ARRAY_OK);
+	tu_events_clear(&events);
+	tu_move_pages(&q);
+	assert_int_equal(q.ret, 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(q.status_seen[i], 1);
+	printf("# migrate_pages moved our pages from node 0 to node 1\n");
+	free_call(&q, mem, 4);
+	tu_events_clear(&events);
+}
+
+static void test_migrate_pages_masks(void **state)
+{
+	static unsigned long big[32];
+	unsigned long node0 = 1;
+	struct mg_call c = {.maxnode = 65, .old_nodes = NULL, .new_nodes = &node0};
+
+	(void)state;
+	/* NULL old_nodes: an empty mask to the kernel, NULL in the record */
+	migrate(&c);
+	assert_migrate(&c, 8, MPT_ARRAY_NULL, MPT_ARRAY_OK);
+	tu_events_clear(&events);
+	/* an unreadable mask: the kernel and the record both fail to read it */
+	c.old_nodes = &node0;
+	c.new_nodes = (const unsigned long *)8;
+	migrate(&c);
+	assert_int_equal(c.ret, -EFAULT);
+	assert_migrate(&c, 8, MPT_ARRAY_OK, MPT_ARRAY_FAULT);
+	tu_events_clear(&events);
+	/* 2000 bits: the record keeps the first 1024 (128 bytes), flagged truncated */
+	big[0] = 1;
+	c.maxnode = 2000;
+	c.old_nodes = c.new_nodes = big;
+	migrate(&c);
+	assert_migrate(&c, MPT_NODEMASK_BYTES_MAX, MPT_ARRAY_OK, MPT_ARRAY_OK);
+	{
+		struct mpt_view v;
+		const char *why;
+
+		assert_int_equal(mpt_event_parse(events.ev[0], events.ev[0]->size, &v, &why), 0);
+		assert_true(v.arg[2].truncated);
+		assert_true(mpt_mask_has(&v.arg[2], 0));
+		assert_false(mpt_mask_has(&v.arg[2], 1));
+	}
+	tu_events_clear(&events);
+	/* maxnode 3: two bits, in one whole unsigned long */
+	c.maxnode = 3;
+	migrate(&c);
+	assert_migrate(&c, 8, MPT_ARRAY_OK, MPT_ARRAY_OK);
+	tu_events_clear(&events);
+}
+
+static void test_migrate_pages_other_process(void **state)
+{
+	unsigned long node0 = 1;
+	struct mg_call c = {.maxnode = 65, .old_nodes = &node0, .new_nodes = &node0};
+	pid_t child = fork();
+
+	(void)state;
+	if (child == 0) {
+		/* killed below; the alarm ends it if the test fails first */
+		alarm(30);
+		pause();
+		_exit(0);
+	}
+	assert_true(child > 0);
+	c.pid = child;
+	migrate(&c);
+	assert_true(c.ret >= 0);
+	assert_migrate(&c, 8, MPT_ARRAY_OK, MPT_ARRAY_OK);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	tu_events_clear(&events);
+	/* a pid that does not exist */
+	c.pid = dead_pid();
+	migrate(&c);
+	assert_int_equal(c.ret, -ESRCH);
+	assert_migrate(&c, 8, MPT_ARRAY_OK, MPT_ARRAY_OK);
+	tu_events_clear(&events);
+}
+
+/* --event: a tracer of one event sees none of the other's calls, and counts none lost. */
+static void test_event_selection(void **state)
+{
+	unsigned long node0 = 1;
+	struct mg_call c = {.maxnode = 65, .old_nodes = &node0, .new_nodes = &node0};
+	struct tu_events own = {0};
+	struct mpt_tracer_opts o;
+	struct mpt_attach_report rep;
+	struct mpt_tracer *t = NULL;
+	struct mpt_stats st;
+	struct tu_call q;
+	char err[128], *mem;
+
+	(void)state;
+	mpt_tracer_opts_default(&o);
+	o.attach = attach_mode;
+	o.array_cap = CAP;
+	o.filter.val[MPT_FILTER_PID][0] = getpid();
+	o.filter.n[MPT_FILTER_PID] = 1;
+	o.trace_self = true;
+	o.on_event = tu_collect;
+	o.ctx = &own;
+	assert_int_equal(mpt_filter_add_events(&o.filter, "migrate_pages", err, sizeof(err)), 0);
+	assert_int_equal(mpt_tracer_start(&o, &t, &rep), 0);
+	assert_string_equal(mpt_tracer_events(t), "migrate_pages");
+	own_pages_call(&q, 1, &mem);
+	tu_move_pages(&q);
+	migrate(&c);
+	/* the group tracer saw both */
+	assert_int_equal(tu_wait_events(tracer, &events, 2, WAIT_MS), 2);
+	assert_int_equal(tu_wait_events(t, &own, 1, WAIT_MS), 1);
+	mpt_tracer_poll(t, 50);
+	assert_int_equal(own.n, 1);
+	assert_int_equal(own.ev[0]->type, MPT_REC_MIGRATE_PAGES);
+	assert_int_equal(mpt_tracer_stats(t, &st), 0);
+	assert_int_equal(st.kernel[MPT_STAT_EVENTS], 1);
+	assert_int_equal(mpt_stats_lost(&st), 0);
+	mpt_tracer_free(t);
+	tu_events_clear(&own);
+	free(own.ev);
+	free_call(&q, mem, 1);
+	/* names it does not know are refused, with the ones it does */
+	assert_int_equal(mpt_filter_add_events(&o.filter, "move_pages,mbind", err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "unknown event 'mbind'"));
+	assert_int_equal(mpt_filter_add_events(&o.filter, "move_pages,", err, sizeof(err)), -EINVAL);
 }
 
 int main(void)
@@ -1262,6 +1504,10 @@ int main(void)
 	    cmocka_unit_test_setup(test_ia32_gate, test_setup),
 	    cmocka_unit_test_setup(test_exit_without_entry, test_setup),
 	    cmocka_unit_test_setup(test_killed_inside_call, test_setup),
+	    cmocka_unit_test_setup(test_migrate_pages_self, test_setup),
+	    cmocka_unit_test_setup(test_migrate_pages_masks, test_setup),
+	    cmocka_unit_test_setup(test_migrate_pages_other_process, test_setup),
+	    cmocka_unit_test_setup(test_event_selection, test_setup),
 	    cmocka_unit_test_setup(test_no_state_left, test_setup),
 	};
 	return cmocka_run_group_tests_name("trace", tests, group_setup, group_teardown);

@@ -167,10 +167,11 @@ int tu_collect(void *ctx, const struct mpt_view *v)
 		e->ev = p;
 		e->cap = cap;
 	}
-	copy = malloc(v->ev->size);
+	/* the record as it came, of any event (a migrate_pages one is cast back by its reader) */
+	copy = malloc(v->raw_size);
 	if (!copy)
 		return -ENOMEM;
-	memcpy(copy, v->ev, v->ev->size);
+	memcpy(copy, v->raw, v->raw_size);
 	e->ev[e->n++] = copy;
 	return 0;
 }

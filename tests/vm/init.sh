@@ -50,7 +50,7 @@ done
 cli_check() {
 	mode=$1
 	rm -f /tmp/out /tmp/err
-	mptrace --attach "$mode" -n 2 >/tmp/out 2>/tmp/err &
+	mptrace --attach "$mode" -n 3 >/tmp/out 2>/tmp/err &
 	pid=$!
 	i=0
 	until grep -q "tracing move_pages, migrate_pages via $mode" /tmp/err 2>/dev/null; do
@@ -67,7 +67,8 @@ cli_check() {
 	cat /tmp/out /tmp/err
 	grep -q "mp_workload\[[0-9]*\] move_pages(0, 2, \[$2, $3\], NULL, \[[01], [01]\], 0) = 0 <" /tmp/out &&
 		grep -q "move_pages(0, 2, \[$2, $3\], NULL, 0x[0-9a-f]*, 0x10 /\* MPOL_??? \*/) = -1 EINVAL (Invalid argument) <" /tmp/out &&
-		grep -q "mptrace: 2 events, 0 dropped" /tmp/err
+		grep -q "mp_workload\[[0-9]*\] migrate_pages(0, 65, \[0\], \[0\]) = 0 <" /tmp/out &&
+		grep -q "mptrace: 3 events, 0 dropped" /tmp/err
 }
 
 for mode in kprobe fentry tracepoint; do
@@ -84,6 +85,10 @@ for mode in kprobe fentry tracepoint; do
 		if grep -q "OK \] ${pair#*:}\$" /tmp/log; then r=PASS; else r=FAIL; fi
 		result "${pair%%:*}" "$mode" $r
 	done
+	# migrate_pages moved this process's pages between the guest's two nodes
+	if grep -q "OK \] test_migrate_pages_self\$" /tmp/log &&
+		grep -q "migrate_pages moved our pages" /tmp/log; then r=PASS; else r=FAIL; fi
+	result migrate "$mode" $r
 	if cli_check "$mode"; then r=PASS; else r=FAIL; fi
 	result cli "$mode" $r
 	if MPTRACE_TEST_ATTACH=$mode MPTRACE_REQUIRE_BPF=1 test_context >/tmp/log 2>&1; then r=PASS; else r=FAIL; fi

@@ -15,7 +15,7 @@ build=$(cd "${2:?usage: run.sh KERNEL_META_PACKAGE BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 boot_timeout=${MPTRACE_VM_TIMEOUT:-600}
 modes=(kprobe fentry tracepoint)
-checks=(test_trace migration compat toctou kview held slots cli context)
+checks=(test_trace migration compat toctou kview held slots migrate cli context)
 
 fail() {
 	echo "vm: $*" >&2
