@@ -188,9 +188,11 @@ def sigstop():
     """A stopped reader: the ring fills, the kernel counts; nothing vanishes."""
     cap = os.path.join(D, "s.mpcap")
     t = start(["--capture", cap, "-o", "/dev/null", "--ringbuf-mb", "1"])
-    p = load(60000, n=32, wait=False)
-    time.sleep(0.2)
+    # Stopped before the load starts, for 2 s: on a fast day 60,000 calls take
+    # under 0.2 s, so a stop after a delay could miss them all. Whatever part
+    # of the load runs meanwhile (up to 41 MB of records) overflows the 1 MB ring.
     t.send_signal(signal.SIGSTOP)
+    p = load(60000, n=32, wait=False)
     time.sleep(2)
     t.send_signal(signal.SIGCONT)
     out, _ = p.communicate(timeout=120)

@@ -237,12 +237,58 @@ static bool subject_matches(const char *pat, const char *subj)
 	return false;
 }
 
+/*
+ * JetStream answers but cannot act yet: servers that just started are still
+ * electing the cluster's leader, or have not yet met the peers an R3 stream
+ * needs. Waited out, as a server that is down is.
+ */
+static bool jetstream_forming(natsStatus s, jsErrCode jerr)
+{
+	return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || jerr == JSClusterNoPeersErr ||
+	       jerr == JSClusterNotActiveErr || jerr == JSClusterNotAssignedErr ||
+	       jerr == JSClusterNotAvailErr || jerr == JSClusterNotLeaderErr;
+}
+
+static int ensure_stream_once(struct conn *c, const char *stream, const char *subject,
+			      uint32_t replicas, natsStatus *st, jsErrCode *je);
+
 /* The stream exists and takes @subject; created if missing. 0, or -1 after saying why. */
-static int ensure_stream(struct conn *c, const char *stream, const char *subject, uint32_t replicas)
+static int ensure_stream(struct conn *c, const char *stream, const char *subject, uint32_t replicas,
+			 volatile int *stop)
+{
+	bool waiting = false;
+	natsStatus s;
+	jsErrCode jerr;
+	int rc;
+
+	while ((rc = ensure_stream_once(c, stream, subject, replicas, &s, &jerr))) {
+		if (rc == -2)
+			return -1;
+		if (!jetstream_forming(s, jerr) || *stop) {
+			say("stream %s: %s (JetStream error %d)", stream, last_error(s), (int)jerr);
+			return -1;
+		}
+		if (!waiting)
+			say("waiting for JetStream to take stream %s: %s (JetStream error %d)",
+			    stream, last_error(s), (int)jerr);
+		waiting = true;
+		nap(1000, stop);
+	}
+	if (waiting)
+		say("JetStream takes stream %s", stream);
+	return 0;
+}
+
+/* One try: 0; -1 with the status in @st, @je; -2 for a configuration conflict, said. */
+static int ensure_stream_once(struct conn *c, const char *stream, const char *subject,
+			      uint32_t replicas, natsStatus *st, jsErrCode *je)
 {
 	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
 	natsStatus s = js_GetStreamInfo(&si, c->js, stream, NULL, &jerr);
+
+	*st = NATS_OK;
+	*je = 0;
 
 	if (s == NATS_OK) {
 		const jsStreamConfig *cfg = si->Config;
@@ -256,7 +302,7 @@ static int ensure_stream(struct conn *c, const char *stream, const char *subject
 			    "conflict "
 			    "(give --stream or --subject)",
 			    stream, subject);
-			return -1;
+			return -2;
 		}
 		return 0;
 	}
@@ -280,7 +326,8 @@ static int ensure_stream(struct conn *c, const char *stream, const char *subject
 			return 0;
 		}
 	}
-	say("stream %s: %s (JetStream error %d)", stream, last_error(s), (int)jerr);
+	*st = s;
+	*je = jerr;
 	return -1;
 }
 
@@ -1026,7 +1073,7 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 	}
 	sh.acked = sh.saved = p;
 	if (nats_open(&cli->nats, true, stop, on_ack, &sh, &sh.c) ||
-	    ensure_stream(&sh.c, sh.stream, sh.subject, cli->nats.replicas))
+	    ensure_stream(&sh.c, sh.stream, sh.subject, cli->nats.replicas, stop))
 		goto out;
 
 	while (!*stop) {
