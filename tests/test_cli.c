@@ -149,6 +149,30 @@ static void test_bad_strings(void **state)
 	rejects(PARSE("--max-events"), "option '--max-events' requires an argument");
 }
 
+static void test_events(void **state)
+{
+	const struct mpt_filter *f = &cli.tracer.filter;
+
+	(void)state;
+	assert_int_equal(PARSE("-d", "1"), 0);
+	assert_int_equal(f->events, 0); /* every event */
+	assert_true(mpt_filter_event_on(f, mpt_event_desc_named("migrate_pages")));
+	assert_int_equal(PARSE("--event", "migrate_pages"), 0);
+	assert_int_equal(f->events, MPT_EVENT_BIT(MPT_REC_MIGRATE_PAGES));
+	assert_false(mpt_filter_event_on(f, mpt_event_desc_named("move_pages")));
+	assert_int_equal(PARSE("--event", "move_pages,migrate_pages"), 0);
+	assert_int_equal(f->events,
+			 MPT_EVENT_BIT(MPT_REC_MOVE_PAGES) | MPT_EVENT_BIT(MPT_REC_MIGRATE_PAGES));
+	/* repeated, the lists add up */
+	assert_int_equal(PARSE("--event", "move_pages", "--event", "migrate_pages"), 0);
+	assert_int_equal(f->events,
+			 MPT_EVENT_BIT(MPT_REC_MOVE_PAGES) | MPT_EVENT_BIT(MPT_REC_MIGRATE_PAGES));
+	rejects(PARSE("--event", "mbind"), "unknown event 'mbind'");
+	rejects(PARSE("--event", ""), "--event needs at least one event name");
+	rejects(PARSE("--event", "move_pages,"), "ends in a comma");
+	rejects(PARSE("--event", ",move_pages"), "unknown event ''");
+}
+
 static void test_filters(void **state)
 {
 	const struct mpt_filter *f = &cli.tracer.filter;
@@ -301,6 +325,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_bad_numbers),	     cmocka_unit_test(test_bad_strings),
 	    cmocka_unit_test(test_help_and_version), cmocka_unit_test(test_filters),
 	    cmocka_unit_test(test_config_file),	     cmocka_unit_test(test_shipped_config),
+	    cmocka_unit_test(test_events),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -358,12 +358,138 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 	return 0;
 }
 
+/*
+ * The options that only store a value, as data: what kind of value, where it
+ * goes, and its bounds. parse_opt() handles the rest (choices, combinations).
+ */
+enum opt_kind {
+	OK_FLAG,    /* sets a bool */
+	OK_STR,	    /* keeps the argument */
+	OK_UINT,    /* a whole number in [min, max], stored in a field of its size */
+	OK_MB,	    /* megabytes in [min, max], stored as bytes */
+	OK_SECONDS, /* seconds (fractions allowed), stored as milliseconds */
+	OK_FILTER,  /* one more value of an in-kernel filter */
+};
+
+struct opt_rule {
+	int key;
+	enum opt_kind kind;
+	size_t off, size; /* the field in struct mpt_cli */
+	uint64_t min, max;
+	const char *what; /* for messages; for OK_FILTER the enum mpt_filter_kind */
+	enum mpt_filter_kind filter;
+};
+
+#define FIELD(f) .off = offsetof(struct mpt_cli, f), .size = sizeof(((struct mpt_cli *)0)->f)
+#define FLAG(k, f) {.key = k, .kind = OK_FLAG, FIELD(f)}
+#define STR(k, f) {.key = k, .kind = OK_STR, FIELD(f)}
+#define UINT(k, f, lo, hi, w) {.key = k, .kind = OK_UINT, FIELD(f), .min = lo, .max = hi, .what = w}
+#define MB(k, f, lo, hi, w) {.key = k, .kind = OK_MB, FIELD(f), .min = lo, .max = hi, .what = w}
+#define SECONDS(k, f) {.key = k, .kind = OK_SECONDS, FIELD(f)}
+#define FILTER(k, fk) {.key = k, .kind = OK_FILTER, .filter = fk}
+
+static const struct opt_rule rules[] = {
+    UINT('n', max_events, 1, UINT64_MAX, "event count"),
+    SECONDS('d', duration_ms),
+    FILTER('p', MPT_FILTER_PID),
+    FILTER(OPT_TID, MPT_FILTER_TID),
+    FILTER(OPT_UID, MPT_FILTER_UID),
+    FILTER(OPT_COMM, MPT_FILTER_COMM),
+    FILTER(OPT_CGROUP, MPT_FILTER_CGROUP),
+    FILTER(OPT_MNTNS, MPT_FILTER_MNTNS),
+    FILTER(OPT_PIDNS, MPT_FILTER_PIDNS),
+    FLAG(OPT_TARGET_OTHER, tracer.filter.target_other),
+    FLAG(OPT_CAPTURE_SYNC, capture_sync),
+    MB(OPT_CAPTURE_SIZE, capture_size, 1, 1 << 20, "capture size"),
+    UINT(OPT_CAPTURE_FILES, capture_files, 1, 100000, "capture file count"),
+    FLAG(OPT_FOLLOW, follow),
+    FLAG(OPT_CAPTURE_GROUP_READ, capture_group_read),
+    STR(OPT_NATS, nats.urls),
+    STR(OPT_STREAM, nats.stream),
+    STR(OPT_SUBJECT, nats.subject),
+    STR(OPT_STATE, nats.state),
+    UINT(OPT_REPLICAS, nats.replicas, 1, 5, "replica count"),
+    FLAG(OPT_TLS, nats.tls),
+    STR(OPT_TLS_CA, nats.tls_ca),
+    STR(OPT_TLS_CERT, nats.tls_cert),
+    STR(OPT_TLS_KEY, nats.tls_key),
+    STR(OPT_CREDS, nats.creds),
+    FLAG(OPT_DETECT, detect.enabled),
+    UINT(OPT_DETECT_BURST, detect.burst_errors, 1, 1000000, "--detect-burst"),
+    UINT(OPT_DETECT_SCAN, detect.scan_pages, 1, 1u << 30, "--detect-scan"),
+    UINT(OPT_DETECT_FLOOD, detect.flood_pages, 1, UINT64_MAX / 2, "--detect-flood"),
+    MB(OPT_LOG_SIZE, log_size, 1, 1 << 20, "log size"),
+    UINT(OPT_LOG_FILES, log_files, 2, 1000, "log file count"),
+    SECONDS(OPT_STATS_INTERVAL, stats_ms),
+    UINT(OPT_ARRAY_CAP, tracer.array_cap, 1, MPT_ARRAY_CAP_MAX, "array cap"),
+    UINT(OPT_MAX_INFLIGHT, tracer.max_inflight, 1, 1 << 20, "max in-flight calls"),
+    FLAG(OPT_NO_COMPAT, tracer.no_compat),
+};
+
+static const struct opt_rule *rule_of(int key)
+{
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (rules[i].key == key)
+			return &rules[i];
+	return NULL;
+}
+
+/* Store @v in the @size-byte unsigned field at @field. */
+static void store_uint(void *field, size_t size, uint64_t v)
+{
+	if (size == 8) {
+		uint64_t x = v;
+
+		memcpy(field, &x, 8);
+	} else if (size == 4) {
+		uint32_t x = v;
+
+		memcpy(field, &x, 4);
+	} else {
+		bool x = v;
+
+		memcpy(field, &x, 1);
+	}
+}
+
+static int apply_rule(const struct opt_rule *r, char *arg, struct parse_state *ps)
+{
+	char *field = (char *)ps->cli + r->off;
+	uint64_t v;
+
+	switch (r->kind) {
+	case OK_FLAG:
+		store_uint(field, r->size, 1);
+		return 0;
+	case OK_STR:
+		memcpy(field, &arg, sizeof(arg));
+		return 0;
+	case OK_UINT:
+	case OK_MB:
+		if (parse_u64(arg, r->what, r->min, r->max, &v, ps))
+			return -1;
+		store_uint(field, r->size, r->kind == OK_MB ? v << 20 : v);
+		return 0;
+	case OK_SECONDS:
+		if (parse_seconds(arg, &v, ps))
+			return -1;
+		store_uint(field, r->size, v);
+		return 0;
+	case OK_FILTER:
+		return filter_add(ps->cli, r->filter, arg, ps) ? -1 : 0;
+	}
+	return -1;
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct parse_state *ps = state->input;
 	struct mpt_cli *cli = ps->cli;
+	const struct opt_rule *r = rule_of(key);
 	uint64_t v;
 
+	if (r)
+		return apply_rule(r, arg, ps) ? EINVAL : 0;
 	switch (key) {
 	case 'a':
 		if (mpt_attach_parse(arg, &cli->tracer.attach)) {
@@ -393,28 +519,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!cli->output)
 			cli->output = arg;
 		break;
-	case 'n':
-		if (parse_u64(arg, "event count", 1, UINT64_MAX, &cli->max_events, ps))
-			return EINVAL;
-		break;
-	case 'd':
-		if (parse_seconds(arg, &cli->duration_ms, ps))
-			return EINVAL;
-		break;
-	case 'p':
-		return filter_add(cli, MPT_FILTER_PID, arg, ps);
-	case OPT_TID:
-		return filter_add(cli, MPT_FILTER_TID, arg, ps);
-	case OPT_UID:
-		return filter_add(cli, MPT_FILTER_UID, arg, ps);
-	case OPT_COMM:
-		return filter_add(cli, MPT_FILTER_COMM, arg, ps);
-	case OPT_CGROUP:
-		return filter_add(cli, MPT_FILTER_CGROUP, arg, ps);
-	case OPT_MNTNS:
-		return filter_add(cli, MPT_FILTER_MNTNS, arg, ps);
-	case OPT_PIDNS:
-		return filter_add(cli, MPT_FILTER_PIDNS, arg, ps);
 	case OPT_CONTAINER:
 		return mpt_filter_add_container(&cli->tracer.filter, arg, ps->err, ps->len) ? EINVAL
 											    : 0;
@@ -431,9 +535,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		cli->tracer.filter.scope = want;
 		break;
 	}
-	case OPT_TARGET_OTHER:
-		cli->tracer.filter.target_other = true;
-		break;
 	case OPT_EVENT:
 		return mpt_filter_add_events(&cli->tracer.filter, arg, ps->err, ps->len) ? EINVAL : 0;
 	case OPT_CAPTURE:
@@ -443,97 +544,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		}
 		cli->capture = arg;
 		break;
-	case OPT_CAPTURE_SYNC:
-		cli->capture_sync = true;
-		break;
-	case OPT_CAPTURE_SIZE:
-		if (parse_u64(arg, "capture size", 1, 1 << 20, &v, ps))
-			return EINVAL;
-		cli->capture_size = v << 20;
-		break;
-	case OPT_CAPTURE_FILES:
-		if (parse_u64(arg, "capture file count", 1, 100000, &v, ps))
-			return EINVAL;
-		cli->capture_files = v;
-		break;
-	case OPT_FOLLOW:
-		cli->follow = true;
-		break;
-	case OPT_CAPTURE_GROUP_READ:
-		cli->capture_group_read = true;
-		break;
-	case OPT_NATS:
-		cli->nats.urls = arg;
-		break;
-	case OPT_STREAM:
-		cli->nats.stream = arg;
-		break;
-	case OPT_SUBJECT:
-		cli->nats.subject = arg;
-		break;
-	case OPT_STATE:
-		cli->nats.state = arg;
-		break;
-	case OPT_REPLICAS:
-		if (parse_u64(arg, "replica count", 1, 5, &v, ps))
-			return EINVAL;
-		cli->nats.replicas = v;
-		break;
-	case OPT_TLS:
-		cli->nats.tls = true;
-		break;
-	case OPT_TLS_CA:
-		cli->nats.tls_ca = arg;
-		break;
-	case OPT_TLS_CERT:
-		cli->nats.tls_cert = arg;
-		break;
-	case OPT_TLS_KEY:
-		cli->nats.tls_key = arg;
-		break;
-	case OPT_CREDS:
-		cli->nats.creds = arg;
-		break;
 	case OPT_SINCE:
 	case OPT_UNTIL:
 		if (parse_time(arg, key == OPT_SINCE ? &cli->nats.since_ns : &cli->nats.until_ns,
 			       ps))
 			return EINVAL;
 		break;
-	case OPT_DETECT:
-		cli->detect.enabled = true;
-		break;
-	case OPT_DETECT_BURST:
-		if (parse_u64(arg, "--detect-burst", 1, 1000000, &v, ps))
-			return EINVAL;
-		cli->detect.burst_errors = v;
-		break;
-	case OPT_DETECT_SCAN:
-		if (parse_u64(arg, "--detect-scan", 1, 1u << 30, &v, ps))
-			return EINVAL;
-		cli->detect.scan_pages = v;
-		break;
-	case OPT_DETECT_FLOOD:
-		if (parse_u64(arg, "--detect-flood", 1, UINT64_MAX / 2, &v, ps))
-			return EINVAL;
-		cli->detect.flood_pages = v;
-		break;
-	case OPT_LOG_SIZE:
-		if (parse_u64(arg, "log size", 1, 1 << 20, &v, ps))
-			return EINVAL;
-		cli->log_size = v << 20;
-		break;
-	case OPT_LOG_FILES:
-		if (parse_u64(arg, "log file count", 2, 1000, &v, ps))
-			return EINVAL;
-		cli->log_files = v;
-		break;
 	case OPT_CONFIG:
 		/* read by mpt_cli_parse_config() before parsing; nothing to do here */
-		break;
-	case OPT_STATS_INTERVAL:
-		if (parse_seconds(arg, &cli->stats_ms, ps))
-			return EINVAL;
 		break;
 	case OPT_DETECT_WINDOW:
 	case OPT_DETECT_COOLDOWN: {
@@ -547,11 +565,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			cli->detect.cooldown_ns = ms * 1000000;
 		break;
 	}
-	case OPT_ARRAY_CAP:
-		if (parse_u64(arg, "array cap", 1, MPT_ARRAY_CAP_MAX, &v, ps))
-			return EINVAL;
-		cli->tracer.array_cap = v;
-		break;
 	case OPT_RINGBUF_MB:
 		if (parse_u64(arg, "ring buffer size", 1, 1024, &v, ps))
 			return EINVAL;
@@ -561,14 +574,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			return EINVAL;
 		}
 		cli->tracer.ringbuf_bytes = v << 20;
-		break;
-	case OPT_MAX_INFLIGHT:
-		if (parse_u64(arg, "max in-flight calls", 1, 1 << 20, &v, ps))
-			return EINVAL;
-		cli->tracer.max_inflight = v;
-		break;
-	case OPT_NO_COMPAT:
-		cli->tracer.no_compat = true;
 		break;
 	case 'v':
 		cli->verbosity++;
