@@ -41,7 +41,6 @@ static void test_defaults(void **state)
 	assert_int_equal(cli.tracer.array_cap, MPT_ARRAY_CAP_DEFAULT);
 	assert_int_equal(cli.tracer.ringbuf_bytes, 8u << 20);
 	assert_int_equal(cli.tracer.filter.n[MPT_FILTER_PID], 0);
-	assert_false(cli.tracer.trace_self);
 	assert_null(cli.output);
 	assert_int_equal(cli.max_events, 0);
 	assert_int_equal(cli.duration_ms, 0);

@@ -73,7 +73,7 @@ static struct mpt_tracer *start_tracer_cap(uint32_t targ_tgid, bool trace_self,
 		o.filter.val[MPT_FILTER_PID][0] = targ_tgid;
 		o.filter.n[MPT_FILTER_PID] = 1;
 	}
-	o.trace_self = trace_self;
+	tu_trace_self = trace_self;
 	if (max_inflight)
 		o.max_inflight = max_inflight;
 	o.on_event = tu_collect;
@@ -1442,7 +1442,7 @@ static void test_event_selection(void **state)
 	o.array_cap = CAP;
 	o.filter.val[MPT_FILTER_PID][0] = getpid();
 	o.filter.n[MPT_FILTER_PID] = 1;
-	o.trace_self = true;
+	tu_trace_self = true;
 	o.on_event = tu_collect;
 	o.ctx = &own;
 	assert_int_equal(mpt_filter_add_events(&o.filter, "migrate_pages", err, sizeof(err)), 0);

@@ -217,3 +217,13 @@ int tu_attach_mode(enum mpt_attach_mode *mode)
 	}
 	return 0;
 }
+
+bool tu_trace_self;
+
+uint32_t __real_mpt_self_tgid(void);
+uint32_t __wrap_mpt_self_tgid(void);
+
+uint32_t __wrap_mpt_self_tgid(void)
+{
+	return tu_trace_self ? 0 : __real_mpt_self_tgid();
+}

@@ -14,6 +14,12 @@
 #define TU_SKIP 77
 
 /*
+ * Trace this process's own calls: tracers started while it is set take 0 for
+ * mpt_self_tgid() (wrapped at link time: -Wl,--wrap=mpt_self_tgid).
+ */
+extern bool tu_trace_self;
+
+/*
  * 0 when BPF can be used here. Otherwise prints why and returns TU_SKIP, or 1
  * when MPTRACE_REQUIRE_BPF is set (the README's test command sets it, so a
  * machine that cannot run the BPF tests fails instead of passing quietly).

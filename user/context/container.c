@@ -347,16 +347,6 @@ const char *mpt_exe_path(uint32_t tgid, uint64_t start_ns)
 	return slot->path ? slot->path : "";
 }
 
-void mpt_context_cache_reset(void)
-{
-	for (int i = 0; i < CACHE_SLOTS; i++) {
-		free(path_cache[i].path);
-		free(exe_cache[i].path);
-	}
-	memset(path_cache, 0, sizeof(path_cache));
-	memset(exe_cache, 0, sizeof(exe_cache));
-}
-
 void mpt_enrich_live(const struct mpt_task *t, struct mpt_container *ctr, struct mpt_enrich *en)
 {
 	const struct path_slot *slot = cgroup_slot(t->cgroup_id, t->host_tid);

@@ -51,7 +51,5 @@ const char *mpt_exe_path(uint32_t tgid, uint64_t start_ns);
  */
 void mpt_enrich_live(const struct mpt_task *t, struct mpt_container *ctr, struct mpt_enrich *en);
 
-/* Forget every cached lookup (tests). */
-void mpt_context_cache_reset(void);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 static bool effective(cap_t caps, cap_value_t c)
 {
@@ -79,4 +80,9 @@ out:
 	cap_free(now);
 	cap_free(next);
 	return rc;
+}
+
+uint32_t mpt_self_tgid(void)
+{
+	return (uint32_t)getpid();
 }

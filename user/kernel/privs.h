@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Does the effective set hold both CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)? */
 bool mpt_can_bpf(void);
@@ -16,5 +17,12 @@ bool mpt_can_bpf(void);
  * was kept. 0, or -errno with @err saying why.
  */
 int mpt_drop_privileges(char *kept, size_t kept_len, char *err, size_t len);
+
+/*
+ * The process whose calls are never traced: this one (a tracer that traced
+ * its own writes would feed on itself). Its own unit, so that the tests,
+ * which make their calls from the tracing process, can wrap it at link time.
+ */
+uint32_t mpt_self_tgid(void);
 
 #endif

@@ -180,7 +180,7 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 		return err;
 	}
 	skel->rodata->array_cap = o->array_cap;
-	skel->rodata->self_tgid = o->trace_self ? 0 : (uint32_t)getpid();
+	skel->rodata->self_tgid = mpt_self_tgid();
 	skel->rodata->filter_kinds = filter_kinds(&o->filter);
 	skel->rodata->filter_scope = o->filter.scope;
 	skel->rodata->container_filter_n = o->filter.n_container;

@@ -18,7 +18,6 @@ struct mpt_tracer_opts {
 	enum mpt_attach_mode attach;
 	uint32_t array_cap;	  /* 1..MPT_ARRAY_CAP_MAX */
 	struct mpt_filter filter; /* resolved (mpt_filter_resolve) */
-	bool trace_self;	  /* the tracer's own calls too (tests only) */
 	uint32_t ringbuf_bytes;	  /* power of two, >= page size */
 	uint32_t max_inflight;	  /* threads inside a traced syscall at once */
 	bool no_compat;		  /* leave the 32-bit syscall gates untraced */
