@@ -405,7 +405,7 @@ uint64_t mpt_mask_span(const struct mpt_arg_view *a)
 	return a->bits < captured ? a->bits : captured;
 }
 
-static uint64_t ptr_at(const struct mpt_view *v, const unsigned char *base, unsigned int i)
+uint64_t mpt_ptr_item(const struct mpt_view *v, const unsigned char *base, unsigned int i)
 {
 	uint64_t x;
 	uint32_t x32;
@@ -419,46 +419,50 @@ static uint64_t ptr_at(const struct mpt_view *v, const unsigned char *base, unsi
 	return x;
 }
 
+int32_t mpt_s32_item(const unsigned char *base, unsigned int i)
+{
+	int32_t x;
+
+	memcpy(&x, base + (size_t)i * 4, sizeof(x));
+	return x;
+}
+
+uint64_t mpt_u64_item(const unsigned char *base, unsigned int i)
+{
+	uint64_t x;
+
+	memcpy(&x, base + (size_t)i * 8, sizeof(x));
+	return x;
+}
+
 uint64_t mpt_view_page(const struct mpt_view *v, unsigned int i)
 {
-	return ptr_at(v, v->pages, i);
+	return mpt_ptr_item(v, v->pages, i);
 }
 
 uint64_t mpt_view_page_exit(const struct mpt_view *v, unsigned int i)
 {
-	return ptr_at(v, v->pages_exit, i);
+	return mpt_ptr_item(v, v->pages_exit, i);
 }
 
 uint64_t mpt_view_kernel_other(const struct mpt_view *v, unsigned int i)
 {
-	uint64_t x;
-
-	memcpy(&x, v->kernel_other + (size_t)i * 8, sizeof(x));
-	return x;
+	return mpt_u64_item(v->kernel_other, i);
 }
 
 int32_t mpt_view_node_exit(const struct mpt_view *v, unsigned int i)
 {
-	int32_t x;
-
-	memcpy(&x, v->nodes_exit + (size_t)i * 4, sizeof(x));
-	return x;
+	return mpt_s32_item(v->nodes_exit, i);
 }
 
 int32_t mpt_view_node(const struct mpt_view *v, unsigned int i)
 {
-	int32_t x;
-
-	memcpy(&x, v->nodes + (size_t)i * 4, sizeof(x));
-	return x;
+	return mpt_s32_item(v->nodes, i);
 }
 
 int32_t mpt_view_status(const struct mpt_view *v, unsigned int i)
 {
-	int32_t x;
-
-	memcpy(&x, v->status + (size_t)i * 4, sizeof(x));
-	return x;
+	return mpt_s32_item(v->status, i);
 }
 
 bool mpt_array_truncated(const struct mpt_view *v, unsigned int captured)

@@ -141,6 +141,11 @@ void mpt_rec_clear_return(struct mpt_rec_hdr *h, uint8_t ret_state);
  */
 int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char **why);
 
+/* Entry @i of an array at @base: one of the caller's pointers (its ABI's width), an int, a u64. */
+uint64_t mpt_ptr_item(const struct mpt_view *v, const unsigned char *base, unsigned int i);
+int32_t mpt_s32_item(const unsigned char *base, unsigned int i);
+uint64_t mpt_u64_item(const unsigned char *base, unsigned int i);
+
 uint64_t mpt_view_page(const struct mpt_view *v, unsigned int i);
 int32_t mpt_view_node(const struct mpt_view *v, unsigned int i);
 int32_t mpt_view_status(const struct mpt_view *v, unsigned int i);

@@ -38,36 +38,6 @@ static size_t comm_len(const struct mpt_rec_hdr *h)
 	return strnlen(h->task.comm, sizeof(h->task.comm));
 }
 
-/* Element @i of an array of the caller's pointers (compat ones are zero-extended). */
-static uint64_t ptr_item(const struct mpt_view *v, const unsigned char *base, unsigned int i)
-{
-	uint64_t x = 0;
-	uint32_t x32;
-
-	if (v->ptr_bytes == 4) {
-		memcpy(&x32, base + (size_t)i * 4, sizeof(x32));
-		return x32;
-	}
-	memcpy(&x, base + (size_t)i * 8, sizeof(x));
-	return x;
-}
-
-static int32_t int_item(const unsigned char *base, unsigned int i)
-{
-	int32_t x;
-
-	memcpy(&x, base + (size_t)i * 4, sizeof(x));
-	return x;
-}
-
-static uint64_t u64_item(const unsigned char *base, unsigned int i)
-{
-	uint64_t x;
-
-	memcpy(&x, base + (size_t)i * 8, sizeof(x));
-	return x;
-}
-
 /* ---- JSON ---- */
 
 /* One array's entries (@base: the entry's copy, or what the return found). */
@@ -80,10 +50,10 @@ static void json_items(struct strbuf *sb, const struct mpt_view *v, enum mpt_arg
 			sb_putc(sb, ',');
 		if (kind == MPT_ARG_PTR_ARRAY) {
 			sb_putc(sb, '"');
-			sb_hex(sb, ptr_item(v, base, i));
+			sb_hex(sb, mpt_ptr_item(v, base, i));
 			sb_putc(sb, '"');
 		} else {
-			sb_s64(sb, int_item(base, i));
+			sb_s64(sb, mpt_s32_item(base, i));
 		}
 	}
 	sb_putc(sb, ']');
@@ -157,7 +127,7 @@ static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum mp
 		sb_puts(sb, ",\"migratedNotInArray\":[");
 		for (unsigned int i = 0; i < a->kernel_other_n; i++) {
 			sb_puts(sb, i ? ",\"" : "\"");
-			sb_hex(sb, u64_item(a->kernel_other, i));
+			sb_hex(sb, mpt_u64_item(a->kernel_other, i));
 			sb_putc(sb, '"');
 		}
 		sb_putc(sb, ']');
@@ -323,17 +293,17 @@ static void table_items(struct strbuf *sb, const struct mpt_view *v, enum mpt_ar
 		if (i)
 			sb_puts(sb, ", ");
 		if (kind == MPT_ARG_PTR_ARRAY) {
-			uint64_t p = ptr_item(v, base, i);
+			uint64_t p = mpt_ptr_item(v, base, i);
 
 			if (p)
 				sb_hex(sb, p);
 			else
 				sb_puts(sb, "NULL");
-		} else if (kind == MPT_ARG_STATUS_ARRAY && is_errno(int_item(base, i))) {
+		} else if (kind == MPT_ARG_STATUS_ARRAY && is_errno(mpt_s32_item(base, i))) {
 			sb_putc(sb, '-');
-			table_errno(sb, -int_item(base, i));
+			table_errno(sb, -mpt_s32_item(base, i));
 		} else {
-			sb_s64(sb, int_item(base, i));
+			sb_s64(sb, mpt_s32_item(base, i));
 		}
 	}
 	if (a->truncated)
@@ -381,7 +351,7 @@ static void table_array(struct strbuf *sb, const struct mpt_view *v, enum mpt_ar
 		for (unsigned int i = 0; i < a->kernel_other_n; i++) {
 			if (i)
 				sb_puts(sb, ", ");
-			sb_hex(sb, u64_item(a->kernel_other, i));
+			sb_hex(sb, mpt_u64_item(a->kernel_other, i));
 		}
 		sb_puts(sb, "] */");
 	}
