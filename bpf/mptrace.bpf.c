@@ -546,7 +546,7 @@ static __always_inline void fill_entry(struct mpt_rec_hdr *h, const struct call_
 	}
 }
 
-/* Bytes of what move_pages' entry captured (pages[] and nodes[]); 0 for a slot that looks damaged. */
+/* Bytes of move_pages' entry arrays (pages[], nodes[]); 0 for a slot that looks damaged. */
 static __always_inline __u64 entry_bytes(const struct mpt_event *ev)
 {
 	__u64 pages_n = ev->pages_n, nodes_n = ev->nodes_n;
@@ -622,10 +622,8 @@ static __always_inline void report_untracked(const struct call_args *a, __u64 pi
 	__u8 one = 1;
 
 	if (a->type == MPT_REC_MIGRATE_PAGES)
-		h = bpf_ringbuf_reserve(&events,
-					sizeof(struct mpt_migrate_event) +
-					    2 * MPT_NODEMASK_BYTES_MAX,
-					0);
+		h = bpf_ringbuf_reserve(
+		    &events, sizeof(struct mpt_migrate_event) + 2 * MPT_NODEMASK_BYTES_MAX, 0);
 	else
 		h = bpf_ringbuf_reserve(&events, MPT_HDR_SIZE + array_cap * 12, 0);
 	if (!h) {
@@ -982,7 +980,7 @@ static __always_inline int fentry_native(__u16 type, struct pt_regs *regs)
  * the syscall tracepoints. The loader finds them by name
  * (<mode>_<enter|exit>[_ia32]_<syscall>) and loads only what it uses.
  */
-#define MPT_SYSCALL_HOOKS(name, TYPE, NARGS)                                                            \
+#define MPT_SYSCALL_HOOKS(name, TYPE, NARGS)                                                       \
 	SEC("kprobe")                                                                              \
 	int kprobe_enter_##name(struct pt_regs *ctx)                                               \
 	{                                                                                          \

@@ -275,9 +275,9 @@ _Static_assert(__builtin_offsetof(struct mpt_event, data) % 8 == 0,
  * move_pages one for @cap entries, or a migrate_pages one with both masks.
  */
 #define MPT_SLOT_BYTES(cap)                                                                        \
-	(sizeof(struct mpt_event) + (cap) * MPT_DATA_BYTES_PER_ENTRY >                             \
-		 sizeof(struct mpt_migrate_event) + 2 * MPT_NODEMASK_BYTES_MAX                      \
-	     ? sizeof(struct mpt_event) + (cap) * MPT_DATA_BYTES_PER_ENTRY                         \
+	(sizeof(struct mpt_event) + (cap)*MPT_DATA_BYTES_PER_ENTRY >                               \
+		 sizeof(struct mpt_migrate_event) + 2 * MPT_NODEMASK_BYTES_MAX                     \
+	     ? sizeof(struct mpt_event) + (cap)*MPT_DATA_BYTES_PER_ENTRY                           \
 	     : sizeof(struct mpt_migrate_event) + 2 * MPT_NODEMASK_BYTES_MAX)
 _Static_assert(MPT_ARRAY_CAP_MAX <= 0xffff, "array counts are __u16");
 

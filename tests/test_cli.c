@@ -101,8 +101,8 @@ static void test_fleet_options(void **state)
 	assert_int_equal(cli.nats.replicas, 3);
 	assert_true(cli.follow);
 	assert_int_equal(cli.n_files, 1);
-	assert_int_equal(PARSE("replay", "--nats", "nats://a:1", "--since", "1700000000",
-			       "--until", "2023-11-14T22:13:21Z"),
+	assert_int_equal(PARSE("replay", "--nats", "nats://a:1", "--since", "1700000000", "--until",
+			       "2023-11-14T22:13:21Z"),
 			 0);
 	assert_int_equal(cli.nats.since_ns, 1700000000ll * 1000000000);
 	assert_int_equal(cli.nats.until_ns, 1700000001ll * 1000000000);
@@ -318,13 +318,12 @@ int main(int argc, char **argv)
 {
 	shipped_config = argc > 1 ? argv[1] : "packaging/mptrace.conf";
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),	     cmocka_unit_test(test_all_options),
-	    cmocka_unit_test(test_attach_modes),     cmocka_unit_test(test_probe_command),
-	    cmocka_unit_test(test_fleet_options),
-	    cmocka_unit_test(test_bad_numbers),	     cmocka_unit_test(test_bad_strings),
-	    cmocka_unit_test(test_help_and_version), cmocka_unit_test(test_filters),
-	    cmocka_unit_test(test_config_file),	     cmocka_unit_test(test_shipped_config),
-	    cmocka_unit_test(test_events),
+	    cmocka_unit_test(test_defaults),	   cmocka_unit_test(test_all_options),
+	    cmocka_unit_test(test_attach_modes),   cmocka_unit_test(test_probe_command),
+	    cmocka_unit_test(test_fleet_options),  cmocka_unit_test(test_bad_numbers),
+	    cmocka_unit_test(test_bad_strings),	   cmocka_unit_test(test_help_and_version),
+	    cmocka_unit_test(test_filters),	   cmocka_unit_test(test_config_file),
+	    cmocka_unit_test(test_shipped_config), cmocka_unit_test(test_events),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -534,7 +534,8 @@ static void test_capture_round_trip(void **state)
 	snprintf(copy, sizeof(copy), "%s/rt.ocsf", tmpdir);
 	char *as_ocsf[] = {(char *)mptrace_bin, "replay", "-f", "ocsf", "-o", copy, cap, NULL};
 	assert_int_equal(run(as_ocsf, 0, &p), 0);
-	snprintf(cmd, sizeof(cmd), "%s %s %s %s %d >&2", python, ocsf_check, ocsf_desc, copy, calls);
+	snprintf(cmd, sizeof(cmd), "%s %s %s %s %d >&2", python, ocsf_check, ocsf_desc, copy,
+		 calls);
 	assert_int_equal(system(cmd), 0);
 
 	/* the same filters as live tracing: the calls naming another pid, existing or not */

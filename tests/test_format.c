@@ -605,8 +605,8 @@ static const char *mask_list(json_t *root, int i, char *buf, size_t len)
 	buf[0] = '\0';
 	if (!json_is_array(data))
 		return "(no data)";
-	json_array_foreach(data, k, x)
-		n += snprintf(buf + n, len - n, "%s%lld", k ? "," : "", json_integer_value(x));
+	json_array_foreach(data, k, x) n +=
+	    snprintf(buf + n, len - n, "%s%lld", k ? "," : "", json_integer_value(x));
 	return buf;
 }
 
@@ -670,15 +670,15 @@ static void test_migrate_pages(void **state)
 	root = json();
 	assert_string_equal(jstr(json_array_get(json_object_get(root, "args"), 2), "readError"),
 			    "NULL");
-	assert_true(
-	    json_is_true(json_object_get(json_array_get(json_object_get(root, "args"), 3),
-					 "truncated")));
+	assert_true(json_is_true(
+	    json_object_get(json_array_get(json_object_get(root, "args"), 3), "truncated")));
 	assert_string_equal(mask_list(root, 3, buf, sizeof(buf)), "1023");
 	json_decref(root);
 	m.ev.new_state = MPT_ARRAY_FAULT;
 	fake_migrate_masks(&m, NULL, NULL, 0);
-	assert_string_equal(table(), "22:13:21.123456 numad[812] migrate_pages(4242, 2000, NULL, "
-				     "0x7ffd3008) = -1 EPERM (Operation not permitted) <0.000041>\n");
+	assert_string_equal(table(),
+			    "22:13:21.123456 numad[812] migrate_pages(4242, 2000, NULL, "
+			    "0x7ffd3008) = -1 EPERM (Operation not permitted) <0.000041>\n");
 	root = json();
 	assert_string_equal(jstr(json_array_get(json_object_get(root, "args"), 3), "readError"),
 			    "EFAULT");

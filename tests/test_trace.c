@@ -1236,8 +1236,8 @@ static void test_ia32_gate(void **state)
 		mask32[0] = 1;
 		mask32[1] = 0xffffffff; /* past maxnode - 1 bits: not read */
 		before = tu_boot_ns();
-		ret = int80_6(MPT_NR_MIGRATE_PAGES_IA32, JUNK | 0, JUNK | 33, JUNK | (uintptr_t)mask32,
-			      JUNK | (uintptr_t)mask32, JUNK, JUNK);
+		ret = int80_6(MPT_NR_MIGRATE_PAGES_IA32, JUNK | 0, JUNK | 33,
+			      JUNK | (uintptr_t)mask32, JUNK | (uintptr_t)mask32, JUNK, JUNK);
 		after = tu_boot_ns();
 		assert_int_equal((int)ret, 0);
 		assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
@@ -1468,7 +1468,8 @@ static void test_event_selection(void **state)
 	assert_int_equal(mpt_filter_add_events(&o.filter, "move_pages,mbind", err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "unknown event 'mbind'"));
-	assert_int_equal(mpt_filter_add_events(&o.filter, "move_pages,", err, sizeof(err)), -EINVAL);
+	assert_int_equal(mpt_filter_add_events(&o.filter, "move_pages,", err, sizeof(err)),
+			 -EINVAL);
 }
 
 int main(void)

@@ -381,12 +381,30 @@ struct opt_rule {
 };
 
 #define FIELD(f) .off = offsetof(struct mpt_cli, f), .size = sizeof(((struct mpt_cli *)0)->f)
-#define FLAG(k, f) {.key = k, .kind = OK_FLAG, FIELD(f)}
-#define STR(k, f) {.key = k, .kind = OK_STR, FIELD(f)}
-#define UINT(k, f, lo, hi, w) {.key = k, .kind = OK_UINT, FIELD(f), .min = lo, .max = hi, .what = w}
-#define MB(k, f, lo, hi, w) {.key = k, .kind = OK_MB, FIELD(f), .min = lo, .max = hi, .what = w}
-#define SECONDS(k, f) {.key = k, .kind = OK_SECONDS, FIELD(f)}
-#define FILTER(k, fk) {.key = k, .kind = OK_FILTER, .filter = fk}
+#define FLAG(k, f)                                                                                 \
+	{                                                                                          \
+		.key = k, .kind = OK_FLAG, FIELD(f)                                                \
+	}
+#define STR(k, f)                                                                                  \
+	{                                                                                          \
+		.key = k, .kind = OK_STR, FIELD(f)                                                 \
+	}
+#define UINT(k, f, lo, hi, w)                                                                      \
+	{                                                                                          \
+		.key = k, .kind = OK_UINT, FIELD(f), .min = lo, .max = hi, .what = w               \
+	}
+#define MB(k, f, lo, hi, w)                                                                        \
+	{                                                                                          \
+		.key = k, .kind = OK_MB, FIELD(f), .min = lo, .max = hi, .what = w                 \
+	}
+#define SECONDS(k, f)                                                                              \
+	{                                                                                          \
+		.key = k, .kind = OK_SECONDS, FIELD(f)                                             \
+	}
+#define FILTER(k, fk)                                                                              \
+	{                                                                                          \
+		.key = k, .kind = OK_FILTER, .filter = fk                                          \
+	}
 
 static const struct opt_rule rules[] = {
     UINT('n', max_events, 1, UINT64_MAX, "event count"),
@@ -536,7 +554,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	}
 	case OPT_EVENT:
-		return mpt_filter_add_events(&cli->tracer.filter, arg, ps->err, ps->len) ? EINVAL : 0;
+		return mpt_filter_add_events(&cli->tracer.filter, arg, ps->err, ps->len) ? EINVAL
+											 : 0;
 	case OPT_CAPTURE:
 		if (!*arg) {
 			snprintf(ps->err, ps->len, "empty capture file name");

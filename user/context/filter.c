@@ -254,8 +254,8 @@ int mpt_filter_add_events(struct mpt_filter *f, const char *list, char *err, siz
 			d = mpt_event_desc_named(name);
 		}
 		if (!d) {
-			snprintf(err, len, "unknown event '%.*s' in --event: known are %s, %s", (int)n,
-				 p, mpt_event_desc_at(0)->name, mpt_event_desc_at(1)->name);
+			snprintf(err, len, "unknown event '%.*s' in --event: known are %s, %s",
+				 (int)n, p, mpt_event_desc_at(0)->name, mpt_event_desc_at(1)->name);
 			return -EINVAL;
 		}
 		f->events |= MPT_EVENT_BIT(d->type);

@@ -313,9 +313,9 @@ static int parse_move_pages(const void *buf, size_t len, struct mpt_view *v, con
 
 static bool mask_consistent(uint8_t state, uint16_t bytes)
 {
-	return state == MPT_ARRAY_OK ? bytes <= MPT_NODEMASK_BYTES_MAX
-				     : (state == MPT_ARRAY_NULL || state == MPT_ARRAY_FAULT) &&
-					   !bytes;
+	return state == MPT_ARRAY_OK
+		   ? bytes <= MPT_NODEMASK_BYTES_MAX
+		   : (state == MPT_ARRAY_NULL || state == MPT_ARRAY_FAULT) && !bytes;
 }
 
 static void set_mask(struct mpt_arg_view *a, uint64_t ptr, uint8_t state, uint16_t bytes,
@@ -352,8 +352,8 @@ static int parse_migrate_pages(const void *buf, size_t len, struct mpt_view *v, 
 	v->arg[0].value = (uint64_t)(int64_t)mg->pid;
 	v->arg[1].value = mg->maxnode;
 	set_mask(&v->arg[2], mg->old_nodes, mg->old_state, mg->old_bytes, mg->data, mg->maxnode);
-	set_mask(&v->arg[3], mg->new_nodes, mg->new_state, mg->new_bytes,
-		 mg->data + mg->old_bytes, mg->maxnode);
+	set_mask(&v->arg[3], mg->new_nodes, mg->new_state, mg->new_bytes, mg->data + mg->old_bytes,
+		 mg->maxnode);
 	return 0;
 }
 
@@ -386,8 +386,8 @@ int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char 
 	if (err)
 		return err;
 	v->raw = buf;
-	v->raw_size = h->version < MPT_EVENT_VERSION ? ((const struct mpt_event_v3 *)buf)->size
-						     : h->size;
+	v->raw_size =
+	    h->version < MPT_EVENT_VERSION ? ((const struct mpt_event_v3 *)buf)->size : h->size;
 	return 0;
 }
 

@@ -88,8 +88,8 @@ struct mpt_arg_view {
 	uint64_t bits;		   /* node masks: bits the kernel reads (maxnode - 1) */
 	/* MPT_READ_BOTH, the return seen and something captured: read again then */
 	bool reread;
-	bool changed;		        /* ... and found different */
-	uint8_t exit_state;	        /* of that re-read */
+	bool changed;			/* ... and found different */
+	uint8_t exit_state;		/* of that re-read */
 	const unsigned char *exit_data; /* what it found, when it changed and was readable */
 	/* pages[] only: pages the kernel migrated that the captured array does not hold */
 	unsigned int kernel_other_n;
@@ -98,9 +98,9 @@ struct mpt_arg_view {
 
 /* A validated record: every count agrees with the record's length. */
 struct mpt_view {
-	const struct mpt_rec_hdr *hdr;	   /* every event */
-	const struct mpt_event_desc *desc; /* which event, its arguments */
-	const struct mpt_event *ev;	   /* move_pages only, else NULL */
+	const struct mpt_rec_hdr *hdr;	    /* every event */
+	const struct mpt_event_desc *desc;  /* which event, its arguments */
+	const struct mpt_event *ev;	    /* move_pages only, else NULL */
 	const struct mpt_migrate_event *mg; /* migrate_pages only, else NULL */
 	const void *raw;		    /* the record as it was read, to be written again */
 	uint32_t raw_size;
@@ -108,8 +108,8 @@ struct mpt_view {
 	unsigned int ptr_bytes;		 /* 8, or 4 for a compat call's pointers */
 	struct mpt_arg_view arg[MPT_ARGS_MAX];
 	/* move_pages' arrays */
-	const unsigned char *pages;	 /* ev->pages_n pointers, maybe unaligned */
-	const unsigned char *nodes;	 /* ev->nodes_n __s32s */
+	const unsigned char *pages; /* ev->pages_n pointers, maybe unaligned */
+	const unsigned char *nodes; /* ev->nodes_n __s32s */
 	const unsigned char *status;
 	const unsigned char *pages_exit; /* NULL unless pages[] changed and was re-read */
 	const unsigned char *nodes_exit;

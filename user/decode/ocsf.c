@@ -183,7 +183,8 @@ static void metadata(struct strbuf *sb, const struct mpt_view *v, const struct m
 	key(sb, "uid");
 	event_uid(sb, v, ctx, uid_prefix);
 	/* the record's own clock: nanoseconds, where time has milliseconds */
-	snprintf(orig, sizeof(orig), "%" PRId64, (int64_t)v->hdr->ts_boot_ns + ctx->boot_to_wall_ns);
+	snprintf(orig, sizeof(orig), "%" PRId64,
+		 (int64_t)v->hdr->ts_boot_ns + ctx->boot_to_wall_ns);
 	kstr(sb, "original_time", orig);
 	kstr(sb, "event_code", v->desc->name);
 	sb_putc(sb, '}');
@@ -229,7 +230,8 @@ static void status(struct strbuf *sb, const struct mpt_rec_hdr *ev)
 		kint(sb, "status_id", 1);
 		kstr(sb, "status", "Success");
 		if (ev->ret > 0) {
-			/* move_pages(2), migrate_pages(2): a positive return is the pages not migrated */
+			/* move_pages(2), migrate_pages(2): a positive return is the pages not
+			 * migrated */
 			snprintf(detail, sizeof(detail), "%" PRId64 " pages not migrated",
 				 (int64_t)ev->ret);
 			kstr(sb, "status_detail", detail);

@@ -134,8 +134,8 @@ static uint32_t move_pages_hits(struct mpt_detector *d, const struct mpt_view *v
 		hit |= 1u << MPT_DET_LAYOUT_SCAN;
 	if (ev->changed || ev->kernel_other_n)
 		hit |= 1u << MPT_DET_CHANGED_DURING_CALL;
-	if (ev->nodes &&
-	    window_add(&s->flood, ev->ts_boot_ns, ev->count, d->cfg.window_ns) >= d->cfg.flood_pages)
+	if (ev->nodes && window_add(&s->flood, ev->ts_boot_ns, ev->count, d->cfg.window_ns) >=
+			     d->cfg.flood_pages)
 		hit |= 1u << MPT_DET_MIGRATION_FLOOD;
 	return hit;
 }

@@ -29,7 +29,7 @@ struct mpt_tracer {
 	struct mpt_kretprobe kret[MPT_EVENT_NR][2]; /* kprobe mode: native and ia32 returns */
 	bool compat;
 	char compat_why[MPT_REASON_LEN];
-	bool kview; /* migrate:remove_migration_pte attached */
+	bool kview;	 /* migrate:remove_migration_pte attached */
 	char events[64]; /* "move_pages, migrate_pages": what is attached */
 	struct ring_buffer *rb;
 	enum mpt_attach_mode mode;
@@ -196,9 +196,8 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	/* the kernel's own view, where the kernel has its tracepoint (CO-RE needs its type) */
 	kview = skel->rodata->trace_move_pages &&
 		mpt_kernel_view_available(kview_why, sizeof(kview_why));
-	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, prog == skel->progs.thread_exit ||
-						    (kview && prog == skel->progs.kview_migrated));
+	bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(
+	    prog, prog == skel->progs.thread_exit || (kview && prog == skel->progs.kview_migrated));
 	for_each_traced_event(o, i, d)
 	{
 		char fn[64];
@@ -332,13 +331,15 @@ static int attach_event(struct mpt_tracer *t, enum mpt_attach_mode mode, unsigne
 	compat = compat && mode != MPT_ATTACH_TRACEPOINT;
 	if (entry) {
 		if (compat)
-			err = attach_prog(p.compat_enter, mode, fn32, &l[EL_COMPAT_ENTER], why, len);
+			err =
+			    attach_prog(p.compat_enter, mode, fn32, &l[EL_COMPAT_ENTER], why, len);
 		return err ?: attach_prog(p.enter, mode, fn, &l[EL_ENTER], why, len);
 	}
 	if (mode == MPT_ATTACH_KPROBE) {
 		err = attach_return(&t->kret[e][0], p.exit, fn, true, &l[EL_EXIT], why, len);
 		if (compat)
-			err = err ?: attach_return(&t->kret[e][1], p.compat_exit, fn32, false,
+			err = err
+				  ?: attach_return(&t->kret[e][1], p.compat_exit, fn32, false,
 						   &l[EL_COMPAT_EXIT], why, len);
 		return err;
 	}
@@ -376,7 +377,8 @@ static int load_and_attach(struct mpt_tracer *t, enum mpt_attach_mode mode, bool
 	{
 		err = err ?: attach_event(t, mode, e, d, compat, false, why, len);
 	}
-	err = err ?: attach_prog(t->skel->progs.thread_exit, mode, NULL, &t->shared[SL_THREAD_EXIT],
+	err = err
+		  ?: attach_prog(t->skel->progs.thread_exit, mode, NULL, &t->shared[SL_THREAD_EXIT],
 				 why, len);
 	/* optional: without it only the exit re-read guards against rewritten arrays */
 	t->kview = false;
@@ -389,9 +391,11 @@ static int load_and_attach(struct mpt_tracer *t, enum mpt_attach_mode mode, bool
 			mpt_info("the kernel's own view of migrated pages is off: %s", kwhy);
 	}
 	if (raw) {
-		err = err ?: attach_prog(t->skel->progs.tp_compat_exit, mode, NULL,
+		err = err
+			  ?: attach_prog(t->skel->progs.tp_compat_exit, mode, NULL,
 					 &t->shared[SL_RAW_EXIT], why, len);
-		err = err ?: attach_prog(t->skel->progs.tp_compat_enter, mode, NULL,
+		err = err
+			  ?: attach_prog(t->skel->progs.tp_compat_enter, mode, NULL,
 					 &t->shared[SL_RAW_ENTER], why, len);
 	}
 	for_each_traced_event(&t->opts, e, d)
@@ -510,9 +514,8 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 		unsigned int e;
 		size_t n = 0;
 
-		for_each_traced_event(&t->opts, e, d)
-			n += snprintf(t->events + n, sizeof(t->events) - n, "%s%s", n ? ", " : "",
-				      d->name);
+		for_each_traced_event(&t->opts, e, d) n +=
+		    snprintf(t->events + n, sizeof(t->events) - n, "%s%s", n ? ", " : "", d->name);
 	}
 	mpt_info("attach mode %s chosen: %s", mpt_attach_name(mode), mpt_attach_hooks(mode));
 	mpt_info("pages the kernel migrated checked against the recorded pages[]: %s",
@@ -666,7 +669,8 @@ int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s)
 	s->malformed = t->malformed;
 	s->unfinished = t->unfinished;
 	/* read while our kretprobes exist; after stop, what stop read */
-	s->kretprobe_missed = t->skel && t->shared[SL_THREAD_EXIT] ? kret_missed(t) : t->kret_missed;
+	s->kretprobe_missed =
+	    t->skel && t->shared[SL_THREAD_EXIT] ? kret_missed(t) : t->kret_missed;
 	return 0;
 }
 
