@@ -35,9 +35,8 @@ const volatile bool target_other = false;
 const volatile __u64 wakeup_bytes = 0;
 /* The in-flight map's size (--max-inflight). */
 const volatile __u32 max_inflight = 1024;
-/* The events traced (--event): only the raw 32-bit hooks, shared by all, need to know. */
-const volatile bool trace_move_pages = true;
-const volatile bool trace_migrate_pages = true;
+/* The events traced (--event), a bit per record type: the raw 32-bit hooks, shared by all, check it. */
+const volatile __u32 traced_events = ~0u;
 
 /*
  * In-flight calls, keyed by thread id. The loader sizes the value to
@@ -1048,26 +1047,33 @@ MPT_SYSCALL_HOOKS(migrate_pages, MPT_REC_MIGRATE_PAGES, MPT_MIGRATE_PAGES_NARGS)
  * ia32 gate and clears only on the way back to user space.
  */
 
+/* @type if --event traces it, else 0. */
+static __always_inline __u16 if_traced(__u16 type)
+{
+	return traced_events & (1u << type) ? type : 0;
+}
+
 /* The event of a 32-bit syscall number @id (0: none traced), and its ABI in @abi. */
 static __always_inline __u16 compat_event(__u64 id, __u8 *abi)
 {
 	struct task_struct *task;
 
-	if (id == MPT_NR_MOVE_PAGES_IA32 || id == MPT_NR_MIGRATE_PAGES_IA32) {
-		task = bpf_get_current_task_btf();
-		if (!(task->thread_info.status & TS_COMPAT))
-			return 0;
-		*abi = MPT_ABI_IA32;
-		if (id == MPT_NR_MOVE_PAGES_IA32)
-			return trace_move_pages ? MPT_REC_MOVE_PAGES : 0;
-		return trace_migrate_pages ? MPT_REC_MIGRATE_PAGES : 0;
+	*abi = MPT_ABI_IA32;
+#define MPT_IA32_ROW(ID, type, name, nr64, nr32)                                                   \
+	if (id == nr32) {                                                                          \
+		task = bpf_get_current_task_btf();                                                 \
+		return task->thread_info.status & TS_COMPAT ? if_traced(type) : 0;                 \
 	}
+	MPT_EVENTS(MPT_IA32_ROW)
+#undef MPT_IA32_ROW
 	*abi = MPT_ABI_X32;
-	if (trace_move_pages && (id == (MPT_X32_SYSCALL_BIT | MPT_NR_MOVE_PAGES_64) ||
-				 id == (MPT_X32_SYSCALL_BIT | MPT_NR_MOVE_PAGES_X32_OLD)))
-		return MPT_REC_MOVE_PAGES;
-	if (trace_migrate_pages && id == (MPT_X32_SYSCALL_BIT | MPT_NR_MIGRATE_PAGES_64))
-		return MPT_REC_MIGRATE_PAGES;
+#define MPT_X32_ROW(ID, type, name, nr64, nr32)                                                    \
+	if (id == (MPT_X32_SYSCALL_BIT | nr64))                                                    \
+		return if_traced(type);
+	MPT_EVENTS(MPT_X32_ROW)
+#undef MPT_X32_ROW
+	if (id == (MPT_X32_SYSCALL_BIT | MPT_NR_MOVE_PAGES_X32_OLD))
+		return if_traced(MPT_REC_MOVE_PAGES);
 	return 0;
 }
 
@@ -1090,9 +1096,11 @@ int BPF_PROG(tp_compat_exit, struct pt_regs *regs, long ret)
 	__u8 abi;
 	__u16 type = compat_event(regs->orig_ax, &abi);
 
-	if (type == MPT_REC_MOVE_PAGES)
-		return on_exit(ret, MPT_REC_MOVE_PAGES);
-	if (type == MPT_REC_MIGRATE_PAGES)
-		return on_exit(ret, MPT_REC_MIGRATE_PAGES);
+	/* a constant type for each on_exit(), so that each inlines only its own branch */
+#define MPT_COMPAT_EXIT_ROW(ID, t, name, nr64, nr32)                                               \
+	if (type == t)                                                                             \
+		return on_exit(ret, t);
+	MPT_EVENTS(MPT_COMPAT_EXIT_ROW)
+#undef MPT_COMPAT_EXIT_ROW
 	return 0;
 }

@@ -188,16 +188,20 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 	skel->rodata->max_inflight = o->max_inflight;
 
-	skel->rodata->trace_move_pages =
-	    mpt_filter_event_on(&o->filter, mpt_event_desc_of(MPT_REC_MOVE_PAGES));
-	skel->rodata->trace_migrate_pages =
-	    mpt_filter_event_on(&o->filter, mpt_event_desc_of(MPT_REC_MIGRATE_PAGES));
+	skel->rodata->traced_events = 0;
+	for_each_traced_event(o, i, d)
+		skel->rodata->traced_events |= MPT_EVENT_BIT(d->type);
 
 	/* the kernel's own view, where the kernel has its tracepoint (CO-RE needs its type) */
-	kview = skel->rodata->trace_move_pages &&
+	kview = (skel->rodata->traced_events & MPT_EVENT_BIT(MPT_REC_MOVE_PAGES)) &&
 		mpt_kernel_view_available(kview_why, sizeof(kview_why));
-	bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(
-	    prog, prog == skel->progs.thread_exit || (kview && prog == skel->progs.kview_migrated));
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		bool shared = prog == skel->progs.thread_exit ||
+			      (kview && prog == skel->progs.kview_migrated);
+
+		bpf_program__set_autoload(prog, shared);
+	}
 	for_each_traced_event(o, i, d)
 	{
 		char fn[64];
