@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "decode.h"
 #include "fake_event.h"
@@ -275,7 +276,70 @@ static void test_errno_names(void **state)
 	assert_string_equal(mpt_errno_desc(4000), "Unknown error");
 }
 
-int main(void)
+static const char *schema_path;
+
+/* @item's "properties".@key.const, following a "$ref" into @defs for what it leaves out. */
+static const char *schema_const(json_t *item, json_t *defs, const char *key)
+{
+	json_t *c = json_object_get(json_object_get(json_object_get(item, "properties"), key),
+				    "const");
+	const char *ref = json_string_value(json_object_get(item, "$ref"));
+
+	if (json_is_string(c))
+		return json_string_value(c);
+	if (ref && !strncmp(ref, "#/$defs/", 8))
+		return schema_const(json_object_get(defs, ref + 8), defs, key);
+	return NULL;
+}
+
+/* The schema lists each event's arguments as its descriptors do: names, C types, count. */
+static void test_schema_follows_descriptors(void **state)
+{
+	const struct mpt_event_desc *d;
+	json_error_t jerr;
+	json_t *schema = json_load_file(schema_path, 0, &jerr), *defs, *rule;
+	size_t k;
+
+	(void)state;
+	if (!schema)
+		fail_msg("%s: %s", schema_path, jerr.text);
+	defs = json_object_get(schema, "$defs");
+	for (unsigned int e = 0; (d = mpt_event_desc_at(e)); e++) {
+		json_t *then = NULL, *args;
+
+		json_array_foreach(json_object_get(schema, "allOf"), k, rule)
+		{
+			json_t *name = json_object_get(
+			    json_object_get(json_object_get(json_object_get(rule, "if"), "properties"),
+					    "eventName"),
+			    "const");
+
+			if (json_is_string(name) && !strcmp(json_string_value(name), d->name))
+				then = json_object_get(json_object_get(rule, "then"), "properties");
+		}
+		if (!then)
+			fail_msg("the schema has no rule for %s", d->name);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(then, "argsNum"),
+								    "const")),
+				 d->nargs);
+		args = json_object_get(json_object_get(then, "args"), "prefixItems");
+		assert_int_equal(json_array_size(args), d->nargs);
+		for (unsigned int i = 0; i < d->nargs; i++) {
+			json_t *item = json_array_get(args, i);
+			const char *name = schema_const(item, defs, "name");
+			const char *type = schema_const(item, defs, "type");
+
+			if (!name || strcmp(name, d->args[i].name) || !type ||
+			    strcmp(type, d->args[i].ctype))
+				fail_msg("%s argument %u: schema says %s %s, events/ says %s %s", d->name,
+					 i, type ? type : "?", name ? name : "?", d->args[i].ctype,
+					 d->args[i].name);
+		}
+	}
+	json_decref(schema);
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_parse_valid, setup),
@@ -291,6 +355,9 @@ int main(void)
 	    cmocka_unit_test_setup(test_truncated, setup),
 	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_errno_names),
+	    cmocka_unit_test(test_schema_follows_descriptors),
 	};
+
+	schema_path = argc > 1 ? argv[1] : "events/events.schema.json";
 	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
 }
