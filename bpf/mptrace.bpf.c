@@ -810,6 +810,8 @@ static __always_inline int on_exit(long ret, __u16 type)
  * A busy slot at that point lost its return (a missed kretprobe or fexit):
  * report that call first.
  */
+#include "lineage.bpf.h"
+
 SEC("raw_tracepoint/sched_process_exit")
 int thread_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -822,6 +824,7 @@ int thread_exit(struct bpf_raw_tracepoint_args *ctx)
 		free_slot(tid);
 	}
 	bpf_map_delete_elem(&untracked, &tid);
+	proc_exit();
 	return 0;
 }
 

@@ -48,6 +48,12 @@ enum mpt_record_type {
 #undef MPT_REC_ENUM
 };
 
+/*
+ * Record types that are not syscall events: what the process tracker sees
+ * (struct mpt_proc_event). Never reused, as the events' are not.
+ */
+#define MPT_REC_PROCESS 3
+
 /* Each event's syscall numbers: MPT_NR_<ID>_64 (native and x32 gates), MPT_NR_<ID>_IA32. */
 enum mpt_syscall_nr {
 #define MPT_NR_ENUM(id, type, name, nr64, nr32) MPT_NR_##id##_64 = nr64, MPT_NR_##id##_IA32 = nr32,
@@ -241,6 +247,49 @@ struct mpt_migrate_event {
 };
 
 /*
+ * The process tracker (sched_process_fork/exec/exit): who every process is,
+ * so that an event can name its executable, command line and ancestors even
+ * after they are gone. Written for every process (not only the traced ones:
+ * a traced caller's parent is rarely traced itself).
+ */
+enum mpt_proc_kind {
+	MPT_PROC_FORK = 1, /* a new process (not a thread): it inherits its parent's image */
+	MPT_PROC_EXEC = 2, /* a new image: executable path and command line */
+	MPT_PROC_EXIT = 3, /* the last thread of the process exited */
+};
+
+/* Bits of mpt_proc_event.flags. */
+#define MPT_PROC_PATH_TRUNCATED (1u << 0)
+#define MPT_PROC_ARGV_TRUNCATED (1u << 1)
+/* user space only: known from /proc, its start time to a clock tick (never in a kernel record) */
+#define MPT_PROC_START_APPROX (1u << 2)
+
+/* Bytes of the executable's path and of the command line a record keeps. */
+#define MPT_PROC_PATH_MAX 512
+#define MPT_PROC_ARGV_MAX 512
+
+struct mpt_proc_event {
+	__u16 type; /* MPT_REC_PROCESS */
+	__u16 version;
+	__u32 size; /* header + path + argv */
+	__u64 ts_boot_ns;
+	__u64 start_ns;	 /* the process's start (CLOCK_BOOTTIME): with tgid, who it is */
+	__u64 pstart_ns; /* its parent's, likewise */
+	__u64 exe_ino;	 /* the executable's inode and device (kernel dev_t); 0 unknown */
+	__u32 exe_dev;
+	__u32 tgid; /* host pids */
+	__u32 ptgid;
+	__u32 ns_tgid; /* as its own pid namespace sees it */
+	__u8 kind;     /* enum mpt_proc_kind */
+	__u8 flags;    /* MPT_PROC_*_TRUNCATED */
+	__u16 path_len;
+	__u16 argv_len; /* argv, each argument NUL-terminated, as the kernel keeps them */
+	__u16 _pad;
+	char comm[MPT_TASK_COMM_LEN];
+	__u8 data[]; /* path (no NUL), then argv */
+};
+
+/*
  * Everything a return adds, cleared, and why there is none: at entry
  * (MPT_RET_SEEN, until the return fills it in) and for a call reported from
  * its entry alone. The kernel side and the loader both use it.
@@ -280,5 +329,9 @@ _Static_assert(__builtin_offsetof(struct mpt_event, data) % 8 == 0,
 	     ? sizeof(struct mpt_event) + (cap)*MPT_DATA_BYTES_PER_ENTRY                           \
 	     : sizeof(struct mpt_migrate_event) + 2 * MPT_NODEMASK_BYTES_MAX)
 _Static_assert(MPT_ARRAY_CAP_MAX <= 0xffff, "array counts are __u16");
+_Static_assert(sizeof(struct mpt_proc_event) == 80, "mpt_proc_event layout changed");
+_Static_assert(__builtin_offsetof(struct mpt_proc_event, ts_boot_ns) ==
+		   __builtin_offsetof(struct mpt_rec_hdr, ts_boot_ns),
+	       "every record starts with type, version, size and its time");
 
 #endif /* MPTRACE_EVENT_H */

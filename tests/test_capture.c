@@ -60,7 +60,7 @@ static void sample_event(struct fake_event *f, int i)
 }
 
 static const struct mpt_enrich sample_enrich = {
-    "/system.slice/docker-3f4e.scope", "/usr/bin/numad", "", "", "",
+    "/system.slice/docker-3f4e.scope", "/usr/bin/numad", "", "", "", NULL,
 };
 
 /* NEVENTS events, one drop, a flush every two events; returns the file's bytes. */

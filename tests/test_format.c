@@ -466,7 +466,7 @@ static void test_context_fields(void **state)
 {
 	static const struct mpt_enrich en = {
 	    "/system.slice/docker-3f4e.scope", "/usr/sbin/numad",
-	    "3f4e2a1b9c0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f", "docker", ""};
+	    "3f4e2a1b9c0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f", "docker", "", NULL};
 	struct mpt_view v;
 	const char *why;
 	json_error_t err;

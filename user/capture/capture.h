@@ -17,7 +17,7 @@
 
 #define MPT_CAP_MAGIC "MPTCAP\r\n"
 #define MPT_CAP_MAJOR 1
-#define MPT_CAP_MINOR 1
+#define MPT_CAP_MINOR 2
 #define MPT_CAP_PREAMBLE_SIZE 16
 #define MPT_CAP_REC_HDR_SIZE 12
 /* No record is larger: a length beyond it is damage, never an allocation. */
@@ -36,6 +36,7 @@ enum mpt_cap_rec_type {
 	MPT_CAP_REC_CHAIN = 4,	/* SHA-256 over the previous chain and the bytes since */
 	MPT_CAP_REC_END = 5,	/* clean close: this file's counts */
 	MPT_CAP_REC_CLOCK = 6,	/* the wall clock stepped: records after it use a new offset */
+	MPT_CAP_REC_PROCESS = 7, /* 1.2: a process an event names, before the first that does */
 };
 
 /* Drop causes: the kernel's loss counters (enum mpt_stat), then the user side's. */
@@ -143,6 +144,7 @@ struct mpt_cap_item {
 
 struct mpt_cap_counts {
 	uint64_t records, events, drop_records, dropped, unknown, chain_blocks;
+	uint64_t processes; /* PROCESS records (1.2) */
 	uint64_t first_ns, last_ns; /* event entry times, boot clock */
 	bool ended;		    /* END record and its chain block seen */
 	uint64_t clock_steps;
@@ -174,14 +176,38 @@ void mpt_cap_reader_chain_head(const struct mpt_cap_reader *r, char *out);
 
 /* An EVENT record's payload: the kernel record and the strings the user side added. */
 #define MPT_CAP_EVENT_STRINGS_MAX (5 * (2 + 4096))
-/* Encode @v as an EVENT payload into @out; its length, 0 when @cap is too small. */
-size_t mpt_cap_event_encode(const struct mpt_view *v, unsigned char *out, size_t cap);
-/* Where a decoded payload lives: an aligned copy of the record, the strings. */
+/*
+ * Encode @v as an EVENT payload into @out; its length, 0 when @cap is too
+ * small. With @lineage, @v's lineage follows the strings (what ship sends).
+ */
+size_t mpt_cap_event_encode(const struct mpt_view *v, unsigned char *out, size_t cap,
+			    bool lineage);
+/* A process as a capture keeps it (MPT_CAP_REC_PROCESS), decoded: its strings live here. */
+struct mpt_cap_proc {
+	struct mpt_proc_info info;
+	char exe[MPT_PROC_PATH_MAX + 1];
+	unsigned char argv[MPT_PROC_ARGV_MAX];
+};
+/* Encode @p as a PROCESS payload into @out (MPT_CAP_PROC_MAX bytes); its length. */
+#define MPT_CAP_PROC_MAX (64 + MPT_PROC_PATH_MAX + MPT_PROC_ARGV_MAX)
+size_t mpt_cap_proc_encode(const struct mpt_proc_info *p, unsigned char *out);
+/* Decode a PROCESS payload. 0, or -1 when it does not hold together. */
+int mpt_cap_proc_decode(const unsigned char *p, size_t len, struct mpt_cap_proc *out);
+
+/*
+ * Where a decoded payload lives: an aligned copy of the record, the strings,
+ * and the lineage a payload may carry after them (a shipped message does:
+ * each stands alone, with no process records before it).
+ */
 struct mpt_cap_event_buf {
 	unsigned char *event;
 	size_t cap;
 	char str[5][4097];
+	struct mpt_cap_proc procs[1 + MPT_ANCESTORS_MAX];
+	struct mpt_lineage_view lineage;
 };
+/* The lineage of @v's enrichment after its strings (ship): at most this many bytes. */
+#define MPT_CAP_LINEAGE_MAX (4 + (1 + MPT_ANCESTORS_MAX) * (2 + MPT_CAP_PROC_MAX))
 /* Decode an EVENT payload into @it (pointing into @b). 0, or -1 with @why. */
 int mpt_cap_event_decode(struct mpt_cap_event_buf *b, const void *payload, size_t len,
 			 struct mpt_cap_item *it, const char **why);

@@ -78,7 +78,7 @@ int mpt_cap_grow(unsigned char **p, size_t *cap, size_t need)
 /* The five strings after the kernel record, each u16 length + bytes; returns their size. */
 uint32_t mpt_cap_encode_strings(const struct mpt_enrich *en, unsigned char *tail)
 {
-	static const struct mpt_enrich none = {"", "", "", "", ""};
+	static const struct mpt_enrich none = {"", "", "", "", "", NULL};
 	const char *str[N_STRINGS];
 	uint32_t tlen = 0;
 
@@ -98,16 +98,125 @@ uint32_t mpt_cap_encode_strings(const struct mpt_enrich *en, unsigned char *tail
 	return tlen;
 }
 
-size_t mpt_cap_event_encode(const struct mpt_view *v, unsigned char *out, size_t cap)
+size_t mpt_cap_proc_encode(const struct mpt_proc_info *p, unsigned char *out)
 {
-	size_t need = 4 + v->raw_size + MPT_CAP_EVENT_STRINGS_MAX;
+	size_t exe_len = p->exe ? strnlen(p->exe, MPT_PROC_PATH_MAX) : 0;
+	size_t argv_len = p->argv_len > MPT_PROC_ARGV_MAX ? MPT_PROC_ARGV_MAX : p->argv_len;
+
+	memset(out, 0, 64);
+	put32(out, p->tgid);
+	put32(out + 4, p->ptgid);
+	put32(out + 8, p->ns_tgid);
+	put32(out + 12, p->exe_dev);
+	put64(out + 16, p->start_ns);
+	put64(out + 24, p->pstart_ns);
+	put64(out + 32, p->exe_ino);
+	out[40] = p->flags;
+	put16(out + 42, exe_len);
+	put16(out + 44, argv_len);
+	memcpy(out + 48, p->comm, strnlen(p->comm, MPT_TASK_COMM_LEN));
+	memcpy(out + 64, p->exe, exe_len);
+	if (argv_len)
+		memcpy(out + 64 + exe_len, p->argv, argv_len);
+	return 64 + exe_len + argv_len;
+}
+
+int mpt_cap_proc_decode(const unsigned char *p, size_t len, struct mpt_cap_proc *out)
+{
+	struct mpt_proc_info *i = &out->info;
+	size_t exe_len, argv_len;
+
+	if (len < 64)
+		return -1;
+	exe_len = get16(p + 42);
+	argv_len = get16(p + 44);
+	if (exe_len > MPT_PROC_PATH_MAX || argv_len > MPT_PROC_ARGV_MAX ||
+	    64 + exe_len + argv_len != len || memchr(p + 64, '\0', exe_len))
+		return -1;
+	memset(i, 0, sizeof(*i));
+	i->tgid = get32(p);
+	i->ptgid = get32(p + 4);
+	i->ns_tgid = get32(p + 8);
+	i->exe_dev = get32(p + 12);
+	i->start_ns = get64(p + 16);
+	i->pstart_ns = get64(p + 24);
+	i->exe_ino = get64(p + 32);
+	i->flags = p[40];
+	memcpy(i->comm, p + 48, MPT_TASK_COMM_LEN);
+	i->comm[MPT_TASK_COMM_LEN] = '\0';
+	memcpy(out->exe, p + 64, exe_len);
+	out->exe[exe_len] = '\0';
+	memcpy(out->argv, p + 64 + exe_len, argv_len);
+	i->exe = out->exe;
+	i->argv = out->argv;
+	i->argv_len = argv_len;
+	return 0;
+}
+
+/* @l after the strings: count, whether the chain went on, then each process (self first). */
+static size_t encode_lineage(const struct mpt_lineage_view *l, unsigned char *out)
+{
+	size_t off = 4;
+	unsigned int n = 0;
+
+	if (!l || !l->self) {
+		memset(out, 0, 4);
+		return 4;
+	}
+	for (unsigned int i = 0; i <= l->n_anc; i++) {
+		size_t k = mpt_cap_proc_encode(i ? l->anc[i - 1] : l->self, out + off + 2);
+
+		put16(out + off, k);
+		off += 2 + k;
+		n++;
+	}
+	put16(out, n);
+	out[2] = l->anc_truncated;
+	out[3] = 0;
+	return off;
+}
+
+size_t mpt_cap_event_encode(const struct mpt_view *v, unsigned char *out, size_t cap,
+			    bool lineage)
+{
+	size_t need = 4 + v->raw_size + MPT_CAP_EVENT_STRINGS_MAX + (lineage ? MPT_CAP_LINEAGE_MAX : 0);
+	size_t n;
 
 	if (cap < need)
 		return 0;
 	/* the record as it was read: an older one stays as it was, byte for byte */
 	put32(out, v->raw_size);
 	memcpy(out + 4, v->raw, v->raw_size);
-	return 4 + v->raw_size + mpt_cap_encode_strings(v->enrich, out + 4 + v->raw_size);
+	n = 4 + v->raw_size + mpt_cap_encode_strings(v->enrich, out + 4 + v->raw_size);
+	if (lineage)
+		n += encode_lineage(v->enrich ? v->enrich->lineage : NULL, out + n);
+	return n;
+}
+
+/* A lineage after the strings (a shipped message's), into @b; -1 when it does not hold. */
+static int decode_lineage(struct mpt_cap_event_buf *b, const unsigned char *p, size_t len)
+{
+	struct mpt_lineage_view *l = &b->lineage;
+	unsigned int n;
+	size_t off = 4;
+
+	memset(l, 0, sizeof(*l));
+	if (len < 4 || (n = get16(p)) > 1 + MPT_ANCESTORS_MAX)
+		return -1;
+	for (unsigned int i = 0; i < n; i++) {
+		size_t k;
+
+		if (len - off < 2 || (k = get16(p + off)) > len - off - 2 ||
+		    mpt_cap_proc_decode(p + off + 2, k, &b->procs[i]))
+			return -1;
+		if (i)
+			l->anc[l->n_anc++] = &b->procs[i].info;
+		else
+			l->self = &b->procs[0].info;
+		off += 2 + k;
+	}
+	l->anc_truncated = p[2] != 0;
+	return off == len ? 0 : -1;
 }
 
 int mpt_cap_event_decode(struct mpt_cap_event_buf *b, const void *payload, size_t len,
@@ -145,7 +254,16 @@ int mpt_cap_event_decode(struct mpt_cap_event_buf *b, const void *payload, size_
 	it->enrich.container_id = b->str[2];
 	it->enrich.container_runtime = b->str[3];
 	it->enrich.pod_uid = b->str[4];
+	it->enrich.lineage = NULL;
 	it->view.enrich = &it->enrich;
+	/* what a message carries after its strings: its lineage */
+	if (off < len) {
+		if (decode_lineage(b, p + off, len - off)) {
+			*why = "bad lineage";
+			return -1;
+		}
+		it->enrich.lineage = &b->lineage;
+	}
 	return 0;
 }
 

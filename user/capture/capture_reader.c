@@ -50,6 +50,9 @@ struct mpt_cap_reader {
 	struct mpt_cap_meta meta;
 	struct mpt_cap_counts counts;
 	struct mpt_cap_event_buf ev;
+	/* the processes this file's PROCESS records named, for its events' lineage */
+	struct mpt_lineage *lineage;
+	struct mpt_cap_proc proc;
 	char error[512];
 };
 
@@ -297,6 +300,13 @@ static int decode_event(struct mpt_cap_reader *r, const unsigned char *p, uint32
 	if (mpt_cap_event_decode(&r->ev, p, len, it, &why))
 		return fail(r, MPT_CAP_EDAMAGED, "event record at offset %llu: %s",
 			    (unsigned long long)it->offset, why);
+	/* the process records before it name its caller and the caller's ancestors */
+	if (!it->enrich.lineage && r->lineage) {
+		mpt_lineage_of(r->lineage, it->view.hdr->task.host_tgid, it->view.hdr->task.start_ns,
+			       &r->ev.lineage);
+		if (r->ev.lineage.self)
+			it->enrich.lineage = &r->ev.lineage;
+	}
 	return 0;
 }
 
@@ -366,6 +376,16 @@ static int deliver(struct mpt_cap_reader *r, struct mpt_cap_item *it)
 		return 1;
 	case MPT_CAP_REC_END:
 		return check_end(r, p, len, it->offset);
+	case MPT_CAP_REC_PROCESS:
+		if (mpt_cap_proc_decode(p, len, &r->proc))
+			return fail(r, MPT_CAP_EDAMAGED, "process record at offset %llu: bad length",
+				    (unsigned long long)it->offset);
+		if (!r->lineage)
+			r->lineage = mpt_lineage_new();
+		if (r->lineage)
+			mpt_lineage_add(r->lineage, &r->proc.info);
+		r->counts.processes++;
+		return 0;
 	default:
 		return 0; /* a newer minor's record: skipped by its length */
 	}
@@ -428,7 +448,7 @@ int mpt_cap_next(struct mpt_cap_reader *r, struct mpt_cap_item *it)
 		if (type == MPT_CAP_REC_END)
 			r->after_end = true;
 		else if (type != MPT_CAP_REC_EVENT && type != MPT_CAP_REC_DROP &&
-			 type != MPT_CAP_REC_CLOCK)
+			 type != MPT_CAP_REC_CLOCK && type != MPT_CAP_REC_PROCESS)
 			r->counts.unknown++;
 		r->block_len += MPT_CAP_REC_HDR_SIZE + len;
 		r->off += MPT_CAP_REC_HDR_SIZE + len;
@@ -472,6 +492,7 @@ void mpt_cap_reader_free(struct mpt_cap_reader *r)
 	json_decref(r->header);
 	free(r->block);
 	mpt_cap_event_buf_free(&r->ev);
+	mpt_lineage_free(r->lineage);
 	free(r);
 }
 

@@ -62,6 +62,9 @@ struct mpt_cap_writer {
 	bool created_any;
 	char head_hex[2 * MPT_CAP_HASH_LEN + 1];
 	char error[4400];
+	/* processes this file holds a record of (tgid, start, image): open addressing, 0 empty */
+	uint64_t *procs;
+	size_t procs_cap, procs_n;
 };
 
 static void wsay(struct mpt_cap_writer *w, const char *fmt, ...)
@@ -195,8 +198,57 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 }
 
 /* What a lost block held is counted and its drop records carried to the next one. */
+/* The processes recorded are this file's, and only those of blocks written or to be. */
+static void forget_procs(struct mpt_cap_writer *w)
+{
+	if (w->procs)
+		memset(w->procs, 0, w->procs_cap * sizeof(*w->procs));
+	w->procs_n = 0;
+}
+
+static uint64_t proc_key(const struct mpt_proc_info *p)
+{
+	uint64_t k = (uint64_t)p->tgid * 0x9e3779b97f4a7c15ull ^ p->start_ns ^
+		     (uint64_t)p->gen << 48;
+
+	return k ? k : 1;
+}
+
+/* Is @p recorded in this file already? If not, remember that it now is. */
+static bool proc_seen(struct mpt_cap_writer *w, const struct mpt_proc_info *p)
+{
+	uint64_t k = proc_key(p);
+	size_t i;
+
+	if (w->procs_n * 2 >= w->procs_cap) {
+		size_t cap = w->procs_cap ? w->procs_cap * 2 : 1024;
+		uint64_t *n = calloc(cap, sizeof(*n));
+
+		if (!n)
+			return false;
+		for (size_t j = 0; j < w->procs_cap; j++) {
+			if (!w->procs[j])
+				continue;
+			for (i = w->procs[j] % cap; n[i]; i = (i + 1) % cap)
+				;
+			n[i] = w->procs[j];
+		}
+		free(w->procs);
+		w->procs = n;
+		w->procs_cap = cap;
+	}
+	for (i = k % w->procs_cap; w->procs[i]; i = (i + 1) % w->procs_cap)
+		if (w->procs[i] == k)
+			return true;
+	w->procs[i] = k;
+	w->procs_n++;
+	return false;
+}
+
 static void lose_block(struct mpt_cap_writer *w, size_t keep)
 {
+	/* the process records of a lost block go with it: written again when next named */
+	forget_procs(w);
 	w->lost += w->block_events;
 	w->lost_total += w->block_events;
 	w->clock_carried |= w->clock_in_block;
@@ -396,6 +448,7 @@ static int open_file(struct mpt_cap_writer *w)
 	w->blocks = 0;
 	w->file_bytes = 0;
 	w->events = w->drops = w->dropped = 0;
+	forget_procs(w);
 	w->meta.file_seq = w->seq;
 	w->meta.prev_file_hash = w->prev_hash;
 	free(w->header_json);
@@ -656,11 +709,32 @@ int mpt_cap_writer_open(const struct mpt_cap_writer_opts *o, const struct mpt_ca
 	return 0;
 }
 
+/* A process record, once per file, before the first event that names the process. */
+static int write_proc(struct mpt_cap_writer *w, const struct mpt_proc_info *p)
+{
+	unsigned char rec[MPT_CAP_PROC_MAX];
+
+	if (proc_seen(w, p))
+		return 0;
+	return append(w, MPT_CAP_REC_PROCESS, rec, mpt_cap_proc_encode(p, rec));
+}
+
 int mpt_cap_write_event(struct mpt_cap_writer *w, const struct mpt_view *v)
 {
+	const struct mpt_lineage_view *l = v->enrich ? v->enrich->lineage : NULL;
 	unsigned char tail[MPT_CAP_EVENT_STRINGS_MAX], head[4];
 	uint32_t klen = v->raw_size, tlen = mpt_cap_encode_strings(v->enrich, tail);
 	int err;
+
+	/* the oldest ancestor first, so that a reader links each to its parent as it goes */
+	if (l && l->self) {
+		/* past the cap, one more: a reader then sees the chain go on, as the live run did */
+		if (l->anc_truncated)
+			write_proc(w, l->anc[MPT_ANCESTORS_MAX]);
+		for (unsigned int i = l->n_anc; i > 0; i--)
+			write_proc(w, l->anc[i - 1]);
+		write_proc(w, l->self);
+	}
 
 	put32(head, klen);
 	/* one record, one CRC: the kernel record's length, the record, the strings */
@@ -766,6 +840,7 @@ static void writer_free(struct mpt_cap_writer *w)
 		close(w->lock_fd);
 	free(w->buf);
 	free(w->header_json);
+	free(w->procs);
 	free((char *)w->opts.path);
 	free((char *)w->meta.mptrace_version);
 	free((char *)w->meta.hostname);

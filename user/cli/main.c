@@ -214,12 +214,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mptrace: out of memory\n");
 		goto cleanup;
 	}
+	sink.lineage = mpt_lineage_new();
+	if (!sink.lineage) {
+		fprintf(stderr, "mptrace: out of memory\n");
+		goto cleanup;
+	}
 	cli.tracer.on_event = mpt_sink_emit;
+	cli.tracer.on_process = mpt_sink_process;
 	cli.tracer.ctx = &sink;
 	if (mpt_tracer_start(&cli.tracer, &tracer, &rep)) {
 		report_attach_failure(cli.tracer.attach, &rep);
 		goto cleanup;
 	}
+	/* what ran before the tracker was attached; what forks or execs from now is recorded */
+	mpt_lineage_scan_proc(sink.lineage);
 	/* the capture first: a capture that cannot be made leaves no empty log behind */
 	if (cli.capture) {
 		cmdline = join_args(argc, argv);
@@ -369,6 +377,7 @@ int main(int argc, char **argv)
 cleanup:
 	mpt_cap_writer_close(sink.cap, NULL, NULL);
 	mpt_detector_free(sink.detect);
+	mpt_lineage_free(sink.lineage);
 	free(cmdline);
 	mpt_tracer_free(tracer);
 	for (int i = 0; i < sink.n_out; i++)

@@ -427,6 +427,7 @@ static void report_info(const struct source *s)
 	}
 	if (c->clock_steps)
 		printf("%-18s %llu\n", "clock steps", (unsigned long long)c->clock_steps);
+	printf("%-18s %llu\n", "process records", (unsigned long long)c->processes);
 	printf("%-18s %llu\n", "records skipped", (unsigned long long)c->unknown);
 	printf("%-18s %llu\n", "chain blocks", (unsigned long long)c->chain_blocks);
 	printf("%-18s %s\n", "closed cleanly", c->ended ? "yes" : "no");

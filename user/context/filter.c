@@ -279,7 +279,7 @@ bool mpt_filter_event_on(const struct mpt_filter *f, const struct mpt_event_desc
 
 bool mpt_filter_match(const struct mpt_filter *f, const struct mpt_view *v)
 {
-	static const struct mpt_enrich none = {"", "", "", "", ""};
+	static const struct mpt_enrich none = {"", "", "", "", "", NULL};
 	const struct mpt_enrich *en = v->enrich ? v->enrich : &none;
 	const struct mpt_rec_hdr *ev = v->hdr;
 	const struct mpt_task *t = &ev->task;

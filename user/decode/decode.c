@@ -391,6 +391,24 @@ int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char 
 	return 0;
 }
 
+int mpt_proc_parse(const void *buf, size_t len, const char **why)
+{
+	const struct mpt_proc_event *p = buf;
+
+	*why = NULL;
+	if (len < sizeof(*p) || p->type != MPT_REC_PROCESS) {
+		*why = "not a process record";
+		return -EINVAL;
+	}
+	if (p->version != MPT_EVENT_VERSION || p->kind < MPT_PROC_FORK || p->kind > MPT_PROC_EXIT ||
+	    p->path_len > MPT_PROC_PATH_MAX || p->argv_len > MPT_PROC_ARGV_MAX ||
+	    p->size != sizeof(*p) + p->path_len + p->argv_len || p->size > len) {
+		*why = "process record length or kind does not hold";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 bool mpt_mask_has(const struct mpt_arg_view *a, uint64_t node)
 {
 	return node < mpt_mask_span(a) && (a->data[node / 8] >> (node % 8) & 1);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "events.h"
+#include "lineage.h"
 #include "mptrace_event.h"
 #include "strbuf.h"
 
@@ -22,6 +23,8 @@ struct mpt_enrich {
 	const char *container_id; /* 64 hex digits */
 	const char *container_runtime;
 	const char *pod_uid;
+	/* the caller's executable, command line and ancestors; NULL: not known */
+	const struct mpt_lineage_view *lineage;
 };
 
 /*
@@ -140,6 +143,8 @@ void mpt_rec_clear_return(struct mpt_rec_hdr *h, uint8_t ret_state);
  * up @v. Returns 0, or -EINVAL with a reason in @why when it is malformed.
  */
 int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char **why);
+/* Check a process record (MPT_REC_PROCESS): 0, or -EINVAL with a reason in @why. */
+int mpt_proc_parse(const void *buf, size_t len, const char **why);
 
 /* Entry @i of an array at @base: one of the caller's pointers (its ABI's width), an int, a u64. */
 uint64_t mpt_ptr_item(const struct mpt_view *v, const unsigned char *base, unsigned int i);

@@ -134,7 +134,84 @@ static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum mp
 	}
 }
 
-static const struct mpt_enrich no_enrich = {"", "", "", "", ""};
+static const struct mpt_enrich no_enrich = {"", "", "", "", "", NULL};
+
+/* Each NUL-ended argument of @p's command line (the last one cut short may have none). */
+static void each_arg(const struct mpt_proc_info *p, void (*fn)(void *, const char *, size_t),
+		     void *ctx)
+{
+	size_t at = 0;
+
+	while (p && at < p->argv_len) {
+		const unsigned char *nul = memchr(p->argv + at, '\0', p->argv_len - at);
+		size_t n = nul ? (size_t)(nul - (p->argv + at)) : p->argv_len - at;
+
+		fn(ctx, (const char *)p->argv + at, n);
+		at += n + 1;
+	}
+}
+
+struct args_out {
+	struct strbuf *sb;
+	bool first;
+	const char *sep;
+	bool json;
+};
+
+static void put_arg(void *ctx, const char *s, size_t n)
+{
+	struct args_out *o = ctx;
+
+	if (!o->first)
+		sb_puts(o->sb, o->sep);
+	o->first = false;
+	if (o->json)
+		sb_json_str(o->sb, s, n);
+	else
+		sb_put(o->sb, s, n);
+}
+
+void mpt_format_cmdline(struct strbuf *sb, const struct mpt_proc_info *p, bool json)
+{
+	struct args_out o = {sb, true, json ? "," : " ", json};
+
+	each_arg(p, put_arg, &o);
+}
+
+static void json_bool(struct strbuf *sb, const char *key, bool v)
+{
+	sb_puts(sb, key);
+	sb_puts(sb, v ? "true" : "false");
+}
+
+/* Who the caller is and who started it: its command line, then its ancestors, parent first. */
+static void json_lineage(struct strbuf *sb, const struct mpt_lineage_view *l,
+			 const struct mpt_fmt_ctx *ctx)
+{
+	const struct mpt_proc_info *self = l ? l->self : NULL;
+
+	sb_puts(sb, ",\"commandLine\":[");
+	mpt_format_cmdline(sb, self, true);
+	sb_putc(sb, ']');
+	json_bool(sb, ",\"commandLineTruncated\":",
+		  self && (self->flags & MPT_PROC_ARGV_TRUNCATED));
+	sb_puts(sb, ",\"ancestors\":[");
+	for (unsigned int i = 0; self && i < l->n_anc; i++) {
+		const struct mpt_proc_info *a = l->anc[i];
+
+		sb_puts(sb, i ? ",{\"hostProcessId\":" : "{\"hostProcessId\":");
+		sb_u64(sb, a->tgid);
+		sb_puts(sb, ",\"processName\":");
+		sb_json_str(sb, a->comm, strnlen(a->comm, MPT_TASK_COMM_LEN));
+		sb_puts(sb, ",\"executable\":{\"path\":");
+		sb_json_str(sb, a->exe, strlen(a->exe));
+		sb_puts(sb, "},\"startTime\":");
+		sb_u64(sb, a->start_ns + ctx->boot_to_wall_ns);
+		sb_putc(sb, '}');
+	}
+	sb_putc(sb, ']');
+	json_bool(sb, ",\"ancestorsTruncated\":", self && l->anc_truncated);
+}
 
 static const struct mpt_enrich *enrich_of(const struct mpt_view *v)
 {
@@ -195,6 +272,7 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_puts(sb, ",\"executable\":{\"path\":");
 	sb_json_str(sb, en->exe_path, strlen(en->exe_path));
 	sb_putc(sb, '}');
+	json_lineage(sb, en->lineage, ctx);
 	sb_puts(sb, ",\"eventName\":\"");
 	sb_puts(sb, v->desc->name);
 	sb_puts(sb, "\",\"syscall\":\"");
@@ -357,18 +435,32 @@ static void table_array(struct strbuf *sb, const struct mpt_view *v, enum mpt_ar
 	}
 }
 
-static void table_comm(struct strbuf *sb, const struct mpt_rec_hdr *h)
+static void table_name(struct strbuf *sb, const char *comm)
 {
-	size_t i, n = comm_len(h);
+	size_t i, n = strnlen(comm, MPT_TASK_COMM_LEN);
 
 	for (i = 0; i < n; i++) {
-		unsigned char c = h->task.comm[i];
+		unsigned char c = comm[i];
 
 		if (c >= 0x20 && c < 0x7f && c != '\\')
 			sb_putc(sb, c);
 		else
 			sb_printf(sb, "\\x%02x", c);
 	}
+}
+
+/* The ancestors, compactly, after the call: " <- bash[7000] <- sshd[900]". */
+static void table_lineage(struct strbuf *sb, const struct mpt_lineage_view *l)
+{
+	if (!l || !l->self)
+		return;
+	for (unsigned int i = 0; i < l->n_anc; i++) {
+		sb_puts(sb, " <- ");
+		table_name(sb, l->anc[i]->comm);
+		sb_printf(sb, "[%u]", l->anc[i]->tgid);
+	}
+	if (l->anc_truncated)
+		sb_puts(sb, " <- ...");
 }
 
 void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
@@ -382,7 +474,7 @@ void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct 
 	localtime_r(&sec, &tm);
 	sb_printf(sb, "%02d:%02d:%02d.%06llu ", tm.tm_hour, tm.tm_min, tm.tm_sec,
 		  (unsigned long long)(wall % 1000000000ull / 1000));
-	table_comm(sb, h);
+	table_name(sb, h->task.comm);
 	sb_putc(sb, '[');
 	sb_u64(sb, h->task.host_tgid);
 	if (h->task.host_tid != h->task.host_tgid) {
@@ -421,7 +513,9 @@ void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct 
 	sb_puts(sb, ") = ");
 	if (h->ret_state != MPT_RET_SEEN) {
 		/* strace's "= ?" for a call whose return it never saw */
-		sb_printf(sb, "? <%s: return not seen>\n", mpt_ret_state_name(h->ret_state));
+		sb_printf(sb, "? <%s: return not seen>", mpt_ret_state_name(h->ret_state));
+		table_lineage(sb, v->enrich ? v->enrich->lineage : NULL);
+		sb_putc(sb, '\n');
 		return;
 	}
 	if (is_errno(h->ret)) {
@@ -433,6 +527,8 @@ void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct 
 	} else {
 		sb_s64(sb, h->ret);
 	}
-	sb_printf(sb, " <%llu.%06llu>\n", (unsigned long long)(h->duration_ns / 1000000000ull),
+	sb_printf(sb, " <%llu.%06llu>", (unsigned long long)(h->duration_ns / 1000000000ull),
 		  (unsigned long long)(h->duration_ns % 1000000000ull / 1000));
+	table_lineage(sb, v->enrich ? v->enrich->lineage : NULL);
+	sb_putc(sb, '\n');
 }

@@ -38,6 +38,9 @@ struct mpt_ocsf_rule {
 void mpt_format_ocsf_finding(struct strbuf *sb, const struct mpt_ocsf_rule *rule,
 			     const struct mpt_view *trigger, const struct mpt_fmt_ctx *ctx);
 
+/* @p's command line: JSON strings with commas (@json), or words with spaces. */
+void mpt_format_cmdline(struct strbuf *sb, const struct mpt_proc_info *p, bool json);
+
 /* Pieces of the JSON format that other formats carry as they are. */
 void mpt_format_json_return(struct strbuf *sb, const struct mpt_rec_hdr *h);
 void mpt_format_json_args(struct strbuf *sb, const struct mpt_view *v);

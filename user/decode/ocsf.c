@@ -53,7 +53,7 @@ static void kint(struct strbuf *sb, const char *k, int64_t v)
 
 static const struct mpt_enrich *enrich_of(const struct mpt_view *v)
 {
-	static const struct mpt_enrich none = {"", "", "", "", ""};
+	static const struct mpt_enrich none = {"", "", "", "", "", NULL};
 
 	return v->enrich ? v->enrich : &none;
 }
@@ -68,13 +68,60 @@ static bool in_container(const struct mpt_view *v)
 	return enrich_of(v)->container_id[0] != '\0';
 }
 
+static void exe_file(struct strbuf *sb, const char *exe)
+{
+	const char *base = strrchr(exe, '/');
+
+	key(sb, "file");
+	sb_putc(sb, '{');
+	kstr(sb, "name", base ? base + 1 : exe);
+	kstr(sb, "path", exe);
+	kint(sb, "type_id", 1); /* Regular File */
+	kstr(sb, "type", "Regular File");
+	sb_putc(sb, '}');
+}
+
+static void cmd_line(struct strbuf *sb, const struct mpt_proc_info *p)
+{
+	struct strbuf words;
+
+	if (!p || !p->argv_len)
+		return;
+	sb_init(&words);
+	mpt_format_cmdline(&words, p, false);
+	key(sb, "cmd_line");
+	sb_json_str(sb, words.buf ? words.buf : "", words.len);
+	sb_free(&words);
+}
+
+/* Ancestor @i and, nested as OCSF has it, the ones above it. */
+static void ancestor(struct strbuf *sb, const struct mpt_lineage_view *l, unsigned int i,
+		     const struct mpt_fmt_ctx *ctx)
+{
+	const struct mpt_proc_info *a = l->anc[i];
+
+	sb_putc(sb, '{');
+	kint(sb, "pid", a->tgid);
+	key(sb, "name");
+	sb_json_str(sb, a->comm, strnlen(a->comm, MPT_TASK_COMM_LEN));
+	kint(sb, "created_time", wall_ms(a->start_ns, ctx));
+	if (a->exe[0])
+		exe_file(sb, a->exe);
+	cmd_line(sb, a);
+	if (i + 1 < l->n_anc) {
+		key(sb, "parent_process");
+		ancestor(sb, l, i + 1, ctx);
+	}
+	sb_putc(sb, '}');
+}
+
 /* The caller: what the record knows of it and what user space added. */
 static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 			   const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_task *t = &v->hdr->task;
 	const struct mpt_enrich *en = enrich_of(v);
-	const char *exe = en->exe_path, *base = strrchr(exe, '/');
+	const char *exe = en->exe_path;
 
 	sb_putc(sb, '{');
 	kint(sb, "pid", t->host_tgid);
@@ -82,23 +129,21 @@ static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 	key(sb, "name");
 	sb_json_str(sb, t->comm, strnlen(t->comm, sizeof(t->comm)));
 	kint(sb, "created_time", wall_ms(t->start_ns, ctx));
-	if (exe[0]) {
-		key(sb, "file");
-		sb_putc(sb, '{');
-		kstr(sb, "name", base ? base + 1 : exe);
-		kstr(sb, "path", exe);
-		kint(sb, "type_id", 1); /* Regular File */
-		kstr(sb, "type", "Regular File");
-		sb_putc(sb, '}');
-	}
+	if (exe[0])
+		exe_file(sb, exe);
+	cmd_line(sb, en->lineage ? en->lineage->self : NULL);
 	key(sb, "user");
 	sb_puts(sb, "{\"uid\":\"");
 	sb_u64(sb, t->uid);
 	sb_puts(sb, "\"}");
 	key(sb, "parent_process");
-	sb_putc(sb, '{');
-	kint(sb, "pid", t->host_ptgid);
-	sb_putc(sb, '}');
+	if (en->lineage && en->lineage->self && en->lineage->n_anc) {
+		ancestor(sb, en->lineage, 0, ctx);
+	} else {
+		sb_putc(sb, '{');
+		kint(sb, "pid", t->host_ptgid);
+		sb_putc(sb, '}');
+	}
 	if (in_container(v)) {
 		key(sb, "container");
 		sb_putc(sb, '{');

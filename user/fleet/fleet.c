@@ -880,7 +880,7 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 		sb_reset(line);
 		if (it.type == MPT_CAP_REC_EVENT) {
 			mpt_format_json(line, &it.view, fmt);
-			n = mpt_cap_event_encode(&it.view, rec, MPT_CAP_MAX_PAYLOAD);
+			n = mpt_cap_event_encode(&it.view, rec, MPT_CAP_MAX_PAYLOAD, true);
 			if (!n) {
 				say("%s: a record too large to ship", m->name);
 				return -1;

@@ -19,7 +19,15 @@
  * and what every event shares. Exits are attached before entries.
  */
 enum ev_link { EL_EXIT, EL_COMPAT_EXIT, EL_ENTER, EL_COMPAT_ENTER, EL_NR };
-enum shared_link { SL_THREAD_EXIT, SL_KVIEW, SL_RAW_EXIT, SL_RAW_ENTER, SL_NR };
+enum shared_link {
+	SL_THREAD_EXIT,
+	SL_PROC_FORK,
+	SL_PROC_EXEC,
+	SL_KVIEW,
+	SL_RAW_EXIT,
+	SL_RAW_ENTER,
+	SL_NR
+};
 
 struct mpt_tracer {
 	struct mpt_tracer_opts opts;
@@ -35,6 +43,7 @@ struct mpt_tracer {
 	enum mpt_attach_mode mode;
 	uint64_t received;
 	uint64_t malformed;
+	uint64_t proc_malformed;
 	uint64_t unfinished;
 	uint64_t kret_missed; /* kept at stop, when the probes go */
 	uint32_t budget;      /* records left in this poll; 0: no limit */
@@ -197,7 +206,8 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 		mpt_kernel_view_available(kview_why, sizeof(kview_why));
 	bpf_object__for_each_program(prog, skel->obj)
 	{
-		bool shared = prog == skel->progs.thread_exit ||
+		bool shared = prog == skel->progs.thread_exit || prog == skel->progs.proc_fork ||
+			      prog == skel->progs.proc_exec ||
 			      (kview && prog == skel->progs.kview_migrated);
 
 		bpf_program__set_autoload(prog, shared);
@@ -381,8 +391,12 @@ static int load_and_attach(struct mpt_tracer *t, enum mpt_attach_mode mode, bool
 	{
 		err = err ?: attach_event(t, mode, e, d, compat, false, why, len);
 	}
-	err = err
-		  ?: attach_prog(t->skel->progs.thread_exit, mode, NULL, &t->shared[SL_THREAD_EXIT],
+	err = err ?: attach_prog(t->skel->progs.thread_exit, mode, NULL,
+				 &t->shared[SL_THREAD_EXIT], why, len);
+	/* the process tracker, before the entries: every process that forks or execs from now */
+	err = err ?: attach_prog(t->skel->progs.proc_fork, mode, NULL, &t->shared[SL_PROC_FORK],
+				 why, len);
+	err = err ?: attach_prog(t->skel->progs.proc_exec, mode, NULL, &t->shared[SL_PROC_EXEC],
 				 why, len);
 	/* optional: without it only the exit re-read guards against rewritten arrays */
 	t->kview = false;
@@ -442,6 +456,16 @@ static int handle_sample(void *ctx, void *data, size_t size)
 	struct mpt_view v;
 	const char *why;
 
+	if (size >= sizeof(struct mpt_proc_event) &&
+	    ((struct mpt_proc_event *)data)->type == MPT_REC_PROCESS) {
+		if (mpt_proc_parse(data, size, &why)) {
+			t->proc_malformed++;
+			mpt_info("dropping a malformed process record: %s", why);
+		} else if (t->opts.on_process) {
+			t->opts.on_process(t->opts.ctx, data);
+		}
+		return 0;
+	}
 	if (mpt_event_parse(data, size, &v, &why)) {
 		t->malformed++;
 		mpt_info("dropping a malformed record: %s", why);
@@ -670,6 +694,7 @@ int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s)
 	}
 	free(vals);
 	s->received = t->received;
+	s->proc_lost = (t->skel->bss ? t->skel->bss->proc_lost : 0) + t->proc_malformed;
 	s->malformed = t->malformed;
 	s->unfinished = t->unfinished;
 	/* read while our kretprobes exist; after stop, what stop read */

@@ -13,6 +13,8 @@
 
 /* Called for every record; what it returns is ignored: every record is read. */
 typedef int (*mpt_event_fn)(void *ctx, const struct mpt_view *v);
+/* Called for every process record (a validated struct mpt_proc_event). */
+typedef void (*mpt_proc_fn)(void *ctx, const struct mpt_proc_event *p);
 
 struct mpt_tracer_opts {
 	enum mpt_attach_mode attach;
@@ -22,6 +24,7 @@ struct mpt_tracer_opts {
 	uint32_t max_inflight;	  /* threads inside a traced syscall at once */
 	bool no_compat;		  /* leave the 32-bit syscall gates untraced */
 	mpt_event_fn on_event;
+	mpt_proc_fn on_process; /* may be NULL */
 	void *ctx;
 };
 
@@ -38,6 +41,7 @@ struct mpt_stats {
 	uint64_t malformed;	      /* records that failed validation */
 	uint64_t unfinished;	      /* unfinished calls that could not be reported (at stop) */
 	uint64_t kretprobe_missed;    /* returns the kernel's kretprobes missed (kprobe mode) */
+	uint64_t proc_lost;	      /* process records lost (no room, malformed): lineage gaps */
 };
 
 struct mpt_tracer;

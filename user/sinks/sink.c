@@ -73,10 +73,19 @@ static uint64_t output_lost(const struct mpt_sink *s)
 	return lost;
 }
 
+void mpt_sink_process(void *ctx, const struct mpt_proc_event *p)
+{
+	struct mpt_sink *s = ctx;
+
+	if (s->lineage)
+		mpt_lineage_feed(s->lineage, p);
+}
+
 int mpt_sink_emit(void *ctx, const struct mpt_view *v)
 {
 	struct mpt_sink *s = ctx;
 	struct mpt_view ev = *v;
+	struct mpt_lineage_view lin;
 	struct mpt_container ctr;
 	struct mpt_enrich en;
 
@@ -85,6 +94,15 @@ int mpt_sink_emit(void *ctx, const struct mpt_view *v)
 		return 0;
 	/* what the record does not carry, from the live system (cached per cgroup, process) */
 	mpt_enrich_live(&v->hdr->task, &ctr, &en);
+	/* who it is and who started it, from the process tracker: right even once they are gone */
+	if (s->lineage) {
+		mpt_lineage_of(s->lineage, v->hdr->task.host_tgid, v->hdr->task.start_ns, &lin);
+		if (lin.self) {
+			en.lineage = &lin;
+			if (lin.self->exe[0])
+				en.exe_path = lin.self->exe;
+		}
+	}
 	ev.enrich = &en;
 
 	/* the capture counts what its disk refuses; nothing here stops the trace */

@@ -39,6 +39,8 @@ struct mpt_sink {
 	uint64_t lost[MPT_CAP_DROP_NR]; /* already written as drop records */
 	uint64_t lost_since_ns;		/* boot clock */
 	struct mpt_detector *detect;
+	/* who every process is (the kernel's process records and /proc): an event's lineage */
+	struct mpt_lineage *lineage;
 	bool stream_stats;   /* --stats-interval: stats and drop records in the output */
 	char host_json[600]; /* the host name as a JSON string, quotes included */
 	const char *mode;
@@ -52,6 +54,8 @@ struct mpt_sink {
 
 /* The tracer's callback: one record to every output, the capture and the detections. */
 int mpt_sink_emit(void *ctx, const struct mpt_view *v);
+/* The tracer's process callback: into the lineage table. */
+void mpt_sink_process(void *ctx, const struct mpt_proc_event *p);
 /* Write what the outputs can take now; notes when every reader went away. */
 void mpt_sink_flush(struct mpt_sink *s);
 /* Losses since the last look, as drop records (capture, and the stream with stats). */
