@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -34,6 +35,7 @@
 #include "testutil.h"
 
 static const char *mptrace_bin, *schema, *schema_check, *python, *ocsf_desc, *ocsf_check;
+static const char *lineage_bin; /* tests/mp_lineage */
 static char tmpdir[] = "/tmp/mptrace-e2e-XXXXXX";
 
 struct proc {
@@ -141,8 +143,9 @@ static void assert_one_line_error(const struct proc *p, const char *part)
 static void start_tracing(struct proc *p, char *const argv[])
 {
 	proc_start(p, argv, 0);
-	proc_read(p, 15000, "tracing move_pages, migrate_pages via ");
-	if (!strstr(p->err, "tracing move_pages, migrate_pages via "))
+	/* "tracing move_pages, migrate_pages via MODE", or the events --event chose */
+	proc_read(p, 15000, " via ");
+	if (!strstr(p->err, "mptrace: tracing ") || !strstr(p->err, " via "))
 		fail_msg("no ready line; stderr: %s", p->err);
 }
 
@@ -1304,16 +1307,189 @@ static void test_probe_and_forced_modes(void **state)
 	assert_true(usable > 0);
 }
 
+/* The JSON line of @live whose processName and first commandLine arguments are these. */
+static json_t *line_of(const char *live, const char *comm, const char *arg1, const char *arg2)
+{
+	FILE *f = fopen(live, "r");
+	char buf[65536];
+	json_t *found = NULL;
+
+	assert_non_null(f);
+	while (!found && fgets(buf, sizeof(buf), f)) {
+		json_t *ev = json_loads(buf, 0, NULL), *cl;
+
+		if (!ev)
+			continue;
+		cl = json_object_get(ev, "commandLine");
+		if (!strcmp(json_string_value(json_object_get(ev, "processName")), comm) &&
+		    json_array_size(cl) >= 2 &&
+		    !strcmp(json_string_value(json_array_get(cl, 1)), arg1) &&
+		    (!arg2 || (json_array_size(cl) >= 3 &&
+			       !strcmp(json_string_value(json_array_get(cl, 2)), arg2))))
+			found = ev;
+		else
+			json_decref(ev);
+	}
+	fclose(f);
+	if (!found)
+		fail_msg("no %s %s %s line in %s", comm, arg1, arg2 ? arg2 : "", live);
+	return found;
+}
+
+static json_t *ancestor(json_t *ev, size_t i)
+{
+	json_t *a = json_array_get(json_object_get(ev, "ancestors"), i);
+
+	if (!a)
+		fail_msg("no ancestor %zu", i);
+	return a;
+}
+
+static json_int_t jint_of(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static const char *exe_of(json_t *o)
+{
+	return json_string_value(json_object_get(json_object_get(o, "executable"), "path"));
+}
+
+/* Run mp_lineage with @args to its end. */
+static void run_lineage(char *const args[])
+{
+	struct proc p;
+
+	assert_int_equal(run(args, 0, &p), 0);
+}
+
+/*
+ * Short-lived callers, named right after they are gone: the executable,
+ * command line and ancestors of a process that execs, calls and exits at
+ * once; a forked child that renames itself; a second exec; a child in a
+ * new pid namespace; a process started before mptrace. Live and in replay.
+ */
+static void test_lineage(void **state)
+{
+	char live[256], cap[256], me[PATH_MAX], helper[PATH_MAX], cmd[PATH_MAX + 64], want[128];
+	int in[2];
+	json_t *ev;
+	struct proc p;
+	pid_t early;
+
+	(void)state;
+	assert_non_null(realpath("/proc/self/exe", me));
+	assert_non_null(realpath(lineage_bin, helper));
+	snprintf(live, sizeof(live), "%s/lineage.json", tmpdir);
+	snprintf(cap, sizeof(cap), "%s/lineage.mpcap", tmpdir);
+	/* started before the tracer: /proc says who it is */
+	assert_int_equal(pipe(in), 0);
+	early = fork();
+	if (early == 0) {
+		dup2(in[0], 0);
+		close(in[1]);
+		execl(helper, helper, "wait-call", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	char *argv[] = {(char *)mptrace_bin, "-f", "json", "-o", live, "--capture", cap,
+			"--event", "migrate_pages", "--comm", "mp_lineage", "--comm", "renamed",
+			NULL};
+	start_tracing(&p, argv);
+
+	/* exec, call, exit: through sh, which execs it, so its parent is this test */
+	snprintf(cmd, sizeof(cmd), "exec '%s' call x y", helper);
+	run_lineage((char *[]){"/bin/sh", "-c", cmd, NULL});
+	run_lineage((char *[]){helper, "fork-rename", NULL});
+	run_lineage((char *[]){helper, "exec-again", NULL});
+	run_lineage((char *[]){helper, "pidns", NULL});
+	assert_int_equal(write(in[1], "x", 1), 1);
+	waitpid(early, NULL, 0);
+	close(in[1]);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	if (!strstr(p.err, "mptrace: 5 events, 0 dropped"))
+		fail_msg("not 5 events: %s", p.err);
+
+	ev = line_of(live, "mp_lineage", "call", "x");
+	assert_string_equal(exe_of(ev), helper);
+	assert_int_equal(json_array_size(json_object_get(ev, "commandLine")), 4);
+	assert_false(json_is_true(json_object_get(ev, "commandLineTruncated")));
+	assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"), getpid());
+	assert_string_equal(exe_of(ancestor(ev, 0)), me);
+	assert_string_equal(json_string_value(json_object_get(ancestor(ev, 0), "processName")),
+			    "test_e2e");
+	assert_int_equal(jint_of(ancestor(ev, 1), "hostProcessId"), getppid());
+	json_decref(ev);
+
+	/* a forked child that renamed itself: its name, its parent's image, two generations up */
+	ev = line_of(live, "renamed", "fork-rename", NULL);
+	assert_string_equal(exe_of(ev), helper);
+	assert_string_equal(json_string_value(json_object_get(ancestor(ev, 0), "processName")),
+			    "mp_lineage");
+	assert_string_equal(exe_of(ancestor(ev, 0)), helper);
+	assert_int_not_equal(jint_of(ancestor(ev, 0), "hostProcessId"), jint_of(ev, "hostProcessId"));
+	assert_int_equal(jint_of(ancestor(ev, 1), "hostProcessId"), getpid());
+	json_decref(ev);
+
+	/* exec'd twice: what the second exec said */
+	ev = line_of(live, "mp_lineage", "call", "second");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(ev, "commandLine"), 0)),
+			    "mp_lineage");
+	assert_string_equal(exe_of(ev), helper);
+	assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"), getpid());
+	json_decref(ev);
+
+	/* pid 1 of its own namespace: host pids for the chain */
+	ev = line_of(live, "mp_lineage", "pidns", NULL);
+	assert_int_equal(jint_of(ev, "processId"), 1);
+	assert_int_not_equal(jint_of(ev, "hostProcessId"), 1);
+	assert_string_equal(exe_of(ev), helper);
+	assert_string_equal(exe_of(ancestor(ev, 0)), helper);
+	assert_int_equal(jint_of(ancestor(ev, 1), "hostProcessId"), getpid());
+	json_decref(ev);
+
+	/* started before mptrace */
+	ev = line_of(live, "mp_lineage", "wait-call", NULL);
+	assert_int_equal(jint_of(ev, "hostProcessId"), early);
+	assert_string_equal(exe_of(ev), helper);
+	assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"), getpid());
+	assert_string_equal(exe_of(ancestor(ev, 0)), me);
+	json_decref(ev);
+
+	/* the capture says the same without /proc: replay prints the same bytes */
+	char *replay[] = {(char *)mptrace_bin, "replay", "-f", "json", cap, NULL};
+	assert_int_equal(run(replay, 0, &p), 0);
+	{
+		size_t n;
+		char *buf = slurp(live, &n);
+
+		assert_int_equal(p.out_len, n);
+		assert_memory_equal(p.out, buf, n);
+		free(buf);
+	}
+	/* the table's compact form */
+	char *table[] = {(char *)mptrace_bin, "replay", cap, NULL};
+	assert_int_equal(run(table, 0, &p), 0);
+	snprintf(want, sizeof(want), " <- test_e2e[%d] <- ", getpid());
+	if (!strstr(p.out, want))
+		fail_msg("no '%s' in: %s", want, p.out);
+	snprintf(cmd, sizeof(cmd), "%s %s %s %s 5 >&2", python, schema_check, schema, live);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
 
-	if (argc != 7) {
+	if (argc != 8) {
 		fprintf(stderr,
-			"usage: %s MPTRACE SCHEMA SCHEMA_CHECKER PYTHON OCSF_DESC OCSF_CHECKER\n",
+			"usage: %s MPTRACE SCHEMA SCHEMA_CHECKER PYTHON OCSF_DESC OCSF_CHECKER "
+			"MP_LINEAGE\n",
 			argv[0]);
 		return 1;
 	}
+	lineage_bin = argv[7];
 	ocsf_desc = argv[5];
 	ocsf_check = argv[6];
 	mptrace_bin = argv[1];
@@ -1338,6 +1514,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_capture_follow),
 	    cmocka_unit_test(test_capture_bad_files),
 	    cmocka_unit_test(test_detections),
+	    cmocka_unit_test(test_lineage),
 	    cmocka_unit_test(test_ocsf_live),
 	    cmocka_unit_test(test_stats_and_drops),
 	    cmocka_unit_test(test_service_manager),
