@@ -59,8 +59,18 @@ static void sample_event(struct fake_event *f, int i)
 		f->ev.status_state = MPT_ARRAY_FAULT;
 }
 
+/* numad[812], started by systemd[1]: process records before the first event, once per file */
+static const struct mpt_proc_info sample_init = {
+    .tgid = 1, .start_ns = 5, .comm = "systemd", .exe = "/usr/lib/systemd/systemd",
+    .argv = (const unsigned char *)"/sbin/init", .argv_len = 11};
+static const struct mpt_proc_info sample_self = {
+    .tgid = 812, .ptgid = 1, .pstart_ns = 5, .comm = "numad", .exe = "/usr/bin/numad",
+    .argv = (const unsigned char *)"numad\0-i\00015", .argv_len = 12};
+static const struct mpt_lineage_view sample_lineage = {
+    .self = &sample_self, .anc = {&sample_init}, .n_anc = 1};
+
 static const struct mpt_enrich sample_enrich = {
-    "/system.slice/docker-3f4e.scope", "/usr/bin/numad", "", "", "", NULL,
+    "/system.slice/docker-3f4e.scope", "/usr/bin/numad", "", "", "", &sample_lineage,
 };
 
 /* NEVENTS events, one drop, a flush every two events; returns the file's bytes. */
@@ -180,7 +190,21 @@ static void test_round_trip(void **state)
 		assert_memory_equal(it.view.ev, &f, f.ev.size);
 		assert_string_equal(it.enrich.cgroup_path, sample_enrich.cgroup_path);
 		assert_string_equal(it.enrich.exe_path, sample_enrich.exe_path);
+		/* the lineage, from the process records before the first event: of numad[812] */
+		if (it.view.hdr->task.host_tgid != sample_self.tgid) {
+			assert_null(it.enrich.lineage);
+			continue;
+		}
+		assert_non_null(it.enrich.lineage);
+		assert_string_equal(it.enrich.lineage->self->exe, "/usr/bin/numad");
+		assert_int_equal(it.enrich.lineage->self->argv_len, 12);
+		assert_memory_equal(it.enrich.lineage->self->argv, "numad\0-i\00015", 12);
+		assert_int_equal(it.enrich.lineage->n_anc, 1);
+		assert_string_equal(it.enrich.lineage->anc[0]->comm, "systemd");
+		assert_string_equal(it.enrich.lineage->anc[0]->exe, "/usr/lib/systemd/systemd");
 	}
+	/* each process once in the file, not once per event */
+	assert_int_equal(mpt_cap_reader_counts(r)->processes, 2);
 	assert_int_equal(rc, 0);
 	assert_int_equal(i, NEVENTS);
 	assert_int_equal(mpt_cap_reader_counts(r)->events, NEVENTS);
