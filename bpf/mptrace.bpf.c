@@ -294,6 +294,39 @@ static __always_inline __u32 pid_ns_inum(struct pid *tp)
 	return up.ns ? BPF_CORE_READ(up.ns, ns.inum) : 0;
 }
 
+/* Is the caller's executable (its inode and device, not its name) a listed one? */
+static __always_inline bool exe_listed(struct task_struct *task)
+{
+	struct mpt_filter_key key = {.kind = MPT_FILTER_EXE};
+	struct mm_struct *mm = task->mm;
+	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : NULL;
+	__u64 ino;
+	__u32 dev;
+
+	if (!exe)
+		return false;
+	ino = BPF_CORE_READ(exe, f_inode, i_ino);
+	dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	__builtin_memcpy(key.val, &ino, sizeof(ino));
+	__builtin_memcpy(key.val + 8, &dev, sizeof(dev));
+	return bpf_map_lookup_elem(&filter_values, &key);
+}
+
+/* Is the caller, or a process up its chain of parents, a listed one (--descendant-of)? */
+static __always_inline bool ancestor_listed(struct task_struct *task)
+{
+	struct task_struct *t = task;
+
+	for (int i = 0; i < MPT_ANCESTOR_WALK_MAX && t; i++) {
+		if (value_listed(MPT_FILTER_ANCESTOR, (__u32)t->tgid))
+			return true;
+		if (t->tgid <= 1)
+			break;
+		t = t->real_parent;
+	}
+	return false;
+}
+
 /*
  * Does the user want this call? Cheapest tests first. @call_pid is the
  * syscall's pid argument, for --target-other; at a return it is not known
@@ -337,6 +370,10 @@ static __always_inline bool should_trace(__u64 pid_tgid, __s32 call_pid, bool ha
 		return false;
 	if (filter_on(MPT_FILTER_PIDNS) &&
 	    !value_listed(MPT_FILTER_PIDNS, pid_ns_inum(task->thread_pid)))
+		return false;
+	if (filter_on(MPT_FILTER_EXE) && !exe_listed(task))
+		return false;
+	if (filter_on(MPT_FILTER_ANCESTOR) && !ancestor_listed(task))
 		return false;
 	return cgroup_filters_pass(task);
 }

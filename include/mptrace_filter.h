@@ -20,7 +20,9 @@
 	X(COMM, "comm")                                                                            \
 	X(CGROUP, "cgroup")                                                                        \
 	X(MNTNS, "mntns")                                                                          \
-	X(PIDNS, "pidns")
+	X(PIDNS, "pidns")                                                                          \
+	X(EXE, "exe")                                                                              \
+	X(ANCESTOR, "descendant-of")
 
 enum mpt_filter_kind {
 #define MPT_FILTER_ENUM(id, name) MPT_FILTER_##id,
@@ -30,11 +32,19 @@ enum mpt_filter_kind {
 };
 
 /* Numbers are stored little-endian in val[0..8); comm is the NUL-padded name. */
+/*
+ * val: the value, little-endian in its first 8 bytes; a comm's 16 bytes; for
+ * EXE the executable's inode (8 bytes), then its device (4, the kernel's
+ * dev_t: major << 20 | minor), then zeros.
+ */
 struct mpt_filter_key {
 	__u32 kind; /* enum mpt_filter_kind */
 	__u32 _pad;
 	__u8 val[16];
 };
+
+/* --descendant-of looks this many parents up (real_parent, as the process tree is now). */
+#define MPT_ANCESTOR_WALK_MAX 16
 
 enum mpt_filter_scope {
 	MPT_SCOPE_ALL = 0,

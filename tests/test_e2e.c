@@ -1476,6 +1476,58 @@ static void test_lineage(void **state)
 		fail_msg("no '%s' in: %s", want, p.out);
 	snprintf(cmd, sizeof(cmd), "%s %s %s %s 5 >&2", python, schema_check, schema, live);
 	assert_int_equal(system(cmd), 0);
+
+	/* the lineage filters in replay: by the recorded tree and executable path */
+	char pid_s[16], early_s[16];
+	snprintf(pid_s, sizeof(pid_s), "%d", getpid());
+	snprintf(early_s, sizeof(early_s), "%d", early);
+	char *mine[] = {(char *)mptrace_bin, "replay", "--descendant-of", pid_s, cap, NULL};
+	assert_int_equal(run(mine, 0, &p), 0);
+	assert_int_equal(count_lines(p.out), 5);
+	char *only_early[] = {(char *)mptrace_bin, "replay", "--descendant-of", early_s, cap, NULL};
+	assert_int_equal(run(only_early, 0, &p), 0);
+	assert_int_equal(count_lines(p.out), 1);
+	char *by_exe[] = {(char *)mptrace_bin, "replay", "--exe", helper, cap, NULL};
+	assert_int_equal(run(by_exe, 0, &p), 0);
+	assert_int_equal(count_lines(p.out), 5);
+	char *by_sh[] = {(char *)mptrace_bin, "replay", "--exe", "/bin/sh", cap, NULL};
+	assert_int_equal(run(by_sh, 0, &p), 0);
+	assert_int_equal(count_lines(p.out), 0);
+}
+
+/*
+ * --exe in the kernel matches the file, not its name: a copy of the helper
+ * (same name, same bytes, another inode) is not traced; --descendant-of
+ * takes what runs below this test.
+ */
+static void test_exe_and_descendant_filters(void **state)
+{
+	char helper[PATH_MAX], copy[PATH_MAX + 32], cmd[3 * PATH_MAX], pid_s[16];
+	struct proc p;
+	json_t *ev;
+
+	(void)state;
+	assert_non_null(realpath(lineage_bin, helper));
+	snprintf(copy, sizeof(copy), "%s/mp_lineage", tmpdir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", helper, copy);
+	assert_int_equal(system(cmd), 0);
+	snprintf(pid_s, sizeof(pid_s), "%d", getpid());
+	char *argv[] = {(char *)mptrace_bin, "-f", "json", "-n", "1", "--event", "migrate_pages",
+			"--exe", helper, "--descendant-of", pid_s, NULL};
+	start_tracing(&p, argv);
+	run_lineage((char *[]){copy, "call", "copy", NULL});
+	run_lineage((char *[]){helper, "call", "real", NULL});
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	ev = json_loads(p.out, JSON_DISABLE_EOF_CHECK, NULL);
+	assert_non_null(ev);
+	assert_string_equal(exe_of(ev), helper);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(ev, "commandLine"), 2)),
+			    "real");
+	json_decref(ev);
+	/* a file that is not there: one line, exit 2, before anything is loaded */
+	char *missing[] = {(char *)mptrace_bin, "--exe", "/nonexistent/tool", "-d", "0.1", NULL};
+	assert_int_equal(run(missing, 0, &p), 2);
+	assert_one_line_error(&p, "--exe /nonexistent/tool: ");
 }
 
 int main(int argc, char **argv)
@@ -1515,6 +1567,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_capture_bad_files),
 	    cmocka_unit_test(test_detections),
 	    cmocka_unit_test(test_lineage),
+	    cmocka_unit_test(test_exe_and_descendant_filters),
 	    cmocka_unit_test(test_ocsf_live),
 	    cmocka_unit_test(test_stats_and_drops),
 	    cmocka_unit_test(test_service_manager),

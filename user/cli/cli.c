@@ -85,6 +85,8 @@ enum {
 	OPT_SINCE,
 	OPT_UNTIL,
 	OPT_EVENT,
+	OPT_EXE,
+	OPT_DESCENDANT_OF,
 };
 
 static const struct argp_option options[] = {
@@ -110,6 +112,10 @@ static const struct argp_option options[] = {
     {"pidns", OPT_PIDNS, "INODE", 0, "calls from pid namespace INODE", 1},
     {"host-only", OPT_HOST_ONLY, NULL, 0, "calls from processes in no container", 1},
     {"containers-only", OPT_CONTAINERS_ONLY, NULL, 0, "calls from processes in a container", 1},
+    {"exe", OPT_EXE, "PATH", 0,
+     "calls from processes running the executable PATH (its inode and device, not its name)", 1},
+    {"descendant-of", OPT_DESCENDANT_OF, "PID", 0,
+     "calls from process PID or any process below it (host pid)", 1},
     {"target-other", OPT_TARGET_OTHER, NULL, 0,
      "calls whose pid names another process (the security-relevant case)", 1},
     {NULL, 0, NULL, 0, "Capture and replay:", 2},
@@ -416,6 +422,8 @@ static const struct opt_rule rules[] = {
     FILTER(OPT_CGROUP, MPT_FILTER_CGROUP),
     FILTER(OPT_MNTNS, MPT_FILTER_MNTNS),
     FILTER(OPT_PIDNS, MPT_FILTER_PIDNS),
+    FILTER(OPT_EXE, MPT_FILTER_EXE),
+    FILTER(OPT_DESCENDANT_OF, MPT_FILTER_ANCESTOR),
     FLAG(OPT_TARGET_OTHER, tracer.filter.target_other),
     FLAG(OPT_CAPTURE_SYNC, capture_sync),
     MB(OPT_CAPTURE_SIZE, capture_size, 1, 1 << 20, "capture size"),

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "container.h"
@@ -60,6 +62,7 @@ int mpt_filter_add(struct mpt_filter *f, enum mpt_filter_kind kind, const char *
 	switch (kind) {
 	case MPT_FILTER_PID:
 	case MPT_FILTER_TID:
+	case MPT_FILTER_ANCESTOR:
 		if (parse_number(arg, 4194304, &v) || v == 0) {
 			snprintf(err, len, "invalid --%s '%s': expected a number from 1 to 4194304",
 				 name, arg);
@@ -104,6 +107,15 @@ int mpt_filter_add(struct mpt_filter *f, enum mpt_filter_kind kind, const char *
 		/* resolved later, by mpt_filter_resolve(): parsing has no side effects */
 		f->cgroup_arg[f->n_cgroup_arg++] = arg;
 		return 0;
+	case MPT_FILTER_EXE:
+		if (!*arg || f->n_exe_arg >= MPT_FILTER_VALUES_MAX) {
+			snprintf(err, len, "invalid --exe '%s': expected the path of an executable",
+				 arg);
+			return -EINVAL;
+		}
+		/* resolved later, like --cgroup: the kernel matches the file, not its name */
+		f->exe_arg[f->n_exe_arg++] = arg;
+		return 0;
 	default:
 		snprintf(err, len, "unknown filter kind %d", kind);
 		return -EINVAL;
@@ -140,7 +152,8 @@ bool mpt_filter_active(const struct mpt_filter *f)
 	for (int k = 0; k < MPT_FILTER_NR; k++)
 		if (f->n[k])
 			return true;
-	return f->n_cgroup_arg || f->n_container || f->scope != MPT_SCOPE_ALL || f->target_other;
+	return f->n_cgroup_arg || f->n_container || f->scope != MPT_SCOPE_ALL || f->target_other ||
+	       f->n_exe_arg || f->events;
 }
 
 /* A cgroup given as an id: it must exist (the walk finds its path). */
@@ -161,7 +174,9 @@ int mpt_filter_resolve(struct mpt_filter *f, char *err, size_t len, void (*warn)
 	uint64_t id;
 	int rc;
 
-	for (int k = MPT_FILTER_PID; k <= MPT_FILTER_TID; k++) {
+	for (int k = MPT_FILTER_PID; k <= MPT_FILTER_ANCESTOR; k++) {
+		if (k != MPT_FILTER_PID && k != MPT_FILTER_TID && k != MPT_FILTER_ANCESTOR)
+			continue;
 		for (uint32_t i = 0; i < f->n[k]; i++) {
 			snprintf(path, sizeof(path), "/proc/%llu",
 				 (unsigned long long)f->val[k][i]);
@@ -171,6 +186,19 @@ int mpt_filter_resolve(struct mpt_filter *f, char *err, size_t len, void (*warn)
 				return -ESRCH;
 			}
 		}
+	}
+	f->n[MPT_FILTER_EXE] = 0;
+	for (uint32_t i = 0; i < f->n_exe_arg; i++) {
+		struct stat st;
+
+		if (stat(f->exe_arg[i], &st) || !S_ISREG(st.st_mode)) {
+			snprintf(err, len, "--exe %s: %s", f->exe_arg[i],
+				 errno && !S_ISREG(st.st_mode) ? strerror(errno) : "not a regular file");
+			return -ENOENT;
+		}
+		f->val[MPT_FILTER_EXE][i] = st.st_ino;
+		f->exe_dev[i] = major(st.st_dev) << 20 | minor(st.st_dev);
+		f->n[MPT_FILTER_EXE] = i + 1;
 	}
 	f->n[MPT_FILTER_CGROUP] = 0;
 	for (uint32_t i = 0; i < f->n_cgroup_arg; i++) {
@@ -277,6 +305,27 @@ bool mpt_filter_event_on(const struct mpt_filter *f, const struct mpt_event_desc
 	return !f->events || (f->events & MPT_EVENT_BIT(d->type));
 }
 
+/* --exe in replay: by the path recorded (the file it named then may be gone, or elsewhere) */
+static bool exe_matches(const struct mpt_filter *f, const char *exe)
+{
+	for (uint32_t i = 0; i < f->n_exe_arg; i++)
+		if (exe && !strcmp(exe, f->exe_arg[i]))
+			return true;
+	return false;
+}
+
+/* --descendant-of in replay: the caller or one of its recorded ancestors */
+static bool ancestor_matches(const struct mpt_filter *f, const struct mpt_task *t,
+			     const struct mpt_lineage_view *l)
+{
+	if (listed(f, MPT_FILTER_ANCESTOR, t->host_tgid))
+		return true;
+	for (unsigned int i = 0; l && l->self && i < l->n_anc; i++)
+		if (listed(f, MPT_FILTER_ANCESTOR, l->anc[i]->tgid))
+			return true;
+	return false;
+}
+
 bool mpt_filter_match(const struct mpt_filter *f, const struct mpt_view *v)
 {
 	static const struct mpt_enrich none = {"", "", "", "", "", NULL};
@@ -306,6 +355,10 @@ bool mpt_filter_match(const struct mpt_filter *f, const struct mpt_view *v)
 	    (pid == 0 || (uint32_t)pid == t->ns_tgid || (uint32_t)pid == t->ns_tid))
 		return false;
 	if (f->n[MPT_FILTER_MNTNS] && !listed(f, MPT_FILTER_MNTNS, t->mnt_ns))
+		return false;
+	if (f->n_exe_arg && !exe_matches(f, en->exe_path))
+		return false;
+	if (f->n[MPT_FILTER_ANCESTOR] && !ancestor_matches(f, t, en->lineage))
 		return false;
 	if (f->n[MPT_FILTER_PIDNS] && !listed(f, MPT_FILTER_PIDNS, t->pid_ns))
 		return false;

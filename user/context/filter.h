@@ -26,6 +26,10 @@ struct mpt_filter {
 	/* --cgroup arguments as given (paths or ids), resolved into val[CGROUP] */
 	const char *cgroup_arg[MPT_FILTER_VALUES_MAX];
 	uint32_t n_cgroup_arg;
+	/* --exe paths as given, resolved into val[EXE] (inodes) and exe_dev (kernel dev_t) */
+	const char *exe_arg[MPT_FILTER_VALUES_MAX];
+	uint32_t exe_dev[MPT_FILTER_VALUES_MAX];
+	uint32_t n_exe_arg;
 	char container[MPT_CONTAINER_FILTER_MAX][MPT_CONTAINER_ID_LEN + 1];
 	uint32_t n_container;
 	enum mpt_filter_scope scope;

@@ -152,6 +152,8 @@ static int fill_filter_maps(struct mptrace_bpf *skel, const struct mpt_filter *f
 				memcpy(key.val, f->comm[i], MPT_TASK_COMM_LEN);
 			else
 				memcpy(key.val, &f->val[k][i], sizeof(f->val[k][i]));
+			if (k == MPT_FILTER_EXE)
+				memcpy(key.val + 8, &f->exe_dev[i], sizeof(f->exe_dev[i]));
 			err = bpf_map_update_elem(vfd, &key, &one, BPF_ANY);
 		}
 	}
