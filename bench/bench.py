@@ -186,6 +186,14 @@ def main():
         for k in tax_kinds[rep % 3:] + tax_kinds[:rep % 3]:
             tax[k].append(traced(k, a.build, tmp, "getppid", a.calls * 10)["ns_per_call"])
 
+    # 2b. the process tracker's cost: fork + exec + exit, with and without mptrace
+    spawn_kinds = ["none", "mptrace-json"] + (["baseline-json"] if a.baseline else [])
+    spawns = {k: [] for k in spawn_kinds}
+    for rep in range(a.reps):
+        for k in spawn_kinds[rep % len(spawn_kinds):] + spawn_kinds[:rep % len(spawn_kinds)]:
+            spawns[k].append(traced(k, a.build, tmp, "spawn", 20 if a.smoke else 2000)
+                             ["ns_per_call"])
+
     # 3. the highest call rate delivered with no loss, from one and two threads
     rates = [25000, 50000, 100000, 200000, 400000, 800000, 1200000, 1600000, 2400000]
     if a.smoke:
@@ -208,7 +216,7 @@ def main():
             knee[(k, threads)] = (best, steps)
 
     prof = profile(a, tmp)
-    write_report(a, kinds, micro, tax, knee, costs, have_bpftrace, prof)
+    write_report(a, kinds, micro, tax, knee, costs, have_bpftrace, prof, spawns)
     print("bench: wrote %s" % a.out, file=sys.stderr)
 
 
@@ -253,7 +261,7 @@ def profile(a, tmp):
     return out
 
 
-def write_report(a, kinds, micro, tax, knee, costs, have_bpftrace, prof):
+def write_report(a, kinds, micro, tax, knee, costs, have_bpftrace, prof, spawns):
     def ns(rows):
         return [r["ns_per_call"] for r in rows]
 
@@ -296,6 +304,16 @@ def write_report(a, kinds, micro, tax, knee, costs, have_bpftrace, prof):
     lines += ["", "Added: %.1f ns; %.1f ns with --no-compat, so the raw sys_enter/sys_exit hooks "
               "that see the 32-bit gates cost %.1f ns per untraced syscall." %
               (tm - tb, tn - tb, tm - tn), ""]
+    sb = med(spawns["none"])
+    lines += ["## fork + exec /bin/true + exit + wait (the process tracker's cost)", "",
+              "| configuration | median us/spawn | min-max | added us | ratio to no tracer |",
+              "| --- | ---: | ---: | ---: | ---: |"]
+    for k in spawns:
+        m = med(spawns[k])
+        lines.append("| %s | %.1f | %.1f-%.1f | %s | %.2fx |" %
+                     (k, m / 1000, min(spawns[k]) / 1000, max(spawns[k]) / 1000,
+                      "-" if k == "none" else "%.1f" % ((m - sb) / 1000), m / sb))
+    lines.append("")
     lines += ["## Highest call rate delivered with no loss (N=1)", "",
               "| tracer | threads | lossless rate (calls/s) | steps: target -> achieved "
               "(events/calls, lost) |", "| --- | ---: | ---: | --- |"]

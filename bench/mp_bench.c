@@ -4,6 +4,7 @@
  *
  *   mp_bench mp N CALLS [RATE [THREADS]]   move_pages(0, N, pages, NULL, status, 0)
  *   mp_bench getppid CALLS                 a syscall mptrace does not trace
+ *   mp_bench spawn CALLS                   fork, exec /bin/true, wait: the process tracker's work
  *
  * Without RATE, a tight loop; with RATE, THREADS threads share RATE calls per
  * second, paced against the clock. Prints "calls C elapsed_ns E ns_per_call X
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +61,28 @@ static void *work(void *arg)
 	return NULL;
 }
 
+/* fork + exec + exit + wait, @calls times: what a fork-heavy host does all day. */
+static int spawn(long calls)
+{
+	uint64_t t0 = now_ns(), t1;
+
+	for (long i = 0; i < calls; i++) {
+		pid_t child = fork();
+
+		if (child < 0)
+			return 1;
+		if (child == 0) {
+			execl("/bin/true", "true", (char *)NULL);
+			_exit(127);
+		}
+		waitpid(child, NULL, 0);
+	}
+	t1 = now_ns();
+	printf("calls %ld elapsed_ns %llu ns_per_call %.1f rate %.0f\n", calls,
+	       (unsigned long long)(t1 - t0), (double)(t1 - t0) / calls, calls * 1e9 / (t1 - t0));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	long page = sysconf(_SC_PAGESIZE), calls;
@@ -68,6 +92,8 @@ int main(int argc, char **argv)
 	uint64_t t0, t1;
 	char *mem;
 
+	if (argc >= 3 && !strcmp(argv[1], "spawn"))
+		return spawn(atol(argv[2]));
 	if (argc >= 3 && !strcmp(argv[1], "getppid")) {
 		use_getppid = 1;
 		calls = atol(argv[2]);
@@ -79,7 +105,8 @@ int main(int argc, char **argv)
 		if (argc >= 6)
 			threads = atoi(argv[5]);
 	} else {
-		fprintf(stderr, "usage: mp_bench mp N CALLS [RATE [THREADS]] | getppid CALLS\n");
+		fprintf(stderr,
+			"usage: mp_bench mp N CALLS [RATE [THREADS]] | getppid CALLS | spawn CALLS\n");
 		return 2;
 	}
 	if (n < 1 || n > 4096 || calls < 1 || threads < 1 || threads > 64) {

@@ -271,9 +271,9 @@ void mpt_sink_stats(struct mpt_sink *s, struct mpt_tracer *t, bool final)
 			      (unsigned long long)v);
 	}
 	snprintf(json + n, sizeof(json) - n,
-		 "},\"kretprobeMissed\":%llu,\"compatTraced\":%s,"
+		 "},\"kretprobeMissed\":%llu,\"lineageLost\":%llu,\"compatTraced\":%s,"
 		 "\"ringBufferQueuedBytes\":%llu,\"ringBufferBytes\":%llu}\n",
-		 (unsigned long long)st.kretprobe_missed,
+		 (unsigned long long)st.kretprobe_missed, (unsigned long long)st.proc_lost,
 		 mpt_tracer_compat_off(t) ? "false" : "true", (unsigned long long)queued,
 		 (unsigned long long)size);
 	snprintf(table + m, sizeof(table) - m, ", ring buffer %llu of %llu bytes queued%s\n",
@@ -347,6 +347,9 @@ void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s)
 	fprintf(stderr, " unfinished=%llu", (unsigned long long)st.unfinished);
 	if (st.kretprobe_missed)
 		fprintf(stderr, " kretprobe_missed=%llu", (unsigned long long)st.kretprobe_missed);
+	/* process records lost: no call is lost, but some lineage may be unknown */
+	if (st.proc_lost)
+		fprintf(stderr, " lineage_lost=%llu", (unsigned long long)st.proc_lost);
 	if (st.malformed)
 		fprintf(stderr, " malformed=%llu", (unsigned long long)st.malformed);
 	if (output_lost(s))
