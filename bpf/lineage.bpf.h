@@ -155,7 +155,8 @@ static __always_inline __u32 proc_exe(struct mpt_proc_event *p, struct mm_struct
 static __always_inline void proc_emit(struct mpt_proc_event *p, __u64 size)
 {
 	p->size = size;
-	if (bpf_ringbuf_output(&events, p, size, 0))
+	/* no wake-up (a self-IPI at every fork): the reader polls on a timer, as for calls */
+	if (bpf_ringbuf_output(&events, p, size, BPF_RB_NO_WAKEUP))
 		__sync_fetch_and_add(&proc_lost, 1);
 }
 

@@ -124,6 +124,33 @@ static void test_chain_cap(void **state)
 	mpt_lineage_free(l);
 }
 
+/* Bounded: past the cap the oldest go, exited ones first; what is new is always there. */
+static void test_table_bounded(void **state)
+{
+	struct mpt_lineage *l = mpt_lineage_new();
+
+	(void)state;
+	feed(l, MPT_PROC_EXEC, 1, 1, 0, 0, "init", "/sbin/init", "init", 5);
+	for (uint32_t i = 2; i < MPT_LINEAGE_MAX + 100; i++)
+		feed(l, MPT_PROC_FORK, i, i, 1, 1, "w", NULL, NULL, 0);
+	assert_true(mpt_lineage_size(l) <= MPT_LINEAGE_MAX);
+	assert_non_null(mpt_lineage_find(l, MPT_LINEAGE_MAX + 98, MPT_LINEAGE_MAX + 98));
+	/* init is named by every child, so the leaves went first: it stays */
+	assert_non_null(mpt_lineage_find(l, 1, 1));
+	/* a capture's records never exit: the oldest of all go */
+	mpt_lineage_free(l);
+	l = mpt_lineage_new();
+	for (uint32_t i = 1; i < MPT_LINEAGE_MAX + 100; i++) {
+		struct mpt_proc_info info = {.tgid = i, .start_ns = i, .comm = "w", .exe = "/w"};
+
+		mpt_lineage_add(l, &info);
+	}
+	assert_true(mpt_lineage_size(l) <= MPT_LINEAGE_MAX);
+	assert_null(mpt_lineage_find(l, 1, 1));
+	assert_non_null(mpt_lineage_find(l, MPT_LINEAGE_MAX + 99, MPT_LINEAGE_MAX + 99));
+	mpt_lineage_free(l);
+}
+
 static void test_proc_scan(void **state)
 {
 	struct mpt_lineage *l = mpt_lineage_new();
@@ -188,7 +215,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fork_exec_exit), cmocka_unit_test(test_pid_reuse),
 	    cmocka_unit_test(test_chain_cap),	   cmocka_unit_test(test_proc_scan),
-	    cmocka_unit_test(test_capture_record),
+	    cmocka_unit_test(test_capture_record), cmocka_unit_test(test_table_bounded),
 	};
 	return cmocka_run_group_tests_name("lineage", tests, NULL, NULL);
 }

@@ -129,23 +129,49 @@ static void release(struct mpt_lineage *l, struct entry *e)
 	}
 }
 
-/* At the cap: the oldest exited entry goes, whoever still names it (they lose an ancestor). */
-static void evict_one(struct mpt_lineage *l)
+/*
+ * At the cap, an eighth of the table goes at once (a pass walks the whole
+ * table, so not one entry per insert): of the oldest eighth, first the
+ * exited, then the leaves (no entry names them as parent), then any, until
+ * something went. Whoever named one as parent loses that ancestor.
+ */
+static bool evictable(const struct entry *e, uint64_t below, int pass)
 {
-	struct entry *victim = NULL;
+	return e->seq < below && (pass == 2 || (pass == 0 ? e->exited : !e->children));
+}
 
-	for (int b = 0; b < BUCKETS; b++)
-		for (struct entry *e = l->bucket[b]; e; e = e->next)
-			if (e->exited && (!victim || e->seq < victim->seq))
-				victim = e;
-	if (!victim)
-		return;
-	for (int b = 0; b < BUCKETS; b++)
-		for (struct entry *e = l->bucket[b]; e; e = e->next)
-			if (e->parent == victim)
-				e->parent = NULL;
-	victim->children = 0;
-	release(l, victim);
+static void evict(struct mpt_lineage *l)
+{
+	uint64_t below = l->seq - MPT_LINEAGE_MAX + MPT_LINEAGE_MAX / 8;
+	size_t before = l->n;
+
+	for (int pass = 0; pass < 3 && l->n == before; pass++) {
+		for (int b = 0; b < BUCKETS; b++)
+			for (struct entry *e = l->bucket[b]; e; e = e->next)
+				if (e->parent && evictable(e->parent, below, pass))
+					e->parent = NULL;
+		for (int b = 0; b < BUCKETS; b++) {
+			for (struct entry **pp = &l->bucket[b]; *pp;) {
+				struct entry *e = *pp;
+
+				if (!evictable(e, below, pass)) {
+					pp = &e->next;
+					continue;
+				}
+				*pp = e->next;
+				l->n--;
+				free_entry_mem(e);
+			}
+		}
+		/* the children counts, from the links that stay */
+		for (int b = 0; b < BUCKETS; b++)
+			for (struct entry *e = l->bucket[b]; e; e = e->next)
+				e->children = 0;
+		for (int b = 0; b < BUCKETS; b++)
+			for (struct entry *e = l->bucket[b]; e; e = e->next)
+				if (e->parent)
+					e->parent->children++;
+	}
 }
 
 static int set_image(struct entry *e, const char *exe, size_t exe_len, const unsigned char *argv,
@@ -179,7 +205,7 @@ static struct entry *insert(struct mpt_lineage *l, const struct mpt_proc_info *i
 	struct entry *e;
 
 	if (l->n >= MPT_LINEAGE_MAX)
-		evict_one(l);
+		evict(l);
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
