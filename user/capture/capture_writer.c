@@ -224,8 +224,11 @@ static bool proc_seen(struct mpt_cap_writer *w, const struct mpt_proc_info *p)
 		size_t cap = w->procs_cap ? w->procs_cap * 2 : 1024;
 		uint64_t *n = calloc(cap, sizeof(*n));
 
-		if (!n)
+		/* no room to remember: write it again, rather than probe a full table forever */
+		if (!n && w->procs_n + 1 >= w->procs_cap)
 			return false;
+		if (!n)
+			goto probe;
 		for (size_t j = 0; j < w->procs_cap; j++) {
 			if (!w->procs[j])
 				continue;
@@ -237,6 +240,7 @@ static bool proc_seen(struct mpt_cap_writer *w, const struct mpt_proc_info *p)
 		w->procs = n;
 		w->procs_cap = cap;
 	}
+probe:
 	for (i = k % w->procs_cap; w->procs[i]; i = (i + 1) % w->procs_cap)
 		if (w->procs[i] == k)
 			return true;
