@@ -316,7 +316,7 @@ static void test_context_fields(void **state)
 		const struct mpt_event *r = record_of(&ev, &kids[i]);
 		const struct spec *s = kids[i].spec;
 		struct mpt_container ctr;
-		struct mpt_enrich en;
+		struct mpt_enrich en = {0};
 
 		assert_non_null(r);
 		assert_int_equal(r->task.host_tgid, kids[i].id.host_pid);

@@ -359,5 +359,7 @@ void mpt_enrich_live(const struct mpt_task *t, struct mpt_container *ctr, struct
 	en->container_id = ctr->id;
 	en->container_runtime = ctr->runtime;
 	en->pod_uid = ctr->pod_uid;
-	en->exe_path = mpt_exe_path(t->host_tgid, t->start_ns);
+	/* what the process tracker knew already needs no /proc lookup */
+	if (!en->exe_path || !en->exe_path[0])
+		en->exe_path = mpt_exe_path(t->host_tgid, t->start_ns);
 }

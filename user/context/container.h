@@ -47,7 +47,8 @@ const char *mpt_exe_path(uint32_t tgid, uint64_t start_ns);
 
 /*
  * Everything the live system can add to a record: cgroup path, container,
- * executable. @ctr holds the strings @en then points to.
+ * executable (from /proc only when @en->exe_path holds none yet: the process
+ * tracker's comes first). @ctr holds the strings @en then points to.
  */
 void mpt_enrich_live(const struct mpt_task *t, struct mpt_container *ctr, struct mpt_enrich *en);
 

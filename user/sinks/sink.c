@@ -92,17 +92,17 @@ int mpt_sink_emit(void *ctx, const struct mpt_view *v)
 	/* -n: the user asked for that many; the rest is read (the ring must empty) and left */
 	if (s->done)
 		return 0;
-	/* what the record does not carry, from the live system (cached per cgroup, process) */
-	mpt_enrich_live(&v->hdr->task, &ctr, &en);
 	/* who it is and who started it, from the process tracker: right even once they are gone */
+	memset(&en, 0, sizeof(en));
 	if (s->lineage) {
 		mpt_lineage_of(s->lineage, v->hdr->task.host_tgid, v->hdr->task.start_ns, &lin);
 		if (lin.self) {
 			en.lineage = &lin;
-			if (lin.self->exe[0])
-				en.exe_path = lin.self->exe;
+			en.exe_path = lin.self->exe;
 		}
 	}
+	/* the rest, from the live system (cached per cgroup, process) */
+	mpt_enrich_live(&v->hdr->task, &ctr, &en);
 	ev.enrich = &en;
 
 	/* the capture counts what its disk refuses; nothing here stops the trace */
