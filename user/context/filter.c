@@ -174,9 +174,12 @@ int mpt_filter_resolve(struct mpt_filter *f, char *err, size_t len, void (*warn)
 	uint64_t id;
 	int rc;
 
-	for (int k = MPT_FILTER_PID; k <= MPT_FILTER_ANCESTOR; k++) {
-		if (k != MPT_FILTER_PID && k != MPT_FILTER_TID && k != MPT_FILTER_ANCESTOR)
-			continue;
+	static const enum mpt_filter_kind pid_kinds[] = {MPT_FILTER_PID, MPT_FILTER_TID,
+							 MPT_FILTER_ANCESTOR};
+
+	for (size_t j = 0; j < sizeof(pid_kinds) / sizeof(pid_kinds[0]); j++) {
+		enum mpt_filter_kind k = pid_kinds[j];
+
 		for (uint32_t i = 0; i < f->n[k]; i++) {
 			snprintf(path, sizeof(path), "/proc/%llu",
 				 (unsigned long long)f->val[k][i]);
@@ -191,10 +194,13 @@ int mpt_filter_resolve(struct mpt_filter *f, char *err, size_t len, void (*warn)
 	for (uint32_t i = 0; i < f->n_exe_arg; i++) {
 		struct stat st;
 
-		if (stat(f->exe_arg[i], &st) || !S_ISREG(st.st_mode)) {
-			snprintf(err, len, "--exe %s: %s", f->exe_arg[i],
-				 errno && !S_ISREG(st.st_mode) ? strerror(errno) : "not a regular file");
+		if (stat(f->exe_arg[i], &st)) {
+			snprintf(err, len, "--exe %s: %s", f->exe_arg[i], strerror(errno));
 			return -ENOENT;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(err, len, "--exe %s: not a regular file", f->exe_arg[i]);
+			return -EINVAL;
 		}
 		f->val[MPT_FILTER_EXE][i] = st.st_ino;
 		f->exe_dev[i] = major(st.st_dev) << 20 | minor(st.st_dev);
