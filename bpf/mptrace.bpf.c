@@ -464,8 +464,7 @@ static __always_inline void fill_hdr(struct mpt_rec_hdr *h, const struct call_ar
 	fill_task(&h->task, pid_tgid);
 	h->ret = 0;
 	h->abi = a->abi;
-	h->ret_state = MPT_RET_SEEN;
-	h->duration_ns = 0;
+	mpt_hdr_clear_return(h, MPT_RET_SEEN);
 	__builtin_memset(h->_hdr_pad, 0, sizeof(h->_hdr_pad));
 }
 
@@ -634,8 +633,7 @@ static __always_inline void emit(struct mpt_rec_hdr *h, __u64 size)
 static __always_inline void emit_without_return(struct mpt_rec_hdr *h, __u8 why)
 {
 	if (h->type == MPT_REC_MIGRATE_PAGES) {
-		h->ret_state = why;
-		h->duration_ns = 0;
+		mpt_hdr_clear_return(h, why);
 		emit(h, migrate_size((struct mpt_migrate_event *)h));
 		return;
 	}

@@ -292,13 +292,20 @@ struct mpt_proc_event {
 /*
  * Everything a return adds, cleared, and why there is none: at entry
  * (MPT_RET_SEEN, until the return fills it in) and for a call reported from
- * its entry alone. The kernel side and the loader both use it.
+ * its entry alone. The kernel side and the loader both use them: the header's
+ * part for every event, and move_pages' arrays read at the return.
  */
+static inline __attribute__((always_inline)) void mpt_hdr_clear_return(struct mpt_rec_hdr *h,
+								       __u8 ret_state)
+{
+	h->ret_state = ret_state;
+	h->duration_ns = 0;
+}
+
 static inline __attribute__((always_inline)) void mpt_event_clear_return(struct mpt_event *ev,
 									 __u8 ret_state)
 {
-	ev->ret_state = ret_state;
-	ev->duration_ns = 0;
+	mpt_hdr_clear_return(&ev->hdr, ret_state);
 	ev->status_n = 0;
 	ev->status_state = MPT_ARRAY_NO_RETURN;
 	ev->changed = 0;

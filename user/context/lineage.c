@@ -229,6 +229,21 @@ static struct entry *insert(struct mpt_lineage *l, const struct mpt_proc_info *i
 	return e;
 }
 
+/*
+ * What a process is now, from @info: its image, name, flags, executable and
+ * start (exact now if /proc had it to a tick only).
+ */
+static void reimage(struct entry *e, const struct mpt_proc_info *info, const char *exe,
+		    size_t exe_len, const unsigned char *argv, size_t argv_len)
+{
+	set_image(e, exe, exe_len, argv, argv_len);
+	memcpy(e->info.comm, info->comm, sizeof(e->info.comm));
+	e->info.flags = info->flags;
+	e->info.exe_ino = info->exe_ino;
+	e->info.exe_dev = info->exe_dev;
+	e->info.start_ns = info->start_ns;
+}
+
 static void info_of_record(const struct mpt_proc_event *p, struct mpt_proc_info *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -273,13 +288,8 @@ void mpt_lineage_feed(struct mpt_lineage *l, const struct mpt_proc_event *p)
 				return;
 		}
 		/* a new image of the same process: what it runs now, under its new name */
-		set_image(e, (const char *)p->data, p->path_len, p->data + p->path_len, p->argv_len);
-		memcpy(e->info.comm, info.comm, sizeof(info.comm));
-		e->info.flags = p->flags;
-		e->info.exe_ino = p->exe_ino;
-		e->info.exe_dev = p->exe_dev;
-		/* from /proc, its start was a tick's worth: now it is exact */
-		e->info.start_ns = p->start_ns;
+		reimage(e, &info, (const char *)p->data, p->path_len, p->data + p->path_len,
+			p->argv_len);
 		return;
 	case MPT_PROC_EXIT:
 		if (!e)
@@ -298,10 +308,8 @@ void mpt_lineage_add(struct mpt_lineage *l, const struct mpt_proc_info *info)
 		insert(l, info);
 		return;
 	}
-	set_image(e, info->exe ? info->exe : "", info->exe ? strlen(info->exe) : 0, info->argv,
-		  info->argv_len);
-	memcpy(e->info.comm, info->comm, sizeof(e->info.comm));
-	e->info.flags = info->flags;
+	reimage(e, info, info->exe ? info->exe : "", info->exe ? strlen(info->exe) : 0, info->argv,
+		info->argv_len);
 }
 
 

@@ -137,8 +137,7 @@ void mpt_rec_clear_return(struct mpt_rec_hdr *h, uint8_t ret_state)
 		mpt_event_clear_return((struct mpt_event *)h, ret_state);
 		head = sizeof(struct mpt_event);
 	} else {
-		h->ret_state = ret_state;
-		h->duration_ns = 0;
+		mpt_hdr_clear_return(h, ret_state);
 	}
 	h->ret = 0;
 	h->size = head + mpt_entry_bytes(h);
@@ -481,11 +480,6 @@ int32_t mpt_view_node(const struct mpt_view *v, unsigned int i)
 int32_t mpt_view_status(const struct mpt_view *v, unsigned int i)
 {
 	return mpt_s32_item(v->status, i);
-}
-
-bool mpt_array_truncated(const struct mpt_view *v, unsigned int captured)
-{
-	return v->ev->count > captured;
 }
 
 void mpt_flags_str(struct strbuf *sb, const struct mpt_event_desc *d, int32_t flags)

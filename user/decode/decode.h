@@ -160,8 +160,6 @@ int32_t mpt_view_node_exit(const struct mpt_view *v, unsigned int i);
 /* The i-th page the kernel migrated that the recorded pages[] does not hold. */
 uint64_t mpt_view_kernel_other(const struct mpt_view *v, unsigned int i);
 
-/* The cap cut the array: the call passed more entries than were captured. */
-bool mpt_array_truncated(const struct mpt_view *v, unsigned int captured);
 
 /* "MPOL_MF_MOVE|MPOL_MF_MOVE_ALL" from @d's flag table, unknown bits as hex, "0" for none. */
 void mpt_flags_str(struct strbuf *sb, const struct mpt_event_desc *d, int32_t flags);
