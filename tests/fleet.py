@@ -21,7 +21,7 @@ import sys
 import time
 
 from harness import Env, fail
-from natscluster import Cluster, js_request
+from natscluster import Cluster, js_request, js_stream_create
 
 ENV = Env(sys.argv[1], "mptrace-fleet-")
 MPTRACE, D, WORKER, COMM = ENV.mptrace, ENV.dir, ENV.worker, ENV.comm
@@ -165,7 +165,7 @@ def stream_full():
         cfg = {"name": "MPTRACE", "subjects": ["mptrace.>"], "num_replicas": 3,
                "max_bytes": 256 << 10, "discard": "new", "duplicate_window": 3600 * 10**9,
                "storage": "file"}
-        r = js_request(c.port(0), "$JS.API.STREAM.CREATE.MPTRACE", json.dumps(cfg).encode())
+        r = js_stream_create(c.port(0), cfg)
         if "error" in r:
             fail("creating the stream: %s" % r)
         p = ship(c, files, wait=False)
@@ -342,8 +342,7 @@ def bad_setup():
                  (["--nats", "nats://127.0.0.1:%d" % c.port(0), "--subject", "other.x"],
                   "does not take subject")]
         # a stream of that name already there for other subjects: a conflict
-        r = js_request(c.port(0), "$JS.API.STREAM.CREATE.MPTRACE",
-                       json.dumps({"name": "MPTRACE", "subjects": ["mptrace.>"]}).encode())
+        r = js_stream_create(c.port(0), {"name": "MPTRACE", "subjects": ["mptrace.>"]})
         for extra, why in cases:
             r = subprocess.run([MPTRACE, "ship"] + extra + files, capture_output=True,
                                text=True, timeout=30)

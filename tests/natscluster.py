@@ -72,6 +72,21 @@ class Cluster:
         raise RuntimeError("JetStream did not come up")
 
 
+# JetStream answers before the cluster can act: no meta leader yet, or too few peers
+# known for an R3 stream. Waited out, as mptrace ship waits it out.
+FORMING = (10005, 10006, 10007, 10008, 10009)
+
+
+def js_stream_create(port, cfg, timeout=30):
+    """Create a stream, retrying while the cluster is still forming; the last answer."""
+    end = time.time() + timeout
+    while True:
+        r = js_request(port, "$JS.API.STREAM.CREATE." + cfg["name"], json.dumps(cfg).encode())
+        if r.get("error", {}).get("err_code") not in FORMING or time.time() > end:
+            return r
+        time.sleep(0.5)
+
+
 def js_request(port, subject, payload, timeout=5):
     """One JetStream API request over the NATS text protocol."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
