@@ -38,7 +38,10 @@ def main():
     subprocess.run(["cp", bench, worker], check=True)
     comm = os.path.basename(worker)[:15]
     log, cap = os.path.join(d, "events.json"), os.path.join(d, "trace.mpcap")
-    t = subprocess.Popen([mptrace, "-f", "json", "-o", log, "--log-size", "32", "--log-files",
+    # 64 files of 96 MB: room for 1.2M events of up to 5 KB (one is ~2 KB, most of it the
+    # ancestors, whose number is however deep the test runner's process tree is), so
+    # rotation happens but never rotates a file away
+    t = subprocess.Popen([mptrace, "-f", "json", "-o", log, "--log-size", "96", "--log-files",
                           "64", "--capture", cap, "--capture-size", "4", "--capture-files", "4",
                           "--stats-interval", "1", "--detect", "--comm", comm],
                          stderr=subprocess.PIPE)
@@ -86,8 +89,10 @@ def main():
         sys.exit("soak: %d calls made, %d written + %d lost" %
                  (made, final["eventsEmitted"], lost))
     # every loss has its drop record: no log file rotated away (64 kept), so both ways
-    if len(glob.glob(log + "*")) >= 64:
-        sys.exit("soak: log files rotated away: drop records cannot be counted")
+    logs = glob.glob(log + "*")
+    if len(logs) >= 64:
+        sys.exit("soak: log files rotated away (%d bytes an event): drop records cannot be "
+                 "counted" % (sum(os.path.getsize(p) for p in logs) // max(made, 1)))
     if drops != lost - final["dropped"]["output"]:
         sys.exit("soak: drop records say %d lost, the counters %d" % (drops, lost))
 
