@@ -1530,6 +1530,117 @@ static void test_exe_and_descendant_filters(void **state)
 	assert_one_line_error(&p, "--exe /nonexistent/tool: ");
 }
 
+/*
+ * Fork a child that gets host pid @want and execs @exe "call" @tag. The kernel
+ * hands out ns_last_pid + 1, and another process may fork in between: tried
+ * again until the pid is ours. Returns the pid, or -1.
+ */
+static pid_t fork_with_pid(pid_t want, const char *exe, const char *tag)
+{
+	char s[16];
+	int st, fd, len = snprintf(s, sizeof(s), "%d", want - 1);
+
+	for (int i = 0; i < 200; i++) {
+		pid_t c;
+
+		fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		if (write(fd, s, len) != len) {
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		c = fork();
+		if (c < 0)
+			return -1;
+		if (c == 0) {
+			if (getpid() != want)
+				_exit(3);
+			execl(exe, "mp_lineage", "call", tag, (char *)NULL);
+			_exit(127);
+		}
+		if (waitpid(c, &st, 0) != c)
+			return -1;
+		if (c == want)
+			return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? c : -1;
+	}
+	return -1;
+}
+
+/*
+ * A pid reused while the records of its first owner still wait in the ring
+ * (the reader stopped): each call is named after the process that made it,
+ * not the one that holds the pid when the record is read (by then neither
+ * exists). Live and in replay.
+ */
+static void test_pid_reuse(void **state)
+{
+	char live[256], cap[256], helper[PATH_MAX], copy[PATH_MAX + 32], cmd[3 * PATH_MAX];
+	json_t *first, *second;
+	struct proc p;
+	pid_t a, b;
+	int st;
+
+	(void)state;
+	if (access("/proc/sys/kernel/ns_last_pid", W_OK))
+		skip(); /* no CONFIG_CHECKPOINT_RESTORE: no way to pick a pid */
+	assert_non_null(realpath(lineage_bin, helper));
+	snprintf(copy, sizeof(copy), "%s/mp_lineage", tmpdir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", helper, copy);
+	assert_int_equal(system(cmd), 0);
+	snprintf(live, sizeof(live), "%s/reuse.json", tmpdir);
+	snprintf(cap, sizeof(cap), "%s/reuse.mpcap", tmpdir);
+	char *argv[] = {(char *)mptrace_bin, "-f", "json", "-o", live, "--capture", cap,
+			"--event", "migrate_pages", "--comm", "mp_lineage", NULL};
+	start_tracing(&p, argv);
+	assert_int_equal(kill(p.pid, SIGSTOP), 0);
+	a = fork();
+	if (a == 0) {
+		execl(helper, "mp_lineage", "call", "first", (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(a, &st, 0), a);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	b = fork_with_pid(a, copy, "reused");
+	assert_int_equal(kill(p.pid, SIGCONT), 0);
+	if (b != a)
+		fail_msg("pid %d was not given out again", a);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	if (!strstr(p.err, "mptrace: 2 events, 0 dropped"))
+		fail_msg("not 2 events: %s", p.err);
+
+	first = line_of(live, "mp_lineage", "call", "first");
+	second = line_of(live, "mp_lineage", "call", "reused");
+	assert_int_equal(jint_of(first, "hostProcessId"), a);
+	assert_int_equal(jint_of(second, "hostProcessId"), a);
+	assert_true(jint_of(second, "processStartTime") > jint_of(first, "processStartTime"));
+	assert_string_equal(exe_of(first), helper);
+	assert_string_equal(exe_of(second), copy);
+	assert_int_equal(jint_of(ancestor(first, 0), "hostProcessId"), getpid());
+	assert_int_equal(jint_of(ancestor(second, 0), "hostProcessId"), getpid());
+	json_decref(first);
+	json_decref(second);
+
+	char *replay[] = {(char *)mptrace_bin, "replay", "-f", "json", cap, NULL};
+	assert_int_equal(run(replay, 0, &p), 0);
+	{
+		size_t n;
+		char *buf = slurp(live, &n);
+
+		assert_int_equal(p.out_len, n);
+		assert_memory_equal(p.out, buf, n);
+		free(buf);
+	}
+	/* the replayed lineage filter follows each process, not the pid */
+	char *by_copy[] = {(char *)mptrace_bin, "replay", "-f", "json", "--exe", copy, cap, NULL};
+	assert_int_equal(run(by_copy, 0, &p), 0);
+	assert_int_equal(count_lines(p.out), 1);
+	if (!strstr(p.out, "\"reused\""))
+		fail_msg("--exe %s in replay: %s", copy, p.out);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -1568,6 +1679,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_detections),
 	    cmocka_unit_test(test_lineage),
 	    cmocka_unit_test(test_exe_and_descendant_filters),
+	    cmocka_unit_test(test_pid_reuse),
 	    cmocka_unit_test(test_ocsf_live),
 	    cmocka_unit_test(test_stats_and_drops),
 	    cmocka_unit_test(test_service_manager),
