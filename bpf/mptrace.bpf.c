@@ -468,47 +468,6 @@ static __always_inline void fill_hdr(struct mpt_rec_hdr *h, const struct call_ar
 	__builtin_memset(h->_hdr_pad, 0, sizeof(h->_hdr_pad));
 }
 
-/*
- * move_pages at entry: the arguments and a copy of pages[] and nodes[] as
- * the caller passed them. @ev is a slot of at least MPT_HDR_SIZE +
- * array_cap * 12 bytes.
- */
-static __always_inline void fill_move_pages(struct mpt_event *ev, const struct call_args *a)
-{
-	__u64 count = a->arg[1], pages = a->arg[2], nodes = a->arg[3];
-	__u64 n = captured_len(count), pbytes = ptr_bytes(a->abi, n), pages_bytes = 0;
-
-	ev->pid = a->arg[0];
-	ev->count = count;
-	ev->pages = pages;
-	ev->nodes = nodes;
-	ev->status = a->arg[4];
-	ev->flags = a->arg[5];
-	ev->_pad = 0;
-	mpt_event_clear_return(ev, MPT_RET_SEEN);
-
-	ev->pages_n = 0;
-	if (!pages) {
-		ev->pages_state = MPT_ARRAY_NULL;
-	} else if (bpf_probe_read_user(ev->data, pbytes, (void *)pages)) {
-		ev->pages_state = MPT_ARRAY_FAULT;
-	} else {
-		ev->pages_state = MPT_ARRAY_OK;
-		ev->pages_n = n;
-		pages_bytes = pbytes;
-	}
-
-	ev->nodes_n = 0;
-	if (!nodes) {
-		ev->nodes_state = MPT_ARRAY_NULL;
-	} else if (bpf_probe_read_user(ev->data + pages_bytes, n * sizeof(__s32), (void *)nodes)) {
-		ev->nodes_state = MPT_ARRAY_FAULT;
-	} else {
-		ev->nodes_state = MPT_ARRAY_OK;
-		ev->nodes_n = n;
-	}
-}
-
 /* At most @cap, in one register (see captured_len). */
 static __always_inline __u64 clamp_const(__u64 n, __u64 cap)
 {
@@ -551,55 +510,6 @@ static __always_inline __u64 read_mask(__u8 *dst, __u64 user, __u64 bytes, __u8 
 	return bytes;
 }
 
-/* migrate_pages at entry: the arguments and both node masks (the kernel copies them now). */
-static __always_inline void fill_migrate_pages(struct mpt_migrate_event *ev,
-					       const struct call_args *a)
-{
-	__u64 bytes = mask_bytes(a->abi, a->arg[1]), old;
-
-	ev->pid = a->arg[0];
-	ev->_pad = 0;
-	ev->maxnode = a->arg[1];
-	ev->old_nodes = a->arg[2];
-	ev->new_nodes = a->arg[3];
-	ev->_pad2 = 0;
-	old = read_mask(ev->data, ev->old_nodes, bytes, &ev->old_state);
-	ev->old_bytes = old;
-	ev->new_bytes = read_mask(ev->data + clamp_const(old, MPT_NODEMASK_BYTES_MAX),
-				  ev->new_nodes, bytes, &ev->new_state);
-}
-
-static __always_inline void fill_entry(struct mpt_rec_hdr *h, const struct call_args *a,
-				       __u64 pid_tgid)
-{
-	if (a->type == MPT_REC_MIGRATE_PAGES) {
-		fill_hdr(h, a, pid_tgid, sizeof(struct mpt_migrate_event));
-		fill_migrate_pages((struct mpt_migrate_event *)h, a);
-	} else {
-		fill_hdr(h, a, pid_tgid, MPT_HDR_SIZE);
-		fill_move_pages((struct mpt_event *)h, a);
-	}
-}
-
-/* Bytes of move_pages' entry arrays (pages[], nodes[]); 0 for a slot that looks damaged. */
-static __always_inline __u64 entry_bytes(const struct mpt_event *ev)
-{
-	__u64 pages_n = ev->pages_n, nodes_n = ev->nodes_n;
-
-	/* re-bound the counts read back from the map so the verifier can check offsets */
-	if (pages_n > array_cap || nodes_n > array_cap)
-		return 0;
-	return ptr_bytes(ev->abi, pages_n) + nodes_n * sizeof(__s32);
-}
-
-/* A whole migrate_pages record: all it reads, it reads at entry. */
-static __always_inline __u64 migrate_size(const struct mpt_migrate_event *ev)
-{
-	/* clamped in registers: as plain ifs the compiler added before it compared */
-	return sizeof(*ev) + clamp_const(ev->old_bytes, MPT_NODEMASK_BYTES_MAX) +
-	       clamp_const(ev->new_bytes, MPT_NODEMASK_BYTES_MAX);
-}
-
 /*
  * Write @h (@size bytes) to the ring buffer. Wake the reader only when this
  * record takes the queue across the threshold: a forced wake-up is a
@@ -626,19 +536,61 @@ static __always_inline void emit(struct mpt_rec_hdr *h, __u64 size)
 }
 
 /*
+ * Each event's kernel side is a header in bpf/events/ (all of them included
+ * here, the list generated from that folder) with, for an event NAME:
+ *   NAME_entry(h, args, pid_tgid)  fill a slot at entry: header, arguments, input arrays
+ *   NAME_exit(h, ret)              at the return: what it adds; the bytes to emit (0: damaged)
+ *   NAME_unreturned(h, why)        a call reported from its entry alone; the bytes to emit
+ *   NAME_reserve()                 bytes of its largest record (built in the ring itself)
+ * and the bodies below pick one by record type, from events/events.h. Each
+ * wrapper passes its type as a constant, so each inlines only its own.
+ */
+#include "bpf_events.h"
+
+static __always_inline void fill_entry(struct mpt_rec_hdr *h, const struct call_args *a,
+				       __u64 pid_tgid)
+{
+#define MPT_ENTRY_ROW(ID, T, name, nr64, nr32)                                                     \
+	if (a->type == T) {                                                                        \
+		name##_entry(h, a, pid_tgid);                                                      \
+		return;                                                                            \
+	}
+	MPT_EVENTS(MPT_ENTRY_ROW)
+#undef MPT_ENTRY_ROW
+}
+
+static __always_inline __u64 exit_bytes(struct mpt_rec_hdr *h, long ret, __u16 type)
+{
+#define MPT_EXIT_ROW(ID, T, name, nr64, nr32)                                                      \
+	if (type == T)                                                                             \
+		return name##_exit(h, ret);
+	MPT_EVENTS(MPT_EXIT_ROW)
+#undef MPT_EXIT_ROW
+	return 0;
+}
+
+/* @h made a call reported from its entry alone (@why); the bytes to emit. */
+static __always_inline __u64 unreturned_bytes(struct mpt_rec_hdr *h, __u8 why)
+{
+#define MPT_UNRETURNED_ROW(ID, T, name, nr64, nr32)                                                \
+	if (h->type == T)                                                                          \
+		return name##_unreturned(h, why);
+	MPT_EVENTS(MPT_UNRETURNED_ROW)
+#undef MPT_UNRETURNED_ROW
+	return 0;
+}
+
+/*
  * A slot whose return was never seen (a kretprobe out of instances, an fexit
  * skipped while a BPF trampoline was replaced): report the call from what
  * its entry captured, marked as such, rather than lose it.
  */
 static __always_inline void emit_without_return(struct mpt_rec_hdr *h, __u8 why)
 {
-	if (h->type == MPT_REC_MIGRATE_PAGES) {
-		mpt_hdr_clear_return(h, why);
-		emit(h, migrate_size((struct mpt_migrate_event *)h));
-		return;
-	}
-	mpt_event_clear_return((struct mpt_event *)h, why);
-	emit(h, MPT_HDR_SIZE + entry_bytes((struct mpt_event *)h));
+	__u64 size = unreturned_bytes(h, why);
+
+	if (size)
+		emit(h, size);
 }
 
 /* Only the owning thread calls this: nobody else can be writing into the slot. */
@@ -652,24 +604,20 @@ static __always_inline void free_slot(__u32 tid)
 static __always_inline void report_untracked(const struct call_args *a, __u64 pid_tgid)
 {
 	__u32 tid = (__u32)pid_tgid;
-	struct mpt_rec_hdr *h;
+	struct mpt_rec_hdr *h = NULL;
 	__u8 one = 1;
 
-	if (a->type == MPT_REC_MIGRATE_PAGES)
-		h = bpf_ringbuf_reserve(
-		    &events, sizeof(struct mpt_migrate_event) + 2 * MPT_NODEMASK_BYTES_MAX, 0);
-	else
-		h = bpf_ringbuf_reserve(&events, MPT_HDR_SIZE + array_cap * 12, 0);
+#define MPT_RESERVE_ROW(ID, T, name, nr64, nr32)                                                   \
+	if (a->type == T)                                                                          \
+		h = bpf_ringbuf_reserve(&events, name##_reserve(), 0);
+	MPT_EVENTS(MPT_RESERVE_ROW)
+#undef MPT_RESERVE_ROW
 	if (!h) {
 		stat_inc(MPT_STAT_ENTRY_FAILED);
 		return;
 	}
 	fill_entry(h, a, pid_tgid);
-	h->ret_state = MPT_RET_UNTRACKED;
-	if (a->type == MPT_REC_MIGRATE_PAGES)
-		h->size = migrate_size((struct mpt_migrate_event *)h);
-	else
-		h->size = MPT_HDR_SIZE + entry_bytes((struct mpt_event *)h);
+	h->size = unreturned_bytes(h, MPT_RET_UNTRACKED);
 	bpf_ringbuf_submit(h, 0);
 	stat_inc(MPT_STAT_EVENTS);
 	/* so that its return is not counted as a return without an entry */
@@ -713,89 +661,6 @@ static __always_inline int on_enter(const struct call_args *a)
 	return 0;
 }
 
-/*
- * Do @nwords 32-bit words at @a and @b differ? Both lie inside the slot's
- * data. @max_words, a constant at load time, is what the slot has room for:
- * the 6.1 verifier walks on past a bound like i < @nwords even once the
- * bounds it keeps are impossible (umin > umax), so the loop needs one that
- * never leaves the slot.
- */
-static __always_inline bool words_differ(const __u8 *a, const __u8 *b, __u64 nwords,
-					 __u32 max_words)
-{
-	for (__u32 i = 0; i < max_words; i++) {
-		if (i >= nwords)
-			break;
-		if (*(const __u32 *)(a + i * 4) != *(const __u32 *)(b + i * 4))
-			return true;
-	}
-	return false;
-}
-
-/*
- * Read a user array again at the return into @dst and compare it with the
- * entry's copy at @src: the kernel reads pages[] and nodes[] one element at
- * a time while it works, so another thread can change them after the entry
- * copied them (the "Phantom" TOCTOU attack on syscall tracers). Returns the
- * bytes to keep at @dst: the new contents when they differ, else 0.
- */
-static __always_inline __u64 reread(struct mpt_event *ev, __u8 bit, __u8 *state, __u8 *src,
-				    __u8 *dst, __u64 bytes, __u32 max_words, __u64 user)
-{
-	if (bpf_probe_read_user(dst, bytes, (void *)user)) {
-		/* unmapped since the entry: changed, and unreadable now */
-		ev->changed |= bit;
-		*state = MPT_ARRAY_FAULT;
-		return 0;
-	}
-	if (!words_differ(src, dst, bytes / 4, max_words))
-		return 0;
-	ev->changed |= bit;
-	*state = MPT_ARRAY_OK;
-	return bytes;
-}
-
-/* move_pages at its return: status[], and pages[] and nodes[] read again. The bytes to emit. */
-static __always_inline __u64 exit_move_pages(struct mpt_event *ev, long ret)
-{
-	__u64 pages_n, nodes_n, n, pbytes, nbytes, off, k;
-
-	pages_n = ev->pages_n;
-	nodes_n = ev->nodes_n;
-	if (pages_n > array_cap || nodes_n > array_cap)
-		return 0;
-	pbytes = ptr_bytes(ev->abi, pages_n);
-	nbytes = nodes_n * sizeof(__s32);
-	/* what the migration hook put after the entry's arrays stays where it is */
-	k = ev->kernel_other_n;
-	if (k > array_cap)
-		return 0;
-	off = pbytes + nbytes + k * 8;
-
-	/* The kernel writes status[] only when the call succeeds (ret >= 0). */
-	n = captured_len(ev->count);
-	if (ret < 0) {
-		ev->status_state = MPT_ARRAY_NOT_FILLED;
-	} else if (!ev->status) {
-		ev->status_state = MPT_ARRAY_NULL;
-	} else if (bpf_probe_read_user(ev->data + off, n * sizeof(__s32), (void *)ev->status)) {
-		ev->status_state = MPT_ARRAY_FAULT;
-	} else {
-		ev->status_state = MPT_ARRAY_OK;
-		ev->status_n = n;
-		off += n * sizeof(__s32);
-	}
-
-	/* What the kernel may have acted on instead of what the entry saw. */
-	if (ev->pages_state == MPT_ARRAY_OK && pages_n)
-		off += reread(ev, MPT_CHANGED_PAGES, &ev->pages_exit_state, ev->data,
-			      ev->data + off, pbytes, 2 * array_cap, ev->pages);
-	if (ev->nodes_state == MPT_ARRAY_OK && nodes_n)
-		off += reread(ev, MPT_CHANGED_NODES, &ev->nodes_exit_state, ev->data + pbytes,
-			      ev->data + off, nbytes, array_cap, ev->nodes);
-	return MPT_HDR_SIZE + off;
-}
-
 /* The return of a call of event @type (a constant in each wrapper). */
 static __always_inline int on_exit(long ret, __u16 type)
 {
@@ -828,10 +693,7 @@ static __always_inline int on_exit(long ret, __u16 type)
 
 	h->ret = ret;
 	h->duration_ns = bpf_ktime_get_boot_ns() - h->ts_boot_ns;
-	if (type == MPT_REC_MIGRATE_PAGES)
-		size = migrate_size((struct mpt_migrate_event *)h);
-	else
-		size = exit_move_pages((struct mpt_event *)h, ret);
+	size = exit_bytes(h, ret, type);
 	if (size)
 		emit(h, size);
 	h->size = 0; /* idle */
@@ -860,78 +722,6 @@ int thread_exit(struct bpf_raw_tracepoint_args *ctx)
 	}
 	bpf_map_delete_elem(&untracked, &tid);
 	proc_exit();
-	return 0;
-}
-
-/*
- * The kernel's own view. The exit re-read misses an element rewritten and
- * restored before the return; the kernel's per-element functions are
- * inlined in Debian's 6.1 and 6.12. But every page move_pages migrates is
- * remapped in the caller's context, and this tracepoint (6.0+) names its
- * address: one the recorded pages[] does not hold means the kernel acted on
- * another array than the one recorded. Only without MOVE_ALL (which also
- * remaps other processes' mappings of shared pages) and only when pages[]
- * was captured whole.
- */
-struct kview_ctx {
-	struct mpt_event *ev;
-	__u64 addr, span;
-	bool found;
-};
-
-/* Does pages[@i] lie in the migrated page? bpf_loop's callback: verified once. */
-static long kview_match(__u32 i, struct kview_ctx *c)
-{
-	struct mpt_event *ev = c->ev;
-	__u64 idx = i, p;
-
-	/* 64-bit and opaque: the compiler addressed with a 32-bit copy the bound missed */
-	barrier_var(idx);
-	if (idx >= array_cap)
-		return 1;
-	if (ev->abi == MPT_ABI_X86_64)
-		p = *(__u64 *)(ev->data + idx * 8);
-	else
-		p = *(__u32 *)(ev->data + idx * 4);
-	if (p - c->addr < c->span) {
-		c->found = true;
-		return 1;
-	}
-	return 0;
-}
-
-SEC("tracepoint/migrate/remove_migration_pte")
-int kview_migrated(struct trace_event_raw_migration_pte *ctx)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct mpt_event *ev = bpf_map_lookup_elem(&inflight, &tid);
-	struct kview_ctx c;
-	__u64 n, k, off;
-
-	if (!ev || !ev->size || ev->type != MPT_REC_MOVE_PAGES || ev->pages_state != MPT_ARRAY_OK ||
-	    (ev->flags & MPOL_MF_MOVE_ALL))
-		return 0;
-	n = ev->pages_n;
-	if (n != ev->count || n > array_cap)
-		return 0;
-	/*
-	 * bpf_loop (5.17+; this tracepoint is 6.0+): as a plain loop the 6.1
-	 * verifier ran out of its 1M instructions at array cap 1024.
-	 */
-	c.ev = ev;
-	c.addr = ctx->addr;
-	c.span = 4096ull << (ctx->order & 15);
-	c.found = false;
-	bpf_loop(n, kview_match, &c, 0);
-	if (c.found)
-		return 0;
-	/* right after the entry's pages[] and nodes[], where the record carries them */
-	k = ev->kernel_other_n;
-	off = entry_bytes(ev);
-	if (k >= array_cap || off > array_cap * 12)
-		return 0;
-	*(__u64 *)(ev->data + off + k * 8) = c.addr;
-	ev->kernel_other_n = k + 1;
 	return 0;
 }
 
@@ -1072,8 +862,9 @@ static __always_inline int fentry_native(__u16 type, struct pt_regs *regs)
 		return on_exit(ctx->ret, TYPE);                                                    \
 	}
 
-MPT_SYSCALL_HOOKS(move_pages, MPT_REC_MOVE_PAGES, MPT_MOVE_PAGES_NARGS)
-MPT_SYSCALL_HOOKS(migrate_pages, MPT_REC_MIGRATE_PAGES, MPT_MIGRATE_PAGES_NARGS)
+#define MPT_HOOKS_ROW(ID, T, name, nr64, nr32) MPT_SYSCALL_HOOKS(name, T, MPT_##ID##_NARGS)
+MPT_EVENTS(MPT_HOOKS_ROW)
+#undef MPT_HOOKS_ROW
 
 /*
  * On x86 the syscalls:* tracepoints skip every 32-bit call (ia32 and x32),
@@ -1097,17 +888,17 @@ static __always_inline __u16 compat_event(__u64 id, __u8 *abi)
 	struct task_struct *task;
 
 	*abi = MPT_ABI_IA32;
-#define MPT_IA32_ROW(ID, type, name, nr64, nr32)                                                   \
+#define MPT_IA32_ROW(ID, T, name, nr64, nr32)                                                     \
 	if (id == nr32) {                                                                          \
 		task = bpf_get_current_task_btf();                                                 \
-		return task->thread_info.status & TS_COMPAT ? if_traced(type) : 0;                 \
+		return task->thread_info.status & TS_COMPAT ? if_traced(T) : 0;                    \
 	}
 	MPT_EVENTS(MPT_IA32_ROW)
 #undef MPT_IA32_ROW
 	*abi = MPT_ABI_X32;
-#define MPT_X32_ROW(ID, type, name, nr64, nr32)                                                    \
+#define MPT_X32_ROW(ID, T, name, nr64, nr32)                                                      \
 	if (id == (MPT_X32_SYSCALL_BIT | nr64))                                                    \
-		return if_traced(type);
+		return if_traced(T);
 	MPT_EVENTS(MPT_X32_ROW)
 #undef MPT_X32_ROW
 	if (id == (MPT_X32_SYSCALL_BIT | MPT_NR_MOVE_PAGES_X32_OLD))
@@ -1135,9 +926,9 @@ int BPF_PROG(tp_compat_exit, struct pt_regs *regs, long ret)
 	__u16 type = compat_event(regs->orig_ax, &abi);
 
 	/* a constant type for each on_exit(), so that each inlines only its own branch */
-#define MPT_COMPAT_EXIT_ROW(ID, t, name, nr64, nr32)                                               \
-	if (type == t)                                                                             \
-		return on_exit(ret, t);
+#define MPT_COMPAT_EXIT_ROW(ID, T, name, nr64, nr32)                                               \
+	if (type == T)                                                                             \
+		return on_exit(ret, T);
 	MPT_EVENTS(MPT_COMPAT_EXIT_ROW)
 #undef MPT_COMPAT_EXIT_ROW
 	return 0;

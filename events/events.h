@@ -38,11 +38,13 @@ enum mpt_arg_when {
 
 /*
  * X(id, record type, name, native syscall number, ia32 syscall number).
- * Record types are never reused: captures keep them.
+ * Record types are never reused: captures keep them. The name is the
+ * syscall's, as an identifier: the kernel side of event NAME is
+ * bpf/events/NAME.bpf.h, its decoder user/decode/events/NAME.c.
  */
 #define MPT_EVENTS(X)                                                                              \
-	X(MOVE_PAGES, 1, "move_pages", 279, 317)                                                   \
-	X(MIGRATE_PAGES, 2, "migrate_pages", 256, 294)
+	X(MOVE_PAGES, 1, move_pages, 279, 317)                                                     \
+	X(MIGRATE_PAGES, 2, migrate_pages, 256, 294)
 
 #define MPT_EVENT_TYPE_MAX 2
 /* Arguments of the event that has the most. */

@@ -16,6 +16,9 @@
 	X(2, old_nodes, "const unsigned long*", "U", MPT_ARG_NODEMASK, 1, MPT_READ_ENTRY)          \
 	X(3, new_nodes, "const unsigned long*", "U", MPT_ARG_NODEMASK, 1, MPT_READ_ENTRY)
 
+/* The first record version that has this event. */
+#define MPT_MIGRATE_PAGES_VERSION_MIN 4
+
 #define MPT_MIGRATE_PAGES_NARGS 4
 
 /* migrate_pages takes no flags. */

@@ -16,6 +16,9 @@
 	X(4, status, "int*", "U", MPT_ARG_STATUS_ARRAY, 1, MPT_READ_EXIT)                          \
 	X(5, flags, "int", "K", MPT_ARG_FLAGS, MPT_NO_LEN, MPT_READ_NONE)
 
+/* The first record version that has this event. */
+#define MPT_MOVE_PAGES_VERSION_MIN 2
+
 #define MPT_MOVE_PAGES_NARGS 6
 
 /*

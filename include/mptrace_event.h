@@ -326,15 +326,6 @@ _Static_assert(sizeof(struct mpt_migrate_event) == 160, "mpt_migrate_event layou
 _Static_assert(__builtin_offsetof(struct mpt_event, data) % 8 == 0,
 	       "mpt_event.data must keep pages[] 8-byte aligned");
 
-/*
- * An in-flight slot holds a record of any event with every array full: a
- * move_pages one for @cap entries, or a migrate_pages one with both masks.
- */
-#define MPT_SLOT_BYTES(cap)                                                                        \
-	(sizeof(struct mpt_event) + (cap)*MPT_DATA_BYTES_PER_ENTRY >                               \
-		 sizeof(struct mpt_migrate_event) + 2 * MPT_NODEMASK_BYTES_MAX                     \
-	     ? sizeof(struct mpt_event) + (cap)*MPT_DATA_BYTES_PER_ENTRY                           \
-	     : sizeof(struct mpt_migrate_event) + 2 * MPT_NODEMASK_BYTES_MAX)
 _Static_assert(MPT_ARRAY_CAP_MAX <= 0xffff, "array counts are __u16");
 _Static_assert(sizeof(struct mpt_proc_event) == 80, "mpt_proc_event layout changed");
 _Static_assert(__builtin_offsetof(struct mpt_proc_event, ts_boot_ns) ==

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * move_pages(2) on the kernel side (events/move_pages.h describes it; what an
+ * event provides: bpf/mptrace.bpf.c, before fill_entry()).
+ */
+
+/*
+ * move_pages at entry: the arguments and a copy of pages[] and nodes[] as
+ * the caller passed them. @ev is a slot of at least MPT_HDR_SIZE +
+ * array_cap * 12 bytes.
+ */
+static __always_inline void move_pages_entry(struct mpt_rec_hdr *h, const struct call_args *a,
+					     __u64 pid_tgid)
+{
+	struct mpt_event *ev = (struct mpt_event *)h;
+	__u64 count, pages, nodes, n, pbytes, pages_bytes = 0;
+
+	fill_hdr(h, a, pid_tgid, MPT_HDR_SIZE);
+	count = a->arg[1];
+	pages = a->arg[2];
+	nodes = a->arg[3];
+	n = captured_len(count);
+	pbytes = ptr_bytes(a->abi, n);
+	ev->pid = a->arg[0];
+	ev->count = count;
+	ev->pages = pages;
+	ev->nodes = nodes;
+	ev->status = a->arg[4];
+	ev->flags = a->arg[5];
+	ev->_pad = 0;
+	mpt_event_clear_return(ev, MPT_RET_SEEN);
+
+	ev->pages_n = 0;
+	if (!pages) {
+		ev->pages_state = MPT_ARRAY_NULL;
+	} else if (bpf_probe_read_user(ev->data, pbytes, (void *)pages)) {
+		ev->pages_state = MPT_ARRAY_FAULT;
+	} else {
+		ev->pages_state = MPT_ARRAY_OK;
+		ev->pages_n = n;
+		pages_bytes = pbytes;
+	}
+
+	ev->nodes_n = 0;
+	if (!nodes) {
+		ev->nodes_state = MPT_ARRAY_NULL;
+	} else if (bpf_probe_read_user(ev->data + pages_bytes, n * sizeof(__s32), (void *)nodes)) {
+		ev->nodes_state = MPT_ARRAY_FAULT;
+	} else {
+		ev->nodes_state = MPT_ARRAY_OK;
+		ev->nodes_n = n;
+	}
+}
+
+/* Bytes of move_pages' entry arrays (pages[], nodes[]); 0 for a slot that looks damaged. */
+static __always_inline __u64 move_pages_entry_bytes(const struct mpt_event *ev)
+{
+	__u64 pages_n = ev->pages_n, nodes_n = ev->nodes_n;
+
+	/* re-bound the counts read back from the map so the verifier can check offsets */
+	if (pages_n > array_cap || nodes_n > array_cap)
+		return 0;
+	return ptr_bytes(ev->abi, pages_n) + nodes_n * sizeof(__s32);
+}
+
+/* Reported from its entry alone: the return's part cleared. */
+static __always_inline __u64 move_pages_unreturned(struct mpt_rec_hdr *h, __u8 why)
+{
+	mpt_event_clear_return((struct mpt_event *)h, why);
+	return MPT_HDR_SIZE + move_pages_entry_bytes((struct mpt_event *)h);
+}
+
+static __always_inline __u64 move_pages_reserve(void)
+{
+	return MPT_HDR_SIZE + array_cap * 12;
+}
+
+/*
+ * Do @nwords 32-bit words at @a and @b differ? Both lie inside the slot's
+ * data. @max_words, a constant at load time, is what the slot has room for:
+ * the 6.1 verifier walks on past a bound like i < @nwords even once the
+ * bounds it keeps are impossible (umin > umax), so the loop needs one that
+ * never leaves the slot.
+ */
+static __always_inline bool words_differ(const __u8 *a, const __u8 *b, __u64 nwords,
+					 __u32 max_words)
+{
+	for (__u32 i = 0; i < max_words; i++) {
+		if (i >= nwords)
+			break;
+		if (*(const __u32 *)(a + i * 4) != *(const __u32 *)(b + i * 4))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Read a user array again at the return into @dst and compare it with the
+ * entry's copy at @src: the kernel reads pages[] and nodes[] one element at
+ * a time while it works, so another thread can change them after the entry
+ * copied them (the "Phantom" TOCTOU attack on syscall tracers). Returns the
+ * bytes to keep at @dst: the new contents when they differ, else 0.
+ */
+static __always_inline __u64 reread(struct mpt_event *ev, __u8 bit, __u8 *state, __u8 *src,
+				    __u8 *dst, __u64 bytes, __u32 max_words, __u64 user)
+{
+	if (bpf_probe_read_user(dst, bytes, (void *)user)) {
+		/* unmapped since the entry: changed, and unreadable now */
+		ev->changed |= bit;
+		*state = MPT_ARRAY_FAULT;
+		return 0;
+	}
+	if (!words_differ(src, dst, bytes / 4, max_words))
+		return 0;
+	ev->changed |= bit;
+	*state = MPT_ARRAY_OK;
+	return bytes;
+}
+
+/* move_pages at its return: status[], and pages[] and nodes[] read again. The bytes to emit. */
+static __always_inline __u64 move_pages_exit(struct mpt_rec_hdr *h, long ret)
+{
+	struct mpt_event *ev = (struct mpt_event *)h;
+	__u64 pages_n, nodes_n, n, pbytes, nbytes, off, k;
+
+	pages_n = ev->pages_n;
+	nodes_n = ev->nodes_n;
+	if (pages_n > array_cap || nodes_n > array_cap)
+		return 0;
+	pbytes = ptr_bytes(ev->abi, pages_n);
+	nbytes = nodes_n * sizeof(__s32);
+	/* what the migration hook put after the entry's arrays stays where it is */
+	k = ev->kernel_other_n;
+	if (k > array_cap)
+		return 0;
+	off = pbytes + nbytes + k * 8;
+
+	/* The kernel writes status[] only when the call succeeds (ret >= 0). */
+	n = captured_len(ev->count);
+	if (ret < 0) {
+		ev->status_state = MPT_ARRAY_NOT_FILLED;
+	} else if (!ev->status) {
+		ev->status_state = MPT_ARRAY_NULL;
+	} else if (bpf_probe_read_user(ev->data + off, n * sizeof(__s32), (void *)ev->status)) {
+		ev->status_state = MPT_ARRAY_FAULT;
+	} else {
+		ev->status_state = MPT_ARRAY_OK;
+		ev->status_n = n;
+		off += n * sizeof(__s32);
+	}
+
+	/* What the kernel may have acted on instead of what the entry saw. */
+	if (ev->pages_state == MPT_ARRAY_OK && pages_n)
+		off += reread(ev, MPT_CHANGED_PAGES, &ev->pages_exit_state, ev->data,
+			      ev->data + off, pbytes, 2 * array_cap, ev->pages);
+	if (ev->nodes_state == MPT_ARRAY_OK && nodes_n)
+		off += reread(ev, MPT_CHANGED_NODES, &ev->nodes_exit_state, ev->data + pbytes,
+			      ev->data + off, nbytes, array_cap, ev->nodes);
+	return MPT_HDR_SIZE + off;
+}
+
+/*
+ * The kernel's own view. The exit re-read misses an element rewritten and
+ * restored before the return; the kernel's per-element functions are
+ * inlined in Debian's 6.1 and 6.12. But every page move_pages migrates is
+ * remapped in the caller's context, and this tracepoint (6.0+) names its
+ * address: one the recorded pages[] does not hold means the kernel acted on
+ * another array than the one recorded. Only without MOVE_ALL (which also
+ * remaps other processes' mappings of shared pages) and only when pages[]
+ * was captured whole.
+ */
+struct kview_ctx {
+	struct mpt_event *ev;
+	__u64 addr, span;
+	bool found;
+};
+
+/* Does pages[@i] lie in the migrated page? bpf_loop's callback: verified once. */
+static long kview_match(__u32 i, struct kview_ctx *c)
+{
+	struct mpt_event *ev = c->ev;
+	__u64 idx = i, p;
+
+	/* 64-bit and opaque: the compiler addressed with a 32-bit copy the bound missed */
+	barrier_var(idx);
+	if (idx >= array_cap)
+		return 1;
+	if (ev->abi == MPT_ABI_X86_64)
+		p = *(__u64 *)(ev->data + idx * 8);
+	else
+		p = *(__u32 *)(ev->data + idx * 4);
+	if (p - c->addr < c->span) {
+		c->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+SEC("tracepoint/migrate/remove_migration_pte")
+int kview_migrated(struct trace_event_raw_migration_pte *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mpt_event *ev = bpf_map_lookup_elem(&inflight, &tid);
+	struct kview_ctx c;
+	__u64 n, k, off;
+
+	if (!ev || !ev->size || ev->type != MPT_REC_MOVE_PAGES || ev->pages_state != MPT_ARRAY_OK ||
+	    (ev->flags & MPOL_MF_MOVE_ALL))
+		return 0;
+	n = ev->pages_n;
+	if (n != ev->count || n > array_cap)
+		return 0;
+	/*
+	 * bpf_loop (5.17+; this tracepoint is 6.0+): as a plain loop the 6.1
+	 * verifier ran out of its 1M instructions at array cap 1024.
+	 */
+	c.ev = ev;
+	c.addr = ctx->addr;
+	c.span = 4096ull << (ctx->order & 15);
+	c.found = false;
+	bpf_loop(n, kview_match, &c, 0);
+	if (c.found)
+		return 0;
+	/* right after the entry's pages[] and nodes[], where the record carries them */
+	k = ev->kernel_other_n;
+	off = move_pages_entry_bytes(ev);
+	if (k >= array_cap || off > array_cap * 12)
+		return 0;
+	*(__u64 *)(ev->data + off + k * 8) = c.addr;
+	ev->kernel_other_n = k + 1;
+	return 0;
+}

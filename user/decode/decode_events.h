@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What each event's decoder (user/decode/events/NAME.c) gives the generic
+ * one in decode.c, which picks it by record type from events/events.h. For
+ * an event NAME:
+ *   mpt_NAME_parse(buf, len, v, why)  check one record (its header's type is
+ *                                     NAME's, its version one NAME has) and
+ *                                     fill the view: arguments, arrays
+ *   mpt_NAME_entry_bytes(h)           the bytes the entry captured, after the payload
+ *   mpt_NAME_clear_return(h, why)     clear what a return adds (a call reported
+ *                                     from its entry alone); the payload's end
+ *   mpt_NAME_record_max(cap)          its largest record, arrays of @cap entries
+ * and events/NAME.h has MPT_<ID>_VERSION_MIN, the first record version with it.
+ */
+#ifndef MPTRACE_DECODE_EVENTS_H
+#define MPTRACE_DECODE_EVENTS_H
+
+#include "decode.h"
+
+#define MPT_EVENT_DECODER_DECL(ID, T, name, nr64, nr32)                                            \
+	int mpt_##name##_parse(const void *buf, size_t len, struct mpt_view *v, const char **why); \
+	size_t mpt_##name##_entry_bytes(const struct mpt_rec_hdr *h);                              \
+	size_t mpt_##name##_clear_return(struct mpt_rec_hdr *h, uint8_t ret_state);                \
+	size_t mpt_##name##_record_max(uint32_t cap);
+MPT_EVENTS(MPT_EVENT_DECODER_DECL)
+#undef MPT_EVENT_DECODER_DECL
+
+/* Checks and helpers every decoder shares. */
+bool mpt_array_consistent(uint8_t state, uint16_t n);
+int mpt_check_hdr(const struct mpt_rec_hdr *h, const char **why);
+void mpt_set_array(struct mpt_arg_view *a, uint8_t state, unsigned int n, const unsigned char *data,
+		   uint64_t len);
+
+#endif /* MPTRACE_DECODE_EVENTS_H */
