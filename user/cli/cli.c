@@ -89,6 +89,9 @@ enum {
 	OPT_DESCENDANT_OF,
 };
 
+/* " move_pages migrate_pages": every event, for the help */
+#define MPT_EVENT_NAME_STR(id, type, name, nr64, nr32) " " #name
+
 static const struct argp_option options[] = {
     {"attach", 'a', "MODE", 0, "auto (default), kprobe, fentry or tracepoint", 0},
     {"format", 'f', "FORMAT", 0, "table (default), json, or ocsf (OCSF 1.8.0 events)", 0},
@@ -99,7 +102,7 @@ static const struct argp_option options[] = {
     {NULL, 0, NULL, 0,
      "Filters, run in the kernel (different filters AND, repeated values of one OR):", 1},
     {"event", OPT_EVENT, "NAME[,NAME]", 0,
-     "the syscalls to trace: move_pages, migrate_pages (default: both)", 1},
+     "the syscalls to trace, of" MPT_EVENTS(MPT_EVENT_NAME_STR) " (default: all)", 1},
     {"pid", 'p', "PID", 0, "calls made by process PID (host tgid)", 1},
     {"tid", OPT_TID, "TID", 0, "calls made by thread TID (host tid)", 1},
     {"uid", OPT_UID, "UID", 0, "calls made by user UID (number or name)", 1},
