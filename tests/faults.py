@@ -95,9 +95,24 @@ def enospc():
         cap, log = os.path.join(small, "t.mpcap"), os.path.join(D, "t.json")
         t = start(["--capture", cap, "-f", "json", "-o", log])
         made = load(1500, n=64)  # ~1 MB of capture into 0.5 MB: the disk fills
+        # A process that starts while the disk is full and goes on calling after: the
+        # block with its process record is lost, so the capture must write it again.
+        # What room the last lost block left is taken too, so that its blocks fail.
+        rest = os.path.join(small, "rest")
+        fd = os.open(rest, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while os.write(fd, b"\0" * 4096):
+                pass
+        except OSError:
+            pass
+        os.close(fd)
+        during = load(300, n=1, rate=150, wait=False)
+        time.sleep(1.0)
         # freed, the disk holds the rest with room to spare: one outage, one recovery
-        time.sleep(0.5)
         os.unlink(filler)  # space again: writing resumes, with a drop record
+        os.unlink(rest)
+        out, _ = during.communicate(timeout=60)
+        made += int(re.search(r"calls (\d+)", out).group(1))
         made += load(200, n=1)
         time.sleep(0.5)
         if t.poll() is not None:
@@ -117,8 +132,25 @@ def enospc():
             fail("not one message per outage:\n" + err)
         if t.returncode == 0:
             fail("events lost to the capture, yet exit 0")
-        print("enospc: %d calls, %d in the capture, %d counted lost, verify intact" %
-              (made, events, lost))
+        # what the capture kept replays as live printed it, lineage too
+        r = subprocess.run([MPTRACE, "replay", "-f", "json", cap], capture_output=True)
+        with open(log, "rb") as f:
+            live = set(f.read().splitlines())
+        replayed = [l for l in r.stdout.splitlines() if json.loads(l).get("eventName") ==
+                    "move_pages"]
+        if len(replayed) != events:
+            fail("replay printed %d of the capture's %d events" % (len(replayed), events))
+        differ = [l for l in replayed if l not in live]
+        if differ:
+            fail("%d replayed events differ from live, e.g.:\n%s" %
+                 (len(differ), differ[0].decode()))
+        after = [l for l in replayed if json.loads(l)["hostProcessId"] == during.pid]
+        if not after or len(after) == 300 or not json.loads(after[-1])["commandLine"]:
+            fail("the process that began during the outage: %d of its 300 events kept, "
+                 "and those need its lineage" % len(after))
+        print("enospc: %d calls, %d in the capture, %d counted lost, verify intact, "
+              "replay = live (%d of 300 events of a process begun in the outage)" %
+              (made, events, lost, len(after)))
     finally:
         subprocess.run(["umount", "-l", small])
 
