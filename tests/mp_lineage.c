@@ -8,10 +8,12 @@
  *   exec-again      execs itself as "mp_lineage call second"
  *   pidns           a child in a new pid namespace (its pid 1 there) calls
  *   wait-call       waits for a byte on stdin, then calls: started before the tracer
+ *   deep N          N generations of forked children, the last of which calls
  */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -34,6 +36,24 @@ static int child_then(int (*fn)(void))
 		return 1;
 	if (child == 0)
 		_exit(fn());
+	if (waitpid(child, &st, 0) != child)
+		return 1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
+/* @n more generations below this one; the last calls. */
+static int deep(int n)
+{
+	pid_t child;
+	int st;
+
+	if (n <= 0)
+		return call();
+	child = fork();
+	if (child < 0)
+		return 1;
+	if (child == 0)
+		_exit(deep(n - 1));
 	if (waitpid(child, &st, 0) != child)
 		return 1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
@@ -75,6 +95,8 @@ int main(int argc, char **argv)
 			return 1;
 		return call();
 	}
-	fprintf(stderr, "usage: mp_lineage call|fork-rename|exec-again|pidns|wait-call\n");
+	if (!strcmp(mode, "deep") && argc > 2)
+		return deep(atoi(argv[2]));
+	fprintf(stderr, "usage: mp_lineage call|fork-rename|exec-again|pidns|wait-call|deep N\n");
 	return 2;
 }

@@ -1530,6 +1530,94 @@ static void test_exe_and_descendant_filters(void **state)
 	assert_one_line_error(&p, "--exe /nonexistent/tool: ");
 }
 
+/* Copy @from to @to, executable. */
+static void copy_exe(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+	ssize_t n;
+
+	assert_true(in >= 0);
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	assert_true(out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	assert_int_equal(close(out), 0);
+}
+
+/*
+ * Lineage from a hostile caller: a command line past what is kept, bytes
+ * that are not UTF-8, quotes and newlines in the executable's path and in
+ * the arguments, a chain of processes deeper than the ancestors kept. Valid
+ * JSON, each cut flagged, live and in replay.
+ */
+static void test_lineage_hostile(void **state)
+{
+	char live[256], cap[256], helper[PATH_MAX], dir[PATH_MAX], odd[PATH_MAX + 16];
+	char want_exe[PATH_MAX + 16], big[601], cmd[3 * PATH_MAX];
+	json_t *ev, *cl;
+	struct proc p;
+
+	(void)state;
+	assert_non_null(realpath(lineage_bin, helper));
+	snprintf(dir, sizeof(dir), "%s/we ird\n\"\xff", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(odd, sizeof(odd), "%s/mp_lineage", dir);
+	copy_exe(helper, odd);
+	/* as JSON gives it back: the byte that is not UTF-8 is U+00FF */
+	snprintf(want_exe, sizeof(want_exe), "%s/we ird\n\"\xc3\xbf/mp_lineage", tmpdir);
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(live, sizeof(live), "%s/hostile.json", tmpdir);
+	snprintf(cap, sizeof(cap), "%s/hostile.mpcap", tmpdir);
+	char *argv[] = {(char *)mptrace_bin, "-f", "json", "-o", live, "--capture", cap,
+			"--event", "migrate_pages", "--comm", "mp_lineage", NULL};
+	start_tracing(&p, argv);
+	run_lineage((char *[]){odd, "call", "x\xff\"\n", big, NULL});
+	run_lineage((char *[]){helper, "deep", "20", NULL});
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	if (!strstr(p.err, "mptrace: 2 events, 0 dropped"))
+		fail_msg("not 2 events: %s", p.err);
+
+	ev = line_of(live, "mp_lineage", "call", "x\xc3\xbf\"\n");
+	assert_string_equal(exe_of(ev), want_exe);
+	cl = json_object_get(ev, "commandLine");
+	assert_string_equal(json_string_value(json_array_get(cl, 0)), want_exe);
+	assert_true(json_is_true(json_object_get(ev, "commandLineTruncated")));
+	/* 512 bytes kept: argv[3] is cut short, and nothing follows it */
+	assert_int_equal(json_array_size(cl), 4);
+	assert_true(strlen(json_string_value(json_array_get(cl, 3))) < sizeof(big) - 1);
+	assert_int_equal(strspn(json_string_value(json_array_get(cl, 3)), "A"),
+			 strlen(json_string_value(json_array_get(cl, 3))));
+	json_decref(ev);
+
+	/* 20 generations below the helper, 16 ancestors kept: the nearest, parent first */
+	ev = line_of(live, "mp_lineage", "deep", "20");
+	assert_true(json_is_true(json_object_get(ev, "ancestorsTruncated")));
+	assert_int_equal(json_array_size(json_object_get(ev, "ancestors")), 16);
+	assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"),
+			 jint_of(ev, "hostParentProcessId"));
+	for (size_t i = 0; i < 16; i++)
+		assert_string_equal(exe_of(ancestor(ev, i)), helper);
+	json_decref(ev);
+
+	char *replay[] = {(char *)mptrace_bin, "replay", "-f", "json", cap, NULL};
+	assert_int_equal(run(replay, 0, &p), 0);
+	{
+		size_t n;
+		char *buf = slurp(live, &n);
+
+		assert_int_equal(p.out_len, n);
+		assert_memory_equal(p.out, buf, n);
+		free(buf);
+	}
+	snprintf(cmd, sizeof(cmd), "%s %s %s %s 2 >&2", python, schema_check, schema, live);
+	assert_int_equal(system(cmd), 0);
+}
+
 /*
  * Fork a child that gets host pid @want and execs @exe "call" @tag. The kernel
  * hands out ns_last_pid + 1, and another process may fork in between: tried
@@ -1680,6 +1768,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_lineage),
 	    cmocka_unit_test(test_exe_and_descendant_filters),
 	    cmocka_unit_test(test_pid_reuse),
+	    cmocka_unit_test(test_lineage_hostile),
 	    cmocka_unit_test(test_ocsf_live),
 	    cmocka_unit_test(test_stats_and_drops),
 	    cmocka_unit_test(test_service_manager),
