@@ -1355,6 +1355,21 @@ static const char *exe_of(json_t *o)
 	return json_string_value(json_object_get(json_object_get(o, "executable"), "path"));
 }
 
+/* `replay -f json @cap` prints what the live run wrote to @live, byte for byte. */
+static void assert_replay_is_live(const char *cap, const char *live)
+{
+	char *replay[] = {(char *)mptrace_bin, "replay", "-f", "json", (char *)cap, NULL};
+	static struct proc p;
+	size_t n;
+	char *buf;
+
+	assert_int_equal(run(replay, 0, &p), 0);
+	buf = slurp(live, &n);
+	assert_int_equal(p.out_len, n);
+	assert_memory_equal(p.out, buf, n);
+	free(buf);
+}
+
 /* Run mp_lineage with @args to its end. */
 static void run_lineage(char *const args[])
 {
@@ -1458,16 +1473,7 @@ static void test_lineage(void **state)
 	json_decref(ev);
 
 	/* the capture says the same without /proc: replay prints the same bytes */
-	char *replay[] = {(char *)mptrace_bin, "replay", "-f", "json", cap, NULL};
-	assert_int_equal(run(replay, 0, &p), 0);
-	{
-		size_t n;
-		char *buf = slurp(live, &n);
-
-		assert_int_equal(p.out_len, n);
-		assert_memory_equal(p.out, buf, n);
-		free(buf);
-	}
+	assert_replay_is_live(cap, live);
 	/* the table's compact form */
 	char *table[] = {(char *)mptrace_bin, "replay", cap, NULL};
 	assert_int_equal(run(table, 0, &p), 0);
@@ -1604,16 +1610,7 @@ static void test_lineage_hostile(void **state)
 		assert_string_equal(exe_of(ancestor(ev, i)), helper);
 	json_decref(ev);
 
-	char *replay[] = {(char *)mptrace_bin, "replay", "-f", "json", cap, NULL};
-	assert_int_equal(run(replay, 0, &p), 0);
-	{
-		size_t n;
-		char *buf = slurp(live, &n);
-
-		assert_int_equal(p.out_len, n);
-		assert_memory_equal(p.out, buf, n);
-		free(buf);
-	}
+	assert_replay_is_live(cap, live);
 	snprintf(cmd, sizeof(cmd), "%s %s %s %s 2 >&2", python, schema_check, schema, live);
 	assert_int_equal(system(cmd), 0);
 }
@@ -1711,16 +1708,7 @@ static void test_pid_reuse(void **state)
 	json_decref(first);
 	json_decref(second);
 
-	char *replay[] = {(char *)mptrace_bin, "replay", "-f", "json", cap, NULL};
-	assert_int_equal(run(replay, 0, &p), 0);
-	{
-		size_t n;
-		char *buf = slurp(live, &n);
-
-		assert_int_equal(p.out_len, n);
-		assert_memory_equal(p.out, buf, n);
-		free(buf);
-	}
+	assert_replay_is_live(cap, live);
 	/* the replayed lineage filter follows each process, not the pid */
 	char *by_copy[] = {(char *)mptrace_bin, "replay", "-f", "json", "--exe", copy, cap, NULL};
 	assert_int_equal(run(by_copy, 0, &p), 0);
