@@ -13,6 +13,7 @@ acknowledged (the state file says so). Goal: at least 100k events/s to R3.
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -35,8 +36,22 @@ def trace(env, cap, calls, rate=None, follow_ship=None):
     return time.monotonic(), ship
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of a running process and its children (timeout's server)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        kids = [int(k) for k in f.read().split()]
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + \
+        sum(cpu_s(k) for k in kids)
+
+
 def throughput(mptrace, d, cluster, files, replicas, events):
+    """Events/s, seconds, and the CPU seconds the servers and the shipper spent."""
     state = os.path.join(d, "st%d.json" % replicas)
+    servers = [p.pid for p in cluster.procs if p]
+    before = sum(cpu_s(pid) for pid in servers)
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     r = subprocess.run([mptrace, "ship", "--nats", cluster.urls(), "--stream",
                         "BENCH%d" % replicas, "--replicas", str(replicas), "--state", state] +
@@ -44,7 +59,9 @@ def throughput(mptrace, d, cluster, files, replicas, events):
     took = time.monotonic() - t0
     if r.returncode:
         sys.exit("ship failed: " + r.stderr)
-    return events / took, took
+    ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ship_cpu = ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime
+    return events / took, took, sum(cpu_s(pid) for pid in servers) - before, ship_cpu
 
 
 def main():
@@ -65,9 +82,10 @@ def main():
             c = Cluster(d, n=replicas)
             c.start_all()
             try:
-                eps, took = throughput(mptrace, d, c, files, replicas, a.events)
-                lines.append("| ship to a local R%d stream | %d events in %.2f s | %.0f events/s |"
-                             % (replicas, a.events, took, eps))
+                eps, took, srv, shp = throughput(mptrace, d, c, files, replicas, a.events)
+                lines.append("| ship to a local R%d stream | %d events in %.2f s; CPU: servers "
+                             "%.1f s, shipper %.1f s (of %.1f s on 2 CPUs) | %.0f events/s |"
+                             % (replicas, a.events, took, srv, shp, 2 * took, eps))
             finally:
                 c.stop_all()
                 for i in range(3):
