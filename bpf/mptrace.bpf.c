@@ -888,7 +888,7 @@ static __always_inline __u16 compat_event(__u64 id, __u8 *abi)
 	struct task_struct *task;
 
 	*abi = MPT_ABI_IA32;
-#define MPT_IA32_ROW(ID, T, name, nr64, nr32)                                                     \
+#define MPT_IA32_ROW(ID, T, name, nr64, nr32)                                                      \
 	if (id == nr32) {                                                                          \
 		task = bpf_get_current_task_btf();                                                 \
 		return task->thread_info.status & TS_COMPAT ? if_traced(T) : 0;                    \
@@ -896,7 +896,7 @@ static __always_inline __u16 compat_event(__u64 id, __u8 *abi)
 	MPT_EVENTS(MPT_IA32_ROW)
 #undef MPT_IA32_ROW
 	*abi = MPT_ABI_X32;
-#define MPT_X32_ROW(ID, T, name, nr64, nr32)                                                      \
+#define MPT_X32_ROW(ID, T, name, nr64, nr32)                                                       \
 	if (id == (MPT_X32_SYSCALL_BIT | nr64))                                                    \
 		return if_traced(T);
 	MPT_EVENTS(MPT_X32_ROW)
