@@ -41,7 +41,7 @@ static char tmpdir[] = "/tmp/mptrace-e2e-XXXXXX";
 struct proc {
 	pid_t pid;
 	int out_fd, err_fd;
-	char out[1 << 18], err[1 << 14];
+	char out[1 << 20], err[1 << 14]; /* a JSON line is ~2 KB with a deep process tree */
 	size_t out_len, err_len;
 };
 
@@ -89,6 +89,10 @@ static void proc_read(struct proc *p, int ms, const char *want)
 
 			if (*fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
 				continue;
+			/* a full buffer would read as the end: comparisons would fail for no reason */
+			if (*len == cap - 1)
+				fail_msg("more output than the test keeps (%zu bytes): %.200s", cap,
+					 buf);
 			n = read(*fd, buf + *len, cap - 1 - *len);
 			if (n <= 0) {
 				close(*fd);
