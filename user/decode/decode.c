@@ -91,17 +91,16 @@ _Static_assert(sizeof(event_descs) / sizeof(event_descs[0]) == MPT_EVENT_NR,
 MPT_EVENTS(MPT_NARGS_CHECK)
 #undef MPT_NARGS_CHECK
 
-/* Each event's decoder (user/decode/events/NAME.c), by record type. */
+/* Each event's decoder (user/decode/events/NAME.c), in the order of event_descs. */
 static const struct mpt_event_decoder {
-	uint16_t type, version_min;
+	uint16_t version_min;
 	int (*parse)(const void *buf, size_t len, struct mpt_view *v, const char **why);
 	size_t (*entry_bytes)(const struct mpt_rec_hdr *h);
 	size_t (*clear_return)(struct mpt_rec_hdr *h, uint8_t ret_state);
 	size_t (*record_max)(uint32_t cap);
 } decoders[] = {
 #define MPT_DECODER_ROW(id, type, name, nr64, nr32)                                                \
-	{type,                                                                                     \
-	 MPT_##id##_VERSION_MIN,                                                                   \
+	{MPT_##id##_VERSION_MIN,                                                                   \
 	 mpt_##name##_parse,                                                                       \
 	 mpt_##name##_entry_bytes,                                                                 \
 	 mpt_##name##_clear_return,                                                                \
@@ -109,13 +108,11 @@ static const struct mpt_event_decoder {
     MPT_EVENTS(MPT_DECODER_ROW)
 #undef MPT_DECODER_ROW
 };
+_Static_assert(sizeof(decoders) / sizeof(decoders[0]) == MPT_EVENT_NR, "a decoder an event");
 
-static const struct mpt_event_decoder *decoder_of(uint16_t type)
+static const struct mpt_event_decoder *decoder_of(const struct mpt_event_desc *desc)
 {
-	for (size_t i = 0; i < sizeof(decoders) / sizeof(decoders[0]); i++)
-		if (decoders[i].type == type)
-			return &decoders[i];
-	return NULL;
+	return desc ? &decoders[desc - event_descs] : NULL;
 }
 
 /* An in-flight slot holds a record of any event with every array full. */
@@ -123,22 +120,25 @@ uint32_t mpt_slot_bytes(uint32_t cap)
 {
 	size_t max = 0;
 
-	for (size_t i = 0; i < sizeof(decoders) / sizeof(decoders[0]); i++)
-		if (decoders[i].record_max(cap) > max)
-			max = decoders[i].record_max(cap);
+	for (unsigned int i = 0; i < MPT_EVENT_NR; i++) {
+		size_t n = decoders[i].record_max(cap);
+
+		if (n > max)
+			max = n;
+	}
 	return max;
 }
 
 size_t mpt_entry_bytes(const struct mpt_rec_hdr *h)
 {
-	const struct mpt_event_decoder *d = decoder_of(h->type);
+	const struct mpt_event_decoder *d = decoder_of(mpt_event_desc_of(h->type));
 
 	return d ? d->entry_bytes(h) : 0;
 }
 
 void mpt_rec_clear_return(struct mpt_rec_hdr *h, uint8_t ret_state)
 {
-	const struct mpt_event_decoder *d = decoder_of(h->type);
+	const struct mpt_event_decoder *d = decoder_of(mpt_event_desc_of(h->type));
 
 	if (!d)
 		return;
@@ -202,8 +202,8 @@ int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char 
 		return -EINVAL;
 	}
 	v->desc = mpt_event_desc_of(h->type);
-	d = decoder_of(h->type);
-	if (!v->desc || !d) {
+	d = decoder_of(v->desc);
+	if (!d) {
 		*why = "unknown record type";
 		return -EINVAL;
 	}
