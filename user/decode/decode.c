@@ -100,11 +100,8 @@ static const struct mpt_event_decoder {
 	size_t (*record_max)(uint32_t cap);
 } decoders[] = {
 #define MPT_DECODER_ROW(id, type, name, nr64, nr32)                                                \
-	{MPT_##id##_VERSION_MIN,                                                                   \
-	 mpt_##name##_parse,                                                                       \
-	 mpt_##name##_entry_bytes,                                                                 \
-	 mpt_##name##_clear_return,                                                                \
-	 mpt_##name##_record_max},
+	{MPT_##id##_VERSION_MIN, mpt_##name##_parse, mpt_##name##_entry_bytes,                     \
+	 mpt_##name##_clear_return, mpt_##name##_record_max},
     MPT_EVENTS(MPT_DECODER_ROW)
 #undef MPT_DECODER_ROW
 };
