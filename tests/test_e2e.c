@@ -1181,6 +1181,24 @@ static void test_disk_full(void **state)
 	munmap(mem, 4096);
 }
 
+/* Copy @from to @to, executable by anyone (whatever the umask). */
+static void copy_exe(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+	ssize_t n;
+
+	assert_true(in >= 0);
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	assert_true(out >= 0);
+	assert_int_equal(fchmod(out, 0755), 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	assert_int_equal(close(out), 0);
+}
+
 /* Files that are not captures, or that this mptrace cannot read: one line, own exit code. */
 static void test_capture_bad_files(void **state)
 {
@@ -1250,7 +1268,7 @@ static void test_unwritable_output(void **state)
 
 static void test_without_privileges(void **state)
 {
-	char dir[] = "/tmp/mptrace-unpriv-XXXXXX", bin[64], cmd[160];
+	char dir[] = "/tmp/mptrace-unpriv-XXXXXX", bin[64];
 	struct proc p;
 
 	(void)state;
@@ -1261,8 +1279,7 @@ static void test_without_privileges(void **state)
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(chmod(dir, 0755), 0);
 	snprintf(bin, sizeof(bin), "%s/mptrace", dir);
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 0755 '%s'", mptrace_bin, bin, bin);
-	assert_int_equal(system(cmd), 0);
+	copy_exe(mptrace_bin, bin);
 
 	char *trace[] = {bin, NULL};
 	assert_int_equal(run(trace, 65534, &p), 1);
@@ -1512,15 +1529,14 @@ static void test_lineage(void **state)
  */
 static void test_exe_and_descendant_filters(void **state)
 {
-	char helper[PATH_MAX], copy[PATH_MAX + 32], cmd[3 * PATH_MAX], pid_s[16];
+	char helper[PATH_MAX], copy[PATH_MAX + 32], pid_s[16];
 	struct proc p;
 	json_t *ev;
 
 	(void)state;
 	assert_non_null(realpath(lineage_bin, helper));
 	snprintf(copy, sizeof(copy), "%s/mp_lineage", tmpdir);
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", helper, copy);
-	assert_int_equal(system(cmd), 0);
+	copy_exe(helper, copy);
 	snprintf(pid_s, sizeof(pid_s), "%d", getpid());
 	char *argv[] = {(char *)mptrace_bin, "-f", "json", "-n", "1", "--event", "migrate_pages",
 			"--exe", helper, "--descendant-of", pid_s, NULL};
@@ -1538,23 +1554,6 @@ static void test_exe_and_descendant_filters(void **state)
 	char *missing[] = {(char *)mptrace_bin, "--exe", "/nonexistent/tool", "-d", "0.1", NULL};
 	assert_int_equal(run(missing, 0, &p), 2);
 	assert_one_line_error(&p, "--exe /nonexistent/tool: ");
-}
-
-/* Copy @from to @to, executable. */
-static void copy_exe(const char *from, const char *to)
-{
-	char buf[65536];
-	int in = open(from, O_RDONLY | O_CLOEXEC), out;
-	ssize_t n;
-
-	assert_true(in >= 0);
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-	assert_true(out >= 0);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		assert_int_equal(write(out, buf, n), n);
-	assert_int_equal(n, 0);
-	close(in);
-	assert_int_equal(close(out), 0);
 }
 
 /*
@@ -1665,7 +1664,7 @@ static pid_t fork_with_pid(pid_t want, const char *exe, const char *tag)
  */
 static void test_pid_reuse(void **state)
 {
-	char live[256], cap[256], helper[PATH_MAX], copy[PATH_MAX + 32], cmd[3 * PATH_MAX];
+	char live[256], cap[256], helper[PATH_MAX], copy[PATH_MAX + 32];
 	json_t *first, *second;
 	struct proc p;
 	pid_t a, b;
@@ -1676,8 +1675,7 @@ static void test_pid_reuse(void **state)
 		skip(); /* no CONFIG_CHECKPOINT_RESTORE: no way to pick a pid */
 	assert_non_null(realpath(lineage_bin, helper));
 	snprintf(copy, sizeof(copy), "%s/mp_lineage", tmpdir);
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", helper, copy);
-	assert_int_equal(system(cmd), 0);
+	copy_exe(helper, copy);
 	snprintf(live, sizeof(live), "%s/reuse.json", tmpdir);
 	snprintf(cap, sizeof(cap), "%s/reuse.mpcap", tmpdir);
 	char *argv[] = {(char *)mptrace_bin, "-f", "json", "-o", live, "--capture", cap,
