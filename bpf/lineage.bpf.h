@@ -136,14 +136,10 @@ static __always_inline void proc_ids(struct mpt_proc_event *p, struct task_struc
 static __always_inline __u32 proc_exe(struct mpt_proc_event *p, struct mm_struct *mm,
 				      struct proc_scratch *sc, bool path)
 {
-	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : NULL;
+	struct file *exe = exe_identity(mm, &p->exe_ino, &p->exe_dev);
 	__u32 off, n;
 
-	if (!exe)
-		return 0;
-	p->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
-	p->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
-	if (!path)
+	if (!exe || !path)
 		return 0;
 	off = walk_path(exe, sc, &p->flags);
 	n = clamp_const(MPT_PROC_PATH_MAX - off, MPT_PROC_PATH_MAX);

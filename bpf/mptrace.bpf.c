@@ -295,18 +295,29 @@ static __always_inline __u32 pid_ns_inum(struct pid *tp)
 }
 
 /* Is the caller's executable (its inode and device, not its name) a listed one? */
+/*
+ * The executable of @mm (what /proc/PID/exe shows), and its identity: inode
+ * and device, as --exe and the process tracker know it. NULL: none.
+ */
+static __always_inline struct file *exe_identity(struct mm_struct *mm, __u64 *ino, __u32 *dev)
+{
+	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : NULL;
+
+	if (!exe)
+		return NULL;
+	*ino = BPF_CORE_READ(exe, f_inode, i_ino);
+	*dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	return exe;
+}
+
 static __always_inline bool exe_listed(struct task_struct *task)
 {
 	struct mpt_filter_key key = {.kind = MPT_FILTER_EXE};
-	struct mm_struct *mm = task->mm;
-	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : NULL;
 	__u64 ino;
 	__u32 dev;
 
-	if (!exe)
+	if (!exe_identity(task->mm, &ino, &dev))
 		return false;
-	ino = BPF_CORE_READ(exe, f_inode, i_ino);
-	dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
 	__builtin_memcpy(key.val, &ino, sizeof(ino));
 	__builtin_memcpy(key.val + 8, &dev, sizeof(dev));
 	return bpf_map_lookup_elem(&filter_values, &key);
