@@ -106,6 +106,13 @@ static void test_fleet_options(void **state)
 			 0);
 	assert_int_equal(cli.nats.since_ns, 1700000000ll * 1000000000);
 	assert_int_equal(cli.nats.until_ns, 1700000001ll * 1000000000);
+	/* to the nanosecond: through a double, .005 of this second came out 192 ns late */
+	assert_int_equal(PARSE("replay", "--nats", "nats://a:1", "--since", "1796163492.005",
+			       "--until", "1796163492.000000001"),
+			 0);
+	assert_int_equal(cli.nats.since_ns, 1796163492005000000ll);
+	assert_int_equal(cli.nats.until_ns, 1796163492000000001ll);
+	rejects(PARSE("replay", "--nats", "nats://a:1", "--since", "0"), "invalid time '0'");
 	rejects(PARSE("ship"), "which capture file? (mptrace ship FILE...)");
 	rejects(PARSE("replay", "--nats", "nats://a:1", "x.mpcap"), "reads the stream, not files");
 	rejects(PARSE("replay", "--nats", "nats://a:1", "--since", "yesterday"),
