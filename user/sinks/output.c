@@ -128,11 +128,25 @@ int mpt_output_line(struct mpt_output *o, const char *line, size_t len, bool eve
 	return o->len >= FLUSH_BYTES ? mpt_output_flush(o) : 0;
 }
 
-/* FILE -> FILE.1 -> ... -> FILE.(N-1), the oldest gone. */
+/* Does our path still name the file we write (logrotate may have moved it)? */
+static bool path_is_ours(const struct mpt_output *o)
+{
+	struct stat a, b;
+
+	return !fstat(o->fd, &a) && !stat(o->path, &b) && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/*
+ * FILE -> FILE.1 -> ... -> FILE.(N-1), the oldest gone. A file someone else
+ * moved away is theirs to keep: then only a new FILE is opened.
+ */
 static int rotate(struct mpt_output *o)
 {
 	char from[4200], to[4200];
 
+	if (!path_is_ours(o))
+		return mpt_output_reopen(o);
 	for (uint32_t i = o->log_files - 1; i >= 1; i--) {
 		if (i == 1)
 			snprintf(from, sizeof(from), "%s", o->path);
