@@ -3,6 +3,7 @@
 private copy of the workload (so a --comm filter catches it and nothing else),
 one-line failures, and an mptrace started and waited for until it traces."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,22 @@ import tempfile
 
 def fail(msg):
     sys.exit("FAIL: " + msg)
+
+
+# The ready line, "mptrace: tracing EVENTS via MODE[; ...]": which events it names
+# changes as events are added, so that part is not matched.
+READY = re.compile(rb"^mptrace: tracing .+ via \w+.*\n", re.M)
+
+
+def wait_ready(t, what="mptrace"):
+    """Read @t's stderr until its ready line; what it read."""
+    err = b""
+    while not READY.search(err):
+        chunk = os.read(t.stderr.fileno(), 4096)
+        if not chunk:
+            fail("%s did not start: %s" % (what, err.decode()))
+        err += chunk
+    return err
 
 
 class Env:
@@ -28,13 +45,7 @@ class Env:
         """mptrace --comm WORKER @args, once it says it traces (early stderr kept)."""
         kw.setdefault("stderr", subprocess.PIPE)
         t = subprocess.Popen([self.mptrace, "--comm", self.comm] + args, **kw)
-        err = b""
-        while b"tracing move_pages, migrate_pages via" not in err:
-            chunk = os.read(t.stderr.fileno(), 4096)
-            if not chunk:
-                fail("mptrace did not start: " + err.decode())
-            err += chunk
-        t.early_err = err
+        t.early_err = wait_ready(t)
         return t
 
     def files(self, name):

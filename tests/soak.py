@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 
+from harness import wait_ready
+
 
 def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
@@ -45,12 +47,7 @@ def main():
                           "64", "--capture", cap, "--capture-size", "4", "--capture-files", "4",
                           "--stats-interval", "1", "--detect", "--comm", comm],
                          stderr=subprocess.PIPE)
-    err = b""
-    while b"tracing move_pages, migrate_pages via" not in err:
-        chunk = os.read(t.stderr.fileno(), 4096)
-        if not chunk:
-            sys.exit("soak: mptrace did not start: " + err.decode())
-        err += chunk
+    err = wait_ready(t, "soak: mptrace")
     procs, rate, nproc = [], 10000, 3
     calls_each = int(rate * seconds)
     for _ in range(nproc):

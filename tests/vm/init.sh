@@ -24,7 +24,7 @@ echo "MPT-NUMA-BALANCING $(cat /proc/sys/kernel/numa_balancing 2>/dev/null || ec
 echo 0 > /proc/sys/kernel/numa_balancing 2>/dev/null
 
 # mptrace must mount tracefs itself when nothing has (tracefs is still unmounted here).
-if mptrace --attach tracepoint -d 0.5 >/tmp/out 2>/tmp/err && grep -q "tracing move_pages, migrate_pages via tracepoint" /tmp/err; then
+if mptrace --attach tracepoint -d 0.5 >/tmp/out 2>/tmp/err && grep -q "^mptrace: tracing .* via tracepoint" /tmp/err; then
 	result tracefs-automount tracepoint PASS
 else
 	cat /tmp/err
@@ -60,7 +60,7 @@ cli_check() {
 	mptrace --attach "$mode" -n 3 >/tmp/out 2>/tmp/err &
 	pid=$!
 	i=0
-	until grep -q "tracing move_pages, migrate_pages via $mode" /tmp/err 2>/dev/null; do
+	until grep -q "^mptrace: tracing .* via $mode" /tmp/err 2>/dev/null; do
 		i=$((i + 1))
 		if [ $i -gt 300 ] || ! kill -0 $pid 2>/dev/null; then
 			cat /tmp/err
@@ -98,6 +98,10 @@ for mode in kprobe fentry tracepoint; do
 	result migrate "$mode" $r
 	if cli_check "$mode"; then r=PASS; else r=FAIL; fi
 	result cli "$mode" $r
+	# instances started, stopped and killed beside each other: nothing lost unsaid
+	if test_churn "$(command -v mptrace)" "$mode" 4 >/tmp/log 2>&1; then r=PASS; else r=FAIL; fi
+	cat /tmp/log
+	result churn "$mode" $r
 	if MPTRACE_TEST_ATTACH=$mode MPTRACE_REQUIRE_BPF=1 test_context >/tmp/log 2>&1; then r=PASS; else r=FAIL; fi
 	cat /tmp/log
 	result context "$mode" $r
