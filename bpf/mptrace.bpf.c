@@ -35,7 +35,8 @@ const volatile bool target_other = false;
 const volatile __u64 wakeup_bytes = 0;
 /* The in-flight map's size (--max-inflight). */
 const volatile __u32 max_inflight = 1024;
-/* The events traced (--event), a bit per record type: the raw 32-bit hooks, shared by all, check it. */
+/* The events traced (--event), a bit per record type: the raw 32-bit hooks, shared by all, check
+ * it. */
 const volatile __u32 traced_events = ~0u;
 
 /*
@@ -92,6 +93,17 @@ __u64 slots_used = 0;
  * after that is a call that began after tracing stopped, not a lost entry.
  */
 bool entry_detached = false;
+/*
+ * The loader's test call (user/kernel/tracer.c, prove_delivery): the process
+ * that makes it, as the loader's own pid namespace numbers it, and that
+ * namespace. Its calls pass every filter, so that readiness is shown for
+ * whatever the user asked to trace. 0: no test under way.
+ */
+__u32 canary_tgid = 0;
+__u32 canary_pidns = 0;
+/* Its records, written and lost: the loader takes them out of the counts it reports. */
+__u64 canary_events = 0;
+__u64 canary_lost = 0;
 
 /* Values of every active filter kind; the loader sizes it to what was given. */
 struct {
@@ -338,6 +350,20 @@ static __always_inline bool ancestor_listed(struct task_struct *task)
 	return false;
 }
 
+/* Is the caller the loader's test process? Read only while a test is under way. */
+static __always_inline bool is_canary(void)
+{
+	struct task_struct *task;
+	struct upid up;
+
+	if (!canary_tgid)
+		return false;
+	task = bpf_get_current_task_btf();
+	upid_at(task->group_leader->thread_pid, task->thread_pid->level, &up);
+	return (__u32)up.nr == canary_tgid && up.ns &&
+	       BPF_CORE_READ(up.ns, ns.inum) == canary_pidns;
+}
+
 /*
  * Does the user want this call? Cheapest tests first. @call_pid is the
  * syscall's pid argument, for --target-other; at a return it is not known
@@ -347,6 +373,8 @@ static __always_inline bool should_trace(__u64 pid_tgid, __s32 call_pid, bool ha
 {
 	struct task_struct *task;
 
+	if (is_canary())
+		return true;
 	if ((__u32)(pid_tgid >> 32) == self_tgid)
 		return false;
 	if (!filter_kinds && filter_scope == MPT_SCOPE_ALL && !container_filter_n && !target_other)
@@ -521,6 +549,12 @@ static __always_inline __u64 read_mask(__u8 *dst, __u64 user, __u64 bytes, __u8 
 	return bytes;
 }
 
+/* Is @h a record of the loader's test call? */
+static __always_inline bool from_canary(const struct mpt_rec_hdr *h)
+{
+	return canary_tgid && h->task.ns_tgid == canary_tgid && h->task.pid_ns == canary_pidns;
+}
+
 /*
  * Write @h (@size bytes) to the ring buffer. Wake the reader only when this
  * record takes the queue across the threshold: a forced wake-up is a
@@ -540,10 +574,15 @@ static __always_inline void emit(struct mpt_rec_hdr *h, __u64 size)
 		flags = avail < wakeup_bytes && avail + size >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
 									     : BPF_RB_NO_WAKEUP;
 	}
-	if (bpf_ringbuf_output(&events, h, size, flags))
+	if (bpf_ringbuf_output(&events, h, size, flags)) {
 		stat_inc(MPT_STAT_RINGBUF_FULL);
-	else
+		if (from_canary(h))
+			__sync_fetch_and_add(&canary_lost, 1);
+	} else {
 		stat_inc(MPT_STAT_EVENTS);
+		if (from_canary(h))
+			__sync_fetch_and_add(&canary_events, 1);
+	}
 }
 
 /*

@@ -15,7 +15,7 @@ build=$(cd "${2:?usage: run.sh KERNEL_META_PACKAGE BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 boot_timeout=${MPTRACE_VM_TIMEOUT:-600}
 modes=(kprobe fentry tracepoint)
-checks=(test_trace migration compat toctou kview held slots migrate cli context)
+checks=(test_trace migration compat toctou kview held slots migrate cli churn context)
 
 fail() {
 	echo "vm: $*" >&2
@@ -76,6 +76,7 @@ add_binary "$build/tests/test_trace"
 add_binary "$build/tests/test_verifier"
 add_binary "$build/tests/test_context"
 add_binary "$build/tests/mp_workload"
+add_binary "$build/tests/test_churn"
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$work/initrd.gz"
 
 # -- the boot --------------------------------------------------------------

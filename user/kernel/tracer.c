@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE
 #include "tracer.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kretprobe.h"
@@ -47,6 +53,8 @@ struct mpt_tracer {
 	uint64_t unfinished;
 	uint64_t kret_missed; /* kept at stop, when the probes go */
 	uint32_t budget;      /* records left in this poll; 0: no limit */
+	/* prove_delivery's test call: its process, its pid namespace, the events seen */
+	uint32_t canary_pid, canary_pidns, canary_seen;
 };
 
 /*
@@ -101,6 +109,14 @@ static void mode_progs(struct mptrace_bpf *skel, enum mpt_attach_mode mode,
 #define for_each_traced_event(t_opts, i, d)                                                        \
 	for ((i) = 0; ((d) = mpt_event_desc_at(i)); (i)++)                                         \
 		if (mpt_filter_event_on(&(t_opts)->filter, (d)))
+
+static int64_t mpt_now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
 
 static const char *errstr(int err)
 {
@@ -200,8 +216,7 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	skel->rodata->max_inflight = o->max_inflight;
 
 	skel->rodata->traced_events = 0;
-	for_each_traced_event(o, i, d)
-		skel->rodata->traced_events |= MPT_EVENT_BIT(d->type);
+	for_each_traced_event(o, i, d) skel->rodata->traced_events |= MPT_EVENT_BIT(d->type);
 
 	/* the kernel's own view, where the kernel has its tracepoint (CO-RE needs its type) */
 	kview = (skel->rodata->traced_events & MPT_EVENT_BIT(MPT_REC_MOVE_PAGES)) &&
@@ -393,12 +408,15 @@ static int load_and_attach(struct mpt_tracer *t, enum mpt_attach_mode mode, bool
 	{
 		err = err ?: attach_event(t, mode, e, d, compat, false, why, len);
 	}
-	err = err ?: attach_prog(t->skel->progs.thread_exit, mode, NULL,
-				 &t->shared[SL_THREAD_EXIT], why, len);
-	/* the process tracker, before the entries: every process that forks or execs from now */
-	err = err ?: attach_prog(t->skel->progs.proc_fork, mode, NULL, &t->shared[SL_PROC_FORK],
+	err = err
+		  ?: attach_prog(t->skel->progs.thread_exit, mode, NULL, &t->shared[SL_THREAD_EXIT],
 				 why, len);
-	err = err ?: attach_prog(t->skel->progs.proc_exec, mode, NULL, &t->shared[SL_PROC_EXEC],
+	/* the process tracker, before the entries: every process that forks or execs from now */
+	err = err
+		  ?: attach_prog(t->skel->progs.proc_fork, mode, NULL, &t->shared[SL_PROC_FORK],
+				 why, len);
+	err = err
+		  ?: attach_prog(t->skel->progs.proc_exec, mode, NULL, &t->shared[SL_PROC_EXEC],
 				 why, len);
 	/* optional: without it only the exit re-read guards against rewritten arrays */
 	t->kview = false;
@@ -471,6 +489,11 @@ static int handle_sample(void *ctx, void *data, size_t size)
 	if (mpt_event_parse(data, size, &v, &why)) {
 		t->malformed++;
 		mpt_info("dropping a malformed record: %s", why);
+		return 0;
+	}
+	if (t->canary_pid && v.hdr->task.ns_tgid == t->canary_pid &&
+	    v.hdr->task.pid_ns == t->canary_pidns) {
+		t->canary_seen |= 1u << v.hdr->type;
 		return 0;
 	}
 	t->received++;
@@ -592,6 +615,113 @@ static int drain(struct mpt_tracer *t)
 	return n < 0 ? n : total;
 }
 
+/* The loader's own pid namespace, as records name it (the inode of /proc/self/ns/pid). */
+static uint32_t self_pidns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) ? 0 : (uint32_t)st.st_ino;
+}
+
+/* The native syscall number of event @type (events/events.h). */
+static long native_nr(uint16_t type)
+{
+#define MPT_NR_ROW(ID, T, name, nr64, nr32)                                                        \
+	if (type == T)                                                                             \
+		return nr64;
+	MPT_EVENTS(MPT_NR_ROW)
+#undef MPT_NR_ROW
+	return -1;
+}
+
+/*
+ * A child that waits for @go, then calls every traced syscall once with all
+ * arguments zero (no pages, no nodes: nothing happens) and exits. Returns
+ * its pid, or -errno.
+ */
+static pid_t fork_canary(const struct mpt_tracer *t, int go)
+{
+	const struct mpt_event_desc *d;
+	unsigned int e;
+	pid_t pid = fork();
+	char c;
+
+	if (pid)
+		return pid < 0 ? -errno : pid;
+	if (read(go, &c, 1) == 1) {
+		for_each_traced_event(&t->opts, e, d) syscall(native_nr(d->type), 0, 0, 0, 0, 0, 0);
+	}
+	_exit(0);
+}
+
+/* One test call's round: armed, made, and read back until seen or @deadline. */
+static int canary_round(struct mpt_tracer *t, uint32_t want, int64_t deadline)
+{
+	int pipefd[2], err = 0, st;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -errno;
+	pid = fork_canary(t, pipefd[0]);
+	close(pipefd[0]);
+	if (pid < 0) {
+		close(pipefd[1]);
+		return pid;
+	}
+	t->canary_pid = pid;
+	t->skel->bss->canary_pidns = t->canary_pidns;
+	t->skel->bss->canary_tgid = pid;
+	if (write(pipefd[1], "g", 1) != 1)
+		err = -errno;
+	close(pipefd[1]);
+	waitpid(pid, &st, 0);
+	while (!err && (t->canary_seen & want) != want && mpt_now_mono_ns() < deadline)
+		err = mpt_tracer_poll(t, 20) < 0 ? -EIO : 0;
+	t->skel->bss->canary_tgid = 0;
+	return err;
+}
+
+int mpt_tracer_prove(struct mpt_tracer *t, int timeout_ms, char *why, size_t len)
+{
+	int64_t start = mpt_now_mono_ns(), deadline = start + (int64_t)timeout_ms * 1000000;
+	const struct mpt_event_desc *d;
+	uint32_t want = 0;
+	unsigned int e;
+	int rounds = 0, err = 0;
+
+	for_each_traced_event(&t->opts, e, d) want |= 1u << d->type;
+	t->canary_pidns = self_pidns();
+	t->canary_seen = 0;
+	/* a round may be lost to a ring another process filled: try again until the deadline */
+	while (!err && (t->canary_seen & want) != want && mpt_now_mono_ns() < deadline) {
+		int64_t round_end = mpt_now_mono_ns() + 500 * 1000000ll;
+
+		rounds++;
+		err = canary_round(t, want, round_end < deadline ? round_end : deadline);
+	}
+	/* records of the test processes still in the ring are theirs, not the user's */
+	if (!err)
+		err = mpt_tracer_poll(t, 0) < 0 ? -EIO : 0;
+	t->canary_pid = 0;
+	if (err) {
+		snprintf(why, len, "checking that the hooks deliver failed: %s", errstr(err));
+		return err;
+	}
+	if ((t->canary_seen & want) != want) {
+		snprintf(why, len,
+			 "the hooks are attached, but a test call of every traced syscall made by "
+			 "a child process was not delivered within %d ms (%d tries): not tracing "
+			 "blind",
+			 timeout_ms, rounds);
+		return -ETIMEDOUT;
+	}
+	mpt_info("every hook delivers: a test call of each traced syscall was seen after %lld ms "
+		 "(%d %s)",
+		 (long long)((mpt_now_mono_ns() - start) / 1000000), rounds,
+		 rounds == 1 ? "try" : "tries");
+	return 0;
+}
+
 /*
  * Call @fn for each busy slot (a call entered and not returned; threads keep
  * an idle slot, size 0, between calls) until it returns non-zero. @fn may
@@ -695,6 +825,11 @@ int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s)
 			s->kernel[key] += vals[cpu];
 	}
 	free(vals);
+	/* the loader's own test calls (mpt_tracer_prove) are nobody's events, nor losses */
+	if (t->skel->bss) {
+		s->kernel[MPT_STAT_EVENTS] -= t->skel->bss->canary_events;
+		s->kernel[MPT_STAT_RINGBUF_FULL] -= t->skel->bss->canary_lost;
+	}
 	s->received = t->received;
 	s->proc_lost = (t->skel->bss ? t->skel->bss->proc_lost : 0) + t->proc_malformed;
 	s->malformed = t->malformed;

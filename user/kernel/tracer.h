@@ -51,6 +51,14 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **t,
 		     struct mpt_attach_report *rep);
 /* Wait up to @timeout_ms, then deliver what is queued. Returns records delivered or < 0. */
 int mpt_tracer_poll(struct mpt_tracer *t, int timeout_ms);
+/*
+ * Show that every hook delivers before saying so: a child makes each traced
+ * syscall once (all arguments zero, so nothing happens) and its records must
+ * come back through the ring within @timeout_ms (they are not handed on).
+ * Records of other processes read meanwhile are handed on as usual, so call
+ * it once the outputs are open. 0, or -errno with the reason in @why.
+ */
+int mpt_tracer_prove(struct mpt_tracer *t, int timeout_ms, char *why, size_t len);
 /* Detach (entry first, so calls in flight still complete), then deliver what is left. */
 int mpt_tracer_stop(struct mpt_tracer *t);
 int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s);
