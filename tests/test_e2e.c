@@ -546,6 +546,23 @@ static void test_capture_round_trip(void **state)
 		 calls);
 	assert_int_equal(system(cmd), 0);
 
+	/*
+	 * A capture is never an output, whatever it is named: `replay -o r.mpcap.*`
+	 * puts the first file of a set after -o; a live run's -o likewise.
+	 */
+	snprintf(copy, sizeof(copy), "%s/rt.mpcap.0", tmpdir);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", cap, copy);
+	assert_int_equal(system(cmd), 0);
+	char *over[] = {(char *)mptrace_bin, "replay", "-o", copy, cap, NULL};
+	assert_int_equal(run(over, 0, &p), 2);
+	assert_one_line_error(&p, "is a capture file: it would be destroyed");
+	char *live_over[] = {(char *)mptrace_bin, "-o", copy, "-d", "0.1", NULL};
+	assert_int_not_equal(run(live_over, 0, &p), 0);
+	assert_one_line_error(&p, "is a capture file: it would be destroyed");
+	char *intact[] = {(char *)mptrace_bin, "verify", copy, NULL};
+	assert_int_equal(run(intact, 0, &p), 0);
+	unlink(copy);
+
 	/* the same filters as live tracing: the calls naming another pid, existing or not */
 	snprintf(want, sizeof(want), "move_pages(%d, 1, [%p], NULL, [", child, mem);
 	char *other[] = {(char *)mptrace_bin, "replay", "--target-other", cap, NULL};
@@ -1315,7 +1332,11 @@ static void test_bad_command_lines(void **state)
 	    {"--duration", "soon", "invalid duration"},
 	    {"--frobnicate", NULL, "unrecognized option '--frobnicate'"},
 	    {"probe", "now", "unexpected argument 'now'"},
+	    /* each fine alone, together more kernel memory than allowed */
+	    {"--max-inflight", "1048576", "--max-inflight 1048576 x --array-cap 64 needs"},
 	};
+	static const char *const commands[] = {"probe", "replay", "verify", "capture-info", "ship"};
+	char want[64];
 	struct proc p;
 
 	(void)state;
@@ -1324,6 +1345,16 @@ static void test_bad_command_lines(void **state)
 				NULL};
 		assert_int_equal(run(argv, 0, &p), 2);
 		assert_one_line_error(&p, bad[i].reason);
+	}
+	/* every command's --help is its own usage, on stdout, exit 0, whatever it lacks */
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		char *argv[] = {(char *)mptrace_bin, (char *)commands[i], "--help", NULL};
+
+		assert_int_equal(run(argv, 0, &p), 0);
+		snprintf(want, sizeof(want), "Usage: mptrace %s", commands[i]);
+		if (strncmp(p.out, want, strlen(want)) || p.err_len)
+			fail_msg("%s --help: stdout '%.80s', stderr '%s'", commands[i], p.out,
+				 p.err);
 	}
 }
 

@@ -185,11 +185,64 @@ static const struct argp_option options[] = {
     {0},
 };
 
+/* What each command other than tracing takes, for its --help. */
+static const struct {
+	enum mpt_command cmd;
+	const char *usage;
+} command_help[] = {
+    {MPT_CMD_PROBE, "Usage: mptrace probe\n"
+		    "Say which attach modes work on this kernel, and why the others do not.\n"},
+    {MPT_CMD_REPLAY,
+     "Usage: mptrace replay [OPTION...] CAPTURE...\n"
+     "  or:  mptrace replay --nats URL [OPTION...]\n"
+     "Print the events of capture files (or of a NATS JetStream stream) exactly as live\n"
+     "tracing printed them.\n\n"
+     "  -f, --format=FORMAT    table (default), json or ocsf\n"
+     "  -o, --output=FILE      write to FILE instead of stdout (never over a capture)\n"
+     "      --follow           one file: wait for more records at its end\n"
+     "      --detect           the detections, as live (--detect-* tune them)\n"
+     "      --pid, --comm, --uid, --container, --exe, ... the filters of tracing\n"
+     "      --nats=URL[,URL]   read the stream instead (--stream, --subject, --since,\n"
+     "                         --until, --tls, --tls-ca, --creds)\n"},
+    {MPT_CMD_VERIFY, "Usage: mptrace verify CAPTURE...\n"
+		     "Check every block's checksum and the hash chain across the files of a set;\n"
+		     "print the chain head. Exit 0: intact; 1: unreadable; 3: not a capture;\n"
+		     "4: a newer format; 5: damaged; 6: edited (the hash chain breaks);\n"
+		     "7: a set with a file missing, repeated or swapped.\n"},
+    {MPT_CMD_CAPTURE_INFO,
+     "Usage: mptrace capture-info CAPTURE...\n"
+     "Print what a capture file holds: host, kernel, times, events, losses.\n"},
+    {MPT_CMD_SHIP,
+     "Usage: mptrace ship [OPTION...] CAPTURE...\n"
+     "Publish the events of capture files to NATS JetStream, exactly once and in order.\n\n"
+     "      --nats=URL[,URL]   servers (default nats://127.0.0.1:4222)\n"
+     "      --stream=NAME      stream (default MPTRACE); --subject=SUBJECT\n"
+     "      --state=FILE       what was acknowledged: a restart resumes from it\n"
+     "      --follow           keep shipping through rotation\n"
+     "      --replicas=N       replicas of a stream it creates\n"
+     "      --tls, --tls-ca=FILE, --tls-cert=FILE, --tls-key=FILE, --creds=FILE\n"},
+};
+
+/* --help: the command's own usage, or the whole option list for tracing. */
+static void print_help(const struct argp_state *state, enum mpt_command cmd)
+{
+	for (size_t i = 0; i < sizeof(command_help) / sizeof(command_help[0]); i++) {
+		if (command_help[i].cmd == cmd) {
+			fputs(command_help[i].usage, stdout);
+			return;
+		}
+	}
+	/* argp_state_help() prints nothing under ARGP_NO_ERRS; argp_help() does */
+	argp_help(state->root_argp, stdout, ARGP_HELP_STD_HELP & ~ARGP_HELP_EXIT_OK,
+		  (char *)"mptrace");
+}
+
 struct parse_state {
 	struct mpt_cli *cli;
 	char *err;
 	size_t len;
-	int done; /* help or version was printed */
+	int done;  /* help or version was printed */
+	bool help; /* --help: printed at the end, once the command is known */
 };
 
 static int parse_u64(const char *arg, const char *what, uint64_t min, uint64_t max, uint64_t *out,
@@ -654,10 +707,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		ps->done = 1;
 		break;
 	case 'h':
-		/* argp_state_help() prints nothing under ARGP_NO_ERRS; argp_help() does */
-		argp_help(state->root_argp, stdout, ARGP_HELP_STD_HELP & ~ARGP_HELP_EXIT_OK,
-			  (char *)"mptrace");
-		ps->done = 1;
+		ps->help = true;
 		break;
 	case ARGP_KEY_ERROR:
 		/* argp stays silent (ARGP_NO_ERRS) about unknown options: name the culprit */
@@ -665,6 +715,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			describe_bad_option(state->argv[state->next - 1], ps);
 		break;
 	case ARGP_KEY_END:
+		if (ps->help) {
+			print_help(state, cli->command);
+			ps->done = 1;
+			return 0;
+		}
 		return check_combination(cli, ps);
 	case ARGP_KEY_ARG:
 		if (state->arg_num == 0) {
@@ -793,10 +848,13 @@ static int config_line(void *user, const char *section, const char *key, const c
 	return 1;
 }
 
+/* The longest line inih reads whole (its INI_MAX_LINE, 200, holds the NUL too). */
+#define MPT_CONFIG_LINE_MAX 199
+
 /*
  * The whole file, checked: a regular file (a directory, FIFO or device would
- * hang, spin or be silently empty), not huge, and no indented lines (inih
- * would make one the previous key's value).
+ * hang, spin or be silently empty), not huge, no line inih would cut, and no
+ * indented lines (inih would make one the previous key's value).
  */
 static char *read_config(const char *path, char *err, size_t len)
 {
@@ -823,7 +881,16 @@ static char *read_config(const char *path, char *err, size_t len)
 		free(text);
 		return NULL;
 	}
-	for (const char *p = text; *p; p++) {
+	for (const char *p = text, *start = text; *p; p++) {
+		if ((p == text || p[-1] == '\n'))
+			start = p;
+		/* inih reads a longer line in pieces: a comment's tail would become a setting */
+		if (*p != '\n' && p - start >= MPT_CONFIG_LINE_MAX) {
+			snprintf(err, len, "%s:%d: a line longer than %d bytes", path, line,
+				 MPT_CONFIG_LINE_MAX);
+			free(text);
+			return NULL;
+		}
 		if ((p == text || p[-1] == '\n') && (*p == ' ' || *p == '\t')) {
 			const char *q = p + strspn(p, " \t");
 

@@ -224,8 +224,12 @@ int main(int argc, char **argv)
 	cli.tracer.on_event = mpt_sink_emit;
 	cli.tracer.on_process = mpt_sink_process;
 	cli.tracer.ctx = &sink;
-	if (mpt_tracer_start(&cli.tracer, &tracer, &rep)) {
+	n = mpt_tracer_start(&cli.tracer, &tracer, &rep);
+	if (n) {
 		report_attach_failure(cli.tracer.attach, &rep);
+		/* settings that cannot work together are a usage error, like any other */
+		if (n == -EINVAL)
+			rc = 2;
 		goto cleanup;
 	}
 	/* what ran before the tracker was attached; what forks or execs from now is recorded */
