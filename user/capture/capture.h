@@ -16,6 +16,7 @@
 #include "mptrace_event.h"
 
 #define MPT_CAP_MAGIC "MPTCAP\r\n"
+#define MPT_CAP_MAGIC_LEN 8
 #define MPT_CAP_MAJOR 1
 #define MPT_CAP_MINOR 2
 #define MPT_CAP_PREAMBLE_SIZE 16

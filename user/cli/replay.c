@@ -198,6 +198,13 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 		free(src);
 		return 1;
 	}
+	/* `replay -o r.mpcap.*`: the shell put a capture after -o */
+	if (cli->output && mpt_file_begins_with(cli->output, MPT_CAP_MAGIC, MPT_CAP_MAGIC_LEN)) {
+		fprintf(stderr, "mptrace: -o %s is a capture file: it would be destroyed\n",
+			cli->output);
+		status = 2;
+		goto out;
+	}
 	for (int i = 0; i < cli->n_files; i++) {
 		if (cli->output && mpt_same_file(cli->output, cli->files[i])) {
 			fprintf(stderr, "mptrace: -o %s is also an input: it would be destroyed\n",

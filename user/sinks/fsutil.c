@@ -41,6 +41,23 @@ bool mpt_same_file(const char *a, const char *b)
 	return canonical(a, ca, sizeof(ca)) && canonical(b, cb, sizeof(cb)) && !strcmp(ca, cb);
 }
 
+bool mpt_file_begins_with(const char *path, const void *magic, size_t len)
+{
+	char head[64];
+	struct stat st;
+	bool same;
+	int fd;
+
+	if (len > sizeof(head) || stat(path, &st) || !S_ISREG(st.st_mode))
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	same = read(fd, head, len) == (ssize_t)len && !memcmp(head, magic, len);
+	close(fd);
+	return same;
+}
+
 bool mpt_in_capture_set(const char *name, const char *set)
 {
 	char cn[PATH_MAX + 256], cs[PATH_MAX + 256];

@@ -12,6 +12,11 @@ bool mpt_same_file(const char *a, const char *b);
 /* Is @name one of the files of the rotated capture set @set (set.N)? */
 bool mpt_in_capture_set(const char *name, const char *set);
 /*
+ * Does @path exist and begin with the @len bytes of @magic? Read without
+ * blocking (a FIFO or device is not a file that begins with anything).
+ */
+bool mpt_file_begins_with(const char *path, const void *magic, size_t len);
+/*
  * Open @path to read it whole: a regular file of at most @max bytes (0: no
  * limit). Directories, devices, FIFOs and sockets are refused without
  * blocking. Returns the fd, or -errno with @err saying why in one line.

@@ -395,6 +395,11 @@ int mpt_sink_check_paths(const struct mpt_cli *cli)
 
 		if (!strcmp(o, "-"))
 			continue;
+		if (mpt_file_begins_with(o, MPT_CAP_MAGIC, MPT_CAP_MAGIC_LEN)) {
+			fprintf(stderr, "mptrace: -o %s is a capture file: it would be destroyed\n",
+				o);
+			return -1;
+		}
 		if (cli->capture && (mpt_same_file(o, cli->capture) ||
 				     (cli->capture_size && mpt_in_capture_set(o, cli->capture)))) {
 			fprintf(stderr, "mptrace: -o %s is the capture file: they must differ\n",
