@@ -283,6 +283,21 @@ static void test_config_file(void **state)
 	assert_non_null(strstr(err, "not a 'key = value' line"));
 	assert_int_not_equal(parse_with_config("config = /etc/other\n", err, sizeof(err), 3, argv),
 			     0);
+	/*
+	 * inih reads a line past 199 bytes in pieces: the tail of this comment
+	 * would become a live capture setting. It is refused, naming the line.
+	 */
+	{
+		char conf[512];
+		int pad = 199 - (int)strlen("# capture = /tmp/x");
+
+		snprintf(conf, sizeof(conf), "format = json\n# %*scapture = /tmp/x\n", pad, "");
+		assert_int_equal(parse_with_config(conf, err, sizeof(err), 3, argv), 0);
+		assert_null(cli.capture);
+		snprintf(conf, sizeof(conf), "format = json\n# %*scapture = /tmp/x\n", pad + 1, "");
+		assert_int_not_equal(parse_with_config(conf, err, sizeof(err), 3, argv), 0);
+		assert_non_null(strstr(err, ":2: a line longer than 199 bytes"));
+	}
 	argv[2] = "/no/such/mptrace.conf";
 	assert_int_not_equal(mpt_cli_parse_config(3, argv, &cli, err, sizeof(err), &(char **){0}),
 			     0);
