@@ -230,7 +230,8 @@ def fsize():
 def stalled_pipe():
     """A reader that never reads: the stop is not held, every call is accounted for."""
     r, w = os.pipe()
-    t = start(["-f", "json"], stdout=w)
+    log = os.path.join(D, "beside.json")
+    t = start(["-f", "json", "-o", "-", "-o", log, "--stats-interval", "60"], stdout=w)
     os.close(w)
     made = load(30000, n=8)
     time.sleep(0.3)
@@ -244,6 +245,14 @@ def stalled_pipe():
         fail("%d calls, %d events + %d dropped\n%s" % (made, events, dropped, err))
     if not kv.get("output_lost"):
         fail("a reader that takes nothing, yet nothing lost?\n" + err)
+    # the final stats record keeps the same books as the summary line
+    final = [json.loads(l) for l in open(log) if b'"final":true' in l.encode()]
+    if len(final) != 1:
+        fail("%d final stats records in %s" % (len(final), log))
+    lost = sum(v for k, v in final[0]["dropped"].items() if k != "capture")
+    if (final[0]["eventsEmitted"], lost) != (events, dropped):
+        fail("the final stats record says %d written + %d lost, the summary %d + %d" %
+             (final[0]["eventsEmitted"], lost, events, dropped))
     # the stop waits 500 ms for the reader; 2 s is far past any reason
     if took > 2:
         fail("SIGINT with a stalled reader took %.1f s" % took)

@@ -348,12 +348,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mptrace: stopping the tracer failed: %s\n", strerror(-stop_err));
 	/* the last word: what was seen plus what was lost adds up to what the kernel counted */
 	mpt_sink_account(&sink, tracer);
-	if (sink.stream_stats)
-		mpt_sink_stats(&sink, tracer, true);
 	/* a reader that does not take its lines cannot hold the stop: the rest is counted */
 	mpt_sink_flush(&sink);
 	for (int i = 0; i < sink.n_out; i++)
 		mpt_output_drain(&sink.out[i], MPT_STOP_DRAIN_MS);
+	/* the books close once the outputs' own losses are known: the summary's numbers */
+	if (sink.stream_stats) {
+		mpt_sink_stats(&sink, tracer, true);
+		mpt_sink_flush(&sink);
+		for (int i = 0; i < sink.n_out; i++)
+			mpt_output_drain(&sink.out[i], MPT_STOP_DRAIN_MS / 5);
+	}
 
 	if (sink.cap) {
 		char head[2 * MPT_CAP_HASH_LEN + 1];

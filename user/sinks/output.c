@@ -271,10 +271,12 @@ void mpt_output_drain(struct mpt_output *o, int timeout_ms)
 		writable(o, (int)left);
 	}
 	if (o->len) {
-		say(o,
-		    "%s took nothing for %d ms at the stop: %zu events not written, counted as "
-		    "lost",
-		    name(o), timeout_ms, o->n_ends);
+		/* without events left, only the closing stats record, which is no event */
+		if (o->n_ends)
+			say(o,
+			    "%s took nothing for %d ms at the stop: %zu events not written, "
+			    "counted as lost",
+			    name(o), timeout_ms, o->n_ends);
 		discard(o);
 	}
 }

@@ -237,10 +237,15 @@ int mpt_sink_account(struct mpt_sink *s, struct mpt_tracer *t)
 	return err;
 }
 
-/* Where the trace stands: what the kernel saw, what was written, what was lost and why. */
+/*
+ * Where the trace stands: what the kernel saw, what was written, what was
+ * lost and why. Written plus every loss but the capture's (whose events the
+ * outputs still have) is every call let through, as in the summary line: an
+ * event an output could not take counts as lost, not also as written.
+ */
 void mpt_sink_stats(struct mpt_sink *s, struct mpt_tracer *t, bool final)
 {
-	uint64_t queued, size, cur[MPT_CAP_DROP_NR];
+	uint64_t queued, size, cur[MPT_CAP_DROP_NR], written = s->emitted - output_lost(s);
 	struct mpt_stats st;
 	char json[1024], table[512];
 	int n, m;
@@ -254,10 +259,9 @@ void mpt_sink_stats(struct mpt_sink *s, struct mpt_tracer *t, bool final)
 		     "\"eventsReceived\":%llu,\"eventsEmitted\":%llu,\"dropped\":{",
 		     (long long)(boot_ns() + s->fmt.boot_to_wall_ns), s->host_json, s->mode,
 		     final ? "true" : "false", (unsigned long long)st.kernel[MPT_STAT_EVENTS],
-		     (unsigned long long)st.received, (unsigned long long)s->emitted);
+		     (unsigned long long)st.received, (unsigned long long)written);
 	m = snprintf(table, sizeof(table), "-- stats: %llu seen, %llu written, lost:",
-		     (unsigned long long)st.kernel[MPT_STAT_EVENTS],
-		     (unsigned long long)s->emitted);
+		     (unsigned long long)st.kernel[MPT_STAT_EVENTS], (unsigned long long)written);
 	loss_counts(s, &st, cur);
 	for (int k = 0; k < MPT_CAP_DROP_NR; k++) {
 		uint64_t v = cur[k];
