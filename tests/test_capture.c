@@ -60,12 +60,19 @@ static void sample_event(struct fake_event *f, int i)
 }
 
 /* numad[812], started by systemd[1]: process records before the first event, once per file */
-static const struct mpt_proc_info sample_init = {
-    .tgid = 1, .start_ns = 5, .comm = "systemd", .exe = "/usr/lib/systemd/systemd",
-    .argv = (const unsigned char *)"/sbin/init", .argv_len = 11};
-static const struct mpt_proc_info sample_self = {
-    .tgid = 812, .ptgid = 1, .pstart_ns = 5, .comm = "numad", .exe = "/usr/bin/numad",
-    .argv = (const unsigned char *)"numad\0-i\00015", .argv_len = 12};
+static const struct mpt_proc_info sample_init = {.tgid = 1,
+						 .start_ns = 5,
+						 .comm = "systemd",
+						 .exe = "/usr/lib/systemd/systemd",
+						 .argv = (const unsigned char *)"/sbin/init",
+						 .argv_len = 11};
+static const struct mpt_proc_info sample_self = {.tgid = 812,
+						 .ptgid = 1,
+						 .pstart_ns = 5,
+						 .comm = "numad",
+						 .exe = "/usr/bin/numad",
+						 .argv = (const unsigned char *)"numad\0-i\00015",
+						 .argv_len = 12};
 static const struct mpt_lineage_view sample_lineage = {
     .self = &sample_self, .anc = {&sample_init}, .n_anc = 1};
 
@@ -727,6 +734,73 @@ static void test_rotation(void **state)
 	check_ring_set(base);
 }
 
+/* Writes fail with ENOSPC while set: a full disk (write is wrapped at link time). */
+static bool disk_full;
+ssize_t __real_write(int fd, const void *buf, size_t n);
+ssize_t __wrap_write(int fd, const void *buf, size_t n)
+{
+	if (disk_full) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return __real_write(fd, buf, n);
+}
+
+/*
+ * A stop while the disk is full: the blocks that failed are counted by the
+ * drop records the last block carries, and the END record comes after them,
+ * with them in its counts; nothing follows the END.
+ */
+static void test_stop_in_outage(void **state)
+{
+	struct mpt_cap_writer_opts o = {0};
+	struct mpt_cap_writer *w;
+	const struct mpt_cap_counts *c;
+	struct mpt_cap_reader *r;
+	struct mpt_cap_item it;
+	struct fake_event f;
+	struct mpt_view v;
+	const char *why;
+	char path[256], err[256];
+	uint64_t lost;
+	FILE *fp;
+	int rc, after_end = 0;
+	bool ended = false;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/outage.mpcap", dir);
+	o.path = path;
+	assert_int_equal(mpt_cap_writer_open(&o, &meta, &w, err, sizeof(err)), 0);
+	for (int i = 0; i < 6; i++) {
+		sample_event(&f, i);
+		assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+		/* while failing, a write says so; the event is held or counted all the same */
+		rc = mpt_cap_write_event(w, &v);
+		assert_true(rc == 0 || (i > 2 && rc == -ENOSPC));
+		disk_full = i >= 2; /* events 2..5: their blocks fail */
+		mpt_cap_flush(w);
+		disk_full = false;
+	}
+	assert_int_equal(mpt_cap_writer_close(w, NULL, &lost), -EIO);
+	assert_int_equal(lost, 4);
+
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(mpt_cap_reader_open(fp, &r, err, sizeof(err)), 0);
+	while ((rc = mpt_cap_next(r, &it)) > 0) {
+		after_end += ended;
+		ended |= it.type == MPT_CAP_REC_END;
+	}
+	assert_int_equal(rc, 0);
+	c = mpt_cap_reader_counts(r);
+	assert_true(c->ended);
+	assert_int_equal(after_end, 0);
+	assert_int_equal(c->events, 2);
+	assert_int_equal(c->dropped, 4);
+	mpt_cap_reader_free(r);
+	fclose(fp);
+}
+
 static int teardown(void **state)
 {
 	char cmd[256];
@@ -756,6 +830,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_tamper_with_fixed_crc),
 	    cmocka_unit_test(test_block_bounded),
 	    cmocka_unit_test(test_rotation),
+	    cmocka_unit_test(test_stop_in_outage),
 	};
 	return cmocka_run_group_tests_name("capture", tests, NULL, teardown);
 }

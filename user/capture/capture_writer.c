@@ -146,10 +146,9 @@ static json_t *events_json(void)
 		json_t *args = json_array();
 
 		for (unsigned int k = 0; k < d->nargs; k++)
-			json_array_append_new(args, json_pack("{s:s,s:s,s:s}", "name",
-							      d->args[k].name, "type",
-							      d->args[k].ctype, "tags",
-							      d->args[k].tags));
+			json_array_append_new(
+			    args, json_pack("{s:s,s:s,s:s}", "name", d->args[k].name, "type",
+					    d->args[k].ctype, "tags", d->args[k].tags));
 		json_array_append_new(events, json_pack("{s:s,s:i,s:o}", "name", d->name,
 							"recordType", (int)d->type, "args", args));
 	}
@@ -208,8 +207,8 @@ static void forget_procs(struct mpt_cap_writer *w)
 
 static uint64_t proc_key(const struct mpt_proc_info *p)
 {
-	uint64_t k = (uint64_t)p->tgid * 0x9e3779b97f4a7c15ull ^ p->start_ns ^
-		     (uint64_t)p->gen << 48;
+	uint64_t k =
+	    (uint64_t)p->tgid * 0x9e3779b97f4a7c15ull ^ p->start_ns ^ (uint64_t)p->gen << 48;
 
 	return k ? k : 1;
 }
@@ -316,21 +315,33 @@ static uint64_t boot_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/*
- * Write the buffered records as one block. A block that cannot be written is
- * cut off the file again (the file stays whole), its events are counted as
- * lost and its drop records carried; the first block that can be written
- * again says what was lost. A failed sync loses nothing: the bytes are in.
- */
-static int flush_block(struct mpt_cap_writer *w)
+static void put_end(struct mpt_cap_writer *w, unsigned char end[32])
 {
+	put64(end, w->events);
+	put64(end + 8, w->drops);
+	put64(end + 16, w->dropped);
+	put64(end + 24, 0);
+}
+
+/*
+ * Write the buffered records as one block; with @end, the file's END record
+ * closes it, after the drop records carried from failed blocks (so that
+ * nothing follows the END, and its counts include them). A block that
+ * cannot be written is cut off the file again (the file stays whole), its
+ * events are counted as lost and its drop records carried; the first block
+ * that can be written again says what was lost. A failed sync loses
+ * nothing: the bytes are in.
+ */
+static int flush_block(struct mpt_cap_writer *w, bool end)
+{
+	unsigned char end_rec[32];
 	unsigned char chain[8 + 8 + MPT_CAP_HASH_LEN];
 	unsigned char digest[MPT_CAP_HASH_LEN];
 	uint64_t carried_drops = 0, carried_dropped = 0, now = boot_now();
 	size_t block;
 	int err = 0;
 
-	if (!w->len || w->fd < 0)
+	if ((!w->len && !end) || w->fd < 0)
 		return 0;
 	if (w->clock_carried && !add_clock(w))
 		w->clock_in_block = true;
@@ -344,8 +355,12 @@ static int flush_block(struct mpt_cap_writer *w)
 	if (w->lost && !add_drop(w, MPT_CAP_DROP_CAPTURE, w->lost,
 				 w->carry[MPT_CAP_DROP_CAPTURE].first_ns, now))
 		carried_drops++, carried_dropped += w->lost;
+	if (end) {
+		put_end(w, end_rec);
+		err = append(w, MPT_CAP_REC_END, end_rec, sizeof(end_rec));
+	}
 	block = w->len;
-	err = mpt_cap_chain_digest(w->prev, w->buf, block, digest);
+	err = err ?: mpt_cap_chain_digest(w->prev, w->buf, block, digest);
 	if (!err) {
 		put64(chain, w->blocks);
 		put64(chain + 8, w->file_bytes + block);
@@ -472,7 +487,7 @@ static int open_file(struct mpt_cap_writer *w)
 	}
 	/* records that were waiting for this file move over; a header that cannot go in does not */
 	if (!err)
-		err = flush_block(w);
+		err = flush_block(w, false);
 	if (err) {
 		char why[4400];
 
@@ -487,15 +502,8 @@ static int open_file(struct mpt_cap_writer *w)
 
 static int end_file(struct mpt_cap_writer *w)
 {
-	unsigned char end[32];
-	int err;
+	int err = flush_block(w, true);
 
-	put64(end, w->events);
-	put64(end + 8, w->drops);
-	put64(end + 16, w->dropped);
-	put64(end + 24, 0);
-	err = append(w, MPT_CAP_REC_END, end, sizeof(end));
-	err = err ?: flush_block(w);
 	if (err)
 		return err;
 	if (w->opts.sync && fsync(w->fd) && !w->sync_failing)
@@ -732,7 +740,8 @@ int mpt_cap_write_event(struct mpt_cap_writer *w, const struct mpt_view *v)
 
 	/* the oldest ancestor first, so that a reader links each to its parent as it goes */
 	if (l && l->self) {
-		/* past the cap, one more: a reader then sees the chain go on, as the live run did */
+		/* past the cap, one more: a reader then sees the chain go on, as the live run did
+		 */
 		if (l->anc_truncated)
 			write_proc(w, l->anc[MPT_ANCESTORS_MAX]);
 		for (unsigned int i = l->n_anc; i > 0; i--)
@@ -809,7 +818,7 @@ int mpt_cap_flush(struct mpt_cap_writer *w)
 		}
 		return 0;
 	}
-	err = flush_block(w);
+	err = flush_block(w, false);
 	if (err)
 		return err;
 	if (w->opts.max_bytes && w->file_bytes >= w->opts.max_bytes) {
