@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <glob.h>
 #include <openssl/evp.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -801,6 +802,65 @@ static void test_stop_in_outage(void **state)
 	fclose(fp);
 }
 
+static char said[512];
+static void remember(const char *msg)
+{
+	snprintf(said, sizeof(said), "%s", msg);
+}
+
+/*
+ * A restart onto a ring whose newest file cannot be read (one flipped bit in
+ * its header) keeps that file: moved aside, byte for byte, said, and the
+ * writer goes on in a new set instead of taking it for the oldest file.
+ */
+static void test_restart_keeps_unreadable(void **state)
+{
+	struct mpt_cap_writer_opts o = {.max_bytes = 1, .max_files = 3, .say = remember};
+	struct mpt_cap_writer *w;
+	struct fake_event f;
+	struct mpt_view v;
+	const char *why;
+	char path[256], newest[300], err[256], cmd[700];
+	unsigned char before[4096], after[4096];
+	size_t n_before, n_after;
+	glob_t g;
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/keep.mpcap", dir);
+	o.path = path;
+	assert_int_equal(mpt_cap_writer_open(&o, &meta, &w, err, sizeof(err)), 0);
+	sample_event(&f, 0);
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	assert_int_equal(mpt_cap_write_event(w, &v), 0);
+	assert_int_equal(mpt_cap_flush(w), 0); /* past 1 byte: file 1 begins */
+	assert_int_equal(mpt_cap_writer_close(w, NULL, NULL), 0);
+	/* file 1, the newest, with a bit of its header flipped */
+	snprintf(newest, sizeof(newest), "%s.1", path);
+	fp = fopen(newest, "r+");
+	assert_non_null(fp);
+	n_before = fread(before, 1, sizeof(before), fp);
+	assert_true(n_before > 40);
+	before[40] ^= 1;
+	rewind(fp);
+	assert_int_equal(fwrite(before, 1, n_before, fp), n_before);
+	fclose(fp);
+
+	said[0] = '\0';
+	assert_int_equal(mpt_cap_writer_open(&o, &meta, &w, err, sizeof(err)), 0);
+	assert_int_equal(mpt_cap_writer_close(w, NULL, NULL), 0);
+	assert_non_null(strstr(said, "cannot be read as a capture: kept as"));
+	snprintf(cmd, sizeof(cmd), "%s.unreadable.*", newest);
+	assert_int_equal(glob(cmd, 0, NULL, &g), 0);
+	assert_int_equal(g.gl_pathc, 1);
+	fp = fopen(g.gl_pathv[0], "r");
+	n_after = fread(after, 1, sizeof(after), fp);
+	fclose(fp);
+	globfree(&g);
+	assert_int_equal(n_after, n_before);
+	assert_memory_equal(after, before, n_before);
+}
+
 static int teardown(void **state)
 {
 	char cmd[256];
@@ -831,6 +891,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_block_bounded),
 	    cmocka_unit_test(test_rotation),
 	    cmocka_unit_test(test_stop_in_outage),
+	    cmocka_unit_test(test_restart_keeps_unreadable),
 	};
 	return cmocka_run_group_tests_name("capture", tests, NULL, teardown);
 }

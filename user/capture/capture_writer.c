@@ -523,6 +523,7 @@ static char *dup_or_empty(const char *s)
 /* The set's newest file by its header's fileSeq: where a restart continues. */
 struct newest {
 	bool found;
+	bool moved_aside; /* a member that could not be read was moved out of the set */
 	uint32_t seq, max_index;
 	char set_id[33];
 	char head[2 * MPT_CAP_HASH_LEN + 1];
@@ -551,10 +552,33 @@ static int open_member(const char *name, FILE **f, struct mpt_cap_reader **r)
 }
 
 /*
+ * A file of the set whose header cannot be read (damaged, or a newer format)
+ * is evidence all the same: it must not be taken for the oldest file and
+ * replaced. Moved out of the set's names (FILE.N.unreadable.TIME), and said.
+ */
+static void move_aside(struct mpt_cap_writer *w, const char *full, struct newest *nw)
+{
+	char to[8400];
+	struct stat st;
+
+	if (lstat(full, &st) || !S_ISREG(st.st_mode))
+		return;
+	snprintf(to, sizeof(to), "%s.unreadable.%lld", full, (long long)time(NULL));
+	if (rename(full, to)) {
+		wsay(w, "capture '%s' cannot be read as a capture, and moving it aside failed: %s",
+		     full, strerror(errno));
+		return;
+	}
+	nw->moved_aside = true;
+	wsay(w, "capture '%s' cannot be read as a capture: kept as '%s'; a new set begins", full,
+	     to);
+}
+
+/*
  * The set's newest file by its header's fileSeq (headers only), then that
  * one read whole for its last chain hash: where a restart continues.
  */
-static void find_newest(const char *path, struct newest *nw)
+static void find_newest(struct mpt_cap_writer *w, const char *path, struct newest *nw)
 {
 	char dir[4096], best[8300] = "", *slash;
 	struct mpt_cap_reader *r;
@@ -589,8 +613,10 @@ static void find_newest(const char *path, struct newest *nw)
 		if (idx + 1 > nw->max_index)
 			nw->max_index = idx + 1;
 		snprintf(full, sizeof(full), "%s/%s", dir, de->d_name);
-		if (open_member(full, &f, &r))
+		if (open_member(full, &f, &r)) {
+			move_aside(w, full, nw);
 			continue;
+		}
 		if (!nw->found || mpt_cap_reader_meta(r)->file_seq >= nw->seq) {
 			nw->found = true;
 			nw->seq = mpt_cap_reader_meta(r)->file_seq;
@@ -699,8 +725,11 @@ int mpt_cap_writer_open(const struct mpt_cap_writer_opts *o, const struct mpt_ca
 		rc = lock_set(w);
 		if (!rc) {
 			/* a restart continues the set: the next fileSeq, chained to the newest */
-			find_newest(o->path, &nw);
-			if (nw.found) {
+			find_newest(w, o->path, &nw);
+			/* with a member moved aside the chain is broken: a new set, numbered on */
+			if (nw.moved_aside) {
+				w->seq = nw.max_index > nw.seq + 1 ? nw.max_index : nw.seq + 1;
+			} else if (nw.found) {
 				w->seq = nw.seq + 1;
 				w->meta.prev_file_seq = nw.seq;
 				memcpy(w->prev_hash, nw.head, sizeof(w->prev_hash));
