@@ -45,7 +45,8 @@ enum mpt_cap_rec_type {
 #define MPT_CAP_DROP_MALFORMED (MPT_STAT_NR + 1)
 #define MPT_CAP_DROP_OUTPUT (MPT_STAT_NR + 2)  /* the log's disk refused them */
 #define MPT_CAP_DROP_CAPTURE (MPT_STAT_NR + 3) /* the capture's disk refused them */
-#define MPT_CAP_DROP_NR (MPT_STAT_NR + 4)
+#define MPT_CAP_DROP_UNREAD (MPT_STAT_NR + 4)  /* in the ring when the stop's time ran out */
+#define MPT_CAP_DROP_NR (MPT_STAT_NR + 5)
 
 /* "ringbuf_full", "unfinished", ...: a drop cause's name, "unknown cause" past the list. */
 const char *mpt_cap_drop_cause(uint32_t cause);

@@ -176,10 +176,10 @@ static size_t encode_lineage(const struct mpt_lineage_view *l, unsigned char *ou
 	return off;
 }
 
-size_t mpt_cap_event_encode(const struct mpt_view *v, unsigned char *out, size_t cap,
-			    bool lineage)
+size_t mpt_cap_event_encode(const struct mpt_view *v, unsigned char *out, size_t cap, bool lineage)
 {
-	size_t need = 4 + v->raw_size + MPT_CAP_EVENT_STRINGS_MAX + (lineage ? MPT_CAP_LINEAGE_MAX : 0);
+	size_t need =
+	    4 + v->raw_size + MPT_CAP_EVENT_STRINGS_MAX + (lineage ? MPT_CAP_LINEAGE_MAX : 0);
 	size_t n;
 
 	if (cap < need)
@@ -284,6 +284,7 @@ const char *mpt_cap_drop_cause(uint32_t cause)
 	    [MPT_CAP_DROP_MALFORMED] = "malformed",
 	    [MPT_CAP_DROP_OUTPUT] = "output",
 	    [MPT_CAP_DROP_CAPTURE] = "capture",
+	    [MPT_CAP_DROP_UNREAD] = "unread_at_stop",
 	};
 
 	return cause < MPT_CAP_DROP_NR ? names[cause] : "unknown cause";

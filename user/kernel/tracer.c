@@ -55,7 +55,17 @@ struct mpt_tracer {
 	uint32_t budget;      /* records left in this poll; 0: no limit */
 	/* prove_delivery's test call: its process, its pid namespace, the events seen */
 	uint32_t canary_pid, canary_pidns, canary_seen;
+	/* at stop: past this (CLOCK_MONOTONIC ns) records are counted, not handed on */
+	int64_t stop_deadline;
+	uint64_t unread;
 };
+
+/*
+ * What a stop may spend reading the ring: under any backlog mptrace stops
+ * within about a second (detaching, this, the outputs' drain); what is left
+ * is counted as unread_at_stop, not read.
+ */
+#define MPT_STOP_READ_MS 350
 
 /*
  * Records one mpt_tracer_poll hands on at most: under any load the caller is
@@ -486,6 +496,10 @@ static int handle_sample(void *ctx, void *data, size_t size)
 		}
 		return 0;
 	}
+	if (t->stop_deadline && mpt_now_mono_ns() >= t->stop_deadline) {
+		t->unread++;
+		return 0;
+	}
 	if (mpt_event_parse(data, size, &v, &why)) {
 		t->malformed++;
 		mpt_info("dropping a malformed record: %s", why);
@@ -784,6 +798,7 @@ int mpt_tracer_stop(struct mpt_tracer *t)
 {
 	int err;
 
+	t->stop_deadline = mpt_now_mono_ns() + MPT_STOP_READ_MS * 1000000ll;
 	/* calls entering from now on are after the trace, not entries it lost */
 	if (t->skel->bss)
 		t->skel->bss->entry_detached = true;
@@ -834,6 +849,7 @@ int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s)
 	s->proc_lost = (t->skel->bss ? t->skel->bss->proc_lost : 0) + t->proc_malformed;
 	s->malformed = t->malformed;
 	s->unfinished = t->unfinished;
+	s->unread = t->unread;
 	/* read while our kretprobes exist; after stop, what stop read */
 	s->kretprobe_missed =
 	    t->skel && t->shared[SL_THREAD_EXIT] ? kret_missed(t) : t->kret_missed;
@@ -842,7 +858,7 @@ int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s)
 
 uint64_t mpt_stats_lost(const struct mpt_stats *s)
 {
-	uint64_t lost = s->malformed + s->unfinished;
+	uint64_t lost = s->malformed + s->unfinished + s->unread;
 	int i;
 
 	for (i = 0; i < MPT_STAT_NR; i++)

@@ -40,6 +40,7 @@ struct mpt_stats {
 	uint64_t received;	      /* records handed to on_event */
 	uint64_t malformed;	      /* records that failed validation */
 	uint64_t unfinished;	      /* unfinished calls that could not be reported (at stop) */
+	uint64_t unread;	      /* records still in the ring when the stop's time ran out */
 	uint64_t kretprobe_missed;    /* returns the kernel's kretprobes missed (kprobe mode) */
 	uint64_t proc_lost;	      /* process records lost (no room, malformed): lineage gaps */
 };

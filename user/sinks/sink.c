@@ -201,6 +201,7 @@ static void loss_counts(const struct mpt_sink *s, const struct mpt_stats *st, ui
 	for (int k = 0; k < MPT_STAT_NR; k++)
 		cur[k] = k == MPT_STAT_EVENTS ? 0 : st->kernel[k];
 	cur[MPT_CAP_DROP_UNFINISHED] = st->unfinished;
+	cur[MPT_CAP_DROP_UNREAD] = st->unread;
 	cur[MPT_CAP_DROP_MALFORMED] = st->malformed;
 	cur[MPT_CAP_DROP_OUTPUT] = output_lost(s);
 	cur[MPT_CAP_DROP_CAPTURE] = s->cap ? mpt_cap_writer_lost(s->cap) : s->cap_lost;
@@ -349,6 +350,8 @@ void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s)
 	MPT_STATS(MPT_STAT_PRINT)
 #undef MPT_STAT_PRINT
 	fprintf(stderr, " unfinished=%llu", (unsigned long long)st.unfinished);
+	if (st.unread)
+		fprintf(stderr, " unread_at_stop=%llu", (unsigned long long)st.unread);
 	if (st.kretprobe_missed)
 		fprintf(stderr, " kretprobe_missed=%llu", (unsigned long long)st.kretprobe_missed);
 	/* process records lost: no call is lost, but some lineage may be unknown */
