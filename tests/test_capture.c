@@ -677,6 +677,25 @@ static void check_ring_set(const char *base)
 		head[i] = heads[i];
 	}
 	assert_int_equal(mpt_cap_check_set(names, meta, head, 3, say_nothing), MPT_CAP_OK);
+	/* 4 and 5 of a ring of 3 that wrote 6: the oldest kept, 3, was taken away */
+	assert_int_equal(mpt_cap_check_set(names + 1, meta + 1, head + 1, 2, say_nothing),
+			 MPT_CAP_ESET);
+	/* file 3 swapped for a file of another set, under its name */
+	{
+		struct mpt_cap_meta other = *meta[0];
+		const struct mpt_cap_meta *swapped[3] = {&other, meta[1], meta[2]};
+
+		other.set_id = "00000000000000000000000000000001";
+		other.file_seq = 0;
+		other.prev_file_seq = -1;
+		assert_int_equal(mpt_cap_check_set(names, swapped, head, 3, say_nothing),
+				 MPT_CAP_ESET);
+	}
+	/* a file edited, checked with its set that a file is missing from: the edit is told */
+	assert_int_equal(mpt_cap_graver(MPT_CAP_ESET, MPT_CAP_ETAMPERED), MPT_CAP_ETAMPERED);
+	assert_int_equal(mpt_cap_graver(MPT_CAP_ETAMPERED, MPT_CAP_ESET), MPT_CAP_ETAMPERED);
+	assert_int_equal(mpt_cap_graver(MPT_CAP_EDAMAGED, MPT_CAP_ESET), MPT_CAP_ESET);
+	assert_int_equal(mpt_cap_graver(MPT_CAP_OK, MPT_CAP_EIO), MPT_CAP_EIO);
 	/* 3 and 5: 4 is missing */
 	meta[1] = meta[2], names[1] = names[2], head[1] = head[2];
 	assert_int_equal(mpt_cap_check_set(names, meta, head, 2, say_nothing), MPT_CAP_ESET);

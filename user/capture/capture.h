@@ -48,6 +48,13 @@ enum mpt_cap_rec_type {
 #define MPT_CAP_DROP_UNREAD (MPT_STAT_NR + 4)  /* in the ring when the stop's time ran out */
 #define MPT_CAP_DROP_NR (MPT_STAT_NR + 5)
 
+/*
+ * The graver of two outcomes (enum mpt_cap_status, or 1 for any failure):
+ * by number, but an edit is graver than a broken set, which a tampered file
+ * checked with the rest of its set also shows.
+ */
+int mpt_cap_graver(int a, int b);
+
 /* "ringbuf_full", "unfinished", ...: a drop cause's name, "unknown cause" past the list. */
 const char *mpt_cap_drop_cause(uint32_t cause);
 

@@ -274,6 +274,16 @@ void mpt_cap_event_buf_free(struct mpt_cap_event_buf *b)
 	b->cap = 0;
 }
 
+static int gravity(int status)
+{
+	return status == MPT_CAP_ETAMPERED ? MPT_CAP_ESET + 1 : status;
+}
+
+int mpt_cap_graver(int a, int b)
+{
+	return gravity(a) >= gravity(b) ? a : b;
+}
+
 const char *mpt_cap_drop_cause(uint32_t cause)
 {
 	static const char *const names[MPT_CAP_DROP_NR] = {

@@ -302,8 +302,8 @@ static int decode_event(struct mpt_cap_reader *r, const unsigned char *p, uint32
 			    (unsigned long long)it->offset, why);
 	/* the process records before it name its caller and the caller's ancestors */
 	if (!it->enrich.lineage && r->lineage) {
-		mpt_lineage_of(r->lineage, it->view.hdr->task.host_tgid, it->view.hdr->task.start_ns,
-			       &r->ev.lineage);
+		mpt_lineage_of(r->lineage, it->view.hdr->task.host_tgid,
+			       it->view.hdr->task.start_ns, &r->ev.lineage);
 		if (r->ev.lineage.self)
 			it->enrich.lineage = &r->ev.lineage;
 	}
@@ -378,7 +378,8 @@ static int deliver(struct mpt_cap_reader *r, struct mpt_cap_item *it)
 		return check_end(r, p, len, it->offset);
 	case MPT_CAP_REC_PROCESS:
 		if (mpt_cap_proc_decode(p, len, &r->proc))
-			return fail(r, MPT_CAP_EDAMAGED, "process record at offset %llu: bad length",
+			return fail(r, MPT_CAP_EDAMAGED,
+				    "process record at offset %llu: bad length",
 				    (unsigned long long)it->offset);
 		if (!r->lineage)
 			r->lineage = mpt_lineage_new();
@@ -532,6 +533,73 @@ static bool name_fits(const char *name, const struct mpt_cap_meta *m)
 	return idx == (m->ring_files ? m->file_seq % m->ring_files : m->file_seq);
 }
 
+/* @name's part before its last ".N", in @base: 0 when it is not named so. */
+static size_t set_base(const char *name, char *base, size_t len)
+{
+	const char *dot = strrchr(name, '.');
+	size_t n;
+
+	if (!dot || !isdigit((unsigned char)dot[1]) || dot[strspn(dot + 1, "0123456789") + 1])
+		return 0;
+	n = (size_t)(dot - name);
+	if (n >= len)
+		return 0;
+	memcpy(base, name, n);
+	base[n] = '\0';
+	return n;
+}
+
+/* Files named as one set (BASE.N) that belong to different sets: one was swapped in. */
+static int mixed_sets(const char *const *names, const struct mpt_cap_meta *const *meta, int n,
+		      void (*say)(const char *msg))
+{
+	char a[4096], b[4096];
+	int status = MPT_CAP_OK;
+
+	for (int i = 0; i < n; i++) {
+		if (!meta[i]->set_id[0] || !set_base(names[i], a, sizeof(a)))
+			continue;
+		for (int j = 0; j < i; j++) {
+			if (!meta[j]->set_id[0] || !set_base(names[j], b, sizeof(b)) ||
+			    strcmp(a, b) || !strcmp(meta[i]->set_id, meta[j]->set_id))
+				continue;
+			ssay(say,
+			     "%s: belongs to another set than %s, named as one with it: a "
+			     "file of another set was put in",
+			     names[i], names[j]);
+			status = MPT_CAP_ESET;
+			break;
+		}
+	}
+	return status;
+}
+
+/*
+ * A ring keeps its newest ring_files files: fewer, once it has written that
+ * many, means one was taken away (the oldest leaves no gap in the chain).
+ * @first..@last (in @order) are one set's files, by fileSeq.
+ */
+static int ring_short(const char *const *names, const struct mpt_cap_meta *const *meta,
+		      const int *order, int first, int last, void (*say)(const char *msg))
+{
+	const struct mpt_cap_meta *m = meta[order[last]];
+	uint64_t want = m->ring_files, have = (uint64_t)(last - first + 1);
+
+	if (!m->ring_files || !m->set_id[0])
+		return MPT_CAP_OK;
+	if ((uint64_t)m->file_seq + 1 < want)
+		want = (uint64_t)m->file_seq + 1;
+	if (have >= want)
+		return MPT_CAP_OK;
+	ssay(say,
+	     "%s: the newest of a ring of %u files, with %llu of its set here: the set keeps "
+	     "files %llu to %u, and %llu of them are missing",
+	     names[order[last]], m->ring_files, (unsigned long long)have,
+	     (unsigned long long)(m->file_seq + 1 - want), m->file_seq,
+	     (unsigned long long)(want - have));
+	return MPT_CAP_ESET;
+}
+
 int mpt_cap_check_set(const char *const *names, const struct mpt_cap_meta *const *meta,
 		      const char *const *head, int n, void (*say)(const char *msg))
 {
@@ -556,6 +624,15 @@ int mpt_cap_check_set(const char *const *names, const struct mpt_cap_meta *const
 			order[j] = order[j - 1];
 			order[j - 1] = t;
 		}
+	}
+	status = mixed_sets(names, meta, n, say);
+	/* a single file is checked as itself: which files should be beside it is not asked */
+	for (int k = 0, from = 0; n > 1 && k < n; k++) {
+		if (k + 1 < n && !strcmp(meta[order[k]]->set_id, meta[order[k + 1]]->set_id))
+			continue;
+		if (ring_short(names, meta, order, from, k, say))
+			status = MPT_CAP_ESET;
+		from = k + 1;
 	}
 	for (int k = 0; k < n; k++) {
 		const struct mpt_cap_meta *m = meta[order[k]];

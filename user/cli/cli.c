@@ -208,7 +208,8 @@ static const struct {
 		     "Check every block's checksum and the hash chain across the files of a set;\n"
 		     "print the chain head. Exit 0: intact; 1: unreadable; 3: not a capture;\n"
 		     "4: a newer format; 5: damaged; 6: edited (the hash chain breaks);\n"
-		     "7: a set with a file missing, repeated or swapped.\n"},
+		     "7: a set with a file missing, repeated or swapped. The gravest is told:\n"
+		     "an edit before a broken set.\n"},
     {MPT_CMD_CAPTURE_INFO,
      "Usage: mptrace capture-info CAPTURE...\n"
      "Print what a capture file holds: host, kernel, times, events, losses.\n"},

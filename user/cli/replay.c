@@ -29,7 +29,7 @@ struct source {
 
 static int worse(int a, int b)
 {
-	return a > b ? a : b;
+	return mpt_cap_graver(a, b);
 }
 
 static int open_source(struct source *s, const char *name)
