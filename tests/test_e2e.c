@@ -1689,12 +1689,22 @@ static void test_exe_and_descendant_filters(void **state)
 static void test_lineage_hostile(void **state)
 {
 	char live[256], cap[256], helper[PATH_MAX], dir[PATH_MAX], odd[PATH_MAX + 16];
-	char want_exe[PATH_MAX + 16], big[601], cmd[3 * PATH_MAX];
+	char want_exe[PATH_MAX + 16], big[601], cmd[3 * PATH_MAX], deep[PATH_MAX];
 	json_t *ev, *cl;
 	struct proc p;
 
 	(void)state;
 	assert_non_null(realpath(lineage_bin, helper));
+	/* an executable whose path is longer than the 512 bytes kept */
+	snprintf(deep, sizeof(deep), "%s", tmpdir);
+	for (int i = 0; i < 8; i++) {
+		size_t n = strlen(deep);
+
+		snprintf(deep + n, sizeof(deep) - n, "/%070d", i);
+		assert_int_equal(mkdir(deep, 0755), 0);
+	}
+	strncat(deep, "/mp_lineage", sizeof(deep) - strlen(deep) - 1);
+	copy_exe(helper, deep);
 	snprintf(dir, sizeof(dir), "%s/we ird\n\"\xff", tmpdir);
 	assert_int_equal(mkdir(dir, 0755), 0);
 	snprintf(odd, sizeof(odd), "%s/mp_lineage", dir);
@@ -1711,10 +1721,38 @@ static void test_lineage_hostile(void **state)
 	start_tracing(&p, argv);
 	run_lineage((char *[]){odd, "call", "x\xff\"\n", big, NULL});
 	run_lineage((char *[]){helper, "deep", "20", NULL});
+	/* through a short link, so that argv[0] leaves room for the arguments */
+	snprintf(cmd, sizeof(cmd), "%s/short", tmpdir);
+	assert_int_equal(mkdir(cmd, 0755), 0);
+	strncat(cmd, "/mp_lineage", sizeof(cmd) - strlen(cmd) - 1);
+	assert_int_equal(symlink(deep, cmd), 0);
+	run_lineage((char *[]){cmd, "call", "long", NULL});
 	kill(p.pid, SIGINT);
 	assert_int_equal(proc_wait(&p, 10000), 0);
-	if (!strstr(p.err, "mptrace: 2 events, 0 dropped"))
-		fail_msg("not 2 events: %s", p.err);
+	if (!strstr(p.err, "mptrace: 3 events, 0 dropped"))
+		fail_msg("not 3 events: %s", p.err);
+
+	/* the path kept is the true path's tail, and marked as such: it looks whole */
+	ev = line_of(live, "mp_lineage", "call", "long");
+	{
+		const char *kept = exe_of(ev);
+		size_t kl = strlen(kept), dl = strlen(deep);
+
+		assert_true(kl < dl);
+		assert_string_equal(kept, deep + dl - kl);
+		assert_true(json_is_true(
+		    json_object_get(json_object_get(ev, "executable"), "pathTruncated")));
+	}
+	json_decref(ev);
+	/* no other path is marked */
+	ev = line_of(live, "mp_lineage", "deep", "20");
+	assert_null(json_object_get(json_object_get(ev, "executable"), "pathTruncated"));
+	json_decref(ev);
+	snprintf(cmd, sizeof(cmd),
+		 "%s replay -f ocsf %s | grep -c 'path truncated: only its last' "
+		 "| grep -qx 1",
+		 mptrace_bin, cap);
+	assert_int_equal(system(cmd), 0);
 
 	ev = line_of(live, "mp_lineage", "call", "x\xc3\xbf\"\n");
 	assert_string_equal(exe_of(ev), want_exe);
@@ -1739,7 +1777,7 @@ static void test_lineage_hostile(void **state)
 	json_decref(ev);
 
 	assert_replay_is_live(cap, live);
-	snprintf(cmd, sizeof(cmd), "%s %s %s %s 2 >&2", python, schema_check, schema, live);
+	snprintf(cmd, sizeof(cmd), "%s %s %s %s 3 >&2", python, schema_check, schema, live);
 	assert_int_equal(system(cmd), 0);
 }
 

@@ -184,6 +184,19 @@ static void json_bool(struct strbuf *sb, const char *key, bool v)
 	sb_puts(sb, v ? "true" : "false");
 }
 
+/*
+ * An executable's path: one longer than mptrace keeps is its last components
+ * only, a shorter path that looks whole, so it is marked.
+ */
+static void json_exe(struct strbuf *sb, const char *exe, const struct mpt_proc_info *p)
+{
+	sb_puts(sb, ",\"executable\":{\"path\":");
+	sb_json_str(sb, exe, strlen(exe));
+	if (p && (p->flags & MPT_PROC_PATH_TRUNCATED))
+		sb_puts(sb, ",\"pathTruncated\":true");
+	sb_putc(sb, '}');
+}
+
 /* Who the caller is and who started it: its command line, then its ancestors, parent first. */
 static void json_lineage(struct strbuf *sb, const struct mpt_lineage_view *l,
 			 const struct mpt_fmt_ctx *ctx)
@@ -193,8 +206,8 @@ static void json_lineage(struct strbuf *sb, const struct mpt_lineage_view *l,
 	sb_puts(sb, ",\"commandLine\":[");
 	mpt_format_cmdline(sb, self, true);
 	sb_putc(sb, ']');
-	json_bool(sb, ",\"commandLineTruncated\":",
-		  self && (self->flags & MPT_PROC_ARGV_TRUNCATED));
+	json_bool(sb,
+		  ",\"commandLineTruncated\":", self && (self->flags & MPT_PROC_ARGV_TRUNCATED));
 	sb_puts(sb, ",\"ancestors\":[");
 	for (unsigned int i = 0; self && i < l->n_anc; i++) {
 		const struct mpt_proc_info *a = l->anc[i];
@@ -203,9 +216,8 @@ static void json_lineage(struct strbuf *sb, const struct mpt_lineage_view *l,
 		sb_u64(sb, a->tgid);
 		sb_puts(sb, ",\"processName\":");
 		sb_json_str(sb, a->comm, strnlen(a->comm, MPT_TASK_COMM_LEN));
-		sb_puts(sb, ",\"executable\":{\"path\":");
-		sb_json_str(sb, a->exe, strlen(a->exe));
-		sb_puts(sb, "},\"startTime\":");
+		json_exe(sb, a->exe, a);
+		sb_puts(sb, ",\"startTime\":");
 		sb_u64(sb, a->start_ns + ctx->boot_to_wall_ns);
 		sb_putc(sb, '}');
 	}
@@ -269,9 +281,7 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_u64(sb, t->pid_ns);
 	sb_puts(sb, ",\"processStartTime\":");
 	sb_u64(sb, t->start_ns + ctx->boot_to_wall_ns);
-	sb_puts(sb, ",\"executable\":{\"path\":");
-	sb_json_str(sb, en->exe_path, strlen(en->exe_path));
-	sb_putc(sb, '}');
+	json_exe(sb, en->exe_path, en->lineage ? en->lineage->self : NULL);
 	json_lineage(sb, en->lineage, ctx);
 	sb_puts(sb, ",\"eventName\":\"");
 	sb_puts(sb, v->desc->name);

@@ -68,7 +68,7 @@ static bool in_container(const struct mpt_view *v)
 	return enrich_of(v)->container_id[0] != '\0';
 }
 
-static void exe_file(struct strbuf *sb, const char *exe)
+static void exe_file(struct strbuf *sb, const char *exe, const struct mpt_proc_info *p)
 {
 	const char *base = strrchr(exe, '/');
 
@@ -76,6 +76,9 @@ static void exe_file(struct strbuf *sb, const char *exe)
 	sb_putc(sb, '{');
 	kstr(sb, "name", base ? base + 1 : exe);
 	kstr(sb, "path", exe);
+	/* a path longer than kept is its last components: it looks whole, so say it is not */
+	if (p && (p->flags & MPT_PROC_PATH_TRUNCATED))
+		kstr(sb, "desc", "path truncated: only its last components were kept");
 	kint(sb, "type_id", 1); /* Regular File */
 	kstr(sb, "type", "Regular File");
 	sb_putc(sb, '}');
@@ -106,7 +109,7 @@ static void ancestor(struct strbuf *sb, const struct mpt_lineage_view *l, unsign
 	sb_json_str(sb, a->comm, strnlen(a->comm, MPT_TASK_COMM_LEN));
 	kint(sb, "created_time", wall_ms(a->start_ns, ctx));
 	if (a->exe[0])
-		exe_file(sb, a->exe);
+		exe_file(sb, a->exe, a);
 	cmd_line(sb, a);
 	if (i + 1 < l->n_anc) {
 		key(sb, "parent_process");
@@ -130,7 +133,7 @@ static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 	sb_json_str(sb, t->comm, strnlen(t->comm, sizeof(t->comm)));
 	kint(sb, "created_time", wall_ms(t->start_ns, ctx));
 	if (exe[0])
-		exe_file(sb, exe);
+		exe_file(sb, exe, en->lineage ? en->lineage->self : NULL);
 	cmd_line(sb, en->lineage ? en->lineage->self : NULL);
 	key(sb, "user");
 	sb_puts(sb, "{\"uid\":\"");
