@@ -16,6 +16,7 @@ import random
 import re
 import resource
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -330,6 +331,36 @@ def stop_backlog():
           "%.2f s after SIGINT" % (made, events, dropped, kv["unread_at_stop"], took))
 
 
+def rotate_fails():
+    """A log whose rotation keeps failing (FILE.1 is a directory): said once, tried again,
+    the file bounded at twice --log-size with the rest counted; then it works again."""
+    log = os.path.join(D, "r.json")
+    block = log + ".1"
+    os.makedirs(os.path.join(block, "keep"))
+    t = start(["-f", "json", "-o", log, "--log-size", "1", "--log-files", "2"])
+    made = load(6000)  # ~12 MB of JSON at ~2 KB a line
+    time.sleep(1.5)  # a retry falls due, and fails again, unsaid
+    size = os.path.getsize(log)
+    shutil.rmtree(block)
+    time.sleep(1.2)
+    made += load(10)
+    time.sleep(0.5)
+    t.send_signal(signal.SIGINT)
+    err = finish(t)
+    events, dropped, kv = summary(err)
+    if events + dropped != made or not kv.get("output_lost"):
+        fail("%d calls, %d events + %d dropped\n%s" % (made, events, dropped, err))
+    if err.count("rotating %s failed" % log) != 1 or "rotating %s works again" % log not in err:
+        fail("not one message for the outage and one for its end:\n" + err)
+    # twice --log-size, and what one write may add past it
+    if size > (2 << 20) + (256 << 10):
+        fail("the log grew to %d bytes while its rotation failed" % size)
+    if not os.path.isfile(block):
+        fail("no rotation once it could work again")
+    print("rotate-fails: said once; the log stopped at %d KB; %d of %d calls counted lost; "
+          "rotated once it could" % (size >> 10, kv["output_lost"], made))
+
+
 def sigkill():
     """Killed at random points, restarted onto the set: every file verifies or names
     its torn tail, the set stays one chain, and what was flushed is all there."""
@@ -546,7 +577,8 @@ def clock_step():
 
 
 SCENARIOS = {"enospc": enospc, "fsize": fsize, "stalled-pipe": stalled_pipe,
-             "sigstop": sigstop, "stop-backlog": stop_backlog, "sigkill": sigkill, "restart": restart_and_second_writer,
+             "sigstop": sigstop, "stop-backlog": stop_backlog, "rotate-fails": rotate_fails,
+             "sigkill": sigkill, "restart": restart_and_second_writer,
              "watchdog": watchdog_and_stop, "bad-inputs": bad_inputs, "clock": clock_step}
 
 if __name__ == "__main__":

@@ -185,6 +185,43 @@ static bool writable(const struct mpt_output *o, int timeout_ms)
 	return poll(&p, 1, timeout_ms) > 0;
 }
 
+static int64_t mono_ms(void);
+
+/* A rotation that fails is tried again once a second, and said once per outage. */
+static void rotate_if_due(struct mpt_output *o)
+{
+	int err;
+
+	if (!o->path || !o->regular || !o->log_size || o->file_bytes < o->log_size)
+		return;
+	if (o->rotate_err && mono_ms() < o->rotate_retry)
+		return;
+	err = rotate(o);
+	if (!err) {
+		if (o->rotate_err)
+			say(o, "rotating %s works again; %llu events were lost meanwhile", name(o),
+			    (unsigned long long)o->unreported);
+		o->rotate_err = 0;
+		o->unreported = 0;
+		return;
+	}
+	if (o->rotate_err != -err)
+		say(o,
+		    "rotating %s failed: %s; trying again every second, and past twice "
+		    "--log-size the events are counted as lost",
+		    name(o), strerror(-err));
+	o->rotate_err = -err;
+	o->rotate_retry = mono_ms() + 1000;
+	if (o->fd < 0 && open_fd(o))
+		o->fd = -1; /* lines queue, then count as lost, until a reopen */
+}
+
+/* While rotation fails, the file may grow to twice --log-size, not without bound. */
+static bool over_bound(const struct mpt_output *o)
+{
+	return o->rotate_err && o->file_bytes >= 2 * o->log_size;
+}
+
 int mpt_output_flush(struct mpt_output *o)
 {
 	size_t done = 0;
@@ -194,6 +231,13 @@ int mpt_output_flush(struct mpt_output *o)
 		return -EPIPE;
 	if (!o->len || o->fd < 0)
 		return 0;
+	if (over_bound(o)) {
+		rotate_if_due(o);
+		if (over_bound(o)) {
+			discard(o);
+			return 0;
+		}
+	}
 	while (done < o->len && writable(o, 0)) {
 		/* a pipe that polls writable takes PIPE_BUF bytes without blocking */
 		size_t chunk = o->regular ? o->len - done : PIPE_BUF;
@@ -242,12 +286,7 @@ int mpt_output_flush(struct mpt_output *o)
 		    (unsigned long long)o->unreported);
 		o->failing = 0;
 	}
-	if (o->path && o->regular && o->log_size && o->file_bytes >= o->log_size &&
-	    (err = rotate(o))) {
-		say(o, "rotating %s failed: %s", name(o), strerror(-err));
-		if (o->fd < 0 && open_fd(o))
-			o->fd = -1; /* lines queue, then count as lost, until a reopen */
-	}
+	rotate_if_due(o);
 	return 0;
 }
 

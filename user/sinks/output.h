@@ -35,6 +35,8 @@ struct mpt_output {
 	uint64_t unreported;  /* ... since writing last worked */
 	int failing;	      /* errno while writes fail (EAGAIN: the queue is full), else 0 */
 	bool broken;	      /* the reader went away (EPIPE): nothing can be written again */
+	int rotate_err;	      /* errno while rotation fails, else 0 */
+	int64_t rotate_retry; /* CLOCK_MONOTONIC ms of the next try */
 	void (*say)(const char *msg);
 };
 
