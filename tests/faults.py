@@ -361,6 +361,34 @@ def rotate_fails():
           "rotated once it could" % (size >> 10, kv["output_lost"], made))
 
 
+def reopen_fails():
+    """SIGHUP when the log's directory is gone: said, tried again every second, and once
+    the directory is back the lines go there; nothing lost on the way."""
+    sub = os.path.join(D, "logs")
+    os.makedirs(sub)
+    log = os.path.join(sub, "h.json")
+    t = start(["-f", "json", "-o", log])
+    made = load(50)
+    wait_lines(log, made)
+    os.rename(sub, sub + ".moved")  # logrotate-like, but the directory itself went
+    t.send_signal(signal.SIGHUP)
+    wait_err(t, "reopening %s failed" % log)
+    after = load(50)
+    time.sleep(0.3)
+    os.makedirs(sub)
+    wait_err(t, "opening %s works again" % log)
+    wait_lines(log, after)
+    t.send_signal(signal.SIGINT)
+    err = finish(t)
+    moved = os.path.join(sub + ".moved", "h.json")
+    kept = json_lines(moved) + json_lines(log)
+    events, dropped, _ = summary(err)
+    if (kept, events, dropped) != (made + after, made + after, 0):
+        fail("%d calls: %d lines kept, %d events, %d dropped\n%s" %
+             (made + after, kept, events, dropped, err))
+    print("reopen-fails: the reopen failed, was tried again, and all %d lines are kept" % kept)
+
+
 def sigkill():
     """Killed at random points, restarted onto the set: every file verifies or names
     its torn tail, the set stays one chain, and what was flushed is all there."""
@@ -578,6 +606,7 @@ def clock_step():
 
 SCENARIOS = {"enospc": enospc, "fsize": fsize, "stalled-pipe": stalled_pipe,
              "sigstop": sigstop, "stop-backlog": stop_backlog, "rotate-fails": rotate_fails,
+             "reopen-fails": reopen_fails,
              "sigkill": sigkill, "restart": restart_and_second_writer,
              "watchdog": watchdog_and_stop, "bad-inputs": bad_inputs, "clock": clock_step}
 

@@ -40,11 +40,13 @@ class Env:
         self.worker = os.path.join(self.dir, "flt%d" % os.getpid())
         self.comm = os.path.basename(self.worker)[:15]
         shutil.copy(os.path.join(build, "bench", "mp_bench"), self.worker)
+        self.procs = []
 
     def start(self, args, **kw):
         """mptrace --comm WORKER @args, once it says it traces (early stderr kept)."""
         kw.setdefault("stderr", subprocess.PIPE)
         t = subprocess.Popen([self.mptrace, "--comm", self.comm] + args, **kw)
+        self.procs.append(t)
         t.early_err = wait_ready(t)
         return t
 
@@ -55,4 +57,9 @@ class Env:
                       key=lambda f: int(f.rsplit(".", 1)[1]))
 
     def cleanup(self):
+        # a failed check leaves no tracer behind to hold the test's pipes open
+        for t in self.procs:
+            if t.poll() is None:
+                t.kill()
+                t.wait()
         shutil.rmtree(self.dir, ignore_errors=True)

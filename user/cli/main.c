@@ -314,7 +314,9 @@ int main(int argc, char **argv)
 			mpt_sink_flush(&sink);
 			for (int i = 0; i < sink.n_out; i++)
 				if ((n = mpt_output_reopen(&sink.out[i])))
-					fprintf(stderr, "mptrace: reopening %s failed: %s\n",
+					fprintf(stderr,
+						"mptrace: reopening %s failed: %s; trying "
+						"again every second\n",
 						sink.out[i].path, strerror(-n));
 			n = 0;
 		}

@@ -222,6 +222,19 @@ static bool over_bound(const struct mpt_output *o)
 	return o->rotate_err && o->file_bytes >= 2 * o->log_size;
 }
 
+/* A file that could not be opened again (a failed reopen) is tried once a second. */
+static void reopen_if_due(struct mpt_output *o)
+{
+	if (o->fd >= 0 || !o->path || mono_ms() < o->reopen_retry)
+		return;
+	if (open_fd(o)) {
+		o->fd = -1;
+		o->reopen_retry = mono_ms() + 1000;
+		return;
+	}
+	say(o, "opening %s works again", name(o));
+}
+
 int mpt_output_flush(struct mpt_output *o)
 {
 	size_t done = 0;
@@ -229,6 +242,7 @@ int mpt_output_flush(struct mpt_output *o)
 
 	if (o->broken)
 		return -EPIPE;
+	reopen_if_due(o);
 	if (!o->len || o->fd < 0)
 		return 0;
 	if (over_bound(o)) {
@@ -322,11 +336,19 @@ void mpt_output_drain(struct mpt_output *o, int timeout_ms)
 
 int mpt_output_reopen(struct mpt_output *o)
 {
+	int err;
+
 	if (!o->path)
 		return 0;
 	if (o->fd >= 0)
 		close(o->fd);
-	return open_fd(o);
+	err = open_fd(o);
+	if (err) {
+		/* lines queue (then count as lost) while flushes try again */
+		o->fd = -1;
+		o->reopen_retry = mono_ms() + 1000;
+	}
+	return err;
 }
 
 int mpt_output_close(struct mpt_output *o)

@@ -37,6 +37,7 @@ struct mpt_output {
 	bool broken;	      /* the reader went away (EPIPE): nothing can be written again */
 	int rotate_err;	      /* errno while rotation fails, else 0 */
 	int64_t rotate_retry; /* CLOCK_MONOTONIC ms of the next try */
+	int64_t reopen_retry; /* likewise, while the file cannot be opened again */
 	void (*say)(const char *msg);
 };
 
