@@ -452,6 +452,13 @@ def restart_and_second_writer():
                              "1", "-d", "0.2"], capture_output=True, text=True)
     if second.returncode == 0 or "being written by another mptrace" not in second.stderr:
         fail("a second writer on a set: %d %s" % (second.returncode, second.stderr))
+    # the lock file deleted under the first writer: the file it writes is locked too
+    os.unlink(os.path.join(D, ".ring.mpcap.lock"))
+    second = subprocess.run([MPTRACE, "--comm", COMM, "--capture", ring, "--capture-size",
+                             "1", "-d", "0.2"], capture_output=True, text=True)
+    if second.returncode == 0 or "being written by another mptrace" not in second.stderr:
+        fail("a second writer once the lock file was deleted: %d %s" %
+             (second.returncode, second.stderr))
     t.send_signal(signal.SIGINT)
     finish(t)
     t = start(["--capture", ring, "--capture-size", "1", "-o", "/dev/null"])

@@ -443,6 +443,9 @@ static int open_file(struct mpt_cap_writer *w)
 	}
 	/* captures hold other processes' addresses and names: owner only */
 	w->fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* the file being written is locked too: the set's lock file can be deleted */
+	if (w->fd >= 0)
+		(void)flock(w->fd, LOCK_EX | LOCK_NB);
 	if (w->fd < 0) {
 		struct stat st;
 
@@ -522,6 +525,7 @@ static char *dup_or_empty(const char *s)
 
 /* The set's newest file by its header's fileSeq: where a restart continues. */
 struct newest {
+	char path[8300]; /* the newest file's name */
 	bool found;
 	bool moved_aside; /* a member that could not be read was moved out of the set */
 	uint32_t seq, max_index;
@@ -628,6 +632,7 @@ static void find_newest(struct mpt_cap_writer *w, const char *path, struct newes
 	closedir(d);
 	if (!nw->found || open_member(best, &f, &r))
 		return;
+	snprintf(nw->path, sizeof(nw->path), "%s", best);
 	snprintf(nw->set_id, sizeof(nw->set_id), "%s", mpt_cap_reader_meta(r)->set_id);
 	/* as far as it is intact: a writer killed mid-block left a torn tail */
 	while (mpt_cap_next(r, &it) > 0)
@@ -650,6 +655,19 @@ static void new_set_id(char *out)
 		for (size_t i = 0; i < sizeof(b); i++)
 			b[i] = t >> (8 * (i % 8)) ^ i;
 	mpt_cap_hex(b, sizeof(b), out);
+}
+
+/* Is the set's newest file locked by the mptrace writing it? */
+static bool newest_in_use(const struct newest *nw)
+{
+	int fd = open(nw->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	bool busy;
+
+	if (fd < 0)
+		return false;
+	busy = flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
 }
 
 /* A rotated set has one writer: a second mptrace would interleave its files. */
@@ -726,6 +744,14 @@ int mpt_cap_writer_open(const struct mpt_cap_writer_opts *o, const struct mpt_ca
 		if (!rc) {
 			/* a restart continues the set: the next fileSeq, chained to the newest */
 			find_newest(w, o->path, &nw);
+			if (nw.found && newest_in_use(&nw)) {
+				snprintf(
+				    w->error, sizeof(w->error),
+				    "capture '%s' is being written by another mptrace (%.2000s is "
+				    "locked; the set's lock file was removed)",
+				    o->path, nw.path);
+				rc = -EBUSY;
+			}
 			/* with a member moved aside the chain is broken: a new set, numbered on */
 			if (nw.moved_aside) {
 				w->seq = nw.max_index > nw.seq + 1 ? nw.max_index : nw.seq + 1;
