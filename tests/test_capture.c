@@ -821,6 +821,59 @@ static void test_stop_in_outage(void **state)
 	fclose(fp);
 }
 
+/*
+ * The wall clock steps while the disk is full: the CLOCK record went with a
+ * lost block, and the next block written must begin with it, before the
+ * events made after the step (a reader applies it to what follows).
+ */
+static void test_clock_step_in_outage(void **state)
+{
+	struct mpt_cap_writer_opts o = {0};
+	struct mpt_cap_writer *w;
+	struct mpt_cap_reader *r;
+	struct mpt_cap_item it;
+	struct fake_event f;
+	struct mpt_view v;
+	const char *why;
+	char path[256], err[256];
+	int rc, clocks = 0, events = 0;
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/clock.mpcap", dir);
+	o.path = path;
+	assert_int_equal(mpt_cap_writer_open(&o, &meta, &w, err, sizeof(err)), 0);
+	for (int i = 0; i < 3; i++) {
+		sample_event(&f, i);
+		assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+		if (i == 1)
+			mpt_cap_write_clock(w, f.ev.ts_boot_ns - 1, 1000000000000ll);
+		mpt_cap_write_event(w, &v);
+		disk_full = i == 1; /* the block with the step and event 1 is lost */
+		mpt_cap_flush(w);
+		disk_full = false;
+	}
+	mpt_cap_writer_close(w, NULL, NULL);
+
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(mpt_cap_reader_open(fp, &r, err, sizeof(err)), 0);
+	while ((rc = mpt_cap_next(r, &it)) > 0) {
+		if (it.type == MPT_CAP_REC_CLOCK) {
+			/* after event 0, before event 2 */
+			assert_int_equal(events, 1);
+			assert_int_equal(it.clock_boot_to_wall_ns, 1000000000000ll);
+			clocks++;
+		}
+		events += it.type == MPT_CAP_REC_EVENT;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(events, 2);
+	assert_int_equal(clocks, 1);
+	mpt_cap_reader_free(r);
+	fclose(fp);
+}
+
 static char said[512];
 static void remember(const char *msg)
 {
@@ -911,6 +964,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_rotation),
 	    cmocka_unit_test(test_stop_in_outage),
 	    cmocka_unit_test(test_restart_keeps_unreadable),
+	    cmocka_unit_test(test_clock_step_in_outage),
 	};
 	return cmocka_run_group_tests_name("capture", tests, NULL, teardown);
 }

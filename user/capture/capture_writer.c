@@ -272,13 +272,6 @@ static void lose_block(struct mpt_cap_writer *w, size_t keep)
 	w->len = keep;
 }
 
-static void block_done(struct mpt_cap_writer *w)
-{
-	w->block_events = w->block_drops = w->block_dropped = 0;
-	w->clock_in_block = false;
-	memset(w->block_drop, 0, sizeof(w->block_drop));
-}
-
 static int add_clock(struct mpt_cap_writer *w)
 {
 	unsigned char p[16];
@@ -286,6 +279,22 @@ static int add_clock(struct mpt_cap_writer *w)
 	put64(p, w->clock_boot_ns);
 	put64(p + 8, (uint64_t)w->clock_offset);
 	return append(w, MPT_CAP_REC_CLOCK, p, sizeof(p));
+}
+
+/*
+ * A block is written or lost: the next begins. A clock step that went with a
+ * lost block opens it, before any event: the events after the step need the
+ * new offset, and a reader applies a CLOCK record to what follows it.
+ */
+static void block_done(struct mpt_cap_writer *w)
+{
+	w->block_events = w->block_drops = w->block_dropped = 0;
+	w->clock_in_block = false;
+	memset(w->block_drop, 0, sizeof(w->block_drop));
+	if (w->clock_carried && !w->len && !add_clock(w)) {
+		w->clock_carried = false;
+		w->clock_in_block = true;
+	}
 }
 
 static int add_drop(struct mpt_cap_writer *w, uint32_t cause, uint64_t count, uint64_t first,
