@@ -13,7 +13,7 @@ set -euo pipefail
 meta=${1:?usage: run.sh KERNEL_META_PACKAGE BUILD_DIR}
 build=$(cd "${2:?usage: run.sh KERNEL_META_PACKAGE BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-boot_timeout=${MPTRACE_VM_TIMEOUT:-600}
+boot_timeout=${MPTRACE_VM_TIMEOUT:-900}
 modes=(kprobe fentry tracepoint)
 checks=(test_trace migration compat toctou kview held slots migrate cli churn context)
 
