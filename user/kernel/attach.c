@@ -214,7 +214,7 @@ static bool seccomp_filtered(void)
 }
 
 /* int 0x80 faults (SIGSEGV) when the kernel runs with ia32 emulation off. */
-static bool ia32_gate_open(void)
+static bool ia32_gate_probe(void)
 {
 	pid_t child = fork();
 	int st;
@@ -236,6 +236,15 @@ static bool ia32_gate_open(void)
 	return !(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
 }
 
+bool mpt_ia32_gate_open(void)
+{
+	static int open = -1;
+
+	if (open < 0)
+		open = ia32_gate_probe();
+	return open;
+}
+
 /* x32 syscalls fail with ENOSYS when the kernel has no x32 ABI (or it is off). */
 static bool x32_gate_open(void)
 {
@@ -253,7 +262,7 @@ static bool compat_gates_open(char *why, size_t len)
 	static int open = -1;
 
 	if (open < 0)
-		open = seccomp_filtered() || ia32_gate_open() || x32_gate_open();
+		open = seccomp_filtered() || mpt_ia32_gate_open() || x32_gate_open();
 	if (!open)
 		snprintf(
 		    why, len,

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "kretprobe.h"
 #include "log.h"
 #include "privs.h"
@@ -55,6 +56,7 @@ struct mpt_tracer {
 	uint32_t budget;      /* records left in this poll; 0: no limit */
 	/* prove_delivery's test call: its process, its pid namespace, the events seen */
 	uint32_t canary_pid, canary_pidns, canary_seen;
+	bool canary_ia32; /* the test calls go through the ia32 gate too */
 	/* at stop: past this (CLOCK_MONOTONIC ns) records are counted, not handed on */
 	int64_t stop_deadline;
 	uint64_t unread;
@@ -480,6 +482,12 @@ static int try_mode(enum mpt_attach_mode mode, void *ctx, char *why, size_t len)
 	return load_and_attach(t, mode, false, why, len);
 }
 
+/* The bit of a test call's record: its event, and whether it came through the ia32 gate. */
+static uint32_t canary_bit(uint16_t type, bool ia32)
+{
+	return 1u << (type + (ia32 ? 16 : 0));
+}
+
 static int handle_sample(void *ctx, void *data, size_t size)
 {
 	struct mpt_tracer *t = ctx;
@@ -507,7 +515,7 @@ static int handle_sample(void *ctx, void *data, size_t size)
 	}
 	if (t->canary_pid && v.hdr->task.ns_tgid == t->canary_pid &&
 	    v.hdr->task.pid_ns == t->canary_pidns) {
-		t->canary_seen |= 1u << v.hdr->type;
+		t->canary_seen |= canary_bit(v.hdr->type, v.hdr->abi == MPT_ABI_IA32);
 		return 0;
 	}
 	t->received++;
@@ -637,15 +645,27 @@ static uint32_t self_pidns(void)
 	return stat("/proc/self/ns/pid", &st) ? 0 : (uint32_t)st.st_ino;
 }
 
-/* The native syscall number of event @type (events/events.h). */
-static long native_nr(uint16_t type)
+/* The syscall number of event @type (events/events.h), native or ia32. */
+static long syscall_nr(uint16_t type, bool ia32)
 {
 #define MPT_NR_ROW(ID, T, name, nr64, nr32)                                                        \
 	if (type == T)                                                                             \
-		return nr64;
+		return ia32 ? nr32 : nr64;
 	MPT_EVENTS(MPT_NR_ROW)
 #undef MPT_NR_ROW
 	return -1;
+}
+
+/* Event @type through the ia32 gate, every argument zero. */
+static void ia32_call(uint16_t type)
+{
+	long ret;
+
+	asm volatile("int $0x80"
+		     : "=a"(ret)
+		     : "a"(syscall_nr(type, true)), "b"(0), "c"(0), "d"(0), "S"(0), "D"(0)
+		     : "memory", "r8", "r9", "r10", "r11");
+	(void)ret;
 }
 
 /*
@@ -662,8 +682,13 @@ static pid_t fork_canary(const struct mpt_tracer *t, int go)
 
 	if (pid)
 		return pid < 0 ? -errno : pid;
-	if (read(go, &c, 1) == 1) {
-		for_each_traced_event(&t->opts, e, d) syscall(native_nr(d->type), 0, 0, 0, 0, 0, 0);
+	if (read(go, &c, 1) != 1)
+		_exit(0);
+	for_each_traced_event(&t->opts, e, d)
+	{
+		syscall(syscall_nr(d->type, false), 0, 0, 0, 0, 0, 0);
+		if (t->canary_ia32)
+			ia32_call(d->type);
 	}
 	_exit(0);
 }
@@ -703,7 +728,14 @@ int mpt_tracer_prove(struct mpt_tracer *t, int timeout_ms, char *why, size_t len
 	unsigned int e;
 	int rounds = 0, err = 0;
 
-	for_each_traced_event(&t->opts, e, d) want |= 1u << d->type;
+	/* the 32-bit hooks too, where a process here can make an ia32 call */
+	t->canary_ia32 = t->compat && mpt_ia32_gate_open();
+	for_each_traced_event(&t->opts, e, d)
+	{
+		want |= canary_bit(d->type, false);
+		if (t->canary_ia32)
+			want |= canary_bit(d->type, true);
+	}
 	t->canary_pidns = self_pidns();
 	t->canary_seen = 0;
 	/* a round may be lost to a ring another process filled: try again until the deadline */
@@ -729,8 +761,9 @@ int mpt_tracer_prove(struct mpt_tracer *t, int timeout_ms, char *why, size_t len
 			 timeout_ms, rounds);
 		return -ETIMEDOUT;
 	}
-	mpt_info("every hook delivers: a test call of each traced syscall was seen after %lld ms "
+	mpt_info("every hook delivers: a test call of each traced syscall%s was seen after %lld ms "
 		 "(%d %s)",
+		 t->canary_ia32 ? ", native and ia32," : "",
 		 (long long)((mpt_now_mono_ns() - start) / 1000000), rounds,
 		 rounds == 1 ? "try" : "tries");
 	return 0;
