@@ -766,6 +766,42 @@ ssize_t __wrap_write(int fd, const void *buf, size_t n)
 	return __real_write(fd, buf, n);
 }
 
+/* A writer of capture @name (one file, no rotation) in the test directory. */
+static struct mpt_cap_writer *writer_at(const char *name, char *path, size_t len)
+{
+	struct mpt_cap_writer_opts o = {.path = path};
+	struct mpt_cap_writer *w;
+	char err[256];
+
+	snprintf(path, len, "%s/%s", dir, name);
+	assert_int_equal(mpt_cap_writer_open(&o, &meta, &w, err, sizeof(err)), 0);
+	return w;
+}
+
+/* Sample event @i into @w: what the writer said (a write while failing says so). */
+static int write_event_n(struct mpt_cap_writer *w, int i)
+{
+	struct fake_event f;
+	struct mpt_view v;
+	const char *why;
+
+	sample_event(&f, i);
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	return mpt_cap_write_event(w, &v);
+}
+
+/* @path opened for reading (@fp to close after the reader). */
+static struct mpt_cap_reader *reader_at(const char *path, FILE **fp)
+{
+	struct mpt_cap_reader *r;
+	char err[256];
+
+	*fp = fopen(path, "r");
+	assert_non_null(*fp);
+	assert_int_equal(mpt_cap_reader_open(*fp, &r, err, sizeof(err)), 0);
+	return r;
+}
+
 /*
  * A stop while the disk is full: the blocks that failed are counted by the
  * drop records the last block carries, and the END record comes after them,
@@ -773,29 +809,21 @@ ssize_t __wrap_write(int fd, const void *buf, size_t n)
  */
 static void test_stop_in_outage(void **state)
 {
-	struct mpt_cap_writer_opts o = {0};
-	struct mpt_cap_writer *w;
 	const struct mpt_cap_counts *c;
+	struct mpt_cap_writer *w;
 	struct mpt_cap_reader *r;
 	struct mpt_cap_item it;
-	struct fake_event f;
-	struct mpt_view v;
-	const char *why;
-	char path[256], err[256];
+	char path[256];
 	uint64_t lost;
 	FILE *fp;
 	int rc, after_end = 0;
 	bool ended = false;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/outage.mpcap", dir);
-	o.path = path;
-	assert_int_equal(mpt_cap_writer_open(&o, &meta, &w, err, sizeof(err)), 0);
+	w = writer_at("outage.mpcap", path, sizeof(path));
 	for (int i = 0; i < 6; i++) {
-		sample_event(&f, i);
-		assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
 		/* while failing, a write says so; the event is held or counted all the same */
-		rc = mpt_cap_write_event(w, &v);
+		rc = write_event_n(w, i);
 		assert_true(rc == 0 || (i > 2 && rc == -ENOSPC));
 		disk_full = i >= 2; /* events 2..5: their blocks fail */
 		mpt_cap_flush(w);
@@ -804,9 +832,7 @@ static void test_stop_in_outage(void **state)
 	assert_int_equal(mpt_cap_writer_close(w, NULL, &lost), -EIO);
 	assert_int_equal(lost, 4);
 
-	fp = fopen(path, "r");
-	assert_non_null(fp);
-	assert_int_equal(mpt_cap_reader_open(fp, &r, err, sizeof(err)), 0);
+	r = reader_at(path, &fp);
 	while ((rc = mpt_cap_next(r, &it)) > 0) {
 		after_end += ended;
 		ended |= it.type == MPT_CAP_REC_END;
@@ -828,36 +854,28 @@ static void test_stop_in_outage(void **state)
  */
 static void test_clock_step_in_outage(void **state)
 {
-	struct mpt_cap_writer_opts o = {0};
 	struct mpt_cap_writer *w;
 	struct mpt_cap_reader *r;
 	struct mpt_cap_item it;
 	struct fake_event f;
-	struct mpt_view v;
-	const char *why;
-	char path[256], err[256];
+	char path[256];
 	int rc, clocks = 0, events = 0;
 	FILE *fp;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/clock.mpcap", dir);
-	o.path = path;
-	assert_int_equal(mpt_cap_writer_open(&o, &meta, &w, err, sizeof(err)), 0);
+	w = writer_at("clock.mpcap", path, sizeof(path));
 	for (int i = 0; i < 3; i++) {
 		sample_event(&f, i);
-		assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
 		if (i == 1)
 			mpt_cap_write_clock(w, f.ev.ts_boot_ns - 1, 1000000000000ll);
-		mpt_cap_write_event(w, &v);
+		write_event_n(w, i);
 		disk_full = i == 1; /* the block with the step and event 1 is lost */
 		mpt_cap_flush(w);
 		disk_full = false;
 	}
 	mpt_cap_writer_close(w, NULL, NULL);
 
-	fp = fopen(path, "r");
-	assert_non_null(fp);
-	assert_int_equal(mpt_cap_reader_open(fp, &r, err, sizeof(err)), 0);
+	r = reader_at(path, &fp);
 	while ((rc = mpt_cap_next(r, &it)) > 0) {
 		if (it.type == MPT_CAP_REC_CLOCK) {
 			/* after event 0, before event 2 */
