@@ -282,6 +282,99 @@ static __always_inline bool cgroup_filters_pass(struct task_struct *task)
 	return true;
 }
 
+/* Cgroup paths by id, as they were at the call (include/mptrace_filter.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MPT_CGROUP_PATHS);
+	__type(key, __u64);
+	__type(value, struct mpt_cgroup_path);
+} cgroup_paths SEC(".maps");
+
+#define CG_PATH_MASK (MPT_CGROUP_PATH_MAX - 1)
+#define CG_DEPTH_MASK (MPT_CGROUP_PATH_DEPTH - 1)
+_Static_assert((MPT_CGROUP_PATH_MAX & CG_PATH_MASK) == 0, "a power of two");
+_Static_assert((MPT_CGROUP_PATH_DEPTH & CG_DEPTH_MASK) == 0, "a power of two");
+
+/* The cgroups from the caller's up to the root, then its path built from the top. */
+struct cg_scratch {
+	__u64 kn[MPT_CGROUP_PATH_DEPTH];
+	/* room for one more name past the end: writes start below MPT_CGROUP_PATH_MAX */
+	char path[MPT_CGROUP_PATH_MAX + MPT_CGROUP_NAME_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cg_scratch);
+} cg_scratch SEC(".maps");
+
+struct cg_walk {
+	struct cgroup *cg;
+	struct cg_scratch *sc;
+	__u32 n;   /* cgroups collected, the root last */
+	__u32 off; /* bytes of path written */
+};
+
+/* bpf_loop callbacks (5.17+): one step up, collecting; one name down, writing. */
+static long cg_up(__u32 i, struct cg_walk *w)
+{
+	struct cgroup *cg = w->cg;
+	struct cgroup_subsys_state *parent;
+
+	if (!cg)
+		return 1;
+	w->sc->kn[i & CG_DEPTH_MASK] = (__u64)BPF_CORE_READ(cg, kn);
+	w->n = i + 1;
+	parent = BPF_CORE_READ(cg, self.parent);
+	w->cg = parent ? BPF_CORE_READ(parent, cgroup) : NULL;
+	return 0;
+}
+
+static long cg_down(__u32 i, struct cg_walk *w)
+{
+	/* from the level below the root (n - 2) down to the caller's (0) */
+	long idx = (long)w->n - 2 - (long)i, len;
+	struct kernfs_node *kn;
+	__u32 off = w->off;
+
+	if (idx < 0 || off >= MPT_CGROUP_PATH_MAX - 1)
+		return 1;
+	kn = (struct kernfs_node *)w->sc->kn[idx & CG_DEPTH_MASK];
+	w->sc->path[off & CG_PATH_MASK] = '/';
+	len = bpf_probe_read_kernel_str(w->sc->path + ((off + 1) & CG_PATH_MASK),
+					MPT_CGROUP_NAME_MAX, BPF_CORE_READ(kn, name));
+	if (len <= 0)
+		return 1;
+	w->off = off + len; /* the '/' and the name; len counts the NUL */
+	return 0;
+}
+
+/*
+ * Record the caller's cgroup path once per cgroup (global: verified once).
+ * A cgroup removed right after the call keeps its name here.
+ */
+__noinline int cgroup_note(__u64 id)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct cg_walk w = {.cg = BPF_CORE_READ(task, cgroups, dfl_cgrp)};
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(&cgroup_paths, &id))
+		return 0;
+	w.sc = bpf_map_lookup_elem(&cg_scratch, &zero);
+	if (!w.sc)
+		return 0;
+	bpf_loop(MPT_CGROUP_PATH_DEPTH, cg_up, &w, 0);
+	bpf_loop(MPT_CGROUP_PATH_DEPTH, cg_down, &w, 0);
+	if (!w.off)
+		w.sc->path[w.off++] = '/';
+	w.sc->path[(w.off < MPT_CGROUP_PATH_MAX ? w.off : MPT_CGROUP_PATH_MAX - 1) & CG_PATH_MASK] =
+	    0;
+	bpf_map_update_elem(&cgroup_paths, &id, w.sc->path, BPF_NOEXIST);
+	return 0;
+}
+
 /* The upid of @pid at @level (its number and namespace there); zero when it has none. */
 static __always_inline void upid_at(struct pid *pid, unsigned int level, struct upid *out)
 {
@@ -683,6 +776,7 @@ static __always_inline int on_enter(const struct call_args *a)
 
 	if (!should_trace(pid_tgid, a->arg[0], true))
 		return 0;
+	cgroup_note(bpf_get_current_cgroup_id());
 
 	/*
 	 * A busy slot at entry means this thread's previous return was never

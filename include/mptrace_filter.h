@@ -66,6 +66,20 @@ struct mpt_container_prefix {
 /* Longest cgroup directory name the container matcher reads. */
 #define MPT_CGROUP_NAME_MAX 256
 
+/*
+ * A caller's cgroup (v2) path, recorded by the BPF side at the call (map
+ * cgroup_paths, by cgroup id): the reader names a cgroup removed right
+ * after the call, and never walks the cgroup tree for it. Levels below the
+ * root, and bytes with the NUL; a longer path is cut short.
+ */
+#define MPT_CGROUP_PATH_DEPTH 64
+#define MPT_CGROUP_PATH_MAX 512
+#define MPT_CGROUP_PATHS 4096 /* cgroups remembered (LRU) */
+
+struct mpt_cgroup_path {
+	char path[MPT_CGROUP_PATH_MAX];
+};
+
 _Static_assert(sizeof(struct mpt_filter_key) == 24, "mpt_filter_key layout changed");
 _Static_assert(sizeof(struct mpt_container_prefix) == 68, "mpt_container_prefix changed");
 _Static_assert(MPT_FILTER_NR <= 32, "filter kinds are a 32-bit mask");

@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "capture.h"
+#include "container.h"
 #include "testutil.h"
 
 static const char *mptrace_bin, *schema, *schema_check, *python, *ocsf_desc, *ocsf_check;
@@ -1782,6 +1783,94 @@ static void test_lineage_hostile(void **state)
 }
 
 /*
+ * Calls from cgroups removed right after them, as short-lived containers do:
+ * each is named by the path it had at the call (the BPF side recorded it),
+ * a container's id among them, and the reader never walks the hierarchy.
+ */
+static void test_vanishing_cgroups(void **state)
+{
+	const char *root = mpt_cgroup2_root();
+	static const char cid[] =
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	char live[256], base[PATH_MAX], dir[PATH_MAX + 128], want[PATH_MAX + 128], pid[16];
+	struct proc p;
+	json_t *ev;
+	int n = 0;
+
+	(void)state;
+	if (!root)
+		skip();
+	snprintf(base, sizeof(base), "%s/mpt-vanish-%d", root, (int)getpid());
+	assert_int_equal(mkdir(base, 0755), 0);
+	snprintf(live, sizeof(live), "%s/vanish.json", tmpdir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = {(char *)mptrace_bin, "-f", "json",    "-o",	    live,
+			"--descendant-of",   pid,  "--event", "move_pages", NULL};
+	start_tracing(&p, argv);
+	for (int i = 0; i < 20; i++) {
+		pid_t c;
+		int st;
+
+		if (i == 19)
+			snprintf(dir, sizeof(dir), "%s/docker-%s.scope", base, cid);
+		else
+			snprintf(dir, sizeof(dir), "%s/c%d", base, i);
+		assert_int_equal(mkdir(dir, 0755), 0);
+		c = fork();
+		assert_true(c >= 0);
+		if (c == 0) {
+			char procs[PATH_MAX + 160], me[16];
+			void *pages[1] = {(void *)((uintptr_t)(i + 1) << 12)};
+			int status, fd;
+
+			snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+			snprintf(me, sizeof(me), "%d", getpid());
+			fd = open(procs, O_WRONLY);
+			if (fd < 0 || write(fd, me, strlen(me)) < 0)
+				_exit(1);
+			close(fd);
+			syscall(SYS_move_pages, 0, 1, pages, NULL, &status, 0);
+			_exit(0);
+		}
+		assert_int_equal(waitpid(c, &st, 0), c);
+		assert_int_equal(st, 0);
+		assert_int_equal(rmdir(dir), 0);
+	}
+	assert_int_equal(rmdir(base), 0);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+
+	FILE *f = fopen(live, "r");
+	char line[65536];
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		const char *page;
+		unsigned long long addr;
+		int i;
+
+		ev = json_loads(line, 0, NULL);
+		assert_non_null(ev);
+		page = json_string_value(json_array_get(json_object_get(arg(ev, 2), "data"), 0));
+		assert_non_null(page);
+		assert_int_equal(sscanf(page, "%llx", &addr), 1);
+		i = (int)(addr >> 12) - 1;
+		if (i == 19)
+			snprintf(want, sizeof(want), "%s/docker-%s.scope", base + strlen(root),
+				 cid);
+		else
+			snprintf(want, sizeof(want), "%s/c%d", base + strlen(root), i);
+		assert_string_equal(json_string_value(json_object_get(ev, "cgroupPath")), want);
+		assert_string_equal(json_string_value(json_object_get(ev, "containerId")),
+				    i == 19 ? cid : "");
+		json_decref(ev);
+		n++;
+	}
+	fclose(f);
+	assert_int_equal(n, 20);
+}
+
+/*
  * Fork a child that gets host pid @want and execs @exe "call" @tag. The kernel
  * hands out ns_last_pid + 1, and another process may fork in between: tried
  * again until the pid is ours. Returns the pid, or -1.
@@ -1923,6 +2012,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_exe_and_descendant_filters),
 	    cmocka_unit_test(test_pid_reuse),
 	    cmocka_unit_test(test_lineage_hostile),
+	    cmocka_unit_test(test_vanishing_cgroups),
 	    cmocka_unit_test(test_ocsf_live),
 	    cmocka_unit_test(test_stats_and_drops),
 	    cmocka_unit_test(test_service_manager),

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "container.h"
 #include "cli.h"
 #include "detect.h"
 #include "fleet.h"
@@ -232,6 +233,8 @@ int main(int argc, char **argv)
 			rc = 2;
 		goto cleanup;
 	}
+	/* cgroup paths as they were at the call, not looked up in a tree that changed since */
+	mpt_cgroup_path_source(mpt_tracer_cgroup_path, tracer);
 	/* what ran before the tracker was attached; what forks or execs from now is recorded */
 	mpt_lineage_scan_proc(sink.lineage);
 	/* the capture first: a capture that cannot be made leaves no empty log behind */

@@ -223,8 +223,31 @@ static char *path_from_proc(uint64_t id, uint32_t tid, const char *root)
 	return found;
 }
 
-/* The cache entry of cgroup @id, looked up now if need be; NULL when it cannot be. */
-static const struct path_slot *cgroup_slot(uint64_t id, uint32_t tid)
+static int (*path_source)(void *ctx, uint64_t id, char *buf, size_t len);
+static void *path_source_ctx;
+
+void mpt_cgroup_path_source(int (*fn)(void *ctx, uint64_t id, char *buf, size_t len), void *ctx)
+{
+	path_source = fn;
+	path_source_ctx = ctx;
+}
+
+static char *path_from_source(uint64_t id)
+{
+	char buf[MPT_CGROUP_PATH_MAX];
+
+	if (!path_source || path_source(path_source_ctx, id, buf, sizeof(buf)))
+		return NULL;
+	return strdup(buf);
+}
+
+/*
+ * The cache entry of cgroup @id, looked up now if need be; NULL when it
+ * cannot be. What the tracer recorded at the call first, then the process's
+ * /proc entry; a walk of the whole hierarchy only when @may_walk (never on
+ * the event path: with thousands of cgroups it takes tens of ms).
+ */
+static const struct path_slot *cgroup_slot(uint64_t id, uint32_t tid, bool may_walk)
 {
 	struct path_slot *slot = &path_cache[id % CACHE_SLOTS];
 	const char *root = mpt_cgroup2_root();
@@ -235,8 +258,10 @@ static const struct path_slot *cgroup_slot(uint64_t id, uint32_t tid)
 		return NULL;
 	free(slot->path);
 	slot->id = id;
-	slot->path = tid ? path_from_proc(id, tid, root) : NULL;
-	if (!slot->path) {
+	slot->path = path_from_source(id);
+	if (!slot->path && tid)
+		slot->path = path_from_proc(id, tid, root);
+	if (!slot->path && may_walk) {
 		walk_target = id;
 		walk_found = NULL;
 		walk_root_len = strlen(root);
@@ -251,7 +276,7 @@ static const struct path_slot *cgroup_slot(uint64_t id, uint32_t tid)
 
 const char *mpt_cgroup_path(uint64_t id, uint32_t tid)
 {
-	const struct path_slot *slot = cgroup_slot(id, tid);
+	const struct path_slot *slot = cgroup_slot(id, tid, true);
 
 	return slot ? slot->path : NULL;
 }
@@ -349,7 +374,7 @@ const char *mpt_exe_path(uint32_t tgid, uint64_t start_ns)
 
 void mpt_enrich_live(const struct mpt_task *t, struct mpt_container *ctr, struct mpt_enrich *en)
 {
-	const struct path_slot *slot = cgroup_slot(t->cgroup_id, t->host_tid);
+	const struct path_slot *slot = cgroup_slot(t->cgroup_id, t->host_tid, false);
 
 	en->cgroup_path = slot && slot->path ? slot->path : "";
 	if (slot)

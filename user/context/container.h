@@ -34,10 +34,16 @@ uint64_t mpt_cgroup_id_of(const char *path);
 
 /*
  * The path of cgroup @id relative to the v2 root ("/a/b"; "/" for the root),
- * using /proc/@tid/cgroup first and a walk of the hierarchy when that does
- * not match. Results are cached. Returns NULL when the cgroup is gone.
+ * from the path source, else /proc/@tid/cgroup, else a walk of the
+ * hierarchy. Results are cached. Returns NULL when the cgroup is gone.
  */
 const char *mpt_cgroup_path(uint64_t id, uint32_t tid);
+/*
+ * Where cgroup paths come from first: @fn fills @buf with the path of cgroup
+ * @id as the tracer recorded it at the call (0), or fails. The event path
+ * (mpt_enrich_live) then never walks the hierarchy.
+ */
+void mpt_cgroup_path_source(int (*fn)(void *ctx, uint64_t id, char *buf, size_t len), void *ctx);
 
 /* Does a cgroup for a container whose id starts with @prefix exist now? */
 bool mpt_container_running(const char *prefix);
@@ -51,6 +57,5 @@ const char *mpt_exe_path(uint32_t tgid, uint64_t start_ns);
  * tracker's comes first). @ctr holds the strings @en then points to.
  */
 void mpt_enrich_live(const struct mpt_task *t, struct mpt_container *ctr, struct mpt_enrich *en);
-
 
 #endif
