@@ -306,6 +306,48 @@ static void detach_all(struct mpt_tracer *t)
 	}
 }
 
+/* Runs of @prog the kernel skipped: another BPF program was running on that CPU. */
+static uint64_t prog_misses(struct bpf_program *prog)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd = prog ? bpf_program__fd(prog) : -1;
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
+/*
+ * Runs of the syscall hooks the kernel skipped (fentry's trampoline, and
+ * kprobes and tracepoints, skip a program while one is running on that CPU,
+ * as a preemptible kernel allows): each may be a call neither reported nor
+ * counted, so they are reported, not left in the kernel's counters. The raw
+ * 32-bit hooks run for every syscall: their skips count other syscalls too.
+ */
+static uint64_t hooks_skipped(const struct mpt_tracer *t)
+{
+	const struct mpt_event_desc *d;
+	struct mode_progs p;
+	unsigned int e;
+	uint64_t n = 0;
+
+	if (!t->skel)
+		return 0;
+	for_each_traced_event(&t->opts, e, d)
+	{
+		mode_progs(t->skel, t->mode, d, &p);
+		n += prog_misses(p.enter) + prog_misses(p.exit);
+		if (t->compat && t->mode != MPT_ATTACH_TRACEPOINT)
+			n += prog_misses(p.compat_enter) + prog_misses(p.compat_exit);
+	}
+	if (t->compat && t->mode == MPT_ATTACH_TRACEPOINT)
+		n += prog_misses(t->skel->progs.tp_compat_enter) +
+		     prog_misses(t->skel->progs.tp_compat_exit);
+	return n;
+}
+
 static uint64_t kret_missed(const struct mpt_tracer *t)
 {
 	uint64_t n = 0;
@@ -883,9 +925,23 @@ int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s)
 	s->malformed = t->malformed;
 	s->unfinished = t->unfinished;
 	s->unread = t->unread;
+	s->hooks_skipped = hooks_skipped(t);
 	/* read while our kretprobes exist; after stop, what stop read */
 	s->kretprobe_missed =
 	    t->skel && t->shared[SL_THREAD_EXIT] ? kret_missed(t) : t->kret_missed;
+	return 0;
+}
+
+int mpt_tracer_cgroup_path(void *ctx, uint64_t id, char *buf, size_t len)
+{
+	struct mpt_tracer *t = ctx;
+	struct mpt_cgroup_path p;
+
+	if (!t || !t->skel || len == 0 ||
+	    bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.cgroup_paths), &id, &p))
+		return -ENOENT;
+	p.path[sizeof(p.path) - 1] = '\0';
+	snprintf(buf, len, "%s", p.path);
 	return 0;
 }
 

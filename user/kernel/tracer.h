@@ -42,6 +42,7 @@ struct mpt_stats {
 	uint64_t unfinished;	      /* unfinished calls that could not be reported (at stop) */
 	uint64_t unread;	      /* records still in the ring when the stop's time ran out */
 	uint64_t kretprobe_missed;    /* returns the kernel's kretprobes missed (kprobe mode) */
+	uint64_t hooks_skipped;	      /* runs of the syscall hooks the kernel skipped (recursion) */
 	uint64_t proc_lost;	      /* process records lost (no room, malformed): lineage gaps */
 };
 
@@ -60,6 +61,11 @@ int mpt_tracer_poll(struct mpt_tracer *t, int timeout_ms);
  * it once the outputs are open. 0, or -errno with the reason in @why.
  */
 int mpt_tracer_prove(struct mpt_tracer *t, int timeout_ms, char *why, size_t len);
+/*
+ * The path of cgroup @id as the BPF side recorded it at a call (a
+ * struct mpt_tracer * in @ctx): 0, or -ENOENT when it has none.
+ */
+int mpt_tracer_cgroup_path(void *ctx, uint64_t id, char *buf, size_t len);
 /* Detach (entry first, so calls in flight still complete), then deliver what is left. */
 int mpt_tracer_stop(struct mpt_tracer *t);
 int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s);

@@ -276,11 +276,11 @@ void mpt_sink_stats(struct mpt_sink *s, struct mpt_tracer *t, bool final)
 			      (unsigned long long)v);
 	}
 	snprintf(json + n, sizeof(json) - n,
-		 "},\"kretprobeMissed\":%llu,\"lineageLost\":%llu,\"compatTraced\":%s,"
-		 "\"ringBufferQueuedBytes\":%llu,\"ringBufferBytes\":%llu}\n",
-		 (unsigned long long)st.kretprobe_missed, (unsigned long long)st.proc_lost,
-		 mpt_tracer_compat_off(t) ? "false" : "true", (unsigned long long)queued,
-		 (unsigned long long)size);
+		 "},\"kretprobeMissed\":%llu,\"hooksSkipped\":%llu,\"lineageLost\":%llu,"
+		 "\"compatTraced\":%s,\"ringBufferQueuedBytes\":%llu,\"ringBufferBytes\":%llu}\n",
+		 (unsigned long long)st.kretprobe_missed, (unsigned long long)st.hooks_skipped,
+		 (unsigned long long)st.proc_lost, mpt_tracer_compat_off(t) ? "false" : "true",
+		 (unsigned long long)queued, (unsigned long long)size);
 	snprintf(table + m, sizeof(table) - m, ", ring buffer %llu of %llu bytes queued%s\n",
 		 (unsigned long long)queued, (unsigned long long)size,
 		 mpt_tracer_compat_off(t) ? ", 32-bit calls NOT traced" : "");
@@ -354,6 +354,9 @@ void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s)
 		fprintf(stderr, " unread_at_stop=%llu", (unsigned long long)st.unread);
 	if (st.kretprobe_missed)
 		fprintf(stderr, " kretprobe_missed=%llu", (unsigned long long)st.kretprobe_missed);
+	/* not in the sum: a skipped entry whose return ran is in no_entry already */
+	if (st.hooks_skipped)
+		fprintf(stderr, " hooks_skipped=%llu", (unsigned long long)st.hooks_skipped);
 	/* process records lost: no call is lost, but some lineage may be unknown */
 	if (st.proc_lost)
 		fprintf(stderr, " lineage_lost=%llu", (unsigned long long)st.proc_lost);
