@@ -213,6 +213,17 @@ static bool seccomp_filtered(void)
 	return mode != 0;
 }
 
+long mpt_ia32_call(long nr)
+{
+	long ret;
+
+	asm volatile("int $0x80"
+		     : "=a"(ret)
+		     : "a"(nr), "b"(0), "c"(0), "d"(0), "S"(0), "D"(0)
+		     : "memory", "r8", "r9", "r10", "r11");
+	return ret;
+}
+
 /* int 0x80 faults (SIGSEGV) when the kernel runs with ia32 emulation off. */
 static bool ia32_gate_probe(void)
 {
@@ -222,14 +233,8 @@ static bool ia32_gate_probe(void)
 	if (child < 0)
 		return true;
 	if (child == 0) {
-		long ret;
-
 		signal(SIGSEGV, SIG_DFL);
-		asm volatile("int $0x80"
-			     : "=a"(ret)
-			     : "a"(20L /* getpid */)
-			     : "memory", "r8", "r9", "r10", "r11");
-		_exit(ret > 0 ? 0 : 1);
+		_exit(mpt_ia32_call(20 /* getpid */) > 0 ? 0 : 1);
 	}
 	if (waitpid(child, &st, 0) != child)
 		return true;

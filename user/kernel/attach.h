@@ -76,6 +76,8 @@ const char *mpt_tracefs_root(void);
 bool mpt_compat_precheck(enum mpt_attach_mode mode, char *why, size_t len);
 /* Can a process here make an int 0x80 call (ia32 emulation on)? Probed once. */
 bool mpt_ia32_gate_open(void);
+/* Syscall @nr through the ia32 gate (int 0x80), every argument zero; its return. */
+long mpt_ia32_call(long nr);
 /*
  * Can the kernel tell which pages it migrated (migrate:remove_migration_pte)?
  * Mounts tracefs when it must.

@@ -698,18 +698,6 @@ static long syscall_nr(uint16_t type, bool ia32)
 	return -1;
 }
 
-/* Event @type through the ia32 gate, every argument zero. */
-static void ia32_call(uint16_t type)
-{
-	long ret;
-
-	asm volatile("int $0x80"
-		     : "=a"(ret)
-		     : "a"(syscall_nr(type, true)), "b"(0), "c"(0), "d"(0), "S"(0), "D"(0)
-		     : "memory", "r8", "r9", "r10", "r11");
-	(void)ret;
-}
-
 /*
  * A child that waits for @go, then calls every traced syscall once with all
  * arguments zero (no pages, no nodes: nothing happens) and exits. Returns
@@ -730,7 +718,7 @@ static pid_t fork_canary(const struct mpt_tracer *t, int go)
 	{
 		syscall(syscall_nr(d->type, false), 0, 0, 0, 0, 0, 0);
 		if (t->canary_ia32)
-			ia32_call(d->type);
+			mpt_ia32_call(syscall_nr(d->type, true));
 	}
 	_exit(0);
 }
