@@ -105,6 +105,61 @@ __u32 canary_pidns = 0;
 __u64 canary_events = 0;
 __u64 canary_lost = 0;
 
+/*
+ * Fair shares (--fair-rate, --fair-burst): each process (host tgid) may call
+ * once every fair_interval_ns on average, fair_tolerance_ns ahead of that at
+ * most (a burst); calls past that are summed in flood_sums, not recorded.
+ * This is GCRA: fair_tat holds each process's theoretical arrival time.
+ * 0: everything is recorded.
+ */
+const volatile __u64 fair_interval_ns = 0;
+const volatile __u64 fair_tolerance_ns = 0;
+/*
+ * The summaries' generation: the loader moves it on every second and
+ * collects the generations two behind, which no program writes any more.
+ */
+__u32 flood_epoch = 0;
+/* Calls over budget that found no room in flood_sums: a loss, counted. */
+__u64 flood_unsummed = 0;
+/* Summaries made: while the loader has collected fewer, some are waiting. */
+__u64 flood_made = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MPT_FAIR_PROCS);
+	__type(key, __u32);
+	__type(value, __u64);
+} fair_tat SEC(".maps");
+
+struct flood_key {
+	__u32 epoch;
+	__u32 tgid;
+	__u32 type;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MPT_FLOOD_SUMS);
+	__type(key, struct flood_key);
+	__type(value, struct mpt_flood_event);
+} flood_sums SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mpt_flood_event);
+} flood_tmpl SEC(".maps");
+
+/* Calls lost to a full ring, by process (host tgid): whose they were. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MPT_LOST_PROCS);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_by_tgid SEC(".maps");
+
 /* Values of every active filter kind; the loader sizes it to what was given. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -642,6 +697,16 @@ static __always_inline __u64 read_mask(__u8 *dst, __u64 user, __u64 bytes, __u8 
 	return bytes;
 }
 
+static __always_inline void count_lost(__u32 tgid)
+{
+	__u64 one = 1, *n = bpf_map_lookup_elem(&lost_by_tgid, &tgid);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		bpf_map_update_elem(&lost_by_tgid, &tgid, &one, BPF_NOEXIST);
+}
+
 /* Is @h a record of the loader's test call? */
 static __always_inline bool from_canary(const struct mpt_rec_hdr *h)
 {
@@ -669,6 +734,7 @@ static __always_inline void emit(struct mpt_rec_hdr *h, __u64 size)
 	}
 	if (bpf_ringbuf_output(&events, h, size, flags)) {
 		stat_inc(MPT_STAT_RINGBUF_FULL);
+		count_lost(h->task.host_tgid);
 		if (from_canary(h))
 			__sync_fetch_and_add(&canary_lost, 1);
 	} else {
@@ -736,11 +802,39 @@ static __always_inline void emit_without_return(struct mpt_rec_hdr *h, __u8 why)
 		emit(h, size);
 }
 
+/* Does @h hold a call's entry (not idle, not a call that was summed)? */
+static __always_inline bool slot_busy(const struct mpt_rec_hdr *h)
+{
+	return h->size > MPT_SLOT_SUMMED;
+}
+
 /* Only the owning thread calls this: nobody else can be writing into the slot. */
 static __always_inline void free_slot(__u32 tid)
 {
 	if (!bpf_map_delete_elem(&inflight, &tid))
 		__sync_fetch_and_sub(&slots_used, 1);
+}
+
+/*
+ * The calling thread's slot, made if it has none; NULL when the map is full.
+ * A busy slot at entry means this thread's previous return was never seen:
+ * the caller reports that call and reuses the slot (every field is
+ * rewritten). Looked up before inserting: on 6.1 a BPF_NOEXIST insert over
+ * a stale slot was seen to fail with an error other than -EEXIST.
+ */
+static __always_inline struct mpt_rec_hdr *thread_slot(__u32 tid)
+{
+	struct mpt_rec_hdr *h = bpf_map_lookup_elem(&inflight, &tid);
+	__u32 zero = 0;
+	void *tmpl;
+
+	if (h)
+		return h;
+	tmpl = bpf_map_lookup_elem(&slot_template, &zero);
+	if (!tmpl || bpf_map_update_elem(&inflight, &tid, tmpl, BPF_NOEXIST))
+		return NULL;
+	__sync_fetch_and_add(&slots_used, 1);
+	return bpf_map_lookup_elem(&inflight, &tid);
 }
 
 /* No slot free: build the record in the ring buffer itself and send it from the entry. */
@@ -767,40 +861,131 @@ static __always_inline void report_untracked(const struct call_args *a, __u64 pi
 	bpf_map_update_elem(&untracked, &tid, &one, BPF_ANY);
 }
 
+/*
+ * Is the calling process over its fair share? Within half its burst it
+ * never is; in the second half only while the ring buffer is three
+ * quarters full, so that a burst cannot take the room other processes need.
+ */
+static __always_inline bool over_budget(__u32 tgid, __u64 now)
+{
+	__u64 *tat, half = fair_tolerance_ns / 2;
+
+	if (!fair_interval_ns)
+		return false;
+	tat = bpf_map_lookup_elem(&fair_tat, &tgid);
+	if (!tat) {
+		bpf_map_update_elem(&fair_tat, &tgid, &now, BPF_NOEXIST);
+		tat = bpf_map_lookup_elem(&fair_tat, &tgid);
+		if (!tat)
+			return false;
+	}
+	if (*tat < now)
+		*tat = now;
+	if (*tat > now + fair_tolerance_ns)
+		return true;
+	if (*tat > now + half && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+				     bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4 * 3)
+		return true;
+	__sync_fetch_and_add(tat, fair_interval_ns);
+	return false;
+}
+
+/* The summary of @a's process and event in this generation, made if need be. */
+static __always_inline struct mpt_flood_event *flood_of(const struct call_args *a, __u64 pid_tgid,
+							const struct flood_key *key)
+{
+	struct mpt_flood_event *f = bpf_map_lookup_elem(&flood_sums, key);
+	__u32 zero = 0;
+
+	if (f)
+		return f;
+	f = bpf_map_lookup_elem(&flood_tmpl, &zero);
+	if (!f)
+		return NULL;
+	fill_hdr(&f->hdr, a, pid_tgid, sizeof(*f));
+	f->hdr.type = MPT_REC_FLOOD;
+	f->event = a->type;
+	__builtin_memset(f->_pad, 0, sizeof(f->_pad));
+	f->calls = f->pages = f->targets = f->returns = f->failures = 0;
+	f->last_ns = f->hdr.ts_boot_ns;
+	/* another CPU may have made it meanwhile: then use that one */
+	if (!bpf_map_update_elem(&flood_sums, key, f, BPF_NOEXIST))
+		__sync_fetch_and_add(&flood_made, 1);
+	return bpf_map_lookup_elem(&flood_sums, key);
+}
+
+/*
+ * Sum a call over budget into its process's summary. The thread's idle slot
+ * (if it has one) is marked, so that the return adds its result.
+ */
+static __always_inline void flood_sum(const struct call_args *a, __u64 pid_tgid, __u64 now)
+{
+	struct flood_key key = {.epoch = flood_epoch, .tgid = pid_tgid >> 32, .type = a->type};
+	struct mpt_flood_event *f = flood_of(a, pid_tgid, &key);
+	__u32 tid = (__u32)pid_tgid, hash = (__u32)a->arg[0] * 2654435761u;
+	struct mpt_rec_hdr *h;
+	__u8 one = 1;
+
+	if (!f) {
+		__sync_fetch_and_add(&flood_unsummed, 1);
+		return;
+	}
+	__sync_fetch_and_add(&f->calls, 1);
+	if (a->type == MPT_REC_MOVE_PAGES)
+		__sync_fetch_and_add(&f->pages, a->arg[1]);
+	f->targets |= 1ull << (hash >> 26); /* racy, and a floor anyway */
+	f->last_ns = now;
+	h = thread_slot(tid);
+	if (!h) {
+		/* so that its return is not counted as a return without an entry */
+		bpf_map_update_elem(&untracked, &tid, &one, BPF_ANY);
+		return;
+	}
+	if (slot_busy(h))
+		emit_without_return(h, MPT_RET_MISSED);
+	h->size = MPT_SLOT_SUMMED;
+	h->type = a->type;
+	h->ret = key.epoch;
+}
+
+/* The return of a call that was summed: its result goes to the summary. */
+static __always_inline void flood_return(struct mpt_rec_hdr *h, __u64 pid_tgid, long ret)
+{
+	struct flood_key key = {.epoch = h->ret, .tgid = pid_tgid >> 32, .type = h->type};
+	struct mpt_flood_event *f = bpf_map_lookup_elem(&flood_sums, &key);
+
+	h->size = 0;
+	if (!f)
+		return;
+	__sync_fetch_and_add(&f->returns, 1);
+	if (ret < 0)
+		__sync_fetch_and_add(&f->failures, 1);
+}
+
 static __always_inline int on_enter(const struct call_args *a)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid, zero = 0;
+	__u32 tid = (__u32)pid_tgid;
 	struct mpt_rec_hdr *h;
-	void *tmpl;
 
 	if (!should_trace(pid_tgid, a->arg[0], true))
 		return 0;
 	cgroup_note(bpf_get_current_cgroup_id());
+	if (fair_interval_ns) {
+		__u64 now = bpf_ktime_get_boot_ns();
 
-	/*
-	 * A busy slot at entry means this thread's previous return was never
-	 * seen: report that call now and reuse the slot (every field is
-	 * rewritten). Look up before inserting: on 6.1 a BPF_NOEXIST insert
-	 * over a stale slot was seen to fail with an error other than -EEXIST.
-	 */
-	h = bpf_map_lookup_elem(&inflight, &tid);
-	if (h) {
-		if (h->size)
-			emit_without_return(h, MPT_RET_MISSED);
-	} else {
-		tmpl = bpf_map_lookup_elem(&slot_template, &zero);
-		if (!tmpl || bpf_map_update_elem(&inflight, &tid, tmpl, BPF_NOEXIST)) {
-			report_untracked(a, pid_tgid);
-			return 0;
-		}
-		__sync_fetch_and_add(&slots_used, 1);
-		h = bpf_map_lookup_elem(&inflight, &tid);
-		if (!h) {
-			report_untracked(a, pid_tgid);
+		if (over_budget(pid_tgid >> 32, now)) {
+			flood_sum(a, pid_tgid, now);
 			return 0;
 		}
 	}
+	h = thread_slot(tid);
+	if (!h) {
+		report_untracked(a, pid_tgid);
+		return 0;
+	}
+	if (slot_busy(h))
+		emit_without_return(h, MPT_RET_MISSED);
 	fill_entry(h, a, pid_tgid);
 	return 0;
 }
@@ -816,12 +1001,16 @@ static __always_inline int on_exit(long ret, __u16 type)
 	if ((__u32)(pid_tgid >> 32) == self_tgid)
 		return 0;
 	h = bpf_map_lookup_elem(&inflight, &tid);
-	if (h && h->size && h->type != type) {
+	if (h && h->size == MPT_SLOT_SUMMED && h->type == type) {
+		flood_return(h, pid_tgid, ret);
+		return 0;
+	}
+	if (h && slot_busy(h) && h->type != type) {
 		/* another syscall's entry whose return was missed, and this call's entry too */
 		emit_without_return(h, MPT_RET_MISSED);
 		h->size = 0;
 	}
-	if (!h || !h->size) {
+	if (!h || !slot_busy(h)) {
 		/* reported at its entry already */
 		if (bpf_map_delete_elem(&untracked, &tid) == 0)
 			return 0;
@@ -860,7 +1049,7 @@ int thread_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct mpt_rec_hdr *h = bpf_map_lookup_elem(&inflight, &tid);
 
 	if (h) {
-		if (h->size)
+		if (slot_busy(h))
 			emit_without_return(h, MPT_RET_MISSED);
 		free_slot(tid);
 	}

@@ -35,6 +35,7 @@ enum mpt_arg_when {
 
 #include "move_pages.h"
 #include "migrate_pages.h"
+#include "flood.h"
 
 /*
  * X(id, record type, name, native syscall number, ia32 syscall number).
@@ -47,6 +48,12 @@ enum mpt_arg_when {
 	X(MIGRATE_PAGES, 2, migrate_pages, 256, 294)
 
 #define MPT_EVENT_TYPE_MAX 2
+
+/*
+ * Records that are not syscalls but read like events (a descriptor each):
+ * X(id, record type, name). Their types follow the process record's.
+ */
+#define MPT_SUMMARIES(X) X(FLOOD, 4, flood)
 /* Arguments of the event that has the most. */
 #define MPT_ARGS_MAX 6
 

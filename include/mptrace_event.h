@@ -53,6 +53,8 @@ enum mpt_record_type {
  * (struct mpt_proc_event). Never reused, as the events' are not.
  */
 #define MPT_REC_PROCESS 3
+/* A process's calls over its fair share, summed (struct mpt_flood_event). */
+#define MPT_REC_FLOOD 4
 
 /* Each event's syscall numbers: MPT_NR_<ID>_64 (native and x32 gates), MPT_NR_<ID>_IA32. */
 enum mpt_syscall_nr {
@@ -247,6 +249,39 @@ struct mpt_migrate_event {
 };
 
 /*
+ * Calls of one process over its fair share (--fair-rate, --fair-burst),
+ * summed in the kernel instead of recorded one by one: a process that calls
+ * faster than its budget cannot take the ring buffer from the others, and
+ * what it did is still told. The header is the caller at the first call
+ * summed, its entry time; duration_ns runs to the last call's entry. One
+ * record per process, event and second or so (the loader collects them).
+ */
+struct mpt_flood_event {
+	MPT_REC_HDR;
+	__u16 event; /* enum mpt_record_type of the calls summed */
+	__u16 _pad[3];
+	__u64 calls;
+	__u64 pages;   /* pages asked: move_pages' count, summed */
+	__u64 targets; /* a bit per target pid, hashed: its bit count is a floor on distinct targets
+			*/
+	__u64 returns; /* calls whose return was seen */
+	__u64 failures; /* ... and returned an error */
+	__u64 last_ns;	/* the last call's entry (CLOCK_BOOTTIME) */
+};
+
+/* Processes whose budget is kept (LRU: one forgotten starts afresh). */
+#define MPT_FAIR_PROCS 8192
+/* Summaries one generation holds: past that, calls over budget are counted as lost. */
+#define MPT_FLOOD_SUMS 4096
+/* Processes whose ring-full losses are counted by name (LRU). */
+#define MPT_LOST_PROCS 1024
+/*
+ * An in-flight slot's size while its thread is in a call that was summed:
+ * its return adds to the summary. Any record is longer.
+ */
+#define MPT_SLOT_SUMMED 1
+
+/*
  * The process tracker (sched_process_fork/exec/exit): who every process is,
  * so that an event can name its executable, command line and ancestors even
  * after they are gone. Written for every process (not only the traced ones:
@@ -323,6 +358,7 @@ _Static_assert(__builtin_offsetof(struct mpt_event, task) ==
 	       "records start with the common header");
 _Static_assert(sizeof(struct mpt_event) == 176, "mpt_event layout changed");
 _Static_assert(sizeof(struct mpt_migrate_event) == 160, "mpt_migrate_event layout changed");
+_Static_assert(sizeof(struct mpt_flood_event) == 176, "mpt_flood_event layout changed");
 _Static_assert(__builtin_offsetof(struct mpt_event, data) % 8 == 0,
 	       "mpt_event.data must keep pages[] 8-byte aligned");
 

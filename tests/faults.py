@@ -27,7 +27,12 @@ from harness import Env, fail
 
 ENV = Env(sys.argv[1], "mptrace-faults-")
 MPTRACE, D, WORKER, COMM = ENV.mptrace, ENV.dir, ENV.worker, ENV.comm
-start = ENV.start
+
+
+def start(args, **kw):
+    """The faults here are the reader's and the disk's: every call is recorded, none summed
+    (--fair-rate 0), so that the load reaches them (test_e2e checks the fair shares)."""
+    return ENV.start(["--fair-rate", "0"] + args, **kw)
 
 
 def finish(t, timeout=30):

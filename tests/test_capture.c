@@ -102,7 +102,7 @@ static unsigned char *write_sample(const char *name, size_t *len,
 		v.enrich = &sample_enrich;
 		assert_int_equal(mpt_cap_write_event(w, &v), 0);
 		if (i == 2)
-			assert_int_equal(mpt_cap_write_drop(w, MPT_STAT_RINGBUF_FULL, 7, 10, 20),
+			assert_int_equal(mpt_cap_write_drop(w, MPT_STAT_RINGBUF_FULL, 0, 7, 10, 20),
 					 0);
 		if (i % 2)
 			assert_int_equal(mpt_cap_flush(w), 0);

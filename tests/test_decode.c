@@ -281,8 +281,8 @@ static const char *schema_path;
 /* @item's "properties".@key.const, following a "$ref" into @defs for what it leaves out. */
 static const char *schema_const(json_t *item, json_t *defs, const char *key)
 {
-	json_t *c = json_object_get(json_object_get(json_object_get(item, "properties"), key),
-				    "const");
+	json_t *c =
+	    json_object_get(json_object_get(json_object_get(item, "properties"), key), "const");
 	const char *ref = json_string_value(json_object_get(item, "$ref"));
 
 	if (json_is_string(c))
@@ -292,51 +292,97 @@ static const char *schema_const(json_t *item, json_t *defs, const char *key)
 	return NULL;
 }
 
-/* The schema lists each event's arguments as its descriptors do: names, C types, count. */
+/* The schema's rule for @d lists its arguments as the descriptor does: names, C types, count. */
+static void check_schema_rule(json_t *schema, json_t *defs, const struct mpt_event_desc *d)
+{
+	json_t *rule, *then = NULL, *args;
+	size_t k;
+
+	json_array_foreach(json_object_get(schema, "allOf"), k, rule)
+	{
+		json_t *name = json_object_get(
+		    json_object_get(json_object_get(json_object_get(rule, "if"), "properties"),
+				    "eventName"),
+		    "const");
+
+		if (json_is_string(name) && !strcmp(json_string_value(name), d->name))
+			then = json_object_get(json_object_get(rule, "then"), "properties");
+	}
+	if (!then)
+		fail_msg("the schema has no rule for %s", d->name);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(then, "argsNum"), "const")),
+	    d->nargs);
+	args = json_object_get(json_object_get(then, "args"), "prefixItems");
+	assert_int_equal(json_array_size(args), d->nargs);
+	for (unsigned int i = 0; i < d->nargs; i++) {
+		json_t *item = json_array_get(args, i);
+		const char *name = schema_const(item, defs, "name");
+		const char *type = schema_const(item, defs, "type");
+
+		if (!name || strcmp(name, d->args[i].name) || !type ||
+		    strcmp(type, d->args[i].ctype))
+			fail_msg("%s argument %u: schema says %s %s, events/ says %s %s", d->name,
+				 i, type ? type : "?", name ? name : "?", d->args[i].ctype,
+				 d->args[i].name);
+	}
+}
+
+/* The schema lists each event's arguments, and a summary's sums, as events/ does. */
 static void test_schema_follows_descriptors(void **state)
 {
 	const struct mpt_event_desc *d;
 	json_error_t jerr;
-	json_t *schema = json_load_file(schema_path, 0, &jerr), *defs, *rule;
-	size_t k;
+	json_t *schema = json_load_file(schema_path, 0, &jerr), *defs;
 
 	(void)state;
 	if (!schema)
 		fail_msg("%s: %s", schema_path, jerr.text);
 	defs = json_object_get(schema, "$defs");
-	for (unsigned int e = 0; (d = mpt_event_desc_at(e)); e++) {
-		json_t *then = NULL, *args;
-
-		json_array_foreach(json_object_get(schema, "allOf"), k, rule)
-		{
-			json_t *name = json_object_get(
-			    json_object_get(json_object_get(json_object_get(rule, "if"), "properties"),
-					    "eventName"),
-			    "const");
-
-			if (json_is_string(name) && !strcmp(json_string_value(name), d->name))
-				then = json_object_get(json_object_get(rule, "then"), "properties");
-		}
-		if (!then)
-			fail_msg("the schema has no rule for %s", d->name);
-		assert_int_equal(json_integer_value(json_object_get(json_object_get(then, "argsNum"),
-								    "const")),
-				 d->nargs);
-		args = json_object_get(json_object_get(then, "args"), "prefixItems");
-		assert_int_equal(json_array_size(args), d->nargs);
-		for (unsigned int i = 0; i < d->nargs; i++) {
-			json_t *item = json_array_get(args, i);
-			const char *name = schema_const(item, defs, "name");
-			const char *type = schema_const(item, defs, "type");
-
-			if (!name || strcmp(name, d->args[i].name) || !type ||
-			    strcmp(type, d->args[i].ctype))
-				fail_msg("%s argument %u: schema says %s %s, events/ says %s %s", d->name,
-					 i, type ? type : "?", name ? name : "?", d->args[i].ctype,
-					 d->args[i].name);
-		}
-	}
+	for (unsigned int e = 0; (d = mpt_event_desc_at(e)); e++)
+		check_schema_rule(schema, defs, d);
+	check_schema_rule(schema, defs, mpt_event_desc_of(MPT_REC_FLOOD));
 	json_decref(schema);
+}
+
+/* A flood summary parses when its counts hold together, and names the syscall it sums. */
+static void test_parse_flood(void **state)
+{
+	struct mpt_flood_event f = {.type = MPT_REC_FLOOD,
+				    .version = MPT_EVENT_VERSION,
+				    .size = sizeof(f),
+				    .ts_boot_ns = 100,
+				    .event = MPT_REC_MOVE_PAGES,
+				    .calls = 10,
+				    .pages = 20,
+				    .targets = 0x11,
+				    .returns = 9,
+				    .failures = 2,
+				    .last_ns = 200};
+	struct mpt_view v;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(mpt_event_parse(&f, sizeof(f), &v, &why), 0);
+	assert_ptr_equal(v.flood, &f);
+	assert_string_equal(v.desc->name, "flood");
+	assert_string_equal(mpt_view_syscall(&v), "move_pages");
+	assert_int_equal(v.arg[0].value, 10);
+	assert_int_equal(v.arg[2].value, 2); /* two bits: at least two targets */
+	assert_null(mpt_syscall_desc_of(MPT_REC_FLOOD));
+	assert_null(mpt_event_desc_named("flood"));
+	f.failures = 10; /* more failures than returns */
+	assert_int_equal(mpt_event_parse(&f, sizeof(f), &v, &why), -EINVAL);
+	f.failures = 2;
+	f.event = MPT_REC_PROCESS; /* not a syscall */
+	assert_int_equal(mpt_event_parse(&f, sizeof(f), &v, &why), -EINVAL);
+	f.event = MPT_REC_MIGRATE_PAGES;
+	f.last_ns = 50; /* ends before it starts */
+	assert_int_equal(mpt_event_parse(&f, sizeof(f), &v, &why), -EINVAL);
+	f.last_ns = 200;
+	assert_int_equal(mpt_event_parse(&f, sizeof(f) - 1, &v, &why), -EINVAL);
+	assert_int_equal(mpt_event_parse(&f, sizeof(f), &v, &why), 0);
+	assert_string_equal(mpt_view_syscall(&v), "migrate_pages");
 }
 
 int main(int argc, char **argv)
@@ -356,6 +402,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_errno_names),
 	    cmocka_unit_test(test_schema_follows_descriptors),
+	    cmocka_unit_test(test_parse_flood),
 	};
 
 	schema_path = argc > 1 ? argv[1] : "events/events.schema.json";

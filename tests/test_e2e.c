@@ -881,8 +881,10 @@ static void test_stats_and_drops(void **state)
 	(void)state;
 	snprintf(out, sizeof(out), "%s/stats.json", tmpdir);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	char *argv[] = {(char *)mptrace_bin, "-f",  "json",	    "-o", out, "--pid", pid,
-			"--stats-interval",  "0.2", "--ringbuf-mb", "1",  NULL};
+	/* every call recorded (no fair share): the ring is what fills */
+	char *argv[] = {
+	    (char *)mptrace_bin, "-f",	"json",		"-o", out,	     "--pid", pid,
+	    "--stats-interval",	 "0.2", "--ringbuf-mb", "1",  "--fair-rate", "0",     NULL};
 	start_tracing(&p, argv);
 	/* the reader stopped: a 1 MB ring holds a few thousand records, the rest are lost */
 	kill(p.pid, SIGSTOP);
@@ -901,8 +903,14 @@ static void test_stats_and_drops(void **state)
 	drop = last_line_with(buf, "\"eventName\":\"drop\"");
 	assert_non_null(drop);
 	assert_string_equal(json_string_value(json_object_get(drop, "cause")), "ringbuf_full");
-	/* every call: written, or counted as lost, and the drop record says how many */
-	assert_int_equal(json_integer_value(json_object_get(fin, "eventsEmitted")) +
+	/*
+	 * every call: written, summed past its fair share (a summary is one
+	 * record for many calls), or counted as lost, and the drop record says
+	 * how many
+	 */
+	assert_int_equal(json_integer_value(json_object_get(fin, "eventsEmitted")) -
+			     json_integer_value(json_object_get(fin, "floodSummaries")) +
+			     json_integer_value(json_object_get(fin, "callsSummed")) +
 			     json_integer_value(
 				 json_object_get(json_object_get(fin, "dropped"), "ringbuf_full")),
 			 calls);
@@ -910,12 +918,188 @@ static void test_stats_and_drops(void **state)
 	    json_integer_value(json_object_get(drop, "count")),
 	    json_integer_value(json_object_get(json_object_get(fin, "dropped"), "ringbuf_full")));
 	assert_true(json_integer_value(json_object_get(drop, "count")) > 0);
+	/* the kernel counts a full ring's losses by process: the drop names whose they were */
+	assert_int_equal(json_integer_value(json_object_get(drop, "hostProcessId")), getpid());
 	assert_int_equal(json_integer_value(json_object_get(fin, "eventsSeen")),
 			 json_integer_value(json_object_get(fin, "eventsEmitted")));
 	assert_int_equal(json_integer_value(json_object_get(fin, "ringBufferBytes")), 1 << 20);
 	json_decref(fin);
 	json_decref(drop);
 	free(buf);
+	munmap(mem, 4096);
+}
+
+/* A flooder's thread: calls until told to stop, counting every call it made. */
+struct flood_thread {
+	pthread_t th;
+	volatile int *stop;
+	long calls;
+};
+
+static void *flood_thread(void *arg)
+{
+	struct flood_thread *f = arg;
+	char *mem = tu_touched_pages(1);
+	void *pages[1] = {mem};
+	int status[1];
+
+	while (!*f->stop) {
+		syscall(SYS_move_pages, 0, 1, pages, NULL, status, 0);
+		f->calls++;
+	}
+	return NULL;
+}
+
+/*
+ * A child flooding from two threads (both cores) until @stop is set; it
+ * writes how many calls it made to @out. Returns its pid.
+ */
+static pid_t start_flooder(volatile int *stop, int out)
+{
+	pid_t c = fork();
+
+	assert_true(c >= 0);
+	if (c == 0) {
+		struct flood_thread t[2] = {{.stop = stop}, {.stop = stop}};
+		long total;
+
+		for (int i = 0; i < 2; i++)
+			pthread_create(&t[i].th, NULL, flood_thread, &t[i]);
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i].th, NULL);
+		total = t[0].calls + t[1].calls;
+		_exit(write(out, &total, sizeof(total)) == sizeof(total) ? 0 : 1);
+	}
+	return c;
+}
+
+/*
+ * Fair shares: a process flooding from every core cannot hide another's
+ * calls. The quiet caller's 200 calls (its whole burst, whatever the
+ * timing) are all recorded; every call of the flooder is recorded or summed in a flood summary
+ * (none lost); the flood raises MPT-8; the capture replays to the same bytes, detections included.
+ */
+static void test_fair_share_flood(void **state)
+{
+	volatile int *stop =
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char live[256], cap[256], again[256], flood_json[256], cmd[1024], pid[16], *buf, *rbuf,
+	    *line, *save;
+	FILE *floods;
+	char *mem = tu_touched_pages(1);
+	void *pages[1] = {mem};
+	long long recorded = 0, summed = 0, returns = 0, failures = 0, made = 0;
+	int status[1], fd[2], quiet = 0, mpt8 = 0, summaries = 0, st;
+	size_t n, rn;
+	pid_t flooder;
+	struct tu_call c;
+	struct proc p;
+
+	(void)state;
+	assert_true(stop != MAP_FAILED);
+	snprintf(live, sizeof(live), "%s/fair.json", tmpdir);
+	snprintf(cap, sizeof(cap), "%s/fair.mpcap", tmpdir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = {(char *)mptrace_bin,
+			"-f",
+			"json",
+			"-o",
+			live,
+			"--capture",
+			cap,
+			"--detect",
+			"--descendant-of",
+			pid,
+			"--fair-rate",
+			"100",
+			"--fair-burst",
+			"200",
+			NULL};
+	start_tracing(&p, argv);
+	assert_int_equal(pipe(fd), 0);
+	flooder = start_flooder(stop, fd[1]);
+	for (int i = 0; i < 200; i++) {
+		own_call(&c, pages, status, 1, NULL, 0);
+		usleep(2000);
+	}
+	*stop = 1;
+	assert_int_equal(read(fd[0], (void *)&made, sizeof(long)), (ssize_t)sizeof(long));
+	assert_int_equal(waitpid(flooder, &st, 0), flooder);
+	assert_int_equal(st, 0);
+	close(fd[0]);
+	close(fd[1]);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	if (!strstr(p.err, ": 0 dropped") && !strstr(p.err, " 0 dropped"))
+		fail_msg("calls were lost:\n%s", p.err);
+
+	snprintf(flood_json, sizeof(flood_json), "%s/fair-floods.json", tmpdir);
+	floods = fopen(flood_json, "w");
+	assert_non_null(floods);
+	buf = slurp(live, &n);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *ev = json_loads(line, 0, NULL);
+		const char *name = json_string_value(json_object_get(ev, "eventName"));
+		json_int_t who = json_integer_value(json_object_get(ev, "hostProcessId"));
+
+		assert_non_null(name);
+		if (!strcmp(name, "move_pages") && who == getpid())
+			quiet++;
+		else if (!strcmp(name, "move_pages") && who == flooder)
+			recorded++;
+		else if (!strcmp(name, "flood")) {
+			/* only the flooder is over its share, and its summary says what it did */
+			assert_int_equal(who, flooder);
+			assert_string_equal(json_string_value(json_object_get(ev, "syscall")),
+					    "move_pages");
+			summed += json_integer_value(json_object_get(arg(ev, 0), "value"));
+			assert_int_equal(json_integer_value(json_object_get(arg(ev, 1), "value")),
+					 json_integer_value(json_object_get(arg(ev, 0), "value")));
+			assert_int_equal(json_integer_value(json_object_get(arg(ev, 2), "value")),
+					 1);
+			returns += json_integer_value(json_object_get(arg(ev, 3), "value"));
+			failures += json_integer_value(json_object_get(arg(ev, 4), "value"));
+			summaries++;
+			fprintf(floods, "%s\n", line);
+		} else if (!strcmp(name, "detection")) {
+			json_t *d = json_object_get(ev, "detection");
+
+			if (!strcmp(json_string_value(json_object_get(d, "id")), "MPT-8")) {
+				assert_int_equal(
+				    json_integer_value(json_object_get(
+					json_object_get(ev, "triggeredBy"), "hostProcessId")),
+				    flooder);
+				mpt8++;
+			}
+		}
+		json_decref(ev);
+	}
+	free(buf);
+	printf("# flooder: %lld calls, %lld recorded, %lld summed in %d summaries\n", made,
+	       recorded, summed, summaries);
+	assert_int_equal(quiet, 200);
+	assert_true(summaries > 0);
+	assert_int_equal(recorded + summed, made);
+	assert_int_equal(returns, summed);
+	assert_int_equal(failures, 0);
+	assert_true(mpt8 > 0);
+	fclose(floods);
+	snprintf(cmd, sizeof(cmd), "%s %s %s %s %d >&2", python, schema_check, schema, flood_json,
+		 summaries);
+	assert_int_equal(system(cmd), 0);
+
+	/* files, not pipes: the flood's records are more than a pipe buffer holds */
+	snprintf(again, sizeof(again), "%s/fair-replay.json", tmpdir);
+	char *replay[] = {
+	    (char *)mptrace_bin, "replay", "--detect", "-f", "json", "-o", again, cap, NULL};
+	assert_int_equal(run(replay, 0, &p), 0);
+	buf = slurp(live, &n);
+	rbuf = slurp(again, &rn);
+	assert_int_equal(rn, n);
+	assert_memory_equal(rbuf, buf, n);
+	free(buf);
+	free(rbuf);
+	munmap((void *)stop, 4096);
 	munmap(mem, 4096);
 }
 
@@ -2015,6 +2199,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_vanishing_cgroups),
 	    cmocka_unit_test(test_ocsf_live),
 	    cmocka_unit_test(test_stats_and_drops),
+	    cmocka_unit_test(test_fair_share_flood),
 	    cmocka_unit_test(test_service_manager),
 	    cmocka_unit_test(test_log_rotation_and_hup),
 	    cmocka_unit_test(test_disk_full),

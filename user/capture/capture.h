@@ -18,7 +18,7 @@
 #define MPT_CAP_MAGIC "MPTCAP\r\n"
 #define MPT_CAP_MAGIC_LEN 8
 #define MPT_CAP_MAJOR 1
-#define MPT_CAP_MINOR 2
+#define MPT_CAP_MINOR 3
 #define MPT_CAP_PREAMBLE_SIZE 16
 #define MPT_CAP_REC_HDR_SIZE 12
 /* No record is larger: a length beyond it is damage, never an allocation. */
@@ -31,22 +31,25 @@
 #define MPT_CAP_MAX_BLOCK (8u << 20)
 
 enum mpt_cap_rec_type {
-	MPT_CAP_REC_HEADER = 1, /* JSON: host, kernel, settings, the event's argument table */
-	MPT_CAP_REC_EVENT = 2,	/* one kernel record plus what the user side added */
-	MPT_CAP_REC_DROP = 3,	/* calls lost, by cause, over a time range */
-	MPT_CAP_REC_CHAIN = 4,	/* SHA-256 over the previous chain and the bytes since */
-	MPT_CAP_REC_END = 5,	/* clean close: this file's counts */
-	MPT_CAP_REC_CLOCK = 6,	/* the wall clock stepped: records after it use a new offset */
+	MPT_CAP_REC_HEADER = 1,	 /* JSON: host, kernel, settings, the event's argument table */
+	MPT_CAP_REC_EVENT = 2,	 /* one kernel record plus what the user side added */
+	MPT_CAP_REC_DROP = 3,	 /* calls lost, by cause, over a time range */
+	MPT_CAP_REC_CHAIN = 4,	 /* SHA-256 over the previous chain and the bytes since */
+	MPT_CAP_REC_END = 5,	 /* clean close: this file's counts */
+	MPT_CAP_REC_CLOCK = 6,	 /* the wall clock stepped: records after it use a new offset */
 	MPT_CAP_REC_PROCESS = 7, /* 1.2: a process an event names, before the first that does */
 };
 
 /* Drop causes: the kernel's loss counters (enum mpt_stat), then the user side's. */
 #define MPT_CAP_DROP_UNFINISHED MPT_STAT_NR
 #define MPT_CAP_DROP_MALFORMED (MPT_STAT_NR + 1)
-#define MPT_CAP_DROP_OUTPUT (MPT_STAT_NR + 2)  /* the log's disk refused them */
-#define MPT_CAP_DROP_CAPTURE (MPT_STAT_NR + 3) /* the capture's disk refused them */
-#define MPT_CAP_DROP_UNREAD (MPT_STAT_NR + 4)  /* in the ring when the stop's time ran out */
-#define MPT_CAP_DROP_NR (MPT_STAT_NR + 5)
+#define MPT_CAP_DROP_OUTPUT (MPT_STAT_NR + 2)	/* the log's disk refused them */
+#define MPT_CAP_DROP_CAPTURE (MPT_STAT_NR + 3)	/* the capture's disk refused them */
+#define MPT_CAP_DROP_UNREAD (MPT_STAT_NR + 4)	/* in the ring when the stop's time ran out */
+#define MPT_CAP_DROP_UNSUMMED (MPT_STAT_NR + 5) /* over a fair share, no room to sum them */
+#define MPT_CAP_DROP_SKIPPED (MPT_STAT_NR + 6)	/* both hooks skipped by the kernel (recursion) */
+#define MPT_CAP_DROP_KPROBE (MPT_STAT_NR + 7)	/* entries the kernel's kprobes missed */
+#define MPT_CAP_DROP_NR (MPT_STAT_NR + 8)
 
 /*
  * The graver of two outcomes (enum mpt_cap_status, or 1 for any failure):
@@ -113,8 +116,9 @@ int mpt_cap_writer_open(const struct mpt_cap_writer_opts *o, const struct mpt_ca
  * Returns 0 or the errno of the current outage, negated.
  */
 int mpt_cap_write_event(struct mpt_cap_writer *w, const struct mpt_view *v);
-int mpt_cap_write_drop(struct mpt_cap_writer *w, uint32_t cause, uint64_t count, uint64_t ts_first,
-		       uint64_t ts_last);
+/* @tgid: the process (host pid) whose calls these were, 0 when not known */
+int mpt_cap_write_drop(struct mpt_cap_writer *w, uint32_t cause, uint32_t tgid, uint64_t count,
+		       uint64_t ts_first, uint64_t ts_last);
 /* From @boot_ns on, wall time is boot time + @boot_to_wall_ns. */
 int mpt_cap_write_clock(struct mpt_cap_writer *w, uint64_t boot_ns, int64_t boot_to_wall_ns);
 /* One hash-chain block and one write (plus fdatasync with sync); rotates when due. */
@@ -145,6 +149,7 @@ struct mpt_cap_item {
 	struct mpt_enrich enrich;
 	/* MPT_CAP_REC_DROP */
 	uint32_t drop_cause;
+	uint32_t drop_tgid; /* 1.3: whose calls (host pid); 0 not known */
 	uint64_t drop_count, drop_first_ns, drop_last_ns;
 	/* MPT_CAP_REC_CLOCK */
 	uint64_t clock_boot_ns;
@@ -153,7 +158,7 @@ struct mpt_cap_item {
 
 struct mpt_cap_counts {
 	uint64_t records, events, drop_records, dropped, unknown, chain_blocks;
-	uint64_t processes; /* PROCESS records (1.2) */
+	uint64_t processes;	    /* PROCESS records (1.2) */
 	uint64_t first_ns, last_ns; /* event entry times, boot clock */
 	bool ended;		    /* END record and its chain block seen */
 	uint64_t clock_steps;
@@ -189,8 +194,7 @@ void mpt_cap_reader_chain_head(const struct mpt_cap_reader *r, char *out);
  * Encode @v as an EVENT payload into @out; its length, 0 when @cap is too
  * small. With @lineage, @v's lineage follows the strings (what ship sends).
  */
-size_t mpt_cap_event_encode(const struct mpt_view *v, unsigned char *out, size_t cap,
-			    bool lineage);
+size_t mpt_cap_event_encode(const struct mpt_view *v, unsigned char *out, size_t cap, bool lineage);
 /* A process as a capture keeps it (MPT_CAP_REC_PROCESS), decoded: its strings live here. */
 struct mpt_cap_proc {
 	struct mpt_proc_info info;
@@ -221,7 +225,6 @@ struct mpt_cap_event_buf {
 int mpt_cap_event_decode(struct mpt_cap_event_buf *b, const void *payload, size_t len,
 			 struct mpt_cap_item *it, const char **why);
 void mpt_cap_event_buf_free(struct mpt_cap_event_buf *b);
-
 
 /*
  * Check that files read whole belong together: @meta[i] and @head[i] (the

@@ -295,6 +295,9 @@ const char *mpt_cap_drop_cause(uint32_t cause)
 	    [MPT_CAP_DROP_OUTPUT] = "output",
 	    [MPT_CAP_DROP_CAPTURE] = "capture",
 	    [MPT_CAP_DROP_UNREAD] = "unread_at_stop",
+	    [MPT_CAP_DROP_UNSUMMED] = "summary_full",
+	    [MPT_CAP_DROP_SKIPPED] = "hooks_skipped",
+	    [MPT_CAP_DROP_KPROBE] = "kprobe_missed",
 	};
 
 	return cause < MPT_CAP_DROP_NR ? names[cause] : "unknown cause";

@@ -360,6 +360,7 @@ static int deliver(struct mpt_cap_reader *r, struct mpt_cap_item *it)
 			return fail(r, MPT_CAP_EDAMAGED, "short drop record at offset %llu",
 				    (unsigned long long)it->offset);
 		it->drop_cause = get32(p);
+		it->drop_tgid = get32(p + 4);
 		it->drop_count = get64(p + 8);
 		it->drop_first_ns = get64(p + 16);
 		it->drop_last_ns = get64(p + 24);

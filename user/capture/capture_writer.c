@@ -297,14 +297,14 @@ static void block_done(struct mpt_cap_writer *w)
 	}
 }
 
-static int add_drop(struct mpt_cap_writer *w, uint32_t cause, uint64_t count, uint64_t first,
-		    uint64_t last)
+static int add_drop(struct mpt_cap_writer *w, uint32_t cause, uint32_t tgid, uint64_t count,
+		    uint64_t first, uint64_t last)
 {
 	unsigned char p[32];
 	int err;
 
 	put32(p, cause);
-	put32(p + 4, 0);
+	put32(p + 4, tgid);
 	put64(p + 8, count);
 	put64(p + 16, first);
 	put64(p + 24, last);
@@ -358,10 +358,11 @@ static int flush_block(struct mpt_cap_writer *w, bool end)
 	for (int k = 0; k < MPT_CAP_DROP_NR && !err; k++) {
 		const struct carried_drop *c = &w->carry[k];
 
-		if (c->count && !add_drop(w, k, c->count, c->first_ns, c->last_ns))
+		/* carried losses are merged by cause: whose they were is not kept */
+		if (c->count && !add_drop(w, k, 0, c->count, c->first_ns, c->last_ns))
 			carried_drops++, carried_dropped += c->count;
 	}
-	if (w->lost && !add_drop(w, MPT_CAP_DROP_CAPTURE, w->lost,
+	if (w->lost && !add_drop(w, MPT_CAP_DROP_CAPTURE, 0, w->lost,
 				 w->carry[MPT_CAP_DROP_CAPTURE].first_ns, now))
 		carried_drops++, carried_dropped += w->lost;
 	if (end) {
@@ -827,11 +828,11 @@ int mpt_cap_write_event(struct mpt_cap_writer *w, const struct mpt_view *v)
 	return w->len >= FLUSH_BYTES ? mpt_cap_flush(w) : -w->failing;
 }
 
-int mpt_cap_write_drop(struct mpt_cap_writer *w, uint32_t cause, uint64_t count, uint64_t ts_first,
-		       uint64_t ts_last)
+int mpt_cap_write_drop(struct mpt_cap_writer *w, uint32_t cause, uint32_t tgid, uint64_t count,
+		       uint64_t ts_first, uint64_t ts_last)
 {
 	struct carried_drop *b = &w->block_drop[cause < MPT_CAP_DROP_NR ? cause : 0];
-	int err = add_drop(w, cause, count, ts_first, ts_last);
+	int err = add_drop(w, cause, tgid, count, ts_first, ts_last);
 
 	if (err)
 		return err;

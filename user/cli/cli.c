@@ -45,6 +45,8 @@ enum {
 	OPT_ARRAY_CAP = 0x100,
 	OPT_RINGBUF_MB,
 	OPT_MAX_INFLIGHT,
+	OPT_FAIR_RATE,
+	OPT_FAIR_BURST,
 	OPT_NO_COMPAT,
 	OPT_TID,
 	OPT_UID,
@@ -175,6 +177,13 @@ static const struct argp_option options[] = {
     {"ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "ring buffer size, a power of two (default 8)", 0},
     {"max-inflight", OPT_MAX_INFLIGHT, "N", 0,
      "threads tracked inside a traced syscall at once (default 1024)", 0},
+    {"fair-rate", OPT_FAIR_RATE, "N", 0,
+     "each process's calls past N a second (after a burst) are summed in the kernel into "
+     "flood summaries, so that a flood cannot take the ring buffer from others (default 2000; "
+     "0: record every call)",
+     0},
+    {"fair-burst", OPT_FAIR_BURST, "N", 0,
+     "calls a process may make at once before --fair-rate applies (default 10000)", 0},
     {"no-compat", OPT_NO_COMPAT, NULL, 0,
      "leave calls through the 32-bit syscall gates (ia32, x32) untraced; the ready line and "
      "the stats say so",
@@ -547,6 +556,8 @@ static const struct opt_rule rules[] = {
     SECONDS(OPT_STATS_INTERVAL, stats_ms),
     UINT(OPT_ARRAY_CAP, tracer.array_cap, 1, MPT_ARRAY_CAP_MAX, "array cap"),
     UINT(OPT_MAX_INFLIGHT, tracer.max_inflight, 1, 1 << 20, "max in-flight calls"),
+    UINT(OPT_FAIR_RATE, tracer.fair_rate, 0, 1000000000, "--fair-rate"),
+    UINT(OPT_FAIR_BURST, tracer.fair_burst, 1, 100000000, "--fair-burst"),
     FLAG(OPT_NO_COMPAT, tracer.no_compat),
 };
 

@@ -147,10 +147,14 @@ static void report_drop(const struct source *s)
 	const struct mpt_cap_item *it = &s->it;
 	const char *cause = mpt_cap_drop_cause(it->drop_cause);
 
+	char whose[48] = "";
+
+	if (it->drop_tgid)
+		snprintf(whose, sizeof(whose), " of process %u", it->drop_tgid);
 	/* on stderr: what stdout shows stays byte-identical to the live output */
 	fprintf(stderr,
-		"mptrace: %s: %llu calls lost (%s) between %lld and %lld ns since the epoch\n",
-		s->name, (unsigned long long)it->drop_count, cause,
+		"mptrace: %s: %llu calls%s lost (%s) between %lld and %lld ns since the epoch\n",
+		s->name, (unsigned long long)it->drop_count, whose, cause,
 		(long long)(it->drop_first_ns + s->fmt.boot_to_wall_ns),
 		(long long)(it->drop_last_ns + s->fmt.boot_to_wall_ns));
 }

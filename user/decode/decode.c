@@ -67,6 +67,9 @@ const char *mpt_ret_state_desc(uint8_t ret_state)
 	static const struct mpt_arg_desc id##_args[] = {MPT_##id##_ARGS(MPT_ARG_ROW)};             \
 	static const struct mpt_flag_name id##_flags[] = {MPT_##id##_FLAGS(MPT_FLAG_ROW){0, 0}};
 MPT_EVENTS(MPT_DESC_TABLES)
+#define MPT_SUMMARY_TABLES(id, type, name) MPT_DESC_TABLES(id, type, name, 0, 0)
+MPT_SUMMARIES(MPT_SUMMARY_TABLES)
+#undef MPT_SUMMARY_TABLES
 #undef MPT_DESC_TABLES
 
 static const struct mpt_event_desc event_descs[] = {
@@ -79,13 +82,21 @@ static const struct mpt_event_desc event_descs[] = {
 	 sizeof(id##_flags) / sizeof(id##_flags[0]) - 1,                                           \
 	 MPT_##id##_FLAGS_PREFIX},
     MPT_EVENTS(MPT_DESC_ROW)
+#define MPT_SUMMARY_DESC_ROW(id, type, name) MPT_DESC_ROW(id, type, name, 0, 0)
+	MPT_SUMMARIES(MPT_SUMMARY_DESC_ROW)
+#undef MPT_SUMMARY_DESC_ROW
 #undef MPT_DESC_ROW
 };
+/* The syscalls first, then the summaries. */
+#define MPT_DESC_NR (sizeof(event_descs) / sizeof(event_descs[0]))
 #undef MPT_ARG_ROW
 #undef MPT_FLAG_ROW
 
-_Static_assert(sizeof(event_descs) / sizeof(event_descs[0]) == MPT_EVENT_NR,
+#define MPT_SUMMARY_COUNT(id, type, name) +1
+_Static_assert(sizeof(event_descs) / sizeof(event_descs[0]) ==
+		   MPT_EVENT_NR MPT_SUMMARIES(MPT_SUMMARY_COUNT),
 	       "MPT_EVENT_NR counts the events");
+#undef MPT_SUMMARY_COUNT
 #define MPT_NARGS_CHECK(id, type, name, nr64, nr32)                                                \
 	_Static_assert(MPT_##id##_NARGS <= MPT_ARGS_MAX, "MPT_ARGS_MAX holds every event");
 MPT_EVENTS(MPT_NARGS_CHECK)
@@ -103,9 +114,13 @@ static const struct mpt_event_decoder {
 	{MPT_##id##_VERSION_MIN, mpt_##name##_parse, mpt_##name##_entry_bytes,                     \
 	 mpt_##name##_clear_return, mpt_##name##_record_max},
     MPT_EVENTS(MPT_DECODER_ROW)
+#define MPT_SUMMARY_DECODER_ROW(id, type, name)                                                    \
+	{MPT_##id##_VERSION_MIN, mpt_##name##_parse, NULL, NULL, NULL},
+	MPT_SUMMARIES(MPT_SUMMARY_DECODER_ROW)
+#undef MPT_SUMMARY_DECODER_ROW
 #undef MPT_DECODER_ROW
 };
-_Static_assert(sizeof(decoders) / sizeof(decoders[0]) == MPT_EVENT_NR, "a decoder an event");
+_Static_assert(sizeof(decoders) / sizeof(decoders[0]) == MPT_DESC_NR, "a decoder an event");
 
 static const struct mpt_event_decoder *decoder_of(const struct mpt_event_desc *desc)
 {
@@ -128,14 +143,14 @@ uint32_t mpt_slot_bytes(uint32_t cap)
 
 size_t mpt_entry_bytes(const struct mpt_rec_hdr *h)
 {
-	const struct mpt_event_decoder *d = decoder_of(mpt_event_desc_of(h->type));
+	const struct mpt_event_decoder *d = decoder_of(mpt_syscall_desc_of(h->type));
 
 	return d ? d->entry_bytes(h) : 0;
 }
 
 void mpt_rec_clear_return(struct mpt_rec_hdr *h, uint8_t ret_state)
 {
-	const struct mpt_event_decoder *d = decoder_of(mpt_event_desc_of(h->type));
+	const struct mpt_event_decoder *d = decoder_of(mpt_syscall_desc_of(h->type));
 
 	if (!d)
 		return;
@@ -151,10 +166,24 @@ const struct mpt_event_desc *mpt_event_desc_at(unsigned int i)
 
 const struct mpt_event_desc *mpt_event_desc_of(uint16_t type)
 {
-	for (unsigned int i = 0; i < MPT_EVENT_NR; i++)
+	for (unsigned int i = 0; i < MPT_DESC_NR; i++)
 		if (event_descs[i].type == type)
 			return &event_descs[i];
 	return NULL;
+}
+
+const struct mpt_event_desc *mpt_syscall_desc_of(uint16_t type)
+{
+	const struct mpt_event_desc *d = mpt_event_desc_of(type);
+
+	return d && d < event_descs + MPT_EVENT_NR ? d : NULL;
+}
+
+const char *mpt_view_syscall(const struct mpt_view *v)
+{
+	const struct mpt_event_desc *d = v->flood ? mpt_syscall_desc_of(v->flood->event) : v->desc;
+
+	return d ? d->name : "?";
 }
 
 const struct mpt_event_desc *mpt_event_desc_named(const char *name)

@@ -75,8 +75,12 @@ struct mpt_event_desc {
 
 /* Every event, in events/events.h order; NULL past the end. */
 const struct mpt_event_desc *mpt_event_desc_at(unsigned int i);
-/* The event of record type @type, or of name @name; NULL when there is none. */
+/*
+ * The descriptor of record type @type, a syscall's or a summary's; the
+ * syscall of record type @type or of name @name. NULL when there is none.
+ */
 const struct mpt_event_desc *mpt_event_desc_of(uint16_t type);
+const struct mpt_event_desc *mpt_syscall_desc_of(uint16_t type);
 const struct mpt_event_desc *mpt_event_desc_named(const char *name);
 #define MPT_EVENT_NR 2
 
@@ -101,11 +105,12 @@ struct mpt_arg_view {
 
 /* A validated record: every count agrees with the record's length. */
 struct mpt_view {
-	const struct mpt_rec_hdr *hdr;	    /* every event */
-	const struct mpt_event_desc *desc;  /* which event, its arguments */
-	const struct mpt_event *ev;	    /* move_pages only, else NULL */
-	const struct mpt_migrate_event *mg; /* migrate_pages only, else NULL */
-	const void *raw;		    /* the record as it was read, to be written again */
+	const struct mpt_rec_hdr *hdr;	     /* every event */
+	const struct mpt_event_desc *desc;   /* which event, its arguments */
+	const struct mpt_event *ev;	     /* move_pages only, else NULL */
+	const struct mpt_migrate_event *mg;  /* migrate_pages only, else NULL */
+	const struct mpt_flood_event *flood; /* a flood summary only, else NULL */
+	const void *raw;		     /* the record as it was read, to be written again */
 	uint32_t raw_size;
 	const struct mpt_enrich *enrich; /* NULL: nothing known beyond the record */
 	unsigned int ptr_bytes;		 /* 8, or 4 for a compat call's pointers */
@@ -123,6 +128,9 @@ struct mpt_view {
 	 */
 	_Alignas(8) unsigned char lifted[sizeof(struct mpt_event)];
 };
+
+/* The syscall a record tells of: its own, or for a summary the one it sums. */
+const char *mpt_view_syscall(const struct mpt_view *v);
 
 /* Bytes of one pointer in pages[] for @abi (8 or 4). */
 unsigned int mpt_abi_ptr_bytes(uint8_t abi);
@@ -159,7 +167,6 @@ uint64_t mpt_view_page_exit(const struct mpt_view *v, unsigned int i);
 int32_t mpt_view_node_exit(const struct mpt_view *v, unsigned int i);
 /* The i-th page the kernel migrated that the recorded pages[] does not hold. */
 uint64_t mpt_view_kernel_other(const struct mpt_view *v, unsigned int i);
-
 
 /* "MPOL_MF_MOVE|MPOL_MF_MOVE_ALL" from @d's flag table, unknown bits as hex, "0" for none. */
 void mpt_flags_str(struct strbuf *sb, const struct mpt_event_desc *d, int32_t flags);

@@ -24,6 +24,11 @@
 	size_t mpt_##name##_record_max(uint32_t cap);
 MPT_EVENTS(MPT_EVENT_DECODER_DECL)
 #undef MPT_EVENT_DECODER_DECL
+/* A summary has a parser alone: it is never in a slot, never unreturned. */
+#define MPT_SUMMARY_DECODER_DECL(ID, T, name)                                                      \
+	int mpt_##name##_parse(const void *buf, size_t len, struct mpt_view *v, const char **why);
+MPT_SUMMARIES(MPT_SUMMARY_DECODER_DECL)
+#undef MPT_SUMMARY_DECODER_DECL
 
 /* Checks and helpers every decoder shares. */
 bool mpt_array_consistent(uint8_t state, uint16_t n);

@@ -286,7 +286,7 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_puts(sb, ",\"eventName\":\"");
 	sb_puts(sb, v->desc->name);
 	sb_puts(sb, "\",\"syscall\":\"");
-	sb_puts(sb, v->desc->name);
+	sb_puts(sb, mpt_view_syscall(v));
 	sb_puts(sb, "\",\"abi\":\"");
 	sb_puts(sb, mpt_abi_name(h->abi));
 	sb_puts(sb, "\",\"argsNum\":");
@@ -473,6 +473,23 @@ static void table_lineage(struct strbuf *sb, const struct mpt_lineage_view *l)
 		sb_puts(sb, " <- ...");
 }
 
+/* A flood summary: what the calls over the fair share did, in one line. */
+static void table_flood(struct strbuf *sb, const struct mpt_view *v)
+{
+	const struct mpt_flood_event *f = v->flood;
+
+	sb_printf(sb,
+		  "FLOOD %s x %llu over its fair share in %llu.%06llu s (pages %llu, targets >= "
+		  "%llu, %llu of %llu returns failed)",
+		  mpt_view_syscall(v), (unsigned long long)f->calls,
+		  (unsigned long long)(f->duration_ns / 1000000000ull),
+		  (unsigned long long)(f->duration_ns % 1000000000ull / 1000),
+		  (unsigned long long)f->pages, (unsigned long long)v->arg[2].value,
+		  (unsigned long long)f->failures, (unsigned long long)f->returns);
+	table_lineage(sb, v->enrich ? v->enrich->lineage : NULL);
+	sb_putc(sb, '\n');
+}
+
 void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_rec_hdr *h = v->hdr;
@@ -498,6 +515,10 @@ void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct 
 	/* a call through a 32-bit gate, as plain as strace's personality notes */
 	if (h->abi != MPT_ABI_X86_64)
 		sb_printf(sb, "[%s] ", mpt_abi_name(h->abi));
+	if (v->flood) {
+		table_flood(sb, v);
+		return;
+	}
 	sb_puts(sb, d->name);
 	sb_putc(sb, '(');
 	for (unsigned int i = 0; i < d->nargs; i++) {

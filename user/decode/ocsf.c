@@ -164,7 +164,8 @@ static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 /* The pid argument: argument 0 of every event traced (events/). */
 static int32_t target_pid(const struct mpt_view *v)
 {
-	return (int32_t)v->arg[0].value;
+	/* a summary's targets are many: it is told as the caller's activity */
+	return v->flood ? 0 : (int32_t)v->arg[0].value;
 }
 
 /*
@@ -319,7 +320,8 @@ static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
 {
 	const struct mpt_rec_hdr *ev = v->hdr;
 	/* move_pages with nodes NULL only asks where pages are; every other call moves them */
-	int act = v->ev && !v->ev->nodes ? ACT_OTHER : ACT_MODIFY_PAGE;
+	int act = (v->ev && !v->ev->nodes) || v->flood ? ACT_OTHER : ACT_MODIFY_PAGE;
+	const char *other = v->flood ? "Calls Over Fair Share" : "Query Page Nodes";
 
 	sb_putc(sb, '{');
 	kint(sb, "class_uid", MEMORY_ACTIVITY);
@@ -327,7 +329,7 @@ static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
 	kint(sb, "category_uid", 1);
 	kstr(sb, "category_name", "System Activity");
 	kint(sb, "activity_id", act);
-	kstr(sb, "activity_name", act == ACT_MODIFY_PAGE ? "Modify Page" : "Query Page Nodes");
+	kstr(sb, "activity_name", act == ACT_MODIFY_PAGE ? "Modify Page" : other);
 	kint(sb, "type_uid", MEMORY_ACTIVITY * 100 + act);
 	kstr(sb, "type_name",
 	     act == ACT_MODIFY_PAGE ? "Memory Activity: Modify Page" : "Memory Activity: Other");
@@ -337,6 +339,12 @@ static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
 	status(sb, ev);
 	if (ev->ret_state == MPT_RET_SEEN)
 		kint(sb, "duration", (int64_t)(ev->duration_ns / 1000000));
+	if (v->flood) {
+		/* the calls summed: OCSF's count over start_time..end_time */
+		kint(sb, "count", (int64_t)v->flood->calls);
+		kint(sb, "start_time", wall_ms(ev->ts_boot_ns, ctx));
+		kint(sb, "end_time", wall_ms(v->flood->last_ns, ctx));
+	}
 	/* one page: its address and size mean what OCSF says they mean */
 	if (v->ev && v->ev->count == 1 && v->ev->pages_state == MPT_ARRAY_OK &&
 	    v->ev->pages_n == 1) {

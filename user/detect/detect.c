@@ -34,6 +34,9 @@ static const char *const descriptions[MPT_DET_NR] = {
     [MPT_DET_MIGRATE_OTHER] = "a process asked to migrate all pages of another process between "
 			      "node sets (migrate_pages; needs CAP_SYS_NICE or the same "
 			      "credentials)",
+    [MPT_DET_FAIR_SHARE_FLOOD] = "a process called faster than its fair share of the tracer, so "
+				 "its calls were summed instead of recorded one by one: flooding "
+				 "a monitor is how its buffer is made to drop what comes next",
 };
 
 /* A sum over a window that starts with its first addition and lasts window_ns. */
@@ -150,11 +153,13 @@ uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
 	if (!d->cfg.enabled)
 		return 0;
 	s = state_of(d, &h->task);
-	if (v->ev)
+	if (v->flood)
+		hit |= 1u << MPT_DET_FAIR_SHARE_FLOOD;
+	else if (v->ev)
 		hit |= move_pages_hits(d, v, s);
 	else if (v->mg && targets_other(v))
 		hit |= 1u << MPT_DET_MIGRATE_OTHER;
-	if (h->ret == -EPERM || h->ret == -EACCES || h->ret == -ESRCH) {
+	if (!v->flood && (h->ret == -EPERM || h->ret == -EACCES || h->ret == -ESRCH)) {
 		if (window_add(&s->errors, now, 1, d->cfg.window_ns) >= d->cfg.burst_errors)
 			hit |= 1u << MPT_DET_PROBE_BURST;
 	}

@@ -26,7 +26,9 @@
 	  "Endpoint Denial of Service")                                                            \
 	X(CHANGED_DURING_CALL, "MPT-6", "arguments rewritten during the call", "high",             \
 	  "T1562.006", "Impair Defenses: Indicator Blocking")                                      \
-	X(MIGRATE_OTHER, "MPT-7", "migrate_pages on another process", "medium", "", "")
+	X(MIGRATE_OTHER, "MPT-7", "migrate_pages on another process", "medium", "", "")            \
+	X(FAIR_SHARE_FLOOD, "MPT-8", "calls over the fair share", "medium", "T1562.006",           \
+	  "Impair Defenses: Indicator Blocking")
 
 enum mpt_detection_id {
 #define MPT_DET_ENUM(id, code, name, sev, tid, tname) MPT_DET_##id,

@@ -60,7 +60,19 @@ struct mpt_tracer {
 	/* at stop: past this (CLOCK_MONOTONIC ns) records are counted, not handed on */
 	int64_t stop_deadline;
 	uint64_t unread;
+	/* flood summaries: when the generation moves on next (CLOCK_MONOTONIC ns), what came */
+	int64_t next_epoch_ns;
+	uint64_t summed_calls, summaries, collected;
+	/* ring-full losses by process, as last read: what is new is told once */
+	struct lost_seen {
+		uint32_t tgid;
+		uint64_t count;
+	} lost_seen[MPT_LOST_PROCS];
+	unsigned int lost_seen_n;
 };
+
+/* How often the summaries' generation moves on: summaries come within two of these. */
+#define MPT_EPOCH_MS 1000
 
 /*
  * What a stop may spend reading the ring: under any backlog mptrace stops
@@ -84,6 +96,8 @@ void mpt_tracer_opts_default(struct mpt_tracer_opts *o)
 	o->array_cap = MPT_ARRAY_CAP_DEFAULT;
 	o->ringbuf_bytes = MPT_RINGBUF_DEFAULT;
 	o->max_inflight = MPT_MAX_INFLIGHT_DEFAULT;
+	o->fair_rate = MPT_FAIR_RATE_DEFAULT;
+	o->fair_burst = MPT_FAIR_BURST_DEFAULT;
 }
 
 /* One event's programs in one attach mode: the native pair, the 32-bit gates' pair. */
@@ -226,6 +240,11 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	skel->rodata->target_other = o->filter.target_other;
 	skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 	skel->rodata->max_inflight = o->max_inflight;
+	if (o->fair_rate) {
+		skel->rodata->fair_interval_ns = 1000000000ull / o->fair_rate;
+		skel->rodata->fair_tolerance_ns =
+		    (uint64_t)o->fair_burst * (1000000000ull / o->fair_rate);
+	}
 
 	skel->rodata->traced_events = 0;
 	for_each_traced_event(o, i, d) skel->rodata->traced_events |= MPT_EVENT_BIT(d->type);
@@ -326,7 +345,7 @@ static uint64_t prog_misses(struct bpf_program *prog)
  * counted, so they are reported, not left in the kernel's counters. The raw
  * 32-bit hooks run for every syscall: their skips count other syscalls too.
  */
-static uint64_t hooks_skipped(const struct mpt_tracer *t)
+static uint64_t hooks_skipped(const struct mpt_tracer *t, bool entries_only)
 {
 	const struct mpt_event_desc *d;
 	struct mode_progs p;
@@ -338,11 +357,13 @@ static uint64_t hooks_skipped(const struct mpt_tracer *t)
 	for_each_traced_event(&t->opts, e, d)
 	{
 		mode_progs(t->skel, t->mode, d, &p);
-		n += prog_misses(p.enter) + prog_misses(p.exit);
+		n += prog_misses(p.enter) + (entries_only ? 0 : prog_misses(p.exit));
 		if (t->compat && t->mode != MPT_ATTACH_TRACEPOINT)
-			n += prog_misses(p.compat_enter) + prog_misses(p.compat_exit);
+			n += prog_misses(p.compat_enter) +
+			     (entries_only ? 0 : prog_misses(p.compat_exit));
 	}
-	if (t->compat && t->mode == MPT_ATTACH_TRACEPOINT)
+	/* the raw hooks' skips are of any syscall: not a count of traced calls lost */
+	if (t->compat && t->mode == MPT_ATTACH_TRACEPOINT && !entries_only)
 		n += prog_misses(t->skel->progs.tp_compat_enter) +
 		     prog_misses(t->skel->progs.tp_compat_exit);
 	return n;
@@ -530,6 +551,55 @@ static uint32_t canary_bit(uint16_t type, bool ia32)
 	return 1u << (type + (ia32 ? 16 : 0));
 }
 
+/* A flood summary, handed on like any record (it never was in the ring: it cannot be lost). */
+static void deliver_summary(struct mpt_tracer *t, struct mpt_flood_event *f)
+{
+	struct mpt_view v;
+	const char *why;
+
+	f->duration_ns = f->last_ns > f->ts_boot_ns ? f->last_ns - f->ts_boot_ns : 0;
+	if (mpt_event_parse(f, sizeof(*f), &v, &why)) {
+		t->malformed += f->calls;
+		mpt_info("dropping a malformed flood summary: %s", why);
+		return;
+	}
+	t->summed_calls += f->calls;
+	t->summaries++;
+	if (t->opts.on_event)
+		t->opts.on_event(t->opts.ctx, &v);
+}
+
+/*
+ * Hand on the summaries of generations two behind the current one (@all:
+ * every one, once the hooks are gone; @tgid: every one of a process that
+ * has exited) and delete them. Nothing adds to them any more: the programs
+ * that wrote them ran a generation ago at the latest, or their process is
+ * gone.
+ */
+static void collect_summaries(struct mpt_tracer *t, bool all, uint32_t tgid)
+{
+	int fd = bpf_map__fd(t->skel->maps.flood_sums);
+	uint32_t epoch = t->skel->bss->flood_epoch;
+	struct mpt_flood_event f;
+	struct flood_key {
+		uint32_t epoch, tgid, type, pad;
+	} key, next, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		if (!all && (tgid ? key.tgid != tgid : epoch - key.epoch < 2)) {
+			prev = &key;
+			continue;
+		}
+		t->collected++;
+		if (!bpf_map_lookup_elem(fd, &key, &f))
+			deliver_summary(t, &f);
+		/* deleted: the walk starts over (the next key after a deleted one is unknown) */
+		bpf_map_delete_elem(fd, &key);
+		prev = NULL;
+	}
+}
+
 static int handle_sample(void *ctx, void *data, size_t size)
 {
 	struct mpt_tracer *t = ctx;
@@ -538,12 +608,19 @@ static int handle_sample(void *ctx, void *data, size_t size)
 
 	if (size >= sizeof(struct mpt_proc_event) &&
 	    ((struct mpt_proc_event *)data)->type == MPT_REC_PROCESS) {
+		const struct mpt_proc_event *p = data;
+
 		if (mpt_proc_parse(data, size, &why)) {
 			t->proc_malformed++;
 			mpt_info("dropping a malformed process record: %s", why);
-		} else if (t->opts.on_process) {
-			t->opts.on_process(t->opts.ctx, data);
+			return 0;
 		}
+		/* a process's summaries before its end, while it can still be named */
+		if (p->kind == MPT_PROC_EXIT && t->skel->bss &&
+		    t->skel->bss->flood_made != t->collected)
+			collect_summaries(t, false, p->tgid);
+		if (t->opts.on_process)
+			t->opts.on_process(t->opts.ctx, data);
 		return 0;
 	}
 	if (t->stop_deadline && mpt_now_mono_ns() >= t->stop_deadline) {
@@ -654,6 +731,52 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 	return 0;
 }
 
+/* Move the summaries' generation on when its time has come, and collect the old ones. */
+static void flood_tick(struct mpt_tracer *t)
+{
+	int64_t now = mpt_now_mono_ns();
+
+	if (!t->opts.fair_rate || !t->skel->bss || now < t->next_epoch_ns)
+		return;
+	t->next_epoch_ns = now + MPT_EPOCH_MS * 1000000ll;
+	t->skel->bss->flood_epoch++;
+	collect_summaries(t, false, 0);
+}
+
+unsigned int mpt_tracer_lost_by_process(struct mpt_tracer *t, uint32_t *tgid, uint64_t *count,
+					unsigned int n)
+{
+	int fd = bpf_map__fd(t->skel->maps.lost_by_tgid);
+	uint32_t key, next, *prev = NULL;
+	unsigned int got = 0;
+	uint64_t v;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct lost_seen *s = NULL;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v))
+			continue;
+		for (unsigned int i = 0; i < t->lost_seen_n && !s; i++)
+			if (t->lost_seen[i].tgid == key)
+				s = &t->lost_seen[i];
+		if (!s && t->lost_seen_n < MPT_LOST_PROCS) {
+			s = &t->lost_seen[t->lost_seen_n++];
+			*s = (struct lost_seen){key, 0};
+		}
+		/* a count below what was seen: forgotten (LRU) and counted afresh */
+		if (!s || v == s->count)
+			continue;
+		if (got < n) {
+			tgid[got] = key;
+			count[got++] = v > s->count ? v - s->count : v;
+		}
+		s->count = v;
+	}
+	return got;
+}
+
 int mpt_tracer_poll(struct mpt_tracer *t, int timeout_ms)
 {
 	int n;
@@ -664,6 +787,7 @@ int mpt_tracer_poll(struct mpt_tracer *t, int timeout_ms)
 	if (n >= 0)
 		n = ring_buffer__consume(t->rb);
 	t->budget = 0;
+	flood_tick(t);
 	if (n == BUDGET_SPENT)
 		return MPT_POLL_BUDGET;
 	return n;
@@ -819,7 +943,7 @@ static int for_each_busy_slot(struct mpt_tracer *t,
 	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (!bpf_map_lookup_elem(fd, &key, ev) && ev->size)
+		if (!bpf_map_lookup_elem(fd, &key, ev) && ev->size > MPT_SLOT_SUMMED)
 			err = fn(ctx, ev, slot);
 	}
 	free(ev);
@@ -875,11 +999,14 @@ int mpt_tracer_stop(struct mpt_tracer *t)
 	/* Slots left now are calls whose entry was seen and whose return never was. */
 	if (err >= 0)
 		err = for_each_busy_slot(t, report_unfinished, t);
+	if (t->skel->bss)
+		collect_summaries(t, true, 0);
 	return err < 0 ? err : 0;
 }
 
 int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s)
 {
+	uint64_t entries;
 	int ncpus = libbpf_num_possible_cpus();
 	int fd = bpf_map__fd(t->skel->maps.stats);
 	uint64_t *vals;
@@ -913,7 +1040,13 @@ int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s)
 	s->malformed = t->malformed;
 	s->unfinished = t->unfinished;
 	s->unread = t->unread;
-	s->hooks_skipped = hooks_skipped(t);
+	s->hooks_skipped = hooks_skipped(t, false);
+	entries = hooks_skipped(t, true);
+	s->skipped =
+	    entries > s->kernel[MPT_STAT_NO_ENTRY] ? entries - s->kernel[MPT_STAT_NO_ENTRY] : 0;
+	s->summed_calls = t->summed_calls;
+	s->summaries = t->summaries;
+	s->unsummed = t->skel->bss ? t->skel->bss->flood_unsummed : 0;
 	/* read while our kretprobes exist; after stop, what stop read */
 	s->kretprobe_missed =
 	    t->skel && t->shared[SL_THREAD_EXIT] ? kret_missed(t) : t->kret_missed;
@@ -935,7 +1068,8 @@ int mpt_tracer_cgroup_path(void *ctx, uint64_t id, char *buf, size_t len)
 
 uint64_t mpt_stats_lost(const struct mpt_stats *s)
 {
-	uint64_t lost = s->malformed + s->unfinished + s->unread;
+	uint64_t lost =
+	    s->malformed + s->unfinished + s->unread + s->unsummed + s->kprobe_missed + s->skipped;
 	int i;
 
 	for (i = 0; i < MPT_STAT_NR; i++)

@@ -23,12 +23,21 @@ struct mpt_tracer_opts {
 	uint32_t ringbuf_bytes;	  /* power of two, >= page size */
 	uint32_t max_inflight;	  /* threads inside a traced syscall at once */
 	bool no_compat;		  /* leave the 32-bit syscall gates untraced */
+	uint32_t fair_rate;	  /* calls a second each process gets recorded; 0: all */
+	uint32_t fair_burst;	  /* calls a process may make at once before its rate counts */
 	mpt_event_fn on_event;
 	mpt_proc_fn on_process; /* may be NULL */
 	void *ctx;
 };
 
 #define MPT_RINGBUF_DEFAULT (8u << 20)
+/*
+ * Each process's fair share: a sustained 2,000 calls a second, bursts of
+ * 10,000. The heaviest legitimate callers known (NUMA balancers, HPC job
+ * placement) stay far below; past it calls are summed, not lost.
+ */
+#define MPT_FAIR_RATE_DEFAULT 2000
+#define MPT_FAIR_BURST_DEFAULT 10000
 #define MPT_MAX_INFLIGHT_DEFAULT 1024
 /* Kernel memory the in-flight slots may take (preallocated at load). */
 #define MPT_INFLIGHT_MEM_MAX (512ull << 20)
@@ -43,7 +52,17 @@ struct mpt_stats {
 	uint64_t unread;	      /* records still in the ring when the stop's time ran out */
 	uint64_t kretprobe_missed;    /* returns the kernel's kretprobes missed (kprobe mode) */
 	uint64_t hooks_skipped;	      /* runs of the syscall hooks the kernel skipped (recursion) */
-	uint64_t proc_lost;	      /* process records lost (no room, malformed): lineage gaps */
+	/*
+	 * Calls whose entry and return hooks were both skipped: skipped entries
+	 * less the returns seen without their entry (no_entry), which a skipped
+	 * entry with a return that ran became. A loss.
+	 */
+	uint64_t skipped;
+	uint64_t proc_lost;	/* process records lost (no room, malformed): lineage gaps */
+	uint64_t summed_calls;	/* calls over a fair share, told in flood summaries */
+	uint64_t summaries;	/* flood summary records handed on */
+	uint64_t unsummed;	/* calls over a fair share with no room to sum them: lost */
+	uint64_t kprobe_missed; /* entries the kernel's kprobes missed (kprobe mode) */
 };
 
 struct mpt_tracer;
@@ -71,6 +90,12 @@ int mpt_tracer_stop(struct mpt_tracer *t);
 int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s);
 /* Bytes queued in the ring buffer at the last traced return, and its size. */
 void mpt_tracer_ring_fill(const struct mpt_tracer *t, uint64_t *queued, uint64_t *size);
+/*
+ * Ring-full losses by process since the last call: up to @n (host tgid,
+ * calls) pairs into @tgid and @count; how many. The rest are not named.
+ */
+unsigned int mpt_tracer_lost_by_process(struct mpt_tracer *t, uint32_t *tgid, uint64_t *count,
+					unsigned int n);
 /* Calls lost in the kernel: every loss counter added up. */
 uint64_t mpt_stats_lost(const struct mpt_stats *s);
 enum mpt_attach_mode mpt_tracer_mode(const struct mpt_tracer *t);

@@ -22,8 +22,8 @@ void mpt_sink_say(const char *msg)
 	fprintf(stderr, "mptrace: %s\n", msg);
 }
 
-static void stream_drop(struct mpt_sink *s, int only, int cause, uint64_t count, uint64_t from,
-			uint64_t to);
+static void stream_drop(struct mpt_sink *s, int only, int cause, uint32_t tgid, uint64_t count,
+			uint64_t from, uint64_t to);
 static uint64_t boot_ns(void);
 
 /*
@@ -41,7 +41,7 @@ static int flush_one(struct mpt_sink *s, int i)
 		uint64_t now = boot_ns(), count = o->unreported;
 
 		/* a small write can fit a nearly full disk: the record counts once written */
-		stream_drop(s, i, MPT_CAP_DROP_OUTPUT, count, s->out_failed_since[i], now);
+		stream_drop(s, i, MPT_CAP_DROP_OUTPUT, 0, count, s->out_failed_since[i], now);
 		err = mpt_output_flush(o);
 		if (!err && !o->failing)
 			o->unreported -= count;
@@ -176,19 +176,23 @@ static void stream_line(struct mpt_sink *s, int only, const char *json, const ch
 			mpt_output_line(&s->out[i], line, strlen(line), false);
 }
 
-static void stream_drop(struct mpt_sink *s, int only, int cause, uint64_t count, uint64_t from,
-			uint64_t to)
+static void stream_drop(struct mpt_sink *s, int only, int cause, uint32_t tgid, uint64_t count,
+			uint64_t from, uint64_t to)
 {
-	char json[512], table[256];
+	char json[512], table[256], who[48] = "", twho[48] = "";
 
+	if (tgid) {
+		snprintf(who, sizeof(who), ",\"hostProcessId\":%u", tgid);
+		snprintf(twho, sizeof(twho), " of process %u", tgid);
+	}
 	snprintf(json, sizeof(json),
-		 "{\"timestamp\":%lld,\"eventName\":\"drop\",\"cause\":\"%s\",\"count\":%llu,"
+		 "{\"timestamp\":%lld,\"eventName\":\"drop\",\"cause\":\"%s\",\"count\":%llu%s,"
 		 "\"fromTimestamp\":%lld,\"toTimestamp\":%lld}\n",
 		 (long long)(to + s->fmt.boot_to_wall_ns), mpt_cap_drop_cause(cause),
-		 (unsigned long long)count, (long long)(from + s->fmt.boot_to_wall_ns),
+		 (unsigned long long)count, who, (long long)(from + s->fmt.boot_to_wall_ns),
 		 (long long)(to + s->fmt.boot_to_wall_ns));
-	snprintf(table, sizeof(table), "-- %llu calls lost (%s) in the last %.3f s\n",
-		 (unsigned long long)count, mpt_cap_drop_cause(cause), (to - from) / 1e9);
+	snprintf(table, sizeof(table), "-- %llu calls%s lost (%s) in the last %.3f s\n",
+		 (unsigned long long)count, twho, mpt_cap_drop_cause(cause), (to - from) / 1e9);
 	stream_line(s, only, json, table);
 }
 
@@ -205,6 +209,48 @@ static void loss_counts(const struct mpt_sink *s, const struct mpt_stats *st, ui
 	cur[MPT_CAP_DROP_MALFORMED] = st->malformed;
 	cur[MPT_CAP_DROP_OUTPUT] = output_lost(s);
 	cur[MPT_CAP_DROP_CAPTURE] = s->cap ? mpt_cap_writer_lost(s->cap) : s->cap_lost;
+	cur[MPT_CAP_DROP_UNSUMMED] = st->unsummed;
+	cur[MPT_CAP_DROP_SKIPPED] = st->skipped;
+	cur[MPT_CAP_DROP_KPROBE] = st->kprobe_missed;
+}
+
+/* Processes a ring-full drop names at most; the rest of its count is not named. */
+#define NAMED_MAX 16
+
+/* One drop record of cause @k for @count calls (@tgid's, or nobody's in particular). */
+static int write_drop(struct mpt_sink *s, int k, uint32_t tgid, uint64_t count, uint64_t now)
+{
+	int err = 0;
+
+	if (s->cap && k != MPT_CAP_DROP_CAPTURE)
+		err = mpt_cap_write_drop(s->cap, k, tgid, count, s->lost_since_ns, now);
+	if (s->stream_stats)
+		stream_drop(s, -1, k, tgid, count, s->lost_since_ns, now);
+	return err;
+}
+
+/*
+ * @count calls lost to cause @k: a full ring's losses as a record per
+ * process that lost calls (the kernel counts them by process), then the
+ * rest; every other cause as one record.
+ */
+static int write_drops(struct mpt_sink *s, struct mpt_tracer *t, int k, uint64_t count,
+		       uint64_t now)
+{
+	uint32_t tgid[NAMED_MAX];
+	uint64_t n[NAMED_MAX];
+	unsigned int named = 0;
+	int err = 0;
+
+	if (k == MPT_STAT_RINGBUF_FULL)
+		named = mpt_tracer_lost_by_process(t, tgid, n, NAMED_MAX);
+	for (unsigned int i = 0; i < named && count && !err; i++) {
+		uint64_t c = n[i] < count ? n[i] : count;
+
+		err = write_drop(s, k, tgid[i], c, now);
+		count -= c;
+	}
+	return err || !count ? err : write_drop(s, k, 0, count, now);
 }
 
 /*
@@ -227,11 +273,7 @@ int mpt_sink_account(struct mpt_sink *s, struct mpt_tracer *t)
 	for (int k = 0; k < MPT_CAP_DROP_NR && !err; k++) {
 		if (k == MPT_CAP_DROP_OUTPUT || cur[k] <= s->lost[k])
 			continue;
-		if (s->cap && k != MPT_CAP_DROP_CAPTURE)
-			err = mpt_cap_write_drop(s->cap, k, cur[k] - s->lost[k], s->lost_since_ns,
-						 now);
-		if (s->stream_stats)
-			stream_drop(s, -1, k, cur[k] - s->lost[k], s->lost_since_ns, now);
+		err = write_drops(s, t, k, cur[k] - s->lost[k], now);
 		s->lost[k] = cur[k];
 	}
 	s->lost_since_ns = now;
@@ -257,12 +299,15 @@ void mpt_sink_stats(struct mpt_sink *s, struct mpt_tracer *t, bool final)
 	n = snprintf(json, sizeof(json),
 		     "{\"timestamp\":%lld,\"eventName\":\"stats\",\"hostName\":%s,"
 		     "\"attachMode\":\"%s\",\"final\":%s,\"eventsSeen\":%llu,"
-		     "\"eventsReceived\":%llu,\"eventsEmitted\":%llu,\"dropped\":{",
+		     "\"eventsReceived\":%llu,\"eventsEmitted\":%llu,\"callsSummed\":%llu,"
+		     "\"floodSummaries\":%llu,\"dropped\":{",
 		     (long long)(boot_ns() + s->fmt.boot_to_wall_ns), s->host_json, s->mode,
 		     final ? "true" : "false", (unsigned long long)st.kernel[MPT_STAT_EVENTS],
-		     (unsigned long long)st.received, (unsigned long long)written);
-	m = snprintf(table, sizeof(table), "-- stats: %llu seen, %llu written, lost:",
-		     (unsigned long long)st.kernel[MPT_STAT_EVENTS], (unsigned long long)written);
+		     (unsigned long long)st.received, (unsigned long long)written,
+		     (unsigned long long)st.summed_calls, (unsigned long long)st.summaries);
+	m = snprintf(table, sizeof(table), "-- stats: %llu seen, %llu written, %llu summed, lost:",
+		     (unsigned long long)st.kernel[MPT_STAT_EVENTS], (unsigned long long)written,
+		     (unsigned long long)st.summed_calls);
 	loss_counts(s, &st, cur);
 	for (int k = 0; k < MPT_CAP_DROP_NR; k++) {
 		uint64_t v = cur[k];
@@ -344,6 +389,9 @@ void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s)
 	fprintf(stderr, "mptrace: %llu events, %llu dropped",
 		(unsigned long long)(s->emitted - output_lost(s)),
 		(unsigned long long)(mpt_stats_lost(&st) + output_lost(s)));
+	if (st.summed_calls)
+		fprintf(stderr, " (%llu calls over a fair share summed in %llu flood summaries)",
+			(unsigned long long)st.summed_calls, (unsigned long long)st.summaries);
 #define MPT_STAT_PRINT(id, name, desc)                                                             \
 	if (MPT_STAT_##id != MPT_STAT_EVENTS)                                                      \
 		fprintf(stderr, " %s=%llu", name, (unsigned long long)st.kernel[MPT_STAT_##id]);
@@ -352,11 +400,14 @@ void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s)
 	fprintf(stderr, " unfinished=%llu", (unsigned long long)st.unfinished);
 	if (st.unread)
 		fprintf(stderr, " unread_at_stop=%llu", (unsigned long long)st.unread);
+	if (st.unsummed)
+		fprintf(stderr, " summary_full=%llu", (unsigned long long)st.unsummed);
+	if (st.skipped)
+		fprintf(stderr, " hooks_skipped=%llu", (unsigned long long)st.skipped);
+	if (st.kprobe_missed)
+		fprintf(stderr, " kprobe_missed=%llu", (unsigned long long)st.kprobe_missed);
 	if (st.kretprobe_missed)
 		fprintf(stderr, " kretprobe_missed=%llu", (unsigned long long)st.kretprobe_missed);
-	/* not in the sum: a skipped entry whose return ran is in no_entry already */
-	if (st.hooks_skipped)
-		fprintf(stderr, " hooks_skipped=%llu", (unsigned long long)st.hooks_skipped);
 	/* process records lost: no call is lost, but some lineage may be unknown */
 	if (st.proc_lost)
 		fprintf(stderr, " lineage_lost=%llu", (unsigned long long)st.proc_lost);
