@@ -102,8 +102,8 @@ static unsigned char *write_sample(const char *name, size_t *len,
 		v.enrich = &sample_enrich;
 		assert_int_equal(mpt_cap_write_event(w, &v), 0);
 		if (i == 2)
-			assert_int_equal(mpt_cap_write_drop(w, MPT_STAT_RINGBUF_FULL, 0, 7, 10, 20),
-					 0);
+			assert_int_equal(
+			    mpt_cap_write_drop(w, MPT_STAT_RINGBUF_FULL, 4242, 7, 10, 20), 0);
 		if (i % 2)
 			assert_int_equal(mpt_cap_flush(w), 0);
 	}
@@ -188,6 +188,7 @@ static void test_round_trip(void **state)
 			assert_int_equal(i, 3);
 			assert_int_equal(it.drop_cause, MPT_STAT_RINGBUF_FULL);
 			assert_int_equal(it.drop_count, 7);
+			assert_int_equal(it.drop_tgid, 4242); /* whose calls they were (1.3) */
 			assert_int_equal(it.drop_first_ns, 10);
 			assert_int_equal(it.drop_last_ns, 20);
 			continue;

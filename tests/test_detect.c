@@ -155,6 +155,38 @@ static void test_layout_scan(void **state)
 	f.ev.ret_state = MPT_RET_SEEN;
 	f.ev.status_state = MPT_ARRAY_OK;
 	assert_int_equal(call(103, 1, 0, 1000, 0, 0, 0), 0);
+	/* many small queries within the window are one scan: the second of 15 pages fires */
+	assert_int_equal(call(105, 2, 200, 15, 0, 0, 0), 0);
+	assert_int_equal(call(105, 2.5, 300, 15, 0, 0, 0), BIT(LAYOUT_SCAN));
+	/* spread wider than the window they are not */
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(call(106, 10 + i * 1.5, 200, 15, 0, 0, 0), 0);
+}
+
+/* A flood summary raises MPT-8, once per cooldown, and nothing else. */
+static void test_fair_share_flood(void **state)
+{
+	struct mpt_flood_event fl = {.type = MPT_REC_FLOOD,
+				     .version = MPT_EVENT_VERSION,
+				     .size = sizeof(fl),
+				     .event = MPT_REC_MOVE_PAGES,
+				     .calls = 5000,
+				     .pages = 5000,
+				     .targets = 1,
+				     .returns = 5000,
+				     .failures = 5000};
+	struct mpt_view v;
+	const char *why;
+
+	(void)state;
+	fl.task.host_tgid = fl.task.ns_tgid = 500;
+	fl.ret = -EPERM; /* never read as a failure of a call: a summary has none */
+	for (int i = 0; i < 3; i++) {
+		fl.ts_boot_ns = (uint64_t)(1 + i) * SEC;
+		fl.last_ns = fl.ts_boot_ns + SEC / 2;
+		assert_int_equal(mpt_event_parse(&fl, sizeof(fl), &v, &why), 0);
+		assert_int_equal(mpt_detect(det, &v), i ? 0 : BIT(FAIR_SHARE_FLOOD));
+	}
 }
 
 static void test_migration_flood(void **state)
@@ -231,6 +263,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_probe_burst, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_out_of_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_layout_scan, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fair_share_flood, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changed_during_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_flood, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pid_reuse, setup, teardown),

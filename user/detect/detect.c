@@ -63,6 +63,7 @@ struct proc_state {
 	uint64_t start_ns;
 	struct window errors;		 /* EPERM/EACCES/ESRCH results (MPT-3) */
 	struct window flood;		 /* pages asked to move (MPT-5) */
+	struct window scan;		 /* pages of other processes located (MPT-4) */
 	uint64_t last_fired[MPT_DET_NR]; /* event time + 1; 0: never */
 };
 
@@ -132,8 +133,9 @@ static uint32_t move_pages_hits(struct mpt_detector *d, const struct mpt_view *v
 		hit |= 1u << MPT_DET_OTHER_PROCESS;
 	if (ev->flags & MPOL_MF_MOVE_ALL_BIT)
 		hit |= 1u << MPT_DET_MOVE_ALL;
-	if (targets_other(v) && !ev->nodes && ev->count >= d->cfg.scan_pages &&
-	    ev->ret_state == MPT_RET_SEEN && ev->ret >= 0)
+	/* over a window: many small queries are one scan */
+	if (targets_other(v) && !ev->nodes && ev->ret_state == MPT_RET_SEEN && ev->ret >= 0 &&
+	    window_add(&s->scan, ev->ts_boot_ns, ev->count, d->cfg.window_ns) >= d->cfg.scan_pages)
 		hit |= 1u << MPT_DET_LAYOUT_SCAN;
 	if (ev->changed || ev->kernel_other_n)
 		hit |= 1u << MPT_DET_CHANGED_DURING_CALL;

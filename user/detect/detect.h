@@ -41,7 +41,7 @@ struct mpt_detect_cfg {
 	bool enabled;
 	uint32_t burst_errors; /* MPT-3: this many EPERM/EACCES/ESRCH from one process */
 	uint64_t window_ns;    /* ... within this window (MPT-3, MPT-5) */
-	uint32_t scan_pages;   /* MPT-4: a query of at least this many pages */
+	uint32_t scan_pages;   /* MPT-4: at least this many pages of others queried per window */
 	uint64_t flood_pages;  /* MPT-5: pages asked to move per window by one process */
 	uint64_t cooldown_ns;  /* a rule fires at most once per process per cooldown */
 };
