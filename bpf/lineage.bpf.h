@@ -171,7 +171,7 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 	struct mpt_proc_event *p;
 
 	/* a new thread is not a new process */
-	if (child->pid != child->tgid || (__u32)parent->tgid == self_tgid)
+	if (child->pid != child->tgid || is_self_task(parent))
 		return 0;
 	p = proc_record(&sc);
 	if (!p)
@@ -191,7 +191,7 @@ int BPF_PROG(proc_exec, struct task_struct *t, pid_t old_pid, struct linux_binpr
 	struct mm_struct *mm = t->mm;
 	__u64 start, end, n, path;
 
-	if ((__u32)t->tgid == self_tgid)
+	if (is_self_task(t))
 		return 0;
 	p = proc_record(&sc);
 	if (!p)
@@ -223,7 +223,7 @@ static __always_inline void proc_exit(void)
 	struct mpt_proc_event *p;
 
 	/* do_exit() has counted this thread out of signal->live already */
-	if (t->signal->live.counter || (__u32)t->tgid == self_tgid)
+	if (t->signal->live.counter || is_self_task(t))
 		return;
 	p = proc_record(&sc);
 	if (!p)

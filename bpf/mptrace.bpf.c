@@ -26,6 +26,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the loader before load; the verifier sees them as constants. */
 const volatile __u32 array_cap = MPT_ARRAY_CAP_DEFAULT;
 const volatile __u32 self_tgid = 0;
+/*
+ * 0 when the loader runs in the host's pid namespace (self_tgid is then its
+ * host pid); else that namespace's inode, and self_tgid the pid there: a
+ * host process with that number is somebody else.
+ */
+const volatile __u32 self_pidns = 0;
 /* Filters (include/mptrace_filter.h): a bit per kind with values in filter_values. */
 const volatile __u32 filter_kinds = 0;
 const volatile __u32 filter_scope = MPT_SCOPE_ALL;
@@ -33,6 +39,12 @@ const volatile __u32 container_filter_n = 0;
 const volatile bool target_other = false;
 /* Wake the reader only once this much is queued; it also polls on a timer. */
 const volatile __u64 wakeup_bytes = 0;
+/*
+ * The return hooks are the syscall exit tracepoints (tracepoint mode): they
+ * see calls refused before they ran too. In the other modes a return hook
+ * that runs means the call ran; refusals come through refused_exit.
+ */
+const volatile bool exit_hook_is_sys_exit = false;
 /* The in-flight map's size (--max-inflight). */
 const volatile __u32 max_inflight = 1024;
 /* The events traced (--event), a bit per record type: the raw 32-bit hooks, shared by all, check
@@ -121,6 +133,12 @@ const volatile __u64 fair_tolerance_ns = 0;
 __u32 flood_epoch = 0;
 /* Calls over budget that found no room in flood_sums: a loss, counted. */
 __u64 flood_unsummed = 0;
+/*
+ * Returns the filters let through whose entry was not seen (reported from
+ * the return, or counted in no_entry): with the entries the kernel says it
+ * skipped, the calls neither hook saw.
+ */
+__u64 at_return = 0;
 /* Summaries made: while the loader has collected fewer, some are waiting. */
 __u64 flood_made = 0;
 
@@ -498,6 +516,26 @@ static __always_inline bool ancestor_listed(struct task_struct *task)
 	return false;
 }
 
+/* Is @task's process the loader itself? */
+static __always_inline bool is_self_task(struct task_struct *task)
+{
+	struct upid up;
+
+	if (!self_pidns)
+		return (__u32)task->tgid == self_tgid;
+	upid_at(task->group_leader->thread_pid, task->thread_pid->level, &up);
+	return self_tgid && (__u32)up.nr == self_tgid && up.ns &&
+	       BPF_CORE_READ(up.ns, ns.inum) == self_pidns;
+}
+
+/* Is the caller the loader? The host's pid decides, unless the loader is in a pid namespace. */
+static __always_inline bool is_self(__u64 pid_tgid)
+{
+	if (!self_pidns)
+		return (__u32)(pid_tgid >> 32) == self_tgid;
+	return is_self_task(bpf_get_current_task_btf());
+}
+
 /* Is the caller the loader's test process? Read only while a test is under way. */
 static __always_inline bool is_canary(void)
 {
@@ -523,7 +561,7 @@ static __always_inline bool should_trace(__u64 pid_tgid, __s32 call_pid, bool ha
 
 	if (is_canary())
 		return true;
-	if ((__u32)(pid_tgid >> 32) == self_tgid)
+	if (is_self(pid_tgid))
 		return false;
 	if (!filter_kinds && filter_scope == MPT_SCOPE_ALL && !container_filter_n && !target_other)
 		return true;
@@ -652,6 +690,7 @@ static __always_inline void fill_hdr(struct mpt_rec_hdr *h, const struct call_ar
 	h->ret = 0;
 	h->abi = a->abi;
 	mpt_hdr_clear_return(h, MPT_RET_SEEN);
+	h->origin = MPT_ORIGIN_ENTRY;
 	__builtin_memset(h->_hdr_pad, 0, sizeof(h->_hdr_pad));
 }
 
@@ -802,10 +841,10 @@ static __always_inline void emit_without_return(struct mpt_rec_hdr *h, __u8 why)
 		emit(h, size);
 }
 
-/* Does @h hold a call's entry (not idle, not a call that was summed)? */
+/* Does @h hold a call's entry (not idle, summed or just returned)? */
 static __always_inline bool slot_busy(const struct mpt_rec_hdr *h)
 {
-	return h->size > MPT_SLOT_SUMMED;
+	return h->size > MPT_SLOT_RETURNED;
 }
 
 /* Only the owning thread calls this: nobody else can be writing into the slot. */
@@ -914,27 +953,35 @@ static __always_inline struct mpt_flood_event *flood_of(const struct call_args *
 	return bpf_map_lookup_elem(&flood_sums, key);
 }
 
-/*
- * Sum a call over budget into its process's summary. The thread's idle slot
- * (if it has one) is marked, so that the return adds its result.
- */
-static __always_inline void flood_sum(const struct call_args *a, __u64 pid_tgid, __u64 now)
+/* Sum a call over budget into its process's summary (in this generation). */
+static __always_inline struct mpt_flood_event *flood_add(const struct call_args *a, __u64 pid_tgid,
+							 __u64 now, const struct flood_key *key)
 {
-	struct flood_key key = {.epoch = flood_epoch, .tgid = pid_tgid >> 32, .type = a->type};
-	struct mpt_flood_event *f = flood_of(a, pid_tgid, &key);
-	__u32 tid = (__u32)pid_tgid, hash = (__u32)a->arg[0] * 2654435761u;
-	struct mpt_rec_hdr *h;
-	__u8 one = 1;
+	struct mpt_flood_event *f = flood_of(a, pid_tgid, key);
+	__u32 hash = (__u32)a->arg[0] * 2654435761u;
 
 	if (!f) {
 		__sync_fetch_and_add(&flood_unsummed, 1);
-		return;
+		return NULL;
 	}
 	__sync_fetch_and_add(&f->calls, 1);
 	if (a->type == MPT_REC_MOVE_PAGES)
 		__sync_fetch_and_add(&f->pages, a->arg[1]);
 	f->targets |= 1ull << (hash >> 26); /* racy, and a floor anyway */
 	f->last_ns = now;
+	return f;
+}
+
+/* At entry: sum the call, and mark the thread so that its return adds its result. */
+static __always_inline void flood_sum(const struct call_args *a, __u64 pid_tgid, __u64 now)
+{
+	struct flood_key key = {.epoch = flood_epoch, .tgid = pid_tgid >> 32, .type = a->type};
+	__u32 tid = (__u32)pid_tgid;
+	struct mpt_rec_hdr *h;
+	__u8 one = 1;
+
+	if (!flood_add(a, pid_tgid, now, &key))
+		return;
 	h = thread_slot(tid);
 	if (!h) {
 		/* so that its return is not counted as a return without an entry */
@@ -954,7 +1001,7 @@ static __always_inline void flood_return(struct mpt_rec_hdr *h, __u64 pid_tgid, 
 	struct flood_key key = {.epoch = h->ret, .tgid = pid_tgid >> 32, .type = h->type};
 	struct mpt_flood_event *f = bpf_map_lookup_elem(&flood_sums, &key);
 
-	h->size = 0;
+	h->size = MPT_SLOT_RETURNED;
 	if (!f)
 		return;
 	__sync_fetch_and_add(&f->returns, 1);
@@ -990,6 +1037,99 @@ static __always_inline int on_enter(const struct call_args *a)
 	return 0;
 }
 
+/* The syscall's own pt_regs (the user registers). */
+#if defined(__TARGET_ARCH_x86)
+#define TS_COMPAT 0x0002      /* arch/x86/include/asm/thread_info.h */
+#define SECCOMP_MODE_FILTER 2 /* include/uapi/linux/seccomp.h */
+#else
+#error "mptrace: only x86_64 is supported so far (syscall gates)"
+#endif
+
+/* A native-gate call with the x32 bit in its number passes 32-bit pointers. */
+static __always_inline __u8 native_abi(__u64 orig_ax)
+{
+	return orig_ax & MPT_X32_SYSCALL_BIT ? MPT_ABI_X32 : MPT_ABI_X86_64;
+}
+
+/* The caller has a seccomp filter and the call failed: refused before it ran, most likely. */
+static __always_inline bool refused_by_seccomp(long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return ret < 0 && bpf_core_field_exists(task->seccomp) &&
+	       task->seccomp.mode == SECCOMP_MODE_FILTER;
+}
+
+/*
+ * A call of event @type whose entry was never seen, at its return (@ret):
+ * its arguments from the caller's registers (the kernel keeps them until
+ * the return), its arrays read now, then what the return adds, as for any
+ * call; @origin says which. Global: verified once, not in every hook.
+ */
+__noinline int report_at_return(__u16 type, long ret, __u8 origin)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct call_args a = {.type = type};
+	struct mpt_rec_hdr *h;
+	__u64 size;
+
+	if (!regs || !type || type > MPT_EVENT_TYPE_MAX)
+		return 0;
+	if (task->thread_info.status & TS_COMPAT) {
+		a.abi = MPT_ABI_IA32;
+		a.arg[0] = (__u64)(__s64)(__s32)regs->bx;
+		a.arg[1] = (__u32)regs->cx;
+		a.arg[2] = (__u32)regs->dx;
+		a.arg[3] = (__u32)regs->si;
+		a.arg[4] = (__u32)regs->di;
+		a.arg[5] = (__u64)(__s64)(__s32)regs->bp;
+	} else {
+		a.abi = native_abi(regs->orig_ax);
+		a.arg[0] = regs->di;
+		a.arg[1] = regs->si;
+		a.arg[2] = regs->dx;
+		a.arg[3] = regs->r10;
+		a.arg[4] = regs->r8;
+		a.arg[5] = regs->r9;
+	}
+	if (!should_trace(pid_tgid, a.arg[0], true))
+		return 0;
+	if (origin == MPT_ORIGIN_RETURN)
+		__sync_fetch_and_add(&at_return, 1);
+	cgroup_note(bpf_get_current_cgroup_id());
+	if (fair_interval_ns && over_budget(pid_tgid >> 32, bpf_ktime_get_boot_ns())) {
+		struct flood_key key = {.epoch = flood_epoch, .tgid = pid_tgid >> 32, .type = type};
+		struct mpt_flood_event *f = flood_add(&a, pid_tgid, bpf_ktime_get_boot_ns(), &key);
+
+		/* the call and its result at once */
+		if (f) {
+			__sync_fetch_and_add(&f->returns, 1);
+			if (ret < 0)
+				__sync_fetch_and_add(&f->failures, 1);
+		}
+		h = bpf_map_lookup_elem(&inflight, &(__u32){(__u32)pid_tgid});
+		if (h && !slot_busy(h) && origin == MPT_ORIGIN_RETURN)
+			h->size = MPT_SLOT_RETURNED;
+		return 0;
+	}
+	h = thread_slot((__u32)pid_tgid);
+	if (!h) {
+		stat_inc(MPT_STAT_NO_ENTRY);
+		return 0;
+	}
+	fill_entry(h, &a, pid_tgid);
+	h->origin = origin;
+	h->ret = ret;
+	size = exit_bytes(h, ret, type);
+	if (size)
+		emit(h, size);
+	/* a return hook ran: the raw sys_exit that follows must know (refused_exit) */
+	h->size = origin == MPT_ORIGIN_RETURN ? MPT_SLOT_RETURNED : 0;
+	return 0;
+}
+
 /* The return of a call of event @type (a constant in each wrapper). */
 static __always_inline int on_exit(long ret, __u16 type)
 {
@@ -998,7 +1138,7 @@ static __always_inline int on_exit(long ret, __u16 type)
 	struct mpt_rec_hdr *h;
 	__u64 size;
 
-	if ((__u32)(pid_tgid >> 32) == self_tgid)
+	if (is_self(pid_tgid))
 		return 0;
 	h = bpf_map_lookup_elem(&inflight, &tid);
 	if (h && h->size == MPT_SLOT_SUMMED && h->type == type) {
@@ -1014,13 +1154,12 @@ static __always_inline int on_exit(long ret, __u16 type)
 		/* reported at its entry already */
 		if (bpf_map_delete_elem(&untracked, &tid) == 0)
 			return 0;
-		/*
-		 * Count only calls the filters would have let through; with
-		 * --target-other the pid argument is unknown here, so such a
-		 * return is not counted.
-		 */
-		if (!target_other && !entry_detached && should_trace(pid_tgid, 0, false))
-			stat_inc(MPT_STAT_NO_ENTRY);
+		/* a call that began after tracing stopped is none of ours */
+		if (!entry_detached)
+			report_at_return(type, ret,
+					 exit_hook_is_sys_exit && refused_by_seccomp(ret)
+					     ? MPT_ORIGIN_REFUSED
+					     : MPT_ORIGIN_RETURN);
 		return 0;
 	}
 
@@ -1029,7 +1168,7 @@ static __always_inline int on_exit(long ret, __u16 type)
 	size = exit_bytes(h, ret, type);
 	if (size)
 		emit(h, size);
-	h->size = 0; /* idle */
+	h->size = MPT_SLOT_RETURNED; /* idle */
 	if (slots_used > max_inflight / 2)
 		free_slot(tid);
 	return 0;
@@ -1056,19 +1195,6 @@ int thread_exit(struct bpf_raw_tracepoint_args *ctx)
 	bpf_map_delete_elem(&untracked, &tid);
 	proc_exit();
 	return 0;
-}
-
-/* The syscall's own pt_regs (the user registers). */
-#if defined(__TARGET_ARCH_x86)
-#define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h */
-#else
-#error "mptrace: only x86_64 is supported so far (syscall gates)"
-#endif
-
-/* A native-gate call with the x32 bit in its number passes 32-bit pointers. */
-static __always_inline __u8 native_abi(__u64 orig_ax)
-{
-	return orig_ax & MPT_X32_SYSCALL_BIT ? MPT_ABI_X32 : MPT_ABI_X86_64;
 }
 
 static __always_inline int enter_native(__u16 type, __u64 a0, __u64 a1, __u64 a2, __u64 a3,
@@ -1250,6 +1376,49 @@ int BPF_PROG(tp_compat_enter, struct pt_regs *regs, long id)
 	if (abi == MPT_ABI_IA32)
 		return enter_ia32(type, regs);
 	return enter_native(type, regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9, id);
+}
+
+/*
+ * kprobe and fentry modes: a call refused before it ran (a seccomp filter)
+ * never reaches the syscall's function, so neither of its hooks runs; the
+ * raw sys_exit tracepoint still does. A call whose return hook ran left its
+ * thread's slot MPT_SLOT_RETURNED; without a slot, a call that ran would
+ * have had one kept, unless the map was over half full (then say nothing).
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(refused_exit, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task;
+	struct mpt_rec_hdr *h;
+	__u16 type = 0;
+	__u32 tid;
+	__u8 abi;
+
+	if (ret >= 0)
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (task->thread_info.status & TS_COMPAT) {
+		type = compat_event(regs->orig_ax, &abi);
+	} else {
+#define MPT_NATIVE_ROW(ID, T, name, nr64, nr32)                                                    \
+	if (regs->orig_ax == nr64)                                                                 \
+		type = if_traced(T);
+		MPT_EVENTS(MPT_NATIVE_ROW)
+#undef MPT_NATIVE_ROW
+		if (!type)
+			type = compat_event(regs->orig_ax, &abi);
+	}
+	if (!type || !refused_by_seccomp(ret))
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	h = bpf_map_lookup_elem(&inflight, &tid);
+	if (h && h->size == MPT_SLOT_RETURNED) {
+		h->size = 0;
+		return 0;
+	}
+	if (h ? h->size != 0 : slots_used > max_inflight / 2)
+		return 0;
+	return report_at_return(type, ret, MPT_ORIGIN_REFUSED);
 }
 
 SEC("tp_btf/sys_exit")

@@ -108,6 +108,25 @@ enum mpt_ret_state {
 };
 
 /*
+ * Where a record was made. A call whose entry was not seen (the kernel
+ * skipped the hook, or the call began before tracing did) is reported from
+ * its return, its arguments taken from the caller's registers and its
+ * arrays read then; a call refused before it ran (a seccomp filter) passes
+ * only the return hook, and is reported from there the same way.
+ */
+#define MPT_ORIGINS(X)                                                                             \
+	X(ENTRY, "", "")                                                                           \
+	X(RETURN, "return", "its entry was not seen: arguments and arrays as at its return")       \
+	X(REFUSED, "seccomp", "refused by the caller's seccomp filter before it ran")
+
+enum mpt_origin {
+#define MPT_ORIGIN_ENUM(id, name, desc) MPT_ORIGIN_##id,
+	MPT_ORIGINS(MPT_ORIGIN_ENUM)
+#undef MPT_ORIGIN_ENUM
+	    MPT_ORIGIN_NR,
+};
+
+/*
  * Loss counters, one per-CPU slot each. Every move_pages call the filters
  * accept ends up either as a record (EVENTS) or in exactly one loss counter.
  */
@@ -166,7 +185,8 @@ struct mpt_task {
 	__s64 ret;                                                                                 \
 	__u8 abi;	/* enum mpt_abi */                                                         \
 	__u8 ret_state; /* enum mpt_ret_state */                                                   \
-	__u8 _hdr_pad[6];
+	__u8 origin;	/* enum mpt_origin: where the record was made */                           \
+	__u8 _hdr_pad[5];
 
 struct mpt_rec_hdr {
 	MPT_REC_HDR_FIELDS
@@ -276,10 +296,12 @@ struct mpt_flood_event {
 /* Processes whose ring-full losses are counted by name (LRU). */
 #define MPT_LOST_PROCS 1024
 /*
- * An in-flight slot's size while its thread is in a call that was summed:
- * its return adds to the summary. Any record is longer.
+ * An in-flight slot's size while its thread is in a call that was summed
+ * (its return adds to the summary), and once a call's return hook is done
+ * (the raw sys_exit hook then knows the call ran). Any record is longer.
  */
 #define MPT_SLOT_SUMMED 1
+#define MPT_SLOT_RETURNED 2
 
 /*
  * The process tracker (sched_process_fork/exec/exit): who every process is,

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -412,6 +413,32 @@ static char *slurp(const char *path, size_t *len)
 }
 
 /* Every line of @path is one complete JSON object; returns how many. */
+/*
+ * The replay of capture @cap (with its detections when @detect) is the live
+ * JSON @live, byte for byte. Through a file: a flood's records are more
+ * than a pipe buffer holds.
+ */
+static void assert_replay_is_live(const char *cap, const char *live, bool detect)
+{
+	char again[300];
+	char *replay[] = {
+	    (char *)mptrace_bin,	"replay", "-f", "json", "-o", again, (char *)cap,
+	    detect ? "--detect" : NULL, NULL};
+	static struct proc p;
+	size_t n, rn;
+	char *buf, *rbuf;
+
+	snprintf(again, sizeof(again), "%s.replayed", live);
+	unlink(again);
+	assert_int_equal(run(replay, 0, &p), 0);
+	buf = slurp(live, &n);
+	rbuf = slurp(again, &rn);
+	assert_int_equal(rn, n);
+	assert_memory_equal(rbuf, buf, n);
+	free(buf);
+	free(rbuf);
+}
+
 static int json_lines(const char *path)
 {
 	size_t len;
@@ -983,14 +1010,13 @@ static void test_fair_share_flood(void **state)
 {
 	volatile int *stop =
 	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	char live[256], cap[256], again[256], flood_json[256], cmd[1024], pid[16], *buf, *rbuf,
-	    *line, *save;
+	char live[256], cap[256], flood_json[256], cmd[1024], pid[16], *buf, *line, *save;
 	FILE *floods;
 	char *mem = tu_touched_pages(1);
 	void *pages[1] = {mem};
 	long long recorded = 0, summed = 0, returns = 0, failures = 0, made = 0;
 	int status[1], fd[2], quiet = 0, mpt8 = 0, summaries = 0, st;
-	size_t n, rn;
+	size_t n;
 	pid_t flooder;
 	struct tu_call c;
 	struct proc p;
@@ -1088,19 +1114,137 @@ static void test_fair_share_flood(void **state)
 		 summaries);
 	assert_int_equal(system(cmd), 0);
 
-	/* files, not pipes: the flood's records are more than a pipe buffer holds */
-	snprintf(again, sizeof(again), "%s/fair-replay.json", tmpdir);
-	char *replay[] = {
-	    (char *)mptrace_bin, "replay", "--detect", "-f", "json", "-o", again, cap, NULL};
-	assert_int_equal(run(replay, 0, &p), 0);
-	buf = slurp(live, &n);
-	rbuf = slurp(again, &rn);
-	assert_int_equal(rn, n);
-	assert_memory_equal(rbuf, buf, n);
-	free(buf);
-	free(rbuf);
+	assert_replay_is_live(cap, live, true);
 	munmap((void *)stop, 4096);
 	munmap(mem, 4096);
+}
+
+/*
+ * Calls a seccomp filter refuses never run, but they are the attempts an
+ * audit wants: each is an event (arguments, arrays, the caller), marked
+ * refusedBySeccomp, valid by the schema; three raise MPT-9; replay agrees.
+ */
+static void test_refused_by_seccomp(void **state)
+{
+	char live[256], cap[256], cmd[1024], pid[16], *buf, *line, *save;
+	void *pages[2] = {(void *)0x10000, (void *)0x20000};
+	int nodes[2] = {1, 1}, status[2], events = 0, mpt9 = 0, st;
+	size_t n;
+	struct proc p;
+	pid_t child;
+
+	(void)state;
+	snprintf(live, sizeof(live), "%s/refused.json", tmpdir);
+	snprintf(cap, sizeof(cap), "%s/refused.mpcap", tmpdir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = {(char *)mptrace_bin, "-f", "json", "-o", live, "--capture", cap, "--detect",
+			"--descendant-of",   pid,  NULL};
+	start_tracing(&p, argv);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		if (tu_seccomp_refuse(EPERM, EPERM))
+			_exit(2);
+		for (int i = 0; i < 3; i++)
+			if (syscall(SYS_move_pages, 4242, 2, pages, nodes, status, 2) != -1)
+				_exit(3);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(child, &st, 0), child);
+	assert_int_equal(st, 0);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+
+	buf = slurp(live, &n);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *ev = json_loads(line, 0, NULL);
+		const char *name = json_string_value(json_object_get(ev, "eventName"));
+
+		if (!strcmp(name, "move_pages")) {
+			assert_int_equal(json_integer_value(json_object_get(ev, "hostProcessId")),
+					 child);
+			assert_true(json_is_true(json_object_get(ev, "refusedBySeccomp")));
+			assert_true(json_is_false(json_object_get(ev, "entrySeen")));
+			assert_true(json_is_null(json_object_get(ev, "durationNs")));
+			assert_int_equal(json_integer_value(json_object_get(ev, "returnValue")),
+					 -EPERM);
+			assert_int_equal(json_integer_value(json_object_get(arg(ev, 0), "value")),
+					 4242);
+			assert_string_equal(json_string_value(json_array_get(
+						json_object_get(arg(ev, 2), "data"), 1)),
+					    "0x20000");
+			assert_string_equal(
+			    json_string_value(json_object_get(arg(ev, 4), "readError")),
+			    "not filled: the call failed");
+			events++;
+		} else if (!strcmp(name, "detection") &&
+			   !strcmp(json_string_value(
+				       json_object_get(json_object_get(ev, "detection"), "id")),
+				   "MPT-9")) {
+			mpt9++;
+		}
+		json_decref(ev);
+	}
+	free(buf);
+	assert_int_equal(events, 3);
+	assert_int_equal(mpt9, 1);
+	/* the events alone, through the schema */
+	snprintf(cmd, sizeof(cmd),
+		 "grep -v '\"detection\"' %s > %s.events && %s %s %s %s.events 3 >&2", live, live,
+		 python, schema_check, schema, live);
+	assert_int_equal(system(cmd), 0);
+
+	assert_replay_is_live(cap, live, true);
+}
+
+/*
+ * mptrace in a pid namespace of its own is pid N there; a host process
+ * whose host pid is N is somebody else, and its calls are traced. The
+ * namespace's next pid is set so that mptrace gets the victim's number.
+ */
+static void test_own_pid_namespace(void **state)
+{
+	char script[1024], want[64], b = 'g';
+	int go[2], st;
+	struct proc p;
+	pid_t victim;
+
+	(void)state;
+	assert_int_equal(pipe(go), 0);
+	victim = fork();
+	assert_true(victim >= 0);
+	if (victim == 0) {
+		void *pages[1] = {(void *)0x10000};
+		int status[1];
+
+		alarm(60);
+		prctl(PR_SET_NAME, "mpt_nsvictim");
+		if (read(go[0], &b, 1) != 1)
+			_exit(1);
+		syscall(SYS_move_pages, 0, 1, pages, NULL, status, 0);
+		_exit(0);
+	}
+	snprintf(script, sizeof(script),
+		 "echo %d > /proc/sys/kernel/ns_last_pid; %s --comm mpt_nsvictim -d 3 & "
+		 "echo \"mptrace is pid $! here\" >&2; wait",
+		 victim - 1, mptrace_bin);
+	char *argv[] = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc",
+			"/bin/sh",	    "-c",    script,   NULL};
+	proc_start(&p, argv, 0);
+	proc_read(&p, 15000, " via ");
+	snprintf(want, sizeof(want), "mptrace is pid %d here", victim);
+	if (!strstr(p.err, " via "))
+		fail_msg("no ready line; stderr: %s", p.err);
+	if (!strstr(p.err, want))
+		fail_msg("mptrace did not get pid %d in its namespace: %s", victim, p.err);
+	assert_int_equal(write(go[1], &b, 1), 1);
+	assert_int_equal(waitpid(victim, &st, 0), victim);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	snprintf(want, sizeof(want), "mpt_nsvictim[%d] move_pages(0, 1, [0x10000]", victim);
+	if (!strstr(p.out, want))
+		fail_msg("the host process %d was not traced:\n%s\n%s", victim, p.out, p.err);
+	close(go[0]);
+	close(go[1]);
 }
 
 /* Under systemd: READY once attached, watchdog keep-alives, STOPPING; capabilities dropped. */
@@ -1664,19 +1808,6 @@ static const char *exe_of(json_t *o)
 }
 
 /* `replay -f json @cap` prints what the live run wrote to @live, byte for byte. */
-static void assert_replay_is_live(const char *cap, const char *live)
-{
-	char *replay[] = {(char *)mptrace_bin, "replay", "-f", "json", (char *)cap, NULL};
-	static struct proc p;
-	size_t n;
-	char *buf;
-
-	assert_int_equal(run(replay, 0, &p), 0);
-	buf = slurp(live, &n);
-	assert_int_equal(p.out_len, n);
-	assert_memory_equal(p.out, buf, n);
-	free(buf);
-}
 
 /* Run mp_lineage with @args to its end. */
 static void run_lineage(char *const args[])
@@ -1793,7 +1924,7 @@ static void test_lineage(void **state)
 	json_decref(ev);
 
 	/* the capture says the same without /proc: replay prints the same bytes */
-	assert_replay_is_live(cap, live);
+	assert_replay_is_live(cap, live, false);
 	/* the table's compact form */
 	char *table[] = {(char *)mptrace_bin, "replay", cap, NULL};
 	assert_int_equal(run(table, 0, &p), 0);
@@ -1961,7 +2092,7 @@ static void test_lineage_hostile(void **state)
 		assert_string_equal(exe_of(ancestor(ev, i)), helper);
 	json_decref(ev);
 
-	assert_replay_is_live(cap, live);
+	assert_replay_is_live(cap, live, false);
 	snprintf(cmd, sizeof(cmd), "%s %s %s %s 3 >&2", python, schema_check, schema, live);
 	assert_int_equal(system(cmd), 0);
 }
@@ -2147,7 +2278,7 @@ static void test_pid_reuse(void **state)
 	json_decref(first);
 	json_decref(second);
 
-	assert_replay_is_live(cap, live);
+	assert_replay_is_live(cap, live, false);
 	/* the replayed lineage filter follows each process, not the pid */
 	char *by_copy[] = {(char *)mptrace_bin, "replay", "-f", "json", "--exe", copy, cap, NULL};
 	assert_int_equal(run(by_copy, 0, &p), 0);
@@ -2200,6 +2331,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_ocsf_live),
 	    cmocka_unit_test(test_stats_and_drops),
 	    cmocka_unit_test(test_fair_share_flood),
+	    cmocka_unit_test(test_refused_by_seccomp),
+	    cmocka_unit_test(test_own_pid_namespace),
 	    cmocka_unit_test(test_service_manager),
 	    cmocka_unit_test(test_log_rotation_and_hup),
 	    cmocka_unit_test(test_disk_full),

@@ -68,6 +68,13 @@ int tu_collect(void *ctx, const struct mpt_view *v); /* an mpt_event_fn */
 size_t tu_wait_events(struct mpt_tracer *t, struct tu_events *events, size_t n, int timeout_ms);
 void tu_events_clear(struct tu_events *events);
 
+/*
+ * Give the calling thread a seccomp filter that refuses move_pages with
+ * -@mp_err and migrate_pages with -@mg_err, as a container's default profile
+ * does. Only for a child: a filter cannot be taken off. 0, or -1.
+ */
+int tu_seccomp_refuse(int mp_err, int mg_err);
+
 /* mmap @n anonymous pages and touch each so they exist. */
 void *tu_touched_pages(size_t n);
 

@@ -11,9 +11,17 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 echo 0 > /proc/sys/kernel/printk 2>/dev/null
 
-result() { echo "MPT-RESULT $1 $2 $3"; }
+# A result, and the seconds since the last one (what each check costs under TCG).
+last=$(date +%s)
+result() {
+	now=$(date +%s)
+	echo "MPT-RESULT $1 $2 $3"
+	echo "MPT-TIME $1 $2 $((now - last))"
+	last=$now
+}
 
 echo "MPT-KERNEL $(uname -r)"
+echo "MPT-CMDLINE $(cat /proc/cmdline)"
 echo "MPT-NODES $(cat /sys/devices/system/node/online)"
 # The migration checks place pages on node 0 and watch the kernel move them to node 1.
 # Automatic NUMA balancing (on by default with two nodes) may move them first, while
@@ -32,6 +40,7 @@ else
 fi
 
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+echo "MPT-PREEMPT $(cat /sys/kernel/debug/sched/preempt 2>/dev/null || echo unknown)"
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
@@ -53,14 +62,10 @@ for mode in kprobe fentry tracepoint; do
 	fi
 done
 
-# The binary itself in one mode: wait for its ready line, run a known workload, read the table.
-cli_check() {
-	mode=$1
-	rm -f /tmp/out /tmp/err
-	mptrace --attach "$mode" -n 3 >/tmp/out 2>/tmp/err &
-	pid=$!
+# Until mptrace ($pid, stderr in /tmp/err) says it traces in mode $1; 1 if it never does.
+wait_ready() {
 	i=0
-	until grep -q "^mptrace: tracing .* via $mode" /tmp/err 2>/dev/null; do
+	until grep -q "^mptrace: tracing .* via $1" /tmp/err 2>/dev/null; do
 		i=$((i + 1))
 		if [ $i -gt 300 ] || ! kill -0 $pid 2>/dev/null; then
 			cat /tmp/err
@@ -69,6 +74,15 @@ cli_check() {
 		fi
 		sleep 0.1
 	done
+}
+
+# The binary itself in one mode: wait for its ready line, run a known workload, read the table.
+cli_check() {
+	mode=$1
+	rm -f /tmp/out /tmp/err
+	mptrace --attach "$mode" -n 3 >/tmp/out 2>/tmp/err &
+	pid=$!
+	wait_ready "$mode" || return 1
 	set -- $(mp_workload)
 	wait $pid || return 1
 	cat /tmp/out /tmp/err
@@ -76,6 +90,24 @@ cli_check() {
 		grep -q "move_pages(0, 2, \[$2, $3\], NULL, 0x[0-9a-f]*, 0x10 /\* MPOL_??? \*/) = -1 EINVAL (Invalid argument) <" /tmp/out &&
 		grep -q "mp_workload\[[0-9]*\] migrate_pages(0, 65, \[0\], \[0\]) = 0 <" /tmp/out &&
 		grep -q "mptrace: 3 events, 0 dropped" /tmp/err
+}
+
+# Four threads on two CPUs, as fast as they can, every call recorded (--fair-rate 0):
+# each call made is an event or a counted loss, whatever the kernel skipped.
+account_check() {
+	mode=$1
+	rm -f /tmp/err
+	mptrace --attach "$mode" --comm mp_bench --fair-rate 0 -o /dev/null 2>/tmp/err &
+	pid=$!
+	wait_ready "$mode" || return 1
+	calls=$(mp_bench mp 1 20000 1000000000 4 | sed -n 's/^calls \([0-9]*\) .*/\1/p')
+	sleep 2 # the reader catches up (TCG is slow): the records, not unread_at_stop, count
+	kill -INT $pid
+	wait $pid || return 1
+	line=$(grep "^mptrace: [0-9]* events, [0-9]* dropped" /tmp/err)
+	echo "MPT-ACCOUNT $mode calls=$calls $line"
+	set -- $(echo "$line" | sed 's/^mptrace: \([0-9]*\) events, \([0-9]*\) dropped.*/\1 \2/')
+	[ -n "$calls" ] && [ $(($1 + $2)) -eq "$calls" ]
 }
 
 for mode in kprobe fentry tracepoint; do
@@ -102,6 +134,8 @@ for mode in kprobe fentry tracepoint; do
 	if test_churn "$(command -v mptrace)" "$mode" 2 >/tmp/log 2>&1; then r=PASS; else r=FAIL; fi
 	cat /tmp/log
 	result churn "$mode" $r
+	if account_check "$mode"; then r=PASS; else r=FAIL; fi
+	result account "$mode" $r
 	if MPTRACE_TEST_ATTACH=$mode MPTRACE_REQUIRE_BPF=1 test_context >/tmp/log 2>&1; then r=PASS; else r=FAIL; fi
 	cat /tmp/log
 	result context "$mode" $r

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # Boot a stock Debian kernel under qemu (TCG) and run mptrace's tests inside it.
 #
-#   tests/vm/run.sh KERNEL_META_PACKAGE BUILD_DIR
+#   tests/vm/run.sh KERNEL_META_PACKAGE BUILD_DIR [KERNEL_ARGS]
 #
 # The meta-package (e.g. linux-image-cloud-amd64) is resolved to the current
 # versioned kernel package, fetched with apt-get download and cached under
 # BUILD_DIR/vm-cache. The guest runs the same binaries the host tests ran,
 # with their shared libraries, from a busybox initramfs; it has two NUMA nodes
 # so that a migration really happens. Every boot is bounded by a timeout.
+# KERNEL_ARGS are added to the kernel's command line (preempt=full: BPF
+# programs are preempted mid-run, and the kernel skips hooks that recurse).
 set -euo pipefail
 
 meta=${1:?usage: run.sh KERNEL_META_PACKAGE BUILD_DIR}
 build=$(cd "${2:?usage: run.sh KERNEL_META_PACKAGE BUILD_DIR}" && pwd)
+kernel_args=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 boot_timeout=${MPTRACE_VM_TIMEOUT:-900}
 modes=(kprobe fentry tracepoint)
-checks=(test_trace migration compat toctou kview held slots migrate cli churn context)
+checks=(test_trace migration compat toctou kview held slots migrate cli churn account context)
 
 fail() {
 	echo "vm: $*" >&2
@@ -77,6 +80,7 @@ add_binary "$build/tests/test_verifier"
 add_binary "$build/tests/test_context"
 add_binary "$build/tests/mp_workload"
 add_binary "$build/tests/test_churn"
+add_binary "$build/bench/mp_bench"
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$work/initrd.gz"
 
 # -- the boot --------------------------------------------------------------
@@ -91,7 +95,7 @@ boot() {
 		-object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M \
 		-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1 \
 		-kernel "$cache/vmlinuz" -initrd "$work/initrd.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic mitigations=off quiet" \
+		-append "console=ttyS0 panic=-1 oops=panic mitigations=off quiet $kernel_args" \
 		-display none -monitor none -serial "file:$log" -nic none -no-reboot
 }
 #

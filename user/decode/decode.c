@@ -59,6 +59,19 @@ const char *mpt_ret_state_desc(uint8_t ret_state)
 	return ret_state < MPT_RET_NR ? ret_states[ret_state].desc : "?";
 }
 
+static const struct {
+	const char *name, *desc;
+} origins[MPT_ORIGIN_NR] = {
+#define MPT_ORIGIN_ROW(id, name, desc) [MPT_ORIGIN_##id] = {name, desc},
+    MPT_ORIGINS(MPT_ORIGIN_ROW)
+#undef MPT_ORIGIN_ROW
+};
+
+const char *mpt_origin_desc(uint8_t origin)
+{
+	return origin < MPT_ORIGIN_NR ? origins[origin].desc : "?";
+}
+
 /* ---- the events, from their descriptors ---- */
 
 #define MPT_ARG_ROW(idx, name, ctype, tags, kind, len, when) {#name, ctype, tags, kind, len, when},
@@ -197,8 +210,9 @@ const struct mpt_event_desc *mpt_event_desc_named(const char *name)
 /* The header checks every event shares. */
 int mpt_check_hdr(const struct mpt_rec_hdr *h, const char **why)
 {
-	if (h->abi >= MPT_ABI_NR || h->ret_state >= MPT_RET_NR) {
-		*why = "unknown ABI or return state";
+	if (h->abi >= MPT_ABI_NR || h->ret_state >= MPT_RET_NR || h->origin >= MPT_ORIGIN_NR ||
+	    (h->origin != MPT_ORIGIN_ENTRY && h->ret_state != MPT_RET_SEEN)) {
+		*why = "unknown ABI, return state or origin";
 		return -EINVAL;
 	}
 	return 0;

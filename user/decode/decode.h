@@ -139,6 +139,8 @@ const char *mpt_abi_name(uint8_t abi);
 /* Why a record has no return: "missed", ... and a sentence ("" when it has one). */
 const char *mpt_ret_state_name(uint8_t ret_state);
 const char *mpt_ret_state_desc(uint8_t ret_state);
+/* Where a record was made (enum mpt_origin), as a sentence; "" for a call's entry. */
+const char *mpt_origin_desc(uint8_t origin);
 /* The size of one in-flight slot (a record of any event, every array full) for @cap entries. */
 uint32_t mpt_slot_bytes(uint32_t cap);
 /* Bytes of what a call's entry captured (a record with no return has just this). */

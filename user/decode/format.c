@@ -303,7 +303,13 @@ void mpt_format_json_return(struct strbuf *sb, const struct mpt_rec_hdr *h)
 		sb_puts(sb, ",\"returnValue\":");
 		sb_s64(sb, h->ret);
 		sb_puts(sb, ",\"durationNs\":");
-		sb_u64(sb, h->duration_ns);
+		/* reported from its return: no entry time, so no duration either */
+		if (h->origin != MPT_ORIGIN_ENTRY)
+			sb_puts(sb, "null,\"entrySeen\":false");
+		else
+			sb_u64(sb, h->duration_ns);
+		if (h->origin == MPT_ORIGIN_REFUSED)
+			sb_puts(sb, ",\"refusedBySeccomp\":true");
 	} else {
 		/* reported from its entry alone: there is no return to show */
 		sb_puts(sb, ",\"returnValue\":null,\"durationNs\":null,\"returnMissing\":\"");
@@ -558,8 +564,12 @@ void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct 
 	} else {
 		sb_s64(sb, h->ret);
 	}
-	sb_printf(sb, " <%llu.%06llu>", (unsigned long long)(h->duration_ns / 1000000000ull),
-		  (unsigned long long)(h->duration_ns % 1000000000ull / 1000));
+	if (h->origin != MPT_ORIGIN_ENTRY)
+		sb_printf(sb, " <%s>", mpt_origin_desc(h->origin));
+	else
+		sb_printf(sb, " <%llu.%06llu>",
+			  (unsigned long long)(h->duration_ns / 1000000000ull),
+			  (unsigned long long)(h->duration_ns % 1000000000ull / 1000));
 	table_lineage(sb, v->enrich ? v->enrich->lineage : NULL);
 	sb_putc(sb, '\n');
 }

@@ -274,7 +274,10 @@ static void status(struct strbuf *sb, const struct mpt_rec_hdr *ev)
 		kstr(sb, "status", "Failure");
 		if (name)
 			kstr(sb, "status_code", name);
-		kstr(sb, "status_detail", mpt_errno_desc((int)-ev->ret));
+		/* refused before it ran: that is the detail that matters */
+		kstr(sb, "status_detail",
+		     ev->origin == MPT_ORIGIN_REFUSED ? mpt_origin_desc(ev->origin)
+						      : mpt_errno_desc((int)-ev->ret));
 	} else {
 		kint(sb, "status_id", 1);
 		kstr(sb, "status", "Success");
@@ -337,7 +340,7 @@ static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
 	kint(sb, "severity_id", 1);
 	kstr(sb, "severity", "Informational");
 	status(sb, ev);
-	if (ev->ret_state == MPT_RET_SEEN)
+	if (ev->ret_state == MPT_RET_SEEN && ev->origin == MPT_ORIGIN_ENTRY)
 		kint(sb, "duration", (int64_t)(ev->duration_ns / 1000000));
 	if (v->flood) {
 		/* the calls summed: OCSF's count over start_time..end_time */

@@ -37,6 +37,9 @@ static const char *const descriptions[MPT_DET_NR] = {
     [MPT_DET_FAIR_SHARE_FLOOD] = "a process called faster than its fair share of the tracer, so "
 				 "its calls were summed instead of recorded one by one: flooding "
 				 "a monitor is how its buffer is made to drop what comes next",
+    [MPT_DET_REFUSED_REPEAT] = "a process kept making page-migration calls its seccomp filter "
+			       "refuses (a container's default profile refuses them without "
+			       "CAP_SYS_NICE): probing what its sandbox allows",
 };
 
 /* A sum over a window that starts with its first addition and lasts window_ns. */
@@ -64,6 +67,7 @@ struct proc_state {
 	struct window errors;		 /* EPERM/EACCES/ESRCH results (MPT-3) */
 	struct window flood;		 /* pages asked to move (MPT-5) */
 	struct window scan;		 /* pages of other processes located (MPT-4) */
+	struct window refused;		 /* calls refused by seccomp (MPT-9) */
 	uint64_t last_fired[MPT_DET_NR]; /* event time + 1; 0: never */
 };
 
@@ -80,6 +84,7 @@ void mpt_detect_cfg_default(struct mpt_detect_cfg *c)
 	c->scan_pages = 16;
 	c->flood_pages = 100000;
 	c->cooldown_ns = 10000000000ull;
+	c->refused = 3;
 }
 
 struct mpt_detector *mpt_detector_new(const struct mpt_detect_cfg *c)
@@ -161,7 +166,12 @@ uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
 		hit |= move_pages_hits(d, v, s);
 	else if (v->mg && targets_other(v))
 		hit |= 1u << MPT_DET_MIGRATE_OTHER;
-	if (!v->flood && (h->ret == -EPERM || h->ret == -EACCES || h->ret == -ESRCH)) {
+	if (h->origin == MPT_ORIGIN_REFUSED &&
+	    window_add(&s->refused, now, 1, d->cfg.window_ns) >= d->cfg.refused)
+		hit |= 1u << MPT_DET_REFUSED_REPEAT;
+	/* a refusal is MPT-9's: the call never reached the kernel's permission checks */
+	if (!v->flood && h->origin != MPT_ORIGIN_REFUSED &&
+	    (h->ret == -EPERM || h->ret == -EACCES || h->ret == -ESRCH)) {
 		if (window_add(&s->errors, now, 1, d->cfg.window_ns) >= d->cfg.burst_errors)
 			hit |= 1u << MPT_DET_PROBE_BURST;
 	}

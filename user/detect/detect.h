@@ -28,7 +28,8 @@
 	  "T1562.006", "Impair Defenses: Indicator Blocking")                                      \
 	X(MIGRATE_OTHER, "MPT-7", "migrate_pages on another process", "medium", "", "")            \
 	X(FAIR_SHARE_FLOOD, "MPT-8", "calls over the fair share", "medium", "T1562.006",           \
-	  "Impair Defenses: Indicator Blocking")
+	  "Impair Defenses: Indicator Blocking")                                                   \
+	X(REFUSED_REPEAT, "MPT-9", "repeated calls refused by seccomp", "medium", "", "")
 
 enum mpt_detection_id {
 #define MPT_DET_ENUM(id, code, name, sev, tid, tname) MPT_DET_##id,
@@ -44,6 +45,7 @@ struct mpt_detect_cfg {
 	uint32_t scan_pages;   /* MPT-4: at least this many pages of others queried per window */
 	uint64_t flood_pages;  /* MPT-5: pages asked to move per window by one process */
 	uint64_t cooldown_ns;  /* a rule fires at most once per process per cooldown */
+	uint32_t refused;      /* MPT-9: calls refused by seccomp from one process per window */
 };
 
 void mpt_detect_cfg_default(struct mpt_detect_cfg *c);

@@ -64,7 +64,7 @@ static int event_id(const char *event)
 }
 
 int mpt_kretprobe_attach(struct mpt_kretprobe *kr, struct bpf_program *prog, const char *func,
-			 const char *tag, char *why, size_t len)
+			 const char *tag, bool entry, char *why, size_t len)
 {
 	struct perf_event_attr attr = {.size = sizeof(attr), .type = PERF_TYPE_TRACEPOINT};
 	char cmd[256];
@@ -75,14 +75,15 @@ int mpt_kretprobe_attach(struct mpt_kretprobe *kr, struct bpf_program *prog, con
 	memset(kr, 0, sizeof(*kr));
 	/* unique per probe: one process may run several tracers (the tests do) */
 	snprintf(kr->event, sizeof(kr->event), "mpt%d_%u_%s", (int)getpid(), seq++, tag);
-	snprintf(cmd, sizeof(cmd), "r%d:%s/%s %s\n", MPT_KRETPROBE_MAXACTIVE, GROUP, kr->event,
-		 func);
+	if (entry)
+		snprintf(cmd, sizeof(cmd), "p:%s/%s %s\n", GROUP, kr->event, func);
+	else
+		snprintf(cmd, sizeof(cmd), "r%d:%s/%s %s\n", MPT_KRETPROBE_MAXACTIVE, GROUP,
+			 kr->event, func);
 	err = kprobe_events_write(cmd);
 	if (err) {
-		snprintf(why, len,
-			 "creating a kretprobe with maxactive %d on %s in kprobe_events "
-			 "failed: %s",
-			 MPT_KRETPROBE_MAXACTIVE, func, strerror(-err));
+		snprintf(why, len, "creating a %s on %s in kprobe_events failed: %s",
+			 entry ? "kprobe" : "kretprobe with maxactive 4096", func, strerror(-err));
 		kr->event[0] = '\0';
 		return err;
 	}

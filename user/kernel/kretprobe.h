@@ -10,6 +10,7 @@
 #ifndef MPTRACE_KRETPROBE_H
 #define MPTRACE_KRETPROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,12 +24,19 @@ struct mpt_kretprobe {
 	struct bpf_link *link;
 };
 
-/* Create the probe on @func and attach @prog; 0, or negative errno and a reason. */
+/*
+ * Create the probe on @func (a kretprobe, or with @entry a kprobe: made the
+ * same way so that its misses are counted too) and attach @prog; 0, or
+ * negative errno and a reason.
+ */
 int mpt_kretprobe_attach(struct mpt_kretprobe *kr, struct bpf_program *prog, const char *func,
-			 const char *tag, char *why, size_t len);
+			 const char *tag, bool entry, char *why, size_t len);
 /* Detach and remove the probe; safe on one never attached. */
 void mpt_kretprobe_detach(struct mpt_kretprobe *kr);
-/* Returns the kernel missed (no instance free), from kprobe_profile; 0 when unknown. */
+/*
+ * What the kernel missed, from kprobe_profile (0 when unknown): returns with
+ * no instance free, or entries hit while another probe ran on that CPU.
+ */
 uint64_t mpt_kretprobe_missed(const struct mpt_kretprobe *kr);
 /* Remove probes left by mptrace processes that died without cleaning up. */
 void mpt_kretprobe_remove_stale(void);

@@ -32,16 +32,21 @@ enum shared_link {
 	SL_PROC_EXEC,
 	SL_KVIEW,
 	SL_RAW_EXIT,
+	SL_REFUSED,
 	SL_RAW_ENTER,
 	SL_NR
 };
+
+/* kprobe mode's probes of one event: returns and entries, native and ia32. */
+enum kprobe_slot { KP_RET, KP_RET32, KP_ENTER, KP_ENTER32, KP_NR };
 
 struct mpt_tracer {
 	struct mpt_tracer_opts opts;
 	struct mptrace_bpf *skel;
 	struct bpf_link *ev_link[MPT_EVENT_NR][EL_NR];
 	struct bpf_link *shared[SL_NR];
-	struct mpt_kretprobe kret[MPT_EVENT_NR][2]; /* kprobe mode: native and ia32 returns */
+	/* kprobe mode: the probes made through tracefs (enum kprobe_slot) */
+	struct mpt_kretprobe kret[MPT_EVENT_NR][KP_NR];
 	bool compat;
 	char compat_why[MPT_REASON_LEN];
 	bool kview;	 /* migrate:remove_migration_pte attached */
@@ -52,8 +57,9 @@ struct mpt_tracer {
 	uint64_t malformed;
 	uint64_t proc_malformed;
 	uint64_t unfinished;
-	uint64_t kret_missed; /* kept at stop, when the probes go */
-	uint32_t budget;      /* records left in this poll; 0: no limit */
+	uint64_t kret_missed;	/* kept at stop, when the probes go */
+	uint64_t kentry_missed; /* entries the kprobes missed, kept when they go */
+	uint32_t budget;	/* records left in this poll; 0: no limit */
 	/* prove_delivery's test call: its process, its pid namespace, the events seen */
 	uint32_t canary_pid, canary_pidns, canary_seen;
 	bool canary_ia32; /* the test calls go through the ia32 gate too */
@@ -212,6 +218,19 @@ static int fill_filter_maps(struct mptrace_bpf *skel, const struct mpt_filter *f
 	return err;
 }
 
+/* The inode of the host's pid namespace: init_pid_ns's, fixed (PROC_PID_INIT_INO). */
+#define MPT_INIT_PIDNS_INO 0xEFFFFFFCu
+
+/* 0 in the host's pid namespace, else our own namespace's inode: getpid() is a pid there. */
+static uint32_t own_pidns_if_not_hosts(void)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/pid", &st) || (uint32_t)st.st_ino == MPT_INIT_PIDNS_INO)
+		return 0;
+	return (uint32_t)st.st_ino;
+}
+
 /* Open and configure the object so that only @mode's programs load (@compat: its 32-bit pair). */
 static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode mode, bool compat,
 			 struct mptrace_bpf **out, char *why, size_t len)
@@ -234,12 +253,14 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	}
 	skel->rodata->array_cap = o->array_cap;
 	skel->rodata->self_tgid = mpt_self_tgid();
+	skel->rodata->self_pidns = own_pidns_if_not_hosts();
 	skel->rodata->filter_kinds = filter_kinds(&o->filter);
 	skel->rodata->filter_scope = o->filter.scope;
 	skel->rodata->container_filter_n = o->filter.n_container;
 	skel->rodata->target_other = o->filter.target_other;
 	skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 	skel->rodata->max_inflight = o->max_inflight;
+	skel->rodata->exit_hook_is_sys_exit = mode == MPT_ATTACH_TRACEPOINT;
 	if (o->fair_rate) {
 		skel->rodata->fair_interval_ns = 1000000000ull / o->fair_rate;
 		skel->rodata->fair_tolerance_ns =
@@ -256,7 +277,8 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	{
 		bool shared = prog == skel->progs.thread_exit || prog == skel->progs.proc_fork ||
 			      prog == skel->progs.proc_exec ||
-			      (kview && prog == skel->progs.kview_migrated);
+			      (kview && prog == skel->progs.kview_migrated) ||
+			      (mode != MPT_ATTACH_TRACEPOINT && prog == skel->progs.refused_exit);
 
 		bpf_program__set_autoload(prog, shared);
 	}
@@ -300,6 +322,10 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 static void detach_entries(struct mpt_tracer *t)
 {
 	for (int e = 0; e < MPT_EVENT_NR; e++) {
+		for (int k = KP_ENTER; k <= KP_ENTER32; k++) {
+			t->kentry_missed += mpt_kretprobe_missed(&t->kret[e][k]);
+			mpt_kretprobe_detach(&t->kret[e][k]);
+		}
 		bpf_link__destroy(t->ev_link[e][EL_ENTER]);
 		bpf_link__destroy(t->ev_link[e][EL_COMPAT_ENTER]);
 		t->ev_link[e][EL_ENTER] = t->ev_link[e][EL_COMPAT_ENTER] = NULL;
@@ -316,8 +342,8 @@ static void detach_all(struct mpt_tracer *t)
 			bpf_link__destroy(t->ev_link[e][i]);
 			t->ev_link[e][i] = NULL;
 		}
-		mpt_kretprobe_detach(&t->kret[e][0]);
-		mpt_kretprobe_detach(&t->kret[e][1]);
+		mpt_kretprobe_detach(&t->kret[e][KP_RET]);
+		mpt_kretprobe_detach(&t->kret[e][KP_RET32]);
 	}
 	for (int i = SL_NR - 1; i >= 0; i--) {
 		bpf_link__destroy(t->shared[i]);
@@ -374,7 +400,19 @@ static uint64_t kret_missed(const struct mpt_tracer *t)
 	uint64_t n = 0;
 
 	for (int e = 0; e < MPT_EVENT_NR; e++)
-		n += mpt_kretprobe_missed(&t->kret[e][0]) + mpt_kretprobe_missed(&t->kret[e][1]);
+		n += mpt_kretprobe_missed(&t->kret[e][KP_RET]) +
+		     mpt_kretprobe_missed(&t->kret[e][KP_RET32]);
+	return n;
+}
+
+/* Entries the kernel's kprobes missed, those detached included. */
+static uint64_t kentry_missed(const struct mpt_tracer *t)
+{
+	uint64_t n = t->kentry_missed;
+
+	for (int e = 0; e < MPT_EVENT_NR; e++)
+		n += mpt_kretprobe_missed(&t->kret[e][KP_ENTER]) +
+		     mpt_kretprobe_missed(&t->kret[e][KP_ENTER32]);
 	return n;
 }
 
@@ -389,7 +427,8 @@ static int attach_return(struct mpt_kretprobe *kr, struct bpf_program *prog, con
 	char reason[MPT_REASON_LEN];
 	int err;
 
-	if (!mpt_kretprobe_attach(kr, prog, func, native ? "x64" : "ia32", reason, sizeof(reason)))
+	if (!mpt_kretprobe_attach(kr, prog, func, native ? "x64" : "ia32", false, reason,
+				  sizeof(reason)))
 		return 0;
 	mpt_warn("kprobe mode: %s; using a kretprobe with the kernel's default maxactive, which "
 		 "misses returns when many calls are in flight",
@@ -401,6 +440,27 @@ static int attach_return(struct mpt_kretprobe *kr, struct bpf_program *prog, con
 	snprintf(why, len, "attaching %s to %s failed: %s", bpf_program__name(prog), func,
 		 errstr(err));
 	return err;
+}
+
+/*
+ * kprobe mode's entries: made through tracefs too, so that kprobe_profile
+ * counts what they miss; libbpf's (perf PMU, uncounted) when tracefs cannot.
+ */
+static int attach_entry(struct mpt_kretprobe *kr, struct bpf_program *prog, const char *func,
+			bool native, struct bpf_link **link, char *why, size_t len)
+{
+	char reason[MPT_REASON_LEN];
+
+	if (!mpt_kretprobe_attach(kr, prog, func, native ? "x64e" : "ia32e", true, reason,
+				  sizeof(reason)))
+		return 0;
+	mpt_info("kprobe mode: %s; the kernel's misses of this entry will not be counted", reason);
+	*link = bpf_program__attach_kprobe(prog, false, func);
+	if (*link)
+		return 0;
+	snprintf(why, len, "attaching %s to %s failed: %s", bpf_program__name(prog), func,
+		 errstr(-errno));
+	return -EINVAL;
 }
 
 /* Attach one program where it goes: @func for a kprobe, its own section otherwise. */
@@ -435,6 +495,14 @@ static int attach_event(struct mpt_tracer *t, enum mpt_attach_mode mode, unsigne
 	mpt_syscall_fn(d->name, true, fn32, sizeof(fn32));
 	/* tracepoint mode's 32-bit pair is shared: attached once, below */
 	compat = compat && mode != MPT_ATTACH_TRACEPOINT;
+	if (entry && mode == MPT_ATTACH_KPROBE) {
+		if (compat)
+			err = attach_entry(&t->kret[e][KP_ENTER32], p.compat_enter, fn32, false,
+					   &l[EL_COMPAT_ENTER], why, len);
+		return err
+			   ?: attach_entry(&t->kret[e][KP_ENTER], p.enter, fn, true, &l[EL_ENTER],
+					   why, len);
+	}
 	if (entry) {
 		if (compat)
 			err =
@@ -442,11 +510,11 @@ static int attach_event(struct mpt_tracer *t, enum mpt_attach_mode mode, unsigne
 		return err ?: attach_prog(p.enter, mode, fn, &l[EL_ENTER], why, len);
 	}
 	if (mode == MPT_ATTACH_KPROBE) {
-		err = attach_return(&t->kret[e][0], p.exit, fn, true, &l[EL_EXIT], why, len);
+		err = attach_return(&t->kret[e][KP_RET], p.exit, fn, true, &l[EL_EXIT], why, len);
 		if (compat)
 			err = err
-				  ?: attach_return(&t->kret[e][1], p.compat_exit, fn32, false,
-						   &l[EL_COMPAT_EXIT], why, len);
+				  ?: attach_return(&t->kret[e][KP_RET32], p.compat_exit, fn32,
+						   false, &l[EL_COMPAT_EXIT], why, len);
 		return err;
 	}
 	err = attach_prog(p.exit, mode, NULL, &l[EL_EXIT], why, len);
@@ -483,6 +551,11 @@ static int load_and_attach(struct mpt_tracer *t, enum mpt_attach_mode mode, bool
 	{
 		err = err ?: attach_event(t, mode, e, d, compat, false, why, len);
 	}
+	/* calls a seccomp filter refused: only sys_exit sees them (tracepoint mode's exits do) */
+	if (bpf_program__autoload(t->skel->progs.refused_exit))
+		err = err
+			  ?: attach_prog(t->skel->progs.refused_exit, mode, NULL,
+					 &t->shared[SL_REFUSED], why, len);
 	err = err
 		  ?: attach_prog(t->skel->progs.thread_exit, mode, NULL, &t->shared[SL_THREAD_EXIT],
 				 why, len);
@@ -943,7 +1016,7 @@ static int for_each_busy_slot(struct mpt_tracer *t,
 	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (!bpf_map_lookup_elem(fd, &key, ev) && ev->size > MPT_SLOT_SUMMED)
+		if (!bpf_map_lookup_elem(fd, &key, ev) && ev->size > MPT_SLOT_RETURNED)
 			err = fn(ctx, ev, slot);
 	}
 	free(ev);
@@ -1006,7 +1079,7 @@ int mpt_tracer_stop(struct mpt_tracer *t)
 
 int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s)
 {
-	uint64_t entries;
+	uint64_t entries, returns;
 	int ncpus = libbpf_num_possible_cpus();
 	int fd = bpf_map__fd(t->skel->maps.stats);
 	uint64_t *vals;
@@ -1041,9 +1114,11 @@ int mpt_tracer_stats(struct mpt_tracer *t, struct mpt_stats *s)
 	s->unfinished = t->unfinished;
 	s->unread = t->unread;
 	s->hooks_skipped = hooks_skipped(t, false);
-	entries = hooks_skipped(t, true);
-	s->skipped =
-	    entries > s->kernel[MPT_STAT_NO_ENTRY] ? entries - s->kernel[MPT_STAT_NO_ENTRY] : 0;
+	s->kprobe_missed = kentry_missed(t);
+	/* a skipped entry whose return ran was reported from there, or counted in no_entry */
+	entries = s->entries_skipped = hooks_skipped(t, true);
+	returns = t->skel->bss ? t->skel->bss->at_return : 0;
+	s->skipped = entries > returns ? entries - returns : 0;
 	s->summed_calls = t->summed_calls;
 	s->summaries = t->summaries;
 	s->unsummed = t->skel->bss ? t->skel->bss->flood_unsummed : 0;

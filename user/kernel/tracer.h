@@ -52,10 +52,12 @@ struct mpt_stats {
 	uint64_t unread;	      /* records still in the ring when the stop's time ran out */
 	uint64_t kretprobe_missed;    /* returns the kernel's kretprobes missed (kprobe mode) */
 	uint64_t hooks_skipped;	      /* runs of the syscall hooks the kernel skipped (recursion) */
+	uint64_t entries_skipped;     /* ... of the entry hooks: each such call is reported from
+					 its return, counted in no_entry, or lost with it (skipped) */
 	/*
 	 * Calls whose entry and return hooks were both skipped: skipped entries
-	 * less the returns seen without their entry (no_entry), which a skipped
-	 * entry with a return that ran became. A loss.
+	 * less the returns seen without their entry (reported from the return or
+	 * counted in no_entry), which a skipped entry whose return ran became.
 	 */
 	uint64_t skipped;
 	uint64_t proc_lost;	/* process records lost (no room, malformed): lineage gaps */
