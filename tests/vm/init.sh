@@ -136,10 +136,18 @@ for mode in kprobe fentry tracepoint; do
 	result churn "$mode" $r
 	if account_check "$mode"; then r=PASS; else r=FAIL; fi
 	result account "$mode" $r
-	if MPTRACE_TEST_ATTACH=$mode MPTRACE_REQUIRE_BPF=1 test_context >/tmp/log 2>&1; then r=PASS; else r=FAIL; fi
-	cat /tmp/log
-	result context "$mode" $r
 done
+
+# Who called, its lineage and container: the kernel's structures, the same in every mode
+# (tracepoint mode runs it on the host). Once a guest, in a mode of its own: 6.1 kprobe,
+# the other fentry; in every mode it took a third of a guest's time.
+case $(uname -r) in
+6.1.*) mode=kprobe ;;
+*) mode=fentry ;;
+esac
+if MPTRACE_TEST_ATTACH=$mode MPTRACE_REQUIRE_BPF=1 test_context >/tmp/log 2>&1; then r=PASS; else r=FAIL; fi
+cat /tmp/log
+result context "$mode" $r
 
 if MPTRACE_REQUIRE_BPF=1 test_verifier >/tmp/log 2>&1; then r=PASS; else r=FAIL; fi
 cat /tmp/log
