@@ -901,13 +901,14 @@ static __always_inline void report_untracked(const struct call_args *a, __u64 pi
 }
 
 /*
- * Is the calling process over its fair share? Within half its burst it
- * never is; in the second half only while the ring buffer is three
- * quarters full, so that a burst cannot take the room other processes need.
+ * Is the calling process over its fair share? Past its burst it is. Past
+ * an eighth of its burst it also is while the ring buffer is half full:
+ * many processes starting their bursts at once must not fill the ring, and
+ * the other half is kept for callers that have used next to none of theirs.
  */
 static __always_inline bool over_budget(__u32 tgid, __u64 now)
 {
-	__u64 *tat, half = fair_tolerance_ns / 2;
+	__u64 *tat, eighth = fair_tolerance_ns / 8;
 
 	if (!fair_interval_ns)
 		return false;
@@ -922,8 +923,8 @@ static __always_inline bool over_budget(__u32 tgid, __u64 now)
 		*tat = now;
 	if (*tat > now + fair_tolerance_ns)
 		return true;
-	if (*tat > now + half && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
-				     bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4 * 3)
+	if (*tat > now + eighth && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+				       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 2)
 		return true;
 	__sync_fetch_and_add(tat, fair_interval_ns);
 	return false;
