@@ -787,7 +787,8 @@ static __always_inline void emit(struct mpt_rec_hdr *h, __u64 size)
  * Each event's kernel side is a header in bpf/events/ (all of them included
  * here, the list generated from that folder) with, for an event NAME:
  *   NAME_entry(h, args, pid_tgid)  fill a slot at entry: header, arguments, input arrays
- *   NAME_exit(h, ret)              at the return: what it adds; the bytes to emit (0: damaged)
+ *   NAME_exit(h, ret, entry_seen)  at the return: what it adds (reading the arrays again only
+ *                                  when they were read at an entry); the bytes to emit (0: damaged)
  *   NAME_unreturned(h, why)        a call reported from its entry alone; the bytes to emit
  *   NAME_reserve()                 bytes of its largest record (built in the ring itself)
  * and the bodies below pick one by record type, from events/events.h. Each
@@ -807,11 +808,12 @@ static __always_inline void fill_entry(struct mpt_rec_hdr *h, const struct call_
 #undef MPT_ENTRY_ROW
 }
 
-static __always_inline __u64 exit_bytes(struct mpt_rec_hdr *h, long ret, __u16 type)
+static __always_inline __u64 exit_bytes(struct mpt_rec_hdr *h, long ret, __u16 type,
+					bool entry_seen)
 {
 #define MPT_EXIT_ROW(ID, T, name, nr64, nr32)                                                      \
 	if (type == T)                                                                             \
-		return name##_exit(h, ret);
+		return name##_exit(h, ret, entry_seen);
 	MPT_EVENTS(MPT_EXIT_ROW)
 #undef MPT_EXIT_ROW
 	return 0;
@@ -1123,7 +1125,8 @@ __noinline int report_at_return(__u16 type, long ret, __u8 origin)
 	fill_entry(h, &a, pid_tgid);
 	h->origin = origin;
 	h->ret = ret;
-	size = exit_bytes(h, ret, type);
+	/* the arrays were just read: nothing to read again */
+	size = exit_bytes(h, ret, type, false);
 	if (size)
 		emit(h, size);
 	/* a return hook ran: the raw sys_exit that follows must know (refused_exit) */
@@ -1166,7 +1169,7 @@ static __always_inline int on_exit(long ret, __u16 type)
 
 	h->ret = ret;
 	h->duration_ns = bpf_ktime_get_boot_ns() - h->ts_boot_ns;
-	size = exit_bytes(h, ret, type);
+	size = exit_bytes(h, ret, type, true);
 	if (size)
 		emit(h, size);
 	h->size = MPT_SLOT_RETURNED; /* idle */

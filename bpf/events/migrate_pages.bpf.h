@@ -33,7 +33,7 @@ static __always_inline __u64 migrate_pages_size(const struct mpt_migrate_event *
 }
 
 /* All it reads, it reads at entry: the return adds only the header's part. */
-static __always_inline __u64 migrate_pages_exit(struct mpt_rec_hdr *h, long ret)
+static __always_inline __u64 migrate_pages_exit(struct mpt_rec_hdr *h, long ret, bool entry_seen)
 {
 	return migrate_pages_size((struct mpt_migrate_event *)h);
 }

@@ -117,8 +117,12 @@ static __always_inline __u64 reread(struct mpt_event *ev, __u8 bit, __u8 *state,
 	return bytes;
 }
 
-/* move_pages at its return: status[], and pages[] and nodes[] read again. The bytes to emit. */
-static __always_inline __u64 move_pages_exit(struct mpt_rec_hdr *h, long ret)
+/*
+ * move_pages at its return: status[], and pages[] and nodes[] read again
+ * when they were read at the entry (@entry_seen, a constant where inlined).
+ * The bytes to emit.
+ */
+static __always_inline __u64 move_pages_exit(struct mpt_rec_hdr *h, long ret, bool entry_seen)
 {
 	struct mpt_event *ev = (struct mpt_event *)h;
 	__u64 pages_n, nodes_n, n, pbytes, nbytes, off, k;
@@ -150,6 +154,8 @@ static __always_inline __u64 move_pages_exit(struct mpt_rec_hdr *h, long ret)
 	}
 
 	/* What the kernel may have acted on instead of what the entry saw. */
+	if (!entry_seen)
+		return MPT_HDR_SIZE + off;
 	if (ev->pages_state == MPT_ARRAY_OK && pages_n)
 		off += reread(ev, MPT_CHANGED_PAGES, &ev->pages_exit_state, ev->data,
 			      ev->data + off, pbytes, 2 * array_cap, ev->pages);
