@@ -29,8 +29,8 @@ MPTRACE, D, WORKER, COMM = ENV.mptrace, ENV.dir, ENV.worker, ENV.comm
 
 def make_capture(name, calls=20000, n=4):
     """A rotated capture of real calls: its files, in order."""
-    t = ENV.start(["--capture", os.path.join(D, name), "--capture-size", "1",
-                   "--capture-group-read", "-o", "/dev/null"])
+    t = ENV.start(["--fair-rate", "0", "--capture", os.path.join(D, name), "--capture-size",
+                   "1", "--capture-group-read", "-o", "/dev/null"])
     subprocess.run([WORKER, "mp", str(n), str(calls)], stdout=subprocess.DEVNULL, check=True)
     time.sleep(0.5)
     t.send_signal(signal.SIGINT)
@@ -85,7 +85,8 @@ def node_restart():
     c.start_all()
     try:
         cap = os.path.join(D, "live.mpcap")
-        t = subprocess.Popen([MPTRACE, "--comm", COMM, "--capture", cap, "--capture-size", "1",
+        t = subprocess.Popen([MPTRACE, "--comm", COMM, "--fair-rate", "0", "--capture", cap,
+                              "--capture-size", "1",
                               "-o", "/dev/null"], stderr=subprocess.PIPE)
         time.sleep(1.5)
         load = subprocess.Popen([WORKER, "mp", "4", "30000", "8000"], stdout=subprocess.DEVNULL)
@@ -186,9 +187,12 @@ def stream_full():
 
 
 def rotated_away():
-    """Files a ring rotated away before they were shipped: a loss, said in the stream."""
+    """Files a ring rotated away before they were shipped: a loss, said in the stream.
+    Here and in every scenario the tracer records every call (--fair-rate 0): the load
+    is one process, which a fair share would sum instead of filling the files."""
     cap = os.path.join(D, "r.mpcap")
-    t = subprocess.Popen([MPTRACE, "--comm", COMM, "--capture", cap, "--capture-size", "1",
+    t = subprocess.Popen([MPTRACE, "--comm", COMM, "--fair-rate", "0", "--capture", cap,
+                          "--capture-size", "1",
                           "--capture-files", "2", "-o", "/dev/null"], stderr=subprocess.PIPE)
     time.sleep(1.5)
     subprocess.run([WORKER, "mp", "4", "20000"], stdout=subprocess.DEVNULL, check=True)

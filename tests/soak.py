@@ -45,7 +45,9 @@ def main():
     # rotation happens but never rotates a file away
     t = subprocess.Popen([mptrace, "-f", "json", "-o", log, "--log-size", "96", "--log-files",
                           "64", "--capture", cap, "--capture-size", "4", "--capture-files", "4",
-                          "--stats-interval", "1", "--detect", "--comm", comm],
+                          "--stats-interval", "1", "--detect", "--comm", comm,
+                          # every call recorded: the load is what the soak is about
+                          "--fair-rate", "0"],
                          stderr=subprocess.PIPE)
     err = wait_ready(t, "soak: mptrace")
     procs, rate, nproc = [], 10000, 3
