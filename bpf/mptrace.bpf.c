@@ -999,17 +999,22 @@ static __always_inline void flood_sum(const struct call_args *a, __u64 pid_tgid,
 }
 
 /* The return of a call that was summed: its result goes to the summary. */
-static __always_inline void flood_return(struct mpt_rec_hdr *h, __u64 pid_tgid, long ret)
+/* A summed call's result (@f may be NULL: the summary is gone, or never was). */
+static __always_inline void flood_result(struct mpt_flood_event *f, long ret)
 {
-	struct flood_key key = {.epoch = h->ret, .tgid = pid_tgid >> 32, .type = h->type};
-	struct mpt_flood_event *f = bpf_map_lookup_elem(&flood_sums, &key);
-
-	h->size = MPT_SLOT_RETURNED;
 	if (!f)
 		return;
 	__sync_fetch_and_add(&f->returns, 1);
 	if (ret < 0)
 		__sync_fetch_and_add(&f->failures, 1);
+}
+
+static __always_inline void flood_return(struct mpt_rec_hdr *h, __u64 pid_tgid, long ret)
+{
+	struct flood_key key = {.epoch = h->ret, .tgid = pid_tgid >> 32, .type = h->type};
+
+	h->size = MPT_SLOT_RETURNED;
+	flood_result(bpf_map_lookup_elem(&flood_sums, &key), ret);
 }
 
 static __always_inline int on_enter(const struct call_args *a)
@@ -1104,14 +1109,8 @@ __noinline int report_at_return(__u16 type, long ret, __u8 origin)
 	cgroup_note(bpf_get_current_cgroup_id());
 	if (fair_interval_ns && over_budget(pid_tgid >> 32, bpf_ktime_get_boot_ns())) {
 		struct flood_key key = {.epoch = flood_epoch, .tgid = pid_tgid >> 32, .type = type};
-		struct mpt_flood_event *f = flood_add(&a, pid_tgid, bpf_ktime_get_boot_ns(), &key);
-
 		/* the call and its result at once */
-		if (f) {
-			__sync_fetch_and_add(&f->returns, 1);
-			if (ret < 0)
-				__sync_fetch_and_add(&f->failures, 1);
-		}
+		flood_result(flood_add(&a, pid_tgid, bpf_ktime_get_boot_ns(), &key), ret);
 		h = bpf_map_lookup_elem(&inflight, &(__u32){(__u32)pid_tgid});
 		if (h && !slot_busy(h) && origin == MPT_ORIGIN_RETURN)
 			h->size = MPT_SLOT_RETURNED;

@@ -221,14 +221,20 @@ static int fill_filter_maps(struct mptrace_bpf *skel, const struct mpt_filter *f
 /* The inode of the host's pid namespace: init_pid_ns's, fixed (PROC_PID_INIT_INO). */
 #define MPT_INIT_PIDNS_INO 0xEFFFFFFCu
 
-/* 0 in the host's pid namespace, else our own namespace's inode: getpid() is a pid there. */
-static uint32_t own_pidns_if_not_hosts(void)
+/* The loader's own pid namespace, as records name it (the inode of /proc/self/ns/pid). */
+static uint32_t self_pidns(void)
 {
 	struct stat st;
 
-	if (stat("/proc/self/ns/pid", &st) || (uint32_t)st.st_ino == MPT_INIT_PIDNS_INO)
-		return 0;
-	return (uint32_t)st.st_ino;
+	return stat("/proc/self/ns/pid", &st) ? 0 : (uint32_t)st.st_ino;
+}
+
+/* 0 in the host's pid namespace, else our own namespace's inode: getpid() is a pid there. */
+static uint32_t own_pidns_if_not_hosts(void)
+{
+	uint32_t ns = self_pidns();
+
+	return ns == MPT_INIT_PIDNS_INO ? 0 : ns;
 }
 
 /* Open and configure the object so that only @mode's programs load (@compat: its 32-bit pair). */
@@ -874,14 +880,6 @@ static int drain(struct mpt_tracer *t)
 	while ((n = ring_buffer__consume(t->rb)) > 0)
 		total += n;
 	return n < 0 ? n : total;
-}
-
-/* The loader's own pid namespace, as records name it (the inode of /proc/self/ns/pid). */
-static uint32_t self_pidns(void)
-{
-	struct stat st;
-
-	return stat("/proc/self/ns/pid", &st) ? 0 : (uint32_t)st.st_ino;
 }
 
 /* The syscall number of event @type (events/events.h), native or ia32. */
