@@ -85,8 +85,10 @@ def node_restart():
     c.start_all()
     try:
         cap = os.path.join(D, "live.mpcap")
-        t = subprocess.Popen([MPTRACE, "--comm", COMM, "--fair-rate", "0", "--capture", cap,
-                              "--capture-size", "1",
+        # at its fair share the load is recorded in part and summed in part: a trace in
+        # progress either way, with half the records to read back (every call recorded,
+        # the stream's read-back timed out in 2 of 4 runs here)
+        t = subprocess.Popen([MPTRACE, "--comm", COMM, "--capture", cap, "--capture-size", "1",
                               "-o", "/dev/null"], stderr=subprocess.PIPE)
         time.sleep(1.5)
         load = subprocess.Popen([WORKER, "mp", "4", "30000", "8000"], stdout=subprocess.DEVNULL)
@@ -188,8 +190,8 @@ def stream_full():
 
 def rotated_away():
     """Files a ring rotated away before they were shipped: a loss, said in the stream.
-    Here and in every scenario the tracer records every call (--fair-rate 0): the load
-    is one process, which a fair share would sum instead of filling the files."""
+    The tracer records every call (--fair-rate 0): the load is one process, which a fair
+    share would sum instead of filling the files."""
     cap = os.path.join(D, "r.mpcap")
     t = subprocess.Popen([MPTRACE, "--comm", COMM, "--fair-rate", "0", "--capture", cap,
                           "--capture-size", "1",
