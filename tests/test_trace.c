@@ -117,6 +117,7 @@ static int group_teardown(void **state)
 static int test_setup(void **state)
 {
 	(void)state;
+	tu_print_lap();
 	tu_events_clear(&events);
 	return 0;
 }
@@ -1219,7 +1220,7 @@ static void test_ia32_gate(void **state)
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
 	uint32_t *pages32, *nodes32;
 	int32_t *status32;
-	uint64_t before, after;
+	uint64_t before, after, lost_before;
 	long ret;
 
 	(void)state;
@@ -1227,6 +1228,9 @@ static void test_ia32_gate(void **state)
 	while (mpt_tracer_poll(tracer, 100) > 0)
 		;
 	tu_events_clear(&events);
+	/* the held-call tests before may have made it count skipped hooks: only ours count */
+	assert_int_equal(mpt_tracer_stats(tracer, &st), 0);
+	lost_before = mpt_stats_lost(&st);
 	/* a native syscall 317 (seccomp) is not an ia32 move_pages */
 	assert_int_equal(syscall(317, 999, 0, NULL), -1);
 	assert_int_equal(tu_wait_events(tracer, &events, 1, 300), 0);
@@ -1316,7 +1320,7 @@ static void test_ia32_gate(void **state)
 		assert_int_equal(mpt_mask_span(&v.arg[2]), 32);
 	}
 	assert_int_equal(mpt_tracer_stats(tracer, &st), 0);
-	assert_int_equal(mpt_stats_lost(&st), 0);
+	assert_int_equal(mpt_stats_lost(&st), lost_before);
 	munmap(mem, 2 * page_size);
 	munmap(low, page_size);
 }

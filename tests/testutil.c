@@ -31,6 +31,16 @@ int tu_require_bpf(const char *test)
 	return TU_SKIP;
 }
 
+void tu_print_lap(void)
+{
+	static uint64_t last;
+	uint64_t now = tu_boot_ns();
+
+	if (last)
+		printf("# %.1f s\n", (now - last) / 1e9);
+	last = now;
+}
+
 uint64_t tu_boot_ns(void)
 {
 	struct timespec ts;

@@ -49,6 +49,8 @@ struct tu_call {
 
 long tu_move_pages(struct tu_call *c);
 uint64_t tu_boot_ns(void);
+/* "# N.N s": the time since the last call, printed (what each test costs under emulation). */
+void tu_print_lap(void);
 pid_t tu_gettid(void);
 /* cgroup v2 id of this process, as bpf_get_current_cgroup_id() reports it; 0 if unknown. */
 uint64_t tu_self_cgroup_id(void);
