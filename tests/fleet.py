@@ -73,6 +73,18 @@ def check_exactly_once(cluster, files, what):
                             "--since", "%.3f" % (first // 1000000 / 1e3)], capture_output=True)
     if since.stdout.splitlines()[0] != want.stdout.splitlines()[0]:
         fail("--since the first event's time does not start with it")
+    # the report of the stream is the report of the capture, but for where it came from
+    rep = [json.loads(subprocess.run([MPTRACE, "report", "-f", "json"] + src, check=True,
+                                     capture_output=True).stdout)
+           for src in (files, ["--nats", cluster.urls()])]
+    for r in rep:
+        for k in ("sources", "madeWith"):
+            r.pop(k)
+        for loss in r["losses"]:  # the stream's drop messages do not name the process
+            loss.pop("hostProcessId")
+    if rep[0] != rep[1]:
+        fail("%s: report --nats differs from the capture's report: %s" %
+             (what, [k for k in rep[0] if rep[0][k] != rep[1].get(k)]))
     info = js_request(cluster.port(0), "$JS.API.STREAM.INFO.MPTRACE", b"")
     events = len(want.stdout.splitlines())
     print("%s: %d events in the stream exactly once (%d messages, R%d), replay equal" %

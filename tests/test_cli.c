@@ -117,8 +117,22 @@ static void test_fleet_options(void **state)
 	rejects(PARSE("replay", "--nats", "nats://a:1", "x.mpcap"), "reads the stream, not files");
 	rejects(PARSE("replay", "--nats", "nats://a:1", "--since", "yesterday"),
 		"invalid time 'yesterday'");
-	rejects(PARSE("replay", "--since", "1", "x.mpcap"), "--since and --until go with");
-	rejects(PARSE("--nats", "nats://a:1"), "--nats goes with ship or replay");
+	/* files too, and the report */
+	assert_int_equal(PARSE("replay", "--since", "1700000000", "x.mpcap"), 0);
+	assert_int_equal(cli.nats.since_ns, 1700000000ll * 1000000000);
+	assert_int_equal(PARSE("report", "--until", "1700000000", "-f", "json", "x.mpcap"), 0);
+	assert_int_equal(cli.command, MPT_CMD_REPORT);
+	assert_int_equal(cli.format, MPT_FMT_JSON);
+	assert_true(cli.detect.enabled);
+	assert_int_equal(PARSE("report", "-f", "html", "-o", "r.html", "x.mpcap"), 0);
+	assert_true(cli.format_html);
+	rejects(PARSE("report", "-f", "ocsf", "x.mpcap"), "report writes html or json");
+	rejects(PARSE("report", "-f", "table", "x.mpcap"), "report writes html or json");
+	rejects(PARSE("report", "--follow", "x.mpcap"), "no -n, no --follow");
+	rejects(PARSE("report"), "which capture file? (mptrace report FILE...)");
+	rejects(PARSE("replay", "-f", "html", "x.mpcap"), "-f html goes with report");
+	rejects(PARSE("--since", "1", "-d", "1"), "--since and --until go with replay and report");
+	rejects(PARSE("--nats", "nats://a:1"), "--nats goes with ship, replay or report");
 	rejects(PARSE("ship", "--detect", "x.mpcap"), "ship publishes JSON events");
 	rejects(PARSE("ship", "--replicas", "9", "x.mpcap"), "invalid replica count");
 	rejects(PARSE("--state", "s", "-d", "1"), "--state and --replicas go with ship");

@@ -26,6 +26,7 @@ static const char doc[] =
     "USAGE: mptrace [OPTIONS]\n"
     "       mptrace probe        report which attach modes this kernel supports\n"
     "       mptrace replay [OPTIONS] FILE...   decode captures, with the same filters and formats\n"
+    "       mptrace report [OPTIONS] -o r.html FILE...  one page an investigator reads\n"
     "       mptrace verify FILE...             check captures' checksums and hash chain\n"
     "       mptrace capture-info FILE...       a capture's header and counts\n"
     "\n"
@@ -39,7 +40,8 @@ static const char doc[] =
     "    mptrace --attach tracepoint -v # force a mode, say why others were skipped\n"
     "    mptrace probe                  # what this kernel supports\n"
     "    mptrace -f json -o live.json --capture t.mpcap  # and keep a capture\n"
-    "    mptrace replay -f json --comm numad t.mpcap     # later, anywhere";
+    "    mptrace replay -f json --comm numad t.mpcap     # later, anywhere\n"
+    "    mptrace report -o t.html t.mpcap                # the page to open in a browser";
 
 enum {
 	OPT_ARRAY_CAP = 0x100,
@@ -150,8 +152,8 @@ static const struct argp_option options[] = {
     {"tls-key", OPT_TLS_KEY, "FILE", 0, "client key", 5},
     {"creds", OPT_CREDS, "FILE", 0, "NATS user credentials (JWT and seed)", 5},
     {"since", OPT_SINCE, "TIME", 0,
-     "replay --nats: events from TIME (seconds since the epoch, or YYYY-MM-DDTHH:MM:SSZ)", 5},
-    {"until", OPT_UNTIL, "TIME", 0, "replay --nats: events up to TIME", 5},
+     "replay, report: events from TIME (seconds since the epoch, or YYYY-MM-DDTHH:MM:SSZ)", 5},
+    {"until", OPT_UNTIL, "TIME", 0, "replay, report: events up to TIME", 5},
     {NULL, 0, NULL, 0, "Detections (docs/detections.md), live and in replay:", 3},
     {"detect", OPT_DETECT, NULL, 0, "emit a detection event after each suspicious call", 3},
     {"detect-burst", OPT_DETECT_BURST, "N", 0,
@@ -217,6 +219,18 @@ static const struct {
      "      --pid, --comm, --uid, --container, --exe, ... the filters of tracing\n"
      "      --nats=URL[,URL]   read the stream instead (--stream, --subject, --since,\n"
      "                         --until, --tls, --tls-ca, --creds)\n"},
+    {MPT_CMD_REPORT,
+     "Usage: mptrace report [OPTION...] -o report.html CAPTURE...\n"
+     "  or:  mptrace report --nats URL [OPTION...] -o report.html\n"
+     "One self-contained HTML page of what the captures (or the stream) hold: who did\n"
+     "what, when and to whom, the detections, the losses, and whether the record is\n"
+     "whole. A damaged capture is shown as damaged, and the exit status says so.\n\n"
+     "  -f, --format=FORMAT    html (default), or json: the same summary as data\n"
+     "  -o, --output=FILE      write to FILE instead of stdout (never over a capture)\n"
+     "      --since, --until   events from and up to TIME\n"
+     "      --pid, --comm, --uid, --container, --exe, ... the filters of tracing\n"
+     "      --detect-*         tune the detections (always run for the report)\n"
+     "      --nats=URL[,URL]   read the stream instead (--stream, --subject, --tls, ...)\n"},
     {MPT_CMD_VERIFY, "Usage: mptrace verify CAPTURE...\n"
 		     "Check every block's checksum and the hash chain across the files of a set;\n"
 		     "print the chain head. Exit 0: intact; 1: unreadable; 3: not a capture;\n"
@@ -257,6 +271,7 @@ struct parse_state {
 	size_t len;
 	int done;  /* help or version was printed */
 	bool help; /* --help: printed at the end, once the command is known */
+	bool format_given;
 };
 
 static int parse_u64(const char *arg, const char *what, uint64_t min, uint64_t max, uint64_t *out,
@@ -389,12 +404,40 @@ static error_t filter_add(struct mpt_cli *cli, enum mpt_filter_kind kind, const 
 	return mpt_filter_add(&cli->tracer.filter, kind, arg, ps->err, ps->len) ? EINVAL : 0;
 }
 
+/* What report takes: a page or JSON, the whole record (no -n, no --follow). */
+static error_t check_report(struct mpt_cli *cli, struct parse_state *ps)
+{
+	if (cli->command != MPT_CMD_REPORT) {
+		if (cli->format_html) {
+			snprintf(ps->err, ps->len, "-f html goes with report");
+			return EINVAL;
+		}
+		return 0;
+	}
+	if (cli->format == MPT_FMT_OCSF ||
+	    (cli->format == MPT_FMT_TABLE && ps->format_given && !cli->format_html)) {
+		snprintf(ps->err, ps->len, "report writes html or json (-f html, -f json)");
+		return EINVAL;
+	}
+	if (cli->max_events || cli->follow) {
+		snprintf(ps->err, ps->len, "report reads the whole record: no -n, no --follow");
+		return EINVAL;
+	}
+	cli->detect.enabled = true;
+	return 0;
+}
+
 /* Options that make no sense together, or for the command given. */
 static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 {
-	bool reading = cli->command == MPT_CMD_REPLAY || cli->command == MPT_CMD_VERIFY ||
+	bool replays = cli->command == MPT_CMD_REPLAY || cli->command == MPT_CMD_REPORT;
+	bool reading = replays || cli->command == MPT_CMD_VERIFY ||
 		       cli->command == MPT_CMD_CAPTURE_INFO || cli->command == MPT_CMD_SHIP;
-	bool from_stream = cli->command == MPT_CMD_REPLAY && cli->nats.urls;
+	bool from_stream = replays && cli->nats.urls;
+	error_t rc = check_report(cli, ps);
+
+	if (rc)
+		return rc;
 	bool nats_opts = cli->nats.stream || cli->nats.subject || cli->nats.tls ||
 			 cli->nats.tls_ca || cli->nats.tls_cert || cli->nats.creds;
 
@@ -408,16 +451,17 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 		snprintf(ps->err, ps->len, "--state and --replicas go with ship");
 		return EINVAL;
 	}
-	if ((cli->nats.since_ns || cli->nats.until_ns) && !from_stream) {
-		snprintf(ps->err, ps->len, "--since and --until go with replay --nats");
+	if ((cli->nats.since_ns || cli->nats.until_ns) && !replays) {
+		snprintf(ps->err, ps->len, "--since and --until go with replay and report");
 		return EINVAL;
 	}
 	if (nats_opts && cli->command != MPT_CMD_SHIP && !from_stream) {
-		snprintf(ps->err, ps->len, "NATS options go with ship or replay --nats");
+		snprintf(ps->err, ps->len,
+			 "NATS options go with ship, replay --nats or report --nats");
 		return EINVAL;
 	}
-	if (cli->nats.urls && cli->command != MPT_CMD_SHIP && cli->command != MPT_CMD_REPLAY) {
-		snprintf(ps->err, ps->len, "--nats goes with ship or replay");
+	if (cli->nats.urls && cli->command != MPT_CMD_SHIP && !replays) {
+		snprintf(ps->err, ps->len, "--nats goes with ship, replay or report");
 		return EINVAL;
 	}
 	if (cli->command == MPT_CMD_SHIP && (cli->n_outputs || cli->detect.enabled)) {
@@ -436,13 +480,15 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 	if (reading && !cli->n_files) {
 		snprintf(ps->err, ps->len, "which capture file? (mptrace %s FILE...)",
 			 cli->command == MPT_CMD_REPLAY	  ? "replay"
+			 : cli->command == MPT_CMD_REPORT ? "report"
 			 : cli->command == MPT_CMD_VERIFY ? "verify"
 			 : cli->command == MPT_CMD_SHIP	  ? "ship"
 							  : "capture-info");
 		return EINVAL;
 	}
 	if (reading && cli->n_outputs > 1) {
-		snprintf(ps->err, ps->len, "replay writes one output (-o)");
+		snprintf(ps->err, ps->len, "%s writes one output (-o)",
+			 cli->command == MPT_CMD_REPORT ? "report" : "replay");
 		return EINVAL;
 	}
 	if (reading && cli->capture) {
@@ -640,7 +686,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		}
 		break;
 	case 'f':
-		if (mpt_format_parse(arg, &cli->format)) {
+		ps->format_given = true;
+		cli->format_html = !strcmp(arg, "html");
+		if (cli->format_html)
+			cli->format = MPT_FMT_TABLE;
+		else if (mpt_format_parse(arg, &cli->format)) {
 			snprintf(ps->err, ps->len, "unknown format '%s': use table, json or ocsf",
 				 arg);
 			return EINVAL;
@@ -743,11 +793,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			static const struct {
 				const char *name;
 				enum mpt_command cmd;
-			} cmds[] = {{"probe", MPT_CMD_PROBE},
-				    {"replay", MPT_CMD_REPLAY},
-				    {"verify", MPT_CMD_VERIFY},
-				    {"capture-info", MPT_CMD_CAPTURE_INFO},
-				    {"ship", MPT_CMD_SHIP}};
+			} cmds[] = {
+			    {"probe", MPT_CMD_PROBE},	{"replay", MPT_CMD_REPLAY},
+			    {"verify", MPT_CMD_VERIFY}, {"capture-info", MPT_CMD_CAPTURE_INFO},
+			    {"ship", MPT_CMD_SHIP},	{"report", MPT_CMD_REPORT}};
 
 			for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 				if (!strcmp(arg, cmds[i].name)) {
@@ -758,8 +807,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		}
 		if (cli->command == MPT_CMD_TRACE || cli->command == MPT_CMD_PROBE) {
 			snprintf(ps->err, ps->len,
-				 "unexpected argument '%s' (commands: probe, replay, verify, "
-				 "capture-info)",
+				 "unexpected argument '%s' (commands: probe, replay, report, "
+				 "verify, capture-info, ship)",
 				 arg);
 			return EINVAL;
 		}

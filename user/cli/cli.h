@@ -17,6 +17,7 @@ enum mpt_command {
 	MPT_CMD_VERIFY,
 	MPT_CMD_CAPTURE_INFO,
 	MPT_CMD_SHIP,
+	MPT_CMD_REPORT,
 };
 
 /* NATS JetStream: where ship publishes and replay --nats reads (fleet.c). */
@@ -47,7 +48,7 @@ struct mpt_cli {
 	const char *capture;
 	bool capture_sync;
 	bool capture_group_read; /* 0640 instead of 0600: for an unprivileged shipper */
-	uint64_t capture_size; /* bytes; 0: one file */
+	uint64_t capture_size;	 /* bytes; 0: one file */
 	uint32_t capture_files;
 	/* replay, verify, capture-info */
 	const char *files[MPT_CLI_FILES_MAX];
@@ -58,6 +59,8 @@ struct mpt_cli {
 	uint64_t log_size; /* rotate --output past this many bytes; 0: never */
 	uint32_t log_files;
 	struct mpt_nats_opts nats;
+	bool format_html;	  /* report: -f html (the default) */
+	const char *command_line; /* set by main: the report shows what it was made with */
 };
 
 /*

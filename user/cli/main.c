@@ -163,6 +163,7 @@ int main(int argc, char **argv)
 		}
 		return rc;
 	case MPT_CMD_REPLAY:
+	case MPT_CMD_REPORT:
 	case MPT_CMD_SHIP:
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
@@ -171,6 +172,13 @@ int main(int argc, char **argv)
 			return mpt_cmd_ship(&cli, (volatile int *)&exiting);
 		if (cli.nats.urls)
 			return mpt_cmd_replay_nats(&cli, (volatile int *)&exiting);
+		if (cli.command == MPT_CMD_REPORT) {
+			cmdline = join_args(argc, argv);
+			cli.command_line = cmdline;
+			rc = mpt_cmd_report(&cli, (volatile int *)&exiting);
+			free(cmdline);
+			return rc;
+		}
 		return mpt_cmd_replay(&cli, (volatile int *)&exiting);
 	case MPT_CMD_VERIFY:
 		return mpt_cmd_verify(&cli);

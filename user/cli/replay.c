@@ -14,6 +14,7 @@
 #include "format.h"
 #include "fsutil.h"
 #include "mptrace_event.h"
+#include "report.h"
 
 struct source {
 	const char *name;
@@ -25,6 +26,8 @@ struct source {
 	bool skip; /* the same file as an earlier input */
 	int status;
 	char head[2 * MPT_CAP_HASH_LEN + 1]; /* the last chain hash, once read whole */
+	char damage[256];		     /* what the reader found wrong */
+	int64_t last_good_ns;		     /* wall time of the last event read */
 };
 
 static int worse(int a, int b)
@@ -83,7 +86,8 @@ static void advance(struct source *s)
 		return;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "mptrace: %s: %s\n", s->name, mpt_cap_reader_error(s->r));
+		snprintf(s->damage, sizeof(s->damage), "%s", mpt_cap_reader_error(s->r));
+		fprintf(stderr, "mptrace: %s: %s\n", s->name, s->damage);
 		s->status = worse(s->status, -rc);
 	}
 	mpt_cap_reader_chain_head(s->r, s->head);
@@ -183,40 +187,79 @@ static bool waits_in_set(const struct source *src, int n, int i)
 	return false;
 }
 
-int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
-{
-	struct source *src = calloc(cli->n_files, sizeof(*src));
-	uint64_t events = 0, dropped = 0, shown = 0;
-	struct mpt_detector *detect = NULL;
+/* What a reading does with each record: replay prints it, report counts it. */
+struct reading {
+	const struct mpt_cli *cli;
+	struct source *src;
+	uint64_t events, shown, dropped;
+	/* an event that passed the filters; nonzero stops the reading */
+	int (*event)(struct reading *rd, struct source *s);
+	void (*skipped)(struct reading *rd);
+	void (*drop)(struct reading *rd, struct source *s);
+	/* replay */
+	struct mpt_detector *detect;
 	struct strbuf line;
-	int status = 0;
-	FILE *out = stdout;
+	FILE *out;
+	int status;
+	/* report */
+	struct mpt_report *report;
+};
 
-	if (!src) {
-		fprintf(stderr, "mptrace: out of memory\n");
-		return 1;
-	}
-	sb_init(&line);
-	if (cli->detect.enabled && !(detect = mpt_detector_new(&cli->detect))) {
-		fprintf(stderr, "mptrace: out of memory\n");
-		free(src);
-		return 1;
-	}
-	/* `replay -o r.mpcap.*`: the shell put a capture after -o */
-	if (cli->output && mpt_file_begins_with(cli->output, MPT_CAP_MAGIC, MPT_CAP_MAGIC_LEN)) {
-		fprintf(stderr, "mptrace: -o %s is a capture file: it would be destroyed\n",
-			cli->output);
-		status = 2;
-		goto out;
-	}
-	for (int i = 0; i < cli->n_files; i++) {
-		if (cli->output && mpt_same_file(cli->output, cli->files[i])) {
-			fprintf(stderr, "mptrace: -o %s is also an input: it would be destroyed\n",
-				cli->output);
-			status = 2;
-			goto out;
+static bool in_window(const struct mpt_cli *cli, int64_t wall)
+{
+	return (!cli->nats.since_ns || wall >= cli->nats.since_ns) &&
+	       (!cli->nats.until_ns || wall <= cli->nats.until_ns);
+}
+
+/* The next record of the set that comes first; NULL at the end. */
+static struct source *next_source(struct reading *rd)
+{
+	const struct mpt_cli *cli = rd->cli;
+	struct source *next = NULL;
+
+	for (int i = 0; i < cli->n_files; i++)
+		if (rd->src[i].have && !waits_in_set(rd->src, cli->n_files, i) &&
+		    (!next || wall_of(&rd->src[i]) < wall_of(next)))
+			next = &rd->src[i];
+	return next;
+}
+
+/* Several files (a rotated ring, several hosts), merged in time order, each record handed on. */
+static void read_merged(struct reading *rd)
+{
+	const struct mpt_cli *cli = rd->cli;
+	struct source *next;
+
+	while ((next = next_source(rd))) {
+		if (next->it.type == MPT_CAP_REC_CLOCK) {
+			/* the live run switched offsets here: so does its replay */
+			next->fmt.boot_to_wall_ns = next->it.clock_boot_to_wall_ns;
+		} else if (next->it.type == MPT_CAP_REC_DROP) {
+			rd->dropped += next->it.drop_count;
+			rd->drop(rd, next);
+		} else {
+			rd->events++;
+			next->last_good_ns = wall_of(next);
+			if (in_window(cli, wall_of(next)) &&
+			    mpt_filter_match(&cli->tracer.filter, &next->it.view)) {
+				if (rd->event(rd, next))
+					break;
+				rd->shown++;
+				if (cli->max_events && rd->shown >= cli->max_events)
+					break;
+			} else if (rd->skipped) {
+				rd->skipped(rd);
+			}
 		}
+		advance(next);
 	}
+}
+
+/* Open every input (each file once) and read its first record. */
+static int open_inputs(const struct mpt_cli *cli, struct source *src, volatile int *stop)
+{
+	int status = 0;
+
 	for (int i = 0; i < cli->n_files; i++) {
 		src[i].name = cli->files[i];
 		mark_repeats(src, i + 1);
@@ -227,88 +270,232 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 			mpt_cap_reader_follow(src[i].r, stop);
 		advance(&src[i]);
 	}
-	/* only now, with something to replay: a bad input must not cost the output file */
-	if (cli->output) {
-		bool any = false;
+	return status;
+}
 
-		for (int i = 0; i < cli->n_files; i++)
-			any |= src[i].r != NULL;
-		if (!any) {
-			fprintf(stderr, "mptrace: no capture could be read; %s left alone\n",
+static bool any_open(const struct mpt_cli *cli, const struct source *src)
+{
+	for (int i = 0; i < cli->n_files; i++)
+		if (src[i].r)
+			return true;
+	return false;
+}
+
+/* -o names a capture or an input: refused, before anything is opened. */
+static int output_refused(const struct mpt_cli *cli)
+{
+	/* `replay -o r.mpcap.*`: the shell put a capture after -o */
+	if (cli->output && mpt_file_begins_with(cli->output, MPT_CAP_MAGIC, MPT_CAP_MAGIC_LEN)) {
+		fprintf(stderr, "mptrace: -o %s is a capture file: it would be destroyed\n",
+			cli->output);
+		return 2;
+	}
+	for (int i = 0; cli->output && i < cli->n_files; i++) {
+		if (mpt_same_file(cli->output, cli->files[i])) {
+			fprintf(stderr, "mptrace: -o %s is also an input: it would be destroyed\n",
 				cli->output);
-			goto out;
-		}
-		out = fopen(cli->output, "we");
-		if (!out) {
-			fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli->output,
-				strerror(errno));
-			out = stdout;
-			status = worse(status, 1);
-			goto out;
+			return 2;
 		}
 	}
-	/* several files (a rotated ring, several hosts): merge them in time order */
-	for (;;) {
-		struct source *next = NULL;
+	return 0;
+}
 
-		for (int i = 0; i < cli->n_files; i++)
-			if (src[i].have && !waits_in_set(src, cli->n_files, i) &&
-			    (!next || wall_of(&src[i]) < wall_of(next)))
-				next = &src[i];
-		if (!next)
-			break;
-		if (next->it.type == MPT_CAP_REC_CLOCK) {
-			/* the live run switched offsets here: so does its replay */
-			next->fmt.boot_to_wall_ns = next->it.clock_boot_to_wall_ns;
-		} else if (next->it.type == MPT_CAP_REC_DROP) {
-			report_drop(next);
-			dropped += next->it.drop_count;
-		} else {
-			events++;
-			if (mpt_filter_match(&cli->tracer.filter, &next->it.view)) {
-				sb_reset(&line);
-				mpt_format_event(cli->format, &line, &next->it.view, &next->fmt);
-				/* the same rules on the same records: the same detections as live
-				 */
-				if (detect)
-					mpt_detect_lines(detect, cli->format, &line, &next->it.view,
-							 &next->fmt);
-				if (line.oom || fwrite(line.buf, 1, line.len, out) != line.len) {
-					fprintf(stderr, "mptrace: writing the replay failed: %s\n",
-						strerror(line.oom ? ENOMEM : errno));
-					status = worse(status, 1);
-					break;
-				}
-				shown++;
-				if (cli->follow)
-					fflush(out);
-				if (cli->max_events && shown >= cli->max_events)
-					break;
-			}
-		}
-		advance(next);
+/* Only now, with something read: a bad input must not cost the output file. */
+static FILE *open_output(const struct mpt_cli *cli, const struct source *src, int *status)
+{
+	FILE *out;
+
+	if (!cli->output)
+		return stdout;
+	if (!any_open(cli, src)) {
+		fprintf(stderr, "mptrace: no capture could be read; %s left alone\n", cli->output);
+		return NULL;
 	}
+	out = fopen(cli->output, "we");
+	if (!out) {
+		fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli->output,
+			strerror(errno));
+		*status = worse(*status, 1);
+	}
+	return out;
+}
+
+/* Flush and close @out (unless stdout); the status, worse if that failed. */
+static int close_output(FILE *out, const char *what, int status)
+{
+	if (!out)
+		return status;
 	if (fflush(out) || ferror(out) || (out != stdout && fclose(out))) {
-		fprintf(stderr, "mptrace: writing the replay failed: %s\n", strerror(errno));
-		status = worse(status, 1);
+		fprintf(stderr, "mptrace: writing the %s failed: %s\n", what, strerror(errno));
+		return worse(status, 1);
 	}
-	out = stdout;
+	return status;
+}
+
+static int replay_event(struct reading *rd, struct source *s)
+{
+	sb_reset(&rd->line);
+	mpt_format_event(rd->cli->format, &rd->line, &s->it.view, &s->fmt);
+	/* the same rules on the same records: the same detections as live */
+	if (rd->detect)
+		mpt_detect_lines(rd->detect, rd->cli->format, &rd->line, &s->it.view, &s->fmt);
+	if (rd->line.oom || fwrite(rd->line.buf, 1, rd->line.len, rd->out) != rd->line.len) {
+		fprintf(stderr, "mptrace: writing the replay failed: %s\n",
+			strerror(rd->line.oom ? ENOMEM : errno));
+		rd->status = worse(rd->status, 1);
+		return -1;
+	}
+	if (rd->cli->follow)
+		fflush(rd->out);
+	return 0;
+}
+
+static void replay_drop(struct reading *rd, struct source *s)
+{
+	(void)rd;
+	report_drop(s);
+}
+
+/* The status of every input, and of the set when it was read to its end. */
+static int inputs_status(const struct mpt_cli *cli, struct source *src, int status)
+{
 	for (int i = 0; i < cli->n_files; i++)
 		status = worse(status, src[i].status);
 	/* a set read to its end: a missing file is calls nobody sees */
 	if (!cli->max_events)
 		status = worse(status, check_set(src, cli->n_files));
-	fprintf(stderr, "mptrace: replayed %llu of %llu events, %llu calls lost while tracing%s\n",
-		(unsigned long long)shown, (unsigned long long)events, (unsigned long long)dropped,
-		status == MPT_CAP_ESET ? ", and files of the set are missing or out of place" : "");
-out:
-	if (out != stdout)
-		fclose(out);
+	return status;
+}
+
+int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
+{
+	struct reading rd = {.cli = cli, .event = replay_event, .drop = replay_drop};
+	int status;
+
+	status = output_refused(cli);
+	if (status)
+		return status;
+	rd.src = calloc(cli->n_files, sizeof(*rd.src));
+	if (!rd.src || (cli->detect.enabled && !(rd.detect = mpt_detector_new(&cli->detect)))) {
+		fprintf(stderr, "mptrace: out of memory\n");
+		free(rd.src);
+		return 1;
+	}
+	sb_init(&rd.line);
+	status = open_inputs(cli, rd.src, stop);
+	rd.out = open_output(cli, rd.src, &status);
+	if (rd.out) {
+		read_merged(&rd);
+		status = close_output(rd.out, "replay", worse(status, rd.status));
+		status = inputs_status(cli, rd.src, status);
+		fprintf(stderr,
+			"mptrace: replayed %llu of %llu events, %llu calls lost while tracing%s\n",
+			(unsigned long long)rd.shown, (unsigned long long)rd.events,
+			(unsigned long long)rd.dropped,
+			status == MPT_CAP_ESET
+			    ? ", and files of the set are missing or out of place"
+			    : "");
+	}
 	for (int i = 0; i < cli->n_files; i++)
-		close_source(&src[i]);
-	sb_free(&line);
-	mpt_detector_free(detect);
-	free(src);
+		close_source(&rd.src[i]);
+	sb_free(&rd.line);
+	mpt_detector_free(rd.detect);
+	free(rd.src);
+	return status;
+}
+
+/* -- report --------------------------------------------------------------- */
+
+static int report_event(struct reading *rd, struct source *s)
+{
+	mpt_report_event(rd->report, &s->it.view, &s->fmt);
+	return 0;
+}
+
+static void report_skipped(struct reading *rd)
+{
+	mpt_report_skipped(rd->report);
+}
+
+static void report_loss(struct reading *rd, struct source *s)
+{
+	const struct mpt_cap_item *it = &s->it;
+
+	mpt_report_loss(rd->report, mpt_cap_drop_cause(it->drop_cause), it->drop_count,
+			(int64_t)it->drop_first_ns + s->fmt.boot_to_wall_ns,
+			(int64_t)it->drop_last_ns + s->fmt.boot_to_wall_ns, it->drop_tgid);
+}
+
+/* Each input as the page's header shows it: what it is and whether it is whole. */
+static void report_sources(struct reading *rd)
+{
+	for (int i = 0; i < rd->cli->n_files; i++) {
+		const struct source *s = &rd->src[i];
+		const struct mpt_cap_meta *m = s->r ? mpt_cap_reader_meta(s->r) : NULL;
+		struct mpt_report_source rs = {.name = s->name, .verified = true};
+
+		if (s->skip)
+			continue;
+		rs.intact = !s->status;
+		rs.damage = s->damage[0] ? s->damage : s->status ? "not a readable capture" : "";
+		rs.chain_head = s->head;
+		rs.last_good_ns = s->last_good_ns;
+		if (m) {
+			rs.host = m->hostname, rs.kernel = m->kernel, rs.boot_id = m->boot_id;
+			rs.attach_mode = m->attach_mode, rs.set_id = m->set_id;
+			rs.version = m->mptrace_version, rs.array_cap = m->array_cap;
+			rs.records = mpt_cap_reader_counts(s->r)->records;
+			rs.closed = mpt_cap_reader_counts(s->r)->ended;
+		}
+		mpt_report_source(rd->report, &rs);
+	}
+}
+
+int mpt_cmd_report(const struct mpt_cli *cli, volatile int *stop)
+{
+	struct reading rd = {.cli = cli, .event = report_event, .drop = report_loss};
+	int status;
+
+	rd.skipped = report_skipped;
+	status = output_refused(cli);
+	if (status)
+		return status;
+	rd.src = calloc(cli->n_files, sizeof(*rd.src));
+	rd.report = mpt_report_new(&cli->detect);
+	if (!rd.src || !rd.report) {
+		fprintf(stderr, "mptrace: out of memory\n");
+		status = 1;
+		goto out;
+	}
+	mpt_report_filters(rd.report, cli->command_line);
+	status = open_inputs(cli, rd.src, stop);
+	read_merged(&rd);
+	/* a damaged input is on the page, said as damaged: the page is still written */
+	if (check_set(rd.src, cli->n_files))
+		mpt_report_set_broken(rd.report);
+	report_sources(&rd);
+	status = inputs_status(cli, rd.src, status);
+	rd.out = open_output(cli, rd.src, &status);
+	if (rd.out) {
+		int rc = cli->format == MPT_FMT_JSON ? mpt_report_write_json(rd.report, rd.out)
+						     : mpt_report_write_html(rd.report, rd.out);
+
+		if (rc)
+			fprintf(stderr, "mptrace: writing the report failed: %s\n",
+				strerror(errno));
+		status = close_output(rd.out, "report", rc ? worse(status, 1) : status);
+		fprintf(stderr,
+			"mptrace: report of %llu of %llu events, %llu calls lost while tracing\n",
+			(unsigned long long)rd.shown, (unsigned long long)rd.events,
+			(unsigned long long)rd.dropped);
+	} else {
+		status = worse(status, 1);
+	}
+out:
+	for (int i = 0; rd.src && i < cli->n_files; i++)
+		close_source(&rd.src[i]);
+	mpt_report_free(rd.report);
+	free(rd.src);
 	return status;
 }
 

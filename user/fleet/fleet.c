@@ -37,6 +37,7 @@
 #include "detect.h"
 #include "format.h"
 #include "fsutil.h"
+#include "report.h"
 #include "strbuf.h"
 
 #define DEFAULT_URL "nats://127.0.0.1:4222"
@@ -1170,6 +1171,7 @@ struct set_order {
 struct replay {
 	const struct mpt_cli *cli;
 	const char *stream;
+	struct mpt_report *report; /* report --nats: counted there, not printed */
 	struct mpt_detector *detect;
 	struct mpt_cap_event_buf buf;
 	struct strbuf line;
@@ -1208,8 +1210,16 @@ static int replay_one(struct replay *rp, natsMsg *m)
 		wall = (int64_t)it.view.hdr->ts_boot_ns + fmt.boot_to_wall_ns;
 		if ((cli->nats.since_ns && wall < cli->nats.since_ns) ||
 		    (cli->nats.until_ns && wall > cli->nats.until_ns) ||
-		    !mpt_filter_match(&cli->tracer.filter, &it.view))
+		    !mpt_filter_match(&cli->tracer.filter, &it.view)) {
+			if (rp->report)
+				mpt_report_skipped(rp->report);
 			return 0;
+		}
+		rp->shown++;
+		if (rp->report) {
+			mpt_report_event(rp->report, &it.view, &fmt);
+			return 0;
+		}
 		sb_reset(&rp->line);
 		mpt_format_event(cli->format, &rp->line, &it.view, &fmt);
 		if (rp->detect)
@@ -1219,7 +1229,6 @@ static int replay_one(struct replay *rp, natsMsg *m)
 			say("writing the replay failed: %s", strerror(errno));
 			return -1;
 		}
-		rp->shown++;
 	} else if (!strcmp(kind, "drop")) {
 		unsigned long long count, first, last;
 		unsigned int cause;
@@ -1235,6 +1244,10 @@ static int replay_one(struct replay *rp, natsMsg *m)
 			    (long long)(first + fmt.boot_to_wall_ns),
 			    (long long)(last + fmt.boot_to_wall_ns));
 			rp->dropped += count;
+			if (rp->report)
+				mpt_report_loss(rp->report, mpt_cap_drop_cause(cause), count,
+						(int64_t)(first + fmt.boot_to_wall_ns),
+						(int64_t)(last + fmt.boot_to_wall_ns), 0);
 		}
 	} else if (!strcmp(kind, "lost")) {
 		fprintf(stderr, "mptrace: %s: %.*s\n", natsMsg_GetSubject(m),
@@ -1345,6 +1358,25 @@ static int replay_flush(struct replay *rp)
 	return 0;
 }
 
+/* report --nats: the page (or JSON) of what the stream held. 0, or 1 if it was not written. */
+static int write_report(struct replay *rp)
+{
+	char name[160];
+	struct mpt_report_source src = {.name = name, .attach_mode = ""};
+	int rc;
+
+	snprintf(name, sizeof(name), "stream %s", rp->stream);
+	src.records = rp->events;
+	mpt_report_source(rp->report, &src);
+	rc = rp->cli->format == MPT_FMT_JSON ? mpt_report_write_json(rp->report, rp->out)
+					     : mpt_report_write_html(rp->report, rp->out);
+	if (rc) {
+		say("writing the report failed: %s", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 {
 	const char *subject = cli->nats.subject ? cli->nats.subject : "mptrace.>";
@@ -1358,7 +1390,13 @@ int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 
 	rp.stream = cli->nats.stream ? cli->nats.stream : DEFAULT_STREAM;
 	sb_init(&rp.line);
-	if (cli->detect.enabled && !(rp.detect = mpt_detector_new(&cli->detect))) {
+	if (cli->command == MPT_CMD_REPORT) {
+		if (!(rp.report = mpt_report_new(&cli->detect))) {
+			say("out of memory");
+			return 1;
+		}
+		mpt_report_filters(rp.report, cli->command_line);
+	} else if (cli->detect.enabled && !(rp.detect = mpt_detector_new(&cli->detect))) {
 		say("out of memory");
 		return 1;
 	}
@@ -1406,7 +1444,7 @@ int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 	}
 	if (replay_flush(&rp))
 		goto out;
-	rc = 0;
+	rc = rp.report ? write_report(&rp) : 0;
 out:
 	if (rp.out != stdout && fclose(rp.out) && !rc) {
 		say("writing the replay failed: %s", strerror(errno));
@@ -1417,10 +1455,9 @@ out:
 		rc = 1;
 	}
 	if (!rc)
-		fprintf(stderr,
-			"mptrace: replayed %llu of %llu events, %llu calls lost while tracing\n",
-			(unsigned long long)rp.shown, (unsigned long long)rp.events,
-			(unsigned long long)rp.dropped);
+		fprintf(stderr, "mptrace: %s %llu of %llu events, %llu calls lost while tracing\n",
+			rp.report ? "report of" : "replayed", (unsigned long long)rp.shown,
+			(unsigned long long)rp.events, (unsigned long long)rp.dropped);
 	for (size_t i = 0; i < rp.n_sets; i++) {
 		for (size_t k = 0; k < rp.sets[i].n; k++)
 			natsMsg_Destroy(rp.sets[i].h[k].m);
@@ -1432,6 +1469,7 @@ out:
 		nats_close(&c);
 	mpt_cap_event_buf_free(&rp.buf);
 	mpt_detector_free(rp.detect);
+	mpt_report_free(rp.report);
 	sb_free(&rp.line);
 	return rc;
 }
