@@ -70,6 +70,12 @@ enum mpt_array_state {
 	MPT_ARRAY_FAULT = 2,	  /* bpf_probe_read_user() failed: unmapped or unreadable */
 	MPT_ARRAY_NOT_FILLED = 3, /* status[]: the call failed, the kernel did not write it */
 	MPT_ARRAY_NO_RETURN = 4,  /* status[]: the return was not seen, so it was not read */
+	/*
+	 * status[] of a call that failed part way (ENODEV, EACCES, EFAULT,
+	 * ENOMEM): the entries before the element that failed hold what the
+	 * kernel wrote, the rest what the caller left there. Data as for OK.
+	 */
+	MPT_ARRAY_PARTIAL = 5,
 };
 
 /*

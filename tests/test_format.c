@@ -233,6 +233,33 @@ static void test_table_error_return(void **state)
 			    "EINVAL (Invalid argument) <0.000041>\n");
 }
 
+/* ENODEV part way: status[] as the return found it, said to be written only up to the failure */
+static void test_status_written_in_part(void **state)
+{
+	static const int32_t status2[] = {1, -12345};
+	json_t *root, *st;
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	f.ev.count = 2;
+	f.ev.ret = -ENODEV;
+	f.ev.status_state = MPT_ARRAY_PARTIAL;
+	fake_arrays(&f, 2, pages3, nodes3, status2);
+	assert_string_equal(table(),
+			    "22:13:21.123456 numad[812] move_pages(0, 2, [0x7f12a000, "
+			    "0x7f12b000], [1, 1], [1, -12345] /* written up to the element "
+			    "that failed */, MPOL_MF_MOVE) = -1 ENODEV (No such device) "
+			    "<0.000041>\n");
+	root = json();
+	st = arg(root, 4, "status");
+	assert_true(json_is_true(json_object_get(st, "writtenInPart")));
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(st, "data"), 0)), 1);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(st, "data"), 1)),
+			 -12345);
+	assert_null(json_object_get(st, "readError"));
+	json_decref(root);
+}
+
 static void test_table_thread_query_fault(void **state)
 {
 	(void)state;
@@ -465,8 +492,12 @@ static void test_return_missing(void **state)
 static void test_context_fields(void **state)
 {
 	static const struct mpt_enrich en = {
-	    "/system.slice/docker-3f4e.scope", "/usr/sbin/numad",
-	    "3f4e2a1b9c0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f", "docker", "", NULL};
+	    "/system.slice/docker-3f4e.scope",
+	    "/usr/sbin/numad",
+	    "3f4e2a1b9c0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f",
+	    "docker",
+	    "",
+	    NULL};
 	struct mpt_view v;
 	const char *why;
 	json_error_t err;
@@ -733,6 +764,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_table_example, setup),
 	    cmocka_unit_test_setup(test_table_error_return, setup),
 	    cmocka_unit_test_setup(test_table_thread_query_fault, setup),
+	    cmocka_unit_test_setup(test_status_written_in_part, setup),
 	    cmocka_unit_test_setup(test_table_truncated_and_positive, setup),
 	    cmocka_unit_test_setup(test_table_comm_escaped, setup),
 	    cmocka_unit_test_setup(test_json_all_fields, setup),

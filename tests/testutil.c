@@ -63,7 +63,7 @@ long tu_move_pages(struct tu_call *c)
 	r = syscall(SYS_move_pages, c->pid, c->count, c->pages, c->nodes, c->status, c->flags);
 	c->ret = r < 0 ? -errno : r;
 	c->boot_after = tu_boot_ns();
-	if (r >= 0 && c->status) {
+	if (c->status) {
 		size_t n = c->count < 1024 ? c->count : 1024;
 
 		memcpy(c->status_seen, c->status, n * sizeof(int));

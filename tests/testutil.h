@@ -42,7 +42,7 @@ struct tu_call {
 	int *status;
 	int flags;
 	long ret;	       /* raw: >= 0, or -errno */
-	int status_seen[1024]; /* status[] after the call, when ret >= 0 */
+	int status_seen[1024]; /* status[] after the call */
 	pid_t tid;
 	uint64_t boot_before, boot_after;
 };

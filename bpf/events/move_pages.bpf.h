@@ -136,6 +136,18 @@ static __always_inline __u64 reread(struct mpt_event *ev, __u8 bit, __u8 *state,
 	return bytes;
 }
 
+/* asm-generic/errno-base.h: vmlinux.h has no macros */
+#define MPT_ENOMEM 12
+#define MPT_EACCES 13
+#define MPT_EFAULT 14
+#define MPT_ENODEV 19
+
+/* Errors do_pages_move() and do_pages_stat() return from inside their loop over the arrays. */
+static __always_inline bool failed_part_way(long ret)
+{
+	return ret == -MPT_ENODEV || ret == -MPT_EACCES || ret == -MPT_EFAULT || ret == -MPT_ENOMEM;
+}
+
 /*
  * move_pages at its return: status[], and pages[] and nodes[] read again
  * when they were read at the entry (@entry_seen, a constant where inlined).
@@ -158,16 +170,21 @@ static __always_inline __u64 move_pages_exit(struct mpt_rec_hdr *h, long ret, bo
 		return 0;
 	off = pbytes + nbytes + k * 8;
 
-	/* The kernel writes status[] only when the call succeeds (ret >= 0). */
+	/*
+	 * The kernel writes status[] as it goes: all of it when the call
+	 * succeeds, the entries before the failing element when it fails part
+	 * way, none when it fails before the array (EINVAL, ESRCH, EPERM) or
+	 * never ran (refused by seccomp, whatever the errno it was given).
+	 */
 	n = captured_len(ev->count);
-	if (ret < 0) {
+	if (ret < 0 && (!failed_part_way(ret) || h->origin == MPT_ORIGIN_REFUSED)) {
 		ev->status_state = MPT_ARRAY_NOT_FILLED;
 	} else if (!ev->status) {
 		ev->status_state = MPT_ARRAY_NULL;
 	} else if (bpf_probe_read_user(ev->data + off, n * sizeof(__s32), (void *)ev->status)) {
 		ev->status_state = MPT_ARRAY_FAULT;
 	} else {
-		ev->status_state = MPT_ARRAY_OK;
+		ev->status_state = ret < 0 ? MPT_ARRAY_PARTIAL : MPT_ARRAY_OK;
 		ev->status_n = n;
 		off += n * sizeof(__s32);
 	}

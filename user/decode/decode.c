@@ -11,6 +11,7 @@ bool mpt_array_consistent(uint8_t state, uint16_t n)
 {
 	switch (state) {
 	case MPT_ARRAY_OK:
+	case MPT_ARRAY_PARTIAL:
 		return n <= MPT_ARRAY_CAP_MAX;
 	case MPT_ARRAY_NULL:
 	case MPT_ARRAY_FAULT:
@@ -222,8 +223,13 @@ int mpt_check_hdr(const struct mpt_rec_hdr *h, const char **why)
 void mpt_set_array(struct mpt_arg_view *a, uint8_t state, unsigned int n, const unsigned char *data,
 		   uint64_t len)
 {
-	a->state = state;
 	a->n = n;
+	if (state == MPT_ARRAY_PARTIAL) {
+		/* the data is what the caller's array held at the return, as for OK */
+		a->partial = true;
+		state = MPT_ARRAY_OK;
+	}
+	a->state = state;
 	a->data = state == MPT_ARRAY_OK ? data : NULL;
 	a->truncated = state == MPT_ARRAY_OK && len > n;
 }

@@ -121,6 +121,8 @@ static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum mp
 	}
 	sb_puts(sb, ",\"truncated\":");
 	sb_puts(sb, a->truncated ? "true" : "false");
+	if (a->partial)
+		sb_puts(sb, ",\"writtenInPart\":true");
 	json_change(sb, v, kind, a);
 	if (a->kernel_other_n) {
 		/* what the kernel migrated that the recorded array does not hold */
@@ -431,6 +433,8 @@ static void table_array(struct strbuf *sb, const struct mpt_view *v, enum mpt_ar
 		return;
 	}
 	table_items(sb, v, kind, a->data, a);
+	if (a->partial)
+		sb_puts(sb, " /* written up to the element that failed */");
 	/* rewritten while the kernel read it: what the return found, in a comment */
 	if (a->changed) {
 		sb_puts(sb, " /* CHANGED DURING CALL, at exit: ");
