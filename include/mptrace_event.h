@@ -76,6 +76,12 @@ enum mpt_array_state {
 	 * kernel wrote, the rest what the caller left there. Data as for OK.
 	 */
 	MPT_ARRAY_PARTIAL = 5,
+	/*
+	 * pages[], nodes[]: unreadable at the entry (a page not present, which
+	 * the kernel faults in and a BPF read cannot), read at the return. Data
+	 * as for OK; not compared for a change during the call.
+	 */
+	MPT_ARRAY_AT_RETURN = 6,
 };
 
 /*
@@ -256,8 +262,13 @@ struct mpt_event {
 /*
  * One migrate_pages call. The header is followed by data[]:
  *   __u8 old_nodes[old_bytes]; __u8 new_nodes[new_bytes];
- * each the leading bytes of the mask the caller passed.
+ *   __u8 old_at_exit[old_bytes]; only if MPT_CHANGED_OLD and not in exit_fault
+ *   __u8 new_at_exit[new_bytes]; only if MPT_CHANGED_NEW and not in exit_fault
+ * each the leading bytes of the mask the caller passed, as the entry read it
+ * and, when it differed, as the return read it again.
  */
+#define MPT_CHANGED_OLD (1u << 0)
+#define MPT_CHANGED_NEW (1u << 1)
 struct mpt_migrate_event {
 	MPT_REC_HDR;
 	/* the four arguments, as the caller passed them */
@@ -270,7 +281,14 @@ struct mpt_migrate_event {
 	__u16 new_bytes;
 	__u8 old_state; /* enum mpt_array_state */
 	__u8 new_state;
-	__u16 _pad2;
+	/*
+	 * MPT_CHANGED_*: read again at the return and found different (the
+	 * kernel reads a long mask's tail first, so a thread can rewrite its
+	 * head after the entry copied it and before the kernel reads it);
+	 * exit_fault: of those, the ones the return could not read at all.
+	 */
+	__u8 changed;
+	__u8 exit_fault;
 	__u8 data[];
 };
 

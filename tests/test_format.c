@@ -260,6 +260,28 @@ static void test_status_written_in_part(void **state)
 	json_decref(root);
 }
 
+/* pages[] not in memory at the entry, read at the return: its data, said so, and no change check */
+static void test_pages_read_at_return(void **state)
+{
+	json_t *root, *pg;
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	f.ev.pages_state = MPT_ARRAY_AT_RETURN;
+	fake_arrays(&f, 3, pages3, nodes3, status3);
+	assert_string_equal(table(), "22:13:21.123456 numad[812] move_pages(0, 3, [0x7f12a000, "
+				     "0x7f12b000, NULL] /* not in memory at the entry: read at the "
+				     "return */, [1, 1, 1], [1, 1, -EFAULT], MPOL_MF_MOVE) = 0 "
+				     "<0.000041>\n");
+	root = json();
+	pg = arg(root, 2, "pages");
+	assert_true(json_is_true(json_object_get(pg, "readAtReturn")));
+	assert_int_equal(json_array_size(json_object_get(pg, "data")), 3);
+	assert_null(json_object_get(pg, "changedDuringCall"));
+	assert_non_null(json_object_get(arg(root, 3, "nodes"), "changedDuringCall"));
+	json_decref(root);
+}
+
 static void test_table_thread_query_fault(void **state)
 {
 	(void)state;
@@ -670,8 +692,25 @@ static void test_migrate_pages(void **state)
 	assert_string_equal(mask_list(root, 2, buf, sizeof(buf)), "0");
 	assert_string_equal(mask_list(root, 3, buf, sizeof(buf)), "1");
 	assert_false(json_is_true(json_object_get(json_array_get(args, 3), "truncated")));
-	assert_null(json_object_get(json_array_get(args, 3), "changedDuringCall"));
+	/* both masks read again at the return, and found the same */
+	assert_true(json_is_false(json_object_get(json_array_get(args, 3), "changedDuringCall")));
 	json_decref(root);
+
+	/* the old mask rewritten while the kernel read it: what the return found, too */
+	fake_migrate_masks(&m, (const uint8_t[8]){0x01}, (const uint8_t[8]){0x02}, 8);
+	m.data[16] = 0x02;
+	m.ev.size += 8;
+	m.ev.changed = MPT_CHANGED_OLD;
+	assert_string_equal(table(), "22:13:21.123456 numad[812] migrate_pages(4242, 65, [0] /* "
+				     "CHANGED DURING CALL, at exit: [1] */, [1]) = 0 <0.000041>\n");
+	root = json();
+	args = json_object_get(root, "args");
+	assert_true(json_is_true(json_object_get(json_array_get(args, 2), "changedDuringCall")));
+	assert_int_equal(
+	    json_integer_value(json_array_get(json_object_get(json_array_get(args, 2), "dataAtExit"), 0)),
+	    1);
+	json_decref(root);
+	m.ev.changed = 0;
 
 	/* several nodes; only the maxnode - 1 bits the kernel reads count */
 	m.ev.maxnode = 4;
@@ -765,6 +804,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_table_error_return, setup),
 	    cmocka_unit_test_setup(test_table_thread_query_fault, setup),
 	    cmocka_unit_test_setup(test_status_written_in_part, setup),
+	    cmocka_unit_test_setup(test_pages_read_at_return, setup),
 	    cmocka_unit_test_setup(test_table_truncated_and_positive, setup),
 	    cmocka_unit_test_setup(test_table_comm_escaped, setup),
 	    cmocka_unit_test_setup(test_json_all_fields, setup),

@@ -31,6 +31,9 @@
 #include <bpf/bpf.h>
 #include <cmocka.h>
 
+#include "detect.h"
+#include "format.h"
+#include "strbuf.h"
 #include "testutil.h"
 
 #define CAP 64
@@ -47,6 +50,12 @@ static long page_size;
 struct expect {
 	uint8_t pages_state, nodes_state, status_state;
 };
+
+/* The states in which a record holds the array's entries. */
+static bool has_data(uint8_t state)
+{
+	return state == MPT_ARRAY_OK || state == MPT_ARRAY_PARTIAL || state == MPT_ARRAY_AT_RETURN;
+}
 
 static void default_expect(const struct tu_call *c, struct expect *x)
 {
@@ -206,17 +215,15 @@ static void assert_record(const struct mpt_event *ev, const struct tu_call *c,
 
 	/* the arrays */
 	assert_int_equal(ev->pages_state, x.pages_state);
-	assert_int_equal(ev->pages_n, x.pages_state == MPT_ARRAY_OK ? n : 0);
+	assert_int_equal(ev->pages_n, has_data(x.pages_state) ? n : 0);
 	for (i = 0; i < ev->pages_n; i++)
 		assert_int_equal(mpt_view_page(&v, i), (uintptr_t)c->pages[i]);
 	assert_int_equal(ev->nodes_state, x.nodes_state);
-	assert_int_equal(ev->nodes_n, x.nodes_state == MPT_ARRAY_OK ? n : 0);
+	assert_int_equal(ev->nodes_n, has_data(x.nodes_state) ? n : 0);
 	for (i = 0; i < ev->nodes_n; i++)
 		assert_int_equal(mpt_view_node(&v, i), c->nodes[i]);
 	assert_int_equal(ev->status_state, x.status_state);
-	assert_int_equal(ev->status_n,
-			 x.status_state == MPT_ARRAY_OK || x.status_state == MPT_ARRAY_PARTIAL ? n
-											       : 0);
+	assert_int_equal(ev->status_n, has_data(x.status_state) ? n : 0);
 	for (i = 0; i < ev->status_n; i++)
 		assert_int_equal(mpt_view_status(&v, i), c->status_seen[i]);
 }
@@ -439,6 +446,65 @@ static void test_offline_node(void **state)
 	assert_int_equal(c.status_seen[1], -12345);
 	assert_int_equal(((const struct mpt_event *)events.ev[0])->status_state, MPT_ARRAY_PARTIAL);
 	free_call(&c, mem, 2);
+}
+
+/* A page of a shared memfd mapping holding @n words, emptied: not present until touched. */
+static char *not_present_page(int *fd)
+{
+	char *p;
+
+	*fd = memfd_create("mpt-arrays", 0);
+	assert_true(*fd >= 0);
+	assert_int_equal(ftruncate(*fd, page_size), 0);
+	p = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	assert_true(p != MAP_FAILED);
+	return p;
+}
+
+/*
+ * pages[] and nodes[] on a shared page emptied with MADV_DONTNEED, no
+ * privilege needed: nothing is present at the entry, so a BPF read fails
+ * there, while the kernel faults the page in and moves the pages. The
+ * record holds what the kernel read: read at the return. Each array alone,
+ * then both.
+ */
+static void test_arrays_not_present(void **state)
+{
+	static const struct expect want[3] = {
+	    {MPT_ARRAY_AT_RETURN, MPT_ARRAY_OK, MPT_ARRAY_OK},
+	    {MPT_ARRAY_OK, MPT_ARRAY_AT_RETURN, MPT_ARRAY_OK},
+	    {MPT_ARRAY_AT_RETURN, MPT_ARRAY_AT_RETURN, MPT_ARRAY_OK},
+	};
+	void **own_pages;
+	int *own_nodes = zero_nodes(2), fd;
+	char *shared = not_present_page(&fd), *mem;
+	void **pages = (void **)shared;
+	int *nodes = (int *)(shared + 64);
+	struct tu_call c;
+
+	(void)state;
+	own_pages_call(&c, 2, &mem);
+	own_pages = c.pages;
+	memcpy(pages, own_pages, 2 * sizeof(void *));
+	nodes[0] = nodes[1] = 0;
+	c.flags = MPOL_MF_MOVE;
+	for (int i = 0; i < 3; i++) {
+		const struct mpt_event *ev;
+
+		c.pages = want[i].pages_state == MPT_ARRAY_OK ? own_pages : pages;
+		c.nodes = want[i].nodes_state == MPT_ARRAY_OK ? own_nodes : nodes;
+		assert_int_equal(madvise(shared, page_size, MADV_DONTNEED), 0);
+		tu_events_clear(&events);
+		call_and_check(&c, &want[i]);
+		assert_int_equal(c.ret, 0);
+		ev = (const struct mpt_event *)events.ev[0];
+		assert_int_equal(ev->changed, 0);
+	}
+	c.pages = own_pages;
+	c.nodes = own_nodes;
+	free_call(&c, mem, 2);
+	munmap(shared, page_size);
+	close(fd);
 }
 
 static void test_move_all(void **state)
@@ -805,7 +871,10 @@ static void test_exit_without_entry(void **state)
 		assert_true(events.ev[0]->ret_state == MPT_RET_SEEN ||
 			    (fentry && events.ev[0]->ret_state == MPT_RET_MISSED));
 		assert_int_equal(events.ev[0]->task.host_tid, h.c.tid);
-		assert_int_equal(events.ev[0]->pages_state, MPT_ARRAY_FAULT);
+		/* unreadable at the entry; at the return the kernel had brought it in */
+		assert_int_equal(events.ev[0]->pages_state, events.ev[0]->ret_state == MPT_RET_SEEN
+								? MPT_ARRAY_AT_RETURN
+								: MPT_ARRAY_FAULT);
 		assert_int_equal(events.ev[0]->ret, 0);
 	}
 	assert_int_equal(events.n, held_seen ? 2 : 1);
@@ -1429,6 +1498,74 @@ static void test_migrate_pages_self(void **state)
 	tu_events_clear(&events);
 }
 
+static void *thread_migrate(void *arg)
+{
+	migrate(arg);
+	return NULL;
+}
+
+/*
+ * migrate_pages reads a long mask's tail first (get_nodes() checks, from the
+ * end, that the bits past MAX_NUMNODES are zero), then its head. The tail
+ * is on a missing userfaultfd page here: while the kernel waits for it, the
+ * head the entry copied is rewritten from node 0 to node 1, which the
+ * kernel then reads. The record keeps what the entry saw, says what the
+ * return found, and MPT-6 is raised.
+ */
+static void test_migrate_mask_rewritten_during_call(void **state)
+{
+	enum { MAXNODE = 1089, BYTES = 136 }; /* 1088 bits: 17 longs, 8 bytes past a record's 128 */
+	static unsigned long new_nodes[BYTES / 8] = {1};
+	struct mg_call c = {.maxnode = MAXNODE, .new_nodes = new_nodes};
+	struct mpt_detect_cfg cfg;
+	struct mpt_detector *d;
+	const struct mpt_migrate_event *mg;
+	struct uffd_region r;
+	struct mpt_fmt_ctx ctx = {.hostname = "h"};
+	struct mpt_view v;
+	struct strbuf sb;
+	const char *why;
+	unsigned long *old;
+	char *zero = calloc(1, page_size);
+	pthread_t th;
+
+	(void)state;
+	uffd_region(&r, 2, 1);
+	old = (unsigned long *)(r.base + page_size - 128);
+	old[0] = 1;
+	c.old_nodes = old;
+	assert_int_equal(pthread_create(&th, NULL, thread_migrate, &c), 0);
+	uffd_wait_fault(&r);
+	old[0] = 2;
+	uffd_supply(&r, 1, zero);
+	pthread_join(th, NULL);
+	assert_int_equal(c.ret, 0);
+	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
+	mg = (const struct mpt_migrate_event *)events.ev[0];
+	assert_int_equal(mpt_event_parse(mg, mg->size, &v, &why), 0);
+	assert_int_equal(mg->type, MPT_REC_MIGRATE_PAGES);
+	assert_int_equal(mg->old_state, MPT_ARRAY_OK);
+	assert_int_equal(mg->old_bytes, 128);
+	assert_int_equal(mg->data[0], 1); /* what the entry saw */
+	assert_int_equal(mg->changed, MPT_CHANGED_OLD);
+	assert_int_equal(mg->exit_fault, 0);
+	assert_true(v.arg[2].changed);
+	assert_false(v.arg[3].changed);
+	assert_int_equal(v.arg[2].exit_data[0], 2); /* what the return found */
+	assert_int_equal(mg->size, sizeof(*mg) + 3 * 128);
+	sb_init(&sb);
+	mpt_format_json(&sb, &v, &ctx);
+	assert_non_null(strstr(sb.buf, "\"data\":[0],\"truncated\":true,\"changedDuringCall\":true,"
+				       "\"dataAtExit\":[1]"));
+	sb_free(&sb);
+	mpt_detect_cfg_default(&cfg);
+	cfg.enabled = true;
+	d = mpt_detector_new(&cfg);
+	assert_true(mpt_detect(d, &v) & (1u << MPT_DET_CHANGED_DURING_CALL));
+	mpt_detector_free(d);
+	uffd_region_free(&r);
+	free(zero);
+}
 static void test_migrate_pages_masks(void **state)
 {
 	static unsigned long big[32];
@@ -1652,6 +1789,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_invalid_flags, test_setup),
 	    cmocka_unit_test_setup(test_nonexistent_pid, test_setup),
 	    cmocka_unit_test_setup(test_offline_node, test_setup),
+	    cmocka_unit_test_setup(test_arrays_not_present, test_setup),
 	    cmocka_unit_test_setup(test_move_all, test_setup),
 	    cmocka_unit_test_setup(test_real_migration, test_setup),
 	    cmocka_unit_test_setup(test_second_thread, test_setup),
@@ -1669,6 +1807,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_killed_inside_call, test_setup),
 	    cmocka_unit_test_setup(test_migrate_pages_self, test_setup),
 	    cmocka_unit_test_setup(test_migrate_pages_masks, test_setup),
+	    cmocka_unit_test_setup(test_migrate_mask_rewritten_during_call, test_setup),
 	    cmocka_unit_test_setup(test_migrate_pages_other_process, test_setup),
 	    cmocka_unit_test_setup(test_event_selection, test_setup),
 	    cmocka_unit_test_setup(test_refused_by_seccomp, test_setup),

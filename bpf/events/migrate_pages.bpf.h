@@ -17,14 +17,15 @@ static __always_inline void migrate_pages_entry(struct mpt_rec_hdr *h, const str
 	ev->maxnode = a->arg[1];
 	ev->old_nodes = a->arg[2];
 	ev->new_nodes = a->arg[3];
-	ev->_pad2 = 0;
+	ev->changed = 0;
+	ev->exit_fault = 0;
 	old = read_mask(ev->data, ev->old_nodes, bytes, &ev->old_state);
 	ev->old_bytes = old;
 	ev->new_bytes = read_mask(ev->data + clamp_const(old, MPT_NODEMASK_BYTES_MAX),
 				  ev->new_nodes, bytes, &ev->new_state);
 }
 
-/* A whole migrate_pages record: all it reads, it reads at entry. */
+/* A migrate_pages record as its entry made it: the header and both masks. */
 static __always_inline __u64 migrate_pages_size(const struct mpt_migrate_event *ev)
 {
 	/* clamped in registers: as plain ifs the compiler added before it compared */
@@ -32,10 +33,53 @@ static __always_inline __u64 migrate_pages_size(const struct mpt_migrate_event *
 	       clamp_const(ev->new_bytes, MPT_NODEMASK_BYTES_MAX);
 }
 
-/* All it reads, it reads at entry: the return adds only the header's part. */
+/* Do @bytes (at most a mask's) at @a and @b differ? Whole words: masks are longs. */
+static __always_inline bool mask_differs(const __u8 *a, const __u8 *b, __u64 bytes)
+{
+	for (__u32 i = 0; i < MPT_NODEMASK_BYTES_MAX / 4; i++) {
+		if (i * 4 >= bytes)
+			break;
+		if (*(const __u32 *)(a + i * 4) != *(const __u32 *)(b + i * 4))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Read a mask again at the return into data[@dst] and compare it with the
+ * entry's copy at data[@src]: the bytes to keep (the new contents when they
+ * differ, else 0).
+ */
+static __always_inline __u64 mask_reread(struct mpt_migrate_event *ev, __u8 bit, __u64 src,
+					 __u64 dst, __u64 bytes, __u64 user)
+{
+	if (bpf_probe_read_user(ev->data + dst, bytes, (void *)user)) {
+		ev->changed |= bit;
+		ev->exit_fault |= bit;
+		return 0;
+	}
+	if (!mask_differs(ev->data + src, ev->data + dst, bytes))
+		return 0;
+	ev->changed |= bit;
+	return bytes;
+}
+
+/* At the return: both masks read again, when the entry read them (@entry_seen). */
 static __always_inline __u64 migrate_pages_exit(struct mpt_rec_hdr *h, long ret, bool entry_seen)
 {
-	return migrate_pages_size((struct mpt_migrate_event *)h);
+	struct mpt_migrate_event *ev = (struct mpt_migrate_event *)h;
+	__u64 old = clamp_const(ev->old_bytes, MPT_NODEMASK_BYTES_MAX);
+	__u64 new = clamp_const(ev->new_bytes, MPT_NODEMASK_BYTES_MAX);
+	__u64 off = old + new;
+
+	if (!entry_seen)
+		return sizeof(*ev) + off;
+	if (ev->old_state == MPT_ARRAY_OK && old)
+		off += mask_reread(ev, MPT_CHANGED_OLD, 0, off, old, ev->old_nodes);
+	off = clamp_const(off, 3 * MPT_NODEMASK_BYTES_MAX);
+	if (ev->new_state == MPT_ARRAY_OK && new)
+		off += mask_reread(ev, MPT_CHANGED_NEW, old, off, new, ev->new_nodes);
+	return sizeof(*ev) + off;
 }
 
 static __always_inline __u64 migrate_pages_unreturned(struct mpt_rec_hdr *h, __u8 why)
@@ -46,5 +90,5 @@ static __always_inline __u64 migrate_pages_unreturned(struct mpt_rec_hdr *h, __u
 
 static __always_inline __u64 migrate_pages_reserve(void)
 {
-	return sizeof(struct mpt_migrate_event) + 2 * MPT_NODEMASK_BYTES_MAX;
+	return sizeof(struct mpt_migrate_event) + 4 * MPT_NODEMASK_BYTES_MAX;
 }

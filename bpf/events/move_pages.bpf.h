@@ -149,15 +149,51 @@ static __always_inline bool failed_part_way(long ret)
 }
 
 /*
+ * An array the entry could not read whose page was not present (a shared
+ * mapping emptied with MADV_DONTNEED: the kernel faults it in, a BPF read
+ * cannot), read at the return, once the kernel has brought it in. pages[]
+ * goes first in the data: nodes[], read at the entry, moves up to make room
+ * (the two never overlap: pages[] takes at least as many bytes). Not once
+ * the migration hook wrote after them (it does only for a pages[] read).
+ */
+static __always_inline void read_late(struct mpt_event *ev)
+{
+	__u64 n = captured_len(ev->count), pbytes = ptr_bytes(ev->abi, n), nodes_n = ev->nodes_n;
+
+	if (ev->kernel_other_n || nodes_n > array_cap)
+		return;
+	if (ev->pages && ev->pages_state == MPT_ARRAY_FAULT) {
+		if (nodes_n)
+			bpf_probe_read_kernel(ev->data + pbytes, nodes_n * 4, ev->data);
+		if (!bpf_probe_read_user(ev->data, pbytes, (void *)ev->pages)) {
+			ev->pages_state = MPT_ARRAY_AT_RETURN;
+			ev->pages_n = n;
+		} else if (nodes_n) {
+			bpf_probe_read_kernel(ev->data, nodes_n * 4, ev->data + pbytes);
+		}
+	}
+	if (ev->nodes && ev->nodes_state == MPT_ARRAY_FAULT) {
+		pbytes = ptr_bytes(ev->abi, ev->pages_n > array_cap ? 0 : ev->pages_n);
+		if (!bpf_probe_read_user(ev->data + pbytes, n * 4, (void *)ev->nodes)) {
+			ev->nodes_state = MPT_ARRAY_AT_RETURN;
+			ev->nodes_n = n;
+		}
+	}
+}
+
+/*
  * move_pages at its return: status[], and pages[] and nodes[] read again
- * when they were read at the entry (@entry_seen, a constant where inlined).
- * The bytes to emit.
+ * when they were read at the entry (@entry_seen, a constant where inlined),
+ * or for the first time when the entry could not read them. The bytes to
+ * emit.
  */
 static __always_inline __u64 move_pages_exit(struct mpt_rec_hdr *h, long ret, bool entry_seen)
 {
 	struct mpt_event *ev = (struct mpt_event *)h;
 	__u64 pages_n, nodes_n, n, pbytes, nbytes, off, k;
 
+	if (entry_seen)
+		read_late(ev);
 	pages_n = ev->pages_n;
 	nodes_n = ev->nodes_n;
 	if (pages_n > array_cap || nodes_n > array_cap)

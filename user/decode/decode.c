@@ -12,6 +12,7 @@ bool mpt_array_consistent(uint8_t state, uint16_t n)
 	switch (state) {
 	case MPT_ARRAY_OK:
 	case MPT_ARRAY_PARTIAL:
+	case MPT_ARRAY_AT_RETURN:
 		return n <= MPT_ARRAY_CAP_MAX;
 	case MPT_ARRAY_NULL:
 	case MPT_ARRAY_FAULT:
@@ -224,9 +225,10 @@ void mpt_set_array(struct mpt_arg_view *a, uint8_t state, unsigned int n, const 
 		   uint64_t len)
 {
 	a->n = n;
-	if (state == MPT_ARRAY_PARTIAL) {
+	if (state == MPT_ARRAY_PARTIAL || state == MPT_ARRAY_AT_RETURN) {
 		/* the data is what the caller's array held at the return, as for OK */
-		a->partial = true;
+		a->partial = state == MPT_ARRAY_PARTIAL;
+		a->at_return = state == MPT_ARRAY_AT_RETURN;
 		state = MPT_ARRAY_OK;
 	}
 	a->state = state;

@@ -92,8 +92,9 @@ struct mpt_arg_view {
 	unsigned int n;		   /* entries captured (bytes, for a node mask) */
 	const unsigned char *data; /* maybe unaligned */
 	bool truncated;		   /* the call passed more than the cap let through */
-	bool partial;  /* status[] of a call that failed part way: written up to the failure */
-	uint64_t bits; /* node masks: bits the kernel reads (maxnode - 1) */
+	bool partial;	/* status[] of a call that failed part way: written up to the failure */
+	bool at_return; /* unreadable at the entry (not present), read at the return */
+	uint64_t bits;	/* node masks: bits the kernel reads (maxnode - 1) */
 	/* MPT_READ_BOTH, the return seen and something captured: read again then */
 	bool reread;
 	bool changed;			/* ... and found different */

@@ -91,7 +91,13 @@ static void json_change(struct strbuf *sb, const struct mpt_view *v, enum mpt_ar
 		return;
 	}
 	sb_puts(sb, ",\"changedDuringCall\":true,\"dataAtExit\":");
-	if (a->exit_state == MPT_ARRAY_OK) {
+	if (a->exit_state == MPT_ARRAY_OK && kind == MPT_ARG_NODEMASK) {
+		struct mpt_arg_view at_exit = *a;
+
+		at_exit.data = a->exit_data;
+		mask_items(sb, &at_exit, ",");
+		sb_putc(sb, ']');
+	} else if (a->exit_state == MPT_ARRAY_OK) {
 		json_items(sb, v, kind, a->exit_data, a->n);
 	} else {
 		const char *reason = mpt_array_state_reason(a->exit_state);
@@ -123,6 +129,8 @@ static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum mp
 	sb_puts(sb, a->truncated ? "true" : "false");
 	if (a->partial)
 		sb_puts(sb, ",\"writtenInPart\":true");
+	if (a->at_return)
+		sb_puts(sb, ",\"readAtReturn\":true");
 	json_change(sb, v, kind, a);
 	if (a->kernel_other_n) {
 		/* what the kernel migrated that the recorded array does not hold */
@@ -407,13 +415,26 @@ static void table_items(struct strbuf *sb, const struct mpt_view *v, enum mpt_ar
 	sb_putc(sb, ']');
 }
 
-/* A node mask as the nodes in it, as strace shows one. */
-static void table_mask(struct strbuf *sb, const struct mpt_arg_view *a)
+/* A node mask as the nodes in it, as strace shows one; @data: the entry's, or the return's. */
+static void table_mask(struct strbuf *sb, const struct mpt_arg_view *a, const unsigned char *data)
 {
-	mask_items(sb, a, ", ");
+	struct mpt_arg_view m = *a;
+
+	m.data = data;
+	mask_items(sb, &m, ", ");
 	if (a->truncated)
 		sb_puts(sb, sb->buf[sb->len - 1] == '[' ? "..." : ", ...");
 	sb_putc(sb, ']');
+}
+
+/* An array's entries, or a mask's nodes: at @data, the entry's copy or the return's. */
+static void table_data(struct strbuf *sb, const struct mpt_view *v, enum mpt_arg_kind kind,
+		       const struct mpt_arg_view *a, const unsigned char *data)
+{
+	if (kind == MPT_ARG_NODEMASK)
+		table_mask(sb, a, data);
+	else
+		table_items(sb, v, kind, data, a);
 }
 
 /* Pointers the kernel could not (or did not) fill are shown as addresses, as strace does. */
@@ -428,18 +449,16 @@ static void table_array(struct strbuf *sb, const struct mpt_view *v, enum mpt_ar
 		sb_hex(sb, a->value);
 		return;
 	}
-	if (kind == MPT_ARG_NODEMASK) {
-		table_mask(sb, a);
-		return;
-	}
-	table_items(sb, v, kind, a->data, a);
+	table_data(sb, v, kind, a, a->data);
 	if (a->partial)
 		sb_puts(sb, " /* written up to the element that failed */");
+	if (a->at_return)
+		sb_puts(sb, " /* not in memory at the entry: read at the return */");
 	/* rewritten while the kernel read it: what the return found, in a comment */
 	if (a->changed) {
 		sb_puts(sb, " /* CHANGED DURING CALL, at exit: ");
 		if (a->exit_state == MPT_ARRAY_OK)
-			table_items(sb, v, kind, a->exit_data, a);
+			table_data(sb, v, kind, a, a->exit_data);
 		else
 			sb_puts(sb, mpt_array_state_reason(a->exit_state));
 		sb_puts(sb, " */");

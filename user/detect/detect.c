@@ -28,9 +28,10 @@ static const char *const descriptions[MPT_DET_NR] = {
 			    "(nodes NULL): memory-layout discovery",
     [MPT_DET_MIGRATION_FLOOD] = "one process asked to migrate pages at a very high rate: a "
 				"noisy neighbour or a denial of service",
-    [MPT_DET_CHANGED_DURING_CALL] = "pages[] or nodes[] changed while the kernel was reading "
-				    "them: what the kernel acted on may differ from what was "
-				    "recorded at entry (a TOCTOU race against syscall tracers)",
+    [MPT_DET_CHANGED_DURING_CALL] = "pages[] or nodes[] (move_pages) or a node mask "
+				    "(migrate_pages) changed while the kernel was reading them: "
+				    "what the kernel acted on may differ from what was recorded at "
+				    "entry (a TOCTOU race against syscall tracers)",
     [MPT_DET_MIGRATE_OTHER] = "a process asked to migrate all pages of another process between "
 			      "node sets (migrate_pages; needs CAP_SYS_NICE or the same "
 			      "credentials)",
@@ -166,6 +167,8 @@ uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
 		hit |= move_pages_hits(d, v, s);
 	else if (v->mg && targets_other(v))
 		hit |= 1u << MPT_DET_MIGRATE_OTHER;
+	if (v->mg && v->mg->changed)
+		hit |= 1u << MPT_DET_CHANGED_DURING_CALL;
 	if (h->origin == MPT_ORIGIN_REFUSED &&
 	    window_add(&s->refused, now, 1, d->cfg.window_ns) >= d->cfg.refused)
 		hit |= 1u << MPT_DET_REFUSED_REPEAT;

@@ -166,7 +166,8 @@ int mpt_move_pages_parse(const void *buf, size_t len, struct mpt_view *v, const 
 		struct mpt_arg_view *a = &v->arg[i];
 		uint8_t bit = i == 2 ? MPT_CHANGED_PAGES : MPT_CHANGED_NODES;
 
-		a->reread = ev->ret_state == MPT_RET_SEEN && a->state == MPT_ARRAY_OK && a->n;
+		a->reread = ev->ret_state == MPT_RET_SEEN && a->state == MPT_ARRAY_OK && a->n &&
+			    !a->at_return;
 		a->changed = a->reread && (ev->changed & bit);
 		a->exit_state = i == 2 ? ev->pages_exit_state : ev->nodes_exit_state;
 		a->exit_data = i == 2 ? v->pages_exit : v->nodes_exit;
