@@ -317,44 +317,6 @@ __noinline int cgroup_is_container(__u64 kn_addr)
 	return 1;
 }
 
-/*
- * Walk from the caller's cgroup (v2) up towards the root: does any level
- * carry a listed cgroup id (--cgroup covers descendants), and is the nearest
- * container cgroup a listed one? Returns false when the caller is filtered out.
- */
-static __always_inline bool cgroup_filters_pass(struct task_struct *task)
-{
-	bool want_ids = filter_on(MPT_FILTER_CGROUP);
-	bool want_ctr = container_filter_n || filter_scope != MPT_SCOPE_ALL;
-	bool id_hit = false, in_ctr = false;
-	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
-
-	if (!want_ids && !want_ctr)
-		return true;
-	for (int lvl = 0; lvl < MPT_CGROUP_WALK_MAX && cg; lvl++) {
-		struct kernfs_node *kn = BPF_CORE_READ(cg, kn);
-		struct cgroup_subsys_state *parent;
-
-		if (want_ids && !id_hit && value_listed(MPT_FILTER_CGROUP, BPF_CORE_READ(kn, id)))
-			id_hit = true;
-		if (want_ctr && !in_ctr && cgroup_is_container((__u64)kn) > 0)
-			in_ctr = true;
-		if ((!want_ids || id_hit) && (!want_ctr || in_ctr))
-			break;
-		parent = BPF_CORE_READ(cg, self.parent);
-		cg = parent ? BPF_CORE_READ(parent, cgroup) : NULL;
-	}
-	if (want_ids && !id_hit)
-		return false;
-	if (filter_scope == MPT_SCOPE_HOST_ONLY && in_ctr)
-		return false;
-	if (filter_scope == MPT_SCOPE_CONTAINERS_ONLY && !in_ctr)
-		return false;
-	if (container_filter_n && (!in_ctr || container_id_listed() <= 0))
-		return false;
-	return true;
-}
-
 /* Cgroup paths by id, as they were at the call (include/mptrace_filter.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -368,7 +330,10 @@ struct {
 _Static_assert((MPT_CGROUP_PATH_MAX & CG_PATH_MASK) == 0, "a power of two");
 _Static_assert((MPT_CGROUP_PATH_DEPTH & CG_DEPTH_MASK) == 0, "a power of two");
 
-/* The cgroups from the caller's up to the root, then its path built from the top. */
+/*
+ * The caller's cgroups, its own up to the root: the top MPT_CGROUP_PATH_DEPTH
+ * of them kept (a ring: the walk goes up), then its path built from the top.
+ */
 struct cg_scratch {
 	__u64 kn[MPT_CGROUP_PATH_DEPTH];
 	/* room for one more name past the end: writes start below MPT_CGROUP_PATH_MAX */
@@ -385,8 +350,11 @@ struct {
 struct cg_walk {
 	struct cgroup *cg;
 	struct cg_scratch *sc;
-	__u32 n;   /* cgroups collected, the root last */
-	__u32 off; /* bytes of path written */
+	__u32 n;     /* cgroups visited, the root last */
+	__u32 off;   /* bytes of path written */
+	bool ids;    /* --cgroup: look for a listed id at every level */
+	bool id_hit; /* ... and one was */
+	bool in_ctr; /* a container's cgroup among the top levels */
 };
 
 /* bpf_loop callbacks (5.17+): one step up, collecting; one name down, writing. */
@@ -394,26 +362,100 @@ static long cg_up(__u32 i, struct cg_walk *w)
 {
 	struct cgroup *cg = w->cg;
 	struct cgroup_subsys_state *parent;
+	struct kernfs_node *kn;
 
 	if (!cg)
 		return 1;
-	w->sc->kn[i & CG_DEPTH_MASK] = (__u64)BPF_CORE_READ(cg, kn);
+	kn = BPF_CORE_READ(cg, kn);
+	w->sc->kn[i & CG_DEPTH_MASK] = (__u64)kn;
 	w->n = i + 1;
+	if (w->ids && !w->id_hit && value_listed(MPT_FILTER_CGROUP, BPF_CORE_READ(kn, id)))
+		w->id_hit = true;
 	parent = BPF_CORE_READ(cg, self.parent);
 	w->cg = parent ? BPF_CORE_READ(parent, cgroup) : NULL;
 	return 0;
 }
 
+/*
+ * Every level from the caller's cgroup up to the root (MPT_CGROUP_WALK_MAX
+ * at most: false when it is deeper still), the top ones kept in @w->sc.
+ */
+static __always_inline bool cg_walk_up(struct cg_walk *w)
+{
+	bpf_loop(MPT_CGROUP_WALK_MAX, cg_up, w, 0);
+	return !w->cg;
+}
+
+/* The kernfs node @level levels below the root (1: the root's child); 0 past what was kept. */
+static __always_inline __u64 cg_level(const struct cg_walk *w, __u32 level)
+{
+	if (level >= w->n || level >= MPT_CGROUP_PATH_DEPTH)
+		return 0;
+	return w->sc->kn[(w->n - 1 - level) & CG_DEPTH_MASK];
+}
+
+/* From the top: the outermost container cgroup (its id to the scratch buffer). */
+static long cg_find_container(__u32 i, struct cg_walk *w)
+{
+	__u64 kn = cg_level(w, i + 1);
+
+	if (!kn)
+		return 1;
+	if (cgroup_is_container(kn) > 0) {
+		w->in_ctr = true;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Does any cgroup from the caller's up to the root carry a listed id
+ * (--cgroup covers descendants), and is the outermost container cgroup a
+ * listed one? Containers are looked for from the top, where runtimes put
+ * them: a caller nested deep below one is still in it, and a cgroup named
+ * like a container inside one does not make its processes another's. A
+ * caller too deep to walk is counted in a container (never host-only).
+ * Returns false when the caller is filtered out.
+ */
+static __always_inline bool cgroup_filters_pass(struct task_struct *task)
+{
+	bool want_ctr = container_filter_n || filter_scope != MPT_SCOPE_ALL;
+	struct cg_walk w = {.cg = BPF_CORE_READ(task, cgroups, dfl_cgrp),
+			    .ids = filter_on(MPT_FILTER_CGROUP)};
+	__u32 zero = 0;
+	bool whole;
+
+	if (!w.ids && !want_ctr)
+		return true;
+	w.sc = bpf_map_lookup_elem(&cg_scratch, &zero);
+	if (!w.sc)
+		return false;
+	whole = cg_walk_up(&w);
+	if (w.ids && !w.id_hit)
+		return false;
+	if (!want_ctr)
+		return true;
+	bpf_loop(MPT_CGROUP_PATH_DEPTH, cg_find_container, &w, 0);
+	if (!whole && !w.in_ctr)
+		return filter_scope == MPT_SCOPE_CONTAINERS_ONLY && !container_filter_n;
+	if (filter_scope == MPT_SCOPE_HOST_ONLY && w.in_ctr)
+		return false;
+	if (filter_scope == MPT_SCOPE_CONTAINERS_ONLY && !w.in_ctr)
+		return false;
+	if (container_filter_n && (!w.in_ctr || container_id_listed() <= 0))
+		return false;
+	return true;
+}
+
 static long cg_down(__u32 i, struct cg_walk *w)
 {
-	/* from the level below the root (n - 2) down to the caller's (0) */
-	long idx = (long)w->n - 2 - (long)i, len;
-	struct kernfs_node *kn;
+	/* from the root's child (level 1) down, as far as was kept */
+	struct kernfs_node *kn = (struct kernfs_node *)cg_level(w, i + 1);
 	__u32 off = w->off;
+	long len;
 
-	if (idx < 0 || off >= MPT_CGROUP_PATH_MAX - 1)
+	if (!kn || off >= MPT_CGROUP_PATH_MAX - 1)
 		return 1;
-	kn = (struct kernfs_node *)w->sc->kn[idx & CG_DEPTH_MASK];
 	w->sc->path[off & CG_PATH_MASK] = '/';
 	len = bpf_probe_read_kernel_str(w->sc->path + ((off + 1) & CG_PATH_MASK),
 					MPT_CGROUP_NAME_MAX, BPF_CORE_READ(kn, name));
@@ -431,19 +473,29 @@ __noinline int cgroup_note(__u64 id)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct cg_walk w = {.cg = BPF_CORE_READ(task, cgroups, dfl_cgrp)};
-	__u32 zero = 0;
+	__u32 zero = 0, end;
+	bool whole;
 
 	if (bpf_map_lookup_elem(&cgroup_paths, &id))
 		return 0;
 	w.sc = bpf_map_lookup_elem(&cg_scratch, &zero);
 	if (!w.sc)
 		return 0;
-	bpf_loop(MPT_CGROUP_PATH_DEPTH, cg_up, &w, 0);
+	whole = cg_walk_up(&w);
 	bpf_loop(MPT_CGROUP_PATH_DEPTH, cg_down, &w, 0);
-	if (!w.off)
-		w.sc->path[w.off++] = '/';
-	w.sc->path[(w.off < MPT_CGROUP_PATH_MAX ? w.off : MPT_CGROUP_PATH_MAX - 1) & CG_PATH_MASK] =
-	    0;
+	end = w.off;
+	if (!end)
+		w.sc->path[end++] = '/';
+	/* deeper than the levels kept: the path says it goes on */
+	if ((!whole || w.n > MPT_CGROUP_PATH_DEPTH) && end < MPT_CGROUP_PATH_MAX - 4) {
+		for (int k = 0; k < 4; k++)
+			w.sc->path[(end + k) & CG_PATH_MASK] = "/..."[k];
+		end += 4;
+	}
+	if (end > MPT_CGROUP_PATH_MAX - 1)
+		end = MPT_CGROUP_PATH_MAX - 1;
+	barrier_var(end);
+	w.sc->path[end & CG_PATH_MASK] = 0;
 	bpf_map_update_elem(&cgroup_paths, &id, w.sc->path, BPF_NOEXIST);
 	return 0;
 }

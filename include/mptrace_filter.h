@@ -61,8 +61,12 @@ struct mpt_container_prefix {
 	char id[MPT_CONTAINER_ID_LEN];
 };
 
-/* Cgroup levels walked up from the caller's cgroup (--cgroup descendants, containers). */
-#define MPT_CGROUP_WALK_MAX 16
+/*
+ * Cgroup levels walked up from the caller's cgroup to the root (--cgroup
+ * covers descendants at any depth up to this); containers are looked for
+ * in the top MPT_CGROUP_PATH_DEPTH levels, from the root down.
+ */
+#define MPT_CGROUP_WALK_MAX 4096
 /* Longest cgroup directory name the container matcher reads. */
 #define MPT_CGROUP_NAME_MAX 256
 

@@ -30,6 +30,7 @@
 #include "container.h"
 #include "testutil.h"
 
+#define DEEP18 "/n1/n2/n3/n4/n5/n6/n7/n8/n9/n10/n11/n12/n13/n14/n15/n16/n17/n18"
 #define ID1 "d0cce41d0cce41d0cce41d0cce41d0cce41d0cce41d0cce41d0cce41d0cce41a"
 #define ID2 "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00"
 #define ID3 "1a7e1a7e1a7e1a7e1a7e1a7e1a7e1a7e1a7e1a7e1a7e1a7e1a7e1a7e1a7e1a7e"
@@ -55,7 +56,11 @@ struct spec {
 
 static const struct spec specs[NCHILD] = {
     [A] = {"mpt_a", "plain", 0, false, false, false},
-    [B] = {"mpt_b", "docker-" ID1 ".scope", 0, false, false, false},
+    /*
+     * in a container, 20 levels below its scope (the filters look from the top), under a
+     * cgroup named like C's container (which claims nothing: the outermost is B's)
+     */
+    [B] = {"mpt_b", "docker-" ID1 ".scope/docker-" ID2 ".scope" DEEP18, 0, false, false, false},
     [C] = {"mpt_c",
 	   "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" POD_
 	   ".slice/cri-containerd-" ID2 ".scope",

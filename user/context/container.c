@@ -68,25 +68,33 @@ static bool component_pod_uid(const char *s, size_t len, bool in_kubepods, char 
 	return parse_pod_uid(p, MPT_POD_UID_LEN, out);
 }
 
+/* The runtime of a container cgroup: its own word, a Kubernetes pod's, or Docker's parent. */
+static const char *runtime_of(int rt, bool in_kubepods, const char *parent, size_t parent_len)
+{
+	if (rt >= 0)
+		return runtimes[rt];
+	if (in_kubepods)
+		return "cri";
+	if (parent_len == 6 && !strncmp(parent, "docker", 6))
+		return "docker";
+	return "unknown";
+}
+
 bool mpt_container_parse(const char *path, struct mpt_container *c)
 {
-	/* one more than the walk: a bare id's parent names its runtime */
-	enum { RING = MPT_CGROUP_WALK_MAX + 1 };
-	const char *comp[RING];
-	size_t clen[RING];
-	const char *p = path, *runtime;
-	int rt;
+	const char *p = path, *parent = NULL;
+	size_t parent_len = 0;
 	bool in_kubepods = false;
-	unsigned int n = 0;
-	long at;
 
 	memset(c, 0, sizeof(*c));
 	c->runtime = "";
 	if (!path)
 		return false;
-	/* Keep the last MPT_CGROUP_WALK_MAX components: all the BPF walk sees. */
-	while (*p) {
-		size_t len;
+	/* from the top, as the BPF side looks: the outermost container in the levels it keeps */
+	for (unsigned int level = 0; *p && level < MPT_CGROUP_PATH_DEPTH; level++) {
+		size_t len, name_len;
+		long at;
+		int rt;
 
 		while (*p == '/')
 			p++;
@@ -97,30 +105,18 @@ bool mpt_container_parse(const char *path, struct mpt_container *c)
 			in_kubepods = true;
 		if (!c->pod_uid[0])
 			component_pod_uid(p, len, in_kubepods, c->pod_uid);
-		comp[n % RING] = p;
 		/* the BPF side reads at most MPT_CGROUP_NAME_MAX - 1 bytes of a name */
-		clen[n % RING] = len < MPT_CGROUP_NAME_MAX ? len : MPT_CGROUP_NAME_MAX - 1;
-		n++;
+		name_len = len < MPT_CGROUP_NAME_MAX ? len : MPT_CGROUP_NAME_MAX - 1;
+		at = mpt_container_id_at(p, name_len, &rt);
+		if (at >= 0) {
+			memcpy(c->id, p + at, MPT_CONTAINER_ID_LEN);
+			c->id[MPT_CONTAINER_ID_LEN] = '\0';
+			c->runtime = runtime_of(rt, in_kubepods, parent, parent_len);
+			return true;
+		}
+		parent = p;
+		parent_len = len;
 		p += len;
-	}
-	for (unsigned int k = 0; k < n && k < MPT_CGROUP_WALK_MAX; k++) {
-		unsigned int i = (n - 1 - k) % RING, up = (n - 2 - k) % RING;
-
-		at = mpt_container_id_at(comp[i], clen[i], &rt);
-		runtime = rt >= 0 ? runtimes[rt] : NULL;
-		if (at < 0)
-			continue;
-		memcpy(c->id, comp[i] + at, MPT_CONTAINER_ID_LEN);
-		c->id[MPT_CONTAINER_ID_LEN] = '\0';
-		if (runtime)
-			c->runtime = runtime;
-		else if (in_kubepods)
-			c->runtime = "cri";
-		else if (k + 1 < n && clen[up] == 6 && !strncmp(comp[up], "docker", 6))
-			c->runtime = "docker";
-		else
-			c->runtime = "unknown";
-		return true;
 	}
 	return false;
 }

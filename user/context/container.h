@@ -20,9 +20,11 @@ struct mpt_container {
 
 /*
  * Parse a cgroup path ("/system.slice/docker-<id>.scope") the way the BPF
- * matcher does (bpf/mptrace.bpf.c container_id_at): the deepest of the last
- * MPT_CGROUP_WALK_MAX components that names a container wins. Returns true
- * when one was found. Never reads the live system.
+ * matcher does (bpf/mptrace.bpf.c cgroup_filters_pass): the outermost of the
+ * first MPT_CGROUP_PATH_DEPTH components that names a container wins, so a
+ * process nested deep below a container is in it, and a cgroup named like a
+ * container inside one claims nothing. Returns true when one was found.
+ * Never reads the live system.
  */
 bool mpt_container_parse(const char *cgroup_path, struct mpt_container *c);
 
