@@ -105,6 +105,10 @@ __u64 slots_used = 0;
  * after that is a call that began after tracing stopped, not a lost entry.
  */
 bool entry_detached = false;
+/* Set by the loader once the kernel's own view is attached: KVIEW_PTE, KVIEW_PMD. */
+#define KVIEW_PTE 1
+#define KVIEW_PMD 2
+__u32 kview_attached = 0;
 /*
  * The loader's test call (user/kernel/tracer.c, prove_delivery): the process
  * that makes it, as the loader's own pid namespace numbers it, and that
@@ -1390,6 +1394,16 @@ MPT_EVENTS(MPT_HOOKS_ROW)
  * ia32 gate and clears only on the way back to user space.
  */
 
+/*
+ * The syscall a return belongs to: the kernel takes the low 32 bits of rax
+ * (sign-extended, as sys_enter's id gives it); orig_ax keeps the whole
+ * register, so a call with junk in the upper half would look like none.
+ */
+static __always_inline __u64 syscall_nr(const struct pt_regs *regs)
+{
+	return (__u64)(__s64)(__s32)regs->orig_ax;
+}
+
 /* @type if --event traces it, else 0. */
 static __always_inline __u16 if_traced(__u16 type)
 {
@@ -1447,21 +1461,23 @@ int BPF_PROG(refused_exit, struct pt_regs *regs, long ret)
 	struct mpt_rec_hdr *h;
 	__u16 type = 0;
 	__u32 tid;
+	__u64 nr;
 	__u8 abi;
 
 	if (ret >= 0)
 		return 0;
 	task = bpf_get_current_task_btf();
+	nr = syscall_nr(regs);
 	if (task->thread_info.status & TS_COMPAT) {
-		type = compat_event(regs->orig_ax, &abi);
+		type = compat_event(nr, &abi);
 	} else {
 #define MPT_NATIVE_ROW(ID, T, name, nr64, nr32)                                                    \
-	if (regs->orig_ax == nr64)                                                                 \
+	if (nr == nr64)                                                                            \
 		type = if_traced(T);
 		MPT_EVENTS(MPT_NATIVE_ROW)
 #undef MPT_NATIVE_ROW
 		if (!type)
-			type = compat_event(regs->orig_ax, &abi);
+			type = compat_event(nr, &abi);
 	}
 	if (!type || !refused_by_seccomp(ret))
 		return 0;
@@ -1480,7 +1496,7 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(tp_compat_exit, struct pt_regs *regs, long ret)
 {
 	__u8 abi;
-	__u16 type = compat_event(regs->orig_ax, &abi);
+	__u16 type = compat_event(syscall_nr(regs), &abi);
 
 	/* a constant type for each on_exit(), so that each inlines only its own branch */
 #define MPT_COMPAT_EXIT_ROW(ID, T, name, nr64, nr32)                                               \

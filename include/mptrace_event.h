@@ -213,6 +213,38 @@ struct mpt_rec_hdr {
 	}
 
 /*
+ * Whether the kernel's own view (every page move_pages migrates is remapped
+ * in the caller's context and named by migrate:remove_migration_pte, or
+ * thp:remove_migration_pmd for a transparent huge page) checked a call's recorded pages[], and
+ * if not, why: X(id, name, what it means). UNKNOWN: a record made before
+ * this was kept (its byte was padding, zero).
+ */
+#define MPT_KVIEWS(X)                                                                              \
+	X(UNKNOWN, "unknown", "recorded before mptrace said")                                      \
+	X(CHECKED, "checked",                                                                      \
+	  "every page the kernel migrated was looked up in the recorded pages[] (nodes[] is "      \
+	  "not checked: a node rewritten and restored is not seen)")                               \
+	X(CHECKED_4K, "checked 4 KiB pages",                                                       \
+	  "as checked, but a transparent huge page is not (no thp:remove_migration_pmd)")      \
+	X(OFF, "off", "this kernel has no migrate:remove_migration_pte tracepoint (6.0+)")         \
+	X(QUERY, "query", "nodes NULL: nothing is migrated, so nothing to check")                  \
+	X(MOVE_ALL, "MOVE_ALL",                                                                    \
+	  "MPOL_MF_MOVE_ALL remaps other processes' mappings too, at their own addresses: not "    \
+	  "checked")                                                                               \
+	X(NOT_WHOLE, "not whole", "count is past --array-cap: pages[] was not captured whole")     \
+	X(NOT_READ, "not read",                                                                    \
+	  "pages[] could not be read at the entry: nothing to check against")                      \
+	X(NO_ENTRY, "no entry", "the call was seen only at its return")                            \
+	X(NO_RETURN, "no return", "the return was not seen: the check may not have finished")
+
+enum mpt_kview {
+#define MPT_KVIEW_ENUM(id, name, desc) MPT_KVIEW_##id,
+	MPT_KVIEWS(MPT_KVIEW_ENUM)
+#undef MPT_KVIEW_ENUM
+	    MPT_KVIEW_NR,
+};
+
+/*
  * One move_pages call. The header is followed by data[]:
  *   P pages[pages_n]; __s32 nodes[nodes_n];
  *   __u64 kernel_other[kernel_other_n]; __s32 status[status_n];
@@ -247,7 +279,8 @@ struct mpt_event {
 	 * return. Checked when pages[] was captured whole, without MOVE_ALL.
 	 */
 	__u16 kernel_other_n;
-	__u16 _pad;
+	__u8 kview; /* enum mpt_kview: was pages[] checked against that view, or why not */
+	__u8 _pad;
 	__u8 data[];
 };
 
@@ -387,6 +420,7 @@ static inline __attribute__((always_inline)) void mpt_event_clear_return(struct 
 									 __u8 ret_state)
 {
 	mpt_hdr_clear_return(&ev->hdr, ret_state);
+	ev->kview = MPT_KVIEW_NO_RETURN;
 	ev->status_n = 0;
 	ev->status_state = MPT_ARRAY_NO_RETURN;
 	ev->changed = 0;

@@ -268,6 +268,7 @@ static void test_pages_read_at_return(void **state)
 	(void)state;
 	setenv("TZ", "UTC", 1);
 	f.ev.pages_state = MPT_ARRAY_AT_RETURN;
+	f.ev.kview = MPT_KVIEW_NOT_READ; /* the kernel's view had no pages[] to check against */
 	fake_arrays(&f, 3, pages3, nodes3, status3);
 	assert_string_equal(table(), "22:13:21.123456 numad[812] move_pages(0, 3, [0x7f12a000, "
 				     "0x7f12b000, NULL] /* not in memory at the entry: read at the "
@@ -278,6 +279,7 @@ static void test_pages_read_at_return(void **state)
 	assert_true(json_is_true(json_object_get(pg, "readAtReturn")));
 	assert_int_equal(json_array_size(json_object_get(pg, "data")), 3);
 	assert_null(json_object_get(pg, "changedDuringCall"));
+	assert_string_equal(json_string_value(json_object_get(pg, "kernelView")), "not read");
 	assert_non_null(json_object_get(arg(root, 3, "nodes"), "changedDuringCall"));
 	json_decref(root);
 }

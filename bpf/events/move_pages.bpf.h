@@ -29,6 +29,7 @@ static __always_inline void move_pages_entry(struct mpt_rec_hdr *h, const struct
 	ev->flags = a->arg[5];
 	ev->_pad = 0;
 	mpt_event_clear_return(ev, MPT_RET_SEEN);
+	ev->kview = MPT_KVIEW_UNKNOWN;
 
 	ev->pages_n = 0;
 	if (!pages) {
@@ -181,6 +182,24 @@ static __always_inline void read_late(struct mpt_event *ev)
 	}
 }
 
+/* Did the kernel's own view check this call's pages[] (kview_saw() below), and if not, why? */
+static __always_inline __u8 kview_state(const struct mpt_event *ev, bool entry_seen)
+{
+	if (!entry_seen)
+		return MPT_KVIEW_NO_ENTRY;
+	if (!(kview_attached & KVIEW_PTE))
+		return MPT_KVIEW_OFF;
+	if (!ev->nodes)
+		return MPT_KVIEW_QUERY;
+	if (ev->flags & MPOL_MF_MOVE_ALL)
+		return MPT_KVIEW_MOVE_ALL;
+	if (ev->pages_state != MPT_ARRAY_OK)
+		return MPT_KVIEW_NOT_READ;
+	if (ev->pages_n != ev->count)
+		return MPT_KVIEW_NOT_WHOLE;
+	return kview_attached & KVIEW_PMD ? MPT_KVIEW_CHECKED : MPT_KVIEW_CHECKED_4K;
+}
+
 /*
  * move_pages at its return: status[], and pages[] and nodes[] read again
  * when they were read at the entry (@entry_seen, a constant where inlined),
@@ -194,6 +213,7 @@ static __always_inline __u64 move_pages_exit(struct mpt_rec_hdr *h, long ret, bo
 
 	if (entry_seen)
 		read_late(ev);
+	ev->kview = kview_state(ev, entry_seen);
 	pages_n = ev->pages_n;
 	nodes_n = ev->nodes_n;
 	if (pages_n > array_cap || nodes_n > array_cap)
@@ -274,8 +294,8 @@ static long kview_match(__u32 i, struct kview_ctx *c)
 	return 0;
 }
 
-SEC("tracepoint/migrate/remove_migration_pte")
-int kview_migrated(struct trace_event_raw_migration_pte *ctx)
+/* A page of @span bytes at @addr was remapped by the caller's move_pages: is it in pages[]? */
+static __always_inline int kview_saw(__u64 addr, __u64 span)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct mpt_event *ev = bpf_map_lookup_elem(&inflight, &tid);
@@ -293,8 +313,8 @@ int kview_migrated(struct trace_event_raw_migration_pte *ctx)
 	 * verifier ran out of its 1M instructions at array cap 1024.
 	 */
 	c.ev = ev;
-	c.addr = ctx->addr;
-	c.span = 4096ull << (ctx->order & 15);
+	c.addr = addr;
+	c.span = span;
 	c.found = false;
 	bpf_loop(n, kview_match, &c, 0);
 	if (c.found)
@@ -307,4 +327,17 @@ int kview_migrated(struct trace_event_raw_migration_pte *ctx)
 	*(__u64 *)(ev->data + off + k * 8) = c.addr;
 	ev->kernel_other_n = k + 1;
 	return 0;
+}
+
+SEC("tracepoint/migrate/remove_migration_pte")
+int kview_migrated(struct trace_event_raw_migration_pte *ctx)
+{
+	return kview_saw(ctx->addr, 4096ull << (ctx->order & 15));
+}
+
+/* A transparent huge page, remapped whole (a PMD: 2 MiB on x86-64). */
+SEC("tracepoint/thp/remove_migration_pmd")
+int kview_migrated_pmd(struct trace_event_raw_migration_pmd *ctx)
+{
+	return kview_saw(ctx->addr & ~((2ull << 20) - 1), 2ull << 20);
 }

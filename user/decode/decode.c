@@ -33,6 +33,24 @@ static const struct {
 #undef MPT_ABI_ROW
 };
 
+static const struct {
+	const char *name, *desc;
+} kviews[MPT_KVIEW_NR] = {
+#define MPT_KVIEW_ROW(id, name, desc) [MPT_KVIEW_##id] = {name, desc},
+    MPT_KVIEWS(MPT_KVIEW_ROW)
+#undef MPT_KVIEW_ROW
+};
+
+const char *mpt_kview_name(uint8_t kview)
+{
+	return kview < MPT_KVIEW_NR ? kviews[kview].name : "?";
+}
+
+const char *mpt_kview_desc(uint8_t kview)
+{
+	return kview < MPT_KVIEW_NR ? kviews[kview].desc : "?";
+}
+
 unsigned int mpt_abi_ptr_bytes(uint8_t abi)
 {
 	return abi < MPT_ABI_NR ? abis[abi].ptr_bytes : 8;

@@ -94,6 +94,7 @@ struct mpt_arg_view {
 	bool truncated;		   /* the call passed more than the cap let through */
 	bool partial;	/* status[] of a call that failed part way: written up to the failure */
 	bool at_return; /* unreadable at the entry (not present), read at the return */
+	uint8_t kview;	/* pages[] only: enum mpt_kview; 0 (unknown) for older records */
 	uint64_t bits;	/* node masks: bits the kernel reads (maxnode - 1) */
 	/* MPT_READ_BOTH, the return seen and something captured: read again then */
 	bool reread;
@@ -136,6 +137,9 @@ const char *mpt_view_syscall(const struct mpt_view *v);
 
 /* Bytes of one pointer in pages[] for @abi (8 or 4). */
 unsigned int mpt_abi_ptr_bytes(uint8_t abi);
+/* enum mpt_kview's name ("checked", "not whole", ...) and meaning; "?" past the end. */
+const char *mpt_kview_name(uint8_t kview);
+const char *mpt_kview_desc(uint8_t kview);
 /* "x86_64", "ia32", "x32"; "?" for anything else. */
 const char *mpt_abi_name(uint8_t abi);
 /* Why a record has no return: "missed", ... and a sentence ("" when it has one). */

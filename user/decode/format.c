@@ -107,6 +107,15 @@ static void json_change(struct strbuf *sb, const struct mpt_view *v, enum mpt_ar
 	}
 }
 
+/* Whether the kernel's own view checked pages[], and if not, why (mptrace_event.h). */
+static void json_kview(struct strbuf *sb, uint8_t kview)
+{
+	const char *name = mpt_kview_name(kview);
+
+	sb_puts(sb, ",\"kernelView\":");
+	sb_json_str(sb, name, strlen(name));
+}
+
 static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum mpt_arg_kind kind,
 			    const struct mpt_arg_view *a)
 {
@@ -362,6 +371,8 @@ void mpt_format_json_args(struct strbuf *sb, const struct mpt_view *v)
 			sb_hex(sb, a->value);
 			sb_putc(sb, '"');
 			json_array_data(sb, v, ad->kind, a);
+			if (a->kview)
+				json_kview(sb, a->kview);
 			break;
 		}
 		sb_putc(sb, '}');

@@ -289,6 +289,16 @@ bool mpt_kernel_view_available(char *why, size_t len)
 	return false;
 }
 
+bool mpt_kernel_view_pmd_available(void)
+{
+	char path[160];
+
+	if (!mpt_tracefs_root())
+		return false;
+	snprintf(path, sizeof(path), "%s/events/thp/remove_migration_pmd", mpt_tracefs_root());
+	return path_exists(path);
+}
+
 bool mpt_compat_precheck(enum mpt_attach_mode mode, char *why, size_t len)
 {
 	return compat_gates_open(why, len) && mpt_compat_hookable(mode, why, len);

@@ -83,6 +83,8 @@ long mpt_ia32_call(long nr);
  * Mounts tracefs when it must.
  */
 bool mpt_kernel_view_available(char *why, size_t len);
+/* ... and the one for transparent huge pages (thp:remove_migration_pmd), after that. */
+bool mpt_kernel_view_pmd_available(void);
 
 /* The second half alone: can @mode's 32-bit programs load and attach here? */
 bool mpt_compat_hookable(enum mpt_attach_mode mode, char *why, size_t len);

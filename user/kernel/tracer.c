@@ -31,6 +31,7 @@ enum shared_link {
 	SL_PROC_FORK,
 	SL_PROC_EXEC,
 	SL_KVIEW,
+	SL_KVIEW_PMD,
 	SL_RAW_EXIT,
 	SL_REFUSED,
 	SL_RAW_ENTER,
@@ -50,6 +51,7 @@ struct mpt_tracer {
 	bool compat;
 	char compat_why[MPT_REASON_LEN];
 	bool kview;	 /* migrate:remove_migration_pte attached */
+	bool kview_pmd;	 /* ... and thp:remove_migration_pmd (transparent huge pages) */
 	char events[64]; /* "move_pages, migrate_pages": what is attached */
 	struct ring_buffer *rb;
 	enum mpt_attach_mode mode;
@@ -284,6 +286,8 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 		bool shared = prog == skel->progs.thread_exit || prog == skel->progs.proc_fork ||
 			      prog == skel->progs.proc_exec ||
 			      (kview && prog == skel->progs.kview_migrated) ||
+			      (kview && prog == skel->progs.kview_migrated_pmd &&
+			       mpt_kernel_view_pmd_available()) ||
 			      (mode != MPT_ATTACH_TRACEPOINT && prog == skel->progs.refused_exit);
 
 		bpf_program__set_autoload(prog, shared);
@@ -529,6 +533,34 @@ static int attach_event(struct mpt_tracer *t, enum mpt_attach_mode mode, unsigne
 	return err;
 }
 
+/*
+ * Optional: the kernel's own view of the pages it migrated, 4 KiB pages
+ * and transparent huge pages. Without it only the exit re-read guards
+ * against rewritten arrays; each record says which checked it.
+ */
+static void attach_kview(struct mpt_tracer *t, enum mpt_attach_mode mode)
+{
+	char why[MPT_REASON_LEN];
+
+	t->kview = false;
+	t->kview_pmd = false;
+	if (!bpf_program__autoload(t->skel->progs.kview_migrated))
+		return;
+	t->kview = !attach_prog(t->skel->progs.kview_migrated, mode, NULL, &t->shared[SL_KVIEW],
+				why, sizeof(why));
+	if (!t->kview) {
+		mpt_info("the kernel's own view of migrated pages is off: %s", why);
+		return;
+	}
+	if (bpf_program__autoload(t->skel->progs.kview_migrated_pmd)) {
+		t->kview_pmd = !attach_prog(t->skel->progs.kview_migrated_pmd, mode, NULL,
+					    &t->shared[SL_KVIEW_PMD], why, sizeof(why));
+		if (!t->kview_pmd)
+			mpt_info("the kernel's own view of huge pages is off: %s", why);
+	}
+	t->skel->bss->kview_attached = 1 | (t->kview_pmd ? 2 : 0);
+}
+
 static int load_and_attach(struct mpt_tracer *t, enum mpt_attach_mode mode, bool compat, char *why,
 			   size_t len)
 {
@@ -572,16 +604,8 @@ static int load_and_attach(struct mpt_tracer *t, enum mpt_attach_mode mode, bool
 	err = err
 		  ?: attach_prog(t->skel->progs.proc_exec, mode, NULL, &t->shared[SL_PROC_EXEC],
 				 why, len);
-	/* optional: without it only the exit re-read guards against rewritten arrays */
-	t->kview = false;
-	if (!err && bpf_program__autoload(t->skel->progs.kview_migrated)) {
-		char kwhy[MPT_REASON_LEN];
-
-		t->kview = !attach_prog(t->skel->progs.kview_migrated, mode, NULL,
-					&t->shared[SL_KVIEW], kwhy, sizeof(kwhy));
-		if (!t->kview)
-			mpt_info("the kernel's own view of migrated pages is off: %s", kwhy);
-	}
+	if (!err)
+		attach_kview(t, mode);
 	if (raw) {
 		err = err
 			  ?: attach_prog(t->skel->progs.tp_compat_exit, mode, NULL,
@@ -792,7 +816,9 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 	}
 	mpt_info("attach mode %s chosen: %s", mpt_attach_name(mode), mpt_attach_hooks(mode));
 	mpt_info("pages the kernel migrated checked against the recorded pages[]: %s",
-		 t->kview ? "yes (migrate:remove_migration_pte)" : "no");
+		 !t->kview	? "no"
+		 : t->kview_pmd ? "yes (migrate:remove_migration_pte, thp:remove_migration_pmd)"
+				: "yes, 4 KiB pages only (migrate:remove_migration_pte)");
 	if (t->compat)
 		mpt_info("32-bit (ia32, x32) calls traced too");
 	else

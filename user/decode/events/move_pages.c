@@ -98,7 +98,7 @@ int mpt_move_pages_parse(const void *buf, size_t len, struct mpt_view *v, const 
 	}
 	if (mpt_check_hdr(&ev->hdr, why))
 		return -EINVAL;
-	if (ev->changed & ~(MPT_CHANGED_PAGES | MPT_CHANGED_NODES)) {
+	if (ev->changed & ~(MPT_CHANGED_PAGES | MPT_CHANGED_NODES) || ev->kview >= MPT_KVIEW_NR) {
 		*why = "unknown ABI, return state or change bits";
 		return -EINVAL;
 	}
@@ -172,6 +172,7 @@ int mpt_move_pages_parse(const void *buf, size_t len, struct mpt_view *v, const 
 		a->exit_state = i == 2 ? ev->pages_exit_state : ev->nodes_exit_state;
 		a->exit_data = i == 2 ? v->pages_exit : v->nodes_exit;
 	}
+	v->arg[2].kview = ev->kview;
 	v->arg[2].kernel_other_n = ev->kernel_other_n;
 	v->arg[2].kernel_other = v->kernel_other;
 	return 0;
