@@ -133,7 +133,8 @@ static void run_instance(struct instance *in, unsigned int *seed)
 		_exit(127);
 	}
 	close(errp[1]);
-	read_err(in, errp[0], "mptrace: tracing ", 30000);
+	/* a bound, not a race: a guest under emulation on a busy host takes its time */
+	read_err(in, errp[0], "mptrace: tracing ", 120000);
 	if (!ready(in)) {
 		kill(child, SIGKILL);
 		fprintf(stderr, "FAIL: an instance did not become ready: %s\n", in->err);

@@ -18,14 +18,14 @@ kernel_args=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 boot_timeout=${MPTRACE_VM_TIMEOUT:-1500}
 modes=(kprobe fentry tracepoint)
-checks=(test_trace migration compat toctou kview held slots migrate cli churn account)
+checks=(test_trace migration compat toctou kview kview-thp held slots migrate cli churn account)
 
 fail() {
 	echo "vm: $*" >&2
 	exit 1
 }
 
-for tool in qemu-system-x86_64 busybox cpio apt-get dpkg-deb; do
+for tool in qemu-system-x86_64 busybox cpio apt-get dpkg-deb flock; do
 	command -v "$tool" >/dev/null || fail "$tool is missing (scripts/deps.sh test installs it)"
 done
 busybox_bin=$(command -v busybox)
@@ -36,6 +36,10 @@ file -L "$busybox_bin" 2>/dev/null | grep -q "dynamically linked" &&
 resolve() {
 	apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }'
 }
+# The guests run side by side: one at a time through apt (its lists and downloads).
+mkdir -p "$build/vm-cache"
+exec 9>"$build/vm-cache/.apt.lock"
+flock 9
 pkg=$(resolve)
 if [ -z "$pkg" ]; then
 	apt-get update -qq >/dev/null
@@ -56,6 +60,8 @@ if [ ! -s "$cache/vmlinuz" ]; then
 	rm -rf "$dl"
 	trap - EXIT
 fi
+flock -u 9
+exec 9>&-
 echo "vm: $meta -> $pkg $ver"
 
 # -- the initramfs ---------------------------------------------------------
