@@ -44,6 +44,9 @@
 
 static struct mpt_tracer *tracer;
 static struct tu_events events;
+/* a tracer that keeps 4 entries of each array, for the tests that race the kernel */
+static struct mpt_tracer *cap4_tracer;
+static struct tu_events cap4_events;
 static enum mpt_attach_mode attach_mode = MPT_ATTACH_AUTO;
 static long page_size;
 
@@ -148,8 +151,11 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	mpt_tracer_free(tracer);
+	mpt_tracer_free(cap4_tracer);
 	tu_events_clear(&events);
 	free(events.ev);
+	tu_events_clear(&cap4_events);
+	free(cap4_events.ev);
 	return 0;
 }
 
@@ -969,6 +975,23 @@ static const struct mpt_event *joined_call_record(pthread_t th, const struct tu_
 }
 
 /*
+ * One tracer that keeps 4 entries of each array, for the tests that race
+ * the kernel (a tracer's start is most of a test's time under emulation):
+ * started at the first, its records cleared for each, freed with the group.
+ */
+static struct mpt_tracer *tracer_cap4(struct tu_events **sink)
+{
+	if (!cap4_tracer)
+		cap4_tracer = start_tracer_cap(getpid(), true, 0, 4, &cap4_events);
+	assert_non_null(cap4_tracer);
+	while (mpt_tracer_poll(cap4_tracer, 50) > 0)
+		;
+	tu_events_clear(&cap4_events);
+	*sink = &cap4_events;
+	return cap4_tracer;
+}
+
+/*
  * The kernel reads pages[] one element at a time while it works; the entry
  * copied it whole. Here pages[0..3] (all the tracer captures, cap 4) sit at
  * the end of a present page and pages[4..5] on a missing userfaultfd page:
@@ -980,9 +1003,9 @@ static const struct mpt_event *joined_call_record(pthread_t th, const struct tu_
 static void race_rewrite(bool unmap)
 {
 	enum { CAP4 = 4, COUNT = 6 };
-	struct tu_events sink = {0};
+	struct tu_events *sink;
 	struct uffd_region r;
-	struct mpt_tracer *t;
+	struct mpt_tracer *t = tracer_cap4(&sink);
 	struct mpt_stats st;
 	struct tu_call c = {0};
 	char *targets = tu_touched_pages(COUNT + 1);
@@ -992,8 +1015,6 @@ static void race_rewrite(bool unmap)
 	int nodes[COUNT] = {0}, status[COUNT];
 	pthread_t th;
 
-	t = start_tracer_cap(getpid(), true, 0, CAP4, &sink);
-	assert_non_null(t);
 	uffd_region(&r, 2, 1);
 	c.count = COUNT;
 	c.pages = (void **)(r.base + page_size - CAP4 * sizeof(void *));
@@ -1012,7 +1033,7 @@ static void race_rewrite(bool unmap)
 	else
 		c.pages[0] = targets + 6 * page_size;
 	uffd_supply(&r, 1, later);
-	ev = joined_call_record(th, &c, t, &sink, &v);
+	ev = joined_call_record(th, &c, t, sink, &v);
 	/* what the caller passed at entry */
 	assert_int_equal(ev->pages_state, MPT_ARRAY_OK);
 	assert_int_equal(ev->pages_n, CAP4);
@@ -1041,9 +1062,6 @@ static void race_rewrite(bool unmap)
 	assert_int_equal(mpt_tracer_stats(t, &st), 0);
 	assert_int_equal(mpt_stats_lost(&st), 0);
 
-	mpt_tracer_free(t);
-	tu_events_clear(&sink);
-	free(sink.ev);
 	free(later);
 	uffd_region_free(&r);
 	munmap(targets, (COUNT + 1) * page_size);
@@ -1138,9 +1156,9 @@ static char *huge_page(void **map)
 static void restored_before_return(char *targets, char *x)
 {
 	enum { CAP4 = 4 };
-	struct tu_events sink = {0};
+	struct tu_events *sink;
 	struct uffd_region r;
-	struct mpt_tracer *t;
+	struct mpt_tracer *t = tracer_cap4(&sink);
 	struct tu_call c = {0};
 	char *page = calloc(1, page_size);
 	void *pages[CAP4];
@@ -1149,8 +1167,6 @@ static void restored_before_return(char *targets, char *x)
 	int status[CAP4];
 	pthread_t th;
 
-	t = start_tracer_cap(getpid(), true, 0, CAP4, &sink);
-	assert_non_null(t);
 	uffd_region(&r, 2, 0);
 	for (int i = 0; i < CAP4; i++)
 		pages[i] = targets + i * page_size;
@@ -1171,7 +1187,7 @@ static void restored_before_return(char *targets, char *x)
 	memset(page, 0, page_size);
 	((int *)page)[0] = ((int *)page)[1] = 1;
 	uffd_supply(&r, 1, page);
-	ev = joined_call_record(th, &c, t, &sink, &v);
+	ev = joined_call_record(th, &c, t, sink, &v);
 	for (int i = 0; i < CAP4; i++)
 		assert_int_equal(mpt_view_page(&v, i), (uintptr_t)(targets + i * page_size));
 	/* the same at the return: the re-read cannot tell */
@@ -1181,9 +1197,6 @@ static void restored_before_return(char *targets, char *x)
 	assert_int_equal(mpt_view_kernel_other(&v, 0), (uintptr_t)x);
 	assert_int_equal(ev->kview, kview_checked);
 
-	mpt_tracer_free(t);
-	tu_events_clear(&sink);
-	free(sink.ev);
 	free(page);
 	uffd_region_free(&r);
 }
