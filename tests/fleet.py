@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from harness import Env, fail
+from harness import Env, fail, wait_ready
 from natscluster import Cluster, js_request, js_stream_create
 
 ENV = Env(sys.argv[1], "mptrace-fleet-")
@@ -102,7 +102,7 @@ def node_restart():
         # the stream's read-back timed out in 2 of 4 runs here)
         t = subprocess.Popen([MPTRACE, "--comm", COMM, "--capture", cap, "--capture-size", "1",
                               "-o", "/dev/null"], stderr=subprocess.PIPE)
-        time.sleep(1.5)
+        wait_ready(t)
         load = subprocess.Popen([WORKER, "mp", "4", "30000", "8000"], stdout=subprocess.DEVNULL)
         time.sleep(0.5)
         s = ship(c, [cap + ".0"], "--follow", wait=False)
@@ -208,7 +208,8 @@ def rotated_away():
     t = subprocess.Popen([MPTRACE, "--comm", COMM, "--fair-rate", "0", "--capture", cap,
                           "--capture-size", "1",
                           "--capture-files", "2", "-o", "/dev/null"], stderr=subprocess.PIPE)
-    time.sleep(1.5)
+    # traced from its ready line: a start slower than a fixed wait missed the load
+    wait_ready(t)
     subprocess.run([WORKER, "mp", "4", "20000"], stdout=subprocess.DEVNULL, check=True)
     time.sleep(0.5)
     t.send_signal(signal.SIGINT)
