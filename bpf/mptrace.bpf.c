@@ -354,11 +354,12 @@ struct {
 struct cg_walk {
 	struct cgroup *cg;
 	struct cg_scratch *sc;
-	__u32 n;     /* cgroups visited, the root last */
-	__u32 off;   /* bytes of path written */
-	bool ids;    /* --cgroup: look for a listed id at every level */
-	bool id_hit; /* ... and one was */
-	bool in_ctr; /* a container's cgroup among the top levels */
+	__u32 n;      /* cgroups visited, the root last */
+	__u32 off;    /* bytes of path written */
+	bool ids;     /* --cgroup: look for a listed id at every level */
+	bool id_hit;  /* ... and one was */
+	bool id_only; /* ... and nothing else is wanted: stop there */
+	bool in_ctr;  /* a container's cgroup among the top levels */
 };
 
 /* bpf_loop callbacks (5.17+): one step up, collecting; one name down, writing. */
@@ -373,8 +374,11 @@ static long cg_up(__u32 i, struct cg_walk *w)
 	kn = BPF_CORE_READ(cg, kn);
 	w->sc->kn[i & CG_DEPTH_MASK] = (__u64)kn;
 	w->n = i + 1;
-	if (w->ids && !w->id_hit && value_listed(MPT_FILTER_CGROUP, BPF_CORE_READ(kn, id)))
+	if (w->ids && !w->id_hit && value_listed(MPT_FILTER_CGROUP, BPF_CORE_READ(kn, id))) {
 		w->id_hit = true;
+		if (w->id_only)
+			return 1;
+	}
 	parent = BPF_CORE_READ(cg, self.parent);
 	w->cg = parent ? BPF_CORE_READ(parent, cgroup) : NULL;
 	return 0;
@@ -425,7 +429,8 @@ static __always_inline bool cgroup_filters_pass(struct task_struct *task)
 {
 	bool want_ctr = container_filter_n || filter_scope != MPT_SCOPE_ALL;
 	struct cg_walk w = {.cg = BPF_CORE_READ(task, cgroups, dfl_cgrp),
-			    .ids = filter_on(MPT_FILTER_CGROUP)};
+			    .ids = filter_on(MPT_FILTER_CGROUP),
+			    .id_only = !want_ctr};
 	__u32 zero = 0;
 	bool whole;
 

@@ -301,12 +301,16 @@ static __always_inline int kview_saw(__u64 addr, __u64 span)
 	struct mpt_event *ev = bpf_map_lookup_elem(&inflight, &tid);
 	struct kview_ctx c;
 	__u64 n, k, off;
+	__u8 state;
 
-	if (!ev || !ev->size || ev->type != MPT_REC_MOVE_PAGES || ev->pages_state != MPT_ARRAY_OK ||
-	    (ev->flags & MPOL_MF_MOVE_ALL))
+	if (!ev || !ev->size || ev->type != MPT_REC_MOVE_PAGES)
+		return 0;
+	/* checked exactly when the record will say so (pages[] whole, not MOVE_ALL, ...) */
+	state = kview_state(ev, true);
+	if (state != MPT_KVIEW_CHECKED && state != MPT_KVIEW_CHECKED_4K)
 		return 0;
 	n = ev->pages_n;
-	if (n != ev->count || n > array_cap)
+	if (n > array_cap)
 		return 0;
 	/*
 	 * bpf_loop (5.17+; this tracepoint is 6.0+): as a plain loop the 6.1
