@@ -63,6 +63,13 @@ struct mpt_cli {
 	const char *command_line; /* set by main: the report shows what it was made with */
 };
 
+/* Is an event of wall time @wall (ns) within --since and --until (replay, report)? */
+static inline bool mpt_cli_in_window(const struct mpt_cli *cli, int64_t wall)
+{
+	return (!cli->nats.since_ns || wall >= cli->nats.since_ns) &&
+	       (!cli->nats.until_ns || wall <= cli->nats.until_ns);
+}
+
 /*
  * Parse argv. Returns 0 to go on, > 0 when the run is over successfully
  * (--help, --version), < 0 on a bad command line; @err then says why.

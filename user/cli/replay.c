@@ -205,12 +205,6 @@ struct reading {
 	struct mpt_report *report;
 };
 
-static bool in_window(const struct mpt_cli *cli, int64_t wall)
-{
-	return (!cli->nats.since_ns || wall >= cli->nats.since_ns) &&
-	       (!cli->nats.until_ns || wall <= cli->nats.until_ns);
-}
-
 /* The next record of the set that comes first; NULL at the end. */
 static struct source *next_source(struct reading *rd)
 {
@@ -240,7 +234,7 @@ static void read_merged(struct reading *rd)
 		} else {
 			rd->events++;
 			next->last_good_ns = wall_of(next);
-			if (in_window(cli, wall_of(next)) &&
+			if (mpt_cli_in_window(cli, wall_of(next)) &&
 			    mpt_filter_match(&cli->tracer.filter, &next->it.view)) {
 				if (rd->event(rd, next))
 					break;
@@ -477,8 +471,7 @@ int mpt_cmd_report(const struct mpt_cli *cli, volatile int *stop)
 	status = inputs_status(cli, rd.src, status);
 	rd.out = open_output(cli, rd.src, &status);
 	if (rd.out) {
-		int rc = cli->format == MPT_FMT_JSON ? mpt_report_write_json(rd.report, rd.out)
-						     : mpt_report_write_html(rd.report, rd.out);
+		int rc = mpt_report_write(rd.report, rd.out, cli->format);
 
 		if (rc)
 			fprintf(stderr, "mptrace: writing the report failed: %s\n",

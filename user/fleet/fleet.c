@@ -1208,8 +1208,7 @@ static int replay_one(struct replay *rp, natsMsg *m)
 		free(raw);
 		rp->events++;
 		wall = (int64_t)it.view.hdr->ts_boot_ns + fmt.boot_to_wall_ns;
-		if ((cli->nats.since_ns && wall < cli->nats.since_ns) ||
-		    (cli->nats.until_ns && wall > cli->nats.until_ns) ||
+		if (!mpt_cli_in_window(cli, wall) ||
 		    !mpt_filter_match(&cli->tracer.filter, &it.view)) {
 			if (rp->report)
 				mpt_report_skipped(rp->report);
@@ -1368,8 +1367,7 @@ static int write_report(struct replay *rp)
 	snprintf(name, sizeof(name), "stream %s", rp->stream);
 	src.records = rp->events;
 	mpt_report_source(rp->report, &src);
-	rc = rp->cli->format == MPT_FMT_JSON ? mpt_report_write_json(rp->report, rp->out)
-					     : mpt_report_write_html(rp->report, rp->out);
+	rc = mpt_report_write(rp->report, rp->out, rp->cli->format);
 	if (rc) {
 		say("writing the report failed: %s", strerror(errno));
 		return 1;

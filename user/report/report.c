@@ -278,22 +278,27 @@ static int target_of(struct mpt_report *r, const struct mpt_view *v, const struc
 {
 	int32_t pid = (int32_t)v->arg[0].value;
 	struct rp_target *t;
+	size_t h;
 	unsigned int i;
 
 	if (v->flood || pid <= 0 || (uint32_t)pid == p->ns_tgid ||
 	    (uint32_t)pid == v->hdr->task.ns_tid)
 		return -1;
-	for (i = 0; i < r->n_targets; i++) {
-		t = &r->targets[i];
+	/* an index, not a scan of every target for every call */
+	h = proc_hash(p->host, (uint32_t)pid, p->pid_ns) & (RP_TARGET_SLOTS - 1);
+	for (; r->target_index[h]; h = (h + 1) & (RP_TARGET_SLOTS - 1)) {
+		t = &r->targets[r->target_index[h] - 1];
 		if (t->host == p->host && t->pid_ns == p->pid_ns && t->pid == pid)
 			break;
 	}
+	i = r->target_index[h] ? r->target_index[h] - 1 : r->n_targets;
 	if (i == r->n_targets) {
 		if (i == RP_TARGETS) {
 			r->targets_untold++;
 			return -1;
 		}
 		t = &r->targets[r->n_targets++];
+		r->target_index[h] = r->n_targets;
 		memset(t, 0, sizeof(*t));
 		t->host = p->host, t->pid_ns = p->pid_ns, t->pid = pid;
 		t->proc = -1;
@@ -541,6 +546,11 @@ void mpt_report_finish(struct mpt_report *r)
 	r->finished = true;
 	r->n_lanes = pick_lanes(r, r->lane, RP_LANES);
 	name_targets(r);
+}
+
+int mpt_report_write(struct mpt_report *r, FILE *out, enum mpt_format fmt)
+{
+	return fmt == MPT_FMT_JSON ? mpt_report_write_json(r, out) : mpt_report_write_html(r, out);
 }
 
 bool rp_whole(const struct mpt_report *r)

@@ -54,5 +54,7 @@ void mpt_report_filters(struct mpt_report *r, const char *text);
 /* Write the page, or the JSON summary. 0, or -1 with errno set. */
 int mpt_report_write_html(struct mpt_report *r, FILE *out);
 int mpt_report_write_json(struct mpt_report *r, FILE *out);
+/* The one --format asks for: MPT_FMT_JSON the summary, anything else the page. */
+int mpt_report_write(struct mpt_report *r, FILE *out, enum mpt_format fmt);
 
 #endif

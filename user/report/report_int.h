@@ -14,8 +14,9 @@
 #define RP_LANES 24
 #define RP_HOSTS 64
 #define RP_TARGETS 4096
-#define RP_TARGETS_LISTED 8 /* per process */
-#define RP_HITS 50	    /* triggering calls kept per rule */
+#define RP_TARGET_SLOTS (2 * RP_TARGETS) /* a power of two: the index stays half empty */
+#define RP_TARGETS_LISTED 8		 /* per process */
+#define RP_HITS 50			 /* triggering calls kept per rule */
 #define RP_LOSSES 4096
 #define RP_ARCS 65536
 #define RP_SOURCES 1024
@@ -92,6 +93,7 @@ struct mpt_report {
 	uint32_t *index; /* proc index + 1; 0: empty */
 	size_t index_cap;
 	struct rp_target targets[RP_TARGETS];
+	uint32_t target_index[RP_TARGET_SLOTS]; /* target index + 1, by host, pid ns and pid */
 	unsigned int n_targets;
 	uint64_t targets_untold; /* calls on targets past RP_TARGETS */
 	struct rp_rule rules[MPT_DET_NR];
