@@ -266,9 +266,11 @@ def bad_inputs(cap):
                            (["-f", "ocsf", cap], 2, "html or json"),
                            (["-n", "3", cap], 2, "no -n"),
                            (["-o", cap, cap], 2, "capture file"),
-                           ([], 2, "which capture file")):
+                           ([], 2, "which capture file"),
+                           # a full disk: said once, and the exit status says it failed
+                           (["-o", "/dev/full", cap], 1, "No space left on device")):
         r = report(args, want_rc=rc)
-        if says not in r.stderr or len(r.stderr.strip().splitlines()) > 2:
+        if r.stderr.count(says) != 1 or len(r.stderr.strip().splitlines()) > 2:
             fail("report %s said: %r" % (args, r.stderr))
 
 

@@ -473,7 +473,8 @@ int mpt_cmd_report(const struct mpt_cli *cli, volatile int *stop)
 	if (rd.out) {
 		int rc = mpt_report_write(rd.report, rd.out, cli->format);
 
-		if (rc)
+		/* a failed write to the file is said once, by close_output() */
+		if (rc && !ferror(rd.out))
 			fprintf(stderr, "mptrace: writing the report failed: %s\n",
 				strerror(errno));
 		status = close_output(rd.out, "report", rc ? worse(status, 1) : status);
