@@ -1445,7 +1445,7 @@ int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 	rc = rp.report ? write_report(&rp) : 0;
 out:
 	if (rp.out != stdout && fclose(rp.out) && !rc) {
-		say("writing the replay failed: %s", strerror(errno));
+		say("writing the %s failed: %s", rp.report ? "report" : "replay", strerror(errno));
 		rc = 1;
 	}
 	if (!rc && (fflush(stdout) || ferror(stdout))) {
