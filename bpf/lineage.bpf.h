@@ -56,16 +56,21 @@ static long path_step(__u32 i, struct path_walk *w)
 
 	root = BPF_CORE_READ(vm, mnt_root);
 	parent = BPF_CORE_READ(d, d_parent);
-	if (d == root || d == parent) {
+	if (d == root) {
 		mp = BPF_CORE_READ(m, mnt_parent);
-		/* the root of the whole tree, or a dentry with no mount above */
-		if (d != root || m == mp)
+		/* the root of the whole tree */
+		if (m == mp)
 			return 1;
 		w->d = BPF_CORE_READ(m, mnt_mountpoint);
 		w->m = mp;
 		w->vm = (void *)((char *)mp + bpf_core_field_offset(struct mount, mnt));
 		return 0;
 	}
+	/*
+	 * A dentry that is its own parent but no mount's root belongs to no
+	 * directory (a memfd: exe_file_state() says so): its name ("memfd:x")
+	 * is all the path it has, as /proc/PID/exe shows it. The step ends.
+	 */
 	name = BPF_CORE_READ(d, d_name);
 	len = name.len & 255;
 	if (off > MPT_PROC_PATH_MAX || off < len + 1) {
@@ -77,7 +82,7 @@ static long path_step(__u32 i, struct path_walk *w)
 	w->sc->path[off & PATH_MASK] = '/';
 	w->off = off;
 	w->d = parent;
-	return 0;
+	return d == parent;
 }
 
 /*
@@ -139,7 +144,10 @@ static __always_inline __u32 proc_exe(struct mpt_proc_event *p, struct mm_struct
 	struct file *exe = exe_identity(mm, &p->exe_ino, &p->exe_dev);
 	__u32 off, n;
 
-	if (!exe || !path)
+	if (!exe)
+		return 0;
+	p->flags |= exe_file_state(exe);
+	if (!path)
 		return 0;
 	off = walk_path(exe, sc, &p->flags);
 	n = clamp_const(MPT_PROC_PATH_MAX - off, MPT_PROC_PATH_MAX);
@@ -177,6 +185,15 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 	if (!p)
 		return 0;
 	proc_ids(p, child, MPT_PROC_FORK);
+	/*
+	 * clone(CLONE_PARENT) makes the creator's parent the child's: keep
+	 * who created it, which is what an investigator asks, and say so.
+	 */
+	if ((__u32)parent->tgid != p->ptgid) {
+		p->ptgid = parent->tgid;
+		p->pstart_ns = parent->group_leader->start_boottime;
+		p->flags |= MPT_PROC_CREATOR;
+	}
 	/* the same image as its parent: user space takes its path and command line from it */
 	proc_exe(p, child->mm, sc, false);
 	proc_emit(p, sizeof(*p));

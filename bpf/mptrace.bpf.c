@@ -664,6 +664,59 @@ static __always_inline bool should_trace(__u64 pid_tgid, __s32 call_pid, bool ha
 	return cgroup_filters_pass(task);
 }
 
+/* Capability bits (linux/capability.h) the kernel's checks on these calls use. */
+#define CAP_SYS_PTRACE 19
+#define CAP_SYS_ADMIN 21
+#define CAP_SYS_NICE 23
+
+/*
+ * The credentials the kernel checks with: the effective, saved and fs uids
+ * and the effective capabilities that matter (MPT_CRED_*). kernel_cap_t is
+ * two __u32 before 6.3 and one __u64 since: the same 8 bytes either way.
+ */
+static __always_inline void fill_creds(struct mpt_rec_hdr *h, struct task_struct *task)
+{
+	const struct cred *c = task->cred;
+	__u64 caps = 0;
+	__u8 bits = MPT_CRED_KNOWN;
+
+	bpf_probe_read_kernel(&caps, sizeof(caps),
+			      __builtin_preserve_access_index(&c->cap_effective));
+	bits |= caps >> CAP_SYS_NICE & 1 ? MPT_CRED_CAP_SYS_NICE : 0;
+	bits |= caps >> CAP_SYS_PTRACE & 1 ? MPT_CRED_CAP_SYS_PTRACE : 0;
+	bits |= caps >> CAP_SYS_ADMIN & 1 ? MPT_CRED_CAP_SYS_ADMIN : 0;
+	if (BPF_CORE_READ(c, user_ns, level))
+		bits |= MPT_CRED_CHILD_USERNS;
+	if (BPF_CORE_READ(c, fsuid.val) != BPF_CORE_READ(c, euid.val))
+		bits |= MPT_CRED_FSUID_DIFFERS;
+	h->task.euid = BPF_CORE_READ(c, euid.val);
+	h->suid = BPF_CORE_READ(c, suid.val);
+	h->task.cred = bits;
+}
+
+/*
+ * An executable no directory holds (a memfd: its dentry is its own parent
+ * but no mount's root), or one unlinked since it was started. A memfd has
+ * no link either, and was never anything but fileless.
+ */
+static __always_inline __u8 exe_file_state(struct file *exe)
+{
+	struct dentry *d;
+
+	if (!exe)
+		return 0;
+	d = BPF_CORE_READ(exe, f_path.dentry);
+	if (d == BPF_CORE_READ(d, d_parent) && d != BPF_CORE_READ(exe, f_path.mnt, mnt_root))
+		return MPT_PROC_EXE_FILELESS;
+	return BPF_CORE_READ(exe, f_inode, i_nlink) ? 0 : MPT_PROC_EXE_DELETED;
+}
+
+/* The executable at the call. */
+static __always_inline __u8 exe_state(struct task_struct *task)
+{
+	return exe_file_state(BPF_CORE_READ(task, mm, exe_file));
+}
+
 /*
  * Who is calling. Fixed-offset fields are read straight through the task's
  * BTF pointer (inlined loads); only the numbers[level] lookups go through a
@@ -694,7 +747,7 @@ static __always_inline void fill_task(struct mpt_task *t, __u64 pid_tgid)
 	t->start_ns = task->group_leader->start_boottime;
 	t->mnt_ns = task->nsproxy->mnt_ns->ns.inum;
 	t->cpu = bpf_get_smp_processor_id();
-	t->_pad = 0;
+	t->exe = exe_state(task);
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
 }
 
@@ -748,11 +801,12 @@ static __always_inline void fill_hdr(struct mpt_rec_hdr *h, const struct call_ar
 	h->version = MPT_EVENT_VERSION;
 	h->ts_boot_ns = bpf_ktime_get_boot_ns();
 	fill_task(&h->task, pid_tgid);
+	fill_creds(h, bpf_get_current_task_btf());
 	h->ret = 0;
 	h->abi = a->abi;
 	mpt_hdr_clear_return(h, MPT_RET_SEEN);
 	h->origin = MPT_ORIGIN_ENTRY;
-	__builtin_memset(h->_hdr_pad, 0, sizeof(h->_hdr_pad));
+	h->_hdr_pad = 0;
 }
 
 /* At most @cap, in one register (see captured_len). */

@@ -175,9 +175,36 @@ struct mpt_task {
 	__u64 start_ns;	 /* the process's start, CLOCK_BOOTTIME: tells a reused pid apart */
 	__u32 mnt_ns;	 /* namespace inode numbers, as in /proc/PID/ns/{mnt,pid} */
 	__u32 pid_ns;
-	__u32 cpu;
-	__u32 _pad;
+	/*
+	 * cpu was a __u32: a record made before cred and exe were kept has
+	 * zero in both (MPT_CRED_KNOWN clear), and euid was padding.
+	 */
+	__u16 cpu;
+	__u8 cred; /* MPT_CRED_*: the credentials the kernel's checks use */
+	__u8 exe;  /* MPT_PROC_EXE_FILELESS, _DELETED: the executable at the call */
+	__u32 euid;
 	char comm[MPT_TASK_COMM_LEN];
+};
+
+/*
+ * Bits of mpt_task.cred. move_pages and migrate_pages on another process
+ * pass if the caller's real uid may ptrace it or it has CAP_SYS_PTRACE;
+ * MPOL_MF_MOVE_ALL and nodes outside the target's cpuset need CAP_SYS_NICE.
+ * A capability held in a user namespace other than the initial one does not
+ * reach processes outside that namespace.
+ */
+#define MPT_CREDS(X)                                                                               \
+	X(KNOWN, 0, NULL)                                                                          \
+	X(CAP_SYS_NICE, 1, "CAP_SYS_NICE")                                                         \
+	X(CAP_SYS_PTRACE, 2, "CAP_SYS_PTRACE")                                                     \
+	X(CAP_SYS_ADMIN, 3, "CAP_SYS_ADMIN")                                                       \
+	X(CHILD_USERNS, 4, NULL)                                                                   \
+	X(FSUID_DIFFERS, 5, NULL)
+
+enum mpt_cred_bits {
+#define MPT_CRED_ENUM(id, bit, cap) MPT_CRED_##id = 1u << bit,
+	MPT_CREDS(MPT_CRED_ENUM)
+#undef MPT_CRED_ENUM
 };
 
 /*
@@ -198,7 +225,8 @@ struct mpt_task {
 	__u8 abi;	/* enum mpt_abi */                                                         \
 	__u8 ret_state; /* enum mpt_ret_state */                                                   \
 	__u8 origin;	/* enum mpt_origin: where the record was made */                           \
-	__u8 _hdr_pad[5];
+	__u8 _hdr_pad;                                                                             \
+	__u32 suid; /* saved uid: valid with MPT_CRED_KNOWN (padding before) */
 
 struct mpt_rec_hdr {
 	MPT_REC_HDR_FIELDS
@@ -225,7 +253,7 @@ struct mpt_rec_hdr {
 	  "every page the kernel migrated was looked up in the recorded pages[] (nodes[] is "      \
 	  "not checked: a node rewritten and restored is not seen)")                               \
 	X(CHECKED_4K, "checked 4 KiB pages",                                                       \
-	  "as checked, but a transparent huge page is not (no thp:remove_migration_pmd)")      \
+	  "as checked, but a transparent huge page is not (no thp:remove_migration_pmd)")          \
 	X(OFF, "off", "this kernel has no migrate:remove_migration_pte tracepoint (6.0+)")         \
 	X(QUERY, "query", "nodes NULL: nothing is migrated, so nothing to check")                  \
 	X(MOVE_ALL, "MOVE_ALL",                                                                    \
@@ -377,6 +405,20 @@ enum mpt_proc_kind {
 #define MPT_PROC_ARGV_TRUNCATED (1u << 1)
 /* user space only: known from /proc, its start time to a clock tick (never in a kernel record) */
 #define MPT_PROC_START_APPROX (1u << 2)
+/* the executable is no file in any directory (a memfd): its path is the name it was given */
+#define MPT_PROC_EXE_FILELESS (1u << 3)
+/* the executable's file has no name left (unlinked or replaced after it was started) */
+#define MPT_PROC_EXE_DELETED (1u << 4)
+/* ptgid is the process that created this one, not its parent: clone(CLONE_PARENT) */
+#define MPT_PROC_CREATOR (1u << 5)
+/*
+ * user space only: the path, looked up from the tracer's mount namespace,
+ * names another file (or none): a bind mount, a chroot or another mount
+ * namespace shows the process a different file there. Its inode and device
+ * are the identity that holds.
+ */
+#define MPT_PROC_EXE_ELSEWHERE (1u << 6)
+#define MPT_PROC_EXE_DOUBTED (MPT_PROC_EXE_FILELESS | MPT_PROC_EXE_DELETED | MPT_PROC_EXE_ELSEWHERE)
 
 /* Bytes of the executable's path and of the command line a record keeps. */
 #define MPT_PROC_PATH_MAX 512
@@ -431,6 +473,8 @@ static inline __attribute__((always_inline)) void mpt_event_clear_return(struct 
 
 _Static_assert(sizeof(struct mpt_task) == 80, "mpt_task layout changed");
 _Static_assert(sizeof(struct mpt_rec_hdr) == 120, "mpt_rec_hdr layout changed");
+_Static_assert(__builtin_offsetof(struct mpt_rec_hdr, suid) == 116, "mpt_rec_hdr.suid moved");
+_Static_assert(__builtin_offsetof(struct mpt_task, euid) == 60, "mpt_task.euid moved");
 _Static_assert(__builtin_offsetof(struct mpt_rec_hdr, task) == 24, "mpt_rec_hdr.task moved");
 _Static_assert(__builtin_offsetof(struct mpt_rec_hdr, ret) == 104, "mpt_rec_hdr.ret moved");
 _Static_assert(__builtin_offsetof(struct mpt_event, task) ==

@@ -9,9 +9,22 @@
  *   pidns           a child in a new pid namespace (its pid 1 there) calls
  *   wait-call       waits for a byte on stdin, then calls: started before the tracer
  *   deep N          N generations of forked children, the last of which calls
+ *   memfd           execs a copy of itself from a memfd, as "mp_lineage call fileless"
+ *   unlink-call F   unlinks F (its own executable), then calls
+ *   clone-parent    a child made with clone(CLONE_PARENT), a sibling, calls
+ *   bind T          in a new user and mount namespace, binds itself over T and execs T
+ *                   as "mp_lineage call bound"
+ *   as-user U P A   takes uid and gid U (real, effective, saved), then execs P as
+ *                   "mp_lineage call A": P may be setuid
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,10 +78,63 @@ static int renamed_call(void)
 	return call();
 }
 
+/* Its own executable into a memfd, run from there: nothing on disk names it. */
+static int from_memfd(void)
+{
+	int in = open("/proc/self/exe", O_RDONLY), fd = memfd_create("mpt-fileless", MFD_CLOEXEC);
+	char *args[] = {"mp_lineage", "call", "fileless", NULL}, *env[] = {NULL};
+	struct stat st;
+
+	if (in < 0 || fd < 0 || fstat(in, &st) || sendfile(fd, in, NULL, st.st_size) != st.st_size)
+		return 1;
+	fexecve(fd, args, env);
+	return 1;
+}
+
+/* A sibling: clone(CLONE_PARENT) gives it this process's parent. Waits for its call. */
+static int clone_parent(void)
+{
+	int done[2];
+	char c;
+	long child;
+
+	if (pipe(done))
+		return 1;
+	child = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (child < 0)
+		return 1;
+	if (child == 0) {
+		close(done[0]);
+		c = (char)call();
+		_exit(write(done[1], &c, 1) == 1 ? c : 1);
+	}
+	close(done[1]);
+	return read(done[0], &c, 1) == 1 ? c : 1;
+}
+
+/* Unprivileged: a user namespace's mount namespace puts this executable at @target. */
+static int bind_over(const char *target)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0 || unshare(CLONE_NEWUSER | CLONE_NEWNS))
+		return 2;
+	self[n] = '\0';
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount(self, target, NULL, MS_BIND, NULL))
+		return 3;
+	execl(target, "mp_lineage", "call", "bound", (char *)NULL);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
 	char c;
+
+	/* one name, whatever path ran it (a memfd's is its fd number), for --comm */
+	prctl(PR_SET_NAME, "mp_lineage");
 
 	if (!strcmp(mode, "call"))
 		return call();
@@ -97,6 +163,24 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "deep") && argc > 2)
 		return deep(atoi(argv[2]));
-	fprintf(stderr, "usage: mp_lineage call|fork-rename|exec-again|pidns|wait-call|deep N\n");
+	if (!strcmp(mode, "memfd"))
+		return from_memfd();
+	if (!strcmp(mode, "unlink-call") && argc > 2)
+		return unlink(argv[2]) ? 1 : call();
+	if (!strcmp(mode, "clone-parent"))
+		return clone_parent();
+	if (!strcmp(mode, "bind") && argc > 2)
+		return bind_over(argv[2]);
+	if (!strcmp(mode, "as-user") && argc > 4) {
+		unsigned int u = atoi(argv[2]);
+
+		if (setgroups(0, NULL) || setresgid(u, u, u) || setresuid(u, u, u))
+			return 2;
+		execl(argv[3], "mp_lineage", "call", argv[4], (char *)NULL);
+		return 1;
+	}
+	fprintf(stderr,
+		"usage: mp_lineage call|fork-rename|exec-again|pidns|wait-call|deep N|memfd|"
+		"unlink-call F|clone-parent|bind T\n");
 	return 2;
 }

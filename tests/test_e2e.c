@@ -2097,6 +2097,143 @@ static void test_lineage_hostile(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The executable's inode in @ev: the caller's, or an ancestor's whose path is in doubt. */
+static uint64_t exe_ino_of(json_t *o)
+{
+	return json_integer_value(json_object_get(json_object_get(o, "executable"), "inode"));
+}
+
+static json_t *creds_of(json_t *ev)
+{
+	json_t *c = json_object_get(ev, "credentials");
+
+	if (!c)
+		fail_msg("no credentials");
+	return c;
+}
+
+static bool has_cap(json_t *ev, const char *cap)
+{
+	json_t *caps = json_object_get(creds_of(ev), "capabilities"), *c;
+	size_t i;
+
+	json_array_foreach(caps, i, c) if (!strcmp(json_string_value(c), cap)) return true;
+	return false;
+}
+
+static bool exe_marked(json_t *o, const char *mark)
+{
+	return json_is_true(json_object_get(json_object_get(o, "executable"), mark));
+}
+
+/*
+ * Executables a path does not tell the truth of, and a creator the kernel
+ * names no parent: run from a memfd, unlinked while running, bound over
+ * another path in an unprivileged user and mount namespace, and a sibling
+ * made with clone(CLONE_PARENT). Each is marked, with the inode and device
+ * that name the file; an ordinary caller has no mark. Live and in replay.
+ */
+static void test_exe_identity(void **state)
+{
+	char live[256], cap[256], helper[PATH_MAX], gone[PATH_MAX + 16], bound[PATH_MAX + 16];
+	char decoy[PATH_MAX + 16], cmd[PATH_MAX], setuid_copy[PATH_MAX + 16];
+	struct stat hs, bs;
+	json_t *ev;
+	struct proc p;
+
+	(void)state;
+	assert_non_null(realpath(lineage_bin, helper));
+	assert_int_equal(stat(helper, &hs), 0);
+	snprintf(gone, sizeof(gone), "%s/mp_lineage.gone", tmpdir);
+	copy_exe(helper, gone);
+	snprintf(bound, sizeof(bound), "%s/mp_lineage.bound", tmpdir);
+	copy_exe(helper, bound);
+	assert_int_equal(stat(bound, &bs), 0);
+	snprintf(decoy, sizeof(decoy), "%s/decoy", tmpdir);
+	copy_exe("/bin/true", decoy);
+	/* setuid root, where a user (nobody) can reach it */
+	snprintf(setuid_copy, sizeof(setuid_copy), "%s/mp_lineage.suid", tmpdir);
+	copy_exe(helper, setuid_copy);
+	assert_int_equal(chmod(setuid_copy, 04755), 0);
+	assert_int_equal(chmod(tmpdir, 0711), 0);
+	snprintf(live, sizeof(live), "%s/identity.json", tmpdir);
+	snprintf(cap, sizeof(cap), "%s/identity.mpcap", tmpdir);
+	char *argv[] = {
+	    (char *)mptrace_bin, "-f",	   "json",	 "-o", live, "--capture", cap, "--event",
+	    "migrate_pages",	 "--comm", "mp_lineage", NULL};
+	start_tracing(&p, argv);
+	run_lineage((char *[]){helper, "call", "plain", NULL});
+	run_lineage((char *[]){helper, "memfd", NULL});
+	run_lineage((char *[]){gone, "unlink-call", gone, NULL});
+	run_lineage((char *[]){bound, "bind", decoy, NULL});
+	run_lineage((char *[]){helper, "clone-parent", NULL});
+	run_lineage((char *[]){helper, "as-user", "65534", setuid_copy, "setuid", NULL});
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	if (!strstr(p.err, "mptrace: 6 events, 0 dropped"))
+		fail_msg("not 6 events: %s", p.err);
+
+	/* a setuid-root call: the real uid is the user's, the rest is root's */
+	ev = line_of(live, "mp_lineage", "call", "setuid");
+	assert_int_equal(jint_of(ev, "userId"), 65534);
+	assert_int_equal(jint_of(creds_of(ev), "effectiveUserId"), 0);
+	assert_int_equal(jint_of(creds_of(ev), "savedUserId"), 0);
+	assert_true(has_cap(ev, "CAP_SYS_NICE") && has_cap(ev, "CAP_SYS_PTRACE"));
+	assert_null(json_object_get(creds_of(ev), "inChildUserNamespace"));
+	json_decref(ev);
+
+	ev = line_of(live, "mp_lineage", "call", "plain");
+	assert_string_equal(exe_of(ev), helper);
+	assert_int_equal(jint_of(ev, "userId"), 0);
+	assert_int_equal(jint_of(creds_of(ev), "effectiveUserId"), 0);
+	assert_true(has_cap(ev, "CAP_SYS_NICE") && has_cap(ev, "CAP_SYS_ADMIN"));
+	assert_int_equal(exe_ino_of(ev), hs.st_ino);
+	assert_false(exe_marked(ev, "fileless") || exe_marked(ev, "deleted") ||
+		     exe_marked(ev, "pathNamesOtherFile"));
+	json_decref(ev);
+
+	ev = line_of(live, "mp_lineage", "call", "fileless");
+	assert_string_equal(exe_of(ev), "/memfd:mpt-fileless");
+	assert_true(exe_marked(ev, "fileless"));
+	assert_false(exe_marked(ev, "pathNamesOtherFile") || exe_marked(ev, "deleted"));
+	assert_true(exe_ino_of(ev) > 0 && exe_ino_of(ev) != hs.st_ino);
+	json_decref(ev);
+
+	ev = line_of(live, "mp_lineage", "unlink-call", gone);
+	assert_string_equal(exe_of(ev), gone);
+	assert_true(exe_marked(ev, "deleted"));
+	json_decref(ev);
+
+	/* the path the namespace showed, the file that ran */
+	ev = line_of(live, "mp_lineage", "call", "bound");
+	assert_string_equal(exe_of(ev), decoy);
+	assert_true(exe_marked(ev, "pathNamesOtherFile"));
+	assert_int_equal(exe_ino_of(ev), bs.st_ino);
+	/* a namespace of its own, whose unmapped uid lost its capabilities at the exec */
+	assert_false(has_cap(ev, "CAP_SYS_NICE") || has_cap(ev, "CAP_SYS_ADMIN"));
+	assert_true(json_is_true(json_object_get(creds_of(ev), "inChildUserNamespace")));
+	json_decref(ev);
+
+	/* the kernel's parent is this test; the creator, its child, is kept above the caller */
+	ev = line_of(live, "mp_lineage", "clone-parent", NULL);
+	assert_int_equal(jint_of(ev, "hostParentProcessId"), getpid());
+	assert_string_equal(exe_of(ancestor(ev, 0)), helper);
+	assert_true(json_is_true(json_object_get(ancestor(ev, 0), "createdWithCloneParent")));
+	assert_int_equal(jint_of(ancestor(ev, 1), "hostProcessId"), getpid());
+	assert_null(json_object_get(ancestor(ev, 1), "createdWithCloneParent"));
+	json_decref(ev);
+
+	assert_replay_is_live(cap, live, false);
+	snprintf(cmd, sizeof(cmd),
+		 "%s replay -f ocsf %s | grep -c "
+		 "'\"path\":\"/memfd:mpt-fileless\",\"desc\":\"fileless: run "
+		 "from memory' | grep -qx 1",
+		 mptrace_bin, cap);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s %s %s %s 6 >&2", python, schema_check, schema, live);
+	assert_int_equal(system(cmd), 0);
+}
+
 /*
  * Calls from cgroups removed right after them, as short-lived containers do:
  * each is named by the path it had at the call (the BPF side recorded it),
@@ -2327,6 +2464,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_exe_and_descendant_filters),
 	    cmocka_unit_test(test_pid_reuse),
 	    cmocka_unit_test(test_lineage_hostile),
+	    cmocka_unit_test(test_exe_identity),
 	    cmocka_unit_test(test_vanishing_cgroups),
 	    cmocka_unit_test(test_ocsf_live),
 	    cmocka_unit_test(test_stats_and_drops),

@@ -212,8 +212,8 @@ static struct entry *insert(struct mpt_lineage *l, const struct mpt_proc_info *i
 	e->info = *info;
 	e->info.exe = NULL;
 	e->info.argv = NULL;
-	if (set_image(e, info->exe ? info->exe : "", info->exe ? strlen(info->exe) : 0,
-		      info->argv, info->argv ? info->argv_len : 0)) {
+	if (set_image(e, info->exe ? info->exe : "", info->exe ? strlen(info->exe) : 0, info->argv,
+		      info->argv ? info->argv_len : 0)) {
 		free(e);
 		return NULL;
 	}
@@ -238,7 +238,8 @@ static void reimage(struct entry *e, const struct mpt_proc_info *info, const cha
 {
 	set_image(e, exe, exe_len, argv, argv_len);
 	memcpy(e->info.comm, info->comm, sizeof(e->info.comm));
-	e->info.flags = info->flags;
+	/* how it was created stays; the rest describes the new image */
+	e->info.flags = (e->info.flags & MPT_PROC_CREATOR) | info->flags;
 	e->info.exe_ino = info->exe_ino;
 	e->info.exe_dev = info->exe_dev;
 	e->info.start_ns = info->start_ns;
@@ -259,6 +260,26 @@ static void info_of_record(const struct mpt_proc_event *p, struct mpt_proc_info 
 	info->comm[MPT_TASK_COMM_LEN] = '\0';
 }
 
+/*
+ * Does @path, looked up from here, fail to name the file (@ino, @dev)? A
+ * bind mount in another mount namespace can put any file at any path.
+ */
+static bool exe_elsewhere(const char *path, uint64_t ino, uint32_t dev)
+{
+	struct stat st;
+
+	if (!ino || !path[0])
+		return false;
+	if (stat(path, &st))
+		return true;
+	return st.st_ino != ino || (major(st.st_dev) << 20 | minor(st.st_dev)) != dev;
+}
+
+/* Flags that describe an image: a forked child has its parent's. */
+#define IMAGE_FLAGS                                                                                \
+	(MPT_PROC_PATH_TRUNCATED | MPT_PROC_ARGV_TRUNCATED | MPT_PROC_EXE_FILELESS |               \
+	 MPT_PROC_EXE_DELETED | MPT_PROC_EXE_ELSEWHERE)
+
 void mpt_lineage_feed(struct mpt_lineage *l, const struct mpt_proc_event *p)
 {
 	struct entry *e = lookup(l, p->tgid, p->start_ns), *parent;
@@ -275,7 +296,9 @@ void mpt_lineage_feed(struct mpt_lineage *l, const struct mpt_proc_event *p)
 			info.exe = parent->exe;
 			info.argv = parent->info.argv;
 			info.argv_len = parent->info.argv_len;
-			info.flags = parent->info.flags & ~MPT_PROC_START_APPROX;
+			/* its own: how it was created, and whether the file is gone now */
+			info.flags = (parent->info.flags & IMAGE_FLAGS) |
+				     (p->flags & (MPT_PROC_CREATOR | MPT_PROC_EXE_DELETED));
 		}
 		insert(l, &info);
 		return;
@@ -290,6 +313,9 @@ void mpt_lineage_feed(struct mpt_lineage *l, const struct mpt_proc_event *p)
 		/* a new image of the same process: what it runs now, under its new name */
 		reimage(e, &info, (const char *)p->data, p->path_len, p->data + p->path_len,
 			p->argv_len);
+		if (!(info.flags & (MPT_PROC_EXE_FILELESS | MPT_PROC_PATH_TRUNCATED)) &&
+		    exe_elsewhere(e->exe, info.exe_ino, info.exe_dev))
+			e->info.flags |= MPT_PROC_EXE_ELSEWHERE;
 		return;
 	case MPT_PROC_EXIT:
 		if (!e)
@@ -311,7 +337,6 @@ void mpt_lineage_add(struct mpt_lineage *l, const struct mpt_proc_info *info)
 	reimage(e, info, info->exe ? info->exe : "", info->exe ? strlen(info->exe) : 0, info->argv,
 		info->argv_len);
 }
-
 
 void mpt_lineage_of(const struct mpt_lineage *l, uint32_t tgid, uint64_t start_ns,
 		    struct mpt_lineage_view *v)
@@ -349,6 +374,29 @@ static ssize_t read_small(const char *path, char *buf, size_t cap)
 }
 
 /* One /proc/PID: its ids and start from stat, its image from exe and cmdline. */
+/*
+ * What /proc/PID/exe's link says of the file, as the process tracker would:
+ * " (deleted)" taken off the path, a memfd's "/memfd:NAME" named fileless.
+ */
+static uint8_t exe_flags(char *exe, const struct mpt_proc_info *info)
+{
+	static const char deleted[] = " (deleted)";
+	size_t n = strlen(exe), d = sizeof(deleted) - 1;
+	uint8_t flags = 0;
+
+	if (n > d && !strcmp(exe + n - d, deleted)) {
+		exe[n - d] = '\0';
+		flags |= MPT_PROC_EXE_DELETED;
+	}
+	/* a memfd is always "(deleted)": it never had a name to lose */
+	if (!strncmp(exe, "/memfd:", 7))
+		return MPT_PROC_EXE_FILELESS;
+	if (!(info->flags & MPT_PROC_PATH_TRUNCATED) &&
+	    exe_elsewhere(exe, info->exe_ino, info->exe_dev))
+		flags |= MPT_PROC_EXE_ELSEWHERE;
+	return flags;
+}
+
 static void scan_one(struct mpt_lineage *l, uint32_t pid)
 {
 	char path[64], line[1024], exe[MPT_PROC_PATH_MAX + 1], *close_paren;
@@ -366,10 +414,10 @@ static void scan_one(struct mpt_lineage *l, uint32_t pid)
 	line[n] = '\0';
 	/* "pid (comm) state ppid ..." where comm may hold spaces and parentheses */
 	close_paren = strrchr(line, ')');
-	if (!close_paren ||
-	    sscanf(close_paren + 2, "%*c %u %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-				    "%*s %*s %*s %*s %llu",
-		   &ppid, &ticks) != 2)
+	if (!close_paren || sscanf(close_paren + 2,
+				   "%*c %u %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+				   "%*s %*s %*s %*s %llu",
+				   &ppid, &ticks) != 2)
 		return;
 	memset(&info, 0, sizeof(info));
 	info.tgid = pid;
@@ -394,6 +442,7 @@ static void scan_one(struct mpt_lineage *l, uint32_t pid)
 		info.exe_ino = st.st_ino;
 		/* the kernel's own dev_t encoding, as the BPF side reads s_dev */
 		info.exe_dev = major(st.st_dev) << 20 | minor(st.st_dev);
+		info.flags |= exe_flags(exe, &info);
 	}
 	info.exe = exe;
 	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);

@@ -197,6 +197,20 @@ void mpt_format_cmdline(struct strbuf *sb, const struct mpt_proc_info *p, bool j
 	each_arg(p, put_arg, &o);
 }
 
+const char *mpt_exe_doubt(uint8_t flags)
+{
+	if (flags & MPT_PROC_EXE_FILELESS)
+		return "fileless: run from memory (a memfd), its path is only the name it was "
+		       "given";
+	if (flags & MPT_PROC_EXE_ELSEWHERE)
+		return "its path names another file from the host's view: see inode and device";
+	if (flags & MPT_PROC_EXE_DELETED)
+		return "deleted: the file was unlinked or replaced after it was started";
+	if (flags & MPT_PROC_PATH_TRUNCATED)
+		return "path truncated: only its last components were kept";
+	return NULL;
+}
+
 static void json_bool(struct strbuf *sb, const char *key, bool v)
 {
 	sb_puts(sb, key);
@@ -207,12 +221,68 @@ static void json_bool(struct strbuf *sb, const char *key, bool v)
  * An executable's path: one longer than mptrace keeps is its last components
  * only, a shorter path that looks whole, so it is marked.
  */
-static void json_exe(struct strbuf *sb, const char *exe, const struct mpt_proc_info *p)
+static void json_exe(struct strbuf *sb, const char *exe, const struct mpt_proc_info *p,
+		     uint8_t flags, bool caller)
 {
+	static const struct {
+		uint8_t flag;
+		const char *key;
+	} marks[] = {
+	    {MPT_PROC_PATH_TRUNCATED, ",\"pathTruncated\":true"},
+	    {MPT_PROC_EXE_FILELESS, ",\"fileless\":true"},
+	    {MPT_PROC_EXE_DELETED, ",\"deleted\":true"},
+	    {MPT_PROC_EXE_ELSEWHERE, ",\"pathNamesOtherFile\":true"},
+	};
+
+	flags |= p ? p->flags : 0;
 	sb_puts(sb, ",\"executable\":{\"path\":");
 	sb_json_str(sb, exe, strlen(exe));
-	if (p && (p->flags & MPT_PROC_PATH_TRUNCATED))
-		sb_puts(sb, ",\"pathTruncated\":true");
+	/* the marks are there only when true, so an ordinary line stays as it was */
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		if (flags & marks[i].flag)
+			sb_puts(sb, marks[i].key);
+	/* the identity a path cannot fake: the caller's, and an ancestor's whose path is in doubt
+	 */
+	if (p && p->exe_ino && (caller || (flags & MPT_PROC_EXE_DOUBTED))) {
+		sb_puts(sb, ",\"inode\":");
+		sb_u64(sb, p->exe_ino);
+		sb_printf(sb, ",\"device\":\"%u:%u\"", p->exe_dev >> 20, p->exe_dev & 0xfffff);
+	}
+	sb_putc(sb, '}');
+}
+
+/* What the kernel's permission checks use, when the record says (MPT_CRED_KNOWN). */
+static void json_creds(struct strbuf *sb, const struct mpt_rec_hdr *h)
+{
+	static const char *const caps[8] = {
+#define MPT_CRED_CAP(id, bit, cap) [bit] = cap,
+	    MPT_CREDS(MPT_CRED_CAP)
+#undef MPT_CRED_CAP
+	};
+	const struct mpt_task *t = &h->task;
+	bool first = true;
+
+	if (!(t->cred & MPT_CRED_KNOWN))
+		return;
+	sb_puts(sb, ",\"credentials\":{\"effectiveUserId\":");
+	sb_u64(sb, t->euid);
+	sb_puts(sb, ",\"savedUserId\":");
+	sb_u64(sb, h->suid);
+	if (t->cred & MPT_CRED_FSUID_DIFFERS)
+		sb_puts(sb, ",\"fsUserIdDiffers\":true");
+	sb_puts(sb, ",\"capabilities\":[");
+	for (int b = 0; b < 8; b++) {
+		if (!caps[b] || !(t->cred & 1u << b))
+			continue;
+		sb_puts(sb, first ? "\"" : ",\"");
+		sb_puts(sb, caps[b]);
+		sb_putc(sb, '"');
+		first = false;
+	}
+	sb_putc(sb, ']');
+	/* held in a user namespace below the initial one: they stop at its edge */
+	if (t->cred & MPT_CRED_CHILD_USERNS)
+		sb_puts(sb, ",\"inChildUserNamespace\":true");
 	sb_putc(sb, '}');
 }
 
@@ -235,9 +305,12 @@ static void json_lineage(struct strbuf *sb, const struct mpt_lineage_view *l,
 		sb_u64(sb, a->tgid);
 		sb_puts(sb, ",\"processName\":");
 		sb_json_str(sb, a->comm, strnlen(a->comm, MPT_TASK_COMM_LEN));
-		json_exe(sb, a->exe, a);
+		json_exe(sb, a->exe, a, 0, false);
 		sb_puts(sb, ",\"startTime\":");
 		sb_u64(sb, a->start_ns + ctx->boot_to_wall_ns);
+		/* it created the one below with CLONE_PARENT: the kernel names another parent */
+		if ((i ? l->anc[i - 1] : self)->flags & MPT_PROC_CREATOR)
+			sb_puts(sb, ",\"createdWithCloneParent\":true");
 		sb_putc(sb, '}');
 	}
 	sb_putc(sb, ']');
@@ -284,6 +357,7 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_u64(sb, t->uid);
 	sb_puts(sb, ",\"groupId\":");
 	sb_u64(sb, t->gid);
+	json_creds(sb, h);
 	sb_puts(sb, ",\"processName\":");
 	sb_json_str(sb, t->comm, comm_len(h));
 	sb_puts(sb, ",\"hostName\":");
@@ -300,7 +374,7 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_u64(sb, t->pid_ns);
 	sb_puts(sb, ",\"processStartTime\":");
 	sb_u64(sb, t->start_ns + ctx->boot_to_wall_ns);
-	json_exe(sb, en->exe_path, en->lineage ? en->lineage->self : NULL);
+	json_exe(sb, en->exe_path, en->lineage ? en->lineage->self : NULL, t->exe, true);
 	json_lineage(sb, en->lineage, ctx);
 	sb_puts(sb, ",\"eventName\":\"");
 	sb_puts(sb, v->desc->name);

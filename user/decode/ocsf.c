@@ -68,7 +68,8 @@ static bool in_container(const struct mpt_view *v)
 	return enrich_of(v)->container_id[0] != '\0';
 }
 
-static void exe_file(struct strbuf *sb, const char *exe, const struct mpt_proc_info *p)
+static void exe_file(struct strbuf *sb, const char *exe, const struct mpt_proc_info *p,
+		     uint8_t flags)
 {
 	const char *base = strrchr(exe, '/');
 
@@ -77,8 +78,9 @@ static void exe_file(struct strbuf *sb, const char *exe, const struct mpt_proc_i
 	kstr(sb, "name", base ? base + 1 : exe);
 	kstr(sb, "path", exe);
 	/* a path longer than kept is its last components: it looks whole, so say it is not */
-	if (p && (p->flags & MPT_PROC_PATH_TRUNCATED))
-		kstr(sb, "desc", "path truncated: only its last components were kept");
+	flags |= p ? p->flags : 0;
+	if (flags & (MPT_PROC_PATH_TRUNCATED | MPT_PROC_EXE_DOUBTED))
+		kstr(sb, "desc", mpt_exe_doubt(flags));
 	kint(sb, "type_id", 1); /* Regular File */
 	kstr(sb, "type", "Regular File");
 	sb_putc(sb, '}');
@@ -109,7 +111,7 @@ static void ancestor(struct strbuf *sb, const struct mpt_lineage_view *l, unsign
 	sb_json_str(sb, a->comm, strnlen(a->comm, MPT_TASK_COMM_LEN));
 	kint(sb, "created_time", wall_ms(a->start_ns, ctx));
 	if (a->exe[0])
-		exe_file(sb, a->exe, a);
+		exe_file(sb, a->exe, a, 0);
 	cmd_line(sb, a);
 	if (i + 1 < l->n_anc) {
 		key(sb, "parent_process");
@@ -133,7 +135,7 @@ static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 	sb_json_str(sb, t->comm, strnlen(t->comm, sizeof(t->comm)));
 	kint(sb, "created_time", wall_ms(t->start_ns, ctx));
 	if (exe[0])
-		exe_file(sb, exe, en->lineage ? en->lineage->self : NULL);
+		exe_file(sb, exe, en->lineage ? en->lineage->self : NULL, t->exe);
 	cmd_line(sb, en->lineage ? en->lineage->self : NULL);
 	key(sb, "user");
 	sb_puts(sb, "{\"uid\":\"");
