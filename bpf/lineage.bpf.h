@@ -200,6 +200,18 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/* @tid: the exec's thread id before it took its process's (de_thread()). */
+static __always_inline void proc_exec_unreturned(__u32 tid)
+{
+	struct mpt_rec_hdr *h = bpf_map_lookup_elem(&inflight, &tid);
+
+	if (!h)
+		return;
+	if (slot_busy(h))
+		emit_without_return(h, MPT_RET_MISSED);
+	free_slot(tid);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(proc_exec, struct task_struct *t, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -210,6 +222,12 @@ int BPF_PROG(proc_exec, struct task_struct *t, pid_t old_pid, struct linux_binpr
 
 	if (is_self_task(t))
 		return 0;
+	/*
+	 * A call of this thread whose return was missed is told before the
+	 * new image is: read after it, its caller would be named by the
+	 * image that replaced the one that made the call.
+	 */
+	proc_exec_unreturned((__u32)old_pid);
 	p = proc_record(&sc);
 	if (!p)
 		return 0;

@@ -16,11 +16,17 @@
  *                   as "mp_lineage call bound"
  *   as-user U P A   takes uid and gid U (real, effective, saved), then execs P as
  *                   "mp_lineage call A": P may be setuid
+ *   held-exec N     N threads held in move_pages, then this thread's own call, then an
+ *                   exec as "mp_lineage call after-held" (see held_exec)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
@@ -128,6 +134,85 @@ static int bind_over(const char *target)
 	return 1;
 }
 
+static void *held_call(void *pages)
+{
+	int status;
+
+	syscall(SYS_move_pages, 0, 1, pages, NULL, &status, 0);
+	return NULL;
+}
+
+/* One fault message from @uffd: a thread is held. */
+static int held_one(int uffd)
+{
+	struct uffd_msg msg;
+
+	return read(uffd, &msg, sizeof(msg)) == sizeof(msg) ? 0 : -1;
+}
+
+struct supplier {
+	int uffd;
+	struct uffdio_copy copy;
+};
+
+/* The page, once one more thread is held: every held call goes on. */
+static void *supply_after_fault(void *arg)
+{
+	struct supplier *s = arg;
+
+	if (held_one(s->uffd) || ioctl(s->uffd, UFFDIO_COPY, &s->copy))
+		abort();
+	return NULL;
+}
+
+/*
+ * @n threads held inside move_pages at once (pages[] on a missing
+ * userfaultfd page), then this thread's own call enters last: a kretprobe
+ * with room for @n returns misses its return. Once all return, this thread
+ * execs. The call must still be named by the image that made it ("mp_lineage
+ * held-exec"), not the one that replaced it. Prints its pid first.
+ */
+static int held_exec(int n)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	char *base = mmap(NULL, psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *target = mmap(NULL, psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct supplier sup = {.uffd = syscall(SYS_userfaultfd, O_CLOEXEC)};
+	struct uffdio_api api = {.api = UFFD_API};
+	struct uffdio_register reg = {.range = {(unsigned long)base, psz},
+				      .mode = UFFDIO_REGISTER_MODE_MISSING};
+	pthread_t *th = calloc(n + 1, sizeof(*th));
+	void **src = calloc(1, psz);
+	char self[4096];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	pthread_attr_t attr;
+	int status;
+
+	printf("%d\n", (int)getpid());
+	fflush(stdout);
+	if (base == MAP_FAILED || target == MAP_FAILED || sup.uffd < 0 || !th || !src || len <= 0 ||
+	    ioctl(sup.uffd, UFFDIO_API, &api) || ioctl(sup.uffd, UFFDIO_REGISTER, &reg))
+		return 2;
+	self[len] = '\0';
+	target[0] = 1;
+	src[0] = target;
+	sup.copy =
+	    (struct uffdio_copy){.dst = (unsigned long)base, .src = (unsigned long)src, .len = psz};
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&th[i], &attr, held_call, base) || held_one(sup.uffd))
+			return 3;
+	if (pthread_create(&th[n], &attr, supply_after_fault, &sup))
+		return 3;
+	if (syscall(SYS_move_pages, 0, 1, base, NULL, &status, 0))
+		return 4;
+	for (int i = 0; i <= n; i++)
+		pthread_join(th[i], NULL);
+	execl(self, "mp_lineage", "call", "after-held", (char *)NULL);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -171,6 +256,8 @@ int main(int argc, char **argv)
 		return clone_parent();
 	if (!strcmp(mode, "bind") && argc > 2)
 		return bind_over(argv[2]);
+	if (!strcmp(mode, "held-exec") && argc > 2)
+		return held_exec(atoi(argv[2]));
 	if (!strcmp(mode, "as-user") && argc > 4) {
 		unsigned int u = atoi(argv[2]);
 

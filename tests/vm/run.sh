@@ -18,7 +18,7 @@ kernel_args=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 boot_timeout=${MPTRACE_VM_TIMEOUT:-1500}
 modes=(kprobe fentry tracepoint)
-checks=(test_trace migration compat toctou kview kview-thp held slots migrate cli churn account)
+checks=(test_trace migration compat toctou kview kview-thp held slots migrate cli churn account held-exec)
 
 fail() {
 	echo "vm: $*" >&2
@@ -85,6 +85,7 @@ add_binary "$build/tests/test_trace"
 add_binary "$build/tests/test_verifier"
 add_binary "$build/tests/test_context"
 add_binary "$build/tests/mp_workload"
+add_binary "$build/tests/mp_lineage"
 add_binary "$build/tests/test_churn"
 add_binary "$build/bench/mp_bench"
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$work/initrd.gz"
