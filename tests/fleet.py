@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 from harness import Env, fail, wait_ready
 from natscluster import Cluster, js_request, js_stream_create
@@ -304,11 +305,29 @@ def tls():
         want = subprocess.run([MPTRACE, "replay", "-f", "json"] + files, capture_output=True)
         if got.returncode != 0 or got.stdout != want.stdout:
             fail("replay over TLS differs: %s" % got.stderr.decode())
-        print("tls: refused without the CA, %d events shipped and replayed over TLS with it" %
-              len(want.stdout.splitlines()))
     finally:
         srv.terminate()
         srv.wait()
+    # tls:// to a server that speaks only plaintext: refused, nothing sent in the clear
+    plain = subprocess.Popen(["timeout", "120", "nats-server", "-js", "-a", "127.0.0.1", "-p",
+                              str(port), "-sd", os.path.join(D, "jsplain"), "-m",
+                              str(port + 1)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.5)
+        r = subprocess.run([MPTRACE, "ship", "--nats", "tls://127.0.0.1:%d" % port] + files,
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode == 0 or "cannot connect" not in r.stderr:
+            fail("tls:// shipped to a plaintext server: %d %r" % (r.returncode, r.stderr))
+        with urllib.request.urlopen("http://127.0.0.1:%d/jsz" % (port + 1), timeout=10) as f:
+            jsz = json.load(f)
+        if jsz.get("messages", 0) != 0:
+            fail("tls:// sent %d messages in plaintext" % jsz["messages"])
+    finally:
+        plain.terminate()
+        plain.wait()
+    print("tls: refused without the CA, %d events shipped and replayed over TLS with it, "
+          "tls:// to a plaintext server refused with nothing sent" % len(want.stdout.splitlines()))
 
 
 def event_offsets(path):

@@ -77,8 +77,12 @@ static void nap(int ms, volatile int *stop)
 		usleep(20 * 1000);
 }
 
-/* "nats://a:4222,tls://b:4222": each a URL nats.c can take. */
-static int split_urls(const char *urls, char ***out, int *n)
+/*
+ * "nats://a:4222,tls://b:4222": each a URL nats.c can take. @tls: one of
+ * them asks for TLS, which nats.c alone does not insist on (a plaintext
+ * server would be sent to in the clear): then every server must speak it.
+ */
+static int split_urls(const char *urls, char ***out, int *n, bool *tls)
 {
 	char *copy = strdup(urls), *save, *tok;
 	char **list = calloc(64, sizeof(*list));
@@ -96,6 +100,7 @@ static int split_urls(const char *urls, char ***out, int *n)
 			free(list);
 			return -1;
 		}
+		*tls |= !strncmp(tok, "tls://", 6);
 		list[(*n)++] = strdup(tok);
 	}
 	free(copy);
@@ -112,7 +117,8 @@ struct conn {
 static bool fatal_status(natsStatus s)
 {
 	return s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED || s == NATS_SSL_ERROR ||
-	       s == NATS_INVALID_ARG;
+	       s == NATS_INVALID_ARG || s == NATS_SECURE_CONNECTION_WANTED ||
+	       s == NATS_SECURE_CONNECTION_REQUIRED;
 }
 
 static const char *last_error(natsStatus s)
@@ -138,12 +144,12 @@ static int nats_open(const struct mpt_nats_opts *o, bool wait, volatile int *sto
 	natsOptions *opts = NULL;
 	jsOptions jo;
 	char **list = NULL;
-	bool waiting = false;
+	bool waiting = false, tls = o->tls || o->tls_ca || o->tls_cert;
 	natsStatus s;
 	int n = 0, rc = -1;
 
 	memset(c, 0, sizeof(*c));
-	if (split_urls(urls, &list, &n))
+	if (split_urls(urls, &list, &n, &tls))
 		return -1;
 	s = natsOptions_Create(&opts);
 	if (s == NATS_OK)
@@ -159,7 +165,7 @@ static int nats_open(const struct mpt_nats_opts *o, bool wait, volatile int *sto
 		s = natsOptions_SetPingInterval(opts, 2000);
 	if (s == NATS_OK)
 		s = natsOptions_SetMaxPingsOut(opts, 2);
-	if (s == NATS_OK && (o->tls || o->tls_ca || o->tls_cert))
+	if (s == NATS_OK && tls)
 		s = natsOptions_SetSecure(opts, true);
 	if (s == NATS_OK && o->tls_ca)
 		s = natsOptions_LoadCATrustedCertificates(opts, o->tls_ca);
