@@ -14,6 +14,7 @@ import json
 import os
 import random
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -133,6 +134,66 @@ def node_restart():
         check_exactly_once(c, files, "node-restart")
     finally:
         c.stop_all()
+
+
+def two_outages():
+    """The only server stopped twice while the shipper follows a trace: each outage is
+    said when it begins and when it ends, and the second is waited out as the first."""
+    c = Cluster(D, n=1)
+    c.start_all()
+    try:
+        cap = os.path.join(D, "o.mpcap")
+        t = subprocess.Popen([MPTRACE, "--comm", COMM, "--capture", cap, "--capture-size", "1",
+                              "-o", "/dev/null"], stderr=subprocess.PIPE)
+        wait_ready(t)
+        load = subprocess.Popen([WORKER, "mp", "1", "1000000", "2000"],
+                                stdout=subprocess.DEVNULL)
+        s = ship(c, [cap + ".0"], "--follow", wait=False)
+        ENV.procs += [t, load, s]  # none left behind by a failed check
+        err = ""
+        for outage in (1, 2):
+            time.sleep(2)
+            c.stop(0)
+            err += wait_stderr(s, "publishing to NATS failed", 30)
+            c.start(0)
+            c.wait_ready()
+            err += wait_stderr(s, "publishing works again", 30)
+        load.terminate()
+        load.wait()
+        t.send_signal(signal.SIGINT)
+        t.communicate(timeout=30)
+        files = ENV.files("o.mpcap")
+        end = time.time() + 60
+        while time.time() < end:
+            try:
+                if json.load(open(os.path.join(D, "ship.state")))["fileSeq"] >= len(files):
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.2)
+        s.send_signal(signal.SIGTERM)
+        err += s.communicate(timeout=30)[1]
+        for said in ("publishing to NATS failed", "publishing works again"):
+            if err.count(said) != 2:
+                fail("%r said %d times for two outages: %s" % (said, err.count(said), err))
+        check_exactly_once(c, files, "two-outages")
+    finally:
+        c.stop_all()
+
+
+def wait_stderr(p, text, timeout):
+    """Read @p's stderr until it holds @text; what was read (its text wrapper is not used,
+    so that select() sees every byte)."""
+    got, end = b"", time.time() + timeout
+    while text.encode() not in got:
+        r, _, _ = select.select([p.stderr], [], [], max(0, end - time.time()))
+        if not r:
+            fail("no %r within %d s: %s" % (text, timeout, got.decode()))
+        chunk = os.read(p.stderr.fileno(), 4096)
+        if not chunk:
+            fail("ship exited: %s" % got.decode())
+        got += chunk
+    return got.decode()
 
 
 def shipper_killed():
@@ -412,7 +473,8 @@ def bad_setup():
 
 SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
              "servers-down": servers_down, "stream-full": stream_full, "bad-setup": bad_setup,
-             "rotated-away": rotated_away, "unprivileged": unprivileged, "tls": tls,
+             "rotated-away": rotated_away, "two-outages": two_outages,
+             "unprivileged": unprivileged, "tls": tls,
              "reordered": reordered}
 
 if __name__ == "__main__":

@@ -396,6 +396,7 @@ struct shipper {
 	struct pos acked; /* over records acknowledged without a gap */
 	bool waiting;	  /* the reader waits for room: only then is a wake-up needed */
 	bool failed;
+	bool outage; /* said to have failed, and nothing acknowledged since */
 	char why[256];
 	uint64_t shipped, duplicates;
 	/* the files of the set */
@@ -446,6 +447,11 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 			sh->acked = sh->win[sh->tail % IN_FLIGHT].next;
 			sh->tail++;
 			sh->shipped++;
+			/* each outage is said when it ends, so the next one is said too */
+			if (sh->outage) {
+				sh->outage = false;
+				say("publishing works again");
+			}
 		}
 		if (sh->waiting || sh->failed)
 			pthread_cond_signal(&sh->cond);
@@ -973,6 +979,18 @@ static bool drain_acks(struct shipper *sh)
 	return ok;
 }
 
+/* A failure: is it a new outage (the last one ended with an acknowledgment)? */
+static bool begin_outage(struct shipper *sh)
+{
+	bool began;
+
+	pthread_mutex_lock(&sh->mu);
+	began = !sh->outage;
+	sh->outage = true;
+	pthread_mutex_unlock(&sh->mu);
+	return began;
+}
+
 /* After a failure: forget the window, resume from the last position acknowledged. */
 static struct pos rewind_to_acked(struct shipper *sh)
 {
@@ -1023,7 +1041,6 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 	unsigned char *rec = malloc(3 * MPT_CAP_MAX_PAYLOAD);
 	struct strbuf line;
 	struct member first;
-	bool outage = false;
 	int backoff = 250, rc = 1;
 	struct pos p;
 
@@ -1116,11 +1133,12 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 			break;
 	failed:
 		drain_acks(&sh);
-		if (!outage)
+		if (begin_outage(&sh)) {
 			say("publishing to NATS failed: %s; resending from the last acknowledged "
 			    "record as soon as it works",
 			    sh.why[0] ? sh.why : "no acknowledgment");
-		outage = true;
+			backoff = 250;
+		}
 		p = rewind_to_acked(&sh);
 		save_state(&sh, true);
 		nap(backoff, stop);
@@ -1129,8 +1147,6 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 	if (!*stop && !drain_acks(&sh))
 		rewind_to_acked(&sh);
 	save_state(&sh, true);
-	if (outage)
-		say("publishing works again");
 	say("shipped %" PRIu64 " records to stream %s, subject %s (%" PRIu64 " already there)%s",
 	    sh.shipped, sh.stream, sh.subject, sh.duplicates,
 	    sh.files_lost ? "; capture files were lost before shipping" : "");
