@@ -1105,7 +1105,17 @@ static void pages_to(char *p, size_t stride, int n, int node)
 		all[i] = p + i * stride;
 		to[i] = node;
 	}
-	assert_int_equal(tu_move_pages(&c), 0);
+	/* EBUSY: "the page is currently busy and cannot be moved. Try again later." */
+	for (int tries = 0; tries < 20; tries++) {
+		bool busy = false;
+
+		assert_int_equal(tu_move_pages(&c), 0);
+		for (int i = 0; i < n; i++)
+			busy |= st[i] == -EBUSY;
+		if (!busy)
+			break;
+		usleep(50000);
+	}
 	for (int i = 0; i < n; i++)
 		assert_int_equal(st[i], node);
 }
