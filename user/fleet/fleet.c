@@ -407,6 +407,7 @@ struct shipper {
 	uint64_t files_lost;
 	int64_t last_scan_ms;
 	uint32_t following; /* the file being followed */
+	bool followed_past; /* a newer file of the set exists: following it is over */
 	uint32_t first_seq; /* the set's first file, as given */
 	/*
 	 * The id of the message before the next one, in the capture's order: a
@@ -647,12 +648,20 @@ static bool still_newest(void *ctx)
 	pthread_mutex_unlock(&sh->mu);
 	if (failed)
 		return false;
+	/*
+	 * Once a newer file is there, the answer stays no: the reader asks again
+	 * at each level of a record, and a "yes" between scans kept it waiting
+	 * forever at the end of a file whose writer was killed.
+	 */
+	if (sh->followed_past)
+		return false;
 	if (mono_ms() - sh->last_scan_ms < 1000)
 		return true;
 	sh->last_scan_ms = mono_ms();
 	save_state(sh, false);
 	find_file(sh, sh->following, NULL, &newest);
-	return newest == sh->following;
+	sh->followed_past = newest != sh->following;
+	return !sh->followed_past;
 }
 
 /*
@@ -867,6 +876,7 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 	fmt->kernel = meta->kernel;
 	fmt->boot_to_wall_ns = meta->boot_to_wall_ns;
 	sh->following = p.file_seq;
+	sh->followed_past = false;
 	/* the file is read from its start, whatever was shipped: the links come out right */
 	if (sh->lost_id[0] && sh->lost_to + 1 == p.file_seq)
 		snprintf(sh->prev_id, sizeof(sh->prev_id), "%s", sh->lost_id);
