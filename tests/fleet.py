@@ -498,6 +498,14 @@ def bad_setup():
                   "does not take subject")]
         # a stream of that name already there for other subjects: a conflict
         r = js_stream_create(c.port(0), {"name": "MPTRACE", "subjects": ["mptrace.>"]})
+        # streams that would lose or double what they acknowledge
+        url = "nats://127.0.0.1:%d" % c.port(0)
+        for name, cfg, why in (("OLD", {"discard": "old", "max_msgs": 1000}, "discards old"),
+                               ("DUP", {"duplicate_window": 10 * 10**9}, "duplicates for 10 s"),
+                               ("SMALL", {"max_msg_size": 1000}, "over 1000 bytes")):
+            js_stream_create(c.port(0), dict(cfg, name=name, subjects=[name.lower() + ".>"]))
+            cases.append((["--nats", url, "--stream", name, "--subject", name.lower() + ".x"],
+                          why))
         for extra, why in cases:
             r = subprocess.run([MPTRACE, "ship"] + extra + files, capture_output=True,
                                text=True, timeout=30)
@@ -521,8 +529,9 @@ def bad_setup():
             auth.wait()
         if r.returncode == 0 or "Authorization Violation" not in r.stderr:
             fail("refused credentials: %d %r" % (r.returncode, r.stderr))
-        print("bad-setup: a bad URL, a subject conflict, no server and refused credentials "
-              "each refused in a line")
+        print("bad-setup: a bad URL, a subject conflict, streams that discard old, keep "
+              "duplicates 10 s or take small messages, no server and refused credentials each "
+              "refused in a line")
     finally:
         c.stop_all()
 

@@ -42,9 +42,11 @@
 
 #define DEFAULT_URL "nats://127.0.0.1:4222"
 #define DEFAULT_STREAM "MPTRACE"
-#define IN_FLIGHT 4096			    /* publishes awaiting their ack, at most */
-#define ACK_WAIT_MS 10000		    /* an ack later than this is a failure: rewind */
-#define DUP_WINDOW_NS (3600ll * 1000000000) /* a stream ship creates drops resends this long */
+#define IN_FLIGHT 4096			       /* publishes awaiting their ack, at most */
+#define ACK_WAIT_MS 10000		       /* an ack later than this is a failure: rewind */
+#define DUP_WINDOW_NS (3600ll * 1000000000)    /* a stream ship creates drops resends this long */
+#define MIN_DUP_WINDOW_NS (120ll * 1000000000) /* an existing stream's, at least (the default) */
+#define MIN_MSG_SIZE (64 * 1024)	       /* a message: a record, its JSON and headers */
 #define STATE_EVERY_MS 200
 
 /* ---- connection ---------------------------------------------------------- */
@@ -286,6 +288,43 @@ static int ensure_stream(struct conn *c, const char *stream, const char *subject
 	return 0;
 }
 
+/*
+ * An existing stream: does it take @subject, and keep what it acknowledges?
+ * Discarding old messages at a limit deletes records it acknowledged, with
+ * nothing said; a short duplicate window stores a resend twice; a small
+ * message limit refuses records forever. 0, or -2 after saying why.
+ */
+static int stream_usable(const jsStreamConfig *cfg, const char *stream, const char *subject)
+{
+	bool covered = false, limited = cfg->MaxMsgs > 0 || cfg->MaxBytes > 0 || cfg->MaxAge > 0 ||
+					cfg->MaxMsgsPerSubject > 0;
+
+	for (int i = 0; i < cfg->SubjectsLen; i++)
+		covered |= subject_matches(cfg->Subjects[i], subject);
+	if (!covered)
+		say("stream %s exists and does not take subject %s: a configuration conflict "
+		    "(give --stream or --subject)",
+		    stream, subject);
+	else if (limited && cfg->Discard == js_DiscardOld)
+		say("stream %s discards old messages at its limits (max_msgs %lld, max_bytes %lld, "
+		    "max_age %lld s): records it acknowledged would be deleted with nothing said; "
+		    "use discard new, or no limits",
+		    stream, (long long)cfg->MaxMsgs, (long long)cfg->MaxBytes,
+		    (long long)(cfg->MaxAge / 1000000000));
+	else if (cfg->Duplicates < MIN_DUP_WINDOW_NS)
+		say("stream %s keeps duplicates for %lld s: a record resent after a restart or an "
+		    "outage would be stored twice; %d s at least",
+		    stream, (long long)(cfg->Duplicates / 1000000000),
+		    (int)(MIN_DUP_WINDOW_NS / 1000000000));
+	else if (cfg->MaxMsgSize > 0 && cfg->MaxMsgSize < MIN_MSG_SIZE)
+		say("stream %s refuses messages over %d bytes: records would be refused forever; "
+		    "%d at least",
+		    stream, (int)cfg->MaxMsgSize, MIN_MSG_SIZE);
+	else
+		return 0;
+	return -2;
+}
+
 /* One try: 0; -1 with the status in @st, @je; -2 for a configuration conflict, said. */
 static int ensure_stream_once(struct conn *c, const char *stream, const char *subject,
 			      uint32_t replicas, natsStatus *st, jsErrCode *je)
@@ -298,20 +337,10 @@ static int ensure_stream_once(struct conn *c, const char *stream, const char *su
 	*je = 0;
 
 	if (s == NATS_OK) {
-		const jsStreamConfig *cfg = si->Config;
-		bool covered = false;
+		int rc = stream_usable(si->Config, stream, subject);
 
-		for (int i = 0; i < cfg->SubjectsLen; i++)
-			covered |= subject_matches(cfg->Subjects[i], subject);
 		jsStreamInfo_Destroy(si);
-		if (!covered) {
-			say("stream %s exists and does not take subject %s: a configuration "
-			    "conflict "
-			    "(give --stream or --subject)",
-			    stream, subject);
-			return -2;
-		}
-		return 0;
+		return rc;
 	}
 	if (s == NATS_NOT_FOUND) {
 		/* every host's subject, unless the subject given is outside mptrace.> */
