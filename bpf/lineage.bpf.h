@@ -146,7 +146,7 @@ static __always_inline __u32 proc_exe(struct mpt_proc_event *p, struct mm_struct
 
 	if (!exe)
 		return 0;
-	p->flags |= exe_file_state(exe);
+	p->flags |= exe_file_state(mm->exe_file);
 	if (!path)
 		return 0;
 	off = walk_path(exe, sc, &p->flags);

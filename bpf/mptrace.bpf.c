@@ -676,7 +676,9 @@ static __always_inline bool should_trace(__u64 pid_tgid, __s32 call_pid, bool ha
  */
 static __always_inline void fill_creds(struct mpt_rec_hdr *h, struct task_struct *task)
 {
+	/* straight loads through BTF pointers, as fill_task(): a helper call each cost ~20 ns */
 	const struct cred *c = task->cred;
+	__u32 euid = c->euid.val;
 	__u64 caps = 0;
 	__u8 bits = MPT_CRED_KNOWN;
 
@@ -685,12 +687,12 @@ static __always_inline void fill_creds(struct mpt_rec_hdr *h, struct task_struct
 	bits |= caps >> CAP_SYS_NICE & 1 ? MPT_CRED_CAP_SYS_NICE : 0;
 	bits |= caps >> CAP_SYS_PTRACE & 1 ? MPT_CRED_CAP_SYS_PTRACE : 0;
 	bits |= caps >> CAP_SYS_ADMIN & 1 ? MPT_CRED_CAP_SYS_ADMIN : 0;
-	if (BPF_CORE_READ(c, user_ns, level))
+	if (c->user_ns->level)
 		bits |= MPT_CRED_CHILD_USERNS;
-	if (BPF_CORE_READ(c, fsuid.val) != BPF_CORE_READ(c, euid.val))
+	if (c->fsuid.val != euid)
 		bits |= MPT_CRED_FSUID_DIFFERS;
-	h->task.euid = BPF_CORE_READ(c, euid.val);
-	h->suid = BPF_CORE_READ(c, suid.val);
+	h->task.euid = euid;
+	h->suid = c->suid.val;
 	h->task.cred = bits;
 }
 
@@ -705,16 +707,18 @@ static __always_inline __u8 exe_file_state(struct file *exe)
 
 	if (!exe)
 		return 0;
-	d = BPF_CORE_READ(exe, f_path.dentry);
-	if (d == BPF_CORE_READ(d, d_parent) && d != BPF_CORE_READ(exe, f_path.mnt, mnt_root))
+	d = exe->f_path.dentry;
+	if (d == d->d_parent && d != exe->f_path.mnt->mnt_root)
 		return MPT_PROC_EXE_FILELESS;
-	return BPF_CORE_READ(exe, f_inode, i_nlink) ? 0 : MPT_PROC_EXE_DELETED;
+	return exe->f_inode->i_nlink ? 0 : MPT_PROC_EXE_DELETED;
 }
 
 /* The executable at the call. */
 static __always_inline __u8 exe_state(struct task_struct *task)
 {
-	return exe_file_state(BPF_CORE_READ(task, mm, exe_file));
+	struct mm_struct *mm = task->mm;
+
+	return mm ? exe_file_state(mm->exe_file) : 0;
 }
 
 /*
