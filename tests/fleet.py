@@ -29,10 +29,10 @@ ENV = Env(sys.argv[1], "mptrace-fleet-")
 MPTRACE, D, WORKER, COMM = ENV.mptrace, ENV.dir, ENV.worker, ENV.comm
 
 
-def make_capture(name, calls=20000, n=4):
+def make_capture(name, calls=20000, n=4, size_mb=1):
     """A rotated capture of real calls: its files, in order."""
     t = ENV.start(["--fair-rate", "0", "--capture", os.path.join(D, name), "--capture-size",
-                   "1", "--capture-group-read", "-o", "/dev/null"])
+                   str(size_mb), "--capture-group-read", "-o", "/dev/null"])
     subprocess.run([WORKER, "mp", str(n), str(calls)], stdout=subprocess.DEVNULL, check=True)
     time.sleep(0.5)
     t.send_signal(signal.SIGINT)
@@ -257,16 +257,28 @@ def wait_stderr(p, text, timeout):
 
 def shipper_killed():
     """The shipper SIGKILLed at random points and restarted."""
-    files = make_capture("k.mpcap", calls=30000)
+    files = make_capture("k.mpcap", calls=30000, size_mb=64)  # one file: 30,000 records
     c = Cluster(D)
     c.start_all()
     rnd = random.Random(7)
+    state = os.path.join(D, "ship.state")
     try:
+        last = 0
         for _ in range(4):
             p = ship(c, files, wait=False)
-            time.sleep(rnd.uniform(0.3, 1.2))
+            time.sleep(rnd.uniform(0.6, 1.2))
             p.kill()
             p.wait()
+            # the state moves within a file: a restart resends what followed it, not all
+            try:
+                at = json.load(open(state))["offset"]
+            except (OSError, ValueError):
+                fail("no state after ship was killed within its only file")
+            if at < last:
+                fail("the state went back: %d after %d" % (at, last))
+            last = at
+        if last == 0:
+            fail("the state never moved within the file")
         ship(c, files)
         check_exactly_once(c, files, "shipper-killed")
     finally:

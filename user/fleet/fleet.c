@@ -962,6 +962,8 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 			     line->len - 1, record, fmt, next);
 		if (rc)
 			return -1;
+		/* within a file too (every STATE_EVERY_MS): a kill -9 then resends little */
+		save_state(sh, false);
 	}
 	if (rc == 0) {
 		const struct mpt_cap_counts *c = mpt_cap_reader_counts(m->r);
