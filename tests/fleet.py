@@ -371,6 +371,20 @@ def rotated_away():
         if '"cause":"unshipped"' not in r.stderr or '"fileSeqTo":%d' % (first - 1) not in r.stderr:
             fail("the stream does not say what was lost: %s" % r.stderr)
         check_exactly_once(c, files, "rotated-away")
+        # no state, as the unit starts on a new host, given FILE.0: the ring's older file,
+        # in another name, goes first
+        older = [f for f in files if f != files[0]]
+        s = subprocess.run([MPTRACE, "ship", "--nats", c.urls(), "--stream", "FRESH",
+                            "--subject", "fresh.x", files[0]],
+                           capture_output=True, text=True, timeout=120)
+        got = subprocess.run([MPTRACE, "replay", "--nats", c.urls(), "--stream", "FRESH",
+                              "--subject", "fresh.x", "-f", "json"], capture_output=True,
+                             timeout=60)
+        want = subprocess.run([MPTRACE, "replay", "-f", "json"] + older + [files[0]],
+                              capture_output=True, timeout=60)
+        if s.returncode or got.stdout != want.stdout or not want.stdout:
+            fail("ship FILE.0 without state: %d lines of %d: %s" %
+                 (len(got.stdout.splitlines()), len(want.stdout.splitlines()), s.stderr))
     finally:
         c.stop_all()
 

@@ -1131,10 +1131,23 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 			p.file_seq = mpt_cap_reader_meta(m.r)->file_seq;
 		close_member(&m);
 	}
-	sh.first_seq = p.file_seq;
 	if (sh.cli->nats.state && access(sh.cli->nats.state, F_OK) == 0) {
+		sh.first_seq = p.file_seq;
 		if (load_state(&sh, &p))
 			goto out;
+	} else {
+		/*
+		 * Nothing shipped yet: from the set's oldest file still there. A
+		 * ring reuses names, so FILE.0 (as the unit names it) may hold a
+		 * newer file than FILE.1 does.
+		 */
+		uint32_t after;
+
+		if (sh.base[0] && find_file(&sh, 0, NULL, &after))
+			p.file_seq = 0;
+		else if (sh.base[0] && after && after < p.file_seq)
+			p.file_seq = after;
+		sh.first_seq = p.file_seq;
 	}
 	sh.acked = sh.saved = p;
 	if (nats_open(&cli->nats, true, stop, on_ack, &sh, &sh.c) ||
