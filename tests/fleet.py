@@ -371,19 +371,25 @@ def rotated_away():
         if '"cause":"unshipped"' not in r.stderr or '"fileSeqTo":%d' % (first - 1) not in r.stderr:
             fail("the stream does not say what was lost: %s" % r.stderr)
         check_exactly_once(c, files, "rotated-away")
-        # no state, as the unit starts on a new host, given FILE.0: the ring's older file,
-        # in another name, goes first
-        older = [f for f in files if f != files[0]]
+        # no state, as the unit starts on a new host, given the name that holds the ring's
+        # newest file (FILE.0 once the ring has gone round): the older file goes first
+        seqs = {}
+        for f in files:
+            out = subprocess.run([MPTRACE, "capture-info", f], capture_output=True,
+                                 text=True).stdout
+            seqs[f] = int(re.search(r"^file in set\s+(\d+)", out, re.M).group(1))
+        newest = max(files, key=seqs.get)
+        older = sorted((f for f in files if f != newest), key=seqs.get)
         s = subprocess.run([MPTRACE, "ship", "--nats", c.urls(), "--stream", "FRESH",
-                            "--subject", "fresh.x", files[0]],
+                            "--subject", "fresh.x", newest],
                            capture_output=True, text=True, timeout=120)
         got = subprocess.run([MPTRACE, "replay", "--nats", c.urls(), "--stream", "FRESH",
                               "--subject", "fresh.x", "-f", "json"], capture_output=True,
                              timeout=60)
-        want = subprocess.run([MPTRACE, "replay", "-f", "json"] + older + [files[0]],
+        want = subprocess.run([MPTRACE, "replay", "-f", "json"] + older + [newest],
                               capture_output=True, timeout=60)
         if s.returncode or got.stdout != want.stdout or not want.stdout:
-            fail("ship FILE.0 without state: %d lines of %d: %s" %
+            fail("ship the newest file without state: %d lines of %d: %s" %
                  (len(got.stdout.splitlines()), len(want.stdout.splitlines()), s.stderr))
     finally:
         c.stop_all()
