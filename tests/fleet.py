@@ -559,11 +559,18 @@ def bad_setup():
         try:
             r = subprocess.run([MPTRACE, "ship", "--nats", "nats://127.0.0.1:%d" % port] +
                                files, capture_output=True, text=True, timeout=30)
+            # a password in the URL is not said back: stderr goes to a journal
+            w = subprocess.run([MPTRACE, "ship", "--nats",
+                                "nats://u:Sekr1t@127.0.0.1:%d" % port] + files,
+                               capture_output=True, text=True, timeout=30)
         finally:
             auth.terminate()
             auth.wait()
         if r.returncode == 0 or "Authorization Violation" not in r.stderr:
             fail("refused credentials: %d %r" % (r.returncode, r.stderr))
+        if (w.returncode == 0 or "Sekr1t" in w.stderr or
+                "nats://u:***@127.0.0.1:%d" % port not in w.stderr):
+            fail("a wrong password: %d %r" % (w.returncode, w.stderr))
         print("bad-setup: a bad URL, a subject conflict, streams that discard old, keep "
               "duplicates 10 s or take small messages, no server and refused credentials each "
               "refused in a line")

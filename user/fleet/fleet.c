@@ -80,6 +80,32 @@ static void nap(int ms, volatile int *stop)
 }
 
 /*
+ * @urls as said on stderr (a journal many can read): "nats://u:***@h:4222".
+ * A password in a URL shows in ps too: --config or --creds keep it out.
+ */
+static const char *redacted(const char *urls, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (const char *p = urls; *p && o + 4 < len; p++) {
+		const char *at = strpbrk(p, "@,"), *colon;
+
+		/* "scheme://" then "user:pass@": the password runs from the ':' to the '@' */
+		if (p[0] == '/' && p[1] == '/' && at && *at == '@' &&
+		    (colon = memchr(p + 2, ':', at - p - 2))) {
+			int n = snprintf(out + o, len - o, "%.*s:***", (int)(colon - p), p);
+
+			o += n > 0 && (size_t)n < len - o ? (size_t)n : 0;
+			p = at - 1;
+			continue;
+		}
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/*
  * "nats://a:4222,tls://b:4222": each a URL nats.c can take. @tls: one of
  * them asks for TLS, which nats.c alone does not insist on (a plaintext
  * server would be sent to in the clear): then every server must speak it.
@@ -97,7 +123,10 @@ static int split_urls(const char *urls, char ***out, int *n, bool *tls)
 	}
 	for (tok = strtok_r(copy, ",", &save); tok && *n < 64; tok = strtok_r(NULL, ",", &save)) {
 		if (strncmp(tok, "nats://", 7) && strncmp(tok, "tls://", 6)) {
-			say("bad NATS URL '%s': nats://HOST:PORT or tls://HOST:PORT", tok);
+			char shown[1024];
+
+			say("bad NATS URL '%s': nats://HOST:PORT or tls://HOST:PORT",
+			    redacted(tok, shown, sizeof(shown)));
 			free(copy);
 			free(list);
 			return -1;
@@ -147,6 +176,7 @@ static int nats_open(const struct mpt_nats_opts *o, bool wait, volatile int *sto
 	jsOptions jo;
 	char **list = NULL;
 	bool waiting = false, tls = o->tls || o->tls_ca || o->tls_cert;
+	char shown[1024];
 	natsStatus s;
 	int n = 0, rc = -1;
 
@@ -184,18 +214,20 @@ static int nats_open(const struct mpt_nats_opts *o, bool wait, volatile int *sto
 		if (s == NATS_OK)
 			break;
 		if (fatal_status(s) || !wait) {
-			say("cannot connect to NATS at %s: %s", urls, last_error(s));
+			say("cannot connect to NATS at %s: %s",
+			    redacted(urls, shown, sizeof(shown)), last_error(s));
 			goto out;
 		}
 		if (!waiting)
-			say("waiting for NATS at %s: %s", urls, last_error(s));
+			say("waiting for NATS at %s: %s", redacted(urls, shown, sizeof(shown)),
+			    last_error(s));
 		waiting = true;
 		nap(1000, stop);
 		if (*stop)
 			goto out;
 	}
 	if (waiting)
-		say("connected to NATS at %s", urls);
+		say("connected to NATS at %s", redacted(urls, shown, sizeof(shown)));
 	jsOptions_Init(&jo);
 	jo.Wait = 5000;
 	jo.PublishAsync.MaxPending = IN_FLIGHT;
