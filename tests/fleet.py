@@ -23,7 +23,7 @@ import time
 import urllib.request
 
 from harness import Env, fail, wait_ready
-from natscluster import Cluster, js_request, js_stream_create
+from natscluster import Cluster, js_republish, js_request, js_stream_create
 
 ENV = Env(sys.argv[1], "mptrace-fleet-")
 MPTRACE, D, WORKER, COMM = ENV.mptrace, ENV.dir, ENV.worker, ENV.comm
@@ -236,6 +236,46 @@ def tracer_killed():
         if err.count("was not closed") != 1 or "going on with the next file" not in err:
             fail("the unclosed file was not said once: %s" % err)
         check_exactly_once(c, files, "tracer-killed", damaged=True)
+    finally:
+        c.stop_all()
+
+
+def stream_damage():
+    """A stream holding messages twice (resent past its duplicate window) and missing one
+    (deleted): replay --nats puts each record out once, and says both."""
+    files = make_capture("g.mpcap", calls=3000)
+    c = Cluster(D, n=1)
+    c.start_all()
+    try:
+        cfg = {"name": "MPTRACE", "subjects": ["mptrace.>"], "duplicate_window": 120 * 10**9}
+        js_stream_create(c.port(0), cfg)
+        ship(c, files)
+        # the window shortened afterwards, so that copies of messages 5 and 6 are kept
+        cfg["duplicate_window"] = 10**9
+        r = js_request(c.port(0), "$JS.API.STREAM.UPDATE.MPTRACE", json.dumps(cfg).encode())
+        if "error" in r:
+            fail("stream update: %r" % r)
+        time.sleep(1.5)
+        for seq in (5, 6):
+            ack = js_republish(c.port(0), "MPTRACE", seq)
+            if ack.get("duplicate") or "error" in ack:
+                fail("message %d was not stored again: %r" % (seq, ack))
+        r = js_request(c.port(0), "$JS.API.STREAM.MSG.DELETE.MPTRACE", b'{"seq": 10}')
+        if not r.get("success"):
+            fail("deleting message 10: %r" % r)
+        want = subprocess.run([MPTRACE, "replay", "-f", "json"] + files,
+                              capture_output=True).stdout.splitlines()
+        got = subprocess.run([MPTRACE, "replay", "--nats", c.urls(), "-f", "json"],
+                             capture_output=True, text=True, timeout=60)
+        lines = got.stdout.encode().splitlines()
+        if (len(lines) != len(want) - 1 or len(set(lines)) != len(lines) or
+                not set(lines) <= set(want)):
+            fail("replay of a damaged stream: %d lines (%d distinct) for %d records, one "
+                 "deleted" % (len(lines), len(set(lines)), len(want)))
+        for said in ("2 messages stored twice, put out once", "; 1 gaps: messages the stream"):
+            if said not in got.stderr:
+                fail("replay --nats did not say %r: %s" % (said, got.stderr))
+        print("stream-damage: 2 messages stored twice put out once, 1 deleted said as a gap")
     finally:
         c.stop_all()
 
@@ -581,7 +621,7 @@ def bad_setup():
 SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
              "servers-down": servers_down, "stream-full": stream_full, "bad-setup": bad_setup,
              "rotated-away": rotated_away, "two-outages": two_outages,
-             "tracer-killed": tracer_killed,
+             "tracer-killed": tracer_killed, "stream-damage": stream_damage,
              "unprivileged": unprivileged, "tls": tls,
              "reordered": reordered}
 

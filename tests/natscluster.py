@@ -5,6 +5,7 @@ Debian's nats-server, JetStream on, each process bounded in time (timeout 300)
 and stopped by its pid; js_request speaks just enough of the NATS protocol to
 make JetStream API requests (create, update, inspect a stream).
 """
+import base64
 import json
 import os
 import signal
@@ -109,3 +110,31 @@ def js_request(port, subject, payload, timeout=5):
             raise OSError(line.decode())
 
 
+
+
+def js_republish(port, stream, seq, timeout=5):
+    """Store message @seq of @stream again, headers and all (its Nats-Msg-Id too, so the
+    stream's duplicate window must have passed): the stream's answer."""
+    got = js_request(port, "$JS.API.STREAM.MSG.GET." + stream, json.dumps({"seq": seq}).encode())
+    m = got["message"]
+    hdrs, data = base64.b64decode(m.get("hdrs", "")), base64.b64decode(m.get("data", ""))
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    f = s.makefile("rb")
+    f.readline()  # INFO
+    s.sendall(b'CONNECT {"verbose":false,"pedantic":false,"headers":true}\r\n'
+              b"SUB _INBOX.repub 1\r\n")
+    s.sendall(b"HPUB %s _INBOX.repub %d %d\r\n%s%s\r\n" % (
+        m["subject"].encode(), len(hdrs), len(hdrs) + len(data), hdrs, data))
+    while True:
+        line = f.readline()
+        if not line:
+            raise OSError("connection closed")
+        if line.startswith(b"PING"):
+            s.sendall(b"PONG\r\n")
+        elif line.startswith(b"MSG"):
+            n = int(line.split()[-1])
+            ack = json.loads(f.read(n + 2)[:n])
+            s.close()
+            return ack
+        elif line.startswith(b"-ERR"):
+            raise OSError(line.decode())

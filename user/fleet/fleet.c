@@ -1276,8 +1276,61 @@ struct set_order {
 	size_t n, cap;
 };
 
+/* The ids of the messages put out: a set of their 64-bit hashes (open addressing). */
+struct id_set {
+	uint64_t *h;
+	size_t n, cap;
+};
+
+static uint64_t id_hash(const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+/* Was @id seen? If not, it is now. -1: out of memory. */
+static int id_seen(struct id_set *s, const char *id)
+{
+	uint64_t h = id_hash(id);
+	size_t i;
+
+	if (s->n * 2 >= s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 4096;
+		uint64_t *n = calloc(cap, sizeof(*n));
+
+		if (!n)
+			return -1;
+		for (size_t j = 0; j < s->cap; j++) {
+			if (!s->h[j])
+				continue;
+			for (i = s->h[j] % cap; n[i]; i = (i + 1) % cap)
+				;
+			n[i] = s->h[j];
+		}
+		free(s->h);
+		s->h = n;
+		s->cap = cap;
+	}
+	for (i = h % s->cap; s->h[i]; i = (i + 1) % s->cap)
+		if (s->h[i] == h)
+			return 1;
+	s->h[i] = h;
+	s->n++;
+	return 0;
+}
+
 struct replay {
 	const struct mpt_cli *cli;
+	/*
+	 * A message stored twice (resent past the stream's duplicate window) is
+	 * put out once; one whose predecessor never came is a gap: messages the
+	 * stream lost (discarded, deleted). Both are counted and said.
+	 */
+	struct id_set seen;
+	uint64_t duplicates, gaps;
 	const char *stream;
 	struct mpt_report *report; /* report --nats: counted there, not printed */
 	struct mpt_detector *detect;
@@ -1384,6 +1437,9 @@ static struct set_order *set_of(struct replay *rp, const char *id)
 /* Put out held message @i, then whatever waited for it. */
 static int release(struct replay *rp, struct set_order *so, size_t i)
 {
+	/* its predecessor never came; at the start of a --since window, none is expected */
+	if (strcmp(so->h[i].prev, so->last) && (so->last[0] || !rp->cli->nats.since_ns))
+		rp->gaps++;
 	for (;;) {
 		struct held h = so->h[i];
 		int rc;
@@ -1419,7 +1475,17 @@ static int replay_in_order(struct replay *rp, natsMsg *m)
 	const char *id = header(m, "Nats-Msg-Id"), *prev = header(m, "Mptrace-Prev");
 	struct set_order *so = *id ? set_of(rp, id) : NULL;
 	struct held *h;
+	int seen = *id ? id_seen(&rp->seen, id) : 0;
 
+	if (seen) {
+		natsMsg_Destroy(m);
+		if (seen < 0) {
+			say("out of memory");
+			return -1;
+		}
+		rp->duplicates++;
+		return 0;
+	}
 	if (!so || !*prev || !strcmp(prev, so->last)) {
 		int rc = replay_one(rp, m);
 
@@ -1481,6 +1547,24 @@ static int write_report(struct replay *rp)
 		return 1;
 	}
 	return 0;
+}
+
+/* The closing line; what the stream lost or holds twice is said there too. */
+static void say_replayed(const struct replay *rp)
+{
+	char dup[96] = "", gap[160] = "";
+
+	if (rp->duplicates)
+		snprintf(dup, sizeof(dup), "; %llu messages stored twice, put out once",
+			 (unsigned long long)rp->duplicates);
+	if (rp->gaps)
+		snprintf(gap, sizeof(gap),
+			 "; %llu gaps: messages the stream no longer holds (discarded or deleted), "
+			 "their records missing here",
+			 (unsigned long long)rp->gaps);
+	fprintf(stderr, "mptrace: %s %llu of %llu events, %llu calls lost while tracing%s%s\n",
+		rp->report ? "report of" : "replayed", (unsigned long long)rp->shown,
+		(unsigned long long)rp->events, (unsigned long long)rp->dropped, dup, gap);
 }
 
 int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
@@ -1561,15 +1645,14 @@ out:
 		rc = 1;
 	}
 	if (!rc)
-		fprintf(stderr, "mptrace: %s %llu of %llu events, %llu calls lost while tracing\n",
-			rp.report ? "report of" : "replayed", (unsigned long long)rp.shown,
-			(unsigned long long)rp.events, (unsigned long long)rp.dropped);
+		say_replayed(&rp);
 	for (size_t i = 0; i < rp.n_sets; i++) {
 		for (size_t k = 0; k < rp.sets[i].n; k++)
 			natsMsg_Destroy(rp.sets[i].h[k].m);
 		free(rp.sets[i].h);
 	}
 	free(rp.sets);
+	free(rp.seen.h);
 	natsSubscription_Destroy(sub);
 	if (c.nc)
 		nats_close(&c);
