@@ -280,6 +280,35 @@ def stream_damage():
         c.stop_all()
 
 
+def new_set():
+    """The daemon begins a new capture set (its files removed) under a shipper with a
+    state: a restarted ship ships the new set from its start, and says so, instead of
+    failing at every restart."""
+    first = make_capture("s.mpcap", calls=2000)
+    want = subprocess.run([MPTRACE, "replay", "-f", "json"] + first,
+                          capture_output=True).stdout
+    c = Cluster(D, n=1)
+    c.start_all()
+    try:
+        ship(c, first)
+        for f in first:
+            os.unlink(f)
+        second = make_capture("s.mpcap", calls=3000)
+        want += subprocess.run([MPTRACE, "replay", "-f", "json"] + second,
+                               capture_output=True).stdout
+        p = ship(c, [second[0]])
+        if "a new one: shipping it from its oldest file" not in p.err:
+            fail("the new set was not said: %s" % p.err)
+        got = subprocess.run([MPTRACE, "replay", "--nats", c.urls(), "-f", "json"],
+                             capture_output=True, timeout=60).stdout
+        if got != want:
+            fail("the stream holds %d lines, both sets %d" % (len(got.splitlines()),
+                                                              len(want.splitlines())))
+        print("new-set: both capture sets in the stream, the second said and shipped whole")
+    finally:
+        c.stop_all()
+
+
 def wait_stderr(p, text, timeout):
     """Read @p's stderr until it holds @text; what was read (its text wrapper is not used,
     so that select() sees every byte)."""
@@ -622,6 +651,7 @@ SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
              "servers-down": servers_down, "stream-full": stream_full, "bad-setup": bad_setup,
              "rotated-away": rotated_away, "two-outages": two_outages,
              "tracer-killed": tracer_killed, "stream-damage": stream_damage,
+             "new-set": new_set,
              "unprivileged": unprivileged, "tls": tls,
              "reordered": reordered}
 

@@ -554,7 +554,7 @@ static void save_state(struct shipper *sh, bool force)
 	sh->saved = p;
 }
 
-/* The state a restart resumes from; 0 with none, -1 when it belongs elsewhere. */
+/* The state a restart resumes from: 0; 1: none, or another set's; -1: unreadable, said. */
 static int load_state(struct shipper *sh, struct pos *p)
 {
 	char err[512];
@@ -564,7 +564,7 @@ static int load_state(struct shipper *sh, struct pos *p)
 
 	memset(p, 0, sizeof(*p));
 	if (!sh->cli->nats.state || access(sh->cli->nats.state, F_OK))
-		return 0;
+		return 1;
 	fd = mpt_open_regular(sh->cli->nats.state, 4096, err, sizeof(err));
 	if (fd < 0) {
 		say("state %s", err);
@@ -576,11 +576,18 @@ static int load_state(struct shipper *sh, struct pos *p)
 		say("state %s is not JSON: %s", sh->cli->nats.state, jerr.text);
 		return -1;
 	}
+	/*
+	 * A new capture set (the daemon began one: files removed, or the newest
+	 * unreadable): shipped from its start. Refusing it made a service that
+	 * restarts on failure fail for ever.
+	 */
 	if (strcmp(json_string_value(json_object_get(j, "setId")) ?: "", sh->set_id)) {
-		say("state %s belongs to another capture set (%s, not %s)", sh->cli->nats.state,
-		    json_string_value(json_object_get(j, "setId")) ?: "?", sh->set_id);
+		say("state %s names capture set %s; the files are of set %s, a new one: shipping "
+		    "it from its oldest file (what of the old set was not shipped is not)",
+		    sh->cli->nats.state, json_string_value(json_object_get(j, "setId")) ?: "?",
+		    sh->set_id);
 		json_decref(j);
-		return -1;
+		return 1;
 	}
 	p->file_seq = json_integer_value(json_object_get(j, "fileSeq"));
 	p->offset = json_integer_value(json_object_get(j, "offset"));
@@ -1114,8 +1121,8 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 	unsigned char *rec = malloc(3 * MPT_CAP_MAX_PAYLOAD);
 	struct strbuf line;
 	struct member first;
-	int backoff = 250, rc = 1;
-	struct pos p;
+	int backoff = 250, rc = 1, state;
+	struct pos p, given;
 
 	memset(&sh, 0, sizeof(sh));
 	sb_init(&line);
@@ -1163,10 +1170,12 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 			p.file_seq = mpt_cap_reader_meta(m.r)->file_seq;
 		close_member(&m);
 	}
-	if (sh.cli->nats.state && access(sh.cli->nats.state, F_OK) == 0) {
+	given = p;
+	state = load_state(&sh, &p);
+	if (state < 0)
+		goto out;
+	if (state == 0) {
 		sh.first_seq = p.file_seq;
-		if (load_state(&sh, &p))
-			goto out;
 	} else {
 		/*
 		 * Nothing shipped yet: from the set's oldest file still there. A
@@ -1175,6 +1184,7 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 		 */
 		uint32_t after;
 
+		p = given;
 		if (sh.base[0] && find_file(&sh, 0, NULL, &after))
 			p.file_seq = 0;
 		else if (sh.base[0] && after && after < p.file_seq)
