@@ -172,14 +172,7 @@ def two_outages():
         t.send_signal(signal.SIGINT)
         t.communicate(timeout=30)
         files = ENV.files("o.mpcap")
-        end = time.time() + 60
-        while time.time() < end:
-            try:
-                if json.load(open(os.path.join(D, "ship.state")))["fileSeq"] >= len(files):
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.2)
+        wait_state(lambda st: st["fileSeq"] >= len(files))
         s.send_signal(signal.SIGTERM)
         err += s.communicate(timeout=30)[1]
         # each outage said as it begins and as it ends, in turn; a server coming back may
@@ -220,17 +213,7 @@ def tracer_killed():
         t.send_signal(signal.SIGINT)
         t.communicate(timeout=30)
         files = ENV.files("tk.mpcap")
-        end = time.time() + 60
-        while time.time() < end:
-            try:
-                if json.load(open(os.path.join(D, "ship.state")))["fileSeq"] >= len(files):
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.2)
-        else:
-            fail("ship never got past the killed tracer's file: state %s" %
-                 open(os.path.join(D, "ship.state")).read())
+        wait_state(lambda st: st["fileSeq"] >= len(files))  # past the killed tracer's file
         s.send_signal(signal.SIGTERM)
         err = s.communicate(timeout=30)[1]
         if err.count("was not closed") != 1 or "going on with the next file" not in err:
@@ -305,6 +288,55 @@ def new_set():
             fail("the stream holds %d lines, both sets %d" % (len(got.splitlines()),
                                                               len(want.splitlines())))
         print("new-set: both capture sets in the stream, the second said and shipped whole")
+    finally:
+        c.stop_all()
+
+
+def wait_state(pred, timeout=60):
+    """Until the shipper's state file satisfies @pred; the state."""
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            st = json.load(open(os.path.join(D, "ship.state")))
+            if pred(st):
+                return st
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.2)
+    fail("the state never got there: %s" % open(os.path.join(D, "ship.state")).read())
+
+
+def new_set_followed():
+    """The daemon begins a new capture set under a running ship --follow: the old set is
+    shipped to its end, the new one from its start, and the switch is said."""
+    first = make_capture("f.mpcap", calls=2000)
+    want = subprocess.run([MPTRACE, "replay", "-f", "json"] + first,
+                          capture_output=True).stdout
+    c = Cluster(D, n=1)
+    c.start_all()
+    try:
+        s = ship(c, [first[0]], "--follow", wait=False)
+        ENV.procs.append(s)
+        wait_state(lambda st: st["fileSeq"] >= len(first))
+        for f in first:
+            os.unlink(f)
+        second = make_capture("f.mpcap", calls=3000)
+        info = subprocess.run([MPTRACE, "capture-info", second[0]], capture_output=True,
+                              text=True).stdout
+        new_id = re.search(r"^set\s+(\S+)", info, re.M).group(1)
+        want += subprocess.run([MPTRACE, "replay", "-f", "json"] + second,
+                               capture_output=True).stdout
+        wait_state(lambda st: st["setId"] == new_id and st["fileSeq"] >= len(second))
+        s.send_signal(signal.SIGTERM)
+        err = s.communicate(timeout=30)[1]
+        if "shipping set %s, begun since" % new_id not in err:
+            fail("the switch to the new set was not said: %s" % err)
+        got = subprocess.run([MPTRACE, "replay", "--nats", c.urls(), "-f", "json"],
+                             capture_output=True, timeout=60).stdout
+        if got != want:
+            fail("the stream holds %d lines, both sets %d" % (len(got.splitlines()),
+                                                              len(want.splitlines())))
+        print("new-set-followed: the old set to its end, then the new one whole")
     finally:
         c.stop_all()
 
@@ -651,7 +683,7 @@ SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
              "servers-down": servers_down, "stream-full": stream_full, "bad-setup": bad_setup,
              "rotated-away": rotated_away, "two-outages": two_outages,
              "tracer-killed": tracer_killed, "stream-damage": stream_damage,
-             "new-set": new_set,
+             "new-set": new_set, "new-set-followed": new_set_followed,
              "unprivileged": unprivileged, "tls": tls,
              "reordered": reordered}
 

@@ -95,6 +95,11 @@ def js_request(port, subject, payload, timeout=5):
     f.readline()  # INFO
     s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.fleet 1\r\n')
     s.sendall(b"PUB %s _INBOX.fleet %d\r\n%s\r\n" % (subject.encode(), len(payload), payload))
+    return _answer(s, f)
+
+
+def _answer(s, f):
+    """The JSON of the first message on the connection's inbox; the connection closed."""
     while True:
         line = f.readline()
         if not line:
@@ -125,16 +130,4 @@ def js_republish(port, stream, seq, timeout=5):
               b"SUB _INBOX.repub 1\r\n")
     s.sendall(b"HPUB %s _INBOX.repub %d %d\r\n%s%s\r\n" % (
         m["subject"].encode(), len(hdrs), len(hdrs) + len(data), hdrs, data))
-    while True:
-        line = f.readline()
-        if not line:
-            raise OSError("connection closed")
-        if line.startswith(b"PING"):
-            s.sendall(b"PONG\r\n")
-        elif line.startswith(b"MSG"):
-            n = int(line.split()[-1])
-            ack = json.loads(f.read(n + 2)[:n])
-            s.close()
-            return ack
-        elif line.startswith(b"-ERR"):
-            raise OSError(line.decode())
+    return _answer(s, f)

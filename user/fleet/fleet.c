@@ -467,9 +467,10 @@ struct shipper {
 	int64_t next_save;
 	uint64_t files_lost;
 	int64_t last_scan_ms;
-	uint32_t following; /* the file being followed */
-	bool followed_past; /* a newer file of the set exists: following it is over */
-	uint32_t first_seq; /* the set's first file, as given */
+	uint32_t following;	 /* the file being followed */
+	bool followed_past;	 /* a newer file of the set exists: following it is over */
+	uint64_t set_created_ns; /* the newest file of the set seen: a set begun later is newer */
+	uint32_t first_seq;	 /* the set's first file, as given */
 	/*
 	 * The id of the message before the next one, in the capture's order: a
 	 * resend after a failure lands later in the stream than what followed it,
@@ -634,17 +635,76 @@ static void close_member(struct member *m)
 }
 
 /*
+ * Each readable capture named FILE.N beside the set's base (@fn may keep
+ * the member: it returns 1 then, 0 to have it closed, -1 to stop).
+ */
+static void each_member(struct shipper *sh, int (*fn)(void *, struct member *), void *ctx)
+{
+	char dir[4096], full[8300];
+	const char *slash = strrchr(sh->base, '/'), *base = slash ? slash + 1 : sh->base;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - sh->base) : 1,
+		 slash ? sh->base : ".");
+	if (slash == sh->base)
+		snprintf(dir, sizeof(dir), "/");
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t n = strlen(base);
+		struct member t;
+		int rc;
+
+		if (strncmp(de->d_name, base, n) || de->d_name[n] != '.' ||
+		    !isdigit((unsigned char)de->d_name[n + 1]))
+			continue;
+		snprintf(full, sizeof(full), "%s/%s", dir, de->d_name);
+		if (open_member(full, &t))
+			continue;
+		rc = fn(ctx, &t);
+		if (rc <= 0)
+			close_member(&t);
+		if (rc < 0)
+			break;
+	}
+	closedir(d);
+}
+
+struct find {
+	struct shipper *sh;
+	uint32_t seq, *after;
+	struct member *m;
+	bool found;
+};
+
+static int find_one(void *ctx, struct member *t)
+{
+	struct find *f = ctx;
+	uint32_t fs = mpt_cap_reader_meta(t->r)->file_seq;
+
+	if (strcmp(mpt_cap_reader_meta(t->r)->set_id, f->sh->set_id))
+		return 0;
+	if (fs > f->seq && (*f->after == f->seq || fs < *f->after))
+		*f->after = fs;
+	if (fs == f->seq && !f->found && f->m) {
+		*f->m = *t;
+		f->found = true;
+		return 1;
+	}
+	f->found |= fs == f->seq;
+	return 0;
+}
+
+/*
  * Find file @seq of the set (into @m, when given); *@after gets the first
  * fileSeq after @seq the set has now (@seq when none). A ring reuses names,
  * so the headers decide, not the names.
  */
 static bool find_file(struct shipper *sh, uint32_t seq, struct member *m, uint32_t *after)
 {
-	char dir[4096], full[8300];
-	const char *slash, *base;
-	bool found = false;
-	struct dirent *de;
-	DIR *d;
+	struct find f = {sh, seq, after, m, false};
 
 	*after = seq;
 	if (!sh->base[0]) {
@@ -654,58 +714,54 @@ static bool find_file(struct shipper *sh, uint32_t seq, struct member *m, uint32
 		if (open_member(sh->single, &t))
 			return false;
 		fs = mpt_cap_reader_meta(t.r)->file_seq;
-		found = fs == seq;
+		f.found = fs == seq;
 		if (fs > seq)
 			*after = fs;
-		if (found && m)
+		if (f.found && m)
 			*m = t;
 		else
 			close_member(&t);
-		return found;
+		return f.found;
 	}
-	slash = strrchr(sh->base, '/');
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - sh->base) : 1,
-		 slash ? sh->base : ".");
-	if (slash == sh->base)
-		snprintf(dir, sizeof(dir), "/");
-	base = slash ? slash + 1 : sh->base;
-	d = opendir(dir);
-	if (!d)
-		return false;
-	while ((de = readdir(d))) {
-		size_t n = strlen(base);
-		struct member t;
-		uint32_t fs;
+	each_member(sh, find_one, &f);
+	return f.found;
+}
 
-		if (strncmp(de->d_name, base, n) || de->d_name[n] != '.' ||
-		    !isdigit((unsigned char)de->d_name[n + 1]))
-			continue;
-		snprintf(full, sizeof(full), "%s/%s", dir, de->d_name);
-		if (open_member(full, &t))
-			continue;
-		fs = mpt_cap_reader_meta(t.r)->file_seq;
-		if (strcmp(mpt_cap_reader_meta(t.r)->set_id, sh->set_id)) {
-			close_member(&t);
-			continue;
-		}
-		if (fs > seq && (*after == seq || fs < *after))
-			*after = fs;
-		if (fs == seq && !found && m) {
-			*m = t;
-			found = true;
-			continue;
-		}
-		found |= fs == seq;
-		close_member(&t);
+struct newer {
+	struct shipper *sh;
+	uint64_t created_ns;
+	char set_id[64];
+};
+
+static int newer_one(void *ctx, struct member *t)
+{
+	struct newer *n = ctx;
+	const struct mpt_cap_meta *meta = mpt_cap_reader_meta(t->r);
+
+	if (strcmp(meta->set_id, n->sh->set_id) && meta->set_id[0] &&
+	    meta->created_ns > n->created_ns) {
+		n->created_ns = meta->created_ns;
+		snprintf(n->set_id, sizeof(n->set_id), "%s", meta->set_id);
 	}
-	closedir(d);
-	return found;
+	return 0;
+}
+
+/* A capture set begun after ours, beside it (the daemon began a new one): its id, or NULL. */
+static const char *newer_set(struct shipper *sh, struct newer *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->sh = sh;
+	n->created_ns = sh->set_created_ns;
+	if (sh->base[0])
+		each_member(sh, newer_one, n);
+	return n->set_id[0] ? n->set_id : NULL;
 }
 
 /* Following: wait at the end of a file while it is the set's newest and all goes well. */
 static bool still_newest(void *ctx)
 {
 	struct shipper *sh = ctx;
+	struct newer n;
 	uint32_t newest;
 	bool failed;
 
@@ -728,7 +784,7 @@ static bool still_newest(void *ctx)
 	sh->last_scan_ms = mono_ms();
 	save_state(sh, false);
 	find_file(sh, sh->following, NULL, &newest);
-	sh->followed_past = newest != sh->following;
+	sh->followed_past = newest != sh->following || newer_set(sh, &n);
 	return !sh->followed_past;
 }
 
@@ -945,6 +1001,8 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 	fmt->boot_to_wall_ns = meta->boot_to_wall_ns;
 	sh->following = p.file_seq;
 	sh->followed_past = false;
+	if (meta->created_ns > sh->set_created_ns)
+		sh->set_created_ns = meta->created_ns;
 	/* the file is read from its start, whatever was shipped: the links come out right */
 	if (sh->lost_id[0] && sh->lost_to + 1 == p.file_seq)
 		snprintf(sh->prev_id, sizeof(sh->prev_id), "%s", sh->lost_id);
@@ -1028,10 +1086,11 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 		return rc;
 	/* damage or an unclosed tail: past it only if the set went on */
 	{
+		struct newer n;
 		uint32_t newest;
 
 		find_file(sh, p.file_seq, NULL, &newest);
-		if (newest > p.file_seq) {
+		if (newest > p.file_seq || (sh->cli->follow && newer_set(sh, &n))) {
 			say("%s: %s; going on with the next file", m->name,
 			    mpt_cap_reader_error(m->r));
 			publish(sh, "end", NULL, NULL, 0, NULL, fmt,
@@ -1111,6 +1170,33 @@ static void subject_for(struct shipper *sh, const char *host)
 	snprintf(sh->subject_buf, sizeof(sh->subject_buf), "mptrace.%s.move_pages",
 		 h[0] ? h : "unknown");
 	sh->subject = sh->subject_buf;
+}
+
+/*
+ * Following, at the end of the set: a set the daemon began since is shipped
+ * from its oldest file (its messages have ids of their own). True if there is one.
+ */
+static bool next_set(struct shipper *sh, struct pos *p)
+{
+	struct newer n;
+	uint32_t after;
+
+	/* what is in flight is the old set's: acknowledged before the state names the new one */
+	if (!newer_set(sh, &n) || !drain_acks(sh))
+		return false;
+	say("capture set %s ends at file %u; shipping set %s, begun since, from its oldest file",
+	    sh->set_id, p->file_seq ? p->file_seq - 1 : 0, n.set_id);
+	snprintf(sh->set_id, sizeof(sh->set_id), "%s", n.set_id);
+	sh->set_created_ns = n.created_ns;
+	p->file_seq = find_file(sh, 0, NULL, &after) ? 0 : after;
+	p->offset = 0;
+	sh->first_seq = p->file_seq;
+	sh->lost_id[0] = '\0';
+	pthread_mutex_lock(&sh->mu);
+	sh->acked = *p;
+	pthread_mutex_unlock(&sh->mu);
+	save_state(sh, true);
+	return true;
 }
 
 int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
@@ -1221,6 +1307,8 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 			continue;
 		} else if (cli->follow) {
 			save_state(&sh, false);
+			if (next_set(&sh, &p))
+				continue;
 			nap(500, stop);
 			continue;
 		}
