@@ -162,8 +162,14 @@ for mode in kprobe fentry tracepoint; do
 	result churn "$mode" $r
 	if account_check "$mode"; then r=PASS; else r=FAIL; fi
 	result account "$mode" $r
-	if held_exec_check "$mode"; then r=PASS; else r=FAIL; fi
-	result held-exec "$mode" $r
+	# the exec hook is the same on both kernels: checked on 6.1 alone, whose guest is the
+	# shorter (in kprobe mode it holds 4,100 calls, a minute under TCG)
+	case $(uname -r) in
+	6.1.*)
+		if held_exec_check "$mode"; then r=PASS; else r=FAIL; fi
+		result held-exec "$mode" $r
+		;;
+	esac
 done
 
 # Who called, its lineage and container: the kernel's structures, read the same way in
