@@ -251,8 +251,7 @@ static void json_exe(struct strbuf *sb, const char *exe, const struct mpt_proc_i
 	sb_putc(sb, '}');
 }
 
-/* What the kernel's permission checks use, when the record says (MPT_CRED_KNOWN). */
-static void json_creds(struct strbuf *sb, const struct mpt_rec_hdr *h)
+void mpt_format_json_creds(struct strbuf *sb, const struct mpt_rec_hdr *h)
 {
 	static const char *const caps[8] = {
 #define MPT_CRED_CAP(id, bit, cap) [bit] = cap,
@@ -357,7 +356,7 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_u64(sb, t->uid);
 	sb_puts(sb, ",\"groupId\":");
 	sb_u64(sb, t->gid);
-	json_creds(sb, h);
+	mpt_format_json_creds(sb, h);
 	sb_puts(sb, ",\"processName\":");
 	sb_json_str(sb, t->comm, comm_len(h));
 	sb_puts(sb, ",\"hostName\":");

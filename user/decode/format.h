@@ -38,13 +38,17 @@ struct mpt_ocsf_rule {
 void mpt_format_ocsf_finding(struct strbuf *sb, const struct mpt_ocsf_rule *rule,
 			     const struct mpt_view *trigger, const struct mpt_fmt_ctx *ctx);
 
-/* @p's command line: JSON strings with commas (@json), or words with spaces. */
-/* Why an executable's path is in doubt (@flags: MPT_PROC_*), the gravest reason; NULL: it is not.
- */
+/* Why an executable's path is in doubt (@flags: MPT_PROC_*), the gravest reason; NULL if not. */
 const char *mpt_exe_doubt(uint8_t flags);
+
+/* @p's command line: JSON strings with commas (@json), or words with spaces. */
 void mpt_format_cmdline(struct strbuf *sb, const struct mpt_proc_info *p, bool json);
 
-/* Pieces of the JSON format that other formats carry as they are. */
+/*
+ * Pieces of the JSON format that other formats carry as they are; creds:
+ * ",\"credentials\":{...}" when the record has them.
+ */
+void mpt_format_json_creds(struct strbuf *sb, const struct mpt_rec_hdr *h);
 void mpt_format_json_return(struct strbuf *sb, const struct mpt_rec_hdr *h);
 void mpt_format_json_args(struct strbuf *sb, const struct mpt_view *v);
 
