@@ -46,6 +46,7 @@
 #define ACK_WAIT_MS 10000		       /* an ack later than this is a failure: rewind */
 #define DUP_WINDOW_NS (3600ll * 1000000000)    /* a stream ship creates drops resends this long */
 #define MIN_DUP_WINDOW_NS (120ll * 1000000000) /* an existing stream's, at least (the default) */
+#define SINCE_SLACK_NS (600ll * 1000000000)    /* replay --since: the clocks may disagree */
 #define MIN_MSG_SIZE (64 * 1024)	       /* a message: a record, its JSON and headers */
 #define STATE_EVERY_MS 200
 
@@ -1694,9 +1695,14 @@ int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 	so.Stream = rp.stream;
 	so.Ordered = true;
 	if (cli->nats.since_ns) {
-		/* a record is published after it happened: by its time, none is missed */
+		/*
+		 * The server's clock stamps a message when it is stored, the event's
+		 * own (the tracer's boot-to-wall offset) when it happened: they can
+		 * disagree by more than the shipper's lag. Start well before, and let
+		 * the events' own times decide (mpt_cli_in_window).
+		 */
 		so.Config.DeliverPolicy = js_DeliverByStartTime;
-		so.Config.OptStartTime = cli->nats.since_ns;
+		so.Config.OptStartTime = cli->nats.since_ns - SINCE_SLACK_NS;
 	}
 	s = js_SubscribeSync(&sub, c.js, subject, NULL, &so, &jerr);
 	if (s != NATS_OK) {
