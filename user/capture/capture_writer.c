@@ -23,6 +23,7 @@
 
 #include "capture_int.h"
 #include "decode.h"
+#include "keyset.h"
 
 /* ---- writer ----------------------------------------------------------------- */
 
@@ -63,8 +64,7 @@ struct mpt_cap_writer {
 	char head_hex[2 * MPT_CAP_HASH_LEN + 1];
 	char error[4400];
 	/* processes this file holds a record of (tgid, start, image): open addressing, 0 empty */
-	uint64_t *procs;
-	size_t procs_cap, procs_n;
+	struct mpt_keyset procs;
 };
 
 static void wsay(struct mpt_cap_writer *w, const char *fmt, ...)
@@ -200,52 +200,21 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 /* The processes recorded are this file's, and only those of blocks written or to be. */
 static void forget_procs(struct mpt_cap_writer *w)
 {
-	if (w->procs)
-		memset(w->procs, 0, w->procs_cap * sizeof(*w->procs));
-	w->procs_n = 0;
+	mpt_keyset_clear(&w->procs);
 }
 
 static uint64_t proc_key(const struct mpt_proc_info *p)
 {
-	uint64_t k =
-	    (uint64_t)p->tgid * 0x9e3779b97f4a7c15ull ^ p->start_ns ^ (uint64_t)p->gen << 48;
-
-	return k ? k : 1;
+	return (uint64_t)p->tgid * 0x9e3779b97f4a7c15ull ^ p->start_ns ^ (uint64_t)p->gen << 48;
 }
 
-/* Is @p recorded in this file already? If not, remember that it now is. */
+/*
+ * Is @p recorded in this file already? If not, remember that it now is.
+ * With no room to remember, it is written again.
+ */
 static bool proc_seen(struct mpt_cap_writer *w, const struct mpt_proc_info *p)
 {
-	uint64_t k = proc_key(p);
-	size_t i;
-
-	if (w->procs_n * 2 >= w->procs_cap) {
-		size_t cap = w->procs_cap ? w->procs_cap * 2 : 1024;
-		uint64_t *n = calloc(cap, sizeof(*n));
-
-		/* no room to remember: write it again, rather than probe a full table forever */
-		if (!n && w->procs_n + 1 >= w->procs_cap)
-			return false;
-		if (!n)
-			goto probe;
-		for (size_t j = 0; j < w->procs_cap; j++) {
-			if (!w->procs[j])
-				continue;
-			for (i = w->procs[j] % cap; n[i]; i = (i + 1) % cap)
-				;
-			n[i] = w->procs[j];
-		}
-		free(w->procs);
-		w->procs = n;
-		w->procs_cap = cap;
-	}
-probe:
-	for (i = k % w->procs_cap; w->procs[i]; i = (i + 1) % w->procs_cap)
-		if (w->procs[i] == k)
-			return true;
-	w->procs[i] = k;
-	w->procs_n++;
-	return false;
+	return mpt_keyset_add(&w->procs, proc_key(p)) == 1;
 }
 
 static void lose_block(struct mpt_cap_writer *w, size_t keep)
@@ -918,7 +887,7 @@ static void writer_free(struct mpt_cap_writer *w)
 		close(w->lock_fd);
 	free(w->buf);
 	free(w->header_json);
-	free(w->procs);
+	mpt_keyset_free(&w->procs);
 	free((char *)w->opts.path);
 	free((char *)w->meta.mptrace_version);
 	free((char *)w->meta.hostname);

@@ -38,6 +38,7 @@
 #include "format.h"
 #include "fsutil.h"
 #include "report.h"
+#include "keyset.h"
 #include "strbuf.h"
 
 #define DEFAULT_URL "nats://127.0.0.1:4222"
@@ -556,7 +557,10 @@ static void save_state(struct shipper *sh, bool force)
 	sh->saved = p;
 }
 
-/* The state a restart resumes from: 0; 1: none, or another set's; -1: unreadable, said. */
+/*
+ * The state a restart resumes from, into @p: 0; 1: none, or another set's
+ * (@p untouched); -1: unreadable, said.
+ */
 static int load_state(struct shipper *sh, struct pos *p)
 {
 	char err[512];
@@ -564,7 +568,6 @@ static int load_state(struct shipper *sh, struct pos *p)
 	json_t *j;
 	int fd;
 
-	memset(p, 0, sizeof(*p));
 	if (!sh->cli->nats.state || access(sh->cli->nats.state, F_OK))
 		return 1;
 	fd = mpt_open_regular(sh->cli->nats.state, 4096, err, sizeof(err));
@@ -673,20 +676,34 @@ static void each_member(struct shipper *sh, int (*fn)(void *, struct member *), 
 	closedir(d);
 }
 
+/* A capture set begun after ours, beside it (the daemon began a new one). */
+struct newer {
+	uint64_t created_ns; /* ours first: sets begun after it count */
+	char set_id[64];     /* "": none */
+};
+
 struct find {
 	struct shipper *sh;
 	uint32_t seq, *after;
 	struct member *m;
+	struct newer *n; /* NULL: not looked for */
 	bool found;
 };
 
 static int find_one(void *ctx, struct member *t)
 {
 	struct find *f = ctx;
-	uint32_t fs = mpt_cap_reader_meta(t->r)->file_seq;
+	const struct mpt_cap_meta *meta = mpt_cap_reader_meta(t->r);
+	uint32_t fs = meta->file_seq;
 
-	if (strcmp(mpt_cap_reader_meta(t->r)->set_id, f->sh->set_id))
+	/* a capture given alone is the set (one from before sets has no id) */
+	if (f->sh->base[0] && strcmp(meta->set_id, f->sh->set_id)) {
+		if (f->n && meta->set_id[0] && meta->created_ns > f->n->created_ns) {
+			f->n->created_ns = meta->created_ns;
+			snprintf(f->n->set_id, sizeof(f->n->set_id), "%s", meta->set_id);
+		}
 		return 0;
+	}
 	if (fs > f->seq && (*f->after == f->seq || fs < *f->after))
 		*f->after = fs;
 	if (fs == f->seq && !f->found && f->m) {
@@ -700,62 +717,36 @@ static int find_one(void *ctx, struct member *t)
 
 /*
  * Find file @seq of the set (into @m, when given); *@after gets the first
- * fileSeq after @seq the set has now (@seq when none). A ring reuses names,
- * so the headers decide, not the names.
+ * fileSeq after @seq the set has now (@seq when none); with @n, a set begun
+ * since ours is looked for in the same pass. A ring reuses names, so the
+ * headers decide, not the names.
  */
-static bool find_file(struct shipper *sh, uint32_t seq, struct member *m, uint32_t *after)
+static bool scan_set(struct shipper *sh, uint32_t seq, struct member *m, uint32_t *after,
+		     struct newer *n)
 {
-	struct find f = {sh, seq, after, m, false};
+	struct find f = {sh, seq, after, m, n, false};
 
 	*after = seq;
-	if (!sh->base[0]) {
+	if (n) {
+		n->created_ns = sh->set_created_ns;
+		n->set_id[0] = '\0';
+	}
+	if (sh->base[0]) {
+		each_member(sh, find_one, &f);
+	} else {
 		struct member t;
-		uint32_t fs;
 
 		if (open_member(sh->single, &t))
 			return false;
-		fs = mpt_cap_reader_meta(t.r)->file_seq;
-		f.found = fs == seq;
-		if (fs > seq)
-			*after = fs;
-		if (f.found && m)
-			*m = t;
-		else
+		if (find_one(&f, &t) <= 0)
 			close_member(&t);
-		return f.found;
 	}
-	each_member(sh, find_one, &f);
 	return f.found;
 }
 
-struct newer {
-	struct shipper *sh;
-	uint64_t created_ns;
-	char set_id[64];
-};
-
-static int newer_one(void *ctx, struct member *t)
+static bool find_file(struct shipper *sh, uint32_t seq, struct member *m, uint32_t *after)
 {
-	struct newer *n = ctx;
-	const struct mpt_cap_meta *meta = mpt_cap_reader_meta(t->r);
-
-	if (strcmp(meta->set_id, n->sh->set_id) && meta->set_id[0] &&
-	    meta->created_ns > n->created_ns) {
-		n->created_ns = meta->created_ns;
-		snprintf(n->set_id, sizeof(n->set_id), "%s", meta->set_id);
-	}
-	return 0;
-}
-
-/* A capture set begun after ours, beside it (the daemon began a new one): its id, or NULL. */
-static const char *newer_set(struct shipper *sh, struct newer *n)
-{
-	memset(n, 0, sizeof(*n));
-	n->sh = sh;
-	n->created_ns = sh->set_created_ns;
-	if (sh->base[0])
-		each_member(sh, newer_one, n);
-	return n->set_id[0] ? n->set_id : NULL;
+	return scan_set(sh, seq, m, after, NULL);
 }
 
 /* Following: wait at the end of a file while it is the set's newest and all goes well. */
@@ -784,8 +775,8 @@ static bool still_newest(void *ctx)
 		return true;
 	sh->last_scan_ms = mono_ms();
 	save_state(sh, false);
-	find_file(sh, sh->following, NULL, &newest);
-	sh->followed_past = newest != sh->following || newer_set(sh, &n);
+	scan_set(sh, sh->following, NULL, &newest, &n);
+	sh->followed_past = newest != sh->following || n.set_id[0];
 	return !sh->followed_past;
 }
 
@@ -1090,8 +1081,8 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 		struct newer n;
 		uint32_t newest;
 
-		find_file(sh, p.file_seq, NULL, &newest);
-		if (newest > p.file_seq || (sh->cli->follow && newer_set(sh, &n))) {
+		scan_set(sh, p.file_seq, NULL, &newest, &n);
+		if (newest > p.file_seq || (sh->cli->follow && n.set_id[0])) {
 			say("%s: %s; going on with the next file", m->name,
 			    mpt_cap_reader_error(m->r));
 			publish(sh, "end", NULL, NULL, 0, NULL, fmt,
@@ -1183,7 +1174,8 @@ static bool next_set(struct shipper *sh, struct pos *p)
 	uint32_t after;
 
 	/* what is in flight is the old set's: acknowledged before the state names the new one */
-	if (!newer_set(sh, &n) || !drain_acks(sh))
+	scan_set(sh, p->file_seq, NULL, &after, &n);
+	if (!n.set_id[0] || !drain_acks(sh))
 		return false;
 	say("capture set %s ends at file %u; shipping set %s, begun since, from its oldest file",
 	    sh->set_id, p->file_seq ? p->file_seq - 1 : 0, n.set_id);
@@ -1209,7 +1201,7 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 	struct strbuf line;
 	struct member first;
 	int backoff = 250, rc = 1, state;
-	struct pos p, given;
+	struct pos p;
 
 	memset(&sh, 0, sizeof(sh));
 	sb_init(&line);
@@ -1257,7 +1249,6 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 			p.file_seq = mpt_cap_reader_meta(m.r)->file_seq;
 		close_member(&m);
 	}
-	given = p;
 	state = load_state(&sh, &p);
 	if (state < 0)
 		goto out;
@@ -1271,7 +1262,6 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 		 */
 		uint32_t after;
 
-		p = given;
 		if (sh.base[0] && find_file(&sh, 0, NULL, &after))
 			p.file_seq = 0;
 		else if (sh.base[0] && after && after < p.file_seq)
@@ -1375,50 +1365,14 @@ struct set_order {
 	size_t n, cap;
 };
 
-/* The ids of the messages put out: a set of their 64-bit hashes (open addressing). */
-struct id_set {
-	uint64_t *h;
-	size_t n, cap;
-};
-
+/* A message id, hashed for the set of those put out. */
 static uint64_t id_hash(const char *id)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 
 	for (; *id; id++)
 		h = (h ^ (unsigned char)*id) * 0x100000001b3ull;
-	return h ? h : 1;
-}
-
-/* Was @id seen? If not, it is now. -1: out of memory. */
-static int id_seen(struct id_set *s, const char *id)
-{
-	uint64_t h = id_hash(id);
-	size_t i;
-
-	if (s->n * 2 >= s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 4096;
-		uint64_t *n = calloc(cap, sizeof(*n));
-
-		if (!n)
-			return -1;
-		for (size_t j = 0; j < s->cap; j++) {
-			if (!s->h[j])
-				continue;
-			for (i = s->h[j] % cap; n[i]; i = (i + 1) % cap)
-				;
-			n[i] = s->h[j];
-		}
-		free(s->h);
-		s->h = n;
-		s->cap = cap;
-	}
-	for (i = h % s->cap; s->h[i]; i = (i + 1) % s->cap)
-		if (s->h[i] == h)
-			return 1;
-	s->h[i] = h;
-	s->n++;
-	return 0;
+	return h;
 }
 
 struct replay {
@@ -1428,7 +1382,7 @@ struct replay {
 	 * put out once; one whose predecessor never came is a gap: messages the
 	 * stream lost (discarded, deleted). Both are counted and said.
 	 */
-	struct id_set seen;
+	struct mpt_keyset seen; /* the ids put out, hashed */
 	uint64_t duplicates, gaps;
 	const char *stream;
 	struct mpt_report *report; /* report --nats: counted there, not printed */
@@ -1574,7 +1528,7 @@ static int replay_in_order(struct replay *rp, natsMsg *m)
 	const char *id = header(m, "Nats-Msg-Id"), *prev = header(m, "Mptrace-Prev");
 	struct set_order *so = *id ? set_of(rp, id) : NULL;
 	struct held *h;
-	int seen = *id ? id_seen(&rp->seen, id) : 0;
+	int seen = *id ? mpt_keyset_add(&rp->seen, id_hash(id)) : 0;
 
 	if (seen) {
 		natsMsg_Destroy(m);
@@ -1756,7 +1710,7 @@ out:
 		free(rp.sets[i].h);
 	}
 	free(rp.sets);
-	free(rp.seen.h);
+	mpt_keyset_free(&rp.seen);
 	natsSubscription_Destroy(sub);
 	if (c.nc)
 		nats_close(&c);
