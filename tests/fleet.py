@@ -40,6 +40,21 @@ def make_capture(name, calls=20000, n=4, size_mb=1):
     return ENV.files(name)
 
 
+def replay_json(files):
+    """What a replay of capture @files prints as JSON lines."""
+    return subprocess.run([MPTRACE, "replay", "-f", "json"] + files, capture_output=True,
+                          timeout=60).stdout
+
+
+def check_stream_holds(cluster, want, what):
+    """replay --nats prints @want, byte for byte."""
+    got = subprocess.run([MPTRACE, "replay", "--nats", cluster.urls(), "-f", "json"],
+                         capture_output=True, timeout=60).stdout
+    if got != want:
+        fail("%s: the stream holds %d lines, the captures %d" % (what, len(got.splitlines()),
+                                                                  len(want.splitlines())))
+
+
 def ship(cluster, files, *extra, wait=True, **kw):
     args = [MPTRACE, "ship", "--nats", cluster.urls(), "--replicas", str(cluster.n),
             "--state", os.path.join(D, "ship.state")] + list(extra) + files
@@ -268,8 +283,7 @@ def new_set():
     state: a restarted ship ships the new set from its start, and says so, instead of
     failing at every restart."""
     first = make_capture("s.mpcap", calls=2000)
-    want = subprocess.run([MPTRACE, "replay", "-f", "json"] + first,
-                          capture_output=True).stdout
+    want = replay_json(first)
     c = Cluster(D, n=1)
     c.start_all()
     try:
@@ -277,16 +291,11 @@ def new_set():
         for f in first:
             os.unlink(f)
         second = make_capture("s.mpcap", calls=3000)
-        want += subprocess.run([MPTRACE, "replay", "-f", "json"] + second,
-                               capture_output=True).stdout
+        want += replay_json(second)
         p = ship(c, [second[0]])
         if "a new one: shipping it from its oldest file" not in p.err:
             fail("the new set was not said: %s" % p.err)
-        got = subprocess.run([MPTRACE, "replay", "--nats", c.urls(), "-f", "json"],
-                             capture_output=True, timeout=60).stdout
-        if got != want:
-            fail("the stream holds %d lines, both sets %d" % (len(got.splitlines()),
-                                                              len(want.splitlines())))
+        check_stream_holds(c, want, "new-set")
         print("new-set: both capture sets in the stream, the second said and shipped whole")
     finally:
         c.stop_all()
@@ -310,8 +319,7 @@ def new_set_followed():
     """The daemon begins a new capture set under a running ship --follow: the old set is
     shipped to its end, the new one from its start, and the switch is said."""
     first = make_capture("f.mpcap", calls=2000)
-    want = subprocess.run([MPTRACE, "replay", "-f", "json"] + first,
-                          capture_output=True).stdout
+    want = replay_json(first)
     c = Cluster(D, n=1)
     c.start_all()
     try:
@@ -324,18 +332,13 @@ def new_set_followed():
         info = subprocess.run([MPTRACE, "capture-info", second[0]], capture_output=True,
                               text=True).stdout
         new_id = re.search(r"^set\s+(\S+)", info, re.M).group(1)
-        want += subprocess.run([MPTRACE, "replay", "-f", "json"] + second,
-                               capture_output=True).stdout
+        want += replay_json(second)
         wait_state(lambda st: st["setId"] == new_id and st["fileSeq"] >= len(second))
         s.send_signal(signal.SIGTERM)
         err = s.communicate(timeout=30)[1]
         if "shipping set %s, begun since" % new_id not in err:
             fail("the switch to the new set was not said: %s" % err)
-        got = subprocess.run([MPTRACE, "replay", "--nats", c.urls(), "-f", "json"],
-                             capture_output=True, timeout=60).stdout
-        if got != want:
-            fail("the stream holds %d lines, both sets %d" % (len(got.splitlines()),
-                                                              len(want.splitlines())))
+        check_stream_holds(c, want, "new-set-followed")
         print("new-set-followed: the old set to its end, then the new one whole")
     finally:
         c.stop_all()

@@ -1809,6 +1809,20 @@ static const char *exe_of(json_t *o)
 
 /* `replay -f json @cap` prints what the live run wrote to @live, byte for byte. */
 
+/*
+ * Trace mp_lineage's migrate_pages calls into TMPDIR/@name.json (@live) and
+ * the capture TMPDIR/@name.mpcap (@cap), each of 256 bytes.
+ */
+static void trace_lineage(struct proc *p, const char *name, char *live, char *cap)
+{
+	snprintf(live, 256, "%s/%s.json", tmpdir, name);
+	snprintf(cap, 256, "%s/%s.mpcap", tmpdir, name);
+	char *argv[] = {
+	    (char *)mptrace_bin, "-f",	   "json",	 "-o", live, "--capture", cap, "--event",
+	    "migrate_pages",	 "--comm", "mp_lineage", NULL};
+	start_tracing(p, argv);
+}
+
 /* Run mp_lineage with @args to its end. */
 static void run_lineage(char *const args[])
 {
@@ -2029,12 +2043,7 @@ static void test_lineage_hostile(void **state)
 	snprintf(want_exe, sizeof(want_exe), "%s/we ird\n\"\xc3\xbf/mp_lineage", tmpdir);
 	memset(big, 'A', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	snprintf(live, sizeof(live), "%s/hostile.json", tmpdir);
-	snprintf(cap, sizeof(cap), "%s/hostile.mpcap", tmpdir);
-	char *argv[] = {
-	    (char *)mptrace_bin, "-f",	   "json",	 "-o", live, "--capture", cap, "--event",
-	    "migrate_pages",	 "--comm", "mp_lineage", NULL};
-	start_tracing(&p, argv);
+	trace_lineage(&p, "hostile", live, cap);
 	run_lineage((char *[]){odd, "call", "x\xff\"\n", big, NULL});
 	run_lineage((char *[]){helper, "deep", "20", NULL});
 	/* through a short link, so that argv[0] leaves room for the arguments */
@@ -2156,12 +2165,7 @@ static void test_exe_identity(void **state)
 	copy_exe(helper, setuid_copy);
 	assert_int_equal(chmod(setuid_copy, 04755), 0);
 	assert_int_equal(chmod(tmpdir, 0711), 0);
-	snprintf(live, sizeof(live), "%s/identity.json", tmpdir);
-	snprintf(cap, sizeof(cap), "%s/identity.mpcap", tmpdir);
-	char *argv[] = {
-	    (char *)mptrace_bin, "-f",	   "json",	 "-o", live, "--capture", cap, "--event",
-	    "migrate_pages",	 "--comm", "mp_lineage", NULL};
-	start_tracing(&p, argv);
+	trace_lineage(&p, "identity", live, cap);
 	run_lineage((char *[]){helper, "call", "plain", NULL});
 	run_lineage((char *[]){helper, "memfd", NULL});
 	run_lineage((char *[]){gone, "unlink-call", gone, NULL});
