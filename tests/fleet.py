@@ -301,18 +301,60 @@ def new_set():
         c.stop_all()
 
 
-def wait_state(pred, timeout=60):
-    """Until the shipper's state file satisfies @pred; the state."""
+def state_disk_full():
+    """The state's file system full under a following ship: said once when writing it
+    begins to fail and once when it works again, the records shipped all the while."""
+    files = make_capture("st.mpcap", calls=30000, size_mb=64)
+    statedir = os.path.join(D, "statefs")
+    os.makedirs(statedir)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", statedir],
+                   check=True)
+    c = Cluster(D, n=1)
+    c.start_all()
+    try:
+        filler = os.path.join(statedir, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while os.write(fd, b"x" * 4096):
+                pass
+        except OSError:  # full
+            pass
+        os.close(fd)
+        state = os.path.join(statedir, "ship.state")
+        s = subprocess.Popen([MPTRACE, "ship", "--nats", c.urls(), "--state", state,
+                              "--follow"] + files, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        ENV.procs.append(s)
+        err = wait_stderr(s, "writing the state %s failed" % state, 60)
+        os.unlink(filler)
+        err += wait_stderr(s, "writing the state %s works again" % state, 60)
+        wait_state(lambda st: st["fileSeq"] >= len(files), path=state)
+        s.send_signal(signal.SIGTERM)
+        err += s.communicate(timeout=30)[1].decode()
+        if err.count("failed: No space left on device") != 1:
+            fail("a full disk under the state said %d times: %s" %
+                 (err.count("failed: No space left on device"), err))
+        check_stream_holds(c, replay_json(files), "state-disk-full")
+        print("state-disk-full: said once as it failed, once as it worked again; all shipped")
+    finally:
+        c.stop_all()
+        subprocess.run(["umount", "-l", statedir])
+
+
+def wait_state(pred, timeout=60, path=None):
+    """Until the shipper's state file (@path, or the scenarios' usual one) satisfies @pred;
+    the state."""
+    path = path or os.path.join(D, "ship.state")
     end = time.time() + timeout
     while time.time() < end:
         try:
-            st = json.load(open(os.path.join(D, "ship.state")))
+            st = json.load(open(path))
             if pred(st):
                 return st
         except (OSError, ValueError):
             pass
         time.sleep(0.2)
-    fail("the state never got there: %s" % open(os.path.join(D, "ship.state")).read())
+    fail("the state never got there: %s" % open(path).read())
 
 
 def new_set_followed():
@@ -684,6 +726,7 @@ SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
              "rotated-away": rotated_away, "two-outages": two_outages,
              "tracer-killed": tracer_killed, "stream-damage": stream_damage,
              "new-set": new_set, "new-set-followed": new_set_followed,
+             "state-disk-full": state_disk_full,
              "unprivileged": unprivileged, "tls": tls,
              "reordered": reordered}
 

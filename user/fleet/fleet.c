@@ -467,6 +467,7 @@ struct shipper {
 	const char *single;
 	struct pos saved;
 	int64_t next_save;
+	bool state_failing; /* said to fail, and not written since */
 	uint64_t files_lost;
 	int64_t last_scan_ms;
 	uint32_t following;	 /* the file being followed */
@@ -530,7 +531,7 @@ static void save_state(struct shipper *sh, bool force)
 {
 	char tmp[4200], buf[512];
 	struct pos p;
-	int fd, n;
+	int fd, n, err = 0;
 
 	if (!sh->cli->nats.state)
 		return;
@@ -547,13 +548,23 @@ static void save_state(struct shipper *sh, bool force)
 		     sh->set_id, p.file_seq, p.offset, sh->stream, sh->subject);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", sh->cli->nats.state);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, buf, n) != n || fsync(fd) || close(fd) ||
-	    rename(tmp, sh->cli->nats.state)) {
-		say("writing the state %s failed: %s", sh->cli->nats.state, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0 || write(fd, buf, n) != n || fsync(fd))
+		err = errno ? errno : EIO;
+	if (fd >= 0 && close(fd) && !err)
+		err = errno;
+	if (!err && rename(tmp, sh->cli->nats.state))
+		err = errno;
+	/* tried every STATE_EVERY_MS: said when it begins to fail and when it works again */
+	if (err) {
+		if (!sh->state_failing)
+			say("writing the state %s failed: %s; retried, and said when it works",
+			    sh->cli->nats.state, strerror(err));
+		sh->state_failing = true;
 		return;
 	}
+	if (sh->state_failing)
+		say("writing the state %s works again", sh->cli->nats.state);
+	sh->state_failing = false;
 	sh->saved = p;
 }
 
