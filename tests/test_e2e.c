@@ -1271,7 +1271,8 @@ static void test_service_manager(void **state)
 		*strrchr(src, '/') = '\0';
 		snprintf(conf, sizeof(conf), "%s/mptrace.conf", tmpdir);
 		snprintf(cmd, sizeof(cmd),
-			 "sed 's|/var/log/mptrace|%s|; s|/var/lib/mptrace|%s|' "
+			 "sed 's|/var/log/mptrace|%s|; s|/var/lib/mptrace|%s|; "
+			 "s|127.0.0.1:9867|127.0.0.1:0|' "
 			 "'%s/packaging/mptrace.conf' "
 			 "> '%s'",
 			 tmpdir, tmpdir, src, conf);

@@ -52,8 +52,9 @@ struct mpt_cap_writer {
 	struct carried_drop block_drop[MPT_CAP_DROP_NR];
 	/* lost blocks' drop records and events, written once writing works again */
 	struct carried_drop carry[MPT_CAP_DROP_NR];
-	uint64_t lost;	     /* events lost since writing last worked */
-	uint64_t lost_total; /* ... in all */
+	uint64_t lost;			   /* events lost since writing last worked */
+	uint64_t lost_total;		   /* ... in all */
+	uint64_t bytes_total, files_total; /* written, created: for the metrics */
 	/* the newest clock record, written again if the block holding it is lost */
 	bool clock_set, clock_in_block, clock_carried;
 	uint64_t clock_boot_ns;
@@ -375,6 +376,7 @@ static int flush_block(struct mpt_cap_writer *w, bool end)
 	w->lost = 0;
 	memset(w->carry, 0, sizeof(w->carry));
 	w->file_bytes += w->len;
+	w->bytes_total += w->len;
 	w->len = 0;
 	memcpy(w->prev, digest, MPT_CAP_HASH_LEN);
 	mpt_cap_hex(digest, MPT_CAP_HASH_LEN, w->head_hex);
@@ -442,6 +444,7 @@ static int open_file(struct mpt_cap_writer *w)
 		return err;
 	}
 	w->created_any = true;
+	w->files_total++;
 	/* exactly the mode asked for, whatever the umask */
 	if (fchmod(w->fd, w->opts.group_read ? 0640 : 0600))
 		wsay(w, "setting the mode of capture '%s' failed: %s", name, strerror(errno));
@@ -872,6 +875,12 @@ int mpt_cap_flush(struct mpt_cap_writer *w)
 		}
 	}
 	return err;
+}
+
+void mpt_cap_writer_counts(const struct mpt_cap_writer *w, uint64_t *bytes, uint64_t *files)
+{
+	*bytes = w ? w->bytes_total : 0;
+	*files = w ? w->files_total : 0;
 }
 
 uint64_t mpt_cap_writer_lost(const struct mpt_cap_writer *w)

@@ -92,6 +92,7 @@ enum {
 	OPT_EVENT,
 	OPT_EXE,
 	OPT_DESCENDANT_OF,
+	OPT_METRICS,
 };
 
 /* " move_pages migrate_pages": every event, for the help */
@@ -178,6 +179,10 @@ static const struct argp_option options[] = {
      "write a stats record every SECONDS (and on SIGUSR1), and a drop record for every loss, "
      "into the output",
      4},
+    {"metrics", OPT_METRICS, "ADDR:PORT", 0,
+     "serve Prometheus metrics at http://ADDR:PORT/metrics (trace and ship; such as "
+     "127.0.0.1:9867)",
+     4},
     {"array-cap", OPT_ARRAY_CAP, "N", 0, "entries captured from each array (1-1024, default 64)",
      0},
     {"ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "ring buffer size, a power of two (default 8)", 0},
@@ -248,6 +253,7 @@ static const struct {
      "      --state=FILE       what was acknowledged: a restart resumes from it\n"
      "      --follow           keep shipping through rotation\n"
      "      --replicas=N       replicas of a stream it creates\n"
+     "      --metrics=ADDR:PORT  Prometheus metrics: acknowledged, pending, lag\n"
      "      --tls, --tls-ca=FILE, --tls-cert=FILE, --tls-key=FILE, --creds=FILE\n"},
 };
 
@@ -597,6 +603,7 @@ static const struct opt_rule rules[] = {
     STR(OPT_TLS_CERT, nats.tls_cert),
     STR(OPT_TLS_KEY, nats.tls_key),
     STR(OPT_CREDS, nats.creds),
+    STR(OPT_METRICS, metrics),
     FLAG(OPT_DETECT, detect.enabled),
     UINT(OPT_DETECT_BURST, detect.burst_errors, 1, 1000000, "--detect-burst"),
     UINT(OPT_DETECT_SCAN, detect.scan_pages, 1, 1u << 30, "--detect-scan"),

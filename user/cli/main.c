@@ -24,6 +24,7 @@
 #include "fleet.h"
 #include "format.h"
 #include "log.h"
+#include "metrics.h"
 #include "output.h"
 #include "privs.h"
 #include "strbuf.h"
@@ -196,6 +197,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mptrace: %s\n", err);
 		return 2;
 	}
+	/* a port that is taken is a bad setting: said before anything is loaded */
+	if (cli.metrics && mpt_metrics_listen(cli.metrics, &sink.metrics, err, sizeof(err))) {
+		fprintf(stderr, "mptrace: %s\n", err);
+		return 2;
+	}
 
 	sb_init(&sink.line);
 	sink.format = cli.format;
@@ -276,6 +282,11 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 		mpt_info("dropped every capability but %s", kept[0] ? kept : "none");
+		/* the server's thread is made now, so it never held what was dropped */
+		if (mpt_metrics_serve(sink.metrics, err, sizeof(err))) {
+			fprintf(stderr, "mptrace: %s\n", err);
+			goto cleanup;
+		}
 	}
 	/* ready means delivering: a test call of each traced syscall came back through the ring */
 	if (mpt_tracer_prove(tracer, MPT_PROVE_MS, err, sizeof(err))) {
@@ -297,6 +308,8 @@ int main(int argc, char **argv)
 		next_watchdog = mpt_now_ns(CLOCK_MONOTONIC);
 	next_flush = mpt_now_ns(CLOCK_MONOTONIC);
 	sink.mode = mpt_attach_name(mpt_tracer_mode(tracer));
+	sink.start_wall_s = (double)mpt_now_ns(CLOCK_REALTIME) / 1e9;
+	mpt_sink_metrics(&sink, tracer);
 	sink.stream_stats = cli.stats_ms > 0;
 	{
 		struct strbuf h;
@@ -337,6 +350,8 @@ int main(int argc, char **argv)
 			mpt_sink_account(&sink, tracer);
 			if (sink.cap)
 				mpt_cap_flush(sink.cap);
+			mpt_sink_metrics(&sink, tracer);
+			mpt_sink_status(&sink, tracer);
 		}
 		if (sink.stream_stats &&
 		    (stats_wanted || mpt_now_ns(CLOCK_MONOTONIC) >= next_stats)) {
@@ -407,6 +422,7 @@ cleanup:
 	mpt_cap_writer_close(sink.cap, NULL, NULL);
 	mpt_detector_free(sink.detect);
 	mpt_lineage_free(sink.lineage);
+	mpt_metrics_free(sink.metrics);
 	free(cmdline);
 	mpt_tracer_free(tracer);
 	for (int i = 0; i < sink.n_out; i++)

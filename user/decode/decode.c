@@ -219,6 +219,13 @@ const char *mpt_view_syscall(const struct mpt_view *v)
 	return d ? d->name : "?";
 }
 
+int mpt_view_event_index(const struct mpt_view *v)
+{
+	const struct mpt_event_desc *d = v->flood ? mpt_syscall_desc_of(v->flood->event) : v->desc;
+
+	return d ? (int)(d - event_descs) : -1;
+}
+
 const struct mpt_event_desc *mpt_event_desc_named(const char *name)
 {
 	for (unsigned int i = 0; i < MPT_EVENT_NR; i++)

@@ -134,6 +134,8 @@ struct mpt_view {
 
 /* The syscall a record tells of: its own, or for a summary the one it sums. */
 const char *mpt_view_syscall(const struct mpt_view *v);
+/* ... as its index in events/events.h order (mpt_event_desc_at); -1 if unknown. */
+int mpt_view_event_index(const struct mpt_view *v);
 
 /* Bytes of one pointer in pages[] for @abi (8 or 4). */
 unsigned int mpt_abi_ptr_bytes(uint8_t abi);

@@ -257,12 +257,13 @@ void mpt_format_detection(enum mpt_format fmt, struct strbuf *sb, enum mpt_detec
 	sb_free(&inner);
 }
 
-void mpt_detect_lines(struct mpt_detector *d, enum mpt_format fmt, struct strbuf *sb,
-		      const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
+uint32_t mpt_detect_lines(struct mpt_detector *d, enum mpt_format fmt, struct strbuf *sb,
+			  const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
 {
 	uint32_t hits = mpt_detect(d, v);
 
 	for (int r = 0; r < MPT_DET_NR; r++)
 		if (hits & (1u << r))
 			mpt_format_detection(fmt, sb, r, v, ctx);
+	return hits;
 }

@@ -64,8 +64,8 @@ const char *mpt_detection_code(enum mpt_detection_id id);
 void mpt_format_detection(enum mpt_format fmt, struct strbuf *sb, enum mpt_detection_id id,
 			  const struct mpt_view *trigger, const struct mpt_fmt_ctx *ctx);
 
-/* Run the rules on @v and append a line to @sb for each detection it raises. */
-void mpt_detect_lines(struct mpt_detector *d, enum mpt_format fmt, struct strbuf *sb,
-		      const struct mpt_view *v, const struct mpt_fmt_ctx *ctx);
+/* Run the rules on @v and append a line to @sb for each detection it raises; those raised. */
+uint32_t mpt_detect_lines(struct mpt_detector *d, enum mpt_format fmt, struct strbuf *sb,
+			  const struct mpt_view *v, const struct mpt_fmt_ctx *ctx);
 
 #endif

@@ -39,7 +39,9 @@
 #include "fsutil.h"
 #include "report.h"
 #include "keyset.h"
+#include "metrics.h"
 #include "strbuf.h"
+#include "version.h"
 
 #define DEFAULT_URL "nats://127.0.0.1:4222"
 #define DEFAULT_STREAM "MPTRACE"
@@ -441,6 +443,7 @@ struct pos {
 
 struct slot {
 	struct pos next; /* the position once this message is acknowledged */
+	int64_t wall_ns; /* the event's time; 0 for other records */
 	bool acked;
 };
 
@@ -483,7 +486,74 @@ struct shipper {
 	char lost_id[160];
 	uint32_t lost_to; /* the files lost_id names end here */
 	volatile int *stop;
+	/* --metrics */
+	struct mpt_metrics *metrics;
+	int64_t next_metrics_ms;
+	int64_t cur_wall_ns;   /* the event being published */
+	int64_t acked_wall_ns; /* the newest event acknowledged (mu) */
+	uint64_t published, outages;
+	bool idle; /* at the end of the newest file, waiting for more */
 };
+
+/* How often the shipper's metrics are brought up to date: its loop passes here often. */
+#define METRICS_EVERY_MS 500
+
+static int64_t wall_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void ship_metrics(struct shipper *sh)
+{
+	uint64_t pending, acked, dups, outages;
+	int64_t acked_wall, lag = 0, now = wall_now_ns();
+	bool down;
+	struct strbuf b;
+
+	if (!sh->metrics || mono_ms() < sh->next_metrics_ms)
+		return;
+	sh->next_metrics_ms = mono_ms() + METRICS_EVERY_MS;
+	pthread_mutex_lock(&sh->mu);
+	pending = sh->head - sh->tail;
+	acked = sh->shipped;
+	dups = sh->duplicates;
+	acked_wall = sh->acked_wall_ns;
+	down = sh->outage;
+	outages = sh->outages;
+	pthread_mutex_unlock(&sh->mu);
+	/* behind: something is read and not acknowledged, or not yet read */
+	if (acked_wall && (pending || !sh->idle) && now > acked_wall)
+		lag = now - acked_wall;
+	sb_init(&b);
+	mpt_metric_head(&b, "mptrace_build_info", "gauge", "The running build; always 1.");
+	sb_printf(&b, "mptrace_build_info{version=\"%s\",command=\"ship\"} 1\n", MPTRACE_VERSION);
+	mpt_metric_one(&b, "mptrace_ship_published_total", "counter",
+		       "Messages published (resends included).", sh->published);
+	mpt_metric_one(&b, "mptrace_ship_acked_total", "counter",
+		       "Records the stream acknowledged, in order.", acked);
+	mpt_metric_one(&b, "mptrace_ship_duplicates_total", "counter",
+		       "Acknowledged records the stream already held.", dups);
+	mpt_metric_one(&b, "mptrace_ship_pending_messages", "gauge",
+		       "Messages published and not yet acknowledged.", pending);
+	mpt_metric_one(&b, "mptrace_ship_lag_seconds", "gauge",
+		       "How old the newest acknowledged event is while more is to ship; 0 when "
+		       "caught up.",
+		       lag / 1e9);
+	mpt_metric_one(&b, "mptrace_ship_acked_event_timestamp_seconds", "gauge",
+		       "The time of the newest acknowledged event.", acked_wall / 1e9);
+	mpt_metric_one(&b, "mptrace_ship_up", "gauge", "0 while publishing fails, 1 otherwise.",
+		       down ? 0 : 1);
+	mpt_metric_one(&b, "mptrace_ship_outages_total", "counter",
+		       "Times publishing began to fail.", outages);
+	mpt_metric_one(&b, "mptrace_ship_files_lost_total", "counter",
+		       "Capture files rotated away before they were shipped.", sh->files_lost);
+	if (!b.oom)
+		mpt_metrics_publish(sh->metrics, b.buf, b.len);
+	sb_free(&b);
+}
 
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
@@ -511,6 +581,8 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 		}
 		while (sh->tail < sh->head && sh->win[sh->tail % IN_FLIGHT].acked) {
 			sh->acked = sh->win[sh->tail % IN_FLIGHT].next;
+			if (sh->win[sh->tail % IN_FLIGHT].wall_ns)
+				sh->acked_wall_ns = sh->win[sh->tail % IN_FLIGHT].wall_ns;
 			sh->tail++;
 			sh->shipped++;
 			/* each outage is said when it ends, so the next one is said too */
@@ -770,6 +842,8 @@ static bool still_newest(void *ctx)
 
 	if (*sh->stop)
 		return false;
+	sh->idle = true;
+	ship_metrics(sh);
 	pthread_mutex_lock(&sh->mu);
 	failed = sh->failed;
 	pthread_mutex_unlock(&sh->mu);
@@ -899,11 +973,17 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 	uint64_t n;
 	natsStatus s;
 
+	sh->idle = false;
+	ship_metrics(sh);
 	if (!wait_room(sh))
 		return -1;
+	if (body)
+		sh->published++;
 	pthread_mutex_lock(&sh->mu);
 	n = sh->head++;
-	sh->win[n % IN_FLIGHT] = (struct slot){.next = next, .acked = !body};
+	sh->win[n % IN_FLIGHT] =
+	    (struct slot){.next = next, .wall_ns = body ? sh->cur_wall_ns : 0, .acked = !body};
+	sh->cur_wall_ns = 0;
 	snprintf(tag, sizeof(tag), "%llu:%llu", (unsigned long long)sh->gen, (unsigned long long)n);
 	if (!body) {
 		/* nothing to send: acknowledged as soon as what is before it is */
@@ -1031,6 +1111,7 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 		}
 		sb_reset(line);
 		if (it.type == MPT_CAP_REC_EVENT) {
+			sh->cur_wall_ns = (int64_t)it.view.hdr->ts_boot_ns + fmt->boot_to_wall_ns;
 			mpt_format_json(line, &it.view, fmt);
 			n = mpt_cap_event_encode(&it.view, rec, MPT_CAP_MAX_PAYLOAD, true);
 			if (!n) {
@@ -1129,6 +1210,7 @@ static bool begin_outage(struct shipper *sh)
 	pthread_mutex_lock(&sh->mu);
 	began = !sh->outage;
 	sh->outage = true;
+	sh->outages += began;
 	pthread_mutex_unlock(&sh->mu);
 	return began;
 }
@@ -1201,6 +1283,23 @@ static bool next_set(struct shipper *sh, struct pos *p)
 	pthread_mutex_unlock(&sh->mu);
 	save_state(sh, true);
 	return true;
+}
+
+/* --metrics: a port that is taken is said before anything is shipped. */
+static int start_metrics(struct shipper *sh)
+{
+	char err[512];
+
+	if (!sh->cli->metrics)
+		return 0;
+	if (mpt_metrics_listen(sh->cli->metrics, &sh->metrics, err, sizeof(err)) ||
+	    mpt_metrics_serve(sh->metrics, err, sizeof(err))) {
+		say("%s", err);
+		return -1;
+	}
+	sh->next_metrics_ms = 0;
+	ship_metrics(sh);
+	return 0;
 }
 
 int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
@@ -1280,6 +1379,10 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 		sh.first_seq = p.file_seq;
 	}
 	sh.acked = sh.saved = p;
+	if (start_metrics(&sh)) {
+		rc = 2;
+		goto out;
+	}
 	if (nats_open(&cli->nats, true, stop, on_ack, &sh, &sh.c) ||
 	    ensure_stream(&sh.c, sh.stream, sh.subject, cli->nats.replicas, stop))
 		goto out;
@@ -1327,6 +1430,7 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 		}
 		p = rewind_to_acked(&sh);
 		save_state(&sh, true);
+		ship_metrics(&sh);
 		nap(backoff, stop);
 		backoff = backoff < 4000 ? backoff * 2 : 4000;
 	}
@@ -1340,6 +1444,7 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 out:
 	if (sh.c.nc)
 		nats_close(&sh.c);
+	mpt_metrics_free(sh.metrics);
 	sb_free(&line);
 	free(rec);
 	return rc;

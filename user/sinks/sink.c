@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "container.h"
 #include "fsutil.h"
+#include "metrics.h"
 #include "version.h"
 
 /* A change of the boot-to-wall offset beyond this is a clock step, not measuring noise. */
@@ -81,6 +83,29 @@ void mpt_sink_process(void *ctx, const struct mpt_proc_event *p)
 		mpt_lineage_feed(s->lineage, p);
 }
 
+static void count_rules(struct mpt_sink *s, uint32_t hits)
+{
+	for (int r = 0; hits && r < MPT_DET_NR; r++)
+		if (hits & (1u << r))
+			s->by_rule[r]++;
+}
+
+/* How far behind the reader is, sampled: a clock read per record would cost more than it says. */
+#define LAG_SAMPLE 64
+
+static void count_event(struct mpt_sink *s, const struct mpt_view *v)
+{
+	int i = mpt_view_event_index(v);
+
+	if (i >= 0 && i < MPT_SINK_EVENTS_MAX)
+		s->by_event[i]++;
+	if (!(s->emitted % LAG_SAMPLE)) {
+		uint64_t end = v->hdr->ts_boot_ns + v->hdr->duration_ns, now = boot_ns();
+
+		s->lag_ns = now > end ? now - end : 0;
+	}
+}
+
 int mpt_sink_emit(void *ctx, const struct mpt_view *v)
 {
 	struct mpt_sink *s = ctx;
@@ -111,7 +136,8 @@ int mpt_sink_emit(void *ctx, const struct mpt_view *v)
 	sb_reset(&s->line);
 	mpt_format_event(s->format, &s->line, &ev, &s->fmt);
 	if (s->detect)
-		mpt_detect_lines(s->detect, s->format, &s->line, &ev, &s->fmt);
+		count_rules(s, mpt_detect_lines(s->detect, s->format, &s->line, &ev, &s->fmt));
+	count_event(s, v);
 	/* a full disk, a stalled or a vanished reader: counted per output, never a stop */
 	for (int i = 0; i < s->n_out; i++) {
 		if (s->line.oom)
@@ -330,6 +356,89 @@ void mpt_sink_stats(struct mpt_sink *s, struct mpt_tracer *t, bool final)
 		 (unsigned long long)queued, (unsigned long long)size,
 		 mpt_tracer_compat_off(t) ? ", 32-bit calls NOT traced" : "");
 	stream_line(s, -1, json, table);
+}
+
+static void metrics_counts(struct strbuf *b, const struct mpt_sink *s, const struct mpt_stats *st)
+{
+	uint64_t cur[MPT_CAP_DROP_NR];
+	const struct mpt_event_desc *d;
+
+	mpt_metric_head(b, "mptrace_events_total", "counter",
+			"Records written: calls, and flood summaries of the calls they sum.");
+	for (int i = 0; i < MPT_SINK_EVENTS_MAX && (d = mpt_event_desc_at(i)); i++)
+		mpt_metric_u64(b, "mptrace_events_total", "event", d->name, s->by_event[i]);
+	mpt_metric_one(b, "mptrace_calls_seen_total", "counter",
+		       "Traced calls the kernel side counted.", st->kernel[MPT_STAT_EVENTS]);
+	mpt_metric_one(b, "mptrace_calls_summed_total", "counter",
+		       "Calls over a process's fair share, summed into flood summaries.",
+		       st->summed_calls);
+	mpt_metric_head(b, "mptrace_lost_total", "counter",
+			"Calls not recorded, or records not written, by cause.");
+	loss_counts(s, st, cur);
+	for (int k = 0; k < MPT_CAP_DROP_NR; k++)
+		if (k != MPT_STAT_EVENTS)
+			mpt_metric_u64(b, "mptrace_lost_total", "cause", mpt_cap_drop_cause(k),
+				       cur[k]);
+	mpt_metric_one(b, "mptrace_lineage_lost_total", "counter",
+		       "Process records lost: gaps in the lineage.", st->proc_lost);
+	mpt_metric_head(b, "mptrace_detections_total", "counter", "Detections raised, by rule.");
+	for (int r = 0; r < MPT_DET_NR; r++)
+		mpt_metric_u64(b, "mptrace_detections_total", "rule", mpt_detection_code(r),
+			       s->by_rule[r]);
+}
+
+/* Prometheus' text format: every series from the start, zeros included, so rates work. */
+void mpt_sink_metrics(struct mpt_sink *s, struct mpt_tracer *t)
+{
+	uint64_t queued = 0, size = 0, bytes, files;
+	struct mpt_stats st;
+	struct strbuf b;
+
+	if (!s->metrics || mpt_tracer_stats(t, &st))
+		return;
+	sb_init(&b);
+	mpt_metric_head(&b, "mptrace_build_info", "gauge", "The running build; always 1.");
+	sb_printf(&b, "mptrace_build_info{version=\"%s\",attach_mode=\"%s\"} 1\n", MPTRACE_VERSION,
+		  s->mode);
+	mpt_metric_one(&b, "mptrace_start_time_seconds", "gauge",
+		       "When tracing started, seconds since the epoch.", s->start_wall_s);
+	metrics_counts(&b, s, &st);
+	mpt_tracer_ring_fill(t, &queued, &size);
+	mpt_metric_one(&b, "mptrace_ring_buffer_queued_bytes", "gauge",
+		       "Bytes in the ring buffer not yet read.", queued);
+	mpt_metric_one(&b, "mptrace_ring_buffer_size_bytes", "gauge", "The ring buffer's size.",
+		       size);
+	mpt_metric_one(&b, "mptrace_reader_lag_seconds", "gauge",
+		       "Age of a recent record when it was read (sampled).", s->lag_ns / 1e9);
+	mpt_metric_one(&b, "mptrace_compat_traced", "gauge",
+		       "1 if calls through the 32-bit gates are traced.",
+		       mpt_tracer_compat_off(t) ? 0 : 1);
+	mpt_cap_writer_counts(s->cap, &bytes, &files);
+	mpt_metric_one(&b, "mptrace_capture_written_bytes_total", "counter",
+		       "Bytes written to capture files.", bytes);
+	mpt_metric_one(&b, "mptrace_capture_files_created_total", "counter",
+		       "Capture files created.", files);
+	if (!b.oom)
+		mpt_metrics_publish(s->metrics, b.buf, b.len);
+	sb_free(&b);
+}
+
+void mpt_sink_status(struct mpt_sink *s, struct mpt_tracer *t)
+{
+	uint64_t cur[MPT_CAP_DROP_NR], lost = 0, found = 0, now = boot_ns();
+	struct mpt_stats st;
+
+	if (now < s->next_status_ns || mpt_tracer_stats(t, &st))
+		return;
+	s->next_status_ns = now + 1000000000ull;
+	loss_counts(s, &st, cur);
+	for (int k = 0; k < MPT_CAP_DROP_NR; k++)
+		lost += cur[k];
+	for (int r = 0; r < MPT_DET_NR; r++)
+		found += s->by_rule[r];
+	sd_notifyf(0, "STATUS=tracing %s via %s: %llu events, %llu lost, %llu detections",
+		   mpt_tracer_events(t), s->mode, (unsigned long long)s->emitted,
+		   (unsigned long long)lost, (unsigned long long)found);
 }
 
 void mpt_read_boot_id(char *buf, size_t len)

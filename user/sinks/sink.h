@@ -19,6 +19,10 @@
 #include "strbuf.h"
 #include "tracer.h"
 
+#define MPT_SINK_EVENTS_MAX 16
+
+struct mpt_metrics;
+
 struct mpt_sink {
 	enum mpt_format format;
 	struct mpt_fmt_ctx fmt;
@@ -39,6 +43,13 @@ struct mpt_sink {
 	uint64_t lost[MPT_CAP_DROP_NR]; /* already written as drop records */
 	uint64_t lost_since_ns;		/* boot clock */
 	struct mpt_detector *detect;
+	/* for the metrics: records by event (events/events.h order), detections by rule */
+	uint64_t by_event[MPT_SINK_EVENTS_MAX];
+	uint64_t by_rule[MPT_DET_NR];
+	uint64_t lag_ns; /* a recent record's age when it was read (sampled) */
+	struct mpt_metrics *metrics;
+	double start_wall_s;
+	uint64_t next_status_ns; /* boot clock: systemd's STATUS= line, once a second */
 	/* who every process is (the kernel's process records and /proc): an event's lineage */
 	struct mpt_lineage *lineage;
 	bool stream_stats;   /* --stats-interval: stats and drop records in the output */
@@ -60,6 +71,10 @@ void mpt_sink_process(void *ctx, const struct mpt_proc_event *p);
 void mpt_sink_flush(struct mpt_sink *s);
 /* Losses since the last look, as drop records (capture, and the stream with stats). */
 int mpt_sink_account(struct mpt_sink *s, struct mpt_tracer *t);
+/* The metrics' text, published for the next scrape (--metrics). */
+void mpt_sink_metrics(struct mpt_sink *s, struct mpt_tracer *t);
+/* systemd's STATUS= with live counts, at most once a second. */
+void mpt_sink_status(struct mpt_sink *s, struct mpt_tracer *t);
 /* A stats record into the stream (--stats-interval). */
 void mpt_sink_stats(struct mpt_sink *s, struct mpt_tracer *t, bool final);
 int mpt_sink_open_capture(struct mpt_sink *s, const struct mpt_cli *cli, struct mpt_tracer *t,
