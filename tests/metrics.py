@@ -113,6 +113,28 @@ def bad_settings():
     print("bad settings: one line and exit 2 each, nothing made")
 
 
+def journal_priorities():
+    """Under journald (JOURNAL_STREAM names stderr) every line carries its priority."""
+    def run(*args):
+        r, w = os.pipe()
+        st = os.fstat(w)
+        env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+        p = subprocess.Popen([MPTRACE] + list(args), stderr=w, env=env)
+        os.close(w)
+        p.wait(60)
+        with os.fdopen(r) as f:
+            return f.read().splitlines()
+
+    lines = run("--comm", ENV.comm, "-d", "1", "-o", "/dev/null", "--no-compat")
+    if (len(lines) != 2 or not lines[0].startswith("<4>mptrace: tracing ") or
+            not lines[1].startswith("<5>mptrace: 0 events, 0 dropped")):
+        fail("journal priorities of a run: %s" % lines)
+    lines = run("--metrics", "nonsense")
+    if len(lines) != 1 or not lines[0].startswith("<3>mptrace: invalid --metrics"):
+        fail("journal priority of an error: %s" % lines)
+    print("journald: warning <4>, notice <5>, error <3>")
+
+
 def socket_activated():
     """The socket systemd passes for the address is the one served (mptrace.socket)."""
     p = subprocess.Popen(["systemd-socket-activate", "-l", "127.0.0.1:%d" % SPARE_PORT,
@@ -263,6 +285,7 @@ def ship_checks(cluster):
 
 def main():
     bad_settings()
+    journal_priorities()
     socket_activated()
     start_prometheus()
     cluster = Cluster(D, n=1)

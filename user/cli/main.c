@@ -121,6 +121,16 @@ static int cmd_probe(void)
 	return usable ? 0 : 1;
 }
 
+/* The ready line, when 32-bit calls are not traced: a warning, and the tests' ready line. */
+static void say_ready_compat_off(struct mpt_tracer *tracer)
+{
+	mpt_log_next(MPT_LOG_WARNING);
+	fprintf(stderr, "mptrace: tracing %s via %s; 32-bit (ia32, x32) calls NOT traced: %s\n",
+		mpt_tracer_events(tracer), mpt_attach_name(mpt_tracer_mode(tracer)),
+		mpt_tracer_compat_off(tracer));
+	mpt_log_next(MPT_LOG_ERR);
+}
+
 static void warn(const char *msg)
 {
 	fprintf(stderr, "mptrace: warning: %s\n", msg);
@@ -144,6 +154,7 @@ int main(int argc, char **argv)
 	char *cmdline = NULL;
 	int rc = 1, n = 0;
 
+	mpt_log_setup_journal();
 	/* the settings' strings live as long as the process: cli points into them */
 	n = mpt_cli_parse_config(argc, argv, &cli, err, sizeof(err), &config_argv);
 	if (n < 0) {
@@ -294,14 +305,10 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	if (mpt_tracer_compat_off(tracer))
-		fprintf(stderr,
-			"mptrace: tracing %s via %s; 32-bit (ia32, x32) calls NOT "
-			"traced: %s\n",
-			mpt_tracer_events(tracer), mpt_attach_name(mpt_tracer_mode(tracer)),
-			mpt_tracer_compat_off(tracer));
+		say_ready_compat_off(tracer);
 	else
-		fprintf(stderr, "mptrace: tracing %s via %s\n", mpt_tracer_events(tracer),
-			mpt_attach_name(mpt_tracer_mode(tracer)));
+		mpt_notice("tracing %s via %s", mpt_tracer_events(tracer),
+			   mpt_attach_name(mpt_tracer_mode(tracer)));
 	sd_notifyf(0, "READY=1\nSTATUS=tracing %s via %s", mpt_tracer_events(tracer),
 		   mpt_attach_name(mpt_tracer_mode(tracer)));
 	if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
@@ -398,8 +405,7 @@ int main(int argc, char **argv)
 		sink.cap_lost = lost;
 		/* the last hash is the anchor to keep elsewhere: verify prints the same */
 		if (head[0])
-			fprintf(stderr, "mptrace: capture %s: chain head %s\n", sink.cap_name,
-				head);
+			mpt_notice("capture %s: chain head %s", sink.cap_name, head);
 		if (lost)
 			fprintf(stderr,
 				"mptrace: %llu events could not be written to the capture %s\n",

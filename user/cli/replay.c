@@ -12,6 +12,7 @@
 #include "capture.h"
 #include "detect.h"
 #include "format.h"
+#include "log.h"
 #include "fsutil.h"
 #include "mptrace_event.h"
 #include "report.h"
@@ -382,6 +383,7 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 		read_merged(&rd);
 		status = close_output(rd.out, "replay", worse(status, rd.status));
 		status = inputs_status(cli, rd.src, status);
+		mpt_log_next(rd.dropped || status ? MPT_LOG_WARNING : MPT_LOG_NOTICE);
 		fprintf(stderr,
 			"mptrace: replayed %llu of %llu events, %llu calls lost while tracing%s\n",
 			(unsigned long long)rd.shown, (unsigned long long)rd.events,
@@ -389,6 +391,7 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 			status == MPT_CAP_ESET
 			    ? ", and files of the set are missing or out of place"
 			    : "");
+		mpt_log_next(MPT_LOG_ERR);
 	}
 	for (int i = 0; i < cli->n_files; i++)
 		close_source(&rd.src[i]);
@@ -478,10 +481,12 @@ int mpt_cmd_report(const struct mpt_cli *cli, volatile int *stop)
 			fprintf(stderr, "mptrace: writing the report failed: %s\n",
 				strerror(errno));
 		status = close_output(rd.out, "report", rc ? worse(status, 1) : status);
+		mpt_log_next(rd.dropped || status ? MPT_LOG_WARNING : MPT_LOG_NOTICE);
 		fprintf(stderr,
 			"mptrace: report of %llu of %llu events, %llu calls lost while tracing\n",
 			(unsigned long long)rd.shown, (unsigned long long)rd.events,
 			(unsigned long long)rd.dropped);
+		mpt_log_next(MPT_LOG_ERR);
 	} else {
 		status = worse(status, 1);
 	}

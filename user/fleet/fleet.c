@@ -39,6 +39,7 @@
 #include "fsutil.h"
 #include "report.h"
 #include "keyset.h"
+#include "log.h"
 #include "metrics.h"
 #include "strbuf.h"
 #include "version.h"
@@ -67,6 +68,11 @@ static void say(const char *fmt, ...)
 	fputc('\n', stderr);
 	va_end(ap);
 }
+
+/* Routine news (connected, shipped), and what is wrong but waited out: journald tells them apart.
+ */
+#define notice(...) mpt_notice(__VA_ARGS__)
+#define warn(...) (mpt_log_next(MPT_LOG_WARNING), say(__VA_ARGS__), mpt_log_next(MPT_LOG_ERR))
 
 static int64_t mono_ms(void)
 {
@@ -223,15 +229,15 @@ static int nats_open(const struct mpt_nats_opts *o, bool wait, volatile int *sto
 			goto out;
 		}
 		if (!waiting)
-			say("waiting for NATS at %s: %s", redacted(urls, shown, sizeof(shown)),
-			    last_error(s));
+			warn("waiting for NATS at %s: %s", redacted(urls, shown, sizeof(shown)),
+			     last_error(s));
 		waiting = true;
 		nap(1000, stop);
 		if (*stop)
 			goto out;
 	}
 	if (waiting)
-		say("connected to NATS at %s", redacted(urls, shown, sizeof(shown)));
+		notice("connected to NATS at %s", redacted(urls, shown, sizeof(shown)));
 	jsOptions_Init(&jo);
 	jo.Wait = 5000;
 	jo.PublishAsync.MaxPending = IN_FLIGHT;
@@ -314,13 +320,13 @@ static int ensure_stream(struct conn *c, const char *stream, const char *subject
 			return -1;
 		}
 		if (!waiting)
-			say("waiting for JetStream to take stream %s: %s (JetStream error %d)",
-			    stream, last_error(s), (int)jerr);
+			warn("waiting for JetStream to take stream %s: %s (JetStream error %d)",
+			     stream, last_error(s), (int)jerr);
 		waiting = true;
 		nap(1000, stop);
 	}
 	if (waiting)
-		say("JetStream takes stream %s", stream);
+		notice("JetStream takes stream %s", stream);
 	return 0;
 }
 
@@ -393,8 +399,8 @@ static int ensure_stream_once(struct conn *c, const char *stream, const char *su
 		s = js_AddStream(&si, c->js, &cfg, NULL, &jerr);
 		if (s == NATS_OK) {
 			jsStreamInfo_Destroy(si);
-			say("created stream %s (subjects %s, %d replicas)", stream, subjects[0],
-			    (int)cfg.Replicas);
+			notice("created stream %s (subjects %s, %d replicas)", stream, subjects[0],
+			       (int)cfg.Replicas);
 			return 0;
 		}
 	}
@@ -588,7 +594,7 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 			/* each outage is said when it ends, so the next one is said too */
 			if (sh->outage) {
 				sh->outage = false;
-				say("publishing works again");
+				notice("publishing works again");
 			}
 		}
 		if (sh->waiting || sh->failed)
@@ -635,7 +641,7 @@ static void save_state(struct shipper *sh, bool force)
 		return;
 	}
 	if (sh->state_failing)
-		say("writing the state %s works again", sh->cli->nats.state);
+		notice("writing the state %s works again", sh->cli->nats.state);
 	sh->state_failing = false;
 	sh->saved = p;
 }
@@ -1060,7 +1066,7 @@ static int publish_lost(struct shipper *sh, uint32_t from, uint32_t to,
 	msg_id(sh, from, 0, ":lost", id, sizeof(id));
 	snprintf(sh->lost_id, sizeof(sh->lost_id), "%s", id);
 	sh->lost_to = to;
-	say("capture files %u to %u of the set were removed before they were shipped", from, to);
+	warn("capture files %u to %u of the set were removed before they were shipped", from, to);
 	sh->files_lost += to - from + 1;
 	return publish(sh, "lost", id, body, n, NULL, fmt, (struct pos){to + 1, 0});
 }
@@ -1437,9 +1443,9 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 	if (!*stop && !drain_acks(&sh))
 		rewind_to_acked(&sh);
 	save_state(&sh, true);
-	say("shipped %" PRIu64 " records to stream %s, subject %s (%" PRIu64 " already there)%s",
-	    sh.shipped, sh.stream, sh.subject, sh.duplicates,
-	    sh.files_lost ? "; capture files were lost before shipping" : "");
+	notice("shipped %" PRIu64 " records to stream %s, subject %s (%" PRIu64 " already there)%s",
+	       sh.shipped, sh.stream, sh.subject, sh.duplicates,
+	       sh.files_lost ? "; capture files were lost before shipping" : "");
 	rc = 0;
 out:
 	if (sh.c.nc)
@@ -1731,9 +1737,11 @@ static void say_replayed(const struct replay *rp)
 			 "; %llu gaps: messages the stream no longer holds (discarded or deleted), "
 			 "their records missing here",
 			 (unsigned long long)rp->gaps);
+	mpt_log_next(rp->dropped || rp->gaps ? MPT_LOG_WARNING : MPT_LOG_NOTICE);
 	fprintf(stderr, "mptrace: %s %llu of %llu events, %llu calls lost while tracing%s%s\n",
 		rp->report ? "report of" : "replayed", (unsigned long long)rp->shown,
 		(unsigned long long)rp->events, (unsigned long long)rp->dropped, dup, gap);
+	mpt_log_next(MPT_LOG_ERR);
 }
 
 int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)

@@ -13,6 +13,7 @@
 
 #include "container.h"
 #include "fsutil.h"
+#include "log.h"
 #include "metrics.h"
 #include "version.h"
 
@@ -495,6 +496,10 @@ void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s)
 			(unsigned long long)s->emitted);
 		return;
 	}
+	/* a summary with losses is a warning in the journal */
+	mpt_log_next(mpt_stats_lost(&st) + output_lost(s) + s->cap_lost + st.proc_lost
+			 ? MPT_LOG_WARNING
+			 : MPT_LOG_NOTICE);
 	fprintf(stderr, "mptrace: %llu events, %llu dropped",
 		(unsigned long long)(s->emitted - output_lost(s)),
 		(unsigned long long)(mpt_stats_lost(&st) + output_lost(s)));
@@ -527,6 +532,7 @@ void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s)
 	if (s->cap_lost)
 		fprintf(stderr, " capture_lost=%llu", (unsigned long long)s->cap_lost);
 	fputc('\n', stderr);
+	mpt_log_next(MPT_LOG_ERR);
 }
 
 /* Events an output could not take, not counting a reader that went away. */
@@ -547,8 +553,7 @@ void mpt_sink_check_clock(struct mpt_sink *s)
 
 	if (d > -MPT_CLOCK_STEP_NS && d < MPT_CLOCK_STEP_NS)
 		return;
-	fprintf(stderr, "mptrace: the wall clock stepped by %+.3f s; times from now on follow it\n",
-		d / 1e9);
+	mpt_notice("the wall clock stepped by %+.3f s; times from now on follow it", d / 1e9);
 	s->fmt.boot_to_wall_ns = off;
 	if (s->cap)
 		mpt_cap_write_clock(s->cap, boot_ns(), off);
