@@ -93,6 +93,7 @@ enum {
 	OPT_EXE,
 	OPT_DESCENDANT_OF,
 	OPT_METRICS,
+	OPT_EXCEPTIONS,
 };
 
 /* " move_pages migrate_pages": every event, for the help */
@@ -167,6 +168,10 @@ static const struct argp_option options[] = {
      "MPT-9: calls refused by seccomp from one process per window (default 3)", 3},
     {"detect-window", OPT_DETECT_WINDOW, "SECONDS", 0,
      "window of MPT-3, MPT-4, MPT-5 and MPT-9 (default 1)", 3},
+    {"exceptions", OPT_EXCEPTIONS, "FILE", 0,
+     "findings to keep quiet, by rule, executable, container and user (the events stay; "
+     "SIGHUP reloads it)",
+     3},
     {"detect-cooldown", OPT_DETECT_COOLDOWN, "SECONDS", 0,
      "a rule fires at most once per process per cooldown (default 10)", 3},
     {NULL, 0, NULL, 0, "Other options:", 4},
@@ -604,6 +609,7 @@ static const struct opt_rule rules[] = {
     STR(OPT_TLS_KEY, nats.tls_key),
     STR(OPT_CREDS, nats.creds),
     STR(OPT_METRICS, metrics),
+    STR(OPT_EXCEPTIONS, detect.exceptions),
     FLAG(OPT_DETECT, detect.enabled),
     UINT(OPT_DETECT_BURST, detect.burst_errors, 1, 1000000, "--detect-burst"),
     UINT(OPT_DETECT_SCAN, detect.scan_pages, 1, 1u << 30, "--detect-scan"),

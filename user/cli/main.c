@@ -21,6 +21,7 @@
 #include "container.h"
 #include "cli.h"
 #include "detect.h"
+#include "exceptions.h"
 #include "fleet.h"
 #include "format.h"
 #include "log.h"
@@ -131,6 +132,41 @@ static void say_ready_compat_off(struct mpt_tracer *tracer)
 	mpt_log_next(MPT_LOG_ERR);
 }
 
+/* A malformed exceptions file is a bad setting, said before anything starts. */
+static int check_exceptions(const struct mpt_cli *cli)
+{
+	struct mpt_exceptions *x;
+	char err[512];
+
+	if (!cli->detect.exceptions)
+		return 0;
+	if (!cli->detect.enabled && cli->command != MPT_CMD_REPORT) {
+		fprintf(stderr, "mptrace: --exceptions silences findings: it needs --detect\n");
+		return -1;
+	}
+	x = mpt_exceptions_load(cli->detect.exceptions, err, sizeof(err));
+	if (!x) {
+		fprintf(stderr, "mptrace: %s\n", err);
+		return -1;
+	}
+	mpt_exceptions_free(x);
+	return 0;
+}
+
+/* SIGHUP: a file that no longer reads keeps the exceptions in force, and says so. */
+static void reload_exceptions(struct mpt_detector *d, const char *path)
+{
+	char err[512];
+
+	if (!d || !path)
+		return;
+	if (mpt_detector_reload(d, err, sizeof(err)))
+		mpt_warn("%s; the %u exceptions read before stay in force", err,
+			 mpt_detector_exceptions(d));
+	else
+		mpt_notice("exceptions reloaded: %u in force", mpt_detector_exceptions(d));
+}
+
 static void warn(const char *msg)
 {
 	fprintf(stderr, "mptrace: warning: %s\n", msg);
@@ -165,6 +201,8 @@ int main(int argc, char **argv)
 	if (n > 0)
 		return 0;
 	mpt_verbosity = cli.verbosity;
+	if (check_exceptions(&cli))
+		return 2;
 	switch (cli.command) {
 	case MPT_CMD_PROBE:
 		rc = cmd_probe();
@@ -238,8 +276,9 @@ int main(int argc, char **argv)
 	/* a file size limit is a full disk, counted like one, not a reason to die */
 	signal(SIGXFSZ, SIG_IGN);
 
-	if (cli.detect.enabled && !(sink.detect = mpt_detector_new(&cli.detect))) {
-		fprintf(stderr, "mptrace: out of memory\n");
+	if (cli.detect.enabled &&
+	    !(sink.detect = mpt_detector_open(&cli.detect, err, sizeof(err)))) {
+		fprintf(stderr, "mptrace: %s\n", err);
 		goto cleanup;
 	}
 	sink.lineage = mpt_lineage_new();
@@ -340,6 +379,7 @@ int main(int argc, char **argv)
 		mpt_sink_flush(&sink);
 		if (reopen_wanted) {
 			reopen_wanted = 0;
+			reload_exceptions(sink.detect, cli.detect.exceptions);
 			/* calls made before the HUP belong in the file logrotate moved */
 			mpt_tracer_poll(tracer, 0);
 			mpt_sink_flush(&sink);

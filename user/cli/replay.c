@@ -365,16 +365,22 @@ static int inputs_status(const struct mpt_cli *cli, struct source *src, int stat
 int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 {
 	struct reading rd = {.cli = cli, .event = replay_event, .drop = replay_drop};
+	char err[512];
 	int status;
 
 	status = output_refused(cli);
 	if (status)
 		return status;
 	rd.src = calloc(cli->n_files, sizeof(*rd.src));
-	if (!rd.src || (cli->detect.enabled && !(rd.detect = mpt_detector_new(&cli->detect)))) {
+	if (!rd.src) {
 		fprintf(stderr, "mptrace: out of memory\n");
-		free(rd.src);
 		return 1;
+	}
+	if (cli->detect.enabled &&
+	    !(rd.detect = mpt_detector_open(&cli->detect, err, sizeof(err)))) {
+		fprintf(stderr, "mptrace: %s\n", err);
+		free(rd.src);
+		return 2;
 	}
 	sb_init(&rd.line);
 	status = open_inputs(cli, rd.src, stop);

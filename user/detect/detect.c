@@ -2,9 +2,11 @@
 #include "detect.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "exceptions.h"
 #include "format.h"
 
 #define MPOL_MF_MOVE_ALL_BIT (1 << 2)
@@ -75,6 +77,8 @@ struct proc_state {
 struct mpt_detector {
 	struct mpt_detect_cfg cfg;
 	struct proc_state slot[SLOTS];
+	struct mpt_exceptions *ex;
+	uint64_t suppressed[MPT_DET_NR];
 };
 
 void mpt_detect_cfg_default(struct mpt_detect_cfg *c)
@@ -97,8 +101,49 @@ struct mpt_detector *mpt_detector_new(const struct mpt_detect_cfg *c)
 	return d;
 }
 
+struct mpt_detector *mpt_detector_open(const struct mpt_detect_cfg *c, char *err, size_t len)
+{
+	struct mpt_detector *d = mpt_detector_new(c);
+
+	if (!d) {
+		snprintf(err, len, "out of memory");
+		return NULL;
+	}
+	if (c->exceptions && !(d->ex = mpt_exceptions_load(c->exceptions, err, len))) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+int mpt_detector_reload(struct mpt_detector *d, char *err, size_t len)
+{
+	struct mpt_exceptions *x;
+
+	if (!d || !d->cfg.exceptions)
+		return 0;
+	x = mpt_exceptions_load(d->cfg.exceptions, err, len);
+	if (!x)
+		return -1;
+	mpt_exceptions_free(d->ex);
+	d->ex = x;
+	return 0;
+}
+
+unsigned int mpt_detector_exceptions(const struct mpt_detector *d)
+{
+	return d ? mpt_exceptions_count(d->ex) : 0;
+}
+
+const uint64_t *mpt_detector_suppressed(const struct mpt_detector *d)
+{
+	return d->suppressed;
+}
+
 void mpt_detector_free(struct mpt_detector *d)
 {
+	if (d)
+		mpt_exceptions_free(d->ex);
 	free(d);
 }
 
@@ -257,10 +302,20 @@ void mpt_format_detection(enum mpt_format fmt, struct strbuf *sb, enum mpt_detec
 	sb_free(&inner);
 }
 
+uint32_t mpt_detect_unexcepted(struct mpt_detector *d, const struct mpt_view *v)
+{
+	uint32_t hits = mpt_detect(d, v), quiet = hits ? mpt_exceptions_match(d->ex, hits, v) : 0;
+
+	for (int r = 0; quiet && r < MPT_DET_NR; r++)
+		if (quiet & (1u << r))
+			d->suppressed[r]++;
+	return hits & ~quiet;
+}
+
 uint32_t mpt_detect_lines(struct mpt_detector *d, enum mpt_format fmt, struct strbuf *sb,
 			  const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
 {
-	uint32_t hits = mpt_detect(d, v);
+	uint32_t hits = mpt_detect_unexcepted(d, v);
 
 	for (int r = 0; r < MPT_DET_NR; r++)
 		if (hits & (1u << r))

@@ -8,6 +8,7 @@
 #define MPTRACE_DETECT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "decode.h"
@@ -40,12 +41,13 @@ enum mpt_detection_id {
 
 struct mpt_detect_cfg {
 	bool enabled;
-	uint32_t burst_errors; /* MPT-3: this many EPERM/EACCES/ESRCH from one process */
-	uint64_t window_ns;    /* ... within this window (MPT-3, MPT-5) */
-	uint32_t scan_pages;   /* MPT-4: at least this many pages of others queried per window */
-	uint64_t flood_pages;  /* MPT-5: pages asked to move per window by one process */
-	uint64_t cooldown_ns;  /* a rule fires at most once per process per cooldown */
-	uint32_t refused;      /* MPT-9: calls refused by seccomp from one process per window */
+	uint32_t burst_errors;	/* MPT-3: this many EPERM/EACCES/ESRCH from one process */
+	uint64_t window_ns;	/* ... within this window (MPT-3, MPT-5) */
+	uint32_t scan_pages;	/* MPT-4: at least this many pages of others queried per window */
+	uint64_t flood_pages;	/* MPT-5: pages asked to move per window by one process */
+	uint64_t cooldown_ns;	/* a rule fires at most once per process per cooldown */
+	uint32_t refused;	/* MPT-9: calls refused by seccomp from one process per window */
+	const char *exceptions; /* a file of findings to keep quiet (exceptions.h); NULL: none */
 };
 
 void mpt_detect_cfg_default(struct mpt_detect_cfg *c);
@@ -53,10 +55,23 @@ void mpt_detect_cfg_default(struct mpt_detect_cfg *c);
 struct mpt_detector;
 
 struct mpt_detector *mpt_detector_new(const struct mpt_detect_cfg *c);
+/* mpt_detector_new with c->exceptions loaded; NULL with @err saying why. */
+struct mpt_detector *mpt_detector_open(const struct mpt_detect_cfg *c, char *err, size_t len);
+/*
+ * Read the exceptions file again (SIGHUP): 0, or -1 with @err, the ones
+ * loaded before still in force.
+ */
+int mpt_detector_reload(struct mpt_detector *d, char *err, size_t len);
+/* Exceptions in force, and the findings they silenced by rule (an array of MPT_DET_NR). */
+unsigned int mpt_detector_exceptions(const struct mpt_detector *d);
+const uint64_t *mpt_detector_suppressed(const struct mpt_detector *d);
 void mpt_detector_free(struct mpt_detector *d);
 
 /* Rules that @v triggers, as a bit per enum mpt_detection_id. */
 uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v);
+
+/* mpt_detect, less what an exception silences (counted in mpt_detector_suppressed). */
+uint32_t mpt_detect_unexcepted(struct mpt_detector *d, const struct mpt_view *v);
 
 const char *mpt_detection_code(enum mpt_detection_id id);
 
@@ -64,7 +79,10 @@ const char *mpt_detection_code(enum mpt_detection_id id);
 void mpt_format_detection(enum mpt_format fmt, struct strbuf *sb, enum mpt_detection_id id,
 			  const struct mpt_view *trigger, const struct mpt_fmt_ctx *ctx);
 
-/* Run the rules on @v and append a line to @sb for each detection it raises; those raised. */
+/*
+ * Run the rules on @v and append a line to @sb for each detection it raises
+ * and no exception silences; those raised.
+ */
 uint32_t mpt_detect_lines(struct mpt_detector *d, enum mpt_format fmt, struct strbuf *sb,
 			  const struct mpt_view *v, const struct mpt_fmt_ctx *ctx);
 

@@ -1749,6 +1749,7 @@ int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 	const char *subject = cli->nats.subject ? cli->nats.subject : "mptrace.>";
 	struct replay rp = {.cli = cli, .out = stdout};
 	natsSubscription *sub = NULL;
+	char why[512];
 	jsSubOptions so;
 	jsErrCode jerr = 0;
 	struct conn c;
@@ -1763,9 +1764,10 @@ int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 			return 1;
 		}
 		mpt_report_filters(rp.report, cli->command_line);
-	} else if (cli->detect.enabled && !(rp.detect = mpt_detector_new(&cli->detect))) {
-		say("out of memory");
-		return 1;
+	} else if (cli->detect.enabled &&
+		   !(rp.detect = mpt_detector_open(&cli->detect, why, sizeof(why)))) {
+		say("%s", why);
+		return 2;
 	}
 	if (nats_open(&cli->nats, false, stop, NULL, NULL, &c))
 		goto out;

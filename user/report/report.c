@@ -19,11 +19,13 @@ const struct rp_rule_name rp_rules[MPT_DET_NR] = {
 struct mpt_report *mpt_report_new(const struct mpt_detect_cfg *detect)
 {
 	struct mpt_report *r = calloc(1, sizeof(*r));
+	char err[256];
 
 	if (!r)
 		return NULL;
 	r->bin_ns = 1000000; /* 1 ms, doubled as needed */
-	r->detect = mpt_detector_new(detect);
+	/* the exceptions file was read once already, at the start (main) */
+	r->detect = mpt_detector_open(detect, err, sizeof(err));
 	r->index_cap = 1024;
 	r->index = calloc(r->index_cap, sizeof(*r->index));
 	r->arcs = calloc(RP_ARCS, sizeof(*r->arcs));
@@ -343,7 +345,7 @@ static void add_arc(struct mpt_report *r, uint32_t caller, uint32_t target, uint
 static void note_detections(struct mpt_report *r, const struct mpt_view *v,
 			    const struct mpt_fmt_ctx *ctx, uint32_t proc, int64_t wall)
 {
-	uint32_t fired = mpt_detect(r->detect, v);
+	uint32_t fired = mpt_detect_unexcepted(r->detect, v);
 
 	for (unsigned int id = 0; id < MPT_DET_NR; id++) {
 		struct rp_rule *rule = &r->rules[id];

@@ -28,6 +28,7 @@ void mpt_sink_say(const char *msg)
 static void stream_drop(struct mpt_sink *s, int only, int cause, uint32_t tgid, uint64_t count,
 			uint64_t from, uint64_t to);
 static uint64_t boot_ns(void);
+static uint64_t suppressed(const struct mpt_sink *s);
 
 /*
  * Write what is queued. Events the disk refused are counted; once writing
@@ -348,11 +349,13 @@ void mpt_sink_stats(struct mpt_sink *s, struct mpt_tracer *t, bool final)
 			      (unsigned long long)v);
 	}
 	snprintf(json + n, sizeof(json) - n,
-		 "},\"kretprobeMissed\":%llu,\"hooksSkipped\":%llu,\"lineageLost\":%llu,"
+		 "},\"findingsSuppressed\":%llu,\"kretprobeMissed\":%llu,\"hooksSkipped\":%llu,"
+		 "\"lineageLost\":%llu,"
 		 "\"compatTraced\":%s,\"ringBufferQueuedBytes\":%llu,\"ringBufferBytes\":%llu}\n",
-		 (unsigned long long)st.kretprobe_missed, (unsigned long long)st.hooks_skipped,
-		 (unsigned long long)st.proc_lost, mpt_tracer_compat_off(t) ? "false" : "true",
-		 (unsigned long long)queued, (unsigned long long)size);
+		 (unsigned long long)suppressed(s), (unsigned long long)st.kretprobe_missed,
+		 (unsigned long long)st.hooks_skipped, (unsigned long long)st.proc_lost,
+		 mpt_tracer_compat_off(t) ? "false" : "true", (unsigned long long)queued,
+		 (unsigned long long)size);
 	snprintf(table + m, sizeof(table) - m, ", ring buffer %llu of %llu bytes queued%s\n",
 		 (unsigned long long)queued, (unsigned long long)size,
 		 mpt_tracer_compat_off(t) ? ", 32-bit calls NOT traced" : "");
@@ -386,6 +389,14 @@ static void metrics_counts(struct strbuf *b, const struct mpt_sink *s, const str
 	for (int r = 0; r < MPT_DET_NR; r++)
 		mpt_metric_u64(b, "mptrace_detections_total", "rule", mpt_detection_code(r),
 			       s->by_rule[r]);
+	mpt_metric_head(b, "mptrace_detections_suppressed_total", "counter",
+			"Findings an exception silenced (the events were written), by rule.");
+	for (int r = 0; r < MPT_DET_NR; r++)
+		mpt_metric_u64(b, "mptrace_detections_suppressed_total", "rule",
+			       mpt_detection_code(r),
+			       s->detect ? mpt_detector_suppressed(s->detect)[r] : 0);
+	mpt_metric_one(b, "mptrace_exceptions", "gauge", "Exceptions in force (--exceptions).",
+		       mpt_detector_exceptions(s->detect));
 }
 
 /* Prometheus' text format: every series from the start, zeros included, so rates work. */
@@ -487,6 +498,15 @@ int mpt_sink_open_capture(struct mpt_sink *s, const struct mpt_cli *cli, struct 
 	return 0;
 }
 
+static uint64_t suppressed(const struct mpt_sink *s)
+{
+	uint64_t n = 0;
+
+	for (int r = 0; s->detect && r < MPT_DET_NR; r++)
+		n += mpt_detector_suppressed(s->detect)[r];
+	return n;
+}
+
 void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s)
 {
 	struct mpt_stats st;
@@ -531,6 +551,9 @@ void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s)
 		fprintf(stderr, " output_lost=%llu", (unsigned long long)output_lost(s));
 	if (s->cap_lost)
 		fprintf(stderr, " capture_lost=%llu", (unsigned long long)s->cap_lost);
+	if (suppressed(s))
+		fprintf(stderr, "; %llu findings silenced by exceptions",
+			(unsigned long long)suppressed(s));
 	fputc('\n', stderr);
 	mpt_log_next(MPT_LOG_ERR);
 }
