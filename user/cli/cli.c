@@ -29,6 +29,7 @@ static const char doc[] =
     "       mptrace report [OPTIONS] -o r.html FILE...  one page an investigator reads\n"
     "       mptrace verify FILE...             check captures' checksums and hash chain\n"
     "       mptrace capture-info FILE...       a capture's header and counts\n"
+    "       mptrace ship [OPTIONS] FILE...     publish captures to NATS JetStream\n"
     "\n"
     "EXAMPLES:\n"
     "    mptrace                        # every call, one strace-style line each\n"
@@ -800,7 +801,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			ps->done = 1;
 			return 0;
 		}
-		return check_combination(cli, ps);
+		/* --version says it and ends the run, whatever else the line lacks */
+		return ps->done ? 0 : check_combination(cli, ps);
 	case ARGP_KEY_ARG:
 		if (state->arg_num == 0) {
 			static const struct {
