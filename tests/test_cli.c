@@ -117,6 +117,18 @@ static void test_fleet_options(void **state)
 	rejects(PARSE("replay", "--nats", "nats://a:1", "x.mpcap"), "reads the stream, not files");
 	rejects(PARSE("replay", "--nats", "nats://a:1", "--since", "yesterday"),
 		"invalid time 'yesterday'");
+	/* RFC 3339: fractions to the nanosecond, offsets east and west, 't' and ' ' */
+	assert_int_equal(PARSE("replay", "--since", "2023-11-15T00:13:20.5+02:00", "--until",
+			       "2023-11-14t17:13:21.000000001-05:00", "x.mpcap"),
+			 0);
+	assert_int_equal(cli.nats.since_ns, 1700000000500000000ll);
+	assert_int_equal(cli.nats.until_ns, 1700000001000000001ll);
+	assert_int_equal(PARSE("replay", "--since", "2023-11-14 22:13:20z", "x.mpcap"), 0);
+	assert_int_equal(cli.nats.since_ns, 1700000000ll * 1000000000);
+	rejects(PARSE("replay", "--since", "2023-11-14T22:13:20", "x.mpcap"), "RFC 3339");
+	rejects(PARSE("replay", "--since", "2023-11-14T22:13:20+2:00", "x.mpcap"), "RFC 3339");
+	rejects(PARSE("replay", "--since", "2023-11-14T22:13:20.Z", "x.mpcap"), "RFC 3339");
+	rejects(PARSE("replay", "--since", "2023-11-14T22:13:20+24:00", "x.mpcap"), "RFC 3339");
 	/* files too, and the report */
 	assert_int_equal(PARSE("replay", "--since", "1700000000", "x.mpcap"), 0);
 	assert_int_equal(cli.nats.since_ns, 1700000000ll * 1000000000);

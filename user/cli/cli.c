@@ -155,8 +155,10 @@ static const struct argp_option options[] = {
     {"tls-key", OPT_TLS_KEY, "FILE", 0, "client key", 5},
     {"creds", OPT_CREDS, "FILE", 0, "NATS user credentials (JWT and seed)", 5},
     {"since", OPT_SINCE, "TIME", 0,
-     "replay, report: events from TIME (seconds since the epoch, or YYYY-MM-DDTHH:MM:SSZ)", 5},
-    {"until", OPT_UNTIL, "TIME", 0, "replay, report: events up to TIME", 5},
+     "replay, report: events from TIME (seconds since the epoch, or RFC 3339: "
+     "2026-12-03T08:00:00Z, ...+01:00)",
+     2},
+    {"until", OPT_UNTIL, "TIME", 0, "replay, report: events up to TIME", 2},
     {NULL, 0, NULL, 0, "Detections (docs/detections.md), live and in replay:", 3},
     {"detect", OPT_DETECT, NULL, 0, "emit a detection event after each suspicious call", 3},
     {"detect-burst", OPT_DETECT_BURST, "N", 0,
@@ -346,27 +348,61 @@ static bool parse_decimal_ns(const char *arg, int64_t *ns)
 	return true;
 }
 
-/* Seconds since the epoch (fractions allowed), or YYYY-MM-DDTHH:MM:SSZ (UTC). */
-static int parse_time(const char *arg, int64_t *ns, struct parse_state *ps)
+/* The digits of a fraction of a second, to the nanosecond; the rest of @p. */
+static const char *parse_fraction(const char *p, int64_t *ns)
+{
+	int f = 0;
+
+	*ns = 0;
+	if (*p != '.')
+		return p;
+	for (p++; *p >= '0' && *p <= '9'; p++, f++)
+		if (f < 9)
+			*ns = *ns * 10 + (*p - '0');
+	if (!f)
+		return NULL;
+	for (; f < 9; f++)
+		*ns *= 10;
+	return p;
+}
+
+/* RFC 3339: YYYY-MM-DDTHH:MM:SS[.FRACTION](Z|+HH:MM|-HH:MM); 'T' may be 't' or ' '. */
+static bool parse_rfc3339(const char *arg, int64_t *ns)
 {
 	struct tm tm = {0};
-	char *end;
-	double secs;
+	int64_t frac;
+	const char *p;
+	int oh, om, sign = 1;
 
-	if (parse_decimal_ns(arg, ns))
+	if (strlen(arg) < 20 || (arg[10] != 'T' && arg[10] != 't' && arg[10] != ' '))
+		return false;
+	p = strptime(arg, "%Y-%m-%d", &tm);
+	if (p != arg + 10 || !(p = strptime(p + 1, "%H:%M:%S", &tm)) ||
+	    !(p = parse_fraction(p, &frac)))
+		return false;
+	*ns = (int64_t)timegm(&tm) * 1000000000 + frac;
+	if ((*p == 'Z' || *p == 'z') && !p[1])
+		return true;
+	if (*p != '+' && *p != '-')
+		return false;
+	if (*p == '-')
+		sign = -1;
+	if (strlen(p) != 6 || sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59)
+		return false;
+	/* local time at that offset: UTC is the offset earlier */
+	*ns -= sign * ((int64_t)oh * 3600 + om * 60) * 1000000000;
+	return true;
+}
+
+/* Seconds since the epoch (fractions allowed), or an RFC 3339 time. */
+static int parse_time(const char *arg, int64_t *ns, struct parse_state *ps)
+{
+	if (parse_decimal_ns(arg, ns) || parse_rfc3339(arg, ns))
 		return 0;
-	secs = strtod(arg, &end);
-	if (end != arg && !*end && secs > 0 && secs < 1e11) {
-		*ns = (int64_t)(secs * 1e9);
-		return 0;
-	}
-	end = strptime(arg, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end && !*end) {
-		*ns = (int64_t)timegm(&tm) * 1000000000;
-		return 0;
-	}
 	snprintf(ps->err, ps->len,
-		 "invalid time '%s': seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ", arg);
+		 "invalid time '%s': seconds since the epoch, or RFC 3339 "
+		 "(2026-12-03T08:00:00Z, 2026-12-03T09:00:00.5+01:00)",
+		 arg);
 	return -1;
 }
 
