@@ -216,6 +216,8 @@ def trace_checks(tracer, out, notify):
     wait_query('mptrace_detections_total{rule="MPT-1"}', 2, "detections")
     wait_query("sum(mptrace_detections_total)", sum(det.values()), "detections")
     wait_query("sum(mptrace_lost_total)", 0, "losses")
+    # what is queued now, not what the programs saw at their last write (never 0 then)
+    wait_query("mptrace_ring_buffer_queued_bytes", 0, "ring fill once read")
     wait_query('up{job="mptrace"}', 1, "the tracer's target")
     wait_query('count(mptrace_build_info{attach_mode="tracepoint"})', 1, "build info")
     status, text = http("http://127.0.0.1:%d/metrics" % TRACE_PORT)

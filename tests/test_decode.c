@@ -340,8 +340,8 @@ static void test_schema_follows_descriptors(void **state)
 		fail_msg("%s: %s", schema_path, jerr.text);
 	defs = json_object_get(schema, "$defs");
 	for (unsigned int e = 0; (d = mpt_event_desc_at(e)); e++)
-		check_schema_rule(schema, defs, d);
-	check_schema_rule(schema, defs, mpt_event_desc_of(MPT_REC_FLOOD));
+		check_schema_rule(json_object_get(defs, "event"), defs, d);
+	check_schema_rule(json_object_get(defs, "event"), defs, mpt_event_desc_of(MPT_REC_FLOOD));
 	json_decref(schema);
 }
 

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -54,6 +55,8 @@ struct mpt_tracer {
 	bool kview_pmd;	 /* ... and thp:remove_migration_pmd (transparent huge pages) */
 	char events[64]; /* "move_pages, migrate_pages": what is attached */
 	struct ring_buffer *rb;
+	/* the ring's consumer and producer positions, read-only: how much is queued now */
+	const unsigned long *ring_cons, *ring_prod;
 	enum mpt_attach_mode mode;
 	uint64_t received;
 	uint64_t malformed;
@@ -779,6 +782,29 @@ static bool valid_opts(const struct mpt_tracer_opts *o, char *why, size_t len)
 	return true;
 }
 
+/*
+ * The ring's first two pages hold the consumer and the producer position;
+ * mapped read-only beside libbpf's own mapping, they say what is queued now
+ * (libbpf 1.1 has no call for it).
+ */
+static void map_positions(struct mpt_tracer *t)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	int fd = bpf_map__fd(t->skel->maps.events);
+	void *c = mmap(NULL, pg, PROT_READ, MAP_SHARED, fd, 0);
+	void *p = mmap(NULL, pg, PROT_READ, MAP_SHARED, fd, pg);
+
+	if (c == MAP_FAILED || p == MAP_FAILED) {
+		if (c != MAP_FAILED)
+			munmap(c, pg);
+		if (p != MAP_FAILED)
+			munmap(p, pg);
+		return;
+	}
+	t->ring_cons = c;
+	t->ring_prod = p;
+}
+
 int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 		     struct mpt_attach_report *rep)
 {
@@ -825,6 +851,7 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 		mpt_info("32-bit (ia32, x32) calls not traced: %s", t->compat_why);
 
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_sample, t, NULL);
+	map_positions(t);
 	if (!t->rb) {
 		err = -errno;
 		snprintf(rep->error, sizeof(rep->error),
@@ -1197,6 +1224,10 @@ void mpt_tracer_free(struct mpt_tracer *t)
 	if (!t)
 		return;
 	ring_buffer__free(t->rb);
+	if (t->ring_cons) {
+		munmap((void *)t->ring_cons, sysconf(_SC_PAGESIZE));
+		munmap((void *)t->ring_prod, sysconf(_SC_PAGESIZE));
+	}
 	detach_all(t);
 	mptrace_bpf__destroy(t->skel);
 	free(t);
@@ -1278,6 +1309,10 @@ int mpt_check_privileges(char *why, size_t len)
 
 void mpt_tracer_ring_fill(const struct mpt_tracer *t, uint64_t *queued, uint64_t *size)
 {
-	*queued = t->skel->bss ? t->skel->bss->ring_queued : 0;
 	*size = t->opts.ringbuf_bytes;
+	if (t->ring_cons && t->ring_prod)
+		*queued = __atomic_load_n(t->ring_prod, __ATOMIC_ACQUIRE) -
+			  __atomic_load_n(t->ring_cons, __ATOMIC_ACQUIRE);
+	else /* what the programs saw at their last write, not what is left now */
+		*queued = t->skel->bss ? t->skel->bss->ring_queued : 0;
 }
