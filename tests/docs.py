@@ -11,6 +11,7 @@
 - The exceptions example of docs/detections.md is loaded by the same run.
 - docs/operating.md's metrics table names every metric the tracer and the
   shipper serve, and nothing else.
+- Every option in the docs' mptrace command lines is one mptrace takes.
 """
 import glob
 import json
@@ -109,6 +110,26 @@ def first_event(exceptions):
     return metrics
 
 
+def check_options():
+    """Every option the docs' command lines give is one mptrace takes."""
+    helps = subprocess.run([MPTRACE, "--help"], capture_output=True, text=True).stdout
+    for cmd in ("probe", "replay", "report", "verify", "capture-info", "ship"):
+        helps += subprocess.run([MPTRACE, cmd, "--help"], capture_output=True, text=True).stdout
+    known = set(re.findall(r"--[a-z][a-z0-9-]*", helps))
+    n = 0
+    for path in DOCS:
+        for line, body in blocks(path, "sh"):
+            for cmdline in body.splitlines():
+                if not re.match(r"\s*(sudo )?(\S*/)?mptrace ", cmdline):
+                    continue
+                for opt in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", cmdline.split("#")[0]):
+                    n += 1
+                    if opt not in known:
+                        fail("%s:%d: mptrace takes no %s: %s" % (os.path.relpath(path, ROOT),
+                                                                line, opt, cmdline.strip()))
+    return n
+
+
 def check_metrics_table(served):
     doc = open(os.path.join(ROOT, "docs", "operating.md")).read()
     table = doc[doc.index("| metric | type | what |"):]
@@ -133,8 +154,10 @@ def main():
         ex.flush()
         served = first_event(ex.name)
     m = check_metrics_table(served)
+    o = check_options()
     print("docs: %d JSON output examples valid; the README's first event as printed; the "
-          "exceptions example loads; %d metrics documented as served" % (n, m))
+          "exceptions example loads; %d metrics documented as served; %d options in command "
+          "lines, each one mptrace takes" % (n, m, o))
 
 
 if __name__ == "__main__":

@@ -5,9 +5,12 @@ one-line failures, and an mptrace started and waited for until it traces."""
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 
 
 def fail(msg):
@@ -28,6 +31,34 @@ def wait_ready(t, what="mptrace"):
             fail("%s did not start: %s" % (what, err.decode()))
         err += chunk
     return err
+
+
+def stop(p, timeout=30):
+    """SIGTERM, as systemctl stop and timeout(1) pass it on; SIGKILL past @timeout."""
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    return p.returncode
+
+
+class Notify(threading.Thread):
+    """systemd's side of NOTIFY_SOCKET: read all along, as systemd does (a full queue
+    blocks the sender); msgs holds every line received."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.msgs = []
+        self.start()
+
+    def run(self):
+        while True:
+            self.msgs.extend(self.sock.recv(4096).decode().split("\n"))
 
 
 class Env:

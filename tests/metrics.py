@@ -21,12 +21,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
 
-from harness import Env, fail, wait_ready
+from harness import Env, Notify, fail, stop, wait_ready
 from natscluster import Cluster, js_request
 
 ENV = Env(sys.argv[1], "mptrace-metrics-")
@@ -170,21 +169,6 @@ def check_caps(pid):
         fail("threads' effective capabilities: %s" % eff)
 
 
-class Notify(threading.Thread):
-    """systemd's side of NOTIFY_SOCKET: read all along, as systemd does (a full queue blocks)."""
-
-    def __init__(self, path):
-        super().__init__(daemon=True)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(path)
-        self.msgs = []
-        self.start()
-
-    def run(self):
-        while True:
-            self.msgs.append(self.sock.recv(4096).decode())
-
-
 def written(path):
     """What the tracer wrote: events by name, detections by rule."""
     ev, det = collections.Counter(), collections.Counter()
@@ -316,7 +300,6 @@ if __name__ == "__main__":
         for srv in SERVERS:
             if isinstance(srv, Cluster):
                 srv.stop_all()
-            elif srv.poll() is None:
-                srv.send_signal(signal.SIGTERM)
-                srv.wait(30)
+            else:
+                stop(srv)
         ENV.cleanup()

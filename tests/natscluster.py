@@ -8,10 +8,11 @@ make JetStream API requests (create, update, inspect a stream).
 import base64
 import json
 import os
-import signal
 import socket
 import subprocess
 import time
+
+from harness import stop
 
 
 class Cluster:
@@ -45,14 +46,8 @@ class Cluster:
         self.wait_ready()
 
     def stop(self, i):
-        p = self.procs[i]
-        if p and p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        if self.procs[i]:
+            stop(self.procs[i], 10)
         self.procs[i] = None
 
     def stop_all(self):

@@ -22,9 +22,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
+
+from harness import Notify, stop
 
 BUILD = os.path.abspath(sys.argv[1])
 WORK = tempfile.mkdtemp(prefix="mptrace-package-")
@@ -115,19 +116,6 @@ def unit_value(unit, key):
     return m.group(1).split() if m else None
 
 
-class Notify(threading.Thread):
-    def __init__(self, path):
-        super().__init__(daemon=True)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(path)
-        self.msgs = []
-        self.start()
-
-    def run(self):
-        while True:
-            self.msgs.extend(self.sock.recv(4096).decode().split("\n"))
-
-
 def metrics(addr):
     with urllib.request.urlopen("http://%s/metrics" % addr, timeout=10) as r:
         return r.read().decode()
@@ -160,13 +148,7 @@ def check_service():
     try:
         traced(listen)
     finally:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop(p, 60)
     if p.returncode != 0:
         fail("the service exited %d on SIGTERM: %s" % (p.returncode, p.stderr.read().decode()))
     if "STOPPING=1" not in notify.msgs or not glob.glob("/var/lib/mptrace/trace.mpcap.*"):
