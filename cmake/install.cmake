@@ -30,7 +30,7 @@ foreach(cmd trace probe replay report verify capture-info ship)
     set(page mptrace-${cmd})
   endif()
   add_custom_command(
-    OUTPUT ${CMAKE_BINARY_DIR}/man/${page}.8
+    OUTPUT ${CMAKE_BINARY_DIR}/man/${page}.8 ${CMAKE_BINARY_DIR}/man/${page}.8.gz
     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
     COMMAND ${CMAKE_COMMAND} -DMPTRACE=$<TARGET_FILE:mptrace> -DCMD=${cmd} -DPAGE=${page}
             "-DNAME=${MPT_MAN_${cmd}}" -DINCLUDE=${PROJECT_SOURCE_DIR}/docs/man/${page}.h2m
@@ -38,7 +38,7 @@ foreach(cmd trace probe replay report verify capture-info ship)
             -P ${PROJECT_SOURCE_DIR}/cmake/man.cmake
     DEPENDS mptrace ${PROJECT_SOURCE_DIR}/docs/man/${page}.h2m ${PROJECT_SOURCE_DIR}/cmake/man.cmake
     VERBATIM)
-  list(APPEND MPT_MAN_PAGES ${CMAKE_BINARY_DIR}/man/${page}.8)
+  list(APPEND MPT_MAN_PAGES ${CMAKE_BINARY_DIR}/man/${page}.8.gz)
 endforeach()
 add_custom_target(man ALL DEPENDS ${MPT_MAN_PAGES})
 

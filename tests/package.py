@@ -5,7 +5,8 @@
 
 Builds the package from BUILD_DIR (cpack), installs it with apt-get on this
 host, checks every file and what the maintainer scripts made (group,
-directories), the man pages and the bash completion; then starts the daemon
+directories), the installed units (systemd-analyze verify), the man pages
+and the bash completion; then starts the daemon
 as systemd would start it from the installed units (the unit's ExecStart, the
 socket of mptrace.socket passed, NOTIFY_SOCKET), makes real calls and finds
 them in the log, the capture and the metrics; stops it (SIGTERM, as systemctl
@@ -70,12 +71,17 @@ def check_installed(files):
             fail("%s is not installed" % f)
     if run("getent", "group", "mptrace").returncode:
         fail("the package made no group mptrace")
+    units = [os.path.join(UNITS, u) for u in ("mptrace.service", "mptrace.socket",
+                                              "mptrace-ship.service")]
+    r = run("systemd-analyze", "verify", "--man=no", *units)
+    if r.returncode or r.stdout.strip() or r.stderr.strip():
+        fail("systemd-analyze verify of the installed units: %s%s" % (r.stdout, r.stderr))
     for d in ("/var/lib/mptrace", "/var/log/mptrace"):
         st = os.stat(d)
         if st.st_mode & 0o777 != 0o750:
             fail("%s has mode %o" % (d, st.st_mode & 0o777))
     for page in ("mptrace", "mptrace-replay", "mptrace-ship"):
-        if run("man", "-w", page).stdout.strip() != "/usr/share/man/man8/%s.8" % page:
+        if run("man", "-w", page).stdout.strip() != "/usr/share/man/man8/%s.8.gz" % page:
             fail("man %s is not found" % page)
     # the pages say every option --help says
     text = run("man", "-P", "cat", "mptrace", env=dict(os.environ, MANWIDTH="200")).stdout
