@@ -162,7 +162,7 @@ for mode in "${modes[@]}"; do
 	done
 done
 case $pkg in
-linux-image-6.12.*) for mode in "${modes[@]}"; do report held-exec "$mode"; done ;;
+linux-image-6.1.*) for mode in "${modes[@]}"; do report held-exec "$mode"; done ;;
 esac
 report context any
 report test_verifier all
