@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -851,7 +851,6 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 		mpt_info("32-bit (ia32, x32) calls not traced: %s", t->compat_why);
 
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_sample, t, NULL);
-	map_positions(t);
 	if (!t->rb) {
 		err = -errno;
 		snprintf(rep->error, sizeof(rep->error),
@@ -859,6 +858,7 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 		mpt_tracer_free(t);
 		return err;
 	}
+	map_positions(t);
 	*out = t;
 	return 0;
 }
