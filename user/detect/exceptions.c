@@ -89,22 +89,25 @@ static const char *parse_cond(char *tok, struct exception *e)
 	if (!v || !v[1])
 		return "expected KEY=VALUE (exe, container, user)";
 	*v++ = '\0';
+	/* a condition that failed to be kept would widen the exception: out of memory is an error
+	 */
 	if (!strcmp(tok, "exe")) {
 		if (v[0] != '/' || e->exe)
 			return "exe= takes one absolute path";
-		e->exe = strdup(v);
-	} else if (!strcmp(tok, "container")) {
+		return (e->exe = strdup(v)) ? NULL : "out of memory";
+	}
+	if (!strcmp(tok, "container")) {
 		if (e->container || strspn(v, "0123456789abcdef") != strlen(v) || strlen(v) > 64)
 			return "container= takes one container id (lowercase hex), or its start";
-		e->container = strdup(v);
-	} else if (!strcmp(tok, "user")) {
+		return (e->container = strdup(v)) ? NULL : "out of memory";
+	}
+	if (!strcmp(tok, "user")) {
 		if (e->has_uid || parse_user(v, &e->uid))
 			return "user= takes one uid or known user name";
 		e->has_uid = true;
-	} else {
-		return "unknown condition (exe, container, user)";
+		return NULL;
 	}
-	return (e->exe || e->container || e->has_uid) ? NULL : "out of memory";
+	return "unknown condition (exe, container, user)";
 }
 
 /* One line into @e; NULL, or why not. A blank or comment line leaves e->rules 0. */
