@@ -13,7 +13,8 @@
 
 int mpt_verbosity;
 
-static int next_prio = MPT_LOG_ERR;
+/* per thread: the shipper's acknowledgment thread logs beside the main one */
+static _Thread_local int next_prio = MPT_LOG_ERR;
 static bool line_start = true;
 
 void mpt_log_next(int prio)
@@ -121,10 +122,10 @@ void mpt_log_setup_journal(void)
  */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (mpt_verbosity < 1 || (level == LIBBPF_DEBUG && mpt_verbosity < 2))
-		return 0;
 	int n;
 
+	if (mpt_verbosity < 1 || (level == LIBBPF_DEBUG && mpt_verbosity < 2))
+		return 0;
 	mpt_log_next(level == LIBBPF_WARN   ? MPT_LOG_WARNING
 		     : level == LIBBPF_INFO ? MPT_LOG_INFO
 					    : MPT_LOG_DEBUG);
