@@ -123,9 +123,9 @@ int mpt_cap_write_drop(struct mpt_cap_writer *w, uint32_t cause, uint32_t tgid, 
 int mpt_cap_write_clock(struct mpt_cap_writer *w, uint64_t boot_ns, int64_t boot_to_wall_ns);
 /* One hash-chain block and one write (plus fdatasync with sync); rotates when due. */
 int mpt_cap_flush(struct mpt_cap_writer *w);
-/* Events the disk refused, in all. */
 /* Bytes written and files created since open (0 for NULL). */
 void mpt_cap_writer_counts(const struct mpt_cap_writer *w, uint64_t *bytes, uint64_t *files);
+/* Events the disk refused, in all. */
 uint64_t mpt_cap_writer_lost(const struct mpt_cap_writer *w);
 /* Remove what open created (nothing was traced into it): for a start that failed later. */
 void mpt_cap_writer_discard(struct mpt_cap_writer *w);

@@ -60,7 +60,6 @@ struct mpt_cli {
 	uint32_t log_files;
 	struct mpt_nats_opts nats;
 	const char *metrics;	  /* --metrics ADDR:PORT; NULL: none */
-	const char *exceptions;	  /* --exceptions FILE: findings to keep quiet */
 	bool format_html;	  /* report: -f html (the default) */
 	const char *command_line; /* set by main: the report shows what it was made with */
 };

@@ -355,7 +355,7 @@ int main(int argc, char **argv)
 	next_flush = mpt_now_ns(CLOCK_MONOTONIC);
 	sink.mode = mpt_attach_name(mpt_tracer_mode(tracer));
 	sink.start_wall_s = (double)mpt_now_ns(CLOCK_REALTIME) / 1e9;
-	mpt_sink_metrics(&sink, tracer);
+	mpt_sink_publish(&sink, tracer);
 	sink.stream_stats = cli.stats_ms > 0;
 	{
 		struct strbuf h;
@@ -397,8 +397,7 @@ int main(int argc, char **argv)
 			mpt_sink_account(&sink, tracer);
 			if (sink.cap)
 				mpt_cap_flush(sink.cap);
-			mpt_sink_metrics(&sink, tracer);
-			mpt_sink_status(&sink, tracer);
+			mpt_sink_publish(&sink, tracer);
 		}
 		if (sink.stream_stats &&
 		    (stats_wanted || mpt_now_ns(CLOCK_MONOTONIC) >= next_stats)) {

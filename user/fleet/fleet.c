@@ -42,7 +42,6 @@
 #include "log.h"
 #include "metrics.h"
 #include "strbuf.h"
-#include "version.h"
 
 #define DEFAULT_URL "nats://127.0.0.1:4222"
 #define DEFAULT_STREAM "MPTRACE"
@@ -69,10 +68,9 @@ static void say(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Routine news (connected, shipped), and what is wrong but waited out: journald tells them apart.
- */
-#define notice(...) mpt_notice(__VA_ARGS__)
-#define warn(...) (mpt_log_next(MPT_LOG_WARNING), say(__VA_ARGS__), mpt_log_next(MPT_LOG_ERR))
+/* What is wrong but waited out: a warning in the journal (routine news: mpt_notice). */
+#define say_warning(...)                                                                           \
+	(mpt_log_next(MPT_LOG_WARNING), say(__VA_ARGS__), mpt_log_next(MPT_LOG_ERR))
 
 static int64_t mono_ms(void)
 {
@@ -229,15 +227,15 @@ static int nats_open(const struct mpt_nats_opts *o, bool wait, volatile int *sto
 			goto out;
 		}
 		if (!waiting)
-			warn("waiting for NATS at %s: %s", redacted(urls, shown, sizeof(shown)),
-			     last_error(s));
+			say_warning("waiting for NATS at %s: %s",
+				    redacted(urls, shown, sizeof(shown)), last_error(s));
 		waiting = true;
 		nap(1000, stop);
 		if (*stop)
 			goto out;
 	}
 	if (waiting)
-		notice("connected to NATS at %s", redacted(urls, shown, sizeof(shown)));
+		mpt_notice("connected to NATS at %s", redacted(urls, shown, sizeof(shown)));
 	jsOptions_Init(&jo);
 	jo.Wait = 5000;
 	jo.PublishAsync.MaxPending = IN_FLIGHT;
@@ -320,13 +318,14 @@ static int ensure_stream(struct conn *c, const char *stream, const char *subject
 			return -1;
 		}
 		if (!waiting)
-			warn("waiting for JetStream to take stream %s: %s (JetStream error %d)",
-			     stream, last_error(s), (int)jerr);
+			say_warning(
+			    "waiting for JetStream to take stream %s: %s (JetStream error %d)",
+			    stream, last_error(s), (int)jerr);
 		waiting = true;
 		nap(1000, stop);
 	}
 	if (waiting)
-		notice("JetStream takes stream %s", stream);
+		mpt_notice("JetStream takes stream %s", stream);
 	return 0;
 }
 
@@ -399,8 +398,8 @@ static int ensure_stream_once(struct conn *c, const char *stream, const char *su
 		s = js_AddStream(&si, c->js, &cfg, NULL, &jerr);
 		if (s == NATS_OK) {
 			jsStreamInfo_Destroy(si);
-			notice("created stream %s (subjects %s, %d replicas)", stream, subjects[0],
-			       (int)cfg.Replicas);
+			mpt_notice("created stream %s (subjects %s, %d replicas)", stream,
+				   subjects[0], (int)cfg.Replicas);
 			return 0;
 		}
 	}
@@ -534,8 +533,7 @@ static void ship_metrics(struct shipper *sh)
 	if (acked_wall && (pending || !sh->idle) && now > acked_wall)
 		lag = now - acked_wall;
 	sb_init(&b);
-	mpt_metric_head(&b, "mptrace_build_info", "gauge", "The running build; always 1.");
-	sb_printf(&b, "mptrace_build_info{version=\"%s\",command=\"ship\"} 1\n", MPTRACE_VERSION);
+	mpt_metric_build_info(&b, "command", "ship");
 	mpt_metric_one(&b, "mptrace_ship_published_total", "counter",
 		       "Messages published (resends included).", sh->published);
 	mpt_metric_one(&b, "mptrace_ship_acked_total", "counter",
@@ -594,7 +592,7 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 			/* each outage is said when it ends, so the next one is said too */
 			if (sh->outage) {
 				sh->outage = false;
-				notice("publishing works again");
+				mpt_notice("publishing works again");
 			}
 		}
 		if (sh->waiting || sh->failed)
@@ -641,7 +639,7 @@ static void save_state(struct shipper *sh, bool force)
 		return;
 	}
 	if (sh->state_failing)
-		notice("writing the state %s works again", sh->cli->nats.state);
+		mpt_notice("writing the state %s works again", sh->cli->nats.state);
 	sh->state_failing = false;
 	sh->saved = p;
 }
@@ -1066,7 +1064,8 @@ static int publish_lost(struct shipper *sh, uint32_t from, uint32_t to,
 	msg_id(sh, from, 0, ":lost", id, sizeof(id));
 	snprintf(sh->lost_id, sizeof(sh->lost_id), "%s", id);
 	sh->lost_to = to;
-	warn("capture files %u to %u of the set were removed before they were shipped", from, to);
+	say_warning("capture files %u to %u of the set were removed before they were shipped", from,
+		    to);
 	sh->files_lost += to - from + 1;
 	return publish(sh, "lost", id, body, n, NULL, fmt, (struct pos){to + 1, 0});
 }
@@ -1443,9 +1442,10 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 	if (!*stop && !drain_acks(&sh))
 		rewind_to_acked(&sh);
 	save_state(&sh, true);
-	notice("shipped %" PRIu64 " records to stream %s, subject %s (%" PRIu64 " already there)%s",
-	       sh.shipped, sh.stream, sh.subject, sh.duplicates,
-	       sh.files_lost ? "; capture files were lost before shipping" : "");
+	mpt_notice("shipped %" PRIu64 " records to stream %s, subject %s (%" PRIu64
+		   " already there)%s",
+		   sh.shipped, sh.stream, sh.subject, sh.duplicates,
+		   sh.files_lost ? "; capture files were lost before shipping" : "");
 	rc = 0;
 out:
 	if (sh.c.nc)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "version.h"
 
 /* Scrapers are few; a client that holds a connection open cannot hold more. */
 #define MPT_METRICS_CONNS 8
@@ -25,7 +26,6 @@ struct mpt_metrics {
 	pthread_mutex_t lock;
 	char *text;
 	size_t len;
-	uint64_t scrapes;
 };
 
 static int parse_addr(const char *addr, char *host, size_t hlen, char *port, size_t plen)
@@ -158,7 +158,6 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 			code = MHD_HTTP_SERVICE_UNAVAILABLE;
 		r = MHD_create_response_from_buffer(m->len, m->text ? m->text : (void *)"",
 						    MHD_RESPMEM_MUST_COPY);
-		m->scrapes++;
 		pthread_mutex_unlock(&m->lock);
 		if (r)
 			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -207,21 +206,6 @@ void mpt_metrics_publish(struct mpt_metrics *m, const char *text, size_t len)
 	pthread_mutex_unlock(&m->lock);
 }
 
-uint64_t mpt_metrics_scrapes(struct mpt_metrics *m)
-{
-	uint64_t n;
-
-	pthread_mutex_lock(&m->lock);
-	n = m->scrapes;
-	pthread_mutex_unlock(&m->lock);
-	return n;
-}
-
-int mpt_metrics_port(const struct mpt_metrics *m)
-{
-	return m ? m->port : 0;
-}
-
 void mpt_metrics_free(struct mpt_metrics *m)
 {
 	if (!m)
@@ -241,14 +225,10 @@ void mpt_metric_head(struct strbuf *sb, const char *name, const char *type, cons
 	sb_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void sample_start(struct strbuf *sb, const char *name, const char *label, const char *value)
+/* LABEL="VALUE", the value escaped as the text format asks */
+static void put_label(struct strbuf *sb, const char *label, const char *value)
 {
-	sb_puts(sb, name);
-	if (!label) {
-		sb_putc(sb, ' ');
-		return;
-	}
-	sb_printf(sb, "{%s=\"", label);
+	sb_printf(sb, "%s=\"", label);
 	for (const char *p = value; *p; p++) {
 		if (*p == '\\' || *p == '"')
 			sb_putc(sb, '\\');
@@ -257,7 +237,18 @@ static void sample_start(struct strbuf *sb, const char *name, const char *label,
 		else
 			sb_putc(sb, *p);
 	}
-	sb_puts(sb, "\"} ");
+	sb_putc(sb, '"');
+}
+
+static void sample_start(struct strbuf *sb, const char *name, const char *label, const char *value)
+{
+	sb_puts(sb, name);
+	if (label) {
+		sb_putc(sb, '{');
+		put_label(sb, label, value);
+		sb_putc(sb, '}');
+	}
+	sb_putc(sb, ' ');
 }
 
 void mpt_metric_u64(struct strbuf *sb, const char *name, const char *label, const char *value,
@@ -277,6 +268,14 @@ void mpt_metric_f64(struct strbuf *sb, const char *name, const char *label, cons
 		sb_printf(sb, "%lld\n", (long long)v);
 	else
 		sb_printf(sb, "%.15g\n", v);
+}
+
+void mpt_metric_build_info(struct strbuf *sb, const char *label, const char *value)
+{
+	mpt_metric_head(sb, "mptrace_build_info", "gauge", "The running build; always 1.");
+	sb_printf(sb, "mptrace_build_info{version=\"%s\",", MPTRACE_VERSION);
+	put_label(sb, label, value);
+	sb_puts(sb, "} 1\n");
 }
 
 void mpt_metric_one(struct strbuf *sb, const char *name, const char *type, const char *help,

@@ -25,10 +25,6 @@ int mpt_metrics_listen(const char *addr, struct mpt_metrics **out, char *err, si
 int mpt_metrics_serve(struct mpt_metrics *m, char *err, size_t len);
 /* What the next scrape gets; copied. */
 void mpt_metrics_publish(struct mpt_metrics *m, const char *text, size_t len);
-/* Scrapes answered so far. */
-uint64_t mpt_metrics_scrapes(struct mpt_metrics *m);
-/* The bound port (for ":0" in tests). */
-int mpt_metrics_port(const struct mpt_metrics *m);
 void mpt_metrics_free(struct mpt_metrics *m);
 
 /* The text format's pieces: "# HELP" and "# TYPE" once per metric, then its samples. */
@@ -38,6 +34,8 @@ void mpt_metric_u64(struct strbuf *sb, const char *name, const char *label, cons
 		    uint64_t v);
 void mpt_metric_f64(struct strbuf *sb, const char *name, const char *label, const char *value,
 		    double v);
+/* mptrace_build_info{version="...",@label="@value"} 1, with its head. */
+void mpt_metric_build_info(struct strbuf *sb, const char *label, const char *value);
 /* Both in one: a metric with no labels. */
 void mpt_metric_one(struct strbuf *sb, const char *name, const char *type, const char *help,
 		    double v);

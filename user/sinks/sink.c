@@ -362,9 +362,9 @@ void mpt_sink_stats(struct mpt_sink *s, struct mpt_tracer *t, bool final)
 	stream_line(s, -1, json, table);
 }
 
-static void metrics_counts(struct strbuf *b, const struct mpt_sink *s, const struct mpt_stats *st)
+static void metrics_counts(struct strbuf *b, const struct mpt_sink *s, const struct mpt_stats *st,
+			   const uint64_t *cur)
 {
-	uint64_t cur[MPT_CAP_DROP_NR];
 	const struct mpt_event_desc *d;
 
 	mpt_metric_head(b, "mptrace_events_total", "counter",
@@ -378,7 +378,6 @@ static void metrics_counts(struct strbuf *b, const struct mpt_sink *s, const str
 		       st->summed_calls);
 	mpt_metric_head(b, "mptrace_lost_total", "counter",
 			"Calls not recorded, or records not written, by cause.");
-	loss_counts(s, st, cur);
 	for (int k = 0; k < MPT_CAP_DROP_NR; k++)
 		if (k != MPT_STAT_EVENTS)
 			mpt_metric_u64(b, "mptrace_lost_total", "cause", mpt_cap_drop_cause(k),
@@ -400,21 +399,17 @@ static void metrics_counts(struct strbuf *b, const struct mpt_sink *s, const str
 }
 
 /* Prometheus' text format: every series from the start, zeros included, so rates work. */
-void mpt_sink_metrics(struct mpt_sink *s, struct mpt_tracer *t)
+static void publish_metrics(struct mpt_sink *s, struct mpt_tracer *t, const struct mpt_stats *st,
+			    const uint64_t *cur)
 {
 	uint64_t queued = 0, size = 0, bytes, files;
-	struct mpt_stats st;
 	struct strbuf b;
 
-	if (!s->metrics || mpt_tracer_stats(t, &st))
-		return;
 	sb_init(&b);
-	mpt_metric_head(&b, "mptrace_build_info", "gauge", "The running build; always 1.");
-	sb_printf(&b, "mptrace_build_info{version=\"%s\",attach_mode=\"%s\"} 1\n", MPTRACE_VERSION,
-		  s->mode);
+	mpt_metric_build_info(&b, "attach_mode", s->mode);
 	mpt_metric_one(&b, "mptrace_start_time_seconds", "gauge",
 		       "When tracing started, seconds since the epoch.", s->start_wall_s);
-	metrics_counts(&b, s, &st);
+	metrics_counts(&b, s, st, cur);
 	mpt_tracer_ring_fill(t, &queued, &size);
 	mpt_metric_one(&b, "mptrace_ring_buffer_queued_bytes", "gauge",
 		       "Bytes in the ring buffer not yet read.", queued);
@@ -435,15 +430,10 @@ void mpt_sink_metrics(struct mpt_sink *s, struct mpt_tracer *t)
 	sb_free(&b);
 }
 
-void mpt_sink_status(struct mpt_sink *s, struct mpt_tracer *t)
+static void notify_status(const struct mpt_sink *s, struct mpt_tracer *t, const uint64_t *cur)
 {
-	uint64_t cur[MPT_CAP_DROP_NR], lost = 0, found = 0, now = boot_ns();
-	struct mpt_stats st;
+	uint64_t lost = 0, found = 0;
 
-	if (now < s->next_status_ns || mpt_tracer_stats(t, &st))
-		return;
-	s->next_status_ns = now + 1000000000ull;
-	loss_counts(s, &st, cur);
 	for (int k = 0; k < MPT_CAP_DROP_NR; k++)
 		lost += cur[k];
 	for (int r = 0; r < MPT_DET_NR; r++)
@@ -451,6 +441,23 @@ void mpt_sink_status(struct mpt_sink *s, struct mpt_tracer *t)
 	sd_notifyf(0, "STATUS=tracing %s via %s: %llu events, %llu lost, %llu detections",
 		   mpt_tracer_events(t), s->mode, (unsigned long long)s->emitted,
 		   (unsigned long long)lost, (unsigned long long)found);
+}
+
+void mpt_sink_publish(struct mpt_sink *s, struct mpt_tracer *t)
+{
+	uint64_t cur[MPT_CAP_DROP_NR], now = boot_ns();
+	bool status = now >= s->next_status_ns;
+	struct mpt_stats st;
+
+	if ((!s->metrics && !status) || mpt_tracer_stats(t, &st))
+		return;
+	loss_counts(s, &st, cur);
+	if (s->metrics)
+		publish_metrics(s, t, &st, cur);
+	if (status) {
+		s->next_status_ns = now + 1000000000ull;
+		notify_status(s, t, cur);
+	}
 }
 
 void mpt_read_boot_id(char *buf, size_t len)
@@ -509,6 +516,7 @@ static uint64_t suppressed(const struct mpt_sink *s)
 
 void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s)
 {
+	uint64_t quiet = suppressed(s);
 	struct mpt_stats st;
 
 	if (mpt_tracer_stats(t, &st)) {
@@ -551,9 +559,9 @@ void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s)
 		fprintf(stderr, " output_lost=%llu", (unsigned long long)output_lost(s));
 	if (s->cap_lost)
 		fprintf(stderr, " capture_lost=%llu", (unsigned long long)s->cap_lost);
-	if (suppressed(s))
+	if (quiet)
 		fprintf(stderr, "; %llu findings silenced by exceptions",
-			(unsigned long long)suppressed(s));
+			(unsigned long long)quiet);
 	fputc('\n', stderr);
 	mpt_log_next(MPT_LOG_ERR);
 }

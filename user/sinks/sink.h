@@ -71,10 +71,11 @@ void mpt_sink_process(void *ctx, const struct mpt_proc_event *p);
 void mpt_sink_flush(struct mpt_sink *s);
 /* Losses since the last look, as drop records (capture, and the stream with stats). */
 int mpt_sink_account(struct mpt_sink *s, struct mpt_tracer *t);
-/* The metrics' text, published for the next scrape (--metrics). */
-void mpt_sink_metrics(struct mpt_sink *s, struct mpt_tracer *t);
-/* systemd's STATUS= with live counts, at most once a second. */
-void mpt_sink_status(struct mpt_sink *s, struct mpt_tracer *t);
+/*
+ * The live counts, read once: the metrics' text for the next scrape
+ * (--metrics), and systemd's STATUS= at most once a second.
+ */
+void mpt_sink_publish(struct mpt_sink *s, struct mpt_tracer *t);
 /* A stats record into the stream (--stats-interval). */
 void mpt_sink_stats(struct mpt_sink *s, struct mpt_tracer *t, bool final);
 int mpt_sink_open_capture(struct mpt_sink *s, const struct mpt_cli *cli, struct mpt_tracer *t,
