@@ -20,7 +20,7 @@ import sys
 CLASSES = ["memory_activity", "detection_finding"]
 # the objects mptrace fills; anything else in its output is an error
 OBJECTS = ["actor", "analytic", "attack", "container", "device", "evidences", "file",
-           "finding_info", "metadata", "os", "process", "product", "tactic", "technique",
+           "finding_info", "image", "metadata", "os", "process", "product", "tactic", "technique",
            "user"]
 
 

@@ -243,8 +243,17 @@ static void test_filters(void **state)
 
 	rejects(PARSE("--host-only", "--containers-only"), "exclude each other");
 	rejects(PARSE("--container", "abc", "--host-only"), "exclude each other");
-	rejects(PARSE("--container", "ABC"), "invalid --container 'ABC'");
-	rejects(PARSE("--container", "3f4e-"), "invalid --container");
+	/* not an id: a name, checked in user space on verified containers */
+	assert_int_equal(PARSE("--container", "web-1", "--pod", "prod/shop"), 0);
+	assert_int_equal(cli.tracer.filter.n_container_name, 1);
+	assert_string_equal(cli.tracer.filter.container_name[0], "web-1");
+	assert_string_equal(cli.tracer.filter.pod[0], "prod/shop");
+	assert_true(mpt_filter_has_names(&cli.tracer.filter));
+	rejects(PARSE("--container", "3f4e", "--container", "web"), "ids or names, not both");
+	rejects(PARSE("--pod", "prod/shop", "--host-only"), "exclude each other");
+	rejects(PARSE("--pod", "shop"), "invalid --pod 'shop'");
+	rejects(PARSE("--pod", "/shop"), "invalid --pod");
+	rejects(PARSE("--pod", "a/b/c"), "invalid --pod");
 	rejects(PARSE("--container", ""), "invalid --container");
 	rejects(PARSE("--container",
 		      "00000000000000000000000000000000000000000000000000000000000000000"),

@@ -16,6 +16,10 @@
 #include <cmocka.h>
 
 #include "container.h"
+#include "runtime.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define ID "3f4e2a1b9c0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f"
 #define ID2 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -69,6 +73,107 @@ static void test_runtimes(void **state)
 	expect("/docker/" ID "/docker/" ID2, ID, "docker", "");
 	expect("/system.slice/docker-" ID ".scope/docker-" ID2 ".scope", ID, "docker", "");
 	expect("/system.slice/docker-" ID ".scope/init.scope", ID, "docker", "");
+}
+
+#define CID "3f4e2a1b9c0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f"
+
+/* @text into @root/@rel, its directories made. */
+static void put_file(const char *root, const char *rel, const char *text)
+{
+	char path[4096], cmd[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+	assert_int_equal(system(cmd), 0);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static const char docker_state[] =
+    "{\"id\":\"" CID "\",\"cgroup_paths\":{\"\":\"/sys/fs/cgroup/system.slice/docker-" CID
+    ".scope\"},\"config\":{\"labels\":[\"bundle=/run/containerd/x\"]}}";
+
+/* Docker and CRI-O from their files; damaged and hostile files leave the id unverified. */
+static void test_runtime_files(void **state)
+{
+	char root[] = "/tmp/mpt-runtime-XXXXXX", cmd[128];
+	const char *docker_cg = "/system.slice/docker-" CID ".scope";
+	struct mpt_ctr_meta m;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	put_file(root, "run/docker/runtime-runc/moby/" CID "/state.json", docker_state);
+	put_file(root, "var/lib/docker/containers/" CID "/config.v2.json",
+		 "{\"Name\":\"/web\\u001b1\",\"Image\":\"sha256:abc\",\"Config\":{\"Image\":"
+		 "\"nginx:1\",\"Labels\":{\"tier\":\"front\",\"app\":\"shop\","
+		 "\"io.kubernetes.x\":\"y\"}}}");
+	mpt_runtime_read(root, CID, docker_cg, &m);
+	assert_int_equal(m.verify, MPT_CTR_VERIFIED);
+	assert_string_equal(m.name, "web?1");
+	assert_string_equal(m.image, "nginx:1");
+	assert_string_equal(m.image_id, "sha256:abc");
+	assert_string_equal(m.labels, "app=shop\ntier=front\n");
+	/* below the container's cgroup is in it; beside it is not */
+	mpt_runtime_read(root, CID, "/system.slice/docker-" CID ".scope/inner", &m);
+	assert_int_equal(m.verify, MPT_CTR_VERIFIED);
+	mpt_runtime_read(root, CID, "/user.slice/docker-" CID ".scope", &m);
+	assert_int_equal(m.verify, MPT_CTR_ELSEWHERE);
+	assert_string_equal(m.name, "");
+	mpt_runtime_read(root, CID, "/system.slice/docker-" CID ".scopex", &m);
+	assert_int_equal(m.verify, MPT_CTR_ELSEWHERE);
+	mpt_runtime_read(root, "aaaa2a1b9c0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f",
+			 docker_cg, &m);
+	assert_int_equal(m.verify, MPT_CTR_UNKNOWN);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/run/docker", root);
+	assert_int_equal(system(cmd), 0);
+
+	/* CRI-O: everything in the annotations */
+	put_file(root, "run/runc/" CID "/state.json",
+		 "{\"id\":\"" CID "\",\"config\":{\"cgroups\":{\"path\":\"/crio/" CID "\"},"
+		 "\"labels\":[\"io.kubernetes.container.name=api\",\"io.kubernetes.pod.name=p\","
+		 "\"io.kubernetes.pod.namespace=ns\",\"io.kubernetes.cri-o.ImageName=img:2\","
+		 "\"io.kubernetes.cri-o.ImageRef=sha256:def\","
+		 "\"io.kubernetes.cri-o.Labels={\\\"team\\\":\\\"a\\\"}\"]}}");
+	mpt_runtime_read(root, CID, "/crio/" CID, &m);
+	assert_int_equal(m.verify, MPT_CTR_VERIFIED);
+	assert_string_equal(m.name, "api");
+	assert_string_equal(m.pod_name, "p");
+	assert_string_equal(m.pod_namespace, "ns");
+	assert_string_equal(m.image, "img:2");
+	assert_string_equal(m.image_id, "sha256:def");
+	assert_string_equal(m.labels, "team=a\n");
+
+	/* half-written, a symlink, too big: unverified, never a crash or a wait */
+	put_file(root, "run/runc/" CID "/state.json", "{\"id\":\"" CID "\",\"cgr");
+	mpt_runtime_read(root, CID, "/crio/" CID, &m);
+	assert_int_equal(m.verify, MPT_CTR_UNKNOWN);
+	{
+		char path[4096];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/run/runc/" CID "/state.json", root);
+		unlink(path);
+		assert_int_equal(symlink("/etc/hostname", path), 0);
+		mpt_runtime_read(root, CID, "/crio/" CID, &m);
+		assert_int_equal(m.verify, MPT_CTR_UNKNOWN);
+		unlink(path);
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fprintf(f, "{\"id\":\"%s\",\"pad\":\"", CID);
+		for (int i = 0; i < (5 << 20) / 64; i++)
+			fputs("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+			      f);
+		fputs("\"}", f);
+		fclose(f);
+		mpt_runtime_read(root, CID, "/crio/" CID, &m);
+		assert_int_equal(m.verify, MPT_CTR_UNKNOWN);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void test_host_paths(void **state)
@@ -153,6 +258,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_runtimes),
 	    cmocka_unit_test(test_host_paths),
+	    cmocka_unit_test(test_runtime_files),
 	    cmocka_unit_test(test_malformed),
 	};
 	return cmocka_run_group_tests_name("container", tests, NULL, NULL);

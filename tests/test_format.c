@@ -521,6 +521,7 @@ static void test_context_fields(void **state)
 	    "3f4e2a1b9c0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f",
 	    "docker",
 	    "",
+	    NULL,
 	    NULL};
 	struct mpt_view v;
 	const char *why;
@@ -708,9 +709,9 @@ static void test_migrate_pages(void **state)
 	root = json();
 	args = json_object_get(root, "args");
 	assert_true(json_is_true(json_object_get(json_array_get(args, 2), "changedDuringCall")));
-	assert_int_equal(
-	    json_integer_value(json_array_get(json_object_get(json_array_get(args, 2), "dataAtExit"), 0)),
-	    1);
+	assert_int_equal(json_integer_value(json_array_get(
+			     json_object_get(json_array_get(args, 2), "dataAtExit"), 0)),
+			 1);
 	json_decref(root);
 	m.ev.changed = 0;
 

@@ -18,7 +18,7 @@
 #define MPT_CAP_MAGIC "MPTCAP\r\n"
 #define MPT_CAP_MAGIC_LEN 8
 #define MPT_CAP_MAJOR 1
-#define MPT_CAP_MINOR 3
+#define MPT_CAP_MINOR 4
 #define MPT_CAP_PREAMBLE_SIZE 16
 #define MPT_CAP_REC_HDR_SIZE 12
 /* No record is larger: a length beyond it is damage, never an allocation. */
@@ -190,8 +190,14 @@ void mpt_cap_reader_free(struct mpt_cap_reader *r);
 /* The last verified chain hash, hex, into @out (65 bytes). */
 void mpt_cap_reader_chain_head(const struct mpt_cap_reader *r, char *out);
 
-/* An EVENT record's payload: the kernel record and the strings the user side added. */
-#define MPT_CAP_EVENT_STRINGS_MAX (5 * (2 + 4096))
+/*
+ * An EVENT record's payload: the kernel record and the strings the user side
+ * added; since 1.4, for a container's record, what its runtime says of it:
+ * a u16 0xffff mark, then the verdict and eight strings (MPT_CAP_CTR_MAX).
+ */
+#define MPT_CAP_CTR_MARK 0xffff
+#define MPT_CAP_CTR_MAX (2 + 1 + 7 * (2 + MPT_CTR_STR_MAX) + 2 + MPT_CTR_LABELS_MAX)
+#define MPT_CAP_EVENT_STRINGS_MAX (5 * (2 + 4096) + MPT_CAP_CTR_MAX)
 /*
  * Encode @v as an EVENT payload into @out; its length, 0 when @cap is too
  * small. With @lineage, @v's lineage follows the strings (what ship sends).
@@ -218,6 +224,7 @@ struct mpt_cap_event_buf {
 	unsigned char *event;
 	size_t cap;
 	char str[5][4097];
+	struct mpt_ctr_meta ctr_meta;
 	struct mpt_cap_proc procs[1 + MPT_ANCESTORS_MAX];
 	struct mpt_lineage_view lineage;
 };

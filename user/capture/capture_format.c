@@ -75,10 +75,72 @@ int mpt_cap_grow(unsigned char **p, size_t *cap, size_t need)
 	return 0;
 }
 
+/* The fields of struct mpt_ctr_meta a record keeps, in their order. */
+#define CTR_FIELDS(m)                                                                              \
+	{                                                                                          \
+		(m)->name, (m)->image, (m)->image_id, (m)->image_digest, (m)->pod_name,            \
+		    (m)->pod_namespace, (m)->pod_uid, (m)->labels                                  \
+	}
+static const size_t ctr_field_cap[] = {MPT_CTR_STR_MAX, MPT_CTR_STR_MAX,   MPT_CTR_STR_MAX,
+				       MPT_CTR_STR_MAX, MPT_CTR_STR_MAX,   MPT_CTR_STR_MAX,
+				       MPT_CTR_STR_MAX, MPT_CTR_LABELS_MAX};
+#define N_CTR_FIELDS (sizeof(ctr_field_cap) / sizeof(ctr_field_cap[0]))
+
+/* What the runtime said of a container, after the strings; nothing for none (its size). */
+static uint32_t encode_ctr_meta(const struct mpt_ctr_meta *m, unsigned char *out)
+{
+	uint32_t off = 3;
+
+	if (!m || m->verify == MPT_CTR_UNCHECKED)
+		return 0;
+	const char *str[] = CTR_FIELDS(m);
+
+	put16(out, MPT_CAP_CTR_MARK);
+	out[2] = m->verify;
+	for (size_t i = 0; i < N_CTR_FIELDS; i++) {
+		size_t n = strnlen(str[i], ctr_field_cap[i] - 1);
+
+		put16(out + off, n);
+		memcpy(out + off + 2, str[i], n);
+		off += 2 + n;
+	}
+	return off;
+}
+
+/* The block encode_ctr_meta wrote, at @p: its length, or 0 when it does not hold together. */
+static size_t decode_ctr_meta(struct mpt_ctr_meta *m, const unsigned char *p, size_t len)
+{
+	size_t off = 3;
+
+	memset(m, 0, sizeof(*m));
+	if (len < 3 || get16(p) != MPT_CAP_CTR_MARK || !p[2] || p[2] >= MPT_CTR_VERIFY_NR)
+		return 0;
+	m->verify = p[2];
+	char *str[] = CTR_FIELDS(m);
+
+	for (size_t i = 0; i < N_CTR_FIELDS; i++) {
+		size_t n;
+
+		if (len - off < 2 || (n = get16(p + off)) >= ctr_field_cap[i] || n > len - off - 2)
+			return 0;
+		/* a hostile file's control characters say nothing to a terminal */
+		for (size_t k = 0; k < n; k++) {
+			unsigned char c = p[off + 2 + k];
+
+			str[i][k] = (c < 0x20 && !(c == '\n' && i == N_CTR_FIELDS - 1)) || c == 0x7f
+					? '?'
+					: (char)c;
+		}
+		str[i][n] = '\0';
+		off += 2 + n;
+	}
+	return off;
+}
+
 /* The five strings after the kernel record, each u16 length + bytes; returns their size. */
 uint32_t mpt_cap_encode_strings(const struct mpt_enrich *en, unsigned char *tail)
 {
-	static const struct mpt_enrich none = {"", "", "", "", "", NULL};
+	static const struct mpt_enrich none = {"", "", "", "", "", NULL, NULL};
 	const char *str[N_STRINGS];
 	uint32_t tlen = 0;
 
@@ -95,7 +157,7 @@ uint32_t mpt_cap_encode_strings(const struct mpt_enrich *en, unsigned char *tail
 			memcpy(tail + tlen + 2, str[i], n);
 		tlen += 2 + n;
 	}
-	return tlen;
+	return tlen + encode_ctr_meta(en->ctr_meta, tail + tlen);
 }
 
 size_t mpt_cap_proc_encode(const struct mpt_proc_info *p, unsigned char *out)
@@ -255,7 +317,18 @@ int mpt_cap_event_decode(struct mpt_cap_event_buf *b, const void *payload, size_
 	it->enrich.container_runtime = b->str[3];
 	it->enrich.pod_uid = b->str[4];
 	it->enrich.lineage = NULL;
+	it->enrich.ctr_meta = NULL;
 	it->view.enrich = &it->enrich;
+	if (len - off >= 2 && get16(p + off) == MPT_CAP_CTR_MARK) {
+		size_t n = decode_ctr_meta(&b->ctr_meta, p + off, len - off);
+
+		if (!n) {
+			*why = "bad container block";
+			return -1;
+		}
+		it->enrich.ctr_meta = &b->ctr_meta;
+		off += n;
+	}
 	/* what a message carries after its strings: its lineage */
 	if (off < len) {
 		if (decode_lineage(b, p + off, len - off)) {

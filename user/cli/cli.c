@@ -56,6 +56,7 @@ enum {
 	OPT_COMM,
 	OPT_CGROUP,
 	OPT_CONTAINER,
+	OPT_POD,
 	OPT_MNTNS,
 	OPT_PIDNS,
 	OPT_HOST_ONLY,
@@ -117,8 +118,12 @@ static const struct argp_option options[] = {
     {"comm", OPT_COMM, "COMM", 0, "calls made by a task named COMM (exact, up to 15 bytes)", 1},
     {"cgroup", OPT_CGROUP, "PATH|ID", 0, "calls from cgroup v2 PATH (or id) or any cgroup below it",
      1},
-    {"container", OPT_CONTAINER, "ID", 0,
-     "calls from the container whose id starts with ID (also one started later)", 1},
+    {"container", OPT_CONTAINER, "ID|NAME", 0,
+     "calls from the container whose id starts with ID (also one started later), or named "
+     "NAME by its runtime (verified containers only)",
+     1},
+    {"pod", OPT_POD, "NS/NAME", 0,
+     "calls from a container of Kubernetes pod NAME in namespace NS (from the runtime)", 1},
     {"mntns", OPT_MNTNS, "INODE", 0, "calls from mount namespace INODE", 1},
     {"pidns", OPT_PIDNS, "INODE", 0, "calls from pid namespace INODE", 1},
     {"host-only", OPT_HOST_ONLY, NULL, 0, "calls from processes in no container", 1},
@@ -521,8 +526,10 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 		return EINVAL;
 	}
 
-	if (cli->tracer.filter.n_container && cli->tracer.filter.scope == MPT_SCOPE_HOST_ONLY) {
-		snprintf(ps->err, ps->len, "--container and --host-only exclude each other");
+	if ((cli->tracer.filter.n_container || mpt_filter_has_names(&cli->tracer.filter)) &&
+	    cli->tracer.filter.scope == MPT_SCOPE_HOST_ONLY) {
+		snprintf(ps->err, ps->len,
+			 "--container or --pod and --host-only exclude each other");
 		return EINVAL;
 	}
 	if (reading && !cli->n_files) {
@@ -762,6 +769,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_CONTAINER:
 		return mpt_filter_add_container(&cli->tracer.filter, arg, ps->err, ps->len) ? EINVAL
 											    : 0;
+	case OPT_POD:
+		return mpt_filter_add_pod(&cli->tracer.filter, arg, ps->err, ps->len) ? EINVAL : 0;
 	case OPT_HOST_ONLY:
 	case OPT_CONTAINERS_ONLY: {
 		enum mpt_filter_scope want =

@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "output.h"
 #include "privs.h"
+#include "runtime.h"
 #include "strbuf.h"
 #include "replay.h"
 #include "sink.h"
@@ -282,6 +283,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	sink.lineage = mpt_lineage_new();
+	sink.filter = &cli.tracer.filter;
 	if (!sink.lineage) {
 		fprintf(stderr, "mptrace: out of memory\n");
 		goto cleanup;
@@ -337,6 +339,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mptrace: %s\n", err);
 			goto cleanup;
 		}
+		/* without it a container gone before its first record is read stays unverified */
+		n = mpt_runtime_watch_start();
+		if (n)
+			mpt_warn("cannot watch the container runtimes' state: %s", strerror(-n));
+		n = 0;
 	}
 	/* ready means delivering: a test call of each traced syscall came back through the ring */
 	if (mpt_tracer_prove(tracer, MPT_PROVE_MS, err, sizeof(err))) {
@@ -464,6 +471,7 @@ int main(int argc, char **argv)
 	mpt_sink_summary(tracer, &sink);
 
 cleanup:
+	mpt_runtime_watch_stop();
 	mpt_cap_writer_close(sink.cap, NULL, NULL);
 	mpt_detector_free(sink.detect);
 	mpt_lineage_free(sink.lineage);

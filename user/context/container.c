@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mptrace_container_id.h"
+#include "runtime.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -30,6 +31,8 @@ static const char *const runtimes[] = {
 /* "8-4-4-4-12" hex, with '_' for '-' as systemd slice names write it. */
 static bool parse_pod_uid(const char *s, size_t len, char *out)
 {
+	char uid[MPT_POD_UID_LEN + 1];
+
 	if (len < MPT_POD_UID_LEN)
 		return false;
 	for (size_t i = 0; i < MPT_POD_UID_LEN; i++) {
@@ -38,8 +41,10 @@ static bool parse_pod_uid(const char *s, size_t len, char *out)
 
 		if (dash ? (c != '-' && c != '_') : !mpt_cid_is_id_char(c))
 			return false;
-		out[i] = dash ? '-' : c;
+		uid[i] = dash ? '-' : c;
 	}
+	/* only whole: a half-parsed uid would stop the search for the real one */
+	memcpy(out, uid, MPT_POD_UID_LEN);
 	out[MPT_POD_UID_LEN] = '\0';
 	return true;
 }
@@ -177,8 +182,9 @@ uint64_t mpt_cgroup_id_of(const char *path)
 
 struct path_slot {
 	uint64_t id;
-	char *path;		  /* NULL with id set: looked up, gone */
-	struct mpt_container ctr; /* parsed from path once, not per event */
+	char *path;		   /* NULL with id set: looked up, gone */
+	struct mpt_container ctr;  /* parsed from path once, not per event */
+	struct mpt_ctr_meta *meta; /* what the runtime says of ctr, looked up once */
 };
 
 static struct path_slot path_cache[CACHE_SLOTS];
@@ -253,6 +259,8 @@ static const struct path_slot *cgroup_slot(uint64_t id, uint32_t tid, bool may_w
 	if (!root || !id)
 		return NULL;
 	free(slot->path);
+	free(slot->meta);
+	slot->meta = NULL;
 	slot->id = id;
 	slot->path = path_from_source(id);
 	if (!slot->path && tid)
@@ -266,7 +274,9 @@ static const struct path_slot *cgroup_slot(uint64_t id, uint32_t tid, bool may_w
 		nftw(root, walk_cb, 32, FTW_PHYS | FTW_MOUNT);
 		slot->path = walk_found;
 	}
-	mpt_container_parse(slot->path, &slot->ctr);
+	if (mpt_container_parse(slot->path, &slot->ctr) &&
+	    (slot->meta = malloc(sizeof(*slot->meta))))
+		mpt_runtime_lookup(slot->ctr.id, slot->path, slot->meta);
 	return slot;
 }
 
@@ -380,6 +390,10 @@ void mpt_enrich_live(const struct mpt_task *t, struct mpt_container *ctr, struct
 	en->container_id = ctr->id;
 	en->container_runtime = ctr->runtime;
 	en->pod_uid = ctr->pod_uid;
+	en->ctr_meta = slot ? slot->meta : NULL;
+	/* a pod's uid is the runtime's to say, when the cgroup's name has none */
+	if (en->ctr_meta && !ctr->pod_uid[0] && strlen(en->ctr_meta->pod_uid) == MPT_POD_UID_LEN)
+		parse_pod_uid(en->ctr_meta->pod_uid, strlen(en->ctr_meta->pod_uid), ctr->pod_uid);
 	/* what the process tracker knew already needs no /proc lookup */
 	if (!en->exe_path || !en->exe_path[0])
 		en->exe_path = mpt_exe_path(t->host_tgid, t->start_ns);

@@ -136,15 +136,81 @@ int mpt_filter_add_container(struct mpt_filter *f, const char *arg, char *err, s
 			 MPT_CONTAINER_FILTER_MAX);
 		return -E2BIG;
 	}
-	if (n < 1 || n > MPT_CONTAINER_ID_LEN || strspn(arg, "0123456789abcdef") != n) {
+	if (n < 1 || n >= MPT_CTR_STR_MAX) {
 		snprintf(err, len,
-			 "invalid --container '%s': expected a container id or a prefix of one "
-			 "(1 to 64 lowercase hex digits)",
+			 "invalid --container '%.64s': expected an id, a prefix of one, "
+			 "or a name (1 to 255 bytes)",
 			 arg);
 		return -EINVAL;
 	}
-	memcpy(f->container[f->n_container++], arg, n + 1);
+	if (n > MPT_CONTAINER_ID_LEN && strspn(arg, "0123456789abcdef") == n) {
+		snprintf(err, len, "invalid --container '%.70s': an id has at most 64 hex digits",
+			 arg);
+		return -EINVAL;
+	}
+	if (strspn(arg, "0123456789abcdef") != n) {
+		if (f->n_container_name >= MPT_CONTAINER_FILTER_MAX) {
+			snprintf(err, len, "too many --container names (at most %d)",
+				 MPT_CONTAINER_FILTER_MAX);
+			return -E2BIG;
+		}
+		f->container_name[f->n_container_name++] = arg;
+	} else {
+		memcpy(f->container[f->n_container++], arg, n + 1);
+	}
+	/* the kernel's id list would drop the named ones: one kind or the other */
+	if (f->n_container && f->n_container_name) {
+		snprintf(err, len, "--container takes ids or names, not both");
+		return -EINVAL;
+	}
 	return 0;
+}
+
+int mpt_filter_add_pod(struct mpt_filter *f, const char *arg, char *err, size_t len)
+{
+	const char *slash = strchr(arg, '/');
+
+	if (!slash || slash == arg || !slash[1] || strchr(slash + 1, '/') ||
+	    strlen(arg) >= 2 * MPT_CTR_STR_MAX) {
+		snprintf(err, len, "invalid --pod '%.64s': expected NAMESPACE/NAME", arg);
+		return -EINVAL;
+	}
+	if (f->n_pod >= MPT_CONTAINER_FILTER_MAX) {
+		snprintf(err, len, "too many --pod values (at most %d)", MPT_CONTAINER_FILTER_MAX);
+		return -E2BIG;
+	}
+	f->pod[f->n_pod++] = arg;
+	return 0;
+}
+
+bool mpt_filter_has_names(const struct mpt_filter *f)
+{
+	return f->n_container_name || f->n_pod;
+}
+
+static bool pod_matches(const char *want, const struct mpt_ctr_meta *m)
+{
+	size_t ns = strcspn(want, "/");
+
+	return strlen(m->pod_namespace) == ns && !strncmp(want, m->pod_namespace, ns) &&
+	       !strcmp(want + ns + 1, m->pod_name);
+}
+
+/* Names are the runtime's word: a container it does not vouch for has none. */
+bool mpt_filter_match_names(const struct mpt_filter *f, const struct mpt_view *v)
+{
+	const struct mpt_ctr_meta *m = v->enrich ? v->enrich->ctr_meta : NULL;
+	bool hit = false;
+
+	if (!mpt_filter_has_names(f))
+		return true;
+	if (!m || m->verify != MPT_CTR_VERIFIED)
+		return false;
+	for (uint32_t i = 0; i < f->n_container_name && !hit; i++)
+		hit = !strcmp(f->container_name[i], m->name);
+	for (uint32_t i = 0; i < f->n_pod && !hit; i++)
+		hit = pod_matches(f->pod[i], m);
+	return hit;
 }
 
 bool mpt_filter_active(const struct mpt_filter *f)
@@ -153,7 +219,7 @@ bool mpt_filter_active(const struct mpt_filter *f)
 		if (f->n[k])
 			return true;
 	return f->n_cgroup_arg || f->n_container || f->scope != MPT_SCOPE_ALL || f->target_other ||
-	       f->n_exe_arg || f->events;
+	       f->n_exe_arg || f->events || mpt_filter_has_names(f);
 }
 
 /* A cgroup given as an id: it must exist (the walk finds its path). */
@@ -334,7 +400,7 @@ static bool ancestor_matches(const struct mpt_filter *f, const struct mpt_task *
 
 bool mpt_filter_match(const struct mpt_filter *f, const struct mpt_view *v)
 {
-	static const struct mpt_enrich none = {"", "", "", "", "", NULL};
+	static const struct mpt_enrich none = {"", "", "", "", "", NULL, NULL};
 	const struct mpt_enrich *en = v->enrich ? v->enrich : &none;
 	const struct mpt_rec_hdr *ev = v->hdr;
 	const struct mpt_task *t = &ev->task;
@@ -386,5 +452,5 @@ bool mpt_filter_match(const struct mpt_filter *f, const struct mpt_view *v)
 		if (!hit)
 			return false;
 	}
-	return true;
+	return mpt_filter_match_names(f, v);
 }

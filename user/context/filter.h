@@ -32,6 +32,14 @@ struct mpt_filter {
 	uint32_t n_exe_arg;
 	char container[MPT_CONTAINER_FILTER_MAX][MPT_CONTAINER_ID_LEN + 1];
 	uint32_t n_container;
+	/*
+	 * --container NAME and --pod NS/NAME: the runtime's names, checked in
+	 * user space on verified containers (the kernel keeps containers only)
+	 */
+	const char *container_name[MPT_CONTAINER_FILTER_MAX];
+	uint32_t n_container_name;
+	const char *pod[MPT_CONTAINER_FILTER_MAX]; /* "namespace/name" */
+	uint32_t n_pod;
 	enum mpt_filter_scope scope;
 	bool target_other;
 	/* --event: a bit per record type (MPT_EVENT_BIT); 0 for every event */
@@ -48,7 +56,12 @@ bool mpt_filter_event_on(const struct mpt_filter *f, const struct mpt_event_desc
 /* Add one value of @kind given on the command line; @err says why not. */
 int mpt_filter_add(struct mpt_filter *f, enum mpt_filter_kind kind, const char *arg, char *err,
 		   size_t len);
+/* An id prefix (hex), else a container's name. */
 int mpt_filter_add_container(struct mpt_filter *f, const char *arg, char *err, size_t len);
+int mpt_filter_add_pod(struct mpt_filter *f, const char *arg, char *err, size_t len);
+/* Filters only user space can apply (names), and whether @v passes them. */
+bool mpt_filter_has_names(const struct mpt_filter *f);
+bool mpt_filter_match_names(const struct mpt_filter *f, const struct mpt_view *v);
 
 /* Any filter at all beyond "everything"? */
 bool mpt_filter_active(const struct mpt_filter *f);

@@ -444,3 +444,14 @@ const char *mpt_array_state_reason(uint8_t state)
 		return "unknown";
 	}
 }
+
+const char *mpt_ctr_verify_name(uint8_t verify)
+{
+	static const char *const names[] = {
+#define MPT_CTR_VERIFY_NAME(id, v, name) [v] = name,
+	    MPT_CTR_VERIFY(MPT_CTR_VERIFY_NAME)
+#undef MPT_CTR_VERIFY_NAME
+	};
+
+	return verify < MPT_CTR_VERIFY_NR ? names[verify] : "?";
+}

@@ -12,6 +12,44 @@
 #include "mptrace_event.h"
 #include "strbuf.h"
 
+/* What a container runtime says of a record's container (context/runtime.h). */
+/* Bytes kept of one name, image or namespace; of all labels together. */
+#define MPT_CTR_STR_MAX 256
+#define MPT_CTR_LABELS_MAX 1024
+/* Labels kept at most, and the state files read at most (a hostile one is bigger). */
+#define MPT_CTR_LABELS_N 16
+#define MPT_CTR_FILE_MAX (4u << 20)
+
+/* Is the container id of a record the runtime's? */
+#define MPT_CTR_VERIFY(X)                                                                          \
+	X(UNCHECKED, 0, "unchecked") /* not a container, or a record made before 0.4 */            \
+	X(VERIFIED, 1, "verified")   /* the runtime has this id at this cgroup */                  \
+	X(UNKNOWN, 2, "unknown")     /* no runtime on this host has this id */                     \
+	X(ELSEWHERE, 3, "elsewhere") /* the runtime has this id, at another cgroup */
+
+enum mpt_ctr_verify {
+#define MPT_CTR_VERIFY_ENUM(id, v, name) MPT_CTR_##id = v,
+	MPT_CTR_VERIFY(MPT_CTR_VERIFY_ENUM)
+#undef MPT_CTR_VERIFY_ENUM
+	    MPT_CTR_VERIFY_NR
+};
+
+/*
+ * Strings are "" when the runtime does not say; control characters are
+ * replaced by '?' and each is cut (at a character) to fit.
+ */
+struct mpt_ctr_meta {
+	uint8_t verify; /* enum mpt_ctr_verify */
+	char name[MPT_CTR_STR_MAX];
+	char image[MPT_CTR_STR_MAX];	    /* as the user named it: "localhost/app:1" */
+	char image_id[MPT_CTR_STR_MAX];	    /* "sha256:<config digest>" */
+	char image_digest[MPT_CTR_STR_MAX]; /* "sha256:<manifest digest>" */
+	char pod_name[MPT_CTR_STR_MAX];
+	char pod_namespace[MPT_CTR_STR_MAX];
+	char pod_uid[MPT_CTR_STR_MAX];
+	char labels[MPT_CTR_LABELS_MAX]; /* "key=value\n" each, sorted by key */
+};
+
 /*
  * What the user side adds to a record: looked up on the live system while
  * tracing, read back from the capture when replaying. Empty strings when
@@ -25,6 +63,9 @@ struct mpt_enrich {
 	const char *pod_uid;
 	/* the caller's executable, command line and ancestors; NULL: not known */
 	const struct mpt_lineage_view *lineage;
+	/* what the runtime says of the container; NULL: nothing (a host process, an older record)
+	 */
+	const struct mpt_ctr_meta *ctr_meta;
 };
 
 /*
@@ -184,6 +225,9 @@ void mpt_flags_str(struct strbuf *sb, const struct mpt_event_desc *d, int32_t fl
 bool mpt_mask_has(const struct mpt_arg_view *a, uint64_t node);
 /* The nodes of @a that mpt_mask_has can answer for: bits read, within what was captured. */
 uint64_t mpt_mask_span(const struct mpt_arg_view *a);
+
+/* "verified", ...; "?" past the end. */
+const char *mpt_ctr_verify_name(uint8_t verify);
 
 /* "EINVAL" for 22; NULL when the number has no name. */
 const char *mpt_errno_name(int err);

@@ -153,7 +153,7 @@ static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum mp
 	}
 }
 
-static const struct mpt_enrich no_enrich = {"", "", "", "", "", NULL};
+static const struct mpt_enrich no_enrich = {"", "", "", "", "", NULL, NULL};
 
 /* Each NUL-ended argument of @p's command line (the last one cut short may have none). */
 static void each_arg(const struct mpt_proc_info *p, void (*fn)(void *, const char *, size_t),
@@ -330,6 +330,49 @@ static void json_str_field(struct strbuf *sb, const char *name, const char *val)
 	sb_json_str(sb, val, strlen(val));
 }
 
+/* "key=value\n" lines as a JSON object. */
+static void json_labels(struct strbuf *sb, const char *labels)
+{
+	bool first = true;
+
+	sb_puts(sb, ",\"containerLabels\":{");
+	for (const char *l = labels; *l;) {
+		size_t len = strcspn(l, "\n"), k = strcspn(l, "=");
+
+		if (k < len) {
+			if (!first)
+				sb_putc(sb, ',');
+			sb_json_str(sb, l, k);
+			sb_putc(sb, ':');
+			sb_json_str(sb, l + k + 1, len - k - 1);
+			first = false;
+		}
+		l += len + (l[len] == '\n');
+	}
+	sb_putc(sb, '}');
+}
+
+/* What the runtime says of the container: its names come with a verified id alone. */
+static void json_ctr_meta(struct strbuf *sb, const struct mpt_ctr_meta *m)
+{
+	if (!m || m->verify == MPT_CTR_UNCHECKED)
+		return;
+	sb_puts(sb, m->verify == MPT_CTR_VERIFIED ? ",\"containerVerified\":true"
+						  : ",\"containerVerified\":false");
+	sb_puts(sb, ",\"containerVerification\":\"");
+	sb_puts(sb, mpt_ctr_verify_name(m->verify));
+	sb_putc(sb, '"');
+	if (m->verify != MPT_CTR_VERIFIED)
+		return;
+	json_str_field(sb, "containerName", m->name);
+	json_str_field(sb, "containerImage", m->image);
+	json_str_field(sb, "containerImageId", m->image_id);
+	json_str_field(sb, "containerImageDigest", m->image_digest);
+	json_str_field(sb, "podName", m->pod_name);
+	json_str_field(sb, "podNamespace", m->pod_namespace);
+	json_labels(sb, m->labels);
+}
+
 void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_rec_hdr *h = v->hdr;
@@ -367,6 +410,7 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	json_str_field(sb, "containerId", en->container_id);
 	json_str_field(sb, "containerRuntime", en->container_runtime);
 	json_str_field(sb, "podUid", en->pod_uid);
+	json_ctr_meta(sb, en->ctr_meta);
 	sb_puts(sb, ",\"mountNamespace\":");
 	sb_u64(sb, t->mnt_ns);
 	sb_puts(sb, ",\"pidNamespace\":");
@@ -603,6 +647,19 @@ static void table_flood(struct strbuf *sb, const struct mpt_view *v)
 	sb_putc(sb, '\n');
 }
 
+/* "ctr:<short id> ", with the runtime's name for it, or a mark when the runtime disowns it. */
+static void table_container(struct strbuf *sb, const struct mpt_enrich *en)
+{
+	const struct mpt_ctr_meta *m = en->ctr_meta;
+
+	sb_printf(sb, "ctr:%.12s", en->container_id);
+	if (m && m->verify == MPT_CTR_VERIFIED && m->name[0])
+		sb_printf(sb, "(%s)", m->name);
+	else if (m && m->verify != MPT_CTR_UNCHECKED && m->verify != MPT_CTR_VERIFIED)
+		sb_printf(sb, "(unverified:%s)", mpt_ctr_verify_name(m->verify));
+	sb_putc(sb, ' ');
+}
+
 void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_rec_hdr *h = v->hdr;
@@ -624,7 +681,7 @@ void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct 
 	sb_puts(sb, "] ");
 	/* the container, by the short id docker ps shows */
 	if (v->enrich && v->enrich->container_id && v->enrich->container_id[0])
-		sb_printf(sb, "ctr:%.12s ", v->enrich->container_id);
+		table_container(sb, v->enrich);
 	/* a call through a 32-bit gate, as plain as strace's personality notes */
 	if (h->abi != MPT_ABI_X86_64)
 		sb_printf(sb, "[%s] ", mpt_abi_name(h->abi));

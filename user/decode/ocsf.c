@@ -53,7 +53,7 @@ static void kint(struct strbuf *sb, const char *k, int64_t v)
 
 static const struct mpt_enrich *enrich_of(const struct mpt_view *v)
 {
-	static const struct mpt_enrich none = {"", "", "", "", "", NULL};
+	static const struct mpt_enrich none = {"", "", "", "", "", NULL, NULL};
 
 	return v->enrich ? v->enrich : &none;
 }
@@ -120,6 +120,59 @@ static void ancestor(struct strbuf *sb, const struct mpt_lineage_view *l, unsign
 	sb_putc(sb, '}');
 }
 
+/* What a verified container's runtime names: the container, its image, labels, orchestrator. */
+static void container_names(struct strbuf *sb, const struct mpt_ctr_meta *m)
+{
+	if (!m || m->verify != MPT_CTR_VERIFIED)
+		return;
+	if (m->name[0])
+		kstr(sb, "name", m->name);
+	/* OCSF's image needs its uid: a name alone goes under unmapped */
+	if (m->image_id[0]) {
+		key(sb, "image");
+		sb_putc(sb, '{');
+		kstr(sb, "uid", m->image_id);
+		if (m->image[0])
+			kstr(sb, "name", m->image);
+		sb_putc(sb, '}');
+	}
+	if (m->labels[0]) {
+		key(sb, "labels");
+		sb_putc(sb, '[');
+		for (const char *l = m->labels; *l;) {
+			size_t len = strcspn(l, "\n");
+
+			if (l != m->labels)
+				sb_putc(sb, ',');
+			sb_json_str(sb, l, len);
+			l += len + (l[len] == '\n');
+		}
+		sb_putc(sb, ']');
+	}
+	if (m->pod_name[0])
+		kstr(sb, "orchestrator", "Kubernetes");
+}
+
+/* What OCSF's container has no attribute for: the verdict, the digest, the pod's names. */
+static void container_unmapped(struct strbuf *sb, const struct mpt_ctr_meta *m)
+{
+	if (!m || m->verify == MPT_CTR_UNCHECKED)
+		return;
+	key(sb, "containerVerified");
+	sb_puts(sb, m->verify == MPT_CTR_VERIFIED ? "true" : "false");
+	kstr(sb, "containerVerification", mpt_ctr_verify_name(m->verify));
+	if (m->verify != MPT_CTR_VERIFIED)
+		return;
+	if (m->image[0] && !m->image_id[0])
+		kstr(sb, "containerImage", m->image);
+	if (m->image_digest[0])
+		kstr(sb, "containerImageDigest", m->image_digest);
+	if (m->pod_name[0])
+		kstr(sb, "podName", m->pod_name);
+	if (m->pod_namespace[0])
+		kstr(sb, "podNamespace", m->pod_namespace);
+}
+
 /* The caller: what the record knows of it and what user space added. */
 static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 			   const struct mpt_fmt_ctx *ctx)
@@ -157,6 +210,7 @@ static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 			kstr(sb, "runtime", en->container_runtime);
 		if (en->pod_uid[0])
 			kstr(sb, "pod_uuid", en->pod_uid);
+		container_names(sb, en->ctr_meta);
 		sb_putc(sb, '}');
 		kint(sb, "namespace_pid", t->ns_tgid);
 	}
@@ -313,6 +367,7 @@ static void unmapped(struct strbuf *sb, const struct mpt_view *v)
 	mpt_format_json_creds(sb, ev);
 	kint(sb, "cgroupId", (int64_t)t->cgroup_id);
 	kstr(sb, "cgroupPath", en->cgroup_path);
+	container_unmapped(sb, en->ctr_meta);
 	kint(sb, "mountNamespace", t->mnt_ns);
 	kint(sb, "pidNamespace", t->pid_ns);
 	key(sb, "args");

@@ -43,6 +43,9 @@ static const char *const descriptions[MPT_DET_NR] = {
     [MPT_DET_REFUSED_REPEAT] = "a process kept making page-migration calls its seccomp filter "
 			       "refuses (a container's default profile refuses them without "
 			       "CAP_SYS_NICE): probing what its sandbox allows",
+    [MPT_DET_CONTAINER_SPOOFED] = "the caller's cgroup is named for a container that its runtime "
+				  "placed in another cgroup: a cgroup made to pass for that "
+				  "container, and for its name and image",
 };
 
 /* A sum over a window that starts with its first addition and lasts window_ns. */
@@ -214,6 +217,8 @@ uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
 		hit |= 1u << MPT_DET_MIGRATE_OTHER;
 	if (v->mg && v->mg->changed)
 		hit |= 1u << MPT_DET_CHANGED_DURING_CALL;
+	if (v->enrich && v->enrich->ctr_meta && v->enrich->ctr_meta->verify == MPT_CTR_ELSEWHERE)
+		hit |= 1u << MPT_DET_CONTAINER_SPOOFED;
 	if (h->origin == MPT_ORIGIN_REFUSED &&
 	    window_add(&s->refused, now, 1, d->cfg.window_ns) >= d->cfg.refused)
 		hit |= 1u << MPT_DET_REFUSED_REPEAT;

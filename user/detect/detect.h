@@ -30,7 +30,9 @@
 	X(MIGRATE_OTHER, "MPT-7", "migrate_pages on another process", "medium", "", "")            \
 	X(FAIR_SHARE_FLOOD, "MPT-8", "calls over the fair share", "medium", "T1562.006",           \
 	  "Impair Defenses: Indicator Blocking")                                                   \
-	X(REFUSED_REPEAT, "MPT-9", "repeated calls refused by seccomp", "medium", "", "")
+	X(REFUSED_REPEAT, "MPT-9", "repeated calls refused by seccomp", "medium", "", "")          \
+	X(CONTAINER_SPOOFED, "MPT-10", "container id its runtime placed elsewhere", "high",        \
+	  "T1036", "Masquerading")
 
 enum mpt_detection_id {
 #define MPT_DET_ENUM(id, code, name, sev, tid, tname) MPT_DET_##id,

@@ -131,6 +131,9 @@ int mpt_sink_emit(void *ctx, const struct mpt_view *v)
 	/* the rest, from the live system (cached per cgroup, process) */
 	mpt_enrich_live(&v->hdr->task, &ctr, &en);
 	ev.enrich = &en;
+	/* --container NAME, --pod: what the kernel could not tell apart */
+	if (s->filter && !mpt_filter_match_names(s->filter, &ev))
+		return 0;
 
 	/* the capture counts what its disk refuses; nothing here stops the trace */
 	if (s->cap)

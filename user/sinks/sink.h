@@ -43,6 +43,7 @@ struct mpt_sink {
 	uint64_t lost[MPT_CAP_DROP_NR]; /* already written as drop records */
 	uint64_t lost_since_ns;		/* boot clock */
 	struct mpt_detector *detect;
+	const struct mpt_filter *filter; /* what only user space applies (names) */
 	/* for the metrics: records by event (events/events.h order), detections by rule */
 	uint64_t by_event[MPT_SINK_EVENTS_MAX];
 	uint64_t by_rule[MPT_DET_NR];
