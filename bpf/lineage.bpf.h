@@ -132,6 +132,9 @@ static __always_inline void proc_ids(struct mpt_proc_event *p, struct task_struc
 	p->pstart_ns = parent->group_leader->start_boottime;
 	upid_at(t->thread_pid, t->thread_pid->level, &up);
 	p->ns_tgid = up.nr;
+	p->pid_ns = up.ns ? BPF_CORE_READ(up.ns, ns.inum) : 0;
+	p->uid = t->real_cred->uid.val;
+	p->cgroup_id = t->cgroups->dfl_cgrp->kn->id;
 	bpf_probe_read_kernel_str(p->comm, sizeof(p->comm), t->comm);
 	p->exe_ino = 0;
 	p->exe_dev = 0;

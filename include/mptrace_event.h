@@ -441,6 +441,10 @@ struct mpt_proc_event {
 	__u16 path_len;
 	__u16 argv_len; /* argv, each argument NUL-terminated, as the kernel keeps them */
 	__u16 _pad;
+	/* what names it as the target of another's call: its pid namespace, uid, cgroup */
+	__u32 pid_ns; /* the namespace ns_tgid is in (inode number) */
+	__u32 uid;    /* real uid */
+	__u64 cgroup_id;
 	char comm[MPT_TASK_COMM_LEN];
 	__u8 data[]; /* path (no NUL), then argv */
 };
@@ -487,7 +491,7 @@ _Static_assert(__builtin_offsetof(struct mpt_event, data) % 8 == 0,
 	       "mpt_event.data must keep pages[] 8-byte aligned");
 
 _Static_assert(MPT_ARRAY_CAP_MAX <= 0xffff, "array counts are __u16");
-_Static_assert(sizeof(struct mpt_proc_event) == 80, "mpt_proc_event layout changed");
+_Static_assert(sizeof(struct mpt_proc_event) == 96, "mpt_proc_event layout changed");
 _Static_assert(__builtin_offsetof(struct mpt_proc_event, ts_boot_ns) ==
 		   __builtin_offsetof(struct mpt_rec_hdr, ts_boot_ns),
 	       "every record starts with type, version, size and its time");

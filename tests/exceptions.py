@@ -151,7 +151,7 @@ def main():
     wait_stderr(t, "exceptions reloaded: 1 in force")
     write(ex, "MPT-1 exe=%s\nnonsense\n" % PY)
     t.send_signal(signal.SIGHUP)
-    wait_stderr(t, "exceptions.conf:2: expected a rule (MPT-1 ... MPT-10, or *) first; the 1 "
+    wait_stderr(t, "exceptions.conf:2: expected a rule (MPT-1 ... MPT-11, or *) first; the 1 "
                 "exceptions read before stay in force")
     call_other()
     if len(settle(out, 5)) != 3:

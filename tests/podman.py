@@ -22,7 +22,10 @@ What the runtime keeps of each container is checked on every event: its
 name, image, image id and digest, and the Kubernetes pod names set as CRI-O
 sets them, all verified against runc's state. One container's annotations
 are hostile (control characters, 1 MB of annotations): its fields stay
-bounded and clean. A host process in a cgroup named for one of the
+bounded and clean. A container in the host's pid namespace names another
+container's process, killed right after: the target is named (pid, name,
+executable, start, uid, container) and MPT-11 raised; replay's
+--target-container keeps that call. A host process in a cgroup named for one of the
 containers is reported as unverified ("elsewhere", MPT-10), one named for
 no container as "unknown", with no names. The capture replays byte for
 byte, and replay's --container NAME and --pod NS/NAME keep one container.
@@ -247,6 +250,49 @@ def replay_checks(cap, live, refused_cid, open_cid):
             fail("replay %s kept %r, not %s alone" % (args, cids, cid[:12]))
 
 
+def cross_container_call():
+    """A container sharing the host's pid namespace names another container's process,
+    which is killed right after: (the target's id, name and host pid, the caller's id)."""
+    name = "target-%d" % os.getpid()
+    limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
+    tid = podman("run", "-d", "--name", name, *limits, IMAGE, "/mp_container", "hold",
+                 "120").stdout.strip()
+    tpid = int(podman("inspect", "--format", "{{.State.Pid}}", tid).stdout.strip())
+    cidfile = os.path.join(D, "toucher.cid")
+    podman("run", "--rm", "--cidfile", cidfile, "--pid", "host", "--security-opt",
+           "seccomp=unconfined", *limits, IMAGE, "/mp_container", "1", str(tpid))
+    podman("kill", tid)
+    podman("rm", "-f", tid)
+    with open(cidfile) as f:
+        return tid, name, tpid, f.read().strip()
+
+
+def check_cross(events, detections, cap, cross):
+    tid, name, tpid, caller = cross
+    evs = [ev for ev in events if ev["containerId"] == caller]
+    if len(evs) != 1:
+        fail("%d events from the container naming another, not 1" % len(evs))
+    want = {"processId": tpid, "resolved": True, "hostProcessId": tpid,
+            "processName": "mp_container", "executable": {"path": "/mp_container"},
+            "userId": 0, "containerId": tid, "containerVerified": True,
+            "containerName": name}
+    got = evs[0].get("target", {})
+    for k, v in want.items():
+        if got.get(k) != v:
+            fail("target %s is %r, not %r: %r" % (k, got.get(k), v, got))
+    if not isinstance(got.get("startTime"), int) or not got.get("cgroupId"):
+        fail("target start time or cgroup: %r" % got)
+    if not [d for d in detections if d["detection"]["id"] == "MPT-11" and
+            d["triggeredBy"]["containerId"] == caller]:
+        fail("no MPT-11 for a container naming another container's process")
+    for arg in (name, tid[:12]):
+        p = subprocess.run([ENV.mptrace, "replay", "-f", "json", "--target-container", arg,
+                            cap], capture_output=True, text=True, timeout=60)
+        kept = [json.loads(ln)["containerId"] for ln in p.stdout.splitlines()]
+        if p.returncode or kept != [caller]:
+            fail("replay --target-container %s kept %r: %s" % (arg, kept, p.stderr))
+
+
 def main():
     if os.geteuid():
         sys.exit(77)
@@ -270,6 +316,7 @@ def main():
     spoof_cg, _ = spoofed_call(refused_cid)
     unknown_cid = "%064x" % (os.getpid() * 7919)
     spoofed_call(unknown_cid)
+    cross = cross_container_call()
     host = subprocess.run([ENV.worker, "mp", "1", "5"], capture_output=True, timeout=60)
     if host.returncode:
         fail("host workload failed")
@@ -287,6 +334,8 @@ def main():
         for line in f:
             ev = json.loads(line)
             (detections if ev["eventName"] == "detection" else events).append(ev)
+    check_cross(events, detections, cap, cross)
+    events = [ev for ev in events if ev["containerId"] != cross[3]]
     check_spoofed(events, detections, unknown_cid, "unknown")
     check_spoofed(events, detections, refused_cid, "elsewhere")
     by_cid = {}
@@ -305,12 +354,13 @@ def main():
     mpt9 = [d for d in detections if d["detection"]["id"] == "MPT-9"]
     if len(mpt9) != 1 or mpt9[0]["triggeredBy"].get("containerId") != refused_cid:
         fail("MPT-9 for the refused container: %r" % [json.dumps(d)[:300] for d in mpt9])
-    if "mptrace: %d events, 0 dropped" % (2 * CALLS + 2) not in err:
+    if "mptrace: %d events, 0 dropped" % (2 * CALLS + 3) not in err:
         fail("summary: %s" % err)
     replay_checks(cap, live, refused_cid, open_cid)
     print("podman: %d refused and %d unconfined calls reported with their container, its "
           "names verified; MPT-9 raised; a cgroup named for a container unverified, "
-          "MPT-10 raised; the capture replays the same" % (CALLS, CALLS))
+          "MPT-10 raised; another container's process named as a call's target, MPT-11 raised; "
+          "the capture replays the same" % (CALLS, CALLS))
 
 
 try:

@@ -78,7 +78,7 @@ static const struct mpt_lineage_view sample_lineage = {
     .self = &sample_self, .anc = {&sample_init}, .n_anc = 1};
 
 static const struct mpt_enrich sample_enrich = {
-    "/system.slice/docker-3f4e.scope", "/usr/bin/numad", "", "", "", &sample_lineage, NULL,
+    "/system.slice/docker-3f4e.scope", "/usr/bin/numad", "", "", "", &sample_lineage, NULL, NULL,
 };
 
 /* NEVENTS events, one drop, a flush every two events; returns the file's bytes. */

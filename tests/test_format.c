@@ -522,6 +522,7 @@ static void test_context_fields(void **state)
 	    "docker",
 	    "",
 	    NULL,
+	    NULL,
 	    NULL};
 	struct mpt_view v;
 	const char *why;

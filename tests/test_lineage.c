@@ -14,14 +14,16 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sys/stat.h>
 
 #include "capture.h"
+#include "container.h"
 #include "lineage.h"
 
 /* A process record: @kind for (@tgid, @start) whose parent is (@ptgid, @pstart). */
-static void feed(struct mpt_lineage *l, uint8_t kind, uint32_t tgid, uint64_t start,
-		 uint32_t ptgid, uint64_t pstart, const char *comm, const char *exe,
-		 const char *argv, size_t argv_len)
+static void feed(struct mpt_lineage *l, uint8_t kind, uint32_t tgid, uint64_t start, uint32_t ptgid,
+		 uint64_t pstart, const char *comm, const char *exe, const char *argv,
+		 size_t argv_len)
 {
 	struct {
 		struct mpt_proc_event p;
@@ -176,15 +178,72 @@ static void test_proc_scan(void **state)
 	assert_true(v.n_anc >= 1);
 	assert_int_equal(v.anc[0]->tgid, getppid());
 	assert_int_equal(v.anc[v.n_anc - 1]->tgid, 1);
+	/* what names it as a target: its namespace, own pid, uid, cgroup */
+	{
+		struct stat st;
+
+		assert_int_equal(stat("/proc/self/ns/pid", &st), 0);
+		assert_int_equal(me->pid_ns, st.st_ino);
+		assert_int_equal(me->uid, getuid());
+		assert_true(me->ns_tgid > 0);
+		assert_ptr_equal(mpt_lineage_find_ns(l, st.st_ino, me->ns_tgid, 0), me);
+		if (mpt_cgroup2_root())
+			assert_true(me->cgroup_id != 0);
+	}
+	mpt_lineage_free(l);
+}
+
+/* A call's pid argument, as its caller's namespace means it. */
+static void test_find_in_namespace(void **state)
+{
+	struct mpt_lineage *l = mpt_lineage_new();
+	struct {
+		struct mpt_proc_event p;
+	} r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.p.type = MPT_REC_PROCESS;
+	r.p.version = MPT_EVENT_VERSION;
+	r.p.size = sizeof(r.p);
+	/* host pid 700 is pid 5 of namespace 4026532001; host pid 5 is another */
+	for (int i = 0; i < 2; i++) {
+		r.p.kind = MPT_PROC_EXEC;
+		r.p.tgid = i ? 700 : 5;
+		r.p.start_ns = 1000 + i;
+		r.p.ns_tgid = 5;
+		r.p.pid_ns = i ? 4026532001u : 4026531836u;
+		r.p.uid = 1000 + i;
+		mpt_lineage_feed(l, &r.p);
+	}
+	assert_int_equal(mpt_lineage_find_ns(l, 4026532001u, 5, 4026531836u)->tgid, 700);
+	assert_int_equal(mpt_lineage_find_ns(l, 4026531836u, 5, 4026531836u)->tgid, 5);
+	assert_int_equal(mpt_lineage_find_ns(l, 4026532001u, 5, 4026531836u)->uid, 1001);
+	/* a pid of a namespace nobody is in, or none at all, is not guessed at */
+	assert_null(mpt_lineage_find_ns(l, 4026532002u, 5, 4026531836u));
+	assert_null(mpt_lineage_find_ns(l, 4026532001u, 6, 4026531836u));
+	/* gone: an exit before the call would have been read before it */
+	r.p.kind = MPT_PROC_EXIT;
+	r.p.tgid = 700;
+	r.p.start_ns = 1001;
+	mpt_lineage_feed(l, &r.p);
+	assert_null(mpt_lineage_find_ns(l, 4026532001u, 5, 4026531836u));
 	mpt_lineage_free(l);
 }
 
 static void test_capture_record(void **state)
 {
-	struct mpt_proc_info in = {.tgid = 7, .ptgid = 1, .ns_tgid = 3, .start_ns = 99,
-				   .pstart_ns = 9, .exe_ino = 1234, .exe_dev = 8 << 20 | 1,
-				   .flags = MPT_PROC_ARGV_TRUNCATED, .comm = "numad",
-				   .exe = "/usr/sbin/numad", .argv = (const unsigned char *)"numad\0-i",
+	struct mpt_proc_info in = {.tgid = 7,
+				   .ptgid = 1,
+				   .ns_tgid = 3,
+				   .start_ns = 99,
+				   .pstart_ns = 9,
+				   .exe_ino = 1234,
+				   .exe_dev = 8 << 20 | 1,
+				   .flags = MPT_PROC_ARGV_TRUNCATED,
+				   .comm = "numad",
+				   .exe = "/usr/sbin/numad",
+				   .argv = (const unsigned char *)"numad\0-i",
 				   .argv_len = 8};
 	unsigned char buf[MPT_CAP_PROC_MAX];
 	struct mpt_cap_proc out;
@@ -213,9 +272,10 @@ static void test_capture_record(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fork_exec_exit), cmocka_unit_test(test_pid_reuse),
-	    cmocka_unit_test(test_chain_cap),	   cmocka_unit_test(test_proc_scan),
-	    cmocka_unit_test(test_capture_record), cmocka_unit_test(test_table_bounded),
+	    cmocka_unit_test(test_fork_exec_exit),    cmocka_unit_test(test_pid_reuse),
+	    cmocka_unit_test(test_chain_cap),	      cmocka_unit_test(test_proc_scan),
+	    cmocka_unit_test(test_capture_record),    cmocka_unit_test(test_table_bounded),
+	    cmocka_unit_test(test_find_in_namespace),
 	};
 	return cmocka_run_group_tests_name("lineage", tests, NULL, NULL);
 }

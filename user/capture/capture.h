@@ -197,7 +197,15 @@ void mpt_cap_reader_chain_head(const struct mpt_cap_reader *r, char *out);
  */
 #define MPT_CAP_CTR_MARK 0xffff
 #define MPT_CAP_CTR_MAX (2 + 1 + 7 * (2 + MPT_CTR_STR_MAX) + 2 + MPT_CTR_LABELS_MAX)
-#define MPT_CAP_EVENT_STRINGS_MAX (5 * (2 + 4096) + MPT_CAP_CTR_MAX)
+/*
+ * ... and for a call naming another process, that process (struct
+ * mpt_target): u16 0xfffe, then its fixed fields and four strings.
+ */
+#define MPT_CAP_TARGET_MARK 0xfffe
+#define MPT_CAP_TARGET_MAX                                                                         \
+	(2 + 30 + 4 * 2 + sizeof(((struct mpt_target *)0)->comm) + MPT_PROC_PATH_MAX +             \
+	 MPT_CONTAINER_ID_LEN + MPT_CTR_STR_MAX)
+#define MPT_CAP_EVENT_STRINGS_MAX (5 * (2 + 4096) + MPT_CAP_CTR_MAX + MPT_CAP_TARGET_MAX)
 /*
  * Encode @v as an EVENT payload into @out; its length, 0 when @cap is too
  * small. With @lineage, @v's lineage follows the strings (what ship sends).
@@ -225,6 +233,7 @@ struct mpt_cap_event_buf {
 	size_t cap;
 	char str[5][4097];
 	struct mpt_ctr_meta ctr_meta;
+	struct mpt_target target;
 	struct mpt_cap_proc procs[1 + MPT_ANCESTORS_MAX];
 	struct mpt_lineage_view lineage;
 };

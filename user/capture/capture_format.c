@@ -137,10 +137,77 @@ static size_t decode_ctr_meta(struct mpt_ctr_meta *m, const unsigned char *p, si
 	return off;
 }
 
+/* The target's strings, in their order, with the room each has. */
+#define TARGET_FIELDS(t)                                                                           \
+	{                                                                                          \
+		(t)->comm, (t)->exe, (t)->container_id, (t)->container_name                        \
+	}
+#define N_TARGET_FIELDS 4
+#define TARGET_FIELDS_CAP                                                                          \
+	{                                                                                          \
+		MPT_TASK_COMM_LEN + 1, MPT_PROC_PATH_MAX + 1, MPT_CONTAINER_ID_LEN + 1,            \
+		    MPT_CTR_STR_MAX                                                                \
+	}
+
+/* The process a call names, after the container block; nothing for none (its size). */
+static uint32_t encode_target(const struct mpt_target *t, unsigned char *out)
+{
+	const char *str[] = TARGET_FIELDS(t);
+	const size_t cap[] = TARGET_FIELDS_CAP;
+	uint32_t off = 32;
+
+	put16(out, MPT_CAP_TARGET_MARK);
+	out[2] = t->resolved | t->cgroup_known << 1;
+	out[3] = t->container_verify;
+	put32(out + 4, (uint32_t)t->pid);
+	put32(out + 8, t->host_tgid);
+	put32(out + 12, t->uid);
+	put64(out + 16, t->start_ns);
+	put64(out + 24, t->cgroup_id);
+	for (size_t i = 0; i < N_TARGET_FIELDS; i++) {
+		size_t n = strnlen(str[i], cap[i] - 1);
+
+		put16(out + off, n);
+		memcpy(out + off + 2, str[i], n);
+		off += 2 + n;
+	}
+	return off;
+}
+
+static size_t decode_target(struct mpt_target *t, const unsigned char *p, size_t len)
+{
+	char *str[] = TARGET_FIELDS(t);
+	const size_t cap[] = TARGET_FIELDS_CAP;
+	size_t off = 32;
+
+	memset(t, 0, sizeof(*t));
+	if (len < off || get16(p) != MPT_CAP_TARGET_MARK || p[2] > 3 || p[3] >= MPT_CTR_VERIFY_NR)
+		return 0;
+	t->resolved = p[2] & 1;
+	t->cgroup_known = p[2] >> 1;
+	t->container_verify = p[3];
+	t->pid = (int32_t)get32(p + 4);
+	t->host_tgid = get32(p + 8);
+	t->uid = get32(p + 12);
+	t->start_ns = get64(p + 16);
+	t->cgroup_id = get64(p + 24);
+	for (size_t i = 0; i < N_TARGET_FIELDS; i++) {
+		size_t n;
+
+		if (len - off < 2 || (n = get16(p + off)) >= cap[i] || n > len - off - 2 ||
+		    memchr(p + off + 2, '\0', n))
+			return 0;
+		memcpy(str[i], p + off + 2, n);
+		str[i][n] = '\0';
+		off += 2 + n;
+	}
+	return off;
+}
+
 /* The five strings after the kernel record, each u16 length + bytes; returns their size. */
 uint32_t mpt_cap_encode_strings(const struct mpt_enrich *en, unsigned char *tail)
 {
-	static const struct mpt_enrich none = {"", "", "", "", "", NULL, NULL};
+	static const struct mpt_enrich none = {"", "", "", "", "", NULL, NULL, NULL};
 	const char *str[N_STRINGS];
 	uint32_t tlen = 0;
 
@@ -157,7 +224,8 @@ uint32_t mpt_cap_encode_strings(const struct mpt_enrich *en, unsigned char *tail
 			memcpy(tail + tlen + 2, str[i], n);
 		tlen += 2 + n;
 	}
-	return tlen + encode_ctr_meta(en->ctr_meta, tail + tlen);
+	tlen += encode_ctr_meta(en->ctr_meta, tail + tlen);
+	return tlen + (en->target ? encode_target(en->target, tail + tlen) : 0);
 }
 
 size_t mpt_cap_proc_encode(const struct mpt_proc_info *p, unsigned char *out)
@@ -319,6 +387,7 @@ int mpt_cap_event_decode(struct mpt_cap_event_buf *b, const void *payload, size_
 	it->enrich.lineage = NULL;
 	it->enrich.ctr_meta = NULL;
 	it->view.enrich = &it->enrich;
+	it->enrich.target = NULL;
 	if (len - off >= 2 && get16(p + off) == MPT_CAP_CTR_MARK) {
 		size_t n = decode_ctr_meta(&b->ctr_meta, p + off, len - off);
 
@@ -327,6 +396,16 @@ int mpt_cap_event_decode(struct mpt_cap_event_buf *b, const void *payload, size_
 			return -1;
 		}
 		it->enrich.ctr_meta = &b->ctr_meta;
+		off += n;
+	}
+	if (len - off >= 2 && get16(p + off) == MPT_CAP_TARGET_MARK) {
+		size_t n = decode_target(&b->target, p + off, len - off);
+
+		if (!n) {
+			*why = "bad target block";
+			return -1;
+		}
+		it->enrich.target = &b->target;
 		off += n;
 	}
 	/* what a message carries after its strings: its lineage */

@@ -57,6 +57,7 @@ enum {
 	OPT_CGROUP,
 	OPT_CONTAINER,
 	OPT_POD,
+	OPT_TARGET_CONTAINER,
 	OPT_MNTNS,
 	OPT_PIDNS,
 	OPT_HOST_ONLY,
@@ -122,6 +123,8 @@ static const struct argp_option options[] = {
      "calls from the container whose id starts with ID (also one started later), or named "
      "NAME by its runtime (verified containers only)",
      1},
+    {"target-container", OPT_TARGET_CONTAINER, "ID|NAME", 0,
+     "calls naming a process of that container (id prefix, or the runtime's name)", 1},
     {"pod", OPT_POD, "NS/NAME", 0,
      "calls from a container of Kubernetes pod NAME in namespace NS (from the runtime)", 1},
     {"mntns", OPT_MNTNS, "INODE", 0, "calls from mount namespace INODE", 1},
@@ -526,7 +529,8 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 		return EINVAL;
 	}
 
-	if ((cli->tracer.filter.n_container || mpt_filter_has_names(&cli->tracer.filter)) &&
+	if ((cli->tracer.filter.n_container || cli->tracer.filter.n_container_name ||
+	     cli->tracer.filter.n_pod) &&
 	    cli->tracer.filter.scope == MPT_SCOPE_HOST_ONLY) {
 		snprintf(ps->err, ps->len,
 			 "--container or --pod and --host-only exclude each other");
@@ -769,6 +773,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_CONTAINER:
 		return mpt_filter_add_container(&cli->tracer.filter, arg, ps->err, ps->len) ? EINVAL
 											    : 0;
+	case OPT_TARGET_CONTAINER:
+		return mpt_filter_add_target_container(&cli->tracer.filter, arg, ps->err, ps->len)
+			   ? EINVAL
+			   : 0;
 	case OPT_POD:
 		return mpt_filter_add_pod(&cli->tracer.filter, arg, ps->err, ps->len) ? EINVAL : 0;
 	case OPT_HOST_ONLY:

@@ -280,6 +280,21 @@ static const struct path_slot *cgroup_slot(uint64_t id, uint32_t tid, bool may_w
 	return slot;
 }
 
+bool mpt_cgroup_container(uint64_t id, uint32_t tid, struct mpt_container *c,
+			  const struct mpt_ctr_meta **meta)
+{
+	const struct path_slot *slot = cgroup_slot(id, tid, false);
+
+	*meta = NULL;
+	if (!slot || !slot->path) {
+		mpt_container_parse(NULL, c);
+		return false;
+	}
+	*c = slot->ctr;
+	*meta = slot->meta;
+	return true;
+}
+
 const char *mpt_cgroup_path(uint64_t id, uint32_t tid)
 {
 	const struct path_slot *slot = cgroup_slot(id, tid, true);

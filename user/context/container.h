@@ -47,6 +47,14 @@ const char *mpt_cgroup_path(uint64_t id, uint32_t tid);
  */
 void mpt_cgroup_path_source(int (*fn)(void *ctx, uint64_t id, char *buf, size_t len), void *ctx);
 
+/*
+ * The container of cgroup @id (of a process @tid, maybe gone), without a walk
+ * of the hierarchy; *@meta what its runtime says (NULL: not a container).
+ * False when the cgroup's path cannot be found.
+ */
+bool mpt_cgroup_container(uint64_t id, uint32_t tid, struct mpt_container *c,
+			  const struct mpt_ctr_meta **meta);
+
 /* Does a cgroup for a container whose id starts with @prefix exist now? */
 bool mpt_container_running(const char *prefix);
 

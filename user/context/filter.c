@@ -183,9 +183,42 @@ int mpt_filter_add_pod(struct mpt_filter *f, const char *arg, char *err, size_t 
 	return 0;
 }
 
+int mpt_filter_add_target_container(struct mpt_filter *f, const char *arg, char *err, size_t len)
+{
+	if (!arg[0] || strlen(arg) >= MPT_CTR_STR_MAX) {
+		snprintf(err, len,
+			 "invalid --target-container '%.64s': expected an id, a prefix "
+			 "of one, or a name",
+			 arg);
+		return -EINVAL;
+	}
+	if (f->n_target_container >= MPT_CONTAINER_FILTER_MAX) {
+		snprintf(err, len, "too many --target-container values (at most %d)",
+			 MPT_CONTAINER_FILTER_MAX);
+		return -E2BIG;
+	}
+	f->target_container[f->n_target_container++] = arg;
+	/* only a call on another process has a target: the kernel keeps those alone */
+	f->target_other = true;
+	return 0;
+}
+
 bool mpt_filter_has_names(const struct mpt_filter *f)
 {
-	return f->n_container_name || f->n_pod;
+	return f->n_container_name || f->n_pod || f->n_target_container;
+}
+
+/* An id prefix (hex digits) or a verified container's name. */
+static bool target_container_matches(const char *want, const struct mpt_target *t)
+{
+	size_t n = strlen(want);
+
+	if (!t || !t->resolved || !t->container_id[0])
+		return false;
+	if (n <= MPT_CONTAINER_ID_LEN && strspn(want, "0123456789abcdef") == n &&
+	    !strncmp(t->container_id, want, n))
+		return true;
+	return t->container_name[0] && !strcmp(t->container_name, want);
 }
 
 static bool pod_matches(const char *want, const struct mpt_ctr_meta *m)
@@ -200,12 +233,20 @@ static bool pod_matches(const char *want, const struct mpt_ctr_meta *m)
 bool mpt_filter_match_names(const struct mpt_filter *f, const struct mpt_view *v)
 {
 	const struct mpt_ctr_meta *m = v->enrich ? v->enrich->ctr_meta : NULL;
+	const struct mpt_target *t = v->enrich ? v->enrich->target : NULL;
 	bool hit = false;
 
-	if (!mpt_filter_has_names(f))
+	if (f->n_target_container) {
+		for (uint32_t i = 0; i < f->n_target_container && !hit; i++)
+			hit = target_container_matches(f->target_container[i], t);
+		if (!hit)
+			return false;
+	}
+	if (!f->n_container_name && !f->n_pod)
 		return true;
 	if (!m || m->verify != MPT_CTR_VERIFIED)
 		return false;
+	hit = false;
 	for (uint32_t i = 0; i < f->n_container_name && !hit; i++)
 		hit = !strcmp(f->container_name[i], m->name);
 	for (uint32_t i = 0; i < f->n_pod && !hit; i++)
@@ -400,7 +441,7 @@ static bool ancestor_matches(const struct mpt_filter *f, const struct mpt_task *
 
 bool mpt_filter_match(const struct mpt_filter *f, const struct mpt_view *v)
 {
-	static const struct mpt_enrich none = {"", "", "", "", "", NULL, NULL};
+	static const struct mpt_enrich none = {"", "", "", "", "", NULL, NULL, NULL};
 	const struct mpt_enrich *en = v->enrich ? v->enrich : &none;
 	const struct mpt_rec_hdr *ev = v->hdr;
 	const struct mpt_task *t = &ev->task;

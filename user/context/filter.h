@@ -40,6 +40,9 @@ struct mpt_filter {
 	uint32_t n_container_name;
 	const char *pod[MPT_CONTAINER_FILTER_MAX]; /* "namespace/name" */
 	uint32_t n_pod;
+	/* --target-container ID|NAME: the container of the process a call names */
+	const char *target_container[MPT_CONTAINER_FILTER_MAX];
+	uint32_t n_target_container;
 	enum mpt_filter_scope scope;
 	bool target_other;
 	/* --event: a bit per record type (MPT_EVENT_BIT); 0 for every event */
@@ -59,6 +62,7 @@ int mpt_filter_add(struct mpt_filter *f, enum mpt_filter_kind kind, const char *
 /* An id prefix (hex), else a container's name. */
 int mpt_filter_add_container(struct mpt_filter *f, const char *arg, char *err, size_t len);
 int mpt_filter_add_pod(struct mpt_filter *f, const char *arg, char *err, size_t len);
+int mpt_filter_add_target_container(struct mpt_filter *f, const char *arg, char *err, size_t len);
 /* Filters only user space can apply (names), and whether @v passes them. */
 bool mpt_filter_has_names(const struct mpt_filter *f);
 bool mpt_filter_match_names(const struct mpt_filter *f, const struct mpt_view *v);

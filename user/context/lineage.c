@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "lineage.h"
 
+#include <limits.h>
+
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -11,6 +13,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include "container.h"
 
 #define BUCKETS 8192
 
@@ -22,11 +26,13 @@ struct entry {
 	uint32_t children; /* entries whose parent this is */
 	uint64_t seq;	   /* insertion order: the oldest exited entry goes first at the cap */
 	struct entry *parent;
-	struct entry *next; /* in its bucket */
+	struct entry *next;    /* in its bucket */
+	struct entry *next_ns; /* in its bucket by ns_tgid */
 };
 
 struct mpt_lineage {
 	struct entry *bucket[BUCKETS];
+	struct entry *ns_bucket[BUCKETS]; /* by the pid a process has in its own namespace */
 	size_t n;
 	uint64_t seq;
 	uint64_t tick_ns; /* /proc's start times are in clock ticks */
@@ -96,6 +102,25 @@ static struct entry *lookup(const struct mpt_lineage *l, uint32_t tgid, uint64_t
 	return best;
 }
 
+const struct mpt_proc_info *mpt_lineage_find_ns(const struct mpt_lineage *l, uint32_t pid_ns,
+						uint32_t nr, uint32_t host_ns)
+{
+	struct entry *best = NULL;
+
+	if (pid_ns == host_ns) {
+		best = lookup(l, nr, 0);
+		return best ? &best->info : NULL;
+	}
+	for (struct entry *e = l->ns_bucket[nr % BUCKETS]; e; e = e->next_ns) {
+		if (e->info.ns_tgid != nr || e->info.pid_ns != pid_ns)
+			continue;
+		if (!best || (best->exited && !e->exited) ||
+		    (best->exited == e->exited && e->seq > best->seq))
+			best = e;
+	}
+	return best ? &best->info : NULL;
+}
+
 const struct mpt_proc_info *mpt_lineage_find(const struct mpt_lineage *l, uint32_t tgid,
 					     uint64_t start_ns)
 {
@@ -112,6 +137,11 @@ static void unlink_entry(struct mpt_lineage *l, struct entry *e)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = e->next;
+	pp = &l->ns_bucket[e->info.ns_tgid % BUCKETS];
+	while (*pp && *pp != e)
+		pp = &(*pp)->next_ns;
+	if (*pp)
+		*pp = e->next_ns;
 	l->n--;
 }
 
@@ -225,6 +255,8 @@ static struct entry *insert(struct mpt_lineage *l, const struct mpt_proc_info *i
 		e->parent->children++;
 	e->next = l->bucket[info->tgid % BUCKETS];
 	l->bucket[info->tgid % BUCKETS] = e;
+	e->next_ns = l->ns_bucket[info->ns_tgid % BUCKETS];
+	l->ns_bucket[info->ns_tgid % BUCKETS] = e;
 	l->n++;
 	return e;
 }
@@ -243,6 +275,13 @@ static void reimage(struct entry *e, const struct mpt_proc_info *info, const cha
 	e->info.exe_ino = info->exe_ino;
 	e->info.exe_dev = info->exe_dev;
 	e->info.start_ns = info->start_ns;
+	/* a setuid image, a move to another cgroup: what the exec saw (0: not known, kept) */
+	if (info->uid || info->cgroup_id) {
+		e->info.uid = info->uid;
+		e->info.cgroup_id = info->cgroup_id;
+	}
+	if (info->pid_ns)
+		e->info.pid_ns = info->pid_ns;
 }
 
 static void info_of_record(const struct mpt_proc_event *p, struct mpt_proc_info *info)
@@ -256,6 +295,9 @@ static void info_of_record(const struct mpt_proc_event *p, struct mpt_proc_info 
 	info->exe_ino = p->exe_ino;
 	info->exe_dev = p->exe_dev;
 	info->flags = p->flags;
+	info->pid_ns = p->pid_ns;
+	info->uid = p->uid;
+	info->cgroup_id = p->cgroup_id;
 	memcpy(info->comm, p->comm, MPT_TASK_COMM_LEN);
 	info->comm[MPT_TASK_COMM_LEN] = '\0';
 }
@@ -397,6 +439,43 @@ static uint8_t exe_flags(char *exe, const struct mpt_proc_info *info)
 	return flags;
 }
 
+/* What names /proc/@pid as a target: its pid in its own namespace, the namespace, uid, cgroup. */
+static void scan_ids(uint32_t pid, struct mpt_proc_info *info)
+{
+	char path[64], buf[4096], *p;
+	const char *root = mpt_cgroup2_root();
+	struct stat st;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/ns/pid", pid);
+	if (!stat(path, &st))
+		info->pid_ns = st.st_ino;
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	n = read_small(path, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	if ((p = strstr(buf, "\nUid:")))
+		info->uid = strtoul(p + 5, NULL, 10);
+	/* "NSpid:\t<host>\t...\t<innermost>" */
+	if ((p = strstr(buf, "\nNSpid:"))) {
+		char *end = p + 7 + strcspn(p + 7, "\n");
+
+		while (end > p + 7 && end[-1] != '\t' && end[-1] != ' ')
+			end--;
+		info->ns_tgid = strtoul(end, NULL, 10);
+	}
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	n = read_small(path, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strstr(buf, "0::");
+	if (root && p && (p == buf || p[-1] == '\n')) {
+		char full[PATH_MAX + 64];
+
+		p[3 + strcspn(p + 3, "\n")] = '\0';
+		snprintf(full, sizeof(full), "%s%s", root, p + 3);
+		info->cgroup_id = mpt_cgroup_id_of(full);
+	}
+}
+
 static void scan_one(struct mpt_lineage *l, uint32_t pid)
 {
 	char path[64], line[1024], exe[MPT_PROC_PATH_MAX + 1], *close_paren;
@@ -453,6 +532,7 @@ static void scan_one(struct mpt_lineage *l, uint32_t pid)
 	}
 	info.argv = argv;
 	info.argv_len = n > 0 ? n : 0;
+	scan_ids(pid, &info);
 	if (!lookup(l, pid, info.start_ns))
 		insert(l, &info);
 }

@@ -29,8 +29,12 @@ struct mpt_proc_info {
 	uint32_t exe_dev;
 	uint8_t flags; /* MPT_PROC_*_TRUNCATED */
 	uint32_t gen;  /* changes with every new image: a capture writes the process again */
+	/* live only (a capture's process records do not keep them): 0 when not known */
+	uint32_t pid_ns; /* the pid namespace ns_tgid is in */
+	uint32_t uid;	 /* real uid */
+	uint64_t cgroup_id;
 	char comm[MPT_TASK_COMM_LEN + 1];
-	const char *exe; /* "" when unknown */
+	const char *exe;	   /* "" when unknown */
 	const unsigned char *argv; /* NUL-separated arguments */
 	uint16_t argv_len;
 };
@@ -62,6 +66,15 @@ const struct mpt_proc_info *mpt_lineage_find(const struct mpt_lineage *l, uint32
 /* @v for the caller (@tgid, @start_ns): itself and its ancestors, parent first. */
 void mpt_lineage_of(const struct mpt_lineage *l, uint32_t tgid, uint64_t start_ns,
 		    struct mpt_lineage_view *v);
+/*
+ * The process a call's pid argument @nr names, as its caller (in pid
+ * namespace @pid_ns) sees it: in the host's namespace (@host_ns) the pid is
+ * the host's; elsewhere the process whose own namespace is the caller's.
+ * The newest still running first. NULL when not known (a thread id, a
+ * process in a namespace below the caller's).
+ */
+const struct mpt_proc_info *mpt_lineage_find_ns(const struct mpt_lineage *l, uint32_t pid_ns,
+						uint32_t nr, uint32_t host_ns);
 /* Entries held now. */
 size_t mpt_lineage_size(const struct mpt_lineage *l);
 

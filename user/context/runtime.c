@@ -580,6 +580,8 @@ int mpt_runtime_watch_start(void)
 		return err;
 	}
 	watch_roots();
+	/* looked up once here: the thread then only reads it */
+	mpt_cgroup2_root();
 	/* the thread takes no signals: they are the main loop's */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

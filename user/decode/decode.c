@@ -455,3 +455,12 @@ const char *mpt_ctr_verify_name(uint8_t verify)
 
 	return verify < MPT_CTR_VERIFY_NR ? names[verify] : "?";
 }
+
+bool mpt_view_other_pid(const struct mpt_view *v, int32_t *pid)
+{
+	const struct mpt_task *t = &v->hdr->task;
+
+	/* argument 0 of every event traced is its target pid (events/) */
+	*pid = (int32_t)v->arg[0].value;
+	return !v->flood && *pid > 0 && (uint32_t)*pid != t->ns_tgid && (uint32_t)*pid != t->ns_tid;
+}

@@ -10,6 +10,7 @@
 #include "events.h"
 #include "lineage.h"
 #include "mptrace_event.h"
+#include "mptrace_filter.h"
 #include "strbuf.h"
 
 /* What a container runtime says of a record's container (context/runtime.h). */
@@ -22,7 +23,7 @@
 
 /* Is the container id of a record the runtime's? */
 #define MPT_CTR_VERIFY(X)                                                                          \
-	X(UNCHECKED, 0, "unchecked") /* not a container, or a record made before 0.4 */            \
+	X(UNCHECKED, 0, "unchecked") /* not a container, or a record of a capture before 1.4 */    \
 	X(VERIFIED, 1, "verified")   /* the runtime has this id at this cgroup */                  \
 	X(UNKNOWN, 2, "unknown")     /* no runtime on this host has this id */                     \
 	X(ELSEWHERE, 3, "elsewhere") /* the runtime has this id, at another cgroup */
@@ -51,6 +52,27 @@ struct mpt_ctr_meta {
 };
 
 /*
+ * The process another's call names by its pid argument, as the process
+ * tracker knew it at the call: right even when it exits just after, and
+ * never a later process that reused the pid (the tracker reads exits in
+ * order with the calls).
+ */
+struct mpt_target {
+	int32_t pid;   /* the argument, in the caller's pid namespace */
+	bool resolved;	   /* else only pid: a thread id, a namespace below the caller's */
+	bool cgroup_known; /* its cgroup's path was found: container_id "" is the host */
+	uint32_t host_tgid;
+	uint64_t start_ns; /* boot clock */
+	uint32_t uid;
+	uint64_t cgroup_id;
+	uint8_t container_verify; /* enum mpt_ctr_verify of the container below */
+	char comm[MPT_TASK_COMM_LEN + 1];
+	char exe[MPT_PROC_PATH_MAX + 1];
+	char container_id[MPT_CONTAINER_ID_LEN + 1];
+	char container_name[MPT_CTR_STR_MAX]; /* verified containers only */
+};
+
+/*
  * What the user side adds to a record: looked up on the live system while
  * tracing, read back from the capture when replaying. Empty strings when
  * unknown (a cgroup or process already gone) or not applicable (host).
@@ -63,9 +85,10 @@ struct mpt_enrich {
 	const char *pod_uid;
 	/* the caller's executable, command line and ancestors; NULL: not known */
 	const struct mpt_lineage_view *lineage;
-	/* what the runtime says of the container; NULL: nothing (a host process, an older record)
-	 */
+	/* what the runtime says of the container; NULL: none (a host process, an older record) */
 	const struct mpt_ctr_meta *ctr_meta;
+	/* the other process the call names; NULL: none (itself, a summary, an older record) */
+	const struct mpt_target *target;
 };
 
 /*
@@ -226,6 +249,8 @@ bool mpt_mask_has(const struct mpt_arg_view *a, uint64_t node);
 /* The nodes of @a that mpt_mask_has can answer for: bits read, within what was captured. */
 uint64_t mpt_mask_span(const struct mpt_arg_view *a);
 
+/* The pid argument of @v when it names another process than the caller (not 0, not itself). */
+bool mpt_view_other_pid(const struct mpt_view *v, int32_t *pid);
 /* "verified", ...; "?" past the end. */
 const char *mpt_ctr_verify_name(uint8_t verify);
 

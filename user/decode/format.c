@@ -153,7 +153,7 @@ static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum mp
 	}
 }
 
-static const struct mpt_enrich no_enrich = {"", "", "", "", "", NULL, NULL};
+static const struct mpt_enrich no_enrich = {"", "", "", "", "", NULL, NULL, NULL};
 
 /* Each NUL-ended argument of @p's command line (the last one cut short may have none). */
 static void each_arg(const struct mpt_proc_info *p, void (*fn)(void *, const char *, size_t),
@@ -373,6 +373,41 @@ static void json_ctr_meta(struct strbuf *sb, const struct mpt_ctr_meta *m)
 	json_labels(sb, m->labels);
 }
 
+/* The process the call names: who it was at the call, or only the pid when not known. */
+static void json_target(struct strbuf *sb, const struct mpt_target *t,
+			const struct mpt_fmt_ctx *ctx)
+{
+	if (!t)
+		return;
+	sb_puts(sb, ",\"target\":{\"processId\":");
+	sb_s64(sb, t->pid);
+	sb_puts(sb, t->resolved ? ",\"resolved\":true" : ",\"resolved\":false}");
+	if (!t->resolved)
+		return;
+	sb_puts(sb, ",\"hostProcessId\":");
+	sb_u64(sb, t->host_tgid);
+	json_str_field(sb, "processName", t->comm);
+	sb_puts(sb, ",\"executable\":{\"path\":");
+	sb_json_str(sb, t->exe, strlen(t->exe));
+	sb_puts(sb, "},\"startTime\":");
+	sb_u64(sb, t->start_ns + ctx->boot_to_wall_ns);
+	sb_puts(sb, ",\"userId\":");
+	sb_u64(sb, t->uid);
+	sb_puts(sb, ",\"cgroupId\":");
+	sb_u64(sb, t->cgroup_id);
+	/* "" is the host's; absent when its cgroup could not be found */
+	if (t->cgroup_known)
+		json_str_field(sb, "containerId", t->container_id);
+	if (t->container_id[0]) {
+		sb_puts(sb, t->container_verify == MPT_CTR_VERIFIED
+				? ",\"containerVerified\":true"
+				: ",\"containerVerified\":false");
+		if (t->container_name[0])
+			json_str_field(sb, "containerName", t->container_name);
+	}
+	sb_putc(sb, '}');
+}
+
 void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_rec_hdr *h = v->hdr;
@@ -430,6 +465,7 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	mpt_format_json_return(sb, h);
 	sb_puts(sb, ",\"args\":");
 	mpt_format_json_args(sb, v);
+	json_target(sb, en->target, ctx);
 	sb_puts(sb, "}\n");
 }
 

@@ -53,7 +53,7 @@ static void kint(struct strbuf *sb, const char *k, int64_t v)
 
 static const struct mpt_enrich *enrich_of(const struct mpt_view *v)
 {
-	static const struct mpt_enrich none = {"", "", "", "", "", NULL, NULL};
+	static const struct mpt_enrich none = {"", "", "", "", "", NULL, NULL, NULL};
 
 	return v->enrich ? v->enrich : &none;
 }
@@ -233,6 +233,7 @@ static void target_process(struct strbuf *sb, const struct mpt_view *v,
 			   const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_task *t = &v->hdr->task;
+	const struct mpt_target *tg = enrich_of(v)->target;
 	int32_t pid = target_pid(v);
 
 	if (pid == 0 || (uint32_t)pid == t->ns_tgid) {
@@ -240,10 +241,31 @@ static void target_process(struct strbuf *sb, const struct mpt_view *v,
 		return;
 	}
 	sb_putc(sb, '{');
-	if (t->ns_tgid == t->host_tgid)
-		kint(sb, "pid", pid);
-	else
-		kint(sb, "namespace_pid", pid);
+	if (tg && tg->resolved) {
+		kint(sb, "pid", tg->host_tgid);
+		kstr(sb, "name", tg->comm);
+		kint(sb, "created_time", wall_ms(tg->start_ns, ctx));
+		if (tg->exe[0])
+			exe_file(sb, tg->exe, NULL, 0);
+		key(sb, "user");
+		sb_puts(sb, "{\"uid\":\"");
+		sb_u64(sb, tg->uid);
+		sb_puts(sb, "\"}");
+		if (tg->container_id[0]) {
+			key(sb, "container");
+			sb_putc(sb, '{');
+			kstr(sb, "uid", tg->container_id);
+			if (tg->container_name[0])
+				kstr(sb, "name", tg->container_name);
+			sb_putc(sb, '}');
+		}
+	}
+	if (!tg || !tg->resolved || t->ns_tgid != t->host_tgid) {
+		if (t->ns_tgid == t->host_tgid)
+			kint(sb, "pid", pid);
+		else
+			kint(sb, "namespace_pid", pid);
+	}
 	sb_putc(sb, '}');
 }
 

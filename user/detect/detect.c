@@ -46,7 +46,20 @@ static const char *const descriptions[MPT_DET_NR] = {
     [MPT_DET_CONTAINER_SPOOFED] = "the caller's cgroup is named for a container that its runtime "
 				  "placed in another cgroup: a cgroup made to pass for that "
 				  "container, and for its name and image",
+    [MPT_DET_CROSS_CONTAINER] = "a process in a container named a process outside it (another "
+				"container's, or the host's) in a page-migration call: a "
+				"workload reaching across its isolation",
 };
+
+/* A caller in a container names a process known to be outside it (not merely unknown). */
+static bool crosses_container(const struct mpt_view *v)
+{
+	const struct mpt_enrich *en = v->enrich;
+
+	return en && en->container_id && en->container_id[0] && en->target &&
+	       en->target->resolved && en->target->cgroup_known &&
+	       strcmp(en->target->container_id, en->container_id);
+}
 
 /* A sum over a window that starts with its first addition and lasts window_ns. */
 struct window {
@@ -219,6 +232,8 @@ uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
 		hit |= 1u << MPT_DET_CHANGED_DURING_CALL;
 	if (v->enrich && v->enrich->ctr_meta && v->enrich->ctr_meta->verify == MPT_CTR_ELSEWHERE)
 		hit |= 1u << MPT_DET_CONTAINER_SPOOFED;
+	if (crosses_container(v))
+		hit |= 1u << MPT_DET_CROSS_CONTAINER;
 	if (h->origin == MPT_ORIGIN_REFUSED &&
 	    window_add(&s->refused, now, 1, d->cfg.window_ns) >= d->cfg.refused)
 		hit |= 1u << MPT_DET_REFUSED_REPEAT;

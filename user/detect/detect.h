@@ -32,7 +32,8 @@
 	  "Impair Defenses: Indicator Blocking")                                                   \
 	X(REFUSED_REPEAT, "MPT-9", "repeated calls refused by seccomp", "medium", "", "")          \
 	X(CONTAINER_SPOOFED, "MPT-10", "container id its runtime placed elsewhere", "high",        \
-	  "T1036", "Masquerading")
+	  "T1036", "Masquerading")                                                                 \
+	X(CROSS_CONTAINER, "MPT-11", "a container's call on a process outside it", "high", "", "")
 
 enum mpt_detection_id {
 #define MPT_DET_ENUM(id, code, name, sev, tid, tname) MPT_DET_##id,

@@ -124,7 +124,7 @@ static const char *parse_line(char *line, struct exception *e)
 	for (char *c = tok; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
 	if (parse_rule(tok, &e->rules))
-		return "expected a rule (MPT-1 ... MPT-10, or *) first";
+		return "expected a rule (MPT-1 ... MPT-11, or *) first";
 	while ((tok = strtok_r(NULL, " \t\r\n", &save)))
 		if ((why = parse_cond(tok, e)))
 			return why;

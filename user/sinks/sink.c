@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "target.h"
 #include "fsutil.h"
 #include "log.h"
 #include "metrics.h"
@@ -114,6 +115,7 @@ int mpt_sink_emit(void *ctx, const struct mpt_view *v)
 	struct mpt_view ev = *v;
 	struct mpt_lineage_view lin;
 	struct mpt_container ctr;
+	struct mpt_target target;
 	struct mpt_enrich en;
 
 	/* -n: the user asked for that many; the rest is read (the ring must empty) and left */
@@ -130,6 +132,9 @@ int mpt_sink_emit(void *ctx, const struct mpt_view *v)
 	}
 	/* the rest, from the live system (cached per cgroup, process) */
 	mpt_enrich_live(&v->hdr->task, &ctr, &en);
+	/* whom it names: the tracker has read every exit before this call, none after it */
+	if (mpt_target_resolve(s->lineage, v, &target))
+		en.target = &target;
 	ev.enrich = &en;
 	/* --container NAME, --pod: what the kernel could not tell apart */
 	if (s->filter && !mpt_filter_match_names(s->filter, &ev))
