@@ -86,55 +86,76 @@ static const size_t ctr_field_cap[] = {MPT_CTR_STR_MAX, MPT_CTR_STR_MAX,   MPT_C
 				       MPT_CTR_STR_MAX, MPT_CTR_LABELS_MAX};
 #define N_CTR_FIELDS (sizeof(ctr_field_cap) / sizeof(ctr_field_cap[0]))
 
+/* @n strings, each u16 length + bytes (at most @cap[i] - 1 of them), at @out: their size. */
+static uint32_t put_strs(unsigned char *out, const char *const *str, const size_t *cap, size_t n)
+{
+	uint32_t off = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strnlen(str[i], cap[i] - 1);
+
+		put16(out + off, len);
+		memcpy(out + off + 2, str[i], len);
+		off += 2 + len;
+	}
+	return off;
+}
+
+/*
+ * The strings put_strs wrote, at @p (@len bytes there), into @str: their
+ * size, 0 when they do not hold. With @clean, control characters become
+ * '?' (as the runtime's strings were when written: a hostile file's then
+ * say nothing to a terminal), but for newlines in string @nl_ok; without,
+ * a NUL is damage.
+ */
+static size_t get_strs(const unsigned char *p, size_t len, char *const *str, const size_t *cap,
+		       size_t n, bool clean, size_t nl_ok)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+
+		if (len - off < 2 || (k = get16(p + off)) >= cap[i] || k > len - off - 2 ||
+		    (!clean && memchr(p + off + 2, '\0', k)))
+			return 0;
+		for (size_t j = 0; j < k; j++) {
+			unsigned char c = p[off + 2 + j];
+
+			bool ctl = (c < 0x20 && !(c == '\n' && i == nl_ok)) || c == 0x7f;
+
+			str[i][j] = clean && ctl ? '?' : (char)c;
+		}
+		str[i][k] = '\0';
+		off += 2 + k;
+	}
+	return off;
+}
+
 /* What the runtime said of a container, after the strings; nothing for none (its size). */
 static uint32_t encode_ctr_meta(const struct mpt_ctr_meta *m, unsigned char *out)
 {
-	uint32_t off = 3;
-
 	if (!m || m->verify == MPT_CTR_UNCHECKED)
 		return 0;
 	const char *str[] = CTR_FIELDS(m);
 
 	put16(out, MPT_CAP_CTR_MARK);
 	out[2] = m->verify;
-	for (size_t i = 0; i < N_CTR_FIELDS; i++) {
-		size_t n = strnlen(str[i], ctr_field_cap[i] - 1);
-
-		put16(out + off, n);
-		memcpy(out + off + 2, str[i], n);
-		off += 2 + n;
-	}
-	return off;
+	return 3 + put_strs(out + 3, str, ctr_field_cap, N_CTR_FIELDS);
 }
 
 /* The block encode_ctr_meta wrote, at @p: its length, or 0 when it does not hold together. */
 static size_t decode_ctr_meta(struct mpt_ctr_meta *m, const unsigned char *p, size_t len)
 {
-	size_t off = 3;
-
 	memset(m, 0, sizeof(*m));
 	if (len < 3 || get16(p) != MPT_CAP_CTR_MARK || !p[2] || p[2] >= MPT_CTR_VERIFY_NR)
 		return 0;
 	m->verify = p[2];
 	char *str[] = CTR_FIELDS(m);
+	size_t n =
+	    get_strs(p + 3, len - 3, str, ctr_field_cap, N_CTR_FIELDS, true, N_CTR_FIELDS - 1);
 
-	for (size_t i = 0; i < N_CTR_FIELDS; i++) {
-		size_t n;
-
-		if (len - off < 2 || (n = get16(p + off)) >= ctr_field_cap[i] || n > len - off - 2)
-			return 0;
-		/* a hostile file's control characters say nothing to a terminal */
-		for (size_t k = 0; k < n; k++) {
-			unsigned char c = p[off + 2 + k];
-
-			str[i][k] = (c < 0x20 && !(c == '\n' && i == N_CTR_FIELDS - 1)) || c == 0x7f
-					? '?'
-					: (char)c;
-		}
-		str[i][n] = '\0';
-		off += 2 + n;
-	}
-	return off;
+	return n ? 3 + n : 0;
 }
 
 /* The target's strings, in their order, with the room each has. */
@@ -154,7 +175,6 @@ static uint32_t encode_target(const struct mpt_target *t, unsigned char *out)
 {
 	const char *str[] = TARGET_FIELDS(t);
 	const size_t cap[] = TARGET_FIELDS_CAP;
-	uint32_t off = 32;
 
 	put16(out, MPT_CAP_TARGET_MARK);
 	out[2] = t->resolved | t->cgroup_known << 1;
@@ -164,24 +184,17 @@ static uint32_t encode_target(const struct mpt_target *t, unsigned char *out)
 	put32(out + 12, t->uid);
 	put64(out + 16, t->start_ns);
 	put64(out + 24, t->cgroup_id);
-	for (size_t i = 0; i < N_TARGET_FIELDS; i++) {
-		size_t n = strnlen(str[i], cap[i] - 1);
-
-		put16(out + off, n);
-		memcpy(out + off + 2, str[i], n);
-		off += 2 + n;
-	}
-	return off;
+	return 32 + put_strs(out + 32, str, cap, N_TARGET_FIELDS);
 }
 
 static size_t decode_target(struct mpt_target *t, const unsigned char *p, size_t len)
 {
 	char *str[] = TARGET_FIELDS(t);
 	const size_t cap[] = TARGET_FIELDS_CAP;
-	size_t off = 32;
+	size_t n;
 
 	memset(t, 0, sizeof(*t));
-	if (len < off || get16(p) != MPT_CAP_TARGET_MARK || p[2] > 3 || p[3] >= MPT_CTR_VERIFY_NR)
+	if (len < 32 || get16(p) != MPT_CAP_TARGET_MARK || p[2] > 3 || p[3] >= MPT_CTR_VERIFY_NR)
 		return 0;
 	t->resolved = p[2] & 1;
 	t->cgroup_known = p[2] >> 1;
@@ -191,17 +204,8 @@ static size_t decode_target(struct mpt_target *t, const unsigned char *p, size_t
 	t->uid = get32(p + 12);
 	t->start_ns = get64(p + 16);
 	t->cgroup_id = get64(p + 24);
-	for (size_t i = 0; i < N_TARGET_FIELDS; i++) {
-		size_t n;
-
-		if (len - off < 2 || (n = get16(p + off)) >= cap[i] || n > len - off - 2 ||
-		    memchr(p + off + 2, '\0', n))
-			return 0;
-		memcpy(str[i], p + off + 2, n);
-		str[i][n] = '\0';
-		off += 2 + n;
-	}
-	return off;
+	n = get_strs(p + 32, len - 32, str, cap, N_TARGET_FIELDS, false, 0);
+	return n ? 32 + n : 0;
 }
 
 /* The five strings after the kernel record, each u16 length + bytes; returns their size. */
