@@ -49,8 +49,10 @@
 #define ACK_WAIT_MS 10000		       /* an ack later than this is a failure: rewind */
 #define DUP_WINDOW_NS (3600ll * 1000000000)    /* a stream ship creates drops resends this long */
 #define MIN_DUP_WINDOW_NS (120ll * 1000000000) /* an existing stream's, at least (the default) */
-#define SINCE_SLACK_NS (600ll * 1000000000)    /* replay --since: the clocks may disagree */
-#define MIN_MSG_SIZE (64 * 1024)	       /* a message: a record, its JSON and headers */
+/* The server refuses a message over the stream's max_msg_size (JSStreamMessageExceedsMaximumErr) */
+#define JS_MSG_TOO_LARGE 10054
+#define SINCE_SLACK_NS (600ll * 1000000000) /* replay --since: the clocks may disagree */
+#define MIN_MSG_SIZE (64 * 1024)	    /* a message: a record, its JSON and headers */
 #define STATE_EVERY_MS 200
 
 /* ---- connection ---------------------------------------------------------- */
@@ -497,7 +499,8 @@ struct shipper {
 	int64_t cur_wall_ns;   /* the event being published */
 	int64_t acked_wall_ns; /* the newest event acknowledged (mu) */
 	uint64_t published, outages;
-	bool idle; /* at the end of the newest file, waiting for more */
+	uint64_t too_large; /* records no server or stream would take (mu) */
+	bool idle;	    /* at the end of the newest file, waiting for more */
 };
 
 /* How often the shipper's metrics are brought up to date: its loop passes here often. */
@@ -513,7 +516,7 @@ static int64_t wall_now_ns(void)
 
 static void ship_metrics(struct shipper *sh)
 {
-	uint64_t pending, acked, dups, outages;
+	uint64_t pending, acked, dups, outages, too_large;
 	int64_t acked_wall, lag = 0, now = wall_now_ns();
 	bool down;
 	struct strbuf b;
@@ -528,6 +531,7 @@ static void ship_metrics(struct shipper *sh)
 	acked_wall = sh->acked_wall_ns;
 	down = sh->outage;
 	outages = sh->outages;
+	too_large = sh->too_large;
 	pthread_mutex_unlock(&sh->mu);
 	/* behind: something is read and not acknowledged, or not yet read */
 	if (acked_wall && (pending || !sh->idle) && now > acked_wall)
@@ -554,6 +558,10 @@ static void ship_metrics(struct shipper *sh)
 		       "Times publishing began to fail.", outages);
 	mpt_metric_one(&b, "mptrace_ship_files_lost_total", "counter",
 		       "Capture files rotated away before they were shipped.", sh->files_lost);
+	mpt_metric_one(&b, "mptrace_ship_records_too_large_total", "counter",
+		       "Records over the server's max_payload or the stream's max_msg_size, not "
+		       "shipped.",
+		       too_large);
 	if (!b.oom)
 		mpt_metrics_publish(sh->metrics, b.buf, b.len);
 	sb_free(&b);
@@ -576,6 +584,13 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 		if (pa) {
 			sh->win[n % IN_FLIGHT].acked = true;
 			sh->duplicates += pa->Duplicate;
+		} else if (pae && pae->ErrCode == JS_MSG_TOO_LARGE) {
+			/* never taken, however often sent: said, counted, and passed (a gap) */
+			sh->win[n % IN_FLIGHT].acked = true;
+			sh->too_large++;
+			mpt_warn(
+			    "stream %s refused record %s as over its max_msg_size: not shipped",
+			    sh->stream, tag);
 		} else if (!sh->failed) {
 			sh->failed = true;
 			snprintf(sh->why, sizeof(sh->why), "%s",
@@ -965,6 +980,29 @@ static bool wait_room(struct shipper *sh)
 }
 
 /*
+ * A message the server cannot take, whatever the retries: over its
+ * max_payload. Its record is said and counted, and a short message in its
+ * place keeps the stream's chain whole, so replay --nats says it too.
+ */
+static bool over_max_payload(struct shipper *sh, const char *id, size_t size, char *instead,
+			     size_t len)
+{
+	int64_t max = natsConnection_GetMaxPayload(sh->c.nc);
+
+	if (max <= 0 || (int64_t)size <= max)
+		return false;
+	snprintf(instead, len,
+		 "record %s (%zu bytes with its headers) is over the server's max_payload (%lld "
+		 "bytes): not shipped",
+		 id, size, (long long)max);
+	mpt_warn("%s", instead);
+	pthread_mutex_lock(&sh->mu);
+	sh->too_large++;
+	pthread_mutex_unlock(&sh->mu);
+	return true;
+}
+
+/*
  * Publish one message for position @next (or, without a body, only move the
  * position: a file's end). Returns 0, or -1 on a failure (rewind).
  */
@@ -973,7 +1011,7 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 {
 	jsPubOptions po;
 	natsMsg *m = NULL;
-	char tag[64], ctx[1400];
+	char tag[64], ctx[1400], big[512];
 	uint64_t n;
 	natsStatus s;
 
@@ -1000,6 +1038,16 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 	}
 	pthread_mutex_unlock(&sh->mu);
 	context(fmt, ctx, sizeof(ctx));
+	/* the headers below, Nats-Msg-Id and the framing, generously */
+	if (over_max_payload(sh, id,
+			     len + strlen(ctx) + strlen(sh->prev_id) + strlen(id) +
+				 (record ? strlen(record) : 0) + 256,
+			     big, sizeof(big))) {
+		kind = "lost";
+		body = big;
+		len = strlen(big);
+		record = NULL;
+	}
 	s = natsMsg_Create(&m, sh->subject, NULL, body, (int)len);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(m, "Mptrace-Slot", tag);
@@ -1442,10 +1490,13 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 	if (!*stop && !drain_acks(&sh))
 		rewind_to_acked(&sh);
 	save_state(&sh, true);
-	mpt_notice("shipped %" PRIu64 " records to stream %s, subject %s (%" PRIu64
-		   " already there)%s",
-		   sh.shipped, sh.stream, sh.subject, sh.duplicates,
-		   sh.files_lost ? "; capture files were lost before shipping" : "");
+	if (sh.too_large)
+		mpt_log_next(MPT_LOG_WARNING);
+	mpt_notice(
+	    "shipped %" PRIu64 " records to stream %s, subject %s (%" PRIu64 " already there)%s%s",
+	    sh.shipped, sh.stream, sh.subject, sh.duplicates,
+	    sh.files_lost ? "; capture files were lost before shipping" : "",
+	    sh.too_large ? "; records too large for the server were not shipped (said)" : "");
 	rc = 0;
 out:
 	if (sh.c.nc)
@@ -1482,7 +1533,8 @@ struct held {
 
 struct set_order {
 	char set[64];
-	char last[160]; /* the id of the message put out last */
+	char last[160];	 /* the id of the message put out last */
+	bool past_until; /* an event of this set came after --until: the rest will too */
 	struct held *h;
 	size_t n, cap;
 };
@@ -1517,6 +1569,34 @@ struct replay {
 	size_t n_sets;
 };
 
+static struct set_order *set_of(struct replay *rp, const char *id);
+
+/* A set's records are in its order: once one is past --until, the rest of the set is. */
+static void mark_past_until(struct replay *rp, const char *id)
+{
+	struct set_order *so = *id ? set_of(rp, id) : NULL;
+
+	if (so)
+		so->past_until = true;
+}
+
+/*
+ * Has --until been passed for good? A message stored more than the clocks'
+ * slack after it, with every set seen past it and none held back. A set first stored later still
+ * (its shipper down that long) is not waited for: reading on would read the whole stream, which
+ * --until is there to spare.
+ */
+static bool past_until(const struct replay *rp, int64_t stored_ns)
+{
+	if (!rp->cli->nats.until_ns || !rp->n_sets ||
+	    stored_ns <= rp->cli->nats.until_ns + SINCE_SLACK_NS)
+		return false;
+	for (size_t i = 0; i < rp->n_sets; i++)
+		if (!rp->sets[i].past_until || rp->sets[i].n)
+			return false;
+	return true;
+}
+
 /* One message, in its turn: an event printed, a drop or a loss said. 0, or -1 on an error. */
 static int replay_one(struct replay *rp, natsMsg *m)
 {
@@ -1544,6 +1624,8 @@ static int replay_one(struct replay *rp, natsMsg *m)
 		free(raw);
 		rp->events++;
 		wall = (int64_t)it.view.hdr->ts_boot_ns + fmt.boot_to_wall_ns;
+		if (cli->nats.until_ns && wall > cli->nats.until_ns)
+			mark_past_until(rp, header(m, "Nats-Msg-Id"));
 		if (!mpt_cli_in_window(cli, wall) ||
 		    !mpt_filter_match(&cli->tracer.filter, &it.view)) {
 			if (rp->report)
@@ -1797,6 +1879,7 @@ int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 	for (uint64_t got = 0; !*stop; got++) {
 		natsMsg *m = NULL;
 		jsMsgMetaData *md = NULL;
+		int64_t stored = 0;
 		bool last = false;
 
 		/* an empty stream says nothing: a quiet two seconds is its end */
@@ -1809,11 +1892,12 @@ int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 		}
 		if (natsMsg_GetMetaData(&md, m) == NATS_OK) {
 			last = md->NumPending == 0;
+			stored = md->Timestamp;
 			jsMsgMetaData_Destroy(md);
 		}
 		if (replay_in_order(&rp, m))
 			goto out;
-		if (last)
+		if (last || past_until(&rp, stored))
 			break;
 	}
 	if (replay_flush(&rp))
