@@ -99,7 +99,7 @@ static const char docker_state[] =
 /* Docker and CRI-O from their files; damaged and hostile files leave the id unverified. */
 static void test_runtime_files(void **state)
 {
-	char root[] = "/tmp/mpt-runtime-XXXXXX", cmd[128];
+	char root[] = "/tmp/mpt-runtime-XXXXXX", cmd[256];
 	const char *docker_cg = "/system.slice/docker-" CID ".scope";
 	struct mpt_ctr_meta m;
 
@@ -146,6 +146,25 @@ static void test_runtime_files(void **state)
 	assert_string_equal(m.image, "img:2");
 	assert_string_equal(m.image_id, "sha256:def");
 	assert_string_equal(m.labels, "team=a\n");
+
+	/* crun: its status names the cgroup and bundle, its copy of config.json the annotations */
+	put_file(root, "run/crun/" CID "/status",
+		 "{\"pid\":1,\"cgroup-path\":\"machine.slice/libpod-" CID ".scope\","
+		 "\"bundle\":\"/b\"}");
+	put_file(root, "run/crun/" CID "/config.json",
+		 "{\"annotations\":{\"io.kubernetes.pod.name\":\"cp\","
+		 "\"io.kubernetes.container.name\":\"cn\"}}");
+	snprintf(cmd, sizeof(cmd), "mv %s/run/runc %s/run/runc.off", root, root);
+	assert_int_equal(system(cmd), 0);
+	mpt_runtime_read(root, CID, "/machine.slice/libpod-" CID ".scope/container", &m);
+	assert_int_equal(m.verify, MPT_CTR_VERIFIED);
+	assert_string_equal(m.name, "cn");
+	assert_string_equal(m.pod_name, "cp");
+	mpt_runtime_read(root, CID, "/crio/" CID, &m);
+	assert_int_equal(m.verify, MPT_CTR_ELSEWHERE);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/run/crun; mv %s/run/runc.off %s/run/runc", root, root,
+		 root);
+	assert_int_equal(system(cmd), 0);
 
 	/* half-written, a symlink, too big: unverified, never a crash or a wait */
 	put_file(root, "run/runc/" CID "/state.json", "{\"id\":\"" CID "\",\"cgr");

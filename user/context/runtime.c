@@ -19,17 +19,23 @@
 
 #include "container.h"
 
-/* runc's state directories: flat (<dir>/<id>/state.json) or one level of namespaces. */
+/*
+ * The OCI runtimes' state directories, root's alone: flat (<dir>/<id>/FILE)
+ * or one level of namespaces. runc's state.json holds the annotations; crun's
+ * status has the cgroup and bundle, and a copy of config.json beside it.
+ */
 #define MPT_RUNC_ROOTS(X)                                                                          \
-	X("/run/runc", false)		    /* Podman, CRI-O */                                    \
-	X("/run/containerd/runc", true)	    /* containerd, by namespace (CRI: k8s.io) */           \
-	X("/run/docker/runtime-runc", true) /* Docker (moby) */
+	X("/run/runc", false, "state.json")		  /* Podman, CRI-O */                      \
+	X("/run/containerd/runc", true, "state.json")	  /* containerd (CRI: k8s.io) */           \
+	X("/run/docker/runtime-runc", true, "state.json") /* Docker (moby) */                      \
+	X("/run/crun", false, "status")			  /* Podman, CRI-O on cgroup v2 */
 
 static const struct {
 	const char *dir;
 	bool namespaced;
+	const char *file;
 } runc_roots[] = {
-#define MPT_RUNC_ROOT(dir, ns) {dir, ns},
+#define MPT_RUNC_ROOT(dir, ns, file) {dir, ns, file},
     MPT_RUNC_ROOTS(MPT_RUNC_ROOT)
 #undef MPT_RUNC_ROOT
 };
@@ -157,6 +163,20 @@ static void put_labels(struct mpt_ctr_meta *m, const json_t *labels)
 	}
 }
 
+/* One OCI annotation, @key (@klen bytes) = @value: a field when the table names it. */
+static void annotation(struct mpt_ctr_meta *m, const char *key, size_t klen, const char *value)
+{
+	for (size_t a = 0; a < sizeof(annotations) / sizeof(annotations[0]); a++)
+		if (klen == strlen(annotations[a].key) && !strncmp(key, annotations[a].key, klen))
+			fill((char *)m + annotations[a].field, value);
+	if (klen == 26 && !strncmp(key, "io.kubernetes.cri-o.Labels", 26)) {
+		json_t *o = json_loads(value, 0, NULL);
+
+		put_labels(m, o);
+		json_decref(o);
+	}
+}
+
 /* runc keeps the OCI annotations as "key=value" labels, with "bundle=<dir>". */
 static void from_annotations(struct mpt_ctr_meta *m, const json_t *labels, const char **bundle)
 {
@@ -171,18 +191,7 @@ static void from_annotations(struct mpt_ctr_meta *m, const json_t *labels, const
 			continue;
 		if (!strncmp(s, "bundle=", 7))
 			*bundle = eq + 1;
-		for (size_t a = 0; a < sizeof(annotations) / sizeof(annotations[0]); a++) {
-			size_t kl = strlen(annotations[a].key);
-
-			if ((size_t)(eq - s) == kl && !strncmp(s, annotations[a].key, kl))
-				fill((char *)m + annotations[a].field, eq + 1);
-		}
-		if (!strncmp(s, "io.kubernetes.cri-o.Labels=", 27)) {
-			json_t *o = json_loads(eq + 1, 0, NULL);
-
-			put_labels(m, o);
-			json_decref(o);
-		}
+		annotation(m, s, eq - s, eq + 1);
 	}
 }
 
@@ -272,19 +281,23 @@ static void from_docker(const char *root, const char *id, struct mpt_ctr_meta *m
 }
 
 /* runc's state.json of @id: whichever root holds it. */
-static json_t *find_state(const char *root, const char *id)
+/* The state of @id: whichever root holds it, the directory holding it in @dir. */
+static json_t *find_state(const char *root, const char *id, char *dir, size_t *which)
 {
-	char path[PATH_MAX];
+	/* @root is "" or a test's tree: half the room is plenty, and the rest holds <id>/FILE */
+	char path[PATH_MAX / 2];
 
 	for (size_t r = 0; r < N_ROOTS; r++) {
 		struct dirent *de;
 		json_t *j = NULL;
 		DIR *d;
 
+		*which = r;
 		snprintf(path, sizeof(path), "%s%s", root, runc_roots[r].dir);
 		if (!runc_roots[r].namespaced) {
-			snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s/state.json",
-				 id);
+			snprintf(dir, PATH_MAX, "%s/%s", path, id);
+			snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s/%s", id,
+				 runc_roots[r].file);
 			if ((j = read_json(path)))
 				return j;
 			continue;
@@ -295,7 +308,8 @@ static json_t *find_state(const char *root, const char *id)
 
 			if (de->d_name[0] == '.')
 				continue;
-			snprintf(file, sizeof(file), "%s/%s/%s/state.json", path, de->d_name, id);
+			snprintf(file, sizeof(file), "%s/%s/%s/%s", path, de->d_name, id,
+				 runc_roots[r].file);
 			j = read_json(file);
 		}
 		if (d)
@@ -306,27 +320,55 @@ static json_t *find_state(const char *root, const char *id)
 	return NULL;
 }
 
+/* crun's status: the cgroup relative to the root, the bundle; annotations in its config copy. */
+static void from_crun(const char *dir, const json_t *st, struct rt_info *info, const char **bundle)
+{
+	const char *cg = jstr(st, "cgroup-path"), *k;
+	char path[PATH_MAX + 16];
+	json_t *cfg, *v;
+
+	if (cg && cg[0])
+		snprintf(info->cgroup, sizeof(info->cgroup), "%s%s", cg[0] == '/' ? "" : "/", cg);
+	*bundle = jstr(st, "bundle");
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	cfg = read_json(path);
+	json_object_foreach(json_object_get(cfg, "annotations"), k, v)
+	{
+		if (json_is_string(v))
+			annotation(&info->meta, k, strlen(k), json_string_value(v));
+	}
+	json_decref(cfg);
+}
+
 static void read_info(const char *root, const char *id, struct rt_info *info)
 {
-	json_t *st = find_state(root, id), *cfg;
+	char dir[PATH_MAX];
+	size_t which = 0;
+	json_t *st, *cfg;
 	const char *bundle = NULL, *abs;
 
 	memset(info, 0, sizeof(*info));
-	if (!st || !jstr(st, "id") || strcmp(jstr(st, "id"), id)) {
-		json_decref(st);
+	st = find_state(root, id, dir, &which);
+	if (!st)
 		return;
+	/* crun's status names no id: its directory does */
+	if (!strcmp(runc_roots[which].file, "status")) {
+		info->found = true;
+		from_crun(dir, st, info, &bundle);
+	} else if (jstr(st, "id") && !strcmp(jstr(st, "id"), id)) {
+		info->found = true;
+		cfg = json_object_get(st, "config");
+		abs = json_string_value(json_object_get(json_object_get(st, "cgroup_paths"), ""));
+		if (abs)
+			cgroup_rel(info->cgroup, abs);
+		else if ((abs = jstr(json_object_get(cfg, "cgroups"), "path")) && abs[0] == '/')
+			snprintf(info->cgroup, sizeof(info->cgroup), "%s", abs);
+		from_annotations(&info->meta, json_object_get(cfg, "labels"), &bundle);
 	}
-	info->found = true;
-	cfg = json_object_get(st, "config");
-	abs = json_string_value(json_object_get(json_object_get(st, "cgroup_paths"), ""));
-	if (abs)
-		cgroup_rel(info->cgroup, abs);
-	else if ((abs = jstr(json_object_get(cfg, "cgroups"), "path")) && abs[0] == '/')
-		snprintf(info->cgroup, sizeof(info->cgroup), "%s", abs);
-	from_annotations(&info->meta, json_object_get(cfg, "labels"), &bundle);
-	if (bundle)
+	if (info->found && bundle)
 		from_storage(root, id, bundle, &info->meta);
-	from_docker(root, id, &info->meta);
+	if (info->found)
+		from_docker(root, id, &info->meta);
 	json_decref(st);
 }
 
@@ -521,7 +563,7 @@ static void watch_event(const struct inotify_event *ev)
 		if (!ev->len)
 			return;
 		if (watch.w[i].is_container) {
-			if (!strcmp(ev->name, "state.json"))
+			if (!strcmp(ev->name, "state.json") || !strcmp(ev->name, "status"))
 				container_seen(strrchr(watch.w[i].path, '/') + 1);
 			return;
 		}
@@ -536,6 +578,43 @@ static void watch_event(const struct inotify_event *ev)
 	}
 }
 
+/* The containers running at start, remembered before their first record is read. */
+static void scan_dir(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			container_seen(de->d_name);
+	if (d)
+		closedir(d);
+}
+
+static void scan_existing(void)
+{
+	for (size_t r = 0; r < N_ROOTS; r++) {
+		struct dirent *de;
+		DIR *d;
+
+		if (!runc_roots[r].namespaced) {
+			scan_dir(runc_roots[r].dir);
+			continue;
+		}
+		d = opendir(runc_roots[r].dir);
+		while (d && (de = readdir(d))) {
+			char path[PATH_MAX];
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", runc_roots[r].dir, de->d_name);
+			scan_dir(path);
+		}
+		if (d)
+			closedir(d);
+	}
+}
+
 static void *watch_main(void *arg)
 {
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -543,6 +622,7 @@ static void *watch_main(void *arg)
 			      {.fd = watch.stop_pipe[0], .events = POLLIN}};
 
 	(void)arg;
+	scan_existing();
 	for (;;) {
 		int r = poll(p, 2, 2000);
 		ssize_t n;
