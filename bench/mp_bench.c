@@ -105,8 +105,9 @@ int main(int argc, char **argv)
 		if (argc >= 6)
 			threads = atoi(argv[5]);
 	} else {
-		fprintf(stderr,
-			"usage: mp_bench mp N CALLS [RATE [THREADS]] | getppid CALLS | spawn CALLS\n");
+		fprintf(
+		    stderr,
+		    "usage: mp_bench mp N CALLS [RATE [THREADS]] | getppid CALLS | spawn CALLS\n");
 		return 2;
 	}
 	if (n < 1 || n > 4096 || calls < 1 || threads < 1 || threads > 64) {

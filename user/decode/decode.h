@@ -58,7 +58,7 @@ struct mpt_ctr_meta {
  * order with the calls).
  */
 struct mpt_target {
-	int32_t pid;   /* the argument, in the caller's pid namespace */
+	int32_t pid;	   /* the argument, in the caller's pid namespace */
 	bool resolved;	   /* else only pid: a thread id, a namespace below the caller's */
 	bool cgroup_known; /* its cgroup's path was found: container_id "" is the host */
 	uint32_t host_tgid;
