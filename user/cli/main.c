@@ -173,38 +173,14 @@ static void warn(const char *msg)
 	fprintf(stderr, "mptrace: warning: %s\n", msg);
 }
 
-int main(int argc, char **argv)
+/* The commands that read (replay, report, ship, verify, ...): their exit code; -1 for trace. */
+static int run_reader(struct mpt_cli *cli, int argc, char **argv)
 {
-	struct mpt_sink sink = {0};
-	struct mpt_attach_report rep;
-	struct mpt_tracer *tracer = NULL;
 	struct sigaction sa = {.sa_handler = on_signal};
-	struct mpt_cli cli;
-	char hostname[256] = "", boot_id[64] = "";
-	struct utsname uts;
-	char err[MPT_REASON_LEN];
-	int64_t deadline = 0, next_flush = 0, next_stats = 0;
-	int cap_err = 0, stop_err = 0;
-	uint64_t watchdog_usec = 0;
-	int64_t next_watchdog = 0;
-	char **config_argv = NULL;
-	char *cmdline = NULL;
-	int rc = 1, n = 0;
+	char *cmdline;
+	int rc;
 
-	mpt_log_setup_journal();
-	/* the settings' strings live as long as the process: cli points into them */
-	n = mpt_cli_parse_config(argc, argv, &cli, err, sizeof(err), &config_argv);
-	if (n < 0) {
-		fprintf(stderr, "mptrace: %s\n", err);
-		free(config_argv);
-		return 2;
-	}
-	if (n > 0)
-		return 0;
-	mpt_verbosity = cli.verbosity;
-	if (check_exceptions(&cli))
-		return 2;
-	switch (cli.command) {
+	switch (cli->command) {
 	case MPT_CMD_PROBE:
 		rc = cmd_probe();
 		if (fflush(stdout) || ferror(stdout)) {
@@ -219,55 +195,74 @@ int main(int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 		signal(SIGPIPE, SIG_IGN);
-		if (cli.command == MPT_CMD_SHIP)
-			return mpt_cmd_ship(&cli, (volatile int *)&exiting);
-		if (cli.nats.urls)
-			return mpt_cmd_replay_nats(&cli, (volatile int *)&exiting);
-		if (cli.command == MPT_CMD_REPORT) {
+		if (cli->command == MPT_CMD_SHIP)
+			return mpt_cmd_ship(cli, (volatile int *)&exiting);
+		if (cli->nats.urls)
+			return mpt_cmd_replay_nats(cli, (volatile int *)&exiting);
+		if (cli->command == MPT_CMD_REPORT) {
 			cmdline = join_args(argc, argv);
-			cli.command_line = cmdline;
-			rc = mpt_cmd_report(&cli, (volatile int *)&exiting);
+			cli->command_line = cmdline;
+			rc = mpt_cmd_report(cli, (volatile int *)&exiting);
 			free(cmdline);
 			return rc;
 		}
-		return mpt_cmd_replay(&cli, (volatile int *)&exiting);
+		return mpt_cmd_replay(cli, (volatile int *)&exiting);
 	case MPT_CMD_VERIFY:
-		return mpt_cmd_verify(&cli);
+		return mpt_cmd_verify(cli);
 	case MPT_CMD_CAPTURE_INFO:
-		return mpt_cmd_capture_info(&cli);
+		return mpt_cmd_capture_info(cli);
 	default:
-		break;
+		return -1;
 	}
+}
 
-	if (mpt_check_privileges(err, sizeof(err))) {
-		fprintf(stderr, "mptrace: %s\n", err);
+/* One live trace: what its phases share. */
+struct trace {
+	struct mpt_cli *cli;
+	struct mpt_sink sink;
+	struct mpt_tracer *tracer;
+	char hostname[256], boot_id[64];
+	struct utsname uts;
+	char *cmdline;
+	char err[MPT_REASON_LEN];
+	int64_t deadline, next_flush, next_stats, next_watchdog;
+	uint64_t watchdog_usec;
+};
+
+/* Settings checked, the sink and its identity set up, signals taken: 0, or an exit code. */
+static int trace_prepare(struct trace *t)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct mpt_sink *sink = &t->sink;
+	struct mpt_cli *cli = t->cli;
+
+	if (mpt_check_privileges(t->err, sizeof(t->err))) {
+		fprintf(stderr, "mptrace: %s\n", t->err);
 		return 1;
 	}
-	if (mpt_filter_resolve(&cli.tracer.filter, err, sizeof(err), warn)) {
-		fprintf(stderr, "mptrace: %s\n", err);
+	if (mpt_filter_resolve(&cli->tracer.filter, t->err, sizeof(t->err), warn)) {
+		fprintf(stderr, "mptrace: %s\n", t->err);
 		return 2;
 	}
 	/* a port that is taken is a bad setting: said before anything is loaded */
-	if (cli.metrics && mpt_metrics_listen(cli.metrics, &sink.metrics, err, sizeof(err))) {
-		fprintf(stderr, "mptrace: %s\n", err);
+	if (cli->metrics &&
+	    mpt_metrics_listen(cli->metrics, &sink->metrics, t->err, sizeof(t->err))) {
+		fprintf(stderr, "mptrace: %s\n", t->err);
 		return 2;
 	}
-
-	sb_init(&sink.line);
-	sink.format = cli.format;
-	sink.max_events = cli.max_events;
-	sink.out_name = cli.output ? cli.output : "stdout";
-	sink.n_out = cli.n_outputs ? cli.n_outputs : 1;
-	if (mpt_sink_check_paths(&cli))
-		goto cleanup;
-	gethostname(hostname, sizeof(hostname) - 1);
-	sink.fmt.hostname = hostname;
-	mpt_read_boot_id(boot_id, sizeof(boot_id));
-	uname(&uts);
-	sink.fmt.boot_id = boot_id;
-	sink.fmt.kernel = uts.release;
-	sink.fmt.boot_to_wall_ns = mpt_boot_to_wall_ns();
-
+	sink->format = cli->format;
+	sink->max_events = cli->max_events;
+	sink->out_name = cli->output ? cli->output : "stdout";
+	sink->n_out = cli->n_outputs ? cli->n_outputs : 1;
+	if (mpt_sink_check_paths(cli))
+		return 1;
+	gethostname(t->hostname, sizeof(t->hostname) - 1);
+	sink->fmt.hostname = t->hostname;
+	mpt_read_boot_id(t->boot_id, sizeof(t->boot_id));
+	uname(&t->uts);
+	sink->fmt.boot_id = t->boot_id;
+	sink->fmt.kernel = t->uts.release;
+	sink->fmt.boot_to_wall_ns = mpt_boot_to_wall_ns();
 	/* No SA_RESTART: a signal must end the wait in epoll. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -276,210 +271,317 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* a file size limit is a full disk, counted like one, not a reason to die */
 	signal(SIGXFSZ, SIG_IGN);
-
-	if (cli.detect.enabled &&
-	    !(sink.detect = mpt_detector_open(&cli.detect, err, sizeof(err)))) {
-		fprintf(stderr, "mptrace: %s\n", err);
-		goto cleanup;
+	if (cli->detect.enabled &&
+	    !(sink->detect = mpt_detector_open(&cli->detect, t->err, sizeof(t->err)))) {
+		fprintf(stderr, "mptrace: %s\n", t->err);
+		return 1;
 	}
-	sink.lineage = mpt_lineage_new();
-	sink.filter = &cli.tracer.filter;
-	if (!sink.lineage) {
+	sink->lineage = mpt_lineage_new();
+	sink->filter = &cli->tracer.filter;
+	if (!sink->lineage) {
 		fprintf(stderr, "mptrace: out of memory\n");
-		goto cleanup;
+		return 1;
 	}
-	cli.tracer.on_event = mpt_sink_emit;
-	cli.tracer.on_process = mpt_sink_process;
-	cli.tracer.ctx = &sink;
-	n = mpt_tracer_start(&cli.tracer, &tracer, &rep);
-	if (n) {
-		report_attach_failure(cli.tracer.attach, &rep);
-		/* settings that cannot work together are a usage error, like any other */
-		if (n == -EINVAL)
-			rc = 2;
-		goto cleanup;
-	}
-	/* cgroup paths as they were at the call, not looked up in a tree that changed since */
-	mpt_cgroup_path_source(mpt_tracer_cgroup_path, tracer);
-	/* what ran before the tracker was attached; what forks or execs from now is recorded */
-	mpt_lineage_scan_proc(sink.lineage);
-	/* the capture first: a capture that cannot be made leaves no empty log behind */
-	if (cli.capture) {
-		cmdline = join_args(argc, argv);
-		if (mpt_sink_open_capture(&sink, &cli, tracer, cmdline ? cmdline : ""))
-			goto cleanup;
-	}
-	for (int i = 0; i < sink.n_out; i++) {
-		const char *path =
-		    cli.n_outputs && strcmp(cli.outputs[i], "-") ? cli.outputs[i] : NULL;
+	return 0;
+}
 
-		n = mpt_output_open(&sink.out[i], path, cli.log_size, cli.log_files, mpt_sink_say);
+/* The capture, then the outputs: a capture that cannot be made leaves no empty log behind. */
+static int trace_open_outputs(struct trace *t, int argc, char **argv)
+{
+	struct mpt_sink *sink = &t->sink;
+	struct mpt_cli *cli = t->cli;
+	int n;
+
+	if (cli->capture) {
+		t->cmdline = join_args(argc, argv);
+		if (mpt_sink_open_capture(sink, cli, t->tracer, t->cmdline ? t->cmdline : ""))
+			return 1;
+	}
+	for (int i = 0; i < sink->n_out; i++) {
+		const char *path =
+		    cli->n_outputs && strcmp(cli->outputs[i], "-") ? cli->outputs[i] : NULL;
+
+		n = mpt_output_open(&sink->out[i], path, cli->log_size, cli->log_files,
+				    mpt_sink_say);
 		if (n) {
 			fprintf(stderr, "mptrace: cannot open output '%s': %s\n", path,
 				strerror(-n));
-			sink.out[i].fd = -1;
-			sink.n_out = i;
+			sink->out[i].fd = -1;
+			sink->n_out = i;
 			/* nothing was traced into it: the capture goes too */
-			mpt_cap_writer_discard(sink.cap);
-			sink.cap = NULL;
-			goto cleanup;
+			mpt_cap_writer_discard(sink->cap);
+			sink->cap = NULL;
+			return 1;
 		}
 	}
-	{
-		char kept[128];
+	return 0;
+}
 
-		/* attached: what is left to do needs far less than it took to get here */
-		if (mpt_drop_privileges(kept, sizeof(kept), err, sizeof(err))) {
-			fprintf(stderr, "mptrace: %s\n", err);
-			goto cleanup;
-		}
-		mpt_info("dropped every capability but %s", kept[0] ? kept : "none");
-		/* the server's thread is made now, so it never held what was dropped */
-		if (mpt_metrics_serve(sink.metrics, err, sizeof(err))) {
-			fprintf(stderr, "mptrace: %s\n", err);
-			goto cleanup;
-		}
-		/* without it a container gone before its first record is read stays unverified */
-		n = mpt_runtime_watch_start();
-		if (n)
-			mpt_warn("cannot watch the container runtimes' state: %s", strerror(-n));
-		n = 0;
+/* Attached and opened: give up what is no longer needed, start the helpers. */
+static int trace_unprivileged(struct trace *t)
+{
+	char kept[128];
+	int n;
+
+	/* attached: what is left to do needs far less than it took to get here */
+	if (mpt_drop_privileges(kept, sizeof(kept), t->err, sizeof(t->err))) {
+		fprintf(stderr, "mptrace: %s\n", t->err);
+		return 1;
 	}
+	mpt_info("dropped every capability but %s", kept[0] ? kept : "none");
+	/* the server's thread is made now, so it never held what was dropped */
+	if (mpt_metrics_serve(t->sink.metrics, t->err, sizeof(t->err))) {
+		fprintf(stderr, "mptrace: %s\n", t->err);
+		return 1;
+	}
+	/* without it a container gone before its first record is read stays unverified */
+	n = mpt_runtime_watch_start();
+	if (n)
+		mpt_warn("cannot watch the container runtimes' state: %s", strerror(-n));
+	return 0;
+}
+
+/* Proven to deliver: say so, to the user and the service manager; the timers start. */
+static int trace_ready(struct trace *t)
+{
+	struct mpt_sink *sink = &t->sink;
+	struct strbuf h;
+	int64_t now;
+
 	/* ready means delivering: a test call of each traced syscall came back through the ring */
-	if (mpt_tracer_prove(tracer, MPT_PROVE_MS, err, sizeof(err))) {
-		fprintf(stderr, "mptrace: %s\n", err);
-		goto cleanup;
+	if (mpt_tracer_prove(t->tracer, MPT_PROVE_MS, t->err, sizeof(t->err))) {
+		fprintf(stderr, "mptrace: %s\n", t->err);
+		return 1;
 	}
-	if (mpt_tracer_compat_off(tracer))
-		say_ready_compat_off(tracer);
+	if (mpt_tracer_compat_off(t->tracer))
+		say_ready_compat_off(t->tracer);
 	else
-		mpt_notice("tracing %s via %s", mpt_tracer_events(tracer),
-			   mpt_attach_name(mpt_tracer_mode(tracer)));
-	sd_notifyf(0, "READY=1\nSTATUS=tracing %s via %s", mpt_tracer_events(tracer),
-		   mpt_attach_name(mpt_tracer_mode(tracer)));
-	if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
-		next_watchdog = mpt_now_ns(CLOCK_MONOTONIC);
-	next_flush = mpt_now_ns(CLOCK_MONOTONIC);
-	sink.mode = mpt_attach_name(mpt_tracer_mode(tracer));
-	sink.start_wall_s = (double)mpt_now_ns(CLOCK_REALTIME) / 1e9;
-	mpt_sink_publish(&sink, tracer);
-	sink.stream_stats = cli.stats_ms > 0;
-	{
-		struct strbuf h;
+		mpt_notice("tracing %s via %s", mpt_tracer_events(t->tracer),
+			   mpt_attach_name(mpt_tracer_mode(t->tracer)));
+	sd_notifyf(0, "READY=1\nSTATUS=tracing %s via %s", mpt_tracer_events(t->tracer),
+		   mpt_attach_name(mpt_tracer_mode(t->tracer)));
+	now = mpt_now_ns(CLOCK_MONOTONIC);
+	if (sd_watchdog_enabled(0, &t->watchdog_usec) > 0)
+		t->next_watchdog = now;
+	t->next_flush = now;
+	t->next_stats = now + (int64_t)t->cli->stats_ms * 1000000;
+	if (t->cli->duration_ms)
+		t->deadline = now + (int64_t)t->cli->duration_ms * 1000000;
+	sink->mode = mpt_attach_name(mpt_tracer_mode(t->tracer));
+	sink->start_wall_s = (double)mpt_now_ns(CLOCK_REALTIME) / 1e9;
+	mpt_sink_publish(sink, t->tracer);
+	sink->stream_stats = t->cli->stats_ms > 0;
+	sb_init(&h);
+	sb_json_str(&h, t->hostname, strlen(t->hostname));
+	snprintf(sink->host_json, sizeof(sink->host_json), "%.*s", (int)h.len,
+		 h.buf ? h.buf : "\"\"");
+	sb_free(&h);
+	return 0;
+}
 
-		sb_init(&h);
-		sb_json_str(&h, hostname, strlen(hostname));
-		snprintf(sink.host_json, sizeof(sink.host_json), "%.*s", (int)h.len,
-			 h.buf ? h.buf : "\"\"");
-		sb_free(&h);
+/* SIGHUP: the exceptions read again, the logs reopened where logrotate left them. */
+static void trace_reopen(struct trace *t)
+{
+	struct mpt_sink *sink = &t->sink;
+	int n;
+
+	reopen_wanted = 0;
+	reload_exceptions(sink->detect, t->cli->detect.exceptions);
+	/* calls made before the HUP belong in the file logrotate moved */
+	mpt_tracer_poll(t->tracer, 0);
+	mpt_sink_flush(sink);
+	for (int i = 0; i < sink->n_out; i++)
+		if ((n = mpt_output_reopen(&sink->out[i])))
+			fprintf(stderr,
+				"mptrace: reopening %s failed: %s; trying again every second\n",
+				sink->out[i].path, strerror(-n));
+}
+
+/* What is due on the clock: the capture's flush and accounts, stats, the watchdog. */
+static void trace_timers(struct trace *t)
+{
+	struct mpt_sink *sink = &t->sink;
+	int64_t now = mpt_now_ns(CLOCK_MONOTONIC);
+
+	if (now >= t->next_flush) {
+		t->next_flush = now + MPT_CAPTURE_FLUSH_MS * 1000000ll;
+		mpt_sink_check_clock(sink);
+		mpt_sink_account(sink, t->tracer);
+		if (sink->cap)
+			mpt_cap_flush(sink->cap);
+		mpt_sink_publish(sink, t->tracer);
 	}
-	next_stats = mpt_now_ns(CLOCK_MONOTONIC) + (int64_t)cli.stats_ms * 1000000;
+	if (sink->stream_stats && (stats_wanted || now >= t->next_stats)) {
+		stats_wanted = 0;
+		t->next_stats = now + (int64_t)t->cli->stats_ms * 1000000;
+		mpt_sink_stats(sink, t->tracer, false);
+	}
+	/* the service manager's keep-alive, at twice the rate it asks for */
+	if (t->watchdog_usec && now >= t->next_watchdog) {
+		sd_notify(0, "WATCHDOG=1");
+		t->next_watchdog = now + (int64_t)t->watchdog_usec * 500;
+	}
+}
 
-	if (cli.duration_ms)
-		deadline = mpt_now_ns(CLOCK_MONOTONIC) + (int64_t)cli.duration_ms * 1000000;
+/* Until told to stop, or done: 0, or the ring's read error (negative). */
+static int trace_loop(struct trace *t)
+{
+	struct mpt_sink *sink = &t->sink;
+	int n;
+
 	/* each pass does bounded work (mpt_tracer_poll's budget): signals and timers keep up */
-	while (!exiting && !sink.done && !sink.all_broken) {
-		n = mpt_tracer_poll(tracer, MPT_POLL_MS);
+	while (!exiting && !sink->done && !sink->all_broken) {
+		n = mpt_tracer_poll(t->tracer, MPT_POLL_MS);
 		if (n < 0 && n != -EINTR)
-			break;
-		n = 0;
-		mpt_sink_flush(&sink);
-		if (reopen_wanted) {
-			reopen_wanted = 0;
-			reload_exceptions(sink.detect, cli.detect.exceptions);
-			/* calls made before the HUP belong in the file logrotate moved */
-			mpt_tracer_poll(tracer, 0);
-			mpt_sink_flush(&sink);
-			for (int i = 0; i < sink.n_out; i++)
-				if ((n = mpt_output_reopen(&sink.out[i])))
-					fprintf(stderr,
-						"mptrace: reopening %s failed: %s; trying "
-						"again every second\n",
-						sink.out[i].path, strerror(-n));
-			n = 0;
-		}
-		if (mpt_now_ns(CLOCK_MONOTONIC) >= next_flush) {
-			next_flush = mpt_now_ns(CLOCK_MONOTONIC) + MPT_CAPTURE_FLUSH_MS * 1000000ll;
-			mpt_sink_check_clock(&sink);
-			mpt_sink_account(&sink, tracer);
-			if (sink.cap)
-				mpt_cap_flush(sink.cap);
-			mpt_sink_publish(&sink, tracer);
-		}
-		if (sink.stream_stats &&
-		    (stats_wanted || mpt_now_ns(CLOCK_MONOTONIC) >= next_stats)) {
-			stats_wanted = 0;
-			next_stats = mpt_now_ns(CLOCK_MONOTONIC) + (int64_t)cli.stats_ms * 1000000;
-			mpt_sink_stats(&sink, tracer, false);
-		}
-		/* the service manager's keep-alive, at twice the rate it asks for */
-		if (watchdog_usec && mpt_now_ns(CLOCK_MONOTONIC) >= next_watchdog) {
-			sd_notify(0, "WATCHDOG=1");
-			next_watchdog = mpt_now_ns(CLOCK_MONOTONIC) + (int64_t)watchdog_usec * 500;
-		}
-		if (deadline && mpt_now_ns(CLOCK_MONOTONIC) >= deadline)
+			return n;
+		mpt_sink_flush(sink);
+		if (reopen_wanted)
+			trace_reopen(t);
+		trace_timers(t);
+		if (t->deadline && mpt_now_ns(CLOCK_MONOTONIC) >= t->deadline)
 			break;
 	}
+	return 0;
+}
+
+/* The capture closed, its anchor said: 0, or its error (negative). */
+static int trace_close_capture(struct mpt_sink *sink)
+{
+	char head[2 * MPT_CAP_HASH_LEN + 1] = "";
+	uint64_t lost;
+	int err;
+
+	if (!sink->cap)
+		return 0;
+	err = mpt_cap_writer_close(sink->cap, head, &lost);
+	sink->cap = NULL;
+	sink->cap_lost = lost;
+	/* the last hash is the anchor to keep elsewhere: verify prints the same */
+	if (head[0])
+		mpt_notice("capture %s: chain head %s", sink->cap_name, head);
+	if (lost)
+		fprintf(stderr, "mptrace: %llu events could not be written to the capture %s\n",
+			(unsigned long long)lost, sink->cap_name);
+	else if (err)
+		fprintf(stderr, "mptrace: closing the capture %s failed: %s\n", sink->cap_name,
+			strerror(-err));
+	return err;
+}
+
+/* Detached and drained, every output's losses said, the summary: the exit code. */
+static int trace_stop(struct trace *t, int read_err)
+{
+	struct mpt_sink *sink = &t->sink;
+	int stop_err, cap_err;
+
 	sd_notify(0, "STOPPING=1");
-	if (n < 0)
-		fprintf(stderr, "mptrace: reading the ring buffer failed: %s\n", strerror(-n));
+	if (read_err < 0)
+		fprintf(stderr, "mptrace: reading the ring buffer failed: %s\n",
+			strerror(-read_err));
 	/* always: what is still in the ring and in flight is delivered or counted */
-	stop_err = mpt_tracer_stop(tracer);
+	stop_err = mpt_tracer_stop(t->tracer);
 	if (stop_err)
 		fprintf(stderr, "mptrace: stopping the tracer failed: %s\n", strerror(-stop_err));
 	/* the last word: what was seen plus what was lost adds up to what the kernel counted */
-	mpt_sink_account(&sink, tracer);
+	mpt_sink_account(sink, t->tracer);
 	/* a reader that does not take its lines cannot hold the stop: the rest is counted */
-	mpt_sink_flush(&sink);
-	for (int i = 0; i < sink.n_out; i++)
-		mpt_output_drain(&sink.out[i], MPT_STOP_DRAIN_MS);
+	mpt_sink_flush(sink);
+	for (int i = 0; i < sink->n_out; i++)
+		mpt_output_drain(&sink->out[i], MPT_STOP_DRAIN_MS);
 	/* the books close once the outputs' own losses are known: the summary's numbers */
-	if (sink.stream_stats) {
-		mpt_sink_stats(&sink, tracer, true);
-		mpt_sink_flush(&sink);
-		for (int i = 0; i < sink.n_out; i++)
-			mpt_output_drain(&sink.out[i], MPT_STOP_DRAIN_MS / 5);
+	if (sink->stream_stats) {
+		mpt_sink_stats(sink, t->tracer, true);
+		mpt_sink_flush(sink);
+		for (int i = 0; i < sink->n_out; i++)
+			mpt_output_drain(&sink->out[i], MPT_STOP_DRAIN_MS / 5);
 	}
-
-	if (sink.cap) {
-		char head[2 * MPT_CAP_HASH_LEN + 1];
-		uint64_t lost;
-
-		head[0] = '\0';
-		cap_err = mpt_cap_writer_close(sink.cap, head, &lost);
-		sink.cap = NULL;
-		sink.cap_lost = lost;
-		/* the last hash is the anchor to keep elsewhere: verify prints the same */
-		if (head[0])
-			mpt_notice("capture %s: chain head %s", sink.cap_name, head);
-		if (lost)
-			fprintf(stderr,
-				"mptrace: %llu events could not be written to the capture %s\n",
-				(unsigned long long)lost, sink.cap_name);
-		else if (cap_err)
-			fprintf(stderr, "mptrace: closing the capture %s failed: %s\n",
-				sink.cap_name, strerror(-cap_err));
-	}
-	for (int i = 0; i < sink.n_out; i++)
-		if (sink.out[i].lost_events && !sink.out[i].broken)
+	cap_err = trace_close_capture(sink);
+	for (int i = 0; i < sink->n_out; i++)
+		if (sink->out[i].lost_events && !sink->out[i].broken)
 			fprintf(stderr, "mptrace: %llu events could not be written to %s\n",
-				(unsigned long long)sink.out[i].lost_events,
-				sink.out[i].path ? sink.out[i].path : "stdout");
+				(unsigned long long)sink->out[i].lost_events,
+				sink->out[i].path ? sink->out[i].path : "stdout");
+	mpt_sink_summary(t->tracer, sink);
 	/* a reader that went away (| head) is how a pipeline ends, not a failure */
-	if (!n && !stop_err && !cap_err && !mpt_sink_lost_unbroken(&sink))
-		rc = 0;
-	mpt_sink_summary(tracer, &sink);
+	return !read_err && !stop_err && !cap_err && !mpt_sink_lost_unbroken(sink) ? 0 : 1;
+}
 
-cleanup:
+static void trace_free(struct trace *t)
+{
+	struct mpt_sink *sink = &t->sink;
+
 	mpt_runtime_watch_stop();
-	mpt_cap_writer_close(sink.cap, NULL, NULL);
-	mpt_detector_free(sink.detect);
-	mpt_lineage_free(sink.lineage);
-	mpt_metrics_free(sink.metrics);
-	free(cmdline);
-	mpt_tracer_free(tracer);
-	for (int i = 0; i < sink.n_out; i++)
-		mpt_output_close(&sink.out[i]);
-	sb_free(&sink.line);
+	mpt_cap_writer_close(sink->cap, NULL, NULL);
+	mpt_detector_free(sink->detect);
+	mpt_lineage_free(sink->lineage);
+	mpt_metrics_free(sink->metrics);
+	free(t->cmdline);
+	mpt_tracer_free(t->tracer);
+	for (int i = 0; i < sink->n_out; i++)
+		mpt_output_close(&sink->out[i]);
+	sb_free(&sink->line);
+}
+
+/* Attach in the mode the plan picks; a refusal is explained. 0, or an exit code. */
+static int trace_attach(struct trace *t)
+{
+	struct mpt_attach_report rep;
+	struct mpt_cli *cli = t->cli;
+	int n;
+
+	cli->tracer.on_event = mpt_sink_emit;
+	cli->tracer.on_process = mpt_sink_process;
+	cli->tracer.ctx = &t->sink;
+	n = mpt_tracer_start(&cli->tracer, &t->tracer, &rep);
+	if (n) {
+		report_attach_failure(cli->tracer.attach, &rep);
+		/* settings that cannot work together are a usage error, like any other */
+		return n == -EINVAL ? 2 : 1;
+	}
+	/* cgroup paths as they were at the call, not looked up in a tree that changed since */
+	mpt_cgroup_path_source(mpt_tracer_cgroup_path, t->tracer);
+	/* what ran before the tracker was attached; what forks or execs from now is recorded */
+	mpt_lineage_scan_proc(t->sink.lineage);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct trace t;
+	char **config_argv = NULL;
+	struct mpt_cli cli;
+	int rc;
+
+	mpt_log_setup_journal();
+	/* the settings' strings live as long as the process: cli points into them */
+	rc = mpt_cli_parse_config(argc, argv, &cli, t.err, sizeof(t.err), &config_argv);
+	if (rc < 0) {
+		fprintf(stderr, "mptrace: %s\n", t.err);
+		free(config_argv);
+		return 2;
+	}
+	if (rc > 0)
+		return 0;
+	mpt_verbosity = cli.verbosity;
+	if (check_exceptions(&cli))
+		return 2;
+	rc = run_reader(&cli, argc, argv);
+	if (rc >= 0)
+		return rc;
+
+	t.cli = &cli;
+	sb_init(&t.sink.line);
+	rc = trace_prepare(&t);
+	if (!rc)
+		rc = trace_attach(&t);
+	if (!rc)
+		rc = trace_open_outputs(&t, argc, argv);
+	if (!rc)
+		rc = trace_unprivileged(&t);
+	if (!rc)
+		rc = trace_ready(&t);
+	if (!rc)
+		rc = trace_stop(&t, trace_loop(&t));
+	trace_free(&t);
 	return rc;
 }
