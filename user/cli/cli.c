@@ -728,15 +728,11 @@ static int apply_rule(const struct opt_rule *r, char *arg, struct parse_state *p
 	return -1;
 }
 
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
+/* How and where: the attach mode, the format, outputs, the capture. */
+static error_t parse_output_opt(int key, char *arg, struct parse_state *ps)
 {
-	struct parse_state *ps = state->input;
 	struct mpt_cli *cli = ps->cli;
-	const struct opt_rule *r = rule_of(key);
-	uint64_t v;
 
-	if (r)
-		return apply_rule(r, arg, ps) ? EINVAL : 0;
 	switch (key) {
 	case 'a':
 		if (mpt_attach_parse(arg, &cli->tracer.attach)) {
@@ -770,6 +766,25 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!cli->output)
 			cli->output = arg;
 		break;
+	case OPT_CAPTURE:
+		if (!*arg) {
+			snprintf(ps->err, ps->len, "empty capture file name");
+			return EINVAL;
+		}
+		cli->capture = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* The filters that are not a rule's plain value. */
+static error_t parse_filter_opt(int key, char *arg, struct parse_state *ps)
+{
+	struct mpt_cli *cli = ps->cli;
+
+	switch (key) {
 	case OPT_CONTAINER:
 		return mpt_filter_add_container(&cli->tracer.filter, arg, ps->err, ps->len) ? EINVAL
 											    : 0;
@@ -795,13 +810,19 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_EVENT:
 		return mpt_filter_add_events(&cli->tracer.filter, arg, ps->err, ps->len) ? EINVAL
 											 : 0;
-	case OPT_CAPTURE:
-		if (!*arg) {
-			snprintf(ps->err, ps->len, "empty capture file name");
-			return EINVAL;
-		}
-		cli->capture = arg;
-		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* Values with a parser of their own: times, durations, the ring's size. */
+static error_t parse_value_opt(int key, char *arg, struct parse_state *ps)
+{
+	struct mpt_cli *cli = ps->cli;
+	uint64_t v;
+
+	switch (key) {
 	case OPT_SINCE:
 	case OPT_UNTIL:
 		if (parse_time(arg, key == OPT_SINCE ? &cli->nats.since_ns : &cli->nats.until_ns,
@@ -833,6 +854,61 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		}
 		cli->tracer.ringbuf_bytes = v << 20;
 		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* A word that is not an option: the command first, then files. */
+static error_t parse_arg(char *arg, struct argp_state *state, struct parse_state *ps)
+{
+	struct mpt_cli *cli = ps->cli;
+
+	if (state->arg_num == 0) {
+		static const struct {
+			const char *name;
+			enum mpt_command cmd;
+		} cmds[] = {{"probe", MPT_CMD_PROBE},	{"replay", MPT_CMD_REPLAY},
+			    {"verify", MPT_CMD_VERIFY}, {"capture-info", MPT_CMD_CAPTURE_INFO},
+			    {"ship", MPT_CMD_SHIP},	{"report", MPT_CMD_REPORT}};
+
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+			if (!strcmp(arg, cmds[i].name)) {
+				cli->command = cmds[i].cmd;
+				return 0;
+			}
+		}
+	}
+	if (cli->command == MPT_CMD_TRACE || cli->command == MPT_CMD_PROBE) {
+		snprintf(ps->err, ps->len,
+			 "unexpected argument '%s' (commands: probe, replay, report, "
+			 "verify, capture-info, ship)",
+			 arg);
+		return EINVAL;
+	}
+	if (cli->n_files >= MPT_CLI_FILES_MAX) {
+		snprintf(ps->err, ps->len, "too many files (at most %d)", MPT_CLI_FILES_MAX);
+		return EINVAL;
+	}
+	cli->files[cli->n_files++] = arg;
+	return 0;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct parse_state *ps = state->input;
+	struct mpt_cli *cli = ps->cli;
+	const struct opt_rule *r = rule_of(key);
+	error_t e;
+
+	if (r)
+		return apply_rule(r, arg, ps) ? EINVAL : 0;
+	if ((e = parse_output_opt(key, arg, ps)) != ARGP_ERR_UNKNOWN ||
+	    (e = parse_filter_opt(key, arg, ps)) != ARGP_ERR_UNKNOWN ||
+	    (e = parse_value_opt(key, arg, ps)) != ARGP_ERR_UNKNOWN)
+		return e;
+	switch (key) {
 	case 'v':
 		cli->verbosity++;
 		break;
@@ -857,36 +933,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		/* --version says it and ends the run, whatever else the line lacks */
 		return ps->done ? 0 : check_combination(cli, ps);
 	case ARGP_KEY_ARG:
-		if (state->arg_num == 0) {
-			static const struct {
-				const char *name;
-				enum mpt_command cmd;
-			} cmds[] = {
-			    {"probe", MPT_CMD_PROBE},	{"replay", MPT_CMD_REPLAY},
-			    {"verify", MPT_CMD_VERIFY}, {"capture-info", MPT_CMD_CAPTURE_INFO},
-			    {"ship", MPT_CMD_SHIP},	{"report", MPT_CMD_REPORT}};
-
-			for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-				if (!strcmp(arg, cmds[i].name)) {
-					cli->command = cmds[i].cmd;
-					return 0;
-				}
-			}
-		}
-		if (cli->command == MPT_CMD_TRACE || cli->command == MPT_CMD_PROBE) {
-			snprintf(ps->err, ps->len,
-				 "unexpected argument '%s' (commands: probe, replay, report, "
-				 "verify, capture-info, ship)",
-				 arg);
-			return EINVAL;
-		}
-		if (cli->n_files >= MPT_CLI_FILES_MAX) {
-			snprintf(ps->err, ps->len, "too many files (at most %d)",
-				 MPT_CLI_FILES_MAX);
-			return EINVAL;
-		}
-		cli->files[cli->n_files++] = arg;
-		break;
+		return parse_arg(arg, state, ps);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
