@@ -87,7 +87,8 @@ def check_exactly_once(cluster, files, what, damaged=False, in_order=True):
     # rest of the stream is not read (unless records wait for ones stored after them)
     if past.returncode or past.stdout or "replayed 0 of" not in past.stderr or \
             (in_order and "replayed 0 of 1 events" not in past.stderr):
-        fail("--until before every event: %r" % past.stderr)
+        fail("--until before every event: exit %d, %d bytes out: %r" %
+             (past.returncode, len(past.stdout), past.stderr))
     first = json.loads(want.stdout.splitlines()[0])["timestamp"]
     since = subprocess.run([MPTRACE, "replay", "--nats", cluster.urls(), "-f", "json",
                             "--since", "%.3f" % (first // 1000000 / 1e3)], capture_output=True)

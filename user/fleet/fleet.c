@@ -1355,6 +1355,125 @@ static int start_metrics(struct shipper *sh)
 	return 0;
 }
 
+/*
+ * The set to ship, from the files given: its id, host and subject, and where
+ * to begin (the state, else the set's oldest file still there). 0, or -1
+ * after saying why.
+ */
+static int ship_open_set(struct shipper *sh, struct mpt_fmt_ctx *fmt, struct pos *p)
+{
+	const struct mpt_cli *cli = sh->cli;
+	const struct mpt_cap_meta *meta;
+	struct member first;
+	uint32_t after = 0;
+	int state;
+
+	if (open_member(cli->files[0], &first)) {
+		say("%s: not a readable capture (mptrace verify says why)", cli->files[0]);
+		return -1;
+	}
+	meta = mpt_cap_reader_meta(first.r);
+	snprintf(sh->set_id, sizeof(sh->set_id), "%s", meta->set_id);
+	if (!sh->set_id[0])
+		/* a capture from before sets (format 1.0): its boot and creation name it */
+		snprintf(sh->set_id, sizeof(sh->set_id), "%.36s-%" PRIu64, meta->boot_id,
+			 meta->created_ns);
+	if (cli->nats.subject)
+		sh->subject = cli->nats.subject;
+	else
+		subject_for(sh, meta->hostname);
+	snprintf(sh->host, sizeof(sh->host), "%s", meta->hostname);
+	fmt->hostname = sh->host;
+	*p = (struct pos){meta->file_seq, 0};
+	close_member(&first);
+	set_base(sh, cli->files[0]);
+	for (int i = 1; i < cli->n_files; i++) {
+		struct member m;
+
+		if (open_member(cli->files[i], &m))
+			continue;
+		meta = mpt_cap_reader_meta(m.r);
+		if (strcmp(meta->set_id, sh->set_id)) {
+			say("%s: of another capture set; ship takes one set at a time", m.name);
+			close_member(&m);
+			return -1;
+		}
+		if (meta->file_seq < p->file_seq)
+			p->file_seq = meta->file_seq;
+		close_member(&m);
+	}
+	state = load_state(sh, p);
+	if (state < 0)
+		return -1;
+	/*
+	 * Nothing shipped yet: from the set's oldest file still there. A ring
+	 * reuses names, so FILE.0 (as the unit names it) may hold a newer file
+	 * than FILE.1 does.
+	 */
+	if (state > 0 && sh->base[0] && find_file(sh, 0, NULL, &after))
+		p->file_seq = 0;
+	else if (state > 0 && sh->base[0] && after && after < p->file_seq)
+		p->file_seq = after;
+	sh->first_seq = p->file_seq;
+	sh->acked = sh->saved = *p;
+	return 0;
+}
+
+enum ship_step { SHIP_AGAIN, SHIP_END, SHIP_FAILED };
+
+/* One file shipped (or followed, or said lost), or the next set: what comes next. */
+static enum ship_step ship_step(struct shipper *sh, struct pos *p, struct mpt_fmt_ctx *fmt,
+				struct strbuf *line, unsigned char *rec)
+{
+	bool follow = sh->cli->follow;
+	struct member m;
+	uint32_t newest;
+
+	if (find_file(sh, p->file_seq, &m, &newest)) {
+		int r = ship_file(sh, &m, *p, fmt, line, rec);
+
+		close_member(&m);
+		if (r > 0) {
+			*p = (struct pos){p->file_seq + 1, 0};
+			save_state(sh, false);
+			return SHIP_AGAIN;
+		}
+		if (r < 0)
+			return SHIP_FAILED;
+		return follow ? SHIP_AGAIN : SHIP_END;
+	}
+	if (newest > p->file_seq) {
+		/* rotated away unshipped (newest: the next file there is): said, then on */
+		if (publish_lost(sh, p->file_seq, newest - 1, fmt))
+			return SHIP_FAILED;
+		*p = (struct pos){newest, 0};
+		return SHIP_AGAIN;
+	}
+	if (!follow)
+		return SHIP_END;
+	save_state(sh, false);
+	if (!next_set(sh, p))
+		nap(500, sh->stop);
+	return SHIP_AGAIN;
+}
+
+/* Publishing failed: said once per outage, back to what was acknowledged, a wait. */
+static void ship_retry(struct shipper *sh, struct pos *p, int *backoff)
+{
+	drain_acks(sh);
+	if (begin_outage(sh)) {
+		say("publishing to NATS failed: %s; resending from the last acknowledged record "
+		    "as soon as it works",
+		    sh->why[0] ? sh->why : "no acknowledgment");
+		*backoff = 250;
+	}
+	*p = rewind_to_acked(sh);
+	save_state(sh, true);
+	ship_metrics(sh);
+	nap(*backoff, sh->stop);
+	*backoff = *backoff < 4000 ? *backoff * 2 : 4000;
+}
+
 int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 {
 	static struct shipper sh;
@@ -1362,8 +1481,7 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 	/* a record (at most 1 MiB) and its base64 after it */
 	unsigned char *rec = malloc(3 * MPT_CAP_MAX_PAYLOAD);
 	struct strbuf line;
-	struct member first;
-	int backoff = 250, rc = 1, state;
+	int backoff = 250, rc = 1;
 	struct pos p;
 
 	memset(&sh, 0, sizeof(sh));
@@ -1377,61 +1495,8 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 		say("out of memory");
 		goto out;
 	}
-	/* the set: its id, its host, from the first file given */
-	if (open_member(cli->files[0], &first)) {
-		say("%s: not a readable capture (mptrace verify says why)", cli->files[0]);
+	if (ship_open_set(&sh, &fmt, &p))
 		goto out;
-	}
-	snprintf(sh.set_id, sizeof(sh.set_id), "%s", mpt_cap_reader_meta(first.r)->set_id);
-	if (!sh.set_id[0])
-		/* a capture from before sets (format 1.0): its boot and creation name it */
-		snprintf(sh.set_id, sizeof(sh.set_id), "%.36s-%" PRIu64,
-			 mpt_cap_reader_meta(first.r)->boot_id,
-			 mpt_cap_reader_meta(first.r)->created_ns);
-	if (cli->nats.subject)
-		sh.subject = cli->nats.subject;
-	else
-		subject_for(&sh, mpt_cap_reader_meta(first.r)->hostname);
-	snprintf(sh.host, sizeof(sh.host), "%s", mpt_cap_reader_meta(first.r)->hostname);
-	fmt.hostname = sh.host;
-	p.file_seq = mpt_cap_reader_meta(first.r)->file_seq;
-	p.offset = 0;
-	close_member(&first);
-	set_base(&sh, cli->files[0]);
-	for (int i = 1; i < cli->n_files; i++) {
-		struct member m;
-
-		if (open_member(cli->files[i], &m))
-			continue;
-		if (strcmp(mpt_cap_reader_meta(m.r)->set_id, sh.set_id)) {
-			say("%s: of another capture set; ship takes one set at a time", m.name);
-			close_member(&m);
-			goto out;
-		}
-		if (mpt_cap_reader_meta(m.r)->file_seq < p.file_seq)
-			p.file_seq = mpt_cap_reader_meta(m.r)->file_seq;
-		close_member(&m);
-	}
-	state = load_state(&sh, &p);
-	if (state < 0)
-		goto out;
-	if (state == 0) {
-		sh.first_seq = p.file_seq;
-	} else {
-		/*
-		 * Nothing shipped yet: from the set's oldest file still there. A
-		 * ring reuses names, so FILE.0 (as the unit names it) may hold a
-		 * newer file than FILE.1 does.
-		 */
-		uint32_t after;
-
-		if (sh.base[0] && find_file(&sh, 0, NULL, &after))
-			p.file_seq = 0;
-		else if (sh.base[0] && after && after < p.file_seq)
-			p.file_seq = after;
-		sh.first_seq = p.file_seq;
-	}
-	sh.acked = sh.saved = p;
 	if (start_metrics(&sh)) {
 		rc = 2;
 		goto out;
@@ -1439,53 +1504,15 @@ int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop)
 	if (nats_open(&cli->nats, true, stop, on_ack, &sh, &sh.c) ||
 	    ensure_stream(&sh.c, sh.stream, sh.subject, cli->nats.replicas, stop))
 		goto out;
-
 	while (!*stop) {
-		struct member m;
-		uint32_t newest;
+		enum ship_step st = ship_step(&sh, &p, &fmt, &line, rec);
 
-		if (find_file(&sh, p.file_seq, &m, &newest)) {
-			int r = ship_file(&sh, &m, p, &fmt, &line, rec);
-
-			close_member(&m);
-			if (r > 0) {
-				p = (struct pos){p.file_seq + 1, 0};
-				save_state(&sh, false);
-				continue;
-			}
-			if (r < 0)
-				goto failed;
-			if (cli->follow)
-				continue;
-		} else if (newest > p.file_seq) {
-			/* rotated away unshipped (newest: the next file there is): said, then on */
-			if (publish_lost(&sh, p.file_seq, newest - 1, &fmt))
-				goto failed;
-			p = (struct pos){newest, 0};
+		if (st == SHIP_AGAIN)
 			continue;
-		} else if (cli->follow) {
-			save_state(&sh, false);
-			if (next_set(&sh, &p))
-				continue;
-			nap(500, stop);
-			continue;
-		}
 		/* everything there is went out: done once all of it is acknowledged */
-		if (drain_acks(&sh))
+		if (st == SHIP_END && drain_acks(&sh))
 			break;
-	failed:
-		drain_acks(&sh);
-		if (begin_outage(&sh)) {
-			say("publishing to NATS failed: %s; resending from the last acknowledged "
-			    "record as soon as it works",
-			    sh.why[0] ? sh.why : "no acknowledgment");
-			backoff = 250;
-		}
-		p = rewind_to_acked(&sh);
-		save_state(&sh, true);
-		ship_metrics(&sh);
-		nap(backoff, stop);
-		backoff = backoff < 4000 ? backoff * 2 : 4000;
+		ship_retry(&sh, &p, &backoff);
 	}
 	if (!*stop && !drain_acks(&sh))
 		rewind_to_acked(&sh);
@@ -1921,6 +1948,13 @@ out:
 	}
 	free(rp.sets);
 	mpt_keyset_free(&rp.seen);
+	/*
+	 * The connection closes first: its reader thread may still be handing
+	 * messages to a subscription left early (--until), which must not be
+	 * freed under it.
+	 */
+	if (c.nc)
+		natsConnection_Close(c.nc);
 	natsSubscription_Destroy(sub);
 	if (c.nc)
 		nats_close(&c);
