@@ -38,6 +38,8 @@ static void feed(struct mpt_lineage *l, uint8_t kind, uint32_t tgid, uint64_t st
 	r.p.start_ns = start;
 	r.p.ptgid = ptgid;
 	r.p.pstart_ns = pstart;
+	r.p.ns_tgid = tgid;
+	r.p.pid_ns = 4026531836u;
 	memcpy(r.p.comm, comm, strnlen(comm, sizeof(r.p.comm)));
 	if (exe) {
 		r.p.path_len = strlen(exe);
@@ -139,6 +141,14 @@ static void test_table_bounded(void **state)
 	assert_non_null(mpt_lineage_find(l, MPT_LINEAGE_MAX + 98, MPT_LINEAGE_MAX + 98));
 	/* init is named by every child, so the leaves went first: it stays */
 	assert_non_null(mpt_lineage_find(l, 1, 1));
+	/* the namespace index lost the evicted ones too (and kept working as more came) */
+	for (uint32_t i = MPT_LINEAGE_MAX + 100; i < MPT_LINEAGE_MAX + 300; i++)
+		feed(l, MPT_PROC_FORK, i, i, 1, 1, "w", NULL, NULL, 0);
+	for (uint32_t i = 2; i < MPT_LINEAGE_MAX + 300; i++) {
+		const struct mpt_proc_info *p = mpt_lineage_find_ns(l, 4026531836u, i, 0);
+
+		assert_ptr_equal(p, mpt_lineage_find(l, i, i));
+	}
 	/* a capture's records never exit: the oldest of all go */
 	mpt_lineage_free(l);
 	l = mpt_lineage_new();

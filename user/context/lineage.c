@@ -193,6 +193,14 @@ static void evict(struct mpt_lineage *l)
 				free_entry_mem(e);
 			}
 		}
+		/* the namespace index, from the entries that stay */
+		memset(l->ns_bucket, 0, sizeof(l->ns_bucket));
+		for (int b = 0; b < BUCKETS; b++) {
+			for (struct entry *e = l->bucket[b]; e; e = e->next) {
+				e->next_ns = l->ns_bucket[e->info.ns_tgid % BUCKETS];
+				l->ns_bucket[e->info.ns_tgid % BUCKETS] = e;
+			}
+		}
 		/* the children counts, from the links that stay */
 		for (int b = 0; b < BUCKETS; b++)
 			for (struct entry *e = l->bucket[b]; e; e = e->next)
