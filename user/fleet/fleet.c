@@ -1123,14 +1123,10 @@ static int publish_lost(struct shipper *sh, uint32_t from, uint32_t to,
  * (closed, or left unclosed by a writer that a newer file follows), 0 when
  * there is nothing more for now (not following), -1 on a failure.
  */
-static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct mpt_fmt_ctx *fmt,
-		     struct strbuf *line, unsigned char *rec)
+/* A file begins: its context, and the message its first one follows. */
+static void ship_file_begin(struct shipper *sh, const struct mpt_cap_meta *meta, struct pos p,
+			    struct mpt_fmt_ctx *fmt)
 {
-	const struct mpt_cap_meta *meta = mpt_cap_reader_meta(m->r);
-	struct mpt_cap_item it;
-	char id[160];
-	int rc;
-
 	fmt->hostname = meta->hostname;
 	fmt->boot_id = meta->boot_id;
 	fmt->kernel = meta->kernel;
@@ -1146,13 +1142,104 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 		msg_id(sh, p.file_seq - 1, UINT64_MAX, ":end", sh->prev_id, sizeof(sh->prev_id));
 	else
 		sh->prev_id[0] = '\0';
+}
+
+/* One event or drop record as its message: 0, or -1 (said, or a failed publish). */
+static int ship_record(struct shipper *sh, const struct member *m, const struct mpt_cap_item *it,
+		       const char *id, struct pos next, struct mpt_fmt_ctx *fmt,
+		       struct strbuf *line, unsigned char *rec)
+{
+	char *record, drop[128], d[512];
+	size_t n;
+
+	sb_reset(line);
+	if (it->type == MPT_CAP_REC_EVENT) {
+		sh->cur_wall_ns = (int64_t)it->view.hdr->ts_boot_ns + fmt->boot_to_wall_ns;
+		mpt_format_json(line, &it->view, fmt);
+		n = mpt_cap_event_encode(&it->view, rec, MPT_CAP_MAX_PAYLOAD, true);
+		if (!n) {
+			say("%s: a record too large to ship", m->name);
+			return -1;
+		}
+		/* rec holds 1 MiB: its base64 goes after the encoded record */
+		record = b64(rec, n, (char *)rec + n);
+	} else {
+		snprintf(d, sizeof(d),
+			 "{\"timestamp\":%" PRId64 ",\"eventName\":\"drop\",\"cause\":\"%s\","
+			 "\"count\":%" PRIu64 ",\"fromTimestamp\":%" PRId64
+			 ",\"toTimestamp\":%" PRId64 "}\n",
+			 (int64_t)it->drop_last_ns + fmt->boot_to_wall_ns,
+			 mpt_cap_drop_cause(it->drop_cause), it->drop_count,
+			 (int64_t)it->drop_first_ns + fmt->boot_to_wall_ns,
+			 (int64_t)it->drop_last_ns + fmt->boot_to_wall_ns);
+		sb_puts(line, d);
+		/* the drop record itself, so replay --nats reports it as a file replay does */
+		snprintf(drop, sizeof(drop), "%u %" PRIu64 " %" PRIu64 " %" PRIu64, it->drop_cause,
+			 it->drop_count, it->drop_first_ns, it->drop_last_ns);
+		record = drop;
+	}
+	return publish(sh, it->type == MPT_CAP_REC_EVENT ? "event" : "drop", id, line->buf,
+		       line->len - 1, record, fmt, next);
+}
+
+/* A file read to its clean end: its own count, so a consumer can check it has it all. */
+static int ship_file_end(struct shipper *sh, const struct member *m, struct pos p,
+			 struct mpt_fmt_ctx *fmt)
+{
+	const struct mpt_cap_counts *c = mpt_cap_reader_counts(m->r);
+	char body[1024], host[600], id[160];
+	int n;
+
+	json_quoted(mpt_cap_reader_meta(m->r)->hostname, host, sizeof(host));
+	n = snprintf(body, sizeof(body),
+		     "{\"eventName\":\"stats\",\"hostName\":%s,\"fileSeq\":%u,"
+		     "\"events\":%" PRIu64 ",\"dropRecords\":%" PRIu64 ",\"dropped\":%" PRIu64 "}",
+		     host, p.file_seq, c->events, c->drop_records, c->dropped);
+	msg_id(sh, p.file_seq, UINT64_MAX, ":end", id, sizeof(id));
+	return publish(sh, "stats", id, body, n, NULL, fmt, (struct pos){p.file_seq + 1, 0}) ? -1
+											     : 1;
+}
+
+/* Damage or an unclosed tail: past it (1) only if the set went on; else 0, or -1 failed. */
+static int ship_file_stopped(struct shipper *sh, const struct member *m, struct pos p,
+			     struct mpt_fmt_ctx *fmt)
+{
+	struct newer n;
+	uint32_t newest;
+	int rc;
+
+	pthread_mutex_lock(&sh->mu);
+	rc = sh->failed ? -1 : 0;
+	pthread_mutex_unlock(&sh->mu);
+	if (rc < 0 || *sh->stop)
+		return rc;
+	scan_set(sh, p.file_seq, NULL, &newest, &n);
+	if (newest > p.file_seq || (sh->cli->follow && n.set_id[0])) {
+		say("%s: %s; going on with the next file", m->name, mpt_cap_reader_error(m->r));
+		publish(sh, "end", NULL, NULL, 0, NULL, fmt, (struct pos){p.file_seq + 1, 0});
+		return 1;
+	}
+	if (!strstr(mpt_cap_reader_error(m->r), "not closed"))
+		say("%s: %s", m->name, mpt_cap_reader_error(m->r));
+	return 0;
+}
+
+/*
+ * Ship file @m from position @p: 1 when it was read to its end (or left for
+ * the next), 0 when it stopped short (followed, or damaged at the set's
+ * end), -1 on a failure.
+ */
+static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct mpt_fmt_ctx *fmt,
+		     struct strbuf *line, unsigned char *rec)
+{
+	struct mpt_cap_item it;
+	char id[160];
+	int rc;
+
+	ship_file_begin(sh, mpt_cap_reader_meta(m->r), p, fmt);
 	if (sh->cli->follow)
 		mpt_cap_reader_follow_while(m->r, sh->stop, still_newest, sh);
 	while ((rc = mpt_cap_next(m->r, &it)) > 0) {
-		struct pos next = {p.file_seq, it.offset + it.size};
-		char *record = NULL, drop[128];
-		size_t n;
-
 		if (it.type == MPT_CAP_REC_CLOCK) {
 			fmt->boot_to_wall_ns = it.clock_boot_to_wall_ns;
 			continue;
@@ -1162,82 +1249,13 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 			snprintf(sh->prev_id, sizeof(sh->prev_id), "%s", id);
 			continue;
 		}
-		sb_reset(line);
-		if (it.type == MPT_CAP_REC_EVENT) {
-			sh->cur_wall_ns = (int64_t)it.view.hdr->ts_boot_ns + fmt->boot_to_wall_ns;
-			mpt_format_json(line, &it.view, fmt);
-			n = mpt_cap_event_encode(&it.view, rec, MPT_CAP_MAX_PAYLOAD, true);
-			if (!n) {
-				say("%s: a record too large to ship", m->name);
-				return -1;
-			}
-			/* rec holds 1 MiB: its base64 goes after the encoded record */
-			record = b64(rec, n, (char *)rec + n);
-		} else {
-			char d[512];
-
-			snprintf(d, sizeof(d),
-				 "{\"timestamp\":%" PRId64
-				 ",\"eventName\":\"drop\",\"cause\":\"%s\","
-				 "\"count\":%" PRIu64 ",\"fromTimestamp\":%" PRId64
-				 ",\"toTimestamp\":%" PRId64 "}\n",
-				 (int64_t)it.drop_last_ns + fmt->boot_to_wall_ns,
-				 mpt_cap_drop_cause(it.drop_cause), it.drop_count,
-				 (int64_t)it.drop_first_ns + fmt->boot_to_wall_ns,
-				 (int64_t)it.drop_last_ns + fmt->boot_to_wall_ns);
-			sb_puts(line, d);
-			/* the drop record itself, so replay --nats reports it as a file replay does
-			 */
-			snprintf(drop, sizeof(drop), "%u %" PRIu64 " %" PRIu64 " %" PRIu64,
-				 it.drop_cause, it.drop_count, it.drop_first_ns, it.drop_last_ns);
-			record = drop;
-		}
-		rc = publish(sh, it.type == MPT_CAP_REC_EVENT ? "event" : "drop", id, line->buf,
-			     line->len - 1, record, fmt, next);
-		if (rc)
+		if (ship_record(sh, m, &it, id, (struct pos){p.file_seq, it.offset + it.size}, fmt,
+				line, rec))
 			return -1;
 		/* within a file too (every STATE_EVERY_MS): a kill -9 then resends little */
 		save_state(sh, false);
 	}
-	if (rc == 0) {
-		const struct mpt_cap_counts *c = mpt_cap_reader_counts(m->r);
-		char body[1024], host[600];
-		int n;
-
-		json_quoted(meta->hostname, host, sizeof(host));
-		/* the file's own count: a consumer can check it has every record of it */
-		n = snprintf(body, sizeof(body),
-			     "{\"eventName\":\"stats\",\"hostName\":%s,\"fileSeq\":%u,"
-			     "\"events\":%" PRIu64 ",\"dropRecords\":%" PRIu64
-			     ",\"dropped\":%" PRIu64 "}",
-			     host, p.file_seq, c->events, c->drop_records, c->dropped);
-		msg_id(sh, p.file_seq, UINT64_MAX, ":end", id, sizeof(id));
-		return publish(sh, "stats", id, body, n, NULL, fmt, (struct pos){p.file_seq + 1, 0})
-			   ? -1
-			   : 1;
-	}
-	pthread_mutex_lock(&sh->mu);
-	rc = sh->failed ? -1 : 0;
-	pthread_mutex_unlock(&sh->mu);
-	if (rc < 0 || *sh->stop)
-		return rc;
-	/* damage or an unclosed tail: past it only if the set went on */
-	{
-		struct newer n;
-		uint32_t newest;
-
-		scan_set(sh, p.file_seq, NULL, &newest, &n);
-		if (newest > p.file_seq || (sh->cli->follow && n.set_id[0])) {
-			say("%s: %s; going on with the next file", m->name,
-			    mpt_cap_reader_error(m->r));
-			publish(sh, "end", NULL, NULL, 0, NULL, fmt,
-				(struct pos){p.file_seq + 1, 0});
-			return 1;
-		}
-		if (!strstr(mpt_cap_reader_error(m->r), "not closed"))
-			say("%s: %s", m->name, mpt_cap_reader_error(m->r));
-	}
-	return 0;
+	return rc == 0 ? ship_file_end(sh, m, p, fmt) : ship_file_stopped(sh, m, p, fmt);
 }
 
 /* Everything acknowledged, or a failure: wait for the acks in flight. */
