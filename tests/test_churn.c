@@ -111,6 +111,30 @@ static bool ready(const struct instance *in)
 	return l && strstr(l, " via ") && strchr(l, '\n');
 }
 
+/* waitpid with a bound: false when @child is still there after @ms. */
+static bool wait_bounded(pid_t child, int *st, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 50) {
+		if (waitpid(child, st, WNOHANG) == child)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+/* Where each thread of a stuck @pid waits, for whoever reads the log. */
+static void show_stuck(pid_t pid)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd),
+		 "for t in /proc/%d/task/*; do echo \"$t $(cat $t/comm) $(cat $t/wchan)\"; "
+		 "cat $t/stack; done >&2",
+		 (int)pid);
+	if (system(cmd))
+		fprintf(stderr, "(the stuck instance's threads could not be read)\n");
+}
+
 static void run_instance(struct instance *in, unsigned int *seed)
 {
 	char pid[16];
@@ -148,7 +172,13 @@ static void run_instance(struct instance *in, unsigned int *seed)
 	kill(child, in->killed ? SIGKILL : SIGINT);
 	read_err(in, errp[0], NULL, 30000);
 	close(errp[0]);
-	waitpid(child, &st, 0);
+	if (!wait_bounded(child, &st, 60000)) {
+		fprintf(stderr, "FAIL: an instance did not stop within 90 s of SIGINT: %s\n",
+			in->err);
+		show_stuck(child);
+		kill(child, SIGKILL);
+		exit(1);
+	}
 	in->rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
