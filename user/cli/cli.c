@@ -484,59 +484,39 @@ static error_t check_report(struct mpt_cli *cli, struct parse_state *ps)
 }
 
 /* Options that make no sense together, or for the command given. */
-static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
+/* One line and EINVAL. */
+static error_t refuse(struct parse_state *ps, const char *why)
 {
-	bool replays = cli->command == MPT_CMD_REPLAY || cli->command == MPT_CMD_REPORT;
-	bool reading = replays || cli->command == MPT_CMD_VERIFY ||
-		       cli->command == MPT_CMD_CAPTURE_INFO || cli->command == MPT_CMD_SHIP;
-	bool from_stream = replays && cli->nats.urls;
-	error_t rc = check_report(cli, ps);
+	snprintf(ps->err, ps->len, "%s", why);
+	return EINVAL;
+}
 
-	if (rc)
-		return rc;
+/* The stream's options: with ship, or replay and report reading the stream. */
+static error_t check_nats(const struct mpt_cli *cli, bool replays, struct parse_state *ps)
+{
+	bool from_stream = replays && cli->nats.urls;
 	bool nats_opts = cli->nats.stream || cli->nats.subject || cli->nats.tls ||
 			 cli->nats.tls_ca || cli->nats.tls_cert || cli->nats.creds;
 
-	if (from_stream && cli->n_files) {
-		snprintf(ps->err, ps->len, "replay --nats reads the stream, not files");
-		return EINVAL;
-	}
-	if (from_stream)
-		reading = false;
-	if ((cli->nats.state || cli->nats.replicas) && cli->command != MPT_CMD_SHIP) {
-		snprintf(ps->err, ps->len, "--state and --replicas go with ship");
-		return EINVAL;
-	}
-	if ((cli->nats.since_ns || cli->nats.until_ns) && !replays) {
-		snprintf(ps->err, ps->len, "--since and --until go with replay and report");
-		return EINVAL;
-	}
-	if (nats_opts && cli->command != MPT_CMD_SHIP && !from_stream) {
-		snprintf(ps->err, ps->len,
-			 "NATS options go with ship, replay --nats or report --nats");
-		return EINVAL;
-	}
-	if (cli->nats.urls && cli->command != MPT_CMD_SHIP && !replays) {
-		snprintf(ps->err, ps->len, "--nats goes with ship, replay or report");
-		return EINVAL;
-	}
-	if (cli->command == MPT_CMD_SHIP && (cli->n_outputs || cli->detect.enabled)) {
-		snprintf(ps->err, ps->len, "ship publishes JSON events: no -o, no --detect");
-		return EINVAL;
-	}
-	if (cli->capture_group_read && !cli->capture) {
-		snprintf(ps->err, ps->len, "--capture-group-read needs --capture FILE");
-		return EINVAL;
-	}
+	if (from_stream && cli->n_files)
+		return refuse(ps, "replay --nats reads the stream, not files");
+	if ((cli->nats.state || cli->nats.replicas) && cli->command != MPT_CMD_SHIP)
+		return refuse(ps, "--state and --replicas go with ship");
+	if ((cli->nats.since_ns || cli->nats.until_ns) && !replays)
+		return refuse(ps, "--since and --until go with replay and report");
+	if (nats_opts && cli->command != MPT_CMD_SHIP && !from_stream)
+		return refuse(ps, "NATS options go with ship, replay --nats or report --nats");
+	if (cli->nats.urls && cli->command != MPT_CMD_SHIP && !replays)
+		return refuse(ps, "--nats goes with ship, replay or report");
+	if (cli->command == MPT_CMD_SHIP && (cli->n_outputs || cli->detect.enabled))
+		return refuse(ps, "ship publishes JSON events: no -o, no --detect");
+	return 0;
+}
 
-	if ((cli->tracer.filter.n_container || cli->tracer.filter.n_container_name ||
-	     cli->tracer.filter.n_pod) &&
-	    cli->tracer.filter.scope == MPT_SCOPE_HOST_ONLY) {
-		snprintf(ps->err, ps->len,
-			 "--container or --pod and --host-only exclude each other");
-		return EINVAL;
-	}
-	if (reading && !cli->n_files) {
+/* The commands that read captures: which files, one output, no capture of their own. */
+static error_t check_reading(const struct mpt_cli *cli, struct parse_state *ps)
+{
+	if (!cli->n_files) {
 		snprintf(ps->err, ps->len, "which capture file? (mptrace %s FILE...)",
 			 cli->command == MPT_CMD_REPLAY	  ? "replay"
 			 : cli->command == MPT_CMD_REPORT ? "report"
@@ -545,39 +525,52 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 							  : "capture-info");
 		return EINVAL;
 	}
-	if (reading && cli->n_outputs > 1) {
+	if (cli->n_outputs > 1) {
 		snprintf(ps->err, ps->len, "%s writes one output (-o)",
 			 cli->command == MPT_CMD_REPORT ? "report" : "replay");
 		return EINVAL;
 	}
-	if (reading && cli->capture) {
-		snprintf(ps->err, ps->len, "--capture is for tracing, not for reading captures");
-		return EINVAL;
-	}
-	if (cli->follow && cli->command != MPT_CMD_SHIP &&
-	    (cli->command != MPT_CMD_REPLAY || cli->n_files != 1)) {
-		snprintf(ps->err, ps->len, "--follow goes with replay of one file, or ship");
-		return EINVAL;
-	}
-	if ((cli->capture_size || cli->capture_files || cli->capture_sync) && !cli->capture) {
-		snprintf(ps->err, ps->len,
-			 "--capture-size, --capture-files and --capture-sync "
-			 "need --capture FILE");
-		return EINVAL;
-	}
-	if ((cli->log_size || cli->log_files) && !cli->output) {
-		snprintf(ps->err, ps->len, "--log-size and --log-files need --output FILE");
-		return EINVAL;
-	}
-	if (cli->log_files && !cli->log_size) {
-		snprintf(ps->err, ps->len, "--log-files needs --log-size");
-		return EINVAL;
-	}
-	if (cli->capture_files && !cli->capture_size) {
-		snprintf(ps->err, ps->len, "--capture-files needs --capture-size");
-		return EINVAL;
-	}
+	if (cli->capture)
+		return refuse(ps, "--capture is for tracing, not for reading captures");
 	return 0;
+}
+
+/* The capture's and the log's sizes and counts need what they size. */
+static error_t check_files(const struct mpt_cli *cli, struct parse_state *ps)
+{
+	if (cli->capture_group_read && !cli->capture)
+		return refuse(ps, "--capture-group-read needs --capture FILE");
+	if (cli->follow && cli->command != MPT_CMD_SHIP &&
+	    (cli->command != MPT_CMD_REPLAY || cli->n_files != 1))
+		return refuse(ps, "--follow goes with replay of one file, or ship");
+	if ((cli->capture_size || cli->capture_files || cli->capture_sync) && !cli->capture)
+		return refuse(ps, "--capture-size, --capture-files and --capture-sync need "
+				  "--capture FILE");
+	if ((cli->log_size || cli->log_files) && !cli->output)
+		return refuse(ps, "--log-size and --log-files need --output FILE");
+	if (cli->log_files && !cli->log_size)
+		return refuse(ps, "--log-files needs --log-size");
+	if (cli->capture_files && !cli->capture_size)
+		return refuse(ps, "--capture-files needs --capture-size");
+	return 0;
+}
+
+static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
+{
+	bool replays = cli->command == MPT_CMD_REPLAY || cli->command == MPT_CMD_REPORT;
+	/* replay --nats reads the stream: no capture files */
+	bool reading = (replays && !cli->nats.urls) || cli->command == MPT_CMD_VERIFY ||
+		       cli->command == MPT_CMD_CAPTURE_INFO || cli->command == MPT_CMD_SHIP;
+	const struct mpt_filter *f = &cli->tracer.filter;
+	error_t rc;
+
+	if ((rc = check_report(cli, ps)) || (rc = check_nats(cli, replays, ps)))
+		return rc;
+	if ((f->n_container || f->n_container_name || f->n_pod) && f->scope == MPT_SCOPE_HOST_ONLY)
+		return refuse(ps, "--container or --pod and --host-only exclude each other");
+	if (reading && (rc = check_reading(cli, ps)))
+		return rc;
+	return check_files(cli, ps);
 }
 
 /*

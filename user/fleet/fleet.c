@@ -1871,16 +1871,74 @@ static void say_replayed(const struct replay *rp)
 	mpt_log_next(MPT_LOG_ERR);
 }
 
+/* An ordered consumer of the stream, from --since's slack before it: 0, or -1 said. */
+static int replay_subscribe(struct replay *rp, struct conn *c, const char *subject,
+			    natsSubscription **sub)
+{
+	const struct mpt_cli *cli = rp->cli;
+	jsErrCode jerr = 0;
+	jsSubOptions so;
+	natsStatus s;
+
+	jsSubOptions_Init(&so);
+	so.Stream = rp->stream;
+	so.Ordered = true;
+	if (cli->nats.since_ns) {
+		/*
+		 * The server's clock stamps a message when it is stored, the event's
+		 * own (the tracer's boot-to-wall offset) when it happened: they can
+		 * disagree by more than the shipper's lag. Start well before, and let
+		 * the events' own times decide (mpt_cli_in_window).
+		 */
+		so.Config.DeliverPolicy = js_DeliverByStartTime;
+		so.Config.OptStartTime = cli->nats.since_ns - SINCE_SLACK_NS;
+	}
+	s = js_SubscribeSync(sub, c->js, subject, NULL, &so, &jerr);
+	if (s != NATS_OK) {
+		say("reading stream %s, subject %s: %s", rp->stream, subject, last_error(s));
+		return -1;
+	}
+	return 0;
+}
+
+/* Every message to the stream's end (or --until's): 0, or -1 said. */
+static int replay_read(struct replay *rp, natsSubscription *sub, volatile int *stop)
+{
+	for (uint64_t got = 0; !*stop; got++) {
+		natsMsg *m = NULL;
+		jsMsgMetaData *md = NULL;
+		int64_t stored = 0;
+		bool last = false;
+		natsStatus s;
+
+		/* an empty stream says nothing: a quiet two seconds is its end */
+		s = natsSubscription_NextMsg(&m, sub, got ? 10000 : 2000);
+		if (s == NATS_TIMEOUT && !got)
+			break;
+		if (s != NATS_OK) {
+			say("reading stream %s: %s", rp->stream, last_error(s));
+			return -1;
+		}
+		if (natsMsg_GetMetaData(&md, m) == NATS_OK) {
+			last = md->NumPending == 0;
+			stored = md->Timestamp;
+			jsMsgMetaData_Destroy(md);
+		}
+		if (replay_in_order(rp, m))
+			return -1;
+		if (last || past_until(rp, stored))
+			break;
+	}
+	return 0;
+}
+
 int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 {
 	const char *subject = cli->nats.subject ? cli->nats.subject : "mptrace.>";
 	struct replay rp = {.cli = cli, .out = stdout};
 	natsSubscription *sub = NULL;
 	char why[512];
-	jsSubOptions so;
-	jsErrCode jerr = 0;
-	struct conn c;
-	natsStatus s;
+	struct conn c = {0};
 	int rc = 1;
 
 	rp.stream = cli->nats.stream ? cli->nats.stream : DEFAULT_STREAM;
@@ -1896,55 +1954,16 @@ int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 		say("%s", why);
 		return 2;
 	}
-	if (nats_open(&cli->nats, false, stop, NULL, NULL, &c))
+	if (nats_open(&cli->nats, false, stop, NULL, NULL, &c) ||
+	    replay_subscribe(&rp, &c, subject, &sub))
 		goto out;
-	jsSubOptions_Init(&so);
-	so.Stream = rp.stream;
-	so.Ordered = true;
-	if (cli->nats.since_ns) {
-		/*
-		 * The server's clock stamps a message when it is stored, the event's
-		 * own (the tracer's boot-to-wall offset) when it happened: they can
-		 * disagree by more than the shipper's lag. Start well before, and let
-		 * the events' own times decide (mpt_cli_in_window).
-		 */
-		so.Config.DeliverPolicy = js_DeliverByStartTime;
-		so.Config.OptStartTime = cli->nats.since_ns - SINCE_SLACK_NS;
-	}
-	s = js_SubscribeSync(&sub, c.js, subject, NULL, &so, &jerr);
-	if (s != NATS_OK) {
-		say("reading stream %s, subject %s: %s", rp.stream, subject, last_error(s));
-		goto out;
-	}
 	if (cli->output && !(rp.out = fopen(cli->output, "we"))) {
 		say("cannot open output '%s': %s", cli->output, strerror(errno));
 		rp.out = stdout;
 		goto out;
 	}
-	for (uint64_t got = 0; !*stop; got++) {
-		natsMsg *m = NULL;
-		jsMsgMetaData *md = NULL;
-		int64_t stored = 0;
-		bool last = false;
-
-		/* an empty stream says nothing: a quiet two seconds is its end */
-		s = natsSubscription_NextMsg(&m, sub, got ? 10000 : 2000);
-		if (s == NATS_TIMEOUT && !got)
-			break;
-		if (s != NATS_OK) {
-			say("reading stream %s: %s", rp.stream, last_error(s));
-			goto out;
-		}
-		if (natsMsg_GetMetaData(&md, m) == NATS_OK) {
-			last = md->NumPending == 0;
-			stored = md->Timestamp;
-			jsMsgMetaData_Destroy(md);
-		}
-		if (replay_in_order(&rp, m))
-			goto out;
-		if (last || past_until(&rp, stored))
-			break;
-	}
+	if (replay_read(&rp, sub, stop))
+		goto out;
 	if (replay_flush(&rp))
 		goto out;
 	rc = rp.report ? write_report(&rp) : 0;
