@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "capture.h"
-#include "format.h"
+#include "capture/capture.h"
+#include "decode/format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "attach.h"
+#include "kernel/attach.h"
 
 /* A fake kernel: per mode, does the precheck pass, and does load+attach work. */
 struct fake_kernel {

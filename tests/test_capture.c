@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "capture.h"
+#include "capture/capture.h"
 #include "fake_event.h"
 
 #define NEVENTS 6

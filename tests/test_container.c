@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "container.h"
-#include "runtime.h"
+#include "context/container.h"
+#include "context/runtime.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

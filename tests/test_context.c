@@ -27,7 +27,7 @@
 
 #include <cmocka.h>
 
-#include "container.h"
+#include "context/container.h"
 #include "testutil.h"
 
 #define DEEP18 "/n1/n2/n3/n4/n5/n6/n7/n8/n9/n10/n11/n12/n13/n14/n15/n16/n17/n18"

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "decode.h"
+#include "decode/decode.h"
 #include "fake_event.h"
 
 static struct fake_event f;

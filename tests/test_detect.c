@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "detect.h"
+#include "detect/detect.h"
 #include "fake_event.h"
-#include "format.h"
+#include "decode/format.h"
 
 #define SEC 1000000000ull
 

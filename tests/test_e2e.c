@@ -32,8 +32,8 @@
 
 #include <cmocka.h>
 
-#include "capture.h"
-#include "container.h"
+#include "capture/capture.h"
+#include "context/container.h"
 #include "testutil.h"
 
 static const char *mptrace_bin, *schema, *schema_check, *python, *ocsf_desc, *ocsf_check;

@@ -20,9 +20,9 @@
 
 #include <cmocka.h>
 
-#include "detect.h"
+#include "detect/detect.h"
 #include "fake_event.h"
-#include "format.h"
+#include "decode/format.h"
 
 static struct fake_event f;
 static struct fake_migrate m;

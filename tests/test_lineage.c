@@ -16,9 +16,9 @@
 #include <cmocka.h>
 #include <sys/stat.h>
 
-#include "capture.h"
-#include "container.h"
-#include "lineage.h"
+#include "capture/capture.h"
+#include "context/container.h"
+#include "context/lineage.h"
 
 /* A process record: @kind for (@tgid, @start) whose parent is (@ptgid, @pstart). */
 static void feed(struct mpt_lineage *l, uint8_t kind, uint32_t tgid, uint64_t start, uint32_t ptgid,

@@ -31,10 +31,10 @@
 #include <bpf/bpf.h>
 #include <cmocka.h>
 
-#include "attach.h"
-#include "detect.h"
-#include "format.h"
-#include "strbuf.h"
+#include "kernel/attach.h"
+#include "detect/detect.h"
+#include "decode/format.h"
+#include "util/strbuf.h"
 #include "testutil.h"
 
 #define CAP 64

@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "decode.h"
-#include "tracer.h"
+#include "decode/decode.h"
+#include "kernel/tracer.h"
 
 #define TU_SKIP 77
 

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "decode.h"
+#include "decode/decode.h"
 #include "mptrace_event.h"
 
 #define MPT_CAP_MAGIC "MPTCAP\r\n"

@@ -5,7 +5,7 @@
  * The format: docs/capture-format.md.
  */
 #define _GNU_SOURCE
-#include "capture.h"
+#include "capture/capture.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "capture_int.h"
+#include "capture/capture_int.h"
 
 /* CRC-32 over the record header's first 8 bytes and the payload. */
 uint32_t mpt_cap_record_crc(const unsigned char *hdr, const unsigned char *payload, uint32_t len)

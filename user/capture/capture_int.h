@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "capture.h"
+#include "capture/capture.h"
 
 /* A block is written once this much is pending (and on the 200 ms timer). */
 #define FLUSH_BYTES (64u << 10)

@@ -5,7 +5,7 @@
  * check that the files of a rotated set follow each other.
  */
 #define _GNU_SOURCE
-#include "capture.h"
+#include "capture/capture.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -22,7 +22,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "capture_int.h"
+#include "capture/capture_int.h"
+#include "context/lineage.h"
 
 /* ---- reader ----------------------------------------------------------------- */
 

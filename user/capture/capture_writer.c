@@ -4,7 +4,7 @@
  * record and written at once; never overwrites, never stops the trace.
  */
 #define _GNU_SOURCE
-#include "capture.h"
+#include "capture/capture.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -21,9 +21,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "capture_int.h"
-#include "decode.h"
-#include "keyset.h"
+#include "capture/capture_int.h"
+#include "decode/decode.h"
+#include "util/keyset.h"
 
 /* ---- writer ----------------------------------------------------------------- */
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #define _GNU_SOURCE
-#include "cli.h"
+#include "cli/cli.h"
 
 #include <argp.h>
 #include <ini.h>
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fsutil.h"
+#include "util/fsutil.h"
 #include "version.h"
 
 /* A configuration file is a page of settings; anything this big is not one. */

@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "detect.h"
-#include "format.h"
-#include "tracer.h"
+#include "detect/detect.h"
+#include "decode/format.h"
+#include "kernel/tracer.h"
 
 enum mpt_command {
 	MPT_CMD_TRACE,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "replay.h"
+#include "cli/replay.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,13 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "capture.h"
-#include "detect.h"
-#include "format.h"
-#include "log.h"
-#include "fsutil.h"
+#include "capture/capture.h"
+#include "detect/detect.h"
+#include "decode/format.h"
+#include "util/log.h"
+#include "util/fsutil.h"
 #include "mptrace_event.h"
-#include "report.h"
+#include "report/report.h"
 
 struct source {
 	const char *name;

@@ -3,7 +3,7 @@
 #ifndef MPTRACE_REPLAY_H
 #define MPTRACE_REPLAY_H
 
-#include "cli.h"
+#include "cli/cli.h"
 
 /* Each returns the process exit code: 0, or the worst mpt_cap_status met. */
 int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop);

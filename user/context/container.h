@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "decode.h"
+#include "decode/decode.h"
 #include "mptrace_filter.h"
 
 #define MPT_POD_UID_LEN 36

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "filter.h"
+#include "context/filter.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "container.h"
+#include "context/container.h"
 
 static const char *const kind_names[] = {
 #define MPT_FILTER_NAME(id, name) [MPT_FILTER_##id] = name,

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "mptrace_event.h"
-#include "decode.h"
+#include "decode/decode.h"
 #include "mptrace_filter.h"
 
 #define MPT_FILTER_VALUES_MAX 64

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #define _GNU_SOURCE
-#include "lineage.h"
+#include "context/lineage.h"
 
 #include <limits.h>
 
@@ -14,7 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "container.h"
+#include "context/container.h"
 
 #define BUCKETS 8192
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #define _GNU_SOURCE
-#include "runtime.h"
+#include "context/runtime.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "container.h"
+#include "context/container.h"
 
 /*
  * The OCI runtimes' state directories, root's alone: flat (<dir>/<id>/FILE)

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "decode.h"
+#include "decode/decode.h"
 
 /*
  * Read what the runtimes on this host (below @root, "" for "/": tests point

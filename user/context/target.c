@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "target.h"
+#include "context/target.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "container.h"
+#include "context/container.h"
 
 uint32_t mpt_host_pid_ns(void)
 {

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "decode.h"
-#include "lineage.h"
+#include "decode/decode.h"
+#include "context/lineage.h"
 
 /* The pid namespace mptrace runs in (the host's): its pids are host pids. */
 uint32_t mpt_host_pid_ns(void);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #define _GNU_SOURCE
-#include "decode_events.h"
+#include "decode/decode_events.h"
 
 #include <errno.h>
 #include <string.h>

@@ -8,10 +8,10 @@
 #include <stdint.h>
 
 #include "events.h"
-#include "lineage.h"
+#include "decode/process.h"
 #include "mptrace_event.h"
 #include "mptrace_filter.h"
-#include "strbuf.h"
+#include "util/strbuf.h"
 
 /* What a container runtime says of a record's container (context/runtime.h). */
 /* Bytes kept of one name, image or namespace; of all labels together. */

@@ -15,7 +15,7 @@
 #ifndef MPTRACE_DECODE_EVENTS_H
 #define MPTRACE_DECODE_EVENTS_H
 
-#include "decode.h"
+#include "decode/decode.h"
 
 #define MPT_EVENT_DECODER_DECL(ID, T, name, nr64, nr32)                                            \
 	int mpt_##name##_parse(const void *buf, size_t len, struct mpt_view *v, const char **why); \

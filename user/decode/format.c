@@ -3,7 +3,7 @@
  * JSON and strace-style table lines for any event: the common header the
  * same way for all, the arguments as the event's descriptors (events/) say.
  */
-#include "format.h"
+#include "decode/format.h"
 
 #include <errno.h>
 #include <string.h>

@@ -5,8 +5,8 @@
 
 #include <stdint.h>
 
-#include "decode.h"
-#include "strbuf.h"
+#include "decode/decode.h"
+#include "util/strbuf.h"
 
 enum mpt_format {
 	MPT_FMT_TABLE,

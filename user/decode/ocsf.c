@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "format.h"
+#include "decode/format.h"
 #include "mptrace_event.h"
 #include "version.h"
 

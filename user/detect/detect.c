@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "detect.h"
+#include "detect/detect.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "exceptions.h"
-#include "format.h"
+#include "detect/exceptions.h"
+#include "decode/format.h"
 
 #define MPOL_MF_MOVE_ALL_BIT (1 << 2)
 #define SLOTS 4096

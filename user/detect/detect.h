@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "decode.h"
-#include "format.h"
-#include "strbuf.h"
+#include "decode/decode.h"
+#include "decode/format.h"
+#include "util/strbuf.h"
 
 /* X(id, code, name, severity, MITRE technique id, technique name) */
 #define MPT_DETECTIONS(X)                                                                          \

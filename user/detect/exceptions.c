@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "exceptions.h"
+#include "detect/exceptions.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "detect.h"
-#include "lineage.h"
+#include "detect/detect.h"
+#include "context/lineage.h"
 
 /* Bounds: a file an operator writes, not a database; a hostile one cannot hold the reader. */
 #define MAX_BYTES (1u << 20)

@@ -15,7 +15,7 @@
  * `replay --nats` prints exactly what a replay of the capture prints.
  */
 #define _GNU_SOURCE
-#include "fleet.h"
+#include "fleet/fleet.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -33,15 +33,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "capture.h"
-#include "detect.h"
-#include "format.h"
-#include "fsutil.h"
-#include "report.h"
-#include "keyset.h"
-#include "log.h"
-#include "metrics.h"
-#include "strbuf.h"
+#include "capture/capture.h"
+#include "detect/detect.h"
+#include "decode/format.h"
+#include "util/fsutil.h"
+#include "report/report.h"
+#include "util/keyset.h"
+#include "util/log.h"
+#include "metrics/metrics.h"
+#include "util/strbuf.h"
 
 #define DEFAULT_URL "nats://127.0.0.1:4222"
 #define DEFAULT_STREAM "MPTRACE"

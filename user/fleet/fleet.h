@@ -3,7 +3,7 @@
 #ifndef MPTRACE_FLEET_H
 #define MPTRACE_FLEET_H
 
-#include "cli.h"
+#include "cli/cli.h"
 
 /* mptrace ship CAPTURE...: exit status. */
 int mpt_cmd_ship(const struct mpt_cli *cli, volatile int *stop);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "attach.h"
+#include "kernel/attach.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "kretprobe.h"
+#include "kernel/kretprobe.h"
 
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "attach.h"
+#include "kernel/attach.h"
 
 #define GROUP "mptrace"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #define _GNU_SOURCE
-#include "tracer.h"
+#include "kernel/tracer.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attach.h"
-#include "kretprobe.h"
-#include "log.h"
-#include "privs.h"
+#include "kernel/attach.h"
+#include "kernel/kretprobe.h"
+#include "util/log.h"
+#include "kernel/privs.h"
 #include "mptrace.skel.h"
 
 /*

@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "attach.h"
-#include "decode.h"
-#include "filter.h"
+#include "kernel/attach.h"
+#include "decode/decode.h"
+#include "context/filter.h"
 #include "mptrace_event.h"
 
 /* Called for every record; what it returns is ignored: every record is read. */

@@ -12,7 +12,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "metrics.h"
+#include "metrics/metrics.h"
 #include "version.h"
 
 /* Scrapers are few; a client that holds a connection open cannot hold more. */

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "strbuf.h"
+#include "util/strbuf.h"
 
 struct mpt_metrics;
 

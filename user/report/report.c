@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The report's tallies: one pass over the events, memory bounded whatever their number. */
 #define _GNU_SOURCE
-#include "report_int.h"
+#include "report/report_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "lineage.h"
+#include "context/lineage.h"
 
 const struct rp_rule_name rp_rules[MPT_DET_NR] = {
 #define RP_RULE(id, code, name, sev, tid, tname) {code, name, sev},

@@ -14,9 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "decode.h"
-#include "detect.h"
-#include "format.h"
+#include "decode/decode.h"
+#include "detect/detect.h"
+#include "decode/format.h"
 
 struct mpt_report;
 

@@ -6,7 +6,7 @@
  * a record escaped.
  */
 #define _GNU_SOURCE
-#include "report_int.h"
+#include "report/report_int.h"
 
 #include <errno.h>
 #include <math.h>

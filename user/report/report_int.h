@@ -3,8 +3,8 @@
 #ifndef MPTRACE_REPORT_INT_H
 #define MPTRACE_REPORT_INT_H
 
-#include "report.h"
-#include "strbuf.h"
+#include "report/report.h"
+#include "util/strbuf.h"
 
 /* Timeline bins: a fixed count, their width doubling as the trace grows longer. */
 #define RP_BINS 256

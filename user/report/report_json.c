@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The report's summary as data: what the page shows, as one JSON document. */
-#include "report_int.h"
+#include "report/report_int.h"
 
 #include <errno.h>
 #include <stddef.h>

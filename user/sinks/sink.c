@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "sink.h"
+#include "sinks/sink.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -11,11 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "container.h"
-#include "target.h"
-#include "fsutil.h"
-#include "log.h"
-#include "metrics.h"
+#include "context/container.h"
+#include "context/target.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "metrics/metrics.h"
 #include "version.h"
 
 /* A change of the boot-to-wall offset beyond this is a clock step, not measuring noise. */
@@ -480,15 +480,9 @@ void mpt_read_boot_id(char *buf, size_t len)
 	}
 }
 
-int mpt_sink_open_capture(struct mpt_sink *s, const struct mpt_cli *cli, struct mpt_tracer *t,
-			  const char *cmdline)
+int mpt_sink_open_capture(struct mpt_sink *s, const struct mpt_cap_writer_opts *o,
+			  uint32_t array_cap, struct mpt_tracer *t, const char *cmdline)
 {
-	const struct mpt_cap_writer_opts o = {.path = cli->capture,
-					      .max_bytes = cli->capture_size,
-					      .max_files = cli->capture_files,
-					      .sync = cli->capture_sync,
-					      .group_read = cli->capture_group_read,
-					      .say = mpt_sink_say};
 	struct mpt_cap_meta m = {0};
 	struct utsname uts;
 	char boot_id[64], err[512];
@@ -501,14 +495,14 @@ int mpt_sink_open_capture(struct mpt_sink *s, const struct mpt_cli *cli, struct 
 	m.boot_id = boot_id;
 	m.boot_to_wall_ns = s->fmt.boot_to_wall_ns;
 	m.attach_mode = mpt_attach_name(mpt_tracer_mode(t));
-	m.array_cap = cli->tracer.array_cap;
+	m.array_cap = array_cap;
 	m.command_line = cmdline;
 	m.created_ns = mpt_now_ns(CLOCK_REALTIME);
-	if (mpt_cap_writer_open(&o, &m, &s->cap, err, sizeof(err))) {
+	if (mpt_cap_writer_open(o, &m, &s->cap, err, sizeof(err))) {
 		fprintf(stderr, "mptrace: %s\n", err);
 		return -1;
 	}
-	s->cap_name = cli->capture;
+	s->cap_name = o->path;
 	s->lost_since_ns = boot_ns();
 	return 0;
 }
@@ -602,10 +596,11 @@ void mpt_sink_check_clock(struct mpt_sink *s)
  * Evidence is never overwritten and never mixed: an output may not be the
  * capture (or a file of its set), and two outputs may not be one file.
  */
-int mpt_sink_check_paths(const struct mpt_cli *cli)
+int mpt_sink_check_paths(const char *const *outputs, int n, const char *capture,
+			 uint64_t capture_size)
 {
-	for (int i = 0; i < cli->n_outputs; i++) {
-		const char *o = cli->outputs[i];
+	for (int i = 0; i < n; i++) {
+		const char *o = outputs[i];
 
 		if (!strcmp(o, "-"))
 			continue;
@@ -614,14 +609,14 @@ int mpt_sink_check_paths(const struct mpt_cli *cli)
 				o);
 			return -1;
 		}
-		if (cli->capture && (mpt_same_file(o, cli->capture) ||
-				     (cli->capture_size && mpt_in_capture_set(o, cli->capture)))) {
+		if (capture && (mpt_same_file(o, capture) ||
+				(capture_size && mpt_in_capture_set(o, capture)))) {
 			fprintf(stderr, "mptrace: -o %s is the capture file: they must differ\n",
 				o);
 			return -1;
 		}
 		for (int j = 0; j < i; j++) {
-			if (strcmp(cli->outputs[j], "-") && mpt_same_file(o, cli->outputs[j])) {
+			if (strcmp(outputs[j], "-") && mpt_same_file(o, outputs[j])) {
 				fprintf(stderr, "mptrace: -o %s is given twice\n", o);
 				return -1;
 			}

@@ -11,13 +11,12 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "capture.h"
-#include "cli.h"
-#include "detect.h"
-#include "format.h"
-#include "output.h"
-#include "strbuf.h"
-#include "tracer.h"
+#include "capture/capture.h"
+#include "detect/detect.h"
+#include "decode/format.h"
+#include "sinks/output.h"
+#include "util/strbuf.h"
+#include "kernel/tracer.h"
 
 #define MPT_SINK_EVENTS_MAX 16
 
@@ -79,8 +78,9 @@ int mpt_sink_account(struct mpt_sink *s, struct mpt_tracer *t);
 void mpt_sink_publish(struct mpt_sink *s, struct mpt_tracer *t);
 /* A stats record into the stream (--stats-interval). */
 void mpt_sink_stats(struct mpt_sink *s, struct mpt_tracer *t, bool final);
-int mpt_sink_open_capture(struct mpt_sink *s, const struct mpt_cli *cli, struct mpt_tracer *t,
-			  const char *cmdline);
+/* The capture @o names, its header from @s, @t and the command line. 0, or -1 said. */
+int mpt_sink_open_capture(struct mpt_sink *s, const struct mpt_cap_writer_opts *o,
+			  uint32_t array_cap, struct mpt_tracer *t, const char *cmdline);
 /* A wall-clock step: later times follow it, and the capture records it. */
 void mpt_sink_check_clock(struct mpt_sink *s);
 /* The last line on stderr: events, losses by cause. */
@@ -88,7 +88,8 @@ void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s);
 /* Events an output could not take, not counting a reader that went away. */
 uint64_t mpt_sink_lost_unbroken(const struct mpt_sink *s);
 /* The outputs and the capture name different files. 0, or -1 after saying why. */
-int mpt_sink_check_paths(const struct mpt_cli *cli);
+int mpt_sink_check_paths(const char *const *outputs, int n, const char *capture,
+			 uint64_t capture_size);
 /* "mptrace: MSG" on stderr: what outputs and the capture say of their outages. */
 void mpt_sink_say(const char *msg);
 

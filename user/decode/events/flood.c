@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Decoding flood summaries (events/flood.h): the sums, shown as an event's arguments. */
-#include "decode_events.h"
+#include "decode/decode_events.h"
 
 #include <errno.h>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Decoding migrate_pages(2) records (events/migrate_pages.h): two node masks read at entry. */
-#include "decode_events.h"
+#include "decode/decode_events.h"
 
 #include <errno.h>
 

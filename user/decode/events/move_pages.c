@@ -5,7 +5,7 @@
  * migrated that pages[] did not name. Version 2 and 3 records are lifted
  * into the version 4 layout.
  */
-#include "decode_events.h"
+#include "decode/decode_events.h"
 
 #include <errno.h>
 #include <string.h>

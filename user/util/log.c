@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #define _GNU_SOURCE
-#include "log.h"
+#include "util/log.h"
 
 #include <bpf/libbpf.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "keyset.h"
+#include "util/keyset.h"
 
 #include <stdlib.h>
 #include <string.h>

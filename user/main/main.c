@@ -17,22 +17,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "capture.h"
-#include "container.h"
-#include "cli.h"
-#include "detect.h"
-#include "exceptions.h"
-#include "fleet.h"
-#include "format.h"
-#include "log.h"
-#include "metrics.h"
-#include "output.h"
-#include "privs.h"
-#include "runtime.h"
-#include "strbuf.h"
-#include "replay.h"
-#include "sink.h"
-#include "tracer.h"
+#include "capture/capture.h"
+#include "context/container.h"
+#include "context/lineage.h"
+#include "cli/cli.h"
+#include "detect/detect.h"
+#include "detect/exceptions.h"
+#include "fleet/fleet.h"
+#include "decode/format.h"
+#include "util/log.h"
+#include "metrics/metrics.h"
+#include "sinks/output.h"
+#include "kernel/privs.h"
+#include "context/runtime.h"
+#include "util/strbuf.h"
+#include "cli/replay.h"
+#include "sinks/sink.h"
+#include "kernel/tracer.h"
 #include "version.h"
 
 /* Records are written without a wake-up; the reader comes back this often. */
@@ -254,7 +255,7 @@ static int trace_prepare(struct trace *t)
 	sink->max_events = cli->max_events;
 	sink->out_name = cli->output ? cli->output : "stdout";
 	sink->n_out = cli->n_outputs ? cli->n_outputs : 1;
-	if (mpt_sink_check_paths(cli))
+	if (mpt_sink_check_paths(cli->outputs, cli->n_outputs, cli->capture, cli->capture_size))
 		return 1;
 	gethostname(t->hostname, sizeof(t->hostname) - 1);
 	sink->fmt.hostname = t->hostname;
@@ -293,8 +294,16 @@ static int trace_open_outputs(struct trace *t, int argc, char **argv)
 	int n;
 
 	if (cli->capture) {
+		const struct mpt_cap_writer_opts o = {.path = cli->capture,
+						      .max_bytes = cli->capture_size,
+						      .max_files = cli->capture_files,
+						      .sync = cli->capture_sync,
+						      .group_read = cli->capture_group_read,
+						      .say = mpt_sink_say};
+
 		t->cmdline = join_args(argc, argv);
-		if (mpt_sink_open_capture(sink, cli, t->tracer, t->cmdline ? t->cmdline : ""))
+		if (mpt_sink_open_capture(sink, &o, cli->tracer.array_cap, t->tracer,
+					  t->cmdline ? t->cmdline : ""))
 			return 1;
 	}
 	for (int i = 0; i < sink->n_out; i++) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #define _GNU_SOURCE
-#include "fsutil.h"
+#include "util/fsutil.h"
 
 #include <ctype.h>
 #include <errno.h>
