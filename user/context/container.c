@@ -202,27 +202,35 @@ static int walk_cb(const char *fpath, const struct stat *sb, int type, struct FT
 	return 1;
 }
 
-static char *path_from_proc(uint64_t id, uint32_t tid, const char *root)
+uint64_t mpt_proc_cgroup(uint32_t pid, char *path, size_t len)
 {
-	char file[64], line[4096], full[PATH_MAX + 64];
-	char *found = NULL;
+	const char *root = mpt_cgroup2_root();
+	char file[64], line[4096], full[PATH_MAX + sizeof(line)];
+	uint64_t id = 0;
 	FILE *f;
 
-	snprintf(file, sizeof(file), "/proc/%u/cgroup", tid);
-	f = fopen(file, "re");
+	snprintf(file, sizeof(file), "/proc/%u/cgroup", pid);
+	f = root ? fopen(file, "re") : NULL;
 	if (!f)
-		return NULL;
+		return 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "0::", 3))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
 		snprintf(full, sizeof(full), "%s%s", root, line + 3);
-		if (mpt_cgroup_id_of(full) == id)
-			found = strdup(line + 3);
+		id = mpt_cgroup_id_of(full);
+		snprintf(path, len, "%s", line + 3);
 		break;
 	}
 	fclose(f);
-	return found;
+	return id;
+}
+
+static char *path_from_proc(uint64_t id, uint32_t tid)
+{
+	char path[4096];
+
+	return mpt_proc_cgroup(tid, path, sizeof(path)) == id ? strdup(path) : NULL;
 }
 
 static int (*path_source)(void *ctx, uint64_t id, char *buf, size_t len);
@@ -264,7 +272,7 @@ static const struct path_slot *cgroup_slot(uint64_t id, uint32_t tid, bool may_w
 	slot->id = id;
 	slot->path = path_from_source(id);
 	if (!slot->path && tid)
-		slot->path = path_from_proc(id, tid, root);
+		slot->path = path_from_proc(id, tid);
 	if (!slot->path && may_walk) {
 		walk_target = id;
 		walk_found = NULL;

@@ -33,6 +33,8 @@ const char *mpt_cgroup2_root(void);
 
 /* The id of the cgroup v2 directory at @path (absolute). 0 with errno set on failure. */
 uint64_t mpt_cgroup_id_of(const char *path);
+/* The cgroup v2 path /proc/@pid/cgroup names ("/a/b") into @path, and its id; 0 when none. */
+uint64_t mpt_proc_cgroup(uint32_t pid, char *path, size_t len);
 
 /*
  * The path of cgroup @id relative to the v2 root ("/a/b"; "/" for the root),

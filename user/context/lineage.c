@@ -451,7 +451,6 @@ static uint8_t exe_flags(char *exe, const struct mpt_proc_info *info)
 static void scan_ids(uint32_t pid, struct mpt_proc_info *info)
 {
 	char path[64], buf[4096], *p;
-	const char *root = mpt_cgroup2_root();
 	struct stat st;
 	ssize_t n;
 
@@ -471,17 +470,7 @@ static void scan_ids(uint32_t pid, struct mpt_proc_info *info)
 			end--;
 		info->ns_tgid = strtoul(end, NULL, 10);
 	}
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	n = read_small(path, buf, sizeof(buf) - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	p = strstr(buf, "0::");
-	if (root && p && (p == buf || p[-1] == '\n')) {
-		char full[PATH_MAX + 64];
-
-		p[3 + strcspn(p + 3, "\n")] = '\0';
-		snprintf(full, sizeof(full), "%s%s", root, p + 3);
-		info->cgroup_id = mpt_cgroup_id_of(full);
-	}
+	info->cgroup_id = mpt_proc_cgroup(pid, buf, sizeof(buf));
 }
 
 static void scan_one(struct mpt_lineage *l, uint32_t pid)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "context/container.h"
+#include "util/fsutil.h"
 
 /*
  * The OCI runtimes' state directories, root's alone: flat (<dir>/<id>/FILE)
@@ -53,7 +54,7 @@ struct rt_info {
 /* A regular file of at most MPT_CTR_FILE_MAX bytes, parsed; NULL otherwise. */
 static json_t *read_json(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd = mpt_open_regular_flags(path, MPT_CTR_FILE_MAX, O_NOFOLLOW, NULL, 0);
 	json_t *j = NULL;
 	struct stat st;
 	char *buf;
@@ -61,8 +62,7 @@ static json_t *read_json(const char *path)
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > MPT_CTR_FILE_MAX ||
-	    !(buf = malloc(st.st_size + 1))) {
+	if (fstat(fd, &st) || !(buf = malloc(st.st_size + 1))) {
 		close(fd);
 		return NULL;
 	}
@@ -515,25 +515,51 @@ static void watch_add(const char *path, bool is_container, bool namespaced)
 	watch.n++;
 }
 
-/* Roots and namespaces that exist now: called at start and every few seconds. */
-static void watch_roots(void)
+static void container_seen(const char *id);
+
+/* The containers in directory @dir (a flat root, or one namespace's), remembered. */
+static void scan_dir(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			container_seen(de->d_name);
+	if (d)
+		closedir(d);
+}
+
+/*
+ * Roots and namespaces that exist now, watched: at start and every few
+ * seconds. With @scan, the containers already in them are read too (at start:
+ * the ones running before their first record is read).
+ */
+static void watch_roots(bool scan)
 {
 	for (size_t r = 0; r < N_ROOTS; r++) {
 		struct dirent *de;
 		DIR *d;
 
 		watch_add(runc_roots[r].dir, false, runc_roots[r].namespaced);
-		if (!runc_roots[r].namespaced || !(d = opendir(runc_roots[r].dir)))
+		if (!runc_roots[r].namespaced) {
+			if (scan)
+				scan_dir(runc_roots[r].dir);
 			continue;
-		while ((de = readdir(d))) {
+		}
+		d = opendir(runc_roots[r].dir);
+		while (d && (de = readdir(d))) {
 			char path[PATH_MAX];
 
 			if (de->d_name[0] == '.')
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", runc_roots[r].dir, de->d_name);
 			watch_add(path, false, false);
+			if (scan)
+				scan_dir(path);
 		}
-		closedir(d);
+		if (d)
+			closedir(d);
 	}
 }
 
@@ -578,43 +604,6 @@ static void watch_event(const struct inotify_event *ev)
 	}
 }
 
-/* The containers running at start, remembered before their first record is read. */
-static void scan_dir(const char *dir)
-{
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] != '.')
-			container_seen(de->d_name);
-	if (d)
-		closedir(d);
-}
-
-static void scan_existing(void)
-{
-	for (size_t r = 0; r < N_ROOTS; r++) {
-		struct dirent *de;
-		DIR *d;
-
-		if (!runc_roots[r].namespaced) {
-			scan_dir(runc_roots[r].dir);
-			continue;
-		}
-		d = opendir(runc_roots[r].dir);
-		while (d && (de = readdir(d))) {
-			char path[PATH_MAX];
-
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", runc_roots[r].dir, de->d_name);
-			scan_dir(path);
-		}
-		if (d)
-			closedir(d);
-	}
-}
-
 static void *watch_main(void *arg)
 {
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -622,7 +611,7 @@ static void *watch_main(void *arg)
 			      {.fd = watch.stop_pipe[0], .events = POLLIN}};
 
 	(void)arg;
-	scan_existing();
+	watch_roots(true);
 	for (;;) {
 		int r = poll(p, 2, 2000);
 		ssize_t n;
@@ -632,7 +621,7 @@ static void *watch_main(void *arg)
 		if (p[1].revents)
 			break;
 		if (r <= 0) {
-			watch_roots();
+			watch_roots(false);
 			continue;
 		}
 		n = read(watch.fd, buf, sizeof(buf));
@@ -659,7 +648,7 @@ int mpt_runtime_watch_start(void)
 		mpt_runtime_watch_stop();
 		return err;
 	}
-	watch_roots();
+	watch_roots(false);
 	/* looked up once here: the thread then only reads it */
 	mpt_cgroup2_root();
 	/* the thread takes no signals: they are the main loop's */

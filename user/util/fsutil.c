@@ -78,11 +78,16 @@ bool mpt_in_capture_set(const char *name, const char *set)
 
 int mpt_open_regular(const char *path, uint64_t max, char *err, size_t len)
 {
+	return mpt_open_regular_flags(path, max, 0, err, len);
+}
+
+int mpt_open_regular_flags(const char *path, uint64_t max, int oflags, char *err, size_t len)
+{
 	struct stat st;
 	int fd, flags;
 
 	/* O_NONBLOCK: opening a FIFO with no writer must not hang */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | oflags);
 	if (fd < 0) {
 		int e = errno;
 

@@ -22,5 +22,7 @@ bool mpt_file_begins_with(const char *path, const void *magic, size_t len);
  * blocking. Returns the fd, or -errno with @err saying why in one line.
  */
 int mpt_open_regular(const char *path, uint64_t max, char *err, size_t len);
+/* The same, with more open(2) flags: O_NOFOLLOW for a file a symlink must not stand in for. */
+int mpt_open_regular_flags(const char *path, uint64_t max, int oflags, char *err, size_t len);
 
 #endif
