@@ -566,7 +566,8 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 
 	if ((rc = check_report(cli, ps)) || (rc = check_nats(cli, replays, ps)))
 		return rc;
-	if ((f->n_container || f->n_container_name || f->n_pod) && f->scope == MPT_SCOPE_HOST_ONLY)
+	if ((f->n_container || mpt_filter_has_container_names(f)) &&
+	    f->scope == MPT_SCOPE_HOST_ONLY)
 		return refuse(ps, "--container or --pod and --host-only exclude each other");
 	if (reading && (rc = check_reading(cli, ps)))
 		return rc;

@@ -203,9 +203,14 @@ int mpt_filter_add_target_container(struct mpt_filter *f, const char *arg, char 
 	return 0;
 }
 
+bool mpt_filter_has_container_names(const struct mpt_filter *f)
+{
+	return f->n_container_name || f->n_pod;
+}
+
 bool mpt_filter_has_names(const struct mpt_filter *f)
 {
-	return f->n_container_name || f->n_pod || f->n_target_container;
+	return mpt_filter_has_container_names(f) || f->n_target_container;
 }
 
 /* An id prefix (hex digits) or a verified container's name. */
@@ -242,7 +247,7 @@ bool mpt_filter_match_names(const struct mpt_filter *f, const struct mpt_view *v
 		if (!hit)
 			return false;
 	}
-	if (!f->n_container_name && !f->n_pod)
+	if (!mpt_filter_has_container_names(f))
 		return true;
 	if (!m || m->verify != MPT_CTR_VERIFIED)
 		return false;

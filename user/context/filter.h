@@ -65,6 +65,8 @@ int mpt_filter_add_pod(struct mpt_filter *f, const char *arg, char *err, size_t 
 int mpt_filter_add_target_container(struct mpt_filter *f, const char *arg, char *err, size_t len);
 /* Filters only user space can apply (names), and whether @v passes them. */
 bool mpt_filter_has_names(const struct mpt_filter *f);
+/* --container NAME or --pod: the caller's container, by the runtime's names. */
+bool mpt_filter_has_container_names(const struct mpt_filter *f);
 bool mpt_filter_match_names(const struct mpt_filter *f, const struct mpt_view *v);
 
 /* Any filter at all beyond "everything"? */

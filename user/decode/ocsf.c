@@ -120,6 +120,15 @@ static void ancestor(struct strbuf *sb, const struct mpt_lineage_view *l, unsign
 	sb_putc(sb, '}');
 }
 
+/* "user":{"uid":"N"}: OCSF's user object, its uid a string. */
+static void user_uid(struct strbuf *sb, uint32_t uid)
+{
+	key(sb, "user");
+	sb_puts(sb, "{\"uid\":\"");
+	sb_u64(sb, uid);
+	sb_puts(sb, "\"}");
+}
+
 /* What a verified container's runtime names: the container, its image, labels, orchestrator. */
 static void container_names(struct strbuf *sb, const struct mpt_ctr_meta *m)
 {
@@ -190,10 +199,7 @@ static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 	if (exe[0])
 		exe_file(sb, exe, en->lineage ? en->lineage->self : NULL, t->exe);
 	cmd_line(sb, en->lineage ? en->lineage->self : NULL);
-	key(sb, "user");
-	sb_puts(sb, "{\"uid\":\"");
-	sb_u64(sb, t->uid);
-	sb_puts(sb, "\"}");
+	user_uid(sb, t->uid);
 	key(sb, "parent_process");
 	if (en->lineage && en->lineage->self && en->lineage->n_anc) {
 		ancestor(sb, en->lineage, 0, ctx);
@@ -247,10 +253,7 @@ static void target_process(struct strbuf *sb, const struct mpt_view *v,
 		kint(sb, "created_time", wall_ms(tg->start_ns, ctx));
 		if (tg->exe[0])
 			exe_file(sb, tg->exe, NULL, 0);
-		key(sb, "user");
-		sb_puts(sb, "{\"uid\":\"");
-		sb_u64(sb, tg->uid);
-		sb_puts(sb, "\"}");
+		user_uid(sb, tg->uid);
 		if (tg->container_id[0]) {
 			key(sb, "container");
 			sb_putc(sb, '{');
@@ -440,9 +443,8 @@ static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
 	key(sb, "actor");
 	sb_puts(sb, "{\"process\":");
 	caller_process(sb, v, ctx);
-	sb_puts(sb, ",\"user\":{\"uid\":\"");
-	sb_u64(sb, ev->task.uid);
-	sb_puts(sb, "\"}}");
+	user_uid(sb, ev->task.uid);
+	sb_putc(sb, '}');
 	key(sb, "process");
 	target_process(sb, v, ctx);
 	device(sb, ctx);

@@ -267,7 +267,7 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 	skel->rodata->self_pidns = own_pidns_if_not_hosts();
 	skel->rodata->filter_kinds = filter_kinds(&o->filter);
 	/* names are checked in user space, on what the kernel keeps: containers */
-	skel->rodata->filter_scope = o->filter.n_container_name || o->filter.n_pod
+	skel->rodata->filter_scope = mpt_filter_has_container_names(&o->filter)
 					 ? MPT_SCOPE_CONTAINERS_ONLY
 					 : o->filter.scope;
 	skel->rodata->container_filter_n = o->filter.n_container;
