@@ -227,13 +227,16 @@ def check_screenshot(png):
     colours = dict((c, n) for n, c in img.getcolors(img.width * img.height))
     want = {"calls": (0x1f, 0x6f, 0xd1), "detection": (0xd0, 0x02, 0x1b),
             "cross-process arrow": (0x7b, 0x2c, 0xbf)}
+    counts = {}
     for what, rgb in want.items():
         near = sum(n for c, n in colours.items()
                    if all(abs(c[i] - rgb[i]) <= 12 for i in range(3)))
         if near < 10:
             fail("the screenshot shows no %s (%d pixels near #%02x%02x%02x)" %
                  ((what, near) + rgb))
-    print("screenshot: %dx%d, %d colours" % (img.width, img.height, len(colours)))
+        counts[what] = near
+    print("screenshot: %dx%d, %d colours, pixels %s" %
+          (img.width, img.height, len(colours), counts))
 
 
 def damaged(cap):

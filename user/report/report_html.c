@@ -206,13 +206,16 @@ static void lane_bins(struct strbuf *sb, const struct timeline *tl, unsigned int
 				  "<rect class=failed x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
 				  "height=\"%.1f\" fill=\"#e8a317\"/>",
 				  TL_LEFT + b * tl->bin_px, base - f, tl->bin_px, f < 1 ? 1 : f);
-		if (bins[b].dets)
-			sb_printf(sb,
-				  "<path class=detection d=\"M%.1f %d l4 -8 l4 8 z\" "
-				  "fill=\"#d0021b\"><title>%u detections</title></path>",
-				  TL_LEFT + b * tl->bin_px + tl->bin_px / 2 - 4, base - 1,
-				  bins[b].dets);
 	}
+	/* after every bar, so that no neighbour's bar covers a marker wider than its bin */
+	for (unsigned int b = 0; b < RP_BINS; b++)
+		if (bins[b].calls && bins[b].dets)
+			sb_printf(sb,
+				  "<path class=detection d=\"M%d %d l5 -10 l5 10 z\" "
+				  "shape-rendering=\"crispEdges\" fill=\"#d0021b\">"
+				  "<title>%u detections</title></path>",
+				  (int)(TL_LEFT + b * tl->bin_px + tl->bin_px / 2) - 5, base - 1,
+				  bins[b].dets);
 	sb_puts(sb, "</g>\n");
 }
 
