@@ -1112,11 +1112,12 @@ int mpt_tracer_stop(struct mpt_tracer *t)
 {
 	int err;
 
-	t->stop_deadline = mpt_now_mono_ns() + MPT_STOP_READ_MS * 1000000ll;
 	/* calls entering from now on are after the trace, not entries it lost */
 	if (t->skel->bss)
 		t->skel->bss->entry_detached = true;
 	detach_entries(t);
+	/* the time to read what is left, from here: detaching takes longer with more hooks */
+	t->stop_deadline = mpt_now_mono_ns() + MPT_STOP_READ_MS * 1000000ll;
 	err = drain(t);
 	/* the kernel's count of missed returns, while the probes still exist */
 	t->kret_missed = kret_missed(t);
