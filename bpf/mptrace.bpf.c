@@ -613,10 +613,10 @@ static __always_inline bool is_canary(void)
 
 /*
  * Does the user want this call? Cheapest tests first. @call_pid is the
- * syscall's pid argument, for --target-other; at a return it is not known
- * (@have_args false) and that test is skipped.
+ * call's target pid argument, for --target-other; @has_target is false for
+ * an event that has none (it acts on the caller alone): see should_trace().
  */
-static __always_inline bool should_trace(__u64 pid_tgid, __s32 call_pid, bool have_args)
+static __always_inline bool trace_wanted(__u64 pid_tgid, __s32 call_pid, bool has_target)
 {
 	struct task_struct *task;
 
@@ -641,11 +641,13 @@ static __always_inline bool should_trace(__u64 pid_tgid, __s32 call_pid, bool ha
 			return false;
 	}
 	task = bpf_get_current_task_btf();
-	if (target_other && have_args) {
+	if (target_other) {
 		/* pid is in the caller's pid namespace; 0 and its own pid mean itself */
 		struct pid *tp = task->thread_pid;
 		struct upid self, leader;
 
+		if (!has_target)
+			return false;
 		upid_at(tp, tp->level, &self);
 		upid_at(task->group_leader->thread_pid, tp->level, &leader);
 		if (call_pid == 0 || call_pid == leader.nr || call_pid == self.nr)
@@ -787,15 +789,86 @@ static __always_inline __u64 ptr_bytes(__u8 abi, __u64 n)
 }
 
 /*
- * One call's arguments as the kernel will interpret them (an ia32 caller's
- * cut to 32 bits), which event, and the gate it came through. Argument 0 is
- * the target pid for every event traced.
+ * One call's arguments as the kernel will interpret them (widen_args),
+ * which event, and the gate it came through.
  */
 struct call_args {
 	__u64 arg[6];
 	__u16 type; /* enum mpt_record_type */
 	__u8 abi;
 };
+
+/*
+ * Each argument as the kernel takes it from its register, by its row's
+ * width (events/events.h): straight-line code for each event, from its rows.
+ * @compat: through the ia32 gate, where every register is cut to 32 bits.
+ */
+static __always_inline void widen_args(struct call_args *a, bool compat)
+{
+#define MPT_WIDEN_ROW(idx, name, ctype, tags, kind, len, when, width, role)                        \
+	if (width == MPT_W_INT)                                                                    \
+		a->arg[idx] = (__u64)(__s64)(__s32)a->arg[idx];                                    \
+	else if (width == MPT_W_UINT || compat)                                                    \
+		a->arg[idx] = (__u32)a->arg[idx];
+#define MPT_WIDEN_EVENT(ID, T, name, nr64, nr32)                                                   \
+	if (a->type == T) {                                                                        \
+		MPT_##ID##_ARGS(MPT_WIDEN_ROW) return;                                             \
+	}
+	MPT_EVENTS(MPT_WIDEN_EVENT)
+#undef MPT_WIDEN_EVENT
+#undef MPT_WIDEN_ROW
+}
+
+/*
+ * The value of the argument of @a's event that has @role (events/events.h),
+ * or @none when its event has no such argument.
+ */
+static __always_inline __u64 arg_of_role(const struct call_args *a, enum mpt_arg_role want,
+					 __u64 none)
+{
+#define MPT_ROLE_ROW(idx, name, ctype, tags, kind, len, when, width, role)                         \
+	if (role == want)                                                                          \
+		return a->arg[idx];
+#define MPT_ROLE_EVENT(ID, T, name, nr64, nr32)                                                    \
+	if (a->type == T) {                                                                        \
+		MPT_##ID##_ARGS(MPT_ROLE_ROW) return none;                                         \
+	}
+	MPT_EVENTS(MPT_ROLE_EVENT)
+#undef MPT_ROLE_EVENT
+#undef MPT_ROLE_ROW
+	return none;
+}
+
+/* Does @a's event have an argument of role @want? */
+static __always_inline bool has_role(const struct call_args *a, enum mpt_arg_role want)
+{
+#define MPT_HAS_ROW(idx, name, ctype, tags, kind, len, when, width, role) role == want ||
+#define MPT_HAS_EVENT(ID, T, name, nr64, nr32)                                                     \
+	if (a->type == T)                                                                          \
+		return MPT_##ID##_ARGS(MPT_HAS_ROW) false;
+	MPT_EVENTS(MPT_HAS_EVENT)
+#undef MPT_HAS_EVENT
+#undef MPT_HAS_ROW
+	return false;
+}
+
+/*
+ * Does the user want this call? Cheapest tests first; the event's target
+ * pid argument for --target-other (an event without one acts on the caller).
+ */
+static __always_inline bool should_trace(__u64 pid_tgid, const struct call_args *a)
+{
+	return trace_wanted(pid_tgid, (__s32)arg_of_role(a, MPT_ROLE_TARGET_PID, 0),
+			    has_role(a, MPT_ROLE_TARGET_PID));
+}
+
+/* Is @type a syscall's record type (events/events.h)? */
+static __always_inline bool is_syscall_type(__u16 type)
+{
+#define MPT_TYPE_ROW(ID, T, name, nr64, nr32) type == T ||
+	return MPT_EVENTS(MPT_TYPE_ROW) false;
+#undef MPT_TYPE_ROW
+}
 
 static __always_inline void fill_hdr(struct mpt_rec_hdr *h, const struct call_args *a,
 				     __u64 pid_tgid, __u32 busy_size)
@@ -852,6 +925,38 @@ static __always_inline __u64 read_mask(__u8 *dst, __u64 user, __u64 bytes, __u8 
 		return 0;
 	}
 	*state = MPT_ARRAY_OK;
+	return bytes;
+}
+
+/* Do @bytes (at most a mask's) at @a and @b differ? Whole words: masks are longs. */
+static __always_inline bool mask_differs(const __u8 *a, const __u8 *b, __u64 bytes)
+{
+	for (__u32 i = 0; i < MPT_NODEMASK_BYTES_MAX / 4; i++) {
+		if (i * 4 >= bytes)
+			break;
+		if (*(const __u32 *)(a + i * 4) != *(const __u32 *)(b + i * 4))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Read a mask again at the return into @data[@dst] and compare it with the
+ * entry's copy at @data[@src]; @bit goes into *@changed when it differs or
+ * cannot be read, and into *@fault too when it cannot. The bytes to keep:
+ * the new contents when they differ, else 0.
+ */
+static __always_inline __u64 mask_reread(__u8 *data, __u8 *changed, __u8 *fault, __u8 bit,
+					 __u64 src, __u64 dst, __u64 bytes, __u64 user)
+{
+	if (bpf_probe_read_user(data + dst, bytes, (void *)user)) {
+		*changed |= bit;
+		*fault |= bit;
+		return 0;
+	}
+	if (!mask_differs(data + src, data + dst, bytes))
+		return 0;
+	*changed |= bit;
 	return bytes;
 }
 
@@ -913,6 +1018,7 @@ static __always_inline void emit(struct mpt_rec_hdr *h, __u64 size)
  * and the bodies below pick one by record type, from events/events.h. Each
  * wrapper passes its type as a constant, so each inlines only its own.
  */
+#include "call.bpf.h"
 #include "bpf_events.h"
 
 static __always_inline void fill_entry(struct mpt_rec_hdr *h, const struct call_args *a,
@@ -938,11 +1044,16 @@ static __always_inline __u64 exit_bytes(struct mpt_rec_hdr *h, long ret, __u16 t
 	return 0;
 }
 
-/* @h made a call reported from its entry alone (@why); the bytes to emit. */
-static __always_inline __u64 unreturned_bytes(struct mpt_rec_hdr *h, __u8 why)
+/*
+ * @h, of event @type, made a call reported from its entry alone (@why); the
+ * bytes to emit. @type is passed, not read from @h, so that for a record
+ * built in the ring (only as large as its own event's) the verifier sees
+ * only its event's code.
+ */
+static __always_inline __u64 unreturned_bytes(struct mpt_rec_hdr *h, __u16 type, __u8 why)
 {
 #define MPT_UNRETURNED_ROW(ID, T, name, nr64, nr32)                                                \
-	if (h->type == T)                                                                          \
+	if (type == T)                                                                             \
 		return name##_unreturned(h, why);
 	MPT_EVENTS(MPT_UNRETURNED_ROW)
 #undef MPT_UNRETURNED_ROW
@@ -956,7 +1067,7 @@ static __always_inline __u64 unreturned_bytes(struct mpt_rec_hdr *h, __u8 why)
  */
 static __always_inline void emit_without_return(struct mpt_rec_hdr *h, __u8 why)
 {
-	__u64 size = unreturned_bytes(h, why);
+	__u64 size = unreturned_bytes(h, h->type, why);
 
 	if (size)
 		emit(h, size);
@@ -1014,7 +1125,7 @@ static __always_inline void report_untracked(const struct call_args *a, __u64 pi
 		return;
 	}
 	fill_entry(h, a, pid_tgid);
-	h->size = unreturned_bytes(h, MPT_RET_UNTRACKED);
+	h->size = unreturned_bytes(h, a->type, MPT_RET_UNTRACKED);
 	bpf_ringbuf_submit(h, 0);
 	stat_inc(MPT_STAT_EVENTS);
 	/* so that its return is not counted as a return without an entry */
@@ -1080,15 +1191,15 @@ static __always_inline struct mpt_flood_event *flood_add(const struct call_args 
 							 __u64 now, const struct flood_key *key)
 {
 	struct mpt_flood_event *f = flood_of(a, pid_tgid, key);
-	__u32 hash = (__u32)a->arg[0] * 2654435761u;
+	__u32 hash = (__u32)arg_of_role(a, MPT_ROLE_TARGET_PID, 0) * 2654435761u;
 
 	if (!f) {
 		__sync_fetch_and_add(&flood_unsummed, 1);
 		return NULL;
 	}
 	__sync_fetch_and_add(&f->calls, 1);
-	if (a->type == MPT_REC_MOVE_PAGES)
-		__sync_fetch_and_add(&f->pages, a->arg[1]);
+	if (has_role(a, MPT_ROLE_PAGE_COUNT))
+		__sync_fetch_and_add(&f->pages, arg_of_role(a, MPT_ROLE_PAGE_COUNT, 0));
 	f->targets |= 1ull << (hash >> 26); /* racy, and a floor anyway */
 	f->last_ns = now;
 	return f;
@@ -1142,7 +1253,7 @@ static __always_inline int on_enter(const struct call_args *a)
 	__u32 tid = (__u32)pid_tgid;
 	struct mpt_rec_hdr *h;
 
-	if (!should_trace(pid_tgid, a->arg[0], true))
+	if (!should_trace(pid_tgid, a))
 		return 0;
 	cgroup_note(bpf_get_current_cgroup_id());
 	if (fair_interval_ns) {
@@ -1202,16 +1313,16 @@ __noinline int report_at_return(__u16 type, long ret, __u8 origin)
 	struct mpt_rec_hdr *h;
 	__u64 size;
 
-	if (!regs || !type || type > MPT_EVENT_TYPE_MAX)
+	if (!regs || !is_syscall_type(type))
 		return 0;
 	if (task->thread_info.status & TS_COMPAT) {
 		a.abi = MPT_ABI_IA32;
-		a.arg[0] = (__u64)(__s64)(__s32)regs->bx;
-		a.arg[1] = (__u32)regs->cx;
-		a.arg[2] = (__u32)regs->dx;
-		a.arg[3] = (__u32)regs->si;
-		a.arg[4] = (__u32)regs->di;
-		a.arg[5] = (__u64)(__s64)(__s32)regs->bp;
+		a.arg[0] = regs->bx;
+		a.arg[1] = regs->cx;
+		a.arg[2] = regs->dx;
+		a.arg[3] = regs->si;
+		a.arg[4] = regs->di;
+		a.arg[5] = regs->bp;
 	} else {
 		a.abi = native_abi(regs->orig_ax);
 		a.arg[0] = regs->di;
@@ -1221,7 +1332,8 @@ __noinline int report_at_return(__u16 type, long ret, __u8 origin)
 		a.arg[4] = regs->r8;
 		a.arg[5] = regs->r9;
 	}
-	if (!should_trace(pid_tgid, a.arg[0], true))
+	widen_args(&a, a.abi == MPT_ABI_IA32);
+	if (!should_trace(pid_tgid, &a))
 		return 0;
 	if (origin == MPT_ORIGIN_RETURN)
 		__sync_fetch_and_add(&at_return, 1);
@@ -1328,25 +1440,26 @@ static __always_inline int enter_native(__u16 type, __u64 a0, __u64 a1, __u64 a2
 	    .abi = native_abi(orig_ax),
 	};
 
+	widen_args(&a, false);
 	return on_enter(&a);
 }
 
 /*
  * The ia32 gate (int 0x80, sysenter, a 32-bit syscall): arguments in
  * bx, cx, dx, si, di, bp, each 32 bits wide, as the kernel's ia32 wrappers
- * truncate them; a 64-bit caller's upper register halves must not fool us.
- * The pid (argument 0 of every event) is signed, the rest unsigned.
+ * truncate them (widen_args); a 64-bit caller's upper register halves must
+ * not fool us.
  */
 static __always_inline int enter_ia32(__u16 type, const struct pt_regs *regs)
 {
 	struct call_args a = {
-	    .arg = {(__u64)(__s64)(__s32)BPF_CORE_READ(regs, bx), (__u32)BPF_CORE_READ(regs, cx),
-		    (__u32)BPF_CORE_READ(regs, dx), (__u32)BPF_CORE_READ(regs, si),
-		    (__u32)BPF_CORE_READ(regs, di), (__u64)(__s64)(__s32)BPF_CORE_READ(regs, bp)},
+	    .arg = {BPF_CORE_READ(regs, bx), BPF_CORE_READ(regs, cx), BPF_CORE_READ(regs, dx),
+		    BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, bp)},
 	    .type = type,
 	    .abi = MPT_ABI_IA32,
 	};
 
+	widen_args(&a, true);
 	return on_enter(&a);
 }
 
@@ -1433,7 +1546,8 @@ static __always_inline int fentry_native(__u16 type, struct pt_regs *regs)
 	int tracepoint_enter_##name(struct trace_event_raw_sys_enter *ctx)                         \
 	{                                                                                          \
 		/* the record has only the syscall's own arguments */                              \
-		return enter_native(TYPE, ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3],  \
+		return enter_native(TYPE, ctx->args[0], NARGS > 1 ? ctx->args[1] : 0,              \
+				    NARGS > 2 ? ctx->args[2] : 0, NARGS > 3 ? ctx->args[3] : 0,    \
 				    NARGS > 4 ? ctx->args[4] : 0, NARGS > 5 ? ctx->args[5] : 0,    \
 				    0);                                                            \
 	}                                                                                          \

@@ -20,6 +20,32 @@ enum mpt_arg_kind {
 	MPT_ARG_INT_ARRAY,    /* a pointer to @len ints */
 	MPT_ARG_STATUS_ARRAY, /* a pointer to @len ints, each a node or -errno */
 	MPT_ARG_NODEMASK,     /* a pointer to a node bitmask of @len - 1 bits (get_nodes) */
+	MPT_ARG_ADDR,	      /* an address in the caller's memory, not read behind */
+	MPT_ARG_MODE,	      /* a memory policy mode and its mode flags (events/mempolicy.h) */
+};
+
+/*
+ * How the kernel takes an argument from a register (so how a record keeps
+ * it): an int is the low 32 bits, sign-extended; a long or a pointer is the
+ * whole register, but only its low 32 bits, zero-extended, through a 32-bit
+ * gate (the ia32 wrappers cut each register to an unsigned int first).
+ */
+enum mpt_arg_width {
+	MPT_W_INT,  /* int */
+	MPT_W_UINT, /* unsigned int */
+	MPT_W_LONG, /* long, unsigned long, a pointer */
+};
+
+/*
+ * What an argument means beyond its type, for the code that must find it in
+ * any event: filters, detections, OCSF, the flood summaries.
+ */
+enum mpt_arg_role {
+	MPT_ROLE_NONE,
+	MPT_ROLE_TARGET_PID, /* the process acted on: 0 or the caller's pid is itself */
+	MPT_ROLE_PAGE_COUNT, /* pages asked of the kernel (summed in a flood summary) */
+	MPT_ROLE_RANGE,	     /* the start of an address range of the caller's */
+	MPT_ROLE_RANGE_LEN,  /* ... and its length in bytes */
 };
 
 /* When the array behind a pointer argument is read. */
@@ -35,6 +61,10 @@ enum mpt_arg_when {
 
 #include "move_pages.h"
 #include "migrate_pages.h"
+#include "mempolicy.h"
+#include "mbind.h"
+#include "set_mempolicy.h"
+#include "set_mempolicy_home_node.h"
 #include "flood.h"
 
 /*
@@ -45,9 +75,13 @@ enum mpt_arg_when {
  */
 #define MPT_EVENTS(X)                                                                              \
 	X(MOVE_PAGES, 1, move_pages, 279, 317)                                                     \
-	X(MIGRATE_PAGES, 2, migrate_pages, 256, 294)
+	X(MIGRATE_PAGES, 2, migrate_pages, 256, 294)                                               \
+	X(MBIND, 5, mbind, 237, 274)                                                               \
+	X(SET_MEMPOLICY, 6, set_mempolicy, 238, 276)                                               \
+	X(SET_MEMPOLICY_HOME_NODE, 7, set_mempolicy_home_node, 450, 450)
 
-#define MPT_EVENT_TYPE_MAX 2
+/* The highest record type of a syscall (types 3 and 4 are the process and flood records). */
+#define MPT_EVENT_TYPE_MAX 7
 
 /*
  * Records that are not syscalls but read like events (a descriptor each):

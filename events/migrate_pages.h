@@ -9,12 +9,16 @@
 #ifndef MPTRACE_EVENTS_MIGRATE_PAGES_H
 #define MPTRACE_EVENTS_MIGRATE_PAGES_H
 
-/* X(index, name, C type, tags, decode, length argument, read when) */
+/* X(index, name, C type, tags, decode, length argument, read when, width, role) */
 #define MPT_MIGRATE_PAGES_ARGS(X)                                                                  \
-	X(0, pid, "int", "K", MPT_ARG_INT, MPT_NO_LEN, MPT_READ_NONE)                              \
-	X(1, maxnode, "unsigned long", "K", MPT_ARG_ULONG, MPT_NO_LEN, MPT_READ_NONE)              \
-	X(2, old_nodes, "const unsigned long*", "U", MPT_ARG_NODEMASK, 1, MPT_READ_ENTRY)          \
-	X(3, new_nodes, "const unsigned long*", "U", MPT_ARG_NODEMASK, 1, MPT_READ_ENTRY)
+	X(0, pid, "int", "K", MPT_ARG_INT, MPT_NO_LEN, MPT_READ_NONE, MPT_W_INT,                   \
+	  MPT_ROLE_TARGET_PID)                                                                     \
+	X(1, maxnode, "unsigned long", "K", MPT_ARG_ULONG, MPT_NO_LEN, MPT_READ_NONE, MPT_W_LONG,  \
+	  MPT_ROLE_NONE)                                                                           \
+	X(2, old_nodes, "const unsigned long*", "U", MPT_ARG_NODEMASK, 1, MPT_READ_ENTRY,          \
+	  MPT_W_LONG, MPT_ROLE_NONE)                                                               \
+	X(3, new_nodes, "const unsigned long*", "U", MPT_ARG_NODEMASK, 1, MPT_READ_ENTRY,          \
+	  MPT_W_LONG, MPT_ROLE_NONE)
 
 /* The first record version that has this event. */
 #define MPT_MIGRATE_PAGES_VERSION_MIN 4
@@ -24,5 +28,8 @@
 /* migrate_pages takes no flags. */
 #define MPT_MIGRATE_PAGES_FLAGS(X)
 #define MPT_MIGRATE_PAGES_FLAGS_PREFIX ""
+
+/* Its decoder: mpt_migrate_pages_parse() and the rest (user/decode/decode_events.h). */
+#define MPT_MIGRATE_PAGES_DECODER migrate_pages
 
 #endif /* MPTRACE_EVENTS_MIGRATE_PAGES_H */

@@ -7,14 +7,19 @@
 #ifndef MPTRACE_EVENTS_MOVE_PAGES_H
 #define MPTRACE_EVENTS_MOVE_PAGES_H
 
-/* X(index, name, C type, tags, decode, length argument, read when) */
+/* X(index, name, C type, tags, decode, length argument, read when, width, role) */
 #define MPT_MOVE_PAGES_ARGS(X)                                                                     \
-	X(0, pid, "int", "K", MPT_ARG_INT, MPT_NO_LEN, MPT_READ_NONE)                              \
-	X(1, count, "unsigned long", "U+K", MPT_ARG_ULONG, MPT_NO_LEN, MPT_READ_NONE)              \
-	X(2, pages, "const void**", "U", MPT_ARG_PTR_ARRAY, 1, MPT_READ_BOTH)                      \
-	X(3, nodes, "const int*", "K", MPT_ARG_INT_ARRAY, 1, MPT_READ_BOTH)                        \
-	X(4, status, "int*", "U", MPT_ARG_STATUS_ARRAY, 1, MPT_READ_EXIT)                          \
-	X(5, flags, "int", "K", MPT_ARG_FLAGS, MPT_NO_LEN, MPT_READ_NONE)
+	X(0, pid, "int", "K", MPT_ARG_INT, MPT_NO_LEN, MPT_READ_NONE, MPT_W_INT,                   \
+	  MPT_ROLE_TARGET_PID)                                                                     \
+	X(1, count, "unsigned long", "U+K", MPT_ARG_ULONG, MPT_NO_LEN, MPT_READ_NONE, MPT_W_LONG,  \
+	  MPT_ROLE_PAGE_COUNT)                                                                     \
+	X(2, pages, "const void**", "U", MPT_ARG_PTR_ARRAY, 1, MPT_READ_BOTH, MPT_W_LONG,          \
+	  MPT_ROLE_NONE)                                                                           \
+	X(3, nodes, "const int*", "K", MPT_ARG_INT_ARRAY, 1, MPT_READ_BOTH, MPT_W_LONG,            \
+	  MPT_ROLE_NONE)                                                                           \
+	X(4, status, "int*", "U", MPT_ARG_STATUS_ARRAY, 1, MPT_READ_EXIT, MPT_W_LONG,              \
+	  MPT_ROLE_NONE)                                                                           \
+	X(5, flags, "int", "K", MPT_ARG_FLAGS, MPT_NO_LEN, MPT_READ_NONE, MPT_W_INT, MPT_ROLE_NONE)
 
 /* The first record version that has this event. */
 #define MPT_MOVE_PAGES_VERSION_MIN 2
@@ -32,5 +37,8 @@
 
 /* The prefix strace gives unknown bits of these flags. */
 #define MPT_MOVE_PAGES_FLAGS_PREFIX "MPOL_"
+
+/* Its decoder: mpt_move_pages_parse() and the rest (user/decode/decode_events.h). */
+#define MPT_MOVE_PAGES_DECODER move_pages
 
 #endif /* MPTRACE_EVENTS_MOVE_PAGES_H */

@@ -354,6 +354,34 @@ struct mpt_migrate_event {
 };
 
 /*
+ * A call of an event its rows in events/ describe whole (mbind,
+ * set_mempolicy, set_mempolicy_home_node): one generic record for all of
+ * them. The arguments as the kernel takes them (events.h: enum
+ * mpt_arg_width), then a table of what was read behind the pointer
+ * arguments, in argument order. data[] holds each capture's bytes as the
+ * entry read them, in table order, then the copies the return read of
+ * those that changed (and could be read again), in the same order.
+ */
+#define MPT_CAPTURES_MAX 2
+struct mpt_capture {
+	__u8 arg;	 /* the argument it was read behind */
+	__u8 state;	 /* enum mpt_array_state */
+	__u8 changed;	 /* read again at the return and found different */
+	__u8 exit_fault; /* ... or could not be read again at all */
+	__u16 bytes;	 /* bytes kept from the entry's read */
+	__u16 _pad;
+};
+
+struct mpt_call_event {
+	MPT_REC_HDR;
+	__u64 arg[6];
+	__u8 ncaps;
+	__u8 _pad[7];
+	struct mpt_capture cap[MPT_CAPTURES_MAX];
+	__u8 data[];
+};
+
+/*
  * Calls of one process over its fair share (--fair-rate, --fair-burst),
  * summed in the kernel instead of recorded one by one: a process that calls
  * faster than its budget cannot take the ring buffer from the others, and
@@ -487,6 +515,8 @@ _Static_assert(__builtin_offsetof(struct mpt_event, task) ==
 _Static_assert(sizeof(struct mpt_event) == 176, "mpt_event layout changed");
 _Static_assert(sizeof(struct mpt_migrate_event) == 160, "mpt_migrate_event layout changed");
 _Static_assert(sizeof(struct mpt_flood_event) == 176, "mpt_flood_event layout changed");
+_Static_assert(sizeof(struct mpt_capture) == 8, "mpt_capture layout changed");
+_Static_assert(sizeof(struct mpt_call_event) == 192, "mpt_call_event layout changed");
 _Static_assert(__builtin_offsetof(struct mpt_event, data) % 8 == 0,
 	       "mpt_event.data must keep pages[] 8-byte aligned");
 

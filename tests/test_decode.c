@@ -239,12 +239,116 @@ static void test_truncated(void **state)
 	assert_true(v.arg[2].truncated); /* pages[] */
 }
 
+/* A set_mempolicy record in the generic record: one 8-byte mask read at entry. */
+struct fake_call {
+	struct mpt_call_event c;
+	unsigned char data[4 * MPT_NODEMASK_BYTES_MAX];
+};
+
+static void fake_call_init(struct fake_call *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->c.type = MPT_REC_SET_MEMPOLICY;
+	f->c.version = MPT_EVENT_VERSION;
+	f->c.arg[0] = 2;
+	f->c.arg[1] = 0x7ffd0000;
+	f->c.arg[2] = 65;
+	f->c.ncaps = 1;
+	f->c.cap[0] = (struct mpt_capture){.arg = 1, .state = MPT_ARRAY_OK, .bytes = 8};
+	f->c.data[0] = 0x5; /* nodes 0 and 2 */
+	f->c.size = sizeof(f->c) + 8;
+}
+
+static void call_rejected(struct fake_call *f, const char *why_part)
+{
+	struct mpt_view v;
+	const char *why;
+
+	assert_int_equal(mpt_event_parse(f, sizeof(*f), &v, &why), -EINVAL);
+	if (!strstr(why, why_part))
+		fail_msg("rejected for '%s', not '%s'", why, why_part);
+	fake_call_init(f);
+}
+
+/* The generic record: its table of captures checked against the event's rows. */
+static void test_parse_call(void **state)
+{
+	struct fake_call f;
+	struct mpt_view v;
+	const char *why;
+
+	(void)state;
+	fake_call_init(&f);
+	assert_int_equal(mpt_event_parse(&f, sizeof(f), &v, &why), 0);
+	assert_ptr_equal(v.call, &f.c);
+	assert_string_equal(v.desc->name, "set_mempolicy");
+	assert_int_equal(v.arg[0].value, 2);
+	assert_int_equal(v.arg[1].n, 8);
+	assert_true(mpt_mask_has(&v.arg[1], 0) && mpt_mask_has(&v.arg[1], 2));
+	assert_false(mpt_mask_has(&v.arg[1], 1));
+	assert_int_equal(v.arg[1].bits, 64);
+	assert_false(v.arg[1].changed);
+	/* rewritten during the call: the return's copy follows the entry's */
+	f.c.cap[0].changed = 1;
+	f.data[8] = 0x2;
+	f.c.size += 8;
+	assert_int_equal(mpt_event_parse(&f, sizeof(f), &v, &why), 0);
+	assert_true(v.arg[1].changed);
+	assert_ptr_equal(v.arg[1].exit_data, f.c.data + 8);
+	fake_call_init(&f);
+	f.c.ncaps = 2;
+	call_rejected(&f, "captured arrays");
+	f.c.ncaps = 0;
+	call_rejected(&f, "record length");
+	f.c.cap[0].arg = 2; /* maxnode: not a mask */
+	call_rejected(&f, "captured arrays");
+	f.c.cap[0].state = MPT_ARRAY_NULL; /* NULL, with bytes */
+	call_rejected(&f, "captured arrays");
+	f.c.cap[0].bytes = MPT_NODEMASK_BYTES_MAX + 8;
+	f.c.size = sizeof(f.c) + f.c.cap[0].bytes;
+	call_rejected(&f, "captured arrays");
+	f.c.cap[0].changed = 1; /* a change with no copy of it */
+	call_rejected(&f, "record length");
+	f.c.cap[0].changed = 1, f.c.size += 8, f.c.ret_state = MPT_RET_MISSED;
+	call_rejected(&f, "captured arrays"); /* a change seen at a return never seen */
+	f.c.size += 1;
+	call_rejected(&f, "record length");
+	f.c._pad[3] = 1;
+	call_rejected(&f, "captured arrays");
+}
+
+/* Modes as strace names them; what is unknown as hex. */
+static void mode_is(int32_t mode, const char *want)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	mpt_mode_str(&sb, mode);
+	sb_putc(&sb, '\0');
+	assert_string_equal(sb.buf, want);
+	sb_free(&sb);
+}
+
+static void test_modes(void **state)
+{
+	(void)state;
+	mode_is(0, "MPOL_DEFAULT");
+	mode_is(2, "MPOL_BIND");
+	mode_is(6, "MPOL_WEIGHTED_INTERLEAVE");
+	mode_is(1 | 1 << 15, "MPOL_PREFERRED|MPOL_F_STATIC_NODES");
+	mode_is(3 | 1 << 14 | 1 << 13,
+		"MPOL_INTERLEAVE|MPOL_F_RELATIVE_NODES|MPOL_F_NUMA_BALANCING");
+	mode_is(7, "0x7");
+	mode_is(2 | 0x100, "0x102");
+	mode_is(-1, "0xffffffff");
+}
+
 static void flags_is(int32_t flags, const char *want)
 {
 	struct strbuf sb;
 
 	sb_init(&sb);
-	mpt_flags_str(&sb, mpt_event_desc_of(MPT_REC_MOVE_PAGES), flags);
+	mpt_flags_str(&sb, mpt_event_desc_of(MPT_REC_MOVE_PAGES), (uint32_t)flags);
 	sb_putc(&sb, '\0');
 	assert_string_equal(sb.buf, want);
 	sb_free(&sb);
@@ -400,6 +504,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup(test_parse_over_cap, setup),
 	    cmocka_unit_test_setup(test_truncated, setup),
 	    cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_parse_call),
+	    cmocka_unit_test(test_modes),
 	    cmocka_unit_test(test_errno_names),
 	    cmocka_unit_test(test_schema_follows_descriptors),
 	    cmocka_unit_test(test_parse_flood),

@@ -76,20 +76,28 @@ wait_ready() {
 	done
 }
 
-# The binary itself in one mode: wait for its ready line, run a known workload, read the table.
+# The binary itself in one mode: wait for its ready line, run the known workloads (3 calls
+# of move_pages and migrate_pages, 7 of the memory-policy calls), read the table.
 cli_check() {
 	mode=$1
 	rm -f /tmp/out /tmp/err
-	mptrace --attach "$mode" -n 3 >/tmp/out 2>/tmp/err &
+	mptrace --attach "$mode" -n 10 >/tmp/out 2>/tmp/err &
 	pid=$!
 	wait_ready "$mode" || return 1
-	set -- $(mp_workload)
+	set -- $(mp_workload) $(mp_mempolicy)
 	wait $pid || return 1
 	cat /tmp/out /tmp/err
 	grep -q "mp_workload\[[0-9]*\] move_pages(0, 2, \[$2, $3\], NULL, \[[01], [01]\], 0) = 0 <" /tmp/out &&
 		grep -q "move_pages(0, 2, \[$2, $3\], NULL, 0x[0-9a-f]*, 0x10 /\* MPOL_??? \*/) = -1 EINVAL (Invalid argument) <" /tmp/out &&
 		grep -q "mp_workload\[[0-9]*\] migrate_pages(0, 65, \[0\], \[0\]) = 0 <" /tmp/out &&
-		grep -q "mptrace: 3 events, 0 dropped" /tmp/err
+		grep -q "mp_mempolicy\[[0-9]*\] mbind($5, $6, MPOL_BIND, \[0\], 65, MPOL_MF_MOVE) = 0 <" /tmp/out &&
+		grep -q "mbind($5, $6, MPOL_BIND, \[0\], 65, 0x10 /\* MPOL_??? \*/) = -1 EINVAL" /tmp/out &&
+		grep -q "mbind($5, $6, MPOL_BIND, \[0\], 65, MPOL_MF_MOVE|MPOL_MF_MOVE_ALL) = 0 <" /tmp/out &&
+		grep -q "set_mempolicy_home_node($5, $6, 0, 0) = 0 <" /tmp/out &&
+		grep -q "set_mempolicy_home_node($5, $6, 0, 0x1) = -1 EINVAL" /tmp/out &&
+		grep -q "set_mempolicy(MPOL_PREFERRED|MPOL_F_STATIC_NODES, \[0\], 65) = 0 <" /tmp/out &&
+		grep -q "set_mempolicy(MPOL_DEFAULT, NULL, 0) = 0 <" /tmp/out &&
+		grep -q "mptrace: 10 events, 0 dropped" /tmp/err
 }
 
 # Four threads on two CPUs, as fast as they can, every call recorded (--fair-rate 0):

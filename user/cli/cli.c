@@ -21,7 +21,8 @@
 #define MPT_CONFIG_MAX (1u << 20)
 
 static const char doc[] =
-    "Trace every move_pages(2) and migrate_pages(2) call on this host.\n"
+    "Trace every page-migration and memory-policy call on this host: move_pages(2),\n"
+    "migrate_pages(2), mbind(2), set_mempolicy(2), set_mempolicy_home_node(2).\n"
     "\n"
     "USAGE: mptrace [OPTIONS]\n"
     "       mptrace probe        report which attach modes this kernel supports\n"

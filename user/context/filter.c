@@ -400,8 +400,13 @@ int mpt_filter_add_events(struct mpt_filter *f, const char *list, char *err, siz
 			d = mpt_event_desc_named(name);
 		}
 		if (!d) {
-			snprintf(err, len, "unknown event '%.*s' in --event: known are %s, %s",
-				 (int)n, p, mpt_event_desc_at(0)->name, mpt_event_desc_at(1)->name);
+			char known[256] = "";
+
+			for (unsigned int i = 0; (d = mpt_event_desc_at(i)); i++)
+				snprintf(known + strlen(known), sizeof(known) - strlen(known),
+					 "%s%s", i ? ", " : "", d->name);
+			snprintf(err, len, "unknown event '%.*s' in --event: known are %s", (int)n,
+				 p, known);
 			return -EINVAL;
 		}
 		f->events |= MPT_EVENT_BIT(d->type);
@@ -451,7 +456,7 @@ bool mpt_filter_match(const struct mpt_filter *f, const struct mpt_view *v)
 	const struct mpt_rec_hdr *ev = v->hdr;
 	const struct mpt_task *t = &ev->task;
 	const char *ctr = en->container_id ? en->container_id : "";
-	int32_t pid = (int32_t)v->arg[0].value; /* every event's argument 0 */
+	int32_t pid = mpt_view_target_pid(v);
 	bool hit;
 
 	if (f->events && !(f->events & MPT_EVENT_BIT(ev->type)))

@@ -94,7 +94,8 @@ const char *mpt_origin_desc(uint8_t origin)
 
 /* ---- the events, from their descriptors ---- */
 
-#define MPT_ARG_ROW(idx, name, ctype, tags, kind, len, when) {#name, ctype, tags, kind, len, when},
+#define MPT_ARG_ROW(idx, name, ctype, tags, kind, len, when, width, role)                          \
+	{#name, ctype, tags, kind, len, when, width, role},
 #define MPT_FLAG_ROW(name, value) {#name, value},
 #define MPT_DESC_TABLES(id, type, name, nr64, nr32)                                                \
 	static const struct mpt_arg_desc id##_args[] = {MPT_##id##_ARGS(MPT_ARG_ROW)};             \
@@ -143,15 +144,19 @@ static const struct mpt_event_decoder {
 	size_t (*clear_return)(struct mpt_rec_hdr *h, uint8_t ret_state);
 	size_t (*record_max)(uint32_t cap);
 } decoders[] = {
+#define MPT_DECODER_FNS_(dec)                                                                      \
+	mpt_##dec##_parse, mpt_##dec##_entry_bytes, mpt_##dec##_clear_return, mpt_##dec##_record_max
+#define MPT_DECODER_FNS(dec) MPT_DECODER_FNS_(dec)
 #define MPT_DECODER_ROW(id, type, name, nr64, nr32)                                                \
-	{MPT_##id##_VERSION_MIN, mpt_##name##_parse, mpt_##name##_entry_bytes,                     \
-	 mpt_##name##_clear_return, mpt_##name##_record_max},
+	{MPT_##id##_VERSION_MIN, MPT_DECODER_FNS(MPT_##id##_DECODER)},
     MPT_EVENTS(MPT_DECODER_ROW)
 #define MPT_SUMMARY_DECODER_ROW(id, type, name)                                                    \
 	{MPT_##id##_VERSION_MIN, mpt_##name##_parse, NULL, NULL, NULL},
 	MPT_SUMMARIES(MPT_SUMMARY_DECODER_ROW)
 #undef MPT_SUMMARY_DECODER_ROW
 #undef MPT_DECODER_ROW
+#undef MPT_DECODER_FNS
+#undef MPT_DECODER_FNS_
 };
 _Static_assert(sizeof(decoders) / sizeof(decoders[0]) == MPT_DESC_NR, "a decoder an event");
 
@@ -386,31 +391,76 @@ int32_t mpt_view_status(const struct mpt_view *v, unsigned int i)
 	return mpt_s32_item(v->status, i);
 }
 
-void mpt_flags_str(struct strbuf *sb, const struct mpt_event_desc *d, int32_t flags)
+uint64_t mpt_arg_bits(const struct mpt_view *v, unsigned int i)
 {
-	uint32_t left = (uint32_t)flags;
+	return v->desc->args[i].width == MPT_W_LONG ? v->arg[i].value : (uint32_t)v->arg[i].value;
+}
+
+/* The names of the bits of @left in @names (@n of them), '|' between; the bits left over. */
+static uint64_t bit_names(struct strbuf *sb, const struct mpt_flag_name *names, unsigned int n,
+			  uint64_t left, bool *first)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (!(left & names[i].value))
+			continue;
+		if (!*first)
+			sb_putc(sb, '|');
+		sb_puts(sb, names[i].name);
+		left &= ~(uint64_t)names[i].value;
+		*first = false;
+	}
+	return left;
+}
+
+void mpt_flags_str(struct strbuf *sb, const struct mpt_event_desc *d, uint64_t flags)
+{
+	uint64_t left = flags;
 	bool first = true;
 
 	if (!left) {
 		sb_putc(sb, '0');
 		return;
 	}
-	for (unsigned int i = 0; i < d->nflags; i++) {
-		if (!(left & d->flags[i].value))
-			continue;
-		if (!first)
-			sb_putc(sb, '|');
-		sb_puts(sb, d->flags[i].name);
-		left &= ~d->flags[i].value;
-		first = false;
-	}
+	left = bit_names(sb, d->flags, d->nflags, left, &first);
 	if (left) {
 		if (!first)
 			sb_putc(sb, '|');
 		sb_hex(sb, left);
 		/* strace's way of saying no bit of the value is a flag it knows */
-		if (first)
+		if (first && d->flags_prefix[0])
 			sb_printf(sb, " /* %s??? */", d->flags_prefix);
+	}
+}
+
+#define MPT_NAME_ROW(name, value) {#name, value},
+static const struct mpt_flag_name mpol_modes[] = {MPT_MPOL_MODES(MPT_NAME_ROW)};
+static const struct mpt_flag_name mpol_mode_flags[] = {MPT_MPOL_MODE_FLAGS(MPT_NAME_ROW)};
+#undef MPT_NAME_ROW
+#define MPT_NAMES_NR(a) (sizeof(a) / sizeof((a)[0]))
+
+/* As strace shows a mode: its name, then its flags; what is unknown as a number. */
+void mpt_mode_str(struct strbuf *sb, int32_t mode)
+{
+	uint32_t flags_mask = 0, left;
+	bool first = true;
+
+	for (unsigned int i = 0; i < MPT_NAMES_NR(mpol_mode_flags); i++)
+		flags_mask |= mpol_mode_flags[i].value;
+	left = (uint32_t)mode & flags_mask;
+	if ((uint32_t)(mode & ~flags_mask) < MPT_NAMES_NR(mpol_modes)) {
+		sb_puts(sb, mpol_modes[mode & ~flags_mask].name);
+		first = false;
+	} else {
+		left = (uint32_t)mode;
+	}
+	if (!first && (left & flags_mask)) {
+		left = (uint32_t)bit_names(sb, mpol_mode_flags, MPT_NAMES_NR(mpol_mode_flags), left,
+					   &first);
+	}
+	if (left) {
+		if (!first)
+			sb_putc(sb, '|');
+		sb_hex(sb, left);
 	}
 }
 
@@ -456,11 +506,25 @@ const char *mpt_ctr_verify_name(uint8_t verify)
 	return verify < MPT_CTR_VERIFY_NR ? names[verify] : "?";
 }
 
+int mpt_desc_role_arg(const struct mpt_event_desc *d, enum mpt_arg_role role)
+{
+	for (unsigned int i = 0; d && i < d->nargs; i++)
+		if (d->args[i].role == role)
+			return (int)i;
+	return -1;
+}
+
+int32_t mpt_view_target_pid(const struct mpt_view *v)
+{
+	int i = v->flood ? -1 : mpt_desc_role_arg(v->desc, MPT_ROLE_TARGET_PID);
+
+	return i < 0 ? 0 : (int32_t)v->arg[i].value;
+}
+
 bool mpt_view_other_pid(const struct mpt_view *v, int32_t *pid)
 {
 	const struct mpt_task *t = &v->hdr->task;
 
-	/* argument 0 of every event traced is its target pid (events/) */
-	*pid = (int32_t)v->arg[0].value;
-	return !v->flood && *pid > 0 && (uint32_t)*pid != t->ns_tgid && (uint32_t)*pid != t->ns_tid;
+	*pid = mpt_view_target_pid(v);
+	return *pid > 0 && (uint32_t)*pid != t->ns_tgid && (uint32_t)*pid != t->ns_tid;
 }

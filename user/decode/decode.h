@@ -119,6 +119,8 @@ struct mpt_arg_desc {
 	enum mpt_arg_kind kind;
 	int len_arg; /* the argument that gives an array's length; MPT_NO_LEN */
 	enum mpt_arg_when when;
+	enum mpt_arg_width width;
+	enum mpt_arg_role role;
 };
 
 struct mpt_flag_name {
@@ -146,7 +148,7 @@ const struct mpt_event_desc *mpt_event_desc_at(unsigned int i);
 const struct mpt_event_desc *mpt_event_desc_of(uint16_t type);
 const struct mpt_event_desc *mpt_syscall_desc_of(uint16_t type);
 const struct mpt_event_desc *mpt_event_desc_named(const char *name);
-#define MPT_EVENT_NR 2
+#define MPT_EVENT_NR 5
 
 /* One argument of a record, decoded: its value and what was read behind it. */
 struct mpt_arg_view {
@@ -176,6 +178,7 @@ struct mpt_view {
 	const struct mpt_event_desc *desc;   /* which event, its arguments */
 	const struct mpt_event *ev;	     /* move_pages only, else NULL */
 	const struct mpt_migrate_event *mg;  /* migrate_pages only, else NULL */
+	const struct mpt_call_event *call;   /* an event in the generic record, else NULL */
 	const struct mpt_flood_event *flood; /* a flood summary only, else NULL */
 	const void *raw;		     /* the record as it was read, to be written again */
 	uint32_t raw_size;
@@ -242,15 +245,29 @@ int32_t mpt_view_node_exit(const struct mpt_view *v, unsigned int i);
 /* The i-th page the kernel migrated that the recorded pages[] does not hold. */
 uint64_t mpt_view_kernel_other(const struct mpt_view *v, unsigned int i);
 
-/* "MPOL_MF_MOVE|MPOL_MF_MOVE_ALL" from @d's flag table, unknown bits as hex, "0" for none. */
-void mpt_flags_str(struct strbuf *sb, const struct mpt_event_desc *d, int32_t flags);
+/*
+ * "MPOL_MF_MOVE|MPOL_MF_MOVE_ALL" from @d's flag table, unknown bits as hex,
+ * "0" for none. An int's flags are its 32 bits (mpt_arg_value).
+ */
+void mpt_flags_str(struct strbuf *sb, const struct mpt_event_desc *d, uint64_t flags);
+/* Argument @i of @v as its width says the kernel takes it: an int's low 32 bits, unsigned. */
+uint64_t mpt_arg_bits(const struct mpt_view *v, unsigned int i);
 /* Is node @node in the captured part of node-mask argument @a (only bits the kernel reads)? */
 bool mpt_mask_has(const struct mpt_arg_view *a, uint64_t node);
 /* The nodes of @a that mpt_mask_has can answer for: bits read, within what was captured. */
 uint64_t mpt_mask_span(const struct mpt_arg_view *a);
 
-/* The pid argument of @v when it names another process than the caller (not 0, not itself). */
+/* The index of @d's argument of role @role (events/events.h); -1 when it has none. */
+int mpt_desc_role_arg(const struct mpt_event_desc *d, enum mpt_arg_role role);
+/*
+ * The process @v acts on, as its target pid argument names it: 0 (the
+ * caller) for an event that has none, and for a summary.
+ */
+int32_t mpt_view_target_pid(const struct mpt_view *v);
+/* ... when it names another process than the caller (not 0, not its own pid or tid). */
 bool mpt_view_other_pid(const struct mpt_view *v, int32_t *pid);
+/* "MPOL_BIND|MPOL_F_STATIC_NODES": a memory policy mode and its flags (events/mempolicy.h). */
+void mpt_mode_str(struct strbuf *sb, int32_t mode);
 /* "verified", ...; "?" past the end. */
 const char *mpt_ctr_verify_name(uint8_t verify);
 

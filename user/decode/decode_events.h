@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * What each event's decoder (user/decode/events/NAME.c) gives the generic
- * one in decode.c, which picks it by record type from events/events.h. For
- * an event NAME:
+ * What each event's decoder gives decode.c, which picks it by record type
+ * from events/events.h. An event whose rows describe it whole uses the
+ * generic record's (user/decode/call.c, mpt_call_*); any other has its own
+ * in user/decode/events/NAME.c. events/NAME.h names it (MPT_<ID>_DECODER);
+ * for a decoder DEC:
  *   mpt_NAME_parse(buf, len, v, why)  check one record (its header's type is
  *                                     NAME's, its version one NAME has) and
  *                                     fill the view: arguments, arrays
@@ -17,11 +19,13 @@
 
 #include "decode/decode.h"
 
-#define MPT_EVENT_DECODER_DECL(ID, T, name, nr64, nr32)                                            \
-	int mpt_##name##_parse(const void *buf, size_t len, struct mpt_view *v, const char **why); \
-	size_t mpt_##name##_entry_bytes(const struct mpt_rec_hdr *h);                              \
-	size_t mpt_##name##_clear_return(struct mpt_rec_hdr *h, uint8_t ret_state);                \
-	size_t mpt_##name##_record_max(uint32_t cap);
+#define MPT_DECODER_DECL_(dec)                                                                     \
+	int mpt_##dec##_parse(const void *buf, size_t len, struct mpt_view *v, const char **why);  \
+	size_t mpt_##dec##_entry_bytes(const struct mpt_rec_hdr *h);                               \
+	size_t mpt_##dec##_clear_return(struct mpt_rec_hdr *h, uint8_t ret_state);                 \
+	size_t mpt_##dec##_record_max(uint32_t cap);
+#define MPT_DECODER_DECL(dec) MPT_DECODER_DECL_(dec)
+#define MPT_EVENT_DECODER_DECL(ID, T, name, nr64, nr32) MPT_DECODER_DECL(MPT_##ID##_DECODER)
 MPT_EVENTS(MPT_EVENT_DECODER_DECL)
 #undef MPT_EVENT_DECODER_DECL
 /* A summary has a parser alone: it is never in a slot, never unreturned. */

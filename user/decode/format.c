@@ -490,6 +490,15 @@ void mpt_format_json_return(struct strbuf *sb, const struct mpt_rec_hdr *h)
 	}
 }
 
+/* An integer as its C type has it: an int signed, the rest unsigned. */
+static void json_int(struct strbuf *sb, const struct mpt_arg_desc *ad, uint64_t bits)
+{
+	if (ad->width == MPT_W_INT)
+		sb_s64(sb, (int32_t)bits);
+	else
+		sb_u64(sb, bits);
+}
+
 void mpt_format_json_args(struct strbuf *sb, const struct mpt_view *v)
 {
 	const struct mpt_event_desc *d = v->desc;
@@ -514,9 +523,20 @@ void mpt_format_json_args(struct strbuf *sb, const struct mpt_view *v)
 			sb_u64(sb, a->value);
 			break;
 		case MPT_ARG_FLAGS:
+			json_int(sb, ad, mpt_arg_bits(v, i));
+			sb_puts(sb, ",\"decoded\":\"");
+			mpt_flags_str(sb, d, mpt_arg_bits(v, i));
+			sb_putc(sb, '"');
+			break;
+		case MPT_ARG_MODE:
 			sb_s64(sb, (int32_t)a->value);
 			sb_puts(sb, ",\"decoded\":\"");
-			mpt_flags_str(sb, d, (int32_t)a->value);
+			mpt_mode_str(sb, (int32_t)a->value);
+			sb_putc(sb, '"');
+			break;
+		case MPT_ARG_ADDR:
+			sb_putc(sb, '"');
+			sb_hex(sb, a->value);
 			sb_putc(sb, '"');
 			break;
 		default:
@@ -740,7 +760,13 @@ void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct 
 			sb_u64(sb, a->value);
 			break;
 		case MPT_ARG_FLAGS:
-			mpt_flags_str(sb, d, (int32_t)a->value);
+			mpt_flags_str(sb, d, mpt_arg_bits(v, i));
+			break;
+		case MPT_ARG_MODE:
+			mpt_mode_str(sb, (int32_t)a->value);
+			break;
+		case MPT_ARG_ADDR:
+			sb_hex(sb, a->value);
 			break;
 		default:
 			table_array(sb, v, d->args[i].kind, a);

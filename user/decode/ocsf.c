@@ -223,26 +223,31 @@ static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 	sb_putc(sb, '}');
 }
 
-/* The pid argument: argument 0 of every event traced (events/). */
-static int32_t target_pid(const struct mpt_view *v)
+/*
+ * The call's target pid (a summary's targets are many: it is told as the
+ * caller's activity), when it is not the caller: 0, its own pid or tid.
+ */
+static bool target_other(const struct mpt_view *v, int32_t *pid)
 {
-	/* a summary's targets are many: it is told as the caller's activity */
-	return v->flood ? 0 : (int32_t)v->arg[0].value;
+	const struct mpt_task *t = &v->hdr->task;
+
+	*pid = mpt_view_target_pid(v);
+	return *pid != 0 && (uint32_t)*pid != t->ns_tgid && (uint32_t)*pid != t->ns_tid;
 }
 
 /*
- * The process whose pages were moved: the caller for pid 0 or its own pid;
- * else the pid argument, a pid of the caller's pid namespace (a host pid
- * only when the caller runs in the host's).
+ * The process acted on: the caller, unless the target pid argument names
+ * another, a pid of the caller's pid namespace (a host pid only when the
+ * caller runs in the host's).
  */
 static void target_process(struct strbuf *sb, const struct mpt_view *v,
 			   const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_task *t = &v->hdr->task;
 	const struct mpt_target *tg = enrich_of(v)->target;
-	int32_t pid = target_pid(v);
+	int32_t pid;
 
-	if (pid == 0 || (uint32_t)pid == t->ns_tgid) {
+	if (!target_other(v, &pid)) {
 		caller_process(sb, v, ctx);
 		return;
 	}
@@ -276,10 +281,9 @@ static void target_process(struct strbuf *sb, const struct mpt_view *v,
 static bool uses_container_profile(const struct mpt_view *v)
 {
 	const struct mpt_task *t = &v->hdr->task;
-	int32_t pid = target_pid(v);
+	int32_t pid;
 
-	return in_container(v) ||
-	       (pid != 0 && (uint32_t)pid != t->ns_tgid && t->ns_tgid != t->host_tgid);
+	return in_container(v) || (target_other(v, &pid) && t->ns_tgid != t->host_tgid);
 }
 
 /* A stable id: the boot, the entry time and the thread name one call. */
@@ -400,14 +404,42 @@ static void unmapped(struct strbuf *sb, const struct mpt_view *v)
 	sb_putc(sb, '}');
 }
 
+/*
+ * The name of a call's activity when it is not Modify Page: move_pages with
+ * nodes NULL only asks where pages are; a summary sums calls; an event that
+ * names no range and no process sets the caller's own policy. NULL: the
+ * call moves pages or sets the policy of a range of them.
+ */
+static const char *activity_other(const struct mpt_view *v)
+{
+	if (v->flood)
+		return "Calls Over Fair Share";
+	if (v->ev && !v->ev->nodes)
+		return "Query Page Nodes";
+	if (mpt_desc_role_arg(v->desc, MPT_ROLE_RANGE) < 0 &&
+	    mpt_desc_role_arg(v->desc, MPT_ROLE_TARGET_PID) < 0)
+		return "Set Memory Policy";
+	return NULL;
+}
+
+static void base_address(struct strbuf *sb, uint64_t addr, uint64_t size)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "0x%" PRIx64, addr);
+	kstr(sb, "base_address", s);
+	kint(sb, "size", (int64_t)size);
+}
+
 /* One Memory Activity object, without its newline. */
 static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
 			    const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_rec_hdr *ev = v->hdr;
-	/* move_pages with nodes NULL only asks where pages are; every other call moves them */
-	int act = (v->ev && !v->ev->nodes) || v->flood ? ACT_OTHER : ACT_MODIFY_PAGE;
-	const char *other = v->flood ? "Calls Over Fair Share" : "Query Page Nodes";
+	int range = v->flood ? -1 : mpt_desc_role_arg(v->desc, MPT_ROLE_RANGE);
+	int range_len = mpt_desc_role_arg(v->desc, MPT_ROLE_RANGE_LEN);
+	const char *other = activity_other(v);
+	int act = other ? ACT_OTHER : ACT_MODIFY_PAGE;
 
 	sb_putc(sb, '{');
 	kint(sb, "class_uid", MEMORY_ACTIVITY);
@@ -431,15 +463,11 @@ static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
 		kint(sb, "start_time", wall_ms(ev->ts_boot_ns, ctx));
 		kint(sb, "end_time", wall_ms(v->flood->last_ns, ctx));
 	}
-	/* one page: its address and size mean what OCSF says they mean */
-	if (v->ev && v->ev->count == 1 && v->ev->pages_state == MPT_ARRAY_OK &&
-	    v->ev->pages_n == 1) {
-		char addr[24];
-
-		snprintf(addr, sizeof(addr), "0x%" PRIx64, mpt_view_page(v, 0));
-		kstr(sb, "base_address", addr);
-		kint(sb, "size", PAGE_BYTES);
-	}
+	/* one page, or a range: its address and size mean what OCSF says they mean */
+	if (v->ev && v->ev->count == 1 && v->ev->pages_state == MPT_ARRAY_OK && v->ev->pages_n == 1)
+		base_address(sb, mpt_view_page(v, 0), PAGE_BYTES);
+	else if (range >= 0 && range_len >= 0)
+		base_address(sb, v->arg[range].value, v->arg[range_len].value);
 	key(sb, "actor");
 	sb_puts(sb, "{\"process\":");
 	caller_process(sb, v, ctx);

@@ -30,10 +30,12 @@ static const char *const descriptions[MPT_DET_NR] = {
 			    "(nodes NULL): memory-layout discovery",
     [MPT_DET_MIGRATION_FLOOD] = "one process asked to migrate pages at a very high rate: a "
 				"noisy neighbour or a denial of service",
-    [MPT_DET_CHANGED_DURING_CALL] = "pages[] or nodes[] (move_pages) or a node mask "
-				    "(migrate_pages) changed while the kernel was reading them: "
-				    "what the kernel acted on may differ from what was recorded at "
-				    "entry (a TOCTOU race against syscall tracers)",
+    [MPT_DET_CHANGED_DURING_CALL] =
+	"pages[] or nodes[] (move_pages) or a node mask "
+	"(migrate_pages, mbind, set_mempolicy) changed while the kernel "
+	"was reading them: "
+	"what the kernel acted on may differ from what was recorded at "
+	"entry (a TOCTOU race against syscall tracers)",
     [MPT_DET_MIGRATE_OTHER] = "a process asked to migrate all pages of another process between "
 			      "node sets (migrate_pages; needs CAP_SYS_NICE or the same "
 			      "credentials)",
@@ -180,13 +182,12 @@ static struct proc_state *state_of(struct mpt_detector *d, const struct mpt_task
 	return s;
 }
 
-/* The pid argument (argument 0 of every event) names a process other than the caller. */
+/* The target pid argument names a process other than the caller. */
 static bool targets_other(const struct mpt_view *v)
 {
-	int32_t pid = (int32_t)v->arg[0].value;
-	const struct mpt_task *t = &v->hdr->task;
+	int32_t pid;
 
-	return pid != 0 && (uint32_t)pid != t->ns_tgid && (uint32_t)pid != t->ns_tid;
+	return mpt_view_other_pid(v, &pid);
 }
 
 /* The rules that read move_pages' own arguments. */
@@ -212,6 +213,30 @@ static uint32_t move_pages_hits(struct mpt_detector *d, const struct mpt_view *v
 	return hit;
 }
 
+/* The bit of the flag named @name in @ed's flag table; 0 when it has none. */
+static uint32_t flag_named(const struct mpt_event_desc *ed, const char *name)
+{
+	for (unsigned int i = 0; i < ed->nflags; i++)
+		if (!strcmp(ed->flags[i].name, name))
+			return ed->flags[i].value;
+	return 0;
+}
+
+/* The rules that read an event in the generic record, by its arguments' kinds. */
+static uint32_t call_hits(const struct mpt_view *v)
+{
+	const struct mpt_event_desc *ed = v->desc;
+	uint32_t move_all = flag_named(ed, "MPOL_MF_MOVE_ALL"), hit = 0;
+
+	for (unsigned int i = 0; i < ed->nargs; i++) {
+		if (ed->args[i].kind == MPT_ARG_FLAGS && (mpt_arg_bits(v, i) & move_all))
+			hit |= 1u << MPT_DET_MOVE_ALL;
+		if (v->arg[i].changed)
+			hit |= 1u << MPT_DET_CHANGED_DURING_CALL;
+	}
+	return hit;
+}
+
 uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
 {
 	const struct mpt_rec_hdr *h = v->hdr;
@@ -228,6 +253,8 @@ uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
 		hit |= move_pages_hits(d, v, s);
 	else if (v->mg && targets_other(v))
 		hit |= 1u << MPT_DET_MIGRATE_OTHER;
+	else if (v->call)
+		hit |= call_hits(v);
 	if (v->mg && v->mg->changed)
 		hit |= 1u << MPT_DET_CHANGED_DURING_CALL;
 	if (v->enrich && v->enrich->ctr_meta && v->enrich->ctr_meta->verify == MPT_CTR_ELSEWHERE)

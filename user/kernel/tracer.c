@@ -51,9 +51,12 @@ struct mpt_tracer {
 	struct mpt_kretprobe kret[MPT_EVENT_NR][KP_NR];
 	bool compat;
 	char compat_why[MPT_REASON_LEN];
-	bool kview;	 /* migrate:remove_migration_pte attached */
-	bool kview_pmd;	 /* ... and thp:remove_migration_pmd (transparent huge pages) */
-	char events[64]; /* "move_pages, migrate_pages": what is attached */
+	bool kview;	/* migrate:remove_migration_pte attached */
+	bool kview_pmd; /* ... and thp:remove_migration_pmd (transparent huge pages) */
+#define MPT_EVENT_NAME_LEN(ID, T, name, nr64, nr32) +sizeof(#name) + 2
+	/* "move_pages, migrate_pages": what is attached; room for every event's name */
+	char events[1 MPT_EVENTS(MPT_EVENT_NAME_LEN)];
+#undef MPT_EVENT_NAME_LEN
 	struct ring_buffer *rb;
 	/* the ring's consumer and producer positions, read-only: how much is queued now */
 	const unsigned long *ring_cons, *ring_prod;

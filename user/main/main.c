@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * mptrace: trace every move_pages(2) and migrate_pages(2) call on the host.
+ * mptrace: trace every page-migration and memory-policy call on the host.
  *
  * parse args -> check privileges -> open output -> run the attach plan
  * (open, configure, load, attach) -> announce -> poll until told to stop ->

@@ -278,13 +278,12 @@ static struct rp_proc *proc_of(struct mpt_report *r, const struct mpt_view *v, u
 static int target_of(struct mpt_report *r, const struct mpt_view *v, const struct rp_proc *p,
 		     uint32_t caller)
 {
-	int32_t pid = (int32_t)v->arg[0].value;
 	struct rp_target *t;
+	int32_t pid;
 	size_t h;
 	unsigned int i;
 
-	if (v->flood || pid <= 0 || (uint32_t)pid == p->ns_tgid ||
-	    (uint32_t)pid == v->hdr->task.ns_tid)
+	if (!mpt_view_other_pid(v, &pid))
 		return -1;
 	/* an index, not a scan of every target for every call */
 	h = proc_hash(p->host, (uint32_t)pid, p->pid_ns) & (RP_TARGET_SLOTS - 1);

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel side of every event in the generic record (struct
+ * mpt_call_event), expanded from its rows in events/ at compile time:
+ * straight-line code for each event, no loop over a type at run time. What
+ * it reads behind a pointer so far: node masks (MPT_ARG_NODEMASK), at the
+ * entry, where the kernel copies them, and again at the return.
+ *
+ * An event NAME in this record is one line in bpf/events/NAME.bpf.h:
+ * MPT_CALL_EVENT(NAME, ID).
+ */
+
+/* Every capture's entry bytes, and as many again for the copies the return keeps. */
+#define MPT_CALL_DATA_MAX (2 * MPT_CAPTURES_MAX * MPT_NODEMASK_BYTES_MAX)
+
+static __always_inline void call_fill(struct mpt_call_event *ev, const struct call_args *a,
+				      __u64 pid_tgid)
+{
+	fill_hdr(&ev->hdr, a, pid_tgid, sizeof(*ev));
+	for (int i = 0; i < 6; i++)
+		ev->arg[i] = a->arg[i];
+	ev->ncaps = 0;
+	__builtin_memset(ev->_pad, 0, sizeof(ev->_pad));
+	__builtin_memset(ev->cap, 0, sizeof(ev->cap));
+}
+
+/*
+ * Read the node mask behind argument @idx (@user) of @maxnode bits into
+ * capture @n, after the @off data bytes the captures before it took; the
+ * data bytes after it.
+ */
+static __always_inline __u64 call_mask(struct mpt_call_event *ev, __u32 n, __u64 off, __u8 idx,
+				       __u64 maxnode, __u64 user)
+{
+	struct mpt_capture *c = &ev->cap[n & (MPT_CAPTURES_MAX - 1)];
+	__u64 bytes = mask_bytes(ev->abi, maxnode);
+
+	off = clamp_const(off, (MPT_CAPTURES_MAX - 1) * MPT_NODEMASK_BYTES_MAX);
+	bytes = read_mask(ev->data + off, user, bytes, &c->state);
+	c->arg = idx;
+	c->bytes = bytes;
+	return off + bytes;
+}
+
+/* One row's capture: a node mask behind the argument, its length from another. */
+#define MPT_CALL_CAPTURE_ROW(idx, name, ctype, tags, kind, len, when, width, role)                 \
+	if (kind == MPT_ARG_NODEMASK && when != MPT_READ_NONE && n < MPT_CAPTURES_MAX) {           \
+		off = call_mask(ev, n, off, idx, a->arg[(len) < 0 ? 0 : (len)], a->arg[idx]);      \
+		n++;                                                                               \
+	}
+
+/* Bytes the entry's captures took (each at most a mask's). */
+static __always_inline __u64 call_entry_bytes(const struct mpt_call_event *ev)
+{
+	__u64 off = 0;
+
+	for (__u32 i = 0; i < MPT_CAPTURES_MAX; i++)
+		if (i < ev->ncaps)
+			off += clamp_const(ev->cap[i].bytes, MPT_NODEMASK_BYTES_MAX);
+	return off;
+}
+
+/* At the return: every mask the entry read, read again; the record's bytes. */
+static __always_inline __u64 call_exit(struct mpt_rec_hdr *h, bool entry_seen)
+{
+	struct mpt_call_event *ev = (struct mpt_call_event *)h;
+	__u64 in = call_entry_bytes(ev), off = in, src = 0;
+
+	if (!entry_seen)
+		return sizeof(*ev) + in;
+	for (__u32 i = 0; i < MPT_CAPTURES_MAX; i++) {
+		struct mpt_capture *c = &ev->cap[i];
+		__u64 bytes = clamp_const(c->bytes, MPT_NODEMASK_BYTES_MAX);
+
+		if (i >= ev->ncaps)
+			break;
+		src = clamp_const(src, (MPT_CAPTURES_MAX - 1) * MPT_NODEMASK_BYTES_MAX);
+		off = clamp_const(off, MPT_CALL_DATA_MAX - MPT_NODEMASK_BYTES_MAX);
+		/* c->arg is the entry's (at most 5); masked, so the verifier sees it stays in ev */
+		if (c->state == MPT_ARRAY_OK && bytes)
+			off += mask_reread(ev->data, &c->changed, &c->exit_fault, 1, src, off,
+					   bytes, ev->arg[c->arg & 7]);
+		src += bytes;
+	}
+	return sizeof(*ev) + off;
+}
+
+static __always_inline __u64 call_unreturned(struct mpt_rec_hdr *h, __u8 why)
+{
+	struct mpt_call_event *ev = (struct mpt_call_event *)h;
+
+	mpt_hdr_clear_return(h, why);
+	for (__u32 i = 0; i < MPT_CAPTURES_MAX; i++) {
+		ev->cap[i].changed = 0;
+		ev->cap[i].exit_fault = 0;
+	}
+	return sizeof(*ev) + call_entry_bytes(ev);
+}
+
+/* The four functions bpf/mptrace.bpf.c asks of an event (see there), from its rows. */
+#define MPT_CALL_EVENT(name, ID)                                                                   \
+	static __always_inline void name##_entry(struct mpt_rec_hdr *h, const struct call_args *a, \
+						 __u64 pid_tgid)                                   \
+	{                                                                                          \
+		struct mpt_call_event *ev = (struct mpt_call_event *)h;                            \
+		__u64 off = 0;                                                                     \
+		__u32 n = 0;                                                                       \
+                                                                                                   \
+		call_fill(ev, a, pid_tgid);                                                        \
+		MPT_##ID##_ARGS(MPT_CALL_CAPTURE_ROW) ev->ncaps = n;                               \
+	}                                                                                          \
+	static __always_inline __u64 name##_exit(struct mpt_rec_hdr *h, long ret, bool entry_seen) \
+	{                                                                                          \
+		return call_exit(h, entry_seen);                                                   \
+	}                                                                                          \
+	static __always_inline __u64 name##_unreturned(struct mpt_rec_hdr *h, __u8 why)            \
+	{                                                                                          \
+		return call_unreturned(h, why);                                                    \
+	}                                                                                          \
+	static __always_inline __u64 name##_reserve(void)                                          \
+	{                                                                                          \
+		return sizeof(struct mpt_call_event) + MPT_CALL_DATA_MAX;                          \
+	}
