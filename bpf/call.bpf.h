@@ -60,30 +60,39 @@ static __always_inline __u64 call_entry_bytes(const struct mpt_call_event *ev)
 	return off;
 }
 
-/* At the return: every mask the entry read, read again; the record's bytes. */
-static __always_inline __u64 call_exit(struct mpt_rec_hdr *h, bool entry_seen)
+/*
+ * At the return: capture @n (the mask at @user), read again into the record
+ * after @off data bytes and compared with the entry's copy at *@src; the
+ * data bytes after it (the new copy is kept only when it differs).
+ */
+static __always_inline __u64 call_reread(struct mpt_call_event *ev, __u32 n, __u64 user, __u64 *src,
+					 __u64 off)
 {
-	struct mpt_call_event *ev = (struct mpt_call_event *)h;
-	__u64 in = call_entry_bytes(ev), off = in, src = 0;
+	struct mpt_capture *c = &ev->cap[n & (MPT_CAPTURES_MAX - 1)];
+	__u64 bytes = clamp_const(c->bytes, MPT_NODEMASK_BYTES_MAX);
+	__u64 from = clamp_const(*src, (MPT_CAPTURES_MAX - 1) * MPT_NODEMASK_BYTES_MAX);
 
-	if (!entry_seen)
-		return sizeof(*ev) + in;
-	for (__u32 i = 0; i < MPT_CAPTURES_MAX; i++) {
-		struct mpt_capture *c = &ev->cap[i];
-		__u64 bytes = clamp_const(c->bytes, MPT_NODEMASK_BYTES_MAX);
-
-		if (i >= ev->ncaps)
-			break;
-		src = clamp_const(src, (MPT_CAPTURES_MAX - 1) * MPT_NODEMASK_BYTES_MAX);
-		off = clamp_const(off, MPT_CALL_DATA_MAX - MPT_NODEMASK_BYTES_MAX);
-		/* c->arg is the entry's (at most 5); masked, so the verifier sees it stays in ev */
-		if (c->state == MPT_ARRAY_OK && bytes)
-			off += mask_reread(ev->data, &c->changed, &c->exit_fault, 1, src, off,
-					   bytes, ev->arg[c->arg & 7]);
-		src += bytes;
+	off = clamp_const(off, MPT_CALL_DATA_MAX - MPT_NODEMASK_BYTES_MAX);
+	*src = from + bytes;
+	if (c->state != MPT_ARRAY_OK || !bytes)
+		return off;
+	if (bpf_probe_read_user(ev->data + off, bytes, (void *)user)) {
+		c->changed = 1;
+		c->exit_fault = 1;
+		return off;
 	}
-	return sizeof(*ev) + off;
+	if (!mask_differs(ev->data + from, ev->data + off, bytes))
+		return off;
+	c->changed = 1;
+	return off + bytes;
 }
+
+/* One row's re-read at the return: only the event's own masks, known at compile time. */
+#define MPT_CALL_REREAD_ROW(idx, name, ctype, tags, kind, len, when, width, role)                  \
+	if (kind == MPT_ARG_NODEMASK && when == MPT_READ_BOTH && n < MPT_CAPTURES_MAX) {           \
+		off = call_reread(ev, n, ev->arg[idx], &src, off);                                 \
+		n++;                                                                               \
+	}
 
 static __always_inline __u64 call_unreturned(struct mpt_rec_hdr *h, __u8 why)
 {
@@ -111,7 +120,13 @@ static __always_inline __u64 call_unreturned(struct mpt_rec_hdr *h, __u8 why)
 	}                                                                                          \
 	static __always_inline __u64 name##_exit(struct mpt_rec_hdr *h, long ret, bool entry_seen) \
 	{                                                                                          \
-		return call_exit(h, entry_seen);                                                   \
+		struct mpt_call_event *ev = (struct mpt_call_event *)h;                            \
+		__u64 in = call_entry_bytes(ev), off = in, src = 0;                                \
+		__u32 n = 0;                                                                       \
+                                                                                                   \
+		if (!entry_seen)                                                                   \
+			return sizeof(*ev) + in;                                                   \
+		MPT_##ID##_ARGS(MPT_CALL_REREAD_ROW) return sizeof(*ev) + off;                     \
 	}                                                                                          \
 	static __always_inline __u64 name##_unreturned(struct mpt_rec_hdr *h, __u8 why)            \
 	{                                                                                          \

@@ -211,7 +211,7 @@ static __always_inline void proc_exec_unreturned(__u32 tid)
 	if (!h)
 		return;
 	if (slot_busy(h))
-		emit_without_return(h, MPT_RET_MISSED);
+		emit_without_return(tid, MPT_RET_MISSED);
 	free_slot(tid);
 }
 

@@ -940,26 +940,6 @@ static __always_inline bool mask_differs(const __u8 *a, const __u8 *b, __u64 byt
 	return false;
 }
 
-/*
- * Read a mask again at the return into @data[@dst] and compare it with the
- * entry's copy at @data[@src]; @bit goes into *@changed when it differs or
- * cannot be read, and into *@fault too when it cannot. The bytes to keep:
- * the new contents when they differ, else 0.
- */
-static __always_inline __u64 mask_reread(__u8 *data, __u8 *changed, __u8 *fault, __u8 bit,
-					 __u64 src, __u64 dst, __u64 bytes, __u64 user)
-{
-	if (bpf_probe_read_user(data + dst, bytes, (void *)user)) {
-		*changed |= bit;
-		*fault |= bit;
-		return 0;
-	}
-	if (!mask_differs(data + src, data + dst, bytes))
-		return 0;
-	*changed |= bit;
-	return bytes;
-}
-
 static __always_inline void count_lost(__u32 tgid)
 {
 	__u64 one = 1, *n = bpf_map_lookup_elem(&lost_by_tgid, &tgid);
@@ -1060,23 +1040,30 @@ static __always_inline __u64 unreturned_bytes(struct mpt_rec_hdr *h, __u16 type,
 	return 0;
 }
 
-/*
- * A slot whose return was never seen (a kretprobe out of instances, an fexit
- * skipped while a BPF trampoline was replaced): report the call from what
- * its entry captured, marked as such, rather than lose it.
- */
-static __always_inline void emit_without_return(struct mpt_rec_hdr *h, __u8 why)
-{
-	__u64 size = unreturned_bytes(h, h->type, why);
-
-	if (size)
-		emit(h, size);
-}
-
 /* Does @h hold a call's entry (not idle, summed or just returned)? */
 static __always_inline bool slot_busy(const struct mpt_rec_hdr *h)
 {
 	return h->size > MPT_SLOT_RETURNED;
+}
+
+/*
+ * A slot whose return was never seen (a kretprobe out of instances, an fexit
+ * skipped while a BPF trampoline was replaced): report thread @tid's call
+ * from what its entry captured, marked as such, rather than lose it. Global:
+ * the verifier checks its dispatch over every event once per program, not
+ * again in every path of a hook that reaches it.
+ */
+__noinline int emit_without_return(__u32 tid, __u8 why)
+{
+	struct mpt_rec_hdr *h = bpf_map_lookup_elem(&inflight, &tid);
+	__u64 size;
+
+	if (!h || !slot_busy(h))
+		return 0;
+	size = unreturned_bytes(h, h->type, why);
+	if (size)
+		emit(h, size);
+	return 0;
 }
 
 /* Only the owning thread calls this: nobody else can be writing into the slot. */
@@ -1222,7 +1209,7 @@ static __always_inline void flood_sum(const struct call_args *a, __u64 pid_tgid,
 		return;
 	}
 	if (slot_busy(h))
-		emit_without_return(h, MPT_RET_MISSED);
+		emit_without_return(tid, MPT_RET_MISSED);
 	h->size = MPT_SLOT_SUMMED;
 	h->type = a->type;
 	h->ret = key.epoch;
@@ -1270,7 +1257,7 @@ static __always_inline int on_enter(const struct call_args *a)
 		return 0;
 	}
 	if (slot_busy(h))
-		emit_without_return(h, MPT_RET_MISSED);
+		emit_without_return(tid, MPT_RET_MISSED);
 	fill_entry(h, a, pid_tgid);
 	return 0;
 }
@@ -1302,9 +1289,9 @@ static __always_inline bool refused_by_seccomp(long ret)
  * A call of event @type whose entry was never seen, at its return (@ret):
  * its arguments from the caller's registers (the kernel keeps them until
  * the return), its arrays read now, then what the return adds, as for any
- * call; @origin says which. Global: verified once, not in every hook.
+ * call; @origin says which.
  */
-__noinline int report_at_return(__u16 type, long ret, __u8 origin)
+static __always_inline int report_from_return(__u16 type, long ret, __u8 origin)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -1364,6 +1351,29 @@ __noinline int report_at_return(__u16 type, long ret, __u8 origin)
 	return 0;
 }
 
+/*
+ * report_from_return() for each event: global, so each is verified once in a
+ * program that uses it, not in every hook, and holds only its own event's
+ * code (a hook of one syscall verifies one of them).
+ */
+#define MPT_AT_RETURN_FN(ID, T, name, nr64, nr32)                                                  \
+	__noinline int report_at_return_##name(long ret, __u8 origin)                              \
+	{                                                                                          \
+		return report_from_return(T, ret, origin);                                         \
+	}
+MPT_EVENTS(MPT_AT_RETURN_FN)
+#undef MPT_AT_RETURN_FN
+
+static __always_inline int report_at_return(__u16 type, long ret, __u8 origin)
+{
+#define MPT_AT_RETURN_ROW(ID, T, name, nr64, nr32)                                                 \
+	if (type == T)                                                                             \
+		return report_at_return_##name(ret, origin);
+	MPT_EVENTS(MPT_AT_RETURN_ROW)
+#undef MPT_AT_RETURN_ROW
+	return 0;
+}
+
 /* The return of a call of event @type (a constant in each wrapper). */
 static __always_inline int on_exit(long ret, __u16 type)
 {
@@ -1381,7 +1391,7 @@ static __always_inline int on_exit(long ret, __u16 type)
 	}
 	if (h && slot_busy(h) && h->type != type) {
 		/* another syscall's entry whose return was missed, and this call's entry too */
-		emit_without_return(h, MPT_RET_MISSED);
+		emit_without_return(tid, MPT_RET_MISSED);
 		h->size = 0;
 	}
 	if (!h || !slot_busy(h)) {
@@ -1423,7 +1433,7 @@ int thread_exit(struct bpf_raw_tracepoint_args *ctx)
 
 	if (h) {
 		if (slot_busy(h))
-			emit_without_return(h, MPT_RET_MISSED);
+			emit_without_return(tid, MPT_RET_MISSED);
 		free_slot(tid);
 	}
 	bpf_map_delete_elem(&untracked, &tid);

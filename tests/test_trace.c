@@ -1847,6 +1847,67 @@ static void test_migrate_mask_rewritten_during_call(void **state)
 	uffd_region_free(&r);
 	free(zero);
 }
+/* set_mempolicy(MPOL_BIND, @arg's mask, 1089) from a thread of its own: its policy alone. */
+static void *thread_set_mempolicy(void *arg)
+{
+	struct mg_call *c = arg;
+
+	c->ret = syscall(SYS_set_mempolicy, 2, c->old_nodes, c->maxnode) ? -errno : 0;
+	return NULL;
+}
+
+/*
+ * The generic record's re-read, as migrate_pages' above: set_mempolicy's
+ * mask has its tail on a missing userfaultfd page, its head rewritten from
+ * node 0 to node 1 while the kernel waits. The record keeps the entry's
+ * copy and the return's, and MPT-6 is raised.
+ */
+static void test_mempolicy_mask_rewritten_during_call(void **state)
+{
+	struct mg_call c = {.maxnode = 1089};
+	const struct mpt_call_event *ev;
+	unsigned long *mask;
+	struct mpt_detect_cfg cfg;
+	struct mpt_detector *d;
+	struct uffd_region r;
+	struct mpt_view v;
+	const char *why;
+	char *zero = calloc(1, page_size);
+	pthread_t th;
+
+	(void)state;
+	uffd_region(&r, 2, 1);
+	mask = (unsigned long *)(r.base + page_size - 128);
+	mask[0] = 1;
+	c.old_nodes = mask;
+	assert_int_equal(pthread_create(&th, NULL, thread_set_mempolicy, &c), 0);
+	uffd_wait_fault(&r);
+	mask[0] = 2;
+	uffd_supply(&r, 1, zero);
+	pthread_join(th, NULL);
+	/* node 1 exists in the guests, not on a one-node host: EINVAL there */
+	assert_true(c.ret == 0 || c.ret == -EINVAL);
+	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
+	ev = (const struct mpt_call_event *)events.ev[0];
+	assert_int_equal(mpt_event_parse(ev, ev->size, &v, &why), 0);
+	assert_int_equal(ev->type, MPT_REC_SET_MEMPOLICY);
+	assert_int_equal(ev->cap[0].state, MPT_ARRAY_OK);
+	assert_int_equal(ev->cap[0].bytes, 128);
+	assert_int_equal(ev->data[0], 1); /* what the entry saw */
+	assert_int_equal(ev->cap[0].changed, 1);
+	assert_int_equal(ev->cap[0].exit_fault, 0);
+	assert_true(v.arg[1].changed);
+	assert_int_equal(v.arg[1].exit_data[0], 2); /* what the return found */
+	assert_int_equal(ev->size, sizeof(*ev) + 2 * 128);
+	mpt_detect_cfg_default(&cfg);
+	cfg.enabled = true;
+	d = mpt_detector_new(&cfg);
+	assert_true(mpt_detect(d, &v) & (1u << MPT_DET_CHANGED_DURING_CALL));
+	mpt_detector_free(d);
+	uffd_region_free(&r);
+	free(zero);
+}
+
 static void test_migrate_pages_masks(void **state)
 {
 	static unsigned long big[32];
@@ -2105,6 +2166,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_migrate_pages_self, test_setup),
 	    cmocka_unit_test_setup(test_migrate_pages_masks, test_setup),
 	    cmocka_unit_test_setup(test_migrate_mask_rewritten_during_call, test_setup),
+	    cmocka_unit_test_setup(test_mempolicy_mask_rewritten_during_call, test_setup),
 	    cmocka_unit_test_setup(test_migrate_pages_other_process, test_setup),
 	    cmocka_unit_test_setup(test_event_selection, test_setup),
 	    cmocka_unit_test_setup(test_refused_by_seccomp, test_setup),

@@ -33,6 +33,25 @@ static __always_inline __u64 migrate_pages_size(const struct mpt_migrate_event *
 	       clamp_const(ev->new_bytes, MPT_NODEMASK_BYTES_MAX);
 }
 
+/*
+ * Read a mask again at the return into data[@dst] and compare it with the
+ * entry's copy at data[@src]: the bytes to keep (the new contents when they
+ * differ, else 0).
+ */
+static __always_inline __u64 mask_reread(struct mpt_migrate_event *ev, __u8 bit, __u64 src,
+					 __u64 dst, __u64 bytes, __u64 user)
+{
+	if (bpf_probe_read_user(ev->data + dst, bytes, (void *)user)) {
+		ev->changed |= bit;
+		ev->exit_fault |= bit;
+		return 0;
+	}
+	if (!mask_differs(ev->data + src, ev->data + dst, bytes))
+		return 0;
+	ev->changed |= bit;
+	return bytes;
+}
+
 /* At the return: both masks read again, when the entry read them (@entry_seen). */
 static __always_inline __u64 migrate_pages_exit(struct mpt_rec_hdr *h, long ret, bool entry_seen)
 {
@@ -44,12 +63,10 @@ static __always_inline __u64 migrate_pages_exit(struct mpt_rec_hdr *h, long ret,
 	if (!entry_seen)
 		return sizeof(*ev) + off;
 	if (ev->old_state == MPT_ARRAY_OK && old)
-		off += mask_reread(ev->data, &ev->changed, &ev->exit_fault, MPT_CHANGED_OLD, 0, off,
-				   old, ev->old_nodes);
+		off += mask_reread(ev, MPT_CHANGED_OLD, 0, off, old, ev->old_nodes);
 	off = clamp_const(off, 3 * MPT_NODEMASK_BYTES_MAX);
 	if (ev->new_state == MPT_ARRAY_OK && new)
-		off += mask_reread(ev->data, &ev->changed, &ev->exit_fault, MPT_CHANGED_NEW, old,
-				   off, new, ev->new_nodes);
+		off += mask_reread(ev, MPT_CHANGED_NEW, old, off, new, ev->new_nodes);
 	return sizeof(*ev) + off;
 }
 
