@@ -716,6 +716,33 @@ static void table_container(struct strbuf *sb, const struct mpt_enrich *en)
 	sb_putc(sb, ' ');
 }
 
+/* Argument @i as strace shows it: by its kind in the event's rows. */
+static void table_arg(struct strbuf *sb, const struct mpt_view *v, unsigned int i)
+{
+	const struct mpt_arg_view *a = &v->arg[i];
+
+	switch (v->desc->args[i].kind) {
+	case MPT_ARG_INT:
+		sb_s64(sb, (int64_t)a->value);
+		break;
+	case MPT_ARG_ULONG:
+		sb_u64(sb, a->value);
+		break;
+	case MPT_ARG_FLAGS:
+		mpt_flags_str(sb, v->desc, mpt_arg_bits(v, i));
+		break;
+	case MPT_ARG_MODE:
+		mpt_mode_str(sb, (int32_t)a->value);
+		break;
+	case MPT_ARG_ADDR:
+		sb_hex(sb, a->value);
+		break;
+	default:
+		table_array(sb, v, v->desc->args[i].kind, a);
+		break;
+	}
+}
+
 void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_rec_hdr *h = v->hdr;
@@ -748,30 +775,9 @@ void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct 
 	sb_puts(sb, d->name);
 	sb_putc(sb, '(');
 	for (unsigned int i = 0; i < d->nargs; i++) {
-		const struct mpt_arg_view *a = &v->arg[i];
-
 		if (i)
 			sb_puts(sb, ", ");
-		switch (d->args[i].kind) {
-		case MPT_ARG_INT:
-			sb_s64(sb, (int64_t)a->value);
-			break;
-		case MPT_ARG_ULONG:
-			sb_u64(sb, a->value);
-			break;
-		case MPT_ARG_FLAGS:
-			mpt_flags_str(sb, d, mpt_arg_bits(v, i));
-			break;
-		case MPT_ARG_MODE:
-			mpt_mode_str(sb, (int32_t)a->value);
-			break;
-		case MPT_ARG_ADDR:
-			sb_hex(sb, a->value);
-			break;
-		default:
-			table_array(sb, v, d->args[i].kind, a);
-			break;
-		}
+		table_arg(sb, v, i);
 	}
 	sb_puts(sb, ") = ");
 	if (h->ret_state != MPT_RET_SEEN) {
