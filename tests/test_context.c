@@ -227,6 +227,9 @@ static struct mpt_tracer *start(const struct mpt_filter *f, struct tu_events *si
 	o.attach = attach_mode;
 	if (f)
 		o.filter = *f;
+	/* the children call move_pages alone: the other events' hooks would only slow each start */
+	if (!o.filter.events && mpt_filter_add_events(&o.filter, "move_pages", err, sizeof(err)))
+		fail_msg("%s", err);
 	if (mpt_filter_resolve(&o.filter, err, sizeof(err), NULL))
 		fail_msg("resolving the filter: %s", err);
 	o.on_event = tu_collect;

@@ -92,6 +92,13 @@ static void default_expect(const struct tu_call *c, struct expect *x)
 		x->status_state = c->ret < 0 ? MPT_ARRAY_PARTIAL : MPT_ARRAY_OK;
 }
 
+/*
+ * The events a tracer of one test traces: the group tracer takes every one;
+ * the others, which check move_pages and migrate_pages, load only theirs
+ * (under TCG every event's hooks cost seconds of verifying per start).
+ */
+static bool every_event;
+
 static struct mpt_tracer *start_tracer_cap(uint32_t targ_tgid, bool trace_self,
 					   uint32_t max_inflight, uint32_t cap,
 					   struct tu_events *sink)
@@ -99,8 +106,12 @@ static struct mpt_tracer *start_tracer_cap(uint32_t targ_tgid, bool trace_self,
 	struct mpt_tracer_opts o;
 	struct mpt_attach_report rep;
 	struct mpt_tracer *t = NULL;
+	char err[256];
 
 	mpt_tracer_opts_default(&o);
+	if (!every_event &&
+	    mpt_filter_add_events(&o.filter, "move_pages,migrate_pages", err, sizeof(err)))
+		fail_msg("%s", err);
 	o.attach = attach_mode;
 	o.array_cap = cap;
 	if (targ_tgid) {
@@ -132,7 +143,9 @@ static int group_setup(void **state)
 {
 	(void)state;
 	page_size = sysconf(_SC_PAGESIZE);
+	every_event = true;
 	tracer = start_tracer(getpid(), true, 0, &events);
+	every_event = false;
 	if (!tracer)
 		return -1;
 	printf("# attach mode: %s\n", mpt_attach_name(mpt_tracer_mode(tracer)));

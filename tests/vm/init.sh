@@ -105,7 +105,7 @@ cli_check() {
 account_check() {
 	mode=$1
 	rm -f /tmp/err
-	mptrace --attach "$mode" --comm mp_bench --fair-rate 0 -o /dev/null 2>/tmp/err &
+	mptrace --attach "$mode" --comm mp_bench --event move_pages --fair-rate 0 -o /dev/null 2>/tmp/err &
 	pid=$!
 	wait_ready "$mode" || return 1
 	calls=$(mp_bench mp 1 20000 1000000000 4 | sed -n 's/^calls \([0-9]*\) .*/\1/p')
