@@ -3,6 +3,7 @@
 #include "kernel/tracer.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -811,6 +812,34 @@ static void map_positions(struct mpt_tracer *t)
 	t->ring_prod = p;
 }
 
+/*
+ * Without --event, the events of the syscalls this kernel has (its BTF
+ * names the syscall's function): set_mempolicy_home_node came in Linux
+ * 5.17, and an older kernel still traces the rest. An event --event names
+ * is always tried, and the start fails if it cannot be attached.
+ */
+static void drop_absent_events(struct mpt_tracer *t)
+{
+	const struct mpt_event_desc *d;
+	struct btf *btf;
+	char fn[64];
+
+	if (t->opts.filter.events)
+		return;
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return;
+	for (unsigned int i = 0; (d = mpt_event_desc_at(i)); i++) {
+		mpt_syscall_fn(d->name, false, fn, sizeof(fn));
+		if (btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC) >= 0)
+			t->opts.filter.events |= MPT_EVENT_BIT(d->type);
+		else
+			mpt_info("%s not traced: this kernel has no such syscall (no %s)", d->name,
+				 fn);
+	}
+	btf__free(btf);
+}
+
 int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 		     struct mpt_attach_report *rep)
 {
@@ -826,6 +855,7 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 	if (!t)
 		return -ENOMEM;
 	t->opts = *o;
+	drop_absent_events(t);
 	mpt_log_setup_libbpf();
 	mpt_kretprobe_remove_stale();
 
