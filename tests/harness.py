@@ -74,9 +74,11 @@ class Env:
         self.procs = []
 
     def start(self, args, **kw):
-        """mptrace --comm WORKER @args, once it says it traces (early stderr kept)."""
+        """mptrace --comm WORKER @args, once it says it traces (early stderr kept). The
+        worker calls move_pages alone: the other events' hooks would only slow each start."""
         kw.setdefault("stderr", subprocess.PIPE)
-        t = subprocess.Popen([self.mptrace, "--comm", self.comm] + args, **kw)
+        t = subprocess.Popen([self.mptrace, "--comm", self.comm, "--event", "move_pages"] + args,
+                             **kw)
         self.procs.append(t)
         t.early_err = wait_ready(t)
         return t
