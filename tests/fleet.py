@@ -468,14 +468,25 @@ def stream_full():
         if "error" in r:
             fail("creating the stream: %s" % r)
         p = ship(c, files, wait=False)
-        time.sleep(4)
+        # the limit is raised once ship has met it (a busy cluster may take seconds to
+        # answer ship's first request), not after a fixed wait
+        early, deadline = "", time.time() + 120
+        while "publishing to NATS failed" not in early and time.time() < deadline:
+            line = p.stderr.readline()
+            if not line:
+                fail("ship ended on a full stream: %s" % early)
+            early += line
+        if "publishing to NATS failed" not in early:
+            fail("ship never said the stream refused it:\n%s" % early)
+        time.sleep(1)  # still waiting, and saying nothing more
         if p.poll() is not None:
-            fail("ship ended on a full stream: %s" % p.communicate()[1])
+            fail("ship ended on a full stream: %s" % (early + p.communicate()[1]))
         cfg["max_bytes"] = -1
         r = js_request(c.port(0), "$JS.API.STREAM.UPDATE.MPTRACE", json.dumps(cfg).encode())
         if "error" in r:
             fail("raising the limit: %s" % r)
         out, err = p.communicate(timeout=120)
+        err = early + err
         if p.returncode != 0 or err.count("publishing to NATS failed") != 1:
             fail("ship on a full stream: %d, not one message per outage:\n%s" %
                  (p.returncode, err))
