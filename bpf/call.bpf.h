@@ -10,9 +10,6 @@
  * MPT_CALL_EVENT(NAME, ID).
  */
 
-/* Every capture's entry bytes, and as many again for the copies the return keeps. */
-#define MPT_CALL_DATA_MAX (2 * MPT_CAPTURES_MAX * MPT_NODEMASK_BYTES_MAX)
-
 static __always_inline void call_fill(struct mpt_call_event *ev, const struct call_args *a,
 				      __u64 pid_tgid)
 {

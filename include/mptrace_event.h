@@ -363,6 +363,8 @@ struct mpt_migrate_event {
  * those that changed (and could be read again), in the same order.
  */
 #define MPT_CAPTURES_MAX 2
+/* Data bytes of a generic record: every capture at the entry, and each again at the return. */
+#define MPT_CALL_DATA_MAX (2 * MPT_CAPTURES_MAX * MPT_NODEMASK_BYTES_MAX)
 struct mpt_capture {
 	__u8 arg;	 /* the argument it was read behind */
 	__u8 state;	 /* enum mpt_array_state */

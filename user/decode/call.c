@@ -46,7 +46,7 @@ size_t mpt_call_clear_return(struct mpt_rec_hdr *h, uint8_t ret_state)
 size_t mpt_call_record_max(uint32_t cap)
 {
 	(void)cap;
-	return sizeof(struct mpt_call_event) + 2 * MPT_CAPTURES_MAX * MPT_NODEMASK_BYTES_MAX;
+	return sizeof(struct mpt_call_event) + MPT_CALL_DATA_MAX;
 }
 
 /* The bytes of capture @c's copy made at the return: kept when it changed and was readable. */
