@@ -602,40 +602,13 @@ static int ring_short(const char *const *names, const struct mpt_cap_meta *const
 	return MPT_CAP_ESET;
 }
 
-int mpt_cap_check_set(const char *const *names, const struct mpt_cap_meta *const *meta,
-		      const char *const *head, int n, void (*say)(const char *msg))
+/* Each file of a set (in @order) names its predecessor, which is there and ends as it says. */
+static int check_links(const char *const *names, const struct mpt_cap_meta *const *meta,
+		       const char *const *head, const int *order, int n,
+		       void (*say)(const char *msg))
 {
 	int status = MPT_CAP_OK;
-	int *order = calloc(n ? n : 1, sizeof(*order));
 
-	if (!order) {
-		say("out of memory");
-		return MPT_CAP_EIO;
-	}
-	for (int i = 0; i < n; i++)
-		order[i] = i;
-	/* by set, then by fileSeq: insertion sort, sets are small */
-	for (int i = 1; i < n; i++) {
-		for (int j = i; j > 0; j--) {
-			const struct mpt_cap_meta *a = meta[order[j - 1]], *b = meta[order[j]];
-			int c = strcmp(a->set_id, b->set_id);
-
-			if (c < 0 || (!c && a->file_seq <= b->file_seq))
-				break;
-			int t = order[j];
-			order[j] = order[j - 1];
-			order[j - 1] = t;
-		}
-	}
-	status = mixed_sets(names, meta, n, say);
-	/* a single file is checked as itself: which files should be beside it is not asked */
-	for (int k = 0, from = 0; n > 1 && k < n; k++) {
-		if (k + 1 < n && !strcmp(meta[order[k]]->set_id, meta[order[k + 1]]->set_id))
-			continue;
-		if (ring_short(names, meta, order, from, k, say))
-			status = MPT_CAP_ESET;
-		from = k + 1;
-	}
 	for (int k = 0; k < n; k++) {
 		const struct mpt_cap_meta *m = meta[order[k]];
 		const char *name = names[order[k]];
@@ -683,6 +656,45 @@ int mpt_cap_check_set(const char *const *names, const struct mpt_cap_meta *const
 			status = MPT_CAP_ESET;
 		}
 	}
+	return status;
+}
+
+int mpt_cap_check_set(const char *const *names, const struct mpt_cap_meta *const *meta,
+		      const char *const *head, int n, void (*say)(const char *msg))
+{
+	int status = MPT_CAP_OK;
+	int *order = calloc(n ? n : 1, sizeof(*order));
+
+	if (!order) {
+		say("out of memory");
+		return MPT_CAP_EIO;
+	}
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	/* by set, then by fileSeq: insertion sort, sets are small */
+	for (int i = 1; i < n; i++) {
+		for (int j = i; j > 0; j--) {
+			const struct mpt_cap_meta *a = meta[order[j - 1]], *b = meta[order[j]];
+			int c = strcmp(a->set_id, b->set_id);
+
+			if (c < 0 || (!c && a->file_seq <= b->file_seq))
+				break;
+			int t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	}
+	status = mixed_sets(names, meta, n, say);
+	/* a single file is checked as itself: which files should be beside it is not asked */
+	for (int k = 0, from = 0; n > 1 && k < n; k++) {
+		if (k + 1 < n && !strcmp(meta[order[k]]->set_id, meta[order[k + 1]]->set_id))
+			continue;
+		if (ring_short(names, meta, order, from, k, say))
+			status = MPT_CAP_ESET;
+		from = k + 1;
+	}
+	if (check_links(names, meta, head, order, n, say))
+		status = MPT_CAP_ESET;
 	free(order);
 	return status;
 }

@@ -311,6 +311,25 @@ static void put_end(struct mpt_cap_writer *w, unsigned char end[32])
  * that can be written again says what was lost. A failed sync loses
  * nothing: the bytes are in.
  */
+/* A block the disk refused: the file cut back to its last whole block, the failure said once. */
+static void block_failed(struct mpt_cap_writer *w, int err, uint64_t now)
+{
+	if (ftruncate(w->fd, (off_t)w->file_bytes) ||
+	    lseek(w->fd, (off_t)w->file_bytes, SEEK_SET) < 0)
+		wsay(w, "cannot cut capture file %u back to its last whole block: %s", w->seq,
+		     strerror(errno));
+	lose_block(w, 0);
+	if (w->failing != -err)
+		wsay(w,
+		     "writing the capture failed: %s; tracing goes on, counting the events "
+		     "it cannot hold",
+		     strerror(-err));
+	if (!w->failing)
+		w->carry[MPT_CAP_DROP_CAPTURE].first_ns = now;
+	w->failing = -err;
+	block_done(w);
+}
+
 static int flush_block(struct mpt_cap_writer *w, bool end)
 {
 	unsigned char end_rec[32];
@@ -352,20 +371,7 @@ static int flush_block(struct mpt_cap_writer *w, bool end)
 		/* the carried records are still carried; the block's own are lost */
 		w->drops -= carried_drops;
 		w->dropped -= carried_dropped;
-		if (ftruncate(w->fd, (off_t)w->file_bytes) ||
-		    lseek(w->fd, (off_t)w->file_bytes, SEEK_SET) < 0)
-			wsay(w, "cannot cut capture file %u back to its last whole block: %s",
-			     w->seq, strerror(errno));
-		lose_block(w, 0);
-		if (w->failing != -err)
-			wsay(w,
-			     "writing the capture failed: %s; tracing goes on, counting the events "
-			     "it cannot hold",
-			     strerror(-err));
-		if (!w->failing)
-			w->carry[MPT_CAP_DROP_CAPTURE].first_ns = now;
-		w->failing = -err;
-		block_done(w);
+		block_failed(w, err, now);
 		return err;
 	}
 	w->clock_carried = false;

@@ -40,10 +40,51 @@ static int parse_number(const char *arg, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* A numeric filter's value: a pid, a uid (or user name), a namespace inode. 0, or -EINVAL said. */
+static int parse_id(enum mpt_filter_kind kind, const char *arg, uint64_t *v, char *err, size_t len)
+{
+	const char *name = mpt_filter_kind_name(kind);
+
+	switch (kind) {
+	case MPT_FILTER_PID:
+	case MPT_FILTER_TID:
+	case MPT_FILTER_ANCESTOR:
+		if (parse_number(arg, 4194304, v) || *v == 0) {
+			snprintf(err, len, "invalid --%s '%s': expected a number from 1 to 4194304",
+				 name, arg);
+			return -EINVAL;
+		}
+		return 0;
+	case MPT_FILTER_UID:
+		if (parse_number(arg, UINT32_MAX - 1, v)) {
+			struct passwd *pw = getpwnam(arg);
+
+			if (!pw) {
+				snprintf(err, len, "invalid --uid '%s': no such user", arg);
+				return -EINVAL;
+			}
+			*v = pw->pw_uid;
+		}
+		return 0;
+	case MPT_FILTER_MNTNS:
+	case MPT_FILTER_PIDNS:
+		if (parse_number(arg, UINT32_MAX, v) || *v == 0) {
+			snprintf(err, len,
+				 "invalid --%s '%s': expected a namespace inode number (ls -l "
+				 "/proc/PID/ns)",
+				 name, arg);
+			return -EINVAL;
+		}
+		return 0;
+	default:
+		snprintf(err, len, "unknown filter kind %d", kind);
+		return -EINVAL;
+	}
+}
+
 int mpt_filter_add(struct mpt_filter *f, enum mpt_filter_kind kind, const char *arg, char *err,
 		   size_t len)
 {
-	const char *name = mpt_filter_kind_name(kind);
 	uint64_t v = 0;
 	uint32_t *n;
 
@@ -52,44 +93,13 @@ int mpt_filter_add(struct mpt_filter *f, enum mpt_filter_kind kind, const char *
 		return -EINVAL;
 	}
 	n = &f->n[kind];
-
 	if (*n >= MPT_FILTER_VALUES_MAX ||
 	    (kind == MPT_FILTER_CGROUP && f->n_cgroup_arg >= MPT_FILTER_VALUES_MAX)) {
-		snprintf(err, len, "too many --%s values (at most %d)", name,
+		snprintf(err, len, "too many --%s values (at most %d)", mpt_filter_kind_name(kind),
 			 MPT_FILTER_VALUES_MAX);
 		return -E2BIG;
 	}
 	switch (kind) {
-	case MPT_FILTER_PID:
-	case MPT_FILTER_TID:
-	case MPT_FILTER_ANCESTOR:
-		if (parse_number(arg, 4194304, &v) || v == 0) {
-			snprintf(err, len, "invalid --%s '%s': expected a number from 1 to 4194304",
-				 name, arg);
-			return -EINVAL;
-		}
-		break;
-	case MPT_FILTER_UID:
-		if (parse_number(arg, UINT32_MAX - 1, &v)) {
-			struct passwd *pw = getpwnam(arg);
-
-			if (!pw) {
-				snprintf(err, len, "invalid --uid '%s': no such user", arg);
-				return -EINVAL;
-			}
-			v = pw->pw_uid;
-		}
-		break;
-	case MPT_FILTER_MNTNS:
-	case MPT_FILTER_PIDNS:
-		if (parse_number(arg, UINT32_MAX, &v) || v == 0) {
-			snprintf(err, len,
-				 "invalid --%s '%s': expected a namespace inode number (ls -l "
-				 "/proc/PID/ns)",
-				 name, arg);
-			return -EINVAL;
-		}
-		break;
 	case MPT_FILTER_COMM:
 		if (!*arg || strlen(arg) >= MPT_TASK_COMM_LEN) {
 			snprintf(err, len, "invalid --comm '%s': expected 1 to %d bytes", arg,
@@ -117,8 +127,8 @@ int mpt_filter_add(struct mpt_filter *f, enum mpt_filter_kind kind, const char *
 		f->exe_arg[f->n_exe_arg++] = arg;
 		return 0;
 	default:
-		snprintf(err, len, "unknown filter kind %d", kind);
-		return -EINVAL;
+		if (parse_id(kind, arg, &v, err, len))
+			return -EINVAL;
 	}
 	for (uint32_t i = 0; i < *n; i++)
 		if (kind == MPT_FILTER_COMM ? !strcmp(f->comm[i], arg) : f->val[kind][i] == v)

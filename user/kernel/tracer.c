@@ -246,26 +246,13 @@ static uint32_t own_pidns_if_not_hosts(void)
 	return ns == MPT_INIT_PIDNS_INO ? 0 : ns;
 }
 
-/* Open and configure the object so that only @mode's programs load (@compat: its 32-bit pair). */
-static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode mode, bool compat,
-			 struct mptrace_bpf **out, char *why, size_t len)
+/* The settings the programs read as constants: the verifier prunes what they turn off. */
+static void set_rodata(struct mptrace_bpf *skel, const struct mpt_tracer_opts *o,
+		       enum mpt_attach_mode mode)
 {
-	struct bpf_program *prog;
-	struct mode_progs p;
-	struct mptrace_bpf *skel;
-	uint32_t slot = mpt_slot_bytes(o->array_cap);
 	const struct mpt_event_desc *d;
-	char kview_why[MPT_REASON_LEN];
 	unsigned int i;
-	bool kview;
-	int err;
 
-	skel = mptrace_bpf__open();
-	if (!skel) {
-		err = -errno;
-		snprintf(why, len, "opening the BPF object failed: %s", errstr(err));
-		return err;
-	}
 	skel->rodata->array_cap = o->array_cap;
 	skel->rodata->self_tgid = mpt_self_tgid();
 	skel->rodata->self_pidns = own_pidns_if_not_hosts();
@@ -284,9 +271,20 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 		skel->rodata->fair_tolerance_ns =
 		    (uint64_t)o->fair_burst * (1000000000ull / o->fair_rate);
 	}
-
 	skel->rodata->traced_events = 0;
 	for_each_traced_event(o, i, d) skel->rodata->traced_events |= MPT_EVENT_BIT(d->type);
+}
+
+/* Only @mode's programs for the traced events load (@compat: their 32-bit pair too). */
+static void set_autoload(struct mptrace_bpf *skel, const struct mpt_tracer_opts *o,
+			 enum mpt_attach_mode mode, bool compat)
+{
+	const struct mpt_event_desc *d;
+	char kview_why[MPT_REASON_LEN];
+	struct bpf_program *prog;
+	struct mode_progs p;
+	unsigned int i;
+	bool kview;
 
 	/* the kernel's own view, where the kernel has its tracepoint (CO-RE needs its type) */
 	kview = (skel->rodata->traced_events & MPT_EVENT_BIT(MPT_REC_MOVE_PAGES)) &&
@@ -322,7 +320,24 @@ static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode m
 		bpf_program__set_attach_target(p.compat_enter, 0, fn);
 		bpf_program__set_attach_target(p.compat_exit, 0, fn);
 	}
+}
 
+/* Open and configure the object so that only @mode's programs load (@compat: its 32-bit pair). */
+static int open_for_mode(const struct mpt_tracer_opts *o, enum mpt_attach_mode mode, bool compat,
+			 struct mptrace_bpf **out, char *why, size_t len)
+{
+	uint32_t slot = mpt_slot_bytes(o->array_cap);
+	struct mptrace_bpf *skel;
+	int err;
+
+	skel = mptrace_bpf__open();
+	if (!skel) {
+		err = -errno;
+		snprintf(why, len, "opening the BPF object failed: %s", errstr(err));
+		return err;
+	}
+	set_rodata(skel, o, mode);
+	set_autoload(skel, o, mode, compat);
 	/* A slot holds the header plus array_cap entries of each array. */
 	err = bpf_map__set_value_size(skel->maps.inflight, slot);
 	err = err ?: bpf_map__set_value_size(skel->maps.slot_template, slot);

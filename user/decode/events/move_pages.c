@@ -72,32 +72,12 @@ static const unsigned char *lift_v3(const void *buf, struct mpt_view *v)
 	return o->data;
 }
 
-int mpt_move_pages_parse(const void *buf, size_t len, struct mpt_view *v, const char **why)
+/* The record's states, counts and length agree with each other. 0, or -EINVAL and @why. */
+static int check_arrays(const struct mpt_event *ev, size_t have, unsigned int ptr_bytes,
+			const char **why)
 {
-	const struct mpt_event *ev = buf;
-	const unsigned char *data = ev->data;
-	size_t want, have = len;
+	size_t want;
 
-	if (ev->version < MPT_EVENT_VERSION) {
-		if (len < sizeof(struct mpt_event_v3)) {
-			*why = "record shorter than the event header";
-			return -EINVAL;
-		}
-		data = lift_v3(buf, v);
-		v->raw_size = ((const struct mpt_event_v3 *)buf)->size;
-		ev = (const struct mpt_event *)v->lifted;
-		/* the lifted header is longer by the difference; the data is where it was */
-		have = len - sizeof(struct mpt_event_v3) + sizeof(*ev);
-		if (((const struct mpt_event_v3 *)buf)->size < sizeof(struct mpt_event_v3)) {
-			*why = "record length does not match its arrays";
-			return -EINVAL;
-		}
-	} else if (len < sizeof(*ev)) {
-		*why = "record shorter than the event header";
-		return -EINVAL;
-	}
-	if (mpt_check_hdr(&ev->hdr, why))
-		return -EINVAL;
 	if (ev->changed & ~(MPT_CHANGED_PAGES | MPT_CHANGED_NODES) || ev->kview >= MPT_KVIEW_NR) {
 		*why = "unknown ABI, return state or change bits";
 		return -EINVAL;
@@ -122,10 +102,9 @@ int mpt_move_pages_parse(const void *buf, size_t len, struct mpt_view *v, const 
 		*why = "array longer than count";
 		return -EINVAL;
 	}
-	v->ptr_bytes = mpt_abi_ptr_bytes(ev->abi);
 	want = sizeof(*ev) + mpt_move_pages_entry_bytes(&ev->hdr) + (size_t)ev->status_n * 4;
 	if ((ev->changed & MPT_CHANGED_PAGES) && ev->pages_exit_state == MPT_ARRAY_OK)
-		want += (size_t)ev->pages_n * v->ptr_bytes;
+		want += (size_t)ev->pages_n * ptr_bytes;
 	if ((ev->changed & MPT_CHANGED_NODES) && ev->nodes_exit_state == MPT_ARRAY_OK)
 		want += (size_t)ev->nodes_n * 4;
 	if (ev->kernel_other_n > MPT_ARRAY_CAP_MAX) {
@@ -137,6 +116,12 @@ int mpt_move_pages_parse(const void *buf, size_t len, struct mpt_view *v, const 
 		*why = "record length does not match its arrays";
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* Where each array lies behind the header, in the order the BPF side wrote them. */
+static void locate_arrays(struct mpt_view *v, const struct mpt_event *ev, const unsigned char *data)
+{
 	v->ev = ev;
 	v->hdr = &ev->hdr;
 	v->pages = data;
@@ -151,8 +136,11 @@ int mpt_move_pages_parse(const void *buf, size_t len, struct mpt_view *v, const 
 		v->pages_exit = NULL;
 	if (!((ev->changed & MPT_CHANGED_NODES) && ev->nodes_exit_state == MPT_ARRAY_OK))
 		v->nodes_exit = NULL;
+}
 
-	/* the arguments, as events/move_pages.h lists them */
+/* The arguments, as events/move_pages.h lists them, and what was read behind them. */
+static void set_args(struct mpt_view *v, const struct mpt_event *ev)
+{
 	v->arg[0].value = (uint64_t)(int64_t)ev->pid;
 	v->arg[1].value = ev->count;
 	v->arg[2].value = ev->pages;
@@ -175,5 +163,36 @@ int mpt_move_pages_parse(const void *buf, size_t len, struct mpt_view *v, const 
 	v->arg[2].kview = ev->kview;
 	v->arg[2].kernel_other_n = ev->kernel_other_n;
 	v->arg[2].kernel_other = v->kernel_other;
+}
+
+int mpt_move_pages_parse(const void *buf, size_t len, struct mpt_view *v, const char **why)
+{
+	const struct mpt_event *ev = buf;
+	const unsigned char *data = ev->data;
+	size_t have = len;
+
+	if (ev->version < MPT_EVENT_VERSION) {
+		if (len < sizeof(struct mpt_event_v3)) {
+			*why = "record shorter than the event header";
+			return -EINVAL;
+		}
+		data = lift_v3(buf, v);
+		v->raw_size = ((const struct mpt_event_v3 *)buf)->size;
+		ev = (const struct mpt_event *)v->lifted;
+		/* the lifted header is longer by the difference; the data is where it was */
+		have = len - sizeof(struct mpt_event_v3) + sizeof(*ev);
+		if (((const struct mpt_event_v3 *)buf)->size < sizeof(struct mpt_event_v3)) {
+			*why = "record length does not match its arrays";
+			return -EINVAL;
+		}
+	} else if (len < sizeof(*ev)) {
+		*why = "record shorter than the event header";
+		return -EINVAL;
+	}
+	v->ptr_bytes = mpt_abi_ptr_bytes(ev->abi);
+	if (mpt_check_hdr(&ev->hdr, why) || check_arrays(ev, have, v->ptr_bytes, why))
+		return -EINVAL;
+	locate_arrays(v, ev, data);
+	set_args(v, ev);
 	return 0;
 }
