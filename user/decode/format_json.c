@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The JSON line of an event: one object, every field named as docs/guide.md lists. */
+#include "decode/format.h"
+#include "decode/format_int.h"
+
+#include <string.h>
+#include <time.h>
+
+static size_t comm_len(const struct mpt_rec_hdr *h)
+{
+	return strnlen(h->task.comm, sizeof(h->task.comm));
+}
+
+/* One array's entries (@base: the entry's copy, or what the return found). */
+static void json_items(struct strbuf *sb, const struct mpt_view *v, enum mpt_arg_kind kind,
+		       const unsigned char *base, unsigned int n)
+{
+	sb_putc(sb, '[');
+	for (unsigned int i = 0; i < n; i++) {
+		if (i)
+			sb_putc(sb, ',');
+		if (kind == MPT_ARG_PTR_ARRAY) {
+			sb_putc(sb, '"');
+			sb_hex(sb, mpt_ptr_item(v, base, i));
+			sb_putc(sb, '"');
+		} else {
+			sb_s64(sb, mpt_s32_item(base, i));
+		}
+	}
+	sb_putc(sb, ']');
+}
+
+static void json_change(struct strbuf *sb, const struct mpt_view *v, enum mpt_arg_kind kind,
+			const struct mpt_arg_view *a)
+{
+	if (!a->reread)
+		return;
+	if (!a->changed) {
+		sb_puts(sb, ",\"changedDuringCall\":false");
+		return;
+	}
+	sb_puts(sb, ",\"changedDuringCall\":true,\"dataAtExit\":");
+	if (a->exit_state == MPT_ARRAY_OK && kind == MPT_ARG_NODEMASK) {
+		struct mpt_arg_view at_exit = *a;
+
+		at_exit.data = a->exit_data;
+		mpt_format_mask(sb, &at_exit, ",");
+		sb_putc(sb, ']');
+	} else if (a->exit_state == MPT_ARRAY_OK) {
+		json_items(sb, v, kind, a->exit_data, a->n);
+	} else {
+		const char *reason = mpt_array_state_reason(a->exit_state);
+
+		sb_puts(sb, "null,\"exitReadError\":");
+		sb_json_str(sb, reason, strlen(reason));
+	}
+}
+
+/* Whether the kernel's own view checked pages[], and if not, why (mptrace_event.h). */
+static void json_kview(struct strbuf *sb, uint8_t kview)
+{
+	const char *name = mpt_kview_name(kview);
+
+	sb_puts(sb, ",\"kernelView\":");
+	sb_json_str(sb, name, strlen(name));
+}
+
+static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum mpt_arg_kind kind,
+			    const struct mpt_arg_view *a)
+{
+	if (a->state != MPT_ARRAY_OK) {
+		const char *reason = mpt_array_state_reason(a->state);
+
+		/* no data key at all: null would read as an array that was empty */
+		sb_puts(sb, ",\"readError\":");
+		sb_json_str(sb, reason, strlen(reason));
+		return;
+	}
+	sb_puts(sb, ",\"data\":");
+	if (kind == MPT_ARG_NODEMASK) {
+		mpt_format_mask(sb, a, ",");
+		sb_putc(sb, ']');
+	} else {
+		json_items(sb, v, kind, a->data, a->n);
+	}
+	sb_puts(sb, ",\"truncated\":");
+	sb_puts(sb, a->truncated ? "true" : "false");
+	if (a->partial)
+		sb_puts(sb, ",\"writtenInPart\":true");
+	if (a->at_return)
+		sb_puts(sb, ",\"readAtReturn\":true");
+	json_change(sb, v, kind, a);
+	if (a->kernel_other_n) {
+		/* what the kernel migrated that the recorded array does not hold */
+		sb_puts(sb, ",\"migratedNotInArray\":[");
+		for (unsigned int i = 0; i < a->kernel_other_n; i++) {
+			sb_puts(sb, i ? ",\"" : "\"");
+			sb_hex(sb, mpt_u64_item(a->kernel_other, i));
+			sb_putc(sb, '"');
+		}
+		sb_putc(sb, ']');
+	}
+}
+
+static const struct mpt_enrich no_enrich = {"", "", "", "", "", NULL, NULL, NULL};
+
+static void json_bool(struct strbuf *sb, const char *key, bool v)
+{
+	sb_puts(sb, key);
+	sb_puts(sb, v ? "true" : "false");
+}
+
+/*
+ * An executable's path: one longer than mptrace keeps is its last components
+ * only, a shorter path that looks whole, so it is marked.
+ */
+static void json_exe(struct strbuf *sb, const char *exe, const struct mpt_proc_info *p,
+		     uint8_t flags, bool caller)
+{
+	static const struct {
+		uint8_t flag;
+		const char *key;
+	} marks[] = {
+	    {MPT_PROC_PATH_TRUNCATED, ",\"pathTruncated\":true"},
+	    {MPT_PROC_EXE_FILELESS, ",\"fileless\":true"},
+	    {MPT_PROC_EXE_DELETED, ",\"deleted\":true"},
+	    {MPT_PROC_EXE_ELSEWHERE, ",\"pathNamesOtherFile\":true"},
+	};
+
+	flags |= p ? p->flags : 0;
+	sb_puts(sb, ",\"executable\":{\"path\":");
+	sb_json_str(sb, exe, strlen(exe));
+	/* the marks are there only when true, so an ordinary line stays as it was */
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		if (flags & marks[i].flag)
+			sb_puts(sb, marks[i].key);
+	/* the identity a path cannot fake: the caller's, and an ancestor's whose path is in doubt
+	 */
+	if (p && p->exe_ino && (caller || (flags & MPT_PROC_EXE_DOUBTED))) {
+		sb_puts(sb, ",\"inode\":");
+		sb_u64(sb, p->exe_ino);
+		sb_printf(sb, ",\"device\":\"%u:%u\"", p->exe_dev >> 20, p->exe_dev & 0xfffff);
+	}
+	sb_putc(sb, '}');
+}
+
+void mpt_format_json_creds(struct strbuf *sb, const struct mpt_rec_hdr *h)
+{
+	static const char *const caps[8] = {
+#define MPT_CRED_CAP(id, bit, cap) [bit] = cap,
+	    MPT_CREDS(MPT_CRED_CAP)
+#undef MPT_CRED_CAP
+	};
+	const struct mpt_task *t = &h->task;
+	bool first = true;
+
+	if (!(t->cred & MPT_CRED_KNOWN))
+		return;
+	sb_puts(sb, ",\"credentials\":{\"effectiveUserId\":");
+	sb_u64(sb, t->euid);
+	sb_puts(sb, ",\"savedUserId\":");
+	sb_u64(sb, h->suid);
+	if (t->cred & MPT_CRED_FSUID_DIFFERS)
+		sb_puts(sb, ",\"fsUserIdDiffers\":true");
+	sb_puts(sb, ",\"capabilities\":[");
+	for (int b = 0; b < 8; b++) {
+		if (!caps[b] || !(t->cred & 1u << b))
+			continue;
+		sb_puts(sb, first ? "\"" : ",\"");
+		sb_puts(sb, caps[b]);
+		sb_putc(sb, '"');
+		first = false;
+	}
+	sb_putc(sb, ']');
+	/* held in a user namespace below the initial one: they stop at its edge */
+	if (t->cred & MPT_CRED_CHILD_USERNS)
+		sb_puts(sb, ",\"inChildUserNamespace\":true");
+	sb_putc(sb, '}');
+}
+
+/* Who the caller is and who started it: its command line, then its ancestors, parent first. */
+static void json_lineage(struct strbuf *sb, const struct mpt_lineage_view *l,
+			 const struct mpt_fmt_ctx *ctx)
+{
+	const struct mpt_proc_info *self = l ? l->self : NULL;
+
+	sb_puts(sb, ",\"commandLine\":[");
+	mpt_format_cmdline(sb, self, true);
+	sb_putc(sb, ']');
+	json_bool(sb,
+		  ",\"commandLineTruncated\":", self && (self->flags & MPT_PROC_ARGV_TRUNCATED));
+	sb_puts(sb, ",\"ancestors\":[");
+	for (unsigned int i = 0; self && i < l->n_anc; i++) {
+		const struct mpt_proc_info *a = l->anc[i];
+
+		sb_puts(sb, i ? ",{\"hostProcessId\":" : "{\"hostProcessId\":");
+		sb_u64(sb, a->tgid);
+		sb_puts(sb, ",\"processName\":");
+		sb_json_str(sb, a->comm, strnlen(a->comm, MPT_TASK_COMM_LEN));
+		json_exe(sb, a->exe, a, 0, false);
+		sb_puts(sb, ",\"startTime\":");
+		sb_u64(sb, a->start_ns + ctx->boot_to_wall_ns);
+		/* it created the one below with CLONE_PARENT: the kernel names another parent */
+		if ((i ? l->anc[i - 1] : self)->flags & MPT_PROC_CREATOR)
+			sb_puts(sb, ",\"createdWithCloneParent\":true");
+		sb_putc(sb, '}');
+	}
+	sb_putc(sb, ']');
+	json_bool(sb, ",\"ancestorsTruncated\":", self && l->anc_truncated);
+}
+
+static const struct mpt_enrich *enrich_of(const struct mpt_view *v)
+{
+	return v->enrich ? v->enrich : &no_enrich;
+}
+
+static void json_str_field(struct strbuf *sb, const char *name, const char *val)
+{
+	sb_puts(sb, ",\"");
+	sb_puts(sb, name);
+	sb_puts(sb, "\":");
+	val = val ? val : "";
+	sb_json_str(sb, val, strlen(val));
+}
+
+/* "key=value\n" lines as a JSON object. */
+static void json_labels(struct strbuf *sb, const char *labels)
+{
+	bool first = true;
+
+	sb_puts(sb, ",\"containerLabels\":{");
+	for (const char *l = labels; *l;) {
+		size_t len = strcspn(l, "\n"), k = strcspn(l, "=");
+
+		if (k < len) {
+			if (!first)
+				sb_putc(sb, ',');
+			sb_json_str(sb, l, k);
+			sb_putc(sb, ':');
+			sb_json_str(sb, l + k + 1, len - k - 1);
+			first = false;
+		}
+		l += len + (l[len] == '\n');
+	}
+	sb_putc(sb, '}');
+}
+
+/* What the runtime says of the container: its names come with a verified id alone. */
+static void json_ctr_meta(struct strbuf *sb, const struct mpt_ctr_meta *m)
+{
+	if (!m || m->verify == MPT_CTR_UNCHECKED)
+		return;
+	sb_puts(sb, m->verify == MPT_CTR_VERIFIED ? ",\"containerVerified\":true"
+						  : ",\"containerVerified\":false");
+	sb_puts(sb, ",\"containerVerification\":\"");
+	sb_puts(sb, mpt_ctr_verify_name(m->verify));
+	sb_putc(sb, '"');
+	if (m->verify != MPT_CTR_VERIFIED)
+		return;
+	json_str_field(sb, "containerName", m->name);
+	json_str_field(sb, "containerImage", m->image);
+	json_str_field(sb, "containerImageId", m->image_id);
+	json_str_field(sb, "containerImageDigest", m->image_digest);
+	json_str_field(sb, "podName", m->pod_name);
+	json_str_field(sb, "podNamespace", m->pod_namespace);
+	json_labels(sb, m->labels);
+}
+
+/* The process the call names: who it was at the call, or only the pid when not known. */
+static void json_target(struct strbuf *sb, const struct mpt_target *t,
+			const struct mpt_fmt_ctx *ctx)
+{
+	if (!t)
+		return;
+	sb_puts(sb, ",\"target\":{\"processId\":");
+	sb_s64(sb, t->pid);
+	sb_puts(sb, t->resolved ? ",\"resolved\":true" : ",\"resolved\":false}");
+	if (!t->resolved)
+		return;
+	sb_puts(sb, ",\"hostProcessId\":");
+	sb_u64(sb, t->host_tgid);
+	json_str_field(sb, "processName", t->comm);
+	sb_puts(sb, ",\"executable\":{\"path\":");
+	sb_json_str(sb, t->exe, strlen(t->exe));
+	sb_puts(sb, "},\"startTime\":");
+	sb_u64(sb, t->start_ns + ctx->boot_to_wall_ns);
+	sb_puts(sb, ",\"userId\":");
+	sb_u64(sb, t->uid);
+	sb_puts(sb, ",\"cgroupId\":");
+	sb_u64(sb, t->cgroup_id);
+	/* "" is the host's; absent when its cgroup could not be found */
+	if (t->cgroup_known)
+		json_str_field(sb, "containerId", t->container_id);
+	if (t->container_id[0]) {
+		sb_puts(sb, t->container_verify == MPT_CTR_VERIFIED
+				? ",\"containerVerified\":true"
+				: ",\"containerVerified\":false");
+		if (t->container_name[0])
+			json_str_field(sb, "containerName", t->container_name);
+	}
+	sb_putc(sb, '}');
+}
+
+void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
+{
+	const struct mpt_rec_hdr *h = v->hdr;
+	const struct mpt_task *t = &h->task;
+	const struct mpt_enrich *en = enrich_of(v);
+
+	sb_puts(sb, "{\"timestamp\":");
+	sb_u64(sb, h->ts_boot_ns + ctx->boot_to_wall_ns);
+	sb_puts(sb, ",\"processorId\":");
+	sb_u64(sb, t->cpu);
+	sb_puts(sb, ",\"processId\":");
+	sb_u64(sb, t->ns_tgid);
+	sb_puts(sb, ",\"threadId\":");
+	sb_u64(sb, t->ns_tid);
+	sb_puts(sb, ",\"parentProcessId\":");
+	sb_u64(sb, t->ns_ptgid);
+	sb_puts(sb, ",\"hostProcessId\":");
+	sb_u64(sb, t->host_tgid);
+	sb_puts(sb, ",\"hostThreadId\":");
+	sb_u64(sb, t->host_tid);
+	sb_puts(sb, ",\"hostParentProcessId\":");
+	sb_u64(sb, t->host_ptgid);
+	sb_puts(sb, ",\"userId\":");
+	sb_u64(sb, t->uid);
+	sb_puts(sb, ",\"groupId\":");
+	sb_u64(sb, t->gid);
+	mpt_format_json_creds(sb, h);
+	sb_puts(sb, ",\"processName\":");
+	sb_json_str(sb, t->comm, comm_len(h));
+	sb_puts(sb, ",\"hostName\":");
+	sb_json_str(sb, ctx->hostname, strlen(ctx->hostname));
+	sb_puts(sb, ",\"cgroupId\":");
+	sb_u64(sb, t->cgroup_id);
+	json_str_field(sb, "cgroupPath", en->cgroup_path);
+	json_str_field(sb, "containerId", en->container_id);
+	json_str_field(sb, "containerRuntime", en->container_runtime);
+	json_str_field(sb, "podUid", en->pod_uid);
+	json_ctr_meta(sb, en->ctr_meta);
+	sb_puts(sb, ",\"mountNamespace\":");
+	sb_u64(sb, t->mnt_ns);
+	sb_puts(sb, ",\"pidNamespace\":");
+	sb_u64(sb, t->pid_ns);
+	sb_puts(sb, ",\"processStartTime\":");
+	sb_u64(sb, t->start_ns + ctx->boot_to_wall_ns);
+	json_exe(sb, en->exe_path, en->lineage ? en->lineage->self : NULL, t->exe, true);
+	json_lineage(sb, en->lineage, ctx);
+	sb_puts(sb, ",\"eventName\":\"");
+	sb_puts(sb, v->desc->name);
+	sb_puts(sb, "\",\"syscall\":\"");
+	sb_puts(sb, mpt_view_syscall(v));
+	sb_puts(sb, "\",\"abi\":\"");
+	sb_puts(sb, mpt_abi_name(h->abi));
+	sb_puts(sb, "\",\"argsNum\":");
+	sb_u64(sb, v->desc->nargs);
+	mpt_format_json_return(sb, h);
+	sb_puts(sb, ",\"args\":");
+	mpt_format_json_args(sb, v);
+	json_target(sb, en->target, ctx);
+	sb_puts(sb, "}\n");
+}
+
+void mpt_format_json_return(struct strbuf *sb, const struct mpt_rec_hdr *h)
+{
+	if (h->ret_state == MPT_RET_SEEN) {
+		sb_puts(sb, ",\"returnValue\":");
+		sb_s64(sb, h->ret);
+		sb_puts(sb, ",\"durationNs\":");
+		/* reported from its return: no entry time, so no duration either */
+		if (h->origin != MPT_ORIGIN_ENTRY)
+			sb_puts(sb, "null,\"entrySeen\":false");
+		else
+			sb_u64(sb, h->duration_ns);
+		if (h->origin == MPT_ORIGIN_REFUSED)
+			sb_puts(sb, ",\"refusedBySeccomp\":true");
+	} else {
+		/* reported from its entry alone: there is no return to show */
+		sb_puts(sb, ",\"returnValue\":null,\"durationNs\":null,\"returnMissing\":\"");
+		sb_puts(sb, mpt_ret_state_name(h->ret_state));
+		sb_puts(sb, "\"");
+	}
+}
+
+/* An integer as its C type has it: an int signed, the rest unsigned. */
+static void json_int(struct strbuf *sb, const struct mpt_arg_desc *ad, uint64_t bits)
+{
+	if (ad->width == MPT_W_INT)
+		sb_s64(sb, (int32_t)bits);
+	else
+		sb_u64(sb, bits);
+}
+
+void mpt_format_json_args(struct strbuf *sb, const struct mpt_view *v)
+{
+	const struct mpt_event_desc *d = v->desc;
+
+	sb_putc(sb, '[');
+	for (unsigned int i = 0; i < d->nargs; i++) {
+		const struct mpt_arg_desc *ad = &d->args[i];
+		const struct mpt_arg_view *a = &v->arg[i];
+
+		if (i)
+			sb_putc(sb, ',');
+		sb_puts(sb, "{\"name\":\"");
+		sb_puts(sb, ad->name);
+		sb_puts(sb, "\",\"type\":\"");
+		sb_puts(sb, ad->ctype);
+		sb_puts(sb, "\",\"value\":");
+		switch (ad->kind) {
+		case MPT_ARG_INT:
+			sb_s64(sb, (int64_t)a->value);
+			break;
+		case MPT_ARG_ULONG:
+			sb_u64(sb, a->value);
+			break;
+		case MPT_ARG_FLAGS:
+			json_int(sb, ad, mpt_arg_bits(v, i));
+			sb_puts(sb, ",\"decoded\":\"");
+			mpt_flags_str(sb, d, mpt_arg_bits(v, i));
+			sb_putc(sb, '"');
+			break;
+		case MPT_ARG_MODE:
+			sb_s64(sb, (int32_t)a->value);
+			sb_puts(sb, ",\"decoded\":\"");
+			mpt_mode_str(sb, (int32_t)a->value);
+			sb_putc(sb, '"');
+			break;
+		case MPT_ARG_ADDR:
+			sb_putc(sb, '"');
+			sb_hex(sb, a->value);
+			sb_putc(sb, '"');
+			break;
+		default:
+			sb_putc(sb, '"');
+			sb_hex(sb, a->value);
+			sb_putc(sb, '"');
+			json_array_data(sb, v, ad->kind, a);
+			if (a->kview)
+				json_kview(sb, a->kview);
+			break;
+		}
+		sb_putc(sb, '}');
+	}
+	sb_putc(sb, ']');
+}
