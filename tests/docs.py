@@ -136,7 +136,7 @@ def check_metrics_table(served):
     table = table[:table.index("\n\n")]
     documented = set(re.findall(r"`(mptrace_[a-z_]+)", table))
     real = set(re.findall(r"^# TYPE (mptrace_[a-z_]+)", served, re.M))
-    fleet = open(os.path.join(ROOT, "user", "fleet", "fleet.c")).read()
+    fleet = open(os.path.join(ROOT, "user", "fleet", "ship.c")).read()
     real |= set(re.findall(r'"(mptrace_ship_[a-z_]+)"', fleet))
     if documented != real:
         fail("docs/operating.md's metrics: not served %s; not documented %s" %

@@ -98,6 +98,13 @@ def check_exactly_once(cluster, files, what, damaged=False, in_order=True):
                             "--since", "%.3f" % (first // 1000000 / 1e3)], capture_output=True)
     if since.stdout.splitlines()[0] != want.stdout.splitlines()[0]:
         fail("--since the first event's time does not start with it")
+    # the stream's events run the same pipeline as a file's: -n stops both at the same line
+    first3 = subprocess.run([MPTRACE, "replay", "--nats", cluster.urls(), "-f", "json", "-n",
+                             "3"], capture_output=True)
+    if first3.returncode or first3.stdout.splitlines() != want.stdout.splitlines()[:3] or \
+            b"replayed 3 of" not in first3.stderr:
+        fail("replay --nats -n 3: exit %d, %d lines: %r" %
+             (first3.returncode, len(first3.stdout.splitlines()), first3.stderr))
     # the report of the stream is the report of the capture, but for where it came from
     rep = []
     for src in (files, ["--nats", cluster.urls()]):

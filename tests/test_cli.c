@@ -104,14 +104,14 @@ static void test_fleet_options(void **state)
 	assert_int_equal(PARSE("replay", "--nats", "nats://a:1", "--since", "1700000000", "--until",
 			       "2023-11-14T22:13:21Z"),
 			 0);
-	assert_int_equal(cli.nats.since_ns, 1700000000ll * 1000000000);
-	assert_int_equal(cli.nats.until_ns, 1700000001ll * 1000000000);
+	assert_int_equal(cli.window.since_ns, 1700000000ll * 1000000000);
+	assert_int_equal(cli.window.until_ns, 1700000001ll * 1000000000);
 	/* to the nanosecond: through a double, .005 of this second came out 192 ns late */
 	assert_int_equal(PARSE("replay", "--nats", "nats://a:1", "--since", "1796163492.005",
 			       "--until", "1796163492.000000001"),
 			 0);
-	assert_int_equal(cli.nats.since_ns, 1796163492005000000ll);
-	assert_int_equal(cli.nats.until_ns, 1796163492000000001ll);
+	assert_int_equal(cli.window.since_ns, 1796163492005000000ll);
+	assert_int_equal(cli.window.until_ns, 1796163492000000001ll);
 	rejects(PARSE("replay", "--nats", "nats://a:1", "--since", "0"), "invalid time '0'");
 	rejects(PARSE("ship"), "which capture file? (mptrace ship FILE...)");
 	rejects(PARSE("replay", "--nats", "nats://a:1", "x.mpcap"), "reads the stream, not files");
@@ -121,17 +121,17 @@ static void test_fleet_options(void **state)
 	assert_int_equal(PARSE("replay", "--since", "2023-11-15T00:13:20.5+02:00", "--until",
 			       "2023-11-14t17:13:21.000000001-05:00", "x.mpcap"),
 			 0);
-	assert_int_equal(cli.nats.since_ns, 1700000000500000000ll);
-	assert_int_equal(cli.nats.until_ns, 1700000001000000001ll);
+	assert_int_equal(cli.window.since_ns, 1700000000500000000ll);
+	assert_int_equal(cli.window.until_ns, 1700000001000000001ll);
 	assert_int_equal(PARSE("replay", "--since", "2023-11-14 22:13:20z", "x.mpcap"), 0);
-	assert_int_equal(cli.nats.since_ns, 1700000000ll * 1000000000);
+	assert_int_equal(cli.window.since_ns, 1700000000ll * 1000000000);
 	rejects(PARSE("replay", "--since", "2023-11-14T22:13:20", "x.mpcap"), "RFC 3339");
 	rejects(PARSE("replay", "--since", "2023-11-14T22:13:20+2:00", "x.mpcap"), "RFC 3339");
 	rejects(PARSE("replay", "--since", "2023-11-14T22:13:20.Z", "x.mpcap"), "RFC 3339");
 	rejects(PARSE("replay", "--since", "2023-11-14T22:13:20+24:00", "x.mpcap"), "RFC 3339");
 	/* files too, and the report */
 	assert_int_equal(PARSE("replay", "--since", "1700000000", "x.mpcap"), 0);
-	assert_int_equal(cli.nats.since_ns, 1700000000ll * 1000000000);
+	assert_int_equal(cli.window.since_ns, 1700000000ll * 1000000000);
 	assert_int_equal(PARSE("report", "--until", "1700000000", "-f", "json", "x.mpcap"), 0);
 	assert_int_equal(cli.command, MPT_CMD_REPORT);
 	assert_int_equal(cli.format, MPT_FMT_JSON);

@@ -503,7 +503,7 @@ static error_t check_nats(const struct mpt_cli *cli, bool replays, struct parse_
 		return refuse(ps, "replay --nats reads the stream, not files");
 	if ((cli->nats.state || cli->nats.replicas) && cli->command != MPT_CMD_SHIP)
 		return refuse(ps, "--state and --replicas go with ship");
-	if ((cli->nats.since_ns || cli->nats.until_ns) && !replays)
+	if ((cli->window.since_ns || cli->window.until_ns) && !replays)
 		return refuse(ps, "--since and --until go with replay and report");
 	if (nats_opts && cli->command != MPT_CMD_SHIP && !from_stream)
 		return refuse(ps, "NATS options go with ship, replay --nats or report --nats");
@@ -820,8 +820,8 @@ static error_t parse_value_opt(int key, char *arg, struct parse_state *ps)
 	switch (key) {
 	case OPT_SINCE:
 	case OPT_UNTIL:
-		if (parse_time(arg, key == OPT_SINCE ? &cli->nats.since_ns : &cli->nats.until_ns,
-			       ps))
+		if (parse_time(
+			arg, key == OPT_SINCE ? &cli->window.since_ns : &cli->window.until_ns, ps))
 			return EINVAL;
 		break;
 	case OPT_CONFIG:

@@ -8,7 +8,9 @@
 
 #include "detect/detect.h"
 #include "decode/format.h"
+#include "fleet/fleet.h"
 #include "kernel/tracer.h"
+#include "sinks/pipeline.h"
 
 enum mpt_command {
 	MPT_CMD_TRACE,
@@ -18,18 +20,6 @@ enum mpt_command {
 	MPT_CMD_CAPTURE_INFO,
 	MPT_CMD_SHIP,
 	MPT_CMD_REPORT,
-};
-
-/* NATS JetStream: where ship publishes and replay --nats reads (fleet.c). */
-struct mpt_nats_opts {
-	const char *urls;    /* comma-separated; NULL: not used (replay) */
-	const char *stream;  /* default MPTRACE */
-	const char *subject; /* ship: default mptrace.HOST.move_pages; replay: mptrace.> */
-	const char *state;   /* ship: what was acknowledged */
-	uint32_t replicas;   /* a stream ship creates: 1 */
-	const char *tls_ca, *tls_cert, *tls_key, *creds;
-	bool tls;
-	int64_t since_ns, until_ns; /* replay: event wall times; 0: open */
 };
 
 #define MPT_CLI_FILES_MAX 1024
@@ -58,18 +48,12 @@ struct mpt_cli {
 	uint64_t stats_ms; /* stats and drop records in the output stream; 0: none */
 	uint64_t log_size; /* rotate --output past this many bytes; 0: never */
 	uint32_t log_files;
+	struct mpt_window window; /* replay, report: --since, --until */
 	struct mpt_nats_opts nats;
 	const char *metrics;	  /* --metrics ADDR:PORT; NULL: none */
 	bool format_html;	  /* report: -f html (the default) */
 	const char *command_line; /* set by main: the report shows what it was made with */
 };
-
-/* Is an event of wall time @wall (ns) within --since and --until (replay, report)? */
-static inline bool mpt_cli_in_window(const struct mpt_cli *cli, int64_t wall)
-{
-	return (!cli->nats.since_ns || wall >= cli->nats.since_ns) &&
-	       (!cli->nats.until_ns || wall <= cli->nats.until_ns);
-}
 
 /*
  * Parse argv. Returns 0 to go on, > 0 when the run is over successfully

@@ -15,7 +15,9 @@
 #include "util/log.h"
 #include "util/fsutil.h"
 #include "mptrace_event.h"
+#include "fleet/fleet.h"
 #include "report/report.h"
+#include "sinks/pipeline.h"
 
 struct source {
 	const char *name;
@@ -188,22 +190,15 @@ static bool waits_in_set(const struct source *src, int n, int i)
 	return false;
 }
 
-/* What a reading does with each record: replay prints it, report counts it. */
+/* A reading: every event down the pipeline (replay prints it, report counts it). */
 struct reading {
 	const struct mpt_cli *cli;
 	struct source *src;
-	uint64_t events, shown, dropped;
-	/* an event that passed the filters; nonzero stops the reading */
-	int (*event)(struct reading *rd, struct source *s);
-	void (*skipped)(struct reading *rd);
+	uint64_t events, dropped;
+	struct mpt_pipe pipe;
 	void (*drop)(struct reading *rd, struct source *s);
-	/* replay */
-	struct mpt_detector *detect;
-	struct strbuf line;
 	FILE *out;
 	int status;
-	/* report */
-	struct mpt_report *report;
 };
 
 /* The next record of the set that comes first; NULL at the end. */
@@ -222,7 +217,6 @@ static struct source *next_source(struct reading *rd)
 /* Several files (a rotated ring, several hosts), merged in time order, each record handed on. */
 static void read_merged(struct reading *rd)
 {
-	const struct mpt_cli *cli = rd->cli;
 	struct source *next;
 
 	while ((next = next_source(rd))) {
@@ -235,16 +229,9 @@ static void read_merged(struct reading *rd)
 		} else {
 			rd->events++;
 			next->last_good_ns = wall_of(next);
-			if (mpt_cli_in_window(cli, wall_of(next)) &&
-			    mpt_filter_match(&cli->tracer.filter, &next->it.view)) {
-				if (rd->event(rd, next))
-					break;
-				rd->shown++;
-				if (cli->max_events && rd->shown >= cli->max_events)
-					break;
-			} else if (rd->skipped) {
-				rd->skipped(rd);
-			}
+			if (mpt_pipe_event(&rd->pipe, &next->it.view, &next->fmt) < 0 ||
+			    rd->pipe.done)
+				break;
 		}
 		advance(next);
 	}
@@ -327,22 +314,38 @@ static int close_output(FILE *out, const char *what, int status)
 	return status;
 }
 
-static int replay_event(struct reading *rd, struct source *s)
+static FILE *open_stream_output(const struct mpt_cli *cli);
+
+/* The replay's end: the output file (from a stream, opened once the stream answered). */
+static int replay_write(void *ctx, const struct strbuf *line)
 {
-	sb_reset(&rd->line);
-	mpt_format_event(rd->cli->format, &rd->line, &s->it.view, &s->fmt);
-	/* the same rules on the same records: the same detections as live */
-	if (rd->detect)
-		mpt_detect_lines(rd->detect, rd->cli->format, &rd->line, &s->it.view, &s->fmt);
-	if (rd->line.oom || fwrite(rd->line.buf, 1, rd->line.len, rd->out) != rd->line.len) {
+	struct reading *rd = ctx;
+
+	if (!rd->out && !(rd->out = open_stream_output(rd->cli))) {
+		rd->status = worse(rd->status, 1);
+		return -1;
+	}
+	if (line->oom || fwrite(line->buf, 1, line->len, rd->out) != line->len) {
 		fprintf(stderr, "mptrace: writing the replay failed: %s\n",
-			strerror(rd->line.oom ? ENOMEM : errno));
+			strerror(line->oom ? ENOMEM : errno));
 		rd->status = worse(rd->status, 1);
 		return -1;
 	}
 	if (rd->cli->follow)
 		fflush(rd->out);
 	return 0;
+}
+
+/* The selection a replay applies itself: the live run's filters, --since, --until, -n. */
+static void reading_init(struct reading *rd, const struct mpt_cli *cli)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->cli = cli;
+	mpt_pipe_init(&rd->pipe);
+	rd->pipe.filter = &cli->tracer.filter;
+	rd->pipe.window = cli->window;
+	rd->pipe.max_events = cli->max_events;
+	rd->pipe.format = cli->format;
 }
 
 static void replay_drop(struct reading *rd, struct source *s)
@@ -364,25 +367,30 @@ static int inputs_status(const struct mpt_cli *cli, struct source *src, int stat
 
 int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 {
-	struct reading rd = {.cli = cli, .event = replay_event, .drop = replay_drop};
+	struct reading rd;
 	char err[512];
 	int status;
 
 	status = output_refused(cli);
 	if (status)
 		return status;
+	reading_init(&rd, cli);
+	rd.drop = replay_drop;
+	rd.pipe.end = replay_write;
+	rd.pipe.end_ctx = &rd;
 	rd.src = calloc(cli->n_files, sizeof(*rd.src));
 	if (!rd.src) {
 		fprintf(stderr, "mptrace: out of memory\n");
+		mpt_pipe_free(&rd.pipe);
 		return 1;
 	}
 	if (cli->detect.enabled &&
-	    !(rd.detect = mpt_detector_open(&cli->detect, err, sizeof(err)))) {
+	    !(rd.pipe.detect = mpt_detector_open(&cli->detect, err, sizeof(err)))) {
 		fprintf(stderr, "mptrace: %s\n", err);
+		mpt_pipe_free(&rd.pipe);
 		free(rd.src);
 		return 2;
 	}
-	sb_init(&rd.line);
 	status = open_inputs(cli, rd.src, stop);
 	rd.out = open_output(cli, rd.src, &status);
 	if (rd.out) {
@@ -392,7 +400,7 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 		mpt_log_next(rd.dropped || status ? MPT_LOG_WARNING : MPT_LOG_NOTICE);
 		fprintf(stderr,
 			"mptrace: replayed %llu of %llu events, %llu calls lost while tracing%s\n",
-			(unsigned long long)rd.shown, (unsigned long long)rd.events,
+			(unsigned long long)rd.pipe.shown, (unsigned long long)rd.events,
 			(unsigned long long)rd.dropped,
 			status == MPT_CAP_ESET
 			    ? ", and files of the set are missing or out of place"
@@ -401,30 +409,127 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 	}
 	for (int i = 0; i < cli->n_files; i++)
 		close_source(&rd.src[i]);
-	sb_free(&rd.line);
-	mpt_detector_free(rd.detect);
+	mpt_detector_free(rd.pipe.detect);
+	mpt_pipe_free(&rd.pipe);
 	free(rd.src);
 	return status;
 }
 
-/* -- report --------------------------------------------------------------- */
+/* -- from the stream (--nats) ------------------------------------------------ */
 
-static int report_event(struct reading *rd, struct source *s)
+static FILE *open_stream_output(const struct mpt_cli *cli)
 {
-	mpt_report_event(rd->report, &s->it.view, &s->fmt);
+	FILE *out = cli->output ? fopen(cli->output, "we") : stdout;
+
+	if (!out)
+		fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli->output,
+			strerror(errno));
+	return out;
+}
+
+/* report --nats: the page (or JSON) of what the stream held. 0, or 1 if it was not written. */
+static int write_stream_report(struct reading *rd, const struct mpt_stream_counts *n)
+{
+	const char *stream = rd->cli->nats.stream ? rd->cli->nats.stream : "MPTRACE";
+	char name[160];
+	struct mpt_report_source src = {.name = name, .attach_mode = ""};
+
+	snprintf(name, sizeof(name), "stream %s", stream);
+	src.records = n->events;
+	mpt_report_source(rd->pipe.report, &src);
+	if (!(rd->out = open_stream_output(rd->cli)))
+		return 1;
+	if (mpt_report_write(rd->pipe.report, rd->out, rd->cli->format)) {
+		fprintf(stderr, "mptrace: writing the report failed: %s\n", strerror(errno));
+		return 1;
+	}
 	return 0;
 }
 
-static void report_skipped(struct reading *rd)
+/* The closing line; what the stream lost or holds twice is said there too. */
+static void say_streamed(const struct reading *rd, const struct mpt_stream_counts *n)
 {
-	mpt_report_skipped(rd->report);
+	char dup[96] = "", gap[160] = "";
+
+	if (n->duplicates)
+		snprintf(dup, sizeof(dup), "; %llu messages stored twice, put out once",
+			 (unsigned long long)n->duplicates);
+	if (n->gaps)
+		snprintf(gap, sizeof(gap),
+			 "; %llu gaps: messages the stream no longer holds (discarded or deleted), "
+			 "their records missing here",
+			 (unsigned long long)n->gaps);
+	mpt_log_next(n->dropped || n->gaps ? MPT_LOG_WARNING : MPT_LOG_NOTICE);
+	fprintf(stderr, "mptrace: %s %llu of %llu events, %llu calls lost while tracing%s%s\n",
+		rd->pipe.report ? "report of" : "replayed", (unsigned long long)rd->pipe.shown,
+		(unsigned long long)n->events, (unsigned long long)n->dropped, dup, gap);
+	mpt_log_next(MPT_LOG_ERR);
 }
+
+/* The stages: the report, or the output and the detections. 0, or an exit code said. */
+static int stream_stages(struct reading *rd)
+{
+	const struct mpt_cli *cli = rd->cli;
+	char why[512];
+
+	if (cli->command == MPT_CMD_REPORT) {
+		if (!(rd->pipe.report = mpt_report_new(&cli->detect))) {
+			fprintf(stderr, "mptrace: out of memory\n");
+			return 1;
+		}
+		mpt_report_filters(rd->pipe.report, cli->command_line);
+		return 0;
+	}
+	rd->pipe.end = replay_write;
+	rd->pipe.end_ctx = rd;
+	if (cli->detect.enabled &&
+	    !(rd->pipe.detect = mpt_detector_open(&cli->detect, why, sizeof(why)))) {
+		fprintf(stderr, "mptrace: %s\n", why);
+		return 2;
+	}
+	return 0;
+}
+
+int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
+{
+	struct mpt_stream_counts n;
+	struct reading rd;
+	int rc;
+
+	reading_init(&rd, cli);
+	rc = stream_stages(&rd);
+	if (!rc && mpt_stream_replay(&cli->nats, &rd.pipe, &n, stop))
+		rc = 1;
+	if (!rc && rd.pipe.report)
+		rc = write_stream_report(&rd, &n);
+	if (!rc && !rd.out)
+		rd.out = open_stream_output(cli);
+	if (!rc && !rd.out)
+		rc = 1;
+	if (rd.out && rd.out != stdout && fclose(rd.out) && !rc) {
+		fprintf(stderr, "mptrace: writing the %s failed: %s\n",
+			rd.pipe.report ? "report" : "replay", strerror(errno));
+		rc = 1;
+	}
+	if (!rc && (fflush(stdout) || ferror(stdout))) {
+		fprintf(stderr, "mptrace: writing to standard output failed\n");
+		rc = 1;
+	}
+	if (!rc)
+		say_streamed(&rd, &n);
+	mpt_detector_free(rd.pipe.detect);
+	mpt_report_free(rd.pipe.report);
+	mpt_pipe_free(&rd.pipe);
+	return rc;
+}
+
+/* -- report --------------------------------------------------------------- */
 
 static void report_loss(struct reading *rd, struct source *s)
 {
 	const struct mpt_cap_item *it = &s->it;
 
-	mpt_report_loss(rd->report, mpt_cap_drop_cause(it->drop_cause), it->drop_count,
+	mpt_report_loss(rd->pipe.report, mpt_cap_drop_cause(it->drop_cause), it->drop_count,
 			(int64_t)it->drop_first_ns + s->fmt.boot_to_wall_ns,
 			(int64_t)it->drop_last_ns + s->fmt.boot_to_wall_ns, it->drop_tgid);
 }
@@ -450,37 +555,38 @@ static void report_sources(struct reading *rd)
 			rs.records = mpt_cap_reader_counts(s->r)->records;
 			rs.closed = mpt_cap_reader_counts(s->r)->ended;
 		}
-		mpt_report_source(rd->report, &rs);
+		mpt_report_source(rd->pipe.report, &rs);
 	}
 }
 
 int mpt_cmd_report(const struct mpt_cli *cli, volatile int *stop)
 {
-	struct reading rd = {.cli = cli, .event = report_event, .drop = report_loss};
+	struct reading rd;
 	int status;
 
-	rd.skipped = report_skipped;
 	status = output_refused(cli);
 	if (status)
 		return status;
+	reading_init(&rd, cli);
+	rd.drop = report_loss;
 	rd.src = calloc(cli->n_files, sizeof(*rd.src));
-	rd.report = mpt_report_new(&cli->detect);
-	if (!rd.src || !rd.report) {
+	rd.pipe.report = mpt_report_new(&cli->detect);
+	if (!rd.src || !rd.pipe.report) {
 		fprintf(stderr, "mptrace: out of memory\n");
 		status = 1;
 		goto out;
 	}
-	mpt_report_filters(rd.report, cli->command_line);
+	mpt_report_filters(rd.pipe.report, cli->command_line);
 	status = open_inputs(cli, rd.src, stop);
 	read_merged(&rd);
 	/* a damaged input is on the page, said as damaged: the page is still written */
 	if (check_set(rd.src, cli->n_files))
-		mpt_report_set_broken(rd.report);
+		mpt_report_set_broken(rd.pipe.report);
 	report_sources(&rd);
 	status = inputs_status(cli, rd.src, status);
 	rd.out = open_output(cli, rd.src, &status);
 	if (rd.out) {
-		int rc = mpt_report_write(rd.report, rd.out, cli->format);
+		int rc = mpt_report_write(rd.pipe.report, rd.out, cli->format);
 
 		/* a failed write to the file is said once, by close_output() */
 		if (rc && !ferror(rd.out))
@@ -490,7 +596,7 @@ int mpt_cmd_report(const struct mpt_cli *cli, volatile int *stop)
 		mpt_log_next(rd.dropped || status ? MPT_LOG_WARNING : MPT_LOG_NOTICE);
 		fprintf(stderr,
 			"mptrace: report of %llu of %llu events, %llu calls lost while tracing\n",
-			(unsigned long long)rd.shown, (unsigned long long)rd.events,
+			(unsigned long long)rd.pipe.shown, (unsigned long long)rd.events,
 			(unsigned long long)rd.dropped);
 		mpt_log_next(MPT_LOG_ERR);
 	} else {
@@ -499,7 +605,8 @@ int mpt_cmd_report(const struct mpt_cli *cli, volatile int *stop)
 out:
 	for (int i = 0; rd.src && i < cli->n_files; i++)
 		close_source(&rd.src[i]);
-	mpt_report_free(rd.report);
+	mpt_report_free(rd.pipe.report);
+	mpt_pipe_free(&rd.pipe);
 	free(rd.src);
 	return status;
 }

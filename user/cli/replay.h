@@ -9,6 +9,8 @@
 int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop);
 /* The forensic page (or its JSON summary) of the captures, with replay's filters. */
 int mpt_cmd_report(const struct mpt_cli *cli, volatile int *stop);
+/* replay --nats, report --nats: the same, from the stream. */
+int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop);
 int mpt_cmd_verify(const struct mpt_cli *cli);
 int mpt_cmd_capture_info(const struct mpt_cli *cli);
 

@@ -174,6 +174,17 @@ static void warn(const char *msg)
 	fprintf(stderr, "mptrace: warning: %s\n", msg);
 }
 
+static int cmd_ship(const struct mpt_cli *cli)
+{
+	const struct mpt_ship_opts o = {.nats = &cli->nats,
+					.files = cli->files,
+					.n_files = cli->n_files,
+					.follow = cli->follow,
+					.metrics = cli->metrics};
+
+	return mpt_ship(&o, (volatile int *)&exiting);
+}
+
 /* The commands that read (replay, report, ship, verify, ...): their exit code; -1 for trace. */
 static int run_reader(struct mpt_cli *cli, int argc, char **argv)
 {
@@ -197,7 +208,7 @@ static int run_reader(struct mpt_cli *cli, int argc, char **argv)
 		sigaction(SIGTERM, &sa, NULL);
 		signal(SIGPIPE, SIG_IGN);
 		if (cli->command == MPT_CMD_SHIP)
-			return mpt_cmd_ship(cli, (volatile int *)&exiting);
+			return cmd_ship(cli);
 		if (cli->nats.urls)
 			return mpt_cmd_replay_nats(cli, (volatile int *)&exiting);
 		if (cli->command == MPT_CMD_REPORT) {
@@ -251,8 +262,8 @@ static int trace_prepare(struct trace *t)
 		fprintf(stderr, "mptrace: %s\n", t->err);
 		return 2;
 	}
-	sink->format = cli->format;
-	sink->max_events = cli->max_events;
+	sink->pipe.format = cli->format;
+	sink->pipe.max_events = cli->max_events;
 	sink->out_name = cli->output ? cli->output : "stdout";
 	sink->n_out = cli->n_outputs ? cli->n_outputs : 1;
 	if (mpt_sink_check_paths(cli->outputs, cli->n_outputs, cli->capture, cli->capture_size))
@@ -273,12 +284,12 @@ static int trace_prepare(struct trace *t)
 	/* a file size limit is a full disk, counted like one, not a reason to die */
 	signal(SIGXFSZ, SIG_IGN);
 	if (cli->detect.enabled &&
-	    !(sink->detect = mpt_detector_open(&cli->detect, t->err, sizeof(t->err)))) {
+	    !(sink->pipe.detect = mpt_detector_open(&cli->detect, t->err, sizeof(t->err)))) {
 		fprintf(stderr, "mptrace: %s\n", t->err);
 		return 1;
 	}
 	sink->lineage = mpt_lineage_new();
-	sink->filter = &cli->tracer.filter;
+	sink->pipe.names = &cli->tracer.filter;
 	if (!sink->lineage) {
 		fprintf(stderr, "mptrace: out of memory\n");
 		return 1;
@@ -318,8 +329,8 @@ static int trace_open_outputs(struct trace *t, int argc, char **argv)
 			sink->out[i].fd = -1;
 			sink->n_out = i;
 			/* nothing was traced into it: the capture goes too */
-			mpt_cap_writer_discard(sink->cap);
-			sink->cap = NULL;
+			mpt_cap_writer_discard(sink->pipe.cap);
+			sink->pipe.cap = NULL;
 			return 1;
 		}
 	}
@@ -395,7 +406,7 @@ static void trace_reopen(struct trace *t)
 	int n;
 
 	reopen_wanted = 0;
-	reload_exceptions(sink->detect, t->cli->detect.exceptions);
+	reload_exceptions(sink->pipe.detect, t->cli->detect.exceptions);
 	/* calls made before the HUP belong in the file logrotate moved */
 	mpt_tracer_poll(t->tracer, 0);
 	mpt_sink_flush(sink);
@@ -416,8 +427,8 @@ static void trace_timers(struct trace *t)
 		t->next_flush = now + MPT_CAPTURE_FLUSH_MS * 1000000ll;
 		mpt_sink_check_clock(sink);
 		mpt_sink_account(sink, t->tracer);
-		if (sink->cap)
-			mpt_cap_flush(sink->cap);
+		if (sink->pipe.cap)
+			mpt_cap_flush(sink->pipe.cap);
 		mpt_sink_publish(sink, t->tracer);
 	}
 	if (sink->stream_stats && (stats_wanted || now >= t->next_stats)) {
@@ -439,7 +450,7 @@ static int trace_loop(struct trace *t)
 	int n;
 
 	/* each pass does bounded work (mpt_tracer_poll's budget): signals and timers keep up */
-	while (!exiting && !sink->done && !sink->all_broken) {
+	while (!exiting && !sink->pipe.done && !sink->all_broken) {
 		n = mpt_tracer_poll(t->tracer, MPT_POLL_MS);
 		if (n < 0 && n != -EINTR)
 			return n;
@@ -460,10 +471,10 @@ static int trace_close_capture(struct mpt_sink *sink)
 	uint64_t lost;
 	int err;
 
-	if (!sink->cap)
+	if (!sink->pipe.cap)
 		return 0;
-	err = mpt_cap_writer_close(sink->cap, head, &lost);
-	sink->cap = NULL;
+	err = mpt_cap_writer_close(sink->pipe.cap, head, &lost);
+	sink->pipe.cap = NULL;
 	sink->cap_lost = lost;
 	/* the last hash is the anchor to keep elsewhere: verify prints the same */
 	if (head[0])
@@ -520,15 +531,15 @@ static void trace_free(struct trace *t)
 	struct mpt_sink *sink = &t->sink;
 
 	mpt_runtime_watch_stop();
-	mpt_cap_writer_close(sink->cap, NULL, NULL);
-	mpt_detector_free(sink->detect);
+	mpt_cap_writer_close(sink->pipe.cap, NULL, NULL);
+	mpt_detector_free(sink->pipe.detect);
 	mpt_lineage_free(sink->lineage);
 	mpt_metrics_free(sink->metrics);
 	free(t->cmdline);
 	mpt_tracer_free(t->tracer);
 	for (int i = 0; i < sink->n_out; i++)
 		mpt_output_close(&sink->out[i]);
-	sb_free(&sink->line);
+	mpt_pipe_free(&sink->pipe);
 }
 
 /* Attach in the mode the plan picks; a refusal is explained. 0, or an exit code. */
@@ -579,7 +590,7 @@ int main(int argc, char **argv)
 		return rc;
 
 	t.cli = &cli;
-	sb_init(&t.sink.line);
+	mpt_sink_init(&t.sink);
 	rc = trace_prepare(&t);
 	if (!rc)
 		rc = trace_attach(&t);

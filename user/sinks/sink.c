@@ -102,11 +102,32 @@ static void count_event(struct mpt_sink *s, const struct mpt_view *v)
 
 	if (i >= 0 && i < MPT_SINK_EVENTS_MAX)
 		s->by_event[i]++;
-	if (!(s->emitted % LAG_SAMPLE)) {
+	if (!(s->pipe.shown % LAG_SAMPLE)) {
 		uint64_t end = v->hdr->ts_boot_ns + v->hdr->duration_ns, now = boot_ns();
 
 		s->lag_ns = now > end ? now - end : 0;
 	}
+}
+
+/* The live pipeline's end: a full disk, a stalled or a vanished reader is counted per output. */
+static int sink_write(void *ctx, const struct strbuf *line)
+{
+	struct mpt_sink *s = ctx;
+
+	for (int i = 0; i < s->n_out; i++) {
+		if (line->oom)
+			s->out[i].lost_events++;
+		else
+			mpt_output_line(&s->out[i], line->buf, line->len, true);
+	}
+	return 0;
+}
+
+void mpt_sink_init(struct mpt_sink *s)
+{
+	mpt_pipe_init(&s->pipe);
+	s->pipe.end = sink_write;
+	s->pipe.end_ctx = s;
 }
 
 int mpt_sink_emit(void *ctx, const struct mpt_view *v)
@@ -119,7 +140,7 @@ int mpt_sink_emit(void *ctx, const struct mpt_view *v)
 	struct mpt_enrich en;
 
 	/* -n: the user asked for that many; the rest is read (the ring must empty) and left */
-	if (s->done)
+	if (s->pipe.done)
 		return 0;
 	/* who it is and who started it, from the process tracker: right even once they are gone */
 	memset(&en, 0, sizeof(en));
@@ -136,28 +157,10 @@ int mpt_sink_emit(void *ctx, const struct mpt_view *v)
 	if (mpt_target_resolve(s->lineage, v, &target))
 		en.target = &target;
 	ev.enrich = &en;
-	/* --container NAME, --pod: what the kernel could not tell apart */
-	if (s->filter && !mpt_filter_match_names(s->filter, &ev))
-		return 0;
-
-	/* the capture counts what its disk refuses; nothing here stops the trace */
-	if (s->cap)
-		mpt_cap_write_event(s->cap, &ev);
-	sb_reset(&s->line);
-	mpt_format_event(s->format, &s->line, &ev, &s->fmt);
-	if (s->detect)
-		count_rules(s, mpt_detect_lines(s->detect, s->format, &s->line, &ev, &s->fmt));
-	count_event(s, v);
-	/* a full disk, a stalled or a vanished reader: counted per output, never a stop */
-	for (int i = 0; i < s->n_out; i++) {
-		if (s->line.oom)
-			s->out[i].lost_events++;
-		else
-			mpt_output_line(&s->out[i], s->line.buf, s->line.len, true);
+	if (mpt_pipe_event(&s->pipe, &ev, &s->fmt) > 0) {
+		count_rules(s, s->pipe.hits);
+		count_event(s, v);
 	}
-	s->emitted++;
-	if (s->max_events && s->emitted >= s->max_events)
-		s->done = true;
 	return 0;
 }
 
@@ -201,10 +204,10 @@ static uint64_t boot_ns(void)
 /* One record of the accounting stream (JSON, or a "--" line in the table), to @only or all. */
 static void stream_line(struct mpt_sink *s, int only, const char *json, const char *table)
 {
-	const char *line = s->format == MPT_FMT_JSON ? json : table;
+	const char *line = s->pipe.format == MPT_FMT_JSON ? json : table;
 
 	/* an OCSF stream holds OCSF events only: losses are on stderr and in the capture */
-	if (s->format == MPT_FMT_OCSF)
+	if (s->pipe.format == MPT_FMT_OCSF)
 		return;
 
 	for (int i = 0; i < s->n_out; i++)
@@ -244,7 +247,7 @@ static void loss_counts(const struct mpt_sink *s, const struct mpt_stats *st, ui
 	cur[MPT_CAP_DROP_UNREAD] = st->unread;
 	cur[MPT_CAP_DROP_MALFORMED] = st->malformed;
 	cur[MPT_CAP_DROP_OUTPUT] = output_lost(s);
-	cur[MPT_CAP_DROP_CAPTURE] = s->cap ? mpt_cap_writer_lost(s->cap) : s->cap_lost;
+	cur[MPT_CAP_DROP_CAPTURE] = s->pipe.cap ? mpt_cap_writer_lost(s->pipe.cap) : s->cap_lost;
 	cur[MPT_CAP_DROP_UNSUMMED] = st->unsummed;
 	cur[MPT_CAP_DROP_SKIPPED] = st->skipped;
 	cur[MPT_CAP_DROP_KPROBE] = st->kprobe_missed;
@@ -258,8 +261,8 @@ static int write_drop(struct mpt_sink *s, int k, uint32_t tgid, uint64_t count, 
 {
 	int err = 0;
 
-	if (s->cap && k != MPT_CAP_DROP_CAPTURE)
-		err = mpt_cap_write_drop(s->cap, k, tgid, count, s->lost_since_ns, now);
+	if (s->pipe.cap && k != MPT_CAP_DROP_CAPTURE)
+		err = mpt_cap_write_drop(s->pipe.cap, k, tgid, count, s->lost_since_ns, now);
 	if (s->stream_stats)
 		stream_drop(s, -1, k, tgid, count, s->lost_since_ns, now);
 	return err;
@@ -299,7 +302,7 @@ int mpt_sink_account(struct mpt_sink *s, struct mpt_tracer *t)
 	struct mpt_stats st;
 	int err = 0;
 
-	if ((!s->cap && !s->stream_stats) || mpt_tracer_stats(t, &st))
+	if ((!s->pipe.cap && !s->stream_stats) || mpt_tracer_stats(t, &st))
 		return 0;
 	loss_counts(s, &st, cur);
 	/*
@@ -324,7 +327,7 @@ int mpt_sink_account(struct mpt_sink *s, struct mpt_tracer *t)
  */
 void mpt_sink_stats(struct mpt_sink *s, struct mpt_tracer *t, bool final)
 {
-	uint64_t queued, size, cur[MPT_CAP_DROP_NR], written = s->emitted - output_lost(s);
+	uint64_t queued, size, cur[MPT_CAP_DROP_NR], written = s->pipe.shown - output_lost(s);
 	struct mpt_stats st;
 	char json[1024], table[512];
 	int n, m;
@@ -401,9 +404,9 @@ static void metrics_counts(struct strbuf *b, const struct mpt_sink *s, const str
 	for (int r = 0; r < MPT_DET_NR; r++)
 		mpt_metric_u64(b, "mptrace_detections_suppressed_total", "rule",
 			       mpt_detection_code(r),
-			       s->detect ? mpt_detector_suppressed(s->detect)[r] : 0);
+			       s->pipe.detect ? mpt_detector_suppressed(s->pipe.detect)[r] : 0);
 	mpt_metric_one(b, "mptrace_exceptions", "gauge", "Exceptions in force (--exceptions).",
-		       mpt_detector_exceptions(s->detect));
+		       mpt_detector_exceptions(s->pipe.detect));
 }
 
 /* Prometheus' text format: every series from the start, zeros included, so rates work. */
@@ -428,7 +431,7 @@ static void publish_metrics(struct mpt_sink *s, struct mpt_tracer *t, const stru
 	mpt_metric_one(&b, "mptrace_compat_traced", "gauge",
 		       "1 if calls through the 32-bit gates are traced.",
 		       mpt_tracer_compat_off(t) ? 0 : 1);
-	mpt_cap_writer_counts(s->cap, &bytes, &files);
+	mpt_cap_writer_counts(s->pipe.cap, &bytes, &files);
 	mpt_metric_one(&b, "mptrace_capture_written_bytes_total", "counter",
 		       "Bytes written to capture files.", bytes);
 	mpt_metric_one(&b, "mptrace_capture_files_created_total", "counter",
@@ -447,7 +450,7 @@ static void notify_status(const struct mpt_sink *s, struct mpt_tracer *t, const 
 	for (int r = 0; r < MPT_DET_NR; r++)
 		found += s->by_rule[r];
 	sd_notifyf(0, "STATUS=tracing %s via %s: %llu events, %llu lost, %llu detections",
-		   mpt_tracer_events(t), s->mode, (unsigned long long)s->emitted,
+		   mpt_tracer_events(t), s->mode, (unsigned long long)s->pipe.shown,
 		   (unsigned long long)lost, (unsigned long long)found);
 }
 
@@ -498,7 +501,7 @@ int mpt_sink_open_capture(struct mpt_sink *s, const struct mpt_cap_writer_opts *
 	m.array_cap = array_cap;
 	m.command_line = cmdline;
 	m.created_ns = mpt_now_ns(CLOCK_REALTIME);
-	if (mpt_cap_writer_open(o, &m, &s->cap, err, sizeof(err))) {
+	if (mpt_cap_writer_open(o, &m, &s->pipe.cap, err, sizeof(err))) {
 		fprintf(stderr, "mptrace: %s\n", err);
 		return -1;
 	}
@@ -511,8 +514,8 @@ static uint64_t suppressed(const struct mpt_sink *s)
 {
 	uint64_t n = 0;
 
-	for (int r = 0; s->detect && r < MPT_DET_NR; r++)
-		n += mpt_detector_suppressed(s->detect)[r];
+	for (int r = 0; s->pipe.detect && r < MPT_DET_NR; r++)
+		n += mpt_detector_suppressed(s->pipe.detect)[r];
 	return n;
 }
 
@@ -523,7 +526,7 @@ void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s)
 
 	if (mpt_tracer_stats(t, &st)) {
 		fprintf(stderr, "mptrace: %llu events, drop counters unreadable\n",
-			(unsigned long long)s->emitted);
+			(unsigned long long)s->pipe.shown);
 		return;
 	}
 	/* a summary with losses is a warning in the journal */
@@ -531,7 +534,7 @@ void mpt_sink_summary(struct mpt_tracer *t, const struct mpt_sink *s)
 			 ? MPT_LOG_WARNING
 			 : MPT_LOG_NOTICE);
 	fprintf(stderr, "mptrace: %llu events, %llu dropped",
-		(unsigned long long)(s->emitted - output_lost(s)),
+		(unsigned long long)(s->pipe.shown - output_lost(s)),
 		(unsigned long long)(mpt_stats_lost(&st) + output_lost(s)));
 	if (st.summed_calls)
 		fprintf(stderr, " (%llu calls over a fair share summed in %llu flood summaries)",
@@ -588,8 +591,8 @@ void mpt_sink_check_clock(struct mpt_sink *s)
 		return;
 	mpt_notice("the wall clock stepped by %+.3f s; times from now on follow it", d / 1e9);
 	s->fmt.boot_to_wall_ns = off;
-	if (s->cap)
-		mpt_cap_write_clock(s->cap, boot_ns(), off);
+	if (s->pipe.cap)
+		mpt_cap_write_clock(s->pipe.cap, boot_ns(), off);
 }
 
 /*

@@ -15,6 +15,7 @@
 #include "detect/detect.h"
 #include "decode/format.h"
 #include "sinks/output.h"
+#include "sinks/pipeline.h"
 #include "util/strbuf.h"
 #include "kernel/tracer.h"
 
@@ -23,26 +24,19 @@
 struct mpt_metrics;
 
 struct mpt_sink {
-	enum mpt_format format;
+	struct mpt_pipe pipe; /* ends in the outputs */
 	struct mpt_fmt_ctx fmt;
 	struct mpt_output out[4]; /* the same lines to each (-o, several times) */
 	int n_out;
 	const char *out_name;
 	uint64_t out_failed_since[4]; /* boot clock, while an output refuses writes */
-	struct strbuf line;
-	uint64_t emitted;
-	uint64_t max_events;
-	bool done;	 /* -n reached: later records are read and not shown */
-	bool all_broken; /* every output's reader went away */
+	bool all_broken;	      /* every output's reader went away */
 	int write_errno;
 	/* --capture */
-	struct mpt_cap_writer *cap;
 	const char *cap_name;
 	uint64_t cap_lost;		/* after close */
 	uint64_t lost[MPT_CAP_DROP_NR]; /* already written as drop records */
 	uint64_t lost_since_ns;		/* boot clock */
-	struct mpt_detector *detect;
-	const struct mpt_filter *filter; /* what only user space applies (names) */
 	/* for the metrics: records by event (events/events.h order), detections by rule */
 	uint64_t by_event[MPT_SINK_EVENTS_MAX];
 	uint64_t by_rule[MPT_DET_NR];
@@ -63,7 +57,9 @@ struct mpt_sink {
 /* How long the stop waits for a slow reader of the output before counting the rest as lost. */
 #define MPT_STOP_DRAIN_MS 500
 
-/* The tracer's callback: one record to every output, the capture and the detections. */
+/* Before anything else: the pipeline ends in the outputs. */
+void mpt_sink_init(struct mpt_sink *s);
+/* The tracer's callback: one record, enriched from the live system, down the pipeline. */
 int mpt_sink_emit(void *ctx, const struct mpt_view *v);
 /* The tracer's process callback: into the lineage table. */
 void mpt_sink_process(void *ctx, const struct mpt_proc_event *p);

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* replay --nats: the stream's events, each capture set's in its order, down the pipeline. */
+#include "fleet/fleet_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/capture.h"
+#include "util/keyset.h"
+
+/*
+ * A set's messages in the capture's order. Each names the message before it
+ * (Mptrace-Prev); one that arrives before its predecessor (resent after a
+ * failure, while later ones were already stored) waits for it. A predecessor
+ * that never comes (the replay began later, --since) releases the waiting
+ * ones in the capture's order once too many wait, or at the end.
+ */
+#define HOLD_MAX 8192
+
+struct held {
+	natsMsg *m;
+	char id[160], prev[160];
+	unsigned long long seq, off;
+};
+
+struct set_order {
+	char set[64];
+	char last[160];	 /* the id of the message put out last */
+	bool past_until; /* an event of this set came after --until: the rest will too */
+	struct held *h;
+	size_t n, cap;
+};
+
+/* A message id, hashed for the set of those put out. */
+static uint64_t id_hash(const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 0x100000001b3ull;
+	return h;
+}
+
+struct replay {
+	struct mpt_pipe *pipe;
+	/*
+	 * A message stored twice (resent past the stream's duplicate window) is
+	 * put out once; one whose predecessor never came is a gap: messages the
+	 * stream lost (discarded, deleted). Both are counted.
+	 */
+	struct mpt_keyset seen; /* the ids put out, hashed */
+	struct mpt_stream_counts *n;
+	const char *stream;
+	struct mpt_cap_event_buf buf;
+	struct set_order *sets;
+	size_t n_sets;
+};
+
+static struct set_order *set_of(struct replay *rp, const char *id);
+
+/* A set's records are in its order: once one is past --until, the rest of the set is. */
+static void mark_past_until(struct replay *rp, const char *id)
+{
+	struct set_order *so = *id ? set_of(rp, id) : NULL;
+
+	if (so)
+		so->past_until = true;
+}
+
+/*
+ * Has --until been passed for good? A message stored more than the clocks'
+ * slack after it, with every set seen past it and none held back. A set first stored later still
+ * (its shipper down that long) is not waited for: reading on would read the whole stream, which
+ * --until is there to spare.
+ */
+static bool past_until(const struct replay *rp, int64_t stored_ns)
+{
+	int64_t until = rp->pipe->window.until_ns;
+
+	if (!until || !rp->n_sets || stored_ns <= until + SINCE_SLACK_NS)
+		return false;
+	for (size_t i = 0; i < rp->n_sets; i++)
+		if (!rp->sets[i].past_until || rp->sets[i].n)
+			return false;
+	return true;
+}
+
+/* A drop record: on stderr, as a file replay says it (stdout stays the live output's bytes). */
+static void replay_drop(struct replay *rp, natsMsg *m, const struct mpt_fmt_ctx *fmt)
+{
+	unsigned long long count, first, last;
+	struct mpt_report *report = rp->pipe->report;
+	unsigned int cause;
+
+	if (sscanf(fleet_header(m, "Mptrace-Record"), "%u %llu %llu %llu", &cause, &count, &first,
+		   &last) != 4)
+		return;
+	fprintf(
+	    stderr, "mptrace: %s: %llu calls lost (%s) between %lld and %lld ns since the epoch\n",
+	    natsMsg_GetSubject(m), count, mpt_cap_drop_cause(cause),
+	    (long long)(first + fmt->boot_to_wall_ns), (long long)(last + fmt->boot_to_wall_ns));
+	rp->n->dropped += count;
+	if (report)
+		mpt_report_loss(report, mpt_cap_drop_cause(cause), count,
+				(int64_t)(first + fmt->boot_to_wall_ns),
+				(int64_t)(last + fmt->boot_to_wall_ns), 0);
+}
+
+/* One message, in its turn: an event down the pipeline, a drop or a loss said. 0, or -1. */
+static int replay_one(struct replay *rp, natsMsg *m)
+{
+	int64_t until = rp->pipe->window.until_ns;
+	const char *kind = fleet_header(m, "Mptrace-Kind");
+	struct mpt_fmt_ctx fmt;
+	struct fleet_ctx_buf cb;
+
+	fleet_parse_context(fleet_header(m, "Mptrace-Context"), &fmt, &cb);
+	if (!strcmp(kind, "event")) {
+		struct mpt_cap_item it;
+		const char *why = "not base64";
+		unsigned char *raw;
+		size_t n = 0;
+		int64_t wall;
+
+		memset(&it, 0, sizeof(it));
+		raw = fleet_unb64(fleet_header(m, "Mptrace-Record"), &n);
+		if (!raw || mpt_cap_event_decode(&rp->buf, raw, n, &it, &why)) {
+			fleet_say("stream %s: a message that is not an mptrace record (%s)",
+				  rp->stream, why);
+			free(raw);
+			return -1;
+		}
+		free(raw);
+		rp->n->events++;
+		wall = (int64_t)it.view.hdr->ts_boot_ns + fmt.boot_to_wall_ns;
+		if (until && wall > until)
+			mark_past_until(rp, fleet_header(m, "Nats-Msg-Id"));
+		return mpt_pipe_event(rp->pipe, &it.view, &fmt) < 0 ? -1 : 0;
+	} else if (!strcmp(kind, "drop")) {
+		replay_drop(rp, m, &fmt);
+	} else if (!strcmp(kind, "lost")) {
+		fprintf(stderr, "mptrace: %s: %.*s\n", natsMsg_GetSubject(m),
+			natsMsg_GetDataLength(m), natsMsg_GetData(m));
+	}
+	return 0;
+}
+
+static struct set_order *set_of(struct replay *rp, const char *id)
+{
+	size_t len = strcspn(id, ":");
+	struct set_order *p;
+
+	for (size_t i = 0; i < rp->n_sets; i++)
+		if (strlen(rp->sets[i].set) == len && !strncmp(rp->sets[i].set, id, len))
+			return &rp->sets[i];
+	p = realloc(rp->sets, (rp->n_sets + 1) * sizeof(*p));
+	if (!p)
+		return NULL;
+	rp->sets = p;
+	p = &rp->sets[rp->n_sets++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->set, sizeof(p->set), "%.*s", (int)(len < 63 ? len : 63), id);
+	return p;
+}
+
+/* Put out held message @i, then whatever waited for it. */
+static int release(struct replay *rp, struct set_order *so, size_t i)
+{
+	/* its predecessor never came; at the start of a --since window, none is expected */
+	if (strcmp(so->h[i].prev, so->last) && (so->last[0] || !rp->pipe->window.since_ns))
+		rp->n->gaps++;
+	for (;;) {
+		struct held h = so->h[i];
+		int rc;
+
+		so->h[i] = so->h[--so->n];
+		rc = replay_one(rp, h.m);
+		natsMsg_Destroy(h.m);
+		if (rc)
+			return rc;
+		snprintf(so->last, sizeof(so->last), "%s", h.id);
+		for (i = 0; i < so->n && strcmp(so->h[i].prev, so->last); i++)
+			;
+		if (i == so->n)
+			return 0;
+	}
+}
+
+/* The waiting message earliest in the capture: by file, then offset. */
+static size_t earliest(const struct set_order *so)
+{
+	size_t best = 0;
+
+	for (size_t i = 1; i < so->n; i++)
+		if (so->h[i].seq < so->h[best].seq ||
+		    (so->h[i].seq == so->h[best].seq && so->h[i].off < so->h[best].off))
+			best = i;
+	return best;
+}
+
+/* A message from the stream: now, or once its predecessor was put out. Takes @m. */
+static int replay_in_order(struct replay *rp, natsMsg *m)
+{
+	const char *id = fleet_header(m, "Nats-Msg-Id"), *prev = fleet_header(m, "Mptrace-Prev");
+	struct set_order *so = *id ? set_of(rp, id) : NULL;
+	struct held *h;
+	int seen = *id ? mpt_keyset_add(&rp->seen, id_hash(id)) : 0;
+
+	if (seen) {
+		natsMsg_Destroy(m);
+		if (seen < 0) {
+			fleet_say("out of memory");
+			return -1;
+		}
+		rp->n->duplicates++;
+		return 0;
+	}
+	if (!so || !*prev || !strcmp(prev, so->last)) {
+		int rc = replay_one(rp, m);
+
+		if (so)
+			snprintf(so->last, sizeof(so->last), "%s", id);
+		natsMsg_Destroy(m);
+		for (size_t i = 0; !rc && so && i < so->n; i++)
+			if (!strcmp(so->h[i].prev, so->last))
+				return release(rp, so, i);
+		return rc;
+	}
+	if (so->n == so->cap) {
+		size_t cap = so->cap ? 2 * so->cap : 64;
+		struct held *p = realloc(so->h, cap * sizeof(*p));
+
+		if (!p) {
+			natsMsg_Destroy(m);
+			fleet_say("out of memory");
+			return -1;
+		}
+		so->h = p;
+		so->cap = cap;
+	}
+	h = &so->h[so->n++];
+	h->m = m;
+	snprintf(h->id, sizeof(h->id), "%s", id);
+	snprintf(h->prev, sizeof(h->prev), "%s", prev);
+	h->seq = h->off = 0;
+	sscanf(id + strcspn(id, ":"), ":%llu:%llu", &h->seq, &h->off);
+	return so->n > HOLD_MAX ? release(rp, so, earliest(so)) : 0;
+}
+
+/* The end: what still waits goes out in the capture's order. */
+static int replay_flush(struct replay *rp)
+{
+	for (size_t s = 0; s < rp->n_sets; s++) {
+		struct set_order *so = &rp->sets[s];
+
+		while (so->n)
+			if (release(rp, so, earliest(so)))
+				return -1;
+	}
+	return 0;
+}
+
+/* An ordered consumer of the stream, from --since's slack before it: 0, or -1 said. */
+static int replay_subscribe(struct replay *rp, struct fleet_conn *c, const char *subject,
+			    natsSubscription **sub)
+{
+	int64_t since = rp->pipe->window.since_ns;
+	jsErrCode jerr = 0;
+	jsSubOptions so;
+	natsStatus s;
+
+	jsSubOptions_Init(&so);
+	so.Stream = rp->stream;
+	so.Ordered = true;
+	if (since) {
+		/*
+		 * The server's clock stamps a message when it is stored, the event's
+		 * own (the tracer's boot-to-wall offset) when it happened: they can
+		 * disagree by more than the shipper's lag. Start well before, and let
+		 * the events' own times decide (the pipeline's window).
+		 */
+		so.Config.DeliverPolicy = js_DeliverByStartTime;
+		so.Config.OptStartTime = since - SINCE_SLACK_NS;
+	}
+	s = js_SubscribeSync(sub, c->js, subject, NULL, &so, &jerr);
+	if (s != NATS_OK) {
+		fleet_say("reading stream %s, subject %s: %s", rp->stream, subject, fleet_error(s));
+		return -1;
+	}
+	return 0;
+}
+
+/* Every message to the stream's end (or --until's): 0, or -1 said. */
+static int replay_read(struct replay *rp, natsSubscription *sub, volatile int *stop)
+{
+	for (uint64_t got = 0; !*stop; got++) {
+		natsMsg *m = NULL;
+		jsMsgMetaData *md = NULL;
+		int64_t stored = 0;
+		bool last = false;
+		natsStatus s;
+
+		/* an empty stream says nothing: a quiet two seconds is its end */
+		s = natsSubscription_NextMsg(&m, sub, got ? 10000 : 2000);
+		if (s == NATS_TIMEOUT && !got)
+			break;
+		if (s != NATS_OK) {
+			fleet_say("reading stream %s: %s", rp->stream, fleet_error(s));
+			return -1;
+		}
+		if (natsMsg_GetMetaData(&md, m) == NATS_OK) {
+			last = md->NumPending == 0;
+			stored = md->Timestamp;
+			jsMsgMetaData_Destroy(md);
+		}
+		if (replay_in_order(rp, m))
+			return -1;
+		if (last || past_until(rp, stored) || rp->pipe->done)
+			break;
+	}
+	return 0;
+}
+
+int mpt_stream_replay(const struct mpt_nats_opts *o, struct mpt_pipe *pipe,
+		      struct mpt_stream_counts *counts, volatile int *stop)
+{
+	const char *subject = o->subject ? o->subject : "mptrace.>";
+	struct replay rp = {.pipe = pipe, .n = counts};
+	natsSubscription *sub = NULL;
+	struct fleet_conn c = {0};
+	int rc = -1;
+
+	memset(counts, 0, sizeof(*counts));
+	rp.stream = o->stream ? o->stream : DEFAULT_STREAM;
+	if (!fleet_connect(o, false, stop, NULL, NULL, &c) &&
+	    !replay_subscribe(&rp, &c, subject, &sub) && !replay_read(&rp, sub, stop) &&
+	    !replay_flush(&rp))
+		rc = 0;
+	for (size_t i = 0; i < rp.n_sets; i++) {
+		for (size_t k = 0; k < rp.sets[i].n; k++)
+			natsMsg_Destroy(rp.sets[i].h[k].m);
+		free(rp.sets[i].h);
+	}
+	free(rp.sets);
+	mpt_keyset_free(&rp.seen);
+	/*
+	 * The connection closes first: its reader thread may still be handing
+	 * messages to a subscription left early (--until), which must not be
+	 * freed under it.
+	 */
+	if (c.nc)
+		natsConnection_Close(c.nc);
+	natsSubscription_Destroy(sub);
+	if (c.nc)
+		fleet_disconnect(&c);
+	mpt_cap_event_buf_free(&rp.buf);
+	return rc;
+}
