@@ -31,7 +31,7 @@ MPTRACE, D, WORKER, COMM = ENV.mptrace, ENV.dir, ENV.worker, ENV.comm
 
 def start(args, **kw):
     """The faults here are the reader's and the disk's: every call is recorded, none summed
-    (--fair-rate 0), so that the load reaches them (test_e2e checks the fair shares)."""
+    (--fair-rate 0), so that the load reaches them (test_e2e_live checks the fair shares)."""
     return ENV.start(["--fair-rate", "0"] + args, **kw)
 
 
