@@ -28,6 +28,12 @@ tracepoint:syscalls:sys_exit_move_pages { printf("exit pid=%d tid=%d ret=%d\n", 
 """
 
 
+def baseline_has_fair_rate(binary):
+    """Whether @binary knows --fair-rate: the baseline must record every call as this one does."""
+    out = subprocess.run([binary, "--help"], capture_output=True, text=True)
+    return "--fair-rate" in out.stdout + out.stderr
+
+
 class Tracer:
     """One tracer run: started pinned to TRACER_CPU, ready before the workload starts."""
 
@@ -48,8 +54,9 @@ class Tracer:
                      "mptrace-json+capture": ["-f", "json", "--capture",
                                               os.path.join(tmp, "c.mpcap")],
                      "mptrace-table": ["-f", "table"]}[kind]
-            if kind != "baseline-json":
-                # the cost of recording every call: a loop over its fair share is summed
+            # the cost of recording every call: a loop over its fair share is summed
+            # (a baseline too old to have --fair-rate records every call anyway)
+            if kind != "baseline-json" or baseline_has_fair_rate(binary):
                 argv += ["--fair-rate", "0"]
         if kind == "mptrace-json+capture":
             # a capture is never overwritten: each run makes its own
