@@ -20,8 +20,8 @@ import sys
 CLASSES = ["memory_activity", "detection_finding"]
 # the objects mptrace fills; anything else in its output is an error
 OBJECTS = ["actor", "analytic", "attack", "container", "device", "evidences", "file",
-           "finding_info", "image", "metadata", "os", "process", "product", "tactic", "technique",
-           "user"]
+           "finding_info", "image", "metadata", "observable", "os", "process", "process_entity",
+           "product", "related_event", "sub_technique", "tactic", "technique", "user"]
 
 
 def load(root, rel):
@@ -132,6 +132,16 @@ def main():
     for name in OBJECTS:
         _, attrs = resolve(root, "objects", name)
         out["objects"][name] = {"attributes": describe_attrs(attrs, dictionary, base_types)}
+    # an observable's type_id: the schema lists 0 and 99; the rest are the observable
+    # numbers its types, attributes and objects carry, as OCSF's compiled schema has them
+    ids = {v["observable"] for part in (types, dictionary["attributes"]) for v in part.values()
+           if "observable" in v}
+    for dirpath, _, files in os.walk(os.path.join(root, "objects")):
+        for f in files:
+            with open(os.path.join(dirpath, f)) as fh:
+                ids |= {json.load(fh).get("observable")} - {None}
+    obs = out["objects"]["observable"]["attributes"]["type_id"]
+    obs["enum"] = sorted(set(obs["enum"]) | ids)
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
 

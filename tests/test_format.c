@@ -166,7 +166,7 @@ static void test_ocsf_mapping(void **state)
 	assert_int_equal(jint(o, "time"), (f.ev.ts_boot_ns + ctx.boot_to_wall_ns) / 1000000);
 	assert_int_equal(jint(o, "status_id"), 1);
 	assert_int_equal(jint(o, "actor.process.pid"), f.ev.task.host_tgid);
-	assert_int_equal(jint(o, "actor.process.tid"), f.ev.task.host_tid);
+	assert_int_equal(jint(o, "actor.process.ptid"), f.ev.task.host_tid);
 	assert_int_equal(jint(o, "actor.process.parent_process.pid"), f.ev.task.host_ptgid);
 	assert_string_equal(jstr(o, "actor.process.name"), "numad");
 	assert_int_equal(jint(o, "process.pid"), f.ev.task.host_tgid);
@@ -562,6 +562,121 @@ static void test_context_fields(void **state)
 	assert_non_null(strstr(sb.buf, " numad[812] ctr:3f4e2a1b9c0d move_pages(0, 3,"));
 }
 
+/* A line parsed back (@buf holds one or more; @skip of them are passed over). */
+static json_t *line_at(const struct strbuf *b, int skip)
+{
+	const char *p = b->buf;
+	json_error_t err;
+
+	while (skip-- > 0)
+		p = strchr(p, '\n') + 1;
+	return json_loadb(p, strcspn(p, "\n"), 0, &err);
+}
+
+static const char *entity(uint32_t tgid, uint64_t start_ns)
+{
+	static char id[4][MPT_ENTITY_ID_LEN];
+	static int n;
+
+	mpt_entity_id(id[n % 4], ctx.boot_id, tgid, start_ns);
+	return id[n++ % 4];
+}
+
+/*
+ * OCSF stays lean: the parent one level deep and the rest a flat ancestry of
+ * entities; the caller as its own target is named, not copied; a finding
+ * points at its call by uid and carries its ATT&CK place and observables.
+ */
+static void test_ocsf_lean(void **state)
+{
+	static const struct mpt_proc_info self = {.tgid = 812, .start_ns = 5000, .comm = "numad"};
+	static const struct mpt_proc_info up[3] = {
+	    {.tgid = 700, .start_ns = 4000, .comm = "bash", .exe = "/usr/bin/bash"},
+	    {.tgid = 600, .start_ns = 3000, .comm = "sshd", .exe = "/usr/sbin/sshd"},
+	    {.tgid = 1, .start_ns = 1000, .comm = "systemd", .exe = "/usr/lib/systemd/systemd"}};
+	struct mpt_lineage_view lin = {.self = &self, .anc = {&up[0], &up[1], &up[2]}, .n_anc = 3};
+	struct mpt_enrich en = {"", "/usr/sbin/numad", "", "", "", &lin, NULL, NULL};
+	json_t *o, *fnd, *anc, *proc, *obs;
+	struct mpt_view v;
+	const char *why;
+	struct strbuf b;
+	size_t i;
+
+	(void)state;
+	f.ev.task.host_tgid = 812;
+	f.ev.task.start_ns = 5000;
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	v.enrich = &en;
+	sb_init(&b);
+	mpt_format_ocsf(&b, &v, &ctx);
+	mpt_format_detection(MPT_FMT_OCSF, &b, MPT_DET_CHANGED_DURING_CALL, &v, &ctx);
+	fwrite(b.buf, 1, b.len, ocsf_samples);
+	o = line_at(&b, 0);
+	fnd = line_at(&b, 1);
+	assert_non_null(o);
+	assert_non_null(fnd);
+	assert_int_equal(jint(o, "actor.process.ptid"), f.ev.task.host_tid);
+	assert_null(json_object_get(at(o, "actor.process"), "tid"));
+	assert_string_equal(jstr(o, "actor.process.uid"), entity(812, 5000));
+	assert_string_equal(jstr(o, "actor.process.parent_process.uid"), entity(700, 4000));
+	assert_string_equal(jstr(o, "actor.process.parent_process.file.path"), "/usr/bin/bash");
+	assert_null(json_object_get(at(o, "actor.process.parent_process"), "parent_process"));
+	anc = at(o, "actor.process.ancestry");
+	assert_int_equal(json_array_size(anc), 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(jint(json_array_get(anc, i), "pid"), up[i].tgid);
+		assert_string_equal(jstr(json_array_get(anc, i), "uid"),
+				    entity(up[i].tgid, up[i].start_ns));
+		assert_string_equal(jstr(json_array_get(anc, i), "path"), up[i].exe);
+	}
+	/* pid 0: the caller's own pages; it is named, not copied */
+	proc = at(o, "process");
+	assert_int_equal(json_object_size(proc), 2);
+	assert_string_equal(jstr(o, "process.uid"), entity(812, 5000));
+	obs = at(o, "observables");
+	assert_true(json_array_size(obs) >= 4);
+	assert_string_equal(jstr(json_array_get(obs, 2), "name"), "actor.process.pid");
+	assert_int_equal(jint(json_array_get(obs, 2), "type_id"), 15);
+	assert_string_equal(jstr(json_array_get(obs, 2), "value"), "812");
+	/* the finding */
+	assert_string_equal(jstr(json_array_get(at(fnd, "finding_info.related_events"), 0), "uid"),
+			    jstr(o, "metadata.uid"));
+	assert_int_equal(
+	    jint(json_array_get(at(fnd, "finding_info.related_events"), 0), "type_uid"),
+	    jint(o, "type_uid"));
+	anc = json_array_get(at(fnd, "finding_info.attacks"), 0);
+	assert_string_equal(jstr(anc, "tactic.uid"), "TA0005");
+	assert_string_equal(jstr(anc, "technique.uid"), "T1562");
+	assert_string_equal(jstr(anc, "technique.name"), "Impair Defenses");
+	assert_string_equal(jstr(anc, "sub_technique.uid"), "T1562.006");
+	assert_string_equal(jstr(anc, "sub_technique.name"), "Indicator Blocking");
+	assert_string_equal(jstr(anc, "version"), MPT_ATTACK_VERSION);
+	proc = json_array_get(at(fnd, "evidences"), 0);
+	assert_null(json_object_get(proc, "data"));
+	assert_string_equal(jstr(proc, "process.uid"), entity(812, 5000));
+	assert_true(json_array_size(at(fnd, "observables")) >= 4);
+	json_decref(o);
+	json_decref(fnd);
+	sb_free(&b);
+}
+
+/* "time" is "timestamp" as RFC 3339, to the nanosecond. */
+static void test_json_rfc3339(void **state)
+{
+	json_t *o;
+
+	(void)state;
+	f.ev.ts_boot_ns = 123456789; /* 1700000000.123456789: 2023-11-14T22:13:20 UTC */
+	o = json();
+	assert_int_equal(jint(o, "timestamp"), 1700000000123456789ll);
+	assert_string_equal(jstr(o, "time"), "2023-11-14T22:13:20.123456789Z");
+	json_decref(o);
+	f.ev.ts_boot_ns = 1000000000ull * 86400 + 5; /* the next day, the date cached before */
+	o = json();
+	assert_string_equal(jstr(o, "time"), "2023-11-15T22:13:20.000000005Z");
+	json_decref(o);
+}
+
 /* Values no kernel writes but a damaged capture can hold (found by the fuzzer). */
 static void test_out_of_range_values(void **state)
 {
@@ -805,6 +920,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_table_example, setup),
+	    cmocka_unit_test_setup(test_ocsf_lean, setup),
+	    cmocka_unit_test_setup(test_json_rfc3339, setup),
 	    cmocka_unit_test_setup(test_table_error_return, setup),
 	    cmocka_unit_test_setup(test_table_thread_query_fault, setup),
 	    cmocka_unit_test_setup(test_status_written_in_part, setup),

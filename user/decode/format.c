@@ -8,6 +8,8 @@
 #include "decode/format_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 int mpt_format_parse(const char *name, enum mpt_format *fmt)
@@ -96,6 +98,21 @@ void mpt_format_cmdline(struct strbuf *sb, const struct mpt_proc_info *p, bool j
 	struct args_out o = {sb, true, json ? "," : " ", json};
 
 	each_arg(p, put_arg, &o);
+}
+
+void mpt_entity_id(char out[MPT_ENTITY_ID_LEN], const char *boot_id, uint32_t tgid,
+		   uint64_t start_ns)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	unsigned char b[12];
+
+	for (const char *c = boot_id ? boot_id : ""; *c; c++)
+		h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+	memcpy(b, &tgid, 4);
+	memcpy(b + 4, &start_ns, 8);
+	for (int i = 0; i < 12; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	snprintf(out, MPT_ENTITY_ID_LEN, "%016" PRIx64, h);
 }
 
 const char *mpt_exe_doubt(uint8_t flags)

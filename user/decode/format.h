@@ -33,10 +33,20 @@ void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct 
 void mpt_format_ocsf(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx);
 /* An OCSF Detection Finding for rule @rule (detect.h's table) that @trigger raised. */
 struct mpt_ocsf_rule {
-	const char *code, *name, *severity, *description, *technique, *technique_name;
+	const char *code, *name, *severity, *description;
+	/* MITRE ATT&CK, in version @attack_version; "" where no technique fits */
+	const char *tactic, *tactic_name, *technique, *technique_name, *attack_version;
 };
 void mpt_format_ocsf_finding(struct strbuf *sb, const struct mpt_ocsf_rule *rule,
 			     const struct mpt_view *trigger, const struct mpt_fmt_ctx *ctx);
+
+/*
+ * A process's entity id: the same in every event, output and replay, and
+ * across hosts (their boot ids differ). 16 hex digits and a NUL.
+ */
+#define MPT_ENTITY_ID_LEN 17
+void mpt_entity_id(char out[MPT_ENTITY_ID_LEN], const char *boot_id, uint32_t tgid,
+		   uint64_t start_ns);
 
 /* Why an executable's path is in doubt (@flags: MPT_PROC_*), the gravest reason; NULL if not. */
 const char *mpt_exe_doubt(uint8_t flags);

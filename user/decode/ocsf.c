@@ -99,25 +99,53 @@ static void cmd_line(struct strbuf *sb, const struct mpt_proc_info *p)
 	sb_free(&words);
 }
 
-/* Ancestor @i and, nested as OCSF has it, the ones above it. */
-static void ancestor(struct strbuf *sb, const struct mpt_lineage_view *l, unsigned int i,
-		     const struct mpt_fmt_ctx *ctx)
+/* "uid": the process's entity id, the same in every event that names it. */
+static void entity_uid(struct strbuf *sb, const struct mpt_fmt_ctx *ctx, uint32_t tgid,
+		       uint64_t start_ns)
 {
-	const struct mpt_proc_info *a = l->anc[i];
+	char id[MPT_ENTITY_ID_LEN];
 
-	sb_putc(sb, '{');
+	mpt_entity_id(id, ctx->boot_id, tgid, start_ns);
+	kstr(sb, "uid", id);
+}
+
+/* What names a process entity: pid, uid (entity id), name, created_time. */
+static void entity(struct strbuf *sb, const struct mpt_proc_info *a, const struct mpt_fmt_ctx *ctx)
+{
 	kint(sb, "pid", a->tgid);
+	entity_uid(sb, ctx, a->tgid, a->start_ns);
 	key(sb, "name");
 	sb_json_str(sb, a->comm, strnlen(a->comm, MPT_TASK_COMM_LEN));
 	kint(sb, "created_time", wall_ms(a->start_ns, ctx));
+}
+
+/* The parent: one level, as OCSF has it; the ones above it are in the ancestry. */
+static void parent(struct strbuf *sb, const struct mpt_proc_info *a, const struct mpt_fmt_ctx *ctx)
+{
+	sb_putc(sb, '{');
+	entity(sb, a, ctx);
 	if (a->exe[0])
 		exe_file(sb, a->exe, a, 0);
 	cmd_line(sb, a);
-	if (i + 1 < l->n_anc) {
-		key(sb, "parent_process");
-		ancestor(sb, l, i + 1, ctx);
-	}
 	sb_putc(sb, '}');
+}
+
+/* OCSF's flat ancestry: process entities, the parent first, up to the oldest kept. */
+static void ancestry(struct strbuf *sb, const struct mpt_lineage_view *l,
+		     const struct mpt_fmt_ctx *ctx)
+{
+	key(sb, "ancestry");
+	sb_putc(sb, '[');
+	for (unsigned int i = 0; i < l->n_anc; i++) {
+		if (i)
+			sb_putc(sb, ',');
+		sb_putc(sb, '{');
+		entity(sb, l->anc[i], ctx);
+		if (l->anc[i]->exe[0])
+			kstr(sb, "path", l->anc[i]->exe);
+		sb_putc(sb, '}');
+	}
+	sb_putc(sb, ']');
 }
 
 /* "user":{"uid":"N"}: OCSF's user object, its uid a string. */
@@ -192,7 +220,8 @@ static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 
 	sb_putc(sb, '{');
 	kint(sb, "pid", t->host_tgid);
-	kint(sb, "tid", t->host_tid);
+	kint(sb, "ptid", t->host_tid);
+	entity_uid(sb, ctx, t->host_tgid, t->start_ns);
 	key(sb, "name");
 	sb_json_str(sb, t->comm, strnlen(t->comm, sizeof(t->comm)));
 	kint(sb, "created_time", wall_ms(t->start_ns, ctx));
@@ -202,7 +231,8 @@ static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 	user_uid(sb, t->uid);
 	key(sb, "parent_process");
 	if (en->lineage && en->lineage->self && en->lineage->n_anc) {
-		ancestor(sb, en->lineage, 0, ctx);
+		parent(sb, en->lineage->anc[0], ctx);
+		ancestry(sb, en->lineage, ctx);
 	} else {
 		sb_putc(sb, '{');
 		kint(sb, "pid", t->host_ptgid);
@@ -248,12 +278,17 @@ static void target_process(struct strbuf *sb, const struct mpt_view *v,
 	int32_t pid;
 
 	if (!target_other(v, &pid)) {
-		caller_process(sb, v, ctx);
+		/* the caller itself: actor.process says who it is, this names it */
+		sb_putc(sb, '{');
+		kint(sb, "pid", t->host_tgid);
+		entity_uid(sb, ctx, t->host_tgid, t->start_ns);
+		sb_putc(sb, '}');
 		return;
 	}
 	sb_putc(sb, '{');
 	if (tg && tg->resolved) {
 		kint(sb, "pid", tg->host_tgid);
+		entity_uid(sb, ctx, tg->host_tgid, tg->start_ns);
 		kstr(sb, "name", tg->comm);
 		kint(sb, "created_time", wall_ms(tg->start_ns, ctx));
 		if (tg->exe[0])
@@ -431,6 +466,53 @@ static void base_address(struct strbuf *sb, uint64_t addr, uint64_t size)
 	kint(sb, "size", (int64_t)size);
 }
 
+/* One entry of observables: @value (a string in OCSF) under the attribute it is at. */
+static void observable(struct strbuf *sb, bool *first, const char *name, int type_id,
+		       const char *type, const char *value)
+{
+	if (!value || !*value)
+		return;
+	if (!*first)
+		sb_putc(sb, ',');
+	*first = false;
+	sb_putc(sb, '{');
+	kstr(sb, "name", name);
+	kint(sb, "type_id", type_id);
+	kstr(sb, "type", type);
+	kstr(sb, "value", value);
+	sb_putc(sb, '}');
+}
+
+/*
+ * What a SIEM indexes to pivot on: the host, the caller's name, pid and
+ * executable, the target's pid. @target: where the target process is
+ * ("process", or a finding's "evidences[0].process").
+ */
+static void observables(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx,
+			const char *target)
+{
+	const struct mpt_task *t = &v->hdr->task;
+	const struct mpt_target *tg = enrich_of(v)->target;
+	char comm[MPT_TASK_COMM_LEN + 1], pid[16], tpid[16], tname[64];
+	bool first = true;
+	int32_t other;
+
+	snprintf(comm, sizeof(comm), "%.*s", (int)strnlen(t->comm, sizeof(t->comm)), t->comm);
+	snprintf(pid, sizeof(pid), "%u", t->host_tgid);
+	key(sb, "observables");
+	sb_putc(sb, '[');
+	observable(sb, &first, "device.hostname", 1, "Hostname", ctx->hostname);
+	observable(sb, &first, "actor.process.name", 9, "Process Name", comm);
+	observable(sb, &first, "actor.process.pid", 15, "Process ID", pid);
+	observable(sb, &first, "actor.process.file.path", 45, "File Path", enrich_of(v)->exe_path);
+	if (target_other(v, &other) && tg && tg->resolved) {
+		snprintf(tpid, sizeof(tpid), "%u", tg->host_tgid);
+		snprintf(tname, sizeof(tname), "%s.pid", target);
+		observable(sb, &first, tname, 15, "Process ID", tpid);
+	}
+	sb_putc(sb, ']');
+}
+
 /* One Memory Activity object, without its newline. */
 static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
 			    const struct mpt_fmt_ctx *ctx)
@@ -477,6 +559,7 @@ static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
 	target_process(sb, v, ctx);
 	device(sb, ctx);
 	metadata(sb, v, ctx, "");
+	observables(sb, v, ctx, "process");
 	unmapped(sb, v);
 	sb_putc(sb, '}');
 }
@@ -495,6 +578,51 @@ static int severity_id(const char *sev)
 		if (!strcmp(sev, names[i]))
 			return i + 1;
 	return 0;
+}
+
+/* The rule's place in MITRE ATT&CK: its tactic, technique and sub-technique. */
+static void attacks(struct strbuf *sb, const struct mpt_ocsf_rule *rule)
+{
+	const char *dot = strchr(rule->technique, '.');
+	const char *sub = strstr(rule->technique_name, ": ");
+
+	if (!rule->technique[0])
+		return;
+	key(sb, "attacks");
+	sb_puts(sb, "[{\"tactic\":{");
+	kstr(sb, "uid", rule->tactic);
+	kstr(sb, "name", rule->tactic_name);
+	sb_puts(sb, "},\"technique\":{");
+	key(sb, "uid");
+	sb_json_str(sb, rule->technique,
+		    dot ? (size_t)(dot - rule->technique) : strlen(rule->technique));
+	key(sb, "name");
+	sb_json_str(sb, rule->technique_name,
+		    sub ? (size_t)(sub - rule->technique_name) : strlen(rule->technique_name));
+	sb_putc(sb, '}');
+	if (dot && sub) {
+		sb_puts(sb, ",\"sub_technique\":{");
+		kstr(sb, "uid", rule->technique);
+		kstr(sb, "name", sub + 2);
+		sb_putc(sb, '}');
+	}
+	kstr(sb, "version", rule->attack_version);
+	sb_puts(sb, "}]");
+}
+
+/* The call that raised it, by its uid: it is the Memory Activity line just before. */
+static void related_event(struct strbuf *sb, const struct mpt_view *v,
+			  const struct mpt_fmt_ctx *ctx)
+{
+	int act = activity_other(v) ? ACT_OTHER : ACT_MODIFY_PAGE;
+
+	key(sb, "related_events");
+	sb_puts(sb, "[{\"uid\":");
+	event_uid(sb, v, ctx, "");
+	kint(sb, "type_uid", MEMORY_ACTIVITY * 100 + act);
+	kstr(sb, "type_name",
+	     act == ACT_MODIFY_PAGE ? "Memory Activity: Modify Page" : "Memory Activity: Other");
+	sb_puts(sb, "}]");
 }
 
 void mpt_format_ocsf_finding(struct strbuf *sb, const struct mpt_ocsf_rule *rule,
@@ -535,25 +663,19 @@ void mpt_format_ocsf_finding(struct strbuf *sb, const struct mpt_ocsf_rule *rule
 	kint(sb, "type_id", 1);
 	kstr(sb, "type", "Rule");
 	sb_putc(sb, '}');
-	if (rule->technique[0]) {
-		key(sb, "attacks");
-		sb_puts(sb, "[{\"technique\":{");
-		kstr(sb, "uid", rule->technique);
-		kstr(sb, "name", rule->technique_name);
-		sb_puts(sb, "}}]");
-	}
+	attacks(sb, rule);
+	related_event(sb, trigger, ctx);
 	sb_putc(sb, '}');
 	key(sb, "actor");
 	sb_puts(sb, "{\"process\":");
 	caller_process(sb, trigger, ctx);
 	sb_putc(sb, '}');
-	/* the call that raised it, whole: the evidence */
+	/* the process acted on; the call itself is the Memory Activity that related_events names */
 	key(sb, "evidences");
 	sb_puts(sb, "[{\"process\":");
 	target_process(sb, trigger, ctx);
-	sb_puts(sb, ",\"data\":");
-	memory_activity(sb, trigger, ctx);
 	sb_puts(sb, "}]");
+	observables(sb, trigger, ctx, "evidences[0].process");
 	device(sb, ctx);
 	metadata(sb, trigger, ctx, prefix);
 	sb_puts(sb, "}\n");

@@ -13,9 +13,10 @@
 #define SLOTS 4096
 
 static const struct {
-	const char *code, *name, *severity, *technique, *technique_name;
+	const char *code, *name, *severity, *tactic, *tactic_name, *technique, *technique_name;
 } rules[] = {
-#define MPT_DET_ROW(id, code, name, sev, tid, tname) {code, name, sev, tid, tname},
+#define MPT_DET_ROW(id, code, name, sev, tac, tacname, tid, tname)                                 \
+	{code, name, sev, tac, tacname, tid, tname},
     MPT_DETECTIONS(MPT_DET_ROW)
 #undef MPT_DET_ROW
 };
@@ -303,9 +304,10 @@ void mpt_format_detection(enum mpt_format fmt, struct strbuf *sb, enum mpt_detec
 	if (id >= MPT_DET_NR)
 		return;
 	if (fmt == MPT_FMT_OCSF) {
-		const struct mpt_ocsf_rule rule = {rules[id].code,	rules[id].name,
-						   rules[id].severity,	descriptions[id],
-						   rules[id].technique, rules[id].technique_name};
+		const struct mpt_ocsf_rule rule = {
+		    rules[id].code,	 rules[id].name,	   rules[id].severity,
+		    descriptions[id],	 rules[id].tactic,	   rules[id].tactic_name,
+		    rules[id].technique, rules[id].technique_name, MPT_ATTACK_VERSION};
 
 		mpt_format_ocsf_finding(sb, &rule, trigger, ctx);
 		return;

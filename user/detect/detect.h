@@ -15,28 +15,34 @@
 #include "decode/format.h"
 #include "util/strbuf.h"
 
-/* X(id, code, name, severity, MITRE technique id, technique name) */
+/*
+ * X(id, code, name, severity, MITRE ATT&CK tactic id, tactic name, technique id,
+ * technique name): a sub-technique's name is "Technique: Sub-technique". The
+ * mapping follows ATT&CK MPT_ATTACK_VERSION; "" where no technique fits.
+ */
+#define MPT_ATTACK_VERSION "v17"
 #define MPT_DETECTIONS(X)                                                                          \
-	X(OTHER_PROCESS, "MPT-1", "move_pages on another process", "medium", "", "")               \
-	X(MOVE_ALL, "MPT-2", "MPOL_MF_MOVE_ALL requested", "high", "", "")                         \
-	X(PROBE_BURST, "MPT-3", "burst of permission or lookup failures", "medium", "T1057",       \
-	  "Process Discovery")                                                                     \
-	X(LAYOUT_SCAN, "MPT-4", "page-location scan of another process", "high", "T1057",          \
-	  "Process Discovery")                                                                     \
-	X(MIGRATION_FLOOD, "MPT-5", "very high page-migration rate", "medium", "T1499",            \
-	  "Endpoint Denial of Service")                                                            \
-	X(CHANGED_DURING_CALL, "MPT-6", "arguments rewritten during the call", "high",             \
-	  "T1562.006", "Impair Defenses: Indicator Blocking")                                      \
-	X(MIGRATE_OTHER, "MPT-7", "migrate_pages on another process", "medium", "", "")            \
-	X(FAIR_SHARE_FLOOD, "MPT-8", "calls over the fair share", "medium", "T1562.006",           \
-	  "Impair Defenses: Indicator Blocking")                                                   \
-	X(REFUSED_REPEAT, "MPT-9", "repeated calls refused by seccomp", "medium", "", "")          \
+	X(OTHER_PROCESS, "MPT-1", "move_pages on another process", "medium", "", "", "", "")       \
+	X(MOVE_ALL, "MPT-2", "MPOL_MF_MOVE_ALL requested", "high", "", "", "", "")                 \
+	X(PROBE_BURST, "MPT-3", "burst of permission or lookup failures", "medium", "TA0007",      \
+	  "Discovery", "T1057", "Process Discovery")                                               \
+	X(LAYOUT_SCAN, "MPT-4", "page-location scan of another process", "high", "TA0007",         \
+	  "Discovery", "T1057", "Process Discovery")                                               \
+	X(MIGRATION_FLOOD, "MPT-5", "very high page-migration rate", "medium", "TA0040", "Impact", \
+	  "T1499", "Endpoint Denial of Service")                                                   \
+	X(CHANGED_DURING_CALL, "MPT-6", "arguments rewritten during the call", "high", "TA0005",   \
+	  "Defense Evasion", "T1562.006", "Impair Defenses: Indicator Blocking")                   \
+	X(MIGRATE_OTHER, "MPT-7", "migrate_pages on another process", "medium", "", "", "", "")    \
+	X(FAIR_SHARE_FLOOD, "MPT-8", "calls over the fair share", "medium", "TA0005",              \
+	  "Defense Evasion", "T1562.006", "Impair Defenses: Indicator Blocking")                   \
+	X(REFUSED_REPEAT, "MPT-9", "repeated calls refused by seccomp", "medium", "", "", "", "")  \
 	X(CONTAINER_SPOOFED, "MPT-10", "container id its runtime placed elsewhere", "high",        \
-	  "T1036", "Masquerading")                                                                 \
-	X(CROSS_CONTAINER, "MPT-11", "a container's call on a process outside it", "high", "", "")
+	  "TA0005", "Defense Evasion", "T1036", "Masquerading")                                    \
+	X(CROSS_CONTAINER, "MPT-11", "a container's call on a process outside it", "high", "", "", \
+	  "", "")
 
 enum mpt_detection_id {
-#define MPT_DET_ENUM(id, code, name, sev, tid, tname) MPT_DET_##id,
+#define MPT_DET_ENUM(id, code, name, sev, tac, tacname, tid, tname) MPT_DET_##id,
 	MPT_DETECTIONS(MPT_DET_ENUM)
 #undef MPT_DET_ENUM
 	    MPT_DET_NR,

@@ -11,7 +11,7 @@
 #include "context/lineage.h"
 
 const struct rp_rule_name rp_rules[MPT_DET_NR] = {
-#define RP_RULE(id, code, name, sev, tid, tname) {code, name, sev},
+#define RP_RULE(id, code, name, sev, tac, tacname, tid, tname) {code, name, sev},
     MPT_DETECTIONS(RP_RULE)
 #undef RP_RULE
 };
