@@ -97,6 +97,33 @@ static const char docker_state[] =
     ".scope\"},\"config\":{\"labels\":[\"bundle=/run/containerd/x\"]}}";
 
 /* Docker and CRI-O from their files; damaged and hostile files leave the id unverified. */
+/* A state file half-written, a symlink, too big: unverified, never a crash or a wait. */
+static void check_hostile_state(const char *root)
+{
+	struct mpt_ctr_meta m;
+	char path[4096];
+	FILE *f;
+
+	put_file(root, "run/runc/" CID "/state.json", "{\"id\":\"" CID "\",\"cgr");
+	mpt_runtime_read(root, CID, "/crio/" CID, &m);
+	assert_int_equal(m.verify, MPT_CTR_UNKNOWN);
+	snprintf(path, sizeof(path), "%s/run/runc/" CID "/state.json", root);
+	unlink(path);
+	assert_int_equal(symlink("/etc/hostname", path), 0);
+	mpt_runtime_read(root, CID, "/crio/" CID, &m);
+	assert_int_equal(m.verify, MPT_CTR_UNKNOWN);
+	unlink(path);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"id\":\"%s\",\"pad\":\"", CID);
+	for (int i = 0; i < (5 << 20) / 64; i++)
+		fputs("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", f);
+	fputs("\"}", f);
+	fclose(f);
+	mpt_runtime_read(root, CID, "/crio/" CID, &m);
+	assert_int_equal(m.verify, MPT_CTR_UNKNOWN);
+}
+
 static void test_runtime_files(void **state)
 {
 	char root[] = "/tmp/mpt-runtime-XXXXXX", cmd[256];
@@ -166,31 +193,7 @@ static void test_runtime_files(void **state)
 		 root);
 	assert_int_equal(system(cmd), 0);
 
-	/* half-written, a symlink, too big: unverified, never a crash or a wait */
-	put_file(root, "run/runc/" CID "/state.json", "{\"id\":\"" CID "\",\"cgr");
-	mpt_runtime_read(root, CID, "/crio/" CID, &m);
-	assert_int_equal(m.verify, MPT_CTR_UNKNOWN);
-	{
-		char path[4096];
-		FILE *f;
-
-		snprintf(path, sizeof(path), "%s/run/runc/" CID "/state.json", root);
-		unlink(path);
-		assert_int_equal(symlink("/etc/hostname", path), 0);
-		mpt_runtime_read(root, CID, "/crio/" CID, &m);
-		assert_int_equal(m.verify, MPT_CTR_UNKNOWN);
-		unlink(path);
-		f = fopen(path, "w");
-		assert_non_null(f);
-		fprintf(f, "{\"id\":\"%s\",\"pad\":\"", CID);
-		for (int i = 0; i < (5 << 20) / 64; i++)
-			fputs("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-			      f);
-		fputs("\"}", f);
-		fclose(f);
-		mpt_runtime_read(root, CID, "/crio/" CID, &m);
-		assert_int_equal(m.verify, MPT_CTR_UNKNOWN);
-	}
+	check_hostile_state(root);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	assert_int_equal(system(cmd), 0);
 }

@@ -98,13 +98,100 @@ static int call_every_kind(pid_t child, void **child_pages)
 }
 
 /* Live JSON and the replay of its capture are the same bytes; and verify, info, filters. */
+/* A capture is never an output, whatever it is named: replay's -o and a live run's. */
+static void check_never_overwritten(char *cap)
+{
+	char copy[256], cmd[600];
+	struct proc p;
+
+	snprintf(copy, sizeof(copy), "%s/rt.mpcap.0", tmpdir);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", cap, copy);
+	assert_int_equal(system(cmd), 0);
+	char *over[] = {(char *)mptrace_bin, "replay", "-o", copy, cap, NULL};
+	assert_int_equal(run(over, 0, &p), 2);
+	assert_one_line_error(&p, "is a capture file: it would be destroyed");
+	char *live_over[] = {(char *)mptrace_bin, "-o", copy, "-d", "0.1", NULL};
+	assert_int_not_equal(run(live_over, 0, &p), 0);
+	assert_one_line_error(&p, "is a capture file: it would be destroyed");
+	char *intact[] = {(char *)mptrace_bin, "verify", copy, NULL};
+	assert_int_equal(run(intact, 0, &p), 0);
+	unlink(copy);
+}
+
+/* The same filters and --event in replay as live tracing. */
+static void check_replay_selection(char *cap, pid_t child, const char *mem, int calls)
+{
+	char want[64];
+	struct proc p;
+
+	/* the same filters as live tracing: the calls naming another pid, existing or not */
+	snprintf(want, sizeof(want), "move_pages(%d, 1, [%p], NULL, [", child, mem);
+	char *other[] = {(char *)mptrace_bin, "replay", "--target-other", cap, NULL};
+	assert_int_equal(run(other, 0, &p), 0);
+	if (!strstr(p.out, want))
+		fail_msg("no '%s' in: %s", want, p.out);
+	assert_non_null(strstr(p.out, "move_pages(4194304, 1, "));
+	snprintf(want, sizeof(want), "migrate_pages(%d, 65, [0], [0]) = ", child);
+	if (!strstr(p.out, want))
+		fail_msg("no '%s' in: %s", want, p.out);
+	assert_int_equal(count_lines(p.out), 3);
+
+	/* --event in replay: the same choice as live tracing */
+	char *mig[] = {(char *)mptrace_bin, "replay", "--event", "migrate_pages", cap, NULL};
+	assert_int_equal(run(mig, 0, &p), 0);
+	assert_int_equal(count_lines(p.out), 4);
+	assert_null(strstr(p.out, "move_pages("));
+	assert_non_null(strstr(p.out, "migrate_pages(0, 65, NULL, [0]) = "));
+	assert_non_null(strstr(p.out, "migrate_pages(0, 65, [0], 0x8) = -1 EFAULT (Bad address)"));
+	char *mov[] = {(char *)mptrace_bin, "replay", "--event", "move_pages", cap, NULL};
+	assert_int_equal(run(mov, 0, &p), 0);
+	assert_int_equal(count_lines(p.out), calls - 4);
+	assert_null(strstr(p.out, "migrate_pages("));
+}
+
+/* verify and capture-info on the capture, and on a copy with one byte changed. */
+static void check_verify(char *cap, int calls)
+{
+	char want[64], copy[256], cmd[600];
+	size_t cap_len;
+	char *cap_buf;
+	struct proc p;
+
+	/* verify and capture-info */
+	char *verify[] = {(char *)mptrace_bin, "verify", cap, NULL};
+	assert_int_equal(run(verify, 0, &p), 0);
+	assert_non_null(strstr(p.out, ": intact: "));
+	char *info[] = {(char *)mptrace_bin, "capture-info", cap, NULL};
+	assert_int_equal(run(info, 0, &p), 0);
+	snprintf(want, sizeof(want), "events             %d\n", calls);
+	if (!strstr(p.out, want))
+		fail_msg("no '%s' in: %s", want, p.out);
+	assert_non_null(strstr(p.out, "closed cleanly     yes"));
+
+	/* one byte changed: verify says so, with its own exit code */
+	cap_buf = slurp(cap, &cap_len);
+	snprintf(copy, sizeof(copy), "%s/edited.mpcap", tmpdir);
+	cap_buf[cap_len / 2] ^= 0x20;
+	snprintf(cmd, sizeof(cmd), "cat > '%s'", copy);
+	{
+		FILE *f = popen(cmd, "w");
+
+		fwrite(cap_buf, 1, cap_len, f);
+		pclose(f);
+	}
+	char *verify_bad[] = {(char *)mptrace_bin, "verify", copy, NULL};
+	assert_int_equal(run(verify_bad, 0, &p), MPT_CAP_EDAMAGED);
+	assert_non_null(strstr(p.out, "NOT intact"));
+	free(cap_buf);
+}
+
 static void test_capture_round_trip(void **state)
 {
 	char live[256], cap[256], pid[16], want[64], copy[256], cmd[600];
 	char *mem = tu_touched_pages(1);
 	void *child_pages[1] = {mem};
-	size_t live_len, cap_len;
-	char *live_buf, *cap_buf;
+	size_t live_len;
+	char *live_buf;
 	int go[2], calls;
 	struct proc p;
 	pid_t child;
@@ -141,78 +228,14 @@ static void test_capture_round_trip(void **state)
 		 calls);
 	assert_int_equal(system(cmd), 0);
 
-	/*
-	 * A capture is never an output, whatever it is named: `replay -o r.mpcap.*`
-	 * puts the first file of a set after -o; a live run's -o likewise.
-	 */
-	snprintf(copy, sizeof(copy), "%s/rt.mpcap.0", tmpdir);
-	snprintf(cmd, sizeof(cmd), "cp %s %s", cap, copy);
-	assert_int_equal(system(cmd), 0);
-	char *over[] = {(char *)mptrace_bin, "replay", "-o", copy, cap, NULL};
-	assert_int_equal(run(over, 0, &p), 2);
-	assert_one_line_error(&p, "is a capture file: it would be destroyed");
-	char *live_over[] = {(char *)mptrace_bin, "-o", copy, "-d", "0.1", NULL};
-	assert_int_not_equal(run(live_over, 0, &p), 0);
-	assert_one_line_error(&p, "is a capture file: it would be destroyed");
-	char *intact[] = {(char *)mptrace_bin, "verify", copy, NULL};
-	assert_int_equal(run(intact, 0, &p), 0);
-	unlink(copy);
-
-	/* the same filters as live tracing: the calls naming another pid, existing or not */
-	snprintf(want, sizeof(want), "move_pages(%d, 1, [%p], NULL, [", child, mem);
-	char *other[] = {(char *)mptrace_bin, "replay", "--target-other", cap, NULL};
-	assert_int_equal(run(other, 0, &p), 0);
-	if (!strstr(p.out, want))
-		fail_msg("no '%s' in: %s", want, p.out);
-	assert_non_null(strstr(p.out, "move_pages(4194304, 1, "));
-	snprintf(want, sizeof(want), "migrate_pages(%d, 65, [0], [0]) = ", child);
-	if (!strstr(p.out, want))
-		fail_msg("no '%s' in: %s", want, p.out);
-	assert_int_equal(count_lines(p.out), 3);
-
-	/* --event in replay: the same choice as live tracing */
-	char *mig[] = {(char *)mptrace_bin, "replay", "--event", "migrate_pages", cap, NULL};
-	assert_int_equal(run(mig, 0, &p), 0);
-	assert_int_equal(count_lines(p.out), 4);
-	assert_null(strstr(p.out, "move_pages("));
-	assert_non_null(strstr(p.out, "migrate_pages(0, 65, NULL, [0]) = "));
-	assert_non_null(strstr(p.out, "migrate_pages(0, 65, [0], 0x8) = -1 EFAULT (Bad address)"));
-	char *mov[] = {(char *)mptrace_bin, "replay", "--event", "move_pages", cap, NULL};
-	assert_int_equal(run(mov, 0, &p), 0);
-	assert_int_equal(count_lines(p.out), calls - 4);
-	assert_null(strstr(p.out, "migrate_pages("));
-
-	/* verify and capture-info */
-	char *verify[] = {(char *)mptrace_bin, "verify", cap, NULL};
-	assert_int_equal(run(verify, 0, &p), 0);
-	assert_non_null(strstr(p.out, ": intact: "));
-	char *info[] = {(char *)mptrace_bin, "capture-info", cap, NULL};
-	assert_int_equal(run(info, 0, &p), 0);
-	snprintf(want, sizeof(want), "events             %d\n", calls);
-	if (!strstr(p.out, want))
-		fail_msg("no '%s' in: %s", want, p.out);
-	assert_non_null(strstr(p.out, "closed cleanly     yes"));
-
-	/* one byte changed: verify says so, with its own exit code */
-	cap_buf = slurp(cap, &cap_len);
-	snprintf(copy, sizeof(copy), "%s/edited.mpcap", tmpdir);
-	cap_buf[cap_len / 2] ^= 0x20;
-	snprintf(cmd, sizeof(cmd), "cat > '%s'", copy);
-	{
-		FILE *f = popen(cmd, "w");
-
-		fwrite(cap_buf, 1, cap_len, f);
-		pclose(f);
-	}
-	char *verify_bad[] = {(char *)mptrace_bin, "verify", copy, NULL};
-	assert_int_equal(run(verify_bad, 0, &p), MPT_CAP_EDAMAGED);
-	assert_non_null(strstr(p.out, "NOT intact"));
+	check_never_overwritten(cap);
+	check_replay_selection(cap, child, mem, calls);
+	check_verify(cap, calls);
 
 	assert_int_equal(write(go[1], "x", 1), 1);
 	waitpid(child, NULL, 0);
 	close(go[0]), close(go[1]);
 	free(live_buf);
-	free(cap_buf);
 	munmap(mem, 4096);
 }
 

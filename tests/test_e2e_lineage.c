@@ -114,11 +114,85 @@ static void run_lineage(char *const args[])
  * once; a forked child that renames itself; a second exec; a child in a
  * new pid namespace; a process started before mptrace. Live and in replay.
  */
+/* Each call's caller and ancestors as the live JSON @live says them. */
+static void check_lineages(const char *live, const char *helper, const char *me, pid_t early)
+{
+	json_t *ev;
+
+	ev = line_of(live, "mp_lineage", "call", "x");
+	assert_string_equal(exe_of(ev), helper);
+	assert_int_equal(json_array_size(json_object_get(ev, "commandLine")), 4);
+	assert_false(json_is_true(json_object_get(ev, "commandLineTruncated")));
+	assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"), getpid());
+	assert_string_equal(exe_of(ancestor(ev, 0)), me);
+	assert_string_equal(json_string_value(json_object_get(ancestor(ev, 0), "processName")),
+			    "test_e2e");
+	assert_int_equal(jint_of(ancestor(ev, 1), "hostProcessId"), getppid());
+	json_decref(ev);
+
+	/* a forked child that renamed itself: its name, its parent's image, two generations up */
+	ev = line_of(live, "renamed", "fork-rename", NULL);
+	assert_string_equal(exe_of(ev), helper);
+	assert_string_equal(json_string_value(json_object_get(ancestor(ev, 0), "processName")),
+			    "mp_lineage");
+	assert_string_equal(exe_of(ancestor(ev, 0)), helper);
+	assert_int_not_equal(jint_of(ancestor(ev, 0), "hostProcessId"),
+			     jint_of(ev, "hostProcessId"));
+	assert_int_equal(jint_of(ancestor(ev, 1), "hostProcessId"), getpid());
+	json_decref(ev);
+
+	/* exec'd twice: what the second exec said */
+	ev = line_of(live, "mp_lineage", "call", "second");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(ev, "commandLine"), 0)), "mp_lineage");
+	assert_string_equal(exe_of(ev), helper);
+	assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"), getpid());
+	json_decref(ev);
+
+	/* pid 1 of its own namespace: host pids for the chain */
+	ev = line_of(live, "mp_lineage", "pidns", NULL);
+	assert_int_equal(jint_of(ev, "processId"), 1);
+	assert_int_not_equal(jint_of(ev, "hostProcessId"), 1);
+	assert_string_equal(exe_of(ev), helper);
+	assert_string_equal(exe_of(ancestor(ev, 0)), helper);
+	assert_int_equal(jint_of(ancestor(ev, 1), "hostProcessId"), getpid());
+	json_decref(ev);
+
+	/* started before mptrace */
+	ev = line_of(live, "mp_lineage", "wait-call", NULL);
+	assert_int_equal(jint_of(ev, "hostProcessId"), early);
+	assert_string_equal(exe_of(ev), helper);
+	assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"), getpid());
+	assert_string_equal(exe_of(ancestor(ev, 0)), me);
+	json_decref(ev);
+}
+
+/* The lineage filters in replay: by the recorded tree and executable path. */
+static void check_replay_filters(char *cap, char *helper, pid_t early)
+{
+	struct proc p;
+
+	char pid_s[16], early_s[16];
+	snprintf(pid_s, sizeof(pid_s), "%d", getpid());
+	snprintf(early_s, sizeof(early_s), "%d", early);
+	char *mine[] = {(char *)mptrace_bin, "replay", "--descendant-of", pid_s, cap, NULL};
+	assert_int_equal(run(mine, 0, &p), 0);
+	assert_int_equal(count_lines(p.out), 5);
+	char *only_early[] = {(char *)mptrace_bin, "replay", "--descendant-of", early_s, cap, NULL};
+	assert_int_equal(run(only_early, 0, &p), 0);
+	assert_int_equal(count_lines(p.out), 1);
+	char *by_exe[] = {(char *)mptrace_bin, "replay", "--exe", helper, cap, NULL};
+	assert_int_equal(run(by_exe, 0, &p), 0);
+	assert_int_equal(count_lines(p.out), 5);
+	char *by_sh[] = {(char *)mptrace_bin, "replay", "--exe", "/bin/sh", cap, NULL};
+	assert_int_equal(run(by_sh, 0, &p), 0);
+	assert_int_equal(count_lines(p.out), 0);
+}
+
 static void test_lineage(void **state)
 {
 	char live[256], cap[256], me[PATH_MAX], helper[PATH_MAX], cmd[PATH_MAX + 64], want[128];
 	int in[2];
-	json_t *ev;
 	struct proc p;
 	pid_t early;
 
@@ -167,52 +241,7 @@ static void test_lineage(void **state)
 	if (!strstr(p.err, "mptrace: 5 events, 0 dropped"))
 		fail_msg("not 5 events: %s", p.err);
 
-	ev = line_of(live, "mp_lineage", "call", "x");
-	assert_string_equal(exe_of(ev), helper);
-	assert_int_equal(json_array_size(json_object_get(ev, "commandLine")), 4);
-	assert_false(json_is_true(json_object_get(ev, "commandLineTruncated")));
-	assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"), getpid());
-	assert_string_equal(exe_of(ancestor(ev, 0)), me);
-	assert_string_equal(json_string_value(json_object_get(ancestor(ev, 0), "processName")),
-			    "test_e2e");
-	assert_int_equal(jint_of(ancestor(ev, 1), "hostProcessId"), getppid());
-	json_decref(ev);
-
-	/* a forked child that renamed itself: its name, its parent's image, two generations up */
-	ev = line_of(live, "renamed", "fork-rename", NULL);
-	assert_string_equal(exe_of(ev), helper);
-	assert_string_equal(json_string_value(json_object_get(ancestor(ev, 0), "processName")),
-			    "mp_lineage");
-	assert_string_equal(exe_of(ancestor(ev, 0)), helper);
-	assert_int_not_equal(jint_of(ancestor(ev, 0), "hostProcessId"),
-			     jint_of(ev, "hostProcessId"));
-	assert_int_equal(jint_of(ancestor(ev, 1), "hostProcessId"), getpid());
-	json_decref(ev);
-
-	/* exec'd twice: what the second exec said */
-	ev = line_of(live, "mp_lineage", "call", "second");
-	assert_string_equal(
-	    json_string_value(json_array_get(json_object_get(ev, "commandLine"), 0)), "mp_lineage");
-	assert_string_equal(exe_of(ev), helper);
-	assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"), getpid());
-	json_decref(ev);
-
-	/* pid 1 of its own namespace: host pids for the chain */
-	ev = line_of(live, "mp_lineage", "pidns", NULL);
-	assert_int_equal(jint_of(ev, "processId"), 1);
-	assert_int_not_equal(jint_of(ev, "hostProcessId"), 1);
-	assert_string_equal(exe_of(ev), helper);
-	assert_string_equal(exe_of(ancestor(ev, 0)), helper);
-	assert_int_equal(jint_of(ancestor(ev, 1), "hostProcessId"), getpid());
-	json_decref(ev);
-
-	/* started before mptrace */
-	ev = line_of(live, "mp_lineage", "wait-call", NULL);
-	assert_int_equal(jint_of(ev, "hostProcessId"), early);
-	assert_string_equal(exe_of(ev), helper);
-	assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"), getpid());
-	assert_string_equal(exe_of(ancestor(ev, 0)), me);
-	json_decref(ev);
+	check_lineages(live, helper, me, early);
 
 	/* the capture says the same without /proc: replay prints the same bytes */
 	assert_replay_is_live(cap, live, false);
@@ -225,22 +254,7 @@ static void test_lineage(void **state)
 	snprintf(cmd, sizeof(cmd), "%s %s %s %s 5 >&2", python, schema_check, schema, live);
 	assert_int_equal(system(cmd), 0);
 
-	/* the lineage filters in replay: by the recorded tree and executable path */
-	char pid_s[16], early_s[16];
-	snprintf(pid_s, sizeof(pid_s), "%d", getpid());
-	snprintf(early_s, sizeof(early_s), "%d", early);
-	char *mine[] = {(char *)mptrace_bin, "replay", "--descendant-of", pid_s, cap, NULL};
-	assert_int_equal(run(mine, 0, &p), 0);
-	assert_int_equal(count_lines(p.out), 5);
-	char *only_early[] = {(char *)mptrace_bin, "replay", "--descendant-of", early_s, cap, NULL};
-	assert_int_equal(run(only_early, 0, &p), 0);
-	assert_int_equal(count_lines(p.out), 1);
-	char *by_exe[] = {(char *)mptrace_bin, "replay", "--exe", helper, cap, NULL};
-	assert_int_equal(run(by_exe, 0, &p), 0);
-	assert_int_equal(count_lines(p.out), 5);
-	char *by_sh[] = {(char *)mptrace_bin, "replay", "--exe", "/bin/sh", cap, NULL};
-	assert_int_equal(run(by_sh, 0, &p), 0);
-	assert_int_equal(count_lines(p.out), 0);
+	check_replay_filters(cap, helper, early);
 }
 
 /*
@@ -293,11 +307,40 @@ static void test_exe_and_descendant_filters(void **state)
  * the arguments, a chain of processes deeper than the ancestors kept. Valid
  * JSON, each cut flagged, live and in replay.
  */
+/* Hostile bytes in a path and a command line; an ancestry deeper than is kept. */
+static void check_hostile_names(const char *live, const char *helper, const char *want_exe,
+				size_t big_len)
+{
+	json_t *ev, *cl;
+
+	ev = line_of(live, "mp_lineage", "call", "x\xc3\xbf\"\n");
+	assert_string_equal(exe_of(ev), want_exe);
+	cl = json_object_get(ev, "commandLine");
+	assert_string_equal(json_string_value(json_array_get(cl, 0)), want_exe);
+	assert_true(json_is_true(json_object_get(ev, "commandLineTruncated")));
+	/* 512 bytes kept: argv[3] is cut short, and nothing follows it */
+	assert_int_equal(json_array_size(cl), 4);
+	assert_true(strlen(json_string_value(json_array_get(cl, 3))) < big_len);
+	assert_int_equal(strspn(json_string_value(json_array_get(cl, 3)), "A"),
+			 strlen(json_string_value(json_array_get(cl, 3))));
+	json_decref(ev);
+
+	/* 20 generations below the helper, 16 ancestors kept: the nearest, parent first */
+	ev = line_of(live, "mp_lineage", "deep", "20");
+	assert_true(json_is_true(json_object_get(ev, "ancestorsTruncated")));
+	assert_int_equal(json_array_size(json_object_get(ev, "ancestors")), 16);
+	assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"),
+			 jint_of(ev, "hostParentProcessId"));
+	for (size_t i = 0; i < 16; i++)
+		assert_string_equal(exe_of(ancestor(ev, i)), helper);
+	json_decref(ev);
+}
+
 static void test_lineage_hostile(void **state)
 {
 	char live[256], cap[256], helper[PATH_MAX], dir[PATH_MAX], odd[PATH_MAX + 16];
 	char want_exe[PATH_MAX + 16], big[601], cmd[3 * PATH_MAX], deep[PATH_MAX];
-	json_t *ev, *cl;
+	json_t *ev;
 	struct proc p;
 
 	(void)state;
@@ -356,27 +399,7 @@ static void test_lineage_hostile(void **state)
 		 mptrace_bin, cap);
 	assert_int_equal(system(cmd), 0);
 
-	ev = line_of(live, "mp_lineage", "call", "x\xc3\xbf\"\n");
-	assert_string_equal(exe_of(ev), want_exe);
-	cl = json_object_get(ev, "commandLine");
-	assert_string_equal(json_string_value(json_array_get(cl, 0)), want_exe);
-	assert_true(json_is_true(json_object_get(ev, "commandLineTruncated")));
-	/* 512 bytes kept: argv[3] is cut short, and nothing follows it */
-	assert_int_equal(json_array_size(cl), 4);
-	assert_true(strlen(json_string_value(json_array_get(cl, 3))) < sizeof(big) - 1);
-	assert_int_equal(strspn(json_string_value(json_array_get(cl, 3)), "A"),
-			 strlen(json_string_value(json_array_get(cl, 3))));
-	json_decref(ev);
-
-	/* 20 generations below the helper, 16 ancestors kept: the nearest, parent first */
-	ev = line_of(live, "mp_lineage", "deep", "20");
-	assert_true(json_is_true(json_object_get(ev, "ancestorsTruncated")));
-	assert_int_equal(json_array_size(json_object_get(ev, "ancestors")), 16);
-	assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"),
-			 jint_of(ev, "hostParentProcessId"));
-	for (size_t i = 0; i < 16; i++)
-		assert_string_equal(exe_of(ancestor(ev, i)), helper);
-	json_decref(ev);
+	check_hostile_names(live, helper, want_exe, sizeof(big) - 1);
 
 	assert_replay_is_live(cap, live, false);
 	snprintf(cmd, sizeof(cmd), "%s %s %s %s 3 >&2", python, schema_check, schema, live);
@@ -419,12 +442,68 @@ static bool exe_marked(json_t *o, const char *mark)
  * made with clone(CLONE_PARENT). Each is marked, with the inode and device
  * that name the file; an ordinary caller has no mark. Live and in replay.
  */
+/* Each caller's executable and credentials as the live JSON @live says them. */
+static void check_identities(const char *live, const char *helper, const char *gone,
+			     const char *decoy, const struct stat *hs, const struct stat *bs)
+{
+	json_t *ev;
+
+	/* a setuid-root call: the real uid is the user's, the rest is root's */
+	ev = line_of(live, "mp_lineage", "call", "setuid");
+	assert_int_equal(jint_of(ev, "userId"), 65534);
+	assert_int_equal(jint_of(creds_of(ev), "effectiveUserId"), 0);
+	assert_int_equal(jint_of(creds_of(ev), "savedUserId"), 0);
+	assert_true(has_cap(ev, "CAP_SYS_NICE") && has_cap(ev, "CAP_SYS_PTRACE"));
+	assert_null(json_object_get(creds_of(ev), "inChildUserNamespace"));
+	json_decref(ev);
+
+	ev = line_of(live, "mp_lineage", "call", "plain");
+	assert_string_equal(exe_of(ev), helper);
+	assert_int_equal(jint_of(ev, "userId"), 0);
+	assert_int_equal(jint_of(creds_of(ev), "effectiveUserId"), 0);
+	assert_true(has_cap(ev, "CAP_SYS_NICE") && has_cap(ev, "CAP_SYS_ADMIN"));
+	assert_int_equal(exe_ino_of(ev), hs->st_ino);
+	assert_false(exe_marked(ev, "fileless") || exe_marked(ev, "deleted") ||
+		     exe_marked(ev, "pathNamesOtherFile"));
+	json_decref(ev);
+
+	ev = line_of(live, "mp_lineage", "call", "fileless");
+	assert_string_equal(exe_of(ev), "/memfd:mpt-fileless");
+	assert_true(exe_marked(ev, "fileless"));
+	assert_false(exe_marked(ev, "pathNamesOtherFile") || exe_marked(ev, "deleted"));
+	assert_true(exe_ino_of(ev) > 0 && exe_ino_of(ev) != hs->st_ino);
+	json_decref(ev);
+
+	ev = line_of(live, "mp_lineage", "unlink-call", gone);
+	assert_string_equal(exe_of(ev), gone);
+	assert_true(exe_marked(ev, "deleted"));
+	json_decref(ev);
+
+	/* the path the namespace showed, the file that ran */
+	ev = line_of(live, "mp_lineage", "call", "bound");
+	assert_string_equal(exe_of(ev), decoy);
+	assert_true(exe_marked(ev, "pathNamesOtherFile"));
+	assert_int_equal(exe_ino_of(ev), bs->st_ino);
+	/* a namespace of its own, whose unmapped uid lost its capabilities at the exec */
+	assert_false(has_cap(ev, "CAP_SYS_NICE") || has_cap(ev, "CAP_SYS_ADMIN"));
+	assert_true(json_is_true(json_object_get(creds_of(ev), "inChildUserNamespace")));
+	json_decref(ev);
+
+	/* the kernel's parent is this test; the creator, its child, is kept above the caller */
+	ev = line_of(live, "mp_lineage", "clone-parent", NULL);
+	assert_int_equal(jint_of(ev, "hostParentProcessId"), getpid());
+	assert_string_equal(exe_of(ancestor(ev, 0)), helper);
+	assert_true(json_is_true(json_object_get(ancestor(ev, 0), "createdWithCloneParent")));
+	assert_int_equal(jint_of(ancestor(ev, 1), "hostProcessId"), getpid());
+	assert_null(json_object_get(ancestor(ev, 1), "createdWithCloneParent"));
+	json_decref(ev);
+}
+
 static void test_exe_identity(void **state)
 {
 	char live[256], cap[256], helper[PATH_MAX], gone[PATH_MAX + 16], bound[PATH_MAX + 16];
 	char decoy[PATH_MAX + 16], cmd[PATH_MAX], setuid_copy[PATH_MAX + 16];
 	struct stat hs, bs;
-	json_t *ev;
 	struct proc p;
 
 	(void)state;
@@ -454,56 +533,7 @@ static void test_exe_identity(void **state)
 	if (!strstr(p.err, "mptrace: 6 events, 0 dropped"))
 		fail_msg("not 6 events: %s", p.err);
 
-	/* a setuid-root call: the real uid is the user's, the rest is root's */
-	ev = line_of(live, "mp_lineage", "call", "setuid");
-	assert_int_equal(jint_of(ev, "userId"), 65534);
-	assert_int_equal(jint_of(creds_of(ev), "effectiveUserId"), 0);
-	assert_int_equal(jint_of(creds_of(ev), "savedUserId"), 0);
-	assert_true(has_cap(ev, "CAP_SYS_NICE") && has_cap(ev, "CAP_SYS_PTRACE"));
-	assert_null(json_object_get(creds_of(ev), "inChildUserNamespace"));
-	json_decref(ev);
-
-	ev = line_of(live, "mp_lineage", "call", "plain");
-	assert_string_equal(exe_of(ev), helper);
-	assert_int_equal(jint_of(ev, "userId"), 0);
-	assert_int_equal(jint_of(creds_of(ev), "effectiveUserId"), 0);
-	assert_true(has_cap(ev, "CAP_SYS_NICE") && has_cap(ev, "CAP_SYS_ADMIN"));
-	assert_int_equal(exe_ino_of(ev), hs.st_ino);
-	assert_false(exe_marked(ev, "fileless") || exe_marked(ev, "deleted") ||
-		     exe_marked(ev, "pathNamesOtherFile"));
-	json_decref(ev);
-
-	ev = line_of(live, "mp_lineage", "call", "fileless");
-	assert_string_equal(exe_of(ev), "/memfd:mpt-fileless");
-	assert_true(exe_marked(ev, "fileless"));
-	assert_false(exe_marked(ev, "pathNamesOtherFile") || exe_marked(ev, "deleted"));
-	assert_true(exe_ino_of(ev) > 0 && exe_ino_of(ev) != hs.st_ino);
-	json_decref(ev);
-
-	ev = line_of(live, "mp_lineage", "unlink-call", gone);
-	assert_string_equal(exe_of(ev), gone);
-	assert_true(exe_marked(ev, "deleted"));
-	json_decref(ev);
-
-	/* the path the namespace showed, the file that ran */
-	ev = line_of(live, "mp_lineage", "call", "bound");
-	assert_string_equal(exe_of(ev), decoy);
-	assert_true(exe_marked(ev, "pathNamesOtherFile"));
-	assert_int_equal(exe_ino_of(ev), bs.st_ino);
-	/* a namespace of its own, whose unmapped uid lost its capabilities at the exec */
-	assert_false(has_cap(ev, "CAP_SYS_NICE") || has_cap(ev, "CAP_SYS_ADMIN"));
-	assert_true(json_is_true(json_object_get(creds_of(ev), "inChildUserNamespace")));
-	json_decref(ev);
-
-	/* the kernel's parent is this test; the creator, its child, is kept above the caller */
-	ev = line_of(live, "mp_lineage", "clone-parent", NULL);
-	assert_int_equal(jint_of(ev, "hostParentProcessId"), getpid());
-	assert_string_equal(exe_of(ancestor(ev, 0)), helper);
-	assert_true(json_is_true(json_object_get(ancestor(ev, 0), "createdWithCloneParent")));
-	assert_int_equal(jint_of(ancestor(ev, 1), "hostProcessId"), getpid());
-	assert_null(json_object_get(ancestor(ev, 1), "createdWithCloneParent"));
-	json_decref(ev);
-
+	check_identities(live, helper, gone, decoy, &hs, &bs);
 	assert_replay_is_live(cap, live, false);
 	snprintf(cmd, sizeof(cmd),
 		 "%s replay -f ocsf %s | grep -c "

@@ -440,17 +440,76 @@ static pid_t start_flooder(volatile int *stop, int out)
  * timing) are all recorded; every call of the flooder is recorded or summed in a flood summary
  * (none lost); the flood raises MPT-8; the capture replays to the same bytes, detections included.
  */
+/* What a fair-share run's JSON holds, by kind. */
+struct flood_tally {
+	long long recorded, summed, returns, failures;
+	int quiet, mpt8, summaries;
+};
+
+/* Tally @live's lines; the flood summaries also go to @flood_json for the schema check. */
+static void tally_floods(const char *live, pid_t flooder, const char *flood_json,
+			 struct flood_tally *t)
+{
+	char *buf, *line, *save;
+	FILE *floods;
+	size_t n;
+
+	memset(t, 0, sizeof(*t));
+	floods = fopen(flood_json, "w");
+	assert_non_null(floods);
+	buf = slurp(live, &n);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *ev = json_loads(line, 0, NULL);
+		const char *name = json_string_value(json_object_get(ev, "eventName"));
+		json_int_t who = json_integer_value(json_object_get(ev, "hostProcessId"));
+
+		assert_non_null(name);
+		if (!strcmp(name, "move_pages") && who == getpid())
+			t->quiet++;
+		else if (!strcmp(name, "move_pages") && who == flooder)
+			t->recorded++;
+		else if (!strcmp(name, "flood")) {
+			/* only the flooder is over its share, and its summary says what it did */
+			assert_int_equal(who, flooder);
+			assert_string_equal(json_string_value(json_object_get(ev, "syscall")),
+					    "move_pages");
+			t->summed += json_integer_value(json_object_get(ev_arg(ev, 0), "value"));
+			assert_int_equal(
+			    json_integer_value(json_object_get(ev_arg(ev, 1), "value")),
+			    json_integer_value(json_object_get(ev_arg(ev, 0), "value")));
+			assert_int_equal(
+			    json_integer_value(json_object_get(ev_arg(ev, 2), "value")), 1);
+			t->returns += json_integer_value(json_object_get(ev_arg(ev, 3), "value"));
+			t->failures += json_integer_value(json_object_get(ev_arg(ev, 4), "value"));
+			t->summaries++;
+			fprintf(floods, "%s\n", line);
+		} else if (!strcmp(name, "detection")) {
+			json_t *d = json_object_get(ev, "detection");
+
+			if (!strcmp(json_string_value(json_object_get(d, "id")), "MPT-8")) {
+				assert_int_equal(
+				    json_integer_value(json_object_get(
+					json_object_get(ev, "triggeredBy"), "hostProcessId")),
+				    flooder);
+				t->mpt8++;
+			}
+		}
+		json_decref(ev);
+	}
+	free(buf);
+	fclose(floods);
+}
+
 static void test_fair_share_flood(void **state)
 {
 	volatile int *stop =
 	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	char live[256], cap[256], flood_json[256], cmd[1024], pid[16], *buf, *line, *save;
-	FILE *floods;
+	char live[256], cap[256], flood_json[256], cmd[1024], pid[16];
+	struct flood_tally t;
 	char *mem = tu_touched_pages(1);
 	void *pages[1] = {mem};
-	long long recorded = 0, summed = 0, returns = 0, failures = 0, made = 0;
-	int status[1], fd[2], quiet = 0, mpt8 = 0, summaries = 0, st;
-	size_t n;
+	long long made = 0;
+	int status[1], fd[2], st;
 	pid_t flooder;
 	struct tu_call c;
 	struct proc p;
@@ -494,59 +553,17 @@ static void test_fair_share_flood(void **state)
 		fail_msg("calls were lost:\n%s", p.err);
 
 	snprintf(flood_json, sizeof(flood_json), "%s/fair-floods.json", tmpdir);
-	floods = fopen(flood_json, "w");
-	assert_non_null(floods);
-	buf = slurp(live, &n);
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		json_t *ev = json_loads(line, 0, NULL);
-		const char *name = json_string_value(json_object_get(ev, "eventName"));
-		json_int_t who = json_integer_value(json_object_get(ev, "hostProcessId"));
-
-		assert_non_null(name);
-		if (!strcmp(name, "move_pages") && who == getpid())
-			quiet++;
-		else if (!strcmp(name, "move_pages") && who == flooder)
-			recorded++;
-		else if (!strcmp(name, "flood")) {
-			/* only the flooder is over its share, and its summary says what it did */
-			assert_int_equal(who, flooder);
-			assert_string_equal(json_string_value(json_object_get(ev, "syscall")),
-					    "move_pages");
-			summed += json_integer_value(json_object_get(ev_arg(ev, 0), "value"));
-			assert_int_equal(
-			    json_integer_value(json_object_get(ev_arg(ev, 1), "value")),
-			    json_integer_value(json_object_get(ev_arg(ev, 0), "value")));
-			assert_int_equal(
-			    json_integer_value(json_object_get(ev_arg(ev, 2), "value")), 1);
-			returns += json_integer_value(json_object_get(ev_arg(ev, 3), "value"));
-			failures += json_integer_value(json_object_get(ev_arg(ev, 4), "value"));
-			summaries++;
-			fprintf(floods, "%s\n", line);
-		} else if (!strcmp(name, "detection")) {
-			json_t *d = json_object_get(ev, "detection");
-
-			if (!strcmp(json_string_value(json_object_get(d, "id")), "MPT-8")) {
-				assert_int_equal(
-				    json_integer_value(json_object_get(
-					json_object_get(ev, "triggeredBy"), "hostProcessId")),
-				    flooder);
-				mpt8++;
-			}
-		}
-		json_decref(ev);
-	}
-	free(buf);
+	tally_floods(live, flooder, flood_json, &t);
 	printf("# flooder: %lld calls, %lld recorded, %lld summed in %d summaries\n", made,
-	       recorded, summed, summaries);
-	assert_int_equal(quiet, 200);
-	assert_true(summaries > 0);
-	assert_int_equal(recorded + summed, made);
-	assert_int_equal(returns, summed);
-	assert_int_equal(failures, 0);
-	assert_true(mpt8 > 0);
-	fclose(floods);
+	       t.recorded, t.summed, t.summaries);
+	assert_int_equal(t.quiet, 200);
+	assert_true(t.summaries > 0);
+	assert_int_equal(t.recorded + t.summed, made);
+	assert_int_equal(t.returns, t.summed);
+	assert_int_equal(t.failures, 0);
+	assert_true(t.mpt8 > 0);
 	snprintf(cmd, sizeof(cmd), "%s %s %s %s %d >&2", python, schema_check, schema, flood_json,
-		 summaries);
+		 t.summaries);
 	assert_int_equal(system(cmd), 0);
 
 	assert_replay_is_live(cap, live, true);

@@ -829,8 +829,17 @@ static void test_migrate_pages(void **state)
 			     json_object_get(json_array_get(args, 2), "dataAtExit"), 0)),
 			 1);
 	json_decref(root);
-	m.ev.changed = 0;
+}
 
+/* Masks of several nodes, of none, longer than kept, NULL, unreadable; an ia32 caller. */
+static void test_migrate_pages_masks_as_shown(void **state)
+{
+	json_t *root;
+	char buf[256];
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	use_migrate = true;
 	/* several nodes; only the maxnode - 1 bits the kernel reads count */
 	m.ev.maxnode = 4;
 	fake_migrate_masks(&m, (const uint8_t[8]){0x0b}, (const uint8_t[8]){0xff, 0xff}, 8);
@@ -938,6 +947,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_json_escaping, setup),
 	    cmocka_unit_test(test_format_parse),
 	    cmocka_unit_test_setup(test_migrate_pages, setup),
+	    cmocka_unit_test_setup(test_migrate_pages_masks_as_shown, setup),
 	    cmocka_unit_test_setup(test_migrate_pages_ocsf, setup),
 	    cmocka_unit_test_setup(test_ocsf_mapping, setup),
 	    cmocka_unit_test_setup(test_context_fields, setup),

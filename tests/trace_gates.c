@@ -152,47 +152,17 @@ static void ia32_mempolicy(uint32_t *low)
 	tu_events_clear(&events);
 }
 
-void test_ia32_gate(void **state)
+/* move_pages through int 0x80, junk in every upper half: the call as the kernel took it. */
+static void ia32_move_pages(uint32_t *low)
 {
-	struct mpt_stats st;
 	const struct mpt_event *ev;
-	struct mpt_view v;
-	const char *why;
-	char *mem = tu_touched_pages(2);
-	/* arrays the 32-bit view can address */
-	uint32_t *low = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
 	uint32_t *pages32, *nodes32;
 	int32_t *status32;
-	uint64_t before, after, lost_before;
+	uint64_t before, after;
+	struct mpt_view v;
+	const char *why;
 	long ret;
 
-	(void)state;
-	/* what the tests before made the group tracer queue */
-	while (mpt_tracer_poll(tracer, 100) > 0)
-		;
-	tu_events_clear(&events);
-	/* the held-call tests before may have made it count skipped hooks: only ours count */
-	assert_int_equal(mpt_tracer_stats(tracer, &st), 0);
-	lost_before = mpt_stats_lost(&st);
-	/* a native syscall 317 (seccomp) is not an ia32 move_pages */
-	assert_int_equal(syscall(317, 999, 0, NULL), -1);
-	assert_int_equal(tu_wait_events(tracer, &events, 1, 300), 0);
-
-	if (!ia32_gate_works()) {
-		if (getenv("MPTRACE_REQUIRE_COMPAT"))
-			fail_msg("int 0x80 does not work here, and MPTRACE_REQUIRE_COMPAT is set");
-		/* no 32-bit call can be made: no hooks on every syscall, and it says why */
-		assert_non_null(mpt_tracer_compat_off(tracer));
-		assert_non_null(strstr(mpt_tracer_compat_off(tracer), "gates are closed"));
-		printf("# int 0x80 raises a signal here: the ia32 call is checked in tests/vm\n");
-		munmap(mem, 2 * page_size);
-		munmap(low, page_size);
-		skip();
-	}
-	/* the gate is open: the tracer must be watching it */
-	assert_null(mpt_tracer_compat_off(tracer));
-	assert_true(low != MAP_FAILED && (uintptr_t)low < (1ull << 32));
 	/* page addresses as 32-bit pointers: only low pages qualify, so use low's own page */
 	pages32 = low;
 	nodes32 = low + 8;
@@ -234,35 +204,79 @@ void test_ia32_gate(void **state)
 	assert_int_equal(mpt_view_status(&v, 1), -EFAULT);
 	assert_int_equal(ev->changed, 0);
 	tu_events_clear(&events);
+}
 
-	/* migrate_pages through the same gate: 32-bit masks, whole compat_ulongs of them */
-	{
-		const struct mpt_migrate_event *mg;
-		uint32_t *mask32 = low + 32;
+/* migrate_pages through the same gate: 32-bit masks, whole compat_ulongs of them. */
+static void ia32_migrate_pages(uint32_t *low)
+{
+	uint64_t before, after;
+	struct mpt_view v;
+	const char *why;
+	long ret;
+	const struct mpt_migrate_event *mg;
+	uint32_t *mask32 = low + 32;
 
-		mask32[0] = 1;
-		mask32[1] = 0xffffffff; /* past maxnode - 1 bits: not read */
-		before = tu_boot_ns();
-		ret = int80_6(MPT_NR_MIGRATE_PAGES_IA32, JUNK | 0, JUNK | 33,
-			      JUNK | (uintptr_t)mask32, JUNK | (uintptr_t)mask32, JUNK, JUNK);
-		after = tu_boot_ns();
-		assert_int_equal((int)ret, 0);
-		assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
-		mg = (const struct mpt_migrate_event *)events.ev[0];
-		assert_int_equal(mpt_event_parse(mg, mg->size, &v, &why), 0);
-		assert_int_equal(mg->type, MPT_REC_MIGRATE_PAGES);
-		assert_int_equal(mg->abi, MPT_ABI_IA32);
-		assert_in_range(mg->ts_boot_ns, before, after);
-		assert_int_equal(mg->ret, 0);
-		assert_int_equal(mg->pid, 0);
-		assert_int_equal(mg->maxnode, 33);
-		assert_int_equal(mg->old_nodes, (uintptr_t)mask32);
-		assert_int_equal(mg->new_nodes, (uintptr_t)mask32);
-		assert_int_equal(mg->old_bytes, 4);
-		assert_int_equal(mg->new_bytes, 4);
-		assert_true(mpt_mask_has(&v.arg[2], 0));
-		assert_int_equal(mpt_mask_span(&v.arg[2]), 32);
+	mask32[0] = 1;
+	mask32[1] = 0xffffffff; /* past maxnode - 1 bits: not read */
+	before = tu_boot_ns();
+	ret = int80_6(MPT_NR_MIGRATE_PAGES_IA32, JUNK | 0, JUNK | 33, JUNK | (uintptr_t)mask32,
+		      JUNK | (uintptr_t)mask32, JUNK, JUNK);
+	after = tu_boot_ns();
+	assert_int_equal((int)ret, 0);
+	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
+	mg = (const struct mpt_migrate_event *)events.ev[0];
+	assert_int_equal(mpt_event_parse(mg, mg->size, &v, &why), 0);
+	assert_int_equal(mg->type, MPT_REC_MIGRATE_PAGES);
+	assert_int_equal(mg->abi, MPT_ABI_IA32);
+	assert_in_range(mg->ts_boot_ns, before, after);
+	assert_int_equal(mg->ret, 0);
+	assert_int_equal(mg->pid, 0);
+	assert_int_equal(mg->maxnode, 33);
+	assert_int_equal(mg->old_nodes, (uintptr_t)mask32);
+	assert_int_equal(mg->new_nodes, (uintptr_t)mask32);
+	assert_int_equal(mg->old_bytes, 4);
+	assert_int_equal(mg->new_bytes, 4);
+	assert_true(mpt_mask_has(&v.arg[2], 0));
+	assert_int_equal(mpt_mask_span(&v.arg[2]), 32);
+}
+
+void test_ia32_gate(void **state)
+{
+	struct mpt_stats st;
+	char *mem = tu_touched_pages(2);
+	/* arrays the 32-bit view can address */
+	uint32_t *low = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	uint64_t lost_before;
+
+	(void)state;
+	/* what the tests before made the group tracer queue */
+	while (mpt_tracer_poll(tracer, 100) > 0)
+		;
+	tu_events_clear(&events);
+	/* the held-call tests before may have made it count skipped hooks: only ours count */
+	assert_int_equal(mpt_tracer_stats(tracer, &st), 0);
+	lost_before = mpt_stats_lost(&st);
+	/* a native syscall 317 (seccomp) is not an ia32 move_pages */
+	assert_int_equal(syscall(317, 999, 0, NULL), -1);
+	assert_int_equal(tu_wait_events(tracer, &events, 1, 300), 0);
+
+	if (!ia32_gate_works()) {
+		if (getenv("MPTRACE_REQUIRE_COMPAT"))
+			fail_msg("int 0x80 does not work here, and MPTRACE_REQUIRE_COMPAT is set");
+		/* no 32-bit call can be made: no hooks on every syscall, and it says why */
+		assert_non_null(mpt_tracer_compat_off(tracer));
+		assert_non_null(strstr(mpt_tracer_compat_off(tracer), "gates are closed"));
+		printf("# int 0x80 raises a signal here: the ia32 call is checked in tests/vm\n");
+		munmap(mem, 2 * page_size);
+		munmap(low, page_size);
+		skip();
 	}
+	/* the gate is open: the tracer must be watching it */
+	assert_null(mpt_tracer_compat_off(tracer));
+	assert_true(low != MAP_FAILED && (uintptr_t)low < (1ull << 32));
+	ia32_move_pages(low);
+	ia32_migrate_pages(low);
 	ia32_mempolicy(low);
 	assert_int_equal(mpt_tracer_stats(tracer, &st), 0);
 	assert_int_equal(mpt_stats_lost(&st), lost_before);

@@ -539,6 +539,38 @@ void test_huge_page_restored_before_return(void **state)
  * beyond that, and nothing counted as lost. A kretprobe with the kernel's
  * default maxactive (max(10, 2 x CPUs)) saw 10 of 32 such calls.
  */
+/* How the held calls' records ended. */
+struct held_tally {
+	unsigned int seen, missed, untracked, from_return;
+};
+
+/* Each record of a held call on @base: what it says of its return, checked against it. */
+static void tally_held(const struct tu_events *sink, const char *base, struct held_tally *h)
+{
+	memset(h, 0, sizeof(*h));
+	for (size_t i = 0; i < sink->n; i++) {
+		const struct mpt_event *ev = sink->ev[i];
+
+		assert_int_equal(ev->count, 1);
+		assert_int_equal(ev->pages, (uintptr_t)base);
+		if (ev->ret_state == MPT_RET_SEEN) {
+			h->seen += ev->origin == MPT_ORIGIN_ENTRY;
+			h->from_return += ev->origin == MPT_ORIGIN_RETURN;
+			assert_int_equal(ev->ret, 0);
+			/* a query: nothing to check; from its return: the view never watched it */
+			assert_int_equal(ev->kview, ev->origin == MPT_ORIGIN_RETURN
+							? MPT_KVIEW_NO_ENTRY
+							: MPT_KVIEW_QUERY);
+		} else {
+			h->untracked += ev->ret_state == MPT_RET_UNTRACKED;
+			/* a held call whose return hook the kernel skipped: told at thread exit */
+			h->missed += ev->ret_state == MPT_RET_MISSED;
+			assert_int_equal(ev->status_state, MPT_ARRAY_NO_RETURN);
+			assert_int_equal(ev->kview, MPT_KVIEW_NO_RETURN);
+		}
+	}
+}
+
 static void held_at_once(unsigned int n, uint32_t max_inflight)
 {
 	struct tu_events sink = {0};
@@ -549,7 +581,8 @@ static void held_at_once(unsigned int n, uint32_t max_inflight)
 	pthread_t *th = calloc(n, sizeof(*th));
 	char *target = tu_touched_pages(1);
 	void **page = calloc(1, page_size);
-	unsigned int seen = 0, missed = 0, untracked = 0, from_return = 0, held;
+	struct held_tally h;
+	unsigned int held;
 	unsigned int tracked = n < max_inflight ? n : max_inflight;
 	uint64_t deadline;
 
@@ -587,35 +620,15 @@ static void held_at_once(unsigned int n, uint32_t max_inflight)
 	assert_int_equal(mpt_tracer_stats(t, &st), 0);
 	assert_int_equal(tu_wait_events(t, &sink, n - mpt_stats_lost(&st), WAIT_MS),
 			 n - mpt_stats_lost(&st));
-	for (size_t i = 0; i < sink.n; i++) {
-		const struct mpt_event *ev = sink.ev[i];
-
-		assert_int_equal(ev->count, 1);
-		assert_int_equal(ev->pages, (uintptr_t)r.base);
-		if (ev->ret_state == MPT_RET_SEEN) {
-			seen += ev->origin == MPT_ORIGIN_ENTRY;
-			from_return += ev->origin == MPT_ORIGIN_RETURN;
-			assert_int_equal(ev->ret, 0);
-			/* a query: nothing to check; from its return: the view never watched it */
-			assert_int_equal(ev->kview, ev->origin == MPT_ORIGIN_RETURN
-							? MPT_KVIEW_NO_ENTRY
-							: MPT_KVIEW_QUERY);
-		} else {
-			untracked += ev->ret_state == MPT_RET_UNTRACKED;
-			/* a held call whose return hook the kernel skipped: told at thread exit */
-			missed += ev->ret_state == MPT_RET_MISSED;
-			assert_int_equal(ev->status_state, MPT_ARRAY_NO_RETURN);
-			assert_int_equal(ev->kview, MPT_KVIEW_NO_RETURN);
-		}
-	}
+	tally_held(&sink, r.base, &h);
 	assert_int_equal(mpt_tracer_stats(t, &st), 0);
-	if (seen + missed != held || missed > st.hooks_skipped ||
-	    seen + missed + untracked + from_return + mpt_stats_lost(&st) != n ||
-	    from_return + mpt_stats_lost(&st) != st.entries_skipped)
+	if (h.seen + h.missed != held || h.missed > st.hooks_skipped ||
+	    h.seen + h.missed + h.untracked + h.from_return + mpt_stats_lost(&st) != n ||
+	    h.from_return + mpt_stats_lost(&st) != st.entries_skipped)
 		fail_msg("%u calls held with %u slots: %u returns seen, %u missed, %u reported at "
 			 "entry, %u from their return (%llu entries skipped, %llu hooks), %zu "
 			 "records, %llu lost; the kernel's kretprobes missed %llu returns",
-			 n, max_inflight, seen, missed, untracked, from_return,
+			 n, max_inflight, h.seen, h.missed, h.untracked, h.from_return,
 			 (unsigned long long)st.entries_skipped,
 			 (unsigned long long)st.hooks_skipped, sink.n,
 			 (unsigned long long)mpt_stats_lost(&st),
