@@ -7,7 +7,8 @@ As root. A compiled helper, started DEPTH (12) shells deep, makes two
 one-page move_pages calls: on its own page, and on a page of a child of its
 own (another process: detection MPT-1 fires). Each build traces it as JSON and
 as OCSF with --detect; the bytes of each line are reported: the call on its
-own page, the call on the child's, and the finding.
+own page, the call on the child's, and the finding; this build also with
+--ancestors 1.
 """
 import argparse
 import json
@@ -43,9 +44,9 @@ int main(void) {
 """
 
 
-def trace(binary, fmt, helper, depth, out):
+def trace(binary, fmt, helper, depth, out, extra):
     argv = [binary, "--comm", os.path.basename(helper), "--event", "move_pages", "-f", fmt,
-            "-o", out, "--detect"]
+            "-o", out, "--detect"] + extra
     if os.path.exists(out):
         os.unlink(out)
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -89,12 +90,14 @@ def main():
     helper = os.path.join(tmp, "mpt_sizes")
     subprocess.run(["cc", "-O2", "-x", "c", "-", "-o", helper], input=HELPER_C, text=True,
                    check=True)
-    builds = [("this build", a.build)] + ([("baseline", a.baseline)] if a.baseline else [])
+    builds = [("this build", a.build, []), ("this build, --ancestors 1", a.build,
+                                            ["--ancestors", "1"])]
+    builds += [("baseline", a.baseline, [])] if a.baseline else []
     rows = []
     for fmt in ("json", "ocsf"):
-        for name, build in builds:
+        for name, build, extra in builds:
             s = trace(os.path.join(build, "mptrace"), fmt, helper, a.depth,
-                      os.path.join(tmp, "out"))
+                      os.path.join(tmp, "out"), extra)
             rows.append((fmt, name, s.get("own", 0), s.get("other", 0), s.get("finding", 0)))
     lines = ["# Bytes per event (bench/sizes.py)", "",
              "Run %s: a one-page move_pages call from a caller %d shells deep; bytes per "

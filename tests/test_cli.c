@@ -45,6 +45,23 @@ static void test_defaults(void **state)
 	assert_int_equal(cli.max_events, 0);
 	assert_int_equal(cli.duration_ms, 0);
 	assert_int_equal(cli.verbosity, 0);
+	assert_int_equal(cli.ancestors, -1);
+}
+
+static void test_ancestors(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--ancestors", "0"), 0);
+	assert_int_equal(cli.ancestors, 0);
+	assert_int_equal(PARSE("replay", "--ancestors", "16", "c.mpcap"), 0);
+	assert_int_equal(cli.ancestors, 16);
+	assert_int_equal(PARSE("--ancestors", "3", "--ancestors", "all"), 0);
+	assert_int_equal(cli.ancestors, -1);
+	rejects(PARSE("--ancestors", "17"), "invalid --ancestors '17'");
+	rejects(PARSE("--ancestors", "-1"), "invalid --ancestors");
+	rejects(PARSE("--ancestors", "some"), "invalid --ancestors");
+	rejects(PARSE("ship", "--ancestors", "1", "c.mpcap"), "--ancestors goes with tracing");
+	rejects(PARSE("report", "--ancestors", "1", "c.mpcap"), "--ancestors goes with tracing");
 }
 
 static void test_all_options(void **state)
@@ -375,12 +392,13 @@ int main(int argc, char **argv)
 {
 	shipped_config = argc > 1 ? argv[1] : "packaging/mptrace.conf";
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),	   cmocka_unit_test(test_all_options),
-	    cmocka_unit_test(test_attach_modes),   cmocka_unit_test(test_probe_command),
-	    cmocka_unit_test(test_fleet_options),  cmocka_unit_test(test_bad_numbers),
-	    cmocka_unit_test(test_bad_strings),	   cmocka_unit_test(test_help_and_version),
-	    cmocka_unit_test(test_filters),	   cmocka_unit_test(test_config_file),
-	    cmocka_unit_test(test_shipped_config), cmocka_unit_test(test_events),
+	    cmocka_unit_test(test_defaults),	     cmocka_unit_test(test_all_options),
+	    cmocka_unit_test(test_ancestors),	     cmocka_unit_test(test_attach_modes),
+	    cmocka_unit_test(test_probe_command),    cmocka_unit_test(test_fleet_options),
+	    cmocka_unit_test(test_bad_numbers),	     cmocka_unit_test(test_bad_strings),
+	    cmocka_unit_test(test_help_and_version), cmocka_unit_test(test_filters),
+	    cmocka_unit_test(test_config_file),	     cmocka_unit_test(test_shipped_config),
+	    cmocka_unit_test(test_events),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

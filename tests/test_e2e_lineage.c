@@ -167,6 +167,41 @@ static void check_lineages(const char *live, const char *helper, const char *me,
 	json_decref(ev);
 }
 
+/*
+ * --ancestors 1 in replay: each line names its parent alone and says the
+ * chain goes on; the capture kept it whole, so --ancestors all is the live run.
+ */
+static void check_ancestors_cut(char *cap, const char *live)
+{
+	char *one[] = {(char *)mptrace_bin, "replay", "-f", "json", "--ancestors", "1", cap, NULL};
+	char *all[] = {(char *)mptrace_bin, "replay", "-f", "json",
+		       "--ancestors",	    "all",    cap,  NULL};
+	char *save, *line, *buf;
+	size_t n;
+	int lines = 0;
+	struct proc p;
+
+	assert_int_equal(run(one, 0, &p), 0);
+	for (line = strtok_r(p.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *ev = json_loads(line, 0, NULL);
+
+		assert_non_null(ev);
+		assert_int_equal(json_array_size(json_object_get(ev, "ancestors")), 1);
+		assert_true(json_is_true(json_object_get(ev, "ancestorsTruncated")));
+		assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"),
+				 jint_of(ev, "hostParentProcessId"));
+		assert_non_null(json_string_value(json_object_get(ev, "parentEntityId")));
+		json_decref(ev);
+		lines++;
+	}
+	assert_int_equal(lines, 5);
+	assert_int_equal(run(all, 0, &p), 0);
+	buf = slurp(live, &n);
+	assert_int_equal(p.out_len, n);
+	assert_memory_equal(p.out, buf, n);
+	free(buf);
+}
+
 /* The lineage filters in replay: by the recorded tree and executable path. */
 static void check_replay_filters(char *cap, char *helper, pid_t early)
 {
@@ -255,6 +290,7 @@ static void test_lineage(void **state)
 	assert_int_equal(system(cmd), 0);
 
 	check_replay_filters(cap, helper, early);
+	check_ancestors_cut(cap, live);
 }
 
 /*

@@ -23,6 +23,7 @@
 #include "detect/detect.h"
 #include "fake_event.h"
 #include "decode/format.h"
+#include "sinks/pipeline.h"
 
 static struct fake_event f;
 static struct fake_migrate m;
@@ -660,6 +661,72 @@ static void test_ocsf_lean(void **state)
 	sb_free(&b);
 }
 
+/* The pipeline's end in a test: the line kept. */
+static int keep_line(void *ctx, const struct strbuf *line)
+{
+	struct strbuf *out = ctx;
+
+	sb_reset(out);
+	sb_put(out, line->buf, line->len);
+	return 0;
+}
+
+/*
+ * JSON names processes by entity id, the same for the tick-exact start the
+ * kernel gives and the tick /proc gives; --ancestors cuts the chain in the
+ * line (and says so) and leaves the event whole for the rest of the pipeline.
+ */
+static void test_json_entities_and_ancestors(void **state)
+{
+	static const struct mpt_proc_info self = {
+	    .tgid = 812, .ptgid = 700, .start_ns = 5000000000, .pstart_ns = 4000000000};
+	static const struct mpt_proc_info up[3] = {{.tgid = 700, .start_ns = 4003000000, .exe = ""},
+						   {.tgid = 600, .start_ns = 3000000000, .exe = ""},
+						   {.tgid = 1, .start_ns = 1000000000, .exe = ""}};
+	struct mpt_lineage_view lin = {.self = &self, .anc = {&up[0], &up[1], &up[2]}, .n_anc = 3};
+	struct mpt_enrich en = {"", "", "", "", "", &lin, NULL, NULL};
+	static const int32_t cut[] = {1, 0, -1};
+	struct mpt_pipe pipe;
+	struct strbuf line;
+	struct mpt_view v;
+	const char *why;
+	json_t *o, *anc;
+
+	(void)state;
+	f.ev.task.host_tgid = 812;
+	f.ev.task.start_ns = 5000000000;
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	v.enrich = &en;
+	/* 4.000 s exact, 4.003 s from /proc: the same tick, the same id; the next tick another */
+	assert_string_equal(entity(700, 4000000000), entity(700, 4003000000));
+	assert_string_not_equal(entity(700, 4000000000), entity(700, 4010000000));
+	assert_string_not_equal(entity(700, 4000000000), entity(701, 4000000000));
+	sb_init(&line);
+	mpt_pipe_init(&pipe);
+	pipe.format = MPT_FMT_JSON;
+	pipe.end = keep_line;
+	pipe.end_ctx = &line;
+	for (int i = 0; i < 3; i++) {
+		pipe.max_ancestors = cut[i];
+		assert_int_equal(mpt_pipe_event(&pipe, &v, &ctx), 1);
+		fwrite(line.buf, 1, line.len, samples);
+		o = line_at(&line, 0);
+		assert_non_null(o);
+		assert_string_equal(jstr(o, "entityId"), entity(812, 5000000000));
+		assert_string_equal(jstr(o, "parentEntityId"), entity(700, 4000000000));
+		anc = at(o, "ancestors");
+		assert_int_equal(json_array_size(anc), cut[i] < 0 ? 3 : (size_t)cut[i]);
+		assert_int_equal(json_is_true(at(o, "ancestorsTruncated")), cut[i] >= 0);
+		if (json_array_size(anc))
+			assert_int_equal(jint(json_array_get(anc, 0), "hostProcessId"), 700);
+		json_decref(o);
+	}
+	assert_int_equal(lin.n_anc, 3); /* the event itself is left whole */
+	assert_false(lin.anc_truncated);
+	mpt_pipe_free(&pipe);
+	sb_free(&line);
+}
+
 /* "time" is "timestamp" as RFC 3339, to the nanosecond. */
 static void test_json_rfc3339(void **state)
 {
@@ -931,6 +998,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_table_example, setup),
 	    cmocka_unit_test_setup(test_ocsf_lean, setup),
 	    cmocka_unit_test_setup(test_json_rfc3339, setup),
+	    cmocka_unit_test_setup(test_json_entities_and_ancestors, setup),
 	    cmocka_unit_test_setup(test_table_error_return, setup),
 	    cmocka_unit_test_setup(test_table_thread_query_fault, setup),
 	    cmocka_unit_test_setup(test_status_written_in_part, setup),

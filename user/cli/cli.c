@@ -52,6 +52,7 @@ enum {
 	OPT_FAIR_RATE,
 	OPT_FAIR_BURST,
 	OPT_NO_COMPAT,
+	OPT_ANCESTORS,
 	OPT_TID,
 	OPT_UID,
 	OPT_COMM,
@@ -196,6 +197,10 @@ static const struct argp_option options[] = {
      "write a stats record every SECONDS (and on SIGUSR1), and a drop record for every loss, "
      "into the output",
      4},
+    {"ancestors", OPT_ANCESTORS, "N|all", 0,
+     "the caller's ancestors written in each event, nearest first (JSON, OCSF, table; default "
+     "all kept, up to 16); the capture keeps them all",
+     4},
     {"metrics", OPT_METRICS, "ADDR:PORT", 0,
      "serve Prometheus metrics at http://ADDR:PORT/metrics (trace and ship; such as "
      "127.0.0.1:9867)",
@@ -238,6 +243,7 @@ static const struct {
      "  -o, --output=FILE      write to FILE instead of stdout (never over a capture)\n"
      "      --follow           one file: wait for more records at its end\n"
      "      --detect           the detections, as live (--detect-* tune them)\n"
+     "      --ancestors=N|all  the ancestors written in each event (default all)\n"
      "      --pid, --comm, --uid, --container, --exe, ... the filters of tracing\n"
      "      --nats=URL[,URL]   read the stream instead (--stream, --subject, --since,\n"
      "                         --until, --tls, --tls-ca, --creds)\n"},
@@ -567,6 +573,8 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 
 	if ((rc = check_report(cli, ps)) || (rc = check_nats(cli, replays, ps)))
 		return rc;
+	if (cli->ancestors >= 0 && cli->command != MPT_CMD_TRACE && cli->command != MPT_CMD_REPLAY)
+		return refuse(ps, "--ancestors goes with tracing and replay");
 	if ((f->n_container || mpt_filter_has_container_names(f)) &&
 	    f->scope == MPT_SCOPE_HOST_ONLY)
 		return refuse(ps, "--container or --pod and --host-only exclude each other");
@@ -839,6 +847,15 @@ static error_t parse_value_opt(int key, char *arg, struct parse_state *ps)
 			cli->detect.cooldown_ns = ms * 1000000;
 		break;
 	}
+	case OPT_ANCESTORS:
+		if (!strcmp(arg, "all")) {
+			cli->ancestors = -1;
+			break;
+		}
+		if (parse_u64(arg, "--ancestors", 0, MPT_ANCESTORS_MAX, &v, ps))
+			return EINVAL;
+		cli->ancestors = (int32_t)v;
+		break;
 	case OPT_RINGBUF_MB:
 		if (parse_u64(arg, "ring buffer size", 1, 1024, &v, ps))
 			return EINVAL;
@@ -945,6 +962,7 @@ int mpt_cli_parse(int argc, char **argv, struct mpt_cli *cli, char *err, size_t 
 	mpt_tracer_opts_default(&cli->tracer);
 	mpt_detect_cfg_default(&cli->detect);
 	cli->format = MPT_FMT_TABLE;
+	cli->ancestors = -1;
 	err[0] = '\0';
 
 	/* No exit and no printing from argp: main reports errors in one line. */

@@ -49,6 +49,7 @@ struct mpt_cli {
 	uint64_t log_size; /* rotate --output past this many bytes; 0: never */
 	uint32_t log_files;
 	struct mpt_window window; /* replay, report: --since, --until */
+	int32_t ancestors;	  /* --ancestors: how many inline in each line; -1: all kept */
 	struct mpt_nats_opts nats;
 	const char *metrics;	  /* --metrics ADDR:PORT; NULL: none */
 	bool format_html;	  /* report: -f html (the default) */

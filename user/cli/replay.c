@@ -345,6 +345,7 @@ static void reading_init(struct reading *rd, const struct mpt_cli *cli)
 	rd->pipe.filter = &cli->tracer.filter;
 	rd->pipe.window = cli->window;
 	rd->pipe.max_events = cli->max_events;
+	rd->pipe.max_ancestors = cli->ancestors;
 	rd->pipe.format = cli->format;
 }
 

@@ -238,6 +238,17 @@ static int set_image(struct entry *e, const char *exe, size_t exe_len, const uns
 }
 
 /* A new entry for @info (its strings copied), linked to its parent. */
+/*
+ * @e's parent is known: counted, and its start kept with @e, where /proc
+ * does not give it, so that the parent's entity id can be named.
+ */
+static void adopt(struct entry *e)
+{
+	e->parent->children++;
+	if (!e->info.pstart_ns)
+		e->info.pstart_ns = e->parent->info.start_ns;
+}
+
 static struct entry *insert(struct mpt_lineage *l, const struct mpt_proc_info *info)
 {
 	struct entry *e;
@@ -260,7 +271,7 @@ static struct entry *insert(struct mpt_lineage *l, const struct mpt_proc_info *i
 	if (e->parent == e)
 		e->parent = NULL;
 	if (e->parent)
-		e->parent->children++;
+		adopt(e);
 	e->next = l->bucket[info->tgid % BUCKETS];
 	l->bucket[info->tgid % BUCKETS] = e;
 	e->next_ns = l->ns_bucket[info->ns_tgid % BUCKETS];
@@ -565,7 +576,7 @@ void mpt_lineage_scan_proc(struct mpt_lineage *l)
 			if (e->parent == e)
 				e->parent = NULL;
 			if (e->parent)
-				e->parent->children++;
+				adopt(e);
 		}
 	}
 }

@@ -103,13 +103,18 @@ void mpt_format_cmdline(struct strbuf *sb, const struct mpt_proc_info *p, bool j
 void mpt_entity_id(char out[MPT_ENTITY_ID_LEN], const char *boot_id, uint32_t tgid,
 		   uint64_t start_ns)
 {
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	/*
+	 * The start in clock ticks (USER_HZ, 100 a second) as /proc/PID/stat
+	 * gives it: a process found in /proc when tracing began, whose start is
+	 * known only to the tick, gets the id the kernel's exact time gives.
+	 */
+	uint64_t h = 0xcbf29ce484222325ull, ticks = start_ns / 10000000; /* FNV-1a */
 	unsigned char b[12];
 
 	for (const char *c = boot_id ? boot_id : ""; *c; c++)
 		h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
 	memcpy(b, &tgid, 4);
-	memcpy(b + 4, &start_ns, 8);
+	memcpy(b + 4, &ticks, 8);
 	for (int i = 0; i < 12; i++)
 		h = (h ^ b[i]) * 0x100000001b3ull;
 	snprintf(out, MPT_ENTITY_ID_LEN, "%016" PRIx64, h);

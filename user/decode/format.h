@@ -42,7 +42,9 @@ void mpt_format_ocsf_finding(struct strbuf *sb, const struct mpt_ocsf_rule *rule
 
 /*
  * A process's entity id: the same in every event, output and replay, and
- * across hosts (their boot ids differ). 16 hex digits and a NUL.
+ * across hosts (their boot ids differ); a pid given out again gets another.
+ * A hash of the boot id, the host pid and the start time to the clock tick.
+ * 16 hex digits and a NUL.
  */
 #define MPT_ENTITY_ID_LEN 17
 void mpt_entity_id(char out[MPT_ENTITY_ID_LEN], const char *boot_id, uint32_t tgid,

@@ -181,6 +181,30 @@ void mpt_format_json_creds(struct strbuf *sb, const struct mpt_rec_hdr *h)
 }
 
 /* Who the caller is and who started it: its command line, then its ancestors, parent first. */
+/* @key and the entity id of process @tgid started at @start_ns. */
+static void json_entity(struct strbuf *sb, const char *key, const struct mpt_fmt_ctx *ctx,
+			uint32_t tgid, uint64_t start_ns)
+{
+	char id[MPT_ENTITY_ID_LEN];
+
+	mpt_entity_id(id, ctx->boot_id, tgid, start_ns);
+	sb_puts(sb, key);
+	sb_putc(sb, '"');
+	sb_puts(sb, id);
+	sb_putc(sb, '"');
+}
+
+/* The caller's entity id, and its parent's when the tracker knows when the parent started. */
+static void json_entities(struct strbuf *sb, const struct mpt_task *t,
+			  const struct mpt_lineage_view *l, const struct mpt_fmt_ctx *ctx)
+{
+	const struct mpt_proc_info *self = l ? l->self : NULL;
+
+	json_entity(sb, ",\"entityId\":", ctx, t->host_tgid, t->start_ns);
+	if (self && self->pstart_ns)
+		json_entity(sb, ",\"parentEntityId\":", ctx, self->ptgid, self->pstart_ns);
+}
+
 static void json_lineage(struct strbuf *sb, const struct mpt_lineage_view *l,
 			 const struct mpt_fmt_ctx *ctx)
 {
@@ -379,6 +403,7 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_u64(sb, t->pid_ns);
 	sb_puts(sb, ",\"processStartTime\":");
 	sb_u64(sb, t->start_ns + ctx->boot_to_wall_ns);
+	json_entities(sb, t, en->lineage, ctx);
 	json_exe(sb, en->exe_path, en->lineage ? en->lineage->self : NULL, t->exe, true);
 	json_lineage(sb, en->lineage, ctx);
 	sb_puts(sb, ",\"eventName\":\"");

@@ -264,6 +264,7 @@ static int trace_prepare(struct trace *t)
 	}
 	sink->pipe.format = cli->format;
 	sink->pipe.max_events = cli->max_events;
+	sink->pipe.max_ancestors = cli->ancestors;
 	sink->out_name = cli->output ? cli->output : "stdout";
 	sink->n_out = cli->n_outputs ? cli->n_outputs : 1;
 	if (mpt_sink_check_paths(cli->outputs, cli->n_outputs, cli->capture, cli->capture_size))

@@ -6,6 +6,7 @@
 void mpt_pipe_init(struct mpt_pipe *p)
 {
 	memset(p, 0, sizeof(*p));
+	p->max_ancestors = -1;
 	sb_init(&p->line);
 }
 
@@ -24,8 +25,33 @@ static bool selected(const struct mpt_pipe *p, const struct mpt_view *v,
 	       (!p->names || mpt_filter_match_names(p->names, v));
 }
 
+/*
+ * --ancestors N: the view the line is made from, its chain cut to N and said
+ * to be cut. The selection, the capture and the report see it whole.
+ */
+static const struct mpt_view *cut_ancestors(const struct mpt_pipe *p, const struct mpt_view *v,
+					    struct mpt_view *vc, struct mpt_enrich *ec,
+					    struct mpt_lineage_view *lc)
+{
+	const struct mpt_lineage_view *l = v->enrich ? v->enrich->lineage : NULL;
+
+	if (p->max_ancestors < 0 || !l || l->n_anc <= (unsigned int)p->max_ancestors)
+		return v;
+	*lc = *l;
+	lc->n_anc = (unsigned int)p->max_ancestors;
+	lc->anc_truncated = true;
+	*ec = *v->enrich;
+	ec->lineage = lc;
+	*vc = *v;
+	vc->enrich = ec;
+	return vc;
+}
+
 int mpt_pipe_event(struct mpt_pipe *p, const struct mpt_view *v, const struct mpt_fmt_ctx *fmt)
 {
+	struct mpt_lineage_view lc;
+	struct mpt_enrich ec;
+	struct mpt_view vc;
 	int rc = 0;
 
 	if (p->done)
@@ -42,6 +68,7 @@ int mpt_pipe_event(struct mpt_pipe *p, const struct mpt_view *v, const struct mp
 	if (p->report) {
 		mpt_report_event(p->report, v, fmt);
 	} else {
+		v = cut_ancestors(p, v, &vc, &ec, &lc);
 		sb_reset(&p->line);
 		mpt_format_event(p->format, &p->line, v, fmt);
 		/* the same rules on the same records: replay finds what live found */

@@ -37,7 +37,8 @@ struct mpt_pipe {
 	const struct mpt_filter *filter; /* every filter, on recorded fields (replay) */
 	const struct mpt_filter *names;	 /* --container NAME, --pod (live) */
 	struct mpt_window window;
-	uint64_t max_events; /* -n; 0: no limit */
+	uint64_t max_events;   /* -n; 0: no limit */
+	int32_t max_ancestors; /* --ancestors: inline in each line; -1 (the default): all kept */
 	/* the stages, each optional; none is owned */
 	struct mpt_cap_writer *cap;
 	struct mpt_report *report; /* instead of the line and its end */
