@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 int mpt_format_parse(const char *name, enum mpt_format *fmt)
 {
@@ -118,6 +119,42 @@ void mpt_entity_id(char out[MPT_ENTITY_ID_LEN], const char *boot_id, uint32_t tg
 	for (int i = 0; i < 12; i++)
 		h = (h ^ b[i]) * 0x100000001b3ull;
 	snprintf(out, MPT_ENTITY_ID_LEN, "%016" PRIx64, h);
+}
+
+/* The date part is kept from the last call: events come seconds apart at most. */
+void mpt_format_rfc3339(struct strbuf *sb, uint64_t ns)
+{
+	static __thread uint64_t sec_cached = UINT64_MAX;
+	static __thread char date[24];
+	uint64_t sec = ns / 1000000000, n = ns % 1000000000;
+	char frac[13];
+
+	if (sec != sec_cached) {
+		time_t tt = (time_t)sec;
+		struct tm tm;
+
+		gmtime_r(&tt, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+		sec_cached = sec;
+	}
+	frac[0] = '.';
+	for (int i = 9; i > 0; i--, n /= 10)
+		frac[i] = (char)('0' + n % 10);
+	memcpy(frac + 10, "Z\"", 3);
+	sb_putc(sb, '"');
+	sb_puts(sb, date);
+	sb_puts(sb, frac);
+}
+
+void mpt_format_time_field(char out[MPT_TIME_FIELD_LEN], uint64_t ns)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	mpt_format_rfc3339(&sb, ns);
+	snprintf(out, MPT_TIME_FIELD_LEN, ",\"time\":%.*s", sb.oom ? 2 : (int)sb.len,
+		 sb.oom ? "\"\"" : sb.buf);
+	sb_free(&sb);
 }
 
 const char *mpt_exe_doubt(uint8_t flags)

@@ -327,36 +327,6 @@ static void json_target(struct strbuf *sb, const struct mpt_target *t,
 	sb_putc(sb, '}');
 }
 
-/*
- * @ns since the epoch as RFC 3339 in UTC, to the nanosecond: for tools that
- * read the integer timestamp into a double and lose its last digits. The
- * date part is kept from the last call: events come seconds apart at most.
- * Unsigned, as the integer is printed: any 64 bits are a year before 2555.
- */
-static void rfc3339(struct strbuf *sb, uint64_t ns)
-{
-	static __thread uint64_t sec_cached = UINT64_MAX;
-	static __thread char date[24];
-	uint64_t sec = ns / 1000000000, n = ns % 1000000000;
-	char frac[13];
-
-	if (sec != sec_cached) {
-		time_t tt = (time_t)sec;
-		struct tm tm;
-
-		gmtime_r(&tt, &tm);
-		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-		sec_cached = sec;
-	}
-	frac[0] = '.';
-	for (int i = 9; i > 0; i--, n /= 10)
-		frac[i] = (char)('0' + n % 10);
-	memcpy(frac + 10, "Z\"", 3);
-	sb_putc(sb, '"');
-	sb_puts(sb, date);
-	sb_puts(sb, frac);
-}
-
 void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_rec_hdr *h = v->hdr;
@@ -366,7 +336,7 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_puts(sb, "{\"timestamp\":");
 	sb_u64(sb, h->ts_boot_ns + ctx->boot_to_wall_ns);
 	sb_puts(sb, ",\"time\":");
-	rfc3339(sb, h->ts_boot_ns + ctx->boot_to_wall_ns);
+	mpt_format_rfc3339(sb, h->ts_boot_ns + ctx->boot_to_wall_ns);
 	sb_puts(sb, ",\"processorId\":");
 	sb_u64(sb, t->cpu);
 	sb_puts(sb, ",\"processId\":");

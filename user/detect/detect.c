@@ -319,6 +319,8 @@ void mpt_format_detection(enum mpt_format fmt, struct strbuf *sb, enum mpt_detec
 			inner.len--;
 		sb_puts(sb, "{\"timestamp\":");
 		sb_u64(sb, ev->ts_boot_ns + ctx->boot_to_wall_ns);
+		sb_puts(sb, ",\"time\":");
+		mpt_format_rfc3339(sb, ev->ts_boot_ns + ctx->boot_to_wall_ns);
 		sb_puts(sb, ",\"eventName\":\"detection\",\"hostName\":");
 		json_str(sb, ctx->hostname);
 		sb_puts(sb, ",\"detection\":{\"id\":");
