@@ -282,6 +282,17 @@ static int output_refused(const struct mpt_cli *cli)
 	return 0;
 }
 
+/* -o's file, or stdout; NULL after saying why it cannot be opened. */
+static FILE *fopen_output(const struct mpt_cli *cli)
+{
+	FILE *out = cli->output ? fopen(cli->output, "we") : stdout;
+
+	if (!out)
+		fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli->output,
+			strerror(errno));
+	return out;
+}
+
 /* Only now, with something read: a bad input must not cost the output file. */
 static FILE *open_output(const struct mpt_cli *cli, const struct source *src, int *status)
 {
@@ -293,12 +304,9 @@ static FILE *open_output(const struct mpt_cli *cli, const struct source *src, in
 		fprintf(stderr, "mptrace: no capture could be read; %s left alone\n", cli->output);
 		return NULL;
 	}
-	out = fopen(cli->output, "we");
-	if (!out) {
-		fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli->output,
-			strerror(errno));
+	out = fopen_output(cli);
+	if (!out)
 		*status = worse(*status, 1);
-	}
 	return out;
 }
 
@@ -314,14 +322,12 @@ static int close_output(FILE *out, const char *what, int status)
 	return status;
 }
 
-static FILE *open_stream_output(const struct mpt_cli *cli);
-
 /* The replay's end: the output file (from a stream, opened once the stream answered). */
 static int replay_write(void *ctx, const struct strbuf *line)
 {
 	struct reading *rd = ctx;
 
-	if (!rd->out && !(rd->out = open_stream_output(rd->cli))) {
+	if (!rd->out && !(rd->out = fopen_output(rd->cli))) {
 		rd->status = worse(rd->status, 1);
 		return -1;
 	}
@@ -418,27 +424,17 @@ int mpt_cmd_replay(const struct mpt_cli *cli, volatile int *stop)
 
 /* -- from the stream (--nats) ------------------------------------------------ */
 
-static FILE *open_stream_output(const struct mpt_cli *cli)
-{
-	FILE *out = cli->output ? fopen(cli->output, "we") : stdout;
-
-	if (!out)
-		fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli->output,
-			strerror(errno));
-	return out;
-}
-
 /* report --nats: the page (or JSON) of what the stream held. 0, or 1 if it was not written. */
 static int write_stream_report(struct reading *rd, const struct mpt_stream_counts *n)
 {
-	const char *stream = rd->cli->nats.stream ? rd->cli->nats.stream : "MPTRACE";
+	const char *stream = rd->cli->nats.stream ? rd->cli->nats.stream : MPT_NATS_DEFAULT_STREAM;
 	char name[160];
 	struct mpt_report_source src = {.name = name, .attach_mode = ""};
 
 	snprintf(name, sizeof(name), "stream %s", stream);
 	src.records = n->events;
 	mpt_report_source(rd->pipe.report, &src);
-	if (!(rd->out = open_stream_output(rd->cli)))
+	if (!(rd->out = fopen_output(rd->cli)))
 		return 1;
 	if (mpt_report_write(rd->pipe.report, rd->out, rd->cli->format)) {
 		fprintf(stderr, "mptrace: writing the report failed: %s\n", strerror(errno));
@@ -504,7 +500,7 @@ int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 	if (!rc && rd.pipe.report)
 		rc = write_stream_report(&rd, &n);
 	if (!rc && !rd.out)
-		rd.out = open_stream_output(cli);
+		rd.out = fopen_output(cli);
 	if (!rc && !rd.out)
 		rc = 1;
 	if (rd.out && rd.out != stdout && fclose(rd.out) && !rc) {

@@ -11,10 +11,13 @@
 
 #include "sinks/pipeline.h"
 
+/* The stream when --stream names none. */
+#define MPT_NATS_DEFAULT_STREAM "MPTRACE"
+
 /* NATS JetStream: where ship publishes and replay --nats reads. */
 struct mpt_nats_opts {
 	const char *urls;    /* comma-separated; NULL: not used (replay) */
-	const char *stream;  /* default MPTRACE */
+	const char *stream;  /* NULL: MPT_NATS_DEFAULT_STREAM */
 	const char *subject; /* ship: default mptrace.HOST.move_pages; replay: mptrace.> */
 	const char *state;   /* ship: what was acknowledged */
 	uint32_t replicas;   /* a stream ship creates: 1 */

@@ -12,7 +12,6 @@
 #include "fleet/fleet.h"
 #include "util/log.h"
 
-#define DEFAULT_STREAM "MPTRACE"
 #define IN_FLIGHT 4096			    /* publishes awaiting their ack, at most */
 #define SINCE_SLACK_NS (600ll * 1000000000) /* replay --since: the clocks may disagree */
 

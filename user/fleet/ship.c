@@ -1045,7 +1045,7 @@ int mpt_ship(const struct mpt_ship_opts *o, volatile int *stop)
 	sh.stop = stop;
 	pthread_mutex_init(&sh.mu, NULL);
 	pthread_cond_init(&sh.cond, NULL);
-	sh.stream = o->nats->stream ? o->nats->stream : DEFAULT_STREAM;
+	sh.stream = o->nats->stream ? o->nats->stream : MPT_NATS_DEFAULT_STREAM;
 	if (!rec) {
 		fleet_say("out of memory");
 		goto out;

@@ -332,7 +332,7 @@ int mpt_stream_replay(const struct mpt_nats_opts *o, struct mpt_pipe *pipe,
 	int rc = -1;
 
 	memset(counts, 0, sizeof(*counts));
-	rp.stream = o->stream ? o->stream : DEFAULT_STREAM;
+	rp.stream = o->stream ? o->stream : MPT_NATS_DEFAULT_STREAM;
 	if (!fleet_connect(o, false, stop, NULL, NULL, &c) &&
 	    !replay_subscribe(&rp, &c, subject, &sub) && !replay_read(&rp, sub, stop) &&
 	    !replay_flush(&rp))
