@@ -8,8 +8,6 @@
 #include "decode/format_int.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -118,16 +116,20 @@ void mpt_entity_id(char out[MPT_ENTITY_ID_LEN], const char *boot_id, uint32_t tg
 	memcpy(b + 4, &ticks, 8);
 	for (int i = 0; i < 12; i++)
 		h = (h ^ b[i]) * 0x100000001b3ull;
-	snprintf(out, MPT_ENTITY_ID_LEN, "%016" PRIx64, h);
+	/* by hand, not printf: OCSF names every ancestor by it */
+	for (int i = MPT_ENTITY_ID_LEN - 2; i >= 0; i--, h >>= 4)
+		out[i] = "0123456789abcdef"[h & 0xf];
+	out[MPT_ENTITY_ID_LEN - 1] = '\0';
 }
 
 /* The date part is kept from the last call: events come seconds apart at most. */
-void mpt_format_rfc3339(struct strbuf *sb, uint64_t ns)
+size_t mpt_format_timestamp_str(char out[MPT_TIMESTAMP_LEN], uint64_t ns)
 {
 	static __thread uint64_t sec_cached = UINT64_MAX;
 	static __thread char date[24];
-	uint64_t sec = ns / 1000000000, n = ns % 1000000000;
-	char frac[13];
+	uint64_t sec = ns / 1000000000, n = ns % 1000000000, v = ns;
+	char digits[20];
+	size_t len, d = sizeof(digits);
 
 	if (sec != sec_cached) {
 		time_t tt = (time_t)sec;
@@ -137,24 +139,30 @@ void mpt_format_rfc3339(struct strbuf *sb, uint64_t ns)
 		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
 		sec_cached = sec;
 	}
-	frac[0] = '.';
-	for (int i = 9; i > 0; i--, n /= 10)
-		frac[i] = (char)('0' + n % 10);
-	memcpy(frac + 10, "Z\"", 3);
-	sb_putc(sb, '"');
-	sb_puts(sb, date);
-	sb_puts(sb, frac);
+	/* no printf: every JSON event starts here */
+	do
+		digits[--d] = (char)('0' + v % 10);
+	while (v /= 10);
+	memcpy(out, "\"timestamp\":", 12);
+	len = 12;
+	memcpy(out + len, digits + d, sizeof(digits) - d);
+	len += sizeof(digits) - d;
+	memcpy(out + len, ",\"time\":\"", 9);
+	len += 9;
+	len += strlen(strcpy(out + len, date));
+	out[len++] = '.';
+	for (int i = 8; i >= 0; i--, n /= 10)
+		out[len + i] = (char)('0' + n % 10);
+	len += 9;
+	memcpy(out + len, "Z\"", 3);
+	return len + 2;
 }
 
-void mpt_format_time_field(char out[MPT_TIME_FIELD_LEN], uint64_t ns)
+void mpt_format_json_timestamp(struct strbuf *sb, uint64_t ns)
 {
-	struct strbuf sb;
+	char buf[MPT_TIMESTAMP_LEN];
 
-	sb_init(&sb);
-	mpt_format_rfc3339(&sb, ns);
-	snprintf(out, MPT_TIME_FIELD_LEN, ",\"time\":%.*s", sb.oom ? 2 : (int)sb.len,
-		 sb.oom ? "\"\"" : sb.buf);
-	sb_free(&sb);
+	sb_put(sb, buf, mpt_format_timestamp_str(buf, ns));
 }
 
 const char *mpt_exe_doubt(uint8_t flags)

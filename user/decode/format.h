@@ -51,15 +51,15 @@ void mpt_entity_id(char out[MPT_ENTITY_ID_LEN], const char *boot_id, uint32_t tg
 		   uint64_t start_ns);
 
 /*
- * @ns since the epoch as a JSON string, RFC 3339 in UTC to the nanosecond
- * ("2026-12-03T08:28:37.775413234Z"): for tools that read the integer
- * timestamp into a double and lose its last digits. Unsigned, as the
- * integer is printed: any 64 bits are a year before 2555.
+ * A JSON record's times for @ns since the epoch: "timestamp":N,"time":"..."
+ * (RFC 3339 in UTC to the nanosecond, "2026-12-03T08:28:37.775413234Z", for
+ * tools that read the integer into a double and lose its last digits).
+ * Unsigned, as the integer is printed: any 64 bits are a year before 2555.
  */
-void mpt_format_rfc3339(struct strbuf *sb, uint64_t ns);
-/* The same as the field ,"time":"..." in @out, for lines written with snprintf. */
-#define MPT_TIME_FIELD_LEN 48
-void mpt_format_time_field(char out[MPT_TIME_FIELD_LEN], uint64_t ns);
+void mpt_format_json_timestamp(struct strbuf *sb, uint64_t ns);
+/* The same into @out (NUL-ended), for lines written with snprintf; its length. */
+#define MPT_TIMESTAMP_LEN 80
+size_t mpt_format_timestamp_str(char out[MPT_TIMESTAMP_LEN], uint64_t ns);
 
 /* Why an executable's path is in doubt (@flags: MPT_PROC_*), the gravest reason; NULL if not. */
 const char *mpt_exe_doubt(uint8_t flags);

@@ -333,10 +333,8 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	const struct mpt_task *t = &h->task;
 	const struct mpt_enrich *en = enrich_of(v);
 
-	sb_puts(sb, "{\"timestamp\":");
-	sb_u64(sb, h->ts_boot_ns + ctx->boot_to_wall_ns);
-	sb_puts(sb, ",\"time\":");
-	mpt_format_rfc3339(sb, h->ts_boot_ns + ctx->boot_to_wall_ns);
+	sb_putc(sb, '{');
+	mpt_format_json_timestamp(sb, h->ts_boot_ns + ctx->boot_to_wall_ns);
 	sb_puts(sb, ",\"processorId\":");
 	sb_u64(sb, t->cpu);
 	sb_puts(sb, ",\"processId\":");

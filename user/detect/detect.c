@@ -317,10 +317,8 @@ void mpt_format_detection(enum mpt_format fmt, struct strbuf *sb, enum mpt_detec
 		mpt_format_json(&inner, trigger, ctx);
 		if (inner.len && inner.buf[inner.len - 1] == '\n')
 			inner.len--;
-		sb_puts(sb, "{\"timestamp\":");
-		sb_u64(sb, ev->ts_boot_ns + ctx->boot_to_wall_ns);
-		sb_puts(sb, ",\"time\":");
-		mpt_format_rfc3339(sb, ev->ts_boot_ns + ctx->boot_to_wall_ns);
+		sb_putc(sb, '{');
+		mpt_format_json_timestamp(sb, ev->ts_boot_ns + ctx->boot_to_wall_ns);
 		sb_puts(sb, ",\"eventName\":\"detection\",\"hostName\":");
 		json_str(sb, ctx->hostname);
 		sb_puts(sb, ",\"detection\":{\"id\":");

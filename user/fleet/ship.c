@@ -626,19 +626,17 @@ static void msg_id(const struct shipper *sh, uint32_t seq, uint64_t off, const c
 static int publish_lost(struct shipper *sh, uint32_t from, uint32_t to,
 			const struct mpt_fmt_ctx *fmt)
 {
-	char body[1024], id[128], host[600], tf[MPT_TIME_FIELD_LEN];
+	char body[1024], id[128], host[600], ts[MPT_TIMESTAMP_LEN];
 	struct timespec now;
-	int64_t now_ns;
 	int n;
 
 	json_quoted(fmt->hostname, host, sizeof(host));
 	clock_gettime(CLOCK_REALTIME, &now);
-	now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-	mpt_format_time_field(tf, (uint64_t)now_ns);
+	mpt_format_timestamp_str(ts, (uint64_t)now.tv_sec * 1000000000 + now.tv_nsec);
 	n = snprintf(body, sizeof(body),
-		     "{\"timestamp\":%" PRId64 "%s,\"eventName\":\"drop\",\"cause\":\"unshipped\","
+		     "{%s,\"eventName\":\"drop\",\"cause\":\"unshipped\","
 		     "\"hostName\":%s,\"fileSeqFrom\":%u,\"fileSeqTo\":%u,\"count\":null}",
-		     now_ns, tf, host, from, to);
+		     ts, host, from, to);
 	msg_id(sh, from, 0, ":lost", id, sizeof(id));
 	snprintf(sh->lost_id, sizeof(sh->lost_id), "%s", id);
 	sh->lost_to = to;
@@ -694,15 +692,14 @@ static int ship_record(struct shipper *sh, const struct member *m, const struct 
 		/* rec holds 1 MiB: its base64 goes after the encoded record */
 		record = fleet_b64(rec, n, (char *)rec + n);
 	} else {
-		char tf[MPT_TIME_FIELD_LEN];
+		char ts[MPT_TIMESTAMP_LEN];
 
-		mpt_format_time_field(tf, it->drop_last_ns + fmt->boot_to_wall_ns);
+		mpt_format_timestamp_str(ts, it->drop_last_ns + fmt->boot_to_wall_ns);
 		snprintf(d, sizeof(d),
-			 "{\"timestamp\":%" PRId64 "%s,\"eventName\":\"drop\",\"cause\":\"%s\","
+			 "{%s,\"eventName\":\"drop\",\"cause\":\"%s\","
 			 "\"count\":%" PRIu64 ",\"fromTimestamp\":%" PRId64
 			 ",\"toTimestamp\":%" PRId64 "}\n",
-			 (int64_t)it->drop_last_ns + fmt->boot_to_wall_ns, tf,
-			 mpt_cap_drop_cause(it->drop_cause), it->drop_count,
+			 ts, mpt_cap_drop_cause(it->drop_cause), it->drop_count,
 			 (int64_t)it->drop_first_ns + fmt->boot_to_wall_ns,
 			 (int64_t)it->drop_last_ns + fmt->boot_to_wall_ns);
 		sb_puts(line, d);

@@ -218,18 +218,18 @@ static void stream_line(struct mpt_sink *s, int only, const char *json, const ch
 static void stream_drop(struct mpt_sink *s, int only, int cause, uint32_t tgid, uint64_t count,
 			uint64_t from, uint64_t to)
 {
-	char json[512], table[256], who[48] = "", twho[48] = "", tf[MPT_TIME_FIELD_LEN];
+	char json[512], table[256], who[48] = "", twho[48] = "", ts[MPT_TIMESTAMP_LEN];
 
-	mpt_format_time_field(tf, to + s->fmt.boot_to_wall_ns);
+	mpt_format_timestamp_str(ts, to + s->fmt.boot_to_wall_ns);
 	if (tgid) {
 		snprintf(who, sizeof(who), ",\"hostProcessId\":%u", tgid);
 		snprintf(twho, sizeof(twho), " of process %u", tgid);
 	}
 	snprintf(json, sizeof(json),
-		 "{\"timestamp\":%lld%s,\"eventName\":\"drop\",\"cause\":\"%s\",\"count\":%llu%s,"
+		 "{%s,\"eventName\":\"drop\",\"cause\":\"%s\",\"count\":%llu%s,"
 		 "\"fromTimestamp\":%lld,\"toTimestamp\":%lld}\n",
-		 (long long)(to + s->fmt.boot_to_wall_ns), tf, mpt_cap_drop_cause(cause),
-		 (unsigned long long)count, who, (long long)(from + s->fmt.boot_to_wall_ns),
+		 ts, mpt_cap_drop_cause(cause), (unsigned long long)count, who,
+		 (long long)(from + s->fmt.boot_to_wall_ns),
 		 (long long)(to + s->fmt.boot_to_wall_ns));
 	snprintf(table, sizeof(table), "-- %llu calls%s lost (%s) in the last %.3f s\n",
 		 (unsigned long long)count, twho, mpt_cap_drop_cause(cause), (to - from) / 1e9);
@@ -330,20 +330,19 @@ void mpt_sink_stats(struct mpt_sink *s, struct mpt_tracer *t, bool final)
 {
 	uint64_t queued, size, cur[MPT_CAP_DROP_NR], written = s->pipe.shown - output_lost(s);
 	struct mpt_stats st;
-	char json[1024], table[512], tf[MPT_TIME_FIELD_LEN];
-	uint64_t now = boot_ns() + s->fmt.boot_to_wall_ns;
+	char json[1024], table[512], ts[MPT_TIMESTAMP_LEN];
 	int n, m;
 
 	if (mpt_tracer_stats(t, &st))
 		return;
-	mpt_format_time_field(tf, now);
+	mpt_format_timestamp_str(ts, boot_ns() + s->fmt.boot_to_wall_ns);
 	mpt_tracer_ring_fill(t, &queued, &size);
 	n = snprintf(json, sizeof(json),
-		     "{\"timestamp\":%lld%s,\"eventName\":\"stats\",\"hostName\":%s,"
+		     "{%s,\"eventName\":\"stats\",\"hostName\":%s,"
 		     "\"attachMode\":\"%s\",\"final\":%s,\"eventsSeen\":%llu,"
 		     "\"eventsReceived\":%llu,\"eventsEmitted\":%llu,\"callsSummed\":%llu,"
 		     "\"floodSummaries\":%llu,\"dropped\":{",
-		     (long long)now, tf, s->host_json, s->mode, final ? "true" : "false",
+		     ts, s->host_json, s->mode, final ? "true" : "false",
 		     (unsigned long long)st.kernel[MPT_STAT_EVENTS],
 		     (unsigned long long)st.received, (unsigned long long)written,
 		     (unsigned long long)st.summed_calls, (unsigned long long)st.summaries);
