@@ -114,6 +114,44 @@ static void *thread_migrate(void *arg)
 }
 
 /*
+ * Run @fn(@c) in a thread of its own, @c's old_nodes a mask whose tail is on
+ * a missing userfaultfd page: while the kernel waits for the tail, the head
+ * it has not read yet is rewritten from node 0 to node 1.
+ */
+static void rewrite_mask_during(void *(*fn)(void *), struct mg_call *c)
+{
+	char *zero = calloc(1, page_size);
+	struct uffd_region r;
+	unsigned long *mask;
+	pthread_t th;
+
+	uffd_region(&r, 2, 1);
+	mask = (unsigned long *)(r.base + page_size - 128);
+	mask[0] = 1;
+	c->old_nodes = mask;
+	assert_int_equal(pthread_create(&th, NULL, fn, c), 0);
+	uffd_wait_fault(&r);
+	mask[0] = 2;
+	uffd_supply(&r, 1, zero);
+	pthread_join(th, NULL);
+	uffd_region_free(&r);
+	free(zero);
+}
+
+/* The record of a call whose mask was rewritten raises MPT-6. */
+static void assert_mpt6(const struct mpt_view *v)
+{
+	struct mpt_detect_cfg cfg;
+	struct mpt_detector *d;
+
+	mpt_detect_cfg_default(&cfg);
+	cfg.enabled = true;
+	d = mpt_detector_new(&cfg);
+	assert_true(mpt_detect(d, v) & (1u << MPT_DET_CHANGED_DURING_CALL));
+	mpt_detector_free(d);
+}
+
+/*
  * migrate_pages reads a long mask's tail first (get_nodes() checks, from the
  * end, that the bits past MAX_NUMNODES are zero), then its head. The tail
  * is on a missing userfaultfd page here: while the kernel waits for it, the
@@ -126,28 +164,14 @@ void test_migrate_mask_rewritten_during_call(void **state)
 	enum { MAXNODE = 1089, BYTES = 136 }; /* 1088 bits: 17 longs, 8 bytes past a record's 128 */
 	static unsigned long new_nodes[BYTES / 8] = {1};
 	struct mg_call c = {.maxnode = MAXNODE, .new_nodes = new_nodes};
-	struct mpt_detect_cfg cfg;
-	struct mpt_detector *d;
 	const struct mpt_migrate_event *mg;
-	struct uffd_region r;
 	struct mpt_fmt_ctx ctx = {.hostname = "h"};
 	struct mpt_view v;
 	struct strbuf sb;
 	const char *why;
-	unsigned long *old;
-	char *zero = calloc(1, page_size);
-	pthread_t th;
 
 	(void)state;
-	uffd_region(&r, 2, 1);
-	old = (unsigned long *)(r.base + page_size - 128);
-	old[0] = 1;
-	c.old_nodes = old;
-	assert_int_equal(pthread_create(&th, NULL, thread_migrate, &c), 0);
-	uffd_wait_fault(&r);
-	old[0] = 2;
-	uffd_supply(&r, 1, zero);
-	pthread_join(th, NULL);
+	rewrite_mask_during(thread_migrate, &c);
 	/* with two nodes our pages on node 1 moved to 0: some may not have (a positive count) */
 	assert_true(c.ret >= 0);
 	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
@@ -168,13 +192,7 @@ void test_migrate_mask_rewritten_during_call(void **state)
 	assert_non_null(strstr(sb.buf, "\"data\":[0],\"truncated\":true,\"changedDuringCall\":true,"
 				       "\"dataAtExit\":[1]"));
 	sb_free(&sb);
-	mpt_detect_cfg_default(&cfg);
-	cfg.enabled = true;
-	d = mpt_detector_new(&cfg);
-	assert_true(mpt_detect(d, &v) & (1u << MPT_DET_CHANGED_DURING_CALL));
-	mpt_detector_free(d);
-	uffd_region_free(&r);
-	free(zero);
+	assert_mpt6(&v);
 }
 
 /* set_mempolicy(MPOL_BIND, @arg's mask, 1089) from a thread of its own: its policy alone. */
@@ -196,25 +214,11 @@ void test_mempolicy_mask_rewritten_during_call(void **state)
 {
 	struct mg_call c = {.maxnode = 1089};
 	const struct mpt_call_event *ev;
-	unsigned long *mask;
-	struct mpt_detect_cfg cfg;
-	struct mpt_detector *d;
-	struct uffd_region r;
 	struct mpt_view v;
 	const char *why;
-	char *zero = calloc(1, page_size);
-	pthread_t th;
 
 	(void)state;
-	uffd_region(&r, 2, 1);
-	mask = (unsigned long *)(r.base + page_size - 128);
-	mask[0] = 1;
-	c.old_nodes = mask;
-	assert_int_equal(pthread_create(&th, NULL, thread_set_mempolicy, &c), 0);
-	uffd_wait_fault(&r);
-	mask[0] = 2;
-	uffd_supply(&r, 1, zero);
-	pthread_join(th, NULL);
+	rewrite_mask_during(thread_set_mempolicy, &c);
 	/* node 1 exists in the guests, not on a one-node host: EINVAL there */
 	assert_true(c.ret == 0 || c.ret == -EINVAL);
 	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
@@ -229,13 +233,7 @@ void test_mempolicy_mask_rewritten_during_call(void **state)
 	assert_true(v.arg[1].changed);
 	assert_int_equal(v.arg[1].exit_data[0], 2); /* what the return found */
 	assert_int_equal(ev->size, sizeof(*ev) + 2 * 128);
-	mpt_detect_cfg_default(&cfg);
-	cfg.enabled = true;
-	d = mpt_detector_new(&cfg);
-	assert_true(mpt_detect(d, &v) & (1u << MPT_DET_CHANGED_DURING_CALL));
-	mpt_detector_free(d);
-	uffd_region_free(&r);
-	free(zero);
+	assert_mpt6(&v);
 }
 
 void test_migrate_pages_masks(void **state)
