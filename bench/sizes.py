@@ -18,6 +18,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from harness import wait_ready  # noqa: E402
+
 HELPER_C = r"""
 #define _GNU_SOURCE
 #include <signal.h>
@@ -49,13 +52,8 @@ def trace(binary, fmt, helper, depth, out, extra):
             "-o", out, "--detect"] + extra
     if os.path.exists(out):
         os.unlink(out)
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    err, deadline = "", time.time() + 60
-    while "mptrace: tracing" not in err:
-        line = p.stderr.readline()
-        if not line or time.time() > deadline:
-            sys.exit("mptrace did not start: " + err)
-        err += line
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_ready(p)
     # each shell starts the next and waits ("; true": none may exec its last command away)
     nest = os.path.join(os.path.dirname(helper), "nest.sh")
     with open(nest, "w") as f:
