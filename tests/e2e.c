@@ -30,6 +30,7 @@
 
 const char *mptrace_bin, *schema, *schema_check, *python, *ocsf_desc, *ocsf_check;
 const char *lineage_bin;
+const char *e2e_comm;
 char tmpdir[] = "/tmp/mptrace-e2e-XXXXXX";
 
 void proc_start(struct proc *p, char *const argv[], uid_t uid)
@@ -303,8 +304,12 @@ int e2e_main(int argc, char **argv, const char *name, const struct CMUnitTest *t
 	ocsf_desc = argv[5];
 	ocsf_check = argv[6];
 	lineage_bin = argv[7];
-	/* the events' processName, and the tracers' --comm */
-	prctl(PR_SET_NAME, "test_e2e");
+	/*
+	 * The events' processName, and a tracer's --comm: each binary its own,
+	 * as ctest runs two of them at once
+	 */
+	e2e_comm = name;
+	prctl(PR_SET_NAME, name);
 	rc = tu_require_bpf(name);
 	if (rc)
 		return rc;

@@ -17,6 +17,8 @@
 /* From the command line: the binary, the checkers, the lineage workload. */
 extern const char *mptrace_bin, *schema, *schema_check, *python, *ocsf_desc, *ocsf_check;
 extern const char *lineage_bin; /* tests/mp_lineage */
+/* This binary's comm (e2e_live, ...): its own calls' processName. */
+extern const char *e2e_comm;
 /* A private directory for the files a test writes, removed at the end. */
 extern char tmpdir[];
 
@@ -82,8 +84,8 @@ void copy_exe(const char *from, const char *to);
 struct CMUnitTest;
 /*
  * The main() of each test_e2e_* file: the arguments taken, root and BPF
- * required, the tests run as group @name in a fresh tmpdir. Every process
- * is named test_e2e, as the events' checks expect.
+ * required, the tests run as group @name in a fresh tmpdir. The process
+ * is named @name (at most 15 bytes), e2e_comm.
  */
 int e2e_main(int argc, char **argv, const char *name, const struct CMUnitTest *tests, size_t n);
 

@@ -126,7 +126,7 @@ static void check_lineages(const char *live, const char *helper, const char *me,
 	assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"), getpid());
 	assert_string_equal(exe_of(ancestor(ev, 0)), me);
 	assert_string_equal(json_string_value(json_object_get(ancestor(ev, 0), "processName")),
-			    "test_e2e");
+			    e2e_comm);
 	assert_int_equal(jint_of(ancestor(ev, 1), "hostProcessId"), getppid());
 	json_decref(ev);
 
@@ -283,7 +283,7 @@ static void test_lineage(void **state)
 	/* the table's compact form */
 	char *table[] = {(char *)mptrace_bin, "replay", cap, NULL};
 	assert_int_equal(run(table, 0, &p), 0);
-	snprintf(want, sizeof(want), " <- test_e2e[%d] <- ", getpid());
+	snprintf(want, sizeof(want), " <- %s[%d] <- ", e2e_comm, getpid());
 	if (!strstr(p.out, want))
 		fail_msg("no '%s' in: %s", want, p.out);
 	snprintf(cmd, sizeof(cmd), "%s %s %s %s 5 >&2", python, schema_check, schema, live);

@@ -80,7 +80,7 @@ static void assert_json_matches(json_t *ev, const struct tu_call *c)
 	assert_int_equal(json_integer_value(json_object_get(ev, "hostProcessId")), getpid());
 	assert_int_equal(json_integer_value(json_object_get(ev, "hostThreadId")), c->tid);
 	assert_int_equal(json_integer_value(json_object_get(ev, "returnValue")), c->ret);
-	assert_string_equal(json_string_value(json_object_get(ev, "processName")), "test_e2e");
+	assert_string_equal(json_string_value(json_object_get(ev, "processName")), e2e_comm);
 	assert_int_equal(json_integer_value(json_object_get(ev_arg(ev, 1), "value")), c->count);
 	snprintf(hex, sizeof(hex), "0x%lx", (unsigned long)c->pages);
 	assert_string_equal(json_string_value(json_object_get(ev_arg(ev, 2), "value")), hex);
@@ -166,9 +166,8 @@ static void test_table_max_events(void **state)
 	own_call(&c, pages, status, 2, NULL, 0);
 	/* it stops by itself after two events */
 	assert_int_equal(proc_wait(&p, 10000), 0);
-	snprintf(want, sizeof(want),
-		 " test_e2e[%d] move_pages(0, 2, [%p, %p], NULL, [0, 0], 0) = 0 <", getpid(),
-		 pages[0], pages[1]);
+	snprintf(want, sizeof(want), " %s[%d] move_pages(0, 2, [%p, %p], NULL, [0, 0], 0) = 0 <",
+		 e2e_comm, getpid(), pages[0], pages[1]);
 	if (!strstr(p.out, want))
 		fail_msg("no '%s' in:\n%s", want, p.out);
 	assert_non_null(strstr(strstr(p.out, want) + 1, want)); /* twice */
@@ -206,8 +205,16 @@ static void test_filter_flags(void **state)
 	/* the same address is mapped in the child: the call queries it there */
 	child = waiting_child(go);
 	snprintf(child_pid, sizeof(child_pid), "%d", child);
-	char *argv[] = {(char *)mptrace_bin, "--comm",	    "test_e2e", "--uid", "root",
-			"--target-other",    "--host-only", "-n",	"1",	 NULL};
+	char *argv[] = {(char *)mptrace_bin,
+			"--comm",
+			(char *)e2e_comm,
+			"--uid",
+			"root",
+			"--target-other",
+			"--host-only",
+			"-n",
+			"1",
+			NULL};
 	start_tracing(&p, argv);
 	own_call(&c, pages, status, 1, NULL, 0); /* its own pages: filtered out */
 	memset(&c, 0, sizeof(c));
@@ -218,7 +225,7 @@ static void test_filter_flags(void **state)
 	tu_move_pages(&c);
 	assert_int_equal(c.ret, 0);
 	assert_int_equal(proc_wait(&p, 10000), 0);
-	snprintf(want, sizeof(want), " test_e2e[%d] move_pages(%d, 1, [%p], NULL, [", getpid(),
+	snprintf(want, sizeof(want), " %s[%d] move_pages(%d, 1, [%p], NULL, [", e2e_comm, getpid(),
 		 child, pages[0]);
 	if (!strstr(p.out, want))
 		fail_msg("no '%s' in:\n%s", want, p.out);
@@ -286,7 +293,7 @@ static void test_ocsf_live(void **state)
 		assert_non_null(ev);
 		proc = json_object_get(json_object_get(ev, "actor"), "process");
 		assert_int_equal(json_integer_value(json_object_get(proc, "pid")), getpid());
-		assert_string_equal(json_string_value(json_object_get(proc, "name")), "test_e2e");
+		assert_string_equal(json_string_value(json_object_get(proc, "name")), e2e_comm);
 		if (json_integer_value(json_object_get(ev, "class_uid")) == 2004) {
 			json_t *ev0 = json_array_get(json_object_get(ev, "evidences"), 0);
 
