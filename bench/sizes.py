@@ -19,7 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-from harness import wait_ready  # noqa: E402
+from harness import stop, wait_ready  # noqa: E402
 
 HELPER_C = r"""
 #define _GNU_SOURCE
@@ -52,16 +52,17 @@ def trace(binary, fmt, helper, depth, out, extra):
             "-o", out, "--detect"] + extra
     if os.path.exists(out):
         os.unlink(out)
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wait_ready(p)
     # each shell starts the next and waits ("; true": none may exec its last command away)
     nest = os.path.join(os.path.dirname(helper), "nest.sh")
     with open(nest, "w") as f:
         f.write('if [ "$1" -gt 1 ]; then sh "$0" $(($1 - 1)) "$2"; true; else "$2"; true; fi\n')
-    subprocess.run(["sh", nest, str(depth), helper], check=True)
-    time.sleep(0.5)
-    p.send_signal(2)
-    p.communicate(timeout=60)
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:  # a failed step must not leave a tracer running
+        wait_ready(p)
+        subprocess.run(["sh", nest, str(depth), helper], check=True)
+        time.sleep(0.5)
+    finally:
+        stop(p)
     with open(out, "rb") as f:
         lines = f.read().splitlines()
     sizes = {}
