@@ -67,6 +67,15 @@ def ship(cluster, files, *extra, wait=True, **kw):
     return p
 
 
+def stream_state(cluster, name="MPTRACE"):
+    """The stream's state as its leader tells it, for a failure's message."""
+    try:
+        r = js_request(cluster.port(0), "$JS.API.STREAM.INFO." + name, b"")
+        return json.dumps(r.get("state", r))
+    except OSError as e:
+        return "unknown (%s)" % e
+
+
 def check_exactly_once(cluster, files, what, damaged=False, in_order=True):
     # JSON shows a duplicate or a gap; table, OCSF and detections show the rest is the same
     for fmt in (["-f", "json"], ["-f", "table"], ["-f", "ocsf", "--detect"]):
@@ -78,7 +87,9 @@ def check_exactly_once(cluster, files, what, damaged=False, in_order=True):
         if got.stdout != want.stdout:
             w, g = want.stdout.splitlines(), got.stdout.splitlines()
             fail("%s %s: the stream holds %d lines, the capture %d (%d distinct in the "
-                 "stream)" % (what, fmt, len(g), len(w), len(set(g))))
+                 "stream)\nreplay --nats said: %s\nthe stream: %s" %
+                 (what, fmt, len(g), len(w), len(set(g)), got.stderr.decode()[-2000:],
+                  stream_state(cluster)))
     want = subprocess.run([MPTRACE, "replay", "-f", "json"] + files, capture_output=True)
     # --since and --until select by the events' own times
     # (three times: leaving a stream that still delivers must end cleanly each time)
@@ -461,43 +472,89 @@ def servers_down():
         c.stop_all()
 
 
+def ship_into_full_stream(c, files, cfg):
+    """Ship @files into a stream created with @cfg that fills: ship, waiting, and what it
+    said by then. The wait is for ship's own line (a busy cluster may take seconds to answer
+    its first request), not a fixed time."""
+    r = js_stream_create(c.port(0), cfg)
+    if "error" in r:
+        fail("creating the stream: %s" % r)
+    p = ship(c, files, wait=False)
+    early, deadline = "", time.time() + 120
+    while "publishing to NATS failed" not in early and time.time() < deadline:
+        line = p.stderr.readline()
+        if not line:
+            fail("ship ended on a full stream: %s" % early)
+        early += line
+    if "publishing to NATS failed" not in early:
+        fail("ship never said the stream refused it:\n%s" % early)
+    return p, early
+
+
+def raise_limit(c, cfg):
+    cfg["max_msgs"] = -1
+    r = js_request(c.port(0), "$JS.API.STREAM.UPDATE." + cfg["name"], json.dumps(cfg).encode())
+    if "error" in r:
+        fail("raising the limit: %s" % r)
+
+
 def stream_full():
-    """A stream that refuses writes (max bytes): ship waits, says so once, and goes on
-    when the limit is raised."""
+    """A stream that refuses writes (max_msgs, discard new): ship waits, says so once, and
+    goes on when the limit is raised. (max_bytes is not used: nats-server before 2.10.5 can
+    take a message over it and delete the oldest instead; stream-deletes covers that.)"""
     files = make_capture("f.mpcap", calls=8000)
     c = Cluster(D)
     c.start_all()
     try:
         cfg = {"name": "MPTRACE", "subjects": ["mptrace.>"], "num_replicas": 3,
-               "max_bytes": 256 << 10, "discard": "new", "duplicate_window": 3600 * 10**9,
+               "max_msgs": 64, "discard": "new", "duplicate_window": 3600 * 10**9,
                "storage": "file"}
-        r = js_stream_create(c.port(0), cfg)
-        if "error" in r:
-            fail("creating the stream: %s" % r)
-        p = ship(c, files, wait=False)
-        # the limit is raised once ship has met it (a busy cluster may take seconds to
-        # answer ship's first request), not after a fixed wait
-        early, deadline = "", time.time() + 120
-        while "publishing to NATS failed" not in early and time.time() < deadline:
-            line = p.stderr.readline()
-            if not line:
-                fail("ship ended on a full stream: %s" % early)
-            early += line
-        if "publishing to NATS failed" not in early:
-            fail("ship never said the stream refused it:\n%s" % early)
+        p, early = ship_into_full_stream(c, files, cfg)
         time.sleep(1)  # still waiting, and saying nothing more
         if p.poll() is not None:
             fail("ship ended on a full stream: %s" % (early + p.communicate()[1]))
-        cfg["max_bytes"] = -1
-        r = js_request(c.port(0), "$JS.API.STREAM.UPDATE.MPTRACE", json.dumps(cfg).encode())
-        if "error" in r:
-            fail("raising the limit: %s" % r)
+        raise_limit(c, cfg)
         out, err = p.communicate(timeout=120)
         err = early + err
         if p.returncode != 0 or err.count("publishing to NATS failed") != 1:
             fail("ship on a full stream: %d, not one message per outage:\n%s" %
                  (p.returncode, err))
+        if "deleted messages" in err:
+            fail("ship says the stream deleted what it kept:\n%s" % err)
         check_exactly_once(c, files, "stream-full")
+    finally:
+        c.stop_all()
+
+
+def stream_deletes():
+    """A stream that deletes messages it acknowledged, as one at max_bytes with discard new
+    does on nats-server before 2.10.5 (its oldest, to make room): ship says so, names
+    them, and counts them; replay --nats prints every other record and says the gap."""
+    files = make_capture("d.mpcap", calls=2000)
+    c = Cluster(D, n=1)
+    c.start_all()
+    try:
+        cfg = {"name": "MPTRACE", "subjects": ["mptrace.>"], "max_msgs": 32,
+               "discard": "new", "duplicate_window": 3600 * 10**9, "storage": "file"}
+        p, early = ship_into_full_stream(c, files, cfg)
+        r = js_request(c.port(0), "$JS.API.STREAM.MSG.DELETE.MPTRACE", b'{"seq": 1}')
+        if not r.get("success"):
+            fail("deleting message 1: %r" % r)
+        raise_limit(c, cfg)
+        out, err = p.communicate(timeout=120)
+        err = early + err
+        said = "stream MPTRACE deleted messages 1 to 1 after acknowledging them"
+        if p.returncode != 0 or said not in err:
+            fail("ship over a stream that deleted its first message: exit %d, not %r:\n%s"
+                 % (p.returncode, said, err))
+        want = replay_json(files).splitlines()
+        got = subprocess.run([MPTRACE, "replay", "--nats", c.urls(), "-f", "json"],
+                             capture_output=True, timeout=60)
+        if got.stdout.splitlines() != want[1:] or b"; 1 gaps: messages the stream" not in \
+                got.stderr:
+            fail("replay --nats of a stream missing its first record: %d lines for %d, %r"
+                 % (len(got.stdout.splitlines()), len(want), got.stderr.decode()))
+        print("stream-deletes: ship said the deletion, replay the gap")
     finally:
         c.stop_all()
 
@@ -790,7 +847,8 @@ def too_large():
 
 
 SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
-             "servers-down": servers_down, "stream-full": stream_full, "bad-setup": bad_setup,
+             "servers-down": servers_down, "stream-full": stream_full,
+             "stream-deletes": stream_deletes, "bad-setup": bad_setup,
              "rotated-away": rotated_away, "two-outages": two_outages,
              "tracer-killed": tracer_killed, "stream-damage": stream_damage,
              "new-set": new_set, "new-set-followed": new_set_followed,

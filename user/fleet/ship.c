@@ -93,7 +93,14 @@ struct shipper {
 	int64_t acked_wall_ns; /* the newest event acknowledged (mu) */
 	uint64_t published, outages;
 	uint64_t too_large; /* records no server or stream would take (mu) */
-	bool idle;	    /* at the end of the newest file, waiting for more */
+	/*
+	 * The first stream sequence this run stored (mu), and the stream's own
+	 * first sequence as last checked: a stream that limits only what it takes
+	 * must still hold it.
+	 */
+	uint64_t first_stored, first_held, deleted;
+	int64_t next_kept_check_ms;
+	bool idle; /* at the end of the newest file, waiting for more */
 };
 
 /* How often the shipper's metrics are brought up to date: its loop passes here often. */
@@ -151,6 +158,10 @@ static void ship_metrics(struct shipper *sh)
 		       "Times publishing began to fail.", outages);
 	mpt_metric_one(&b, "mptrace_ship_files_lost_total", "counter",
 		       "Capture files rotated away before they were shipped.", sh->files_lost);
+	mpt_metric_one(&b, "mptrace_ship_stream_deleted_messages_total", "counter",
+		       "Messages the stream acknowledged to this ship and then deleted (at most "
+		       "this many of them were this ship's).",
+		       sh->deleted);
 	mpt_metric_one(&b, "mptrace_ship_records_too_large_total", "counter",
 		       "Records over the server's max_payload or the stream's max_msg_size, not "
 		       "shipped.",
@@ -177,6 +188,8 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 		if (pa) {
 			sh->win[n % IN_FLIGHT].acked = true;
 			sh->duplicates += pa->Duplicate;
+			if (pa->Sequence && (!sh->first_stored || pa->Sequence < sh->first_stored))
+				sh->first_stored = pa->Sequence;
 		} else if (pae && pae->ErrCode == JS_MSG_TOO_LARGE) {
 			/* never taken, however often sent: said, counted, and passed (a gap) */
 			sh->win[n % IN_FLIGHT].acked = true;
@@ -970,6 +983,43 @@ static int ship_open_set(struct shipper *sh, struct mpt_fmt_ctx *fmt, struct pos
 	return 0;
 }
 
+/*
+ * Does the stream still hold what it acknowledged? Under a limit with discard
+ * new it refuses what it cannot take, yet nats-server before 2.10.5 can store
+ * a message that overruns max_bytes and delete the stream's oldest to make
+ * room (nats-server#4771): records acknowledged, then gone, with nothing said.
+ * Ages and retention other than limits delete by design, and are not checked.
+ */
+static void check_stream_kept(struct shipper *sh, bool now)
+{
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	uint64_t first, from;
+
+	if (!now && fleet_mono_ms() < sh->next_kept_check_ms)
+		return;
+	sh->next_kept_check_ms = fleet_mono_ms() + 5000;
+	pthread_mutex_lock(&sh->mu);
+	first = sh->first_stored;
+	pthread_mutex_unlock(&sh->mu);
+	if (!first || js_GetStreamInfo(&si, sh->c.js, sh->stream, NULL, &jerr) != NATS_OK)
+		return;
+	from = first > sh->first_held ? first : sh->first_held;
+	if (si->Config->MaxAge == 0 && si->Config->Retention == js_LimitsPolicy &&
+	    si->State.FirstSeq > from) {
+		sh->deleted += si->State.FirstSeq - from;
+		fleet_say_warning(
+		    "stream %s deleted messages %" PRIu64 " to %" PRIu64
+		    " after acknowledging them (this ship stored from %" PRIu64
+		    "): records lost in the stream, which replay --nats counts as gaps; a stream "
+		    "at max_bytes with discard new does this on nats-server before 2.10.5, where "
+		    "max_msgs is safe",
+		    sh->stream, from, si->State.FirstSeq - 1, first);
+		sh->first_held = si->State.FirstSeq;
+	}
+	jsStreamInfo_Destroy(si);
+}
+
 enum ship_step { SHIP_AGAIN, SHIP_END, SHIP_FAILED };
 
 /* One file shipped (or followed, or said lost), or the next set: what comes next. */
@@ -1003,6 +1053,7 @@ static enum ship_step ship_step(struct shipper *sh, struct pos *p, struct mpt_fm
 	if (!follow)
 		return SHIP_END;
 	save_state(sh, false);
+	check_stream_kept(sh, false);
 	if (!next_set(sh, p))
 		fleet_nap(500, sh->stop);
 	return SHIP_AGAIN;
@@ -1062,8 +1113,10 @@ int mpt_ship(const struct mpt_ship_opts *o, volatile int *stop)
 		if (st == SHIP_AGAIN)
 			continue;
 		/* everything there is went out: done once all of it is acknowledged */
-		if (st == SHIP_END && drain_acks(&sh))
+		if (st == SHIP_END && drain_acks(&sh)) {
+			check_stream_kept(&sh, true);
 			break;
+		}
 		ship_retry(&sh, &p, &backoff);
 	}
 	if (!*stop && !drain_acks(&sh))
