@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include <jansson.h>
 
 #include "decode/decode.h"
+#include "util/strbuf.h"
 #include "fake_event.h"
 
 static struct fake_event f;
@@ -489,9 +491,43 @@ static void test_parse_flood(void **state)
 	assert_string_equal(mpt_view_syscall(&v), "migrate_pages");
 }
 
+/* Every number of every line goes through sb_u64: each digit count, each edge. */
+static void test_sb_u64(void **state)
+{
+	uint64_t edges[] = {0,
+			    1,
+			    9,
+			    10,
+			    99,
+			    100,
+			    4294967295ull,
+			    9999999999999999999ull,
+			    10000000000000000000ull,
+			    UINT64_MAX};
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	struct strbuf sb;
+	char want[24];
+
+	(void)state;
+	sb_init(&sb);
+	for (int i = 0; i < 20000; i++) {
+		uint64_t v = i < 10 ? edges[i] : x >> (i % 64);
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: every digit count */
+		sb_reset(&sb);
+		sb_puts(&sb, "a");
+		sb_u64(&sb, v);
+		snprintf(want, sizeof(want), "a%llu", (unsigned long long)v);
+		assert_int_equal(sb.len, strlen(want));
+		assert_memory_equal(sb.buf, want, sb.len);
+	}
+	sb_free(&sb);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sb_u64),
 	    cmocka_unit_test_setup(test_parse_valid, setup),
 	    cmocka_unit_test_setup(test_parse_unaligned_copy, setup),
 	    cmocka_unit_test_setup(test_parse_short, setup),

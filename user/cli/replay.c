@@ -282,6 +282,19 @@ static int output_refused(const struct mpt_cli *cli)
 	return 0;
 }
 
+/*
+ * Lines go out in 64 KiB writes, as live tracing writes them: stdio's 4 KiB
+ * blocks cost a system call every other event. --follow flushes each line,
+ * and a terminal keeps its line buffering. Before anything is written.
+ */
+static void buffer_output(FILE *f, const struct mpt_cli *cli)
+{
+	static char bufs[2][64 << 10]; /* stdout's, and -o's (one file at a time) */
+
+	if (!cli->follow && !isatty(fileno(f)))
+		setvbuf(f, bufs[f != stdout], _IOFBF, sizeof(bufs[0]));
+}
+
 /* -o's file, or stdout; NULL after saying why it cannot be opened. */
 static FILE *fopen_output(const struct mpt_cli *cli)
 {
@@ -290,6 +303,8 @@ static FILE *fopen_output(const struct mpt_cli *cli)
 	if (!out)
 		fprintf(stderr, "mptrace: cannot open output '%s': %s\n", cli->output,
 			strerror(errno));
+	else if (out != stdout)
+		buffer_output(out, cli);
 	return out;
 }
 
@@ -353,6 +368,7 @@ static void reading_init(struct reading *rd, const struct mpt_cli *cli)
 	rd->pipe.max_events = cli->max_events;
 	rd->pipe.max_ancestors = cli->ancestors;
 	rd->pipe.format = cli->format;
+	buffer_output(stdout, cli);
 }
 
 static void replay_drop(struct reading *rd, struct source *s)

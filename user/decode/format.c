@@ -105,13 +105,27 @@ void mpt_entity_id(char out[MPT_ENTITY_ID_LEN], const char *boot_id, uint32_t tg
 	/*
 	 * The start in clock ticks (USER_HZ, 100 a second) as /proc/PID/stat
 	 * gives it: a process found in /proc when tracing began, whose start is
-	 * known only to the tick, gets the id the kernel's exact time gives.
+	 * known only to the tick, gets the id the kernel's exact time gives. The
+	 * boot id's part of the hash is kept: an event names a dozen processes.
 	 */
-	uint64_t h = 0xcbf29ce484222325ull, ticks = start_ns / 10000000; /* FNV-1a */
+	static __thread char last_boot[64];
+	static __thread uint64_t last_h; /* 0: none kept */
+	uint64_t h, ticks = start_ns / 10000000;
 	unsigned char b[12];
 
-	for (const char *c = boot_id ? boot_id : ""; *c; c++)
-		h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+	if (!boot_id)
+		boot_id = "";
+	if (last_h && !strncmp(last_boot, boot_id, sizeof(last_boot))) {
+		h = last_h;
+	} else {
+		h = 0xcbf29ce484222325ull; /* FNV-1a */
+		for (const char *c = boot_id; *c; c++)
+			h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+		/* one too long to keep whole is hashed each time */
+		last_h = strlen(boot_id) < sizeof(last_boot) ? h : 0;
+		if (last_h)
+			memcpy(last_boot, boot_id, strlen(boot_id) + 1);
+	}
 	memcpy(b, &tgid, 4);
 	memcpy(b + 4, &ticks, 8);
 	for (int i = 0; i < 12; i++)

@@ -141,7 +141,11 @@ static void json_exe(struct strbuf *sb, const char *exe, const struct mpt_proc_i
 	if (p && p->exe_ino && (caller || (flags & MPT_PROC_EXE_DOUBTED))) {
 		sb_puts(sb, ",\"inode\":");
 		sb_u64(sb, p->exe_ino);
-		sb_printf(sb, ",\"device\":\"%u:%u\"", p->exe_dev >> 20, p->exe_dev & 0xfffff);
+		sb_puts(sb, ",\"device\":\"");
+		sb_u64(sb, p->exe_dev >> 20);
+		sb_putc(sb, ':');
+		sb_u64(sb, p->exe_dev & 0xfffff);
+		sb_putc(sb, '"');
 	}
 	sb_putc(sb, '}');
 }
