@@ -8,7 +8,8 @@ one-page move_pages calls: on its own page, and on a page of a child of its
 own (another process: detection MPT-1 fires). Each build traces it as JSON and
 as OCSF with --detect; the bytes of each line are reported: the call on its
 own page, the call on the child's, and the finding; this build also with
---ancestors 1.
+--ancestors 1 and 0, and the bytes of the JSON process records written once
+for the caller's ancestors.
 """
 import argparse
 import json
@@ -65,9 +66,12 @@ def trace(binary, fmt, helper, depth, out, extra):
         stop(p)
     with open(out, "rb") as f:
         lines = f.read().splitlines()
-    sizes = {}
+    sizes = {"records": 0}
     for ln in lines:
         o = json.loads(ln)
+        if o.get("eventName") == "process":  # once per process, not per event
+            sizes["records"] += len(ln) + 1
+            continue
         finding = o.get("class_uid") == 2004 or o.get("eventName") == "detection"
         if finding:
             sizes["finding"] = len(ln) + 1
@@ -89,23 +93,28 @@ def main():
     helper = os.path.join(tmp, "mpt_sizes")
     subprocess.run(["cc", "-O2", "-x", "c", "-", "-o", helper], input=HELPER_C, text=True,
                    check=True)
-    builds = [("this build", a.build, []), ("this build, --ancestors 1", a.build,
-                                            ["--ancestors", "1"])]
+    builds = [("this build", a.build, []),
+              ("this build, --ancestors 1", a.build, ["--ancestors", "1"]),
+              ("this build, --ancestors 0", a.build, ["--ancestors", "0"])]
     builds += [("baseline", a.baseline, [])] if a.baseline else []
     rows = []
     for fmt in ("json", "ocsf"):
         for name, build, extra in builds:
             s = trace(os.path.join(build, "mptrace"), fmt, helper, a.depth,
                       os.path.join(tmp, "out"), extra)
-            rows.append((fmt, name, s.get("own", 0), s.get("other", 0), s.get("finding", 0)))
+            rows.append((fmt, name, s.get("own", 0), s.get("other", 0), s.get("finding", 0),
+                         s["records"]))
     lines = ["# Bytes per event (bench/sizes.py)", "",
              "Run %s: a one-page move_pages call from a caller %d shells deep; bytes per "
              "line with its newline%s." % (time.strftime("%Y-%m-%d"), a.depth,
                                            "; baseline `%s`" % a.baseline if a.baseline else ""),
-             "", "| format | build | own page | another process's page | its finding |",
-             "| --- | --- | ---: | ---: | ---: |"]
+             "", "Process records: the bytes of the records (JSON) written before the first "
+             "line, once per process.",
+             "", "| format | build | own page | another process's page | its finding | "
+             "process records |",
+             "| --- | --- | ---: | ---: | ---: | ---: |"]
     for r in rows:
-        lines.append("| %s | %s | %d | %d | %d |" % r)
+        lines.append("| %s | %s | %d | %d | %d | %d |" % r)
     with open(a.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -15,6 +15,7 @@ left. Skipped (77) where a mptrace package is installed already: it is never
 replaced.
 """
 import glob
+import json
 import os
 import re
 import shutil
@@ -164,6 +165,25 @@ def check_service():
         fail("the service's capture does not verify: %s" % r.stdout + r.stderr)
 
 
+def check_lean_log(log):
+    """The packaged settings write each ancestor once, as a process record before the first
+    event that needs it: every event's parent is one, its own parent too, up the chain."""
+    procs, events = {}, 0
+    for ln in open(log):
+        o = json.loads(ln)
+        if o["eventName"] == "process":
+            procs[o["entityId"]] = o
+        elif "args" in o and o.get("parentEntityId"):
+            events += 1
+            if o["ancestors"] or not o["ancestorsTruncated"]:
+                fail("the service wrote an ancestor inline: %s" % ln)
+            rec = procs.get(o["parentEntityId"])
+            if not rec or rec["hostProcessId"] != o["hostParentProcessId"]:
+                fail("no process record before the event for its parent: %s" % ln)
+    if not events:
+        fail("the service's log holds no event with a parent")
+
+
 def traced(listen):
     """The workload's calls, in the service's log and its metrics."""
     subprocess.run([os.path.join(BUILD, "tests", "mp_workload")], stdout=subprocess.DEVNULL,
@@ -171,13 +191,14 @@ def traced(listen):
     log = "/var/log/mptrace/events.json"
     end = time.time() + 30
     while time.time() < end:
-        calls = [ln for ln in open(log) if '"processName":"mp_workload"' in ln] if os.path.exists(
-            log) else []
+        calls = [ln for ln in open(log) if '"processName":"mp_workload"' in ln and
+                 '"eventName":"process"' not in ln] if os.path.exists(log) else []
         if len(calls) >= 3:
             break
         time.sleep(0.3)
     else:
         fail("the service's log holds %d of the workload's 3 calls" % len(calls))
+    check_lean_log(log)
     end = time.time() + 10
     while time.time() < end:
         m = re.search(r'^mptrace_events_total\{event="move_pages"\} (\d+)', metrics(listen), re.M)

@@ -168,33 +168,79 @@ static void check_lineages(const char *live, const char *helper, const char *me,
 }
 
 /*
+ * The chain of event @ev, walked through the process records in @procs from
+ * its parentEntityId: each as @full (the same event with its chain inline)
+ * names it. The records came before the line, each once.
+ */
+static void check_chain_from_records(json_t *ev, json_t *procs, json_t *full)
+{
+	json_t *inline_chain = json_object_get(full, "ancestors");
+	const char *id = json_string_value(json_object_get(ev, "parentEntityId"));
+	size_t k = 0;
+	json_t *rec;
+
+	assert_non_null(id);
+	for (; id && (rec = json_object_get(procs, id)); k++) {
+		json_t *a = json_array_get(inline_chain, k);
+
+		assert_non_null(a);
+		assert_int_equal(jint_of(rec, "hostProcessId"), jint_of(a, "hostProcessId"));
+		assert_int_equal(jint_of(rec, "startTime"), jint_of(a, "startTime"));
+		assert_string_equal(json_string_value(json_object_get(rec, "processName")),
+				    json_string_value(json_object_get(a, "processName")));
+		assert_string_equal(exe_of(rec), exe_of(a));
+		id = json_string_value(json_object_get(rec, "parentEntityId"));
+	}
+	assert_int_equal(k, json_array_size(inline_chain));
+}
+
+/*
  * --ancestors 1 in replay: each line names its parent alone and says the
- * chain goes on; the capture kept it whole, so --ancestors all is the live run.
+ * chain goes on; process records before it tell the rest, each once, so the
+ * chain rebuilt from them is the one --ancestors all prints inline. The
+ * capture kept it whole, so --ancestors all is the live run.
  */
 static void check_ancestors_cut(char *cap, const char *live)
 {
 	char *one[] = {(char *)mptrace_bin, "replay", "-f", "json", "--ancestors", "1", cap, NULL};
 	char *all[] = {(char *)mptrace_bin, "replay", "-f", "json",
 		       "--ancestors",	    "all",    cap,  NULL};
-	char *save, *line, *buf;
-	size_t n;
+	json_t *procs = json_object();
+	size_t n, full_len;
+	char *save, *line, *buf, *full = slurp(live, &full_len);
+	char *fsave, *fline = strtok_r(full, "\n", &fsave);
 	int lines = 0;
 	struct proc p;
 
 	assert_int_equal(run(one, 0, &p), 0);
 	for (line = strtok_r(p.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		json_t *ev = json_loads(line, 0, NULL);
+		json_t *ev = json_loads(line, 0, NULL), *fev;
 
 		assert_non_null(ev);
+		if (!strcmp(json_string_value(json_object_get(ev, "eventName")), "process")) {
+			const char *id = json_string_value(json_object_get(ev, "entityId"));
+
+			assert_null(json_object_get(procs, id));
+			json_object_set_new(procs, id, ev);
+			continue;
+		}
 		assert_int_equal(json_array_size(json_object_get(ev, "ancestors")), 1);
 		assert_true(json_is_true(json_object_get(ev, "ancestorsTruncated")));
 		assert_int_equal(jint_of(ancestor(ev, 0), "hostProcessId"),
 				 jint_of(ev, "hostParentProcessId"));
-		assert_non_null(json_string_value(json_object_get(ev, "parentEntityId")));
+		assert_non_null(fline);
+		fev = json_loads(fline, 0, NULL);
+		assert_non_null(fev);
+		check_chain_from_records(ev, procs, fev);
+		fline = strtok_r(NULL, "\n", &fsave);
+		json_decref(fev);
 		json_decref(ev);
 		lines++;
 	}
 	assert_int_equal(lines, 5);
+	assert_true(json_object_size(procs) > 0);
+	json_decref(procs);
+	free(full);
 	assert_int_equal(run(all, 0, &p), 0);
 	buf = slurp(live, &n);
 	assert_int_equal(p.out_len, n);
@@ -222,6 +268,57 @@ static void check_replay_filters(char *cap, char *helper, pid_t early)
 	char *by_sh[] = {(char *)mptrace_bin, "replay", "--exe", "/bin/sh", cap, NULL};
 	assert_int_equal(run(by_sh, 0, &p), 0);
 	assert_int_equal(count_lines(p.out), 0);
+}
+
+/*
+ * Live with --ancestors 0: each ancestor once, as a process record before the
+ * first line that needs it, and a replay of the capture writes the same
+ * records at the same places, byte for byte.
+ */
+static void test_process_records_live_and_replayed(void **state)
+{
+	char live[256], cap[256], again[300], helper[PATH_MAX], cmd[PATH_MAX + 64];
+	char *argv[] = {
+	    (char *)mptrace_bin, "-f", "json",	  "--ancestors",   "0",	     "-o",	   live,
+	    "--capture",	 cap,  "--event", "migrate_pages", "--comm", "mp_lineage", NULL};
+	char *replay[] = {(char *)mptrace_bin,
+			  "replay",
+			  "-f",
+			  "json",
+			  "--ancestors",
+			  "0",
+			  "-o",
+			  again,
+			  cap,
+			  NULL};
+	char *buf, *rbuf;
+	size_t n, rn;
+	struct proc p;
+
+	(void)state;
+	assert_non_null(realpath(lineage_bin, helper));
+	snprintf(live, sizeof(live), "%s/records.json", tmpdir);
+	snprintf(cap, sizeof(cap), "%s/records.mpcap", tmpdir);
+	snprintf(again, sizeof(again), "%s.replayed", live);
+	start_tracing(&p, argv);
+	snprintf(cmd, sizeof(cmd), "exec '%s' call x y", helper);
+	run_lineage((char *[]){"/bin/sh", "-c", cmd, NULL});
+	run_lineage((char *[]){helper, "exec-again", NULL});
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	buf = slurp(live, &n);
+	/* this test's own process is the parent of both callers: its record, once */
+	snprintf(cmd, sizeof(cmd), "\"eventName\":\"process\",\"hostName\":");
+	assert_non_null(strstr(buf, cmd));
+	snprintf(cmd, sizeof(cmd), "\"hostProcessId\":%d,\"hostParentProcessId\":", getpid());
+	assert_non_null(strstr(buf, cmd));
+	assert_null(strstr(strstr(buf, cmd) + 1, cmd));
+	assert_int_equal(run(replay, 0, &p), 0);
+	rbuf = slurp(again, &rn);
+	assert_int_equal(rn, n);
+	assert_memory_equal(rbuf, buf, n);
+	free(buf);
+	free(rbuf);
 }
 
 static void test_lineage(void **state)
@@ -780,9 +877,13 @@ static void test_pid_reuse(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_lineage),	 cmocka_unit_test(test_exe_and_descendant_filters),
-	    cmocka_unit_test(test_pid_reuse),	 cmocka_unit_test(test_lineage_hostile),
-	    cmocka_unit_test(test_exe_identity), cmocka_unit_test(test_vanishing_cgroups),
+	    cmocka_unit_test(test_lineage),
+	    cmocka_unit_test(test_process_records_live_and_replayed),
+	    cmocka_unit_test(test_exe_and_descendant_filters),
+	    cmocka_unit_test(test_pid_reuse),
+	    cmocka_unit_test(test_lineage_hostile),
+	    cmocka_unit_test(test_exe_identity),
+	    cmocka_unit_test(test_vanishing_cgroups),
 	};
 
 	return e2e_main(argc, argv, "e2e_lineage", tests, sizeof(tests) / sizeof(tests[0]));

@@ -672,6 +672,31 @@ static int keep_line(void *ctx, const struct strbuf *line)
 }
 
 /*
+ * A line cut by --ancestors comes after a process record of each ancestor not
+ * put out before, the eldest first, each linked to its parent; once put out, a
+ * process comes again only with a new image.
+ */
+static void check_process_records(struct mpt_pipe *pipe, struct strbuf *line, int i)
+{
+	static const uint32_t eldest_first[] = {1, 600, 700};
+	json_t *o;
+
+	for (int k = 0; i == 0 && k < 3; k++) {
+		o = line_at(line, k);
+		assert_string_equal(jstr(o, "eventName"), "process");
+		assert_int_equal(jint(o, "hostProcessId"), eldest_first[k]);
+		if (k)
+			assert_string_equal(jstr(o, "parentEntityId"),
+					    entity(eldest_first[k - 1], 1000000000ull * (k + 1)));
+		json_decref(o);
+	}
+	o = line_at(line, i == 0 ? 3 : 0);
+	assert_string_not_equal(jstr(o, "eventName"), "process");
+	json_decref(o);
+	(void)pipe;
+}
+
+/*
  * JSON names processes by entity id, the same for the tick-exact start the
  * kernel gives and the tick /proc gives; --ancestors cuts the chain in the
  * line (and says so) and leaves the event whole for the rest of the pipeline.
@@ -680,9 +705,10 @@ static void test_json_entities_and_ancestors(void **state)
 {
 	static const struct mpt_proc_info self = {
 	    .tgid = 812, .ptgid = 700, .start_ns = 5000000000, .pstart_ns = 4000000000};
-	static const struct mpt_proc_info up[3] = {{.tgid = 700, .start_ns = 4003000000, .exe = ""},
-						   {.tgid = 600, .start_ns = 3000000000, .exe = ""},
-						   {.tgid = 1, .start_ns = 1000000000, .exe = ""}};
+	static struct mpt_proc_info up[3] = {
+	    {.tgid = 700, .ptgid = 600, .start_ns = 4003000000, .pstart_ns = 3000000000, .exe = ""},
+	    {.tgid = 600, .ptgid = 1, .start_ns = 3000000000, .pstart_ns = 2000000000, .exe = ""},
+	    {.tgid = 1, .start_ns = 2000000000, .exe = ""}};
 	struct mpt_lineage_view lin = {.self = &self, .anc = {&up[0], &up[1], &up[2]}, .n_anc = 3};
 	struct mpt_enrich en = {"", "", "", "", "", &lin, NULL, NULL};
 	static const int32_t cut[] = {1, 0, -1};
@@ -710,7 +736,8 @@ static void test_json_entities_and_ancestors(void **state)
 		pipe.max_ancestors = cut[i];
 		assert_int_equal(mpt_pipe_event(&pipe, &v, &ctx), 1);
 		fwrite(line.buf, 1, line.len, samples);
-		o = line_at(&line, 0);
+		check_process_records(&pipe, &line, i);
+		o = line_at(&line, i == 0 ? 3 : 0);
 		assert_non_null(o);
 		assert_string_equal(jstr(o, "entityId"), entity(812, 5000000000));
 		assert_string_equal(jstr(o, "parentEntityId"), entity(700, 4000000000));
@@ -723,6 +750,18 @@ static void test_json_entities_and_ancestors(void **state)
 	}
 	assert_int_equal(lin.n_anc, 3); /* the event itself is left whole */
 	assert_false(lin.anc_truncated);
+	/* the parent runs another image: its record again, and only its */
+	up[0].exe_ino = 77;
+	pipe.max_ancestors = 0;
+	assert_int_equal(mpt_pipe_event(&pipe, &v, &ctx), 1);
+	o = line_at(&line, 0);
+	assert_int_equal(jint(o, "hostProcessId"), 700);
+	assert_string_equal(jstr(o, "eventName"), "process");
+	json_decref(o);
+	o = line_at(&line, 1);
+	assert_string_equal(jstr(o, "eventName"), "move_pages");
+	json_decref(o);
+	up[0].exe_ino = 0;
 	mpt_pipe_free(&pipe);
 	sb_free(&line);
 }

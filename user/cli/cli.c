@@ -198,8 +198,8 @@ static const struct argp_option options[] = {
      "into the output",
      4},
     {"ancestors", OPT_ANCESTORS, "N|all", 0,
-     "the caller's ancestors written in each event, nearest first (JSON, OCSF, table; default "
-     "all kept, up to 16); the capture keeps them all",
+     "the caller's ancestors written in each event, nearest first (default all kept, up to 16; "
+     "JSON writes the rest once each, as process records); the capture keeps them all",
      4},
     {"metrics", OPT_METRICS, "ADDR:PORT", 0,
      "serve Prometheus metrics at http://ADDR:PORT/metrics (trace and ship; such as "

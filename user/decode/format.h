@@ -29,6 +29,13 @@ void mpt_format_event(enum mpt_format fmt, struct strbuf *sb, const struct mpt_v
 		      const struct mpt_fmt_ctx *ctx);
 
 void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx);
+/*
+ * A process record (JSON): who process @p is, stamped with the time of the
+ * event that first named it (@ts_boot_ns), so that a line that names an
+ * ancestor by its entity id alone can be joined to it.
+ */
+void mpt_format_json_process(struct strbuf *sb, const struct mpt_proc_info *p, uint64_t ts_boot_ns,
+			     const struct mpt_fmt_ctx *ctx);
 void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx);
 void mpt_format_ocsf(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx);
 /* An OCSF Detection Finding for rule @rule (detect.h's table) that @trigger raised. */

@@ -112,6 +112,13 @@ static void json_bool(struct strbuf *sb, const char *key, bool v)
 	sb_puts(sb, v ? "true" : "false");
 }
 
+/* @key (with its comma, quotes and colon) and a number */
+static void json_u64(struct strbuf *sb, const char *key, uint64_t v)
+{
+	sb_puts(sb, key);
+	sb_u64(sb, v);
+}
+
 /*
  * An executable's path: one longer than mptrace keeps is its last components
  * only, a shorter path that looks whole, so it is marked.
@@ -164,8 +171,7 @@ void mpt_format_json_creds(struct strbuf *sb, const struct mpt_rec_hdr *h)
 		return;
 	sb_puts(sb, ",\"credentials\":{\"effectiveUserId\":");
 	sb_u64(sb, t->euid);
-	sb_puts(sb, ",\"savedUserId\":");
-	sb_u64(sb, h->suid);
+	json_u64(sb, ",\"savedUserId\":", h->suid);
 	if (t->cred & MPT_CRED_FSUID_DIFFERS)
 		sb_puts(sb, ",\"fsUserIdDiffers\":true");
 	sb_puts(sb, ",\"capabilities\":[");
@@ -307,17 +313,14 @@ static void json_target(struct strbuf *sb, const struct mpt_target *t,
 	sb_puts(sb, t->resolved ? ",\"resolved\":true" : ",\"resolved\":false}");
 	if (!t->resolved)
 		return;
-	sb_puts(sb, ",\"hostProcessId\":");
-	sb_u64(sb, t->host_tgid);
+	json_u64(sb, ",\"hostProcessId\":", t->host_tgid);
 	json_str_field(sb, "processName", t->comm);
 	sb_puts(sb, ",\"executable\":{\"path\":");
 	sb_json_str(sb, t->exe, strlen(t->exe));
 	sb_puts(sb, "},\"startTime\":");
 	sb_u64(sb, t->start_ns + ctx->boot_to_wall_ns);
-	sb_puts(sb, ",\"userId\":");
-	sb_u64(sb, t->uid);
-	sb_puts(sb, ",\"cgroupId\":");
-	sb_u64(sb, t->cgroup_id);
+	json_u64(sb, ",\"userId\":", t->uid);
+	json_u64(sb, ",\"cgroupId\":", t->cgroup_id);
 	/* "" is the host's; absent when its cgroup could not be found */
 	if (t->cgroup_known)
 		json_str_field(sb, "containerId", t->container_id);
@@ -339,42 +342,29 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 
 	sb_putc(sb, '{');
 	mpt_format_json_timestamp(sb, h->ts_boot_ns + ctx->boot_to_wall_ns);
-	sb_puts(sb, ",\"processorId\":");
-	sb_u64(sb, t->cpu);
-	sb_puts(sb, ",\"processId\":");
-	sb_u64(sb, t->ns_tgid);
-	sb_puts(sb, ",\"threadId\":");
-	sb_u64(sb, t->ns_tid);
-	sb_puts(sb, ",\"parentProcessId\":");
-	sb_u64(sb, t->ns_ptgid);
-	sb_puts(sb, ",\"hostProcessId\":");
-	sb_u64(sb, t->host_tgid);
-	sb_puts(sb, ",\"hostThreadId\":");
-	sb_u64(sb, t->host_tid);
-	sb_puts(sb, ",\"hostParentProcessId\":");
-	sb_u64(sb, t->host_ptgid);
-	sb_puts(sb, ",\"userId\":");
-	sb_u64(sb, t->uid);
-	sb_puts(sb, ",\"groupId\":");
-	sb_u64(sb, t->gid);
+	json_u64(sb, ",\"processorId\":", t->cpu);
+	json_u64(sb, ",\"processId\":", t->ns_tgid);
+	json_u64(sb, ",\"threadId\":", t->ns_tid);
+	json_u64(sb, ",\"parentProcessId\":", t->ns_ptgid);
+	json_u64(sb, ",\"hostProcessId\":", t->host_tgid);
+	json_u64(sb, ",\"hostThreadId\":", t->host_tid);
+	json_u64(sb, ",\"hostParentProcessId\":", t->host_ptgid);
+	json_u64(sb, ",\"userId\":", t->uid);
+	json_u64(sb, ",\"groupId\":", t->gid);
 	mpt_format_json_creds(sb, h);
 	sb_puts(sb, ",\"processName\":");
 	sb_json_str(sb, t->comm, comm_len(h));
 	sb_puts(sb, ",\"hostName\":");
 	sb_json_str(sb, ctx->hostname, strlen(ctx->hostname));
-	sb_puts(sb, ",\"cgroupId\":");
-	sb_u64(sb, t->cgroup_id);
+	json_u64(sb, ",\"cgroupId\":", t->cgroup_id);
 	json_str_field(sb, "cgroupPath", en->cgroup_path);
 	json_str_field(sb, "containerId", en->container_id);
 	json_str_field(sb, "containerRuntime", en->container_runtime);
 	json_str_field(sb, "podUid", en->pod_uid);
 	json_ctr_meta(sb, en->ctr_meta);
-	sb_puts(sb, ",\"mountNamespace\":");
-	sb_u64(sb, t->mnt_ns);
-	sb_puts(sb, ",\"pidNamespace\":");
-	sb_u64(sb, t->pid_ns);
-	sb_puts(sb, ",\"processStartTime\":");
-	sb_u64(sb, t->start_ns + ctx->boot_to_wall_ns);
+	json_u64(sb, ",\"mountNamespace\":", t->mnt_ns);
+	json_u64(sb, ",\"pidNamespace\":", t->pid_ns);
+	json_u64(sb, ",\"processStartTime\":", t->start_ns + ctx->boot_to_wall_ns);
 	json_entities(sb, t, en->lineage, ctx);
 	json_exe(sb, en->exe_path, en->lineage ? en->lineage->self : NULL, t->exe, true);
 	json_lineage(sb, en->lineage, ctx);
@@ -390,6 +380,34 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_puts(sb, ",\"args\":");
 	mpt_format_json_args(sb, v);
 	json_target(sb, en->target, ctx);
+	sb_puts(sb, "}\n");
+}
+
+void mpt_format_json_process(struct strbuf *sb, const struct mpt_proc_info *p, uint64_t ts_boot_ns,
+			     const struct mpt_fmt_ctx *ctx)
+{
+	sb_putc(sb, '{');
+	mpt_format_json_timestamp(sb, ts_boot_ns + ctx->boot_to_wall_ns);
+	sb_puts(sb, ",\"eventName\":\"process\",\"hostName\":");
+	sb_json_str(sb, ctx->hostname, strlen(ctx->hostname));
+	json_entity(sb, ",\"entityId\":", ctx, p->tgid, p->start_ns);
+	if (p->pstart_ns)
+		json_entity(sb, ",\"parentEntityId\":", ctx, p->ptgid, p->pstart_ns);
+	json_u64(sb, ",\"hostProcessId\":", p->tgid);
+	json_u64(sb, ",\"hostParentProcessId\":", p->ptgid);
+	json_u64(sb, ",\"processId\":", p->ns_tgid);
+	sb_puts(sb, ",\"processName\":");
+	sb_json_str(sb, p->comm, strnlen(p->comm, MPT_TASK_COMM_LEN));
+	json_u64(sb, ",\"startTime\":", p->start_ns + ctx->boot_to_wall_ns);
+	json_exe(sb, p->exe ? p->exe : "", p, 0, false);
+	sb_puts(sb, ",\"commandLine\":[");
+	mpt_format_cmdline(sb, p, true);
+	sb_putc(sb, ']');
+	json_bool(sb, ",\"commandLineTruncated\":", p->flags & MPT_PROC_ARGV_TRUNCATED);
+	/* its parent ids name the process that created it with clone(CLONE_PARENT), not the
+	 * parent the kernel gives it */
+	if (p->flags & MPT_PROC_CREATOR)
+		sb_puts(sb, ",\"parentIsCreator\":true");
 	sb_puts(sb, "}\n");
 }
 

@@ -13,6 +13,7 @@ void mpt_pipe_init(struct mpt_pipe *p)
 void mpt_pipe_free(struct mpt_pipe *p)
 {
 	sb_free(&p->line);
+	mpt_keyset_free(&p->procs_out);
 }
 
 static bool selected(const struct mpt_pipe *p, const struct mpt_view *v,
@@ -47,6 +48,49 @@ static const struct mpt_view *cut_ancestors(const struct mpt_pipe *p, const stru
 	return vc;
 }
 
+/* Processes remembered as put out: past this, forgotten, and put out again when next named. */
+#define PROCS_KEPT 16384
+
+/*
+ * A process as its record prints it: the same key for the same record, live
+ * or replayed, and another once it runs another image.
+ */
+static uint64_t proc_key(const struct mpt_proc_info *a)
+{
+	uint64_t h = (uint64_t)a->tgid * 0x9e3779b97f4a7c15ull ^ a->start_ns;
+	uint64_t comm = 0;
+
+	memcpy(&comm, a->comm, sizeof(comm));
+	h = (h ^ a->exe_ino) * 0xff51afd7ed558ccdull;
+	h = (h ^ ((uint64_t)a->exe_dev << 32 | a->flags)) * 0xc4ceb9fe1a85ec53ull;
+	h = (h ^ comm ^ (a->argv_len < MPT_PROC_ARGV_MAX ? a->argv_len : MPT_PROC_ARGV_MAX)) *
+	    0xff51afd7ed558ccdull;
+	return h ^ h >> 33;
+}
+
+/*
+ * A JSON line whose chain --ancestors cut: every ancestor as a process record
+ * before it, each once per output, the eldest first (a parent's record before
+ * its child's). Each names its parent's entity id, so from the line's
+ * parentEntityId on, the records alone tell the whole ancestry.
+ */
+static void put_processes(struct mpt_pipe *p, const struct mpt_view *v,
+			  const struct mpt_fmt_ctx *fmt)
+{
+	const struct mpt_lineage_view *l = v->enrich ? v->enrich->lineage : NULL;
+
+	if (p->max_ancestors < 0 || p->format != MPT_FMT_JSON || !l || !l->self ||
+	    l->n_anc <= (unsigned int)p->max_ancestors)
+		return;
+	for (unsigned int i = l->n_anc; i-- > 0;) {
+		if (p->procs_out.n >= PROCS_KEPT)
+			mpt_keyset_clear(&p->procs_out);
+		/* out of memory (-1): put out again rather than not at all */
+		if (mpt_keyset_add(&p->procs_out, proc_key(l->anc[i])) != 1)
+			mpt_format_json_process(&p->line, l->anc[i], v->hdr->ts_boot_ns, fmt);
+	}
+}
+
 int mpt_pipe_event(struct mpt_pipe *p, const struct mpt_view *v, const struct mpt_fmt_ctx *fmt)
 {
 	struct mpt_lineage_view lc;
@@ -68,8 +112,9 @@ int mpt_pipe_event(struct mpt_pipe *p, const struct mpt_view *v, const struct mp
 	if (p->report) {
 		mpt_report_event(p->report, v, fmt);
 	} else {
-		v = cut_ancestors(p, v, &vc, &ec, &lc);
 		sb_reset(&p->line);
+		put_processes(p, v, fmt);
+		v = cut_ancestors(p, v, &vc, &ec, &lc);
 		mpt_format_event(p->format, &p->line, v, fmt);
 		/* the same rules on the same records: replay finds what live found */
 		if (p->detect)

@@ -17,6 +17,7 @@
 #include "decode/format.h"
 #include "detect/detect.h"
 #include "report/report.h"
+#include "util/keyset.h"
 #include "util/strbuf.h"
 
 /* --since, --until: event wall times (ns); 0 leaves that side open. */
@@ -37,8 +38,12 @@ struct mpt_pipe {
 	const struct mpt_filter *filter; /* every filter, on recorded fields (replay) */
 	const struct mpt_filter *names;	 /* --container NAME, --pod (live) */
 	struct mpt_window window;
-	uint64_t max_events;   /* -n; 0: no limit */
-	int32_t max_ancestors; /* --ancestors: inline in each line; -1 (the default): all kept */
+	uint64_t max_events; /* -n; 0: no limit */
+	/*
+	 * --ancestors: inline in each line; -1 (the default): all kept. Those a
+	 * JSON line leaves out come as process records before it, once each.
+	 */
+	int32_t max_ancestors;
 	/* the stages, each optional; none is owned */
 	struct mpt_cap_writer *cap;
 	struct mpt_report *report; /* instead of the line and its end */
@@ -48,6 +53,7 @@ struct mpt_pipe {
 	void *end_ctx;
 	/* what went through */
 	struct strbuf line;
+	struct mpt_keyset procs_out; /* the process records put out (their keys) */
 	uint64_t shown;
 	uint32_t hits; /* the detections of the last event shown */
 	bool done;     /* -n reached: later events are taken and not shown */
