@@ -67,4 +67,7 @@ void fleet_parse_context(const char *h, struct mpt_fmt_ctx *fmt, struct fleet_ct
 /* A header's value; "" when it has none. */
 const char *fleet_header(natsMsg *m, const char *key);
 
+/* Does subject filter @pat ("mptrace.>", "a.*.c") take @subj? */
+bool fleet_subject_matches(const char *pat, const char *subj);
+
 #endif

@@ -209,8 +209,7 @@ void fleet_disconnect(struct fleet_conn *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Does subject filter @pat ("mptrace.>", "a.*.c") take @subj? */
-static bool subject_matches(const char *pat, const char *subj)
+bool fleet_subject_matches(const char *pat, const char *subj)
 {
 	while (*pat && *subj) {
 		const char *pe = strchr(pat, '.'), *se = strchr(subj, '.');
@@ -284,7 +283,7 @@ static int stream_usable(const jsStreamConfig *cfg, const char *stream, const ch
 					cfg->MaxMsgsPerSubject > 0;
 
 	for (int i = 0; i < cfg->SubjectsLen; i++)
-		covered |= subject_matches(cfg->Subjects[i], subject);
+		covered |= fleet_subject_matches(cfg->Subjects[i], subject);
 	if (!covered)
 		fleet_say("stream %s exists and does not take subject %s: a configuration conflict "
 			  "(give --stream or --subject)",
@@ -331,8 +330,8 @@ static int ensure_stream_once(struct fleet_conn *c, const char *stream, const ch
 	}
 	if (s == NATS_NOT_FOUND) {
 		/* every host's subject, unless the subject given is outside mptrace.> */
-		const char *subjects[] = {subject_matches("mptrace.>", subject) ? "mptrace.>"
-										: subject};
+		const char *subjects[] = {fleet_subject_matches("mptrace.>", subject) ? "mptrace.>"
+										      : subject};
 		jsStreamConfig cfg;
 
 		jsStreamConfig_Init(&cfg);

@@ -52,6 +52,13 @@ struct replay {
 	struct mpt_keyset seen; /* the ids put out, hashed */
 	struct mpt_stream_counts *n;
 	const char *stream;
+	/*
+	 * The stream's last sequence as its leader said it when the read began,
+	 * when the subject read takes all the stream holds; else 0. The ordered
+	 * consumer may read a replica still catching up (a node restarted): its
+	 * count of what is pending ends there, the stream does not.
+	 */
+	uint64_t last_seq;
 	struct mpt_cap_event_buf buf;
 	struct set_order *sets;
 	size_t n_sets;
@@ -291,9 +298,29 @@ static int replay_subscribe(struct replay *rp, struct fleet_conn *c, const char 
 	return 0;
 }
 
+/* The stream's last sequence, if @subject takes every subject it holds; else 0. */
+static uint64_t whole_stream_last(struct fleet_conn *c, const char *stream, const char *subject)
+{
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	uint64_t last = 0;
+
+	if (js_GetStreamInfo(&si, c->js, stream, NULL, &jerr) != NATS_OK)
+		return 0;
+	last = si->State.LastSeq;
+	for (int i = 0; i < si->Config->SubjectsLen; i++)
+		if (!fleet_subject_matches(subject, si->Config->Subjects[i]))
+			last = 0;
+	jsStreamInfo_Destroy(si);
+	return last;
+}
+
 /* Every message to the stream's end (or --until's): 0, or -1 said. */
 static int replay_read(struct replay *rp, natsSubscription *sub, volatile int *stop)
 {
+	uint64_t seq = 0;
+	bool caught_up = false; /* the consumer had nothing pending at the last message */
+
 	for (uint64_t got = 0; !*stop; got++) {
 		natsMsg *m = NULL;
 		jsMsgMetaData *md = NULL;
@@ -302,15 +329,27 @@ static int replay_read(struct replay *rp, natsSubscription *sub, volatile int *s
 		natsStatus s;
 
 		/* an empty stream says nothing: a quiet two seconds is its end */
-		s = natsSubscription_NextMsg(&m, sub, got ? 10000 : 2000);
-		if (s == NATS_TIMEOUT && !got)
+		s = natsSubscription_NextMsg(&m, sub, got || rp->last_seq ? 10000 : 2000);
+		if (s == NATS_TIMEOUT && !got && !rp->last_seq)
 			break;
+		if (s == NATS_TIMEOUT && caught_up) {
+			/* its last messages deleted since, or a replica that stays behind */
+			fleet_say_warning(
+			    "stream %s: the read ended at sequence %llu, its leader said %llu "
+			    "when it began: what is between was not read",
+			    rp->stream, (unsigned long long)seq, (unsigned long long)rp->last_seq);
+			break;
+		}
 		if (s != NATS_OK) {
-			fleet_say("reading stream %s: %s", rp->stream, fleet_error(s));
+			fleet_say("reading stream %s: %s (at sequence %llu of %llu)", rp->stream,
+				  fleet_error(s), (unsigned long long)seq,
+				  (unsigned long long)rp->last_seq);
 			return -1;
 		}
 		if (natsMsg_GetMetaData(&md, m) == NATS_OK) {
-			last = md->NumPending == 0;
+			seq = md->Sequence.Stream;
+			caught_up = md->NumPending == 0;
+			last = caught_up && seq >= rp->last_seq;
 			stored = md->Timestamp;
 			jsMsgMetaData_Destroy(md);
 		}
@@ -333,10 +372,12 @@ int mpt_stream_replay(const struct mpt_nats_opts *o, struct mpt_pipe *pipe,
 
 	memset(counts, 0, sizeof(*counts));
 	rp.stream = o->stream ? o->stream : MPT_NATS_DEFAULT_STREAM;
-	if (!fleet_connect(o, false, stop, NULL, NULL, &c) &&
-	    !replay_subscribe(&rp, &c, subject, &sub) && !replay_read(&rp, sub, stop) &&
-	    !replay_flush(&rp))
-		rc = 0;
+	if (!fleet_connect(o, false, stop, NULL, NULL, &c)) {
+		rp.last_seq = whole_stream_last(&c, rp.stream, subject);
+		if (!replay_subscribe(&rp, &c, subject, &sub) && !replay_read(&rp, sub, stop) &&
+		    !replay_flush(&rp))
+			rc = 0;
+	}
 	for (size_t i = 0; i < rp.n_sets; i++) {
 		for (size_t k = 0; k < rp.sets[i].n; k++)
 			natsMsg_Destroy(rp.sets[i].h[k].m);
