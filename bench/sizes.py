@@ -8,8 +8,8 @@ one-page move_pages calls: on its own page, and on a page of a child of its
 own (another process: detection MPT-1 fires). Each build traces it as JSON and
 as OCSF with --detect; the bytes of each line are reported: the call on its
 own page, the call on the child's, and the finding; this build also with
---ancestors 1 and 0, and the bytes of the JSON process records written once
-for the caller's ancestors.
+--ancestors 1 and all, and the bytes of the JSON process records written once
+for the caller's ancestors (JSON's default is --ancestors 0).
 """
 import argparse
 import json
@@ -95,7 +95,7 @@ def main():
                    check=True)
     builds = [("this build", a.build, []),
               ("this build, --ancestors 1", a.build, ["--ancestors", "1"]),
-              ("this build, --ancestors 0", a.build, ["--ancestors", "0"])]
+              ("this build, --ancestors all", a.build, ["--ancestors", "all"])]
     builds += [("baseline", a.baseline, [])] if a.baseline else []
     rows = []
     for fmt in ("json", "ocsf"):

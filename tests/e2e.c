@@ -191,12 +191,20 @@ char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-void assert_replay_is_live(const char *cap, const char *live, bool detect)
+void assert_replay_is_live(const char *cap, const char *live, bool detect, const char *ancestors)
 {
 	char again[300];
-	char *replay[] = {
-	    (char *)mptrace_bin,	"replay", "-f", "json", "-o", again, (char *)cap,
-	    detect ? "--detect" : NULL, NULL};
+	char *replay[] = {(char *)mptrace_bin,
+			  "replay",
+			  "-f",
+			  "json",
+			  "-o",
+			  again,
+			  (char *)cap,
+			  "--ancestors",
+			  ancestors ? (char *)ancestors : "0",
+			  detect ? "--detect" : NULL,
+			  NULL};
 	static struct proc p;
 	size_t n, rn;
 	char *buf, *rbuf;
@@ -212,23 +220,47 @@ void assert_replay_is_live(const char *cap, const char *live, bool detect)
 	free(rbuf);
 }
 
+/* A process record: what a line whose chain is cut names its parent by. */
+static bool is_process_record(json_t *j)
+{
+	const char *name = json_string_value(json_object_get(j, "eventName"));
+
+	return name && !strcmp(name, "process");
+}
+
 int json_lines(const char *path)
 {
 	size_t len;
 	char *buf = slurp(path, &len), *p = buf, *nl;
-	int n = 0;
+	json_t *procs = json_object();
+	int n = 0, line = 0;
 
 	while ((nl = memchr(p, '\n', len - (p - buf)))) {
 		json_error_t err;
 		json_t *j = json_loadb(p, nl - p, 0, &err);
+		const char *parent;
 
 		if (!j)
-			fail_msg("%s: line %d is not JSON: %s", path, n + 1, err.text);
+			fail_msg("%s: line %d is not JSON: %s", path, line + 1, err.text);
+		line++;
+		parent = json_string_value(json_object_get(j, "parentEntityId"));
+		if (is_process_record(j)) {
+			json_object_set(procs, json_string_value(json_object_get(j, "entityId")),
+					j);
+		} else {
+			/* a cut chain goes on in a record of this file, before the line */
+			if (parent && json_is_true(json_object_get(j, "ancestorsTruncated")) &&
+			    !json_object_get(procs, parent))
+				fail_msg(
+				    "%s: line %d names parent %s, of which no record came before",
+				    path, line, parent);
+			n++;
+		}
 		json_decref(j);
-		n++;
 		p = nl + 1;
 	}
 	assert_int_equal(p - buf, len); /* nothing after the last newline: no torn line */
+	json_decref(procs);
 	free(buf);
 	return n;
 }
@@ -259,10 +291,11 @@ json_t *last_line_with(const char *buf, const char *needle)
 int newlines(const char *path)
 {
 	FILE *f = fopen(path, "r");
-	int n = 0, c;
+	char line[1 << 16];
+	int n = 0;
 
-	while (f && (c = getc(f)) != EOF)
-		n += c == '\n';
+	while (f && fgets(line, sizeof(line), f))
+		n += strchr(line, '\n') && !strstr(line, "\"eventName\":\"process\"");
 	if (f)
 		fclose(f);
 	return n;

@@ -60,13 +60,18 @@ json_t *ev_arg(json_t *ev, size_t i);
 char *slurp(const char *path, size_t *len);
 
 /*
- * The replay of capture @cap (with its detections when @detect) is the live
- * JSON @live, byte for byte. Through a file: a flood's records are more
- * than a pipe buffer holds.
+ * The replay of capture @cap (with its detections when @detect, and the
+ * chain as --ancestors @ancestors wrote it: NULL for the default) is the
+ * live JSON @live, byte for byte. Through a file: a flood's records are
+ * more than a pipe buffer holds.
  */
-void assert_replay_is_live(const char *cap, const char *live, bool detect);
+void assert_replay_is_live(const char *cap, const char *live, bool detect, const char *ancestors);
 
-/* Every line of @path is one complete JSON object; returns how many. */
+/*
+ * Every line of @path is one complete JSON object, and each line whose chain
+ * is cut comes after a process record of its parent; returns how many lines
+ * are not process records.
+ */
 int json_lines(const char *path);
 
 /* Newlines in @s. */
@@ -75,7 +80,7 @@ int count_lines(const char *s);
 /* The last line of @buf holding @needle, as JSON; NULL if none. */
 json_t *last_line_with(const char *buf, const char *needle);
 
-/* Lines ended so far in @path, which may be being written (0 when it is not there). */
+/* Lines but process records ended so far in @path, which may be being written (0: not there). */
 int newlines(const char *path);
 
 /* Copy @from to @to, executable by anyone (whatever the umask). */

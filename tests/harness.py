@@ -22,6 +22,14 @@ def fail(msg):
 READY = re.compile(rb"^mptrace: tracing .+ via \w+.*\n", re.M)
 
 
+def not_process_records(lines):
+    """JSON lines (str or bytes) without the process records before them: the events and
+    what else the output says. The records are what a line whose chain is cut names its
+    ancestors by (--ancestors, 0 for JSON by default)."""
+    return [ln for ln in lines if ('"eventName":"process"' if isinstance(ln, str)
+                                   else b'"eventName":"process"') not in ln]
+
+
 def wait_ready(t, what="mptrace"):
     """Read @t's stderr until its ready line; what it read."""
     err = b""

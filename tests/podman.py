@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tarfile
 
-from harness import Env, fail, wait_ready
+from harness import Env, fail, not_process_records, wait_ready
 
 ENV = Env(sys.argv[1], "mptrace-podman-")
 D = ENV.dir
@@ -244,7 +244,8 @@ def replay_checks(cap, live, refused_cid, open_cid):
     for args, cid in ((["--container", "refused-%d" % os.getpid()], refused_cid),
                       (["--pod", "%s/shop-refused" % POD_NS], refused_cid),
                       (["--pod", "%s/shop?[31m?x" % POD_NS], open_cid)):
-        cids = {json.loads(ln).get("containerId") for ln in replay(*args).splitlines()
+        cids = {json.loads(ln).get("containerId")
+                for ln in not_process_records(replay(*args).splitlines())
                 if json.loads(ln)["eventName"] != "detection"}
         if cids != {cid}:
             fail("replay %s kept %r, not %s alone" % (args, cids, cid[:12]))
@@ -288,7 +289,7 @@ def check_cross(events, detections, cap, cross):
     for arg in (name, tid[:12]):
         p = subprocess.run([ENV.mptrace, "replay", "-f", "json", "--target-container", arg,
                             cap], capture_output=True, text=True, timeout=60)
-        kept = [json.loads(ln)["containerId"] for ln in p.stdout.splitlines()]
+        kept = [json.loads(ln)["containerId"] for ln in not_process_records(p.stdout.splitlines())]
         if p.returncode or kept != [caller]:
             fail("replay --target-container %s kept %r: %s" % (arg, kept, p.stderr))
 
@@ -331,7 +332,7 @@ def main():
         fail("unconfined calls failed: %r" % open_out)
     events, detections = [], []
     with open(live) as f:
-        for line in f:
+        for line in not_process_records(f):
             ev = json.loads(line)
             (detections if ev["eventName"] == "detection" else events).append(ev)
     check_cross(events, detections, cap, cross)

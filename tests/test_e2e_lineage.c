@@ -95,8 +95,8 @@ static void trace_lineage(struct proc *p, const char *name, char *live, char *ca
 	snprintf(live, 256, "%s/%s.json", tmpdir, name);
 	snprintf(cap, 256, "%s/%s.mpcap", tmpdir, name);
 	char *argv[] = {
-	    (char *)mptrace_bin, "-f",	   "json",	 "-o", live, "--capture", cap, "--event",
-	    "migrate_pages",	 "--comm", "mp_lineage", NULL};
+	    (char *)mptrace_bin, "-f", "json",	  "--ancestors",   "all",    "-o",	   live,
+	    "--capture",	 cap,  "--event", "migrate_pages", "--comm", "mp_lineage", NULL};
 	start_tracing(p, argv);
 }
 
@@ -343,20 +343,10 @@ static void test_lineage(void **state)
 		_exit(127);
 	}
 	close(in[0]);
-	char *argv[] = {(char *)mptrace_bin,
-			"-f",
-			"json",
-			"-o",
-			live,
-			"--capture",
-			cap,
-			"--event",
-			"migrate_pages",
-			"--comm",
-			"mp_lineage",
-			"--comm",
-			"renamed",
-			NULL};
+	char *argv[] = {
+	    (char *)mptrace_bin, "-f", "json",	  "--ancestors",   "all",    "-o",	   live,
+	    "--capture",	 cap,  "--event", "migrate_pages", "--comm", "mp_lineage", "--comm",
+	    "renamed",		 NULL};
 	start_tracing(&p, argv);
 
 	/* exec, call, exit: through sh, which execs it, so its parent is this test */
@@ -376,7 +366,7 @@ static void test_lineage(void **state)
 	check_lineages(live, helper, me, early);
 
 	/* the capture says the same without /proc: replay prints the same bytes */
-	assert_replay_is_live(cap, live, false);
+	assert_replay_is_live(cap, live, false, "all");
 	/* the table's compact form */
 	char *table[] = {(char *)mptrace_bin, "replay", cap, NULL};
 	assert_int_equal(run(table, 0, &p), 0);
@@ -406,18 +396,9 @@ static void test_exe_and_descendant_filters(void **state)
 	snprintf(copy, sizeof(copy), "%s/mp_lineage", tmpdir);
 	copy_exe(helper, copy);
 	snprintf(pid_s, sizeof(pid_s), "%d", getpid());
-	char *argv[] = {(char *)mptrace_bin,
-			"-f",
-			"json",
-			"-n",
-			"1",
-			"--event",
-			"migrate_pages",
-			"--exe",
-			helper,
-			"--descendant-of",
-			pid_s,
-			NULL};
+	char *argv[] = {
+	    (char *)mptrace_bin, "-f",	  "json", "--ancestors",     "all", "-n", "1", "--event",
+	    "migrate_pages",	 "--exe", helper, "--descendant-of", pid_s, NULL};
 	start_tracing(&p, argv);
 	run_lineage((char *[]){copy, "call", "copy", NULL});
 	run_lineage((char *[]){helper, "call", "real", NULL});
@@ -534,7 +515,7 @@ static void test_lineage_hostile(void **state)
 
 	check_hostile_names(live, helper, want_exe, sizeof(big) - 1);
 
-	assert_replay_is_live(cap, live, false);
+	assert_replay_is_live(cap, live, false, "all");
 	snprintf(cmd, sizeof(cmd), "%s %s %s %s 3 >&2", python, schema_check, schema, live);
 	assert_int_equal(system(cmd), 0);
 }
@@ -592,6 +573,7 @@ static void check_identities(const char *live, const char *helper, const char *g
 
 	ev = line_of(live, "mp_lineage", "call", "plain");
 	assert_string_equal(exe_of(ev), helper);
+	assert_null(json_object_get(ev, "parentIsCreator"));
 	assert_int_equal(jint_of(ev, "userId"), 0);
 	assert_int_equal(jint_of(creds_of(ev), "effectiveUserId"), 0);
 	assert_true(has_cap(ev, "CAP_SYS_NICE") && has_cap(ev, "CAP_SYS_ADMIN"));
@@ -627,6 +609,7 @@ static void check_identities(const char *live, const char *helper, const char *g
 	assert_int_equal(jint_of(ev, "hostParentProcessId"), getpid());
 	assert_string_equal(exe_of(ancestor(ev, 0)), helper);
 	assert_true(json_is_true(json_object_get(ancestor(ev, 0), "createdWithCloneParent")));
+	assert_true(json_is_true(json_object_get(ev, "parentIsCreator")));
 	assert_int_equal(jint_of(ancestor(ev, 1), "hostProcessId"), getpid());
 	assert_null(json_object_get(ancestor(ev, 1), "createdWithCloneParent"));
 	json_decref(ev);
@@ -667,7 +650,7 @@ static void test_exe_identity(void **state)
 		fail_msg("not 6 events: %s", p.err);
 
 	check_identities(live, helper, gone, decoy, &hs, &bs);
-	assert_replay_is_live(cap, live, false);
+	assert_replay_is_live(cap, live, false, "all");
 	snprintf(cmd, sizeof(cmd),
 		 "%s replay -f ocsf %s | grep -c "
 		 "'\"path\":\"/memfd:mpt-fileless\",\"desc\":\"fileless: run "
@@ -706,8 +689,8 @@ static void test_vanishing_cgroups(void **state)
 	assert_int_equal(mkdir(base, 0755), 0);
 	snprintf(live, sizeof(live), "%s/vanish.json", tmpdir);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	char *argv[] = {(char *)mptrace_bin, "-f", "json",    "-o",	    live,
-			"--descendant-of",   pid,  "--event", "move_pages", NULL};
+	char *argv[] = {(char *)mptrace_bin, "-f", "json",    "--ancestors", "all", "-o", live,
+			"--descendant-of",   pid,  "--event", "move_pages",  NULL};
 	start_tracing(&p, argv);
 	for (int i = 0; i < 20; i++) {
 		pid_t c;
@@ -833,8 +816,8 @@ static void test_pid_reuse(void **state)
 	snprintf(live, sizeof(live), "%s/reuse.json", tmpdir);
 	snprintf(cap, sizeof(cap), "%s/reuse.mpcap", tmpdir);
 	char *argv[] = {
-	    (char *)mptrace_bin, "-f",	   "json",	 "-o", live, "--capture", cap, "--event",
-	    "migrate_pages",	 "--comm", "mp_lineage", NULL};
+	    (char *)mptrace_bin, "-f", "json",	  "--ancestors",   "all",    "-o",	   live,
+	    "--capture",	 cap,  "--event", "migrate_pages", "--comm", "mp_lineage", NULL};
 	start_tracing(&p, argv);
 	assert_int_equal(kill(p.pid, SIGSTOP), 0);
 	a = fork();
@@ -865,9 +848,18 @@ static void test_pid_reuse(void **state)
 	json_decref(first);
 	json_decref(second);
 
-	assert_replay_is_live(cap, live, false);
+	assert_replay_is_live(cap, live, false, "all");
 	/* the replayed lineage filter follows each process, not the pid */
-	char *by_copy[] = {(char *)mptrace_bin, "replay", "-f", "json", "--exe", copy, cap, NULL};
+	char *by_copy[] = {(char *)mptrace_bin,
+			   "replay",
+			   "-f",
+			   "json",
+			   "--ancestors",
+			   "all",
+			   "--exe",
+			   copy,
+			   cap,
+			   NULL};
 	assert_int_equal(run(by_copy, 0, &p), 0);
 	assert_int_equal(count_lines(p.out), 1);
 	if (!strstr(p.out, "\"reused\""))

@@ -198,8 +198,9 @@ static const struct argp_option options[] = {
      "into the output",
      4},
     {"ancestors", OPT_ANCESTORS, "N|all", 0,
-     "the caller's ancestors written in each event, nearest first (default all kept, up to 16; "
-     "JSON writes the rest once each, as process records); the capture keeps them all",
+     "the caller's ancestors written in each event, nearest first, up to 16 (default: 0 for "
+     "JSON, which writes each ancestor once as a process record; all for table and OCSF); "
+     "the capture keeps them all",
      4},
     {"metrics", OPT_METRICS, "ADDR:PORT", 0,
      "serve Prometheus metrics at http://ADDR:PORT/metrics (trace and ship; such as "
@@ -243,7 +244,8 @@ static const struct {
      "  -o, --output=FILE      write to FILE instead of stdout (never over a capture)\n"
      "      --follow           one file: wait for more records at its end\n"
      "      --detect           the detections, as live (--detect-* tune them)\n"
-     "      --ancestors=N|all  the ancestors written in each event (default all)\n"
+     "      --ancestors=N|all  the ancestors written in each event (default: JSON 0, else "
+     "all)\n"
      "      --pid, --comm, --uid, --container, --exe, ... the filters of tracing\n"
      "      --nats=URL[,URL]   read the stream instead (--stream, --subject, --since,\n"
      "                         --until, --tls, --tls-ca, --creds)\n"},
@@ -573,8 +575,12 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 
 	if ((rc = check_report(cli, ps)) || (rc = check_nats(cli, replays, ps)))
 		return rc;
-	if (cli->ancestors >= 0 && cli->command != MPT_CMD_TRACE && cli->command != MPT_CMD_REPLAY)
+	if (cli->ancestors != MPT_CLI_ANCESTORS_DEFAULT && cli->command != MPT_CMD_TRACE &&
+	    cli->command != MPT_CMD_REPLAY)
 		return refuse(ps, "--ancestors goes with tracing and replay");
+	/* JSON writes each ancestor once, as a process record; table and OCSF have none */
+	if (cli->ancestors == MPT_CLI_ANCESTORS_DEFAULT)
+		cli->ancestors = cli->format == MPT_FMT_JSON ? 0 : -1;
 	if ((f->n_container || mpt_filter_has_container_names(f)) &&
 	    f->scope == MPT_SCOPE_HOST_ONLY)
 		return refuse(ps, "--container or --pod and --host-only exclude each other");
@@ -962,7 +968,7 @@ int mpt_cli_parse(int argc, char **argv, struct mpt_cli *cli, char *err, size_t 
 	mpt_tracer_opts_default(&cli->tracer);
 	mpt_detect_cfg_default(&cli->detect);
 	cli->format = MPT_FMT_TABLE;
-	cli->ancestors = -1;
+	cli->ancestors = MPT_CLI_ANCESTORS_DEFAULT;
 	err[0] = '\0';
 
 	/* No exit and no printing from argp: main reports errors in one line. */

@@ -23,6 +23,8 @@ enum mpt_command {
 };
 
 #define MPT_CLI_FILES_MAX 1024
+/* --ancestors not given: its default depends on the format */
+#define MPT_CLI_ANCESTORS_DEFAULT (-2)
 
 struct mpt_cli {
 	enum mpt_command command;
@@ -49,7 +51,12 @@ struct mpt_cli {
 	uint64_t log_size; /* rotate --output past this many bytes; 0: never */
 	uint32_t log_files;
 	struct mpt_window window; /* replay, report: --since, --until */
-	int32_t ancestors;	  /* --ancestors: how many inline in each line; -1: all kept */
+	/*
+	 * --ancestors: how many inline in each line; -1: all kept. Not given
+	 * (MPT_CLI_ANCESTORS_DEFAULT): 0 for JSON, whose process records tell the
+	 * chain, all for the formats that have none.
+	 */
+	int32_t ancestors;
 	struct mpt_nats_opts nats;
 	const char *metrics;	  /* --metrics ADDR:PORT; NULL: none */
 	bool format_html;	  /* report: -f html (the default) */

@@ -243,6 +243,9 @@ static void json_lineage(struct strbuf *sb, const struct mpt_lineage_view *l,
 	}
 	sb_putc(sb, ']');
 	json_bool(sb, ",\"ancestorsTruncated\":", self && l->anc_truncated);
+	/* parentEntityId names its creator: said here too, for a line whose chain is cut */
+	if (self && (self->flags & MPT_PROC_CREATOR))
+		sb_puts(sb, ",\"parentIsCreator\":true");
 }
 
 static const struct mpt_enrich *enrich_of(const struct mpt_view *v)

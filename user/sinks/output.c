@@ -50,6 +50,7 @@ static int open_fd(struct mpt_output *o)
 	if (o->fd < 0)
 		return -errno;
 	check_fd(o);
+	o->files_begun++;
 	return 0;
 }
 
@@ -137,6 +138,8 @@ static bool path_is_ours(const struct mpt_output *o)
 	       a.st_ino == b.st_ino;
 }
 
+static int reopen(struct mpt_output *o);
+
 /*
  * FILE -> FILE.1 -> ... -> FILE.(N-1), the oldest gone. A file someone else
  * moved away is theirs to keep: then only a new FILE is opened.
@@ -146,7 +149,7 @@ static int rotate(struct mpt_output *o)
 	char from[4200], to[4200];
 
 	if (!path_is_ours(o))
-		return mpt_output_reopen(o);
+		return reopen(o);
 	for (uint32_t i = o->log_files - 1; i >= 1; i--) {
 		if (i == 1)
 			snprintf(from, sizeof(from), "%s", o->path);
@@ -156,7 +159,7 @@ static int rotate(struct mpt_output *o)
 		if (rename(from, to) && errno != ENOENT)
 			return -errno;
 	}
-	return mpt_output_reopen(o);
+	return reopen(o);
 }
 
 /* The first @done bytes are written: forget them and the events they end. */
@@ -334,7 +337,7 @@ void mpt_output_drain(struct mpt_output *o, int timeout_ms)
 	}
 }
 
-int mpt_output_reopen(struct mpt_output *o)
+static int reopen(struct mpt_output *o)
 {
 	int err;
 
@@ -349,6 +352,22 @@ int mpt_output_reopen(struct mpt_output *o)
 		o->reopen_retry = mono_ms() + 1000;
 	}
 	return err;
+}
+
+int mpt_output_reopen(struct mpt_output *o)
+{
+	uint32_t begun = o->files_begun;
+
+	/*
+	 * What was queued before the file was moved goes where the process
+	 * records it needs went: the old file. The new one starts with its own.
+	 */
+	if (o->path && o->fd >= 0) {
+		mpt_output_flush(o);
+		if (o->files_begun != begun)
+			return 0; /* the flush rotated: a new file is open */
+	}
+	return reopen(o);
 }
 
 int mpt_output_close(struct mpt_output *o)

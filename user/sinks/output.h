@@ -39,6 +39,7 @@ struct mpt_output {
 	int64_t rotate_retry; /* CLOCK_MONOTONIC ms of the next try */
 	int64_t reopen_retry; /* likewise, while the file cannot be opened again */
 	void (*say)(const char *msg);
+	uint32_t files_begun; /* opened, rotated or reopened: a file that starts empty */
 };
 
 int mpt_output_open(struct mpt_output *o, const char *path, uint64_t log_size, uint32_t log_files,

@@ -54,6 +54,12 @@ struct mpt_pipe {
 	/* what went through */
 	struct strbuf line;
 	struct mpt_keyset procs_out; /* the process records put out (their keys) */
+	/*
+	 * Files the end has begun (rotated, reopened), as its owner counts them:
+	 * when it changes, the records start over, so each file holds the
+	 * records its lines need.
+	 */
+	uint64_t out_files, out_files_seen;
 	uint64_t shown;
 	uint32_t hits; /* the detections of the last event shown */
 	bool done;     /* -n reached: later events are taken and not shown */

@@ -157,6 +157,9 @@ int mpt_sink_emit(void *ctx, const struct mpt_view *v)
 	if (mpt_target_resolve(s->lineage, v, &target))
 		en.target = &target;
 	ev.enrich = &en;
+	s->pipe.out_files = 0;
+	for (int i = 0; i < s->n_out; i++)
+		s->pipe.out_files += s->out[i].files_begun;
 	if (mpt_pipe_event(&s->pipe, &ev, &s->fmt) > 0) {
 		count_rules(s, s->pipe.hits);
 		count_event(s, v);
