@@ -103,7 +103,14 @@ class Tracer:
             time.sleep(0.1)
         else:
             self.p.send_signal(signal.SIGTERM if self.kind == "bpftrace" else signal.SIGKILL)
-            _, _, ru = os.wait4(self.p.pid, 0)
+            for _ in range(100):
+                pid, _, ru = os.wait4(self.p.pid, os.WNOHANG)
+                if pid:
+                    break
+                time.sleep(0.1)
+            else:
+                self.p.send_signal(signal.SIGKILL)
+                _, _, ru = os.wait4(self.p.pid, 0)
         self.p.returncode = 0
         os.set_blocking(self.p.stderr.fileno(), True)
         self.err += self.p.stderr.read()
@@ -125,12 +132,15 @@ class Tracer:
 
 def workload(build, *args):
     out = subprocess.run(["taskset", "-c", WORKLOAD_CPU, os.path.join(build, "bench", "mp_bench")]
-                         + [str(a) for a in args], capture_output=True, text=True, check=True)
+                         + [str(a) for a in args], capture_output=True, text=True, check=True,
+                         timeout=300)
     f = out.stdout.split()
     return {"calls": int(f[1]), "ns_per_call": float(f[5]), "rate": float(f[7])}
 
 
 def traced(kind, build, tmp, *args):
+    # each step named as it starts: a step that hangs is the last one said
+    print("bench: %s %s" % (kind, " ".join(str(a) for a in args)), file=sys.stderr, flush=True)
     t = Tracer(kind, build, tmp) if kind != "none" else None
     w = workload(build, *args)
     r = t.stop() if t else {}
