@@ -556,6 +556,18 @@ def stream_deletes():
                 b"; 1 gaps: messages the stream" not in got.stderr:
             fail("replay --nats of a stream missing its first record: %d lines for %d, %r"
                  % (len(got.stdout.splitlines()), len(want), got.stderr.decode()))
+        # its last message deleted too (the set's summary): the stream's last sequence stays,
+        # and the read is not to wait for it
+        last = js_request(c.port(0), "$JS.API.STREAM.INFO.MPTRACE", b"")["state"]["last_seq"]
+        r = js_request(c.port(0), "$JS.API.STREAM.MSG.DELETE.MPTRACE",
+                       json.dumps({"seq": last}).encode())
+        if not r.get("success"):
+            fail("deleting the last message: %r" % r)
+        again = subprocess.run([MPTRACE, "replay", "--nats", c.urls(), "-f", "json"],
+                               capture_output=True, timeout=60)
+        if again.returncode or again.stdout != got.stdout or b"the read ended" in again.stderr:
+            fail("replay --nats of a stream whose last message was deleted: exit %d, %r"
+                 % (again.returncode, again.stderr.decode()))
         print("stream-deletes: ship said the deletion, replay the gap")
     finally:
         c.stop_all()

@@ -298,16 +298,35 @@ static int replay_subscribe(struct replay *rp, struct fleet_conn *c, const char 
 	return 0;
 }
 
-/* The stream's last sequence, if @subject takes every subject it holds; else 0. */
+/* Is @seq among the @n deleted sequences @del? */
+static bool deleted(const uint64_t *del, int n, uint64_t seq)
+{
+	for (int i = 0; i < n; i++)
+		if (del[i] == seq)
+			return true;
+	return false;
+}
+
+/*
+ * The stream's last message still there, if @subject takes every subject it
+ * holds; else 0. The stream's last sequence stays when its message is
+ * deleted: the deleted ones at the end are not waited for.
+ */
 static uint64_t whole_stream_last(struct fleet_conn *c, const char *stream, const char *subject)
 {
 	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
 	uint64_t last = 0;
+	jsOptions o;
 
-	if (js_GetStreamInfo(&si, c->js, stream, NULL, &jerr) != NATS_OK)
+	jsOptions_Init(&o);
+	o.Stream.Info.DeletedDetails = true;
+	if (js_GetStreamInfo(&si, c->js, stream, &o, &jerr) != NATS_OK)
 		return 0;
 	last = si->State.LastSeq;
+	while (last >= si->State.FirstSeq && last &&
+	       deleted(si->State.Deleted, si->State.DeletedLen, last))
+		last--;
 	for (int i = 0; i < si->Config->SubjectsLen; i++)
 		if (!fleet_subject_matches(subject, si->Config->Subjects[i]))
 			last = 0;
@@ -333,7 +352,8 @@ static int replay_read(struct replay *rp, natsSubscription *sub, volatile int *s
 		if (s == NATS_TIMEOUT && !got && !rp->last_seq)
 			break;
 		if (s == NATS_TIMEOUT && caught_up) {
-			/* its last messages deleted since, or a replica that stays behind */
+			/* its last messages deleted since it began, or a replica that stays behind
+			 */
 			fleet_say_warning(
 			    "stream %s: the read ended at sequence %llu, its leader said %llu "
 			    "when it began: what is between was not read",
