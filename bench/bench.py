@@ -92,25 +92,24 @@ class Tracer:
         # any build's ready line (--baseline runs an older one): "tracing ... via MODE"
         return b"mptrace: tracing " in self.err and b" via " in self.err
 
-    def stop(self):
-        """Stop it; returns what it delivered and what it cost."""
-        time.sleep(0.2)
-        self.p.send_signal(signal.SIGINT)
+    def reaped(self, sig):
+        """Send @sig and wait up to 10 s for the tracer to end: its rusage, or None."""
+        self.p.send_signal(sig)
         for _ in range(100):
             pid, _, ru = os.wait4(self.p.pid, os.WNOHANG)
             if pid:
-                break
+                return ru
             time.sleep(0.1)
-        else:
-            self.p.send_signal(signal.SIGTERM if self.kind == "bpftrace" else signal.SIGKILL)
-            for _ in range(100):
-                pid, _, ru = os.wait4(self.p.pid, os.WNOHANG)
-                if pid:
-                    break
-                time.sleep(0.1)
-            else:
-                self.p.send_signal(signal.SIGKILL)
-                _, _, ru = os.wait4(self.p.pid, 0)
+        return None
+
+    def stop(self):
+        """Stop it; returns what it delivered and what it cost."""
+        time.sleep(0.2)
+        ru = self.reaped(signal.SIGINT) or \
+            self.reaped(signal.SIGTERM if self.kind == "bpftrace" else signal.SIGKILL)
+        if ru is None:
+            self.p.send_signal(signal.SIGKILL)
+            _, _, ru = os.wait4(self.p.pid, 0)
         self.p.returncode = 0
         os.set_blocking(self.p.stderr.fileno(), True)
         self.err += self.p.stderr.read()

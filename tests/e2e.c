@@ -220,8 +220,7 @@ void assert_replay_is_live(const char *cap, const char *live, bool detect, const
 	free(rbuf);
 }
 
-/* A process record: what a line whose chain is cut names its parent by. */
-static bool is_process_record(json_t *j)
+bool is_process_record(json_t *j)
 {
 	const char *name = json_string_value(json_object_get(j, "eventName"));
 

@@ -74,6 +74,9 @@ void assert_replay_is_live(const char *cap, const char *live, bool detect, const
  */
 int json_lines(const char *path);
 
+/* A process record: what a JSON line whose chain is cut names its parent by. */
+bool is_process_record(json_t *j);
+
 /* Newlines in @s. */
 int count_lines(const char *s);
 

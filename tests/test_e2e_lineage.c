@@ -217,7 +217,7 @@ static void check_ancestors_cut(char *cap, const char *live)
 		json_t *ev = json_loads(line, 0, NULL), *fev;
 
 		assert_non_null(ev);
-		if (!strcmp(json_string_value(json_object_get(ev, "eventName")), "process")) {
+		if (is_process_record(ev)) {
 			const char *id = json_string_value(json_object_get(ev, "entityId"));
 
 			assert_null(json_object_get(procs, id));

@@ -139,7 +139,7 @@ static void test_json_live(void **state)
 
 		assert_non_null(ev);
 		/* this test's ancestors, each once, before the first call's line */
-		if (!strcmp(json_string_value(json_object_get(ev, "eventName")), "process")) {
+		if (is_process_record(ev)) {
 			assert_int_equal(n, 0);
 			records++;
 			json_decref(ev);

@@ -118,13 +118,15 @@ void mpt_entity_id(char out[MPT_ENTITY_ID_LEN], const char *boot_id, uint32_t tg
 	if (last_h && !strncmp(last_boot, boot_id, sizeof(last_boot))) {
 		h = last_h;
 	} else {
+		size_t len = strlen(boot_id);
+
 		h = 0xcbf29ce484222325ull; /* FNV-1a */
-		for (const char *c = boot_id; *c; c++)
-			h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+		for (size_t i = 0; i < len; i++)
+			h = (h ^ (unsigned char)boot_id[i]) * 0x100000001b3ull;
 		/* one too long to keep whole is hashed each time */
-		last_h = strlen(boot_id) < sizeof(last_boot) ? h : 0;
+		last_h = len < sizeof(last_boot) ? h : 0;
 		if (last_h)
-			memcpy(last_boot, boot_id, strlen(boot_id) + 1);
+			memcpy(last_boot, boot_id, len + 1);
 	}
 	memcpy(b, &tgid, 4);
 	memcpy(b + 4, &ticks, 8);
