@@ -697,6 +697,33 @@ static void check_process_records(struct mpt_pipe *pipe, struct strbuf *line, in
 }
 
 /*
+ * @up's process execs the same file with arguments of the same length: its
+ * record comes again before the next line, with the new command line (a
+ * record keyed on numbers alone would let the old one stand for it).
+ */
+static void check_record_follows_argv(struct mpt_pipe *pipe, struct strbuf *line,
+				      const struct mpt_view *v, struct mpt_proc_info *up)
+{
+	static const unsigned char first[] = "sh\0-c\0benign", second[] = "sh\0-c\0evil!!";
+	const unsigned char *argv[] = {first, second};
+	json_t *o;
+
+	for (int i = 0; i < 2; i++) {
+		up->argv = argv[i];
+		up->argv_len = sizeof(first);
+		assert_int_equal(mpt_pipe_event(pipe, v, &ctx), 1);
+		o = line_at(line, 0);
+		assert_string_equal(jstr(o, "eventName"), "process");
+		assert_int_equal(jint(o, "hostProcessId"), up->tgid);
+		assert_string_equal(json_string_value(json_array_get(at(o, "commandLine"), 2)),
+				    i ? "evil!!" : "benign");
+		json_decref(o);
+	}
+	up->argv = NULL;
+	up->argv_len = 0;
+}
+
+/*
  * JSON names processes by entity id, the same for the tick-exact start the
  * kernel gives and the tick /proc gives; --ancestors cuts the chain in the
  * line (and says so) and leaves the event whole for the rest of the pipeline.
@@ -762,6 +789,7 @@ static void test_json_entities_and_ancestors(void **state)
 	assert_string_equal(jstr(o, "eventName"), "move_pages");
 	json_decref(o);
 	up[0].exe_ino = 0;
+	check_record_follows_argv(&pipe, &line, &v, &up[0]);
 	mpt_pipe_free(&pipe);
 	sb_free(&line);
 }

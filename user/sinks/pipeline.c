@@ -51,21 +51,41 @@ static const struct mpt_view *cut_ancestors(const struct mpt_pipe *p, const stru
 /* Processes remembered as put out: past this, forgotten, and put out again when next named. */
 #define PROCS_KEPT 16384
 
+/* @n bytes at @p into hash @h, eight at a time. */
+static uint64_t mix_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t w;
+
+	for (; n >= 8; b += 8, n -= 8) {
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, b, n);
+	h = (h ^ w ^ n) * 0xff51afd7ed558ccdull;
+	return h ^ h >> 32;
+}
+
 /*
  * A process as its record prints it: the same key for the same record, live
- * or replayed, and another once it runs another image.
+ * or replayed, and another once anything it prints changes. An exec of the
+ * same file with other arguments of the same length changes no number: the
+ * strings themselves go into the key, or a record would keep the old
+ * command line for a process that now runs another.
  */
 static uint64_t proc_key(const struct mpt_proc_info *a)
 {
 	uint64_t h = (uint64_t)a->tgid * 0x9e3779b97f4a7c15ull ^ a->start_ns;
-	uint64_t comm = 0;
 
-	memcpy(&comm, a->comm, sizeof(comm));
 	h = (h ^ a->exe_ino) * 0xff51afd7ed558ccdull;
 	h = (h ^ ((uint64_t)a->exe_dev << 32 | a->flags)) * 0xc4ceb9fe1a85ec53ull;
-	h = (h ^ comm ^ (a->argv_len < MPT_PROC_ARGV_MAX ? a->argv_len : MPT_PROC_ARGV_MAX)) *
-	    0xff51afd7ed558ccdull;
-	return h ^ h >> 33;
+	h = mix_bytes(h, a->comm, strnlen(a->comm, sizeof(a->comm)));
+	h = mix_bytes(h, a->exe ? a->exe : "", a->exe ? strnlen(a->exe, MPT_PROC_PATH_MAX) : 0);
+	return mix_bytes(
+	    h, a->argv ? a->argv : (const unsigned char *)"",
+	    a->argv ? (a->argv_len < MPT_PROC_ARGV_MAX ? a->argv_len : MPT_PROC_ARGV_MAX) : 0);
 }
 
 /*
