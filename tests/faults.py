@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from harness import Env, fail, not_process_records
@@ -616,7 +617,94 @@ def clock_step():
     print("clock: stepped +%.0f s and back; live times followed, replay byte-identical" % step)
 
 
+def parent_records_kept(lines, what):
+    """Every event line whose chain is cut names a parent whose process record came before
+    it, and so does every record but the eldest's: the records rebuild each chain."""
+    evs = [json.loads(line) for line in lines]
+    recorded = set(ev["entityId"] for ev in evs if ev.get("eventName") == "process")
+    seen, cut = set(), 0
+    for ev in evs:
+        name, parent = ev.get("eventName"), ev.get("parentEntityId")
+        if name == "move_pages" and ev.get("ancestorsTruncated") or \
+           name == "process" and parent in recorded:
+            cut += name == "move_pages"
+            if parent not in seen:
+                fail("%s: a %s line names parent %s, whose record is not before it:\n%s" %
+                     (what, name, parent, json.dumps(ev)[:300]))
+        if name == "process":
+            seen.add(ev["entityId"])
+    return cut
+
+
+def records_lost():
+    """Lines a stalled reader lost took process records with them: the lines written once
+    it reads again name no process whose record is missing.
+
+    Nobody reads the pipe until its queue is full, so the lines of a shell begun then are
+    dropped, the one with the shell's record first (it is the longest). Only then does the
+    test read, and the shell's second child calls."""
+    r, w = os.pipe()
+    beside = os.path.join(D, "beside.json")
+    t = start(["-f", "json", "-o", "-", "-o", beside, "--stats-interval", "60"], stdout=w)
+    os.close(w)
+    load(30000, n=8)
+    wait_err(t, "is not reading")
+    go = os.path.join(D, "go")
+    sh = subprocess.Popen(["sh", "-c", '"$0" mp 1 50; while [ ! -e "$1" ]; do sleep 0.02; done;'
+                           ' "$0" mp 1 50', WORKER, go], stdout=subprocess.DEVNULL)
+
+    def children_lines(n):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with open(beside, "rb") as f:
+                got = [l for l in f if b'"hostParentProcessId":%d,' % sh.pid in l]
+            if len(got) >= n:
+                return
+            time.sleep(0.05)
+        fail("%s: fewer than %d lines of the shell's children" % (beside, n))
+
+    # the first child's 50 lines were all handed to both outputs: the pipe's queue was full
+    children_lines(50)
+    out = bytearray()
+    reader = threading.Thread(target=read_all, args=(r, out), daemon=True)
+    reader.start()
+    open(go, "w").close()
+    sh.wait(timeout=60)
+    children_lines(100)
+    # the queue drains 64 KiB (a pipe's room) each 10 ms pass while nothing else comes
+    deadline = time.monotonic() + 60
+    mark = b'"hostParentProcessId":%d,' % sh.pid
+    while out.count(mark) < 50 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    t.send_signal(signal.SIGINT)
+    err = finish(t)
+    reader.join(30)
+    os.close(r)
+    lines = out.splitlines()
+    second = [l for l in lines if b'"hostParentProcessId":%d,' % sh.pid in l]
+    _, dropped, kv = summary(err)
+    if not kv.get("output_lost"):
+        fail("a full queue, yet nothing lost?\n" + err)
+    if len(second) < 50:
+        fail("%d lines of the shell's children once the pipe was read, not 50 or more" %
+             len(second))
+    cut = parent_records_kept(lines, "the pipe")
+    parent_records_kept(open(beside, "rb").read().splitlines(), beside)
+    print("records-lost: %d lines lost to a full queue; after it, %d lines of the shell's "
+          "children, and all %d cut lines have their parent's record before them" %
+          (kv["output_lost"], len(second), cut))
+
+
+def read_all(fd, out):
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return
+        out.extend(chunk)
+
+
 SCENARIOS = {"enospc": enospc, "fsize": fsize, "stalled-pipe": stalled_pipe,
+             "records-lost": records_lost,
              "sigstop": sigstop, "stop-backlog": stop_backlog, "rotate-fails": rotate_fails,
              "reopen-fails": reopen_fails,
              "sigkill": sigkill, "restart": restart_and_second_writer,

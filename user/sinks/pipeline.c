@@ -102,9 +102,9 @@ static void put_processes(struct mpt_pipe *p, const struct mpt_view *v,
 	if (p->max_ancestors < 0 || p->format != MPT_FMT_JSON || !l || !l->self ||
 	    l->n_anc <= (unsigned int)p->max_ancestors)
 		return;
-	if (p->out_files != p->out_files_seen) {
+	if (p->out_epoch != p->out_epoch_seen) {
 		mpt_keyset_clear(&p->procs_out);
-		p->out_files_seen = p->out_files;
+		p->out_epoch_seen = p->out_epoch;
 	}
 	for (unsigned int i = l->n_anc; i-- > 0;) {
 		if (p->procs_out.n >= PROCS_KEPT)

@@ -55,11 +55,12 @@ struct mpt_pipe {
 	struct strbuf line;
 	struct mpt_keyset procs_out; /* the process records put out (their keys) */
 	/*
-	 * Files the end has begun (rotated, reopened), as its owner counts them:
-	 * when it changes, the records start over, so each file holds the
-	 * records its lines need.
+	 * Moves whenever what the end holds may lack records put out before:
+	 * a file begun (rotated, reopened) or lines lost (a full disk, a
+	 * stalled reader), as its owner counts them. When it moves, the records
+	 * start over, so the lines written after hold the records they need.
 	 */
-	uint64_t out_files, out_files_seen;
+	uint64_t out_epoch, out_epoch_seen;
 	uint64_t shown;
 	uint32_t hits; /* the detections of the last event shown */
 	bool done;     /* -n reached: later events are taken and not shown */

@@ -78,6 +78,20 @@ static uint64_t output_lost(const struct mpt_sink *s)
 	return lost;
 }
 
+/*
+ * The process records start over after a file is begun or a line is lost:
+ * a lost line may have held the only record of a process later lines name.
+ * An output whose reader went away takes nothing again and counts no more.
+ */
+static uint64_t output_epoch(const struct mpt_sink *s)
+{
+	uint64_t e = 0;
+
+	for (int i = 0; i < s->n_out; i++)
+		e += s->out[i].files_begun + (s->out[i].broken ? 0 : s->out[i].lost_events);
+	return e;
+}
+
 void mpt_sink_process(void *ctx, const struct mpt_proc_event *p)
 {
 	struct mpt_sink *s = ctx;
@@ -157,9 +171,7 @@ int mpt_sink_emit(void *ctx, const struct mpt_view *v)
 	if (mpt_target_resolve(s->lineage, v, &target))
 		en.target = &target;
 	ev.enrich = &en;
-	s->pipe.out_files = 0;
-	for (int i = 0; i < s->n_out; i++)
-		s->pipe.out_files += s->out[i].files_begun;
+	s->pipe.out_epoch = output_epoch(s);
 	if (mpt_pipe_event(&s->pipe, &ev, &s->fmt) > 0) {
 		count_rules(s, s->pipe.hits);
 		count_event(s, v);
