@@ -8,8 +8,8 @@ one-page move_pages calls: on its own page, and on a page of a child of its
 own (another process: detection MPT-1 fires). Each build traces it as JSON and
 as OCSF with --detect; the bytes of each line are reported: the call on its
 own page, the call on the child's, and the finding; this build also with
---ancestors 1 and all, and the bytes of the JSON process records written once
-for the caller's ancestors (JSON's default is --ancestors 0).
+--ancestors 1 and all, and the bytes of the process records written once for
+the caller's ancestors (the default for JSON and OCSF is --ancestors 0).
 """
 import argparse
 import json
@@ -69,7 +69,8 @@ def trace(binary, fmt, helper, depth, out, extra):
     sizes = {"records": 0}
     for ln in lines:
         o = json.loads(ln)
-        if o.get("eventName") == "process":  # once per process, not per event
+        # once per process, not per event: JSON's and OCSF's (Live Evidence Info)
+        if o.get("eventName") == "process" or o.get("class_uid") == 5040:
             sizes["records"] += len(ln) + 1
             continue
         finding = o.get("class_uid") == 2004 or o.get("eventName") == "detection"
@@ -108,7 +109,7 @@ def main():
              "Run %s: a one-page move_pages call from a caller %d shells deep; bytes per "
              "line with its newline%s." % (time.strftime("%Y-%m-%d"), a.depth,
                                            "; baseline `%s`" % a.baseline if a.baseline else ""),
-             "", "Process records: the bytes of the records (JSON) written before the first "
+             "", "Process records: the bytes of the records (JSON, OCSF) written before the first "
              "line, once per process.",
              "", "| format | build | own page | another process's page | its finding | "
              "process records |",

@@ -17,11 +17,11 @@ import json
 import os
 import sys
 
-CLASSES = ["memory_activity", "detection_finding"]
+CLASSES = ["memory_activity", "detection_finding", "evidence_info"]
 # the objects mptrace fills; anything else in its output is an error
 OBJECTS = ["actor", "analytic", "attack", "container", "device", "evidences", "file",
            "finding_info", "image", "metadata", "observable", "os", "process", "process_entity",
-           "product", "related_event", "sub_technique", "tactic", "technique", "user"]
+           "product", "query_evidence", "related_event", "sub_technique", "tactic", "technique", "user"]
 
 
 def load(root, rel):

@@ -62,13 +62,15 @@ static void test_ancestors(void **state)
 	rejects(PARSE("--ancestors", "some"), "invalid --ancestors");
 	rejects(PARSE("ship", "--ancestors", "1", "c.mpcap"), "--ancestors goes with tracing");
 	rejects(PARSE("report", "--ancestors", "1", "c.mpcap"), "--ancestors goes with tracing");
-	/* not given: JSON writes process records instead, the others the chain inline */
+	/* not given: JSON and OCSF write process records instead, the table the chain inline */
 	assert_int_equal(PARSE("-f", "json"), 0);
 	assert_int_equal(cli.ancestors, 0);
 	assert_int_equal(PARSE("replay", "-f", "json", "c.mpcap"), 0);
 	assert_int_equal(cli.ancestors, 0);
 	assert_int_equal(PARSE("-f", "ocsf"), 0);
-	assert_int_equal(cli.ancestors, -1);
+	assert_int_equal(cli.ancestors, 0);
+	assert_int_equal(PARSE("replay", "-f", "ocsf", "c.mpcap"), 0);
+	assert_int_equal(cli.ancestors, 0);
 	assert_int_equal(PARSE("replay", "c.mpcap"), 0);
 	assert_int_equal(cli.ancestors, -1);
 	assert_int_equal(PARSE("ship", "--nats", "nats://127.0.0.1:4222", "c.mpcap"), 0);

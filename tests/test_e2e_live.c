@@ -257,6 +257,25 @@ static void test_filter_flags(void **state)
 }
 
 /*
+ * A process record (Live Evidence Info): kept in @records by its entity id,
+ * its own parent's record before it unless it is the eldest written.
+ */
+static bool ocsf_process_record(json_t *ev, json_t *records) /* takes @ev if so */
+{
+	json_t *proc, *parent;
+
+	if (json_integer_value(json_object_get(ev, "class_uid")) != 5040)
+		return false;
+	proc = json_object_get(json_object_get(ev, "query_evidence"), "process");
+	parent = json_object_get(json_object_get(proc, "parent_process"), "uid");
+	if (json_object_size(records) && parent)
+		assert_non_null(json_object_get(records, json_string_value(parent)));
+	json_object_set(records, json_string_value(json_object_get(proc, "uid")), proc);
+	json_decref(ev);
+	return true;
+}
+
+/*
  * --format ocsf on real calls, failures included, with detections: every line
  * holds up against the OCSF description, the fields name the right processes,
  * and the replay of the capture prints the same bytes.
@@ -269,6 +288,7 @@ static void test_ocsf_live(void **state)
 	char live[256], cap[256], pid[16], cmd[1024];
 	size_t live_len, n = 0, findings = 0;
 	char *live_buf, *line, *save;
+	json_t *records = json_object();
 	struct tu_call c;
 	struct proc p;
 	pid_t child;
@@ -300,7 +320,13 @@ static void test_ocsf_live(void **state)
 		json_t *ev = json_loads(line, 0, &err), *proc;
 
 		assert_non_null(ev);
+		if (ocsf_process_record(ev, records))
+			continue;
 		proc = json_object_get(json_object_get(ev, "actor"), "process");
+		/* the chain is cut at the parent, whose record came first */
+		assert_non_null(
+		    json_object_get(records, json_string_value(json_object_get(
+						 json_object_get(proc, "parent_process"), "uid"))));
 		assert_int_equal(json_integer_value(json_object_get(proc, "pid")), getpid());
 		assert_string_equal(json_string_value(json_object_get(proc, "name")), e2e_comm);
 		if (json_integer_value(json_object_get(ev, "class_uid")) == 2004) {
@@ -325,6 +351,8 @@ static void test_ocsf_live(void **state)
 	}
 	assert_int_equal(n, 4);
 	assert_int_equal(findings, 1);
+	assert_true(json_object_size(records) > 0);
+	json_decref(records);
 	free(live_buf);
 
 	live_buf = slurp(live, &live_len);

@@ -199,8 +199,8 @@ static const struct argp_option options[] = {
      4},
     {"ancestors", OPT_ANCESTORS, "N|all", 0,
      "the caller's ancestors written in each event, nearest first, up to 16 (default: 0 for "
-     "JSON, which writes each ancestor once as a process record; all for table and OCSF); "
-     "the capture keeps them all",
+     "JSON and OCSF, which write each ancestor once as a process record; all for the "
+     "table); the capture keeps them all",
      4},
     {"metrics", OPT_METRICS, "ADDR:PORT", 0,
      "serve Prometheus metrics at http://ADDR:PORT/metrics (trace and ship; such as "
@@ -244,8 +244,8 @@ static const struct {
      "  -o, --output=FILE      write to FILE instead of stdout (never over a capture)\n"
      "      --follow           one file: wait for more records at its end\n"
      "      --detect           the detections, as live (--detect-* tune them)\n"
-     "      --ancestors=N|all  the ancestors written in each event (default: JSON 0, else "
-     "all)\n"
+     "      --ancestors=N|all  the ancestors written in each event (default: JSON, OCSF 0; "
+     "table all)\n"
      "      --pid, --comm, --uid, --container, --exe, ... the filters of tracing\n"
      "      --nats=URL[,URL]   read the stream instead (--stream, --subject, --since,\n"
      "                         --until, --tls, --tls-ca, --creds)\n"},
@@ -578,9 +578,9 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 	if (cli->ancestors != MPT_CLI_ANCESTORS_DEFAULT && cli->command != MPT_CMD_TRACE &&
 	    cli->command != MPT_CMD_REPLAY)
 		return refuse(ps, "--ancestors goes with tracing and replay");
-	/* JSON writes each ancestor once, as a process record; table and OCSF have none */
+	/* JSON and OCSF write each ancestor once, as a process record; the table has none */
 	if (cli->ancestors == MPT_CLI_ANCESTORS_DEFAULT)
-		cli->ancestors = cli->format == MPT_FMT_JSON ? 0 : -1;
+		cli->ancestors = cli->format == MPT_FMT_TABLE ? -1 : 0;
 	if ((f->n_container || mpt_filter_has_container_names(f)) &&
 	    f->scope == MPT_SCOPE_HOST_ONLY)
 		return refuse(ps, "--container or --pod and --host-only exclude each other");

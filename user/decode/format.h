@@ -11,7 +11,7 @@
 enum mpt_format {
 	MPT_FMT_TABLE,
 	MPT_FMT_JSON,
-	MPT_FMT_OCSF, /* OCSF 1.8.0 Memory Activity and Detection Finding (ocsf.c) */
+	MPT_FMT_OCSF, /* OCSF 1.8.0 Memory Activity, Detection Finding, Live Evidence Info */
 };
 
 /* What a record alone does not say, fixed for the whole trace. */
@@ -38,6 +38,9 @@ void mpt_format_json_process(struct strbuf *sb, const struct mpt_proc_info *p, u
 			     const struct mpt_fmt_ctx *ctx);
 void mpt_format_table(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx);
 void mpt_format_ocsf(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx);
+/* A process record as OCSF: a Live Evidence Info of query type Process (ocsf.c). */
+void mpt_format_ocsf_process(struct strbuf *sb, const struct mpt_proc_info *p, uint64_t ts_boot_ns,
+			     const struct mpt_fmt_ctx *ctx);
 /* An OCSF Detection Finding for rule @rule (detect.h's table) that @trigger raised. */
 struct mpt_ocsf_rule {
 	const char *code, *name, *severity, *description;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * OCSF 1.8.0: a move_pages or migrate_pages call is a Memory Activity (class 1004), a
- * detection a Detection Finding (class 2004) carrying that activity as its
- * evidence. What OCSF has no attribute for is under "unmapped", named as in
- * mptrace's JSON format. The attributes used, their types and enums are in
+ * OCSF 1.8.0: a call is a Memory Activity (class 1004), a detection a
+ * Detection Finding (class 2004) carrying that activity as its evidence, and
+ * a process record (an ancestor a line's chain leaves out) a Live Evidence
+ * Info (class 5040) of query type Process. What OCSF has no attribute for is under "unmapped",
+ * named as in mptrace's JSON format. The attributes used, their types and enums are in
  * events/ocsf-1.8.0.json (written from the schema by scripts/ocsf_describe.py);
  * tests/check_ocsf.py holds every line the tests make to it. The mapping,
  * field by field, is in the README.
@@ -19,6 +20,8 @@
 #define OCSF_VERSION "1.8.0"
 #define MEMORY_ACTIVITY 1004
 #define DETECTION_FINDING 2004
+#define LIVE_EVIDENCE_INFO 5040
+#define QUERY_PROCESS 10 /* query_evidence's query_type_id */
 /* memory_activity's activity_id: a call that asks for migration modifies pages */
 #define ACT_MODIFY_PAGE 2
 #define ACT_OTHER 99 /* a query (nodes NULL): it reads where pages are, nothing changes */
@@ -119,14 +122,31 @@ static void entity(struct strbuf *sb, const struct mpt_proc_info *a, const struc
 	kint(sb, "created_time", wall_ms(a->start_ns, ctx));
 }
 
-/* The parent: one level, as OCSF has it; the ones above it are in the ancestry. */
-static void parent(struct strbuf *sb, const struct mpt_proc_info *a, const struct mpt_fmt_ctx *ctx)
+/* A process as its record knows it: the entity, its file and command line. */
+static void process_fields(struct strbuf *sb, const struct mpt_proc_info *a,
+			   const struct mpt_fmt_ctx *ctx)
 {
-	sb_putc(sb, '{');
 	entity(sb, a, ctx);
 	if (a->exe[0])
 		exe_file(sb, a->exe, a, 0);
 	cmd_line(sb, a);
+}
+
+/* The parent: one level, as OCSF has it; the ones above it are in the ancestry. */
+static void parent(struct strbuf *sb, const struct mpt_proc_info *a, const struct mpt_fmt_ctx *ctx)
+{
+	sb_putc(sb, '{');
+	process_fields(sb, a, ctx);
+	sb_putc(sb, '}');
+}
+
+/* A parent named only: its pid and entity id. */
+static void parent_ref(struct strbuf *sb, const struct mpt_proc_info *a,
+		       const struct mpt_fmt_ctx *ctx)
+{
+	sb_putc(sb, '{');
+	kint(sb, "pid", a->ptgid);
+	entity_uid(sb, ctx, a->ptgid, a->pstart_ns);
 	sb_putc(sb, '}');
 }
 
@@ -233,6 +253,10 @@ static void caller_process(struct strbuf *sb, const struct mpt_view *v,
 	if (en->lineage && en->lineage->self && en->lineage->n_anc) {
 		parent(sb, en->lineage->anc[0], ctx);
 		ancestry(sb, en->lineage, ctx);
+	} else if (en->lineage && en->lineage->self && en->lineage->self->pstart_ns) {
+		/* --ancestors 0: the parent by its entity id, whose process record tells the rest
+		 */
+		parent_ref(sb, en->lineage->self, ctx);
 	} else {
 		sb_putc(sb, '{');
 		kint(sb, "pid", t->host_ptgid);
@@ -434,6 +458,8 @@ static void unmapped(struct strbuf *sb, const struct mpt_view *v)
 	container_unmapped(sb, en->ctr_meta);
 	kint(sb, "mountNamespace", t->mnt_ns);
 	kint(sb, "pidNamespace", t->pid_ns);
+	if (en->lineage && en->lineage->self && (en->lineage->self->flags & MPT_PROC_CREATOR))
+		sb_puts(sb, ",\"parentIsCreator\":true");
 	key(sb, "args");
 	mpt_format_json_args(sb, v);
 	sb_putc(sb, '}');
@@ -568,6 +594,70 @@ void mpt_format_ocsf(struct strbuf *sb, const struct mpt_view *v, const struct m
 {
 	memory_activity(sb, v, ctx);
 	sb_putc(sb, '\n');
+}
+
+/* The record's metadata: no call made it, so its code is "process". */
+static void process_metadata(struct strbuf *sb, uint64_t wall_ns)
+{
+	char orig[32];
+
+	key(sb, "metadata");
+	sb_putc(sb, '{');
+	kstr(sb, "version", OCSF_VERSION);
+	key(sb, "product");
+	sb_putc(sb, '{');
+	kstr(sb, "name", "mptrace");
+	kstr(sb, "vendor_name", "mptrace");
+	kstr(sb, "version", MPTRACE_VERSION);
+	sb_putc(sb, '}');
+	key(sb, "profiles");
+	sb_puts(sb, "[\"host\"]");
+	snprintf(orig, sizeof(orig), "%" PRIu64, wall_ns);
+	kstr(sb, "original_time", orig);
+	kstr(sb, "event_code", "process");
+	sb_putc(sb, '}');
+}
+
+/*
+ * A process an event's chain leaves out, once per output before the first
+ * line that needs it: its entity id is the uid the lines' parent_process and
+ * the records' own parent_process name.
+ */
+void mpt_format_ocsf_process(struct strbuf *sb, const struct mpt_proc_info *p, uint64_t ts_boot_ns,
+			     const struct mpt_fmt_ctx *ctx)
+{
+	sb_putc(sb, '{');
+	kint(sb, "class_uid", LIVE_EVIDENCE_INFO);
+	kstr(sb, "class_name", "Live Evidence Info");
+	kint(sb, "category_uid", 5);
+	kstr(sb, "category_name", "Discovery");
+	kint(sb, "activity_id", 1);
+	kstr(sb, "activity_name", "Query");
+	kint(sb, "type_uid", LIVE_EVIDENCE_INFO * 100 + 1);
+	kstr(sb, "type_name", "Live Evidence Info: Query");
+	kint(sb, "time", wall_ms(ts_boot_ns, ctx));
+	kint(sb, "severity_id", 1);
+	kstr(sb, "severity", "Informational");
+	kint(sb, "query_result_id", 1);
+	kstr(sb, "query_result", "Exists");
+	key(sb, "query_evidence");
+	sb_putc(sb, '{');
+	kint(sb, "query_type_id", QUERY_PROCESS);
+	kstr(sb, "query_type", "Process");
+	key(sb, "process");
+	sb_putc(sb, '{');
+	process_fields(sb, p, ctx);
+	if (p->pstart_ns) {
+		key(sb, "parent_process");
+		parent_ref(sb, p, ctx);
+	}
+	sb_puts(sb, "}}");
+	device(sb, ctx);
+	process_metadata(sb, ts_boot_ns + ctx->boot_to_wall_ns);
+	/* its parent ids name the process that created it with clone(CLONE_PARENT) */
+	if (p->flags & MPT_PROC_CREATOR)
+		sb_puts(sb, ",\"unmapped\":{\"parentIsCreator\":true}");
+	sb_puts(sb, "}\n");
 }
 
 static int severity_id(const char *sev)

@@ -89,7 +89,7 @@ static uint64_t proc_key(const struct mpt_proc_info *a)
 }
 
 /*
- * A JSON line whose chain --ancestors cut: every ancestor as a process record
+ * A JSON or OCSF line whose chain --ancestors cut: every ancestor as a process record
  * before it, each once per output, the eldest first (a parent's record before
  * its child's). Each names its parent's entity id, so from the line's
  * parentEntityId on, the records alone tell the whole ancestry.
@@ -99,7 +99,7 @@ static void put_processes(struct mpt_pipe *p, const struct mpt_view *v,
 {
 	const struct mpt_lineage_view *l = v->enrich ? v->enrich->lineage : NULL;
 
-	if (p->max_ancestors < 0 || p->format != MPT_FMT_JSON || !l || !l->self ||
+	if (p->max_ancestors < 0 || p->format == MPT_FMT_TABLE || !l || !l->self ||
 	    l->n_anc <= (unsigned int)p->max_ancestors)
 		return;
 	if (p->out_epoch != p->out_epoch_seen) {
@@ -111,7 +111,9 @@ static void put_processes(struct mpt_pipe *p, const struct mpt_view *v,
 			mpt_keyset_clear(&p->procs_out);
 		/* out of memory (-1): put out again rather than not at all */
 		if (mpt_keyset_add(&p->procs_out, proc_key(l->anc[i])) != 1)
-			mpt_format_json_process(&p->line, l->anc[i], v->hdr->ts_boot_ns, fmt);
+			(p->format == MPT_FMT_OCSF ? mpt_format_ocsf_process
+						   : mpt_format_json_process)(
+			    &p->line, l->anc[i], v->hdr->ts_boot_ns, fmt);
 	}
 }
 

@@ -41,7 +41,7 @@ struct mpt_pipe {
 	uint64_t max_events; /* -n; 0: no limit */
 	/*
 	 * --ancestors: inline in each line; -1 (the default): all kept. Those a
-	 * JSON line leaves out come as process records before it, once each.
+	 * JSON or OCSF line leaves out come as process records before it, once each.
 	 */
 	int32_t max_ancestors;
 	/* the stages, each optional; none is owned */
