@@ -17,6 +17,7 @@ import re
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -860,6 +861,61 @@ def too_large():
         stop(srv)
 
 
+def subjects():
+    """Each event on a subject of its own, the rest on the host's meta subject; a read of
+    one event's subject, or --event, prints what a replay of the capture with --event
+    prints, and says that it read a part."""
+    name = "fsj%d" % os.getpid()
+    work = os.path.join(D, name)
+    shutil.copy(os.path.join(ENV.build, "tests", "mp_workload"), work)
+    cap = os.path.join(D, "s.mpcap")
+    t = subprocess.Popen([MPTRACE, "--comm", name, "--event", "move_pages,migrate_pages",
+                          "--capture", cap, "-o", "/dev/null"], stderr=subprocess.PIPE)
+    ENV.procs.append(t)
+    wait_ready(t)
+    for _ in range(3):
+        subprocess.run([work], stdout=subprocess.DEVNULL, check=True)
+    time.sleep(0.5)
+    stop(t)
+    c = Cluster(D, n=1)
+    c.start_all()
+    try:
+        ship(c, [cap])
+        info = js_request(c.port(0), "$JS.API.STREAM.INFO.MPTRACE",
+                          b'{"subjects_filter":">"}')["state"].get("subjects", {})
+        host = re.sub(r"[.*> \t]", "_", socket.gethostname())
+        want = {"mptrace.%s.move_pages.host" % host: 6,
+                "mptrace.%s.migrate_pages.host" % host: 3, "mptrace.%s.meta" % host: 1}
+        if info != want:
+            fail("the stream's subjects: %r, not %r" % (info, want))
+
+        def replay(*args):
+            r = subprocess.run([MPTRACE, "replay", "-f", "json"] + list(args),
+                               capture_output=True, timeout=60)
+            if r.returncode:
+                fail("replay %s: exit %d: %s" % (args, r.returncode, r.stderr.decode()))
+            return r
+        part = b"is a part of each capture set"
+        whole = replay("--nats", c.urls())
+        if whole.stdout != replay(cap).stdout or part in whole.stderr:
+            fail("the whole stream differs from the capture: %s" % whole.stderr.decode())
+        for ev, args in (("migrate_pages", ["--event", "migrate_pages"]),
+                         ("move_pages", ["--subject", "mptrace.*.move_pages.host"])):
+            got = replay("--nats", c.urls(), *args)
+            lines = not_process_records(got.stdout.splitlines())
+            if got.stdout != replay("--event", ev, cap).stdout or part not in got.stderr or \
+                    len(lines) != {"move_pages": 6}.get(ev, 3):
+                fail("replay --nats %s: %d lines, not the capture's %s:\n%s" %
+                     (args, len(lines), ev, got.stderr.decode()))
+        host_part = replay("--nats", c.urls(), "--subject", "mptrace.%s.>" % host)
+        if host_part.stdout != whole.stdout or part in host_part.stderr:
+            fail("one host's subjects differ from the whole stream")
+        print("subjects: %s; --event and an event's subject each read their part alone"
+              % ", ".join("%s=%d" % kv for kv in sorted(info.items())))
+    finally:
+        c.stop_all()
+
+
 SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
              "servers-down": servers_down, "stream-full": stream_full,
              "stream-deletes": stream_deletes, "bad-setup": bad_setup,
@@ -868,7 +924,8 @@ SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
              "new-set": new_set, "new-set-followed": new_set_followed,
              "state-disk-full": state_disk_full,
              "unprivileged": unprivileged, "tls": tls,
-             "reordered": reordered, "too-large": too_large}
+             "reordered": reordered, "too-large": too_large,
+             "subjects": subjects}
 
 if __name__ == "__main__":
     if os.geteuid() != 0:

@@ -154,8 +154,9 @@ static const struct argp_option options[] = {
      "NATS servers (ship: default nats://127.0.0.1:4222; replay: read from the stream)", 5},
     {"stream", OPT_STREAM, "NAME", 0, "JetStream stream (default MPTRACE)", 5},
     {"subject", OPT_SUBJECT, "SUBJECT", 0,
-     "ship: default mptrace.HOST.move_pages (every event of the host); replay: a filter, "
-     "default mptrace.>",
+     "ship: default mptrace.HOST.EVENT.CONTAINER (CONTAINER: its id, or host; "
+     "mptrace.HOST.meta for the rest); replay: a filter, default mptrace.> (one --event: "
+     "its own)",
      5},
     {"state", OPT_STATE, "FILE", 0, "ship: what was acknowledged; a restart resumes from it", 5},
     {"replicas", OPT_REPLICAS, "N", 0, "ship: replicas of a stream it creates (default 1)", 5},

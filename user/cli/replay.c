@@ -503,15 +503,36 @@ static int stream_stages(struct reading *rd)
 	return 0;
 }
 
+/*
+ * --event with one event and no --subject: the server sends that event's
+ * subject alone (ship's default mptrace.HOST.EVENT.CONTAINER).
+ */
+static const char *event_subject(const struct mpt_cli *cli, char *buf, size_t len)
+{
+	uint32_t ev = cli->tracer.filter.events;
+	const struct mpt_event_desc *d;
+
+	if (cli->nats.subject || !ev || (ev & (ev - 1)))
+		return cli->nats.subject;
+	d = mpt_event_desc_of((uint16_t)__builtin_ctz(ev));
+	if (!d)
+		return NULL;
+	snprintf(buf, len, "mptrace.*.%s.>", d->name);
+	return buf;
+}
+
 int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 {
+	struct mpt_nats_opts o = cli->nats;
 	struct mpt_stream_counts n;
 	struct reading rd;
+	char subject[128];
 	int rc;
 
 	reading_init(&rd, cli);
 	rc = stream_stages(&rd);
-	if (!rc && mpt_stream_replay(&cli->nats, &rd.pipe, &n, stop))
+	o.subject = event_subject(cli, subject, sizeof(subject));
+	if (!rc && mpt_stream_replay(&o, &rd.pipe, &n, stop))
 		rc = 1;
 	if (!rc && rd.pipe.report)
 		rc = write_stream_report(&rd, &n);

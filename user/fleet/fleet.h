@@ -18,7 +18,7 @@
 struct mpt_nats_opts {
 	const char *urls;    /* comma-separated; NULL: not used (replay) */
 	const char *stream;  /* NULL: MPT_NATS_DEFAULT_STREAM */
-	const char *subject; /* ship: default mptrace.HOST.move_pages; replay: mptrace.> */
+	const char *subject; /* ship: default mptrace.HOST.EVENT.CONTAINER; replay: mptrace.> */
 	const char *state;   /* ship: what was acknowledged */
 	uint32_t replicas;   /* a stream ship creates: 1 */
 	const char *tls_ca, *tls_cert, *tls_key, *creds;

@@ -50,8 +50,17 @@ struct slot {
 struct shipper {
 	const struct mpt_ship_opts *o;
 	struct fleet_conn c;
-	const char *stream, *subject;
-	char subject_buf[300];
+	const char *stream;
+	/*
+	 * What the messages go to: --subject's, or by default mptrace.HOST.> as
+	 * mptrace.HOST.EVENT.CONTAINER for an event (the container's id, or
+	 * "host") and mptrace.HOST.meta for the rest, so that a consumer picks
+	 * events and containers on the server.
+	 */
+	const char *subject;
+	bool per_event;
+	char subject_buf[300], host_subject[280];
+	const char *cur_subject; /* the event being published: its subject (per_event) */
 	char set_id[64];
 	char host[256]; /* the traced host, from the capture: the reader that named it is gone */
 	/* the window of messages in flight, guarded by mu */
@@ -102,6 +111,9 @@ struct shipper {
 	int64_t next_kept_check_ms;
 	bool idle; /* at the end of the newest file, waiting for more */
 };
+
+static const char *event_subject(struct shipper *sh, const struct mpt_view *v, char *out,
+				 size_t len);
 
 /* How often the shipper's metrics are brought up to date: its loop passes here often. */
 #define METRICS_EVERY_MS 500
@@ -551,7 +563,7 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 {
 	jsPubOptions po;
 	natsMsg *m = NULL;
-	char tag[64], ctx[1400], big[512];
+	char tag[64], ctx[1400], big[512], subj[600];
 	uint64_t n;
 	natsStatus s;
 
@@ -588,7 +600,12 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 		len = strlen(big);
 		record = NULL;
 	}
-	s = natsMsg_Create(&m, sh->subject, NULL, body, (int)len);
+	if (sh->per_event && sh->cur_subject)
+		snprintf(subj, sizeof(subj), "%s", sh->cur_subject);
+	else if (sh->per_event)
+		snprintf(subj, sizeof(subj), "%s.meta", sh->host_subject);
+	sh->cur_subject = NULL;
+	s = natsMsg_Create(&m, sh->per_event ? subj : sh->subject, NULL, body, (int)len);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(m, "Mptrace-Slot", tag);
 	if (s == NATS_OK)
@@ -690,12 +707,13 @@ static int ship_record(struct shipper *sh, const struct member *m, const struct 
 		       const char *id, struct pos next, struct mpt_fmt_ctx *fmt,
 		       struct strbuf *line, unsigned char *rec)
 {
-	char *record, drop[128], d[512];
+	char *record, drop[128], d[512], subj[600];
 	size_t n;
 
 	sb_reset(line);
 	if (it->type == MPT_CAP_REC_EVENT) {
 		sh->cur_wall_ns = (int64_t)it->view.hdr->ts_boot_ns + fmt->boot_to_wall_ns;
+		sh->cur_subject = event_subject(sh, &it->view, subj, sizeof(subj));
 		mpt_format_json(line, &it->view, fmt);
 		n = mpt_cap_event_encode(&it->view, rec, MPT_CAP_MAX_PAYLOAD, true);
 		if (!n) {
@@ -858,18 +876,39 @@ static void set_base(struct shipper *sh, const char *name)
 		sh->single = name;
 }
 
+/* @s as one subject token: dots, wildcards and blanks would split or widen it. */
+static void subject_token(const char *s, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < len - 1; i++)
+		out[i] = strchr(".*> \t\r\n", s[i]) ? '_' : s[i];
+	out[i] = '\0';
+}
+
 static void subject_for(struct shipper *sh, const char *host)
 {
 	char h[256];
-	size_t i;
 
-	/* a host name is one subject token: dots and wildcards would split or widen it */
-	for (i = 0; host[i] && i < sizeof(h) - 1; i++)
-		h[i] = strchr(".*> \t", host[i]) ? '_' : host[i];
-	h[i] = '\0';
-	snprintf(sh->subject_buf, sizeof(sh->subject_buf), "mptrace.%s.move_pages",
-		 h[0] ? h : "unknown");
+	subject_token(host, h, sizeof(h));
+	snprintf(sh->host_subject, sizeof(sh->host_subject), "mptrace.%s", h[0] ? h : "unknown");
+	snprintf(sh->subject_buf, sizeof(sh->subject_buf), "%s.>", sh->host_subject);
 	sh->subject = sh->subject_buf;
+	sh->per_event = true;
+}
+
+/* An event's subject: mptrace.HOST.EVENT.CONTAINER. */
+static const char *event_subject(struct shipper *sh, const struct mpt_view *v, char *out,
+				 size_t len)
+{
+	const char *ctr = v->enrich && v->enrich->container_id[0] ? v->enrich->container_id : "";
+	char c[160];
+
+	if (!sh->per_event)
+		return sh->subject;
+	subject_token(ctr, c, sizeof(c));
+	snprintf(out, len, "%s.%s.%s", sh->host_subject, v->desc->name, c[0] ? c : "host");
+	return out;
 }
 
 /*

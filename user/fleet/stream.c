@@ -59,6 +59,12 @@ struct replay {
 	 * count of what is pending ends there, the stream does not.
 	 */
 	uint64_t last_seq;
+	/*
+	 * The read names an event (mptrace.HOST.EVENT...): it takes a part of
+	 * each set, whose links name messages it never reads. Put out in the
+	 * stream's order, each once; gaps cannot be told.
+	 */
+	bool part;
 	struct mpt_cap_event_buf buf;
 	struct set_order *sets;
 	size_t n_sets;
@@ -223,7 +229,7 @@ static int replay_in_order(struct replay *rp, natsMsg *m)
 		rp->n->duplicates++;
 		return 0;
 	}
-	if (!so || !*prev || !strcmp(prev, so->last)) {
+	if (!so || !*prev || rp->part || !strcmp(prev, so->last)) {
 		int rc = replay_one(rp, m);
 
 		if (so)
@@ -381,6 +387,16 @@ static int replay_read(struct replay *rp, natsSubscription *sub, volatile int *s
 	return 0;
 }
 
+/* Does @subject name an event (a third token other than ">"), so taking part of each set? */
+static bool reads_part(const char *subject)
+{
+	const char *third;
+
+	if (strncmp(subject, "mptrace.", 8) || !(third = strchr(subject + 8, '.')))
+		return false;
+	return strcmp(third + 1, ">") != 0;
+}
+
 int mpt_stream_replay(const struct mpt_nats_opts *o, struct mpt_pipe *pipe,
 		      struct mpt_stream_counts *counts, volatile int *stop)
 {
@@ -392,6 +408,12 @@ int mpt_stream_replay(const struct mpt_nats_opts *o, struct mpt_pipe *pipe,
 
 	memset(counts, 0, sizeof(*counts));
 	rp.stream = o->stream ? o->stream : MPT_NATS_DEFAULT_STREAM;
+	rp.part = reads_part(subject);
+	if (rp.part)
+		mpt_notice("subject %s is a part of each capture set: its events come in the "
+			   "stream's order, and neither gaps nor the losses on mptrace.HOST.meta "
+			   "are told",
+			   subject);
 	if (!fleet_connect(o, false, stop, NULL, NULL, &c)) {
 		rp.last_seq = whole_stream_last(&c, rp.stream, subject);
 		if (!replay_subscribe(&rp, &c, subject, &sub) && !replay_read(&rp, sub, stop) &&
