@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
 """The fleet's benchmark: how fast `mptrace ship` fills a JetStream stream.
 
-    fleet.py --build BUILD [--events N] [--out FILE]
+    fleet.py --build BUILD [--events N] [--batch N] [--out FILE]
 
 A capture of N real calls (traced here, like the tests) is shipped to a local
-one-node R1 stream and to a three-node R3 cluster on loopback: events per
-second, from start to the last acknowledgment. Then the lag under load: the
-tracer and `ship --follow` run together while a load makes calls at a fixed
-rate; the lag is how long after the tracer stops the last record is
-acknowledged (the state file says so). Goal: at least 100k events/s to R3.
+one-node R1 stream and to a three-node R3 cluster on loopback, one record a
+message and in compressed batches (--batch): events per second, from start
+to the last acknowledgment. The batches ship stored in the R3 stream are then
+read back and sent again by a minimal libnats publisher (bench/nats_pub.c) to
+a stream of their own: the ceiling of this machine for those messages, which
+ship is measured against. Then the lag under load: the tracer and `ship
+--follow` run together while a load makes calls at a fixed rate; the lag is
+how long after the tracer stops the last record is acknowledged (the state
+file says so). Goals: 100k events/s to R3, 0.8x the minimal publisher.
 """
 import argparse
+import base64
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -22,11 +28,13 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 from harness import Env  # noqa: E402
-from natscluster import Cluster  # noqa: E402
+from natscluster import Cluster, js_request, js_stream_create  # noqa: E402
 
 
 def trace(env, cap, calls, rate=None, follow_ship=None):
-    t = env.start(["--capture", cap, "--capture-size", "64", "-o", "/dev/null"])
+    """Every call recorded (--fair-rate 0: a fair share would sum most of them)."""
+    t = env.start(["--fair-rate", "0", "--ringbuf-mb", "64", "--capture", cap,
+                   "--capture-size", "64", "-o", "/dev/null"])
     ship = follow_ship() if follow_ship else None
     args = [env.worker, "mp", "1", str(calls)] + ([str(rate)] if rate else [])
     subprocess.run(args, stdout=subprocess.DEVNULL, check=True)
@@ -46,16 +54,17 @@ def cpu_s(pid):
         sum(cpu_s(k) for k in kids)
 
 
-def throughput(mptrace, d, cluster, files, replicas, events):
+def throughput(mptrace, d, cluster, files, replicas, events, stream, extra):
     """Events/s, seconds, and the CPU seconds the servers and the shipper spent."""
-    state = os.path.join(d, "st%d.json" % replicas)
+    state = os.path.join(d, "st%s.json" % stream)
     servers = [p.pid for p in cluster.procs if p]
     before = sum(cpu_s(pid) for pid in servers)
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
-    r = subprocess.run([mptrace, "ship", "--nats", cluster.urls(), "--stream",
-                        "BENCH%d" % replicas, "--replicas", str(replicas), "--state", state] +
-                       files, capture_output=True, text=True, timeout=600)
+    r = subprocess.run([mptrace, "ship", "--nats", cluster.urls(), "--stream", stream,
+                        "--subject", stream.lower() + ".x", "--replicas", str(replicas),
+                        "--state", state] + extra + files,
+                       capture_output=True, text=True, timeout=600)
     took = time.monotonic() - t0
     if r.returncode:
         sys.exit("ship failed: " + r.stderr)
@@ -64,11 +73,48 @@ def throughput(mptrace, d, cluster, files, replicas, events):
     return events / took, took, sum(cpu_s(pid) for pid in servers) - before, ship_cpu
 
 
+def dump_stream(port, stream, path):
+    """Every message of @stream, headers and body, as bench/nats_pub.c reads them."""
+    last = js_request(port, "$JS.API.STREAM.INFO." + stream, b"")["state"]["last_seq"]
+    with open(path, "wb") as f:
+        for seq in range(1, last + 1):
+            m = js_request(port, "$JS.API.STREAM.MSG.GET." + stream,
+                           json.dumps({"seq": seq}).encode())["message"]
+            hdrs = base64.b64decode(m.get("hdrs", ""))
+            data = base64.b64decode(m.get("data", ""))
+            f.write(len(hdrs).to_bytes(4, "little") + hdrs + len(data).to_bytes(4, "little") +
+                    data)
+    return last
+
+
+def minimal_publisher(build, d, cluster, stream, events):
+    """The same messages from bench/nats_pub.c to a stream of their own: events/s."""
+    pub = os.path.join(d, "nats_pub")
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nats_pub.c")
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libnats"], capture_output=True,
+                           text=True, check=True).stdout.split()
+    subprocess.run(["cc", "-O2", "-o", pub, src] + flags, check=True)
+    msgs = os.path.join(d, "msgs.bin")
+    n = dump_stream(cluster.port(0), stream, msgs)
+    r = js_stream_create(cluster.port(0), {"name": "PUB", "subjects": ["pub.>"],
+                                           "num_replicas": cluster.n, "storage": "file",
+                                           "duplicate_window": 3600 * 10**9})
+    if "error" in r:
+        sys.exit("creating stream PUB: %r" % r)
+    out = subprocess.run([pub, cluster.urls().split(",")[0], "pub.x", msgs], capture_output=True,
+                         text=True, timeout=600)
+    if out.returncode:
+        sys.exit("nats_pub: " + out.stderr)
+    took = float(out.stdout.split(" in ")[1].split()[0])
+    return events / took, took, n
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     ap.add_argument("--events", type=int, default=200000)
     ap.add_argument("--rate", type=int, default=20000)
+    ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--out")
     a = ap.parse_args()
     env = Env(a.build, "mptrace-bench-fleet-")
@@ -78,14 +124,27 @@ def main():
         cap = os.path.join(d, "b.mpcap")
         trace(env, cap, a.events)
         files = env.files("b.mpcap")
+        info = subprocess.run([mptrace, "capture-info"] + files, capture_output=True,
+                              text=True).stdout
+        events = sum(int(x) for x in re.findall(r"^events\s+(\d+)", info, re.M))
         for replicas in (1, 3):
             c = Cluster(d, n=replicas)
             c.start_all()
             try:
-                eps, took, srv, shp = throughput(mptrace, d, c, files, replicas, a.events)
-                lines.append("| ship to a local R%d stream | %d events in %.2f s; CPU: servers "
-                             "%.1f s, shipper %.1f s (of %.1f s on 2 CPUs) | %.0f events/s |"
-                             % (replicas, a.events, took, srv, shp, 2 * took, eps))
+                for name, extra in (("one record a message", []),
+                                    ("--batch %d" % a.batch, ["--batch", str(a.batch)])):
+                    stream = "B%d%s" % (replicas, "B" if extra else "E")
+                    eps, took, srv, shp = throughput(mptrace, d, c, files, replicas, events,
+                                                     stream, extra)
+                    lines.append("| ship to a local R%d stream, %s | %d events in %.2f s; CPU: "
+                                 "servers %.1f s, shipper %.1f s (of %.1f s on 2 CPUs) | %.0f "
+                                 "events/s |" % (replicas, name, events, took, srv, shp,
+                                                 2 * took, eps))
+                if replicas == 3:
+                    peps, ptook, n = minimal_publisher(a.build, d, c, stream, events)
+                    lines.append("| the same %d messages from a minimal publisher, R3 | %.2f s; "
+                                 "ship reached %.2fx its rate | %.0f events/s |"
+                                 % (n, ptook, eps / peps, peps))
             finally:
                 c.stop_all()
                 for i in range(3):
@@ -102,7 +161,8 @@ def main():
                 time.sleep(1)
                 return subprocess.Popen([mptrace, "ship", "--follow", "--nats", c.urls(),
                                          "--stream", "LAG", "--replicas", "3", "--state", state,
-                                         cap + ".0"], stderr=subprocess.DEVNULL)
+                                         "--batch", str(a.batch), cap + ".0"],
+                                        stderr=subprocess.DEVNULL)
             stopped, ship = trace(env, cap, calls, rate=a.rate, follow_ship=start_ship)
             last = len(env.files("l.mpcap"))
             lag = None
@@ -116,7 +176,7 @@ def main():
                 time.sleep(0.05)
             ship.send_signal(signal.SIGTERM)
             ship.wait(timeout=30)
-            lines.append("| lag at %d calls/s (R3, ship --follow beside the tracer) | "
+            lines.append("| lag at %d calls/s (R3, ship --follow --batch beside the tracer) | "
                          "last record acknowledged %s after the tracer stopped | |"
                          % (a.rate, "%.2f s" % lag if lag is not None else "not within 60 s"))
         finally:

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev libssl-dev libinih-dev
-	libsystemd-dev libcap-dev libnats-dev libmicrohttpd-dev cmake make gcc pkg-config help2man dpkg-dev)
+	libsystemd-dev libcap-dev libnats-dev libmicrohttpd-dev libzstd-dev cmake make gcc pkg-config help2man dpkg-dev)
 test_pkgs=(libcmocka-dev libclang-rt-14-dev clang-format python3 python3-jsonschema
 	qemu-system-x86 busybox-static cpio systemd nats-server openssl chromium python3-pil
 	podman runc containerd prometheus bash-completion)

@@ -916,6 +916,44 @@ def subjects():
         c.stop_all()
 
 
+def batches():
+    """ship --batch: records in compressed batches, the shipper SIGKILLed at random points
+    and restarted (a resent batch overlaps the one stored before it), then the same capture
+    shipped again in batches of another size and one record a message: the stream replays
+    every record once, as the capture does."""
+    files = make_capture("b.mpcap", calls=20000, size_mb=64)  # one file
+    c = Cluster(D)
+    c.start_all()
+    rnd = random.Random(11)
+    try:
+        state = os.path.join(D, "ship.state")
+        for _ in range(3):
+            p = ship(c, files, "--batch", "256", wait=False)
+            wait_state(lambda st: st["offset"] > 0 or st["fileSeq"] > 0)
+            time.sleep(rnd.uniform(0, 0.1))
+            p.kill()
+            p.wait()
+        ship(c, files, "--batch", "256")
+        batched = js_request(c.port(0), "$JS.API.STREAM.INFO.MPTRACE", b"")["state"]
+        if batched["messages"] * 20 > 20000:
+            fail("%d messages for 20,000 records in batches of 256" % batched["messages"])
+        # again, from nothing: batches of 100, which overlap those of 256, then one record
+        # a message: the stream holds every record three times
+        for form in (["--batch", "100"], []):
+            os.unlink(state)
+            ship(c, files, *form)
+        got = subprocess.run([MPTRACE, "replay", "--nats", c.urls(), "-f", "json"],
+                             capture_output=True, timeout=60)
+        dups = re.search(rb"(\d+) messages stored twice", got.stderr)
+        if not dups or int(dups.group(1)) < 40000:
+            fail("every record shipped three times, yet: %r" % got.stderr.decode())
+        check_exactly_once(c, files, "batches", in_order=False)
+        print("batches: %d batch messages (%d bytes) for 20,000 records" %
+              (batched["messages"], batched["bytes"]))
+    finally:
+        c.stop_all()
+
+
 SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
              "servers-down": servers_down, "stream-full": stream_full,
              "stream-deletes": stream_deletes, "bad-setup": bad_setup,
@@ -925,7 +963,7 @@ SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
              "state-disk-full": state_disk_full,
              "unprivileged": unprivileged, "tls": tls,
              "reordered": reordered, "too-large": too_large,
-             "subjects": subjects}
+             "subjects": subjects, "batches": batches}
 
 if __name__ == "__main__":
     if os.geteuid() != 0:

@@ -176,7 +176,12 @@ static void test_fleet_options(void **state)
 	rejects(PARSE("--nats", "nats://a:1"), "--nats goes with ship, replay or report");
 	rejects(PARSE("ship", "--detect", "x.mpcap"), "ship publishes JSON events");
 	rejects(PARSE("ship", "--replicas", "9", "x.mpcap"), "invalid replica count");
-	rejects(PARSE("--state", "s", "-d", "1"), "--state and --replicas go with ship");
+	rejects(PARSE("--state", "s", "-d", "1"), "--state, --replicas and --batch go with ship");
+	rejects(PARSE("replay", "--batch", "8", "c.mpcap"), "--batch go with ship");
+	rejects(PARSE("ship", "--batch", "0", "c.mpcap"), "invalid batch size");
+	rejects(PARSE("ship", "--batch", "4097", "c.mpcap"), "invalid batch size");
+	assert_int_equal(PARSE("ship", "--batch", "256", "c.mpcap"), 0);
+	assert_int_equal(cli.nats.batch, 256);
 	rejects(PARSE("--capture-group-read"), "--capture-group-read needs --capture");
 }
 

@@ -87,6 +87,7 @@ enum {
 	OPT_SUBJECT,
 	OPT_STATE,
 	OPT_REPLICAS,
+	OPT_BATCH,
 	OPT_TLS,
 	OPT_TLS_CA,
 	OPT_TLS_CERT,
@@ -160,6 +161,8 @@ static const struct argp_option options[] = {
      5},
     {"state", OPT_STATE, "FILE", 0, "ship: what was acknowledged; a restart resumes from it", 5},
     {"replicas", OPT_REPLICAS, "N", 0, "ship: replicas of a stream it creates (default 1)", 5},
+    {"batch", OPT_BATCH, "N", 0,
+     "ship: up to N records a message, zstd-compressed (default: one JSON event a message)", 5},
     {"tls", OPT_TLS, NULL, 0, "require TLS", 5},
     {"tls-ca", OPT_TLS_CA, "FILE", 0, "CA certificates to trust", 5},
     {"tls-cert", OPT_TLS_CERT, "FILE", 0, "client certificate (with --tls-key)", 5},
@@ -279,6 +282,7 @@ static const struct {
      "      --state=FILE       what was acknowledged: a restart resumes from it\n"
      "      --follow           keep shipping through rotation\n"
      "      --replicas=N       replicas of a stream it creates\n"
+     "      --batch=N          up to N records a message, compressed\n"
      "      --metrics=ADDR:PORT  Prometheus metrics: acknowledged, pending, lag\n"
      "      --tls, --tls-ca=FILE, --tls-cert=FILE, --tls-key=FILE, --creds=FILE\n"},
 };
@@ -510,8 +514,9 @@ static error_t check_nats(const struct mpt_cli *cli, bool replays, struct parse_
 
 	if (from_stream && cli->n_files)
 		return refuse(ps, "replay --nats reads the stream, not files");
-	if ((cli->nats.state || cli->nats.replicas) && cli->command != MPT_CMD_SHIP)
-		return refuse(ps, "--state and --replicas go with ship");
+	if ((cli->nats.state || cli->nats.replicas || cli->nats.batch) &&
+	    cli->command != MPT_CMD_SHIP)
+		return refuse(ps, "--state, --replicas and --batch go with ship");
 	if ((cli->window.since_ns || cli->window.until_ns) && !replays)
 		return refuse(ps, "--since and --until go with replay and report");
 	if (nats_opts && cli->command != MPT_CMD_SHIP && !from_stream)
@@ -661,6 +666,7 @@ static const struct opt_rule rules[] = {
     STR(OPT_SUBJECT, nats.subject),
     STR(OPT_STATE, nats.state),
     UINT(OPT_REPLICAS, nats.replicas, 1, 5, "replica count"),
+    UINT(OPT_BATCH, nats.batch, 1, FLEET_BATCH_MAX, "batch size"),
     FLAG(OPT_TLS, nats.tls),
     STR(OPT_TLS_CA, nats.tls_ca),
     STR(OPT_TLS_CERT, nats.tls_cert),

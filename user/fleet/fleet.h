@@ -11,6 +11,9 @@
 
 #include "sinks/pipeline.h"
 
+/* ship --batch: records a message at most. */
+#define FLEET_BATCH_MAX 4096
+
 /* The stream when --stream names none. */
 #define MPT_NATS_DEFAULT_STREAM "MPTRACE"
 
@@ -21,6 +24,7 @@ struct mpt_nats_opts {
 	const char *subject; /* ship: default mptrace.HOST.EVENT.CONTAINER; replay: mptrace.> */
 	const char *state;   /* ship: what was acknowledged */
 	uint32_t replicas;   /* a stream ship creates: 1 */
+	uint32_t batch;	     /* ship: records a message at most, compressed; 0: one, as JSON */
 	const char *tls_ca, *tls_cert, *tls_key, *creds;
 	bool tls;
 };

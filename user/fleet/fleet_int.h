@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "decode/format.h"
+#include "util/strbuf.h"
 #include "fleet/fleet.h"
 #include "util/log.h"
 
@@ -29,6 +30,7 @@ void fleet_nap(int ms, volatile int *stop);
 struct fleet_conn {
 	natsConnection *nc;
 	jsCtx *js;
+	int64_t max_msg_size; /* the stream's, as fleet_ensure_stream found it; 0: no limit */
 };
 
 /* The library's last error, without its source position. */
@@ -63,6 +65,24 @@ struct fleet_ctx_buf {
 	char boot[200], kernel[300], host[800];
 };
 void fleet_parse_context(const char *h, struct mpt_fmt_ctx *fmt, struct fleet_ctx_buf *b);
+
+/*
+ * A batch (ship --batch): records of one capture file under one context, in
+ * the file's order, each "KIND OFFSET LENGTH BYTES" (a byte, then 64 and 32
+ * bits little-endian), the whole compressed as one zstd frame. KIND: an event
+ * (its encoded record, as Mptrace-Record holds it) or a drop ("CAUSE COUNT
+ * FIRST LAST" as text, as a drop message's Mptrace-Record has it).
+ */
+enum { FLEET_REC_EVENT = 1, FLEET_REC_DROP = 2 };
+/* A batch this large uncompressed at most: a frame claiming more is refused. */
+#define FLEET_BATCH_RAW_MAX (64u << 20)
+
+void fleet_batch_put(struct strbuf *raw, uint8_t kind, uint64_t offset, const void *p, uint32_t n);
+/* The entry at *@pos of an uncompressed batch: 1 and *@pos moved past it, 0 at the end, -1 torn. */
+int fleet_batch_next(const unsigned char *b, size_t len, size_t *pos, uint8_t *kind,
+		     uint64_t *offset, const unsigned char **p, uint32_t *n);
+/* A zstd frame back to the batch (malloc'd, *@n long); NULL and *@why if it is not one. */
+unsigned char *fleet_batch_unpack(const void *p, size_t len, size_t *n, const char **why);
 
 /* A header's value; "" when it has none. */
 const char *fleet_header(natsMsg *m, const char *key);

@@ -325,6 +325,7 @@ static int ensure_stream_once(struct fleet_conn *c, const char *stream, const ch
 	if (s == NATS_OK) {
 		int rc = stream_usable(si->Config, stream, subject);
 
+		c->max_msg_size = si->Config->MaxMsgSize > 0 ? si->Config->MaxMsgSize : 0;
 		jsStreamInfo_Destroy(si);
 		return rc;
 	}

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "capture/capture.h"
 #include "metrics/metrics.h"
@@ -42,9 +43,25 @@ struct pos {
 };
 
 struct slot {
-	struct pos next; /* the position once this message is acknowledged */
-	int64_t wall_ns; /* the event's time; 0 for other records */
+	struct pos next;  /* the position once this message is acknowledged */
+	int64_t wall_ns;  /* the event's time; 0 for other records */
+	uint32_t records; /* records it carries past the first (a batch's) */
 	bool acked;
+};
+
+/* --batch: records read and not yet published, for one message. */
+struct batch {
+	struct strbuf raw;
+	uint32_t n;
+	size_t max_raw; /* uncompressed bytes at most: the message must fit any limit */
+	char prev[160]; /* the id of the message before its first record */
+	char first[160];
+	uint64_t last_off;
+	struct pos next;
+	int64_t wall_ns; /* its newest event's time */
+	ZSTD_CCtx *zc;
+	void *packed;
+	size_t packed_cap;
 };
 
 struct shipper {
@@ -110,10 +127,13 @@ struct shipper {
 	uint64_t first_stored, first_held, deleted;
 	int64_t next_kept_check_ms;
 	bool idle; /* at the end of the newest file, waiting for more */
+	struct batch b;
+	struct mpt_fmt_ctx *fmt; /* the file's context while it is shipped (a batch's) */
 };
 
 static const char *event_subject(struct shipper *sh, const struct mpt_view *v, char *out,
 				 size_t len);
+static int batch_flush(struct shipper *sh, const struct mpt_fmt_ctx *fmt);
 
 /* How often the shipper's metrics are brought up to date: its loop passes here often. */
 #define METRICS_EVERY_MS 500
@@ -220,8 +240,8 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 			sh->acked = sh->win[sh->tail % IN_FLIGHT].next;
 			if (sh->win[sh->tail % IN_FLIGHT].wall_ns)
 				sh->acked_wall_ns = sh->win[sh->tail % IN_FLIGHT].wall_ns;
+			sh->shipped += 1 + sh->win[sh->tail % IN_FLIGHT].records;
 			sh->tail++;
-			sh->shipped++;
 			/* each outage is said when it ends, so the next one is said too */
 			if (sh->outage) {
 				sh->outage = false;
@@ -481,6 +501,8 @@ static bool still_newest(void *ctx)
 
 	if (*sh->stop)
 		return false;
+	/* what was read goes now: a batch is not held for records still to come */
+	batch_flush(sh, sh->fmt);
 	sh->idle = true;
 	ship_metrics(sh);
 	pthread_mutex_lock(&sh->mu);
@@ -564,6 +586,7 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 	jsPubOptions po;
 	natsMsg *m = NULL;
 	char tag[64], ctx[1400], big[512], subj[600];
+	bool batch = !strcmp(kind, "batch");
 	uint64_t n;
 	natsStatus s;
 
@@ -575,8 +598,10 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 		sh->published++;
 	pthread_mutex_lock(&sh->mu);
 	n = sh->head++;
-	sh->win[n % IN_FLIGHT] =
-	    (struct slot){.next = next, .wall_ns = body ? sh->cur_wall_ns : 0, .acked = !body};
+	sh->win[n % IN_FLIGHT] = (struct slot){.next = next,
+					       .wall_ns = body ? sh->cur_wall_ns : 0,
+					       .records = batch ? sh->b.n - 1 : 0,
+					       .acked = !body};
 	sh->cur_wall_ns = 0;
 	snprintf(tag, sizeof(tag), "%llu:%llu", (unsigned long long)sh->gen, (unsigned long long)n);
 	if (!body) {
@@ -612,9 +637,11 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 		s = natsMsgHeader_Set(m, "Mptrace-Kind", kind);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(m, "Mptrace-Context", ctx);
-	if (s == NATS_OK && sh->prev_id[0])
-		s = natsMsgHeader_Set(m, "Mptrace-Prev", sh->prev_id);
-	snprintf(sh->prev_id, sizeof(sh->prev_id), "%s", id);
+	/* a batch's records moved prev_id as they were read: it names the one before them */
+	if (s == NATS_OK && (batch ? sh->b.prev : sh->prev_id)[0])
+		s = natsMsgHeader_Set(m, "Mptrace-Prev", batch ? sh->b.prev : sh->prev_id);
+	if (!batch)
+		snprintf(sh->prev_id, sizeof(sh->prev_id), "%s", id);
 	if (s == NATS_OK && record)
 		s = natsMsgHeader_Set(m, "Mptrace-Record", record);
 	jsPubOptions_Init(&po);
@@ -702,6 +729,97 @@ static void ship_file_begin(struct shipper *sh, const struct mpt_cap_meta *meta,
 		sh->prev_id[0] = '\0';
 }
 
+static void batch_reset(struct batch *b)
+{
+	sb_reset(&b->raw);
+	b->n = 0;
+	b->wall_ns = 0;
+}
+
+/* The batch as one message, compressed: 0 (also when empty), or -1 (a failed publish). */
+static int batch_flush(struct shipper *sh, const struct mpt_fmt_ctx *fmt)
+{
+	struct batch *b = &sh->b;
+	size_t need = ZSTD_compressBound(b->raw.len), z;
+	char id[200], subj[300];
+	int rc;
+
+	if (!b->n)
+		return 0;
+	if (need > b->packed_cap) {
+		void *p = realloc(b->packed, need);
+
+		if (!p) {
+			fleet_say("out of memory");
+			return -1;
+		}
+		b->packed = p;
+		b->packed_cap = need;
+	}
+	if (!b->zc)
+		b->zc = ZSTD_createCCtx();
+	/* level 1: the server's cost is per message and per byte, ours per record */
+	z = b->zc ? ZSTD_compressCCtx(b->zc, b->packed, b->packed_cap, b->raw.buf, b->raw.len, 1)
+		  : 0;
+	if (!b->zc || ZSTD_isError(z)) {
+		fleet_say("compressing a batch failed: %s",
+			  b->zc ? ZSTD_getErrorName(z) : "out of memory");
+		return -1;
+	}
+	snprintf(id, sizeof(id), "%s+%" PRIu64, b->first, b->last_off);
+	sh->cur_wall_ns = b->wall_ns;
+	if (sh->per_event) {
+		snprintf(subj, sizeof(subj), "%s.batch", sh->host_subject);
+		sh->cur_subject = subj;
+	}
+	rc = publish(sh, "batch", id, (const char *)b->packed, z, NULL, fmt, b->next);
+	batch_reset(b);
+	return rc;
+}
+
+/*
+ * --batch: a record into the batch, published once full. 0, -1 (said, or a
+ * failed publish), or 1: too large for any batch, to be shipped on its own.
+ */
+static int batch_add(struct shipper *sh, const struct member *m, const struct mpt_cap_item *it,
+		     const char *id, struct pos next, const struct mpt_fmt_ctx *fmt,
+		     unsigned char *rec)
+{
+	struct batch *b = &sh->b;
+	bool event = it->type == MPT_CAP_REC_EVENT;
+	char drop[128];
+	size_t n;
+
+	if (event && !(n = mpt_cap_event_encode(&it->view, rec, MPT_CAP_MAX_PAYLOAD, true))) {
+		fleet_say("%s: a record too large to ship", m->name);
+		return -1;
+	}
+	if (!event)
+		n = snprintf(drop, sizeof(drop), "%u %" PRIu64 " %" PRIu64 " %" PRIu64,
+			     it->drop_cause, it->drop_count, it->drop_first_ns, it->drop_last_ns);
+	if (n + 13 > b->max_raw)
+		return batch_flush(sh, fmt) ? -1 : 1;
+	if (b->raw.len + n + 13 > b->max_raw && batch_flush(sh, fmt))
+		return -1;
+	if (!b->n) {
+		snprintf(b->prev, sizeof(b->prev), "%s", sh->prev_id);
+		snprintf(b->first, sizeof(b->first), "%s", id);
+	}
+	fleet_batch_put(&b->raw, event ? FLEET_REC_EVENT : FLEET_REC_DROP, it->offset,
+			event ? (const void *)rec : drop, (uint32_t)n);
+	if (b->raw.oom) {
+		fleet_say("out of memory");
+		return -1;
+	}
+	b->n++;
+	b->last_off = it->offset;
+	b->next = next;
+	if (event)
+		b->wall_ns = (int64_t)it->view.hdr->ts_boot_ns + fmt->boot_to_wall_ns;
+	snprintf(sh->prev_id, sizeof(sh->prev_id), "%s", id);
+	return b->n >= sh->o->nats->batch ? batch_flush(sh, fmt) : 0;
+}
+
 /* One event or drop record as its message: 0, or -1 (said, or a failed publish). */
 static int ship_record(struct shipper *sh, const struct member *m, const struct mpt_cap_item *it,
 		       const char *id, struct pos next, struct mpt_fmt_ctx *fmt,
@@ -709,7 +827,10 @@ static int ship_record(struct shipper *sh, const struct member *m, const struct 
 {
 	char *record, drop[128], d[512], subj[600];
 	size_t n;
+	int rc;
 
+	if (sh->o->nats->batch && (rc = batch_add(sh, m, it, id, next, fmt, rec)) <= 0)
+		return rc;
 	sb_reset(line);
 	if (it->type == MPT_CAP_REC_EVENT) {
 		sh->cur_wall_ns = (int64_t)it->view.hdr->ts_boot_ns + fmt->boot_to_wall_ns;
@@ -799,9 +920,13 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 	int rc;
 
 	ship_file_begin(sh, mpt_cap_reader_meta(m->r), p, fmt);
+	sh->fmt = fmt;
 	if (sh->o->follow)
 		mpt_cap_reader_follow_while(m->r, sh->stop, still_newest, sh);
 	while ((rc = mpt_cap_next(m->r, &it)) > 0) {
+		/* a batch is under one context */
+		if (it.type == MPT_CAP_REC_CLOCK && batch_flush(sh, fmt))
+			break;
 		if (it.type == MPT_CAP_REC_CLOCK) {
 			fmt->boot_to_wall_ns = it.clock_boot_to_wall_ns;
 			continue;
@@ -813,9 +938,13 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 		}
 		if (ship_record(sh, m, &it, id, (struct pos){p.file_seq, it.offset + it.size}, fmt,
 				line, rec))
-			return -1;
+			break;
 		/* within a file too (every STATE_EVERY_MS): a kill -9 then resends little */
 		save_state(sh, false);
+	}
+	if (rc > 0 || batch_flush(sh, fmt)) {
+		batch_reset(&sh->b); /* what follows the acknowledged is read again */
+		return -1;
 	}
 	return rc == 0 ? ship_file_end(sh, m, p, fmt) : ship_file_stopped(sh, m, p, fmt);
 }
@@ -1059,6 +1188,23 @@ static void check_stream_kept(struct shipper *sh, bool now)
 	jsStreamInfo_Destroy(si);
 }
 
+/*
+ * A batch's uncompressed bytes at most: compressed, with its headers, it
+ * fits the server's max_payload and the stream's max_msg_size, whatever it
+ * holds (zstd's bound: a 256th more, and a little).
+ */
+static void batch_limit(struct shipper *sh)
+{
+	int64_t cap = natsConnection_GetMaxPayload(sh->c.nc);
+
+	if (cap <= 0 || cap > (1 << 20))
+		cap = 1 << 20;
+	if (sh->c.max_msg_size && sh->c.max_msg_size < cap)
+		cap = sh->c.max_msg_size;
+	cap -= 8192;
+	sh->b.max_raw = cap > 4096 ? (size_t)(cap - cap / 256 - 1024) : 2048;
+}
+
 enum ship_step { SHIP_AGAIN, SHIP_END, SHIP_FAILED };
 
 /* One file shipped (or followed, or said lost), or the next set: what comes next. */
@@ -1128,6 +1274,7 @@ int mpt_ship(const struct mpt_ship_opts *o, volatile int *stop)
 
 	memset(&sh, 0, sizeof(sh));
 	sb_init(&line);
+	sb_init(&sh.b.raw);
 	sh.o = o;
 	sh.stop = stop;
 	pthread_mutex_init(&sh.mu, NULL);
@@ -1146,6 +1293,7 @@ int mpt_ship(const struct mpt_ship_opts *o, volatile int *stop)
 	if (fleet_connect(o->nats, true, stop, on_ack, &sh, &sh.c) ||
 	    fleet_ensure_stream(&sh.c, sh.stream, sh.subject, o->nats->replicas, stop))
 		goto out;
+	batch_limit(&sh);
 	while (!*stop) {
 		enum ship_step st = ship_step(&sh, &p, &fmt, &line, rec);
 
@@ -1174,6 +1322,9 @@ out:
 		fleet_disconnect(&sh.c);
 	mpt_metrics_free(sh.metrics);
 	sb_free(&line);
+	sb_free(&sh.b.raw);
+	ZSTD_freeCCtx(sh.b.zc);
+	free(sh.b.packed);
 	free(rec);
 	return rc;
 }

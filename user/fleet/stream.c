@@ -2,6 +2,7 @@
 /* replay --nats: the stream's events, each capture set's in its order, down the pipeline. */
 #include "fleet/fleet_int.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,8 @@ struct replay {
 	 * put out once; one whose predecessor never came is a gap: messages the
 	 * stream lost (discarded, deleted). Both are counted.
 	 */
-	struct mpt_keyset seen; /* the ids put out, hashed */
+	struct mpt_keyset seen; /* the ids put out (a batch's records' too), hashed */
+	struct mpt_keyset held; /* the ids held back for their predecessor, ever */
 	struct mpt_stream_counts *n;
 	const char *stream;
 	/*
@@ -100,14 +102,14 @@ static bool past_until(const struct replay *rp, int64_t stored_ns)
 }
 
 /* A drop record: on stderr, as a file replay says it (stdout stays the live output's bytes). */
-static void replay_drop(struct replay *rp, natsMsg *m, const struct mpt_fmt_ctx *fmt)
+static void replay_drop(struct replay *rp, natsMsg *m, const char *rec,
+			const struct mpt_fmt_ctx *fmt)
 {
 	unsigned long long count, first, last;
 	struct mpt_report *report = rp->pipe->report;
 	unsigned int cause;
 
-	if (sscanf(fleet_header(m, "Mptrace-Record"), "%u %llu %llu %llu", &cause, &count, &first,
-		   &last) != 4)
+	if (sscanf(rec, "%u %llu %llu %llu", &cause, &count, &first, &last) != 4)
 		return;
 	fprintf(
 	    stderr, "mptrace: %s: %llu calls lost (%s) between %lld and %lld ns since the epoch\n",
@@ -120,38 +122,105 @@ static void replay_drop(struct replay *rp, natsMsg *m, const struct mpt_fmt_ctx 
 				(int64_t)(last + fmt->boot_to_wall_ns), 0);
 }
 
-/* One message, in its turn: an event down the pipeline, a drop or a loss said. 0, or -1. */
-static int replay_one(struct replay *rp, natsMsg *m)
+/* An encoded event record of message @id down the pipeline: 0, or -1 (said). */
+static int replay_event(struct replay *rp, const char *id, const unsigned char *raw, size_t n,
+			const struct mpt_fmt_ctx *fmt)
 {
-	int64_t until = rp->pipe->window.until_ns;
-	const char *kind = fleet_header(m, "Mptrace-Kind");
+	int64_t until = rp->pipe->window.until_ns, wall;
+	const char *why = "not base64";
+	struct mpt_cap_item it;
+
+	memset(&it, 0, sizeof(it));
+	if (!raw || mpt_cap_event_decode(&rp->buf, raw, n, &it, &why)) {
+		fleet_say("stream %s: a message that is not an mptrace record (%s)", rp->stream,
+			  why);
+		return -1;
+	}
+	rp->n->events++;
+	wall = (int64_t)it.view.hdr->ts_boot_ns + fmt->boot_to_wall_ns;
+	if (until && wall > until)
+		mark_past_until(rp, id);
+	return mpt_pipe_event(rp->pipe, &it.view, fmt) < 0 ? -1 : 0;
+}
+
+/*
+ * A batch: each record not put out before (batches that overlap, from a
+ * resend) in its turn; @last names the last one. 0, or -1 (said).
+ */
+static int replay_batch(struct replay *rp, natsMsg *m, const struct mpt_fmt_ctx *fmt, char *last,
+			size_t len)
+{
+	const char *id = fleet_header(m, "Nats-Msg-Id"), *why = NULL;
+	size_t n = 0, pos = 0, set_len = strcspn(id, ":");
+	unsigned char *raw =
+	    fleet_batch_unpack(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &n, &why);
+	const unsigned char *p;
+	unsigned long long file;
+	uint64_t off;
+	uint32_t size;
+	uint8_t kind;
+	int r = -1, seen;
+
+	if (raw && sscanf(id + set_len, ":%llu:", &file) == 1)
+		while ((r = fleet_batch_next(raw, n, &pos, &kind, &off, &p, &size)) > 0) {
+			snprintf(last, len, "%.*s:%llu:%" PRIu64, (int)set_len, id, file, off);
+			if ((seen = mpt_keyset_add(&rp->seen, id_hash(last))) < 0)
+				break;
+			rp->n->duplicates += seen;
+			if (seen)
+				continue;
+			if (kind == FLEET_REC_EVENT && replay_event(rp, id, p, size, fmt))
+				break;
+			if (kind == FLEET_REC_DROP) {
+				char rec[128];
+
+				snprintf(rec, sizeof(rec), "%.*s", (int)(size < 127 ? size : 127),
+					 p);
+				replay_drop(rp, m, rec, fmt);
+			}
+		}
+	if (r)
+		fleet_say("stream %s: batch %s cannot be read (%s)", rp->stream, id,
+			  !raw	  ? why
+			  : r > 0 ? "a record in it"
+				  : "torn");
+	free(raw);
+	return r ? -1 : 0;
+}
+
+/*
+ * One message, in its turn: an event down the pipeline, a drop or a loss
+ * said, a batch's records each. @last: the id a successor names. 0, or -1.
+ */
+static int replay_one(struct replay *rp, natsMsg *m, char *last, size_t len)
+{
+	const char *kind = fleet_header(m, "Mptrace-Kind"), *id = fleet_header(m, "Nats-Msg-Id");
+	int seen = *id ? mpt_keyset_add(&rp->seen, id_hash(id)) : 0;
 	struct mpt_fmt_ctx fmt;
 	struct fleet_ctx_buf cb;
 
+	snprintf(last, len, "%s", id);
+	if (seen < 0) {
+		fleet_say("out of memory");
+		return -1;
+	}
+	/* put out already: its record came in a batch while it waited */
+	if (seen) {
+		rp->n->duplicates++;
+		return 0;
+	}
 	fleet_parse_context(fleet_header(m, "Mptrace-Context"), &fmt, &cb);
 	if (!strcmp(kind, "event")) {
-		struct mpt_cap_item it;
-		const char *why = "not base64";
-		unsigned char *raw;
 		size_t n = 0;
-		int64_t wall;
+		unsigned char *raw = fleet_unb64(fleet_header(m, "Mptrace-Record"), &n);
+		int rc = replay_event(rp, id, raw, n, &fmt);
 
-		memset(&it, 0, sizeof(it));
-		raw = fleet_unb64(fleet_header(m, "Mptrace-Record"), &n);
-		if (!raw || mpt_cap_event_decode(&rp->buf, raw, n, &it, &why)) {
-			fleet_say("stream %s: a message that is not an mptrace record (%s)",
-				  rp->stream, why);
-			free(raw);
-			return -1;
-		}
 		free(raw);
-		rp->n->events++;
-		wall = (int64_t)it.view.hdr->ts_boot_ns + fmt.boot_to_wall_ns;
-		if (until && wall > until)
-			mark_past_until(rp, fleet_header(m, "Nats-Msg-Id"));
-		return mpt_pipe_event(rp->pipe, &it.view, &fmt) < 0 ? -1 : 0;
+		return rc;
+	} else if (!strcmp(kind, "batch")) {
+		return replay_batch(rp, m, &fmt, last, len);
 	} else if (!strcmp(kind, "drop")) {
-		replay_drop(rp, m, &fmt);
+		replay_drop(rp, m, fleet_header(m, "Mptrace-Record"), &fmt);
 	} else if (!strcmp(kind, "lost")) {
 		fprintf(stderr, "mptrace: %s: %.*s\n", natsMsg_GetSubject(m),
 			natsMsg_GetDataLength(m), natsMsg_GetData(m));
@@ -177,23 +246,32 @@ static struct set_order *set_of(struct replay *rp, const char *id)
 	return p;
 }
 
+/*
+ * Does a message naming @prev come now: its predecessor was put out last, or
+ * put out already (a batch resent over records another batch had)?
+ */
+static bool follows(const struct replay *rp, const struct set_order *so, const char *prev)
+{
+	return !*prev || rp->part || !strcmp(prev, so->last) ||
+	       mpt_keyset_has(&rp->seen, id_hash(prev));
+}
+
 /* Put out held message @i, then whatever waited for it. */
 static int release(struct replay *rp, struct set_order *so, size_t i)
 {
 	/* its predecessor never came; at the start of a --since window, none is expected */
-	if (strcmp(so->h[i].prev, so->last) && (so->last[0] || !rp->pipe->window.since_ns))
+	if (!follows(rp, so, so->h[i].prev) && (so->last[0] || !rp->pipe->window.since_ns))
 		rp->n->gaps++;
 	for (;;) {
 		struct held h = so->h[i];
 		int rc;
 
 		so->h[i] = so->h[--so->n];
-		rc = replay_one(rp, h.m);
+		rc = replay_one(rp, h.m, so->last, sizeof(so->last));
 		natsMsg_Destroy(h.m);
 		if (rc)
 			return rc;
-		snprintf(so->last, sizeof(so->last), "%s", h.id);
-		for (i = 0; i < so->n && strcmp(so->h[i].prev, so->last); i++)
+		for (i = 0; i < so->n && !follows(rp, so, so->h[i].prev); i++)
 			;
 		if (i == so->n)
 			return 0;
@@ -218,27 +296,28 @@ static int replay_in_order(struct replay *rp, natsMsg *m)
 	const char *id = fleet_header(m, "Nats-Msg-Id"), *prev = fleet_header(m, "Mptrace-Prev");
 	struct set_order *so = *id ? set_of(rp, id) : NULL;
 	struct held *h;
-	int seen = *id ? mpt_keyset_add(&rp->seen, id_hash(id)) : 0;
+	uint64_t key = id_hash(id);
 
-	if (seen) {
+	if (*id && (mpt_keyset_has(&rp->seen, key) || mpt_keyset_has(&rp->held, key))) {
 		natsMsg_Destroy(m);
-		if (seen < 0) {
-			fleet_say("out of memory");
-			return -1;
-		}
 		rp->n->duplicates++;
 		return 0;
 	}
-	if (!so || !*prev || rp->part || !strcmp(prev, so->last)) {
-		int rc = replay_one(rp, m);
+	if (!so || follows(rp, so, prev)) {
+		char last[160];
+		int rc =
+		    replay_one(rp, m, so ? so->last : last, so ? sizeof(so->last) : sizeof(last));
 
-		if (so)
-			snprintf(so->last, sizeof(so->last), "%s", id);
 		natsMsg_Destroy(m);
 		for (size_t i = 0; !rc && so && i < so->n; i++)
-			if (!strcmp(so->h[i].prev, so->last))
+			if (follows(rp, so, so->h[i].prev))
 				return release(rp, so, i);
 		return rc;
+	}
+	if (mpt_keyset_add(&rp->held, key) < 0) {
+		natsMsg_Destroy(m);
+		fleet_say("out of memory");
+		return -1;
 	}
 	if (so->n == so->cap) {
 		size_t cap = so->cap ? 2 * so->cap : 64;
@@ -427,6 +506,7 @@ int mpt_stream_replay(const struct mpt_nats_opts *o, struct mpt_pipe *pipe,
 	}
 	free(rp.sets);
 	mpt_keyset_free(&rp.seen);
+	mpt_keyset_free(&rp.held);
 	/*
 	 * The connection closes first: its reader thread may still be handing
 	 * messages to a subscription left early (--until), which must not be

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 char *fleet_b64(const unsigned char *p, size_t n, char *out)
 {
@@ -109,4 +110,75 @@ const char *fleet_header(natsMsg *m, const char *key)
 	const char *v = NULL;
 
 	return natsMsgHeader_Get(m, key, &v) == NATS_OK && v ? v : "";
+}
+
+static void put_le(struct strbuf *sb, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		sb_putc(sb, (char)(v >> (8 * i)));
+}
+
+static uint64_t get_le(const unsigned char *p, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = bytes; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void fleet_batch_put(struct strbuf *raw, uint8_t kind, uint64_t offset, const void *p, uint32_t n)
+{
+	sb_putc(raw, (char)kind);
+	put_le(raw, offset, 8);
+	put_le(raw, n, 4);
+	sb_put(raw, p, n);
+}
+
+int fleet_batch_next(const unsigned char *b, size_t len, size_t *pos, uint8_t *kind,
+		     uint64_t *offset, const unsigned char **p, uint32_t *n)
+{
+	size_t at = *pos;
+
+	if (at == len)
+		return 0;
+	if (len - at < 13)
+		return -1;
+	*kind = b[at];
+	*offset = get_le(b + at + 1, 8);
+	*n = (uint32_t)get_le(b + at + 9, 4);
+	if (*n > len - at - 13)
+		return -1;
+	*p = b + at + 13;
+	*pos = at + 13 + *n;
+	return 1;
+}
+
+unsigned char *fleet_batch_unpack(const void *p, size_t len, size_t *n, const char **why)
+{
+	unsigned long long size = ZSTD_getFrameContentSize(p, len);
+	unsigned char *out;
+	size_t got;
+
+	if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN) {
+		*why = "not a zstd frame of known size";
+		return NULL;
+	}
+	if (size > FLEET_BATCH_RAW_MAX) {
+		*why = "a batch over 64 MiB";
+		return NULL;
+	}
+	out = malloc(size ? size : 1);
+	if (!out) {
+		*why = "out of memory";
+		return NULL;
+	}
+	got = ZSTD_decompress(out, size, p, len);
+	if (ZSTD_isError(got) || got != size) {
+		*why = ZSTD_isError(got) ? ZSTD_getErrorName(got) : "a short frame";
+		free(out);
+		return NULL;
+	}
+	*n = got;
+	return out;
 }

@@ -47,6 +47,11 @@ int mpt_keyset_add(struct mpt_keyset *s, uint64_t key)
 	return 0;
 }
 
+bool mpt_keyset_has(const struct mpt_keyset *s, uint64_t key)
+{
+	return s->cap && s->k[slot_of(s->k, s->cap, key ? key : 1)] != 0;
+}
+
 void mpt_keyset_clear(struct mpt_keyset *s)
 {
 	if (s->k)

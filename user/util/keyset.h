@@ -6,6 +6,7 @@
 #ifndef MPTRACE_KEYSET_H
 #define MPTRACE_KEYSET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,8 @@ struct mpt_keyset {
 
 /* 1: @key was there; 0: it is now; -1: out of memory, and no room left to add it. */
 int mpt_keyset_add(struct mpt_keyset *s, uint64_t key);
+/* Is @key there? */
+bool mpt_keyset_has(const struct mpt_keyset *s, uint64_t key);
 /* Empty, keeping the memory. */
 void mpt_keyset_clear(struct mpt_keyset *s);
 void mpt_keyset_free(struct mpt_keyset *s);
