@@ -910,6 +910,16 @@ def subjects():
         host_part = replay("--nats", c.urls(), "--subject", "mptrace.%s.>" % host)
         if host_part.stdout != whole.stdout or part in host_part.stderr:
             fail("one host's subjects differ from the whole stream")
+        # the same records again in batches, which mix events: --event reads the whole
+        # stream then (each record once), and an event's subject says what it misses
+        os.unlink(os.path.join(D, "ship.state"))
+        ship(c, [cap], "--batch", "4")
+        got = replay("--nats", c.urls(), "--event", "migrate_pages")
+        if got.stdout != replay("--event", "migrate_pages", cap).stdout or part in got.stderr:
+            fail("--event over a stream with batches: %s" % got.stderr.decode())
+        got = replay("--nats", c.urls(), "--subject", "mptrace.*.move_pages.host")
+        if b"holds batches" not in got.stderr:
+            fail("an event's subject over a stream with batches: %s" % got.stderr.decode())
         print("subjects: %s; --event and an event's subject each read their part alone"
               % ", ".join("%s=%d" % kv for kv in sorted(info.items())))
     finally:

@@ -532,6 +532,7 @@ int mpt_cmd_replay_nats(const struct mpt_cli *cli, volatile int *stop)
 	reading_init(&rd, cli);
 	rc = stream_stages(&rd);
 	o.subject = event_subject(cli, subject, sizeof(subject));
+	o.subject_from_event = o.subject && !cli->nats.subject;
 	if (!rc && mpt_stream_replay(&o, &rd.pipe, &n, stop))
 		rc = 1;
 	if (!rc && rd.pipe.report)

@@ -19,12 +19,13 @@
 
 /* NATS JetStream: where ship publishes and replay --nats reads. */
 struct mpt_nats_opts {
-	const char *urls;    /* comma-separated; NULL: not used (replay) */
-	const char *stream;  /* NULL: MPT_NATS_DEFAULT_STREAM */
-	const char *subject; /* ship: default mptrace.HOST.EVENT.CONTAINER; replay: mptrace.> */
-	const char *state;   /* ship: what was acknowledged */
-	uint32_t replicas;   /* a stream ship creates: 1 */
-	uint32_t batch;	     /* ship: records a message at most, compressed; 0: one, as JSON */
+	const char *urls;	 /* comma-separated; NULL: not used (replay) */
+	const char *stream;	 /* NULL: MPT_NATS_DEFAULT_STREAM */
+	const char *subject;	 /* ship: default mptrace.HOST.EVENT.CONTAINER; replay: mptrace.> */
+	const char *state;	 /* ship: what was acknowledged */
+	uint32_t replicas;	 /* a stream ship creates: 1 */
+	uint32_t batch;		 /* ship: records a message at most, compressed; 0: one, as JSON */
+	bool subject_from_event; /* replay: the subject is --event's, the whole stream if batched */
 	const char *tls_ca, *tls_cert, *tls_key, *creds;
 	bool tls;
 };

@@ -476,6 +476,49 @@ static bool reads_part(const char *subject)
 	return strcmp(third + 1, ">") != 0;
 }
 
+/* Does @stream hold batches (ship --batch), which no event's subject takes? */
+static bool holds_batches(struct fleet_conn *c, const char *stream)
+{
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	jsOptions jo;
+	bool yes;
+
+	jsOptions_Init(&jo);
+	jo.Stream.Info.SubjectsFilter = "mptrace.*.batch";
+	if (js_GetStreamInfo(&si, c->js, stream, &jo, &jerr) != NATS_OK)
+		return false;
+	yes = si->State.Subjects && si->State.Subjects->Count > 0;
+	jsStreamInfo_Destroy(si);
+	return yes;
+}
+
+/*
+ * A subject that names an event reads a part, said. Batches mix events:
+ * --event's subject gives way to the whole stream when there are any, and
+ * a subject given is warned that it misses them. The subject to read.
+ */
+static const char *choose_part(struct replay *rp, struct fleet_conn *c,
+			       const struct mpt_nats_opts *o, const char *subject)
+{
+	rp->part = reads_part(subject);
+	if (rp->part && holds_batches(c, rp->stream)) {
+		if (o->subject_from_event) {
+			rp->part = false;
+			return "mptrace.>";
+		}
+		fleet_say_warning("stream %s holds batches (ship --batch, on mptrace.HOST.batch), "
+				  "which subject %s does not take: their events are not read",
+				  rp->stream, subject);
+	}
+	if (rp->part)
+		mpt_notice("subject %s is a part of each capture set: its events come in the "
+			   "stream's order, and neither gaps nor the losses on mptrace.HOST.meta "
+			   "are told",
+			   subject);
+	return subject;
+}
+
 int mpt_stream_replay(const struct mpt_nats_opts *o, struct mpt_pipe *pipe,
 		      struct mpt_stream_counts *counts, volatile int *stop)
 {
@@ -487,13 +530,8 @@ int mpt_stream_replay(const struct mpt_nats_opts *o, struct mpt_pipe *pipe,
 
 	memset(counts, 0, sizeof(*counts));
 	rp.stream = o->stream ? o->stream : MPT_NATS_DEFAULT_STREAM;
-	rp.part = reads_part(subject);
-	if (rp.part)
-		mpt_notice("subject %s is a part of each capture set: its events come in the "
-			   "stream's order, and neither gaps nor the losses on mptrace.HOST.meta "
-			   "are told",
-			   subject);
 	if (!fleet_connect(o, false, stop, NULL, NULL, &c)) {
+		subject = choose_part(&rp, &c, o, subject);
 		rp.last_seq = whole_stream_last(&c, rp.stream, subject);
 		if (!replay_subscribe(&rp, &c, subject, &sub) && !replay_read(&rp, sub, stop) &&
 		    !replay_flush(&rp))
