@@ -25,6 +25,9 @@
 
 #include "capture/capture.h"
 #include "fake_event.h"
+#include "fleet/fleet_int.h"
+
+#include <zstd.h>
 
 #define NEVENTS 6
 
@@ -961,6 +964,68 @@ static int teardown(void **state)
 	return system(cmd);
 }
 
+/*
+ * ship --batch's wire format: what goes in comes out, entry by entry; a torn
+ * batch is refused wherever it is cut, never read past; a frame that is not
+ * zstd, or one that would unpack to over 64 MiB (a bomb), is refused.
+ */
+static void test_batch_wire(void **state)
+{
+	static const char *const recs[] = {"first record", "", "2 10 100 200"};
+	struct strbuf raw;
+	size_t n = 0, pos = 0, cap;
+	unsigned char *packed, *back;
+	const unsigned char *p;
+	const char *why = NULL;
+	uint64_t off;
+	uint32_t len;
+	uint8_t kind;
+	char *big;
+
+	(void)state;
+	sb_init(&raw);
+	for (int i = 0; i < 3; i++)
+		fleet_batch_put(&raw, i == 2 ? FLEET_REC_DROP : FLEET_REC_EVENT, 100 * i + 7,
+				recs[i], (uint32_t)strlen(recs[i]));
+	cap = ZSTD_compressBound(raw.len);
+	packed = malloc(cap);
+	n = ZSTD_compress(packed, cap, raw.buf, raw.len, 1);
+	assert_false(ZSTD_isError(n));
+	back = fleet_batch_unpack(packed, n, &n, &why);
+	assert_non_null(back);
+	assert_int_equal(n, raw.len);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(fleet_batch_next(back, n, &pos, &kind, &off, &p, &len), 1);
+		assert_int_equal(kind, i == 2 ? FLEET_REC_DROP : FLEET_REC_EVENT);
+		assert_int_equal(off, 100 * i + 7);
+		assert_int_equal(len, strlen(recs[i]));
+		assert_memory_equal(p, recs[i], len);
+	}
+	assert_int_equal(fleet_batch_next(back, n, &pos, &kind, &off, &p, &len), 0);
+	for (size_t cut = 1; cut < n; cut++) {
+		int r;
+
+		for (pos = 0; (r = fleet_batch_next(back, cut, &pos, &kind, &off, &p, &len)) > 0;)
+			assert_true(p + len <= back + cut);
+		/* cut between whole entries, the batch just ends there */
+		assert_true(r == -1 || pos == cut);
+	}
+	free(back);
+	assert_null(fleet_batch_unpack("not zstd at all", 15, &n, &why));
+	assert_non_null(strstr(why, "zstd"));
+	big = calloc(1, FLEET_BATCH_RAW_MAX + 1);
+	free(packed);
+	cap = ZSTD_compressBound(FLEET_BATCH_RAW_MAX + 1);
+	packed = malloc(cap);
+	n = ZSTD_compress(packed, cap, big, FLEET_BATCH_RAW_MAX + 1, 1);
+	assert_false(ZSTD_isError(n));
+	assert_null(fleet_batch_unpack(packed, n, &n, &why));
+	assert_non_null(strstr(why, "64 MiB"));
+	free(big);
+	free(packed);
+	sb_free(&raw);
+}
+
 int main(int argc, char **argv)
 {
 	if (!mkdtemp(dir)) {
@@ -984,6 +1049,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_stop_in_outage),
 	    cmocka_unit_test(test_restart_keeps_unreadable),
 	    cmocka_unit_test(test_clock_step_in_outage),
+	    cmocka_unit_test(test_batch_wire),
 	};
 	return cmocka_run_group_tests_name("capture", tests, NULL, teardown);
 }
