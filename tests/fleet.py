@@ -840,23 +840,27 @@ def too_large():
     url = "nats://127.0.0.1:%d" % port
     try:
         time.sleep(1)
-        r = subprocess.run([MPTRACE, "ship", "--nats", url, cap], capture_output=True, text=True,
-                           timeout=60)
-        said = r.stderr.count("over the server's max_payload (16384 bytes): not shipped")
-        if r.returncode or said != 2 or "too large for the server" not in r.stderr:
-            fail("ship of 2 records too large: exit %d, said %d times: %s" %
-                 (r.returncode, said, r.stderr[-1500:]))
-        want = [ln for ln in not_process_records(replay_json([cap]).splitlines())
-                if len(json.loads(ln)["args"][2].get("data", [])) != 1024]
-        got = subprocess.run([MPTRACE, "replay", "--nats", url, "-f", "json"],
-                             capture_output=True, text=True, timeout=60)
-        if not_process_records(got.stdout.encode().splitlines()) != want or len(want) != 10:
-            fail("the stream holds %d lines, not the %d small records" %
-                 (len(got.stdout.splitlines()), len(want)))
-        if got.stderr.count("not shipped") != 2 or "gap" in got.stderr:
-            fail("replay --nats does not say the records left out: %s" % got.stderr)
+        # one record a message, then in batches (which the large ones cannot join)
+        for i, form in enumerate(([], ["--batch", "64"])):
+            where = ["--stream", "SMALL%d" % i, "--subject", "small%d.x" % i]
+            r = subprocess.run([MPTRACE, "ship", "--nats", url] + where + form + [cap],
+                               capture_output=True, text=True, timeout=60)
+            said = r.stderr.count("over the server's max_payload (16384 bytes): not shipped")
+            if r.returncode or said != 2 or "too large for the server" not in r.stderr:
+                fail("ship %s of 2 records too large: exit %d, said %d times: %s" %
+                     (form, r.returncode, said, r.stderr[-1500:]))
+            want = [ln for ln in not_process_records(replay_json([cap]).splitlines())
+                    if len(json.loads(ln)["args"][2].get("data", [])) != 1024]
+            got = subprocess.run([MPTRACE, "replay", "--nats", url, "-f", "json"] + where,
+                                 capture_output=True, text=True, timeout=60)
+            if not_process_records(got.stdout.encode().splitlines()) != want or \
+                    len(want) != 10:
+                fail("%s: the stream holds %d lines, not the %d small records" %
+                     (form, len(got.stdout.splitlines()), len(want)))
+            if got.stderr.count("not shipped") != 2 or "gap" in got.stderr:
+                fail("replay --nats does not say the records left out: %s" % got.stderr)
         print("too-large: 2 records over max_payload said and passed over, the 10 others "
-              "shipped; replay --nats says where the 2 were")
+              "shipped, one a message and in batches; replay --nats says where the 2 were")
     finally:
         stop(srv)
 
