@@ -276,45 +276,16 @@ static bool ocsf_process_record(json_t *ev, json_t *records) /* takes @ev if so 
 }
 
 /*
- * --format ocsf on real calls, failures included, with detections: every line
- * holds up against the OCSF description, the fields name the right processes,
- * and the replay of the capture prints the same bytes.
+ * The lines test_ocsf_live made: 4 Memory Activities by this process (the
+ * third a failure), one MPT-1 finding about @child, and before them the
+ * records of the ancestors their parent_process names.
  */
-static void test_ocsf_live(void **state)
+static void check_ocsf_lines(const char *live, pid_t child)
 {
-	char *mem = tu_touched_pages(2);
-	void *pages[2] = {mem, mem + 4096};
-	int status[2], nodes[2] = {0, 0}, go[2];
-	char live[256], cap[256], pid[16], cmd[1024];
 	size_t live_len, n = 0, findings = 0;
-	char *live_buf, *line, *save;
+	char *live_buf = slurp(live, &live_len), *line, *save;
 	json_t *records = json_object();
-	struct tu_call c;
-	struct proc p;
-	pid_t child;
 
-	(void)state;
-	child = waiting_child(go);
-	snprintf(live, sizeof(live), "%s/live.ocsf", tmpdir);
-	snprintf(cap, sizeof(cap), "%s/ocsf.mpcap", tmpdir);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	char *argv[] = {(char *)mptrace_bin, "--detect", "-f",	  "ocsf", "-o", live,
-			"--capture",	     cap,	 "--pid", pid,	  NULL};
-	start_tracing(&p, argv);
-	own_call(&c, pages, status, 2, NULL, 0);    /* a query: Other */
-	own_call(&c, pages, status, 2, nodes, 2);   /* a move: Modify Page */
-	own_call(&c, pages, status, 2, NULL, 0x10); /* EINVAL: Failure */
-	assert_int_equal(c.ret, -EINVAL);
-	memset(&c, 0, sizeof(c)); /* MPT-1: one of the child's pages, a finding */
-	c.pid = child, c.count = 1, c.pages = pages, c.nodes = nodes, c.status = status;
-	c.flags = 2;
-	tu_move_pages(&c);
-	kill(p.pid, SIGINT);
-	assert_int_equal(proc_wait(&p, 10000), 0);
-	snprintf(cmd, sizeof(cmd), "%s %s %s %s 5 >&2", python, ocsf_check, ocsf_desc, live);
-	assert_int_equal(system(cmd), 0);
-
-	live_buf = slurp(live, &live_len);
 	for (line = strtok_r(live_buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		json_error_t err;
 		json_t *ev = json_loads(line, 0, &err), *proc;
@@ -354,7 +325,47 @@ static void test_ocsf_live(void **state)
 	assert_true(json_object_size(records) > 0);
 	json_decref(records);
 	free(live_buf);
+}
 
+/*
+ * --format ocsf on real calls, failures included, with detections: every line
+ * holds up against the OCSF description, the fields name the right processes,
+ * and the replay of the capture prints the same bytes.
+ */
+static void test_ocsf_live(void **state)
+{
+	char *mem = tu_touched_pages(2);
+	void *pages[2] = {mem, mem + 4096};
+	int status[2], nodes[2] = {0, 0}, go[2];
+	char live[256], cap[256], pid[16], cmd[1024];
+	size_t live_len;
+	char *live_buf;
+	struct tu_call c;
+	struct proc p;
+	pid_t child;
+
+	(void)state;
+	child = waiting_child(go);
+	snprintf(live, sizeof(live), "%s/live.ocsf", tmpdir);
+	snprintf(cap, sizeof(cap), "%s/ocsf.mpcap", tmpdir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *argv[] = {(char *)mptrace_bin, "--detect", "-f",	  "ocsf", "-o", live,
+			"--capture",	     cap,	 "--pid", pid,	  NULL};
+	start_tracing(&p, argv);
+	own_call(&c, pages, status, 2, NULL, 0);    /* a query: Other */
+	own_call(&c, pages, status, 2, nodes, 2);   /* a move: Modify Page */
+	own_call(&c, pages, status, 2, NULL, 0x10); /* EINVAL: Failure */
+	assert_int_equal(c.ret, -EINVAL);
+	memset(&c, 0, sizeof(c)); /* MPT-1: one of the child's pages, a finding */
+	c.pid = child, c.count = 1, c.pages = pages, c.nodes = nodes, c.status = status;
+	c.flags = 2;
+	tu_move_pages(&c);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	snprintf(cmd, sizeof(cmd), "%s %s %s %s 5 >&2", python, ocsf_check, ocsf_desc, live);
+	assert_int_equal(system(cmd), 0);
+
+	check_ocsf_lines(live, child);
 	live_buf = slurp(live, &live_len);
 	char *replay[] = {(char *)mptrace_bin, "replay", "--detect", "-f", "ocsf", cap, NULL};
 	assert_int_equal(run(replay, 0, &p), 0);
