@@ -642,7 +642,7 @@ def records_lost():
 
     Nobody reads the pipe until its queue is full, so the lines of a shell begun then are
     dropped, the one with the shell's record first (it is the longest). Only then does the
-    test read, and the shell's second child calls."""
+    test read, and once the queue has room again the shell's second child calls."""
     r, w = os.pipe()
     beside = os.path.join(D, "beside.json")
     t = start(["-f", "json", "-o", "-", "-o", beside, "--stats-interval", "60"], stdout=w)
@@ -668,6 +668,8 @@ def records_lost():
     out = bytearray()
     reader = threading.Thread(target=read_all, args=(r, out), daemon=True)
     reader.start()
+    # the queue half empty again, as the tracer says: the second child's 50 lines fit
+    wait_err(t, "writing to stdout works again")
     open(go, "w").close()
     sh.wait(timeout=60)
     children_lines(100)
