@@ -32,13 +32,16 @@ byte, and replay's --container NAME and --pod NS/NAME keep one container.
 """
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
 
 from harness import Env, fail, not_process_records, wait_ready
+from natscluster import Cluster, js_request
 
 ENV = Env(sys.argv[1], "mptrace-podman-")
 D = ENV.dir
@@ -251,6 +254,27 @@ def replay_checks(cap, live, refused_cid, open_cid):
             fail("replay %s kept %r, not %s alone" % (args, cids, cid[:12]))
 
 
+def ship_checks(cap, refused_cid, open_cid):
+    """Shipped, each container's events are on its own subject; the call from a cgroup
+    named for the refused container is not on that container's subject."""
+    c = Cluster(D, n=1)
+    c.start_all()
+    try:
+        r = subprocess.run([ENV.mptrace, "ship", "--nats", c.urls(), cap], capture_output=True,
+                           text=True, timeout=60)
+        if r.returncode:
+            fail("ship: %s" % r.stderr)
+        got = js_request(c.port(0), "$JS.API.STREAM.INFO.MPTRACE",
+                         b'{"subjects_filter":">"}')["state"].get("subjects", {})
+    finally:
+        c.stop_all()
+    host = re.sub(r"[.*> \t]", "_", socket.gethostname())
+    for token, n in ((refused_cid, CALLS), (open_cid, CALLS), ("elsewhere", 1)):
+        subj = "mptrace.%s.move_pages.%s" % (host, token)
+        if got.get(subj) != n:
+            fail("%s holds %r messages, not %d: %r" % (subj, got.get(subj), n, got))
+
+
 def cross_container_call():
     """A container sharing the host's pid namespace names another container's process,
     which is killed right after: (the target's id, name and host pid, the caller's id)."""
@@ -358,6 +382,7 @@ def main():
     if "mptrace: %d events, 0 dropped" % (2 * CALLS + 3) not in err:
         fail("summary: %s" % err)
     replay_checks(cap, live, refused_cid, open_cid)
+    ship_checks(cap, refused_cid, open_cid)
     print("podman: %d refused and %d unconfined calls reported with their container, its "
           "names verified; MPT-9 raised; a cgroup named for a container unverified, "
           "MPT-10 raised; another container's process named as a call's target, MPT-11 raised; "

@@ -1030,11 +1030,15 @@ static void subject_for(struct shipper *sh, const char *host)
 static const char *event_subject(struct shipper *sh, const struct mpt_view *v, char *out,
 				 size_t len)
 {
-	const char *ctr = v->enrich && v->enrich->container_id[0] ? v->enrich->container_id : "";
+	const struct mpt_enrich *en = v->enrich;
+	const char *ctr = en && en->container_id[0] ? en->container_id : "";
 	char c[160];
 
 	if (!sh->per_event)
 		return sh->subject;
+	/* an id its runtime has at another cgroup is a claim (MPT-10), not that container's */
+	if (ctr[0] && en->ctr_meta && en->ctr_meta->verify == MPT_CTR_ELSEWHERE)
+		ctr = "elsewhere";
 	subject_token(ctr, c, sizeof(c));
 	snprintf(out, len, "%s.%s.%s", sh->host_subject, v->desc->name, c[0] ? c : "host");
 	return out;
