@@ -28,6 +28,21 @@
 #define OS_LINUX 200
 #define PAGE_BYTES 4096 /* x86-64, the only architecture mptrace traces */
 
+/* An OCSF class: type_uid and type_name follow from it and the activity. */
+struct ocsf_class {
+	int uid;
+	const char *name;
+	int category_uid;
+	const char *category;
+};
+
+static const struct ocsf_class memory_activity_class = {MEMORY_ACTIVITY, "Memory Activity", 1,
+							"System Activity"};
+static const struct ocsf_class evidence_class = {LIVE_EVIDENCE_INFO, "Live Evidence Info", 5,
+						 "Discovery"};
+static const struct ocsf_class finding_class = {DETECTION_FINDING, "Detection Finding", 2,
+						"Findings"};
+
 static void str(struct strbuf *sb, const char *s)
 {
 	sb_json_str(sb, s ? s : "", s ? strlen(s) : 0);
@@ -52,6 +67,26 @@ static void kint(struct strbuf *sb, const char *k, int64_t v)
 {
 	key(sb, k);
 	sb_s64(sb, v);
+}
+
+/*
+ * The class and activity attributes. @caption is the activity as OCSF names
+ * it in type_name; @name may say more (an "Other" activity's own name).
+ */
+static void classify(struct strbuf *sb, const struct ocsf_class *c, int act, const char *name,
+		     const char *caption)
+{
+	char type[96];
+
+	kint(sb, "class_uid", c->uid);
+	kstr(sb, "class_name", c->name);
+	kint(sb, "category_uid", c->category_uid);
+	kstr(sb, "category_name", c->category);
+	kint(sb, "activity_id", act);
+	kstr(sb, "activity_name", name);
+	kint(sb, "type_uid", c->uid * 100 + act);
+	snprintf(type, sizeof(type), "%s: %s", c->name, caption);
+	kstr(sb, "type_name", type);
 }
 
 static const struct mpt_enrich *enrich_of(const struct mpt_view *v)
@@ -357,11 +392,9 @@ static void event_uid(struct strbuf *sb, const struct mpt_view *v, const struct 
 	str(sb, buf);
 }
 
-static void metadata(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx,
-		     const char *uid_prefix)
+/* The metadata every line opens with: OCSF's version, the product, the profiles used. */
+static void metadata_head(struct strbuf *sb, const char *profiles)
 {
-	char orig[32];
-
 	key(sb, "metadata");
 	sb_putc(sb, '{');
 	kstr(sb, "version", OCSF_VERSION);
@@ -372,15 +405,27 @@ static void metadata(struct strbuf *sb, const struct mpt_view *v, const struct m
 	kstr(sb, "version", MPTRACE_VERSION);
 	sb_putc(sb, '}');
 	key(sb, "profiles");
-	sb_puts(sb, uses_container_profile(v) ? "[\"host\",\"container\"]" : "[\"host\"]");
+	sb_puts(sb, profiles);
+}
+
+/* ... and closes with: the record's own clock (ns, where time has ms) and what made it. */
+static void metadata_tail(struct strbuf *sb, int64_t wall_ns, const char *code)
+{
+	char orig[32];
+
+	snprintf(orig, sizeof(orig), "%" PRId64, wall_ns);
+	kstr(sb, "original_time", orig);
+	kstr(sb, "event_code", code);
+	sb_putc(sb, '}');
+}
+
+static void metadata(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx,
+		     const char *uid_prefix)
+{
+	metadata_head(sb, uses_container_profile(v) ? "[\"host\",\"container\"]" : "[\"host\"]");
 	key(sb, "uid");
 	event_uid(sb, v, ctx, uid_prefix);
-	/* the record's own clock: nanoseconds, where time has milliseconds */
-	snprintf(orig, sizeof(orig), "%" PRId64,
-		 (int64_t)v->hdr->ts_boot_ns + ctx->boot_to_wall_ns);
-	kstr(sb, "original_time", orig);
-	kstr(sb, "event_code", v->desc->name);
-	sb_putc(sb, '}');
+	metadata_tail(sb, (int64_t)v->hdr->ts_boot_ns + ctx->boot_to_wall_ns, v->desc->name);
 }
 
 static void device(struct strbuf *sb, const struct mpt_fmt_ctx *ctx)
@@ -550,15 +595,8 @@ static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
 	int act = other ? ACT_OTHER : ACT_MODIFY_PAGE;
 
 	sb_putc(sb, '{');
-	kint(sb, "class_uid", MEMORY_ACTIVITY);
-	kstr(sb, "class_name", "Memory Activity");
-	kint(sb, "category_uid", 1);
-	kstr(sb, "category_name", "System Activity");
-	kint(sb, "activity_id", act);
-	kstr(sb, "activity_name", act == ACT_MODIFY_PAGE ? "Modify Page" : other);
-	kint(sb, "type_uid", MEMORY_ACTIVITY * 100 + act);
-	kstr(sb, "type_name",
-	     act == ACT_MODIFY_PAGE ? "Memory Activity: Modify Page" : "Memory Activity: Other");
+	classify(sb, &memory_activity_class, act, act == ACT_MODIFY_PAGE ? "Modify Page" : other,
+		 act == ACT_MODIFY_PAGE ? "Modify Page" : "Other");
 	kint(sb, "time", wall_ms(ev->ts_boot_ns, ctx));
 	kint(sb, "severity_id", 1);
 	kstr(sb, "severity", "Informational");
@@ -596,28 +634,6 @@ void mpt_format_ocsf(struct strbuf *sb, const struct mpt_view *v, const struct m
 	sb_putc(sb, '\n');
 }
 
-/* The record's metadata: no call made it, so its code is "process". */
-static void process_metadata(struct strbuf *sb, uint64_t wall_ns)
-{
-	char orig[32];
-
-	key(sb, "metadata");
-	sb_putc(sb, '{');
-	kstr(sb, "version", OCSF_VERSION);
-	key(sb, "product");
-	sb_putc(sb, '{');
-	kstr(sb, "name", "mptrace");
-	kstr(sb, "vendor_name", "mptrace");
-	kstr(sb, "version", MPTRACE_VERSION);
-	sb_putc(sb, '}');
-	key(sb, "profiles");
-	sb_puts(sb, "[\"host\"]");
-	snprintf(orig, sizeof(orig), "%" PRIu64, wall_ns);
-	kstr(sb, "original_time", orig);
-	kstr(sb, "event_code", "process");
-	sb_putc(sb, '}');
-}
-
 /*
  * A process an event's chain leaves out, once per output before the first
  * line that needs it: its entity id is the uid the lines' parent_process and
@@ -627,14 +643,7 @@ void mpt_format_ocsf_process(struct strbuf *sb, const struct mpt_proc_info *p, u
 			     const struct mpt_fmt_ctx *ctx)
 {
 	sb_putc(sb, '{');
-	kint(sb, "class_uid", LIVE_EVIDENCE_INFO);
-	kstr(sb, "class_name", "Live Evidence Info");
-	kint(sb, "category_uid", 5);
-	kstr(sb, "category_name", "Discovery");
-	kint(sb, "activity_id", 1);
-	kstr(sb, "activity_name", "Query");
-	kint(sb, "type_uid", LIVE_EVIDENCE_INFO * 100 + 1);
-	kstr(sb, "type_name", "Live Evidence Info: Query");
+	classify(sb, &evidence_class, 1, "Query", "Query");
 	kint(sb, "time", wall_ms(ts_boot_ns, ctx));
 	kint(sb, "severity_id", 1);
 	kstr(sb, "severity", "Informational");
@@ -653,7 +662,9 @@ void mpt_format_ocsf_process(struct strbuf *sb, const struct mpt_proc_info *p, u
 	}
 	sb_puts(sb, "}}");
 	device(sb, ctx);
-	process_metadata(sb, ts_boot_ns + ctx->boot_to_wall_ns);
+	/* no call made it: its code is "process" */
+	metadata_head(sb, "[\"host\"]");
+	metadata_tail(sb, (int64_t)(ts_boot_ns + ctx->boot_to_wall_ns), "process");
 	/* its parent ids name the process that created it with clone(CLONE_PARENT) */
 	if (p->flags & MPT_PROC_CREATOR)
 		sb_puts(sb, ",\"unmapped\":{\"parentIsCreator\":true}");
@@ -725,14 +736,7 @@ void mpt_format_ocsf_finding(struct strbuf *sb, const struct mpt_ocsf_rule *rule
 
 	snprintf(prefix, sizeof(prefix), "%s-", rule->code);
 	sb_putc(sb, '{');
-	kint(sb, "class_uid", DETECTION_FINDING);
-	kstr(sb, "class_name", "Detection Finding");
-	kint(sb, "category_uid", 2);
-	kstr(sb, "category_name", "Findings");
-	kint(sb, "activity_id", 1);
-	kstr(sb, "activity_name", "Create");
-	kint(sb, "type_uid", DETECTION_FINDING * 100 + 1);
-	kstr(sb, "type_name", "Detection Finding: Create");
+	classify(sb, &finding_class, 1, "Create", "Create");
 	kint(sb, "time", wall_ms(trigger->hdr->ts_boot_ns, ctx));
 	kint(sb, "severity_id", sev);
 	kstr(sb, "severity", sev_names[sev]);
