@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 
-from harness import Env, fail, not_process_records
+from harness import Env, fail, not_process_records, parent_records_kept
 
 ENV = Env(sys.argv[1], "mptrace-faults-")
 MPTRACE, D, WORKER, COMM = ENV.mptrace, ENV.dir, ENV.worker, ENV.comm
@@ -615,25 +615,6 @@ def clock_step():
     if r.returncode != 0 or r.stdout != open(log, "rb").read():
         fail("the replay differs from the live output across clock steps")
     print("clock: stepped +%.0f s and back; live times followed, replay byte-identical" % step)
-
-
-def parent_records_kept(lines, what):
-    """Every event line whose chain is cut names a parent whose process record came before
-    it, and so does every record but the eldest's: the records rebuild each chain."""
-    evs = [json.loads(line) for line in lines]
-    recorded = set(ev["entityId"] for ev in evs if ev.get("eventName") == "process")
-    seen, cut = set(), 0
-    for ev in evs:
-        name, parent = ev.get("eventName"), ev.get("parentEntityId")
-        if name == "move_pages" and ev.get("ancestorsTruncated") or \
-           name == "process" and parent in recorded:
-            cut += name == "move_pages"
-            if parent not in seen:
-                fail("%s: a %s line names parent %s, whose record is not before it:\n%s" %
-                     (what, name, parent, json.dumps(ev)[:300]))
-        if name == "process":
-            seen.add(ev["entityId"])
-    return cut
 
 
 def records_lost():

@@ -2,6 +2,7 @@
 """What the scripted tests and benchmarks share: a work directory with a
 private copy of the workload (so a --comm filter catches it and nothing else),
 one-line failures, and an mptrace started and waited for until it traces."""
+import json
 import os
 import re
 import shutil
@@ -28,6 +29,25 @@ def not_process_records(lines):
     ancestors by (--ancestors, 0 for JSON by default)."""
     return [ln for ln in lines if ('"eventName":"process"' if isinstance(ln, str)
                                    else b'"eventName":"process"') not in ln]
+
+
+def parent_records_kept(lines, what):
+    """Every event line whose chain is cut names a parent whose process record came before
+    it, and so does every record but the eldest's: the records rebuild each chain."""
+    evs = [json.loads(line) for line in lines]
+    recorded = set(ev["entityId"] for ev in evs if ev.get("eventName") == "process")
+    seen, cut = set(), 0
+    for ev in evs:
+        name, parent = ev.get("eventName"), ev.get("parentEntityId")
+        event = name != "process" and "args" in ev
+        if event and ev.get("ancestorsTruncated") or name == "process" and parent in recorded:
+            cut += event
+            if parent not in seen:
+                fail("%s: a %s line names parent %s, whose record is not before it:\n%s" %
+                     (what, name, parent, json.dumps(ev)[:300]))
+        if name == "process":
+            seen.add(ev["entityId"])
+    return cut
 
 
 def wait_ready(t, what="mptrace"):

@@ -27,7 +27,7 @@ import tempfile
 import time
 import urllib.request
 
-from harness import Notify, stop
+from harness import Notify, parent_records_kept, stop
 
 BUILD = os.path.abspath(sys.argv[1])
 WORK = tempfile.mkdtemp(prefix="mptrace-package-")
@@ -168,8 +168,10 @@ def check_service():
 def check_lean_log(log):
     """The packaged settings write each ancestor once, as a process record before the first
     event that needs it: every event's parent is one, its own parent too, up the chain."""
+    with open(log, "rb") as f:
+        lines = f.read().splitlines()
     procs, events = {}, 0
-    for ln in open(log):
+    for ln in lines:
         o = json.loads(ln)
         if o["eventName"] == "process":
             procs[o["entityId"]] = o
@@ -182,6 +184,7 @@ def check_lean_log(log):
                 fail("no process record before the event for its parent: %s" % ln)
     if not events:
         fail("the service's log holds no event with a parent")
+    parent_records_kept(lines, log)
 
 
 def traced(listen):
