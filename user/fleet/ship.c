@@ -76,8 +76,8 @@ struct shipper {
 	 */
 	const char *subject;
 	bool per_event;
-	char subject_buf[300], host_subject[280];
-	const char *cur_subject; /* the event being published: its subject (per_event) */
+	char subject_buf[300], host_subject[280], meta_subject[300], batch_subject[300];
+	const char *cur_subject; /* the event or batch being published: its subject */
 	char set_id[64];
 	char host[256]; /* the traced host, from the capture: the reader that named it is gone */
 	/* the window of messages in flight, guarded by mu */
@@ -585,8 +585,9 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 {
 	jsPubOptions po;
 	natsMsg *m = NULL;
-	char tag[64], ctx[1400], big[512], subj[600];
+	char tag[64], ctx[1400], big[512];
 	bool batch = !strcmp(kind, "batch");
+	const char *to;
 	uint64_t n;
 	natsStatus s;
 
@@ -625,12 +626,9 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 		len = strlen(big);
 		record = NULL;
 	}
-	if (sh->per_event && sh->cur_subject)
-		snprintf(subj, sizeof(subj), "%s", sh->cur_subject);
-	else if (sh->per_event)
-		snprintf(subj, sizeof(subj), "%s.meta", sh->host_subject);
+	to = sh->cur_subject ? sh->cur_subject : sh->per_event ? sh->meta_subject : sh->subject;
 	sh->cur_subject = NULL;
-	s = natsMsg_Create(&m, sh->per_event ? subj : sh->subject, NULL, body, (int)len);
+	s = natsMsg_Create(&m, to, NULL, body, (int)len);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(m, "Mptrace-Slot", tag);
 	if (s == NATS_OK)
@@ -741,7 +739,7 @@ static int batch_flush(struct shipper *sh, const struct mpt_fmt_ctx *fmt)
 {
 	struct batch *b = &sh->b;
 	size_t need = ZSTD_compressBound(b->raw.len), z;
-	char id[200], subj[300];
+	char id[200];
 	int rc;
 
 	if (!b->n)
@@ -768,10 +766,8 @@ static int batch_flush(struct shipper *sh, const struct mpt_fmt_ctx *fmt)
 	}
 	snprintf(id, sizeof(id), "%s+%" PRIu64, b->first, b->last_off);
 	sh->cur_wall_ns = b->wall_ns;
-	if (sh->per_event) {
-		snprintf(subj, sizeof(subj), "%s.batch", sh->host_subject);
-		sh->cur_subject = subj;
-	}
+	if (sh->per_event)
+		sh->cur_subject = sh->batch_subject;
 	rc = publish(sh, "batch", id, (const char *)b->packed, z, NULL, fmt, b->next);
 	batch_reset(b);
 	return rc;
@@ -1022,6 +1018,8 @@ static void subject_for(struct shipper *sh, const char *host)
 	subject_token(host, h, sizeof(h));
 	snprintf(sh->host_subject, sizeof(sh->host_subject), "mptrace.%s", h[0] ? h : "unknown");
 	snprintf(sh->subject_buf, sizeof(sh->subject_buf), "%s.>", sh->host_subject);
+	snprintf(sh->meta_subject, sizeof(sh->meta_subject), "%s.meta", sh->host_subject);
+	snprintf(sh->batch_subject, sizeof(sh->batch_subject), "%s.batch", sh->host_subject);
 	sh->subject = sh->subject_buf;
 	sh->per_event = true;
 }
