@@ -189,9 +189,10 @@ def node_restart():
         c.stop_all()
 
 
-def two_outages():
+def two_outages(*form):
     """The only server stopped twice while the shipper follows a trace: each outage is
-    said when it begins and when it ends, and the second is waited out as the first."""
+    said when it begins and when it ends, and the second is waited out as the first.
+    With @form (--batch N), the batch a failed publish took is read and sent again."""
     c = Cluster(D, n=1)
     c.start_all()
     try:
@@ -201,7 +202,7 @@ def two_outages():
         wait_ready(t)
         load = subprocess.Popen([WORKER, "mp", "1", "1000000", "2000"],
                                 stdout=subprocess.DEVNULL)
-        s = ship(c, [cap + ".0"], "--follow", wait=False)
+        s = ship(c, [cap + ".0"], "--follow", *form, wait=False)
         ENV.procs += [t, load, s]  # none left behind by a failed check
         err = ""
         for outage in (1, 2):
@@ -225,7 +226,8 @@ def two_outages():
         if (len(said) < 4 or said[::2] != ["to NATS failed"] * (len(said) // 2) or
                 said[1::2] != ["works again"] * (len(said) // 2) or len(said) % 2):
             fail("two outages not each said as they began and ended: %s" % err)
-        check_exactly_once(c, files, "two-outages")
+        check_exactly_once(c, files, "two-outages" + (" in batches" if form else ""),
+                           in_order=not form)
     finally:
         c.stop_all()
 
@@ -977,7 +979,8 @@ SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
              "state-disk-full": state_disk_full,
              "unprivileged": unprivileged, "tls": tls,
              "reordered": reordered, "too-large": too_large,
-             "subjects": subjects, "batches": batches}
+             "subjects": subjects, "batches": batches,
+             "two-outages-batched": lambda: two_outages("--batch", "64")}
 
 if __name__ == "__main__":
     if os.geteuid() != 0:
