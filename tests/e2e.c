@@ -253,6 +253,12 @@ int json_lines(const char *path)
 				fail_msg(
 				    "%s: line %d names parent %s, of which no record came before",
 				    path, line, parent);
+			/* a lean line's caller, too */
+			if (!json_object_get(j, "commandLine") && json_object_get(j, "args") &&
+			    !json_object_get(procs,
+					     json_string_value(json_object_get(j, "entityId"))))
+				fail_msg("%s: lean line %d, and no record of its caller before it",
+					 path, line);
 			n++;
 		}
 		json_decref(j);

@@ -22,7 +22,7 @@ import sys
 import time
 import urllib.request
 
-from harness import Env, fail, wait_ready
+from harness import Env, fail, join_callers, wait_ready
 
 ENV = Env(sys.argv[1], "mptrace-exceptions-")
 MPTRACE, D = ENV.mptrace, ENV.dir
@@ -43,7 +43,7 @@ def write(path, text):
 
 def lines(path):
     with open(path) as f:
-        return [json.loads(ln) for ln in f]
+        return join_callers([json.loads(ln) for ln in f], path)
 
 
 def wait_stderr(p, text, timeout=30):
@@ -171,7 +171,7 @@ def main():
     write(ex, "MPT-1 exe=%s\n" % PY)
     r = subprocess.run([MPTRACE, "replay", "-f", "json", "--detect", "--exceptions", ex, cap],
                        capture_output=True, text=True, timeout=60)
-    recs = [json.loads(ln) for ln in r.stdout.splitlines()]
+    recs = join_callers([json.loads(ln) for ln in r.stdout.splitlines()], "replay")
     evs = [x for x in recs if x["eventName"] == "move_pages"]
     found = [x["triggeredBy"]["executable"]["path"] for x in recs
              if x["eventName"] == "detection"]

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 
-from harness import Env, fail, not_process_records, parent_records_kept
+from harness import Env, fail, join_callers, not_process_records, parent_records_kept
 
 ENV = Env(sys.argv[1], "mptrace-faults-")
 MPTRACE, D, WORKER, COMM = ENV.mptrace, ENV.dir, ENV.worker, ENV.comm
@@ -203,8 +203,9 @@ def enospc():
         if differ:
             fail("%d replayed events differ from live, e.g.:\n%s" %
                  (len(differ), differ[0].decode()))
-        after = [l for l in replayed if json.loads(l)["hostProcessId"] == during.pid]
-        if not after or len(after) == 300 or not json.loads(after[-1])["commandLine"]:
+        after = [e for e in join_callers([json.loads(l) for l in r.stdout.splitlines()])
+                 if e.get("eventName") == "move_pages" and e["hostProcessId"] == during.pid]
+        if not after or len(after) == 300 or not after[-1]["commandLine"]:
             fail("the process that began during the outage: %d of its 300 events kept, "
                  "and those need its lineage" % len(after))
         print("enospc: %d calls, %d in the capture, %d counted lost, verify intact, "

@@ -23,6 +23,30 @@ def fail(msg):
 READY = re.compile(rb"^mptrace: tracing .+ via \w+.*\n", re.M)
 
 
+def join_callers(recs, what="output"):
+    """What a consumer does with JSON's lean lines (--ancestors 0, the default): each
+    event (a finding's triggeredBy too) that names its caller by entityId alone gets the
+    caller's start, executable and command line from the caller's process record, which
+    must come before it. @recs: decoded lines, changed in place and returned."""
+    procs = {}
+    for r in recs:
+        if r.get("eventName") == "process":
+            procs[r["entityId"]] = r
+            continue
+        for ev in (r, r.get("triggeredBy")):
+            if not isinstance(ev, dict) or "args" not in ev or "commandLine" in ev:
+                continue
+            rec = procs.get(ev.get("entityId"))
+            if rec is None:
+                fail("%s: a %s line names caller %s, whose record is not before it:\n%s" %
+                     (what, ev.get("eventName"), ev.get("entityId"), json.dumps(ev)[:300]))
+            ev.setdefault("executable", rec["executable"])
+            ev["processStartTime"] = rec["startTime"]
+            ev["commandLine"] = rec["commandLine"]
+            ev["commandLineTruncated"] = rec["commandLineTruncated"]
+    return recs
+
+
 def not_process_records(lines):
     """JSON lines (str or bytes) without the process records before them: the events and
     what else the output says. The records are what a line whose chain is cut names its

@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import fail, stop, wait_ready  # noqa: E402
+from harness import fail, not_process_records, stop, wait_ready  # noqa: E402
 
 BUILD, SRC = sys.argv[1], sys.argv[2]
 MPTRACE = os.path.join(BUILD, "mptrace")
@@ -117,7 +117,8 @@ def main():
     shutil.copy(os.path.join(BUILD, "tests", "mp_mempolicy"), work)
     comm = os.path.basename(work)[:15]
     cap = os.path.join(d, "live.mpcap")
-    every = tracer(d, comm, "live", ["--capture", cap, "--detect"])
+    # the complete form, argument types and all; "only" writes the lean default
+    every = tracer(d, comm, "live", ["--capture", cap, "--detect", "--ancestors", "1"])
     other = tracer(d, comm, "other", ["--target-other"])
     only = tracer(d, comm, "only", ["--event", "set_mempolicy"])
     try:
@@ -132,7 +133,8 @@ def main():
             if t.poll() is None:
                 t.kill()
     lines = open(os.path.join(d, "live.json")).read().splitlines()
-    evs = [json.loads(ln) for ln in lines if '"eventName"' in ln and '"detection"' not in ln]
+    evs = [json.loads(ln) for ln in not_process_records(lines)
+           if '"eventName"' in ln and '"detection"' not in ln]
     evs = [e for e in evs if e.get("processName") == comm]
     check_events(evs, addr, length)
     dets = [json.loads(ln) for ln in lines if '"detection"' in ln]
@@ -142,11 +144,14 @@ def main():
     print("detect: MPT-2 on mbind MPOL_MF_MOVE_ALL")
     for name, n in (("other", 0), ("only", 2)):
         got = [json.loads(ln) for ln in open(os.path.join(d, name + ".json"))]
-        got = [e for e in got if e.get("processName") == comm]
+        got = [e for e in got if e.get("processName") == comm and e["eventName"] != "process"]
         if len(got) != n or any(e["eventName"] != "set_mempolicy" for e in got):
             fail("%s: %d events, not %d: %s" % (name, len(got), n, got))
+        if any("type" in a or "argsNum" in e for e in got for a in e["args"]):
+            fail("%s: the lean form has the argument types: %s" % (name, got))
     print("filters: --target-other kept none, --event set_mempolicy kept 2")
-    r = subprocess.run([MPTRACE, "replay", "-f", "json", "--detect", cap], capture_output=True)
+    r = subprocess.run([MPTRACE, "replay", "-f", "json", "--detect", "--ancestors", "1", cap],
+                       capture_output=True)
     if r.returncode or r.stdout.decode().splitlines() != lines:
         fail("replay differs from live (exit %d)" % r.returncode)
     print("replay: %d lines byte for byte" % len(lines))

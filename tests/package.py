@@ -177,8 +177,10 @@ def check_lean_log(log):
             procs[o["entityId"]] = o
         elif "args" in o and o.get("parentEntityId"):
             events += 1
-            if o["ancestors"] or not o["ancestorsTruncated"]:
-                fail("the service wrote an ancestor inline: %s" % ln)
+            if "ancestors" in o or "commandLine" in o or not o["ancestorsTruncated"]:
+                fail("the service wrote an ancestor or its caller inline: %s" % ln)
+            if o["entityId"] not in procs:
+                fail("no process record before the event for its caller: %s" % ln)
             rec = procs.get(o["parentEntityId"])
             if not rec or rec["hostProcessId"] != o["hostParentProcessId"]:
                 fail("no process record before the event for its parent: %s" % ln)

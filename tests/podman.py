@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tarfile
 
-from harness import Env, fail, not_process_records, wait_ready
+from harness import Env, fail, join_callers, not_process_records, wait_ready
 from natscluster import Cluster, js_request
 
 ENV = Env(sys.argv[1], "mptrace-podman-")
@@ -196,7 +196,7 @@ def check_spoofed(events, detections, cid, verdict):
         fail("the cgroup named for %s is %r/%r, not unverified (%s)" % (
             cid[:12], ev.get("containerVerified"), ev.get("containerVerification"), verdict))
     named = [k for k in ("containerName", "containerImage", "podName") if k in ev]
-    if named or ev["podUid"]:
+    if named or ev.get("podUid"):
         fail("an unverified container is lent names: %r" % named)
     mpt10 = [d for d in detections if d["detection"]["id"] == "MPT-10" and
              d["triggeredBy"]["containerId"] == cid]
@@ -356,9 +356,9 @@ def main():
         fail("unconfined calls failed: %r" % open_out)
     events, detections = [], []
     with open(live) as f:
-        for line in not_process_records(f):
-            ev = json.loads(line)
-            (detections if ev["eventName"] == "detection" else events).append(ev)
+        for ev in join_callers([json.loads(line) for line in f], live):
+            if ev["eventName"] != "process":
+                (detections if ev["eventName"] == "detection" else events).append(ev)
     check_cross(events, detections, cap, cross)
     events = [ev for ev in events if ev["containerId"] != cross[3]]
     check_spoofed(events, detections, unknown_cid, "unknown")

@@ -46,13 +46,17 @@ static uint64_t self_ns(const char *which)
 	return st.st_ino;
 }
 
-/* Who made the call: this process, in the host's namespaces, in no container. */
-static void assert_context(json_t *ev)
+/*
+ * Who made the call: this process, in the host's namespaces, in no container;
+ * its executable and start as its process record (@self) says them, the line
+ * being lean.
+ */
+static void assert_context(json_t *ev, json_t *self)
 {
 	char exe[4096], line[4096], cg[4096] = "";
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	FILE *f = fopen("/proc/self/cgroup", "r");
-	json_int_t start = json_integer_value(json_object_get(ev, "processStartTime"));
+	json_int_t start = json_integer_value(json_object_get(self, "startTime"));
 
 	assert_true(n > 0);
 	exe[n] = '\0';
@@ -61,8 +65,11 @@ static void assert_context(json_t *ev)
 		if (!strncmp(line, "0::", 3))
 			snprintf(cg, sizeof(cg), "%.*s", (int)strcspn(line + 3, "\n"), line + 3);
 	fclose(f);
+	assert_null(json_object_get(ev, "executable"));
+	assert_string_equal(json_string_value(json_object_get(self, "entityId")),
+			    json_string_value(json_object_get(ev, "entityId")));
 	assert_string_equal(
-	    json_string_value(json_object_get(json_object_get(ev, "executable"), "path")), exe);
+	    json_string_value(json_object_get(json_object_get(self, "executable"), "path")), exe);
 	assert_string_equal(json_string_value(json_object_get(ev, "cgroupPath")), cg);
 	assert_int_equal(json_integer_value(json_object_get(ev, "cgroupId")), tu_self_cgroup_id());
 	assert_string_equal(json_string_value(json_object_get(ev, "containerId")), "");
@@ -72,7 +79,7 @@ static void assert_context(json_t *ev)
 	assert_int_equal(json_integer_value(json_object_get(ev, "userId")), getuid());
 }
 
-static void assert_json_matches(json_t *ev, const struct tu_call *c)
+static void assert_json_matches(json_t *ev, json_t *self, const struct tu_call *c)
 {
 	char hex[32];
 	json_t *data;
@@ -102,7 +109,7 @@ static void assert_json_matches(json_t *ev, const struct tu_call *c)
 	else
 		assert_null(data);
 	assert_int_equal(json_integer_value(json_object_get(ev_arg(ev, 5), "value")), c->flags);
-	assert_context(ev);
+	assert_context(ev, self);
 }
 
 static void test_json_live(void **state)
@@ -116,6 +123,7 @@ static void test_json_live(void **state)
 	FILE *f;
 	char line[8192];
 	size_t n = 0, records = 0;
+	json_t *self = NULL;
 
 	(void)state;
 	snprintf(out, sizeof(out), "%s/live.json", tmpdir);
@@ -142,14 +150,16 @@ static void test_json_live(void **state)
 		if (is_process_record(ev)) {
 			assert_int_equal(n, 0);
 			records++;
-			json_decref(ev);
+			json_decref(self);
+			self = ev; /* the caller's own comes last */
 			continue;
 		}
 		assert_true(n < 3);
-		assert_json_matches(ev, &calls[n++]);
+		assert_json_matches(ev, self, &calls[n++]);
 		json_decref(ev);
 	}
 	fclose(f);
+	json_decref(self);
 	assert_int_equal(n, 3);
 	assert_true(records >= 1);
 	assert_int_equal(json_lines(out), 3); /* and each line's parent has its record */

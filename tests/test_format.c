@@ -671,12 +671,16 @@ static int keep_line(void *ctx, const struct strbuf *line)
 	return 0;
 }
 
+/* Where the event is among the lines, for --ancestors 1, 0 and all. */
+static const int event_line[] = {3, 1, 0};
+
 /*
  * A line cut by --ancestors comes after a process record of each ancestor not
  * put out before, the eldest first, each linked to its parent; once put out, a
- * process comes again only with a new image.
+ * process comes again only with a new image. In the lean form (i == 1) the
+ * caller's record comes too, the last, with its executable's inode.
  */
-static void check_process_records(struct mpt_pipe *pipe, struct strbuf *line, int i)
+static void check_process_records(struct strbuf *line, int i)
 {
 	static const uint32_t eldest_first[] = {1, 600, 700};
 	json_t *o;
@@ -690,10 +694,50 @@ static void check_process_records(struct mpt_pipe *pipe, struct strbuf *line, in
 					    entity(eldest_first[k - 1], 1000000000ull * (k + 1)));
 		json_decref(o);
 	}
-	o = line_at(line, i == 0 ? 3 : 0);
+	if (i == 1) {
+		o = line_at(line, 0);
+		assert_string_equal(jstr(o, "eventName"), "process");
+		assert_string_equal(jstr(o, "entityId"), entity(812, 5000000000));
+		assert_string_equal(jstr(o, "parentEntityId"), entity(700, 4000000000));
+		assert_string_equal(jstr(o, "executable.path"), "/opt/app/bin");
+		assert_int_equal(jint(o, "executable.inode"), 4242);
+		assert_string_equal(json_string_value(json_array_get(at(o, "commandLine"), 1)),
+				    "--x");
+		json_decref(o);
+	}
+	o = line_at(line, event_line[i]);
 	assert_string_not_equal(jstr(o, "eventName"), "process");
 	json_decref(o);
-	(void)pipe;
+}
+
+/*
+ * What the lean line (--ancestors 0) leaves to the records and descriptions,
+ * and what the complete one has: the caller's start, executable and command
+ * line, argument types, argsNum, the syscall that is the event's name, an
+ * empty runtime, a false truncated, user ids equal to userId.
+ */
+static void check_lean(json_t *o, bool lean)
+{
+	static const char *const left[] = {"processStartTime",
+					   "executable",
+					   "commandLine",
+					   "commandLineTruncated",
+					   "ancestors",
+					   "argsNum",
+					   "syscall",
+					   "containerRuntime",
+					   "podUid"};
+	json_t *pages = json_array_get(at(o, "args"), 2);
+
+	for (size_t k = 0; k < sizeof(left) / sizeof(left[0]); k++)
+		assert_int_equal(json_object_get(o, left[k]) == NULL, lean);
+	assert_int_equal(json_object_get(pages, "type") == NULL, lean);
+	assert_int_equal(json_object_get(pages, "truncated") == NULL, lean);
+	assert_int_equal(json_object_get(at(o, "credentials"), "effectiveUserId") == NULL, lean);
+	assert_string_equal(jstr(o, "eventName"), "move_pages");
+	assert_string_equal(jstr(o, "containerId"), "");
+	assert_non_null(json_object_get(at(o, "credentials"), "capabilities"));
+	assert_non_null(json_object_get(pages, "data"));
 }
 
 /*
@@ -730,8 +774,15 @@ static void check_record_follows_argv(struct mpt_pipe *pipe, struct strbuf *line
  */
 static void test_json_entities_and_ancestors(void **state)
 {
-	static const struct mpt_proc_info self = {
-	    .tgid = 812, .ptgid = 700, .start_ns = 5000000000, .pstart_ns = 4000000000};
+	static const unsigned char argv[] = "bin\0--x";
+	static const struct mpt_proc_info self = {.tgid = 812,
+						  .ptgid = 700,
+						  .start_ns = 5000000000,
+						  .pstart_ns = 4000000000,
+						  .exe = "/opt/app/bin",
+						  .exe_ino = 4242,
+						  .argv = argv,
+						  .argv_len = sizeof(argv)};
 	static struct mpt_proc_info up[3] = {
 	    {.tgid = 700, .ptgid = 600, .start_ns = 4003000000, .pstart_ns = 3000000000, .exe = ""},
 	    {.tgid = 600, .ptgid = 1, .start_ns = 3000000000, .pstart_ns = 2000000000, .exe = ""},
@@ -748,6 +799,7 @@ static void test_json_entities_and_ancestors(void **state)
 	(void)state;
 	f.ev.task.host_tgid = 812;
 	f.ev.task.start_ns = 5000000000;
+	f.ev.task.cred = MPT_CRED_KNOWN; /* and euid, suid 0, as uid */
 	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
 	v.enrich = &en;
 	/* 4.000 s exact, 4.003 s from /proc: the same tick, the same id; the next tick another */
@@ -763,12 +815,13 @@ static void test_json_entities_and_ancestors(void **state)
 		pipe.max_ancestors = cut[i];
 		assert_int_equal(mpt_pipe_event(&pipe, &v, &ctx), 1);
 		fwrite(line.buf, 1, line.len, samples);
-		check_process_records(&pipe, &line, i);
-		o = line_at(&line, i == 0 ? 3 : 0);
+		check_process_records(&line, i);
+		o = line_at(&line, event_line[i]);
+		check_lean(o, cut[i] == 0);
 		assert_non_null(o);
 		assert_string_equal(jstr(o, "entityId"), entity(812, 5000000000));
 		assert_string_equal(jstr(o, "parentEntityId"), entity(700, 4000000000));
-		anc = at(o, "ancestors");
+		anc = json_object_get(o, "ancestors");
 		assert_int_equal(json_array_size(anc), cut[i] < 0 ? 3 : (size_t)cut[i]);
 		assert_int_equal(json_is_true(at(o, "ancestorsTruncated")), cut[i] >= 0);
 		if (json_array_size(anc))
@@ -790,6 +843,16 @@ static void test_json_entities_and_ancestors(void **state)
 	json_decref(o);
 	up[0].exe_ino = 0;
 	check_record_follows_argv(&pipe, &line, &v, &up[0]);
+	/* lean, but the call found the file deleted and the record cannot say so: said here */
+	f.ev.task.exe = MPT_PROC_EXE_DELETED;
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	v.enrich = &en;
+	assert_int_equal(mpt_pipe_event(&pipe, &v, &ctx), 1);
+	o = line_at(&line, 0);
+	assert_true(json_is_true(at(o, "executable.deleted")));
+	assert_int_equal(jint(o, "executable.inode"), 4242);
+	assert_null(json_object_get(o, "commandLine"));
+	json_decref(o);
 	mpt_pipe_free(&pipe);
 	sb_free(&line);
 }

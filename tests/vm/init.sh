@@ -128,7 +128,7 @@ held_exec_check() {
 	[ "$mode" = kprobe ] && n=4100
 	rm -f /tmp/out /tmp/err
 	mptrace --attach "$mode" --comm mp_lineage --event move_pages --max-inflight 8192 \
-		--fair-rate 0 -f json -o /tmp/out 2>/tmp/err &
+		--ancestors 1 --fair-rate 0 -f json -o /tmp/out 2>/tmp/err &
 	pid=$!
 	wait_ready "$mode" || return 1
 	caller=$(mp_lineage held-exec $n) || return 1

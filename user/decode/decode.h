@@ -184,6 +184,12 @@ struct mpt_view {
 	uint32_t raw_size;
 	const struct mpt_enrich *enrich; /* NULL: nothing known beyond the record */
 	unsigned int ptr_bytes;		 /* 8, or 4 for a compat call's pointers */
+	/*
+	 * JSON's lean form: what is the same for every call of the process or
+	 * the event (the caller's executable, command line and start, argument
+	 * types, empty and false fields) left to the records and descriptions.
+	 */
+	bool lean;
 	struct mpt_arg_view arg[MPT_ARGS_MAX];
 	/* move_pages' arrays */
 	const unsigned char *pages; /* ev->pages_n pointers, maybe unaligned */

@@ -79,9 +79,10 @@ void mpt_format_cmdline(struct strbuf *sb, const struct mpt_proc_info *p, bool j
 
 /*
  * Pieces of the JSON format that other formats carry as they are; creds:
- * ",\"credentials\":{...}" when the record has them.
+ * ",\"credentials\":{...}" when the record has them (@lean: the user ids only
+ * where they are not userId).
  */
-void mpt_format_json_creds(struct strbuf *sb, const struct mpt_rec_hdr *h);
+void mpt_format_json_creds(struct strbuf *sb, const struct mpt_rec_hdr *h, bool lean);
 void mpt_format_json_return(struct strbuf *sb, const struct mpt_rec_hdr *h);
 void mpt_format_json_args(struct strbuf *sb, const struct mpt_view *v);
 

@@ -85,8 +85,10 @@ static void json_array_data(struct strbuf *sb, const struct mpt_view *v, enum mp
 	} else {
 		json_items(sb, v, kind, a->data, a->n);
 	}
-	sb_puts(sb, ",\"truncated\":");
-	sb_puts(sb, a->truncated ? "true" : "false");
+	if (a->truncated)
+		sb_puts(sb, ",\"truncated\":true");
+	else if (!v->lean)
+		sb_puts(sb, ",\"truncated\":false");
 	if (a->partial)
 		sb_puts(sb, ",\"writtenInPart\":true");
 	if (a->at_return)
@@ -157,7 +159,7 @@ static void json_exe(struct strbuf *sb, const char *exe, const struct mpt_proc_i
 	sb_putc(sb, '}');
 }
 
-void mpt_format_json_creds(struct strbuf *sb, const struct mpt_rec_hdr *h)
+void mpt_format_json_creds(struct strbuf *sb, const struct mpt_rec_hdr *h, bool lean)
 {
 	static const char *const caps[8] = {
 #define MPT_CRED_CAP(id, bit, cap) [bit] = cap,
@@ -169,12 +171,19 @@ void mpt_format_json_creds(struct strbuf *sb, const struct mpt_rec_hdr *h)
 
 	if (!(t->cred & MPT_CRED_KNOWN))
 		return;
-	sb_puts(sb, ",\"credentials\":{\"effectiveUserId\":");
-	sb_u64(sb, t->euid);
-	json_u64(sb, ",\"savedUserId\":", h->suid);
+	/* lean: the ids are here only when they are not userId, which is when they matter */
+	sb_puts(sb, ",\"credentials\":{");
+	if (!lean || t->euid != t->uid) {
+		json_u64(sb, "\"effectiveUserId\":", t->euid);
+		sb_putc(sb, ',');
+	}
+	if (!lean || h->suid != t->uid) {
+		json_u64(sb, "\"savedUserId\":", h->suid);
+		sb_putc(sb, ',');
+	}
 	if (t->cred & MPT_CRED_FSUID_DIFFERS)
-		sb_puts(sb, ",\"fsUserIdDiffers\":true");
-	sb_puts(sb, ",\"capabilities\":[");
+		sb_puts(sb, "\"fsUserIdDiffers\":true,");
+	sb_puts(sb, "\"capabilities\":[");
 	for (int b = 0; b < 8; b++) {
 		if (!caps[b] || !(t->cred & 1u << b))
 			continue;
@@ -190,7 +199,6 @@ void mpt_format_json_creds(struct strbuf *sb, const struct mpt_rec_hdr *h)
 	sb_putc(sb, '}');
 }
 
-/* Who the caller is and who started it: its command line, then its ancestors, parent first. */
 /* @key and the entity id of process @tgid started at @start_ns. */
 static void json_entity(struct strbuf *sb, const char *key, const struct mpt_fmt_ctx *ctx,
 			uint32_t tgid, uint64_t start_ns)
@@ -215,16 +223,11 @@ static void json_entities(struct strbuf *sb, const struct mpt_task *t,
 		json_entity(sb, ",\"parentEntityId\":", ctx, self->ptgid, self->pstart_ns);
 }
 
-static void json_lineage(struct strbuf *sb, const struct mpt_lineage_view *l,
-			 const struct mpt_fmt_ctx *ctx)
+static void json_ancestors(struct strbuf *sb, const struct mpt_lineage_view *l,
+			   const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_proc_info *self = l ? l->self : NULL;
 
-	sb_puts(sb, ",\"commandLine\":[");
-	mpt_format_cmdline(sb, self, true);
-	sb_putc(sb, ']');
-	json_bool(sb,
-		  ",\"commandLineTruncated\":", self && (self->flags & MPT_PROC_ARGV_TRUNCATED));
 	sb_puts(sb, ",\"ancestors\":[");
 	for (unsigned int i = 0; self && i < l->n_anc; i++) {
 		const struct mpt_proc_info *a = l->anc[i];
@@ -242,6 +245,27 @@ static void json_lineage(struct strbuf *sb, const struct mpt_lineage_view *l,
 		sb_putc(sb, '}');
 	}
 	sb_putc(sb, ']');
+}
+
+/*
+ * The caller's command line and ancestors, parent first; in the lean form
+ * its record has the one and the records the other, so neither is here.
+ */
+static void json_lineage(struct strbuf *sb, const struct mpt_lineage_view *l,
+			 const struct mpt_fmt_ctx *ctx)
+{
+	const struct mpt_proc_info *self = l ? l->self : NULL;
+	bool recorded = self && l->self_recorded;
+
+	if (!recorded) {
+		sb_puts(sb, ",\"commandLine\":[");
+		mpt_format_cmdline(sb, self, true);
+		sb_putc(sb, ']');
+		json_bool(sb, ",\"commandLineTruncated\":",
+			  self && (self->flags & MPT_PROC_ARGV_TRUNCATED));
+	}
+	if (!recorded || l->n_anc)
+		json_ancestors(sb, l, ctx);
 	json_bool(sb, ",\"ancestorsTruncated\":", self && l->anc_truncated);
 	/* parentEntityId names its creator: said here too, for a line whose chain is cut */
 	if (self && (self->flags & MPT_PROC_CREATOR))
@@ -260,6 +284,34 @@ static void json_str_field(struct strbuf *sb, const char *name, const char *val)
 	sb_puts(sb, "\":");
 	val = val ? val : "";
 	sb_json_str(sb, val, strlen(val));
+}
+
+/* The same, left out when empty in the lean form. */
+static void json_opt_field(struct strbuf *sb, const char *name, const char *val, bool lean)
+{
+	if (!lean || (val && val[0]))
+		json_str_field(sb, name, val);
+}
+
+/*
+ * Who called: its start, entity ids, executable, command line and ancestors.
+ * In the lean form the caller's record tells its start, executable and
+ * command line; the executable is here still when the call found it marked
+ * (deleted, fileless) and the record does not say so.
+ */
+static void json_caller(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
+{
+	const struct mpt_task *t = &v->hdr->task;
+	const struct mpt_enrich *en = enrich_of(v);
+	const struct mpt_proc_info *self = en->lineage ? en->lineage->self : NULL;
+	bool recorded = self && en->lineage->self_recorded;
+
+	if (!recorded)
+		json_u64(sb, ",\"processStartTime\":", t->start_ns + ctx->boot_to_wall_ns);
+	json_entities(sb, t, en->lineage, ctx);
+	if (!recorded || (t->exe & ~self->flags & (MPT_PROC_EXE_FILELESS | MPT_PROC_EXE_DELETED)))
+		json_exe(sb, en->exe_path, self, t->exe, true);
+	json_lineage(sb, en->lineage, ctx);
 }
 
 /* "key=value\n" lines as a JSON object. */
@@ -354,7 +406,7 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	json_u64(sb, ",\"hostParentProcessId\":", t->host_ptgid);
 	json_u64(sb, ",\"userId\":", t->uid);
 	json_u64(sb, ",\"groupId\":", t->gid);
-	mpt_format_json_creds(sb, h);
+	mpt_format_json_creds(sb, h, v->lean);
 	sb_puts(sb, ",\"processName\":");
 	sb_json_str(sb, t->comm, comm_len(h));
 	sb_puts(sb, ",\"hostName\":");
@@ -362,23 +414,24 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	json_u64(sb, ",\"cgroupId\":", t->cgroup_id);
 	json_str_field(sb, "cgroupPath", en->cgroup_path);
 	json_str_field(sb, "containerId", en->container_id);
-	json_str_field(sb, "containerRuntime", en->container_runtime);
-	json_str_field(sb, "podUid", en->pod_uid);
+	json_opt_field(sb, "containerRuntime", en->container_runtime, v->lean);
+	json_opt_field(sb, "podUid", en->pod_uid, v->lean);
 	json_ctr_meta(sb, en->ctr_meta);
 	json_u64(sb, ",\"mountNamespace\":", t->mnt_ns);
 	json_u64(sb, ",\"pidNamespace\":", t->pid_ns);
-	json_u64(sb, ",\"processStartTime\":", t->start_ns + ctx->boot_to_wall_ns);
-	json_entities(sb, t, en->lineage, ctx);
-	json_exe(sb, en->exe_path, en->lineage ? en->lineage->self : NULL, t->exe, true);
-	json_lineage(sb, en->lineage, ctx);
+	json_caller(sb, v, ctx);
 	sb_puts(sb, ",\"eventName\":\"");
 	sb_puts(sb, v->desc->name);
-	sb_puts(sb, "\",\"syscall\":\"");
-	sb_puts(sb, mpt_view_syscall(v));
+	/* lean: the syscall only when it is not the event's name, the count as args has it */
+	if (!v->lean || strcmp(v->desc->name, mpt_view_syscall(v))) {
+		sb_puts(sb, "\",\"syscall\":\"");
+		sb_puts(sb, mpt_view_syscall(v));
+	}
 	sb_puts(sb, "\",\"abi\":\"");
 	sb_puts(sb, mpt_abi_name(h->abi));
-	sb_puts(sb, "\",\"argsNum\":");
-	sb_u64(sb, v->desc->nargs);
+	sb_putc(sb, '"');
+	if (!v->lean)
+		json_u64(sb, ",\"argsNum\":", v->desc->nargs);
 	mpt_format_json_return(sb, h);
 	sb_puts(sb, ",\"args\":");
 	mpt_format_json_args(sb, v);
@@ -402,7 +455,8 @@ void mpt_format_json_process(struct strbuf *sb, const struct mpt_proc_info *p, u
 	sb_puts(sb, ",\"processName\":");
 	sb_json_str(sb, p->comm, strnlen(p->comm, MPT_TASK_COMM_LEN));
 	json_u64(sb, ",\"startTime\":", p->start_ns + ctx->boot_to_wall_ns);
-	json_exe(sb, p->exe ? p->exe : "", p, 0, false);
+	/* with its inode and device: for a lean line's caller, the record is all there is */
+	json_exe(sb, p->exe ? p->exe : "", p, 0, true);
 	sb_puts(sb, ",\"commandLine\":[");
 	mpt_format_cmdline(sb, p, true);
 	sb_putc(sb, ']');
@@ -457,8 +511,11 @@ void mpt_format_json_args(struct strbuf *sb, const struct mpt_view *v)
 			sb_putc(sb, ',');
 		sb_puts(sb, "{\"name\":\"");
 		sb_puts(sb, ad->name);
-		sb_puts(sb, "\",\"type\":\"");
-		sb_puts(sb, ad->ctype);
+		/* lean: the types are the event's, as its description (docs/guide.md) says */
+		if (!v->lean) {
+			sb_puts(sb, "\",\"type\":\"");
+			sb_puts(sb, ad->ctype);
+		}
 		sb_puts(sb, "\",\"value\":");
 		switch (ad->kind) {
 		case MPT_ARG_INT:

@@ -497,7 +497,7 @@ static void unmapped(struct strbuf *sb, const struct mpt_view *v)
 	kint(sb, "threadId", t->ns_tid);
 	kint(sb, "parentProcessId", t->ns_ptgid);
 	kint(sb, "groupId", t->gid);
-	mpt_format_json_creds(sb, ev);
+	mpt_format_json_creds(sb, ev, false);
 	kint(sb, "cgroupId", (int64_t)t->cgroup_id);
 	kstr(sb, "cgroupPath", en->cgroup_path);
 	container_unmapped(sb, en->ctr_meta);

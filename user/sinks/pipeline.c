@@ -27,6 +27,15 @@ static bool selected(const struct mpt_pipe *p, const struct mpt_view *v,
 }
 
 /*
+ * JSON's lean form (--ancestors 0): the caller, too, is named by its entity id,
+ * and what stays the same for the whole process is in its record.
+ */
+static bool lean(const struct mpt_pipe *p)
+{
+	return p->max_ancestors == 0 && p->format == MPT_FMT_JSON;
+}
+
+/*
  * --ancestors N: the view the line is made from, its chain cut to N and said
  * to be cut. The selection, the capture and the report see it whole.
  */
@@ -36,14 +45,21 @@ static const struct mpt_view *cut_ancestors(const struct mpt_pipe *p, const stru
 {
 	const struct mpt_lineage_view *l = v->enrich ? v->enrich->lineage : NULL;
 
-	if (p->max_ancestors < 0 || !l || l->n_anc <= (unsigned int)p->max_ancestors)
+	if (p->max_ancestors < 0 ||
+	    (!lean(p) && (!l || l->n_anc <= (unsigned int)p->max_ancestors)))
 		return v;
+	*vc = *v;
+	vc->lean = lean(p);
+	if (!l)
+		return vc;
 	*lc = *l;
-	lc->n_anc = (unsigned int)p->max_ancestors;
-	lc->anc_truncated = true;
+	if (l->n_anc > (unsigned int)p->max_ancestors) {
+		lc->n_anc = (unsigned int)p->max_ancestors;
+		lc->anc_truncated = true;
+	}
+	lc->self_recorded = lean(p) && l->self;
 	*ec = *v->enrich;
 	ec->lineage = lc;
-	*vc = *v;
 	vc->enrich = ec;
 	return vc;
 }
@@ -88,11 +104,24 @@ static uint64_t proc_key(const struct mpt_proc_info *a)
 	    a->argv ? (a->argv_len < MPT_PROC_ARGV_MAX ? a->argv_len : MPT_PROC_ARGV_MAX) : 0);
 }
 
+/* @a's record, unless this output has had it since it last started over. */
+static void put_process(struct mpt_pipe *p, const struct mpt_proc_info *a, uint64_t ts_boot_ns,
+			const struct mpt_fmt_ctx *fmt)
+{
+	if (p->procs_out.n >= PROCS_KEPT)
+		mpt_keyset_clear(&p->procs_out);
+	/* out of memory (-1): put out again rather than not at all */
+	if (mpt_keyset_add(&p->procs_out, proc_key(a)) != 1)
+		(p->format == MPT_FMT_OCSF ? mpt_format_ocsf_process
+					   : mpt_format_json_process)(&p->line, a, ts_boot_ns, fmt);
+}
+
 /*
  * A JSON or OCSF line whose chain --ancestors cut: every ancestor as a process record
  * before it, each once per output, the eldest first (a parent's record before
- * its child's). Each names its parent's entity id, so from the line's
- * parentEntityId on, the records alone tell the whole ancestry.
+ * its child's), and in JSON's lean form the caller's last. Each names its
+ * parent's entity id, so from the line's parentEntityId on, the records alone
+ * tell the whole ancestry.
  */
 static void put_processes(struct mpt_pipe *p, const struct mpt_view *v,
 			  const struct mpt_fmt_ctx *fmt)
@@ -100,21 +129,16 @@ static void put_processes(struct mpt_pipe *p, const struct mpt_view *v,
 	const struct mpt_lineage_view *l = v->enrich ? v->enrich->lineage : NULL;
 
 	if (p->max_ancestors < 0 || p->format == MPT_FMT_TABLE || !l || !l->self ||
-	    l->n_anc <= (unsigned int)p->max_ancestors)
+	    (l->n_anc <= (unsigned int)p->max_ancestors && !lean(p)))
 		return;
 	if (p->out_epoch != p->out_epoch_seen) {
 		mpt_keyset_clear(&p->procs_out);
 		p->out_epoch_seen = p->out_epoch;
 	}
-	for (unsigned int i = l->n_anc; i-- > 0;) {
-		if (p->procs_out.n >= PROCS_KEPT)
-			mpt_keyset_clear(&p->procs_out);
-		/* out of memory (-1): put out again rather than not at all */
-		if (mpt_keyset_add(&p->procs_out, proc_key(l->anc[i])) != 1)
-			(p->format == MPT_FMT_OCSF ? mpt_format_ocsf_process
-						   : mpt_format_json_process)(
-			    &p->line, l->anc[i], v->hdr->ts_boot_ns, fmt);
-	}
+	for (unsigned int i = l->n_anc; i-- > 0;)
+		put_process(p, l->anc[i], v->hdr->ts_boot_ns, fmt);
+	if (lean(p))
+		put_process(p, l->self, v->hdr->ts_boot_ns, fmt);
 }
 
 int mpt_pipe_event(struct mpt_pipe *p, const struct mpt_view *v, const struct mpt_fmt_ctx *fmt)
