@@ -767,6 +767,25 @@ static void check_record_follows_argv(struct mpt_pipe *pipe, struct strbuf *line
 	up->argv_len = 0;
 }
 
+/* Lean, but the call found its file deleted, which the caller's record cannot say: here. */
+static void check_marked_exe(struct mpt_pipe *pipe, struct strbuf *line,
+			     const struct mpt_enrich *en)
+{
+	struct mpt_view v;
+	const char *why;
+	json_t *o;
+
+	f.ev.task.exe = MPT_PROC_EXE_DELETED;
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	v.enrich = en;
+	assert_int_equal(mpt_pipe_event(pipe, &v, &ctx), 1);
+	o = line_at(line, 0);
+	assert_true(json_is_true(at(o, "executable.deleted")));
+	assert_int_equal(jint(o, "executable.inode"), 4242);
+	assert_null(json_object_get(o, "commandLine"));
+	json_decref(o);
+}
+
 /*
  * JSON names processes by entity id, the same for the tick-exact start the
  * kernel gives and the tick /proc gives; --ancestors cuts the chain in the
@@ -843,16 +862,7 @@ static void test_json_entities_and_ancestors(void **state)
 	json_decref(o);
 	up[0].exe_ino = 0;
 	check_record_follows_argv(&pipe, &line, &v, &up[0]);
-	/* lean, but the call found the file deleted and the record cannot say so: said here */
-	f.ev.task.exe = MPT_PROC_EXE_DELETED;
-	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
-	v.enrich = &en;
-	assert_int_equal(mpt_pipe_event(&pipe, &v, &ctx), 1);
-	o = line_at(&line, 0);
-	assert_true(json_is_true(at(o, "executable.deleted")));
-	assert_int_equal(jint(o, "executable.inode"), 4242);
-	assert_null(json_object_get(o, "commandLine"));
-	json_decref(o);
+	check_marked_exe(&pipe, &line, &en);
 	mpt_pipe_free(&pipe);
 	sb_free(&line);
 }
