@@ -13,7 +13,7 @@ void mpt_pipe_init(struct mpt_pipe *p)
 void mpt_pipe_free(struct mpt_pipe *p)
 {
 	sb_free(&p->line);
-	mpt_keyset_free(&p->procs_out);
+	mpt_lastseen_free(&p->procs_out);
 }
 
 static bool selected(const struct mpt_pipe *p, const struct mpt_view *v,
@@ -65,43 +65,35 @@ static const struct mpt_view *cut_ancestors(const struct mpt_pipe *p, const stru
 }
 
 /* Processes remembered as put out: past this, forgotten, and put out again when next named. */
-#define PROCS_KEPT 16384
-
-/* @n bytes at @p into hash @h, eight at a time. */
-static uint64_t mix_bytes(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	uint64_t w;
-
-	for (; n >= 8; b += 8, n -= 8) {
-		memcpy(&w, b, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-		h ^= h >> 29;
-	}
-	w = 0;
-	memcpy(&w, b, n);
-	h = (h ^ w ^ n) * 0xff51afd7ed558ccdull;
-	return h ^ h >> 32;
-}
+#define PROCS_KEPT 4096
 
 /*
- * A process as its record prints it: the same key for the same record, live
- * or replayed, and another once anything it prints changes. An exec of the
- * same file with other arguments of the same length changes no number: the
- * strings themselves go into the key, or a record would keep the old
- * command line for a process that now runs another.
+ * Whether @a's record, as it would print now, is the one this output last
+ * had for the process: compared whole, so a process that execs (even the
+ * same file with arguments of the same length) gets its record again, and no
+ * crafted command line can pass for the one before it.
  */
-static uint64_t proc_key(const struct mpt_proc_info *a)
+static int seen_before(struct mpt_lastseen *s, const struct mpt_proc_info *a)
 {
-	uint64_t h = (uint64_t)a->tgid * 0x9e3779b97f4a7c15ull ^ a->start_ns;
+	struct {
+		uint64_t start_ns, pstart_ns, exe_ino;
+		uint32_t tgid, ptgid, ns_tgid, exe_dev, uid, pid_ns;
+		uint16_t comm_len, exe_len, argv_len;
+		uint8_t flags;
+	} num;
+	const char *exe = a->exe ? a->exe : "";
+	struct mpt_seen_part parts[4] = {{&num, sizeof(num)}, {a->comm, 0}, {exe, 0}, {a->argv, 0}};
 
-	h = (h ^ a->exe_ino) * 0xff51afd7ed558ccdull;
-	h = (h ^ ((uint64_t)a->exe_dev << 32 | a->flags)) * 0xc4ceb9fe1a85ec53ull;
-	h = mix_bytes(h, a->comm, strnlen(a->comm, sizeof(a->comm)));
-	h = mix_bytes(h, a->exe ? a->exe : "", a->exe ? strnlen(a->exe, MPT_PROC_PATH_MAX) : 0);
-	return mix_bytes(
-	    h, a->argv ? a->argv : (const unsigned char *)"",
-	    a->argv ? (a->argv_len < MPT_PROC_ARGV_MAX ? a->argv_len : MPT_PROC_ARGV_MAX) : 0);
+	memset(&num, 0, sizeof(num)); /* the padding too: it is compared */
+	num.start_ns = a->start_ns, num.pstart_ns = a->pstart_ns, num.exe_ino = a->exe_ino;
+	num.tgid = a->tgid, num.ptgid = a->ptgid, num.ns_tgid = a->ns_tgid;
+	num.exe_dev = a->exe_dev, num.uid = a->uid, num.pid_ns = a->pid_ns, num.flags = a->flags;
+	num.comm_len = parts[1].len = strnlen(a->comm, sizeof(a->comm));
+	num.exe_len = parts[2].len = strnlen(exe, MPT_PROC_PATH_MAX);
+	num.argv_len = parts[3].len =
+	    a->argv ? (a->argv_len < MPT_PROC_ARGV_MAX ? a->argv_len : MPT_PROC_ARGV_MAX) : 0;
+	return mpt_lastseen_put(s, (uint64_t)a->tgid * 0x9e3779b97f4a7c15ull ^ a->start_ns, parts,
+				4);
 }
 
 /* @a's record, unless this output has had it since it last started over. */
@@ -109,9 +101,9 @@ static void put_process(struct mpt_pipe *p, const struct mpt_proc_info *a, uint6
 			const struct mpt_fmt_ctx *fmt)
 {
 	if (p->procs_out.n >= PROCS_KEPT)
-		mpt_keyset_clear(&p->procs_out);
+		mpt_lastseen_clear(&p->procs_out);
 	/* out of memory (-1): put out again rather than not at all */
-	if (mpt_keyset_add(&p->procs_out, proc_key(a)) != 1)
+	if (seen_before(&p->procs_out, a) != 1)
 		(p->format == MPT_FMT_OCSF ? mpt_format_ocsf_process
 					   : mpt_format_json_process)(&p->line, a, ts_boot_ns, fmt);
 }
@@ -132,7 +124,7 @@ static void put_processes(struct mpt_pipe *p, const struct mpt_view *v,
 	    (l->n_anc <= (unsigned int)p->max_ancestors && !lean(p)))
 		return;
 	if (p->out_epoch != p->out_epoch_seen) {
-		mpt_keyset_clear(&p->procs_out);
+		mpt_lastseen_clear(&p->procs_out);
 		p->out_epoch_seen = p->out_epoch;
 	}
 	for (unsigned int i = l->n_anc; i-- > 0;)

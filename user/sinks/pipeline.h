@@ -17,7 +17,7 @@
 #include "decode/format.h"
 #include "detect/detect.h"
 #include "report/report.h"
-#include "util/keyset.h"
+#include "util/lastseen.h"
 #include "util/strbuf.h"
 
 /* --since, --until: event wall times (ns); 0 leaves that side open. */
@@ -53,7 +53,7 @@ struct mpt_pipe {
 	void *end_ctx;
 	/* what went through */
 	struct strbuf line;
-	struct mpt_keyset procs_out; /* the process records put out (their keys) */
+	struct mpt_lastseen procs_out; /* the process records put out, each the last one */
 	/*
 	 * Moves whenever what the end holds may lack records put out before:
 	 * a file begun (rotated, reopened) or lines lost (a full disk, a
