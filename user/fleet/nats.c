@@ -119,22 +119,12 @@ const char *fleet_error(natsStatus s)
 	return text;
 }
 
-int fleet_connect(const struct mpt_nats_opts *o, bool wait, volatile int *stop,
-		  jsPubAckHandler on_ack, void *closure, struct fleet_conn *c)
+/* The client's settings for @o's servers (@list), or NULL when the library refuses one. */
+static natsOptions *client_options(const struct mpt_nats_opts *o, char **list, int n, bool tls)
 {
-	const char *urls = o->urls ? o->urls : DEFAULT_URL;
 	natsOptions *opts = NULL;
-	jsOptions jo;
-	char **list = NULL;
-	bool waiting = false, tls = o->tls || o->tls_ca || o->tls_cert;
-	char shown[1024];
-	natsStatus s;
-	int n = 0, rc = -1;
+	natsStatus s = natsOptions_Create(&opts);
 
-	memset(c, 0, sizeof(*c));
-	if (split_urls(urls, &list, &n, &tls))
-		return -1;
-	s = natsOptions_Create(&opts);
 	if (s == NATS_OK)
 		s = natsOptions_SetServers(opts, (const char **)list, n);
 	if (s == NATS_OK)
@@ -158,8 +148,29 @@ int fleet_connect(const struct mpt_nats_opts *o, bool wait, volatile int *stop,
 		s = natsOptions_SetUserCredentialsFromFiles(opts, o->creds, NULL);
 	if (s != NATS_OK) {
 		fleet_say("NATS settings refused: %s", fleet_error(s));
-		goto out;
+		natsOptions_Destroy(opts);
+		return NULL;
 	}
+	return opts;
+}
+
+int fleet_connect(const struct mpt_nats_opts *o, bool wait, volatile int *stop,
+		  jsPubAckHandler on_ack, void *closure, struct fleet_conn *c)
+{
+	const char *urls = o->urls ? o->urls : DEFAULT_URL;
+	natsOptions *opts = NULL;
+	jsOptions jo;
+	char **list = NULL;
+	bool waiting = false, tls = o->tls || o->tls_ca || o->tls_cert;
+	char shown[1024];
+	natsStatus s;
+	int n = 0, rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	if (split_urls(urls, &list, &n, &tls))
+		return -1;
+	if (!(opts = client_options(o, list, n, tls)))
+		goto out;
 	for (;;) {
 		s = natsConnection_Connect(&c->nc, opts);
 		if (s == NATS_OK)
