@@ -204,7 +204,8 @@ static const struct argp_option options[] = {
     {"ancestors", OPT_ANCESTORS, "N|all", 0,
      "the caller's ancestors written in each event, nearest first, up to 16 (default: 0 for "
      "JSON and OCSF, which write each ancestor once as a process record; all for the "
-     "table); the capture keeps them all",
+     "table); JSON's 0 is its lean form, whose caller is a record too; the capture keeps "
+     "them all",
      4},
     {"metrics", OPT_METRICS, "ADDR:PORT", 0,
      "serve Prometheus metrics at http://ADDR:PORT/metrics (trace and ship; such as "
