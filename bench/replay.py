@@ -10,7 +10,7 @@ capture (every call: --fair-rate 0). Both builds then replay it, interleaved
 CPU per event, medians. Replay runs the pipeline live tracing runs, without
 the ring: it is the reader's formatting ceiling. Last, each build's tracer is
 started idle at its defaults and its peak RSS read from /proc (VmHWM) after a
-few seconds; its ring buffer is mapped twice (RSS counts 2 x --ringbuf-mb).
+few seconds (a build before 2026-12-04 maps its ring buffer twice: 2 x --ringbuf-mb).
 """
 import argparse
 import os

@@ -90,6 +90,7 @@ void default_expect(const struct tu_call *c, struct expect *x)
 }
 
 bool every_event;
+uint32_t ring_bytes;
 
 struct mpt_tracer *start_tracer_cap(uint32_t targ_tgid, bool trace_self, uint32_t max_inflight,
 				    uint32_t cap, struct tu_events *sink)
@@ -112,6 +113,8 @@ struct mpt_tracer *start_tracer_cap(uint32_t targ_tgid, bool trace_self, uint32_
 	tu_trace_self = trace_self;
 	if (max_inflight)
 		o.max_inflight = max_inflight;
+	if (ring_bytes)
+		o.ringbuf_bytes = ring_bytes;
 	o.on_event = tu_collect;
 	o.ctx = sink;
 	if (mpt_tracer_start(&o, &t, &rep)) {
@@ -543,6 +546,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_self_not_traced, test_setup),
 	    cmocka_unit_test_setup(test_stats_count_events, test_setup),
 	    cmocka_unit_test_setup(test_inflight_memory_bounded, test_setup),
+	    cmocka_unit_test_setup(test_records_wrap_the_ring, test_setup),
 	    cmocka_unit_test_setup(test_array_rewritten_during_call, test_setup),
 	    cmocka_unit_test_setup(test_array_unmapped_during_call, test_setup),
 	    cmocka_unit_test_setup(test_array_restored_before_return, test_setup),

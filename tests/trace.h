@@ -58,6 +58,8 @@ void default_expect(const struct tu_call *c, struct expect *x);
  * (under TCG every event's hooks cost seconds of verifying per start).
  */
 extern bool every_event;
+/* The ring buffer's bytes for the next tracer started; 0: the default. */
+extern uint32_t ring_bytes;
 
 /* A tracer of @targ_tgid (0: all) keeping @cap entries of each array, records into @sink. */
 struct mpt_tracer *start_tracer_cap(uint32_t targ_tgid, bool trace_self, uint32_t max_inflight,
@@ -144,6 +146,7 @@ void test_other_process(void **state);
 void test_self_not_traced(void **state);
 void test_stats_count_events(void **state);
 void test_inflight_memory_bounded(void **state);
+void test_records_wrap_the_ring(void **state);
 void test_no_state_left(void **state);
 /* trace_races.c: arrays changed under the kernel, calls held inside it */
 void test_array_rewritten_during_call(void **state);

@@ -452,3 +452,37 @@ void test_inflight_memory_bounded(void **state)
 	assert_non_null(strstr(rep.error, "--max-inflight 1048576 x --array-cap 1024 needs"));
 	assert_non_null(strstr(rep.error, "MiB"));
 }
+
+/*
+ * The reader maps the ring's data once (kernel/ring.c): a record that runs
+ * past its end is copied into one piece. A 16 KiB ring and records of
+ * 200 B to 1.2 KB, each read before the next call: about 25 times round,
+ * records cut at every kind of place, each checked field by field.
+ */
+void test_records_wrap_the_ring(void **state)
+{
+	struct tu_events sink = {0};
+	struct mpt_tracer *t;
+	struct tu_call c;
+	char *mem;
+
+	(void)state;
+	ring_bytes = 16384;
+	t = start_tracer(getpid(), true, 0, &sink);
+	ring_bytes = 0;
+	assert_non_null(t);
+	for (int i = 0; i < 400; i++) {
+		size_t n = 1 + (size_t)(i * 7) % 48;
+		struct expect x;
+
+		own_pages_call(&c, n, &mem);
+		default_expect(&c, &x);
+		tu_move_pages(&c);
+		assert_int_equal(tu_wait_events(t, &sink, 1, WAIT_MS), 1);
+		assert_record(sink.ev[0], &c, &x);
+		tu_events_clear(&sink);
+		free_call(&c, mem, n);
+	}
+	mpt_tracer_free(t);
+	free(sink.ev);
+}

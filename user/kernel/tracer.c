@@ -20,6 +20,7 @@
 
 #include "kernel/attach.h"
 #include "kernel/kretprobe.h"
+#include "kernel/ring.h"
 #include "util/log.h"
 #include "kernel/privs.h"
 #include "mptrace.skel.h"
@@ -59,9 +60,7 @@ struct mpt_tracer {
 	/* "move_pages, migrate_pages": what is attached; room for every event's name */
 	char events[1 MPT_EVENTS(MPT_EVENT_NAME_LEN)];
 #undef MPT_EVENT_NAME_LEN
-	struct ring_buffer *rb;
-	/* the ring's consumer and producer positions, read-only: how much is queued now */
-	const unsigned long *ring_cons, *ring_prod;
+	struct mpt_ring *rb;
 	enum mpt_attach_mode mode;
 	uint64_t received;
 	uint64_t malformed;
@@ -810,24 +809,6 @@ static bool valid_opts(const struct mpt_tracer_opts *o, char *why, size_t len)
  * mapped read-only beside libbpf's own mapping, they say what is queued now
  * (libbpf 1.1 has no call for it).
  */
-static void map_positions(struct mpt_tracer *t)
-{
-	long pg = sysconf(_SC_PAGESIZE);
-	int fd = bpf_map__fd(t->skel->maps.events);
-	void *c = mmap(NULL, pg, PROT_READ, MAP_SHARED, fd, 0);
-	void *p = mmap(NULL, pg, PROT_READ, MAP_SHARED, fd, pg);
-
-	if (c == MAP_FAILED || p == MAP_FAILED) {
-		if (c != MAP_FAILED)
-			munmap(c, pg);
-		if (p != MAP_FAILED)
-			munmap(p, pg);
-		return;
-	}
-	t->ring_cons = c;
-	t->ring_prod = p;
-}
-
 /*
  * Without --event, the events of the syscalls this kernel has (its BTF
  * names the syscall's function): set_mempolicy_home_node came in Linux
@@ -908,7 +889,7 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 	 * Handed back before the ring is mapped, so the peak is not their sum.
 	 */
 	malloc_trim(0);
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_sample, t, NULL);
+	t->rb = mpt_ring_new(bpf_map__fd(t->skel->maps.events), handle_sample, t);
 	if (!t->rb) {
 		err = -errno;
 		snprintf(rep->error, sizeof(rep->error),
@@ -916,7 +897,6 @@ int mpt_tracer_start(const struct mpt_tracer_opts *o, struct mpt_tracer **out,
 		mpt_tracer_free(t);
 		return err;
 	}
-	map_positions(t);
 	*out = t;
 	return 0;
 }
@@ -973,9 +953,9 @@ int mpt_tracer_poll(struct mpt_tracer *t, int timeout_ms)
 
 	t->budget = MPT_POLL_BUDGET;
 	/* Records are written without waking us (batched), so poll, then consume. */
-	n = ring_buffer__poll(t->rb, timeout_ms);
+	n = mpt_ring_poll(t->rb, timeout_ms);
 	if (n >= 0)
-		n = ring_buffer__consume(t->rb);
+		n = mpt_ring_consume(t->rb);
 	t->budget = 0;
 	flood_tick(t);
 	if (n == BUDGET_SPENT)
@@ -988,7 +968,7 @@ static int drain(struct mpt_tracer *t)
 	int n, total = 0;
 
 	t->budget = 0;
-	while ((n = ring_buffer__consume(t->rb)) > 0)
+	while ((n = mpt_ring_consume(t->rb)) > 0)
 		total += n;
 	return n < 0 ? n : total;
 }
@@ -1282,11 +1262,7 @@ void mpt_tracer_free(struct mpt_tracer *t)
 {
 	if (!t)
 		return;
-	ring_buffer__free(t->rb);
-	if (t->ring_cons) {
-		munmap((void *)t->ring_cons, sysconf(_SC_PAGESIZE));
-		munmap((void *)t->ring_prod, sysconf(_SC_PAGESIZE));
-	}
+	mpt_ring_free(t->rb);
 	detach_all(t);
 	mptrace_bpf__destroy(t->skel);
 	free(t);
@@ -1368,10 +1344,12 @@ int mpt_check_privileges(char *why, size_t len)
 
 void mpt_tracer_ring_fill(const struct mpt_tracer *t, uint64_t *queued, uint64_t *size)
 {
+	uint64_t prod, cons;
+
 	*size = t->opts.ringbuf_bytes;
-	if (t->ring_cons && t->ring_prod)
-		*queued = __atomic_load_n(t->ring_prod, __ATOMIC_ACQUIRE) -
-			  __atomic_load_n(t->ring_cons, __ATOMIC_ACQUIRE);
-	else /* what the programs saw at their last write, not what is left now */
+	if (t->rb) {
+		mpt_ring_positions(t->rb, &prod, &cons);
+		*queued = prod - cons;
+	} else /* what the programs saw at their last write, not what is left now */
 		*queued = t->skel->bss ? t->skel->bss->ring_queued : 0;
 }
