@@ -66,9 +66,9 @@ class Tracer:
         self.p = subprocess.Popen(["taskset", "-c", TRACER_CPU] + argv,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.err = b""
-        deadline = time.time() + 60
+        deadline = time.monotonic() + 60
         while not self.ready():
-            if time.time() > deadline or self.p.poll() is not None:
+            if time.monotonic() > deadline or self.p.poll() is not None:
                 raise RuntimeError("%s did not start: %s" % (kind, self.err.decode()))
             time.sleep(0.05)
         if kind == "bpftrace":

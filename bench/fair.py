@@ -30,10 +30,10 @@ def start(binary, args, out):
     p = subprocess.Popen([binary, "-f", "json", "-o", out] + args,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     err = ""
-    deadline = time.time() + 60
+    deadline = time.monotonic() + 60
     while "mptrace: tracing" not in err:
         line = p.stderr.readline()
-        if not line or time.time() > deadline:
+        if not line or time.monotonic() > deadline:
             sys.exit("mptrace did not start: " + err)
         err += line
     return p

@@ -60,10 +60,10 @@ KINDS = [("move_pages, 1 page", ["mp", "1"]), ("move_pages, 64 pages", ["mp", "6
 def start(binary, comm, out):
     p = subprocess.Popen([binary, "--comm", comm, "--fair-rate", "0", "-f", "json", "-o", out],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    err, deadline = "", time.time() + 60
+    err, deadline = "", time.monotonic() + 60
     while "mptrace: tracing" not in err:
         line = p.stderr.readline()
-        if not line or time.time() > deadline:
+        if not line or time.monotonic() > deadline:
             sys.exit("mptrace did not start: " + err)
         err += line
     return p

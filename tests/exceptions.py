@@ -47,8 +47,8 @@ def lines(path):
 
 
 def wait_stderr(p, text, timeout=30):
-    got, end = "", time.time() + timeout
-    while text not in got and time.time() < end:
+    got, end = "", time.monotonic() + timeout
+    while text not in got and time.monotonic() < end:
         if select.select([p.stderr], [], [], 0.5)[0]:
             got += os.read(p.stderr.fileno(), 4096).decode()
     if text not in got:
@@ -63,8 +63,8 @@ def call_other(exe=PY, unlink=False):
 
 def settle(out, events):
     """Until the output holds @events move_pages events: (events, MPT-1 findings by exe)."""
-    end = time.time() + 30
-    while time.time() < end:
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
         recs = lines(out)
         evs = [r for r in recs if r["eventName"] == "move_pages"]
         if len(evs) >= events:
@@ -157,8 +157,8 @@ def main():
     if len(settle(out, 5)) != 3:
         fail("the exceptions in force were dropped by a bad reload")
     want = ['mptrace_detections_suppressed_total{rule="MPT-1"} 2', "mptrace_exceptions 1"]
-    end = time.time() + 10
-    while suppressed_metric() != want and time.time() < end:
+    end = time.monotonic() + 10
+    while suppressed_metric() != want and time.monotonic() < end:
         time.sleep(0.2)  # published on the tracer's 200 ms tick
     m = suppressed_metric()
     if m != ['mptrace_detections_suppressed_total{rule="MPT-1"} 2', "mptrace_exceptions 1"]:

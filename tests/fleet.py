@@ -173,8 +173,8 @@ def node_restart():
                         if f.startswith("live.mpcap.")), key=lambda f: int(f.rsplit(".", 1)[1]))
         last = len(files)
         state = os.path.join(D, "ship.state")
-        end = time.time() + 60
-        while time.time() < end:
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
             try:
                 st = json.load(open(state))
                 if st["fileSeq"] >= last:
@@ -376,8 +376,8 @@ def wait_state(pred, timeout=60, path=None):
     """Until the shipper's state file (@path, or the scenarios' usual one) satisfies @pred;
     the state."""
     path = path or os.path.join(D, "ship.state")
-    end = time.time() + timeout
-    while time.time() < end:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
         try:
             st = json.load(open(path))
             if pred(st):
@@ -420,9 +420,9 @@ def new_set_followed():
 def wait_stderr(p, text, timeout):
     """Read @p's stderr until it holds @text; what was read (its text wrapper is not used,
     so that select() sees every byte)."""
-    got, end = b"", time.time() + timeout
+    got, end = b"", time.monotonic() + timeout
     while text.encode() not in got:
-        r, _, _ = select.select([p.stderr], [], [], max(0, end - time.time()))
+        r, _, _ = select.select([p.stderr], [], [], max(0, end - time.monotonic()))
         if not r:
             fail("no %r within %d s: %s" % (text, timeout, got.decode()))
         chunk = os.read(p.stderr.fileno(), 4096)
@@ -485,8 +485,8 @@ def ship_into_full_stream(c, files, cfg):
     if "error" in r:
         fail("creating the stream: %s" % r)
     p = ship(c, files, wait=False)
-    early, deadline = "", time.time() + 120
-    while "publishing to NATS failed" not in early and time.time() < deadline:
+    early, deadline = "", time.monotonic() + 120
+    while "publishing to NATS failed" not in early and time.monotonic() < deadline:
         line = p.stderr.readline()
         if not line:
             fail("ship ended on a full stream: %s" % early)
@@ -671,6 +671,20 @@ def unprivileged():
         c.stop_all()
 
 
+def listening(port, proc, timeout=60):
+    """Until a server @proc started listens on @port: a bound, not a guess at its start-up."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            fail("the server on port %d exited %d" % (port, proc.returncode))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    fail("nothing listens on port %d after %d s" % (port, timeout))
+
+
 def tls():
     """TLS with a CA of the test's own: shipped with --tls-ca, refused without it."""
     files = make_capture("t.mpcap", calls=1000)
@@ -684,7 +698,7 @@ def tls():
                             ca, "--tlskey", key], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
     try:
-        time.sleep(1.5)
+        listening(port, srv)
         url = "tls://127.0.0.1:%d" % port
         r = subprocess.run([MPTRACE, "ship", "--nats", url] + files, capture_output=True,
                            text=True, timeout=60)
@@ -709,7 +723,7 @@ def tls():
                               str(port + 1)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     try:
-        time.sleep(1.5)
+        listening(port, plain)
         r = subprocess.run([MPTRACE, "ship", "--nats", "tls://127.0.0.1:%d" % port] + files,
                            capture_output=True, text=True, timeout=60)
         if r.returncode == 0 or "cannot connect" not in r.stderr:

@@ -57,8 +57,8 @@ def query(expr):
 
 def wait_query(expr, want, what, timeout=60):
     """Until Prometheus says @expr is @want (a number for one series, or a dict)."""
-    end, got = time.time() + timeout, None
-    while time.time() < end:
+    end, got = time.monotonic() + timeout, None
+    while time.monotonic() < end:
         got = query(expr)
         val = got if isinstance(want, dict) else (list(got.values()) or [None])[0]
         if val == want:
@@ -81,8 +81,8 @@ def start_prometheus():
                           "--web.listen-address", "127.0.0.1:%d" % PROM_PORT],
                          stdout=log, stderr=log)
     SERVERS.append(p)
-    end = time.time() + 60
-    while time.time() < end:
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
         try:
             if http("http://127.0.0.1:%d/-/ready" % PROM_PORT)[0] == 200:
                 return p
@@ -142,8 +142,8 @@ def socket_activated():
     ENV.procs.append(p)
     # the activator execs mptrace at the first connection; the answer waits for the ready line
     status = None
-    end = time.time() + 60
-    while time.time() < end and status != 200:
+    end = time.monotonic() + 60
+    while time.monotonic() < end and status != 200:
         try:
             status, text = http("http://127.0.0.1:%d/metrics" % SPARE_PORT, timeout=10)
         except urllib.error.HTTPError as e:
@@ -189,8 +189,8 @@ def trace_checks(tracer, out, notify):
                        stdout=subprocess.DEVNULL, check=True)
         subprocess.run([sys.executable, "-c", OTHER], check=True)
     want_ev = {"move_pages": 2 * (300 + 2 + 1), "migrate_pages": 2}
-    end = time.time() + 30
-    while written(out)[0] != want_ev and time.time() < end:
+    end = time.monotonic() + 30
+    while written(out)[0] != want_ev and time.monotonic() < end:
         time.sleep(0.2)
     ev, det = written(out)
     if ev != want_ev or det.get("MPT-1") != 2:
@@ -240,8 +240,8 @@ def ship_checks(cluster):
                              cap[0]], stderr=subprocess.PIPE)
     ENV.procs.append(ship)
     msgs = lambda: msgs_or_none(cluster) or 0
-    end = time.time() + 60
-    while time.time() < end:
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
         try:
             if query('mptrace_ship_pending_messages') and msgs() > 0:
                 break

@@ -56,8 +56,8 @@ class Cluster:
 
     def wait_ready(self, timeout=30):
         """Until JetStream answers (a cluster elects its meta leader first)."""
-        end = time.time() + timeout
-        while time.time() < end:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
             try:
                 r = js_request(self.port(0), "$JS.API.INFO", b"")
                 if "error" not in r:
@@ -75,10 +75,10 @@ FORMING = (10005, 10006, 10007, 10008, 10009)
 
 def js_stream_create(port, cfg, timeout=30):
     """Create a stream, retrying while the cluster is still forming; the last answer."""
-    end = time.time() + timeout
+    end = time.monotonic() + timeout
     while True:
         r = js_request(port, "$JS.API.STREAM.CREATE." + cfg["name"], json.dumps(cfg).encode())
-        if r.get("error", {}).get("err_code") not in FORMING or time.time() > end:
+        if r.get("error", {}).get("err_code") not in FORMING or time.monotonic() > end:
             return r
         time.sleep(0.5)
 

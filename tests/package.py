@@ -137,8 +137,8 @@ def start_service():
                           "-E", "NOTIFY_SOCKET=" + os.path.join(WORK, "notify")] + cmd,
                          stderr=subprocess.PIPE)
     # the activator starts the service at the first connection, as the socket unit does
-    end, text = time.time() + 120, ""
-    while time.time() < end and "READY=1" not in notify.msgs:
+    end, text = time.monotonic() + 120, ""
+    while time.monotonic() < end and "READY=1" not in notify.msgs:
         try:
             text = metrics(listen)
         except OSError:
@@ -194,8 +194,8 @@ def traced(listen):
     subprocess.run([os.path.join(BUILD, "tests", "mp_workload")], stdout=subprocess.DEVNULL,
                    check=True)
     log = "/var/log/mptrace/events.json"
-    end = time.time() + 30
-    while time.time() < end:
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
         calls = [ln for ln in open(log) if '"processName":"mp_workload"' in ln and
                  '"eventName":"process"' not in ln] if os.path.exists(log) else []
         if len(calls) >= 3:
@@ -204,8 +204,8 @@ def traced(listen):
     else:
         fail("the service's log holds %d of the workload's 3 calls" % len(calls))
     check_lean_log(log)
-    end = time.time() + 10
-    while time.time() < end:
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
         m = re.search(r'^mptrace_events_total\{event="move_pages"\} (\d+)', metrics(listen), re.M)
         if m and int(m.group(1)) >= 2:
             break
@@ -222,7 +222,7 @@ def main():
         if os.path.exists(path):
             print("%s exists already: not touched" % path)
             sys.exit(77)
-    t0 = time.time()
+    t0 = time.monotonic()
     deb, files = build_deb()
     OURS.append(deb)
     r = run("apt-get", "install", "-y", "--no-install-recommends", deb,
@@ -239,7 +239,7 @@ def main():
     left = [f for f in files + MADE if os.path.exists(f)]
     if left:
         fail("left after purge: %s" % left)
-    print("%.0f s: " % (time.time() - t0), end="")
+    print("%.0f s: " % (time.monotonic() - t0), end="")
     print("%s: %d files installed, group and directories made, man pages and completion "
           "work; the unit's command traced the workload into its log, capture and metrics; "
           "purged without a trace" % (os.path.basename(deb), len(files)))

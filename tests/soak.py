@@ -55,7 +55,7 @@ def main():
     for _ in range(nproc):
         procs.append(subprocess.Popen([worker, "mp", "1", str(calls_each), str(rate), "2"],
                                       stdout=subprocess.DEVNULL))
-    samples, start = [], time.time()
+    samples, start = [], time.monotonic()
     while any(p.poll() is None for p in procs):
         time.sleep(1)
         samples.append(rss_kb(t.pid))
@@ -107,7 +107,7 @@ def main():
     if max(warm) > min(warm) * 1.15 + 2048:
         sys.exit("soak: RSS grew: %s KB" % samples)
     print("soak: %d calls in %.0f s, %d written, %d lost (%s), %d log files, %d captures, "
-          "RSS %d-%d KB" % (made, time.time() - start, final["eventsEmitted"], lost,
+          "RSS %d-%d KB" % (made, time.monotonic() - start, final["eventsEmitted"], lost,
                             ", ".join("%s=%d" % kv for kv in final["dropped"].items() if kv[1]),
                             len(glob.glob(log + "*")), len(caps), min(warm), max(warm)))
     subprocess.run(["rm", "-rf", d])
