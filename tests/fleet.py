@@ -812,7 +812,7 @@ def bad_setup():
         auth = subprocess.Popen(["timeout", "60", "nats-server", "-a", "127.0.0.1", "-p",
                                  str(port), "--user", "u", "--pass", "p"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(1)
+        listening(port, auth)
         try:
             r = subprocess.run([MPTRACE, "ship", "--nats", "nats://127.0.0.1:%d" % port] +
                                files, capture_output=True, text=True, timeout=30)
@@ -855,7 +855,7 @@ def too_large():
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = "nats://127.0.0.1:%d" % port
     try:
-        time.sleep(1)
+        listening(port, srv)
         # one record a message, then in batches (which the large ones cannot join)
         for i, form in enumerate(([], ["--batch", "64"])):
             where = ["--stream", "SMALL%d" % i, "--subject", "small%d.x" % i]
