@@ -35,86 +35,27 @@ char tmpdir[] = "/tmp/mptrace-e2e-XXXXXX";
 
 void proc_start(struct proc *p, char *const argv[], uid_t uid)
 {
-	int out[2], err[2];
-
-	memset(p, 0, sizeof(*p));
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
-	p->pid = fork();
-	assert_true(p->pid >= 0);
-	if (p->pid == 0) {
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		if (uid && (setgid(uid) || setuid(uid)))
-			_exit(126);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	p->out_fd = out[0];
-	p->err_fd = err[0];
+	assert_int_equal(proc_spawn(p, argv, uid), 0);
 }
 
 void proc_read(struct proc *p, int ms, const char *want)
 {
-	uint64_t deadline = tu_boot_ns() + (uint64_t)ms * 1000000;
-
-	while (tu_boot_ns() < deadline && (p->out_fd >= 0 || p->err_fd >= 0)) {
-		struct pollfd fds[2] = {{p->out_fd, POLLIN, 0}, {p->err_fd, POLLIN, 0}};
-
-		if (want && p->err_len && strstr(p->err, want))
-			return;
-		if (poll(fds, 2, 20) <= 0)
-			continue;
-		for (int i = 0; i < 2; i++) {
-			int *fd = i ? &p->err_fd : &p->out_fd;
-			char *buf = i ? p->err : p->out;
-			size_t *len = i ? &p->err_len : &p->out_len;
-			size_t cap = i ? sizeof(p->err) : sizeof(p->out);
-			ssize_t n;
-
-			if (*fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
-				continue;
-			/* a full buffer would read as the end: comparisons would fail for no reason
-			 */
-			if (*len == cap - 1)
-				fail_msg("more output than the test keeps (%zu bytes): %.200s", cap,
-					 buf);
-			n = read(*fd, buf + *len, cap - 1 - *len);
-			if (n <= 0) {
-				close(*fd);
-				*fd = -1;
-				continue;
-			}
-			*len += n;
-			buf[*len] = '\0';
-		}
-	}
+	if (proc_pump(p, ms, want))
+		fail_msg("more output than the test keeps: %.200s", p->out_len ? p->out : p->err);
 }
 
 int proc_wait(struct proc *p, int ms)
 {
-	int status;
-
-	uint64_t deadline = tu_boot_ns() + (uint64_t)ms * 1000000;
-	pid_t r;
+	int rc;
 
 	proc_read(p, ms, NULL);
-	/* its pipes close a moment before it can be reaped */
-	while ((r = waitpid(p->pid, &status, WNOHANG)) == 0 && tu_boot_ns() < deadline)
-		usleep(5000);
-	if (r == 0) {
+	rc = proc_reap(p, ms);
+	if (rc < 0) {
 		kill(p->pid, SIGKILL);
-		waitpid(p->pid, &status, 0);
+		waitpid(p->pid, NULL, 0);
 		fprintf(stderr, "mptrace did not exit; stderr: %s\n", p->err);
-		return -1;
 	}
-	if (p->out_fd >= 0)
-		close(p->out_fd);
-	if (p->err_fd >= 0)
-		close(p->err_fd);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return rc;
 }
 
 int run(char *const argv[], uid_t uid, struct proc *p)

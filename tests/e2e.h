@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "proc.h"
 #include "testutil.h"
 
 /* From the command line: the binary, the checkers, the lineage workload. */
@@ -21,13 +22,6 @@ extern const char *lineage_bin; /* tests/mp_lineage */
 extern const char *e2e_comm;
 /* A private directory for the files a test writes, removed at the end. */
 extern char tmpdir[];
-
-struct proc {
-	pid_t pid;
-	int out_fd, err_fd;
-	char out[1 << 20], err[1 << 14]; /* a JSON line is ~2 KB with a deep process tree */
-	size_t out_len, err_len;
-};
 
 /* Start @argv as @uid (0: as we are), its stdout and stderr piped to @p. */
 void proc_start(struct proc *p, char *const argv[], uid_t uid);

@@ -16,8 +16,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -30,10 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
+
 #define CALLS 20000 /* at most: the workload runs until the churners are done */
 #define CALL_GAP_US 10000
 #define INSTANCES_MAX 64
-#define ERR_MAX 65536
 
 struct call {
 	int64_t before, after; /* CLOCK_MONOTONIC ns */
@@ -41,8 +40,7 @@ struct call {
 
 struct instance {
 	char out[256];
-	char err[ERR_MAX];
-	size_t err_len;
+	struct proc proc; /* its stderr in proc.err */
 	int64_t ready,
 	    stop; /* CLOCK_MONOTONIC ns: after the ready line was read; before the signal */
 	bool killed;
@@ -81,47 +79,6 @@ static void *workload(void *arg)
 	return NULL;
 }
 
-/* Read @fd into @in's stderr buffer until @until (a line) appears, EOF, or @ms pass. */
-static bool read_err(struct instance *in, int fd, const char *until, int ms)
-{
-	int64_t deadline = mono_ns() + (int64_t)ms * 1000000;
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-
-	while (mono_ns() < deadline) {
-		ssize_t n;
-
-		if (until && strstr(in->err, until) && strchr(strstr(in->err, until), '\n'))
-			return true;
-		if (poll(&p, 1, 50) <= 0)
-			continue;
-		n = read(fd, in->err + in->err_len, ERR_MAX - 1 - in->err_len);
-		if (n <= 0)
-			return !until;
-		in->err_len += n;
-		in->err[in->err_len] = '\0';
-	}
-	return false;
-}
-
-/* The ready line: "mptrace: tracing EVENTS via MODE", whatever the events. */
-static bool ready(const struct instance *in)
-{
-	const char *l = strstr(in->err, "mptrace: tracing ");
-
-	return l && strstr(l, " via ") && strchr(l, '\n');
-}
-
-/* waitpid with a bound: false when @child is still there after @ms. */
-static bool wait_bounded(pid_t child, int *st, int ms)
-{
-	for (int waited = 0; waited <= ms; waited += 50) {
-		if (waitpid(child, st, WNOHANG) == child)
-			return true;
-		usleep(50000);
-	}
-	return false;
-}
-
 /* Where each thread of a stuck @pid waits, for whoever reads the log. */
 static void show_stuck(pid_t pid)
 {
@@ -140,31 +97,25 @@ static void run_instance(struct instance *in, unsigned int *seed)
 	char pid[16];
 	/* the workload calls move_pages alone: the other events' hooks would only slow each start
 	 */
-	const char *argv[16] = {mptrace, "-f", "json",	  "-o",	       in->out,
-				"--pid", pid,  "--event", "move_pages"};
-	int n = 9, errp[2], st;
-	pid_t child;
+	char *argv[16] = {(char *)mptrace, "-f", "json",    "-o",	 in->out,
+			  "--pid",	   pid,	 "--event", "move_pages"};
+	struct proc *p = &in->proc;
+	int n = 9;
 
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	if (mode) {
 		argv[n++] = "--attach";
-		argv[n++] = mode;
+		argv[n++] = (char *)mode;
 	}
 	argv[n] = NULL;
-	if (pipe2(errp, O_CLOEXEC))
+	if (proc_spawn(p, argv, 0))
 		exit(2);
-	child = fork();
-	if (child == 0) {
-		dup2(errp[1], 2);
-		execv(mptrace, (char **)argv);
-		_exit(127);
-	}
-	close(errp[1]);
 	/* a bound, not a race: a guest under emulation on a busy host takes its time */
-	read_err(in, errp[0], "mptrace: tracing ", 120000);
-	if (!ready(in)) {
-		kill(child, SIGKILL);
-		fprintf(stderr, "FAIL: an instance did not become ready: %s\n", in->err);
+	for (int waited = 0; !proc_ready(p) && p->err_fd >= 0 && waited < 120000; waited += 100)
+		proc_pump(p, 100, NULL);
+	if (!proc_ready(p)) {
+		kill(p->pid, SIGKILL);
+		fprintf(stderr, "FAIL: an instance did not become ready: %s\n", p->err);
 		exit(1);
 	}
 	in->ready = mono_ns();
@@ -172,17 +123,16 @@ static void run_instance(struct instance *in, unsigned int *seed)
 	/* every fourth, from the second on: never all of a few, so some are checked */
 	in->killed = (in - inst) % 4 == 1;
 	in->stop = mono_ns();
-	kill(child, in->killed ? SIGKILL : SIGINT);
-	read_err(in, errp[0], NULL, 30000);
-	close(errp[0]);
-	if (!wait_bounded(child, &st, 60000)) {
+	kill(p->pid, in->killed ? SIGKILL : SIGINT);
+	proc_pump(p, 30000, NULL);
+	in->rc = proc_reap(p, 60000);
+	if (in->rc < 0) {
 		fprintf(stderr, "FAIL: an instance did not stop within 90 s of SIGINT: %s\n",
-			in->err);
-		show_stuck(child);
-		kill(child, SIGKILL);
+			p->err);
+		show_stuck(p->pid);
+		kill(p->pid, SIGKILL);
 		exit(1);
 	}
-	in->rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 static void *churner(void *arg)
@@ -228,7 +178,7 @@ static int check(const struct instance *in, int idx)
 {
 	bool seen[CALLS + 1] = {0};
 	unsigned long long events, dropped;
-	const char *s = in->err;
+	const char *s = in->proc.err;
 	int due = 0, missing = 0, first = 0;
 
 	while ((s = strstr(s, "mptrace: ")) &&
@@ -236,7 +186,7 @@ static int check(const struct instance *in, int idx)
 		s++;
 	if (!s) {
 		fprintf(stderr, "FAIL: instance %d (exit %d) has no summary: %s\n", idx, in->rc,
-			in->err);
+			in->proc.err);
 		exit(1);
 	}
 	reported(in, seen);
@@ -251,7 +201,7 @@ static int check(const struct instance *in, int idx)
 		fprintf(stderr,
 			"FAIL: instance %d missed %d of the %d calls made while it was ready (call "
 			"%d first) and counted %llu lost:\n%s",
-			idx, missing, due, first, dropped, in->err);
+			idx, missing, due, first, dropped, in->proc.err);
 		exit(1);
 	}
 	return due;
