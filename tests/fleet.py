@@ -301,10 +301,10 @@ def stream_damage():
                 not set(lines) <= set(want)):
             fail("replay of a damaged stream: %d lines (%d distinct) for %d records, one "
                  "deleted" % (len(lines), len(set(lines)), len(want)))
-        for said in ("2 messages stored twice, put out once", "; 1 gaps: messages the stream"):
+        for said in ("2 records stored twice, put out once", "; 1 gaps: messages the stream"):
             if said not in got.stderr:
                 fail("replay --nats did not say %r: %s" % (said, got.stderr))
-        print("stream-damage: 2 messages stored twice put out once, 1 deleted said as a gap")
+        print("stream-damage: 2 records stored twice put out once, 1 deleted said as a gap")
     finally:
         c.stop_all()
 
@@ -972,9 +972,16 @@ def batches():
         for form in (["--batch", "100"], []):
             os.unlink(state)
             ship(c, files, *form)
+        # the batches of 100 once more, within the duplicate window: all held already, and
+        # said in records, as shipped is
+        os.unlink(state)
+        again = re.search(r"shipped (\d+) records .* \((\d+) already there\)",
+                          ship(c, files, "--batch", "100").err)
+        if not again or again.group(1) != again.group(2) or int(again.group(1)) < 20000:
+            fail("the same batches again: %s" % (again.group(0) if again else "no count"))
         got = subprocess.run([MPTRACE, "replay", "--nats", c.urls(), "-f", "json"],
                              capture_output=True, timeout=60)
-        dups = re.search(rb"(\d+) messages stored twice", got.stderr)
+        dups = re.search(rb"(\d+) records stored twice", got.stderr)
         if not dups or int(dups.group(1)) < 40000:
             fail("every record shipped three times, yet: %r" % got.stderr.decode())
         check_exactly_once(c, files, "batches", in_order=False)

@@ -465,7 +465,7 @@ static void say_streamed(const struct reading *rd, const struct mpt_stream_count
 	char dup[96] = "", gap[160] = "";
 
 	if (n->duplicates)
-		snprintf(dup, sizeof(dup), "; %llu messages stored twice, put out once",
+		snprintf(dup, sizeof(dup), "; %llu records stored twice, put out once",
 			 (unsigned long long)n->duplicates);
 	if (n->gaps)
 		snprintf(gap, sizeof(gap),

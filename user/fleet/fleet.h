@@ -46,7 +46,7 @@ int mpt_ship(const struct mpt_ship_opts *o, volatile int *stop);
 struct mpt_stream_counts {
 	uint64_t events;     /* records read */
 	uint64_t dropped;    /* calls the tracers lost, as their drop records say */
-	uint64_t duplicates; /* messages stored twice, handed on once */
+	uint64_t duplicates; /* records stored twice (alone or in batches), handed on once */
 	uint64_t gaps;	     /* messages the stream no longer holds */
 };
 

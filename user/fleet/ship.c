@@ -219,7 +219,9 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 	if (gen == sh->gen && n >= sh->tail && n < sh->head) {
 		if (pa) {
 			sh->win[n % IN_FLIGHT].acked = true;
-			sh->duplicates += pa->Duplicate;
+			/* counted in records, as shipped is: a batch held already is all of them */
+			if (pa->Duplicate)
+				sh->duplicates += 1 + sh->win[n % IN_FLIGHT].records;
 			if (pa->Sequence && (!sh->first_stored || pa->Sequence < sh->first_stored))
 				sh->first_stored = pa->Sequence;
 		} else if (pae && pae->ErrCode == JS_MSG_TOO_LARGE) {
