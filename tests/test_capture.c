@@ -26,6 +26,7 @@
 #include "capture/capture.h"
 #include "fake_event.h"
 #include "fleet/fleet_int.h"
+#include "util/siphash.h"
 
 #include <zstd.h>
 
@@ -969,6 +970,27 @@ static int teardown(void **state)
  * batch is refused wherever it is cut, never read past; a frame that is not
  * zstd, or one that would unpack to over 64 MiB (a bomb), is refused.
  */
+/* SipHash-2-4 against its paper's vectors: key 00..0f, message 00, 01, ... of each length. */
+static void test_siphash_vectors(void **state)
+{
+	static const struct {
+		size_t len;
+		uint64_t want;
+	} vec[] = {
+	    {0, 0x726fdb47dd0e0e31ull}, {1, 0x74f839c593dc67fdull}, {15, 0xa129ca6149be45e5ull}};
+	uint8_t key[16], msg[16], other[16];
+
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		key[i] = msg[i] = (uint8_t)i;
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++)
+		assert_int_equal(mpt_siphash(key, msg, vec[i].len), vec[i].want);
+	/* the key is drawn at random: another key, another hash */
+	mpt_siphash_key(other);
+	assert_memory_not_equal(other, key, 16);
+	assert_int_not_equal(mpt_siphash(other, msg, 15), vec[2].want);
+}
+
 static void test_batch_wire(void **state)
 {
 	static const char *const recs[] = {"first record", "", "2 10 100 200"};
@@ -1050,6 +1072,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_restart_keeps_unreadable),
 	    cmocka_unit_test(test_clock_step_in_outage),
 	    cmocka_unit_test(test_batch_wire),
+	    cmocka_unit_test(test_siphash_vectors),
 	};
 	return cmocka_run_group_tests_name("capture", tests, NULL, teardown);
 }

@@ -9,6 +9,7 @@
 
 #include "capture/capture.h"
 #include "util/keyset.h"
+#include "util/siphash.h"
 
 /*
  * A set's messages in the capture's order. Each names the message before it
@@ -33,16 +34,6 @@ struct set_order {
 	size_t n, cap;
 };
 
-/* A message id, hashed for the set of those put out. */
-static uint64_t id_hash(const char *id)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; *id; id++)
-		h = (h ^ (unsigned char)*id) * 0x100000001b3ull;
-	return h;
-}
-
 struct replay {
 	struct mpt_pipe *pipe;
 	/*
@@ -52,6 +43,12 @@ struct replay {
 	 */
 	struct mpt_keyset seen; /* the ids put out (a batch's records' too), hashed */
 	struct mpt_keyset held; /* the ids held back for their predecessor, ever */
+	/*
+	 * Keyed: whoever can publish to the stream chooses ids, and with an
+	 * unkeyed hash could make one that a record to come collides with, which
+	 * would then be taken as put out already and left out.
+	 */
+	uint8_t id_key[16];
 	struct mpt_stream_counts *n;
 	const char *stream;
 	/*
@@ -73,6 +70,12 @@ struct replay {
 };
 
 static struct set_order *set_of(struct replay *rp, const char *id);
+
+/* A message id, hashed for the sets of those put out and held. */
+static uint64_t id_hash(const struct replay *rp, const char *id)
+{
+	return mpt_siphash(rp->id_key, id, strlen(id));
+}
 
 /* A set's records are in its order: once one is past --until, the rest of the set is. */
 static void mark_past_until(struct replay *rp, const char *id)
@@ -164,7 +167,7 @@ static int replay_batch(struct replay *rp, natsMsg *m, const struct mpt_fmt_ctx 
 	if (raw && sscanf(id + set_len, ":%llu:", &file) == 1)
 		while ((r = fleet_batch_next(raw, n, &pos, &kind, &off, &p, &size)) > 0) {
 			snprintf(last, len, "%.*s:%llu:%" PRIu64, (int)set_len, id, file, off);
-			if ((seen = mpt_keyset_add(&rp->seen, id_hash(last))) < 0)
+			if ((seen = mpt_keyset_add(&rp->seen, id_hash(rp, last))) < 0)
 				break;
 			rp->n->duplicates += seen;
 			if (seen)
@@ -195,7 +198,7 @@ static int replay_batch(struct replay *rp, natsMsg *m, const struct mpt_fmt_ctx 
 static int replay_one(struct replay *rp, natsMsg *m, char *last, size_t len)
 {
 	const char *kind = fleet_header(m, "Mptrace-Kind"), *id = fleet_header(m, "Nats-Msg-Id");
-	int seen = *id ? mpt_keyset_add(&rp->seen, id_hash(id)) : 0;
+	int seen = *id ? mpt_keyset_add(&rp->seen, id_hash(rp, id)) : 0;
 	struct mpt_fmt_ctx fmt;
 	struct fleet_ctx_buf cb;
 
@@ -253,7 +256,7 @@ static struct set_order *set_of(struct replay *rp, const char *id)
 static bool follows(const struct replay *rp, const struct set_order *so, const char *prev)
 {
 	return !*prev || rp->part || !strcmp(prev, so->last) ||
-	       mpt_keyset_has(&rp->seen, id_hash(prev));
+	       mpt_keyset_has(&rp->seen, id_hash(rp, prev));
 }
 
 /* Put out held message @i, then whatever waited for it. */
@@ -296,7 +299,7 @@ static int replay_in_order(struct replay *rp, natsMsg *m)
 	const char *id = fleet_header(m, "Nats-Msg-Id"), *prev = fleet_header(m, "Mptrace-Prev");
 	struct set_order *so = *id ? set_of(rp, id) : NULL;
 	struct held *h;
-	uint64_t key = id_hash(id);
+	uint64_t key = id_hash(rp, id);
 
 	if (*id && (mpt_keyset_has(&rp->seen, key) || mpt_keyset_has(&rp->held, key))) {
 		natsMsg_Destroy(m);
@@ -529,6 +532,7 @@ int mpt_stream_replay(const struct mpt_nats_opts *o, struct mpt_pipe *pipe,
 	int rc = -1;
 
 	memset(counts, 0, sizeof(*counts));
+	mpt_siphash_key(rp.id_key);
 	rp.stream = o->stream ? o->stream : MPT_NATS_DEFAULT_STREAM;
 	if (!fleet_connect(o, false, stop, NULL, NULL, &c)) {
 		subject = choose_part(&rp, &c, o, subject);
