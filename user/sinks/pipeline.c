@@ -71,13 +71,15 @@ static const struct mpt_view *cut_ancestors(const struct mpt_pipe *p, const stru
  * Whether @a's record, as it would print now, is the one this output last
  * had for the process: compared whole, so a process that execs (even the
  * same file with arguments of the same length) gets its record again, and no
- * crafted command line can pass for the one before it.
+ * crafted command line can pass for the one before it. Only what a record
+ * prints is compared: a capture keeps no uid or pid namespace, and a replay
+ * must write its records where the live run did.
  */
 static int seen_before(struct mpt_lastseen *s, const struct mpt_proc_info *a)
 {
 	struct {
 		uint64_t start_ns, pstart_ns, exe_ino;
-		uint32_t tgid, ptgid, ns_tgid, exe_dev, uid, pid_ns;
+		uint32_t tgid, ptgid, ns_tgid, exe_dev;
 		uint16_t comm_len, exe_len, argv_len;
 		uint8_t flags;
 	} num;
@@ -87,7 +89,7 @@ static int seen_before(struct mpt_lastseen *s, const struct mpt_proc_info *a)
 	memset(&num, 0, sizeof(num)); /* the padding too: it is compared */
 	num.start_ns = a->start_ns, num.pstart_ns = a->pstart_ns, num.exe_ino = a->exe_ino;
 	num.tgid = a->tgid, num.ptgid = a->ptgid, num.ns_tgid = a->ns_tgid;
-	num.exe_dev = a->exe_dev, num.uid = a->uid, num.pid_ns = a->pid_ns, num.flags = a->flags;
+	num.exe_dev = a->exe_dev, num.flags = a->flags;
 	num.comm_len = parts[1].len = strnlen(a->comm, sizeof(a->comm));
 	num.exe_len = parts[2].len = strnlen(exe, MPT_PROC_PATH_MAX);
 	num.argv_len = parts[3].len =
