@@ -708,7 +708,7 @@ def tls():
         r = subprocess.run([MPTRACE, "ship", "--nats", url, "--tls-ca", ca] + files,
                            capture_output=True, text=True, timeout=60)
         if r.returncode != 0:
-            fail("ship over TLS: %s" % r.stderr)
+            fail("ship over TLS: exit %d: %s" % (r.returncode, r.stderr))
         got = subprocess.run([MPTRACE, "replay", "--nats", url, "--tls-ca", ca, "-f", "json"],
                              capture_output=True)
         want = subprocess.run([MPTRACE, "replay", "-f", "json"] + files, capture_output=True)

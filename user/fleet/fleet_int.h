@@ -42,6 +42,13 @@ const char *fleet_error(natsStatus s);
 int fleet_connect(const struct mpt_nats_opts *o, bool wait, volatile int *stop,
 		  jsPubAckHandler on_ack, void *closure, struct fleet_conn *c);
 void fleet_disconnect(struct fleet_conn *c);
+/*
+ * The library's threads stopped, once every connection is destroyed, before
+ * the process exits: a thread still at work while OpenSSL's exit handler
+ * frees what it uses makes the exit crash after all was done, and the exit
+ * status a signal's.
+ */
+void fleet_library_close(void);
 /* The stream exists and takes @subject; created if missing. 0, or -1 after saying why. */
 int fleet_ensure_stream(struct fleet_conn *c, const char *stream, const char *subject,
 			uint32_t replicas, volatile int *stop);

@@ -220,6 +220,12 @@ void fleet_disconnect(struct fleet_conn *c)
 	memset(c, 0, sizeof(*c));
 }
 
+void fleet_library_close(void)
+{
+	/* 5 s at most: a thread stuck in a dead server's socket must not hold the exit */
+	nats_CloseAndWait(5000);
+}
+
 bool fleet_subject_matches(const char *pat, const char *subj)
 {
 	while (*pat && *subj) {

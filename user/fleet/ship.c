@@ -1324,6 +1324,7 @@ int mpt_ship(const struct mpt_ship_opts *o, volatile int *stop)
 out:
 	if (sh.c.nc)
 		fleet_disconnect(&sh.c);
+	fleet_library_close();
 	mpt_metrics_free(sh.metrics);
 	sb_free(&line);
 	sb_free(&sh.b.raw);

@@ -559,6 +559,7 @@ int mpt_stream_replay(const struct mpt_nats_opts *o, struct mpt_pipe *pipe,
 	natsSubscription_Destroy(sub);
 	if (c.nc)
 		fleet_disconnect(&c);
+	fleet_library_close();
 	mpt_cap_event_buf_free(&rp.buf);
 	return rc;
 }
