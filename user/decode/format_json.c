@@ -251,11 +251,11 @@ static void json_ancestors(struct strbuf *sb, const struct mpt_lineage_view *l,
  * The caller's command line and ancestors, parent first; in the lean form
  * its record has the one and the records the other, so neither is here.
  */
-static void json_lineage(struct strbuf *sb, const struct mpt_lineage_view *l,
+static void json_lineage(struct strbuf *sb, const struct mpt_lineage_view *l, bool lean,
 			 const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_proc_info *self = l ? l->self : NULL;
-	bool recorded = self && l->self_recorded;
+	bool recorded = self && lean;
 
 	if (!recorded) {
 		sb_puts(sb, ",\"commandLine\":[");
@@ -304,14 +304,14 @@ static void json_caller(struct strbuf *sb, const struct mpt_view *v, const struc
 	const struct mpt_task *t = &v->hdr->task;
 	const struct mpt_enrich *en = enrich_of(v);
 	const struct mpt_proc_info *self = en->lineage ? en->lineage->self : NULL;
-	bool recorded = self && en->lineage->self_recorded;
+	bool recorded = self && v->lean;
 
 	if (!recorded)
 		json_u64(sb, ",\"processStartTime\":", t->start_ns + ctx->boot_to_wall_ns);
 	json_entities(sb, t, en->lineage, ctx);
 	if (!recorded || (t->exe & ~self->flags & (MPT_PROC_EXE_FILELESS | MPT_PROC_EXE_DELETED)))
 		json_exe(sb, en->exe_path, self, t->exe, true);
-	json_lineage(sb, en->lineage, ctx);
+	json_lineage(sb, en->lineage, v->lean, ctx);
 }
 
 /* "key=value\n" lines as a JSON object. */

@@ -41,8 +41,6 @@ struct mpt_lineage_view {
 	const struct mpt_proc_info *anc[MPT_ANCESTORS_MAX + 1];
 	unsigned int n_anc;
 	bool anc_truncated; /* the chain went on past MPT_ANCESTORS_MAX */
-	/* the caller's own record tells its executable, command line and start (lean JSON) */
-	bool self_recorded;
 };
 
 #endif

@@ -805,11 +805,6 @@ static bool valid_opts(const struct mpt_tracer_opts *o, char *why, size_t len)
 }
 
 /*
- * The ring's first two pages hold the consumer and the producer position;
- * mapped read-only beside libbpf's own mapping, they say what is queued now
- * (libbpf 1.1 has no call for it).
- */
-/*
  * Without --event, the events of the syscalls this kernel has (its BTF
  * names the syscall's function): set_mempolicy_home_node came in Linux
  * 5.17, and an older kernel still traces the rest. An event --event names

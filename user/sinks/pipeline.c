@@ -50,14 +50,11 @@ static const struct mpt_view *cut_ancestors(const struct mpt_pipe *p, const stru
 		return v;
 	*vc = *v;
 	vc->lean = lean(p);
-	if (!l)
+	if (!l || l->n_anc <= (unsigned int)p->max_ancestors)
 		return vc;
 	*lc = *l;
-	if (l->n_anc > (unsigned int)p->max_ancestors) {
-		lc->n_anc = (unsigned int)p->max_ancestors;
-		lc->anc_truncated = true;
-	}
-	lc->self_recorded = lean(p) && l->self;
+	lc->n_anc = (unsigned int)p->max_ancestors;
+	lc->anc_truncated = true;
 	*ec = *v->enrich;
 	ec->lineage = lc;
 	vc->enrich = ec;
