@@ -57,7 +57,8 @@ def not_process_records(lines):
 
 def parent_records_kept(lines, what):
     """Every event line whose chain is cut names a parent whose process record came before
-    it, and so does every record but the eldest's: the records rebuild each chain."""
+    it, and so does every record but the eldest's: the records rebuild each chain. A lean
+    line (no commandLine) finds its caller's own record before it too."""
     evs = [json.loads(line) for line in lines]
     recorded = set(ev["entityId"] for ev in evs if ev.get("eventName") == "process")
     seen, cut = set(), 0
@@ -69,6 +70,9 @@ def parent_records_kept(lines, what):
             if parent not in seen:
                 fail("%s: a %s line names parent %s, whose record is not before it:\n%s" %
                      (what, name, parent, json.dumps(ev)[:300]))
+        if event and "commandLine" not in ev and ev.get("entityId") not in seen:
+            fail("%s: a lean %s line, and no record of its caller %s before it:\n%s" %
+                 (what, name, ev.get("entityId"), json.dumps(ev)[:300]))
         if name == "process":
             seen.add(ev["entityId"])
     return cut
