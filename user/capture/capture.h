@@ -149,6 +149,9 @@ struct mpt_cap_item {
 	/* MPT_CAP_REC_EVENT */
 	struct mpt_view view;
 	struct mpt_enrich enrich;
+	/* the EVENT payload as the file holds it (no lineage): what a batch ships */
+	const unsigned char *payload;
+	uint32_t payload_len;
 	/* MPT_CAP_REC_DROP */
 	uint32_t drop_cause;
 	uint32_t drop_tgid; /* 1.3: whose calls (host pid); 0 not known */
@@ -168,6 +171,8 @@ struct mpt_cap_counts {
 
 struct mpt_cap_reader;
 
+/* A reader's stdio buffer: records are small, and a page a read is a syscall each few. */
+#define MPT_CAP_READ_BUFFER (64u << 10)
 /* Read the preamble and header. Returns an mpt_cap_status; @err says why. */
 int mpt_cap_reader_open(FILE *f, struct mpt_cap_reader **r, char *err, size_t len);
 /*
@@ -220,6 +225,15 @@ struct mpt_cap_proc {
 /* Encode @p as a PROCESS payload into @out (MPT_CAP_PROC_MAX bytes); its length. */
 #define MPT_CAP_PROC_MAX (64 + MPT_PROC_PATH_MAX + MPT_PROC_ARGV_MAX)
 size_t mpt_cap_proc_encode(const struct mpt_proc_info *p, unsigned char *out);
+/* What mpt_cap_proc_encode(@p) would write: its length. */
+size_t mpt_cap_proc_size(const struct mpt_proc_info *p);
+/*
+ * @fn for each process @l names, the oldest first, so that a reader links
+ * each to its parent as it goes: the caller's processes, as a capture
+ * records them (and a batch, ship --batch), before the caller's event.
+ */
+void mpt_cap_lineage_each(const struct mpt_lineage_view *l,
+			  void (*fn)(void *ctx, const struct mpt_proc_info *p), void *ctx);
 /* Decode a PROCESS payload. 0, or -1 when it does not hold together. */
 int mpt_cap_proc_decode(const unsigned char *p, size_t len, struct mpt_cap_proc *out);
 

@@ -232,10 +232,37 @@ uint32_t mpt_cap_encode_strings(const struct mpt_enrich *en, unsigned char *tail
 	return tlen + (en->target ? encode_target(en->target, tail + tlen) : 0);
 }
 
+static size_t proc_exe_len(const struct mpt_proc_info *p)
+{
+	return p->exe ? strnlen(p->exe, MPT_PROC_PATH_MAX) : 0;
+}
+
+static size_t proc_argv_len(const struct mpt_proc_info *p)
+{
+	return p->argv_len > MPT_PROC_ARGV_MAX ? MPT_PROC_ARGV_MAX : p->argv_len;
+}
+
+size_t mpt_cap_proc_size(const struct mpt_proc_info *p)
+{
+	return 64 + proc_exe_len(p) + proc_argv_len(p);
+}
+
+void mpt_cap_lineage_each(const struct mpt_lineage_view *l,
+			  void (*fn)(void *ctx, const struct mpt_proc_info *p), void *ctx)
+{
+	if (!l || !l->self)
+		return;
+	/* past the cap, one more: a reader then sees the chain go on, as the live run did */
+	if (l->anc_truncated)
+		fn(ctx, l->anc[MPT_ANCESTORS_MAX]);
+	for (unsigned int i = l->n_anc; i > 0; i--)
+		fn(ctx, l->anc[i - 1]);
+	fn(ctx, l->self);
+}
+
 size_t mpt_cap_proc_encode(const struct mpt_proc_info *p, unsigned char *out)
 {
-	size_t exe_len = p->exe ? strnlen(p->exe, MPT_PROC_PATH_MAX) : 0;
-	size_t argv_len = p->argv_len > MPT_PROC_ARGV_MAX ? MPT_PROC_ARGV_MAX : p->argv_len;
+	size_t exe_len = proc_exe_len(p), argv_len = proc_argv_len(p);
 
 	memset(out, 0, 64);
 	put32(out, p->tgid);

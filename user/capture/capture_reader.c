@@ -350,6 +350,8 @@ static int deliver(struct mpt_cap_reader *r, struct mpt_cap_item *it)
 		rc = decode_event(r, p, len, it);
 		if (rc)
 			return rc;
+		it->payload = p;
+		it->payload_len = len;
 		if (!r->counts.events || it->view.hdr->ts_boot_ns < r->counts.first_ns)
 			r->counts.first_ns = it->view.hdr->ts_boot_ns;
 		if (it->view.hdr->ts_boot_ns > r->counts.last_ns)

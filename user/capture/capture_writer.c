@@ -765,13 +765,13 @@ int mpt_cap_writer_open(const struct mpt_cap_writer_opts *o, const struct mpt_ca
 }
 
 /* A process record, once per file, before the first event that names the process. */
-static int write_proc(struct mpt_cap_writer *w, const struct mpt_proc_info *p)
+static void write_proc(void *ctx, const struct mpt_proc_info *p)
 {
+	struct mpt_cap_writer *w = ctx;
 	unsigned char rec[MPT_CAP_PROC_MAX];
 
-	if (proc_seen(w, p))
-		return 0;
-	return append(w, MPT_CAP_REC_PROCESS, rec, mpt_cap_proc_encode(p, rec));
+	if (!proc_seen(w, p))
+		append(w, MPT_CAP_REC_PROCESS, rec, mpt_cap_proc_encode(p, rec));
 }
 
 int mpt_cap_write_event(struct mpt_cap_writer *w, const struct mpt_view *v)
@@ -781,17 +781,7 @@ int mpt_cap_write_event(struct mpt_cap_writer *w, const struct mpt_view *v)
 	uint32_t klen = v->raw_size, tlen = mpt_cap_encode_strings(v->enrich, tail);
 	int err;
 
-	/* the oldest ancestor first, so that a reader links each to its parent as it goes */
-	if (l && l->self) {
-		/* past the cap, one more: a reader then sees the chain go on, as the live run did
-		 */
-		if (l->anc_truncated)
-			write_proc(w, l->anc[MPT_ANCESTORS_MAX]);
-		for (unsigned int i = l->n_anc; i > 0; i--)
-			write_proc(w, l->anc[i - 1]);
-		write_proc(w, l->self);
-	}
-
+	mpt_cap_lineage_each(l, write_proc, w);
 	put32(head, klen);
 	/* one record, one CRC: the kernel record's length, the record, the strings */
 	err = append_pieces(w, MPT_CAP_REC_EVENT,

@@ -54,6 +54,7 @@ static int open_source(struct source *s, const char *name)
 		fprintf(stderr, "mptrace: %s\n", rc < 0 ? err : strerror(errno));
 		return s->status = MPT_CAP_EIO;
 	}
+	setvbuf(s->f, NULL, _IOFBF, MPT_CAP_READ_BUFFER);
 	rc = mpt_cap_reader_open(s->f, &s->r, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "mptrace: %s: %s\n", name, err);
