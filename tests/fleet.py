@@ -10,6 +10,9 @@ every record exactly once: `replay --nats` prints byte for byte what a replay
 of the capture prints (a duplicate would print twice, a gap not at all).
 Every server is bounded in time and stopped by its pid.
 """
+import base64
+import ctypes
+import ctypes.util
 import json
 import os
 import random
@@ -991,13 +994,101 @@ def batches():
         c.stop_all()
 
 
+def unpack_batch(data):
+    """A batch message's zstd frame, by the system's libzstd: its entries, as
+    (kind, offset, bytes) (user/fleet/fleet_int.h)."""
+    z = ctypes.CDLL(ctypes.util.find_library("zstd") or "libzstd.so.1")
+    z.ZSTD_getFrameContentSize.restype = ctypes.c_ulonglong
+    z.ZSTD_decompress.restype = ctypes.c_size_t
+    size = z.ZSTD_getFrameContentSize(data, ctypes.c_size_t(len(data)))
+    out = ctypes.create_string_buffer(size)
+    got = z.ZSTD_decompress(out, ctypes.c_size_t(size), data, ctypes.c_size_t(len(data)))
+    if got != size:
+        fail("a batch that does not unpack (%d of %d bytes)" % (got, size))
+    raw, at, entries = out.raw, 0, []
+    while at < len(raw):
+        n = int.from_bytes(raw[at + 9:at + 13], "little")
+        entries.append((raw[at], int.from_bytes(raw[at + 1:at + 9], "little"),
+                        raw[at + 13:at + 13 + n]))
+        at += 13 + n
+    return entries
+
+
+def batch_lineage():
+    """ship --batch carries each process once a batch, before the first event that names
+    it, not inside every event: two callers 20 shells deep (past the chain's cap of 16)
+    replay from batches of 64 as from the capture, ancestors as records or inline. One
+    event a message, each body is the line replay prints with the ancestors inline."""
+    nest = os.path.join(D, "nest.sh")
+    with open(nest, "w") as f:  # "; true": no shell may exec its last command away
+        f.write('n=$1; shift; if [ "$n" -gt 1 ]; then sh "$0" $((n - 1)) "$@"; true; '
+                'else "$@"; true; fi\n')
+    cap = os.path.join(D, "lin.mpcap")
+    t = ENV.start(["--fair-rate", "0", "--capture", cap, "-o", "/dev/null"])
+    two = '"$0" mp 1 300 & "$0" mp 1 300; wait'
+    subprocess.run(["sh", nest, "20", "sh", "-c", two, WORKER], check=True)
+    time.sleep(0.5)
+    t.send_signal(signal.SIGINT)
+    t.communicate(timeout=30)
+    files = [cap]
+    c = Cluster(D)
+    c.start_all()
+    try:
+        ship(c, files, "--batch", "64")
+        for fmt in (["-f", "json"], ["-f", "json", "--ancestors", "all"],
+                    ["-f", "ocsf", "--detect"], ["-f", "table"]):
+            want = subprocess.run([MPTRACE, "replay"] + fmt + files, capture_output=True)
+            got = subprocess.run([MPTRACE, "replay", "--nats", c.urls()] + fmt,
+                                 capture_output=True)
+            if got.returncode or got.stdout != want.stdout:
+                fail("batches %s: %d of %d lines the same; %s" %
+                     (fmt, len(set(got.stdout.splitlines()) & set(want.stdout.splitlines())),
+                      len(want.stdout.splitlines()), got.stderr.decode()[-1000:]))
+        host = re.sub(r"[.*> \t]", "_", socket.gethostname())
+        m = js_request(c.port(0), "$JS.API.STREAM.MSG.GET.MPTRACE",
+                       json.dumps({"last_by_subj": "mptrace.%s.batch" % host}).encode())
+        if "message" not in m:
+            fail("no batch in the stream: %r" % m)
+        m = m["message"]
+        entries = unpack_batch(base64.b64decode(m["data"]))
+        procs = [e[2] for e in entries if e[0] == 3]
+        events = [e for e in entries if e[0] == 1]
+        ids = [(p[0:4], p[16:24]) for p in procs]  # host tgid, start
+        if len(ids) != len(set(ids)) or len(procs) < 18 or not events:
+            fail("a batch of %d events holds %d process records, %d distinct (each once, "
+                 "self and 16 ancestors and the next at least)" %
+                 (len(events), len(procs), len(set(ids))))
+        # an event is the capture's own record: its 18 processes are not inside it
+        big = max(len(e[2]) for e in events)
+        if big > sum(len(p) for p in procs):
+            fail("an event of %d bytes in a batch: its processes carried inside it" % big)
+        # one event a message stands alone: its body is the complete line, ancestors inline
+        os.unlink(os.path.join(D, "ship.state"))
+        ship(c, files, "--stream", "ONE", "--subject", "one.x")
+        want = subprocess.run([MPTRACE, "replay", "-f", "json", "--ancestors", "all"] + files,
+                              capture_output=True).stdout.splitlines()
+        last = js_request(c.port(0), "$JS.API.STREAM.INFO.ONE", b"")["state"]["last_seq"]
+        bodies = [base64.b64decode(js_request(c.port(0), "$JS.API.STREAM.MSG.GET.ONE",
+                                              json.dumps({"seq": q}).encode())["message"]
+                                   ["data"]) for q in range(1, last + 1)]
+        bodies = [b for b in bodies if b'"eventName":"stats"' not in b]
+        if bodies != want or len(want) < 600:
+            fail("%d message bodies, %d of them the %d lines replay --ancestors all prints" %
+                 (len(bodies), len(set(bodies) & set(want)), len(want)))
+        print("batch-lineage: a batch of %d events carries %d processes once each; events "
+              "of %d bytes at most; %d one-event messages are replay's complete lines" %
+              (len(events), len(procs), big, len(bodies)))
+    finally:
+        c.stop_all()
+
+
 SCENARIOS = {"node-restart": node_restart, "shipper-killed": shipper_killed,
              "servers-down": servers_down, "stream-full": stream_full,
              "stream-deletes": stream_deletes, "bad-setup": bad_setup,
              "rotated-away": rotated_away, "two-outages": two_outages,
              "tracer-killed": tracer_killed, "stream-damage": stream_damage,
              "new-set": new_set, "new-set-followed": new_set_followed,
-             "state-disk-full": state_disk_full,
+             "state-disk-full": state_disk_full, "batch-lineage": batch_lineage,
              "unprivileged": unprivileged, "tls": tls,
              "reordered": reordered, "too-large": too_large,
              "subjects": subjects, "batches": batches,

@@ -77,10 +77,15 @@ void fleet_parse_context(const char *h, struct mpt_fmt_ctx *fmt, struct fleet_ct
  * A batch (ship --batch): records of one capture file under one context, in
  * the file's order, each "KIND OFFSET LENGTH BYTES" (a byte, then 64 and 32
  * bits little-endian), the whole compressed as one zstd frame. KIND: an event
- * (its encoded record, as Mptrace-Record holds it) or a drop ("CAUSE COUNT
- * FIRST LAST" as text, as a drop message's Mptrace-Record has it).
+ * (its EVENT payload, as the capture holds it; the first form of batches put
+ * the caller's lineage after it, as Mptrace-Record does), a drop ("CAUSE COUNT
+ * FIRST LAST" as text, as a drop message's Mptrace-Record has it), or a
+ * process (a PROCESS payload, offset 0): each process an event names, once
+ * a batch, before the first event that names it, the oldest first, so that
+ * a batch stands alone, as a capture file does.
  */
-enum { FLEET_REC_EVENT = 1, FLEET_REC_DROP = 2 };
+enum { FLEET_REC_EVENT = 1, FLEET_REC_DROP = 2, FLEET_REC_PROCESS = 3 };
+#define FLEET_BATCH_ENTRY_HDR 13
 /* A batch this large uncompressed at most: a frame claiming more is refused. */
 #define FLEET_BATCH_RAW_MAX (64u << 20)
 

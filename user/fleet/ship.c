@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@
 #include "capture/capture.h"
 #include "metrics/metrics.h"
 #include "util/fsutil.h"
+#include "util/keyset.h"
+#include "util/siphash.h"
 #include "util/strbuf.h"
 
 #define ACK_WAIT_MS 10000 /* an ack later than this is a failure: rewind */
@@ -49,6 +52,19 @@ struct slot {
 	bool acked;
 };
 
+/* A process as a batch tells it from another: its host id, start and image. */
+struct proc_id {
+	uint32_t tgid, gen;
+	uint64_t start_ns;
+};
+
+/* The processes an event names, in mpt_cap_lineage_each's order. */
+struct chain {
+	struct proc_id id[MPT_ANCESTORS_MAX + 2];
+	unsigned int n;
+	size_t bytes; /* as batch entries */
+};
+
 /* --batch: records read and not yet published, for one message. */
 struct batch {
 	struct strbuf raw;
@@ -59,6 +75,14 @@ struct batch {
 	uint64_t last_off;
 	struct pos next;
 	int64_t wall_ns; /* its newest event's time */
+	/* the processes in it (keyed: whoever names a process cannot make it pass for another) */
+	struct mpt_keyset procs;
+	uint8_t proc_key[16];
+	/*
+	 * The last event's processes, all in it (n = UINT_MAX: no event yet):
+	 * most events follow one of the same caller, and need no lookup.
+	 */
+	struct chain last;
 	ZSTD_CCtx *zc;
 	void *packed;
 	size_t packed_cap;
@@ -366,6 +390,7 @@ static int open_member(const char *name, struct member *m)
 		close(fd);
 		return -1;
 	}
+	setvbuf(m->f, NULL, _IOFBF, MPT_CAP_READ_BUFFER);
 	if (mpt_cap_reader_open(m->f, &m->r, err, sizeof(err))) {
 		fclose(m->f);
 		m->f = NULL;
@@ -673,10 +698,47 @@ static void json_quoted(const char *s, char *out, size_t len)
 	sb_free(&sb);
 }
 
+/* @v in decimal at @out: its end. */
+static char *put_dec(char *out, uint64_t v)
+{
+	char d[20];
+	int n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		*out++ = d[--n];
+	return out;
+}
+
+/* "SET:FILE:OFFSET" and @what: every record's, so not through printf */
 static void msg_id(const struct shipper *sh, uint32_t seq, uint64_t off, const char *what,
 		   char *out, size_t len)
 {
-	snprintf(out, len, "%s:%u:%" PRIu64 "%s", sh->set_id, seq, off, what);
+	size_t set = strlen(sh->set_id), w = strlen(what);
+	char *o = out;
+
+	if (len < set + w + 2 * 21 + 1) {
+		snprintf(out, len, "%s:%u:%" PRIu64 "%s", sh->set_id, seq, off, what);
+		return;
+	}
+	memcpy(o, sh->set_id, set);
+	o += set;
+	*o++ = ':';
+	o = put_dec(o, seq);
+	*o++ = ':';
+	o = put_dec(o, off);
+	memcpy(o, what, w + 1);
+}
+
+/* @src into @dst[@len], cut to fit: an id's copy, without printf */
+static void copy_id(char *dst, const char *src, size_t len)
+{
+	size_t n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 /* A file of the set that rotation removed before it was shipped: a loss the stream records. */
@@ -732,8 +794,67 @@ static void ship_file_begin(struct shipper *sh, const struct mpt_cap_meta *meta,
 static void batch_reset(struct batch *b)
 {
 	sb_reset(&b->raw);
+	mpt_keyset_clear(&b->procs);
+	b->last.n = UINT_MAX;
 	b->n = 0;
 	b->wall_ns = 0;
+}
+
+/* A process's key in the batch: a new image is a new record. */
+static uint64_t batch_proc_key(const struct batch *b, const struct mpt_proc_info *p)
+{
+	const uint64_t k[2] = {(uint64_t)p->tgid << 32 | p->gen, p->start_ns};
+
+	return mpt_siphash(b->proc_key, k, sizeof(k));
+}
+
+static void chain_add(void *ctx, const struct mpt_proc_info *p)
+{
+	struct chain *c = ctx;
+
+	c->id[c->n++] = (struct proc_id){p->tgid, p->gen, p->start_ns};
+}
+
+/* The bytes of @l's processes the batch lacks, as entries. */
+struct proc_bytes {
+	const struct batch *b;
+	size_t n, all;
+};
+
+static void count_proc(void *ctx, const struct mpt_proc_info *p)
+{
+	struct proc_bytes *c = ctx;
+	size_t n = FLEET_BATCH_ENTRY_HDR + mpt_cap_proc_size(p);
+
+	c->all += n;
+	if (!mpt_keyset_has(&c->b->procs, batch_proc_key(c->b, p)))
+		c->n += n;
+}
+
+/*
+ * The bytes of @l's processes as entries (@pb->all), and of those the batch
+ * lacks (@pb->n). The same processes as the last event's: none lacking.
+ */
+static void chain_bytes(struct batch *b, const struct mpt_lineage_view *l, struct chain *c,
+			struct proc_bytes *pb)
+{
+	c->n = 0;
+	mpt_cap_lineage_each(l, chain_add, c);
+	if (c->n == b->last.n && !memcmp(c->id, b->last.id, c->n * sizeof(c->id[0]))) {
+		pb->all = b->last.bytes;
+		return;
+	}
+	mpt_cap_lineage_each(l, count_proc, pb);
+	c->bytes = pb->all;
+}
+
+static void put_proc(void *ctx, const struct mpt_proc_info *p)
+{
+	struct batch *b = ctx;
+	unsigned char rec[MPT_CAP_PROC_MAX];
+
+	if (mpt_keyset_add(&b->procs, batch_proc_key(b, p)) != 1)
+		fleet_batch_put(&b->raw, FLEET_REC_PROCESS, 0, rec, mpt_cap_proc_encode(p, rec));
 }
 
 /* The batch as one message, compressed: 0 (also when empty), or -1 (a failed publish). */
@@ -779,32 +900,38 @@ static int batch_flush(struct shipper *sh, const struct mpt_fmt_ctx *fmt)
  * --batch: a record into the batch, published once full. 0, -1 (said, or a
  * failed publish), or 1: too large for any batch, to be shipped on its own.
  */
-static int batch_add(struct shipper *sh, const struct member *m, const struct mpt_cap_item *it,
-		     const char *id, struct pos next, const struct mpt_fmt_ctx *fmt,
-		     unsigned char *rec)
+static int batch_add(struct shipper *sh, const struct mpt_cap_item *it, const char *id,
+		     struct pos next, const struct mpt_fmt_ctx *fmt)
 {
 	struct batch *b = &sh->b;
 	bool event = it->type == MPT_CAP_REC_EVENT;
+	const struct mpt_lineage_view *l = event ? it->view.enrich->lineage : NULL;
+	struct proc_bytes pb = {.b = b};
+	struct chain c;
 	char drop[128];
-	size_t n;
+	size_t n = it->payload_len;
 
-	if (event && !(n = mpt_cap_event_encode(&it->view, rec, MPT_CAP_MAX_PAYLOAD, true))) {
-		fleet_say("%s: a record too large to ship", m->name);
-		return -1;
-	}
 	if (!event)
 		n = snprintf(drop, sizeof(drop), "%u %" PRIu64 " %" PRIu64 " %" PRIu64,
 			     it->drop_cause, it->drop_count, it->drop_first_ns, it->drop_last_ns);
-	if (n + 13 > b->max_raw)
+	chain_bytes(b, l, &c, &pb);
+	n += FLEET_BATCH_ENTRY_HDR;
+	if (n + pb.all > b->max_raw)
 		return batch_flush(sh, fmt) ? -1 : 1;
-	if (b->raw.len + n + 13 > b->max_raw && batch_flush(sh, fmt))
+	if (b->raw.len + n + pb.n > b->max_raw && batch_flush(sh, fmt))
 		return -1;
 	if (!b->n) {
-		snprintf(b->prev, sizeof(b->prev), "%s", sh->prev_id);
-		snprintf(b->first, sizeof(b->first), "%s", id);
+		copy_id(b->prev, sh->prev_id, sizeof(b->prev));
+		copy_id(b->first, id, sizeof(b->first));
+	}
+	/* each process once a batch, before its first event: not in every event, as a message */
+	if (c.n != b->last.n || memcmp(c.id, b->last.id, c.n * sizeof(c.id[0]))) {
+		mpt_cap_lineage_each(l, put_proc, b);
+		b->last = c;
 	}
 	fleet_batch_put(&b->raw, event ? FLEET_REC_EVENT : FLEET_REC_DROP, it->offset,
-			event ? (const void *)rec : drop, (uint32_t)n);
+			event ? (const void *)it->payload : drop,
+			(uint32_t)(n - FLEET_BATCH_ENTRY_HDR));
 	if (b->raw.oom) {
 		fleet_say("out of memory");
 		return -1;
@@ -814,7 +941,7 @@ static int batch_add(struct shipper *sh, const struct member *m, const struct mp
 	b->next = next;
 	if (event)
 		b->wall_ns = (int64_t)it->view.hdr->ts_boot_ns + fmt->boot_to_wall_ns;
-	snprintf(sh->prev_id, sizeof(sh->prev_id), "%s", id);
+	copy_id(sh->prev_id, id, sizeof(sh->prev_id));
 	return b->n >= sh->o->nats->batch ? batch_flush(sh, fmt) : 0;
 }
 
@@ -827,7 +954,7 @@ static int ship_record(struct shipper *sh, const struct member *m, const struct 
 	size_t n;
 	int rc;
 
-	if (sh->o->nats->batch && (rc = batch_add(sh, m, it, id, next, fmt, rec)) <= 0)
+	if (sh->o->nats->batch && (rc = batch_add(sh, it, id, next, fmt)) <= 0)
 		return rc;
 	sb_reset(line);
 	if (it->type == MPT_CAP_REC_EVENT) {
@@ -931,7 +1058,7 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 		}
 		msg_id(sh, p.file_seq, it.offset, "", id, sizeof(id));
 		if (it.offset < p.offset) {
-			snprintf(sh->prev_id, sizeof(sh->prev_id), "%s", id);
+			copy_id(sh->prev_id, id, sizeof(sh->prev_id));
 			continue;
 		}
 		if (ship_record(sh, m, &it, id, (struct pos){p.file_seq, it.offset + it.size}, fmt,
@@ -1279,6 +1406,7 @@ int mpt_ship(const struct mpt_ship_opts *o, volatile int *stop)
 	memset(&sh, 0, sizeof(sh));
 	sb_init(&line);
 	sb_init(&sh.b.raw);
+	mpt_siphash_key(sh.b.proc_key);
 	sh.o = o;
 	sh.stop = stop;
 	pthread_mutex_init(&sh.mu, NULL);
@@ -1328,6 +1456,7 @@ out:
 	mpt_metrics_free(sh.metrics);
 	sb_free(&line);
 	sb_free(&sh.b.raw);
+	mpt_keyset_free(&sh.b.procs);
 	ZSTD_freeCCtx(sh.b.zc);
 	free(sh.b.packed);
 	free(rec);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "capture/capture.h"
+#include "context/lineage.h"
 #include "util/keyset.h"
 #include "util/siphash.h"
 
@@ -65,6 +66,7 @@ struct replay {
 	 */
 	bool part;
 	struct mpt_cap_event_buf buf;
+	struct mpt_cap_proc proc;
 	struct set_order *sets;
 	size_t n_sets;
 };
@@ -125,9 +127,13 @@ static void replay_drop(struct replay *rp, natsMsg *m, const char *rec,
 				(int64_t)(last + fmt->boot_to_wall_ns), 0);
 }
 
-/* An encoded event record of message @id down the pipeline: 0, or -1 (said). */
+/*
+ * An encoded event record of message @id down the pipeline, its caller from
+ * @procs (a batch's processes) when the record does not carry its lineage:
+ * 0, or -1 (said).
+ */
 static int replay_event(struct replay *rp, const char *id, const unsigned char *raw, size_t n,
-			const struct mpt_fmt_ctx *fmt)
+			const struct mpt_fmt_ctx *fmt, const struct mpt_lineage *procs)
 {
 	int64_t until = rp->pipe->window.until_ns, wall;
 	const char *why = "not base64";
@@ -139,6 +145,12 @@ static int replay_event(struct replay *rp, const char *id, const unsigned char *
 			  why);
 		return -1;
 	}
+	if (!it.enrich.lineage && procs) {
+		mpt_lineage_of(procs, it.view.hdr->task.host_tgid, it.view.hdr->task.start_ns,
+			       &rp->buf.lineage);
+		if (rp->buf.lineage.self)
+			it.enrich.lineage = &rp->buf.lineage;
+	}
 	rp->n->events++;
 	wall = (int64_t)it.view.hdr->ts_boot_ns + fmt->boot_to_wall_ns;
 	if (until && wall > until)
@@ -146,9 +158,20 @@ static int replay_event(struct replay *rp, const char *id, const unsigned char *
 	return mpt_pipe_event(rp->pipe, &it.view, fmt) < 0 ? -1 : 0;
 }
 
+/* A batch's process into its table (made on the first): 0, or -1 when it does not hold. */
+static int batch_process(struct replay *rp, struct mpt_lineage **procs, const unsigned char *p,
+			 uint32_t n)
+{
+	if (mpt_cap_proc_decode(p, n, &rp->proc) || (!*procs && !(*procs = mpt_lineage_new())))
+		return -1;
+	mpt_lineage_add(*procs, &rp->proc.info);
+	return 0;
+}
+
 /*
  * A batch: each record not put out before (batches that overlap, from a
- * resend) in its turn; @last names the last one. 0, or -1 (said).
+ * resend) in its turn, with the processes the batch carries; @last names
+ * the last one. 0, or -1 (said).
  */
 static int replay_batch(struct replay *rp, natsMsg *m, const struct mpt_fmt_ctx *fmt, char *last,
 			size_t len)
@@ -157,6 +180,7 @@ static int replay_batch(struct replay *rp, natsMsg *m, const struct mpt_fmt_ctx 
 	size_t n = 0, pos = 0, set_len = strcspn(id, ":");
 	unsigned char *raw =
 	    fleet_batch_unpack(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &n, &why);
+	struct mpt_lineage *procs = NULL;
 	const unsigned char *p;
 	unsigned long long file;
 	uint64_t off;
@@ -166,13 +190,20 @@ static int replay_batch(struct replay *rp, natsMsg *m, const struct mpt_fmt_ctx 
 
 	if (raw && sscanf(id + set_len, ":%llu:", &file) == 1)
 		while ((r = fleet_batch_next(raw, n, &pos, &kind, &off, &p, &size)) > 0) {
+			/* not a record of the capture: what its events name, whether put out or not
+			 */
+			if (kind == FLEET_REC_PROCESS) {
+				if (batch_process(rp, &procs, p, size))
+					break;
+				continue;
+			}
 			snprintf(last, len, "%.*s:%llu:%" PRIu64, (int)set_len, id, file, off);
 			if ((seen = mpt_keyset_add(&rp->seen, id_hash(rp, last))) < 0)
 				break;
 			rp->n->duplicates += seen;
 			if (seen)
 				continue;
-			if (kind == FLEET_REC_EVENT && replay_event(rp, id, p, size, fmt))
+			if (kind == FLEET_REC_EVENT && replay_event(rp, id, p, size, fmt, procs))
 				break;
 			if (kind == FLEET_REC_DROP) {
 				char rec[128];
@@ -187,6 +218,7 @@ static int replay_batch(struct replay *rp, natsMsg *m, const struct mpt_fmt_ctx 
 			  !raw	  ? why
 			  : r > 0 ? "a record in it"
 				  : "torn");
+	mpt_lineage_free(procs);
 	free(raw);
 	return r ? -1 : 0;
 }
@@ -216,7 +248,7 @@ static int replay_one(struct replay *rp, natsMsg *m, char *last, size_t len)
 	if (!strcmp(kind, "event")) {
 		size_t n = 0;
 		unsigned char *raw = fleet_unb64(fleet_header(m, "Mptrace-Record"), &n);
-		int rc = replay_event(rp, id, raw, n, &fmt);
+		int rc = replay_event(rp, id, raw, n, &fmt, NULL);
 
 		free(raw);
 		return rc;

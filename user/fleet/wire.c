@@ -142,15 +142,15 @@ int fleet_batch_next(const unsigned char *b, size_t len, size_t *pos, uint8_t *k
 
 	if (at == len)
 		return 0;
-	if (len - at < 13)
+	if (len - at < FLEET_BATCH_ENTRY_HDR)
 		return -1;
 	*kind = b[at];
 	*offset = get_le(b + at + 1, 8);
 	*n = (uint32_t)get_le(b + at + 9, 4);
-	if (*n > len - at - 13)
+	if (*n > len - at - FLEET_BATCH_ENTRY_HDR)
 		return -1;
-	*p = b + at + 13;
-	*pos = at + 13 + *n;
+	*p = b + at + FLEET_BATCH_ENTRY_HDR;
+	*pos = at + FLEET_BATCH_ENTRY_HDR + *n;
 	return 1;
 }
 
