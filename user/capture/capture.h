@@ -173,6 +173,12 @@ struct mpt_cap_reader;
 
 /* A reader's stdio buffer: records are small, and a page a read is a syscall each few. */
 #define MPT_CAP_READ_BUFFER (64u << 10)
+/*
+ * @f, not yet read, read through a buffer of that size (glibc's setvbuf
+ * takes a size only with a buffer). Returns it, for the caller to free
+ * after fclose(@f); NULL: stdio's own buffer is used.
+ */
+char *mpt_cap_read_buffer(FILE *f);
 /* Read the preamble and header. Returns an mpt_cap_status; @err says why. */
 int mpt_cap_reader_open(FILE *f, struct mpt_cap_reader **r, char *err, size_t len);
 /*

@@ -214,6 +214,17 @@ static int read_record(struct mpt_cap_reader *r, uint32_t *plen)
 				 (unsigned long long)r->off);
 }
 
+char *mpt_cap_read_buffer(FILE *f)
+{
+	char *b = malloc(MPT_CAP_READ_BUFFER);
+
+	if (b && setvbuf(f, b, _IOFBF, MPT_CAP_READ_BUFFER)) {
+		free(b);
+		b = NULL;
+	}
+	return b;
+}
+
 int mpt_cap_reader_open(FILE *f, struct mpt_cap_reader **out, char *err, size_t len)
 {
 	struct mpt_cap_reader *r = calloc(1, sizeof(*r));

@@ -22,6 +22,7 @@
 struct source {
 	const char *name;
 	FILE *f;
+	char *iobuf;
 	struct mpt_cap_reader *r;
 	struct mpt_fmt_ctx fmt;
 	struct mpt_cap_item it;
@@ -54,12 +55,14 @@ static int open_source(struct source *s, const char *name)
 		fprintf(stderr, "mptrace: %s\n", rc < 0 ? err : strerror(errno));
 		return s->status = MPT_CAP_EIO;
 	}
-	setvbuf(s->f, NULL, _IOFBF, MPT_CAP_READ_BUFFER);
+	s->iobuf = mpt_cap_read_buffer(s->f);
 	rc = mpt_cap_reader_open(s->f, &s->r, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "mptrace: %s: %s\n", name, err);
 		fclose(s->f);
+		free(s->iobuf);
 		s->f = NULL;
+		s->iobuf = NULL;
 		return s->status = rc;
 	}
 	s->fmt.hostname = mpt_cap_reader_meta(s->r)->hostname;
@@ -74,6 +77,8 @@ static void close_source(struct source *s)
 	mpt_cap_reader_free(s->r);
 	if (s->f)
 		fclose(s->f);
+	free(s->iobuf);
+	s->iobuf = NULL;
 }
 
 /* Fetch the next item of @s; on the end or damage, report and retire it. */

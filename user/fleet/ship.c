@@ -372,6 +372,7 @@ static int load_state(struct shipper *sh, struct pos *p)
 /* A capture file of the set by its fileSeq, in @name; its header read. */
 struct member {
 	FILE *f;
+	char *iobuf;
 	struct mpt_cap_reader *r;
 	char name[4300];
 };
@@ -390,10 +391,12 @@ static int open_member(const char *name, struct member *m)
 		close(fd);
 		return -1;
 	}
-	setvbuf(m->f, NULL, _IOFBF, MPT_CAP_READ_BUFFER);
+	m->iobuf = mpt_cap_read_buffer(m->f);
 	if (mpt_cap_reader_open(m->f, &m->r, err, sizeof(err))) {
 		fclose(m->f);
+		free(m->iobuf);
 		m->f = NULL;
+		m->iobuf = NULL;
 		return -1;
 	}
 	return 0;
@@ -404,6 +407,7 @@ static void close_member(struct member *m)
 	mpt_cap_reader_free(m->r);
 	if (m->f)
 		fclose(m->f);
+	free(m->iobuf);
 	memset(m, 0, sizeof(*m));
 }
 
