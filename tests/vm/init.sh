@@ -118,6 +118,38 @@ account_check() {
 	[ -n "$calls" ] && [ $(($1 + $2)) -eq "$calls" ]
 }
 
+# The kernel stack of every thread of each process named @1, for a check that hangs.
+stacks() {
+	for p in $(pidof "$1"); do
+		for t in /proc/$p/task/*; do
+			echo "MPT-STACK $1 ${t##*/}: $(tr '\n' ' ' <"$t/stack" 2>/dev/null)"
+		done
+	done
+}
+
+# Has process @1 ended within @2 tenths of a second?
+gone() {
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt "$2" ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	! kill -0 "$1" 2>/dev/null
+}
+
+# The tracer ($pid) stopped by SIGINT within 60 s; else its stacks said, and killed.
+stop_tracer() {
+	kill -INT $pid
+	if ! gone $pid 600; then
+		echo "MPT-HELD-EXEC the tracer did not stop on SIGINT"
+		stacks mptrace
+		kill -KILL $pid
+		wait $pid
+		return 1
+	fi
+	wait $pid
+}
+
 # A call whose return was missed, then an exec by the thread that made it: the call is
 # told before the new image, so it is named by the image that made it. A kretprobe keeps
 # 4,096 returns at most: in kprobe mode 4,100 calls are held first, so that the caller's
@@ -131,10 +163,20 @@ held_exec_check() {
 		--ancestors 1 --fair-rate 0 -f json -o /tmp/out 2>/tmp/err &
 	pid=$!
 	wait_ready "$mode" || return 1
-	caller=$(mp_lineage held-exec $n) || return 1
+	# bounded, and where each thread waits said if not: one check fails, the guest goes on
+	mp_lineage held-exec $n >/tmp/caller &
+	lp=$!
+	if ! gone $lp 3000; then
+		echo "MPT-HELD-EXEC $mode: mp_lineage held-exec did not end within 300 s"
+		stacks mp_lineage
+		kill -KILL $lp
+		stop_tracer
+		return 1
+	fi
+	wait $lp || return 1
+	caller=$(head -n 1 /tmp/caller)
 	sleep 2
-	kill -INT $pid
-	wait $pid
+	stop_tracer || return 1
 	cat /tmp/err
 	line=$(grep "\"hostThreadId\":$caller," /tmp/out)
 	echo "MPT-HELD-EXEC $mode $(echo "$line" | grep -o '"commandLine":[^]]*]') $(echo "$line" | grep -o '"return[A-Za-z]*":[^,]*')"
