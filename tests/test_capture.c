@@ -26,6 +26,7 @@
 #include "capture/capture.h"
 #include "fake_event.h"
 #include "fleet/fleet_int.h"
+#include "util/crc32.h"
 #include "util/siphash.h"
 
 #include <zstd.h>
@@ -991,6 +992,31 @@ static void test_siphash_vectors(void **state)
 	assert_int_not_equal(mpt_siphash(other, msg, 15), vec[2].want);
 }
 
+/*
+ * The checksum every record carries is zlib's CRC-32, whichever way it is
+ * computed: the check value, and zlib's own result for every length from 0
+ * to 300 and longer ones, at every alignment, going on from a CRC or not.
+ */
+static void test_crc32_is_zlibs(void **state)
+{
+	unsigned char *buf = malloc(70000 + 64);
+	uint32_t seed = 1;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_int_equal(mpt_crc32(0, "123456789", 9), 0xcbf43926);
+	for (size_t i = 0; i < 70000 + 64; i++)
+		buf[i] = (unsigned char)((seed = seed * 1103515245 + 12345) >> 16);
+	for (size_t len = 0; len < 70000; len = len < 300 ? len + 1 : len * 3 / 2)
+		for (size_t off = 0; off < 16; off++) {
+			uint32_t from = off & 1 ? seed * (uint32_t)len : 0;
+
+			assert_int_equal(mpt_crc32(from, buf + off, len),
+					 (uint32_t)crc32(from, buf + off, (uInt)len));
+		}
+	free(buf);
+}
+
 static void test_batch_wire(void **state)
 {
 	static const char *const recs[] = {"first record", "", "2 10 100 200"};
@@ -1073,6 +1099,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_clock_step_in_outage),
 	    cmocka_unit_test(test_batch_wire),
 	    cmocka_unit_test(test_siphash_vectors),
+	    cmocka_unit_test(test_crc32_is_zlibs),
 	};
 	return cmocka_run_group_tests_name("capture", tests, NULL, teardown);
 }

@@ -20,19 +20,14 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "capture/capture_int.h"
+#include "util/crc32.h"
 
 /* CRC-32 over the record header's first 8 bytes and the payload. */
 uint32_t mpt_cap_record_crc(const unsigned char *hdr, const unsigned char *payload, uint32_t len)
 {
-	uLong crc = crc32(0L, Z_NULL, 0);
-
-	crc = crc32(crc, hdr, 8);
-	if (len)
-		crc = crc32(crc, payload, len);
-	return (uint32_t)crc;
+	return mpt_crc32(mpt_crc32(0, hdr, 8), payload, len);
 }
 
 /* SHA-256(prev || bytes): one chain block. */
