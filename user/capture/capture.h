@@ -264,6 +264,22 @@ int mpt_cap_event_decode(struct mpt_cap_event_buf *b, const void *payload, size_
 			 struct mpt_cap_item *it, const char **why);
 void mpt_cap_event_buf_free(struct mpt_cap_event_buf *b);
 
+struct mpt_lineage;
+/*
+ * A PROCESS payload, decoded into @buf, into the table *@procs (made on the
+ * first): those of a file, or of a batch. 0, -EINVAL when it does not hold
+ * together, or -ENOMEM.
+ */
+int mpt_cap_proc_add(struct mpt_lineage **procs, struct mpt_cap_proc *buf, const void *payload,
+		     size_t len);
+/*
+ * An event that carries no lineage of its own, linked to its caller and the
+ * caller's ancestors as the process records before it (@procs; NULL: none)
+ * name them, through @b.
+ */
+void mpt_cap_event_link(struct mpt_cap_event_buf *b, struct mpt_cap_item *it,
+			const struct mpt_lineage *procs);
+
 /*
  * Check that files read whole belong together: @meta[i] and @head[i] (the
  * last chain hash, hex) of each. Files of one set must follow each other

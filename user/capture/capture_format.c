@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "capture/capture_int.h"
+#include "context/lineage.h"
 #include "util/crc32.h"
 
 /* CRC-32 over the record header's first 8 bytes and the payload. */
@@ -373,6 +374,28 @@ static int decode_lineage(struct mpt_cap_event_buf *b, const unsigned char *p, s
 	}
 	l->anc_truncated = p[2] != 0;
 	return off == len ? 0 : -1;
+}
+
+int mpt_cap_proc_add(struct mpt_lineage **procs, struct mpt_cap_proc *buf, const void *payload,
+		     size_t len)
+{
+	if (mpt_cap_proc_decode(payload, len, buf))
+		return -EINVAL;
+	if (!*procs && !(*procs = mpt_lineage_new()))
+		return -ENOMEM;
+	mpt_lineage_add(*procs, &buf->info);
+	return 0;
+}
+
+void mpt_cap_event_link(struct mpt_cap_event_buf *b, struct mpt_cap_item *it,
+			const struct mpt_lineage *procs)
+{
+	if (it->enrich.lineage || !procs)
+		return;
+	mpt_lineage_of(procs, it->view.hdr->task.host_tgid, it->view.hdr->task.start_ns,
+		       &b->lineage);
+	if (b->lineage.self)
+		it->enrich.lineage = &b->lineage;
 }
 
 int mpt_cap_event_decode(struct mpt_cap_event_buf *b, const void *payload, size_t len,

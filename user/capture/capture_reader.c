@@ -20,9 +20,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "capture/capture_int.h"
+#include "util/crc32.h"
 #include "context/lineage.h"
 
 /* ---- reader ----------------------------------------------------------------- */
@@ -245,8 +245,7 @@ int mpt_cap_reader_open(FILE *f, struct mpt_cap_reader **out, char *err, size_t 
 		mpt_cap_reader_free(r);
 		return MPT_CAP_ENOTCAP;
 	}
-	if (CHECKSUMS_ENFORCED &&
-	    (uint32_t)crc32(crc32(0L, Z_NULL, 0), pre, 12) != get32(pre + 12)) {
+	if (CHECKSUMS_ENFORCED && mpt_crc32(0, pre, 12) != get32(pre + 12)) {
 		snprintf(err, len, "damaged capture: bad checksum in the file preamble");
 		mpt_cap_reader_free(r);
 		return MPT_CAP_EDAMAGED;
@@ -313,12 +312,7 @@ static int decode_event(struct mpt_cap_reader *r, const unsigned char *p, uint32
 		return fail(r, MPT_CAP_EDAMAGED, "event record at offset %llu: %s",
 			    (unsigned long long)it->offset, why);
 	/* the process records before it name its caller and the caller's ancestors */
-	if (!it->enrich.lineage && r->lineage) {
-		mpt_lineage_of(r->lineage, it->view.hdr->task.host_tgid,
-			       it->view.hdr->task.start_ns, &r->ev.lineage);
-		if (r->ev.lineage.self)
-			it->enrich.lineage = &r->ev.lineage;
-	}
+	mpt_cap_event_link(&r->ev, it, r->lineage);
 	return 0;
 }
 
@@ -392,14 +386,11 @@ static int deliver(struct mpt_cap_reader *r, struct mpt_cap_item *it)
 	case MPT_CAP_REC_END:
 		return check_end(r, p, len, it->offset);
 	case MPT_CAP_REC_PROCESS:
-		if (mpt_cap_proc_decode(p, len, &r->proc))
+		/* out of memory: the events go without their lineage, and are read still */
+		if (mpt_cap_proc_add(&r->lineage, &r->proc, p, len) == -EINVAL)
 			return fail(r, MPT_CAP_EDAMAGED,
 				    "process record at offset %llu: bad length",
 				    (unsigned long long)it->offset);
-		if (!r->lineage)
-			r->lineage = mpt_lineage_new();
-		if (r->lineage)
-			mpt_lineage_add(r->lineage, &r->proc.info);
 		r->counts.processes++;
 		return 0;
 	default:

@@ -19,9 +19,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "capture/capture_int.h"
+#include "util/crc32.h"
 #include "decode/decode.h"
 #include "util/keyset.h"
 
@@ -468,7 +468,7 @@ static int open_file(struct mpt_cap_writer *w)
 		memcpy(pre, MPT_CAP_MAGIC, 8);
 		put16(pre + 8, MPT_CAP_MAJOR);
 		put16(pre + 10, MPT_CAP_MINOR);
-		put32(pre + 12, (uint32_t)crc32(crc32(0L, Z_NULL, 0), pre, 12));
+		put32(pre + 12, mpt_crc32(0, pre, 12));
 		memmove(w->buf + sizeof(pre), w->buf, w->len);
 		memcpy(w->buf, pre, sizeof(pre));
 		w->len += sizeof(pre);

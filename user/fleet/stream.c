@@ -145,27 +145,12 @@ static int replay_event(struct replay *rp, const char *id, const unsigned char *
 			  why);
 		return -1;
 	}
-	if (!it.enrich.lineage && procs) {
-		mpt_lineage_of(procs, it.view.hdr->task.host_tgid, it.view.hdr->task.start_ns,
-			       &rp->buf.lineage);
-		if (rp->buf.lineage.self)
-			it.enrich.lineage = &rp->buf.lineage;
-	}
+	mpt_cap_event_link(&rp->buf, &it, procs);
 	rp->n->events++;
 	wall = (int64_t)it.view.hdr->ts_boot_ns + fmt->boot_to_wall_ns;
 	if (until && wall > until)
 		mark_past_until(rp, id);
 	return mpt_pipe_event(rp->pipe, &it.view, fmt) < 0 ? -1 : 0;
-}
-
-/* A batch's process into its table (made on the first): 0, or -1 when it does not hold. */
-static int batch_process(struct replay *rp, struct mpt_lineage **procs, const unsigned char *p,
-			 uint32_t n)
-{
-	if (mpt_cap_proc_decode(p, n, &rp->proc) || (!*procs && !(*procs = mpt_lineage_new())))
-		return -1;
-	mpt_lineage_add(*procs, &rp->proc.info);
-	return 0;
 }
 
 /*
@@ -193,7 +178,7 @@ static int replay_batch(struct replay *rp, natsMsg *m, const struct mpt_fmt_ctx 
 			/* not a record of the capture: what its events name, whether put out or not
 			 */
 			if (kind == FLEET_REC_PROCESS) {
-				if (batch_process(rp, &procs, p, size))
+				if (mpt_cap_proc_add(&procs, &rp->proc, p, size))
 					break;
 				continue;
 			}
