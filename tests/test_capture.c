@@ -130,24 +130,32 @@ static unsigned char *write_sample(const char *name, size_t *len,
 struct result {
 	int status; /* 0 or an mpt_cap_status */
 	int events, drops;
-	uint64_t unknown;
+	uint64_t unknown, records, chain_blocks;
 	uint64_t ends[64]; /* end offset of each event record */
+	char error[512], head[2 * MPT_CAP_HASH_LEN + 1];
 };
 
-static void read_buf(const unsigned char *buf, size_t len, struct result *res)
+/* The threads of this process: a reader of a regular file adds one while it reads ahead. */
+static int threads(void)
+{
+	struct stat st;
+
+	assert_int_equal(stat("/proc/self/task", &st), 0);
+	return (int)st.st_nlink - 2;
+}
+
+static void read_file(FILE *f, struct result *res)
 {
 	struct mpt_cap_reader *r;
 	struct mpt_cap_item it;
 	char err[512];
-	FILE *f = len ? fmemopen((void *)buf, len, "r") : fopen("/dev/null", "r");
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	assert_non_null(f);
 	rc = mpt_cap_reader_open(f, &r, err, sizeof(err));
 	if (rc) {
 		res->status = rc;
-		fclose(f);
+		snprintf(res->error, sizeof(res->error), "%s", err);
 		return;
 	}
 	while ((rc = mpt_cap_next(r, &it)) > 0) {
@@ -161,8 +169,32 @@ static void read_buf(const unsigned char *buf, size_t len, struct result *res)
 	}
 	res->status = -rc;
 	res->unknown = mpt_cap_reader_counts(r)->unknown;
+	res->records = mpt_cap_reader_counts(r)->records;
+	res->chain_blocks = mpt_cap_reader_counts(r)->chain_blocks;
+	snprintf(res->error, sizeof(res->error), "%s", rc ? mpt_cap_reader_error(r) : "");
+	mpt_cap_reader_chain_head(r, res->head);
 	mpt_cap_reader_free(r);
+}
+
+/*
+ * @buf read from memory, and from a file, where a thread reads ahead: the
+ * same items, counts, damage and chain head either way.
+ */
+static void read_buf(const unsigned char *buf, size_t len, struct result *res)
+{
+	FILE *f = len ? fmemopen((void *)buf, len, "r") : fopen("/dev/null", "r");
+	struct result file;
+
+	assert_non_null(f);
+	read_file(f, res);
 	fclose(f);
+	f = tmpfile();
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	rewind(f);
+	read_file(f, &file);
+	fclose(f);
+	assert_memory_equal(res, &file, sizeof(file));
 }
 
 static void test_round_trip(void **state)
@@ -714,6 +746,79 @@ static void check_ring_set(const char *base)
 	}
 }
 
+#define AHEAD_TEST_BLOCKS 40
+
+/* A record's CRC made right again after an edit: only the hash chain can tell. */
+static void raw_fix_crc(struct raw *r, size_t at)
+{
+	uint32_t len, crc;
+
+	memcpy(&len, r->buf + at + 4, 4);
+	crc = crc32(crc32(0, Z_NULL, 0), r->buf + at, 8);
+	crc = crc32(crc, r->buf + at + 12, len);
+	memcpy(r->buf + at + 8, &crc, 4);
+}
+
+/*
+ * More blocks than a reader holds ahead: its thread runs beside the caller,
+ * waits for it, and hands out the blocks in order, up to damage or an edit
+ * in block 30 as a reader without it does (read_buf compares the two), and
+ * stops when the reader is freed early.
+ */
+static void test_read_ahead(void **state)
+{
+	static struct raw r;
+	struct mpt_cap_reader *rd;
+	struct mpt_cap_item it;
+	struct result res;
+	size_t at[AHEAD_TEST_BLOCKS];
+	char err[512];
+	int before = threads();
+	FILE *f;
+
+	(void)state;
+	raw_preamble(&r, MPT_CAP_MAJOR, 0);
+	raw_header(&r, "");
+	raw_chain(&r);
+	for (int i = 0; i < AHEAD_TEST_BLOCKS; i++) {
+		at[i] = r.len;
+		raw_event(&r, i % NEVENTS);
+		raw_chain(&r);
+	}
+	raw_end(&r);
+	read_buf(r.buf, r.len, &res);
+	assert_int_equal(res.status, 0);
+	assert_int_equal(res.events, AHEAD_TEST_BLOCKS);
+	assert_int_equal(res.chain_blocks, AHEAD_TEST_BLOCKS + 2);
+
+	f = tmpfile();
+	assert_non_null(f);
+	assert_int_equal(fwrite(r.buf, 1, r.len, f), r.len);
+	rewind(f);
+	assert_int_equal(mpt_cap_reader_open(f, &rd, err, sizeof(err)), 0);
+	assert_int_equal(mpt_cap_next(rd, &it), 1);
+	assert_int_equal(it.offset, at[0]);
+	/* the ring is full before the file ends: the thread waits for this reader */
+	assert_int_equal(threads(), before + 1);
+	/* freed early, it stops the thread: a joined thread leaves /proc soon after */
+	mpt_cap_reader_free(rd);
+	for (int i = 0; i < 500 && threads() != before; i++)
+		usleep(10 * 1000);
+	assert_int_equal(threads(), before);
+	fclose(f);
+
+	r.buf[at[30] + 12 + 4 + offsetof(struct mpt_event, task)] ^= 0x01;
+	read_buf(r.buf, r.len, &res);
+	assert_int_equal(res.status, MPT_CAP_EDAMAGED);
+	assert_int_equal(res.events, 30);
+	assert_non_null(strstr(res.error, "bad checksum"));
+	raw_fix_crc(&r, at[30]);
+	read_buf(r.buf, r.len, &res);
+	assert_int_equal(res.status, MPT_CAP_ETAMPERED);
+	assert_int_equal(res.events, 30);
+	assert_non_null(strstr(res.error, "hash chain breaks at block 31"));
+}
+
 static void test_rotation(void **state)
 {
 	const char *base = "ring.mpcap";
@@ -1093,6 +1198,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_bad_files),
 	    cmocka_unit_test(test_tamper_with_fixed_crc),
 	    cmocka_unit_test(test_block_bounded),
+	    cmocka_unit_test(test_read_ahead),
 	    cmocka_unit_test(test_rotation),
 	    cmocka_unit_test(test_stop_in_outage),
 	    cmocka_unit_test(test_restart_keeps_unreadable),

@@ -179,7 +179,11 @@ struct mpt_cap_reader;
  * after fclose(@f); NULL: stdio's own buffer is used.
  */
 char *mpt_cap_read_buffer(FILE *f);
-/* Read the preamble and header. Returns an mpt_cap_status; @err says why. */
+/*
+ * Read the preamble and header. Returns an mpt_cap_status; @err says why.
+ * From the first mpt_cap_next() until mpt_cap_reader_free(), @f is the
+ * reader's: a regular file not followed is read ahead by a thread of its own.
+ */
 int mpt_cap_reader_open(FILE *f, struct mpt_cap_reader **r, char *err, size_t len);
 /*
  * The next event, drop or clock step: 1 with @it filled (valid until the next
@@ -192,7 +196,7 @@ int mpt_cap_next(struct mpt_cap_reader *r, struct mpt_cap_item *it);
 const struct mpt_cap_meta *mpt_cap_reader_meta(const struct mpt_cap_reader *r);
 const struct mpt_cap_counts *mpt_cap_reader_counts(const struct mpt_cap_reader *r);
 const char *mpt_cap_reader_error(const struct mpt_cap_reader *r);
-/* Wait and retry at the end of the data instead of reporting a torn tail. */
+/* Wait and retry at the end of the data instead of reporting a torn tail; before reading. */
 void mpt_cap_reader_follow(struct mpt_cap_reader *r, volatile int *stop);
 /* The same, and at each wait @keep_waiting says whether to go on (a newer file appeared). */
 void mpt_cap_reader_follow_while(struct mpt_cap_reader *r, volatile int *stop,
