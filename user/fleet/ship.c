@@ -288,13 +288,13 @@ static void save_state(struct shipper *sh, bool force)
 	struct pos p;
 	int fd, n, err = 0;
 
-	if (!sh->o->nats->state)
+	/* asked after every record: the clock first, the lock the acks take only when due */
+	if (!sh->o->nats->state || (!force && fleet_mono_ms() < sh->next_save))
 		return;
 	pthread_mutex_lock(&sh->mu);
 	p = sh->acked;
 	pthread_mutex_unlock(&sh->mu);
-	if (!force && (fleet_mono_ms() < sh->next_save ||
-		       (p.file_seq == sh->saved.file_seq && p.offset == sh->saved.offset)))
+	if (!force && p.file_seq == sh->saved.file_seq && p.offset == sh->saved.offset)
 		return;
 	sh->next_save = fleet_mono_ms() + STATE_EVERY_MS;
 	n = snprintf(buf, sizeof(buf),
