@@ -375,20 +375,28 @@ def state_disk_full():
         subprocess.run(["umount", "-l", statedir])
 
 
-def wait_state(pred, timeout=60, path=None):
+def wait_state(pred, timeout=60, path=None, proc=None):
     """Until the shipper's state file (@path, or the scenarios' usual one) satisfies @pred;
-    the state."""
+    the state. A shipper @proc that exits first fails it at once, with what it said."""
     path = path or os.path.join(D, "ship.state")
     end = time.monotonic() + timeout
     while time.monotonic() < end:
+        exited = proc is not None and proc.poll() is not None
         try:
             st = json.load(open(path))
             if pred(st):
                 return st
         except (OSError, ValueError):
             pass
+        if exited:
+            fail("ship exited %d before its state got there: %s"
+                 % (proc.returncode, proc.communicate()[1]))
         time.sleep(0.2)
-    fail("the state never got there: %s" % open(path).read())
+    try:
+        st = open(path).read()
+    except OSError as e:
+        st = "none (%s)" % e
+    fail("the state never got there in %d s: %s" % (timeout, st))
 
 
 def new_set_followed():
@@ -962,7 +970,7 @@ def batches():
         state = os.path.join(D, "ship.state")
         for _ in range(3):
             p = ship(c, files, "--batch", "256", wait=False)
-            wait_state(lambda st: st["offset"] > 0 or st["fileSeq"] > 0)
+            wait_state(lambda st: st["offset"] > 0 or st["fileSeq"] > 0, proc=p)
             time.sleep(rnd.uniform(0, 0.1))
             p.kill()
             p.wait()
