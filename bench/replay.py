@@ -6,7 +6,8 @@
 As root. This build's tracer records N one-page move_pages calls into a
 capture (every call: --fair-rate 0). Both builds then replay it, interleaved
 (A B, B A, ...), as JSON with the default chain and with --ancestors 0, to
-/dev/null and to a file in /dev/shm: events per second of wall time and the
+/dev/null and to a file in /dev/shm, and verify it (reading and checking
+alone): events per second of wall time and the
 CPU per event, medians. Replay runs the pipeline live tracing runs, without
 the ring: it is the reader's formatting ceiling. Last, each build's tracer is
 started idle at its defaults and its peak RSS read from /proc (VmHWM) after a
@@ -44,11 +45,12 @@ def make_capture(build, tmp, events):
 
 
 def replay_once(build, cap, extra, out):
-    """Wall seconds and CPU seconds of one replay."""
+    """Wall seconds and CPU seconds of one replay (@extra None: of `mptrace verify`)."""
+    cmd = ["verify"] if extra is None else ["replay", "-f", "json"] + extra
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     with open(out, "wb") as f:
-        subprocess.run([os.path.join(build, "mptrace"), "replay", "-f", "json"] + extra + [cap],
+        subprocess.run([os.path.join(build, "mptrace")] + cmd + [cap],
                        stdout=f, stderr=subprocess.DEVNULL, check=True)
     wall = time.monotonic() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -82,13 +84,14 @@ def main():
     try:
         cap = make_capture(a.build, tmp, a.events)
         builds = [("this build", a.build), ("baseline", a.baseline)]
-        cases = [("JSON, default", []), ("JSON, --ancestors 0", ["--ancestors", "0"])]
+        cases = [("JSON, default", []), ("JSON, --ancestors 0", ["--ancestors", "0"]),
+                 ("verify: read and check only", None)]
         sinks = [("/dev/null", "/dev/null"), ("a file", os.path.join(shm, "out.json"))]
         res = {}
         for rep in range(a.reps):
             order = builds if rep % 2 == 0 else builds[::-1]
             for cname, extra in cases:
-                for sname, out in sinks:
+                for sname, out in sinks[:1] if extra is None else sinks:
                     for bname, build in order:
                         r = replay_once(build, cap, extra, out)
                         res.setdefault((cname, sname, bname), []).append(r)
@@ -101,8 +104,8 @@ def main():
              % (time.strftime("%Y-%m-%d"), a.events, a.reps, a.baseline), "",
              "| case | output | build | events/s | CPU ns per event | ratio to baseline |",
              "| --- | --- | --- | ---: | ---: | ---: |"]
-    for cname, _ in cases:
-        for sname, _ in sinks:
+    for cname, extra in cases:
+        for sname, _ in sinks[:1] if extra is None else sinks:
             base = statistics.median(w for w, _ in res[(cname, sname, "baseline")])
             for bname, _ in builds:
                 walls = [w for w, _ in res[(cname, sname, bname)]]

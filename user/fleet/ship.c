@@ -133,6 +133,10 @@ struct shipper {
 	 * and replay --nats puts it back in its place by this link.
 	 */
 	char prev_id[160];
+	/* prev_id not yet written out: the record at prev_off of file prev_seq */
+	bool prev_lazy;
+	uint32_t prev_seq;
+	uint64_t prev_off;
 	char lost_id[160];
 	uint32_t lost_to; /* the files lost_id names end here */
 	volatile int *stop;
@@ -158,6 +162,8 @@ struct shipper {
 static const char *event_subject(struct shipper *sh, const struct mpt_view *v, char *out,
 				 size_t len);
 static int batch_flush(struct shipper *sh, const struct mpt_fmt_ctx *fmt);
+static const char *prev_id(struct shipper *sh);
+static void copy_id(char *dst, const char *src, size_t len);
 
 /* How often the shipper's metrics are brought up to date: its loop passes here often. */
 #define METRICS_EVERY_MS 500
@@ -649,7 +655,7 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 	fleet_context(fmt, ctx, sizeof(ctx));
 	/* the headers below, Nats-Msg-Id and the framing, generously */
 	if (over_max_payload(sh, id,
-			     len + strlen(ctx) + strlen(sh->prev_id) + strlen(id) +
+			     len + strlen(ctx) + strlen(prev_id(sh)) + strlen(id) +
 				 (record ? strlen(record) : 0) + 256,
 			     big, sizeof(big))) {
 		kind = "lost";
@@ -667,10 +673,10 @@ static int publish(struct shipper *sh, const char *kind, const char *id, const c
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(m, "Mptrace-Context", ctx);
 	/* a batch's records moved prev_id as they were read: it names the one before them */
-	if (s == NATS_OK && (batch ? sh->b.prev : sh->prev_id)[0])
-		s = natsMsgHeader_Set(m, "Mptrace-Prev", batch ? sh->b.prev : sh->prev_id);
+	if (s == NATS_OK && (batch ? sh->b.prev : prev_id(sh))[0])
+		s = natsMsgHeader_Set(m, "Mptrace-Prev", batch ? sh->b.prev : prev_id(sh));
 	if (!batch)
-		snprintf(sh->prev_id, sizeof(sh->prev_id), "%s", id);
+		copy_id(sh->prev_id, id, sizeof(sh->prev_id));
 	if (s == NATS_OK && record)
 		s = natsMsgHeader_Set(m, "Mptrace-Record", record);
 	jsPubOptions_Init(&po);
@@ -745,6 +751,23 @@ static void copy_id(char *dst, const char *src, size_t len)
 	dst[n] = '\0';
 }
 
+/* The id of the message before the next one, written out when first asked for. */
+static const char *prev_id(struct shipper *sh)
+{
+	if (sh->prev_lazy)
+		msg_id(sh, sh->prev_seq, sh->prev_off, "", sh->prev_id, sizeof(sh->prev_id));
+	sh->prev_lazy = false;
+	return sh->prev_id;
+}
+
+/* The record at @off of file @seq is the one before the next: most never need its id. */
+static void set_prev(struct shipper *sh, uint32_t seq, uint64_t off)
+{
+	sh->prev_lazy = true;
+	sh->prev_seq = seq;
+	sh->prev_off = off;
+}
+
 /* A file of the set that rotation removed before it was shipped: a loss the stream records. */
 static int publish_lost(struct shipper *sh, uint32_t from, uint32_t to,
 			const struct mpt_fmt_ctx *fmt)
@@ -787,6 +810,7 @@ static void ship_file_begin(struct shipper *sh, const struct mpt_cap_meta *meta,
 	if (meta->created_ns > sh->set_created_ns)
 		sh->set_created_ns = meta->created_ns;
 	/* the file is read from its start, whatever was shipped: the links come out right */
+	sh->prev_lazy = false;
 	if (sh->lost_id[0] && sh->lost_to + 1 == p.file_seq)
 		snprintf(sh->prev_id, sizeof(sh->prev_id), "%s", sh->lost_id);
 	else if (p.file_seq > sh->first_seq)
@@ -904,8 +928,8 @@ static int batch_flush(struct shipper *sh, const struct mpt_fmt_ctx *fmt)
  * --batch: a record into the batch, published once full. 0, -1 (said, or a
  * failed publish), or 1: too large for any batch, to be shipped on its own.
  */
-static int batch_add(struct shipper *sh, const struct mpt_cap_item *it, const char *id,
-		     struct pos next, const struct mpt_fmt_ctx *fmt)
+static int batch_add(struct shipper *sh, const struct mpt_cap_item *it, struct pos next,
+		     const struct mpt_fmt_ctx *fmt)
 {
 	struct batch *b = &sh->b;
 	bool event = it->type == MPT_CAP_REC_EVENT;
@@ -925,8 +949,8 @@ static int batch_add(struct shipper *sh, const struct mpt_cap_item *it, const ch
 	if (b->raw.len + n + pb.n > b->max_raw && batch_flush(sh, fmt))
 		return -1;
 	if (!b->n) {
-		copy_id(b->prev, sh->prev_id, sizeof(b->prev));
-		copy_id(b->first, id, sizeof(b->first));
+		copy_id(b->prev, prev_id(sh), sizeof(b->prev));
+		msg_id(sh, next.file_seq, it->offset, "", b->first, sizeof(b->first));
 	}
 	/* each process once a batch, before its first event: not in every event, as a message */
 	if (c.n != b->last.n || memcmp(c.id, b->last.id, c.n * sizeof(c.id[0]))) {
@@ -945,21 +969,22 @@ static int batch_add(struct shipper *sh, const struct mpt_cap_item *it, const ch
 	b->next = next;
 	if (event)
 		b->wall_ns = (int64_t)it->view.hdr->ts_boot_ns + fmt->boot_to_wall_ns;
-	copy_id(sh->prev_id, id, sizeof(sh->prev_id));
+	set_prev(sh, next.file_seq, it->offset);
 	return b->n >= sh->o->nats->batch ? batch_flush(sh, fmt) : 0;
 }
 
 /* One event or drop record as its message: 0, or -1 (said, or a failed publish). */
 static int ship_record(struct shipper *sh, const struct member *m, const struct mpt_cap_item *it,
-		       const char *id, struct pos next, struct mpt_fmt_ctx *fmt,
-		       struct strbuf *line, unsigned char *rec)
+		       struct pos next, struct mpt_fmt_ctx *fmt, struct strbuf *line,
+		       unsigned char *rec)
 {
-	char *record, drop[128], d[512], subj[600];
+	char *record, drop[128], d[512], subj[600], id[160];
 	size_t n;
 	int rc;
 
-	if (sh->o->nats->batch && (rc = batch_add(sh, it, id, next, fmt)) <= 0)
+	if (sh->o->nats->batch && (rc = batch_add(sh, it, next, fmt)) <= 0)
 		return rc;
+	msg_id(sh, next.file_seq, it->offset, "", id, sizeof(id));
 	sb_reset(line);
 	if (it->type == MPT_CAP_REC_EVENT) {
 		sh->cur_wall_ns = (int64_t)it->view.hdr->ts_boot_ns + fmt->boot_to_wall_ns;
@@ -1045,7 +1070,6 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 		     struct strbuf *line, unsigned char *rec)
 {
 	struct mpt_cap_item it;
-	char id[160];
 	int rc;
 
 	ship_file_begin(sh, mpt_cap_reader_meta(m->r), p, fmt);
@@ -1060,12 +1084,11 @@ static int ship_file(struct shipper *sh, struct member *m, struct pos p, struct 
 			fmt->boot_to_wall_ns = it.clock_boot_to_wall_ns;
 			continue;
 		}
-		msg_id(sh, p.file_seq, it.offset, "", id, sizeof(id));
 		if (it.offset < p.offset) {
-			copy_id(sh->prev_id, id, sizeof(sh->prev_id));
+			set_prev(sh, p.file_seq, it.offset);
 			continue;
 		}
-		if (ship_record(sh, m, &it, id, (struct pos){p.file_seq, it.offset + it.size}, fmt,
+		if (ship_record(sh, m, &it, (struct pos){p.file_seq, it.offset + it.size}, fmt,
 				line, rec))
 			break;
 		/* within a file too (every STATE_EVERY_MS): a kill -9 then resends little */
