@@ -748,6 +748,14 @@ static void check_ring_set(const char *base)
 
 #define AHEAD_TEST_BLOCKS 40
 
+/* Until this process has @n threads: a joined thread leaves /proc soon after. */
+static void wait_threads(int n)
+{
+	for (int i = 0; i < 500 && threads() != n; i++)
+		usleep(10 * 1000);
+	assert_int_equal(threads(), n);
+}
+
 /* A record's CRC made right again after an edit: only the hash chain can tell. */
 static void raw_fix_crc(struct raw *r, size_t at)
 {
@@ -759,11 +767,26 @@ static void raw_fix_crc(struct raw *r, size_t at)
 	memcpy(r->buf + at + 8, &crc, 4);
 }
 
+/* AHEAD_TEST_BLOCKS blocks of one event each, more than a reader holds ahead; @at: where. */
+static void ahead_capture(struct raw *r, size_t *at)
+{
+	raw_preamble(r, MPT_CAP_MAJOR, 0);
+	raw_header(r, "");
+	raw_chain(r);
+	for (int i = 0; i < AHEAD_TEST_BLOCKS; i++) {
+		at[i] = r->len;
+		raw_event(r, i % NEVENTS);
+		raw_chain(r);
+	}
+	raw_end(r);
+}
+
 /*
- * More blocks than a reader holds ahead: its thread runs beside the caller,
- * waits for it, and hands out the blocks in order, up to damage or an edit
- * in block 30 as a reader without it does (read_buf compares the two), and
- * stops when the reader is freed early.
+ * More blocks than a reader holds ahead: its thread starts when the caller
+ * wants a second block, runs beside it, waits for it, and hands out the
+ * blocks in order, up to damage or an edit in block 30 as a reader without
+ * it does (read_buf compares the two), and stops when the reader is freed
+ * early.
  */
 static void test_read_ahead(void **state)
 {
@@ -777,15 +800,7 @@ static void test_read_ahead(void **state)
 	FILE *f;
 
 	(void)state;
-	raw_preamble(&r, MPT_CAP_MAJOR, 0);
-	raw_header(&r, "");
-	raw_chain(&r);
-	for (int i = 0; i < AHEAD_TEST_BLOCKS; i++) {
-		at[i] = r.len;
-		raw_event(&r, i % NEVENTS);
-		raw_chain(&r);
-	}
-	raw_end(&r);
+	ahead_capture(&r, at);
 	read_buf(r.buf, r.len, &res);
 	assert_int_equal(res.status, 0);
 	assert_int_equal(res.events, AHEAD_TEST_BLOCKS);
@@ -796,15 +811,17 @@ static void test_read_ahead(void **state)
 	assert_int_equal(fwrite(r.buf, 1, r.len, f), r.len);
 	rewind(f);
 	assert_int_equal(mpt_cap_reader_open(f, &rd, err, sizeof(err)), 0);
+	/* the first block is read by the caller: replay opens every file of a set at once */
 	assert_int_equal(mpt_cap_next(rd, &it), 1);
 	assert_int_equal(it.offset, at[0]);
+	assert_int_equal(threads(), before);
+	assert_int_equal(mpt_cap_next(rd, &it), 1);
+	assert_int_equal(it.offset, at[1]);
 	/* the ring is full before the file ends: the thread waits for this reader */
 	assert_int_equal(threads(), before + 1);
-	/* freed early, it stops the thread: a joined thread leaves /proc soon after */
+	/* freed early, it stops the thread */
 	mpt_cap_reader_free(rd);
-	for (int i = 0; i < 500 && threads() != before; i++)
-		usleep(10 * 1000);
-	assert_int_equal(threads(), before);
+	wait_threads(before);
 	fclose(f);
 
 	r.buf[at[30] + 12 + 4 + offsetof(struct mpt_event, task)] ^= 0x01;
@@ -817,6 +834,46 @@ static void test_read_ahead(void **state)
 	assert_int_equal(res.status, MPT_CAP_ETAMPERED);
 	assert_int_equal(res.events, 30);
 	assert_non_null(strstr(res.error, "hash chain breaks at block 31"));
+}
+
+/* 20 files read at once: 16 threads, the rest read by their callers, every item in order. */
+static void test_read_ahead_bounded(void **state)
+{
+	static struct raw r;
+	struct mpt_cap_reader *rd[20];
+	struct mpt_cap_item it;
+	size_t at[AHEAD_TEST_BLOCKS];
+	char name[128], err[512];
+	int before = threads();
+	FILE *f[20];
+
+	(void)state;
+	ahead_capture(&r, at);
+	snprintf(name, sizeof(name), "%s/ahead.mpcap", dir);
+	f[0] = fopen(name, "w");
+	assert_non_null(f[0]);
+	assert_int_equal(fwrite(r.buf, 1, r.len, f[0]), r.len);
+	fclose(f[0]);
+	for (int i = 0; i < 20; i++) {
+		f[i] = fopen(name, "r");
+		assert_non_null(f[i]);
+		assert_int_equal(mpt_cap_reader_open(f[i], &rd[i], err, sizeof(err)), 0);
+		assert_int_equal(mpt_cap_next(rd[i], &it), 1);
+		assert_int_equal(mpt_cap_next(rd[i], &it), 1);
+		assert_int_equal(it.offset, at[1]);
+	}
+	assert_int_equal(threads(), before + 16);
+	for (int i = 0; i < 20; i++) {
+		for (int n = 2; n < AHEAD_TEST_BLOCKS; n++) {
+			assert_int_equal(mpt_cap_next(rd[i], &it), 1);
+			assert_int_equal(it.offset, at[n]);
+		}
+		assert_int_equal(mpt_cap_next(rd[i], &it), 0);
+		mpt_cap_reader_free(rd[i]);
+		fclose(f[i]);
+	}
+	wait_threads(before);
+	unlink(name);
 }
 
 static void test_rotation(void **state)
@@ -1199,6 +1256,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_tamper_with_fixed_crc),
 	    cmocka_unit_test(test_block_bounded),
 	    cmocka_unit_test(test_read_ahead),
+	    cmocka_unit_test(test_read_ahead_bounded),
 	    cmocka_unit_test(test_rotation),
 	    cmocka_unit_test(test_stop_in_outage),
 	    cmocka_unit_test(test_restart_keeps_unreadable),

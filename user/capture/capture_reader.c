@@ -67,6 +67,10 @@ struct scan {
 #define AHEAD_BLOCKS 8
 #define AHEAD_BYTES (8u << 20) /* at most this much read ahead, whatever the blocks' size */
 #define AHEAD_KEEP (1u << 20)  /* a larger buffer is freed once read */
+/* readers with a thread at once: replay opens every file of a set */
+#define AHEAD_READERS 16
+
+static int ahead_readers;
 
 struct ahead {
 	pthread_t thread;
@@ -84,7 +88,8 @@ struct mpt_cap_reader {
 	struct scan s;
 	struct ahead *ahead;
 	bool ahead_tried, ahead_done, holding;
-	size_t deliver; /* the next record to hand out, in s.block */
+	bool handed_out; /* an item: the caller reads this file now, not only its first record */
+	size_t deliver;	 /* the next record to hand out, in s.block */
 	int minor;
 	json_t *header;
 	struct mpt_cap_meta meta;
@@ -587,7 +592,9 @@ static void *read_ahead(void *arg)
 /*
  * A thread to read ahead, for a regular file not followed: a pipe could
  * block it past the reader's end, and a followed file's wait calls back
- * into the caller. Without one (none could be made), the caller reads.
+ * into the caller. It starts once the caller wants a second block: replay
+ * reads the first record of every file it merges, and most wait their turn.
+ * Without one (too many readers, or none could be made), the caller reads.
  */
 static void start_ahead(struct mpt_cap_reader *r)
 {
@@ -598,9 +605,11 @@ static void start_ahead(struct mpt_cap_reader *r)
 	r->ahead_tried = true;
 	if (r->s.follow || fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode))
 		return;
-	a = calloc(1, sizeof(*a));
-	if (!a)
+	if (__atomic_add_fetch(&ahead_readers, 1, __ATOMIC_RELAXED) > AHEAD_READERS ||
+	    !(a = calloc(1, sizeof(*a)))) {
+		__atomic_sub_fetch(&ahead_readers, 1, __ATOMIC_RELAXED);
 		return;
+	}
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->more, NULL);
 	pthread_cond_init(&a->room, NULL);
@@ -610,6 +619,7 @@ static void start_ahead(struct mpt_cap_reader *r)
 		pthread_cond_destroy(&a->more);
 		pthread_cond_destroy(&a->room);
 		free(a);
+		__atomic_sub_fetch(&ahead_readers, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	/* the block buffer is the thread's now */
@@ -655,11 +665,12 @@ int mpt_cap_next(struct mpt_cap_reader *r, struct mpt_cap_item *it)
 
 		if (r->deliver < r->s.verified) {
 			rc = deliver(r, it);
+			r->handed_out |= rc > 0;
 			if (rc)
 				return rc;
 			continue;
 		}
-		if (!r->ahead_tried)
+		if (!r->ahead_tried && r->handed_out)
 			start_ahead(r);
 		rc = r->ahead ? take_block(r) : next_block(&r->s);
 		c->records = r->s.counts.records;
@@ -718,6 +729,7 @@ static void stop_ahead(struct ahead *a)
 	pthread_cond_destroy(&a->more);
 	pthread_cond_destroy(&a->room);
 	free(a);
+	__atomic_sub_fetch(&ahead_readers, 1, __ATOMIC_RELAXED);
 }
 
 void mpt_cap_reader_free(struct mpt_cap_reader *r)
