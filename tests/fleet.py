@@ -377,7 +377,8 @@ def state_disk_full():
 
 def wait_state(pred, timeout=60, path=None, proc=None):
     """Until the shipper's state file (@path, or the scenarios' usual one) satisfies @pred;
-    the state. A shipper @proc that exits first fails it at once, with what it said."""
+    the state. A shipper @proc that exits first fails it at once, with what it said; one
+    still running at the timeout is killed, and what it said told."""
     path = path or os.path.join(D, "ship.state")
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -396,7 +397,11 @@ def wait_state(pred, timeout=60, path=None, proc=None):
         st = open(path).read()
     except OSError as e:
         st = "none (%s)" % e
-    fail("the state never got there in %d s: %s" % (timeout, st))
+    said = ""
+    if proc is not None:
+        proc.kill()
+        said = "; ship said: %s" % proc.communicate()[1]
+    fail("the state never got there in %d s: %s%s" % (timeout, st, said))
 
 
 def new_set_followed():
