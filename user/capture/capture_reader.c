@@ -87,7 +87,7 @@ struct mpt_cap_reader {
 	/* the block being handed out; without a thread, also the one reading */
 	struct scan s;
 	struct ahead *ahead;
-	bool ahead_tried, ahead_done, holding;
+	bool ahead_tried, holding;
 	bool handed_out; /* an item: the caller reads this file now, not only its first record */
 	size_t deliver;	 /* the next record to hand out, in s.block */
 	int minor;
@@ -633,8 +633,8 @@ static int take_block(struct mpt_cap_reader *r)
 {
 	struct ahead *a = r->ahead;
 
-	/* after the last block the thread has ended: the same answer again */
-	if (r->ahead_done)
+	/* the block taken last was the thread's last: the same answer again */
+	if (r->holding && r->s.status <= 0)
 		return r->s.status;
 	pthread_mutex_lock(&a->mu);
 	if (r->holding) {
@@ -653,7 +653,6 @@ static int take_block(struct mpt_cap_reader *r)
 	r->s = a->ring[a->tail % AHEAD_BLOCKS];
 	r->holding = true;
 	pthread_mutex_unlock(&a->mu);
-	r->ahead_done = r->s.status <= 0;
 	return r->s.status;
 }
 
