@@ -708,20 +708,6 @@ static void json_quoted(const char *s, char *out, size_t len)
 	sb_free(&sb);
 }
 
-/* @v in decimal at @out: its end. */
-static char *put_dec(char *out, uint64_t v)
-{
-	char d[20];
-	int n = 0;
-
-	do
-		d[n++] = (char)('0' + v % 10);
-	while (v /= 10);
-	while (n)
-		*out++ = d[--n];
-	return out;
-}
-
 /* "SET:FILE:OFFSET" and @what: every record's, so not through printf */
 static void msg_id(const struct shipper *sh, uint32_t seq, uint64_t off, const char *what,
 		   char *out, size_t len)
@@ -736,9 +722,9 @@ static void msg_id(const struct shipper *sh, uint32_t seq, uint64_t off, const c
 	memcpy(o, sh->set_id, set);
 	o += set;
 	*o++ = ':';
-	o = put_dec(o, seq);
+	o = mpt_u64_dec(o, seq);
 	*o++ = ':';
-	o = put_dec(o, off);
+	o = mpt_u64_dec(o, off);
 	memcpy(o, what, w + 1);
 }
 

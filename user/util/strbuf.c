@@ -73,20 +73,16 @@ static int decimal_digits(uint64_t v)
 	return t - ((v | 1) < pow10[t]) + 1;
 }
 
-void sb_u64(struct strbuf *sb, uint64_t v)
+/* @v in decimal, its last digit just before @end. */
+static inline void put_digits(char *end, uint64_t v)
 {
 	/* two digits per division, written in place: the JSON writer's hottest function */
 	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
 				    "25262728293031323334353637383940414243444546474849"
 				    "50515253545556575859606162636465666768697071727374"
 				    "75767778798081828384858687888990919293949596979899";
-	int n = decimal_digits(v);
-	char *p;
+	char *p = end;
 
-	if (sb->len + n + 1 > sb->cap && sb_reserve(sb, n))
-		return;
-	p = sb->buf + sb->len + n;
-	sb->len += n;
 	while (v >= 100) {
 		unsigned int r = v % 100;
 
@@ -100,6 +96,24 @@ void sb_u64(struct strbuf *sb, uint64_t v)
 	} else {
 		*--p = '0' + v;
 	}
+}
+
+char *mpt_u64_dec(char *out, uint64_t v)
+{
+	char *end = out + decimal_digits(v);
+
+	put_digits(end, v);
+	return end;
+}
+
+void sb_u64(struct strbuf *sb, uint64_t v)
+{
+	int n = decimal_digits(v);
+
+	if (sb->len + n + 1 > sb->cap && sb_reserve(sb, n))
+		return;
+	sb->len += n;
+	put_digits(sb->buf + sb->len, v);
 }
 
 void sb_s64(struct strbuf *sb, int64_t v)

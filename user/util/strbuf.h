@@ -45,6 +45,8 @@ static inline void sb_puts(struct strbuf *sb, const char *s)
 	sb_put(sb, s, strlen(s));
 }
 void sb_u64(struct strbuf *sb, uint64_t v);
+/* @v in decimal at @out (up to 20 bytes, no NUL): its end. */
+char *mpt_u64_dec(char *out, uint64_t v);
 void sb_s64(struct strbuf *sb, int64_t v);
 void sb_hex(struct strbuf *sb, uint64_t v); /* 0x-prefixed, lowercase, no padding */
 void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
