@@ -61,13 +61,10 @@ FOLD_TARGET static uint32_t fold_crc(uint32_t crc, const unsigned char *p, size_
 	return (uint32_t)_mm_extract_epi32(x1, 1);
 }
 
+/* libgcc reads the CPU's features once, before main(): each ask is a load, from any thread */
 static bool have_clmul(void)
 {
-	static int have = -1;
-
-	if (have < 0)
-		have = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
-	return have;
+	return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
 }
 #endif
 
