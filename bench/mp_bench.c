@@ -3,6 +3,7 @@
  * The benchmark's workload.
  *
  *   mp_bench mp N CALLS [RATE [THREADS]]   move_pages(0, N, pages, NULL, status, 0)
+ *   mp_bench mg CALLS                      migrate_pages(0, 65, {0}, {0}): masks, nothing moves
  *   mp_bench getppid CALLS                 a syscall mptrace does not trace
  *   mp_bench spawn CALLS                   fork, exec /bin/true, wait: the process tracker's work
  *
@@ -31,7 +32,7 @@ struct worker {
 	int *status;
 };
 
-static int use_getppid;
+static enum { CALL_MOVE_PAGES, CALL_MIGRATE_PAGES, CALL_GETPPID } call_kind;
 
 static uint64_t now_ns(void)
 {
@@ -45,6 +46,7 @@ static void *work(void *arg)
 {
 	struct worker *w = arg;
 	uint64_t start = now_ns();
+	unsigned long node0 = 1;
 
 	for (long i = 0; i < w->calls; i++) {
 		if (w->rate > 0) {
@@ -53,8 +55,10 @@ static void *work(void *arg)
 			while (now_ns() < due)
 				;
 		}
-		if (use_getppid)
+		if (call_kind == CALL_GETPPID)
 			syscall(SYS_getppid);
+		else if (call_kind == CALL_MIGRATE_PAGES)
+			syscall(SYS_migrate_pages, 0, 65, &node0, &node0);
 		else
 			syscall(SYS_move_pages, 0, w->n, w->pages, NULL, w->status, 0);
 	}
@@ -94,8 +98,8 @@ int main(int argc, char **argv)
 
 	if (argc >= 3 && !strcmp(argv[1], "spawn"))
 		return spawn(atol(argv[2]));
-	if (argc >= 3 && !strcmp(argv[1], "getppid")) {
-		use_getppid = 1;
+	if (argc >= 3 && (!strcmp(argv[1], "getppid") || !strcmp(argv[1], "mg"))) {
+		call_kind = argv[1][0] == 'g' ? CALL_GETPPID : CALL_MIGRATE_PAGES;
 		calls = atol(argv[2]);
 	} else if (argc >= 4 && !strcmp(argv[1], "mp")) {
 		n = atoi(argv[2]);
@@ -105,9 +109,8 @@ int main(int argc, char **argv)
 		if (argc >= 6)
 			threads = atoi(argv[5]);
 	} else {
-		fprintf(
-		    stderr,
-		    "usage: mp_bench mp N CALLS [RATE [THREADS]] | getppid CALLS | spawn CALLS\n");
+		fprintf(stderr, "usage: mp_bench mp N CALLS [RATE [THREADS]] | mg CALLS | getppid "
+				"CALLS | spawn CALLS\n");
 		return 2;
 	}
 	if (n < 1 || n > 4096 || calls < 1 || threads < 1 || threads > 64) {

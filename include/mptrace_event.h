@@ -14,13 +14,15 @@
 #include <linux/types.h>
 #endif
 
-#define MPT_EVENT_VERSION 4
+#define MPT_EVENT_VERSION 5
 /*
- * Version 4 moved abi and ret_state into the common header. Older move_pages
- * records (version 2, and 3: version 2 with more fields) still read: the
- * decoder lifts them into this layout (user/decode.c).
+ * Version 4 moved abi and ret_state into the common header; version 5 made
+ * migrate_pages a generic record. Older records still read: the decoder
+ * lifts them into today's layout (user/decode/).
  */
 #define MPT_EVENT_VERSION_MIN 2
+/* The first version with the common header (and process and flood records). */
+#define MPT_EVENT_VERSION_HDR 4
 
 #define MPT_TASK_COMM_LEN 16
 
@@ -321,42 +323,9 @@ struct mpt_event {
 #define MPT_NODEMASK_BYTES_MAX 128
 
 /*
- * One migrate_pages call. The header is followed by data[]:
- *   __u8 old_nodes[old_bytes]; __u8 new_nodes[new_bytes];
- *   __u8 old_at_exit[old_bytes]; only if MPT_CHANGED_OLD and not in exit_fault
- *   __u8 new_at_exit[new_bytes]; only if MPT_CHANGED_NEW and not in exit_fault
- * each the leading bytes of the mask the caller passed, as the entry read it
- * and, when it differed, as the return read it again.
- */
-#define MPT_CHANGED_OLD (1u << 0)
-#define MPT_CHANGED_NEW (1u << 1)
-struct mpt_migrate_event {
-	MPT_REC_HDR;
-	/* the four arguments, as the caller passed them */
-	__s32 pid;
-	__u32 _pad;
-	__u64 maxnode;
-	__u64 old_nodes;
-	__u64 new_nodes;
-	__u16 old_bytes;
-	__u16 new_bytes;
-	__u8 old_state; /* enum mpt_array_state */
-	__u8 new_state;
-	/*
-	 * MPT_CHANGED_*: read again at the return and found different (the
-	 * kernel reads a long mask's tail first, so a thread can rewrite its
-	 * head after the entry copied it and before the kernel reads it);
-	 * exit_fault: of those, the ones the return could not read at all.
-	 */
-	__u8 changed;
-	__u8 exit_fault;
-	__u8 data[];
-};
-
-/*
- * A call of an event its rows in events/ describe whole (mbind,
- * set_mempolicy, set_mempolicy_home_node): one generic record for all of
- * them. The arguments as the kernel takes them (events.h: enum
+ * A call of an event its rows in events/ describe whole (migrate_pages,
+ * mbind, set_mempolicy, set_mempolicy_home_node): one generic record for
+ * all of them. The arguments as the kernel takes them (events.h: enum
  * mpt_arg_width), then a table of what was read behind the pointer
  * arguments, in argument order. data[] holds each capture's bytes as the
  * entry read them, in table order, then the copies the return read of
@@ -366,9 +335,14 @@ struct mpt_migrate_event {
 /* Data bytes of a generic record: every capture at the entry, and each again at the return. */
 #define MPT_CALL_DATA_MAX (2 * MPT_CAPTURES_MAX * MPT_NODEMASK_BYTES_MAX)
 struct mpt_capture {
-	__u8 arg;	 /* the argument it was read behind */
-	__u8 state;	 /* enum mpt_array_state */
-	__u8 changed;	 /* read again at the return and found different */
+	__u8 arg;   /* the argument it was read behind */
+	__u8 state; /* enum mpt_array_state */
+	/*
+	 * Read again at the return and found different: the kernel reads a
+	 * long mask's tail first, so a thread can rewrite its head after the
+	 * entry copied it and before the kernel reads it.
+	 */
+	__u8 changed;
 	__u8 exit_fault; /* ... or could not be read again at all */
 	__u16 bytes;	 /* bytes kept from the entry's read */
 	__u16 _pad;
@@ -515,7 +489,6 @@ _Static_assert(__builtin_offsetof(struct mpt_event, task) ==
 		   __builtin_offsetof(struct mpt_rec_hdr, task),
 	       "records start with the common header");
 _Static_assert(sizeof(struct mpt_event) == 176, "mpt_event layout changed");
-_Static_assert(sizeof(struct mpt_migrate_event) == 160, "mpt_migrate_event layout changed");
 _Static_assert(sizeof(struct mpt_flood_event) == 176, "mpt_flood_event layout changed");
 _Static_assert(sizeof(struct mpt_capture) == 8, "mpt_capture layout changed");
 _Static_assert(sizeof(struct mpt_call_event) == 192, "mpt_call_event layout changed");

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "decode/decode.h"
 #include "mptrace_event.h"
 
 struct fake_event {
@@ -61,11 +62,52 @@ static inline void fake_arrays(struct fake_event *f, unsigned int n, const uint6
 	f->ev.size = sizeof(struct mpt_event) + (p - f->data);
 }
 
-/* A migrate_pages record: the same caller, moving pid 4242's pages from node 0 to node 1. */
+/*
+ * A migrate_pages record as version 4 wrote it (older captures and streams
+ * hold them): the same caller, moving pid 4242's pages from node 0 to node 1.
+ */
 struct fake_migrate {
-	struct mpt_migrate_event ev;
-	unsigned char data[2 * MPT_NODEMASK_BYTES_MAX];
+	struct mpt_migrate_event_v4 ev;
+	unsigned char data[4 * MPT_NODEMASK_BYTES_MAX];
 };
+
+/* A record in the generic layout (struct mpt_call_event), as version 5 writes every call but
+ * move_pages. */
+struct fake_call {
+	struct mpt_call_event ev;
+	unsigned char data[MPT_CALL_DATA_MAX];
+};
+
+/*
+ * @m as this version writes the same call: every field set here by name, not
+ * by the decoder's own lift, so the two can be compared.
+ */
+static inline void fake_migrate_as_call(const struct fake_migrate *m, struct fake_call *c)
+{
+	const struct mpt_migrate_event_v4 *mg = &m->ev;
+	size_t data = mg->size - sizeof(*mg);
+
+	memset(c, 0, sizeof(*c));
+	c->ev.hdr = mg->hdr;
+	c->ev.version = MPT_EVENT_VERSION;
+	c->ev.size = sizeof(c->ev) + data;
+	c->ev.arg[0] = (uint64_t)(int64_t)mg->pid;
+	c->ev.arg[1] = mg->maxnode;
+	c->ev.arg[2] = mg->old_nodes;
+	c->ev.arg[3] = mg->new_nodes;
+	c->ev.ncaps = 2;
+	c->ev.cap[0] = (struct mpt_capture){.arg = 2,
+					    .state = mg->old_state,
+					    .changed = mg->changed & 1,
+					    .exit_fault = mg->exit_fault & 1,
+					    .bytes = mg->old_bytes};
+	c->ev.cap[1] = (struct mpt_capture){.arg = 3,
+					    .state = mg->new_state,
+					    .changed = mg->changed >> 1 & 1,
+					    .exit_fault = mg->exit_fault >> 1 & 1,
+					    .bytes = mg->new_bytes};
+	memcpy(c->data, m->data, data);
+}
 
 /* Set one mask (@old: old_nodes) to @bytes bytes of @mask; NULL: leave its state, no bytes. */
 static inline void fake_migrate_masks(struct fake_migrate *m, const uint8_t *old_mask,
@@ -88,6 +130,7 @@ static inline void fake_migrate_init(struct fake_migrate *m)
 	memset(m, 0, sizeof(*m));
 	m->ev.hdr = f.ev.hdr;
 	m->ev.type = MPT_REC_MIGRATE_PAGES;
+	m->ev.version = 4;
 	m->ev.pid = 4242;
 	m->ev.maxnode = 65;
 	m->ev.old_nodes = 0x7ffd3000;

@@ -242,12 +242,12 @@ static void test_truncated(void **state)
 }
 
 /* A set_mempolicy record in the generic record: one 8-byte mask read at entry. */
-struct fake_call {
+struct fake_policy {
 	struct mpt_call_event c;
 	unsigned char data[4 * MPT_NODEMASK_BYTES_MAX];
 };
 
-static void fake_call_init(struct fake_call *f)
+static void fake_call_init(struct fake_policy *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->c.type = MPT_REC_SET_MEMPOLICY;
@@ -261,7 +261,7 @@ static void fake_call_init(struct fake_call *f)
 	f->c.size = sizeof(f->c) + 8;
 }
 
-static void call_rejected(struct fake_call *f, const char *why_part)
+static void call_rejected(struct fake_policy *f, const char *why_part)
 {
 	struct mpt_view v;
 	const char *why;
@@ -275,7 +275,7 @@ static void call_rejected(struct fake_call *f, const char *why_part)
 /* The generic record: its table of captures checked against the event's rows. */
 static void test_parse_call(void **state)
 {
-	struct fake_call f;
+	struct fake_policy f;
 	struct mpt_view v;
 	const char *why;
 
@@ -317,6 +317,74 @@ static void test_parse_call(void **state)
 	call_rejected(&f, "record length");
 	f.c._pad[3] = 1;
 	call_rejected(&f, "captured arrays");
+}
+
+static void migrate_v4_rejected(struct fake_migrate *m, const char *why_part)
+{
+	struct mpt_view v;
+	const char *why;
+
+	assert_int_equal(mpt_event_parse(m, sizeof(*m), &v, &why), -EINVAL);
+	if (!strstr(why, why_part))
+		fail_msg("rejected for '%s', not '%s'", why, why_part);
+	fake_migrate_init(m);
+}
+
+/*
+ * A migrate_pages record of version 4 (older captures and streams) is read
+ * through the generic record: lifted whole, its own bytes still the raw
+ * record, and every check the version 4 decoder made still made.
+ */
+static void test_parse_migrate_v4(void **state)
+{
+	struct fake_migrate m;
+	struct mpt_view v;
+	const char *why;
+
+	(void)state;
+	fake_migrate_init(&m);
+	m.data[16] = 0x04; /* old_nodes as the return found it: node 2 */
+	m.ev.size += 8;
+	m.ev.changed = MPT_MG_V4_CHANGED_OLD;
+	assert_int_equal(mpt_event_parse(&m, sizeof(m), &v, &why), 0);
+	assert_ptr_equal(v.raw, &m);
+	assert_int_equal(v.raw_size, m.ev.size);
+	assert_ptr_equal(v.call, (const void *)v.lifted);
+	assert_ptr_equal(v.hdr, (const void *)v.lifted);
+	assert_int_equal(v.hdr->version, 4);
+	assert_int_equal(v.hdr->task.host_tgid, m.ev.task.host_tgid);
+	assert_string_equal(v.desc->name, "migrate_pages");
+	assert_int_equal(v.arg[0].value, 4242);
+	assert_int_equal(v.arg[1].value, 65);
+	assert_int_equal(v.arg[2].value, 0x7ffd3000);
+	assert_int_equal(v.arg[3].value, 0x7ffd3008);
+	assert_true(mpt_mask_has(&v.arg[2], 0) && !mpt_mask_has(&v.arg[2], 1));
+	assert_true(mpt_mask_has(&v.arg[3], 1) && !mpt_mask_has(&v.arg[3], 0));
+	assert_int_equal(v.arg[2].bits, 64);
+	assert_true(v.arg[2].changed && !v.arg[3].changed);
+	assert_int_equal(v.arg[2].exit_data[0], 0x04);
+	/* a negative pid is an int's, sign-extended */
+	m.ev.pid = -1;
+	assert_int_equal(mpt_event_parse(&m, sizeof(m), &v, &why), 0);
+	assert_int_equal(v.arg[0].value, UINT64_MAX);
+
+	fake_migrate_init(&m);
+	m.ev.changed = 4; /* a change bit version 4 never had */
+	migrate_v4_rejected(&m, "re-read");
+	m.ev.exit_fault = MPT_MG_V4_CHANGED_NEW; /* unreadable, yet not changed */
+	migrate_v4_rejected(&m, "captured arrays");
+	m.ev.changed = MPT_MG_V4_CHANGED_NEW; /* a change with no copy of it */
+	migrate_v4_rejected(&m, "record length");
+	m.ev.old_state = MPT_ARRAY_NULL; /* NULL, with bytes */
+	migrate_v4_rejected(&m, "captured arrays");
+	m.ev.size += 1;
+	migrate_v4_rejected(&m, "record length");
+	m.ev.old_bytes = m.ev.new_bytes = 400; /* more than the lift could hold */
+	m.ev.size = sizeof(m.ev) + 800;
+	migrate_v4_rejected(&m, "record length");
+	assert_int_equal(mpt_event_parse(&m, sizeof(m.ev) - 1, &v, &why), -EINVAL);
+	m.ev.version = 3; /* migrate_pages came with version 4 */
+	migrate_v4_rejected(&m, "version");
 }
 
 /* Modes as strace names them; what is unknown as hex. */
@@ -541,6 +609,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup(test_truncated, setup),
 	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_parse_call),
+	    cmocka_unit_test(test_parse_migrate_v4),
 	    cmocka_unit_test(test_modes),
 	    cmocka_unit_test(test_errno_names),
 	    cmocka_unit_test(test_schema_follows_descriptors),

@@ -141,6 +141,49 @@ static void test_changed_during_call(void **state)
 	f.ev.kernel_other_n = 0;
 }
 
+/* @m, then its twin in this version's generic record, to a fresh detector each: their rules. */
+static uint32_t migrate_rules(const struct fake_migrate *m, uint32_t *twin_rules)
+{
+	static struct fake_call twin;
+	struct mpt_detector *d;
+	struct mpt_view v;
+	const char *why;
+	uint32_t hit;
+
+	assert_non_null(d = mpt_detector_new(&cfg));
+	assert_int_equal(mpt_event_parse(m, m->ev.size, &v, &why), 0);
+	hit = mpt_detect(d, &v);
+	mpt_detector_free(d);
+	fake_migrate_as_call(m, &twin);
+	assert_non_null(d = mpt_detector_new(&cfg));
+	assert_int_equal(mpt_event_parse(&twin, twin.ev.size, &v, &why), 0);
+	*twin_rules = mpt_detect(d, &v);
+	mpt_detector_free(d);
+	return hit;
+}
+
+/* migrate_pages: MPT-7 on another process, MPT-6 on a mask rewritten; old records alike. */
+static void test_migrate_pages_rules(void **state)
+{
+	struct fake_migrate m;
+	uint32_t twin;
+
+	(void)state;
+	fake_migrate_init(&m); /* pid 4242: not the caller */
+	assert_int_equal(migrate_rules(&m, &twin), 1u << MPT_DET_MIGRATE_OTHER);
+	assert_int_equal(twin, 1u << MPT_DET_MIGRATE_OTHER);
+	m.ev.pid = (int32_t)m.ev.task.ns_tgid; /* itself, by pid or as 0 */
+	assert_int_equal(migrate_rules(&m, &twin), 0);
+	assert_int_equal(twin, 0);
+	m.ev.pid = 0;
+	assert_int_equal(migrate_rules(&m, &twin), 0);
+	assert_int_equal(twin, 0);
+	/* new_nodes rewritten while the kernel read it, unreadable at the return */
+	m.ev.changed = m.ev.exit_fault = MPT_MG_V4_CHANGED_NEW;
+	assert_int_equal(migrate_rules(&m, &twin), 1u << MPT_DET_CHANGED_DURING_CALL);
+	assert_int_equal(twin, 1u << MPT_DET_CHANGED_DURING_CALL);
+}
+
 static void test_layout_scan(void **state)
 {
 	(void)state;
@@ -263,6 +306,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_probe_burst, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_out_of_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_layout_scan, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_pages_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fair_share_flood, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changed_during_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_flood, setup, teardown),

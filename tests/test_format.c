@@ -76,10 +76,47 @@ static void parse_current(struct mpt_view *v)
 		assert_int_equal(mpt_event_parse(&f, f.ev.size, v, &why), 0);
 }
 
+/*
+ * A migrate_pages record of version 4 (m) prints exactly as the same call in
+ * this version's generic record: what @fmt made of m, in sb, is checked
+ * against the twin's, in every format a test asks for.
+ */
+static void check_twin(void (*fmt)(struct strbuf *, const struct mpt_view *,
+				   const struct mpt_fmt_ctx *))
+{
+	static struct fake_call twin;
+	struct mpt_view v;
+	struct strbuf o;
+	const char *why;
+
+	if (!use_migrate)
+		return;
+	fake_migrate_as_call(&m, &twin);
+	assert_int_equal(mpt_event_parse(&twin, twin.ev.size, &v, &why), 0);
+	assert_ptr_equal(v.raw, &twin);
+	sb_init(&o);
+	fmt(&o, &v, &ctx);
+	for (int r = 0; r < MPT_DET_NR; r++)
+		mpt_format_detection(MPT_FMT_OCSF, &o, r, &v, &ctx);
+	assert_false(o.oom);
+	sb_putc(&o, '\0');
+	parse_current(&v);
+	assert_ptr_equal(v.raw, &m);
+	assert_int_equal(v.raw_size, m.ev.size);
+	sb_reset(&sb);
+	fmt(&sb, &v, &ctx);
+	for (int r = 0; r < MPT_DET_NR; r++)
+		mpt_format_detection(MPT_FMT_OCSF, &sb, r, &v, &ctx);
+	sb_putc(&sb, '\0');
+	assert_string_equal(sb.buf, o.buf);
+	sb_free(&o);
+}
+
 static const char *table(void)
 {
 	struct mpt_view v;
 
+	check_twin(mpt_format_table);
 	parse_current(&v);
 	sb_reset(&sb);
 	mpt_format_table(&sb, &v, &ctx);
@@ -96,6 +133,7 @@ static json_t *formatted(void (*fmt)(struct strbuf *, const struct mpt_view *,
 	json_error_t err;
 	json_t *root;
 
+	check_twin(fmt);
 	parse_current(&v);
 	sb_reset(&sb);
 	fmt(&sb, &v, &ctx);
@@ -1052,7 +1090,7 @@ static void test_migrate_pages(void **state)
 	fake_migrate_masks(&m, (const uint8_t[8]){0x01}, (const uint8_t[8]){0x02}, 8);
 	m.data[16] = 0x02;
 	m.ev.size += 8;
-	m.ev.changed = MPT_CHANGED_OLD;
+	m.ev.changed = MPT_MG_V4_CHANGED_OLD;
 	assert_string_equal(table(), "22:13:21.123456 numad[812] migrate_pages(4242, 65, [0] /* "
 				     "CHANGED DURING CALL, at exit: [1] */, [1]) = 0 <0.000041>\n");
 	root = json();

@@ -409,7 +409,7 @@ static void test_refused_by_seccomp(void **state)
 	int nodes[2] = {1, 0}, go[2], st;
 	unsigned long mask = 1;
 	const struct mpt_event *mp;
-	const struct mpt_migrate_event *mg;
+	const struct mpt_call_event *mg;
 	struct mpt_tracer *t;
 	struct mpt_stats s;
 	pid_t child;
@@ -442,13 +442,13 @@ static void test_refused_by_seccomp(void **state)
 	assert_int_equal(mp->status_state, MPT_ARRAY_NOT_FILLED);
 	assert_int_equal(mp->changed, 0);
 
-	mg = (const struct mpt_migrate_event *)sink.ev[1];
+	mg = (const struct mpt_call_event *)sink.ev[1];
 	assert_int_equal(mg->type, MPT_REC_MIGRATE_PAGES);
 	assert_int_equal(mg->origin, MPT_ORIGIN_REFUSED);
 	assert_int_equal(mg->ret, -EPERM);
-	assert_int_equal(mg->maxnode, 65);
-	assert_int_equal(mg->old_state, MPT_ARRAY_OK);
-	assert_int_equal(mg->old_nodes, (uintptr_t)&mask);
+	assert_int_equal(mg->arg[1], 65);
+	assert_int_equal(mg->cap[0].state, MPT_ARRAY_OK);
+	assert_int_equal(mg->arg[2], (uintptr_t)&mask);
 
 	/* the same move_pages again, rax's upper half junk: the same record */
 	mp = sink.ev[2];

@@ -211,9 +211,8 @@ static void ia32_migrate_pages(uint32_t *low)
 {
 	uint64_t before, after;
 	struct mpt_view v;
-	const char *why;
 	long ret;
-	const struct mpt_migrate_event *mg;
+	const struct mpt_call_event *mg;
 	uint32_t *mask32 = low + 32;
 
 	mask32[0] = 1;
@@ -223,19 +222,15 @@ static void ia32_migrate_pages(uint32_t *low)
 		      JUNK | (uintptr_t)mask32, JUNK, JUNK);
 	after = tu_boot_ns();
 	assert_int_equal((int)ret, 0);
-	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
-	mg = (const struct mpt_migrate_event *)events.ev[0];
-	assert_int_equal(mpt_event_parse(mg, mg->size, &v, &why), 0);
-	assert_int_equal(mg->type, MPT_REC_MIGRATE_PAGES);
-	assert_int_equal(mg->abi, MPT_ABI_IA32);
+	mg = one_ia32_call(&v, MPT_REC_MIGRATE_PAGES, 0);
 	assert_in_range(mg->ts_boot_ns, before, after);
-	assert_int_equal(mg->ret, 0);
-	assert_int_equal(mg->pid, 0);
-	assert_int_equal(mg->maxnode, 33);
-	assert_int_equal(mg->old_nodes, (uintptr_t)mask32);
-	assert_int_equal(mg->new_nodes, (uintptr_t)mask32);
-	assert_int_equal(mg->old_bytes, 4);
-	assert_int_equal(mg->new_bytes, 4);
+	assert_int_equal(mg->arg[0], 0);
+	assert_int_equal(mg->arg[1], 33);
+	assert_int_equal(mg->arg[2], (uintptr_t)mask32);
+	assert_int_equal(mg->arg[3], (uintptr_t)mask32);
+	assert_int_equal(mg->ncaps, 2);
+	assert_int_equal(mg->cap[0].bytes, 4);
+	assert_int_equal(mg->cap[1].bytes, 4);
 	assert_true(mpt_mask_has(&v.arg[2], 0));
 	assert_int_equal(mpt_mask_span(&v.arg[2]), 32);
 }

@@ -41,30 +41,40 @@
 static void assert_migrate(const struct mg_call *c, size_t bytes, uint8_t old_state,
 			   uint8_t new_state)
 {
-	const struct mpt_migrate_event *mg;
+	const struct mpt_call_event *mg;
 	struct mpt_view v;
 	const char *why;
 
 	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
-	mg = (const struct mpt_migrate_event *)events.ev[0];
+	mg = (const struct mpt_call_event *)events.ev[0];
 	assert_int_equal(mg->type, MPT_REC_MIGRATE_PAGES);
+	assert_int_equal(mg->version, MPT_EVENT_VERSION);
 	assert_int_equal(mpt_event_parse(mg, mg->size, &v, &why), 0);
+	assert_ptr_equal(v.call, mg);
 	assert_string_equal(v.desc->name, "migrate_pages");
 	assert_caller(&mg->hdr, tu_gettid(), c->before, c->after);
 	assert_int_equal(mg->abi, MPT_ABI_X86_64);
 	assert_int_equal(mg->ret, c->ret);
-	assert_int_equal(mg->pid, c->pid);
-	assert_int_equal(mg->maxnode, c->maxnode);
-	assert_int_equal(mg->old_nodes, (uintptr_t)c->old_nodes);
-	assert_int_equal(mg->new_nodes, (uintptr_t)c->new_nodes);
-	assert_int_equal(mg->old_state, old_state);
-	assert_int_equal(mg->new_state, new_state);
-	assert_int_equal(mg->old_bytes, old_state == MPT_ARRAY_OK ? bytes : 0);
-	assert_int_equal(mg->new_bytes, new_state == MPT_ARRAY_OK ? bytes : 0);
+	assert_int_equal((int64_t)mg->arg[0], c->pid);
+	assert_int_equal(mg->arg[1], c->maxnode);
+	assert_int_equal(mg->arg[2], (uintptr_t)c->old_nodes);
+	assert_int_equal(mg->arg[3], (uintptr_t)c->new_nodes);
+	assert_int_equal(mg->arg[4], 0);
+	assert_int_equal(mg->arg[5], 0);
+	assert_int_equal(mg->ncaps, 2);
+	assert_int_equal(mg->cap[0].arg, 2);
+	assert_int_equal(mg->cap[1].arg, 3);
+	assert_int_equal(mg->cap[0].state, old_state);
+	assert_int_equal(mg->cap[1].state, new_state);
+	assert_int_equal(mg->cap[0].bytes, old_state == MPT_ARRAY_OK ? bytes : 0);
+	assert_int_equal(mg->cap[1].bytes, new_state == MPT_ARRAY_OK ? bytes : 0);
+	/* read again at the return, both the same: no copy kept */
+	assert_int_equal(mg->cap[0].changed | mg->cap[1].changed, 0);
+	assert_int_equal(mg->size, sizeof(*mg) + mg->cap[0].bytes + mg->cap[1].bytes);
 	if (old_state == MPT_ARRAY_OK)
 		assert_memory_equal(mg->data, c->old_nodes, bytes);
 	if (new_state == MPT_ARRAY_OK)
-		assert_memory_equal(mg->data + mg->old_bytes, c->new_nodes, bytes);
+		assert_memory_equal(mg->data + mg->cap[0].bytes, c->new_nodes, bytes);
 	assert_int_equal(v.arg[0].value, (uint64_t)(int64_t)c->pid);
 	assert_int_equal(v.arg[1].value, c->maxnode);
 }
@@ -164,7 +174,7 @@ void test_migrate_mask_rewritten_during_call(void **state)
 	enum { MAXNODE = 1089, BYTES = 136 }; /* 1088 bits: 17 longs, 8 bytes past a record's 128 */
 	static unsigned long new_nodes[BYTES / 8] = {1};
 	struct mg_call c = {.maxnode = MAXNODE, .new_nodes = new_nodes};
-	const struct mpt_migrate_event *mg;
+	const struct mpt_call_event *mg;
 	struct mpt_fmt_ctx ctx = {.hostname = "h"};
 	struct mpt_view v;
 	struct strbuf sb;
@@ -175,14 +185,15 @@ void test_migrate_mask_rewritten_during_call(void **state)
 	/* with two nodes our pages on node 1 moved to 0: some may not have (a positive count) */
 	assert_true(c.ret >= 0);
 	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
-	mg = (const struct mpt_migrate_event *)events.ev[0];
+	mg = (const struct mpt_call_event *)events.ev[0];
 	assert_int_equal(mpt_event_parse(mg, mg->size, &v, &why), 0);
 	assert_int_equal(mg->type, MPT_REC_MIGRATE_PAGES);
-	assert_int_equal(mg->old_state, MPT_ARRAY_OK);
-	assert_int_equal(mg->old_bytes, 128);
+	assert_int_equal(mg->cap[0].state, MPT_ARRAY_OK);
+	assert_int_equal(mg->cap[0].bytes, 128);
 	assert_int_equal(mg->data[0], 1); /* what the entry saw */
-	assert_int_equal(mg->changed, MPT_CHANGED_OLD);
-	assert_int_equal(mg->exit_fault, 0);
+	assert_int_equal(mg->cap[0].changed, 1);
+	assert_int_equal(mg->cap[1].changed, 0);
+	assert_int_equal(mg->cap[0].exit_fault, 0);
 	assert_true(v.arg[2].changed);
 	assert_false(v.arg[3].changed);
 	assert_int_equal(v.arg[2].exit_data[0], 2); /* what the return found */

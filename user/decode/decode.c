@@ -160,6 +160,22 @@ static const struct mpt_event_decoder {
 };
 _Static_assert(sizeof(decoders) / sizeof(decoders[0]) == MPT_DESC_NR, "a decoder an event");
 
+/* Records of @type older than @version, lifted into today's layout before they are parsed. */
+static const struct mpt_lift {
+	uint16_t type, version;
+	int (*lift)(const void *buf, size_t len, void *out, const char **why);
+} lifts[] = {
+    {MPT_REC_MIGRATE_PAGES, MPT_MIGRATE_PAGES_VERSION_CALL, mpt_migrate_pages_v4_lift},
+};
+
+static const struct mpt_lift *lift_of(const struct mpt_rec_hdr *h)
+{
+	for (unsigned int i = 0; i < sizeof(lifts) / sizeof(lifts[0]); i++)
+		if (lifts[i].type == h->type && h->version < lifts[i].version)
+			return &lifts[i];
+	return NULL;
+}
+
 static const struct mpt_event_decoder *decoder_of(const struct mpt_event_desc *desc)
 {
 	return desc ? &decoders[desc - event_descs] : NULL;
@@ -270,6 +286,8 @@ int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char 
 {
 	const struct mpt_rec_hdr *h = buf;
 	const struct mpt_event_decoder *d;
+	const struct mpt_lift *lift;
+	const void *rec = buf;
 	int err;
 
 	*why = NULL;
@@ -289,7 +307,16 @@ int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char 
 		*why = "unsupported event version";
 		return -EINVAL;
 	}
-	err = d->parse(buf, len, v, why);
+	lift = lift_of(h);
+	if (lift) {
+		err = lift->lift(buf, len, v->lifted, why);
+		if (err)
+			return err;
+		v->raw_size = h->size;
+		rec = v->lifted;
+		len = ((const struct mpt_rec_hdr *)rec)->size;
+	}
+	err = d->parse(rec, len, v, why);
 	if (err)
 		return err;
 	v->raw = buf;
@@ -308,9 +335,10 @@ int mpt_proc_parse(const void *buf, size_t len, const char **why)
 		*why = "not a process record";
 		return -EINVAL;
 	}
-	if (p->version != MPT_EVENT_VERSION || p->kind < MPT_PROC_FORK || p->kind > MPT_PROC_EXIT ||
-	    p->path_len > MPT_PROC_PATH_MAX || p->argv_len > MPT_PROC_ARGV_MAX ||
-	    p->size != sizeof(*p) + p->path_len + p->argv_len || p->size > len) {
+	if (p->version < MPT_EVENT_VERSION_HDR || p->version > MPT_EVENT_VERSION ||
+	    p->kind < MPT_PROC_FORK || p->kind > MPT_PROC_EXIT || p->path_len > MPT_PROC_PATH_MAX ||
+	    p->argv_len > MPT_PROC_ARGV_MAX || p->size != sizeof(*p) + p->path_len + p->argv_len ||
+	    p->size > len) {
 		*why = "process record length or kind does not hold";
 		return -EINVAL;
 	}

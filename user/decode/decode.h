@@ -111,6 +111,25 @@ struct mpt_event_v3 {
 };
 _Static_assert(sizeof(struct mpt_event_v3) == 168, "the version 3 layout is fixed");
 
+/*
+ * A version 4 migrate_pages record, lifted into the generic record to be
+ * read. data[] holds old_nodes' bytes, new_nodes', then the copies the
+ * return made of those that changed (MPT_MG_V4_CHANGED_*) and could be read
+ * again (not in exit_fault), in that order.
+ */
+#define MPT_MG_V4_CHANGED_OLD (1u << 0)
+#define MPT_MG_V4_CHANGED_NEW (1u << 1)
+struct mpt_migrate_event_v4 {
+	MPT_REC_HDR;
+	__s32 pid;
+	__u32 _pad;
+	__u64 maxnode, old_nodes, new_nodes;
+	__u16 old_bytes, new_bytes;
+	__u8 old_state, new_state, changed, exit_fault;
+	__u8 data[];
+};
+_Static_assert(sizeof(struct mpt_migrate_event_v4) == 160, "the version 4 layout is fixed");
+
 /* One argument of an event, as events/ describes it. */
 struct mpt_arg_desc {
 	const char *name;
@@ -172,12 +191,15 @@ struct mpt_arg_view {
 	const unsigned char *kernel_other;
 };
 
+/* The largest of what an older record is lifted into: the generic record, data and all. */
+#define MPT_LIFTED_MAX (sizeof(struct mpt_call_event) + MPT_CALL_DATA_MAX)
+_Static_assert(MPT_LIFTED_MAX >= sizeof(struct mpt_event), "a lifted move_pages header fits");
+
 /* A validated record: every count agrees with the record's length. */
 struct mpt_view {
 	const struct mpt_rec_hdr *hdr;	     /* every event */
 	const struct mpt_event_desc *desc;   /* which event, its arguments */
 	const struct mpt_event *ev;	     /* move_pages only, else NULL */
-	const struct mpt_migrate_event *mg;  /* migrate_pages only, else NULL */
 	const struct mpt_call_event *call;   /* an event in the generic record, else NULL */
 	const struct mpt_flood_event *flood; /* a flood summary only, else NULL */
 	const void *raw;		     /* the record as it was read, to be written again */
@@ -199,10 +221,12 @@ struct mpt_view {
 	const unsigned char *nodes_exit;
 	const unsigned char *kernel_other; /* ev->kernel_other_n little __u64s */
 	/*
-	 * An older record (version 2, 3) lifted into this layout; hdr and ev
-	 * then point here. A copy of the view is good only while this one lives.
+	 * An older record lifted into today's layout (a move_pages record of
+	 * version 2 or 3, its header; a migrate_pages record of version 4,
+	 * whole); hdr and the record's pointer then point here. A copy of the
+	 * view is good only while this one lives.
 	 */
-	_Alignas(8) unsigned char lifted[sizeof(struct mpt_event)];
+	_Alignas(8) unsigned char lifted[MPT_LIFTED_MAX];
 };
 
 /* The syscall a record tells of: its own, or for a summary the one it sums. */

@@ -34,6 +34,13 @@ MPT_EVENTS(MPT_EVENT_DECODER_DECL)
 MPT_SUMMARIES(MPT_SUMMARY_DECODER_DECL)
 #undef MPT_SUMMARY_DECODER_DECL
 
+/*
+ * Lift a record an event wrote in an older layout into today's at @out
+ * (MPT_LIFTED_MAX bytes), checking what the lift relies on: 0, or -EINVAL
+ * with @why. decode.c lists which type and versions each one takes.
+ */
+int mpt_migrate_pages_v4_lift(const void *buf, size_t len, void *out, const char **why);
+
 /* Checks and helpers every decoder shares. */
 bool mpt_array_consistent(uint8_t state, uint16_t n);
 int mpt_check_hdr(const struct mpt_rec_hdr *h, const char **why);

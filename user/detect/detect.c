@@ -223,12 +223,15 @@ static uint32_t flag_named(const struct mpt_event_desc *ed, const char *name)
 	return 0;
 }
 
-/* The rules that read an event in the generic record, by its arguments' kinds. */
+/* The rules that read an event in the generic record, by its arguments' kinds and roles. */
 static uint32_t call_hits(const struct mpt_view *v)
 {
 	const struct mpt_event_desc *ed = v->desc;
 	uint32_t move_all = flag_named(ed, "MPOL_MF_MOVE_ALL"), hit = 0;
 
+	/* every page of another process moved: there is no array of them to weigh */
+	if (targets_other(v))
+		hit |= 1u << MPT_DET_MIGRATE_OTHER;
 	for (unsigned int i = 0; i < ed->nargs; i++) {
 		if (ed->args[i].kind == MPT_ARG_FLAGS && (mpt_arg_bits(v, i) & move_all))
 			hit |= 1u << MPT_DET_MOVE_ALL;
@@ -252,12 +255,8 @@ uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
 		hit |= 1u << MPT_DET_FAIR_SHARE_FLOOD;
 	else if (v->ev)
 		hit |= move_pages_hits(d, v, s);
-	else if (v->mg && targets_other(v))
-		hit |= 1u << MPT_DET_MIGRATE_OTHER;
 	else if (v->call)
 		hit |= call_hits(v);
-	if (v->mg && v->mg->changed)
-		hit |= 1u << MPT_DET_CHANGED_DURING_CALL;
 	if (v->enrich && v->enrich->ctr_meta && v->enrich->ctr_meta->verify == MPT_CTR_ELSEWHERE)
 		hit |= 1u << MPT_DET_CONTAINER_SPOOFED;
 	if (crosses_container(v))

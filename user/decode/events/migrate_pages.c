@@ -1,113 +1,63 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Decoding migrate_pages(2) records (events/migrate_pages.h): two node masks read at entry. */
+/*
+ * migrate_pages(2) records of version 4, from older captures and streams:
+ * lifted into the generic record (struct mpt_call_event) that version 5
+ * writes, so that one decoder reads both and prints them alike.
+ */
 #include "decode/decode_events.h"
 
 #include <errno.h>
-
-size_t mpt_migrate_pages_entry_bytes(const struct mpt_rec_hdr *h)
-{
-	const struct mpt_migrate_event *mg = (const void *)h;
-
-	return (size_t)mg->old_bytes + mg->new_bytes;
-}
-
-size_t mpt_migrate_pages_clear_return(struct mpt_rec_hdr *h, uint8_t ret_state)
-{
-	struct mpt_migrate_event *mg = (void *)h;
-
-	mpt_hdr_clear_return(h, ret_state);
-	mg->changed = 0;
-	mg->exit_fault = 0;
-	return sizeof(struct mpt_migrate_event);
-}
-
-size_t mpt_migrate_pages_record_max(uint32_t cap)
-{
-	(void)cap;
-	return sizeof(struct mpt_migrate_event) + 4 * MPT_NODEMASK_BYTES_MAX;
-}
-
-static bool mask_consistent(uint8_t state, uint16_t bytes)
-{
-	return state == MPT_ARRAY_OK
-		   ? bytes <= MPT_NODEMASK_BYTES_MAX
-		   : (state == MPT_ARRAY_NULL || state == MPT_ARRAY_FAULT) && !bytes;
-}
-
-static void set_mask(struct mpt_arg_view *a, uint64_t ptr, uint8_t state, uint16_t bytes,
-		     const unsigned char *data, uint64_t maxnode)
-{
-	a->value = ptr;
-	a->bits = maxnode ? maxnode - 1 : 0;
-	mpt_set_array(a, state, bytes, data, 0);
-	a->truncated = state == MPT_ARRAY_OK && a->bits > (uint64_t)bytes * 8;
-}
+#include <string.h>
 
 /* Bytes of the copy the return made of mask @bit: kept only when it changed and was readable. */
-static size_t exit_bytes(const struct mpt_migrate_event *mg, uint8_t bit, uint16_t bytes)
+static size_t exit_bytes(const struct mpt_migrate_event_v4 *mg, uint8_t bit, uint16_t bytes)
 {
 	return (mg->changed & bit) && !(mg->exit_fault & bit) ? bytes : 0;
 }
 
-/* What the return found of the mask @bit: the arg's re-read, change and exit copy. */
-static void set_reread(const struct mpt_migrate_event *mg, struct mpt_arg_view *a, uint8_t bit,
-		       const unsigned char *exit_data)
+static void lift_capture(struct mpt_capture *c, uint8_t arg, uint8_t state, uint16_t bytes,
+			 const struct mpt_migrate_event_v4 *mg, uint8_t bit)
 {
-	a->reread = mg->ret_state == MPT_RET_SEEN && a->state == MPT_ARRAY_OK && a->n;
-	a->changed = a->reread && (mg->changed & bit);
-	a->exit_state = mg->exit_fault & bit ? MPT_ARRAY_FAULT : MPT_ARRAY_OK;
-	a->exit_data = a->changed && !(mg->exit_fault & bit) ? exit_data : NULL;
+	c->arg = arg;
+	c->state = state;
+	c->changed = !!(mg->changed & bit);
+	c->exit_fault = !!(mg->exit_fault & bit);
+	c->bytes = bytes;
+	c->_pad = 0;
 }
 
-/* Change bits that a record can hold: known ones, on masks read at entry, of a returned call. */
-static bool changes_consistent(const struct mpt_migrate_event *mg)
+int mpt_migrate_pages_v4_lift(const void *buf, size_t len, void *out, const char **why)
 {
-	uint8_t read = (mg->old_state == MPT_ARRAY_OK && mg->old_bytes ? MPT_CHANGED_OLD : 0) |
-		       (mg->new_state == MPT_ARRAY_OK && mg->new_bytes ? MPT_CHANGED_NEW : 0);
-
-	if (mg->changed & ~read || mg->exit_fault & ~mg->changed)
-		return false;
-	return mg->ret_state == MPT_RET_SEEN || !mg->changed;
-}
-
-int mpt_migrate_pages_parse(const void *buf, size_t len, struct mpt_view *v, const char **why)
-{
-	const struct mpt_migrate_event *mg = buf;
-	const unsigned char *exit_data;
+	const struct mpt_migrate_event_v4 *mg = buf;
+	const uint8_t known = MPT_MG_V4_CHANGED_OLD | MPT_MG_V4_CHANGED_NEW;
+	struct mpt_call_event *c = out;
+	size_t data;
 
 	if (len < sizeof(*mg)) {
 		*why = "record shorter than the event header";
 		return -EINVAL;
 	}
-	if (mpt_check_hdr(&mg->hdr, why))
-		return -EINVAL;
-	if (!mask_consistent(mg->old_state, mg->old_bytes) ||
-	    !mask_consistent(mg->new_state, mg->new_bytes)) {
-		*why = "array state and length disagree";
-		return -EINVAL;
-	}
-	if (!changes_consistent(mg)) {
-		*why = "mask re-read at the return disagrees with the record";
-		return -EINVAL;
-	}
-	if (mg->size != sizeof(*mg) + mpt_migrate_pages_entry_bytes(&mg->hdr) +
-			    exit_bytes(mg, MPT_CHANGED_OLD, mg->old_bytes) +
-			    exit_bytes(mg, MPT_CHANGED_NEW, mg->new_bytes) ||
-	    mg->size > len) {
+	data = (size_t)mg->old_bytes + mg->new_bytes +
+	       exit_bytes(mg, MPT_MG_V4_CHANGED_OLD, mg->old_bytes) +
+	       exit_bytes(mg, MPT_MG_V4_CHANGED_NEW, mg->new_bytes);
+	if (mg->size != sizeof(*mg) + data || mg->size > len || data > MPT_CALL_DATA_MAX) {
 		*why = "record length does not match its arrays";
 		return -EINVAL;
 	}
-	v->mg = mg;
-	v->hdr = &mg->hdr;
-	v->ptr_bytes = mpt_abi_ptr_bytes(mg->abi);
-	v->arg[0].value = (uint64_t)(int64_t)mg->pid;
-	v->arg[1].value = mg->maxnode;
-	set_mask(&v->arg[2], mg->old_nodes, mg->old_state, mg->old_bytes, mg->data, mg->maxnode);
-	set_mask(&v->arg[3], mg->new_nodes, mg->new_state, mg->new_bytes, mg->data + mg->old_bytes,
-		 mg->maxnode);
-	exit_data = mg->data + mg->old_bytes + mg->new_bytes;
-	set_reread(mg, &v->arg[2], MPT_CHANGED_OLD, exit_data);
-	exit_data += exit_bytes(mg, MPT_CHANGED_OLD, mg->old_bytes);
-	set_reread(mg, &v->arg[3], MPT_CHANGED_NEW, exit_data);
+	if (mg->changed & ~known || mg->exit_fault & ~known) {
+		*why = "mask re-read at the return disagrees with the record";
+		return -EINVAL;
+	}
+	memset(c, 0, sizeof(*c));
+	c->hdr = mg->hdr;
+	c->size = sizeof(*c) + data;
+	c->arg[0] = (uint64_t)(int64_t)mg->pid;
+	c->arg[1] = mg->maxnode;
+	c->arg[2] = mg->old_nodes;
+	c->arg[3] = mg->new_nodes;
+	c->ncaps = 2;
+	lift_capture(&c->cap[0], 2, mg->old_state, mg->old_bytes, mg, MPT_MG_V4_CHANGED_OLD);
+	lift_capture(&c->cap[1], 3, mg->new_state, mg->new_bytes, mg, MPT_MG_V4_CHANGED_NEW);
+	memcpy(c->data, mg->data, data);
 	return 0;
 }

@@ -3,7 +3,7 @@
  * Decoding move_pages(2) records (events/move_pages.h): four arrays, the two
  * input ones possibly read again at the return, and the pages the kernel
  * migrated that pages[] did not name. Version 2 and 3 records are lifted
- * into the version 4 layout.
+ * into the layout of version 4 (today's).
  */
 #include "decode/decode_events.h"
 
@@ -171,7 +171,7 @@ int mpt_move_pages_parse(const void *buf, size_t len, struct mpt_view *v, const 
 	const unsigned char *data = ev->data;
 	size_t have = len;
 
-	if (ev->version < MPT_EVENT_VERSION) {
+	if (ev->version < MPT_EVENT_VERSION_HDR) {
 		if (len < sizeof(struct mpt_event_v3)) {
 			*why = "record shorter than the event header";
 			return -EINVAL;
