@@ -10,12 +10,16 @@
  * MPT_CALL_EVENT(NAME, ID).
  */
 
+/*
+ * The header and the event's @nargs arguments; the slots past them zero, not
+ * what the registers held (a kprobe sees all six, whatever the call takes).
+ */
 static __always_inline void call_fill(struct mpt_call_event *ev, const struct call_args *a,
-				      __u64 pid_tgid)
+				      __u64 pid_tgid, int nargs)
 {
 	fill_hdr(&ev->hdr, a, pid_tgid, sizeof(*ev));
 	for (int i = 0; i < 6; i++)
-		ev->arg[i] = a->arg[i];
+		ev->arg[i] = i < nargs ? a->arg[i] : 0;
 	ev->ncaps = 0;
 	__builtin_memset(ev->_pad, 0, sizeof(ev->_pad));
 	__builtin_memset(ev->cap, 0, sizeof(ev->cap));
@@ -112,7 +116,7 @@ static __always_inline __u64 call_unreturned(struct mpt_rec_hdr *h, __u8 why)
 		__u64 off = 0;                                                                     \
 		__u32 n = 0;                                                                       \
                                                                                                    \
-		call_fill(ev, a, pid_tgid);                                                        \
+		call_fill(ev, a, pid_tgid, MPT_##ID##_NARGS);                                      \
 		MPT_##ID##_ARGS(MPT_CALL_CAPTURE_ROW) ev->ncaps = n;                               \
 	}                                                                                          \
 	static __always_inline __u64 name##_exit(struct mpt_rec_hdr *h, long ret, bool entry_seen) \
