@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "events.h"
 #include "decode/process.h"
@@ -228,6 +229,16 @@ struct mpt_view {
 	 */
 	_Alignas(8) unsigned char lifted[MPT_LIFTED_MAX];
 };
+
+/*
+ * @src's view into @dst, without the lifted copy: @src's pointers still
+ * point into @src's, so @dst is good while @src lives, and per event the
+ * copy stays a few hundred bytes.
+ */
+static inline void mpt_view_copy(struct mpt_view *dst, const struct mpt_view *src)
+{
+	memcpy(dst, src, offsetof(struct mpt_view, lifted));
+}
 
 /* The syscall a record tells of: its own, or for a summary the one it sums. */
 const char *mpt_view_syscall(const struct mpt_view *v);

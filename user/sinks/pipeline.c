@@ -48,7 +48,7 @@ static const struct mpt_view *cut_ancestors(const struct mpt_pipe *p, const stru
 	if (p->max_ancestors < 0 ||
 	    (!lean(p) && (!l || l->n_anc <= (unsigned int)p->max_ancestors)))
 		return v;
-	*vc = *v;
+	mpt_view_copy(vc, v);
 	vc->lean = lean(p);
 	if (!l || l->n_anc <= (unsigned int)p->max_ancestors)
 		return vc;

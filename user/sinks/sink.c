@@ -147,11 +147,13 @@ void mpt_sink_init(struct mpt_sink *s)
 int mpt_sink_emit(void *ctx, const struct mpt_view *v)
 {
 	struct mpt_sink *s = ctx;
-	struct mpt_view ev = *v;
+	struct mpt_view ev;
 	struct mpt_lineage_view lin;
 	struct mpt_container ctr;
 	struct mpt_target target;
 	struct mpt_enrich en;
+
+	mpt_view_copy(&ev, v);
 
 	/* -n: the user asked for that many; the rest is read (the ring must empty) and left */
 	if (s->pipe.done)
