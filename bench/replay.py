@@ -3,8 +3,9 @@
 
     bench/replay.py BUILD --baseline OLD_BUILD [--events N] [--reps N] [--out FILE]
 
-As root. This build's tracer records N one-page move_pages calls into a
-capture (every call: --fair-rate 0). Both builds then replay it, interleaved
+As root. The baseline's tracer records N one-page move_pages calls into a
+capture (every call: --fair-rate 0): a reader reads older captures, not
+always newer ones. Both builds then replay it, interleaved
 (A B, B A, ...), as JSON with the default chain and with --ancestors 0, to
 /dev/null and to a file in /dev/shm, and verify it (reading and checking
 alone): events per second of wall time and the
@@ -28,11 +29,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import stop, wait_ready  # noqa: E402
 
 
-def make_capture(build, tmp, events):
+def make_capture(tracer_build, build, tmp, events):
     worker = os.path.join(tmp, "mpreplay")
     shutil.copy(os.path.join(build, "bench", "mp_bench"), worker)
     cap = os.path.join(tmp, "r.mpcap")
-    t = subprocess.Popen([os.path.join(build, "mptrace"), "--comm", "mpreplay", "--event",
+    t = subprocess.Popen([os.path.join(tracer_build, "mptrace"), "--comm", "mpreplay", "--event",
                           "move_pages", "--fair-rate", "0", "--capture", cap, "-o", "/dev/null"],
                          stderr=subprocess.PIPE)
     try:
@@ -82,7 +83,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="mptrace-replay-")
     shm = tempfile.mkdtemp(prefix="mptrace-replay-", dir="/dev/shm")
     try:
-        cap = make_capture(a.build, tmp, a.events)
+        cap = make_capture(a.baseline, a.build, tmp, a.events)
         builds = [("this build", a.build), ("baseline", a.baseline)]
         cases = [("JSON, default", []), ("JSON, --ancestors 0", ["--ancestors", "0"]),
                  ("verify: read and check only", None)]
