@@ -16,7 +16,7 @@ meta=${1:?usage: run.sh KERNEL_META_PACKAGE BUILD_DIR}
 build=$(cd "${2:?usage: run.sh KERNEL_META_PACKAGE BUILD_DIR}" && pwd)
 kernel_args=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
-boot_timeout=${MPTRACE_VM_TIMEOUT:-1500}
+boot_timeout=${MPTRACE_VM_TIMEOUT:-900}
 modes=(kprobe fentry tracepoint)
 checks=(test_trace migration compat toctou kview kview-thp held slots migrate cli churn account)
 
@@ -97,21 +97,32 @@ add_binary "$build/bench/mp_bench"
 # before /init runs. That says nothing about mptrace: boot once more, and say
 # so. A failure once /init has started is never retried.
 log=$work/serial.log
+# The kernel's own console is the second port: its messages (a soft lockup, a task
+# hung, an RCU stall, an oops) are kept whole in kernel.log, apart from the result
+# lines /init writes to the first.
+klog=$work/kernel.log
 boot() {
 	timeout --kill-after=10 "$boot_timeout" qemu-system-x86_64 \
 		-accel tcg -cpu max -smp 2 -m 1024 \
 		-object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M \
 		-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1 \
 		-kernel "$cache/vmlinuz" -initrd "$work/initrd.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic mitigations=off quiet $kernel_args" \
-		-display none -monitor none -serial "file:$log" -nic none -no-reboot
+		-append "console=ttyS1 panic=-1 oops=panic mitigations=off quiet $kernel_args" \
+		-display none -monitor none -serial "file:$log" -serial "file:$klog" -nic none \
+		-no-reboot
 }
 #
-# The same kernel under TCG has also died mid-run, silently (the guest mutes
-# printk), in a check that passed on every other boot: a guest that stops
+# The same kernel under TCG has also died mid-run, in a check that passed on
+# every other boot (kernel.log says how): a guest that stops
 # before MPT-DONE with no check reported FAIL boots once more, and says so.
 # A check that FAILs is never retried, and a crash mptrace caused would
 # come back on the second boot.
+# What the kernel said last, for a guest that died or hung.
+kernel_tail() {
+	echo "vm: the kernel's console ($1), its last lines:" >&2
+	tr -d '\r' <"$1" | tail -n 60 >&2
+}
+
 start=$(date +%s)
 set +e
 midrun_retried=0
@@ -120,7 +131,7 @@ for attempt in 1 2 3 4; do
 	qemu_rc=$?
 	if ! grep -q '^MPT-KERNEL' "$log"; then
 		echo "vm: boot $attempt of $pkg died before /init (qemu exit $qemu_rc); its console:" >&2
-		tr -d '\r' <"$log" | grep -E 'Oops|panic|RIP:' | head -5 >&2
+		tr -d '\r' <"$klog" | grep -E 'Oops|panic|RIP:' | head -5 >&2
 		continue
 	fi
 	if [ $midrun_retried -eq 0 ] && [ $qemu_rc -ne 124 ] && [ $qemu_rc -ne 137 ] &&
@@ -129,6 +140,8 @@ for attempt in 1 2 3 4; do
 		echo "vm: the $pkg guest died mid-run with no check failed (qemu exit $qemu_rc)," \
 			"after: $(tr -d '\r' <"$log" | grep '^MPT-RESULT' | tail -1); booting once more" >&2
 		cp "$log" "$work/serial-died.log"
+		cp "$klog" "$work/kernel-died.log"
+		kernel_tail "$work/kernel-died.log"
 		continue
 	fi
 	break
@@ -178,6 +191,7 @@ fi
 if [ $failed -ne 0 ]; then
 	echo "vm: FAIL; the serial log's tail ($out):" >&2
 	tail -n 80 "$out" >&2
+	kernel_tail "$klog"
 	exit 1
 fi
 echo "vm: PASS ($pkg $ver)"
