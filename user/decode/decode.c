@@ -312,7 +312,6 @@ int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char 
 		err = lift->lift(buf, len, v->lifted, why);
 		if (err)
 			return err;
-		v->raw_size = h->size;
 		rec = v->lifted;
 		len = ((const struct mpt_rec_hdr *)rec)->size;
 	}
