@@ -16,7 +16,7 @@ meta=${1:?usage: run.sh KERNEL_META_PACKAGE BUILD_DIR}
 build=$(cd "${2:?usage: run.sh KERNEL_META_PACKAGE BUILD_DIR}" && pwd)
 kernel_args=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
-boot_timeout=${MPTRACE_VM_TIMEOUT:-900}
+boot_timeout=${MPTRACE_VM_TIMEOUT:-1500}
 modes=(kprobe fentry tracepoint)
 checks=(test_trace migration compat toctou kview kview-thp held slots migrate cli churn account)
 
