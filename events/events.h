@@ -42,10 +42,13 @@ enum mpt_arg_width {
  */
 enum mpt_arg_role {
 	MPT_ROLE_NONE,
-	MPT_ROLE_TARGET_PID, /* the process acted on: 0 or the caller's pid is itself */
-	MPT_ROLE_PAGE_COUNT, /* pages asked of the kernel (summed in a flood summary) */
-	MPT_ROLE_RANGE,	     /* the start of an address range of the caller's */
-	MPT_ROLE_RANGE_LEN,  /* ... and its length in bytes */
+	MPT_ROLE_TARGET_PID,  /* the process acted on: 0 or the caller's pid is itself */
+	MPT_ROLE_PAGE_COUNT,  /* pages asked of the kernel (summed in a flood summary) */
+	MPT_ROLE_RANGE,	      /* the start of an address range of the caller's */
+	MPT_ROLE_RANGE_LEN,   /* ... and its length in bytes */
+	MPT_ROLE_PAGES,	      /* the addresses of the pages asked of the kernel, one by one */
+	MPT_ROLE_PAGE_NODES,  /* a node for each of them to go to; NULL: only ask where they are */
+	MPT_ROLE_PAGE_STATUS, /* what became of each: the node it is on, or -errno */
 };
 
 /* When the array behind a pointer argument is read. */

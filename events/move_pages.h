@@ -14,11 +14,11 @@
 	X(1, count, "unsigned long", "U+K", MPT_ARG_ULONG, MPT_NO_LEN, MPT_READ_NONE, MPT_W_LONG,  \
 	  MPT_ROLE_PAGE_COUNT)                                                                     \
 	X(2, pages, "const void**", "U", MPT_ARG_PTR_ARRAY, 1, MPT_READ_BOTH, MPT_W_LONG,          \
-	  MPT_ROLE_NONE)                                                                           \
+	  MPT_ROLE_PAGES)                                                                          \
 	X(3, nodes, "const int*", "K", MPT_ARG_INT_ARRAY, 1, MPT_READ_BOTH, MPT_W_LONG,            \
-	  MPT_ROLE_NONE)                                                                           \
+	  MPT_ROLE_PAGE_NODES)                                                                     \
 	X(4, status, "int*", "U", MPT_ARG_STATUS_ARRAY, 1, MPT_READ_EXIT, MPT_W_LONG,              \
-	  MPT_ROLE_NONE)                                                                           \
+	  MPT_ROLE_PAGE_STATUS)                                                                    \
 	X(5, flags, "int", "K", MPT_ARG_FLAGS, MPT_NO_LEN, MPT_READ_NONE, MPT_W_INT, MPT_ROLE_NONE)
 
 /* The first record version that has this event. */

@@ -233,8 +233,8 @@ static void test_round_trip(void **state)
 		}
 		sample_event(&f, i++);
 		/* the kernel record comes back byte for byte, with what the user side added */
-		assert_int_equal(it.view.ev->size, f.ev.size);
-		assert_memory_equal(it.view.ev, &f, f.ev.size);
+		assert_int_equal(it.view.raw_size, f.ev.size);
+		assert_memory_equal(it.view.raw, &f, f.ev.size);
 		assert_string_equal(it.enrich.cgroup_path, sample_enrich.cgroup_path);
 		assert_string_equal(it.enrich.exe_path, sample_enrich.exe_path);
 		/* the lineage, from the process records before the first event: of numad[812] */

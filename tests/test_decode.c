@@ -136,8 +136,8 @@ static void test_parse_old_version_and_new_fields(void **state)
 		assert_ptr_equal(v.raw, o);
 		assert_int_equal(v.raw_size, o->size);
 		assert_int_equal(v.hdr->ret, 1);
-		assert_int_equal(v.ev->count, 2);
-		assert_int_equal(v.ev->task.host_tgid, 812);
+		assert_int_equal(v.arg[1].value, 2);
+		assert_int_equal(v.hdr->task.host_tgid, 812);
 		assert_int_equal(mpt_view_page(&v, 1), 0x2000);
 		assert_int_equal(mpt_view_node(&v, 0), 1);
 		assert_int_equal(mpt_view_status(&v, 1), -14);

@@ -229,6 +229,7 @@ static void test_ocsf_mapping(void **state)
 	fake_arrays(&f, 1, pages3, NULL, NULL);
 	o = ocsf();
 	assert_int_equal(jint(o, "activity_id"), 99);
+	assert_string_equal(jstr(o, "activity_name"), "Query Page Nodes");
 	assert_int_equal(jint(o, "type_uid"), 100499);
 	assert_int_equal(jint(o, "status_id"), 2);
 	assert_string_equal(jstr(o, "status_code"), "ESRCH");

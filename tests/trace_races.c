@@ -305,11 +305,11 @@ static void race_rewrite(bool unmap)
 	if (unmap) {
 		assert_int_equal(ev->changed, MPT_CHANGED_PAGES);
 		assert_int_equal(ev->pages_exit_state, MPT_ARRAY_FAULT);
-		assert_null(v.pages_exit);
+		assert_null(v.arg[2].exit_data);
 	} else {
 		assert_int_equal(ev->changed, MPT_CHANGED_PAGES);
 		assert_int_equal(ev->pages_exit_state, MPT_ARRAY_OK);
-		assert_non_null(v.pages_exit);
+		assert_non_null(v.arg[2].exit_data);
 		assert_int_equal(mpt_view_page_exit(&v, 0), (uintptr_t)(targets + 6 * page_size));
 		for (int i = 1; i < CAP4; i++)
 			assert_int_equal(mpt_view_page_exit(&v, i),
@@ -318,7 +318,7 @@ static void race_rewrite(bool unmap)
 	/* nodes[] was left alone: compared, and unchanged */
 	assert_int_equal(ev->nodes_state, MPT_ARRAY_OK);
 	assert_int_equal(ev->nodes_exit_state, MPT_ARRAY_OK);
-	assert_null(v.nodes_exit);
+	assert_null(v.arg[3].exit_data);
 	assert_int_equal(mpt_tracer_stats(t, &st), 0);
 	assert_int_equal(mpt_stats_lost(&st), 0);
 

@@ -388,34 +388,42 @@ uint64_t mpt_u64_item(const unsigned char *base, unsigned int i)
 	return x;
 }
 
+/* The data of @v's array of role @role: the one the entry read, or the return's copy. */
+static const unsigned char *role_data(const struct mpt_view *v, enum mpt_arg_role role, bool exit)
+{
+	const struct mpt_arg_view *a = mpt_view_role(v, role);
+
+	return !a ? NULL : exit ? a->exit_data : a->data;
+}
+
 uint64_t mpt_view_page(const struct mpt_view *v, unsigned int i)
 {
-	return mpt_ptr_item(v, v->pages, i);
+	return mpt_ptr_item(v, role_data(v, MPT_ROLE_PAGES, false), i);
 }
 
 uint64_t mpt_view_page_exit(const struct mpt_view *v, unsigned int i)
 {
-	return mpt_ptr_item(v, v->pages_exit, i);
+	return mpt_ptr_item(v, role_data(v, MPT_ROLE_PAGES, true), i);
 }
 
 uint64_t mpt_view_kernel_other(const struct mpt_view *v, unsigned int i)
 {
-	return mpt_u64_item(v->kernel_other, i);
+	return mpt_u64_item(mpt_view_role(v, MPT_ROLE_PAGES)->kernel_other, i);
 }
 
 int32_t mpt_view_node_exit(const struct mpt_view *v, unsigned int i)
 {
-	return mpt_s32_item(v->nodes_exit, i);
+	return mpt_s32_item(role_data(v, MPT_ROLE_PAGE_NODES, true), i);
 }
 
 int32_t mpt_view_node(const struct mpt_view *v, unsigned int i)
 {
-	return mpt_s32_item(v->nodes, i);
+	return mpt_s32_item(role_data(v, MPT_ROLE_PAGE_NODES, false), i);
 }
 
 int32_t mpt_view_status(const struct mpt_view *v, unsigned int i)
 {
-	return mpt_s32_item(v->status, i);
+	return mpt_s32_item(role_data(v, MPT_ROLE_PAGE_STATUS, false), i);
 }
 
 uint64_t mpt_arg_bits(const struct mpt_view *v, unsigned int i)
@@ -541,11 +549,18 @@ int mpt_desc_role_arg(const struct mpt_event_desc *d, enum mpt_arg_role role)
 	return -1;
 }
 
+const struct mpt_arg_view *mpt_view_role(const struct mpt_view *v, enum mpt_arg_role role)
+{
+	int i = v->flood ? -1 : mpt_desc_role_arg(v->desc, role);
+
+	return i < 0 ? NULL : &v->arg[i];
+}
+
 int32_t mpt_view_target_pid(const struct mpt_view *v)
 {
-	int i = v->flood ? -1 : mpt_desc_role_arg(v->desc, MPT_ROLE_TARGET_PID);
+	const struct mpt_arg_view *a = mpt_view_role(v, MPT_ROLE_TARGET_PID);
 
-	return i < 0 ? 0 : (int32_t)v->arg[i].value;
+	return a ? (int32_t)a->value : 0;
 }
 
 bool mpt_view_other_pid(const struct mpt_view *v, int32_t *pid)

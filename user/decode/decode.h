@@ -200,7 +200,6 @@ _Static_assert(MPT_LIFTED_MAX >= sizeof(struct mpt_event), "a lifted move_pages 
 struct mpt_view {
 	const struct mpt_rec_hdr *hdr;	     /* every event */
 	const struct mpt_event_desc *desc;   /* which event, its arguments */
-	const struct mpt_event *ev;	     /* move_pages only, else NULL */
 	const struct mpt_call_event *call;   /* an event in the generic record, else NULL */
 	const struct mpt_flood_event *flood; /* a flood summary only, else NULL */
 	const void *raw;		     /* the record as it was read, to be written again */
@@ -214,13 +213,6 @@ struct mpt_view {
 	 */
 	bool lean;
 	struct mpt_arg_view arg[MPT_ARGS_MAX];
-	/* move_pages' arrays */
-	const unsigned char *pages; /* ev->pages_n pointers, maybe unaligned */
-	const unsigned char *nodes; /* ev->nodes_n __s32s */
-	const unsigned char *status;
-	const unsigned char *pages_exit; /* NULL unless pages[] changed and was re-read */
-	const unsigned char *nodes_exit;
-	const unsigned char *kernel_other; /* ev->kernel_other_n little __u64s */
 	/*
 	 * An older record lifted into today's layout (a move_pages record of
 	 * version 2 or 3, its header; a migrate_pages record of version 4,
@@ -277,10 +269,14 @@ uint64_t mpt_ptr_item(const struct mpt_view *v, const unsigned char *base, unsig
 int32_t mpt_s32_item(const unsigned char *base, unsigned int i);
 uint64_t mpt_u64_item(const unsigned char *base, unsigned int i);
 
+/*
+ * Entry @i of the array of role @role (events/events.h: pages, their nodes,
+ * their status): as the entry read it, or as the return read it again (only
+ * when it changed and could be read; exit_data).
+ */
 uint64_t mpt_view_page(const struct mpt_view *v, unsigned int i);
 int32_t mpt_view_node(const struct mpt_view *v, unsigned int i);
 int32_t mpt_view_status(const struct mpt_view *v, unsigned int i);
-/* pages[i] and nodes[i] as they were when the call returned (only with pages_exit/nodes_exit). */
 uint64_t mpt_view_page_exit(const struct mpt_view *v, unsigned int i);
 int32_t mpt_view_node_exit(const struct mpt_view *v, unsigned int i);
 /* The i-th page the kernel migrated that the recorded pages[] does not hold. */
@@ -300,6 +296,8 @@ uint64_t mpt_mask_span(const struct mpt_arg_view *a);
 
 /* The index of @d's argument of role @role (events/events.h); -1 when it has none. */
 int mpt_desc_role_arg(const struct mpt_event_desc *d, enum mpt_arg_role role);
+/* @v's argument of role @role; NULL when its event has none (and for a summary). */
+const struct mpt_arg_view *mpt_view_role(const struct mpt_view *v, enum mpt_arg_role role);
 /*
  * The process @v acts on, as its target pid argument names it: 0 (the
  * caller) for an event that has none, and for a summary.

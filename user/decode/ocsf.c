@@ -518,9 +518,11 @@ static void unmapped(struct strbuf *sb, const struct mpt_view *v)
  */
 static const char *activity_other(const struct mpt_view *v)
 {
+	const struct mpt_arg_view *nodes = mpt_view_role(v, MPT_ROLE_PAGE_NODES);
+
 	if (v->flood)
 		return "Calls Over Fair Share";
-	if (v->ev && !v->ev->nodes)
+	if (nodes && !nodes->value)
 		return "Query Page Nodes";
 	if (mpt_desc_role_arg(v->desc, MPT_ROLE_RANGE) < 0 &&
 	    mpt_desc_role_arg(v->desc, MPT_ROLE_TARGET_PID) < 0)
@@ -584,6 +586,16 @@ static void observables(struct strbuf *sb, const struct mpt_view *v, const struc
 	sb_putc(sb, ']');
 }
 
+/* Does @v name one page, read whole from its pages array at the entry? */
+static bool one_page(const struct mpt_view *v)
+{
+	const struct mpt_arg_view *pages = mpt_view_role(v, MPT_ROLE_PAGES);
+	const struct mpt_arg_view *count = mpt_view_role(v, MPT_ROLE_PAGE_COUNT);
+
+	return pages && count && count->value == 1 && pages->state == MPT_ARRAY_OK &&
+	       pages->n == 1 && !pages->at_return;
+}
+
 /* One Memory Activity object, without its newline. */
 static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
 			    const struct mpt_fmt_ctx *ctx)
@@ -610,7 +622,7 @@ static void memory_activity(struct strbuf *sb, const struct mpt_view *v,
 		kint(sb, "end_time", wall_ms(v->flood->last_ns, ctx));
 	}
 	/* one page, or a range: its address and size mean what OCSF says they mean */
-	if (v->ev && v->ev->count == 1 && v->ev->pages_state == MPT_ARRAY_OK && v->ev->pages_n == 1)
+	if (one_page(v))
 		base_address(sb, mpt_view_page(v, 0), PAGE_BYTES);
 	else if (range >= 0 && range_len >= 0)
 		base_address(sb, v->arg[range].value, v->arg[range_len].value);

@@ -9,7 +9,6 @@
 #include "detect/exceptions.h"
 #include "decode/format.h"
 
-#define MPOL_MF_MOVE_ALL_BIT (1 << 2)
 #define SLOTS 4096
 
 static const struct {
@@ -191,25 +190,26 @@ static bool targets_other(const struct mpt_view *v)
 	return mpt_view_other_pid(v, &pid);
 }
 
-/* The rules that read move_pages' own arguments. */
-static uint32_t move_pages_hits(struct mpt_detector *d, const struct mpt_view *v,
-				struct proc_state *s)
+/*
+ * The rules for a call that names pages one by one (pages and page nodes
+ * roles): moving another's, or asking where another's are (a layout scan),
+ * or moving many (a flood), each over a window.
+ */
+static uint32_t page_hits(struct mpt_detector *d, const struct mpt_view *v, struct proc_state *s)
 {
-	const struct mpt_event *ev = v->ev;
+	const struct mpt_arg_view *nodes = mpt_view_role(v, MPT_ROLE_PAGE_NODES);
+	const struct mpt_arg_view *count = mpt_view_role(v, MPT_ROLE_PAGE_COUNT);
+	const struct mpt_rec_hdr *h = v->hdr;
+	uint64_t pages = count ? count->value : 0;
 	uint32_t hit = 0;
 
-	if (targets_other(v) && ev->nodes)
+	if (targets_other(v) && nodes->value)
 		hit |= 1u << MPT_DET_OTHER_PROCESS;
-	if (ev->flags & MPOL_MF_MOVE_ALL_BIT)
-		hit |= 1u << MPT_DET_MOVE_ALL;
-	/* over a window: many small queries are one scan */
-	if (targets_other(v) && !ev->nodes && ev->ret_state == MPT_RET_SEEN && ev->ret >= 0 &&
-	    window_add(&s->scan, ev->ts_boot_ns, ev->count, d->cfg.window_ns) >= d->cfg.scan_pages)
+	if (targets_other(v) && !nodes->value && h->ret_state == MPT_RET_SEEN && h->ret >= 0 &&
+	    window_add(&s->scan, h->ts_boot_ns, pages, d->cfg.window_ns) >= d->cfg.scan_pages)
 		hit |= 1u << MPT_DET_LAYOUT_SCAN;
-	if (ev->changed || ev->kernel_other_n)
-		hit |= 1u << MPT_DET_CHANGED_DURING_CALL;
-	if (ev->nodes && window_add(&s->flood, ev->ts_boot_ns, ev->count, d->cfg.window_ns) >=
-			     d->cfg.flood_pages)
+	if (nodes->value &&
+	    window_add(&s->flood, h->ts_boot_ns, pages, d->cfg.window_ns) >= d->cfg.flood_pages)
 		hit |= 1u << MPT_DET_MIGRATION_FLOOD;
 	return hit;
 }
@@ -223,19 +223,22 @@ static uint32_t flag_named(const struct mpt_event_desc *ed, const char *name)
 	return 0;
 }
 
-/* The rules that read an event in the generic record, by its arguments' kinds and roles. */
-static uint32_t call_hits(const struct mpt_view *v)
+/* The rules of a call, found by its arguments' kinds and roles. */
+static uint32_t call_hits(struct mpt_detector *d, const struct mpt_view *v, struct proc_state *s)
 {
 	const struct mpt_event_desc *ed = v->desc;
 	uint32_t move_all = flag_named(ed, "MPOL_MF_MOVE_ALL"), hit = 0;
 
-	/* every page of another process moved: there is no array of them to weigh */
-	if (targets_other(v))
+	if (mpt_view_role(v, MPT_ROLE_PAGE_NODES))
+		hit |= page_hits(d, v, s);
+	else if (targets_other(v))
+		/* every page of another process moved: there is no array of them to weigh */
 		hit |= 1u << MPT_DET_MIGRATE_OTHER;
 	for (unsigned int i = 0; i < ed->nargs; i++) {
 		if (ed->args[i].kind == MPT_ARG_FLAGS && (mpt_arg_bits(v, i) & move_all))
 			hit |= 1u << MPT_DET_MOVE_ALL;
-		if (v->arg[i].changed)
+		/* rewritten during the call, or the kernel acted on pages it did not name */
+		if (v->arg[i].changed || v->arg[i].kernel_other_n)
 			hit |= 1u << MPT_DET_CHANGED_DURING_CALL;
 	}
 	return hit;
@@ -253,10 +256,8 @@ uint32_t mpt_detect(struct mpt_detector *d, const struct mpt_view *v)
 	s = state_of(d, &h->task);
 	if (v->flood)
 		hit |= 1u << MPT_DET_FAIR_SHARE_FLOOD;
-	else if (v->ev)
-		hit |= move_pages_hits(d, v, s);
-	else if (v->call)
-		hit |= call_hits(v);
+	else
+		hit |= call_hits(d, v, s);
 	if (v->enrich && v->enrich->ctr_meta && v->enrich->ctr_meta->verify == MPT_CTR_ELSEWHERE)
 		hit |= 1u << MPT_DET_CONTAINER_SPOOFED;
 	if (crosses_container(v))

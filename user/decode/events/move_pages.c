@@ -120,26 +120,29 @@ static int check_arrays(const struct mpt_event *ev, size_t have, unsigned int pt
 }
 
 /* Where each array lies behind the header, in the order the BPF side wrote them. */
-static void locate_arrays(struct mpt_view *v, const struct mpt_event *ev, const unsigned char *data)
+struct arrays {
+	const unsigned char *pages, *nodes, *kernel_other, *status, *pages_exit, *nodes_exit;
+};
+
+static void locate_arrays(struct arrays *at, const struct mpt_event *ev, const unsigned char *data,
+			  unsigned int ptr_bytes)
 {
-	v->ev = ev;
-	v->hdr = &ev->hdr;
-	v->pages = data;
-	v->nodes = v->pages + (size_t)ev->pages_n * v->ptr_bytes;
-	v->kernel_other = v->nodes + (size_t)ev->nodes_n * 4;
-	v->status = v->kernel_other + (size_t)ev->kernel_other_n * 8;
-	v->pages_exit = v->status + (size_t)ev->status_n * 4;
-	v->nodes_exit = v->pages_exit;
+	at->pages = data;
+	at->nodes = at->pages + (size_t)ev->pages_n * ptr_bytes;
+	at->kernel_other = at->nodes + (size_t)ev->nodes_n * 4;
+	at->status = at->kernel_other + (size_t)ev->kernel_other_n * 8;
+	at->pages_exit = at->status + (size_t)ev->status_n * 4;
+	at->nodes_exit = at->pages_exit;
 	if ((ev->changed & MPT_CHANGED_PAGES) && ev->pages_exit_state == MPT_ARRAY_OK)
-		v->nodes_exit += (size_t)ev->pages_n * v->ptr_bytes;
+		at->nodes_exit += (size_t)ev->pages_n * ptr_bytes;
 	else
-		v->pages_exit = NULL;
+		at->pages_exit = NULL;
 	if (!((ev->changed & MPT_CHANGED_NODES) && ev->nodes_exit_state == MPT_ARRAY_OK))
-		v->nodes_exit = NULL;
+		at->nodes_exit = NULL;
 }
 
 /* The arguments, as events/move_pages.h lists them, and what was read behind them. */
-static void set_args(struct mpt_view *v, const struct mpt_event *ev)
+static void set_args(struct mpt_view *v, const struct mpt_event *ev, const struct arrays *at)
 {
 	v->arg[0].value = (uint64_t)(int64_t)ev->pid;
 	v->arg[1].value = ev->count;
@@ -147,9 +150,9 @@ static void set_args(struct mpt_view *v, const struct mpt_event *ev)
 	v->arg[3].value = ev->nodes;
 	v->arg[4].value = ev->status;
 	v->arg[5].value = (uint64_t)(int64_t)ev->flags;
-	mpt_set_array(&v->arg[2], ev->pages_state, ev->pages_n, v->pages, ev->count);
-	mpt_set_array(&v->arg[3], ev->nodes_state, ev->nodes_n, v->nodes, ev->count);
-	mpt_set_array(&v->arg[4], ev->status_state, ev->status_n, v->status, ev->count);
+	mpt_set_array(&v->arg[2], ev->pages_state, ev->pages_n, at->pages, ev->count);
+	mpt_set_array(&v->arg[3], ev->nodes_state, ev->nodes_n, at->nodes, ev->count);
+	mpt_set_array(&v->arg[4], ev->status_state, ev->status_n, at->status, ev->count);
 	for (int i = 2; i <= 3; i++) {
 		struct mpt_arg_view *a = &v->arg[i];
 		uint8_t bit = i == 2 ? MPT_CHANGED_PAGES : MPT_CHANGED_NODES;
@@ -158,17 +161,18 @@ static void set_args(struct mpt_view *v, const struct mpt_event *ev)
 			    !a->at_return;
 		a->changed = a->reread && (ev->changed & bit);
 		a->exit_state = i == 2 ? ev->pages_exit_state : ev->nodes_exit_state;
-		a->exit_data = i == 2 ? v->pages_exit : v->nodes_exit;
+		a->exit_data = i == 2 ? at->pages_exit : at->nodes_exit;
 	}
 	v->arg[2].kview = ev->kview;
 	v->arg[2].kernel_other_n = ev->kernel_other_n;
-	v->arg[2].kernel_other = v->kernel_other;
+	v->arg[2].kernel_other = at->kernel_other;
 }
 
 int mpt_move_pages_parse(const void *buf, size_t len, struct mpt_view *v, const char **why)
 {
 	const struct mpt_event *ev = buf;
 	const unsigned char *data = ev->data;
+	struct arrays at;
 	size_t have = len;
 
 	if (ev->version < MPT_EVENT_VERSION_HDR) {
@@ -192,7 +196,8 @@ int mpt_move_pages_parse(const void *buf, size_t len, struct mpt_view *v, const 
 	v->ptr_bytes = mpt_abi_ptr_bytes(ev->abi);
 	if (mpt_check_hdr(&ev->hdr, why) || check_arrays(ev, have, v->ptr_bytes, why))
 		return -EINVAL;
-	locate_arrays(v, ev, data);
-	set_args(v, ev);
+	locate_arrays(&at, ev, data, v->ptr_bytes);
+	v->hdr = &ev->hdr;
+	set_args(v, ev, &at);
 	return 0;
 }
