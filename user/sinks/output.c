@@ -5,8 +5,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,29 +14,6 @@
 #include <unistd.h>
 
 #define FLUSH_BYTES (64u << 10)
-
-/*
- * A regular file's lines are written by a thread of its own, a batch at a
- * time, while the caller goes on formatting the next: a write into the page
- * cache costs about as much as formatting the lines it holds. One batch at
- * most is in flight, and what became of it is taken (collect()) before
- * anything else touches the file: rotation, reopening, the next batch. So
- * the file sees the same writes in the same order as without the thread,
- * and a failure is handled as it would be, one batch later.
- */
-struct mpt_output_writer {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool busy; /* a batch is handed over and not yet written */
-	bool stop;
-	int fd;
-	char *buf; /* the batch: whole lines */
-	size_t len, cap;
-	size_t events; /* event lines in it */
-	size_t done;   /* bytes of it written */
-	int err;       /* why the rest could not be, or 0 */
-};
 
 static void say(struct mpt_output *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -263,168 +238,7 @@ static void reopen_if_due(struct mpt_output *o)
 	say(o, "opening %s works again", name(o));
 }
 
-/* The batch, written whole or up to an error; never a torn line left by an EINTR. */
-static void write_batch(struct mpt_output_writer *w)
-{
-	w->done = 0;
-	w->err = 0;
-	while (w->done < w->len) {
-		ssize_t n = write(w->fd, w->buf + w->done, w->len - w->done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			w->err = n < 0 ? errno : ENOSPC;
-			return;
-		}
-		w->done += n;
-	}
-}
-
-static void *writer_main(void *arg)
-{
-	struct mpt_output_writer *w = arg;
-
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (!w->busy && !w->stop)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->busy)
-			break;
-		pthread_mutex_unlock(&w->mu);
-		write_batch(w);
-		pthread_mutex_lock(&w->mu);
-		w->busy = false;
-		pthread_cond_broadcast(&w->cv);
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-/* The thread, started at the first batch; NULL when it cannot be (then writes stay inline). */
-static struct mpt_output_writer *writer_of(struct mpt_output *o)
-{
-	struct mpt_output_writer *w = o->writer;
-	sigset_t all, old;
-	int err;
-
-	if (w || o->writer_failed)
-		return w;
-	if (!(w = calloc(1, sizeof(*w)))) {
-		o->writer_failed = true;
-		return NULL;
-	}
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	/* it takes no signal: they are the main loop's */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&w->thread, NULL, writer_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err) {
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->cv);
-		free(w);
-		o->writer_failed = true;
-		return NULL;
-	}
-	return o->writer = w;
-}
-
-static void wait_idle(struct mpt_output_writer *w)
-{
-	pthread_mutex_lock(&w->mu);
-	while (w->busy)
-		pthread_cond_wait(&w->cv, &w->mu);
-	pthread_mutex_unlock(&w->mu);
-}
-
-/*
- * A write of @done bytes failed with @err: the file is cut back to its last
- * whole line, and @events handed to it and everything queued count as lost.
- */
-static void write_failed(struct mpt_output *o, int err, size_t done, size_t events)
-{
-	if (done && o->regular && ftruncate(o->fd, o->file_bytes))
-		say(o, "cannot cut %s back to its last whole line: %s", name(o), strerror(errno));
-	if (!o->failing || o->failing == EAGAIN)
-		say(o, "writing to %s failed: %s; counting the events lost until it works again",
-		    name(o), strerror(err));
-	o->failing = err;
-	o->lost_events += events;
-	o->unreported += events;
-	discard(o);
-}
-
-static void works_again(struct mpt_output *o)
-{
-	if (o->failing && (o->failing != EAGAIN || o->len < o->max_queue / 2)) {
-		say(o, "writing to %s works again; %llu events were lost meanwhile", name(o),
-		    (unsigned long long)o->unreported);
-		o->failing = 0;
-	}
-}
-
-/* Wait for the batch in flight, if any, and take what became of it. */
-static void collect(struct mpt_output *o)
-{
-	struct mpt_output_writer *w = o->writer;
-
-	if (!w)
-		return;
-	wait_idle(w);
-	if (!w->len)
-		return;
-	if (w->err) {
-		write_failed(o, w->err, w->done, w->events);
-	} else {
-		o->file_bytes += w->len;
-		works_again(o);
-	}
-	w->len = 0;
-}
-
-/* Hand what is queued to the thread, taking its spare buffer in exchange. */
-static void hand_over(struct mpt_output *o, struct mpt_output_writer *w)
-{
-	char *buf = w->buf;
-	size_t cap = w->cap;
-
-	w->buf = o->buf;
-	w->cap = o->cap;
-	w->len = o->len;
-	w->events = o->n_ends;
-	w->fd = o->fd;
-	o->buf = buf;
-	o->cap = cap;
-	o->len = o->n_ends = 0;
-	pthread_mutex_lock(&w->mu);
-	w->busy = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-static void writer_free(struct mpt_output *o)
-{
-	struct mpt_output_writer *w = o->writer;
-
-	if (!w)
-		return;
-	collect(o);
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
-	free(w->buf);
-	free(w);
-	o->writer = NULL;
-}
-
-/* Write what the fd takes now, here: a pipe's, a terminal's, or at a stop. */
-static int flush_inline(struct mpt_output *o)
+int mpt_output_flush(struct mpt_output *o)
 {
 	size_t done = 0;
 	int err = 0;
@@ -469,51 +283,28 @@ static int flush_inline(struct mpt_output *o)
 	}
 	if (err) {
 		/* cut the file back to its last whole line: a torn line would corrupt the log */
-		write_failed(o, err, done, 0);
+		if (done && o->regular && ftruncate(o->fd, o->file_bytes))
+			say(o, "cannot cut %s back to its last whole line: %s", name(o),
+			    strerror(errno));
+		if (!o->failing || o->failing == EAGAIN)
+			say(o,
+			    "writing to %s failed: %s; counting the events lost until it works "
+			    "again",
+			    name(o), strerror(err));
+		o->failing = err;
+		discard(o);
 		return 0;
 	}
 	if (!done)
 		return 0;
 	consume(o, done);
-	works_again(o);
+	if (o->failing && (o->failing != EAGAIN || o->len < o->max_queue / 2)) {
+		say(o, "writing to %s works again; %llu events were lost meanwhile", name(o),
+		    (unsigned long long)o->unreported);
+		o->failing = 0;
+	}
 	rotate_if_due(o);
 	return 0;
-}
-
-/*
- * A regular file's: the last batch's outcome taken, what is queued handed to
- * the thread. The write that fills the file to --log-size is made here, so
- * that the rotation after it finds nothing queued: lines queued are for the
- * file they were made for (its process records are in it).
- */
-static int flush_batch(struct mpt_output *o, struct mpt_output_writer *w)
-{
-	collect(o);
-	if (o->log_size && o->file_bytes + o->len >= o->log_size)
-		return flush_inline(o);
-	reopen_if_due(o);
-	if (!o->len || o->fd < 0)
-		return 0;
-	hand_over(o, w);
-	return 0;
-}
-
-int mpt_output_flush(struct mpt_output *o)
-{
-	struct mpt_output_writer *w;
-
-	if (o->broken)
-		return -EPIPE;
-	if (o->regular && o->len && (w = writer_of(o)))
-		return flush_batch(o, w);
-	collect(o);
-	return flush_inline(o);
-}
-
-int mpt_output_settle(struct mpt_output *o)
-{
-	collect(o);
-	return flush_inline(o);
 }
 
 static int64_t mono_ms(void)
@@ -531,7 +322,7 @@ void mpt_output_drain(struct mpt_output *o, int timeout_ms)
 	while (o->len && !o->broken && o->fd >= 0) {
 		int64_t left = deadline - mono_ms();
 
-		if (mpt_output_settle(o) || !o->len || left <= 0)
+		if (mpt_output_flush(o) || !o->len || left <= 0)
 			break;
 		writable(o, (int)left);
 	}
@@ -572,7 +363,7 @@ int mpt_output_reopen(struct mpt_output *o)
 	 * records it needs went: the old file. The new one starts with its own.
 	 */
 	if (o->path && o->fd >= 0) {
-		mpt_output_settle(o);
+		mpt_output_flush(o);
 		if (o->files_begun != begun)
 			return 0; /* the flush rotated: a new file is open */
 	}
@@ -581,9 +372,8 @@ int mpt_output_reopen(struct mpt_output *o)
 
 int mpt_output_close(struct mpt_output *o)
 {
-	int err = mpt_output_settle(o);
+	int err = mpt_output_flush(o);
 
-	writer_free(o);
 	if (o->len)
 		discard(o);
 	if (o->path && o->fd >= 0 && close(o->fd) && !err)

@@ -40,8 +40,6 @@ struct mpt_output {
 	int64_t reopen_retry; /* likewise, while the file cannot be opened again */
 	void (*say)(const char *msg);
 	uint32_t files_begun; /* opened, rotated or reopened: a file that starts empty */
-	struct mpt_output_writer *writer; /* writes a regular file's batches (output.c) */
-	bool writer_failed;		  /* ... could not be started: written inline */
 };
 
 int mpt_output_open(struct mpt_output *o, const char *path, uint64_t log_size, uint32_t log_files,
@@ -49,15 +47,11 @@ int mpt_output_open(struct mpt_output *o, const char *path, uint64_t log_size, u
 /* Queue one whole line (or several: @event counts them as one event); may write. */
 int mpt_output_line(struct mpt_output *o, const char *line, size_t len, bool event);
 /*
- * Write what the fd takes now, without waiting for a reader. Returns 0, also
- * when the disk refused it (counted in lost_events, said once); -EPIPE once
- * the reader went away (then and later). A regular file's lines go to a
- * thread that writes them while the caller goes on: what became of them is
- * counted at the next flush.
+ * Write what the fd takes now, without waiting. Returns 0, also when the
+ * disk refused it (counted in lost_events, said once); -EPIPE once the
+ * reader went away (then and later).
  */
 int mpt_output_flush(struct mpt_output *o);
-/* The same, written before it returns: what it and the write before it did is counted. */
-int mpt_output_settle(struct mpt_output *o);
 /*
  * Wait up to @timeout_ms for the queue to be written; what is still queued
  * then is counted as lost. For the stop: a stalled reader cannot hold it.

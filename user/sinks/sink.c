@@ -47,7 +47,7 @@ static int flush_one(struct mpt_sink *s, int i)
 
 		/* a small write can fit a nearly full disk: the record counts once written */
 		stream_drop(s, i, MPT_CAP_DROP_OUTPUT, 0, count, s->out_failed_since[i], now);
-		err = mpt_output_settle(o);
+		err = mpt_output_flush(o);
 		if (!err && !o->failing)
 			o->unreported -= count;
 	}
