@@ -239,6 +239,19 @@ static void test_capture_round_trip(void **state)
 	munmap(mem, 4096);
 }
 
+/* Lines a replay of @cap prints now: a running tracer's capture may be read while it grows. */
+static int replayed_lines(const char *cap)
+{
+	char *argv[] = {(char *)mptrace_bin, "replay", (char *)cap, NULL};
+	struct proc p;
+	int lines = 0;
+
+	run(argv, 0, &p);
+	for (char *s = p.out; (s = strchr(s, '\n')); s++)
+		lines++;
+	return lines;
+}
+
 /* kill -9 mid-run: what was flushed replays, and the unclosed tail is reported. */
 static void test_capture_killed(void **state)
 {
@@ -258,7 +271,9 @@ static void test_capture_killed(void **state)
 	start_tracing(&p, argv);
 	for (int i = 0; i < 5; i++)
 		own_call(&c, pages, status, 2, NULL, 0);
-	usleep(800 * 1000); /* the capture flushes every 200 ms */
+	/* the capture flushes every 200 ms: wait for it, however busy the host */
+	for (int tries = 0; tries < 600 && replayed_lines(cap) < 5; tries++)
+		usleep(100 * 1000);
 	kill(p.pid, SIGKILL);
 	proc_wait(&p, 10000);
 
