@@ -114,10 +114,21 @@ def count_lines(path, pid):
         return sum(1 for l in f if b'"hostProcessId":%d,' % pid in l)
 
 
-def wait_err(t, text, timeout=60):
-    """Read the tracer's stderr (kept for finish()) until @text appears."""
+def wait_events(path, n, timeout=60):
+    """Until the JSON log @path holds @n lines besides its process records."""
     deadline = time.monotonic() + timeout
-    while text.encode() not in t.early_err:
+    while time.monotonic() < deadline:
+        with open(path, "rb") as f:
+            if len(not_process_records(f.read().splitlines())) >= n:
+                return
+        time.sleep(0.05)
+    fail("%s: fewer than %d events after %d s" % (path, n, timeout))
+
+
+def wait_err(t, text, timeout=60, times=1):
+    """Read the tracer's stderr (kept for finish()) until @text appears (@times times)."""
+    deadline = time.monotonic() + timeout
+    while t.early_err.count(text.encode()) < times:
         if time.monotonic() > deadline:
             fail("no %r on stderr after %d s:\n%s" % (text, timeout, t.early_err.decode()))
         r, _, _ = select.select([t.stderr], [], [], 0.1)
@@ -221,10 +232,11 @@ def fsize():
     t = start(["--capture", cap, "-o", "/dev/null"])
     resource.prlimit(t.pid, resource.RLIMIT_FSIZE, (200 << 10, resource.RLIM_INFINITY))
     made = load(800, n=64)
-    time.sleep(0.5)
+    # lifted only once a write hit it, however busy the host
+    wait_err(t, "writing the capture failed")
     resource.prlimit(t.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
     made += load(300, n=64)
-    time.sleep(0.5)
+    wait_err(t, "works again")
     t.send_signal(signal.SIGINT)
     err = finish(t)
     verify([cap])
@@ -346,6 +358,11 @@ def rotate_fails():
     os.makedirs(os.path.join(block, "keep"))
     t = start(["-f", "json", "-o", log, "--log-size", "1", "--log-files", "2"])
     made = load(6000)  # ~12 MB of JSON at ~2 KB a line
+    wait_err(t, "rotating %s failed" % log)
+    # at the bound, where lines start to be counted, however busy the host
+    deadline = time.monotonic() + 60
+    while os.path.getsize(log) < 2 << 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
     time.sleep(1.5)  # a retry falls due, and fails again, unsaid
     size = os.path.getsize(log)
     shutil.rmtree(block)
@@ -586,22 +603,22 @@ def clock_step():
     cap, log = os.path.join(D, "c.mpcap"), os.path.join(D, "c.json")
     t = start(["--capture", cap, "-f", "json", "-o", log])
     load(20)
-    time.sleep(0.5)
+    wait_events(log, 20)  # formatted before the step, however busy the host
     step = 1000.0
     mono = time.clock_gettime(time.CLOCK_MONOTONIC)
     real = time.clock_gettime(time.CLOCK_REALTIME)
     try:
         time.clock_settime(time.CLOCK_REALTIME, real + step)
-        time.sleep(0.6)  # the 200 ms timer notices
+        wait_err(t, "the wall clock stepped")  # its 200 ms timer noticed
         load(20)
-        time.sleep(0.5)
+        wait_events(log, 40)
     finally:
         # back to where the clock would be had it not stepped
         now = time.clock_gettime(time.CLOCK_MONOTONIC)
         time.clock_settime(time.CLOCK_REALTIME, real + (now - mono))
-    time.sleep(0.6)
+    wait_err(t, "the wall clock stepped", times=2)
     load(20)
-    time.sleep(0.5)
+    wait_events(log, 60)
     t.send_signal(signal.SIGINT)
     err = finish(t)
     if err.count("the wall clock stepped") != 2:
