@@ -3,12 +3,18 @@
  * The kernel side of every event in the generic record (struct
  * mpt_call_event), expanded from its rows in events/ at compile time:
  * straight-line code for each event, no loop over a type at run time. What
- * it reads behind a pointer so far: node masks (MPT_ARG_NODEMASK), at the
- * entry, where the kernel copies them, and again at the return.
+ * it reads behind a pointer here: node masks (MPT_ARG_NODEMASK), at the
+ * entry, where the kernel copies them, and again at the return (at most
+ * CALL_MASKS of them). move_pages' arrays are its own hook's to read
+ * (bpf/events/move_pages.bpf.h), into the same record.
  *
  * An event NAME in this record is one line in bpf/events/NAME.bpf.h:
  * MPT_CALL_EVENT(NAME, ID).
  */
+
+#define CALL_MASKS 2
+_Static_assert(MPT_CALL_DATA_MAX == 2 * CALL_MASKS * MPT_NODEMASK_BYTES_MAX,
+	       "a record of masks holds each twice");
 
 /*
  * The header and the event's @nargs arguments; the slots past them zero, not
@@ -21,6 +27,7 @@ static __always_inline void call_fill(struct mpt_call_event *ev, const struct ca
 	for (int i = 0; i < 6; i++)
 		ev->arg[i] = i < nargs ? a->arg[i] : 0;
 	ev->ncaps = 0;
+	ev->kview = 0;
 	__builtin_memset(ev->_pad, 0, sizeof(ev->_pad));
 	__builtin_memset(ev->cap, 0, sizeof(ev->cap));
 }
@@ -36,7 +43,7 @@ static __always_inline __u64 call_mask(struct mpt_call_event *ev, __u32 n, __u64
 	struct mpt_capture *c = &ev->cap[n & (MPT_CAPTURES_MAX - 1)];
 	__u64 bytes = mask_bytes(ev->abi, maxnode);
 
-	off = clamp_const(off, (MPT_CAPTURES_MAX - 1) * MPT_NODEMASK_BYTES_MAX);
+	off = clamp_const(off, (CALL_MASKS - 1) * MPT_NODEMASK_BYTES_MAX);
 	bytes = read_mask(ev->data + off, user, bytes, &c->state);
 	c->arg = idx;
 	c->bytes = bytes;
@@ -45,7 +52,7 @@ static __always_inline __u64 call_mask(struct mpt_call_event *ev, __u32 n, __u64
 
 /* One row's capture: a node mask behind the argument, its length from another. */
 #define MPT_CALL_CAPTURE_ROW(idx, name, ctype, tags, kind, len, when, width, role)                 \
-	if (kind == MPT_ARG_NODEMASK && when != MPT_READ_NONE && n < MPT_CAPTURES_MAX) {           \
+	if (kind == MPT_ARG_NODEMASK && when != MPT_READ_NONE && n < CALL_MASKS) {                 \
 		off = call_mask(ev, n, off, idx, a->arg[(len) < 0 ? 0 : (len)], a->arg[idx]);      \
 		n++;                                                                               \
 	}
@@ -55,7 +62,7 @@ static __always_inline __u64 call_entry_bytes(const struct mpt_call_event *ev)
 {
 	__u64 off = 0;
 
-	for (__u32 i = 0; i < MPT_CAPTURES_MAX; i++)
+	for (__u32 i = 0; i < CALL_MASKS; i++)
 		if (i < ev->ncaps)
 			off += clamp_const(ev->cap[i].bytes, MPT_NODEMASK_BYTES_MAX);
 	return off;
@@ -71,7 +78,7 @@ static __always_inline __u64 call_reread(struct mpt_call_event *ev, __u32 n, __u
 {
 	struct mpt_capture *c = &ev->cap[n & (MPT_CAPTURES_MAX - 1)];
 	__u64 bytes = clamp_const(c->bytes, MPT_NODEMASK_BYTES_MAX);
-	__u64 from = clamp_const(*src, (MPT_CAPTURES_MAX - 1) * MPT_NODEMASK_BYTES_MAX);
+	__u64 from = clamp_const(*src, (CALL_MASKS - 1) * MPT_NODEMASK_BYTES_MAX);
 
 	off = clamp_const(off, MPT_CALL_DATA_MAX - MPT_NODEMASK_BYTES_MAX);
 	*src = from + bytes;
@@ -90,7 +97,7 @@ static __always_inline __u64 call_reread(struct mpt_call_event *ev, __u32 n, __u
 
 /* One row's re-read at the return: only the event's own masks, known at compile time. */
 #define MPT_CALL_REREAD_ROW(idx, name, ctype, tags, kind, len, when, width, role)                  \
-	if (kind == MPT_ARG_NODEMASK && when == MPT_READ_BOTH && n < MPT_CAPTURES_MAX) {           \
+	if (kind == MPT_ARG_NODEMASK && when == MPT_READ_BOTH && n < CALL_MASKS) {                 \
 		off = call_reread(ev, n, ev->arg[idx], &src, off);                                 \
 		n++;                                                                               \
 	}

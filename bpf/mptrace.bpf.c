@@ -19,7 +19,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define MPT_HDR_SIZE sizeof(struct mpt_event)
+#define MPT_HDR_SIZE sizeof(struct mpt_call_event)
 /* move_pages(2) flag, from <numaif.h> (events/move_pages.h lists them for user space) */
 #define MPOL_MF_MOVE_ALL (1 << 2)
 

@@ -38,7 +38,12 @@
 /* The prefix strace gives unknown bits of these flags. */
 #define MPT_MOVE_PAGES_FLAGS_PREFIX "MPOL_"
 
-/* Its decoder: mpt_move_pages_parse() and the rest (user/decode/decode_events.h). */
-#define MPT_MOVE_PAGES_DECODER move_pages
+/*
+ * Its decoder: the generic record's (user/decode/call.c) since record
+ * version 6; the record of its own that versions 2 to 5 wrote is lifted
+ * into it (user/decode/events/move_pages.c).
+ */
+#define MPT_MOVE_PAGES_DECODER call
+#define MPT_MOVE_PAGES_VERSION_CALL 6
 
 #endif /* MPTRACE_EVENTS_MOVE_PAGES_H */

@@ -14,11 +14,12 @@
 #include <linux/types.h>
 #endif
 
-#define MPT_EVENT_VERSION 5
+#define MPT_EVENT_VERSION 6
 /*
  * Version 4 moved abi and ret_state into the common header; version 5 made
- * migrate_pages a generic record. Older records still read: the decoder
- * lifts them into today's layout (user/decode/).
+ * migrate_pages a generic record; version 6 made move_pages one too, the
+ * generic record's table of captures four long. Older records still read:
+ * the decoder lifts them into today's layout (user/decode/).
  */
 #define MPT_EVENT_VERSION_MIN 2
 /* The first version with the common header (and process and flood records). */
@@ -102,10 +103,6 @@ enum mpt_abi {
 #undef MPT_ABI_ENUM
 	    MPT_ABI_NR,
 };
-
-/* Bits of mpt_event.changed: the array differed when the call returned. */
-#define MPT_CHANGED_PAGES (1u << 0)
-#define MPT_CHANGED_NODES (1u << 1)
 
 /* Was the call's return seen? Everything but SEEN is a record made from the entry alone. */
 #define MPT_RET_STATES(X)                                                                          \
@@ -275,46 +272,6 @@ enum mpt_kview {
 };
 
 /*
- * One move_pages call. The header is followed by data[]:
- *   P pages[pages_n]; __s32 nodes[nodes_n];
- *   __u64 kernel_other[kernel_other_n]; __s32 status[status_n];
- *   P pages_at_exit[pages_n];   only if MPT_CHANGED_PAGES and pages_exit_state is OK
- *   __s32 nodes_at_exit[nodes_n]; only if MPT_CHANGED_NODES and nodes_exit_state is OK
- * packed in that order, where P is __u64, or __u32 for a compat ABI; a record
- * is only as long as what was captured.
- */
-struct mpt_event {
-	MPT_REC_HDR;
-	/* the six arguments, as the caller passed them */
-	__s32 pid;
-	__s32 flags;
-	__u64 count;
-	__u64 pages;
-	__u64 nodes;
-	__u64 status;
-	/* what was captured from the user arrays */
-	__u16 pages_n;
-	__u16 nodes_n;
-	__u16 status_n;
-	__u8 pages_state; /* enum mpt_array_state */
-	__u8 nodes_state;
-	__u8 status_state;
-	__u8 changed;	       /* MPT_CHANGED_*: re-read at the return, found different */
-	__u8 pages_exit_state; /* enum mpt_array_state of that re-read (OK when not changed) */
-	__u8 nodes_exit_state;
-	/*
-	 * Pages the kernel migrated during the call whose address the recorded
-	 * pages[] does not hold (migrate:remove_migration_pte): it acted on an
-	 * array other than the one recorded, even if it was restored by the
-	 * return. Checked when pages[] was captured whole, without MOVE_ALL.
-	 */
-	__u16 kernel_other_n;
-	__u8 kview; /* enum mpt_kview: was pages[] checked against that view, or why not */
-	__u8 _pad;
-	__u8 data[];
-};
-
-/*
  * Node masks are bitmaps of unsigned longs (32-bit ones for a compat
  * caller: the same bits in the same bytes on little-endian x86). The kernel
  * reads maxnode - 1 bits; a record keeps at most this many bytes of each,
@@ -323,36 +280,47 @@ struct mpt_event {
 #define MPT_NODEMASK_BYTES_MAX 128
 
 /*
- * A call of an event its rows in events/ describe whole (migrate_pages,
- * mbind, set_mempolicy, set_mempolicy_home_node): one generic record for
- * all of them. The arguments as the kernel takes them (events.h: enum
- * mpt_arg_width), then a table of what was read behind the pointer
- * arguments, in argument order. data[] holds each capture's bytes as the
- * entry read them, in table order, then the copies the return read of
- * those that changed (and could be read again), in the same order.
+ * A call of any event: one generic record for all of them, as their rows in
+ * events/ describe them. The arguments as the kernel takes them (events.h:
+ * enum mpt_arg_width), then a table of what was read behind the pointer
+ * arguments, in the order the call fills them: the arrays read at the entry
+ * in argument order, then for each array of pages (MPT_ARG_PTR_ARRAY) the
+ * pages the kernel migrated that it does not hold (MPT_CAP_KERNEL), then
+ * the arrays read at the return alone in argument order. data[] holds each
+ * capture's bytes in table order, then the copies the return read of those
+ * that changed (and could be read again), in the same order; a record is
+ * only as long as what was captured.
  */
-#define MPT_CAPTURES_MAX 2
-/* Data bytes of a generic record: every capture at the entry, and each again at the return. */
-#define MPT_CALL_DATA_MAX (2 * MPT_CAPTURES_MAX * MPT_NODEMASK_BYTES_MAX)
+#define MPT_CAPTURES_MAX 4
+/* A capture's arg for what the kernel did with argument i's array of pages: MPT_CAP_KERNEL | i. */
+#define MPT_CAP_KERNEL 0x80
+/* Data bytes of a record of node masks: each at the entry, and again at the return. */
+#define MPT_CALL_DATA_MAX (2 * 2 * MPT_NODEMASK_BYTES_MAX)
 struct mpt_capture {
-	__u8 arg;   /* the argument it was read behind */
+	__u8 arg;   /* the argument it was read behind (or MPT_CAP_KERNEL | it) */
 	__u8 state; /* enum mpt_array_state */
 	/*
-	 * Read again at the return and found different: the kernel reads a
-	 * long mask's tail first, so a thread can rewrite its head after the
-	 * entry copied it and before the kernel reads it.
+	 * Read again at the return and found different: the kernel reads an
+	 * array element by element (a long mask's tail first), so a thread
+	 * can rewrite it after the entry copied it and before the kernel
+	 * reads it (the "Phantom" TOCTOU attack on syscall tracers).
 	 */
 	__u8 changed;
 	__u8 exit_fault; /* ... or could not be read again at all */
-	__u16 bytes;	 /* bytes kept from the entry's read */
-	__u16 _pad;
+	/*
+	 * Bytes kept: of the entry's read (or the return's, for an array read
+	 * then); a version 5 record had 16 bits and 16 of padding here.
+	 */
+	__u32 bytes;
 };
 
 struct mpt_call_event {
 	MPT_REC_HDR;
 	__u64 arg[6];
 	__u8 ncaps;
-	__u8 _pad[7];
+	/* enum mpt_kview: was an array of pages checked against the kernel's own view? */
+	__u8 kview;
+	__u8 _pad[6];
 	struct mpt_capture cap[MPT_CAPTURES_MAX];
 	__u8 data[];
 };
@@ -466,34 +434,20 @@ static inline __attribute__((always_inline)) void mpt_hdr_clear_return(struct mp
 	h->duration_ns = 0;
 }
 
-static inline __attribute__((always_inline)) void mpt_event_clear_return(struct mpt_event *ev,
-									 __u8 ret_state)
-{
-	mpt_hdr_clear_return(&ev->hdr, ret_state);
-	ev->kview = MPT_KVIEW_NO_RETURN;
-	ev->status_n = 0;
-	ev->status_state = MPT_ARRAY_NO_RETURN;
-	ev->changed = 0;
-	ev->pages_exit_state = MPT_ARRAY_OK;
-	ev->nodes_exit_state = MPT_ARRAY_OK;
-	ev->kernel_other_n = 0;
-}
-
 _Static_assert(sizeof(struct mpt_task) == 80, "mpt_task layout changed");
 _Static_assert(sizeof(struct mpt_rec_hdr) == 120, "mpt_rec_hdr layout changed");
 _Static_assert(__builtin_offsetof(struct mpt_rec_hdr, suid) == 116, "mpt_rec_hdr.suid moved");
 _Static_assert(__builtin_offsetof(struct mpt_task, euid) == 60, "mpt_task.euid moved");
 _Static_assert(__builtin_offsetof(struct mpt_rec_hdr, task) == 24, "mpt_rec_hdr.task moved");
 _Static_assert(__builtin_offsetof(struct mpt_rec_hdr, ret) == 104, "mpt_rec_hdr.ret moved");
-_Static_assert(__builtin_offsetof(struct mpt_event, task) ==
+_Static_assert(__builtin_offsetof(struct mpt_call_event, task) ==
 		   __builtin_offsetof(struct mpt_rec_hdr, task),
 	       "records start with the common header");
-_Static_assert(sizeof(struct mpt_event) == 176, "mpt_event layout changed");
 _Static_assert(sizeof(struct mpt_flood_event) == 176, "mpt_flood_event layout changed");
 _Static_assert(sizeof(struct mpt_capture) == 8, "mpt_capture layout changed");
-_Static_assert(sizeof(struct mpt_call_event) == 192, "mpt_call_event layout changed");
-_Static_assert(__builtin_offsetof(struct mpt_event, data) % 8 == 0,
-	       "mpt_event.data must keep pages[] 8-byte aligned");
+_Static_assert(sizeof(struct mpt_call_event) == 208, "mpt_call_event layout changed");
+_Static_assert(__builtin_offsetof(struct mpt_call_event, data) % 8 == 0,
+	       "mpt_call_event.data must keep pages[] 8-byte aligned");
 
 _Static_assert(MPT_ARRAY_CAP_MAX <= 0xffff, "array counts are __u16");
 _Static_assert(sizeof(struct mpt_proc_event) == 96, "mpt_proc_event layout changed");

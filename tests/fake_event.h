@@ -9,6 +9,11 @@
 #include "decode/decode.h"
 #include "mptrace_event.h"
 
+/*
+ * A move_pages record as versions 4 and 5 wrote it (older captures and
+ * streams hold them; fake_move_as_call() is the same call as this version
+ * writes it).
+ */
 struct fake_event {
 	struct mpt_event ev;
 	unsigned char data[MPT_DATA_MAX];
@@ -19,7 +24,7 @@ static inline void fake_init(struct fake_event *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->ev.type = MPT_REC_MOVE_PAGES;
-	f->ev.version = MPT_EVENT_VERSION;
+	f->ev.version = MPT_MOVE_PAGES_VERSION_CALL - 1;
 	f->ev.ts_boot_ns = 1123456789ull; /* 1.123456789 s after boot */
 	f->ev.duration_ns = 41000;
 	f->ev.task = (struct mpt_task){.host_tgid = 812,
@@ -71,12 +76,52 @@ struct fake_migrate {
 	unsigned char data[4 * MPT_NODEMASK_BYTES_MAX];
 };
 
-/* A record in the generic layout (struct mpt_call_event), as version 5 writes every call but
- * move_pages. */
+/* A record in the generic layout (struct mpt_call_event), as this version writes every call. */
 struct fake_call {
 	struct mpt_call_event ev;
-	unsigned char data[MPT_CALL_DATA_MAX];
+	unsigned char data[MPT_DATA_MAX];
 };
+
+/*
+ * @f as this version writes the same call: every field set here by name, not
+ * by the decoder's own lift, so the two can be compared. The data is the
+ * same bytes in the same order (bpf/events/move_pages.bpf.h).
+ */
+static inline void fake_move_as_call(const struct fake_event *f, struct fake_call *c)
+{
+	const struct mpt_event *ev = &f->ev;
+	size_t data = ev->size - sizeof(*ev), ptr = ev->abi == MPT_ABI_X86_64 ? 8 : 4;
+
+	memset(c, 0, sizeof(*c));
+	c->ev.hdr = ev->hdr;
+	c->ev.version = MPT_EVENT_VERSION;
+	c->ev.size = sizeof(c->ev) + data;
+	c->ev.arg[0] = (uint64_t)(int64_t)ev->pid;
+	c->ev.arg[1] = ev->count;
+	c->ev.arg[2] = ev->pages;
+	c->ev.arg[3] = ev->nodes;
+	c->ev.arg[4] = ev->status;
+	c->ev.arg[5] = (uint64_t)(int64_t)ev->flags;
+	c->ev.ncaps = 4;
+	c->ev.kview = ev->kview;
+	c->ev.cap[0] = (struct mpt_capture){.arg = 2,
+					    .state = ev->pages_state,
+					    .changed = !!(ev->changed & MPT_CHANGED_PAGES),
+					    .exit_fault = (ev->changed & MPT_CHANGED_PAGES) &&
+							  ev->pages_exit_state != MPT_ARRAY_OK,
+					    .bytes = ev->pages_n * ptr};
+	c->ev.cap[1] = (struct mpt_capture){.arg = 3,
+					    .state = ev->nodes_state,
+					    .changed = !!(ev->changed & MPT_CHANGED_NODES),
+					    .exit_fault = (ev->changed & MPT_CHANGED_NODES) &&
+							  ev->nodes_exit_state != MPT_ARRAY_OK,
+					    .bytes = ev->nodes_n * 4};
+	c->ev.cap[2] = (struct mpt_capture){
+	    .arg = MPT_CAP_KERNEL | 2, .state = MPT_ARRAY_OK, .bytes = ev->kernel_other_n * 8};
+	c->ev.cap[3] =
+	    (struct mpt_capture){.arg = 4, .state = ev->status_state, .bytes = ev->status_n * 4};
+	memcpy(c->data, f->data, data);
+}
 
 /*
  * @m as this version writes the same call: every field set here by name, not

@@ -239,9 +239,9 @@ static struct mpt_tracer *start(const struct mpt_filter *f, struct tu_events *si
 	return t;
 }
 
-static const struct mpt_event *record_of(const struct tu_events *ev, const struct child *c)
+static const struct mpt_call_event *record_of(const struct tu_events *ev, const struct child *c)
 {
-	const struct mpt_event *found = NULL;
+	const struct mpt_call_event *found = NULL;
 
 	for (size_t i = 0; i < ev->n; i++) {
 		if (ev->ev[i]->task.host_tgid != (uint32_t)c->id.host_pid)
@@ -321,7 +321,7 @@ static void test_context_fields(void **state)
 	(void)state;
 	run(NULL, NULL, ALL, kids, &ev);
 	for (int i = 0; i < NCHILD; i++) {
-		const struct mpt_event *r = record_of(&ev, &kids[i]);
+		const struct mpt_call_event *r = record_of(&ev, &kids[i]);
 		const struct spec *s = kids[i].spec;
 		struct mpt_container ctr;
 		struct mpt_enrich en = {0};
@@ -350,7 +350,7 @@ static void test_context_fields(void **state)
 		assert_string_equal(r->task.comm, s->comm);
 		assert_int_equal(r->task.cgroup_id, cgroup_id(s->cgroup));
 		assert_true(r->task.start_ns > 0 && r->task.start_ns <= r->ts_boot_ns);
-		assert_int_equal(r->pid, s->target_other ? getpid() : s->newns ? 1 : 0);
+		assert_int_equal((int32_t)r->arg[0], s->target_other ? getpid() : s->newns ? 1 : 0);
 		assert_int_equal(r->ret, kids[i].id.ret);
 
 		/* what the user side adds, while the caller still lives */

@@ -148,7 +148,7 @@ static void test_parse_old_version_and_new_fields(void **state)
 	setup(NULL);
 	f.ev.version = 1;
 	expect_invalid("version");
-	f.ev.version = MPT_EVENT_VERSION;
+	f.ev.version = MPT_MOVE_PAGES_VERSION_CALL - 1;
 	f.ev.abi = MPT_ABI_NR;
 	expect_invalid("ABI");
 	f.ev.abi = 0;
@@ -319,6 +319,68 @@ static void test_parse_call(void **state)
 	call_rejected(&f, "record length");
 	f.c._pad[3] = 1;
 	call_rejected(&f, "captured arrays");
+}
+
+/* The generic record's move_pages call like f (set up), its table checked against the rows. */
+static struct fake_call mp;
+
+static void move_call_rejected(const char *why_part)
+{
+	rejected_for(&mp, mp.ev.size, why_part);
+	fake_move_as_call(&f, &mp);
+}
+
+static void test_parse_move_pages_call(void **state)
+{
+	struct mpt_view v;
+	const char *why;
+
+	(void)state;
+	/* three pages; pages[] rewritten during the call; a page migrated that it does not name */
+	f.ev.changed = MPT_CHANGED_PAGES;
+	memcpy(f.data + 48, (uint64_t[]){0x9000, 0x2000, 0}, 24);
+	f.ev.size += 24;
+	fake_move_as_call(&f, &mp);
+	assert_int_equal(mpt_event_parse(&mp, mp.ev.size, &v, &why), 0);
+	assert_ptr_equal(v.call, &mp.ev);
+	assert_string_equal(v.desc->name, "move_pages");
+	assert_int_equal(v.arg[1].value, 3);
+	assert_int_equal(mpt_view_page(&v, 1), 0x2000);
+	assert_int_equal(mpt_view_node(&v, 2), 1);
+	assert_int_equal(mpt_view_status(&v, 2), -EFAULT);
+	assert_true(v.arg[2].changed && !v.arg[3].changed);
+	assert_int_equal(mpt_view_page_exit(&v, 0), 0x9000);
+	assert_null(v.arg[4].exit_data);
+	fake_move_as_call(&f, &mp);
+
+	mp.ev.cap[2].arg = 3; /* the kernel's view of nodes[]: no such capture */
+	move_call_rejected("captured arrays");
+	mp.ev.ncaps = 3; /* status[] left out, its bytes too */
+	mp.ev.size -= 12;
+	move_call_rejected("captured arrays");
+	mp.ev.cap[0].bytes =
+	    20; /* two pointers and a half, at the entry and in the return's copy */
+	mp.ev.size -= 8;
+	move_call_rejected("captured arrays");
+	mp.ev.cap[3].changed = 1; /* status[] is read once: it cannot have changed */
+	mp.ev.size += 12;
+	move_call_rejected("captured arrays");
+	mp.ev.arg[1] = 2; /* more entries than count */
+	move_call_rejected("captured arrays");
+	mp.ev.kview = MPT_KVIEW_NR;
+	move_call_rejected("captured arrays");
+	/* a return never seen: status[] not read, no migration seen, no change */
+	mp.ev.ret_state = MPT_RET_MISSED;
+	move_call_rejected("captured arrays");
+	mp.ev.ret_state = MPT_RET_MISSED;
+	mp.ev.cap[3] = (struct mpt_capture){.arg = 4, .state = MPT_ARRAY_NO_RETURN};
+	mp.ev.cap[0].changed = mp.ev.cap[0].exit_fault = 0;
+	mp.ev.size = sizeof(mp.ev) + 24 + 12;
+	assert_int_equal(mpt_event_parse(&mp, mp.ev.size, &v, &why), 0);
+	assert_int_equal(v.arg[4].state, MPT_ARRAY_NO_RETURN);
+	mp.ev.cap[2].bytes = 8;
+	mp.ev.size += 8;
+	move_call_rejected("captured arrays");
 }
 
 static void migrate_v4_rejected(struct fake_migrate *m, const char *why_part)
@@ -607,6 +669,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_parse_call),
 	    cmocka_unit_test(test_parse_migrate_v4),
+	    cmocka_unit_test_setup(test_parse_move_pages_call, setup),
 	    cmocka_unit_test(test_modes),
 	    cmocka_unit_test(test_errno_names),
 	    cmocka_unit_test(test_schema_follows_descriptors),

@@ -77,9 +77,10 @@ static void parse_current(struct mpt_view *v)
 }
 
 /*
- * A migrate_pages record of version 4 (m) prints exactly as the same call in
- * this version's generic record: what @fmt made of m, in sb, is checked
- * against the twin's, in every format a test asks for.
+ * An older record (m, a migrate_pages one of version 4, or f, a move_pages
+ * one of version 5) prints exactly as the same call in this version's
+ * generic record: what @fmt made of it, in sb, is checked against the
+ * twin's, in every format a test asks for, with every detection's finding.
  */
 static void check_twin(void (*fmt)(struct strbuf *, const struct mpt_view *,
 				   const struct mpt_fmt_ctx *))
@@ -89,9 +90,10 @@ static void check_twin(void (*fmt)(struct strbuf *, const struct mpt_view *,
 	struct strbuf o;
 	const char *why;
 
-	if (!use_migrate)
-		return;
-	fake_migrate_as_call(&m, &twin);
+	if (use_migrate)
+		fake_migrate_as_call(&m, &twin);
+	else
+		fake_move_as_call(&f, &twin);
 	assert_int_equal(mpt_event_parse(&twin, twin.ev.size, &v, &why), 0);
 	assert_ptr_equal(v.raw, &twin);
 	sb_init(&o);
@@ -101,8 +103,8 @@ static void check_twin(void (*fmt)(struct strbuf *, const struct mpt_view *,
 	assert_false(o.oom);
 	sb_putc(&o, '\0');
 	parse_current(&v);
-	assert_ptr_equal(v.raw, &m);
-	assert_int_equal(v.raw_size, m.ev.size);
+	assert_ptr_equal(v.raw, use_migrate ? (const void *)&m : (const void *)&f);
+	assert_int_equal(v.raw_size, use_migrate ? m.ev.size : f.ev.size);
 	sb_reset(&sb);
 	fmt(&sb, &v, &ctx);
 	for (int r = 0; r < MPT_DET_NR; r++)

@@ -216,7 +216,8 @@ void assert_caller(const struct mpt_rec_hdr *h, pid_t tid, uint64_t before, uint
 	assert_true(h->duration_ns <= after - before);
 }
 
-void assert_record(const struct mpt_event *ev, const struct tu_call *c, const struct expect *x_in)
+void assert_record(const struct mpt_call_event *ev, const struct tu_call *c,
+		   const struct expect *x_in)
 {
 	unsigned int n = c->count < CAP ? c->count : CAP;
 	struct mpt_view v;
@@ -232,35 +233,35 @@ void assert_record(const struct mpt_event *ev, const struct tu_call *c, const st
 	/* a plain native call, returned, nothing rewritten under it */
 	assert_int_equal(ev->type, MPT_REC_MOVE_PAGES);
 	assert_int_equal(ev->abi, MPT_ABI_X86_64);
-	assert_int_equal(ev->changed, 0);
-	assert_int_equal(ev->pages_exit_state, MPT_ARRAY_OK);
-	assert_int_equal(ev->nodes_exit_state, MPT_ARRAY_OK);
+	assert_int_equal(mp_changed(ev), 0);
+	assert_int_equal(mp_exit_state(ev, MP_PAGES), MPT_ARRAY_OK);
+	assert_int_equal(mp_exit_state(ev, MP_NODES), MPT_ARRAY_OK);
 
 	/* who and when */
 	assert_caller(&ev->hdr, c->tid, c->boot_before, c->boot_after);
 
 	/* the six arguments and the result */
-	assert_int_equal(ev->pid, c->pid);
-	assert_int_equal(ev->count, c->count);
-	assert_int_equal(ev->pages, (uintptr_t)c->pages);
-	assert_int_equal(ev->nodes, (uintptr_t)c->nodes);
-	assert_int_equal(ev->status, (uintptr_t)c->status);
-	assert_int_equal(ev->flags, c->flags);
+	assert_int_equal((int32_t)ev->arg[0], c->pid);
+	assert_int_equal(ev->arg[1], c->count);
+	assert_int_equal(ev->arg[2], (uintptr_t)c->pages);
+	assert_int_equal(ev->arg[3], (uintptr_t)c->nodes);
+	assert_int_equal(ev->arg[4], (uintptr_t)c->status);
+	assert_int_equal((int32_t)ev->arg[5], c->flags);
 	assert_int_equal(ev->ret, c->ret);
 
 	/* the arrays */
-	assert_int_equal(ev->pages_state, x.pages_state);
-	assert_int_equal(ev->pages_n, has_data(x.pages_state) ? n : 0);
-	for (i = 0; i < ev->pages_n; i++)
+	assert_int_equal(ev->cap[MP_PAGES].state, x.pages_state);
+	assert_int_equal(mp_n(ev, MP_PAGES), has_data(x.pages_state) ? n : 0);
+	for (i = 0; i < mp_n(ev, MP_PAGES); i++)
 		assert_int_equal(mpt_view_page(&v, i), (uintptr_t)c->pages[i]);
-	assert_int_equal(ev->nodes_state, x.nodes_state);
-	assert_int_equal(ev->nodes_n, has_data(x.nodes_state) ? n : 0);
-	for (i = 0; i < ev->nodes_n; i++)
+	assert_int_equal(ev->cap[MP_NODES].state, x.nodes_state);
+	assert_int_equal(mp_n(ev, MP_NODES), has_data(x.nodes_state) ? n : 0);
+	for (i = 0; i < mp_n(ev, MP_NODES); i++)
 		assert_int_equal(mpt_view_node(&v, i), c->nodes[i]);
-	assert_int_equal(ev->status_state, x.status_state);
-	assert_int_equal(ev->status_n, has_data(x.status_state) ? n : 0);
+	assert_int_equal(ev->cap[MP_STATUS].state, x.status_state);
+	assert_int_equal(mp_n(ev, MP_STATUS), has_data(x.status_state) ? n : 0);
 	assert_int_equal(ev->kview, want_kview(c, &x));
-	for (i = 0; i < ev->status_n; i++)
+	for (i = 0; i < mp_n(ev, MP_STATUS); i++)
 		assert_int_equal(mpt_view_status(&v, i), c->status_seen[i]);
 }
 
@@ -408,7 +409,7 @@ static void test_refused_by_seccomp(void **state)
 	void *pages[2] = {(void *)0x10000, (void *)0x20000};
 	int nodes[2] = {1, 0}, go[2], st;
 	unsigned long mask = 1;
-	const struct mpt_event *mp;
+	const struct mpt_call_event *mp;
 	const struct mpt_call_event *mg;
 	struct mpt_tracer *t;
 	struct mpt_stats s;
@@ -431,16 +432,16 @@ static void test_refused_by_seccomp(void **state)
 	assert_int_equal(mp->ret_state, MPT_RET_SEEN);
 	assert_int_equal(mp->ret, -EACCES);
 	assert_int_equal(mp->task.host_tgid, child);
-	assert_int_equal(mp->pid, 4242);
-	assert_int_equal(mp->count, 2);
-	assert_int_equal(mp->flags, MPOL_MF_MOVE);
-	assert_int_equal(mp->pages_state, MPT_ARRAY_OK);
-	assert_int_equal(mp->pages_n, 2);
+	assert_int_equal((int32_t)mp->arg[0], 4242);
+	assert_int_equal(mp->arg[1], 2);
+	assert_int_equal((int32_t)mp->arg[5], MPOL_MF_MOVE);
+	assert_int_equal(mp->cap[MP_PAGES].state, MPT_ARRAY_OK);
+	assert_int_equal(mp_n(mp, MP_PAGES), 2);
 	assert_memory_equal(mp->data, pages, sizeof(pages));
-	assert_int_equal(mp->nodes_state, MPT_ARRAY_OK);
+	assert_int_equal(mp->cap[MP_NODES].state, MPT_ARRAY_OK);
 	assert_memory_equal(mp->data + sizeof(pages), nodes, sizeof(nodes));
-	assert_int_equal(mp->status_state, MPT_ARRAY_NOT_FILLED);
-	assert_int_equal(mp->changed, 0);
+	assert_int_equal(mp->cap[MP_STATUS].state, MPT_ARRAY_NOT_FILLED);
+	assert_int_equal(mp_changed(mp), 0);
 
 	mg = (const struct mpt_call_event *)sink.ev[1];
 	assert_int_equal(mg->type, MPT_REC_MIGRATE_PAGES);
@@ -456,7 +457,7 @@ static void test_refused_by_seccomp(void **state)
 	assert_int_equal(mp->origin, MPT_ORIGIN_REFUSED);
 	assert_int_equal(mp->abi, MPT_ABI_X86_64);
 	assert_int_equal(mp->ret, -EACCES);
-	assert_int_equal(mp->pid, 4242);
+	assert_int_equal((int32_t)mp->arg[0], 4242);
 	assert_memory_equal(mp->data, pages, sizeof(pages));
 
 	assert_int_equal(mpt_tracer_stats(t, &s), 0);

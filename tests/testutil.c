@@ -170,11 +170,11 @@ int tu_offline_node(void)
 int tu_collect(void *ctx, const struct mpt_view *v)
 {
 	struct tu_events *e = ctx;
-	struct mpt_event *copy;
+	struct mpt_call_event *copy;
 
 	if (e->n == e->cap) {
 		size_t cap = e->cap ? e->cap * 2 : 16;
-		struct mpt_event **p = realloc(e->ev, cap * sizeof(*p));
+		struct mpt_call_event **p = realloc(e->ev, cap * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;

@@ -59,9 +59,40 @@ int tu_online_nodes(void);
 /* The lowest node number that is not online (move_pages answers it with ENODEV). */
 int tu_offline_node(void);
 
+/*
+ * move_pages' captures in its record (the generic one), in the order
+ * bpf/events/move_pages.bpf.h writes them, read the way the fields of its
+ * own record before version 6 were.
+ */
+enum { MP_PAGES, MP_NODES, MP_OTHER, MP_STATUS };
+
+/* Entries of capture @i: pointers of the caller's width, ints, or the kernel's u64 addresses. */
+static inline unsigned int mp_n(const struct mpt_call_event *ev, int i)
+{
+	unsigned int elem = i == MP_OTHER		? 8
+			    : i != MP_PAGES		? 4
+			    : ev->abi == MPT_ABI_X86_64 ? 8
+							: 4;
+
+	return ev->cap[i].bytes / elem;
+}
+
+/* Which of pages[] and nodes[] changed during the call (MPT_CHANGED_*). */
+static inline unsigned int mp_changed(const struct mpt_call_event *ev)
+{
+	return (ev->cap[MP_PAGES].changed ? MPT_CHANGED_PAGES : 0) |
+	       (ev->cap[MP_NODES].changed ? MPT_CHANGED_NODES : 0);
+}
+
+/* What the return found reading capture @i again: FAULT when it could not. */
+static inline uint8_t mp_exit_state(const struct mpt_call_event *ev, int i)
+{
+	return ev->cap[i].exit_fault ? MPT_ARRAY_FAULT : MPT_ARRAY_OK;
+}
+
 /* Records copied out of the ring buffer. */
 struct tu_events {
-	struct mpt_event **ev;
+	struct mpt_call_event **ev;
 	size_t n, cap;
 };
 

@@ -79,7 +79,8 @@ bool in_init_pidns(void);
 void assert_caller(const struct mpt_rec_hdr *h, pid_t tid, uint64_t before, uint64_t after);
 
 /* Every field of @ev against the call @c made by this process. */
-void assert_record(const struct mpt_event *ev, const struct tu_call *c, const struct expect *x_in);
+void assert_record(const struct mpt_call_event *ev, const struct tu_call *c,
+		   const struct expect *x_in);
 
 /* A call on @n touched pages of our own; the caller frees *mem with munmap. */
 void own_pages_call(struct tu_call *c, size_t n, char **mem);

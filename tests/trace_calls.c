@@ -89,8 +89,8 @@ void test_count_zero(void **state)
 	c.count = 0;
 	call_and_check(&c, NULL);
 	assert_int_equal(c.ret, 0);
-	assert_int_equal(events.ev[0]->pages_n, 0);
-	assert_int_equal(events.ev[0]->size, sizeof(struct mpt_event));
+	assert_int_equal(mp_n(events.ev[0], MP_PAGES), 0);
+	assert_int_equal(events.ev[0]->size, sizeof(struct mpt_call_event));
 	free_call(&c, mem, 1);
 }
 
@@ -106,8 +106,8 @@ void test_truncation(void **state)
 	c.nodes = zero_nodes(100);
 	c.flags = MPOL_MF_MOVE;
 	call_and_check(&c, NULL);
-	assert_int_equal(events.ev[0]->pages_n, CAP);
-	assert_int_equal(events.ev[0]->status_n, CAP);
+	assert_int_equal(mp_n(events.ev[0], MP_PAGES), CAP);
+	assert_int_equal(mp_n(events.ev[0], MP_STATUS), CAP);
 	assert_int_equal(mpt_event_parse(events.ev[0], events.ev[0]->size, &v, &why), 0);
 	assert_true(v.arg[2].truncated); /* pages[] */
 	free_call(&c, mem, 100);
@@ -212,7 +212,7 @@ void test_offline_node(void **state)
 	 */
 	assert_int_equal(c.status_seen[0], 0);
 	assert_int_equal(c.status_seen[1], -12345);
-	assert_int_equal(((const struct mpt_event *)events.ev[0])->status_state, MPT_ARRAY_PARTIAL);
+	assert_int_equal(events.ev[0]->cap[MP_STATUS].state, MPT_ARRAY_PARTIAL);
 	free_call(&c, mem, 2);
 }
 
@@ -257,7 +257,7 @@ void test_arrays_not_present(void **state)
 	nodes[0] = nodes[1] = 0;
 	c.flags = MPOL_MF_MOVE;
 	for (int i = 0; i < 3; i++) {
-		const struct mpt_event *ev;
+		const struct mpt_call_event *ev;
 
 		c.pages = want[i].pages_state == MPT_ARRAY_OK ? own_pages : pages;
 		c.nodes = want[i].nodes_state == MPT_ARRAY_OK ? own_nodes : nodes;
@@ -265,8 +265,8 @@ void test_arrays_not_present(void **state)
 		tu_events_clear(&events);
 		call_and_check(&c, &want[i]);
 		assert_int_equal(c.ret, 0);
-		ev = (const struct mpt_event *)events.ev[0];
-		assert_int_equal(ev->changed, 0);
+		ev = (const struct mpt_call_event *)events.ev[0];
+		assert_int_equal(mp_changed(ev), 0);
 	}
 	c.pages = own_pages;
 	c.nodes = own_nodes;
@@ -377,7 +377,7 @@ void test_other_process(void **state)
 	c.flags = MPOL_MF_MOVE;
 	call_and_check(&c, NULL);
 	assert_int_equal(c.ret, 0);
-	assert_int_equal(events.ev[0]->pid, child);
+	assert_int_equal((int32_t)events.ev[0]->arg[0], child);
 	assert_int_equal(write(go[1], &b, 1), 1);
 	waitpid(child, NULL, 0);
 	close(go[0]), close(go[1]), close(ready[0]), close(ready[1]);

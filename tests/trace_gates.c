@@ -158,7 +158,7 @@ static void ia32_mempolicy(uint32_t *low)
 /* move_pages through int 0x80, junk in every upper half: the call as the kernel took it. */
 static void ia32_move_pages(uint32_t *low)
 {
-	const struct mpt_event *ev;
+	const struct mpt_call_event *ev;
 	uint32_t *pages32, *nodes32;
 	int32_t *status32;
 	uint64_t before, after;
@@ -189,23 +189,23 @@ static void ia32_move_pages(uint32_t *low)
 	assert_int_equal(ev->ret_state, MPT_RET_SEEN);
 	assert_int_equal(ev->ret, 0);
 	/* 32-bit arguments: the junk in the upper halves is not part of the call */
-	assert_int_equal(ev->pid, 0);
-	assert_int_equal(ev->count, 2);
-	assert_int_equal(ev->pages, (uintptr_t)pages32);
-	assert_int_equal(ev->nodes, (uintptr_t)nodes32);
-	assert_int_equal(ev->status, (uintptr_t)status32);
-	assert_int_equal(ev->flags, MPOL_MF_MOVE);
+	assert_int_equal((int32_t)ev->arg[0], 0);
+	assert_int_equal(ev->arg[1], 2);
+	assert_int_equal(ev->arg[2], (uintptr_t)pages32);
+	assert_int_equal(ev->arg[3], (uintptr_t)nodes32);
+	assert_int_equal(ev->arg[4], (uintptr_t)status32);
+	assert_int_equal((int32_t)ev->arg[5], MPOL_MF_MOVE);
 	/* pages[] holds 32-bit pointers */
-	assert_int_equal(ev->pages_n, 2);
+	assert_int_equal(mp_n(ev, MP_PAGES), 2);
 	assert_int_equal(mpt_view_page(&v, 0), (uintptr_t)low);
 	assert_int_equal(mpt_view_page(&v, 1), 0);
-	assert_int_equal(ev->nodes_n, 2);
+	assert_int_equal(mp_n(ev, MP_NODES), 2);
 	assert_int_equal(mpt_view_node(&v, 0), 0);
-	assert_int_equal(ev->status_state, MPT_ARRAY_OK);
-	assert_int_equal(ev->status_n, 2);
+	assert_int_equal(ev->cap[MP_STATUS].state, MPT_ARRAY_OK);
+	assert_int_equal(mp_n(ev, MP_STATUS), 2);
 	assert_int_equal(mpt_view_status(&v, 0), status32[0]);
 	assert_int_equal(mpt_view_status(&v, 1), -EFAULT);
-	assert_int_equal(ev->changed, 0);
+	assert_int_equal(mp_changed(ev), 0);
 	tu_events_clear(&events);
 }
 
@@ -295,7 +295,7 @@ void test_x32_gate(void **state)
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
 	uint32_t *pages32 = (uint32_t *)(low + page_size);
 	int32_t *status32 = (int32_t *)(pages32 + 16);
-	const struct mpt_event *ev;
+	const struct mpt_call_event *ev;
 	struct mpt_view v;
 	const char *why;
 	long ret;
@@ -319,15 +319,15 @@ void test_x32_gate(void **state)
 			   (long)status32, 0);
 	assert_int_equal(ret, 0);
 	assert_int_equal(tu_wait_events(tracer, &events, 1, WAIT_MS), 1);
-	ev = (const struct mpt_event *)events.ev[0];
+	ev = (const struct mpt_call_event *)events.ev[0];
 	assert_int_equal(mpt_event_parse(ev, ev->size, &v, &why), 0);
 	assert_int_equal(ev->abi, MPT_ABI_X32);
 	assert_int_equal(ev->ret_state, MPT_RET_SEEN);
 	assert_int_equal(ev->ret, 0);
-	assert_int_equal(ev->count, 1);
-	assert_int_equal(ev->pages_n, 1);
+	assert_int_equal(ev->arg[1], 1);
+	assert_int_equal(mp_n(ev, MP_PAGES), 1);
 	assert_int_equal(mpt_view_page(&v, 0), (uintptr_t)low);
-	assert_int_equal(ev->status_state, MPT_ARRAY_OK);
+	assert_int_equal(ev->cap[MP_STATUS].state, MPT_ARRAY_OK);
 	assert_int_equal(mpt_view_status(&v, 0), status32[0]);
 	munmap(low, 2 * page_size);
 }

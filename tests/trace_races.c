@@ -116,7 +116,7 @@ void test_exit_without_entry(void **state)
 	 * attach, so for them the held call is invisible, which is right.
 	 */
 	if (mpt_tracer_mode(t) == MPT_ATTACH_TRACEPOINT) {
-		const struct mpt_event *held;
+		const struct mpt_call_event *held;
 
 		assert_int_equal(tu_wait_events(t, &sink, 2, WAIT_MS), 2);
 		held = sink.ev[0];
@@ -124,10 +124,10 @@ void test_exit_without_entry(void **state)
 		assert_int_equal(held->ret_state, MPT_RET_SEEN);
 		assert_int_equal(held->ret, 0);
 		assert_int_equal(held->task.host_tid, h.c.tid);
-		assert_int_equal(held->count, h.c.count);
-		assert_int_equal(held->pages, (uintptr_t)h.c.pages);
-		assert_int_equal(held->pages_state, MPT_ARRAY_OK);
-		assert_int_equal(held->changed, 0);
+		assert_int_equal(held->arg[1], h.c.count);
+		assert_int_equal(held->arg[2], (uintptr_t)h.c.pages);
+		assert_int_equal(held->cap[MP_PAGES].state, MPT_ARRAY_OK);
+		assert_int_equal(mp_changed(held), 0);
 		assert_record(sink.ev[1], &h.again, NULL);
 	} else {
 		assert_int_equal(tu_wait_events(t, &sink, 1, WAIT_MS), 1);
@@ -164,9 +164,9 @@ void test_exit_without_entry(void **state)
 			    (fentry && events.ev[0]->ret_state == MPT_RET_MISSED));
 		assert_int_equal(events.ev[0]->task.host_tid, h.c.tid);
 		/* unreadable at the entry; at the return the kernel had brought it in */
-		assert_int_equal(events.ev[0]->pages_state, events.ev[0]->ret_state == MPT_RET_SEEN
-								? MPT_ARRAY_AT_RETURN
-								: MPT_ARRAY_FAULT);
+		assert_int_equal(events.ev[0]->cap[MP_PAGES].state,
+				 events.ev[0]->ret_state == MPT_RET_SEEN ? MPT_ARRAY_AT_RETURN
+									 : MPT_ARRAY_FAULT);
 		assert_int_equal(events.ev[0]->ret, 0);
 	}
 	assert_int_equal(events.n, held_seen ? 2 : 1);
@@ -221,9 +221,9 @@ void test_killed_inside_call(void **state)
 }
 
 /* The held call @c made by @th returned 0: its one record, parsed into @v. */
-static const struct mpt_event *joined_call_record(pthread_t th, const struct tu_call *c,
-						  struct mpt_tracer *t, struct tu_events *sink,
-						  struct mpt_view *v)
+static const struct mpt_call_event *joined_call_record(pthread_t th, const struct tu_call *c,
+						       struct mpt_tracer *t, struct tu_events *sink,
+						       struct mpt_view *v)
 {
 	const char *why;
 
@@ -270,7 +270,7 @@ static void race_rewrite(bool unmap)
 	struct tu_call c = {0};
 	char *targets = tu_touched_pages(COUNT + 1);
 	void **later = calloc(1, page_size);
-	const struct mpt_event *ev;
+	const struct mpt_call_event *ev;
 	struct mpt_view v;
 	int nodes[COUNT] = {0}, status[COUNT];
 	pthread_t th;
@@ -295,20 +295,20 @@ static void race_rewrite(bool unmap)
 	uffd_supply(&r, 1, later);
 	ev = joined_call_record(th, &c, t, sink, &v);
 	/* what the caller passed at entry */
-	assert_int_equal(ev->pages_state, MPT_ARRAY_OK);
-	assert_int_equal(ev->pages_n, CAP4);
+	assert_int_equal(ev->cap[MP_PAGES].state, MPT_ARRAY_OK);
+	assert_int_equal(mp_n(ev, MP_PAGES), CAP4);
 	for (int i = 0; i < CAP4; i++)
 		assert_int_equal(mpt_view_page(&v, i), (uintptr_t)(targets + i * page_size));
 	assert_int_equal(ev->ret_state, MPT_RET_SEEN);
 	assert_int_equal(ev->ret, 0);
 	/* and what the return found */
 	if (unmap) {
-		assert_int_equal(ev->changed, MPT_CHANGED_PAGES);
-		assert_int_equal(ev->pages_exit_state, MPT_ARRAY_FAULT);
+		assert_int_equal(mp_changed(ev), MPT_CHANGED_PAGES);
+		assert_int_equal(mp_exit_state(ev, MP_PAGES), MPT_ARRAY_FAULT);
 		assert_null(v.arg[2].exit_data);
 	} else {
-		assert_int_equal(ev->changed, MPT_CHANGED_PAGES);
-		assert_int_equal(ev->pages_exit_state, MPT_ARRAY_OK);
+		assert_int_equal(mp_changed(ev), MPT_CHANGED_PAGES);
+		assert_int_equal(mp_exit_state(ev, MP_PAGES), MPT_ARRAY_OK);
 		assert_non_null(v.arg[2].exit_data);
 		assert_int_equal(mpt_view_page_exit(&v, 0), (uintptr_t)(targets + 6 * page_size));
 		for (int i = 1; i < CAP4; i++)
@@ -316,8 +316,8 @@ static void race_rewrite(bool unmap)
 					 (uintptr_t)(targets + i * page_size));
 	}
 	/* nodes[] was left alone: compared, and unchanged */
-	assert_int_equal(ev->nodes_state, MPT_ARRAY_OK);
-	assert_int_equal(ev->nodes_exit_state, MPT_ARRAY_OK);
+	assert_int_equal(ev->cap[MP_NODES].state, MPT_ARRAY_OK);
+	assert_int_equal(mp_exit_state(ev, MP_NODES), MPT_ARRAY_OK);
 	assert_null(v.arg[3].exit_data);
 	assert_int_equal(mpt_tracer_stats(t, &st), 0);
 	assert_int_equal(mpt_stats_lost(&st), 0);
@@ -432,7 +432,7 @@ static void restored_before_return(char *targets, char *x)
 	struct tu_call c = {0};
 	char *page = calloc(1, page_size);
 	void *pages[CAP4];
-	const struct mpt_event *ev;
+	const struct mpt_call_event *ev;
 	struct mpt_view v;
 	int status[CAP4];
 	pthread_t th;
@@ -461,9 +461,9 @@ static void restored_before_return(char *targets, char *x)
 	for (int i = 0; i < CAP4; i++)
 		assert_int_equal(mpt_view_page(&v, i), (uintptr_t)(targets + i * page_size));
 	/* the same at the return: the re-read cannot tell */
-	assert_int_equal(ev->changed, 0);
+	assert_int_equal(mp_changed(ev), 0);
 	/* but the kernel moved X, which the record does not hold, and nothing else */
-	assert_int_equal(ev->kernel_other_n, 1);
+	assert_int_equal(mp_n(ev, MP_OTHER), 1);
 	assert_int_equal(mpt_view_kernel_other(&v, 0), (uintptr_t)x);
 	assert_int_equal(ev->kview, kview_checked);
 
@@ -549,10 +549,10 @@ static void tally_held(const struct tu_events *sink, const char *base, struct he
 {
 	memset(h, 0, sizeof(*h));
 	for (size_t i = 0; i < sink->n; i++) {
-		const struct mpt_event *ev = sink->ev[i];
+		const struct mpt_call_event *ev = sink->ev[i];
 
-		assert_int_equal(ev->count, 1);
-		assert_int_equal(ev->pages, (uintptr_t)base);
+		assert_int_equal(ev->arg[1], 1);
+		assert_int_equal(ev->arg[2], (uintptr_t)base);
 		if (ev->ret_state == MPT_RET_SEEN) {
 			h->seen += ev->origin == MPT_ORIGIN_ENTRY;
 			h->from_return += ev->origin == MPT_ORIGIN_RETURN;
@@ -565,7 +565,7 @@ static void tally_held(const struct tu_events *sink, const char *base, struct he
 			h->untracked += ev->ret_state == MPT_RET_UNTRACKED;
 			/* a held call whose return hook the kernel skipped: told at thread exit */
 			h->missed += ev->ret_state == MPT_RET_MISSED;
-			assert_int_equal(ev->status_state, MPT_ARRAY_NO_RETURN);
+			assert_int_equal(ev->cap[MP_STATUS].state, MPT_ARRAY_NO_RETURN);
 			assert_int_equal(ev->kview, MPT_KVIEW_NO_RETURN);
 		}
 	}

@@ -1,79 +1,86 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * move_pages(2) on the kernel side (events/move_pages.h describes it; what an
- * event provides: bpf/mptrace.bpf.c, before fill_entry()).
+ * event provides: bpf/mptrace.bpf.c, before fill_entry()). Its record is the
+ * generic one (struct mpt_call_event), its table as the rows call for it:
+ * pages[] and nodes[] read at the entry, the pages the kernel migrated that
+ * pages[] does not hold, status[] read at the return; data[] in that order,
+ * then the copies of pages[] and nodes[] the return made when they changed.
+ * What sets it apart from a generic event's is how much it reads (arrays of
+ * --array-cap entries, compared with bpf_loop) and the kernel's own view.
  */
+enum { MP_PAGES, MP_NODES, MP_OTHER, MP_STATUS, MP_NCAPS };
 
 /*
  * move_pages at entry: the arguments and a copy of pages[] and nodes[] as
- * the caller passed them. @ev is a slot of at least MPT_HDR_SIZE +
- * array_cap * 12 bytes.
+ * the caller passed them. @h is a slot of at least move_pages_reserve().
  */
 static __always_inline void move_pages_entry(struct mpt_rec_hdr *h, const struct call_args *a,
 					     __u64 pid_tgid)
 {
-	struct mpt_event *ev = (struct mpt_event *)h;
-	__u64 count, pages, nodes, n, pbytes, pages_bytes = 0;
+	struct mpt_call_event *ev = (struct mpt_call_event *)h;
+	__u64 pages = a->arg[2], nodes = a->arg[3], n = captured_len(a->arg[1]);
+	__u64 pbytes = ptr_bytes(a->abi, n), pages_bytes = 0;
+	struct mpt_capture *c;
 
-	fill_hdr(h, a, pid_tgid, MPT_HDR_SIZE);
-	count = a->arg[1];
-	pages = a->arg[2];
-	nodes = a->arg[3];
-	n = captured_len(count);
-	pbytes = ptr_bytes(a->abi, n);
-	ev->pid = a->arg[0];
-	ev->count = count;
-	ev->pages = pages;
-	ev->nodes = nodes;
-	ev->status = a->arg[4];
-	ev->flags = a->arg[5];
-	ev->_pad = 0;
-	mpt_event_clear_return(ev, MPT_RET_SEEN);
+	call_fill(ev, a, pid_tgid, MPT_MOVE_PAGES_NARGS);
+	ev->ncaps = MP_NCAPS;
 	ev->kview = MPT_KVIEW_UNKNOWN;
+	ev->cap[MP_PAGES].arg = 2;
+	ev->cap[MP_NODES].arg = 3;
+	ev->cap[MP_OTHER].arg = MPT_CAP_KERNEL | 2;
+	ev->cap[MP_STATUS].arg = 4;
+	ev->cap[MP_STATUS].state = MPT_ARRAY_NO_RETURN;
 
-	ev->pages_n = 0;
+	c = &ev->cap[MP_PAGES];
 	if (!pages) {
-		ev->pages_state = MPT_ARRAY_NULL;
+		c->state = MPT_ARRAY_NULL;
 	} else if (bpf_probe_read_user(ev->data, pbytes, (void *)pages)) {
-		ev->pages_state = MPT_ARRAY_FAULT;
+		c->state = MPT_ARRAY_FAULT;
 	} else {
-		ev->pages_state = MPT_ARRAY_OK;
-		ev->pages_n = n;
+		c->bytes = pbytes;
 		pages_bytes = pbytes;
 	}
-
-	ev->nodes_n = 0;
-	if (!nodes) {
-		ev->nodes_state = MPT_ARRAY_NULL;
-	} else if (bpf_probe_read_user(ev->data + pages_bytes, n * sizeof(__s32), (void *)nodes)) {
-		ev->nodes_state = MPT_ARRAY_FAULT;
-	} else {
-		ev->nodes_state = MPT_ARRAY_OK;
-		ev->nodes_n = n;
-	}
+	c = &ev->cap[MP_NODES];
+	if (!nodes)
+		c->state = MPT_ARRAY_NULL;
+	else if (bpf_probe_read_user(ev->data + pages_bytes, n * sizeof(__s32), (void *)nodes))
+		c->state = MPT_ARRAY_FAULT;
+	else
+		c->bytes = n * sizeof(__s32);
 }
 
-/* Bytes of move_pages' entry arrays (pages[], nodes[]); 0 for a slot that looks damaged. */
-static __always_inline __u64 move_pages_entry_bytes(const struct mpt_event *ev)
+/* Bytes of move_pages' entry arrays (pages[], nodes[]); ~0 for a slot that looks damaged. */
+static __always_inline __u64 move_pages_entry_bytes(const struct mpt_call_event *ev)
 {
-	__u64 pages_n = ev->pages_n, nodes_n = ev->nodes_n;
+	__u64 pbytes = ev->cap[MP_PAGES].bytes, nbytes = ev->cap[MP_NODES].bytes;
 
-	/* re-bound the counts read back from the map so the verifier can check offsets */
-	if (pages_n > array_cap || nodes_n > array_cap)
-		return 0;
-	return ptr_bytes(ev->abi, pages_n) + nodes_n * sizeof(__s32);
+	/* re-bound what is read back from the map so the verifier can check offsets */
+	if (pbytes > array_cap * 8 || nbytes > array_cap * 4)
+		return ~0ull;
+	return pbytes + nbytes;
 }
 
 /* Reported from its entry alone: the return's part cleared. */
 static __always_inline __u64 move_pages_unreturned(struct mpt_rec_hdr *h, __u8 why)
 {
-	mpt_event_clear_return((struct mpt_event *)h, why);
-	return MPT_HDR_SIZE + move_pages_entry_bytes((struct mpt_event *)h);
+	struct mpt_call_event *ev = (struct mpt_call_event *)h;
+	__u64 in = move_pages_entry_bytes(ev);
+
+	mpt_hdr_clear_return(h, why);
+	ev->kview = MPT_KVIEW_NO_RETURN;
+	ev->cap[MP_PAGES].changed = ev->cap[MP_PAGES].exit_fault = 0;
+	ev->cap[MP_NODES].changed = ev->cap[MP_NODES].exit_fault = 0;
+	ev->cap[MP_OTHER].bytes = 0;
+	ev->cap[MP_STATUS].bytes = 0;
+	ev->cap[MP_STATUS].state = MPT_ARRAY_NO_RETURN;
+	/* a damaged slot still tells of the call: its header, which the decoder will refuse */
+	return sizeof(*ev) + (in == ~0ull ? 0 : in);
 }
 
 static __always_inline __u64 move_pages_reserve(void)
 {
-	return MPT_HDR_SIZE + array_cap * 12;
+	return sizeof(struct mpt_call_event) + array_cap * MPT_DATA_BYTES_PER_ENTRY;
 }
 
 /*
@@ -84,7 +91,7 @@ static __always_inline __u64 move_pages_reserve(void)
  * under emulation took seconds for it.
  */
 struct differ_ctx {
-	struct mpt_event *ev;
+	struct mpt_call_event *ev;
 	__u64 a, b;
 	bool differ;
 };
@@ -106,7 +113,7 @@ static long word_differs(__u32 i, struct differ_ctx *c)
 	return 0;
 }
 
-static __always_inline bool words_differ(struct mpt_event *ev, __u64 a, __u64 b, __u64 nwords)
+static __always_inline bool words_differ(struct mpt_call_event *ev, __u64 a, __u64 b, __u64 nwords)
 {
 	struct differ_ctx c = {.ev = ev, .a = a, .b = b};
 
@@ -116,24 +123,24 @@ static __always_inline bool words_differ(struct mpt_event *ev, __u64 a, __u64 b,
 
 /*
  * Read a user array again at the return into the slot's data at @dst and
- * compare it with the entry's copy at @src (byte offsets): the kernel reads pages[] and nodes[] one
- * element at a time while it works, so another thread can change them after the entry copied them
- * (the "Phantom" TOCTOU attack on syscall tracers). Returns the bytes to keep at @dst: the new
+ * compare it with the entry's copy at @src (byte offsets): the kernel reads
+ * pages[] and nodes[] one element at a time while it works, so another
+ * thread can change them after the entry copied them (the "Phantom" TOCTOU
+ * attack on syscall tracers). Returns the bytes to keep at @dst: the new
  * contents when they differ, else 0.
  */
-static __always_inline __u64 reread(struct mpt_event *ev, __u8 bit, __u8 *state, __u64 src,
+static __always_inline __u64 reread(struct mpt_call_event *ev, struct mpt_capture *c, __u64 src,
 				    __u64 dst, __u64 bytes, __u64 user)
 {
 	if (bpf_probe_read_user(ev->data + dst, bytes, (void *)user)) {
 		/* unmapped since the entry: changed, and unreadable now */
-		ev->changed |= bit;
-		*state = MPT_ARRAY_FAULT;
+		c->changed = 1;
+		c->exit_fault = 1;
 		return 0;
 	}
 	if (!words_differ(ev, src, dst, bytes / 4))
 		return 0;
-	ev->changed |= bit;
-	*state = MPT_ARRAY_OK;
+	c->changed = 1;
 	return bytes;
 }
 
@@ -157,47 +164,74 @@ static __always_inline bool failed_part_way(long ret)
  * (the two never overlap: pages[] takes at least as many bytes). Not once
  * the migration hook wrote after them (it does only for a pages[] read).
  */
-static __always_inline void read_late(struct mpt_event *ev)
+static __always_inline void read_late(struct mpt_call_event *ev)
 {
-	__u64 n = captured_len(ev->count), pbytes = ptr_bytes(ev->abi, n), nodes_n = ev->nodes_n;
+	struct mpt_capture *p = &ev->cap[MP_PAGES], *nd = &ev->cap[MP_NODES];
+	__u64 n = captured_len(ev->arg[1]), pbytes = ptr_bytes(ev->abi, n), nbytes = nd->bytes;
 
-	if (ev->kernel_other_n || nodes_n > array_cap)
+	if (ev->cap[MP_OTHER].bytes || nbytes > array_cap * 4)
 		return;
-	if (ev->pages && ev->pages_state == MPT_ARRAY_FAULT) {
-		if (nodes_n)
-			bpf_probe_read_kernel(ev->data + pbytes, nodes_n * 4, ev->data);
-		if (!bpf_probe_read_user(ev->data, pbytes, (void *)ev->pages)) {
-			ev->pages_state = MPT_ARRAY_AT_RETURN;
-			ev->pages_n = n;
-		} else if (nodes_n) {
-			bpf_probe_read_kernel(ev->data, nodes_n * 4, ev->data + pbytes);
+	if (ev->arg[2] && p->state == MPT_ARRAY_FAULT) {
+		if (nbytes)
+			bpf_probe_read_kernel(ev->data + pbytes, nbytes, ev->data);
+		if (!bpf_probe_read_user(ev->data, pbytes, (void *)ev->arg[2])) {
+			p->state = MPT_ARRAY_AT_RETURN;
+			p->bytes = pbytes;
+		} else if (nbytes) {
+			bpf_probe_read_kernel(ev->data, nbytes, ev->data + pbytes);
 		}
 	}
-	if (ev->nodes && ev->nodes_state == MPT_ARRAY_FAULT) {
-		pbytes = ptr_bytes(ev->abi, ev->pages_n > array_cap ? 0 : ev->pages_n);
-		if (!bpf_probe_read_user(ev->data + pbytes, n * 4, (void *)ev->nodes)) {
-			ev->nodes_state = MPT_ARRAY_AT_RETURN;
-			ev->nodes_n = n;
+	if (ev->arg[3] && nd->state == MPT_ARRAY_FAULT) {
+		pbytes = p->bytes > array_cap * 8 ? 0 : p->bytes;
+		if (!bpf_probe_read_user(ev->data + pbytes, n * 4, (void *)ev->arg[3])) {
+			nd->state = MPT_ARRAY_AT_RETURN;
+			nd->bytes = n * 4;
 		}
 	}
 }
 
 /* Did the kernel's own view check this call's pages[] (kview_saw() below), and if not, why? */
-static __always_inline __u8 kview_state(const struct mpt_event *ev, bool entry_seen)
+static __always_inline __u8 kview_state(const struct mpt_call_event *ev, bool entry_seen)
 {
 	if (!entry_seen)
 		return MPT_KVIEW_NO_ENTRY;
 	if (!(kview_attached & KVIEW_PTE))
 		return MPT_KVIEW_OFF;
-	if (!ev->nodes)
+	if (!ev->arg[3])
 		return MPT_KVIEW_QUERY;
-	if (ev->flags & MPOL_MF_MOVE_ALL)
+	if (ev->arg[5] & MPOL_MF_MOVE_ALL)
 		return MPT_KVIEW_MOVE_ALL;
-	if (ev->pages_state != MPT_ARRAY_OK)
+	if (ev->cap[MP_PAGES].state != MPT_ARRAY_OK)
 		return MPT_KVIEW_NOT_READ;
-	if (ev->pages_n != ev->count)
+	if (ev->arg[1] > array_cap)
 		return MPT_KVIEW_NOT_WHOLE;
 	return kview_attached & KVIEW_PMD ? MPT_KVIEW_CHECKED : MPT_KVIEW_CHECKED_4K;
+}
+
+/*
+ * status[] at the return, after the @off data bytes before it. The kernel
+ * writes it as it goes: all of it when the call succeeds, the entries
+ * before the failing element when it fails part way, none when it fails
+ * before the array (EINVAL, ESRCH, EPERM) or never ran (refused by seccomp,
+ * whatever the errno it was given). The data bytes after it.
+ */
+static __always_inline __u64 read_status(struct mpt_call_event *ev, long ret, __u64 off)
+{
+	struct mpt_capture *c = &ev->cap[MP_STATUS];
+	__u64 n = captured_len(ev->arg[1]);
+
+	if (ret < 0 && (!failed_part_way(ret) || ev->origin == MPT_ORIGIN_REFUSED)) {
+		c->state = MPT_ARRAY_NOT_FILLED;
+	} else if (!ev->arg[4]) {
+		c->state = MPT_ARRAY_NULL;
+	} else if (bpf_probe_read_user(ev->data + off, n * sizeof(__s32), (void *)ev->arg[4])) {
+		c->state = MPT_ARRAY_FAULT;
+	} else {
+		c->state = ret < 0 ? MPT_ARRAY_PARTIAL : MPT_ARRAY_OK;
+		c->bytes = n * sizeof(__s32);
+		off += n * sizeof(__s32);
+	}
+	return off;
 }
 
 /*
@@ -208,53 +242,29 @@ static __always_inline __u8 kview_state(const struct mpt_event *ev, bool entry_s
  */
 static __always_inline __u64 move_pages_exit(struct mpt_rec_hdr *h, long ret, bool entry_seen)
 {
-	struct mpt_event *ev = (struct mpt_event *)h;
-	__u64 pages_n, nodes_n, n, pbytes, nbytes, off, k;
+	struct mpt_call_event *ev = (struct mpt_call_event *)h;
+	struct mpt_capture *p = &ev->cap[MP_PAGES], *nd = &ev->cap[MP_NODES];
+	__u64 pbytes, nbytes, kbytes, off;
 
 	if (entry_seen)
 		read_late(ev);
 	ev->kview = kview_state(ev, entry_seen);
-	pages_n = ev->pages_n;
-	nodes_n = ev->nodes_n;
-	if (pages_n > array_cap || nodes_n > array_cap)
+	pbytes = p->bytes;
+	nbytes = nd->bytes;
+	kbytes = ev->cap[MP_OTHER].bytes;
+	if (pbytes > array_cap * 8 || nbytes > array_cap * 4 || kbytes > array_cap * 8)
 		return 0;
-	pbytes = ptr_bytes(ev->abi, pages_n);
-	nbytes = nodes_n * sizeof(__s32);
 	/* what the migration hook put after the entry's arrays stays where it is */
-	k = ev->kernel_other_n;
-	if (k > array_cap)
-		return 0;
-	off = pbytes + nbytes + k * 8;
-
-	/*
-	 * The kernel writes status[] as it goes: all of it when the call
-	 * succeeds, the entries before the failing element when it fails part
-	 * way, none when it fails before the array (EINVAL, ESRCH, EPERM) or
-	 * never ran (refused by seccomp, whatever the errno it was given).
-	 */
-	n = captured_len(ev->count);
-	if (ret < 0 && (!failed_part_way(ret) || h->origin == MPT_ORIGIN_REFUSED)) {
-		ev->status_state = MPT_ARRAY_NOT_FILLED;
-	} else if (!ev->status) {
-		ev->status_state = MPT_ARRAY_NULL;
-	} else if (bpf_probe_read_user(ev->data + off, n * sizeof(__s32), (void *)ev->status)) {
-		ev->status_state = MPT_ARRAY_FAULT;
-	} else {
-		ev->status_state = ret < 0 ? MPT_ARRAY_PARTIAL : MPT_ARRAY_OK;
-		ev->status_n = n;
-		off += n * sizeof(__s32);
-	}
+	off = read_status(ev, ret, pbytes + nbytes + kbytes);
 
 	/* What the kernel may have acted on instead of what the entry saw. */
 	if (!entry_seen)
-		return MPT_HDR_SIZE + off;
-	if (ev->pages_state == MPT_ARRAY_OK && pages_n)
-		off +=
-		    reread(ev, MPT_CHANGED_PAGES, &ev->pages_exit_state, 0, off, pbytes, ev->pages);
-	if (ev->nodes_state == MPT_ARRAY_OK && nodes_n)
-		off += reread(ev, MPT_CHANGED_NODES, &ev->nodes_exit_state, pbytes, off, nbytes,
-			      ev->nodes);
-	return MPT_HDR_SIZE + off;
+		return sizeof(*ev) + off;
+	if (p->state == MPT_ARRAY_OK && pbytes)
+		off += reread(ev, p, 0, off, pbytes, ev->arg[2]);
+	if (nd->state == MPT_ARRAY_OK && nbytes)
+		off += reread(ev, nd, pbytes, off, nbytes, ev->arg[3]);
+	return sizeof(*ev) + off;
 }
 
 /*
@@ -268,7 +278,7 @@ static __always_inline __u64 move_pages_exit(struct mpt_rec_hdr *h, long ret, bo
  * was captured whole.
  */
 struct kview_ctx {
-	struct mpt_event *ev;
+	struct mpt_call_event *ev;
 	__u64 addr, span;
 	bool found;
 };
@@ -276,7 +286,7 @@ struct kview_ctx {
 /* Does pages[@i] lie in the migrated page? bpf_loop's callback: verified once. */
 static long kview_match(__u32 i, struct kview_ctx *c)
 {
-	struct mpt_event *ev = c->ev;
+	struct mpt_call_event *ev = c->ev;
 	__u64 idx = i, p;
 
 	/* 64-bit and opaque: the compiler addressed with a 32-bit copy the bound missed */
@@ -298,9 +308,9 @@ static long kview_match(__u32 i, struct kview_ctx *c)
 static __always_inline int kview_saw(__u64 addr, __u64 span)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct mpt_event *ev = bpf_map_lookup_elem(&inflight, &tid);
+	struct mpt_call_event *ev = bpf_map_lookup_elem(&inflight, &tid);
 	struct kview_ctx c;
-	__u64 n, k, off;
+	__u64 k, off;
 	__u8 state;
 
 	if (!ev || !ev->size || ev->type != MPT_REC_MOVE_PAGES)
@@ -308,9 +318,6 @@ static __always_inline int kview_saw(__u64 addr, __u64 span)
 	/* checked exactly when the record will say so (pages[] whole, not MOVE_ALL, ...) */
 	state = kview_state(ev, true);
 	if (state != MPT_KVIEW_CHECKED && state != MPT_KVIEW_CHECKED_4K)
-		return 0;
-	n = ev->pages_n;
-	if (n > array_cap)
 		return 0;
 	/*
 	 * bpf_loop (5.17+; this tracepoint is 6.0+): as a plain loop the 6.1
@@ -320,16 +327,16 @@ static __always_inline int kview_saw(__u64 addr, __u64 span)
 	c.addr = addr;
 	c.span = span;
 	c.found = false;
-	bpf_loop(n, kview_match, &c, 0);
+	bpf_loop(captured_len(ev->arg[1]), kview_match, &c, 0);
 	if (c.found)
 		return 0;
 	/* right after the entry's pages[] and nodes[], where the record carries them */
-	k = ev->kernel_other_n;
+	k = ev->cap[MP_OTHER].bytes;
 	off = move_pages_entry_bytes(ev);
-	if (k >= array_cap || off > array_cap * 12)
+	if (k >= array_cap * 8 || off > array_cap * 12)
 		return 0;
-	*(__u64 *)(ev->data + off + k * 8) = c.addr;
-	ev->kernel_other_n = k + 1;
+	*(__u64 *)(ev->data + off + k) = c.addr;
+	ev->cap[MP_OTHER].bytes = k + 8;
 	return 0;
 }
 

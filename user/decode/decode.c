@@ -161,11 +161,22 @@ static const struct mpt_event_decoder {
 _Static_assert(sizeof(decoders) / sizeof(decoders[0]) == MPT_DESC_NR, "a decoder an event");
 
 /* Records of @type older than @version, lifted into today's layout before they are parsed. */
+/*
+ * Records of an older layout, lifted into the generic record to be read:
+ * each of @type below @version (the first in today's layout), the first
+ * that matches.
+ */
 static const struct mpt_lift {
 	uint16_t type, version;
-	int (*lift)(const void *buf, size_t len, void *out, const char **why);
+	int (*lift)(const void *buf, size_t len, void *out, const unsigned char **data,
+		    size_t *have, const char **why);
 } lifts[] = {
+    {MPT_REC_MOVE_PAGES, MPT_MOVE_PAGES_VERSION_CALL, mpt_move_pages_v5_lift},
     {MPT_REC_MIGRATE_PAGES, MPT_MIGRATE_PAGES_VERSION_CALL, mpt_migrate_pages_v4_lift},
+    {MPT_REC_MIGRATE_PAGES, MPT_EVENT_VERSION, mpt_call_v5_lift},
+    {MPT_REC_MBIND, MPT_EVENT_VERSION, mpt_call_v5_lift},
+    {MPT_REC_SET_MEMPOLICY, MPT_EVENT_VERSION, mpt_call_v5_lift},
+    {MPT_REC_SET_MEMPOLICY_HOME_NODE, MPT_EVENT_VERSION, mpt_call_v5_lift},
 };
 
 static const struct mpt_lift *lift_of(const struct mpt_rec_hdr *h)
@@ -287,7 +298,6 @@ int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char 
 	const struct mpt_rec_hdr *h = buf;
 	const struct mpt_event_decoder *d;
 	const struct mpt_lift *lift;
-	const void *rec = buf;
 	int err;
 
 	*why = NULL;
@@ -309,13 +319,15 @@ int mpt_event_parse(const void *buf, size_t len, struct mpt_view *v, const char 
 	}
 	lift = lift_of(h);
 	if (lift) {
-		err = lift->lift(buf, len, v->lifted, why);
-		if (err)
-			return err;
-		rec = v->lifted;
-		len = ((const struct mpt_rec_hdr *)rec)->size;
+		const unsigned char *data;
+		size_t have;
+
+		err = lift->lift(buf, len, v->lifted, &data, &have, why);
+		if (!err)
+			err = mpt_call_parse_at((const void *)v->lifted, data, have, v, why);
+	} else {
+		err = d->parse(buf, len, v, why);
 	}
-	err = d->parse(rec, len, v, why);
 	if (err)
 		return err;
 	v->raw = buf;

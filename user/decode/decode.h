@@ -93,6 +93,42 @@ struct mpt_enrich {
 };
 
 /*
+ * A move_pages record of version 4 or 5, from older captures and streams:
+ * lifted into the generic record (struct mpt_call_event) to be read. Its
+ * data[] holds, where P is __u64, or __u32 for a compat ABI:
+ *   P pages[pages_n]; __s32 nodes[nodes_n];
+ *   __u64 kernel_other[kernel_other_n]; __s32 status[status_n];
+ *   P pages_at_exit[pages_n];   only if MPT_CHANGED_PAGES and pages_exit_state is OK
+ *   __s32 nodes_at_exit[nodes_n]; only if MPT_CHANGED_NODES and nodes_exit_state is OK
+ * the generic record's data in its table's order.
+ */
+#define MPT_CHANGED_PAGES (1u << 0)
+#define MPT_CHANGED_NODES (1u << 1)
+struct mpt_event {
+	MPT_REC_HDR;
+	__s32 pid;
+	__s32 flags;
+	__u64 count;
+	__u64 pages;
+	__u64 nodes;
+	__u64 status;
+	__u16 pages_n;
+	__u16 nodes_n;
+	__u16 status_n;
+	__u8 pages_state; /* enum mpt_array_state */
+	__u8 nodes_state;
+	__u8 status_state;
+	__u8 changed;	       /* MPT_CHANGED_*: re-read at the return, found different */
+	__u8 pages_exit_state; /* enum mpt_array_state of that re-read (OK when not changed) */
+	__u8 nodes_exit_state;
+	__u16 kernel_other_n; /* pages the kernel migrated that pages[] does not hold */
+	__u8 kview;	      /* enum mpt_kview */
+	__u8 _pad;
+	__u8 data[];
+};
+_Static_assert(sizeof(struct mpt_event) == 176, "the version 4 layout is fixed");
+
+/*
  * A version 3 (or 2) move_pages record: the same fields as version 4, but
  * abi and ret_state sat among the payload's, and the header was 168 bytes.
  */
@@ -192,15 +228,17 @@ struct mpt_arg_view {
 	const unsigned char *kernel_other;
 };
 
-/* The largest of what an older record is lifted into: the generic record, data and all. */
+/*
+ * What an older record is lifted into: the generic record's header, and its
+ * data too when that had to move (a migrate_pages record of version 4).
+ */
 #define MPT_LIFTED_MAX (sizeof(struct mpt_call_event) + MPT_CALL_DATA_MAX)
-_Static_assert(MPT_LIFTED_MAX >= sizeof(struct mpt_event), "a lifted move_pages header fits");
 
 /* A validated record: every count agrees with the record's length. */
 struct mpt_view {
 	const struct mpt_rec_hdr *hdr;	     /* every event */
 	const struct mpt_event_desc *desc;   /* which event, its arguments */
-	const struct mpt_call_event *call;   /* an event in the generic record, else NULL */
+	const struct mpt_call_event *call;   /* a call (the generic record); NULL for a summary */
 	const struct mpt_flood_event *flood; /* a flood summary only, else NULL */
 	const void *raw;		     /* the record as it was read, to be written again */
 	uint32_t raw_size;
@@ -214,10 +252,10 @@ struct mpt_view {
 	bool lean;
 	struct mpt_arg_view arg[MPT_ARGS_MAX];
 	/*
-	 * An older record lifted into today's layout (a move_pages record of
-	 * version 2 or 3, its header; a migrate_pages record of version 4,
-	 * whole); hdr and the record's pointer then point here. A copy of the
-	 * view is good only while this one lives.
+	 * An older record lifted into today's layout: the generic record's
+	 * header (and a migrate_pages record of version 4's data); hdr and the
+	 * record's pointer then point here. A copy of the view is good only
+	 * while this one lives.
 	 */
 	_Alignas(8) unsigned char lifted[MPT_LIFTED_MAX];
 };

@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * What each event's decoder gives decode.c, which picks it by record type
- * from events/events.h. An event whose rows describe it whole uses the
- * generic record's (user/decode/call.c, mpt_call_*); any other has its own
- * in user/decode/events/NAME.c. events/NAME.h names it (MPT_<ID>_DECODER);
- * for a decoder DEC:
- *   mpt_NAME_parse(buf, len, v, why)  check one record (its header's type is
+ * from events/events.h. Every event's today is the generic record's
+ * (user/decode/call.c, mpt_call_*); events/NAME.h names it
+ * (MPT_<ID>_DECODER); for a decoder DEC:
+ *   mpt_DEC_parse(buf, len, v, why)   check one record (its header's type is
  *                                     NAME's, its version one NAME has) and
  *                                     fill the view: arguments, arrays
- *   mpt_NAME_entry_bytes(h)           the bytes the entry captured, after the payload
- *   mpt_NAME_clear_return(h, why)     clear what a return adds (a call reported
+ *   mpt_DEC_entry_bytes(h)            the bytes the entry captured, after the payload
+ *   mpt_DEC_clear_return(h, why)      clear what a return adds (a call reported
  *                                     from its entry alone); the payload's end
- *   mpt_NAME_record_max(cap)          its largest record, arrays of @cap entries
- * and events/NAME.h has MPT_<ID>_VERSION_MIN, the first record version with it.
+ *   mpt_DEC_record_max(cap)           its largest record, arrays of @cap entries
+ * and events/NAME.h has MPT_<ID>_VERSION_MIN, the first record version with
+ * it. A layout an event wrote before is lifted (user/decode/events/NAME.c).
  */
 #ifndef MPTRACE_DECODE_EVENTS_H
 #define MPTRACE_DECODE_EVENTS_H
@@ -35,11 +35,23 @@ MPT_SUMMARIES(MPT_SUMMARY_DECODER_DECL)
 #undef MPT_SUMMARY_DECODER_DECL
 
 /*
- * Lift a record an event wrote in an older layout into today's at @out
- * (MPT_LIFTED_MAX bytes), checking what the lift relies on: 0, or -EINVAL
- * with @why. decode.c lists which type and versions each one takes.
+ * Lift a record an event wrote in an older layout into the generic record's
+ * header at @out (MPT_LIFTED_MAX bytes), checking what the lift relies on:
+ * 0, with where its data is (@data: in the record, or after @out's header)
+ * and the bytes there (@have); or -EINVAL with @why. decode.c lists which
+ * type and versions each one takes.
  */
-int mpt_migrate_pages_v4_lift(const void *buf, size_t len, void *out, const char **why);
+#define MPT_LIFT_DECL(fn)                                                                          \
+	int fn(const void *buf, size_t len, void *out, const unsigned char **data, size_t *have,   \
+	       const char **why);
+MPT_LIFT_DECL(mpt_call_v5_lift)
+MPT_LIFT_DECL(mpt_migrate_pages_v4_lift)
+MPT_LIFT_DECL(mpt_move_pages_v5_lift)
+#undef MPT_LIFT_DECL
+
+/* The generic record's checks and view, its data at @data (@have bytes there). */
+int mpt_call_parse_at(const struct mpt_call_event *ev, const unsigned char *data, size_t have,
+		      struct mpt_view *v, const char **why);
 
 /* Checks and helpers every decoder shares. */
 bool mpt_array_consistent(uint8_t state, uint16_t n);

@@ -2,7 +2,7 @@
 /*
  * migrate_pages(2) records of version 4, from older captures and streams:
  * lifted into the generic record (struct mpt_call_event) that version 5
- * writes, so that one decoder reads both and prints them alike.
+ * writes since, so that one decoder reads both and prints them alike.
  */
 #include "decode/decode_events.h"
 
@@ -23,10 +23,10 @@ static void lift_capture(struct mpt_capture *c, uint8_t arg, uint8_t state, uint
 	c->changed = !!(mg->changed & bit);
 	c->exit_fault = !!(mg->exit_fault & bit);
 	c->bytes = bytes;
-	c->_pad = 0;
 }
 
-int mpt_migrate_pages_v4_lift(const void *buf, size_t len, void *out, const char **why)
+int mpt_migrate_pages_v4_lift(const void *buf, size_t len, void *out, const unsigned char **data_at,
+			      size_t *have, const char **why)
 {
 	const struct mpt_migrate_event_v4 *mg = buf;
 	const uint8_t known = MPT_MG_V4_CHANGED_OLD | MPT_MG_V4_CHANGED_NEW;
@@ -59,5 +59,7 @@ int mpt_migrate_pages_v4_lift(const void *buf, size_t len, void *out, const char
 	lift_capture(&c->cap[0], 2, mg->old_state, mg->old_bytes, mg, MPT_MG_V4_CHANGED_OLD);
 	lift_capture(&c->cap[1], 3, mg->new_state, mg->new_bytes, mg, MPT_MG_V4_CHANGED_NEW);
 	memcpy(c->data, mg->data, data);
+	*data_at = c->data;
+	*have = data;
 	return 0;
 }

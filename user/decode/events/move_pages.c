@@ -1,31 +1,21 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Decoding move_pages(2) records (events/move_pages.h): four arrays, the two
- * input ones possibly read again at the return, and the pages the kernel
- * migrated that pages[] did not name. Version 2 and 3 records are lifted
- * into the layout of version 4 (today's).
+ * move_pages(2) records of versions 2 to 5, from older captures and
+ * streams: checked as those versions' decoder checked them, then lifted
+ * into the generic record (struct mpt_call_event) that version 6 writes, so
+ * that one decoder reads both and prints them alike. Their data is already
+ * in the generic record's order (pages[], nodes[], the pages the kernel
+ * migrated, status[], then the copies the return made), so it stays where
+ * it is. Version 2 and 3 records are read through version 4's layout.
  */
 #include "decode/decode_events.h"
 
 #include <errno.h>
 #include <string.h>
 
-size_t mpt_move_pages_entry_bytes(const struct mpt_rec_hdr *h)
+static size_t entry_bytes(const struct mpt_event *ev)
 {
-	const struct mpt_event *ev = (const void *)h;
-
 	return (size_t)ev->pages_n * mpt_abi_ptr_bytes(ev->abi) + (size_t)ev->nodes_n * 4;
-}
-
-size_t mpt_move_pages_clear_return(struct mpt_rec_hdr *h, uint8_t ret_state)
-{
-	mpt_event_clear_return((struct mpt_event *)h, ret_state);
-	return sizeof(struct mpt_event);
-}
-
-size_t mpt_move_pages_record_max(uint32_t cap)
-{
-	return sizeof(struct mpt_event) + (size_t)cap * MPT_DATA_BYTES_PER_ENTRY;
 }
 
 /* Is what the return found for one array consistent with its entry copy? */
@@ -37,11 +27,10 @@ static bool exit_consistent(uint8_t changed, uint8_t entry_state, uint8_t exit_s
 	       (exit_state == MPT_ARRAY_OK || exit_state == MPT_ARRAY_FAULT);
 }
 
-/* Lift an older record into @v->lifted; returns where its data starts. */
-static const unsigned char *lift_v3(const void *buf, struct mpt_view *v)
+/* A version 3 or 2 record's header in version 4's layout at @ev; where its data starts. */
+static const unsigned char *lift_v3(const void *buf, struct mpt_event *ev)
 {
 	const struct mpt_event_v3 *o = buf;
-	struct mpt_event *ev = (struct mpt_event *)v->lifted;
 
 	memset(ev, 0, sizeof(*ev));
 	ev->type = o->type;
@@ -102,7 +91,7 @@ static int check_arrays(const struct mpt_event *ev, size_t have, unsigned int pt
 		*why = "array longer than count";
 		return -EINVAL;
 	}
-	want = sizeof(*ev) + mpt_move_pages_entry_bytes(&ev->hdr) + (size_t)ev->status_n * 4;
+	want = sizeof(*ev) + entry_bytes(ev) + (size_t)ev->status_n * 4;
 	if ((ev->changed & MPT_CHANGED_PAGES) && ev->pages_exit_state == MPT_ARRAY_OK)
 		want += (size_t)ev->pages_n * ptr_bytes;
 	if ((ev->changed & MPT_CHANGED_NODES) && ev->nodes_exit_state == MPT_ARRAY_OK)
@@ -119,85 +108,69 @@ static int check_arrays(const struct mpt_event *ev, size_t have, unsigned int pt
 	return 0;
 }
 
-/* Where each array lies behind the header, in the order the BPF side wrote them. */
-struct arrays {
-	const unsigned char *pages, *nodes, *kernel_other, *status, *pages_exit, *nodes_exit;
-};
-
-static void locate_arrays(struct arrays *at, const struct mpt_event *ev, const unsigned char *data,
-			  unsigned int ptr_bytes)
+static void lift_capture(struct mpt_capture *c, uint8_t arg, uint8_t state, size_t bytes,
+			 uint8_t changed, uint8_t exit_state)
 {
-	at->pages = data;
-	at->nodes = at->pages + (size_t)ev->pages_n * ptr_bytes;
-	at->kernel_other = at->nodes + (size_t)ev->nodes_n * 4;
-	at->status = at->kernel_other + (size_t)ev->kernel_other_n * 8;
-	at->pages_exit = at->status + (size_t)ev->status_n * 4;
-	at->nodes_exit = at->pages_exit;
-	if ((ev->changed & MPT_CHANGED_PAGES) && ev->pages_exit_state == MPT_ARRAY_OK)
-		at->nodes_exit += (size_t)ev->pages_n * ptr_bytes;
-	else
-		at->pages_exit = NULL;
-	if (!((ev->changed & MPT_CHANGED_NODES) && ev->nodes_exit_state == MPT_ARRAY_OK))
-		at->nodes_exit = NULL;
+	c->arg = arg;
+	c->state = state;
+	c->changed = !!changed;
+	c->exit_fault = changed && exit_state == MPT_ARRAY_FAULT;
+	c->bytes = (uint32_t)bytes;
 }
 
-/* The arguments, as events/move_pages.h lists them, and what was read behind them. */
-static void set_args(struct mpt_view *v, const struct mpt_event *ev, const struct arrays *at)
+/* @ev (checked) as the generic record at @c: its arguments and its table. */
+static void lift_v5(const struct mpt_event *ev, struct mpt_call_event *c, size_t data)
 {
-	v->arg[0].value = (uint64_t)(int64_t)ev->pid;
-	v->arg[1].value = ev->count;
-	v->arg[2].value = ev->pages;
-	v->arg[3].value = ev->nodes;
-	v->arg[4].value = ev->status;
-	v->arg[5].value = (uint64_t)(int64_t)ev->flags;
-	mpt_set_array(&v->arg[2], ev->pages_state, ev->pages_n, at->pages, ev->count);
-	mpt_set_array(&v->arg[3], ev->nodes_state, ev->nodes_n, at->nodes, ev->count);
-	mpt_set_array(&v->arg[4], ev->status_state, ev->status_n, at->status, ev->count);
-	for (int i = 2; i <= 3; i++) {
-		struct mpt_arg_view *a = &v->arg[i];
-		uint8_t bit = i == 2 ? MPT_CHANGED_PAGES : MPT_CHANGED_NODES;
-
-		a->reread = ev->ret_state == MPT_RET_SEEN && a->state == MPT_ARRAY_OK && a->n &&
-			    !a->at_return;
-		a->changed = a->reread && (ev->changed & bit);
-		a->exit_state = i == 2 ? ev->pages_exit_state : ev->nodes_exit_state;
-		a->exit_data = i == 2 ? at->pages_exit : at->nodes_exit;
-	}
-	v->arg[2].kview = ev->kview;
-	v->arg[2].kernel_other_n = ev->kernel_other_n;
-	v->arg[2].kernel_other = at->kernel_other;
+	memset(c, 0, sizeof(*c));
+	c->hdr = ev->hdr;
+	c->size = sizeof(*c) + data;
+	c->arg[0] = (uint64_t)(int64_t)ev->pid;
+	c->arg[1] = ev->count;
+	c->arg[2] = ev->pages;
+	c->arg[3] = ev->nodes;
+	c->arg[4] = ev->status;
+	c->arg[5] = (uint64_t)(int64_t)ev->flags;
+	c->ncaps = 4;
+	c->kview = ev->kview;
+	lift_capture(&c->cap[0], 2, ev->pages_state,
+		     (size_t)ev->pages_n * mpt_abi_ptr_bytes(ev->abi),
+		     ev->changed & MPT_CHANGED_PAGES, ev->pages_exit_state);
+	lift_capture(&c->cap[1], 3, ev->nodes_state, (size_t)ev->nodes_n * 4,
+		     ev->changed & MPT_CHANGED_NODES, ev->nodes_exit_state);
+	lift_capture(&c->cap[2], MPT_CAP_KERNEL | 2, MPT_ARRAY_OK, (size_t)ev->kernel_other_n * 8,
+		     0, MPT_ARRAY_OK);
+	lift_capture(&c->cap[3], 4, ev->status_state, (size_t)ev->status_n * 4, 0, MPT_ARRAY_OK);
 }
 
-int mpt_move_pages_parse(const void *buf, size_t len, struct mpt_view *v, const char **why)
+int mpt_move_pages_v5_lift(const void *buf, size_t len, void *out, const unsigned char **data,
+			   size_t *have, const char **why)
 {
 	const struct mpt_event *ev = buf;
-	const unsigned char *data = ev->data;
-	struct arrays at;
-	size_t have = len;
+	struct mpt_event v4;
+	size_t hdr = sizeof(*ev);
 
+	*data = ev->data;
 	if (ev->version < MPT_EVENT_VERSION_HDR) {
-		if (len < sizeof(struct mpt_event_v3)) {
+		hdr = sizeof(struct mpt_event_v3);
+		if (len < hdr) {
 			*why = "record shorter than the event header";
 			return -EINVAL;
 		}
-		data = lift_v3(buf, v);
-		v->raw_size = ((const struct mpt_event_v3 *)buf)->size;
-		ev = (const struct mpt_event *)v->lifted;
-		/* the lifted header is longer by the difference; the data is where it was */
-		have = len - sizeof(struct mpt_event_v3) + sizeof(*ev);
-		if (((const struct mpt_event_v3 *)buf)->size < sizeof(struct mpt_event_v3)) {
+		*data = lift_v3(buf, &v4);
+		ev = &v4;
+		if (((const struct mpt_event_v3 *)buf)->size < hdr) {
 			*why = "record length does not match its arrays";
 			return -EINVAL;
 		}
-	} else if (len < sizeof(*ev)) {
+	} else if (len < hdr) {
 		*why = "record shorter than the event header";
 		return -EINVAL;
 	}
-	v->ptr_bytes = mpt_abi_ptr_bytes(ev->abi);
-	if (mpt_check_hdr(&ev->hdr, why) || check_arrays(ev, have, v->ptr_bytes, why))
+	/* the lifted header is longer by the difference; the data is where it was */
+	if (mpt_check_hdr(&ev->hdr, why) ||
+	    check_arrays(ev, len - hdr + sizeof(*ev), mpt_abi_ptr_bytes(ev->abi), why))
 		return -EINVAL;
-	locate_arrays(&at, ev, data, v->ptr_bytes);
-	v->hdr = &ev->hdr;
-	set_args(v, ev, &at);
+	*have = len - hdr;
+	lift_v5(ev, out, ev->size - sizeof(*ev));
 	return 0;
 }
