@@ -99,7 +99,10 @@ add_binary "$build/bench/mp_bench"
 log=$work/serial.log
 # The kernel's own console is the second port: its messages (a soft lockup, a task
 # hung, an RCU stall, an oops) are kept whole in kernel.log, apart from the result
-# lines /init writes to the first.
+# lines /init writes to the first, at every level (ignore_loglevel), so that a
+# lockup comes with its stacks. A soft lockup panics the guest (softlockup_panic),
+# and so ends the boot at once: a hung guest no longer holds the run until the
+# timeout, and is said below as a guest that died.
 klog=$work/kernel.log
 boot() {
 	timeout --kill-after=10 "$boot_timeout" qemu-system-x86_64 \
@@ -107,7 +110,7 @@ boot() {
 		-object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M \
 		-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1 \
 		-kernel "$cache/vmlinuz" -initrd "$work/initrd.gz" \
-		-append "console=ttyS1 panic=-1 oops=panic mitigations=off quiet $kernel_args" \
+		-append "console=ttyS1 panic=-1 oops=panic softlockup_panic=1 mitigations=off quiet ignore_loglevel $kernel_args" \
 		-display none -monitor none -serial "file:$log" -serial "file:$klog" -nic none \
 		-no-reboot
 }
