@@ -160,7 +160,6 @@ static const struct mpt_event_decoder {
 };
 _Static_assert(sizeof(decoders) / sizeof(decoders[0]) == MPT_DESC_NR, "a decoder an event");
 
-/* Records of @type older than @version, lifted into today's layout before they are parsed. */
 /*
  * Records of an older layout, lifted into the generic record to be read:
  * each of @type below @version (the first in today's layout), the first
@@ -173,11 +172,14 @@ static const struct mpt_lift {
 } lifts[] = {
     {MPT_REC_MOVE_PAGES, MPT_MOVE_PAGES_VERSION_CALL, mpt_move_pages_v5_lift},
     {MPT_REC_MIGRATE_PAGES, MPT_MIGRATE_PAGES_VERSION_CALL, mpt_migrate_pages_v4_lift},
-    {MPT_REC_MIGRATE_PAGES, MPT_EVENT_VERSION, mpt_call_v5_lift},
-    {MPT_REC_MBIND, MPT_EVENT_VERSION, mpt_call_v5_lift},
-    {MPT_REC_SET_MEMPOLICY, MPT_EVENT_VERSION, mpt_call_v5_lift},
-    {MPT_REC_SET_MEMPOLICY_HOME_NODE, MPT_EVENT_VERSION, mpt_call_v5_lift},
+    {MPT_REC_MIGRATE_PAGES, MPT_CALL_VERSION_TABLE4, mpt_call_v5_lift},
+    {MPT_REC_MBIND, MPT_CALL_VERSION_TABLE4, mpt_call_v5_lift},
+    {MPT_REC_SET_MEMPOLICY, MPT_CALL_VERSION_TABLE4, mpt_call_v5_lift},
+    {MPT_REC_SET_MEMPOLICY_HOME_NODE, MPT_CALL_VERSION_TABLE4, mpt_call_v5_lift},
 };
+
+_Static_assert(MPT_MOVE_PAGES_VERSION_CALL == MPT_CALL_VERSION_TABLE4,
+	       "move_pages came to the generic record with its table of four");
 
 static const struct mpt_lift *lift_of(const struct mpt_rec_hdr *h)
 {

@@ -41,6 +41,8 @@ MPT_SUMMARIES(MPT_SUMMARY_DECODER_DECL)
  * and the bytes there (@have); or -EINVAL with @why. decode.c lists which
  * type and versions each one takes.
  */
+/* The first record version whose generic record has a table of four captures. */
+#define MPT_CALL_VERSION_TABLE4 6
 #define MPT_LIFT_DECL(fn)                                                                          \
 	int fn(const void *buf, size_t len, void *out, const unsigned char **data, size_t *have,   \
 	       const char **why);
