@@ -570,11 +570,16 @@ const struct mpt_arg_view *mpt_view_role(const struct mpt_view *v, enum mpt_arg_
 	return i < 0 ? NULL : &v->arg[i];
 }
 
+uint64_t mpt_view_role_value(const struct mpt_view *v, enum mpt_arg_role role, uint64_t none)
+{
+	const struct mpt_arg_view *a = mpt_view_role(v, role);
+
+	return a ? a->value : none;
+}
+
 int32_t mpt_view_target_pid(const struct mpt_view *v)
 {
-	const struct mpt_arg_view *a = mpt_view_role(v, MPT_ROLE_TARGET_PID);
-
-	return a ? (int32_t)a->value : 0;
+	return (int32_t)mpt_view_role_value(v, MPT_ROLE_TARGET_PID, 0);
 }
 
 bool mpt_view_other_pid(const struct mpt_view *v, int32_t *pid)

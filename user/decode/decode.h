@@ -336,6 +336,8 @@ uint64_t mpt_mask_span(const struct mpt_arg_view *a);
 int mpt_desc_role_arg(const struct mpt_event_desc *d, enum mpt_arg_role role);
 /* @v's argument of role @role; NULL when its event has none (and for a summary). */
 const struct mpt_arg_view *mpt_view_role(const struct mpt_view *v, enum mpt_arg_role role);
+/* ... its value, or @none then. */
+uint64_t mpt_view_role_value(const struct mpt_view *v, enum mpt_arg_role role, uint64_t none);
 /*
  * The process @v acts on, as its target pid argument names it: 0 (the
  * caller) for an event that has none, and for a summary.

@@ -590,10 +590,9 @@ static void observables(struct strbuf *sb, const struct mpt_view *v, const struc
 static bool one_page(const struct mpt_view *v)
 {
 	const struct mpt_arg_view *pages = mpt_view_role(v, MPT_ROLE_PAGES);
-	const struct mpt_arg_view *count = mpt_view_role(v, MPT_ROLE_PAGE_COUNT);
 
-	return pages && count && count->value == 1 && pages->state == MPT_ARRAY_OK &&
-	       pages->n == 1 && !pages->at_return;
+	return pages && mpt_view_role_value(v, MPT_ROLE_PAGE_COUNT, 0) == 1 &&
+	       pages->state == MPT_ARRAY_OK && pages->n == 1 && !pages->at_return;
 }
 
 /* One Memory Activity object, without its newline. */

@@ -198,9 +198,8 @@ static bool targets_other(const struct mpt_view *v)
 static uint32_t page_hits(struct mpt_detector *d, const struct mpt_view *v, struct proc_state *s)
 {
 	const struct mpt_arg_view *nodes = mpt_view_role(v, MPT_ROLE_PAGE_NODES);
-	const struct mpt_arg_view *count = mpt_view_role(v, MPT_ROLE_PAGE_COUNT);
 	const struct mpt_rec_hdr *h = v->hdr;
-	uint64_t pages = count ? count->value : 0;
+	uint64_t pages = mpt_view_role_value(v, MPT_ROLE_PAGE_COUNT, 0);
 	uint32_t hit = 0;
 
 	if (targets_other(v) && nodes->value)

@@ -274,14 +274,6 @@ static struct rp_proc *proc_of(struct mpt_report *r, const struct mpt_view *v, u
 
 /* -- targets -------------------------------------------------------------- */
 
-/* Pages a call asked of the kernel by count (0 for an event that names none). */
-static uint64_t pages_asked(const struct mpt_view *v)
-{
-	const struct mpt_arg_view *count = mpt_view_role(v, MPT_ROLE_PAGE_COUNT);
-
-	return count ? count->value : 0;
-}
-
 /* The target of a cross-process call: another process named by pid; -1 for none. */
 static int target_of(struct mpt_report *r, const struct mpt_view *v, const struct rp_proc *p,
 		     uint32_t caller)
@@ -316,7 +308,7 @@ static int target_of(struct mpt_report *r, const struct mpt_view *v, const struc
 	t = &r->targets[i];
 	t->calls++;
 	t->failed += v->hdr->ret < 0;
-	t->pages += pages_asked(v);
+	t->pages += mpt_view_role_value(v, MPT_ROLE_PAGE_COUNT, 0);
 	if (t->last_caller != caller) {
 		t->callers++;
 		t->last_caller = caller;
@@ -388,7 +380,7 @@ static void tally(struct rp_proc *p, struct rp_bin *b, const struct mpt_view *v,
 	p->failed += failed;
 	p->summed += v->flood ? calls : 0;
 	p->refused += v->hdr->origin == MPT_ORIGIN_REFUSED;
-	p->pages += v->flood ? v->flood->pages : pages_asked(v);
+	p->pages += v->flood ? v->flood->pages : mpt_view_role_value(v, MPT_ROLE_PAGE_COUNT, 0);
 	if (!p->first_ns || wall < p->first_ns)
 		p->first_ns = wall;
 	if (wall > p->last_ns)
