@@ -51,6 +51,17 @@ MPT_LIFT_DECL(mpt_migrate_pages_v4_lift)
 MPT_LIFT_DECL(mpt_move_pages_v5_lift)
 #undef MPT_LIFT_DECL
 
+/* One capture of a lifted record: what an older layout kept of an array, as its table says it. */
+static inline struct mpt_capture mpt_capture_lifted(uint8_t arg, uint8_t state, size_t bytes,
+						    bool changed, bool exit_fault)
+{
+	return (struct mpt_capture){.arg = arg,
+				    .state = state,
+				    .changed = changed,
+				    .exit_fault = exit_fault,
+				    .bytes = (uint32_t)bytes};
+}
+
 /* The generic record's checks and view, its data at @data (@have bytes there). */
 int mpt_call_parse_at(const struct mpt_call_event *ev, const unsigned char *data, size_t have,
 		      struct mpt_view *v, const char **why);

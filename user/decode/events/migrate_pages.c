@@ -15,14 +15,11 @@ static size_t exit_bytes(const struct mpt_migrate_event_v4 *mg, uint8_t bit, uin
 	return (mg->changed & bit) && !(mg->exit_fault & bit) ? bytes : 0;
 }
 
-static void lift_capture(struct mpt_capture *c, uint8_t arg, uint8_t state, uint16_t bytes,
-			 const struct mpt_migrate_event_v4 *mg, uint8_t bit)
+/* Mask @bit's capture, behind argument @arg. */
+static struct mpt_capture lift_mask(const struct mpt_migrate_event_v4 *mg, uint8_t arg,
+				    uint8_t state, uint16_t bytes, uint8_t bit)
 {
-	c->arg = arg;
-	c->state = state;
-	c->changed = !!(mg->changed & bit);
-	c->exit_fault = !!(mg->exit_fault & bit);
-	c->bytes = bytes;
+	return mpt_capture_lifted(arg, state, bytes, mg->changed & bit, mg->exit_fault & bit);
 }
 
 int mpt_migrate_pages_v4_lift(const void *buf, size_t len, void *out, const unsigned char **data_at,
@@ -56,8 +53,8 @@ int mpt_migrate_pages_v4_lift(const void *buf, size_t len, void *out, const unsi
 	c->arg[2] = mg->old_nodes;
 	c->arg[3] = mg->new_nodes;
 	c->ncaps = 2;
-	lift_capture(&c->cap[0], 2, mg->old_state, mg->old_bytes, mg, MPT_MG_V4_CHANGED_OLD);
-	lift_capture(&c->cap[1], 3, mg->new_state, mg->new_bytes, mg, MPT_MG_V4_CHANGED_NEW);
+	c->cap[0] = lift_mask(mg, 2, mg->old_state, mg->old_bytes, MPT_MG_V4_CHANGED_OLD);
+	c->cap[1] = lift_mask(mg, 3, mg->new_state, mg->new_bytes, MPT_MG_V4_CHANGED_NEW);
 	memcpy(c->data, mg->data, data);
 	*data_at = c->data;
 	*have = data;

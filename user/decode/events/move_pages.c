@@ -108,14 +108,12 @@ static int check_arrays(const struct mpt_event *ev, size_t have, unsigned int pt
 	return 0;
 }
 
-static void lift_capture(struct mpt_capture *c, uint8_t arg, uint8_t state, size_t bytes,
-			 uint8_t changed, uint8_t exit_state)
+/* An input array's capture: changed by bit @changed, unreadable again when its exit state says. */
+static struct mpt_capture lift_input(uint8_t arg, uint8_t state, size_t bytes, uint8_t changed,
+				     uint8_t exit_state)
 {
-	c->arg = arg;
-	c->state = state;
-	c->changed = !!changed;
-	c->exit_fault = changed && exit_state == MPT_ARRAY_FAULT;
-	c->bytes = (uint32_t)bytes;
+	return mpt_capture_lifted(arg, state, bytes, changed,
+				  changed && exit_state == MPT_ARRAY_FAULT);
 }
 
 /* @ev (checked) as the generic record at @c: its arguments and its table. */
@@ -132,14 +130,13 @@ static void lift_v5(const struct mpt_event *ev, struct mpt_call_event *c, size_t
 	c->arg[5] = (uint64_t)(int64_t)ev->flags;
 	c->ncaps = 4;
 	c->kview = ev->kview;
-	lift_capture(&c->cap[0], 2, ev->pages_state,
-		     (size_t)ev->pages_n * mpt_abi_ptr_bytes(ev->abi),
-		     ev->changed & MPT_CHANGED_PAGES, ev->pages_exit_state);
-	lift_capture(&c->cap[1], 3, ev->nodes_state, (size_t)ev->nodes_n * 4,
-		     ev->changed & MPT_CHANGED_NODES, ev->nodes_exit_state);
-	lift_capture(&c->cap[2], MPT_CAP_KERNEL | 2, MPT_ARRAY_OK, (size_t)ev->kernel_other_n * 8,
-		     0, MPT_ARRAY_OK);
-	lift_capture(&c->cap[3], 4, ev->status_state, (size_t)ev->status_n * 4, 0, MPT_ARRAY_OK);
+	c->cap[0] = lift_input(2, ev->pages_state, (size_t)ev->pages_n * mpt_abi_ptr_bytes(ev->abi),
+			       ev->changed & MPT_CHANGED_PAGES, ev->pages_exit_state);
+	c->cap[1] = lift_input(3, ev->nodes_state, (size_t)ev->nodes_n * 4,
+			       ev->changed & MPT_CHANGED_NODES, ev->nodes_exit_state);
+	c->cap[2] = mpt_capture_lifted(MPT_CAP_KERNEL | 2, MPT_ARRAY_OK,
+				       (size_t)ev->kernel_other_n * 8, false, false);
+	c->cap[3] = mpt_capture_lifted(4, ev->status_state, (size_t)ev->status_n * 4, false, false);
 }
 
 int mpt_move_pages_v5_lift(const void *buf, size_t len, void *out, const unsigned char **data,
