@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "context/lineage.h"
 #include "detect/detect.h"
 #include "fake_event.h"
 #include "decode/format.h"
@@ -934,6 +935,87 @@ static void test_json_entities_and_ancestors(void **state)
 	sb_free(&line);
 }
 
+static size_t lines_in(const struct strbuf *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->len; i++)
+		n += b->buf[i] == '\n';
+	return n;
+}
+
+/* One event of process 812 through @pipe, its chain as the tracker has it now: the lines. */
+static size_t event_from(struct mpt_pipe *pipe, struct strbuf *line, const struct mpt_lineage *l)
+{
+	struct mpt_lineage_view lin;
+	struct mpt_enrich en = {"", "", "", "", "", &lin, NULL, NULL};
+	struct mpt_view v;
+	const char *why;
+
+	mpt_lineage_of(l, 812, 5000000000, &lin);
+	assert_non_null(lin.self);
+	assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+	v.enrich = &en;
+	assert_int_equal(mpt_pipe_event(pipe, &v, &ctx), 1);
+	return lines_in(line);
+}
+
+/*
+ * With the tracker's own chain, a line repeats no record while nothing in
+ * the tracker changed, and brings a process's record again as soon as it
+ * did (an exec in place: the same entry, new contents), whatever changed.
+ */
+static void test_records_follow_the_tracker(void **state)
+{
+	static const unsigned char sh[] = "sh", evil[] = "sh\0-c\0evil";
+	struct mpt_proc_info up = {.tgid = 700,
+				   .start_ns = 4000000000,
+				   .exe = "/bin/sh",
+				   .argv = sh,
+				   .argv_len = sizeof(sh)};
+	struct mpt_proc_info self = {.tgid = 812,
+				     .ptgid = 700,
+				     .start_ns = 5000000000,
+				     .pstart_ns = 4000000000,
+				     .exe = "/opt/app"};
+	struct mpt_proc_info other = {.tgid = 900, .start_ns = 6000000000, .exe = ""};
+	struct mpt_lineage *l = mpt_lineage_new();
+	struct mpt_pipe pipe;
+	struct strbuf line;
+	json_t *o;
+
+	(void)state;
+	assert_non_null(l);
+	mpt_lineage_add(l, &up);
+	mpt_lineage_add(l, &self);
+	f.ev.task.host_tgid = 812;
+	f.ev.task.start_ns = 5000000000;
+	sb_init(&line);
+	mpt_pipe_init(&pipe);
+	pipe.format = MPT_FMT_JSON;
+	pipe.max_ancestors = 0;
+	pipe.end = keep_line;
+	pipe.end_ctx = &line;
+	assert_int_equal(event_from(&pipe, &line, l), 3); /* both records, then the event */
+	assert_int_equal(event_from(&pipe, &line, l), 1);
+	mpt_lineage_add(l, &other); /* another process: compared again, nothing new */
+	assert_int_equal(event_from(&pipe, &line, l), 1);
+	up.argv = evil;
+	up.argv_len = sizeof(evil);
+	mpt_lineage_add(l, &up); /* 700 runs a new image, in the same entry */
+	assert_int_equal(event_from(&pipe, &line, l), 2);
+	o = line_at(&line, 0);
+	assert_int_equal(jint(o, "hostProcessId"), 700);
+	assert_string_equal(json_string_value(json_array_get(at(o, "commandLine"), 2)), "evil");
+	json_decref(o);
+	assert_int_equal(event_from(&pipe, &line, l), 1);
+	pipe.out_epoch++; /* a new file: every record again */
+	assert_int_equal(event_from(&pipe, &line, l), 3);
+	mpt_pipe_free(&pipe);
+	sb_free(&line);
+	mpt_lineage_free(l);
+}
+
 /* "time" is "timestamp" as RFC 3339, to the nanosecond. */
 static void test_json_rfc3339(void **state)
 {
@@ -1213,6 +1295,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_table_truncated_and_positive, setup),
 	    cmocka_unit_test_setup(test_table_comm_escaped, setup),
 	    cmocka_unit_test_setup(test_json_all_fields, setup),
+	    cmocka_unit_test_setup(test_records_follow_the_tracker, setup),
 	    cmocka_unit_test_setup(test_table_ia32_changed, setup),
 	    cmocka_unit_test_setup(test_json_ia32_changed, setup),
 	    cmocka_unit_test_setup(test_return_missing, setup),

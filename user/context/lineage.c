@@ -36,15 +36,30 @@ struct mpt_lineage {
 	size_t n;
 	uint64_t seq;
 	uint64_t tick_ns; /* /proc's start times are in clock ticks */
+	uint64_t stamp;	  /* see mpt_lineage_view: new with every change to any entry */
 };
+
+/*
+ * Every call that may change, add or free an entry takes a new stamp, unique
+ * among all trackers, before it does: a view's pointers and stamp then name
+ * contents that cannot have changed while the stamp stays.
+ */
+static void changing(struct mpt_lineage *l)
+{
+	static uint64_t last;
+
+	l->stamp = __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED);
+}
 
 struct mpt_lineage *mpt_lineage_new(void)
 {
 	struct mpt_lineage *l = calloc(1, sizeof(*l));
 	long hz = sysconf(_SC_CLK_TCK);
 
-	if (l)
+	if (l) {
 		l->tick_ns = 1000000000ull / (hz > 0 ? hz : 100);
+		changing(l);
+	}
 	return l;
 }
 
@@ -346,6 +361,7 @@ void mpt_lineage_feed(struct mpt_lineage *l, const struct mpt_proc_event *p)
 	struct entry *e = lookup(l, p->tgid, p->start_ns), *parent;
 	struct mpt_proc_info info;
 
+	changing(l);
 	switch (p->kind) {
 	case MPT_PROC_FORK:
 		if (e)
@@ -391,6 +407,7 @@ void mpt_lineage_add(struct mpt_lineage *l, const struct mpt_proc_info *info)
 {
 	struct entry *e = lookup(l, info->tgid, info->start_ns);
 
+	changing(l);
 	if (!e) {
 		insert(l, info);
 		return;
@@ -407,6 +424,7 @@ void mpt_lineage_of(const struct mpt_lineage *l, uint32_t tgid, uint64_t start_n
 	memset(v, 0, sizeof(*v));
 	if (!e)
 		return;
+	v->stamp = l->stamp;
 	v->self = &e->info;
 	for (struct entry *a = e->parent; a; a = a->parent) {
 		if (v->n_anc == MPT_ANCESTORS_MAX) {
@@ -560,6 +578,7 @@ void mpt_lineage_scan_proc(struct mpt_lineage *l)
 	struct dirent **list;
 	int n = scandir("/proc", &list, is_pid, by_number);
 
+	changing(l);
 	/* in pid order, so that a parent (usually older, so lower) is there before its child */
 	for (int i = 0; i < n; i++) {
 		scan_one(l, strtoul(list[i]->d_name, NULL, 10));

@@ -41,6 +41,11 @@ struct mpt_lineage_view {
 	const struct mpt_proc_info *anc[MPT_ANCESTORS_MAX + 1];
 	unsigned int n_anc;
 	bool anc_truncated; /* the chain went on past MPT_ANCESTORS_MAX */
+	/*
+	 * The tracker's state the view was taken in: two views of one nonzero
+	 * stamp that hold the same pointers hold the same contents. 0: not known.
+	 */
+	uint64_t stamp;
 };
 
 #endif

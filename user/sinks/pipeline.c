@@ -99,12 +99,25 @@ static int seen_before(struct mpt_lastseen *s, const struct mpt_proc_info *a)
 static void put_process(struct mpt_pipe *p, const struct mpt_proc_info *a, uint64_t ts_boot_ns,
 			const struct mpt_fmt_ctx *fmt)
 {
-	if (p->procs_out.n >= PROCS_KEPT)
+	if (p->procs_out.n >= PROCS_KEPT) {
 		mpt_lastseen_clear(&p->procs_out);
+		p->procs_last.stamp = 0;
+	}
 	/* out of memory (-1): put out again rather than not at all */
 	if (seen_before(&p->procs_out, a) != 1)
 		(p->format == MPT_FMT_OCSF ? mpt_format_ocsf_process
 					   : mpt_format_json_process)(&p->line, a, ts_boot_ns, fmt);
+}
+
+/*
+ * The chain the last records were put out for, in a tracker that has not
+ * changed since: each of its records is out already, as it is now, so
+ * comparing them again would find each the same.
+ */
+static bool same_chain(const struct mpt_lineage_view *last, const struct mpt_lineage_view *l)
+{
+	return l->stamp && l->stamp == last->stamp && l->self == last->self &&
+	       l->n_anc == last->n_anc && !memcmp(l->anc, last->anc, l->n_anc * sizeof(l->anc[0]));
 }
 
 /*
@@ -124,8 +137,12 @@ static void put_processes(struct mpt_pipe *p, const struct mpt_view *v,
 		return;
 	if (p->out_epoch != p->out_epoch_seen) {
 		mpt_lastseen_clear(&p->procs_out);
+		p->procs_last.stamp = 0;
 		p->out_epoch_seen = p->out_epoch;
 	}
+	if (same_chain(&p->procs_last, l) && p->procs_out.n < PROCS_KEPT)
+		return;
+	p->procs_last = *l;
 	for (unsigned int i = l->n_anc; i-- > 0;)
 		put_process(p, l->anc[i], v->hdr->ts_boot_ns, fmt);
 	if (lean(p))

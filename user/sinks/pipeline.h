@@ -53,7 +53,8 @@ struct mpt_pipe {
 	void *end_ctx;
 	/* what went through */
 	struct strbuf line;
-	struct mpt_lastseen procs_out; /* the process records put out, each the last one */
+	struct mpt_lastseen procs_out;	    /* the process records put out, each the last one */
+	struct mpt_lineage_view procs_last; /* the chain they were last put out for */
 	/*
 	 * Moves whenever what the end holds may lack records put out before:
 	 * a file begun (rotated, reopened) or lines lost (a full disk, a
