@@ -6,6 +6,7 @@
  */
 #include "decode/format.h"
 #include "decode/format_int.h"
+#include "util/strbuf.h"
 
 #include <errno.h>
 #include <string.h>
@@ -99,34 +100,49 @@ void mpt_format_cmdline(struct strbuf *sb, const struct mpt_proc_info *p, bool j
 	each_arg(p, put_arg, &o);
 }
 
+/* FNV-1a of the boot id: kept from the last call, as every id of an event has the same. */
+static uint64_t boot_hash(const char *boot_id)
+{
+	static __thread char last_boot[64];
+	static __thread uint64_t last_h; /* 0: none kept */
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t len;
+
+	if (last_h && !strncmp(last_boot, boot_id, sizeof(last_boot)))
+		return last_h;
+	len = strlen(boot_id);
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)boot_id[i]) * 0x100000001b3ull;
+	/* one too long to keep whole is hashed each time */
+	last_h = len < sizeof(last_boot) ? h : 0;
+	if (last_h)
+		memcpy(last_boot, boot_id, len + 1);
+	return h;
+}
+
 void mpt_entity_id(char out[MPT_ENTITY_ID_LEN], const char *boot_id, uint32_t tgid,
 		   uint64_t start_ns)
 {
 	/*
 	 * The start in clock ticks (USER_HZ, 100 a second) as /proc/PID/stat
 	 * gives it: a process found in /proc when tracing began, whose start is
-	 * known only to the tick, gets the id the kernel's exact time gives. The
-	 * boot id's part of the hash is kept: an event names a dozen processes.
+	 * known only to the tick, gets the id the kernel's exact time gives.
+	 * The last two ids are kept: a line names its caller and its parent.
 	 */
-	static __thread char last_boot[64];
-	static __thread uint64_t last_h; /* 0: none kept */
-	uint64_t h, ticks = start_ns / 10000000;
+	static __thread struct {
+		uint64_t boot, ticks;
+		uint32_t tgid;
+		char id[MPT_ENTITY_ID_LEN];
+	} kept[2];
+	static __thread unsigned int next;
+	uint64_t boot = boot_hash(boot_id ? boot_id : ""), h = boot, ticks = start_ns / 10000000;
 	unsigned char b[12];
 
-	if (!boot_id)
-		boot_id = "";
-	if (last_h && !strncmp(last_boot, boot_id, sizeof(last_boot))) {
-		h = last_h;
-	} else {
-		size_t len = strlen(boot_id);
-
-		h = 0xcbf29ce484222325ull; /* FNV-1a */
-		for (size_t i = 0; i < len; i++)
-			h = (h ^ (unsigned char)boot_id[i]) * 0x100000001b3ull;
-		/* one too long to keep whole is hashed each time */
-		last_h = len < sizeof(last_boot) ? h : 0;
-		if (last_h)
-			memcpy(last_boot, boot_id, len + 1);
+	for (int k = 0; k < 2; k++) {
+		if (kept[k].boot == boot && kept[k].tgid == tgid && kept[k].ticks == ticks) {
+			memcpy(out, kept[k].id, MPT_ENTITY_ID_LEN);
+			return;
+		}
 	}
 	memcpy(b, &tgid, 4);
 	memcpy(b + 4, &ticks, 8);
@@ -136,6 +152,9 @@ void mpt_entity_id(char out[MPT_ENTITY_ID_LEN], const char *boot_id, uint32_t tg
 	for (int i = MPT_ENTITY_ID_LEN - 2; i >= 0; i--, h >>= 4)
 		out[i] = "0123456789abcdef"[h & 0xf];
 	out[MPT_ENTITY_ID_LEN - 1] = '\0';
+	next ^= 1;
+	kept[next].boot = boot, kept[next].tgid = tgid, kept[next].ticks = ticks;
+	memcpy(kept[next].id, out, MPT_ENTITY_ID_LEN);
 }
 
 /* The date part is kept from the last call: events come seconds apart at most. */
@@ -143,32 +162,30 @@ size_t mpt_format_timestamp_str(char out[MPT_TIMESTAMP_LEN], uint64_t ns)
 {
 	static __thread uint64_t sec_cached = UINT64_MAX;
 	static __thread char date[24];
-	uint64_t sec = ns / 1000000000, n = ns % 1000000000, v = ns;
-	char digits[20];
-	size_t len, d = sizeof(digits);
+	static __thread size_t date_len;
+	uint64_t sec = ns / 1000000000;
+	char frac[10];
+	size_t len;
 
 	if (sec != sec_cached) {
 		time_t tt = (time_t)sec;
 		struct tm tm;
 
 		gmtime_r(&tt, &tm);
-		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+		date_len = strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
 		sec_cached = sec;
 	}
 	/* no printf: every JSON event starts here */
-	do
-		digits[--d] = (char)('0' + v % 10);
-	while (v /= 10);
 	memcpy(out, "\"timestamp\":", 12);
-	len = 12;
-	memcpy(out + len, digits + d, sizeof(digits) - d);
-	len += sizeof(digits) - d;
+	len = mpt_u64_dec(out + 12, ns) - out;
 	memcpy(out + len, ",\"time\":\"", 9);
 	len += 9;
-	len += strlen(strcpy(out + len, date));
+	memcpy(out + len, date, date_len);
+	len += date_len;
 	out[len++] = '.';
-	for (int i = 8; i >= 0; i--, n /= 10)
-		out[len + i] = (char)('0' + n % 10);
+	/* the nanoseconds zero-padded to nine digits: those of 10^9 + n after its 1 */
+	mpt_u64_dec(frac, 1000000000 + ns % 1000000000);
+	memcpy(out + len, frac + 1, 9);
 	len += 9;
 	memcpy(out + len, "Z\"", 3);
 	return len + 2;

@@ -208,7 +208,7 @@ static void json_entity(struct strbuf *sb, const char *key, const struct mpt_fmt
 	mpt_entity_id(id, ctx->boot_id, tgid, start_ns);
 	sb_puts(sb, key);
 	sb_putc(sb, '"');
-	sb_puts(sb, id);
+	sb_put(sb, id, MPT_ENTITY_ID_LEN - 1);
 	sb_putc(sb, '"');
 }
 

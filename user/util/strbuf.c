@@ -126,19 +126,32 @@ void sb_s64(struct strbuf *sb, int64_t v)
 	}
 }
 
+/* Two hex digits per byte, from the last: the pointers of every event's arrays. */
+#define HEX16(h)                                                                                   \
+	h "0", h "1", h "2", h "3", h "4", h "5", h "6", h "7", h "8", h "9", h "a", h "b", h "c", \
+	    h "d", h "e", h "f"
+static const char hex_pairs[256][2] = {
+    HEX16("0"), HEX16("1"), HEX16("2"), HEX16("3"), HEX16("4"), HEX16("5"), HEX16("6"), HEX16("7"),
+    HEX16("8"), HEX16("9"), HEX16("a"), HEX16("b"), HEX16("c"), HEX16("d"), HEX16("e"), HEX16("f")};
+#undef HEX16
+
 void sb_hex(struct strbuf *sb, uint64_t v)
 {
-	static const char digits[] = "0123456789abcdef";
-	char tmp[18];
-	int i = sizeof(tmp);
+	/* nibbles, at least one: from the bit length */
+	int n = (64 - __builtin_clzll(v | 1) + 3) / 4;
+	char *end;
 
-	do {
-		tmp[--i] = digits[v & 0xf];
-		v >>= 4;
-	} while (v);
-	tmp[--i] = 'x';
-	tmp[--i] = '0';
-	sb_put(sb, tmp + i, sizeof(tmp) - i);
+	if (sb->len + n + 3 > sb->cap && sb_reserve(sb, n + 2))
+		return;
+	memcpy(sb->buf + sb->len, "0x", 2);
+	sb->len += n + 2;
+	end = sb->buf + sb->len;
+	for (; v >= 0x100; v >>= 8)
+		memcpy(end -= 2, hex_pairs[v & 0xff], 2);
+	if (v >= 0x10)
+		memcpy(end - 2, hex_pairs[v], 2);
+	else
+		end[-1] = hex_pairs[v][1];
 }
 
 void sb_printf(struct strbuf *sb, const char *fmt, ...)
@@ -192,6 +205,18 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
  * byte that is not part of valid UTF-8 becomes \u00XX (its Latin-1 reading),
  * so the output is always valid JSON and no byte is silently dropped.
  */
+/* Printable ASCII that a JSON string holds as it is: not '"', not '\\'. */
+#define PLAIN16(c)                                                                                 \
+	PLAIN(c), PLAIN(c + 1), PLAIN(c + 2), PLAIN(c + 3), PLAIN(c + 4), PLAIN(c + 5),            \
+	    PLAIN(c + 6), PLAIN(c + 7), PLAIN(c + 8), PLAIN(c + 9), PLAIN(c + 10), PLAIN(c + 11),  \
+	    PLAIN(c + 12), PLAIN(c + 13), PLAIN(c + 14), PLAIN(c + 15)
+#define PLAIN(c) ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\')
+static const unsigned char plain[256] = {PLAIN16(0x00), PLAIN16(0x10), PLAIN16(0x20),
+					 PLAIN16(0x30), PLAIN16(0x40), PLAIN16(0x50),
+					 PLAIN16(0x60), PLAIN16(0x70)};
+#undef PLAIN
+#undef PLAIN16
+
 void sb_json_str(struct strbuf *sb, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -204,8 +229,7 @@ void sb_json_str(struct strbuf *sb, const char *str, size_t n)
 		size_t run = i;
 
 		/* the common case: a run of printable ASCII, copied at once */
-		while (run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' &&
-		       s[run] != '\\')
+		while (run < n && plain[s[run]])
 			run++;
 		if (run > i) {
 			sb_put(sb, (const char *)s + i, run - i);
