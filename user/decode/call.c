@@ -187,9 +187,16 @@ static void set_capture(const struct mpt_call_event *ev, struct mpt_view *v,
 static int parse_captures(const struct mpt_call_event *ev, const unsigned char *data,
 			  struct mpt_view *v, const char **why)
 {
+	/* the rows never change: the last event's table serves the next of its kind */
+	static __thread const struct mpt_event_desc *last_desc;
+	static __thread uint8_t want[MPT_CAPTURES_MAX];
+	static __thread unsigned int n;
 	const unsigned char *exit = data;
-	uint8_t want[MPT_CAPTURES_MAX];
-	unsigned int n = table_of(v->desc, want);
+
+	if (v->desc != last_desc) {
+		n = table_of(v->desc, want);
+		last_desc = v->desc;
+	}
 
 	if (ev->ncaps != n || ev->kview >= MPT_KVIEW_NR) {
 		*why = "captured arrays disagree with the event's arguments";
