@@ -1016,6 +1016,118 @@ static void test_records_follow_the_tracker(void **state)
 	mpt_lineage_free(l);
 }
 
+/* One of the caller's inputs to JSON changed at random (@k: which), or none. */
+static void change_one(int k, struct mpt_lineage *l, struct mpt_proc_info *procs,
+		       struct mpt_enrich *en, struct mpt_fmt_ctx *c, bool *lean)
+{
+	static const char *const strings[][3] = {
+	    {"node-7", "node-8", "n\xff"},
+	    {"59c4e699-0d3c-4a8e-9f0e-0123456789ab", "", "59c4e699-0d3c-4a8e-9f0e-0123456789ac"},
+	    {"/", "/system.slice/x.scope", "/a"},
+	    {"", "3f4e2a1b9c0d3f4e2a1b9c0d3f4e2a1b9c0d3f4e2a1b9c0d3f4e2a1b9c0d3f4e", "ab"},
+	    {"", "podman", "containerd"},
+	    {"", "0c5e1f2a-aaaa-bbbb-cccc-0123456789ab", "x"},
+	    {"/opt/app", "/opt/ap", ""}};
+	static const unsigned char argv[2][8] = {"a\0b", "a\0c"};
+	const char **slot[] = {
+	    &c->hostname,	    &c->boot_id,  &en->cgroup_path, &en->container_id,
+	    &en->container_runtime, &en->pod_uid, &en->exe_path};
+	unsigned char *task = (unsigned char *)&f.ev.task;
+	int r = rand();
+
+	switch (k) {
+	case 0: /* a byte of the record's task, the CPU and the name among them */
+		task[r % sizeof(f.ev.task)] ^= 1u << (r / 7 % 8);
+		break;
+	case 1:
+		f.ev.suid = r % 3 ? 0 : 1000;
+		break;
+	case 2:
+		*slot[r % 7] = strings[r % 7][r / 7 % 3];
+		break;
+	case 3:
+		*lean = !*lean;
+		break;
+	case 4:
+		c->boot_to_wall_ns += r % 2 ? 1 : -1;
+		break;
+	case 5: /* the parent or the caller runs another image, in the same entry */
+		procs[r % 2].argv = argv[r / 2 % 2];
+		procs[r % 2].argv_len = 4;
+		procs[r % 2].flags = r / 4 % 2 ? MPT_PROC_EXE_DELETED : 0;
+		mpt_lineage_add(l, &procs[r % 2]);
+		break;
+	case 6: /* the tracker changes elsewhere */
+		procs[2].start_ns += 10000000;
+		mpt_lineage_add(l, &procs[2]);
+		break;
+	case 7: /* the caller the tracker knows, after a change to its pid or start */
+		f.ev.task.host_tgid = 812;
+		f.ev.task.start_ns = 5000000000;
+		break;
+	default: /* the same again: the kept text must serve */
+		break;
+	}
+}
+
+/*
+ * JSON keeps the caller's part of the last line when nothing it is made of
+ * changed: thousands of lines, each after one input changed at random (or
+ * none), must equal the line formatted afresh, --ancestors cuts included.
+ */
+static void test_json_caller_kept(void **state)
+{
+	static const unsigned char sh[] = "sh";
+	struct mpt_proc_info procs[3] = {
+	    {.tgid = 700, .start_ns = 4000000000, .exe = "/bin/sh", .argv = sh, .argv_len = 3},
+	    {.tgid = 812,
+	     .ptgid = 700,
+	     .start_ns = 5000000000,
+	     .pstart_ns = 4000000000,
+	     .exe = "/opt/app"},
+	    {.tgid = 900, .start_ns = 6000000000, .exe = ""}};
+	struct mpt_lineage *l = mpt_lineage_new();
+	struct mpt_lineage_view lin;
+	struct mpt_enrich en = {"/", "/opt/app", "", "", "", &lin, NULL, NULL};
+	struct mpt_fmt_ctx c = ctx;
+	struct strbuf kept, fresh;
+	bool lean = true;
+	int with_lineage = 0;
+	struct mpt_view v;
+	const char *why;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		mpt_lineage_add(l, &procs[i]);
+	f.ev.task.host_tgid = 812;
+	f.ev.task.start_ns = 5000000000;
+	f.ev.task.cred = MPT_CRED_KNOWN | MPT_CRED_CAP_SYS_NICE;
+	sb_init(&kept);
+	sb_init(&fresh);
+	srand(26);
+	for (int i = 0; i < 4000; i++) {
+		change_one(rand() % 11, l, procs, &en, &c, &lean);
+		mpt_lineage_of(l, f.ev.task.host_tgid, f.ev.task.start_ns, &lin);
+		en.lineage = lin.self ? &lin : NULL;
+		if (lin.self && i % 3 == 0) /* cut as --ancestors 0 cuts it */
+			lin.n_anc = 0, lin.anc_truncated = true;
+		assert_int_equal(mpt_event_parse(&f, f.ev.size, &v, &why), 0);
+		v.enrich = &en;
+		v.lean = lean;
+		sb_reset(&kept);
+		sb_reset(&fresh);
+		mpt_format_json(&kept, &v, &c);
+		mpt_format_json_fresh(&fresh, &v, &c);
+		assert_int_equal(kept.len, fresh.len);
+		assert_memory_equal(kept.buf, fresh.buf, fresh.len);
+		with_lineage += en.lineage != NULL;
+	}
+	assert_true(with_lineage > 1000);
+	sb_free(&kept);
+	sb_free(&fresh);
+	mpt_lineage_free(l);
+}
+
 /* "time" is "timestamp" as RFC 3339, to the nanosecond. */
 static void test_json_rfc3339(void **state)
 {
@@ -1296,6 +1408,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_table_comm_escaped, setup),
 	    cmocka_unit_test_setup(test_json_all_fields, setup),
 	    cmocka_unit_test_setup(test_records_follow_the_tracker, setup),
+	    cmocka_unit_test_setup(test_json_caller_kept, setup),
 	    cmocka_unit_test_setup(test_table_ia32_changed, setup),
 	    cmocka_unit_test_setup(test_json_ia32_changed, setup),
 	    cmocka_unit_test_setup(test_return_missing, setup),

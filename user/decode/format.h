@@ -30,6 +30,12 @@ void mpt_format_event(enum mpt_format fmt, struct strbuf *sb, const struct mpt_v
 
 void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx);
 /*
+ * The same line, every part of it formatted afresh: mpt_format_json() keeps
+ * the caller's part from the last line when nothing it is made of changed.
+ */
+void mpt_format_json_fresh(struct strbuf *sb, const struct mpt_view *v,
+			   const struct mpt_fmt_ctx *ctx);
+/*
  * A process record (JSON): who process @p is, stamped with the time of the
  * event that first named it (@ts_boot_ns), so that a line that names an
  * ancestor by its entity id alone can be joined to it.

@@ -389,15 +389,13 @@ static void json_target(struct strbuf *sb, const struct mpt_target *t,
 	sb_putc(sb, '}');
 }
 
-void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
+/* Who called, from processId to its lineage: what stays the same from one call to the next. */
+static void json_who(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
 {
 	const struct mpt_rec_hdr *h = v->hdr;
 	const struct mpt_task *t = &h->task;
 	const struct mpt_enrich *en = enrich_of(v);
 
-	sb_putc(sb, '{');
-	mpt_format_json_timestamp(sb, h->ts_boot_ns + ctx->boot_to_wall_ns);
-	json_u64(sb, ",\"processorId\":", t->cpu);
 	json_u64(sb, ",\"processId\":", t->ns_tgid);
 	json_u64(sb, ",\"threadId\":", t->ns_tid);
 	json_u64(sb, ",\"parentProcessId\":", t->ns_ptgid);
@@ -420,6 +418,125 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	json_u64(sb, ",\"mountNamespace\":", t->mnt_ns);
 	json_u64(sb, ",\"pidNamespace\":", t->pid_ns);
 	json_caller(sb, v, ctx);
+}
+
+/*
+ * Everything json_who() reads, but its strings: the record's task (its CPU
+ * aside) and the chain, which the tracker's stamp vouches for.
+ */
+struct who_key {
+	struct mpt_task task;
+	uint32_t suid;
+	bool lean, lineage, anc_truncated;
+	int64_t boot_to_wall_ns;
+	uint64_t stamp;
+	const struct mpt_proc_info *self;
+	const struct mpt_proc_info *anc[MPT_ANCESTORS_MAX + 1];
+	unsigned int n_anc;
+};
+
+#define WHO_STRINGS 7
+#define WHO_STRINGS_MAX 1024
+#define WHO_TEXT_MAX 2048
+
+/* json_who()'s last text, for the key and the strings it was made from. */
+struct who_kept {
+	bool valid;
+	struct who_key key;
+	char strings[WHO_STRINGS_MAX]; /* each with its NUL, in json_who()'s order */
+	size_t strings_len, text_len;
+	char text[WHO_TEXT_MAX];
+};
+
+/* A key for @v, or false when json_who() reads more than a key holds. */
+static bool who_key_of(const struct mpt_view *v, const struct mpt_fmt_ctx *ctx, struct who_key *k)
+{
+	const struct mpt_enrich *en = enrich_of(v);
+	const struct mpt_lineage_view *l = en->lineage;
+
+	if ((en->ctr_meta && en->ctr_meta->verify != MPT_CTR_UNCHECKED) || (l && !l->stamp))
+		return false;
+	memset(k, 0, sizeof(*k)); /* the padding too: it is compared */
+	k->task = v->hdr->task;
+	k->task.cpu = 0;
+	k->suid = v->hdr->suid;
+	k->lean = v->lean;
+	k->boot_to_wall_ns = ctx->boot_to_wall_ns;
+	if (l) {
+		k->lineage = true;
+		k->anc_truncated = l->anc_truncated;
+		k->stamp = l->stamp;
+		k->self = l->self;
+		k->n_anc = l->n_anc;
+		memcpy(k->anc, l->anc, sizeof(k->anc));
+	}
+	return true;
+}
+
+/* The strings json_who() reads: are they those of @w? With @keep, kept there when not. */
+static bool who_strings(struct who_kept *w, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx,
+			bool keep)
+{
+	const struct mpt_enrich *en = enrich_of(v);
+	const char *s[WHO_STRINGS] = {ctx->hostname,	     ctx->boot_id ? ctx->boot_id : "",
+				      en->cgroup_path,	     en->container_id,
+				      en->container_runtime, en->pod_uid,
+				      en->exe_path};
+	size_t off = 0;
+
+	for (int i = 0; i < WHO_STRINGS; i++) {
+		const char *x = s[i] ? s[i] : "";
+		size_t n = strlen(x) + 1;
+
+		if (n > WHO_STRINGS_MAX - off)
+			return false;
+		if (keep)
+			memcpy(w->strings + off, x, n);
+		else if (off + n > w->strings_len || memcmp(w->strings + off, x, n))
+			return false;
+		off += n;
+	}
+	w->strings_len = keep ? off : w->strings_len;
+	return keep || off == w->strings_len;
+}
+
+/*
+ * json_who(), or the text it gave last time for the same key and strings: a
+ * flood from one thread prints the same caller hundreds of thousands of times.
+ */
+static void json_who_kept(struct strbuf *sb, const struct mpt_view *v,
+			  const struct mpt_fmt_ctx *ctx)
+{
+	static __thread struct who_kept w;
+	struct who_key k;
+	size_t start = sb->len;
+
+	if (!who_key_of(v, ctx, &k)) {
+		json_who(sb, v, ctx);
+		return;
+	}
+	if (w.valid && !memcmp(&k, &w.key, sizeof(k)) && who_strings(&w, v, ctx, false)) {
+		sb_put(sb, w.text, w.text_len);
+		return;
+	}
+	json_who(sb, v, ctx);
+	w.valid = !sb->oom && sb->len - start <= WHO_TEXT_MAX && who_strings(&w, v, ctx, true);
+	if (!w.valid)
+		return;
+	w.key = k;
+	w.text_len = sb->len - start;
+	memcpy(w.text, sb->buf + start, w.text_len);
+}
+
+static void json_event(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx,
+		       bool keep)
+{
+	const struct mpt_rec_hdr *h = v->hdr;
+
+	sb_putc(sb, '{');
+	mpt_format_json_timestamp(sb, h->ts_boot_ns + ctx->boot_to_wall_ns);
+	json_u64(sb, ",\"processorId\":", h->task.cpu);
+	(keep ? json_who_kept : json_who)(sb, v, ctx);
 	sb_puts(sb, ",\"eventName\":\"");
 	sb_puts(sb, v->desc->name);
 	/* lean: the syscall only when it is not the event's name, the count as args has it */
@@ -435,8 +552,19 @@ void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct m
 	mpt_format_json_return(sb, h);
 	sb_puts(sb, ",\"args\":");
 	mpt_format_json_args(sb, v);
-	json_target(sb, en->target, ctx);
+	json_target(sb, enrich_of(v)->target, ctx);
 	sb_puts(sb, "}\n");
+}
+
+void mpt_format_json(struct strbuf *sb, const struct mpt_view *v, const struct mpt_fmt_ctx *ctx)
+{
+	json_event(sb, v, ctx, true);
+}
+
+void mpt_format_json_fresh(struct strbuf *sb, const struct mpt_view *v,
+			   const struct mpt_fmt_ctx *ctx)
+{
+	json_event(sb, v, ctx, false);
 }
 
 void mpt_format_json_process(struct strbuf *sb, const struct mpt_proc_info *p, uint64_t ts_boot_ns,
