@@ -209,6 +209,15 @@ static void test_bad_strings(void **state)
 {
 	(void)state;
 	rejects(PARSE("-f", "xml"), "unknown format 'xml'");
+	assert_int_equal(PARSE("-f", "none", "--capture", "c.mpcap"), 0);
+	rejects(PARSE("-f", "none"), "-f none writes no lines: it needs --capture");
+	rejects(PARSE("-f", "none", "--capture", "c.mpcap", "-o", "x"), "-o has nothing to write");
+	rejects(PARSE("-f", "none", "--capture", "c.mpcap", "--detect"), "--detect's findings");
+	rejects(PARSE("-f", "none", "--capture", "c.mpcap", "--stats-interval", "5"),
+		"--stats-interval's records");
+	rejects(PARSE("replay", "-f", "none", "c.mpcap"), "-f none goes with tracing");
+	rejects(PARSE("ship", "-f", "none", "--nats", "nats://127.0.0.1:4222", "c.mpcap"),
+		"-f none goes with tracing");
 	rejects(PARSE("-o", ""), "empty output file name");
 	rejects(PARSE("--no-such-flag"), "unrecognized option '--no-such-flag'");
 	rejects(PARSE("-n"), "option '-n' requires an argument");

@@ -239,6 +239,41 @@ static void test_capture_round_trip(void **state)
 	munmap(mem, 4096);
 }
 
+/* -f none: every call into the capture, not one byte on stdout. */
+static void test_capture_alone(void **state)
+{
+	char cap[256], json[256], pid[16], want[64], cmd[600];
+	char *mem = tu_touched_pages(1);
+	void *child_pages[1] = {mem};
+	int go[2], calls;
+	struct proc p;
+	pid_t child;
+
+	(void)state;
+	snprintf(cap, sizeof(cap), "%s/alone.mpcap", tmpdir);
+	snprintf(json, sizeof(json), "%s/alone.json", tmpdir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	child = waiting_child(go);
+	char *argv[] = {(char *)mptrace_bin, "-f", "none", "--capture", cap, "--pid", pid, NULL};
+	start_tracing(&p, argv);
+	calls = call_every_kind(child, child_pages);
+	kill(p.pid, SIGINT);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	assert_int_equal(p.out_len, 0);
+	snprintf(want, sizeof(want), "mptrace: %d events, 0 dropped", calls);
+	if (!strstr(p.err, want))
+		fail_msg("no '%s' in: %s", want, p.err);
+	char *replay[] = {(char *)mptrace_bin, "replay", "-f", "json", "-o", json, cap, NULL};
+	assert_int_equal(run(replay, 0, &p), 0);
+	snprintf(cmd, sizeof(cmd), "%s %s %s %s %d >&2", python, schema_check, schema, json, calls);
+	assert_int_equal(system(cmd), 0);
+	check_verify(cap, calls);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	waitpid(child, NULL, 0);
+	close(go[0]), close(go[1]);
+	munmap(mem, 4096);
+}
+
 /* Lines a replay of @cap prints now: a running tracer's capture may be read while it grows. */
 static int replayed_lines(const char *cap)
 {
@@ -462,9 +497,10 @@ static void test_capture_bad_files(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_capture_round_trip), cmocka_unit_test(test_capture_killed),
-	    cmocka_unit_test(test_capture_follow),     cmocka_unit_test(test_capture_bad_files),
-	    cmocka_unit_test(test_detections),	       cmocka_unit_test(test_detection_flood),
+	    cmocka_unit_test(test_capture_round_trip), cmocka_unit_test(test_capture_alone),
+	    cmocka_unit_test(test_capture_killed),     cmocka_unit_test(test_capture_follow),
+	    cmocka_unit_test(test_capture_bad_files),  cmocka_unit_test(test_detections),
+	    cmocka_unit_test(test_detection_flood),
 	};
 
 	return e2e_main(argc, argv, "e2e_capture", tests, sizeof(tests) / sizeof(tests[0]));

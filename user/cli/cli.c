@@ -107,7 +107,8 @@ enum {
 
 static const struct argp_option options[] = {
     {"attach", 'a', "MODE", 0, "auto (default), kprobe, fentry or tracepoint", 0},
-    {"format", 'f', "FORMAT", 0, "table (default), json, or ocsf (OCSF 1.8.0 events)", 0},
+    {"format", 'f', "FORMAT", 0,
+     "table (default), json, ocsf (OCSF 1.8.0 events), or none (--capture alone)", 0},
     {"output", 'o', "FILE", 0,
      "write events to FILE instead of stdout; up to 4 times for several outputs, - for stdout", 0},
     {"max-events", 'n', "N", 0, "stop after N events", 0},
@@ -506,6 +507,29 @@ static error_t refuse(struct parse_state *ps, const char *why)
 	return EINVAL;
 }
 
+/*
+ * -f none: tracing into the capture alone, no line made, none written (a
+ * daemon that keeps the record and reads it later). So nothing may ask for
+ * a line: an output, the findings, the stream's stats.
+ */
+static error_t check_no_lines(const struct mpt_cli *cli, struct parse_state *ps)
+{
+	if (cli->format != MPT_FMT_NONE)
+		return 0;
+	if (cli->command != MPT_CMD_TRACE)
+		return refuse(ps, "-f none goes with tracing into a capture alone");
+	if (!cli->capture)
+		return refuse(ps, "-f none writes no lines: it needs --capture");
+	if (cli->n_outputs)
+		return refuse(ps, "-f none writes no lines: -o has nothing to write");
+	if (cli->detect.enabled)
+		return refuse(ps, "-f none writes no lines: --detect's findings would go nowhere");
+	if (cli->stats_ms)
+		return refuse(ps, "-f none writes no lines: --stats-interval's records would go "
+				  "nowhere");
+	return 0;
+}
+
 /* The stream's options: with ship, or replay and report reading the stream. */
 static error_t check_nats(const struct mpt_cli *cli, bool replays, struct parse_state *ps)
 {
@@ -580,7 +604,8 @@ static error_t check_combination(struct mpt_cli *cli, struct parse_state *ps)
 	const struct mpt_filter *f = &cli->tracer.filter;
 	error_t rc;
 
-	if ((rc = check_report(cli, ps)) || (rc = check_nats(cli, replays, ps)))
+	if ((rc = check_report(cli, ps)) || (rc = check_nats(cli, replays, ps)) ||
+	    (rc = check_no_lines(cli, ps)))
 		return rc;
 	if (cli->ancestors != MPT_CLI_ANCESTORS_DEFAULT && cli->command != MPT_CMD_TRACE &&
 	    cli->command != MPT_CMD_REPLAY)
@@ -765,8 +790,8 @@ static error_t parse_output_opt(int key, char *arg, struct parse_state *ps)
 		if (cli->format_html)
 			cli->format = MPT_FMT_TABLE;
 		else if (mpt_format_parse(arg, &cli->format)) {
-			snprintf(ps->err, ps->len, "unknown format '%s': use table, json or ocsf",
-				 arg);
+			snprintf(ps->err, ps->len,
+				 "unknown format '%s': use table, json, ocsf or none", arg);
 			return EINVAL;
 		}
 		break;

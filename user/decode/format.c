@@ -20,6 +20,8 @@ int mpt_format_parse(const char *name, enum mpt_format *fmt)
 		*fmt = MPT_FMT_JSON;
 	else if (!strcmp(name, "ocsf"))
 		*fmt = MPT_FMT_OCSF;
+	else if (!strcmp(name, "none"))
+		*fmt = MPT_FMT_NONE;
 	else
 		return -EINVAL;
 	return 0;
@@ -32,7 +34,7 @@ void mpt_format_event(enum mpt_format fmt, struct strbuf *sb, const struct mpt_v
 		mpt_format_json(sb, v, ctx);
 	else if (fmt == MPT_FMT_OCSF)
 		mpt_format_ocsf(sb, v, ctx);
-	else
+	else if (fmt == MPT_FMT_TABLE)
 		mpt_format_table(sb, v, ctx);
 }
 

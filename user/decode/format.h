@@ -12,6 +12,7 @@ enum mpt_format {
 	MPT_FMT_TABLE,
 	MPT_FMT_JSON,
 	MPT_FMT_OCSF, /* OCSF 1.8.0 Memory Activity, Detection Finding, Live Evidence Info */
+	MPT_FMT_NONE, /* no line at all: tracing into a capture alone */
 };
 
 /* What a record alone does not say, fixed for the whole trace. */

@@ -266,7 +266,8 @@ static int trace_prepare(struct trace *t)
 	sink->pipe.max_events = cli->max_events;
 	sink->pipe.max_ancestors = cli->ancestors;
 	sink->out_name = cli->output ? cli->output : "stdout";
-	sink->n_out = cli->n_outputs ? cli->n_outputs : 1;
+	/* -f none: the capture is the only output */
+	sink->n_out = cli->format == MPT_FMT_NONE ? 0 : cli->n_outputs ? cli->n_outputs : 1;
 	if (mpt_sink_check_paths(cli->outputs, cli->n_outputs, cli->capture, cli->capture_size))
 		return 1;
 	gethostname(t->hostname, sizeof(t->hostname) - 1);

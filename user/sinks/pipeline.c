@@ -169,7 +169,7 @@ int mpt_pipe_event(struct mpt_pipe *p, const struct mpt_view *v, const struct mp
 	p->hits = 0;
 	if (p->report) {
 		mpt_report_event(p->report, v, fmt);
-	} else {
+	} else if (p->format != MPT_FMT_NONE) {
 		sb_reset(&p->line);
 		put_processes(p, v, fmt);
 		v = cut_ancestors(p, v, &vc, &ec, &lc);
