@@ -1,7 +1,10 @@
 # bpf_object(NAME SOURCE [DEPENDS header...])
 #
 # Compiles SOURCE with clang for the BPF target (CO-RE: -g keeps the BTF that
-# relocations need), generates a libbpf skeleton NAME.skel.h with bpftool, and
+# relocations need), links it with bpftool (as libbpf-bootstrap does: the
+# object keeps its BTF and line info and sheds the DWARF the skeleton would
+# otherwise embed and the tracer hold in memory), generates a libbpf skeleton
+# NAME.skel.h with bpftool, and
 # exposes an INTERFACE target NAME_skel whose include path holds the skeleton.
 # Headers shared with user space are listed in DEPENDS so an ABI change
 # rebuilds the object and the skeleton.
@@ -27,11 +30,13 @@ function(bpf_object name src)
     list(APPEND incs -I${dir})
   endforeach()
 
+  set(compiled ${CMAKE_CURRENT_BINARY_DIR}/${name}.debug.bpf.o)
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
             -Wall -Wextra -Wno-unused-parameter -Werror ${incs}
-            -c ${CMAKE_CURRENT_SOURCE_DIR}/${src} -o ${obj}
+            -c ${CMAKE_CURRENT_SOURCE_DIR}/${src} -o ${compiled}
+    COMMAND ${BPFTOOL} gen object ${obj} ${compiled}
     DEPENDS ${src} ${BPF_DEPENDS}
     COMMENT "BPF ${src}"
     VERBATIM)
