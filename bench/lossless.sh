@@ -1,22 +1,41 @@
 #!/bin/bash
 # What a tight loop of one-page move_pages calls loses, against an older build, in one run.
 #
-#     bench/lossless.sh BUILD OLD_BUILD [CALLS [REPS]]
+#     bench/lossless.sh BUILD OLD_BUILD [CALLS [REPS [json|capture]]]
 #
-# As root. Each build's tracer, started at its defaults (JSON to a file in
-# /dev/shm, every call recorded: --fair-rate 0), in turn (A B, A B, ...):
-# CALLS (1,000,000) calls in a tight loop, then the events kept and dropped,
-# the calls per second, and the tracer's peak RSS (VmHWM, KiB).
+# As root. Each build's tracer, started at its defaults (every call recorded:
+# --fair-rate 0), in turn (A B, A B, ...): CALLS (1,000,000) calls in a tight
+# loop, then the events kept and dropped, the calls per second, and the
+# tracer's peak RSS (VmHWM, KiB). json: JSON lines to a file in /dev/shm.
+# capture: a capture in /dev/shm and no line (-f none; a build without it
+# formats table lines to /dev/null).
 set -eu
-build=$1 old=$2 calls=${3:-1000000} reps=${4:-3}
+build=$1 old=$2 calls=${3:-1000000} reps=${4:-3} mode=${5:-json}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp" /dev/shm/mptrace-lossless.json' EXIT
+out=/dev/shm/mptrace-lossless
+trap 'rm -rf "$tmp" "$out".*' EXIT
 cp "$build/bench/mp_bench" "$tmp/mplossless"
+
+# The tracer's output options for @1 (a build) in this mode.
+outputs() {
+	case $mode in
+	json) echo "-f json -o $out.json" ;;
+	capture)
+		if "$1/mptrace" -f none --capture "$out.probe" --help >/dev/null 2>&1; then
+			echo "-f none --capture $out.mpcap"
+		else
+			echo "--capture $out.mpcap -o /dev/null"
+		fi
+		;;
+	*) echo "mode json or capture, not $mode" >&2; exit 2 ;;
+	esac
+}
+
 for rep in $(seq "$reps"); do
 	for b in "$build" "$old"; do
-		out=/dev/shm/mptrace-lossless.json
-		rm -f "$out"
-		"$b/mptrace" --comm mplossless --event move_pages --fair-rate 0 -f json -o "$out" \
+		rm -f "$out".*
+		# shellcheck disable=SC2046 # the options are words
+		"$b/mptrace" --comm mplossless --event move_pages --fair-rate 0 $(outputs "$b") \
 			2>"$tmp/err" &
 		pid=$!
 		for _ in $(seq 600); do
@@ -30,7 +49,7 @@ for rep in $(seq "$reps"); do
 		sleep 1
 		kill -INT "$pid"
 		wait "$pid" || true
-		echo "$b rep $rep: $(grep -o '[0-9]* events, [0-9]* dropped' "$tmp/err")," \
+		echo "$b rep $rep ($mode): $(grep -o '[0-9]* events, [0-9]* dropped' "$tmp/err")," \
 			"$((calls * 1000000000 / (end - start))) calls/s, peak RSS ${hwm} KiB"
 	done
 done
