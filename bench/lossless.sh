@@ -15,6 +15,7 @@ tmp=$(mktemp -d)
 out=/dev/shm/mptrace-lossless
 trap 'rm -rf "$tmp" "$out".*' EXIT
 cp "$build/bench/mp_bench" "$tmp/mplossless"
+run=0
 
 # The tracer's output options for @1 (a build) in this mode.
 outputs() {
@@ -34,12 +35,14 @@ outputs() {
 for rep in $(seq "$reps"); do
 	for b in "$build" "$old"; do
 		rm -f "$out".*
+		# each run's own file: the last run's ready line must not start this one's calls
+		err=$tmp/err.$rep.$((++run))
 		# shellcheck disable=SC2046 # the options are words
 		"$b/mptrace" --comm mplossless --event move_pages --fair-rate 0 $(outputs "$b") \
-			2>"$tmp/err" &
+			2>"$err" &
 		pid=$!
 		for _ in $(seq 600); do
-			grep -q "^mptrace: tracing" "$tmp/err" && break
+			grep -q "^mptrace: tracing" "$err" 2>/dev/null && break
 			sleep 0.1
 		done
 		start=$(date +%s%N)
@@ -49,7 +52,12 @@ for rep in $(seq "$reps"); do
 		sleep 1
 		kill -INT "$pid"
 		wait "$pid" || true
-		echo "$b rep $rep ($mode): $(grep -o '[0-9]* events, [0-9]* dropped' "$tmp/err")," \
+		kept=$(grep -o '[0-9]* events, [0-9]* dropped' "$err")
+		if [ "$mode" = capture ]; then
+			kept="$kept (the capture holds $("$b/mptrace" capture-info "$out.mpcap" |
+				awk '/^events/ {print $2}'))"
+		fi
+		echo "$b rep $rep ($mode): $kept," \
 			"$((calls * 1000000000 / (end - start))) calls/s, peak RSS ${hwm} KiB"
 	done
 done

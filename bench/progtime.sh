@@ -27,9 +27,11 @@ sysctl -q kernel.bpf_stats_enabled=1
 cp "$build/bench/mp_bench" "$work/ptw"
 
 one() { # MPTRACE LABEL
+	# gone first: the last tracer's ready line must not start this one's calls
+	rm -f "$work/err"
 	"$1" --comm ptw --fair-rate 0 --event "$event" -o /dev/null 2>"$work/err" &
 	local pid=$! i=0
-	until grep -q "^mptrace: tracing" "$work/err"; do
+	until grep -q "^mptrace: tracing" "$work/err" 2>/dev/null; do
 		i=$((i + 1))
 		[ $i -lt 600 ] && kill -0 $pid 2>/dev/null || { cat "$work/err" >&2; exit 1; }
 		sleep 0.1
