@@ -182,6 +182,33 @@ def written(path):
     return ev, det
 
 
+def maps_http(pid):
+    """Whether process @pid has the HTTP server's library (and GnuTLS with it) mapped."""
+    with open("/proc/%d/maps" % pid) as f:
+        maps = f.read()
+    return "libmicrohttpd" in maps, "libgnutls" in maps
+
+
+def http_not_loaded():
+    """A tracer without --metrics has neither libmicrohttpd nor GnuTLS mapped."""
+    plain = subprocess.Popen([MPTRACE, "--comm", ENV.comm, "-o", "/dev/null"],
+                             stderr=subprocess.PIPE)
+    ENV.procs.append(plain)
+    wait_ready(plain)
+    if maps_http(plain.pid) != (False, False):
+        fail("a tracer without --metrics maps libmicrohttpd, GnuTLS: %s" % (maps_http(plain.pid),))
+    plain.send_signal(signal.SIGTERM)
+    if plain.wait(30) != 0:
+        fail("the tracer without --metrics exited %d" % plain.returncode)
+
+
+def http_loaded(tracer):
+    """... and one with it has both: the library is loaded when asked for."""
+    if maps_http(tracer.pid) != (True, True):
+        fail("a tracer with --metrics maps libmicrohttpd, GnuTLS: %s" % (maps_http(tracer.pid),))
+    print("libmicrohttpd and GnuTLS: mapped with --metrics, not without")
+
+
 def trace_checks(tracer, out, notify):
     for run in range(2):
         subprocess.run([ENV.worker, "mp", "1", "300"], stdout=subprocess.DEVNULL, check=True)
@@ -273,6 +300,7 @@ def ship_checks(cluster):
 
 
 def main():
+    http_not_loaded()
     bad_settings()
     journal_priorities()
     socket_activated()
@@ -288,6 +316,7 @@ def main():
         stderr=subprocess.PIPE, env=dict(os.environ, NOTIFY_SOCKET=os.path.join(D, "notify")))
     ENV.procs.append(tracer)
     wait_ready(tracer)
+    http_loaded(tracer)
     trace_checks(tracer, out, notify)
     ship_checks(cluster)
     tracer.send_signal(signal.SIGTERM)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <dlfcn.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -18,6 +19,50 @@
 /* Scrapers are few; a client that holds a connection open cannot hold more. */
 #define MPT_METRICS_CONNS 8
 #define MPT_METRICS_TIMEOUT_S 5
+
+/*
+ * libmicrohttpd is loaded when --metrics asks for it: with it come GnuTLS
+ * and eight more libraries, 2.4 MB resident, which a tracer without metrics
+ * should not map. The functions used, each written once; MPT_MHD_SONAME
+ * is the name the build found it by.
+ */
+#define MHD_FUNCTIONS(X)                                                                           \
+	X(MHD_start_daemon)                                                                        \
+	X(MHD_stop_daemon)                                                                         \
+	X(MHD_create_response_from_buffer)                                                         \
+	X(MHD_add_response_header)                                                                 \
+	X(MHD_queue_response)                                                                      \
+	X(MHD_destroy_response)
+
+static struct {
+#define MHD_POINTER(f) __typeof__(&f) f;
+	MHD_FUNCTIONS(MHD_POINTER)
+#undef MHD_POINTER
+} mhd;
+
+/* 0, or -1 with @err saying which library or function is missing. */
+static int load_mhd(char *err, size_t len)
+{
+	void *h;
+
+	if (mhd.MHD_start_daemon)
+		return 0;
+	h = dlopen(MPT_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(err, len, "--metrics needs %s: %s", MPT_MHD_SONAME, dlerror());
+		return -1;
+	}
+#define MHD_LOAD(f)                                                                                \
+	if (!(*(void **)&mhd.f = dlsym(h, #f))) {                                                  \
+		snprintf(err, len, "--metrics: %s has no %s", MPT_MHD_SONAME, #f);                 \
+		memset(&mhd, 0, sizeof(mhd));                                                      \
+		dlclose(h);                                                                        \
+		return -1;                                                                         \
+	}
+	MHD_FUNCTIONS(MHD_LOAD)
+#undef MHD_LOAD
+	return 0;
+}
 
 struct mpt_metrics {
 	int fd;
@@ -116,9 +161,12 @@ fail:
 int mpt_metrics_listen(const char *addr, struct mpt_metrics **out, char *err, size_t len)
 {
 	struct mpt_metrics *m;
-	int port = 0, fd = bind_one(addr, &port, err, len);
+	int port = 0, fd;
 
 	*out = NULL;
+	if (load_mhd(err, len))
+		return -ENOENT;
+	fd = bind_one(addr, &port, err, len);
 	if (fd < 0)
 		return fd;
 	m = calloc(1, sizeof(*m));
@@ -146,27 +194,27 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 	(void)version, (void)upload, (void)upload_len, (void)state;
 	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
 		code = MHD_HTTP_METHOD_NOT_ALLOWED;
-		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		r = mhd.MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	} else if (strcmp(url, "/metrics")) {
 		code = MHD_HTTP_NOT_FOUND;
-		r = MHD_create_response_from_buffer(
+		r = mhd.MHD_create_response_from_buffer(
 		    strlen("see /metrics\n"), (void *)"see /metrics\n", MHD_RESPMEM_PERSISTENT);
 	} else {
 		pthread_mutex_lock(&m->lock);
 		/* not tracing yet: a scrape that fails, not one that says zero */
 		if (!m->text)
 			code = MHD_HTTP_SERVICE_UNAVAILABLE;
-		r = MHD_create_response_from_buffer(m->len, m->text ? m->text : (void *)"",
-						    MHD_RESPMEM_MUST_COPY);
+		r = mhd.MHD_create_response_from_buffer(m->len, m->text ? m->text : (void *)"",
+							MHD_RESPMEM_MUST_COPY);
 		pthread_mutex_unlock(&m->lock);
 		if (r)
-			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-						"text/plain; version=0.0.4; charset=utf-8");
+			mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+						    "text/plain; version=0.0.4; charset=utf-8");
 	}
 	if (!r)
 		return MHD_NO;
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
+	ret = mhd.MHD_queue_response(c, code, r);
+	mhd.MHD_destroy_response(r);
 	return ret;
 }
 
@@ -179,10 +227,10 @@ int mpt_metrics_serve(struct mpt_metrics *m, char *err, size_t len)
 	/* the server thread takes no signal: they are the main loop's to wake it */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	m->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, answer, m,
-				     MHD_OPTION_LISTEN_SOCKET, m->fd, MHD_OPTION_CONNECTION_LIMIT,
-				     (unsigned int)MPT_METRICS_CONNS, MHD_OPTION_CONNECTION_TIMEOUT,
-				     (unsigned int)MPT_METRICS_TIMEOUT_S, MHD_OPTION_END);
+	m->daemon = mhd.MHD_start_daemon(
+	    MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, answer, m, MHD_OPTION_LISTEN_SOCKET, m->fd,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MPT_METRICS_CONNS,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)MPT_METRICS_TIMEOUT_S, MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!m->daemon) {
 		snprintf(err, len, "cannot start the metrics server on port %d", m->port);
@@ -212,7 +260,7 @@ void mpt_metrics_free(struct mpt_metrics *m)
 		return;
 	/* the daemon closes the socket it was given */
 	if (m->daemon)
-		MHD_stop_daemon(m->daemon);
+		mhd.MHD_stop_daemon(m->daemon);
 	else
 		close(m->fd);
 	pthread_mutex_destroy(&m->lock);
