@@ -44,6 +44,31 @@ static unsigned int table_of(const struct mpt_event_desc *d, uint8_t arg[MPT_CAP
 	return n;
 }
 
+/*
+ * table_of(), worked out once per kind of event and thread: the rows never
+ * change, and records of different kinds come interleaved.
+ */
+static unsigned int table_for(const struct mpt_event_desc *d, uint8_t arg[MPT_CAPTURES_MAX])
+{
+	static __thread struct {
+		bool set;
+		unsigned int n;
+		uint8_t arg[MPT_CAPTURES_MAX];
+	} kept[MPT_EVENT_NR];
+
+	for (unsigned int k = 0; k < MPT_EVENT_NR; k++) {
+		if (mpt_event_desc_at(k) != d)
+			continue;
+		if (!kept[k].set) {
+			kept[k].n = table_of(d, kept[k].arg);
+			kept[k].set = true;
+		}
+		memcpy(arg, kept[k].arg, MPT_CAPTURES_MAX);
+		return kept[k].n;
+	}
+	return table_of(d, arg);
+}
+
 /* Was capture @c read at the return alone, or by the kernel during the call? */
 static bool after_entry(const struct mpt_event_desc *d, const struct mpt_capture *c)
 {
@@ -187,16 +212,9 @@ static void set_capture(const struct mpt_call_event *ev, struct mpt_view *v,
 static int parse_captures(const struct mpt_call_event *ev, const unsigned char *data,
 			  struct mpt_view *v, const char **why)
 {
-	/* the rows never change: the last event's table serves the next of its kind */
-	static __thread const struct mpt_event_desc *last_desc;
-	static __thread uint8_t want[MPT_CAPTURES_MAX];
-	static __thread unsigned int n;
 	const unsigned char *exit = data;
-
-	if (v->desc != last_desc) {
-		n = table_of(v->desc, want);
-		last_desc = v->desc;
-	}
+	uint8_t want[MPT_CAPTURES_MAX];
+	unsigned int n = table_for(v->desc, want);
 
 	if (ev->ncaps != n || ev->kview >= MPT_KVIEW_NR) {
 		*why = "captured arrays disagree with the event's arguments";
