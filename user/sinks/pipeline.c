@@ -95,14 +95,19 @@ static int seen_before(struct mpt_lastseen *s, const struct mpt_proc_info *a)
 				4);
 }
 
+/* The records start over: none is out, and no chain is known to have them. */
+static void forget_records(struct mpt_pipe *p)
+{
+	mpt_lastseen_clear(&p->procs_out);
+	p->procs_last.stamp = 0;
+}
+
 /* @a's record, unless this output has had it since it last started over. */
 static void put_process(struct mpt_pipe *p, const struct mpt_proc_info *a, uint64_t ts_boot_ns,
 			const struct mpt_fmt_ctx *fmt)
 {
-	if (p->procs_out.n >= PROCS_KEPT) {
-		mpt_lastseen_clear(&p->procs_out);
-		p->procs_last.stamp = 0;
-	}
+	if (p->procs_out.n >= PROCS_KEPT)
+		forget_records(p);
 	/* out of memory (-1): put out again rather than not at all */
 	if (seen_before(&p->procs_out, a) != 1)
 		(p->format == MPT_FMT_OCSF ? mpt_format_ocsf_process
@@ -136,8 +141,7 @@ static void put_processes(struct mpt_pipe *p, const struct mpt_view *v,
 	    (l->n_anc <= (unsigned int)p->max_ancestors && !lean(p)))
 		return;
 	if (p->out_epoch != p->out_epoch_seen) {
-		mpt_lastseen_clear(&p->procs_out);
-		p->procs_last.stamp = 0;
+		forget_records(p);
 		p->out_epoch_seen = p->out_epoch;
 	}
 	if (same_chain(&p->procs_last, l) && p->procs_out.n < PROCS_KEPT)
