@@ -496,8 +496,9 @@ static bool who_strings(struct who_kept *w, const struct mpt_view *v, const stru
 			return false;
 		off += n;
 	}
-	w->strings_len = keep ? off : w->strings_len;
-	return keep || off == w->strings_len;
+	if (keep)
+		w->strings_len = off;
+	return off == w->strings_len;
 }
 
 /*

@@ -200,11 +200,6 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/*
- * comm and host names are bytes, not text. Valid UTF-8 passes through; each
- * byte that is not part of valid UTF-8 becomes \u00XX (its Latin-1 reading),
- * so the output is always valid JSON and no byte is silently dropped.
- */
 /* Printable ASCII that a JSON string holds as it is: not '"', not '\\'. */
 #define PLAIN16(c)                                                                                 \
 	PLAIN(c), PLAIN(c + 1), PLAIN(c + 2), PLAIN(c + 3), PLAIN(c + 4), PLAIN(c + 5),            \
@@ -217,6 +212,11 @@ static const unsigned char plain[256] = {PLAIN16(0x00), PLAIN16(0x10), PLAIN16(0
 #undef PLAIN
 #undef PLAIN16
 
+/*
+ * comm and host names are bytes, not text. Valid UTF-8 passes through; each
+ * byte that is not part of valid UTF-8 becomes \u00XX (its Latin-1 reading),
+ * so the output is always valid JSON and no byte is silently dropped.
+ */
 void sb_json_str(struct strbuf *sb, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
