@@ -227,9 +227,10 @@ def enospc():
 
 
 def fsize():
-    """RLIMIT_FSIZE hit, then lifted: later records still pass their checksums."""
-    cap = os.path.join(D, "f.mpcap")
-    t = start(["--capture", cap, "-o", "/dev/null"])
+    """RLIMIT_FSIZE hit, then lifted: later records still pass their checksums, the log
+    keeps whole lines and counts every line it lost, and replay says the limit."""
+    cap, log = os.path.join(D, "f.mpcap"), os.path.join(D, "f.json")
+    t = start(["--capture", cap, "-f", "json", "-o", log])
     resource.prlimit(t.pid, resource.RLIMIT_FSIZE, (200 << 10, resource.RLIM_INFINITY))
     made = load(800, n=64)
     # lifted only once a write hit it, however busy the host
@@ -243,8 +244,29 @@ def fsize():
     events, lost, _ = capture_counts([cap])
     if events + lost != made or not lost:
         fail("%d calls, %d events + %d lost\n%s" % (made, events, lost, err))
-    print("fsize: %d calls, %d written, %d lost while the limit held, verify intact" %
-          (made, events, lost))
+    logged, out_lost = json_lines(log), summary(err)[2].get("output_lost", 0)
+    if logged + out_lost != made or not out_lost or t.returncode == 0:
+        fail("%d calls, the log holds %d and %d were counted lost (exit %d)\n%s" %
+             (made, logged, out_lost, t.returncode, err))
+    # replay to a file: the bytes of a pipe, and a file size limit said, not a core dump
+    piped = subprocess.run([MPTRACE, "replay", "-f", "json", cap], capture_output=True).stdout
+    out = os.path.join(D, "f.replay")
+    for limit in (None, 64 << 10):
+        lim = (lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))) if limit \
+            else None
+        r = subprocess.run([MPTRACE, "replay", "-f", "json", cap, "-o", out],
+                           capture_output=True, text=True, timeout=60, preexec_fn=lim)
+        with open(out, "rb") as f:
+            written = f.read()
+        if limit is None and (r.returncode or written != piped):
+            fail("replay -o: exit %d, %d bytes, a pipe got %d" %
+                 (r.returncode, len(written), len(piped)))
+        if limit and (r.returncode != 1 or "writing the replay failed: File too large" not in
+                      r.stderr or not piped.startswith(written)):
+            fail("replay -o past a %d-byte limit: exit %d %r" % (limit, r.returncode, r.stderr))
+    print("fsize: %d calls, %d written, %d lost while the limit held, verify intact; "
+          "the log %d whole lines, %d counted lost; replay -o = a pipe, its limit said" %
+          (made, events, lost, logged, out_lost))
 
 
 def stalled_pipe():

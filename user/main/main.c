@@ -207,6 +207,7 @@ static int run_reader(struct mpt_cli *cli, int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 		signal(SIGPIPE, SIG_IGN);
+		signal(SIGXFSZ, SIG_IGN); /* a file size limit is a write that fails, said */
 		if (cli->command == MPT_CMD_SHIP)
 			return cmd_ship(cli);
 		if (cli->nats.urls)
