@@ -119,6 +119,22 @@ def minimal_publisher(build, d, cluster, stream, events):
     return events / took, took, n, inner, os.path.getsize(msgs)
 
 
+def verify_cost(mptrace, files, reps=3):
+    """Median wall and CPU seconds of `mptrace verify` alone: reading and checking the
+    capture, which every record ship sends costs first."""
+    runs = []
+    for _ in range(reps):
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        subprocess.run([mptrace, "verify"] + files, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=True)
+        ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        runs.append((time.monotonic() - t0,
+                     ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime))
+    runs.sort()
+    return runs[reps // 2]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
@@ -147,17 +163,25 @@ def main():
                     eps, took, srv, shp = throughput(mptrace, d, c, files, replicas, events,
                                                      stream, extra)
                     lines.append("| ship to a local R%d stream, %s | %d events in %.2f s; CPU: "
-                                 "servers %.1f s, shipper %.1f s (of %.1f s on 2 CPUs) | %.0f "
+                                 "servers %.3f s, shipper %.3f s (of %.3f s on 2 CPUs) | %.0f "
                                  "events/s |" % (replicas, name, events, took, srv, shp,
                                                  2 * took, eps))
                 if replicas == 3:
                     peps, ptook, n, inner, size = minimal_publisher(a.build, d, c, stream,
                                                                     events)
                     lines.append("| the same %d messages (%d bytes with headers) from a minimal "
-                                 "publisher, R3 | %.2f s, %.2f s of it publishing; ship reached "
+                                 "publisher, R3 | %.3f s, %.3f s of it publishing; ship reached "
                                  "%.2fx its rate (%.2fx its publishing alone) | %.0f events/s |"
                                  % (n, size, ptook, inner, eps / peps, eps * inner / events,
                                     peps))
+                    # the servers' CPU and the checking share 2 CPUs: no shipper that checks
+                    # what it sends ends sooner than this
+                    vwall, vcpu = verify_cost(mptrace, files)
+                    floor = max(vwall, (vcpu + srv) / 2)
+                    lines.append("| `mptrace verify` of the same capture alone | %.3f s, %.3f "
+                                 "CPU s; with the servers' %.3f CPU s on 2 CPUs a shipper that "
+                                 "checks what it sends takes at least %.3f s | at most %.2fx the "
+                                 "publisher |" % (vwall, vcpu, srv, floor, ptook / floor))
             finally:
                 c.stop_all()
                 for i in range(3):
