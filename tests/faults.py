@@ -249,21 +249,26 @@ def fsize():
         fail("%d calls, the log holds %d and %d were counted lost (exit %d)\n%s" %
              (made, logged, out_lost, t.returncode, err))
     # replay to a file: the bytes of a pipe, and a file size limit said, not a core dump
-    piped = subprocess.run([MPTRACE, "replay", "-f", "json", cap], capture_output=True).stdout
+    piped = subprocess.run([MPTRACE, "replay", "-f", "json", cap], capture_output=True,
+                           check=True).stdout
     out = os.path.join(D, "f.replay")
-    for limit in (None, 64 << 10):
-        lim = (lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))) if limit \
-            else None
+
+    def replay_to_file(limit=None):
         r = subprocess.run([MPTRACE, "replay", "-f", "json", cap, "-o", out],
-                           capture_output=True, text=True, timeout=60, preexec_fn=lim)
+                           capture_output=True, text=True, timeout=60,
+                           preexec_fn=limit and (lambda: resource.setrlimit(
+                               resource.RLIMIT_FSIZE, (limit, limit))))
         with open(out, "rb") as f:
-            written = f.read()
-        if limit is None and (r.returncode or written != piped):
-            fail("replay -o: exit %d, %d bytes, a pipe got %d" %
-                 (r.returncode, len(written), len(piped)))
-        if limit and (r.returncode != 1 or "writing the replay failed: File too large" not in
-                      r.stderr or not piped.startswith(written)):
-            fail("replay -o past a %d-byte limit: exit %d %r" % (limit, r.returncode, r.stderr))
+            return r, f.read()
+
+    r, written = replay_to_file()
+    if r.returncode or written != piped:
+        fail("replay -o: exit %d, %d bytes, a pipe got %d" %
+             (r.returncode, len(written), len(piped)))
+    r, written = replay_to_file(64 << 10)
+    if r.returncode != 1 or "writing the replay failed: File too large" not in r.stderr or \
+            not piped.startswith(written):
+        fail("replay -o past a 64 KiB limit: exit %d %r" % (r.returncode, r.stderr))
     print("fsize: %d calls, %d written, %d lost while the limit held, verify intact; "
           "the log %d whole lines, %d counted lost; replay -o = a pipe, its limit said" %
           (made, events, lost, logged, out_lost))
